@@ -1,0 +1,61 @@
+// `ringleader lookup -c FILE [--stdin] [KEY...]`: where keys live under a configuration's
+// static ring, computed offline. One line per key: KEY, TAB, hash, TAB, replica names
+// (primary first) separated by commas. With --stdin, keys are read one per line.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+
+namespace ringleader::app {
+namespace {
+
+void print_key(const ring::Ring& ring, const std::string& key) {
+  uint64_t h = ring.hash(key);
+  std::string names;
+  for (ring::BackendIndex b : ring.replicas(h)) {
+    if (!names.empty()) names += ',';
+    names += ring.backend(b).name;
+  }
+  if (names.empty()) names = "-";
+  std::printf("%s\t%llu\t%s\n", key.c_str(), static_cast<unsigned long long>(h), names.c_str());
+}
+
+}  // namespace
+
+int run_lookup(const std::vector<std::string>& args) {
+  std::string path;
+  bool from_stdin = false;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
+      path = args[++i];
+    } else if (args[i] == "--stdin") {
+      from_stdin = true;
+    } else {
+      keys.push_back(args[i]);
+    }
+  }
+  if (path.empty() || (keys.empty() && !from_stdin)) {
+    std::fprintf(stderr, "usage: ringleader lookup -c FILE [--stdin] [KEY...]\n");
+    return 2;
+  }
+  config::LoadResult loaded = config::load_file(path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  }
+  auto ring = ring_from_config(loaded.config);
+  if (!ring) {
+    std::fprintf(stderr, "%s\n", ring.error().c_str());
+    return 1;
+  }
+  for (const auto& k : keys) print_key(*ring.value(), k);
+  if (from_stdin) {
+    std::string line;
+    while (std::getline(std::cin, line)) print_key(*ring.value(), line);
+  }
+  return 0;
+}
+
+}  // namespace ringleader::app

@@ -1,0 +1,41 @@
+// ringleader: consistent-hashing sharding proxy. Dispatches to subcommands.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace {
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: ringleader COMMAND [ARGS]\n\n"
+               "commands:\n"
+               "  check -c FILE                      validate a configuration file\n"
+               "  lookup -c FILE [--stdin] [KEY...]  show the replica set of keys\n"
+               "  version                            print the version\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "check") return ringleader::app::run_check(args);
+  if (command == "lookup") return ringleader::app::run_lookup(args);
+  if (command == "version" || command == "--version") {
+    std::printf("ringleader %s\n", RINGLEADER_VERSION);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "ringleader: unknown command \"%s\"\n", command.c_str());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,123 @@
+// ringleader's configuration: the TOML file loaded into plain structs and validated once.
+// Every default below is the value used when the key is absent.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "ring/backend.h"
+#include "ring/params.h"
+
+namespace ringleader::config {
+
+enum class Protocol : uint8_t { kRedis, kMemcached };
+enum class WriteAck : uint8_t { kOne, kQuorum, kAll };
+enum class ReadPolicy : uint8_t { kPrimary, kAny, kNearest };
+enum class MembershipMode : uint8_t { kStatic, kRaft };
+
+struct ProxyConfig {
+  std::string listen = "127.0.0.1:6380";  // host:port
+  Protocol protocol = Protocol::kRedis;
+  uint32_t workers = 0;  // 0 = one per core
+  uint32_t max_clients = 10000;
+  uint32_t client_idle_timeout_ms = 0;  // 0 = never
+  uint64_t max_request_bytes = 64ull << 20;
+  std::string requirepass;  // empty = no AUTH required
+};
+
+struct BackendPoolConfig {
+  uint32_t connections = 1;  // per backend per worker
+  uint32_t connect_timeout_ms = 1000;
+  uint32_t timeout_ms = 1000;
+  uint32_t failure_limit = 3;  // consecutive failures before ejection; 0 = never eject
+  uint32_t retry_timeout_ms = 5000;
+  std::string password;
+};
+
+struct ReplicationConfig {
+  WriteAck write = WriteAck::kOne;
+  ReadPolicy read = ReadPolicy::kPrimary;
+};
+
+struct PeerConfig {
+  std::string id;       // e.g. "p1"
+  std::string address;  // host:port of its membership listener
+  bool operator==(const PeerConfig&) const = default;
+};
+
+struct MembershipConfig {
+  MembershipMode mode = MembershipMode::kStatic;
+  std::string node_id;
+  std::string listen;
+  std::vector<PeerConfig> peers;  // "id@host:port"
+  std::string data_dir;
+  uint32_t election_timeout_ms = 1000;
+  uint32_t heartbeat_ms = 100;
+  std::string secret;
+};
+
+struct AdminConfig {
+  std::string listen = "127.0.0.1:9180";  // empty = no admin port
+  std::string token;
+};
+
+struct LogConfig {
+  std::string level = "info";  // debug | info | warn | error
+};
+
+struct Config {
+  std::string source;  // the file it was read from
+  ProxyConfig proxy;
+  BackendPoolConfig backend;
+  ring::RingParams ring;
+  ReplicationConfig replication;
+  std::vector<ring::Backend> backends;  // [[backends]], in file order
+  MembershipConfig membership;
+  AdminConfig admin;
+  LogConfig log;
+};
+
+// One problem found in a config file. to_string() gives "FILE:LINE:COLUMN: KEY: MESSAGE".
+struct ConfigError {
+  std::string file;
+  uint32_t line = 0;  // 1-based; 0 when the problem has no single place (e.g. a missing key)
+  uint32_t column = 0;
+  std::string key;  // dotted path, e.g. "backends[2].weight"
+  std::string message;
+  std::string to_string() const;
+};
+
+// Loads and validates; on failure returns every error found, not only the first, ordered by
+// position in the file (errors without a position last). `config` is meaningful only when ok().
+struct LoadResult {
+  Config config;
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Neither function throws: unreadable files, TOML syntax errors and invalid values all come back
+// as errors. Config::source is set to the file name.
+LoadResult load_file(const std::string& path);
+// `source_name` stands for the file name in errors.
+LoadResult load_string(std::string_view toml_text, const std::string& source_name);
+
+// Parses "host:port" (IPv4, name, or [IPv6]); false when malformed or port is not 1..65535.
+// On success stores the host without IPv6 brackets ("::1") and the port; either output may be
+// null when only validation is wanted. On failure the outputs are untouched.
+bool parse_host_port(std::string_view text, std::string* host, uint16_t* port);
+
+// Parses a membership peer "id@host:port"; nullopt when the id is not a valid node id or the
+// address is not a valid host:port.
+std::optional<PeerConfig> parse_peer(std::string_view text);
+
+// Backend names: 1 to 128 characters from [A-Za-z0-9._:-] (so "127.0.0.1:7001" is a valid name).
+bool is_valid_backend_name(std::string_view name);
+
+// Membership node ids: 1 to 64 characters from [A-Za-z0-9._-].
+bool is_valid_node_id(std::string_view id);
+
+}  // namespace ringleader::config

@@ -1,0 +1,31 @@
+// A backend as the ring sees it: identity, placement inputs and routing state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringleader::ring {
+
+// Routing state of a backend.
+//   active   — owns keys as primary and replica.
+//   draining — receives no new primary ownership; may still serve as a replica when the
+//              active backends cannot fill a replica set.
+//   down     — ejected: skipped entirely, its keys go to the next backends clockwise.
+enum class BackendState : uint8_t { kActive, kDraining, kDown };
+
+std::string_view to_string(BackendState state);
+std::optional<BackendState> parse_backend_state(std::string_view name);
+
+struct Backend {
+  std::string name;     // stable identity; placement hashes the name, never the address
+  std::string address;  // host:port the proxy connects to
+  uint32_t weight = 1;  // relative share of the key space, >= 1
+  std::string zone;     // failure domain; empty = no zone given
+  BackendState state = BackendState::kActive;
+
+  bool operator==(const Backend&) const = default;
+};
+
+}  // namespace ringleader::ring

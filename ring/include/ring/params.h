@@ -1,0 +1,47 @@
+// Ring parameters: how keys are hashed and placed. Part of the replicated membership state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ring/hash.h"
+
+namespace ringleader::ring {
+
+// X(enumerator, config name)
+#define RINGLEADER_RING_ALGORITHMS(X) \
+  X(kVnode, "vnode")                  \
+  X(kMaglev, "maglev")                \
+  X(kKetama, "ketama")
+
+// vnode  — weighted virtual nodes on a 64-bit circle (default).
+// maglev — Maglev lookup table; replicas walk the table.
+// ketama — twemproxy's ketama continuum, point for point (with hash fnv1a_64 or md5).
+enum class Algorithm : uint8_t {
+#define RL_ALGO_ENUM(e, name) e,
+  RINGLEADER_RING_ALGORITHMS(RL_ALGO_ENUM)
+#undef RL_ALGO_ENUM
+};
+
+std::string_view to_string(Algorithm algorithm);
+std::optional<Algorithm> parse_algorithm(std::string_view name);
+
+inline constexpr uint32_t kMaxReplicas = 8;
+inline constexpr uint32_t kMaxVnodes = 10000;
+inline constexpr uint32_t kMaxWeight = 10000;
+
+struct RingParams {
+  Algorithm algorithm = Algorithm::kVnode;
+  HashKind hash = HashKind::kXxh3;
+  uint32_t vnodes = 160;      // points per unit of weight (vnode); ketama always uses 160
+  uint32_t replicas = 1;      // size of a key's replica set, 1..kMaxReplicas
+  std::string hash_tag = "{}";  // two characters, or empty for no hash tags
+  double balance_factor = 0;  // 0 = off; else >= 1: cap on a primary's share / average share
+  uint32_t maglev_table_size = 0;  // 0 = smallest prime >= max(65537, 100 x backends)
+
+  bool operator==(const RingParams&) const = default;
+};
+
+}  // namespace ringleader::ring

@@ -1,0 +1,41 @@
+// twemproxy-compatible ketama continuum. The point count per backend reproduces nutcracker's
+// single-precision arithmetic exactly, since a different rounding would move keys.
+#include <cmath>
+#include <string>
+
+#include "builders.h"
+#include "ring/hash.h"
+
+namespace ringleader::ring {
+namespace {
+constexpr float kPointsPerServer = 160;  // twemproxy's KETAMA_POINTS_PER_SERVER
+constexpr uint32_t kPointsPerHash = 4;   // one MD5 digest yields four points
+}  // namespace
+
+std::vector<ContinuumPoint> ketama_points(const std::vector<Backend>& backends) {
+  uint32_t total_weight = 0;
+  for (const Backend& b : backends) total_weight += b.weight;
+  const auto nservers = static_cast<float>(backends.size());
+  std::vector<ContinuumPoint> points;
+  for (BackendIndex i = 0; i < backends.size(); ++i) {
+    const Backend& b = backends[i];
+    float pct = static_cast<float>(b.weight) / static_cast<float>(total_weight);
+    // Same expression and types as nutcracker: float products, then + 1e-10 in double.
+    float scaled = pct * kPointsPerServer / 4 * nservers;
+    auto per_server = static_cast<uint32_t>(
+        std::floor(static_cast<float>(static_cast<double>(scaled) + 0.0000000001)) * 4);
+    for (uint32_t k = 0; k < per_server / kPointsPerHash; ++k) {
+      std::string host = b.name + "-" + std::to_string(k);
+      auto digest = md5_digest(host);
+      for (uint32_t x = 0; x < kPointsPerHash; ++x) {
+        const uint8_t* d = digest.data() + 4 * x;
+        uint32_t value = uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 |
+                         uint32_t{d[3]} << 24;
+        points.push_back({uint64_t{value} << 32, i});
+      }
+    }
+  }
+  return points;
+}
+
+}  // namespace ringleader::ring

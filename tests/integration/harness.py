@@ -1,0 +1,102 @@
+"""Helpers for integration tests: free loopback ports and real server processes.
+
+Every process started here listens on 127.0.0.1 only and is stopped by its context
+manager, also when the test fails. Waiting is by polling with a deadline, never by a
+fixed sleep.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    """Polls predicate() until it returns truthy; raises TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, ConnectionError):
+            pass
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def port_open(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Process:
+    """A child process stopped (SIGTERM, then SIGKILL) when the context exits."""
+
+    def __init__(self, argv, log_path, cwd=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.cwd = cwd
+        self.proc = None
+
+    def __enter__(self):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.cwd)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.log.close()
+
+    def tail(self, n=20):
+        with open(self.log_path, "rb") as f:
+            return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+
+
+class RedisServer(Process):
+    """redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, workdir, port=None, password=None):
+        self.port = port or free_port()
+        argv = [shutil.which("redis-server") or "/usr/bin/redis-server",
+                "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", workdir, "--daemonize", "no"]
+        if password:
+            argv += ["--requirepass", password]
+        super().__init__(argv, os.path.join(workdir, f"redis-{self.port}.log"))
+
+    def __enter__(self):
+        super().__enter__()
+        wait_until(lambda: port_open(self.port), what=f"redis-server on {self.port}")
+        return self
+
+
+class TempDir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="ringleader-it-")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)

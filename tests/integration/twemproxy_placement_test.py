@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""twemproxy compatibility: ringleader's ketama ring names, for every key, the backend that
+a real nutcracker wrote it to.
+
+Starts 4 redis-servers and one nutcracker with three pools over them (separate Redis
+databases): fnv1a_64 with default server names, md5 with explicit names and uneven
+weights, and fnv1a_64 with a {} hash tag. Writes 10,000 keys through each pool (including
+non-ASCII keys, which exercise fnv1a_64's sign extension), reads every key back from the
+backends directly, and compares with `ringleader lookup` on an equivalent config.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import redis
+
+from harness import Process, RedisServer, TempDir, free_port, port_open, wait_until
+
+KEYS_PER_POOL = 10000
+
+
+def make_keys(pool):
+    keys = []
+    for i in range(KEYS_PER_POOL):
+        if i % 10 == 0:
+            keys.append(f"ключ:{pool}:{i}".encode())  # bytes >= 0x80
+        elif i % 10 == 1:
+            keys.append(f"user:{{{i % 97}}}:{pool}:{i}".encode())  # hash tags
+        else:
+            keys.append(f"key:{pool}:{i}".encode())
+    return keys
+
+
+POOLS = [
+    # name, db, hash, hash_tag, weights, explicit names
+    ("fnv", 0, "fnv1a_64", None, [1, 1, 1, 1], False),
+    ("md5", 1, "md5", None, [1, 2, 3, 1], True),
+    ("tagged", 2, "fnv1a_64", "{}", [2, 1, 1, 1], False),
+]
+
+
+def nutcracker_yaml(redises, ports):
+    out = []
+    for (name, db, hash_name, tag, weights, named), port in zip(POOLS, ports):
+        out.append(f"{name}:")
+        out.append(f"  listen: 127.0.0.1:{port}")
+        out.append(f"  hash: {hash_name}")
+        if tag:
+            out.append(f'  hash_tag: "{tag}"')
+        out.append("  distribution: ketama")
+        out.append("  redis: true")
+        out.append(f"  redis_db: {db}")
+        out.append("  auto_eject_hosts: false")
+        out.append("  servers:")
+        for i, (r, w) in enumerate(zip(redises, weights)):
+            suffix = f" shard-{i}" if named else ""
+            out.append(f"   - 127.0.0.1:{r.port}:{w}{suffix}")
+    return "\n".join(out) + "\n"
+
+
+def ringleader_toml(redises, pool):
+    name, _db, hash_name, tag, weights, named = pool
+    lines = ["[ring]", 'algorithm = "ketama"', f'hash = "{hash_name}"',
+             f'hash_tag = "{tag or ""}"', ""]
+    for i, (r, w) in enumerate(zip(redises, weights)):
+        backend_name = f"shard-{i}" if named else f"127.0.0.1:{r.port}"
+        lines += ["[[backends]]", f'name = "{backend_name}"', f'address = "127.0.0.1:{r.port}"',
+                  f"weight = {w}", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ringleader", required=True)
+    args = parser.parse_args()
+    nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
+
+    failures = 0
+    with TempDir() as tmp:
+        redises = [RedisServer(tmp) for _ in range(4)]
+        for r in redises:
+            r.__enter__()
+        try:
+            ports = [free_port() for _ in POOLS]
+            conf = os.path.join(tmp, "nutcracker.yml")
+            with open(conf, "w") as f:
+                f.write(nutcracker_yaml(redises, ports))
+            with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
+                         os.path.join(tmp, "nutcracker.log")) as nc:
+                wait_until(lambda: all(port_open(p) for p in ports), what="nutcracker")
+                for pool, port in zip(POOLS, ports):
+                    failures += check_pool(args.ringleader, tmp, redises, pool, port, nc)
+        finally:
+            for r in redises:
+                r.__exit__(None, None, None)
+    if failures:
+        print(f"FAILED: {failures} keys placed differently from nutcracker")
+        return 1
+    print(f"OK: {KEYS_PER_POOL * len(POOLS)} keys placed exactly as nutcracker placed them")
+    return 0
+
+
+def check_pool(ringleader, tmp, redises, pool, port, nc):
+    name, db, *_ = pool
+    keys = make_keys(name)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+    pipe = client.pipeline(transaction=False)
+    for k in keys:
+        pipe.set(k, b"v")
+    results = pipe.execute()
+    assert all(results), f"pool {name}: a SET through nutcracker failed: {nc.tail()}"
+
+    # Where each key actually lives, read from the backends directly.
+    actual = {}
+    for i, r in enumerate(redises):
+        direct = redis.Redis(host="127.0.0.1", port=r.port, db=db)
+        for k in direct.scan_iter(count=1000):
+            assert k not in actual, f"key {k!r} found on two backends"
+            actual[k] = i
+    assert len(actual) == len(keys), f"pool {name}: {len(actual)} keys found, {len(keys)} written"
+
+    conf = os.path.join(tmp, f"ringleader-{name}.toml")
+    with open(conf, "w") as f:
+        f.write(ringleader_toml(redises, pool))
+    out = subprocess.run([ringleader, "lookup", "-c", conf, "--stdin"],
+                         input=b"\n".join(keys) + b"\n", capture_output=True, check=True).stdout
+    names = {}
+    for i, r in enumerate(redises):
+        names[f"shard-{i}" if pool[5] else f"127.0.0.1:{r.port}"] = i
+    lines = out.rstrip(b"\n").split(b"\n")
+    assert len(lines) == len(keys), f"pool {name}: lookup printed {len(lines)} lines"
+    wrong = 0
+    for k, line in zip(keys, lines):
+        key, _hash, replicas = line.split(b"\t")
+        assert key == k
+        predicted = names[replicas.split(b",")[0].decode()]
+        if predicted != actual[k]:
+            wrong += 1
+            if wrong <= 5:
+                print(f"pool {name}: key {k!r}: ringleader says {predicted}, "
+                      f"nutcracker wrote to {actual[k]}")
+    spread = [sum(1 for v in actual.values() if v == i) for i in range(len(redises))]
+    print(f"pool {name}: {len(keys)} keys, {wrong} misplaced, keys per backend {spread}")
+    return wrong
+
+
+if __name__ == "__main__":
+    sys.exit(main())

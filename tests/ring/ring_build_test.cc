@@ -1,0 +1,105 @@
+// Ring::build validation, hash tags, and snapshot basics.
+#include <gtest/gtest.h>
+
+#include "ring_test_util.h"
+
+namespace ringleader::ring {
+namespace {
+
+using testing::make_backends;
+using testing::must_build;
+
+TEST(RingBuildTest, CarriesEpochParamsAndBackends) {
+  auto ring = must_build(make_backends(3), RingParams{}, 42);
+  ASSERT_TRUE(ring);
+  EXPECT_EQ(ring->epoch(), 42u);
+  EXPECT_EQ(ring->backends().size(), 3u);
+  EXPECT_EQ(ring->find("b1"), BackendIndex{1});
+  EXPECT_FALSE(ring->find("nope").has_value());
+  EXPECT_EQ(ring->placement().size(), 3u * 160u);
+}
+
+TEST(RingBuildTest, RejectsBadInput) {
+  struct Case {
+    std::vector<Backend> backends;
+    RingParams params;
+    const char* expect;
+  };
+  auto dup = make_backends(2);
+  dup[1].name = "b0";
+  auto zero_weight = make_backends(2);
+  zero_weight[0].weight = 0;
+  RingParams vnodes0;
+  vnodes0.vnodes = 0;
+  RingParams replicas9;
+  replicas9.replicas = kMaxReplicas + 1;
+  RingParams tag;
+  tag.hash_tag = "{";
+  RingParams factor;
+  factor.balance_factor = 0.5;
+  RingParams ketama_xxh3;
+  ketama_xxh3.algorithm = Algorithm::kKetama;
+  RingParams maglev_not_prime;
+  maglev_not_prime.algorithm = Algorithm::kMaglev;
+  maglev_not_prime.maglev_table_size = 65536;
+  std::vector<Case> cases = {
+      {{}, RingParams{}, "at least one backend"},
+      {dup, RingParams{}, "duplicate backend name"},
+      {zero_weight, RingParams{}, "weight must be"},
+      {make_backends(2), vnodes0, "vnodes must be"},
+      {make_backends(2), replicas9, "replicas must be"},
+      {make_backends(2), tag, "hash_tag"},
+      {make_backends(2), factor, "balance_factor"},
+      {make_backends(2), ketama_xxh3, "fnv1a_64 or md5"},
+      {make_backends(2), maglev_not_prime, "prime"},
+  };
+  for (const auto& c : cases) {
+    auto r = Ring::build(c.backends, c.params, 0);
+    ASSERT_FALSE(r.is_ok()) << c.expect;
+    EXPECT_NE(r.error().find(c.expect), std::string::npos) << r.error();
+  }
+}
+
+TEST(RingBuildTest, HashTagSelectsTheHashedPart) {
+  auto ring = must_build(make_backends(3), RingParams{});
+  EXPECT_EQ(ring->hash_input("user:{42}:name"), "42");
+  EXPECT_EQ(ring->hash_input("{a}{b}"), "a");
+  EXPECT_EQ(ring->hash_input("no-tag"), "no-tag");
+  EXPECT_EQ(ring->hash_input("empty{}tag"), "empty{}tag");
+  EXPECT_EQ(ring->hash_input("open{only"), "open{only");
+  EXPECT_EQ(ring->hash_input("}x{y}"), "y");
+  EXPECT_EQ(ring->primary_for_key("user:{42}:name"), ring->primary_for_key("cart:{42}"));
+
+  RingParams no_tags;
+  no_tags.hash_tag = "";
+  auto plain = must_build(make_backends(3), no_tags);
+  EXPECT_EQ(plain->hash_input("user:{42}:name"), "user:{42}:name");
+
+  RingParams colon;
+  colon.hash_tag = "::";
+  auto colon_ring = must_build(make_backends(3), colon);
+  EXPECT_EQ(colon_ring->hash_input("a:tag:b"), "tag");
+}
+
+TEST(RingBuildTest, SameInputSameRing) {
+  auto a = must_build(make_backends(20), RingParams{});
+  auto b = must_build(make_backends(20), RingParams{});
+  for (const auto& key : testing::make_keys(10000)) {
+    ASSERT_EQ(a->primary_for_key(key), b->primary_for_key(key));
+  }
+}
+
+TEST(RingBuildTest, KetamaPointsFollowTwemproxyFormula) {
+  RingParams p;
+  p.algorithm = Algorithm::kKetama;
+  p.hash = HashKind::kFnv1a64;
+  EXPECT_EQ(must_build(make_backends(4), p)->placement().size(), 4u * 160u);
+  auto weighted = make_backends(2);
+  weighted[0].weight = 1;
+  weighted[1].weight = 3;
+  // 1/4 × 160/4 × 2 = 20 hashes (80 points); 3/4 × 160/4 × 2 = 60 hashes (240 points).
+  EXPECT_EQ(must_build(weighted, p)->placement().size(), 80u + 240u);
+}
+
+}  // namespace
+}  // namespace ringleader::ring
