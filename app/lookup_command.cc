@@ -12,13 +12,15 @@ namespace {
 
 void print_key(const ring::Ring& ring, const std::string& key) {
   uint64_t h = ring.hash(key);
-  std::string names;
-  for (ring::BackendIndex b : ring.replicas(h)) {
-    if (!names.empty()) names += ',';
-    names += ring.backend(b).name;
+  std::fwrite(key.data(), 1, key.size(), stdout);
+  std::printf("\t%llu\t", static_cast<unsigned long long>(h));
+  ring::ReplicaSet set = ring.replicas(h);
+  if (set.empty()) std::fputs("-", stdout);
+  for (uint32_t i = 0; i < set.size(); ++i) {
+    if (i > 0) std::fputc(',', stdout);
+    std::fputs(ring.backend(set[i]).name.c_str(), stdout);
   }
-  if (names.empty()) names = "-";
-  std::printf("%s\t%llu\t%s\n", key.c_str(), static_cast<unsigned long long>(h), names.c_str());
+  std::fputc('\n', stdout);
 }
 
 }  // namespace
@@ -42,7 +44,8 @@ int run_lookup(const std::vector<std::string>& args) {
   }
   config::LoadResult loaded = config::load_file(path);
   if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    for (const auto& e : loaded.errors)
+      std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 1;
   }
   auto ring = ring_from_config(loaded.config);
@@ -50,10 +53,12 @@ int run_lookup(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s\n", ring.error().c_str());
     return 1;
   }
-  for (const auto& k : keys) print_key(*ring.value(), k);
+  for (const auto& k : keys)
+    print_key(*ring.value(), k);
   if (from_stdin) {
     std::string line;
-    while (std::getline(std::cin, line)) print_key(*ring.value(), line);
+    while (std::getline(std::cin, line))
+      print_key(*ring.value(), line);
   }
   return 0;
 }

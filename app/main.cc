@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common/malloc_policy.h"
 
 namespace {
 
@@ -19,6 +20,7 @@ void usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ringleader::keep_large_allocations_in_heap();
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -4,8 +4,10 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/malloc_policy.h"
 #include "ring/ring.h"
 
 namespace ringleader::ring {
@@ -148,4 +150,23 @@ BENCHMARK(BM_MaglevBuild)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 }  // namespace
 }  // namespace ringleader::ring
 
-BENCHMARK_MAIN();
+// Same allocator policy as the ringleader binary (see common/malloc_policy.h). Pass
+// --cold-pages to measure builds that fault in fresh pages instead.
+int main(int argc, char** argv) {
+  bool cold = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--cold-pages") {
+      cold = true;
+      for (int j = i; j + 1 < argc; ++j)
+        argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  }
+  if (!cold) ringleader::keep_large_allocations_in_heap();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -86,6 +86,7 @@ ContinuumArrays bound_load(const ContinuumArrays& natural, const PickerInputs& i
     result.owners.push_back(e.owner);
     result.primaries.push_back(e.primary);
   }
+  index_buckets(result);
   return result;
 }
 

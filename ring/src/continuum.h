@@ -6,6 +6,7 @@
 // first active owner clockwise from it; bounded-load placement may pick another.
 #pragma once
 
+#include <bit>
 #include <memory>
 #include <vector>
 
@@ -14,21 +15,40 @@
 
 namespace ringleader::ring {
 
-struct ContinuumPoint {
-  uint64_t position;
-  BackendIndex owner;
-};
-
-// Flat arrays, index-aligned and sorted by position.
+// Flat arrays, index-aligned and sorted by position, plus a bucket index over them.
 struct ContinuumArrays {
   std::vector<uint64_t> positions;
   std::vector<BackendIndex> owners;     // who placed the point (the walk follows these)
   std::vector<BackendIndex> primaries;  // effective primary of the segment ending here
+  // bucket_start[b] = index of the first point with position >= b << bucket_shift;
+  // 2^k + 1 entries, about one point per bucket.
+  std::vector<uint32_t> bucket_start;
+  unsigned bucket_shift = 64;
 };
 
-// Sorts points by (position, owner) and assigns every point the first active owner at or
-// clockwise after it (else the first draining one; kNoBackend when all are down).
-ContinuumArrays arrange_points(std::vector<ContinuumPoint> points, const PickerInputs& inputs);
+// Bits of the bucket index for n points: about two points per bucket.
+inline unsigned bucket_bits(size_t n) {
+  constexpr unsigned kMaxBucketBits = 22;
+  return std::min<unsigned>(kMaxBucketBits, std::max<unsigned>(1, std::bit_width(n) - 1));
+}
+
+// A ring point is one 64-bit value whose low kOwnerBits bits hold its owner's index: the
+// builders place a point at (hash & ~kOwnerMask) | owner. Sorting plain integers then
+// orders equal hashes by owner, and a point's owner travels with its position.
+inline constexpr unsigned kOwnerBits = 20;
+inline constexpr uint64_t kOwnerMask = (uint64_t{1} << kOwnerBits) - 1;
+inline constexpr size_t kMaxBackends = kOwnerMask;  // indexes 0 .. 2^20 - 2
+inline uint64_t tag_point(uint64_t hash, BackendIndex owner) {
+  return (hash & ~kOwnerMask) | owner;
+}
+
+// (Re)computes arrays.bucket_start and bucket_shift from sorted positions.
+void index_buckets(ContinuumArrays& arrays);
+
+// Sorts tagged points and builds the arrays: positions, owners, each point's natural primary
+// (the first active owner at or clockwise after it, else the first draining one, else
+// kNoBackend) and the bucket index.
+ContinuumArrays arrange_points(std::vector<uint64_t> tagged_points, const PickerInputs& inputs);
 
 // Reassigns primaries so that no backend's share of the circle exceeds
 // factor × weight / total_weight (bounded-load placement). Segments may be split, so the
@@ -38,6 +58,7 @@ ContinuumArrays bound_load(const ContinuumArrays& natural, const PickerInputs& i
 
 class Continuum final : public Placement {
  public:
+  // Precondition: arrays non-empty, sorted and indexed.
   Continuum(ContinuumArrays arrays, PickerInputs inputs);
 
   BackendIndex primary(uint64_t position) const override {
@@ -47,22 +68,20 @@ class Continuum final : public Placement {
   void boundaries(std::vector<uint64_t>& out) const override;
   size_t size() const override { return arrays_.positions.size(); }
 
-  // Index of the point that owns `position`.
+  // Index of the point that owns `position`: scans only its bucket.
   size_t point_at(uint64_t position) const {
-    size_t lo = bucket_start_[position >> bucket_shift_];
-    size_t hi = bucket_start_[(position >> bucket_shift_) + 1];
+    size_t b = position >> arrays_.bucket_shift;
+    size_t lo = arrays_.bucket_start[b];
+    size_t hi = arrays_.bucket_start[b + 1];
     const uint64_t* pos = arrays_.positions.data();
-    while (lo < hi && pos[lo] < position) ++lo;
+    while (lo < hi && pos[lo] < position)
+      ++lo;
     return lo == arrays_.positions.size() ? 0 : lo;
   }
 
  private:
   ContinuumArrays arrays_;
   PickerInputs inputs_;
-  // bucket_start_[b] = index of the first point with position >= b << bucket_shift_;
-  // 2^k + 1 entries. A lookup scans only its bucket (about one point on average).
-  std::vector<uint32_t> bucket_start_;
-  unsigned bucket_shift_;
 };
 
 }  // namespace ringleader::ring

@@ -12,11 +12,13 @@ constexpr float kPointsPerServer = 160;  // twemproxy's KETAMA_POINTS_PER_SERVER
 constexpr uint32_t kPointsPerHash = 4;   // one MD5 digest yields four points
 }  // namespace
 
-std::vector<ContinuumPoint> ketama_points(const std::vector<Backend>& backends) {
+ContinuumArrays ketama_arrangement(const std::vector<Backend>& backends,
+                                   const PickerInputs& inputs) {
   uint32_t total_weight = 0;
-  for (const Backend& b : backends) total_weight += b.weight;
+  for (const Backend& b : backends)
+    total_weight += b.weight;
   const auto nservers = static_cast<float>(backends.size());
-  std::vector<ContinuumPoint> points;
+  std::vector<uint64_t> points;
   for (BackendIndex i = 0; i < backends.size(); ++i) {
     const Backend& b = backends[i];
     float pct = static_cast<float>(b.weight) / static_cast<float>(total_weight);
@@ -29,13 +31,13 @@ std::vector<ContinuumPoint> ketama_points(const std::vector<Backend>& backends) 
       auto digest = md5_digest(host);
       for (uint32_t x = 0; x < kPointsPerHash; ++x) {
         const uint8_t* d = digest.data() + 4 * x;
-        uint32_t value = uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 |
-                         uint32_t{d[3]} << 24;
-        points.push_back({uint64_t{value} << 32, i});
+        uint32_t value =
+            uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 | uint32_t{d[3]} << 24;
+        points.push_back(tag_point(uint64_t{value} << 32, i));
       }
     }
   }
-  return points;
+  return arrange_points(std::move(points), inputs);
 }
 
 }  // namespace ringleader::ring

@@ -76,7 +76,8 @@ bool is_prime(uint32_t n) {
 uint32_t default_maglev_size(size_t backends) {
   uint64_t want = std::max<uint64_t>(kMinTableSize, uint64_t{100} * backends);
   auto m = static_cast<uint32_t>(want);
-  while (!is_prime(m)) ++m;
+  while (!is_prime(m))
+    ++m;
   return m;
 }
 
@@ -103,7 +104,8 @@ std::unique_ptr<Placement> build_maglev(const std::vector<Backend>& backends, Pi
     double rate;                  // weight / max weight
   };
   uint32_t max_weight = 0;
-  for (BackendIndex i : members) max_weight = std::max(max_weight, backends[i].weight);
+  for (BackendIndex i : members)
+    max_weight = std::max(max_weight, backends[i].weight);
   std::vector<Cursor> cursors;
   for (BackendIndex i : members) {
     const std::string& name = backends[i].name;

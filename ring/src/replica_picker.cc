@@ -69,7 +69,8 @@ void ReplicaPicker::choose(BackendIndex b) {
 }
 
 void ReplicaPicker::flush_active_held() {
-  for (uint32_t i = 0; i < n_active_held_ && !complete(); ++i) chosen_.push_back(active_held_[i]);
+  for (uint32_t i = 0; i < n_active_held_ && !complete(); ++i)
+    chosen_.push_back(active_held_[i]);
   n_active_held_ = 0;
 }
 

@@ -11,6 +11,9 @@ namespace {
 
 Status validate(const std::vector<Backend>& backends, const RingParams& p) {
   if (backends.empty()) return Status::error("a ring needs at least one backend");
+  if (backends.size() > kMaxBackends) {
+    return Status::error("a ring holds at most " + std::to_string(kMaxBackends) + " backends");
+  }
   std::unordered_set<std::string_view> names;
   for (const Backend& b : backends) {
     if (b.name.empty()) return Status::error("backend name must not be empty");
@@ -47,7 +50,8 @@ Status validate(const std::vector<Backend>& backends, const RingParams& p) {
     return Status::error("maglev_table_size must be a prime >= the number of backends");
   }
   size_t points = 0;
-  for (const Backend& b : backends) points += size_t{b.weight} * p.vnodes;
+  for (const Backend& b : backends)
+    points += size_t{b.weight} * p.vnodes;
   if (p.algorithm == Algorithm::kVnode && points > (size_t{1} << 26)) {
     return Status::error("too many ring points (weights x vnodes): " + std::to_string(points));
   }
@@ -57,7 +61,8 @@ Status validate(const std::vector<Backend>& backends, const RingParams& p) {
 std::vector<uint32_t> weights_of(const std::vector<Backend>& backends) {
   std::vector<uint32_t> w;
   w.reserve(backends.size());
-  for (const Backend& b : backends) w.push_back(b.weight);
+  for (const Backend& b : backends)
+    w.push_back(b.weight);
   return w;
 }
 
@@ -79,10 +84,12 @@ Result<std::shared_ptr<const Ring>> Ring::build(std::vector<Backend> backends, R
   switch (params.algorithm) {
     case Algorithm::kVnode:
     case Algorithm::kKetama: {
-      auto points = params.algorithm == Algorithm::kVnode ? vnode_points(backends, params.vnodes)
-                                                          : ketama_points(backends);
-      if (points.empty()) return Status::error("the backends' weights give the ring no points");
-      ContinuumArrays arrays = arrange_points(std::move(points), inputs);
+      ContinuumArrays arrays = params.algorithm == Algorithm::kVnode
+                                   ? vnode_arrangement(backends, params.vnodes, inputs)
+                                   : ketama_arrangement(backends, inputs);
+      if (arrays.positions.empty()) {
+        return Status::error("the backends' weights give the ring no points");
+      }
       if (params.balance_factor >= 1.0) {
         arrays = bound_load(arrays, inputs, weights_of(backends), params.balance_factor);
       }
@@ -125,15 +132,16 @@ std::vector<double> Ring::primary_shares() const {
   for (size_t k = 0; k < starts.size(); ++k) {
     uint64_t begin = starts[k];
     // Unsigned wrap gives the last segment's length across the top of the circle.
-    long double len = (starts.size() == 1) ? 18446744073709551616.0L
-                                           : static_cast<long double>(
-                                                 starts[(k + 1) % starts.size()] - begin);
+    long double len = (starts.size() == 1)
+                          ? 18446744073709551616.0L
+                          : static_cast<long double>(starts[(k + 1) % starts.size()] - begin);
     BackendIndex owner = placement_->primary(begin);
     if (owner != kNoBackend) owned[owner] += len;
   }
   std::vector<double> shares;
   shares.reserve(owned.size());
-  for (long double o : owned) shares.push_back(static_cast<double>(o / 18446744073709551616.0L));
+  for (long double o : owned)
+    shares.push_back(static_cast<double>(o / 18446744073709551616.0L));
   return shares;
 }
 

@@ -1,33 +1,36 @@
 #include <xxhash.h>
 
-#include <cstring>
-#include <string>
-
 #include "builders.h"
 
 namespace ringleader::ring {
+namespace {
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;  // 2^64 / golden ratio, odd
+}  // namespace
 
-// Point k of backend NAME sits at XXH3-64 of the bytes NAME, 0x00, k (8 bytes, little-endian).
-// (Seeding XXH3 with k instead would correlate points of similar short names.)
-std::vector<ContinuumPoint> vnode_points(const std::vector<Backend>& backends, uint32_t vnodes) {
+uint64_t vnode_position(uint64_t name_hash, uint64_t k) {
+  // SplitMix64's output function over the counter name_hash + (k + 1) × kGolden.
+  uint64_t z = name_hash + (k + 1) * kGolden;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+ContinuumArrays vnode_arrangement(const std::vector<Backend>& backends, uint32_t vnodes,
+                                  const PickerInputs& inputs) {
   size_t total = 0;
-  for (const Backend& b : backends) total += size_t{b.weight} * vnodes;
-  std::vector<ContinuumPoint> points;
+  for (const Backend& b : backends)
+    total += size_t{b.weight} * vnodes;
+  std::vector<uint64_t> points;
   points.reserve(total);
-  std::string buf;
   for (BackendIndex i = 0; i < backends.size(); ++i) {
     const std::string& name = backends[i].name;
-    buf.assign(name);
-    buf.push_back('\0');
-    size_t at = buf.size();
-    buf.resize(at + 8);
+    uint64_t name_hash = XXH3_64bits(name.data(), name.size());
     uint64_t count = uint64_t{backends[i].weight} * vnodes;
     for (uint64_t k = 0; k < count; ++k) {
-      for (int byte = 0; byte < 8; ++byte) buf[at + byte] = static_cast<char>(k >> (8 * byte));
-      points.push_back({XXH3_64bits(buf.data(), buf.size()), i});
+      points.push_back(tag_point(vnode_position(name_hash, k), i));
     }
   }
-  return points;
+  return arrange_points(std::move(points), inputs);
 }
 
 }  // namespace ringleader::ring

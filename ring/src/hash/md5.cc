@@ -24,7 +24,9 @@ struct SineTable {
   }
 };
 
-uint32_t rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
+uint32_t rotl(uint32_t x, unsigned n) {
+  return (x << n) | (x >> (32 - n));
+}
 
 uint32_t load_le32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
@@ -34,7 +36,8 @@ uint32_t load_le32(const uint8_t* p) {
 void transform(uint32_t state[4], const uint8_t block[64]) {
   static const SineTable kSine;
   uint32_t m[16];
-  for (int i = 0; i < 16; ++i) m[i] = load_le32(block + 4 * i);
+  for (int i = 0; i < 16; ++i)
+    m[i] = load_le32(block + 4 * i);
   uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
   for (int i = 0; i < 64; ++i) {
     uint32_t f;
@@ -70,7 +73,8 @@ std::array<uint8_t, 16> md5_digest(std::string_view data) {
   uint32_t state[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   size_t full = data.size() / 64;
-  for (size_t i = 0; i < full; ++i) transform(state, bytes + 64 * i);
+  for (size_t i = 0; i < full; ++i)
+    transform(state, bytes + 64 * i);
 
   // Tail: remaining bytes, 0x80, zero padding, then the bit length (little-endian).
   uint8_t tail[128] = {};
@@ -79,13 +83,15 @@ std::array<uint8_t, 16> md5_digest(std::string_view data) {
   tail[rest] = 0x80;
   size_t tail_len = (rest < 56) ? 64 : 128;
   uint64_t bits = static_cast<uint64_t>(data.size()) * 8;
-  for (int i = 0; i < 8; ++i) tail[tail_len - 8 + i] = static_cast<uint8_t>(bits >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    tail[tail_len - 8 + i] = static_cast<uint8_t>(bits >> (8 * i));
   transform(state, tail);
   if (tail_len == 128) transform(state, tail + 64);
 
   std::array<uint8_t, 16> out{};
   for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<uint8_t>(state[i] >> (8 * j));
+    for (int j = 0; j < 4; ++j)
+      out[4 * i + j] = static_cast<uint8_t>(state[i] >> (8 * j));
   }
   return out;
 }

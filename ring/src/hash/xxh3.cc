@@ -5,6 +5,8 @@
 
 namespace ringleader::ring {
 
-uint64_t hash_xxh3(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t hash_xxh3(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 }  // namespace ringleader::ring

@@ -1,0 +1,167 @@
+// validate_config: rules that relate several keys, checked after every key was decoded.
+#include "validate.h"
+
+#include <string>
+#include <vector>
+
+namespace ringleader::config {
+
+namespace {
+
+// twemproxy's ketama places this many points per server; ringleader's ketama does the same.
+constexpr uint32_t kKetamaPointsPerServer = 160;
+
+void validate_ring(const Config& config, Diagnostics* diagnostics) {
+  const ring::RingParams& params = config.ring;
+  const bool ketama =
+      params.algorithm == ring::Algorithm::kKetama && !diagnostics->failed("ring.algorithm");
+  if (ketama && params.hash == ring::HashKind::kXxh3 && !diagnostics->failed("ring.hash")) {
+    if (diagnostics->has_key("ring.hash")) {
+      diagnostics->error_at_key(
+          "ring.hash",
+          "expected \"fnv1a_64\" or \"md5\" with algorithm \"ketama\" (twemproxy's continuum), "
+          "got \"xxh3\"");
+    } else {
+      diagnostics->error_at_key("ring.algorithm",
+                                "algorithm \"ketama\" needs ring.hash = \"fnv1a_64\" or \"md5\"; "
+                                "the default hash \"xxh3\" is not one twemproxy uses");
+    }
+  }
+  if (ketama && params.balance_factor != 0 && !diagnostics->failed("ring.balance_factor")) {
+    diagnostics->error_at_key("ring.balance_factor",
+                              "not supported with algorithm \"ketama\" (twemproxy's continuum "
+                              "has no load bound); expected 0 or no value");
+  }
+  if (ketama && params.vnodes != kKetamaPointsPerServer && diagnostics->has_key("ring.vnodes") &&
+      !diagnostics->failed("ring.vnodes")) {
+    diagnostics->error_at_key("ring.vnodes",
+                              "expected 160 or no value with algorithm \"ketama\" (twemproxy "
+                              "places 160 points per server), got " +
+                                  std::to_string(params.vnodes));
+  }
+
+  const size_t backends = config.backends.size();
+  if (backends > 0 && params.replicas > backends && !diagnostics->failed("ring.replicas")) {
+    diagnostics->error_at_key("ring.replicas", "expected at most " + std::to_string(backends) +
+                                                   " (the number of [[backends]]), got " +
+                                                   std::to_string(params.replicas));
+  }
+  if (params.maglev_table_size != 0 && params.maglev_table_size < backends &&
+      !diagnostics->failed("ring.maglev_table_size")) {
+    diagnostics->error_at_key("ring.maglev_table_size",
+                              "expected at least the number of [[backends]] (" +
+                                  std::to_string(backends) + "), got " +
+                                  std::to_string(params.maglev_table_size));
+  }
+}
+
+bool has_peer(const MembershipConfig& membership, const std::string& id) {
+  for (const PeerConfig& peer : membership.peers) {
+    if (peer.id == id) return true;
+  }
+  return false;
+}
+
+void validate_membership(const Config& config, Diagnostics* diagnostics) {
+  const MembershipConfig& membership = config.membership;
+  if (diagnostics->failed("membership.mode")) return;
+
+  if (membership.mode == MembershipMode::kStatic) {
+    if (config.backends.empty() && !diagnostics->failed("backends")) {
+      diagnostics->error_at_key(
+          "backends",
+          "at least one [[backends]] entry is required when membership.mode is \"static\"");
+    }
+  } else {
+    const SourcePos mode_pos = diagnostics->position("membership.mode");
+    for (const char* key :
+         {"membership.node_id", "membership.listen", "membership.peers", "membership.data_dir"}) {
+      if (!diagnostics->has_key(key)) {
+        diagnostics->error(mode_pos, key, "required when membership.mode is \"raft\"");
+      }
+    }
+    if (!membership.node_id.empty() && diagnostics->has_key("membership.peers") &&
+        !diagnostics->failed("membership.peers") && !has_peer(membership, membership.node_id)) {
+      std::string ids;
+      for (const PeerConfig& peer : membership.peers) {
+        ids += ids.empty() ? "" : ", ";
+        ids += quote(peer.id);
+      }
+      diagnostics->error_at_key("membership.peers",
+                                "expected an entry for this node (node_id " +
+                                    quote(membership.node_id) + "), got " +
+                                    (ids.empty() ? std::string("no peers") : "ids " + ids));
+    }
+  }
+
+  const uint64_t election = membership.election_timeout_ms;
+  const uint64_t heartbeat = membership.heartbeat_ms;
+  if (election < 2 * heartbeat && !diagnostics->failed("membership.election_timeout_ms") &&
+      !diagnostics->failed("membership.heartbeat_ms")) {
+    if (diagnostics->has_key("membership.election_timeout_ms")) {
+      diagnostics->error_at_key(
+          "membership.election_timeout_ms",
+          "expected at least 2 x membership.heartbeat_ms = " + std::to_string(2 * heartbeat) +
+              ", got " + std::to_string(election));
+    } else {
+      diagnostics->error_at_key("membership.heartbeat_ms",
+                                "expected at most half of membership.election_timeout_ms (" +
+                                    std::to_string(election) +
+                                    " by default) = " + std::to_string(election / 2) + ", got " +
+                                    std::to_string(heartbeat));
+    }
+  }
+}
+
+// A listener a config asks for: the key it comes from and its host:port.
+struct Listener {
+  const char* key;
+  const std::string* address;
+};
+
+bool is_wildcard(std::string_view host) {
+  return host == "0.0.0.0" || host == "::";
+}
+
+// Whether binding both addresses would collide: same port, and the same host or a wildcard.
+bool listeners_collide(const std::string& a, const std::string& b) {
+  std::string host_a, host_b;
+  uint16_t port_a = 0, port_b = 0;
+  if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {
+    return false;
+  }
+  return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
+}
+
+void validate_listeners(const Config& config, Diagnostics* diagnostics) {
+  std::vector<Listener> listeners = {{"proxy.listen", &config.proxy.listen}};
+  if (!config.admin.listen.empty()) listeners.push_back({"admin.listen", &config.admin.listen});
+  if (config.membership.mode == MembershipMode::kRaft && !config.membership.listen.empty()) {
+    listeners.push_back({"membership.listen", &config.membership.listen});
+  }
+  for (size_t later = 1; later < listeners.size(); ++later) {
+    for (size_t earlier = 0; earlier < later; ++earlier) {
+      const Listener& a = listeners[earlier];
+      const Listener& b = listeners[later];
+      if (diagnostics->failed(a.key) || diagnostics->failed(b.key)) continue;
+      if (!listeners_collide(*a.address, *b.address)) continue;
+      // Point at the key the operator wrote; a default is not where the fix goes.
+      const bool blame_b = diagnostics->has_key(b.key) || !diagnostics->has_key(a.key);
+      const Listener& blamed = blame_b ? b : a;
+      const Listener& other = blame_b ? a : b;
+      diagnostics->error_at_key(blamed.key, "expected an address not used by " +
+                                                std::string(other.key) + " (" + *other.address +
+                                                "), got " + quote(*blamed.address));
+    }
+  }
+}
+
+}  // namespace
+
+void validate_config(const Config& config, Diagnostics* diagnostics) {
+  validate_ring(config, diagnostics);
+  validate_membership(config, diagnostics);
+  validate_listeners(config, diagnostics);
+}
+
+}  // namespace ringleader::config

@@ -1,0 +1,503 @@
+// Bad configs: each test checks the key path, the line and a distinctive part of the message.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/config.h"
+#include "error_matchers.h"
+
+namespace ringleader::config {
+namespace {
+
+using testing::HasError;
+using testing::HasOnlyError;
+using testing::load_with_backend;
+
+TEST(ConfigErrors, IntegerOutOfRangeNamesFileLineColumnKeyAndBounds) {
+  const LoadResult result = load_with_backend(R"([ring]
+vnodes = -5
+)");
+  ASSERT_TRUE(HasOnlyError(result, "ring.vnodes", 2, "expected an integer between 1 and 10000"));
+  EXPECT_EQ(result.errors[0].column, 10u);
+  EXPECT_EQ(result.errors[0].to_string(),
+            "test.toml:2:10: ring.vnodes: expected an integer between 1 and 10000, got -5");
+}
+
+TEST(ConfigErrors, WrongTypeSaysWhatWasExpectedAndFound) {
+  const LoadResult result = load_with_backend(R"([proxy]
+listen = "127.0.0.1:6380"
+workers = "four"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "proxy.workers", 3, "expected an integer, got a string"));
+}
+
+TEST(ConfigErrors, StringExpectedGotInteger) {
+  const LoadResult result = load_with_backend(R"([backend]
+password = 1234
+)");
+  EXPECT_TRUE(HasOnlyError(result, "backend.password", 2, "expected a string, got an integer"));
+}
+
+TEST(ConfigErrors, UnknownKeySuggestsClosestKnownKey) {
+  const LoadResult result = load_with_backend(R"(
+[proxy]
+listn = "127.0.0.1:6380"
+)");
+  ASSERT_TRUE(HasOnlyError(result, "proxy.listn", 3, "unknown key; did you mean \"listen\"?"));
+  EXPECT_EQ(result.errors[0].column, 1u);
+}
+
+TEST(ConfigErrors, UnknownKeyFarFromEverythingHasNoSuggestion) {
+  const LoadResult result = load_with_backend(R"([ring]
+colour = "blue"
+)");
+  ASSERT_TRUE(HasOnlyError(result, "ring.colour", 2, "unknown key"));
+  EXPECT_EQ(result.errors[0].message, "unknown key");
+}
+
+TEST(ConfigErrors, UnknownTableSuggestsClosestTable) {
+  const LoadResult result = load_with_backend(R"([proxy]
+workers = 2
+
+[replicaton]
+write = "all"
+)");
+  EXPECT_TRUE(
+      HasOnlyError(result, "replicaton", 4, "unknown table; did you mean \"replication\"?"));
+}
+
+TEST(ConfigErrors, UnknownKeyInsideBackendEntry) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+wieght = 2
+)",
+                                        "test.toml");
+  EXPECT_TRUE(
+      HasOnlyError(result, "backends[0].wieght", 4, "unknown key; did you mean \"weight\"?"));
+}
+
+TEST(ConfigErrors, EnumValueListsChoicesAndSuggests) {
+  const LoadResult result = load_with_backend(R"([proxy]
+protocol = "memcache"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "proxy.protocol", 2,
+                           "expected one of \"redis\", \"memcached\", got \"memcache\"; did you "
+                           "mean \"memcached\"?"));
+}
+
+TEST(ConfigErrors, EnumValueOfWrongType) {
+  const LoadResult result = load_with_backend(R"([replication]
+write = 2
+)");
+  EXPECT_TRUE(HasOnlyError(result, "replication.write", 2,
+                           "expected a string (one of \"one\", \"quorum\", \"all\"), got an "
+                           "integer"));
+}
+
+TEST(ConfigErrors, ReadPolicyAndLogLevelChoices) {
+  const LoadResult result = load_with_backend(R"([replication]
+read = "closest"
+[log]
+level = "verbose"
+)");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "replication.read", 2,
+                       "expected one of \"primary\", \"any\", \"nearest\", got \"closest\""));
+  EXPECT_TRUE(HasError(result, "log.level", 4, "got \"verbose\""));
+}
+
+TEST(ConfigErrors, TomlSyntaxErrorIsOneErrorWithPosition) {
+  const LoadResult result = load_string(R"([proxy]
+listen = "127.0.0.1:6380"
+workers =
+)",
+                                        "test.toml");
+  ASSERT_TRUE(HasOnlyError(result, "", 3, "invalid TOML"));
+  EXPECT_GT(result.errors[0].column, 0u);
+  EXPECT_EQ(result.errors[0].file, "test.toml");
+}
+
+TEST(ConfigErrors, TomlIntegerBeyondInt64IsASyntaxError) {
+  const LoadResult result = load_with_backend(R"([proxy]
+max_request_bytes = 99999999999999999999
+)");
+  EXPECT_TRUE(HasOnlyError(result, "", 2, "invalid TOML"));
+}
+
+TEST(ConfigErrors, ValueBeyondTheFieldTypeIsARangeErrorNotTruncated) {
+  const LoadResult result = load_with_backend(R"([proxy]
+max_clients = 4294967297
+)");
+  EXPECT_TRUE(HasOnlyError(result, "proxy.max_clients", 2,
+                           "expected an integer between 1 and 4294967295, got 4294967297"));
+  EXPECT_EQ(result.config.proxy.max_clients, ProxyConfig{}.max_clients);
+}
+
+TEST(ConfigErrors, NegativeValueForUnsignedField) {
+  const LoadResult result = load_with_backend(R"([backend]
+failure_limit = -1
+)");
+  EXPECT_TRUE(HasOnlyError(result, "backend.failure_limit", 2, "got -1"));
+}
+
+TEST(ConfigErrors, LowerBoundOnlyRangeSaysAtLeast) {
+  const LoadResult result = load_with_backend(R"([proxy]
+max_request_bytes = 100
+)");
+  EXPECT_TRUE(
+      HasOnlyError(result, "proxy.max_request_bytes", 2, "expected an integer >= 1024, got 100"));
+}
+
+TEST(ConfigErrors, WorkersAndConnectionsUpperBounds) {
+  const LoadResult result = load_with_backend(R"([proxy]
+workers = 257
+[backend]
+connections = 65
+)");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "proxy.workers", 2, "between 0 and 256, got 257"));
+  EXPECT_TRUE(HasError(result, "backend.connections", 4, "between 1 and 64, got 65"));
+}
+
+TEST(ConfigErrors, ListenWithoutPort) {
+  const LoadResult result = load_with_backend(R"([proxy]
+listen = "127.0.0.1"
+)");
+  EXPECT_TRUE(
+      HasOnlyError(result, "proxy.listen", 2, "expected host:port such as \"127.0.0.1:6379\""));
+}
+
+TEST(ConfigErrors, BackendWeightOutOfRangeInSecondEntry) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+
+[[backends]]
+name = "b"
+address = "127.0.0.1:7002"
+weight = 0
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[1].weight", 8, "between 1 and 10000, got 0"));
+}
+
+TEST(ConfigErrors, BackendMissingAddressPointsAtItsTable) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+
+[[backends]]
+name = "b"
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[1].address", 5, "required key is missing"));
+}
+
+TEST(ConfigErrors, DuplicateBackendNameAndAddress) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+[[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+)",
+                                        "test.toml");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "backends[1].name", 5,
+                       "duplicate backend name \"a\"; already used by backends[0].name"));
+  EXPECT_TRUE(HasError(result, "backends[1].address", 6,
+                       "duplicate backend address \"127.0.0.1:7001\"; already used by "
+                       "backends[0].address"));
+}
+
+TEST(ConfigErrors, BackendNameWithForbiddenCharacters) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "my backend"
+address = "127.0.0.1:7001"
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[0].name", 2,
+                           "expected a name of 1 to 128 characters from A-Z a-z 0-9 . _ : -, got "
+                           "\"my backend\""));
+}
+
+TEST(ConfigErrors, BackendNameTooLong) {
+  const std::string text =
+      "[[backends]]\nname = \"" + std::string(129, 'x') + "\"\naddress = \"127.0.0.1:7001\"\n";
+  EXPECT_TRUE(HasOnlyError(load_string(text, "test.toml"), "backends[0].name", 2,
+                           "expected a name of 1 to 128 characters"));
+}
+
+TEST(ConfigErrors, BackendState) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+state = "up"
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[0].state", 4,
+                           "expected one of \"active\", \"draining\", \"down\", got \"up\""));
+}
+
+TEST(ConfigErrors, BackendsWrittenAsSingleTable) {
+  const LoadResult result = load_string(R"([backends]
+name = "a"
+address = "127.0.0.1:7001"
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends", 1,
+                           "expected an array of tables ([[backends]]), got a table"));
+}
+
+TEST(ConfigErrors, BackendsArrayElementNotATable) {
+  const LoadResult result = load_string(R"(backends = [
+  { name = "a", address = "127.0.0.1:7001" },
+  "127.0.0.1:7002",
+]
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[1]", 3, "expected a table, got a string"));
+}
+
+TEST(ConfigErrors, SectionThatIsNotATable) {
+  const LoadResult result = load_with_backend(R"(proxy = 5
+)");
+  EXPECT_TRUE(HasOnlyError(result, "proxy", 1, "expected a table, got an integer"));
+}
+
+TEST(ConfigErrors, StaticModeNeedsABackend) {
+  const LoadResult result = load_string(R"([proxy]
+listen = "127.0.0.1:6380"
+)",
+                                        "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends", 0, "at least one [[backends]] entry is required"));
+}
+
+TEST(ConfigErrors, KetamaWithExplicitXxh3Hash) {
+  const LoadResult result = load_with_backend(R"([ring]
+algorithm = "ketama"
+hash = "xxh3"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.hash", 3,
+                           "expected \"fnv1a_64\" or \"md5\" with algorithm \"ketama\""));
+}
+
+TEST(ConfigErrors, KetamaWithDefaultHashPointsAtAlgorithm) {
+  const LoadResult result = load_with_backend(R"([ring]
+algorithm = "ketama"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.algorithm", 2,
+                           "algorithm \"ketama\" needs ring.hash = \"fnv1a_64\" or \"md5\""));
+}
+
+TEST(ConfigErrors, KetamaRejectsBalanceFactorAndOtherVnodeCounts) {
+  const LoadResult result = load_with_backend(R"([ring]
+algorithm = "ketama"
+hash = "md5"
+balance_factor = 1.25
+vnodes = 100
+)");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(
+      HasError(result, "ring.balance_factor", 4, "not supported with algorithm \"ketama\""));
+  EXPECT_TRUE(HasError(result, "ring.vnodes", 5, "expected 160 or no value"));
+}
+
+TEST(ConfigErrors, InvalidHashNameDoesNotAlsoTriggerTheKetamaRule) {
+  const LoadResult result = load_with_backend(R"([ring]
+algorithm = "ketama"
+hash = "fnv1a64"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.hash", 3, "did you mean \"fnv1a_64\"?"));
+}
+
+TEST(ConfigErrors, BalanceFactorBetweenZeroAndOne) {
+  const LoadResult result = load_with_backend(R"([ring]
+balance_factor = 0.5
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.balance_factor", 2,
+                           "expected 0 (off) or a number >= 1.0, got 0.5"));
+}
+
+TEST(ConfigErrors, BalanceFactorNotANumber) {
+  const LoadResult result = load_with_backend(R"([ring]
+balance_factor = nan
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.balance_factor", 2, "expected a finite number"));
+}
+
+TEST(ConfigErrors, HashTagMustBeTwoDistinctCharacters) {
+  const LoadResult result = load_with_backend(R"([ring]
+hash_tag = "{{"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.hash_tag", 2,
+                           "expected two different characters such as \"{}\", or \"\" to "
+                           "disable hash tags, got \"{{\""));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"{\"\n"), "ring.hash_tag", 2,
+                           "got \"{\""));
+}
+
+TEST(ConfigErrors, MaglevTableSizeMustBeALargeEnoughPrime) {
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 1032\n"),
+                           "ring.maglev_table_size", 2, "got 1032, which is not prime"));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 1021\n"),
+                           "ring.maglev_table_size", 2,
+                           "expected 0 (size chosen automatically) or a prime >= 1031, got 1021"));
+}
+
+TEST(ConfigErrors, ReplicasBeyondNumberOfBackends) {
+  const LoadResult result = load_with_backend(R"([ring]
+replicas = 2
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.replicas", 2,
+                           "expected at most 1 (the number of [[backends]]), got 2"));
+}
+
+TEST(ConfigErrors, ReplicasBeyondMaximum) {
+  const LoadResult result = load_with_backend(R"([ring]
+replicas = 9
+)");
+  EXPECT_TRUE(HasOnlyError(result, "ring.replicas", 2, "between 1 and 8, got 9"));
+}
+
+TEST(ConfigErrors, RaftModeRequiresItsKeysAtTheModeLine) {
+  const LoadResult result = load_with_backend(R"([membership]
+mode = "raft"
+)");
+  ASSERT_EQ(result.errors.size(), 4u) << testing::describe_errors(result);
+  for (const char* key :
+       {"membership.node_id", "membership.listen", "membership.peers", "membership.data_dir"}) {
+    EXPECT_TRUE(HasError(result, key, 2, "required when membership.mode is \"raft\""));
+  }
+}
+
+constexpr std::string_view kRaftHead = R"([membership]
+mode = "raft"
+node_id = "n1"
+listen = "127.0.0.1:7401"
+data_dir = "/var/lib/ringleader"
+)";
+
+TEST(ConfigErrors, RaftPeersMustIncludeThisNode) {
+  const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n2@127.0.0.1:7402",
+  "n3@127.0.0.1:7403",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.peers", 6,
+                           "expected an entry for this node (node_id \"n1\"), got ids \"n2\", "
+                           "\"n3\""));
+}
+
+TEST(ConfigErrors, MalformedPeer) {
+  const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@127.0.0.1:7401",
+  "n2-127.0.0.1:7402",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.peers[1]", 8,
+                           "expected \"id@host:port\" with an id of 1 to 64 characters from "
+                           "A-Z a-z 0-9 . _ -, got \"n2-127.0.0.1:7402\""));
+}
+
+TEST(ConfigErrors, DuplicatePeerId) {
+  const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@127.0.0.1:7401",
+  "n1@127.0.0.1:7402",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.peers[1]", 8,
+                           "duplicate peer id \"n1\"; already used by membership.peers[0]"));
+}
+
+TEST(ConfigErrors, PeersMustBeAnArrayOfStrings) {
+  const LoadResult result =
+      load_with_backend(std::string(kRaftHead) + "peers = \"n1@127.0.0.1:7401\"\n");
+  EXPECT_TRUE(HasOnlyError(result, "membership.peers", 6,
+                           "expected an array of strings \"id@host:port\", got a string"));
+  const LoadResult numbers = load_with_backend(std::string(kRaftHead) + "peers = [1]\n");
+  EXPECT_TRUE(HasOnlyError(numbers, "membership.peers[0]", 6,
+                           "expected a string \"id@host:port\", got an integer"));
+}
+
+TEST(ConfigErrors, ElectionTimeoutBelowTwiceTheHeartbeat) {
+  const LoadResult result = load_with_backend(R"([membership]
+heartbeat_ms = 100
+election_timeout_ms = 150
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.election_timeout_ms", 3,
+                           "expected at least 2 x membership.heartbeat_ms = 200, got 150"));
+}
+
+TEST(ConfigErrors, HeartbeatTooLongForTheDefaultElectionTimeout) {
+  const LoadResult result = load_with_backend(R"([membership]
+heartbeat_ms = 600
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.heartbeat_ms", 2,
+                           "expected at most half of membership.election_timeout_ms (1000 by "
+                           "default) = 500, got 600"));
+}
+
+TEST(ConfigErrors, AdminListenerCollidesWithProxyListener) {
+  const LoadResult result = load_with_backend(R"([proxy]
+listen = "0.0.0.0:9000"
+[admin]
+listen = "127.0.0.1:9000"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "admin.listen", 4,
+                           "expected an address not used by proxy.listen (0.0.0.0:9000)"));
+}
+
+TEST(ConfigErrors, InvalidNodeId) {
+  const LoadResult result = load_with_backend(R"([membership]
+node_id = "node one"
+)");
+  EXPECT_TRUE(
+      HasOnlyError(result, "membership.node_id", 2, "expected an id of 1 to 64 characters"));
+}
+
+TEST(ConfigErrors, EveryErrorIsReportedInFileOrder) {
+  const LoadResult result = load_string(R"([proxy]
+workers = -1
+listn = "x"
+
+[ring]
+vnodes = 0
+hash = "sha1"
+
+[[backends]]
+name = "a"
+address = "nowhere"
+)",
+                                        "test.toml");
+  ASSERT_EQ(result.errors.size(), 5u) << testing::describe_errors(result);
+  EXPECT_EQ(result.errors[0].key, "proxy.workers");
+  EXPECT_EQ(result.errors[1].key, "proxy.listn");
+  EXPECT_EQ(result.errors[2].key, "ring.vnodes");
+  EXPECT_EQ(result.errors[3].key, "ring.hash");
+  EXPECT_EQ(result.errors[4].key, "backends[0].address");
+  for (size_t i = 1; i < result.errors.size(); ++i) {
+    EXPECT_LT(result.errors[i - 1].line, result.errors[i].line);
+  }
+  EXPECT_FALSE(result.ok());
+}
+
+TEST(ConfigErrors, MissingFileNamesTheFileAndTheSystemError) {
+  const std::string path = "/nonexistent-ringleader-dir/missing.toml";
+  const LoadResult result = load_file(path);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].file, path);
+  EXPECT_EQ(result.errors[0].line, 0u);
+  EXPECT_EQ(result.errors[0].to_string(), path + ": cannot read file: No such file or directory");
+}
+
+TEST(ConfigErrors, DirectoryInsteadOfFile) {
+  const LoadResult result = load_file("/");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].message.find("cannot read file"), std::string::npos)
+      << result.errors[0].message;
+}
+
+}  // namespace
+}  // namespace ringleader::config
