@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ringleader needs to build, test and benchmark.
+# Idempotent: does nothing when every package is already installed. Run as root.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config clang-format
+  libuv1-dev libxxhash-dev prometheus-cpp-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks: real servers and clients
+  redis-server redis-tools memcached libmemcached-tools nutcracker prometheus
+  python3 python3-redis python3-pymemcache
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Packaged services must not start on install: tests start their own on free ports.
+policy_added=0
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  policy_added=1
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ((policy_added)); then $SUDO rm -f /usr/sbin/policy-rc.d; fi
