@@ -21,7 +21,8 @@ int run_check(const std::vector<std::string>& args) {
   }
   config::LoadResult loaded = config::load_file(path);
   if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    for (const auto& e : loaded.errors)
+      std::fprintf(stderr, "%s\n", e.to_string().c_str());
     std::fprintf(stderr, "%s: %zu error%s\n", path.c_str(), loaded.errors.size(),
                  loaded.errors.size() == 1 ? "" : "s");
     return 1;

@@ -11,6 +11,7 @@
 
 namespace ringleader::app {
 
+int run_serve(const std::vector<std::string>& args);
 int run_check(const std::vector<std::string>& args);
 int run_lookup(const std::vector<std::string>& args);
 

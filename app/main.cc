@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "common/malloc_policy.h"
+#include "common/version.h"
 
 namespace {
 
@@ -12,6 +13,7 @@ void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: ringleader COMMAND [ARGS]\n\n"
                "commands:\n"
+               "  serve -c FILE                      run the proxy\n"
                "  check -c FILE                      validate a configuration file\n"
                "  lookup -c FILE [--stdin] [KEY...]  show the replica set of keys\n"
                "  version                            print the version\n");
@@ -27,10 +29,11 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "serve") return ringleader::app::run_serve(args);
   if (command == "check") return ringleader::app::run_check(args);
   if (command == "lookup") return ringleader::app::run_lookup(args);
   if (command == "version" || command == "--version") {
-    std::printf("ringleader %s\n", RINGLEADER_VERSION);
+    std::printf("ringleader %s\n", ringleader::kVersion);
     return 0;
   }
   if (command == "help" || command == "--help" || command == "-h") {

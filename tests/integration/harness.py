@@ -100,3 +100,41 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Ringleader(Process):
+    """`ringleader serve` over the given backends, on a free loopback port.
+
+    extra: TOML text appended to the generated config (tables other than [proxy],
+    [ring] and [[backends]]); proxy: extra lines for [proxy]; ring: extra lines for [ring].
+    """
+
+    def __init__(self, binary, workdir, backends, proxy="", ring="", extra="", name="rl"):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.config_path = os.path.join(workdir, f"{name}.toml")
+        lines = ["[proxy]", f'listen = "127.0.0.1:{self.port}"', "workers = 2", proxy, "",
+                 "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', "",
+                 "[ring]", ring, ""]
+        for i, b in enumerate(backends):
+            if isinstance(b, int):
+                b = {"name": f"redis-{i}", "address": f"127.0.0.1:{b}"}
+            lines += ["[[backends]]"] + [f'{k} = {v!r}'.replace("'", '"') if isinstance(v, str)
+                                         else f"{k} = {v}" for k, v in b.items()] + [""]
+        lines.append(extra)
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        super().__init__([binary, "serve", "-c", self.config_path],
+                         os.path.join(workdir, f"{name}.log"))
+
+    def __enter__(self):
+        super().__enter__()
+        try:
+            wait_until(lambda: self.proc.poll() is not None or port_open(self.port),
+                       what=f"ringleader on {self.port}")
+        except TimeoutError:
+            self.stop()
+            raise
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"ringleader exited with {self.proc.returncode}:\n{self.tail()}")
+        return self

@@ -6,10 +6,10 @@
 #include <cstdlib>
 
 // RL_CHECK is active in every build type: a broken invariant aborts with its location.
-#define RL_CHECK(cond)                                                                  \
-  do {                                                                                  \
-    if (!(cond)) [[unlikely]] {                                                         \
+#define RL_CHECK(cond)                                                                    \
+  do {                                                                                    \
+    if (!(cond)) [[unlikely]] {                                                           \
       std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)

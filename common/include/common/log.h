@@ -2,10 +2,10 @@
 // (before any worker thread exists); reading it afterwards is race-free.
 #pragma once
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <optional>
 #include <string_view>
 
@@ -19,7 +19,9 @@ inline Level& threshold() {
 }
 
 // Sets the threshold; call once at startup, before threads start.
-inline void set_level(Level level) { threshold() = level; }
+inline void set_level(Level level) {
+  threshold() = level;
+}
 
 inline std::optional<Level> parse_level(std::string_view name) {
   if (name == "debug") return Level::kDebug;
@@ -29,7 +31,9 @@ inline std::optional<Level> parse_level(std::string_view name) {
   return std::nullopt;
 }
 
-inline bool enabled(Level level) { return level >= threshold(); }
+inline bool enabled(Level level) {
+  return level >= threshold();
+}
 
 // printf-style message with a UTC timestamp and level tag; one write per line.
 __attribute__((format(printf, 2, 3))) inline void write(Level level, const char* fmt, ...) {

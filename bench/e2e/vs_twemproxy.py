@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""End-to-end: ringleader against twemproxy (nutcracker) on the same machine and backends.
+
+Starts 4 redis-servers, one nutcracker (ketama, fnv1a_64) and one ringleader (ketama,
+fnv1a_64: the same placement) over them, then runs redis-benchmark SET and GET with 50
+clients at -P 1 and -P 16 against each proxy in alternation, and prints requests/s, p50,
+p99 and the proxy's CPU seconds per 100k requests (utime + stime from /proc), with the
+ringleader/twemproxy ratios. Medians over --rounds rounds.
+
+    bench/e2e/vs_twemproxy.py --ringleader build/app/ringleader [--requests 200000]
+"""
+import argparse
+import csv
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
+from harness import Process, RedisServer, Ringleader, TempDir, free_port, port_open, wait_until  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def redis_benchmark(port, test, pipeline, requests, clients):
+    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
+                          "-n", str(requests), "-c", str(clients), "-P", str(pipeline),
+                          "-r", "100000", "-d", "32", "--csv"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    row = rows[-1]
+    return float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringleader", required=True)
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
+
+    with TempDir() as tmp:
+        redises = [RedisServer(tmp).__enter__() for _ in range(4)]
+        try:
+            nc_port = free_port()
+            conf = os.path.join(tmp, "nutcracker.yml")
+            with open(conf, "w") as f:
+                f.write(f"bench:\n  listen: 127.0.0.1:{nc_port}\n  hash: fnv1a_64\n"
+                        "  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n"
+                        "  server_connections: 1\n  servers:\n")
+                for r in redises:
+                    f.write(f"   - 127.0.0.1:{r.port}:1\n")
+            backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
+                        for r in redises]
+            rl = Ringleader(args.ringleader, tmp, backends, proxy=f"workers = {args.workers}",
+                            ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
+                            extra="[log]\nlevel = \"warn\"")
+            with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
+                         os.path.join(tmp, "nc.log")) as nc, rl:
+                wait_until(lambda: port_open(nc_port), what="nutcracker")
+                targets = {"twemproxy": (nc_port, nc.proc.pid), "ringleader": (rl.port, rl.proc.pid)}
+                results = {}
+                for rnd in range(args.rounds):
+                    for pipeline in (1, 16):
+                        for name, (port, pid) in targets.items():
+                            for test in ("set", "get"):
+                                before = cpu_seconds(pid)
+                                rps, p50, p99 = redis_benchmark(port, test, pipeline,
+                                                                args.requests, args.clients)
+                                cpu = cpu_seconds(pid) - before
+                                results.setdefault((name, test, pipeline), []).append(
+                                    (rps, p50, p99, cpu / args.requests * 100000))
+                                print(f"round {rnd + 1} {name:10s} {test.upper()} -P {pipeline:2d}: "
+                                      f"{rps:10.0f} req/s p50 {p50:.3f} ms p99 {p99:.3f} ms "
+                                      f"cpu {cpu / args.requests * 100000:.3f} s/100k",
+                                      file=sys.stderr)
+        finally:
+            for r in redises:
+                r.__exit__(None, None, None)
+
+    def med(key, i):
+        return statistics.median(v[i] for v in results[key])
+
+    print(f"redis-benchmark, {args.clients} clients, {args.requests} requests, 4 redis-servers, "
+          f"ringleader workers={args.workers}, median of {args.rounds} rounds")
+    print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
+    for pipeline in (1, 16):
+        for test in ("set", "get"):
+            for name in ("twemproxy", "ringleader"):
+                k = (name, test, pipeline)
+                print(f"{test.upper()} -P {pipeline:<3d} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "
+                      f"{med(k, 2):8.3f} {med(k, 3):11.3f}")
+            t, r = ("twemproxy", test, pipeline), ("ringleader", test, pipeline)
+            print(f"{'':10s} {'ratio':11s} {med(r, 0) / med(t, 0):10.2f}x {med(r, 1) / med(t, 1):7.2f}x "
+                  f"{med(r, 2) / med(t, 2):7.2f}x {med(r, 3) / max(med(t, 3), 1e-9):10.2f}x")
+
+
+if __name__ == "__main__":
+    main()

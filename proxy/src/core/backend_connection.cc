@@ -1,0 +1,358 @@
+#include "backend_connection.h"
+
+#include <algorithm>
+
+#include "backend_pool.h"
+#include "common/log.h"
+#include "uv_util.h"
+
+namespace ringleader::proxy {
+namespace {
+constexpr uint64_t kMs = 1000000;
+constexpr uint64_t kFirstBackoffNs = 50 * kMs;
+constexpr size_t kReadChunk = 64 * 1024;
+}  // namespace
+
+struct BackendConnection::Socket {
+  uv_tcp_t tcp;
+  BackendConnection* owner;   // null once detached: late callbacks then do nothing
+  BackendConnection* parent;  // never null: told when the handle is closed
+  uv_connect_t connect_req;
+};
+
+struct BackendConnection::WriteOp {
+  uv_write_t req;
+  std::string bytes;
+  BackendConnection* owner;
+  Socket* socket;  // the socket it was written on; a stale op after a reconnect is ignored
+};
+
+BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol,
+                                     const sockaddr_storage& address)
+    : loop_(loop),
+      pool_(pool),
+      protocol_(protocol),
+      address_(address),
+      framer_(protocol.new_framer()) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+}
+
+void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
+  req->retain();
+  Fragment& f = req->fragments[fragment];
+  f.state = FragmentState::kSent;
+  uint64_t now = monotonic_ns();
+  Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs};
+  switch (state_) {
+    case State::kClosed:
+      finish(held, FragmentState::kFailed, pool_.describe() + ": shutting down");
+      return;
+    case State::kBackoff:
+      if (now < backoff_until_ns_) {
+        finish(held, FragmentState::kFailed,
+               pool_.describe() + ": unavailable (" + last_error_ + ")");
+        pool_.report_failure();
+        return;
+      }
+      state_ = State::kIdle;
+      [[fallthrough]];
+    case State::kIdle:
+      waiting_.push_back(held);
+      start_connect();
+      return;
+    case State::kConnecting:
+    case State::kHandshake:
+      waiting_.push_back(held);
+      return;
+    case State::kReady:
+      out_pending_ += f.payload;
+      in_flight_.push_back(held);
+      WorkerCounters::bump(pool_.counters().fragments_sent);
+      flush();
+      if (in_flight_.size() == 1) arm_timer();
+      return;
+  }
+}
+
+void BackendConnection::start_connect() {
+  socket_ = new Socket{};
+  socket_->owner = this;
+  socket_->parent = this;
+  uv_tcp_init(loop_, &socket_->tcp);
+  socket_->tcp.data = socket_;
+  ++open_handles_;
+  uv_tcp_nodelay(&socket_->tcp, 1);
+  socket_->connect_req.data = socket_;
+  state_ = State::kConnecting;
+  int rc = uv_tcp_connect(&socket_->connect_req, &socket_->tcp,
+                          reinterpret_cast<const sockaddr*>(&address_),
+                          [](uv_connect_t* req, int status) {
+                            auto* s = static_cast<Socket*>(req->data);
+                            if (s->owner) s->owner->on_connected(status);
+                          });
+  if (rc != 0) {
+    last_error_ = uv_error_text(rc);
+    WorkerCounters::bump(pool_.counters().backend_connect_failures);
+    fail_all(pool_.describe() + ": connect failed: " + last_error_, true);
+    return;
+  }
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
+      std::max<uint32_t>(1, pool_.config().connect_timeout_ms), 0);
+}
+
+void BackendConnection::on_connected(int status) {
+  if (status != 0) {
+    if (status == UV_ECANCELED) return;  // socket closed while connecting
+    last_error_ = uv_error_text(status);
+    WorkerCounters::bump(pool_.counters().backend_connect_failures);
+    fail_all(pool_.describe() + ": connect failed: " + last_error_, true);
+    return;
+  }
+  uv_timer_stop(&timer_);
+  WorkerCounters::bump(pool_.counters().backend_connects);
+  backoff_step_ = 0;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&socket_->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* s = static_cast<Socket*>(h->data);
+        size_t available = 0;
+        buf->base = s->owner ? s->owner->in_.prepare(kReadChunk, &available) : nullptr;
+        buf->len = available;
+      },
+      [](uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+        auto* s = static_cast<Socket*>(stream->data);
+        if (s->owner) s->owner->on_read(nread);
+      });
+  std::string hello = protocol_.handshake(pool_.config());
+  handshake_pending_ = protocol_.handshake_replies(pool_.config());
+  if (handshake_pending_ > 0) {
+    state_ = State::kHandshake;
+    out_pending_ += hello;
+    flush();
+    uv_timer_start(
+        &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
+        std::max<uint32_t>(1, pool_.config().timeout_ms), 0);
+    return;
+  }
+  state_ = State::kReady;
+  write_waiting();
+}
+
+void BackendConnection::write_waiting() {
+  uint64_t now = monotonic_ns();
+  while (!waiting_.empty()) {
+    Held h = waiting_.front();
+    waiting_.pop_front();
+    // The request timeout runs from the write, not from the wait for the connection.
+    h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
+    out_pending_ += h.req->fragments[h.fragment].payload;
+    in_flight_.push_back(h);
+    WorkerCounters::bump(pool_.counters().fragments_sent);
+  }
+  flush();
+  arm_timer();
+}
+
+void BackendConnection::flush() {
+  if (writing_ || out_pending_.empty() || socket_ == nullptr) return;
+  auto* op = new WriteOp{};
+  op->bytes.swap(out_pending_);
+  op->owner = this;
+  op->socket = socket_;
+  op->req.data = op;
+  uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned>(op->bytes.size()));
+  writing_ = true;
+  int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(&socket_->tcp), &buf, 1,
+                    [](uv_write_t* req, int status) {
+                      auto* w = static_cast<WriteOp*>(req->data);
+                      BackendConnection* c = w->owner;
+                      bool current = c && c->socket_ == w->socket;
+                      delete w;
+                      if (current) c->on_write_done(status);
+                    });
+  if (rc != 0) {
+    delete op;
+    writing_ = false;
+    last_error_ = uv_error_text(rc);
+    fail_all(pool_.describe() + ": write failed: " + last_error_, true);
+  }
+}
+
+void BackendConnection::on_write_done(int status) {
+  writing_ = false;
+  if (status != 0) {
+    if (status == UV_ECANCELED) return;
+    last_error_ = uv_error_text(status);
+    fail_all(pool_.describe() + ": write failed: " + last_error_, true);
+    return;
+  }
+  flush();
+}
+
+void BackendConnection::on_read(ssize_t nread) {
+  if (nread == 0) return;  // EAGAIN
+  if (nread < 0) {
+    last_error_ = nread == UV_EOF ? "connection closed by backend" : uv_error_text(int(nread));
+    fail_all(pool_.describe() + ": " + last_error_, true);
+    return;
+  }
+  in_.commit(static_cast<size_t>(nread));
+  process_replies();
+}
+
+void BackendConnection::process_replies() {
+  while (!in_.empty()) {
+    size_t length = 0;
+    std::string error;
+    std::string_view input = in_.readable();
+    ReplyFramer::Status st = framer_->scan(input, &length, &error);
+    if (st == ReplyFramer::Status::kNeedMore) break;
+    if (st == ReplyFramer::Status::kError) {
+      last_error_ = "malformed reply: " + error;
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    }
+    std::string_view reply = input.substr(0, length);
+    framer_->reset();
+    if (state_ == State::kHandshake) {
+      if (!protocol_.handshake_accepted(reply)) {
+        last_error_ = "handshake refused: " + std::string(reply.substr(0, 200));
+        while (!last_error_.empty() && (last_error_.back() == '\n' || last_error_.back() == '\r')) {
+          last_error_.pop_back();
+        }
+        fail_all(pool_.describe() + ": " + last_error_, true);
+        return;
+      }
+      in_.consume(length);
+      if (--handshake_pending_ == 0) {
+        uv_timer_stop(&timer_);
+        state_ = State::kReady;
+        write_waiting();
+      }
+      continue;
+    }
+    if (in_flight_.empty()) {
+      last_error_ = "unexpected reply with no request pending";
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    }
+    Held held = in_flight_.front();
+    in_flight_.pop_front();
+    pool_.report_success();
+    finish(held, FragmentState::kDone, reply);
+    in_.consume(length);
+  }
+  in_.shrink_if_idle(256 * 1024);
+  arm_timer();
+}
+
+void BackendConnection::arm_timer() {
+  if (state_ != State::kReady) return;
+  if (in_flight_.empty()) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  uint64_t now = monotonic_ns();
+  uint64_t deadline = in_flight_.front().deadline_ns;
+  uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); }, wait_ms,
+      0);
+}
+
+void BackendConnection::on_timer() {
+  switch (state_) {
+    case State::kConnecting:
+      last_error_ =
+          "connect timeout after " + std::to_string(pool_.config().connect_timeout_ms) + " ms";
+      WorkerCounters::bump(pool_.counters().backend_connect_failures);
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    case State::kHandshake:
+      last_error_ = "handshake timeout";
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    case State::kReady:
+      if (!in_flight_.empty() && in_flight_.front().deadline_ns <= monotonic_ns()) {
+        // Replies still due would arrive out of step: the connection cannot be reused.
+        last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";
+        WorkerCounters::bump(pool_.counters().backend_timeouts);
+        fail_all(pool_.describe() + ": " + last_error_, true);
+      } else {
+        arm_timer();
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void BackendConnection::finish(Held held, FragmentState state, std::string_view reply_or_error) {
+  Fragment& f = held.req->fragments[held.fragment];
+  f.state = state;
+  if (state == FragmentState::kDone) {
+    f.reply.assign(reply_or_error);
+  } else {
+    f.error.assign(reply_or_error);
+    WorkerCounters::bump(pool_.counters().fragments_failed);
+  }
+  on_fragment_finished(held.req);
+  held.req->release();
+}
+
+void BackendConnection::fail_all(const std::string& why, bool count_failure) {
+  close_socket();
+  if (state_ != State::kClosed) {
+    state_ = State::kBackoff;
+    uint64_t cap = uint64_t{pool_.config().retry_timeout_ms} * kMs;
+    uint64_t backoff = std::min(cap, kFirstBackoffNs << std::min<uint32_t>(backoff_step_, 16));
+    backoff_until_ns_ = monotonic_ns() + backoff;
+    ++backoff_step_;
+  }
+  uv_timer_stop(&timer_);
+  std::deque<Held> failed;
+  failed.swap(in_flight_);
+  for (Held& h : waiting_)
+    failed.push_back(h);
+  waiting_.clear();
+  if (count_failure) pool_.report_failure();
+  for (Held& h : failed)
+    finish(h, FragmentState::kFailed, why);
+}
+
+void BackendConnection::close_socket() {
+  in_.clear();
+  out_pending_.clear();
+  writing_ = false;
+  framer_->reset();
+  handshake_pending_ = 0;
+  if (socket_ == nullptr) return;
+  Socket* s = socket_;
+  socket_ = nullptr;
+  s->owner = nullptr;  // callbacks still due (connect, write, read) see a detached socket
+  s->tcp.data = s;
+  // libuv runs the socket's cancelled write and connect callbacks before its close
+  // callback, and this object outlives them all: it goes only when every handle is closed.
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->tcp), [](uv_handle_t* h) {
+    auto* sock = static_cast<Socket*>(h->data);
+    BackendConnection* parent = sock->parent;
+    delete sock;
+    parent->on_handle_closed();
+  });
+}
+
+void BackendConnection::on_handle_closed() {
+  --open_handles_;
+  if (state_ == State::kClosed && open_handles_ == 0) delete this;
+}
+
+void BackendConnection::shutdown(const std::string& why) {
+  state_ = State::kClosed;
+  fail_all(why, false);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
+           [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
+}
+
+}  // namespace ringleader::proxy

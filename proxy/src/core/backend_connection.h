@@ -1,0 +1,90 @@
+// BackendConnection: one pipelined TCP connection from a worker to a backend.
+//
+// Fragments are written in the order send() is called and replies are matched to them in
+// the same order. A connection is lazily connected on the first send(); while it connects
+// (and authenticates), fragments wait in order. Connect timeout, request timeout, a broken
+// stream or a refused handshake fail every fragment this connection holds with an error
+// naming the backend, close the socket, and start a backoff during which send() fails at
+// once. Owned by its BackendPool; single-threaded (the worker's loop).
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "io_buffer.h"
+#include "pending_request.h"
+#include "protocol.h"
+
+namespace ringleader::proxy {
+
+class BackendPool;
+
+class BackendConnection {
+ public:
+  // `address` is a resolved socket address (BackendPool resolves the backend's host:port).
+  BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol,
+                    const sockaddr_storage& address);
+  BackendConnection(const BackendConnection&) = delete;
+  BackendConnection& operator=(const BackendConnection&) = delete;
+
+  // Takes a reference on req while the fragment is held here.
+  void send(PendingRequest* req, uint32_t fragment);
+
+  // Fragments written or waiting here.
+  size_t load() const { return waiting_.size() + in_flight_.size(); }
+
+  // Fails what it holds, closes its handles and deletes itself once libuv has run their
+  // close callbacks. The caller must not touch the object afterwards.
+  void shutdown(const std::string& why);
+
+ private:
+  ~BackendConnection() = default;  // only through shutdown()
+  enum class State : uint8_t { kIdle, kConnecting, kHandshake, kReady, kBackoff, kClosed };
+  struct Held {
+    PendingRequest* req;
+    uint32_t fragment;
+    uint64_t deadline_ns;
+  };
+  struct Socket;   // uv_tcp_t plus a back pointer; freed in its close callback
+  struct WriteOp;  // uv_write_t plus the bytes it writes; freed in its callback
+
+  void start_connect();
+  void on_connected(int status);
+  void on_read(ssize_t nread);
+  void on_write_done(int status);
+  void on_handle_closed();
+  void on_timer();
+  void process_replies();
+  void flush();
+  void write_waiting();
+  void arm_timer();
+  void fail_all(const std::string& why, bool count_failure);
+  void finish(Held held, FragmentState state, std::string_view reply_or_error);
+  void close_socket();
+
+  uv_loop_t* loop_;
+  BackendPool& pool_;
+  Protocol& protocol_;
+  sockaddr_storage address_;
+  std::unique_ptr<ReplyFramer> framer_;
+  State state_ = State::kIdle;
+  Socket* socket_ = nullptr;  // non-null from connect until close
+  uv_timer_t timer_;          // connect / request deadlines
+  int open_handles_ = 1;      // timer_ plus socket_ when set; delete this when 0 after shutdown
+  uint64_t backoff_until_ns_ = 0;
+  uint32_t backoff_step_ = 0;
+  std::string last_error_;
+  size_t handshake_pending_ = 0;  // handshake replies still expected
+
+  std::deque<Held> waiting_;    // not yet written (not connected yet)
+  std::deque<Held> in_flight_;  // written, awaiting replies in this order
+  IoBuffer in_;
+  std::string out_pending_;  // bytes not yet handed to a write
+  bool writing_ = false;     // a WriteOp of the current socket is in progress
+};
+
+}  // namespace ringleader::proxy

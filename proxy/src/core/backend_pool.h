@@ -1,0 +1,78 @@
+// BackendPool: one worker's connections to one backend (backend.connections of them), its
+// failure accounting, and the address they connect to.
+//
+// Failure accounting: every failed fragment (timeout, refused or broken connection, failed
+// handshake) counts one failure; any reply resets the count. At failure_limit consecutive
+// failures the pool asks the worker to eject the backend from this instance's ring (the
+// control thread does it, for retry_timeout_ms), and again after every further
+// failure_limit failures (the request is ignored while the backend is still ejected).
+// Single-threaded: the worker's loop.
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "counters.h"
+#include "pending_request.h"
+#include "protocol.h"
+#include "ring/backend.h"
+
+namespace ringleader::proxy {
+
+class BackendConnection;
+
+// What pools need from their worker.
+class PoolOwner {
+ public:
+  virtual ~PoolOwner() = default;
+  virtual void request_ejection(const std::string& backend_name) = 0;
+  virtual WorkerCounters& counters() = 0;
+};
+
+class BackendPool {
+ public:
+  // Resolves `backend.address` (host names once, here) and prepares its connections;
+  // they connect on first use.
+  static Result<std::unique_ptr<BackendPool>> create(uv_loop_t* loop, PoolOwner& owner,
+                                                     Protocol& protocol,
+                                                     const config::BackendPoolConfig& config,
+                                                     const ring::Backend& backend);
+  ~BackendPool();
+
+  const std::string& name() const { return name_; }
+  const std::string& address() const { return address_; }
+  const config::BackendPoolConfig& config() const { return config_; }
+  WorkerCounters& counters() { return owner_.counters(); }
+
+  // Sends fragment `fragment` of `req` on the least loaded connection.
+  void send(PendingRequest* req, uint32_t fragment);
+
+  void report_success() { consecutive_failures_ = 0; }
+  void report_failure();
+
+  // "backend NAME (ADDRESS)": how errors name this backend.
+  std::string describe() const { return "backend " + name_ + " (" + address_ + ")"; }
+
+ private:
+  BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config, std::string name,
+              std::string address);
+
+  PoolOwner& owner_;
+  config::BackendPoolConfig config_;
+  std::string name_;
+  std::string address_;
+  std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
+  uint32_t consecutive_failures_ = 0;
+};
+
+// Called by a backend connection when fragment `fragment` of `req` has reached kDone or
+// kFailed (defined with the client side, which turns complete requests into replies).
+void on_fragment_finished(PendingRequest* req);
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,283 @@
+#include "client_connection.h"
+
+#include "backend_pool.h"
+#include "common/log.h"
+#include "uv_util.h"
+#include "worker.h"
+
+namespace ringleader::proxy {
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+// Reading pauses while this many requests wait for replies, or this many reply bytes wait
+// to be written; TCP pushes back on the client meanwhile.
+constexpr size_t kMaxQueuedRequests = 16 * 1024;
+constexpr size_t kMaxUnwrittenBytes = 64u << 20;
+constexpr uint64_t kLingerMs = 1000;
+}  // namespace
+
+void on_fragment_finished(PendingRequest* req) {
+  if (--req->outstanding > 0) return;
+  if (ClientConnection* client = req->client()) client->on_request_ready(req);
+}
+
+void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
+  auto* c = new ClientConnection(worker, worker.protocol().new_session(worker.session_env()));
+  uv_tcp_init(worker.loop(), &c->tcp_);
+  c->tcp_.data = c;
+  c->open_handles_ = 1;
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+    c->closing_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
+             [](uv_handle_t* h) { static_cast<ClientConnection*>(h->data)->on_handle_closed(); });
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp_, 1);
+  ProxyCounters& pc = worker.proxy_counters();
+  int64_t open = pc.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
+  bool admitted = open <= static_cast<int64_t>(worker.config().proxy.max_clients);
+  if (!admitted) pc.connected_clients.fetch_sub(1, std::memory_order_relaxed);
+  c->start(admitted);
+}
+
+ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> session)
+    : worker_(worker), session_(std::move(session)) {}
+
+void ClientConnection::start(bool admitted) {
+  worker_.client_opened(this);
+  admitted_ = admitted;
+  uv_timer_init(worker_.loop(), &idle_timer_);
+  idle_timer_.data = this;
+  ++open_handles_;
+  WorkerCounters& wc = worker_.counters();
+  if (!admitted) {
+    WorkerCounters::bump(wc.clients_rejected);
+    out_pending_ = worker_.protocol().error_reply("ERR max number of clients reached");
+    close_after_write_ = true;
+    write_out();
+    return;
+  }
+  WorkerCounters::bump(wc.clients_accepted);
+  wc.client_connections.fetch_add(1, std::memory_order_relaxed);
+  last_activity_ns_ = monotonic_ns();
+  if (uint32_t idle = worker_.config().proxy.client_idle_timeout_ms; idle > 0) {
+    uv_timer_start(
+        &idle_timer_,
+        [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->on_idle_timer(); }, idle,
+        idle);
+  }
+  start_reading();
+}
+
+void ClientConnection::start_reading() {
+  reading_ = true;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&tcp_),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* self = static_cast<ClientConnection*>(h->data);
+        size_t available = 0;
+        buf->base = self->in_.prepare(kReadChunk, &available);
+        buf->len = available;
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+        static_cast<ClientConnection*>(s->data)->on_read(nread);
+      });
+}
+
+void ClientConnection::on_read(ssize_t nread) {
+  if (nread == 0) return;
+  if (nread < 0) {
+    close();
+    return;
+  }
+  if (lingering_) {
+    in_.clear();  // discarded: the connection is closing
+    return;
+  }
+  in_.commit(static_cast<size_t>(nread));
+  WorkerCounters::bump(worker_.counters().bytes_from_clients, static_cast<uint64_t>(nread));
+  last_activity_ns_ = monotonic_ns();
+  process_input();
+}
+
+void ClientConnection::process_input() {
+  if (in_process_) return;
+  in_process_ = true;
+  WorkerCounters& wc = worker_.counters();
+  while (!closing_ && !close_after_write_ && !in_.empty()) {
+    if (queue_.size() >= kMaxQueuedRequests || out_pending_.size() >= kMaxUnwrittenBytes) {
+      if (reading_) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        reading_ = false;
+      }
+      break;
+    }
+    auto* req = new PendingRequest(this);
+    req->started_ns = monotonic_ns();
+    size_t consumed = 0;
+    NextStatus st = session_->next(in_.readable(), worker_.ring(), *req, &consumed);
+    if (st == NextStatus::kNeedMore) {
+      req->release();
+      break;
+    }
+    in_.consume(consumed);
+    WorkerCounters::bump(wc.requests);
+    queue_.push_back(req);
+    if (st == NextStatus::kFatal) {
+      WorkerCounters::bump(wc.clients_closed_protocol_error);
+      req->complete = true;
+      req->close_after = true;
+      break;
+    }
+    if (req->complete) {
+      WorkerCounters::bump(wc.requests_local);
+    } else {
+      dispatch(req);
+    }
+  }
+  in_.shrink_if_idle(256 * 1024);
+  in_process_ = false;
+  flush_ready();
+}
+
+void ClientConnection::dispatch(PendingRequest* req) {
+  req->outstanding = static_cast<uint32_t>(req->fragments.size()) + 1;  // +1: held below
+  for (uint32_t i = 0; i < req->fragments.size(); ++i) {
+    Fragment& f = req->fragments[i];
+    BackendPool* pool = worker_.pool_for(*req->ring, f.backend);
+    if (pool == nullptr) {
+      f.state = FragmentState::kFailed;
+      f.error = f.backend == ring::kNoBackend
+                    ? "no backend available for this key"
+                    : "backend " + req->ring->backend(f.backend).name + " is unavailable";
+      WorkerCounters::bump(worker_.counters().fragments_failed);
+      --req->outstanding;
+      continue;
+    }
+    pool->send(req, i);
+  }
+  // Dropping the hold completes the request if every fragment already finished (for
+  // example all failed at once): the completion then runs exactly once, here.
+  on_fragment_finished(req);
+}
+
+void ClientConnection::on_request_ready(PendingRequest* req) {
+  if (req->complete) return;
+  session_->complete(*req);
+  req->complete = true;
+  flush_ready();
+}
+
+void ClientConnection::flush_ready() {
+  while (!queue_.empty() && queue_.front()->complete) {
+    PendingRequest* req = queue_.front();
+    queue_.pop_front();
+    out_pending_ += req->reply;
+    if (req->close_after) close_after_write_ = true;
+    req->release();
+    if (close_after_write_) break;
+  }
+  write_out();
+  if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !drain_ &&
+      queue_.size() < kMaxQueuedRequests / 2 && out_pending_.size() < kMaxUnwrittenBytes / 2) {
+    start_reading();
+    if (!in_.empty()) process_input();
+  }
+}
+
+void ClientConnection::write_out() {
+  if (closing_) return;
+  if (writing_) return;
+  if (out_pending_.empty()) {
+    if (close_after_write_) {
+      linger_then_close();
+    } else if (drain_ && queue_.empty()) {
+      close();
+    }
+    return;
+  }
+  out_writing_.swap(out_pending_);
+  out_pending_.clear();
+  WorkerCounters::bump(worker_.counters().bytes_to_clients, out_writing_.size());
+  uv_buf_t buf = uv_buf_init(out_writing_.data(), static_cast<unsigned>(out_writing_.size()));
+  write_req_.data = this;
+  writing_ = true;
+  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+                    [](uv_write_t* r, int status) {
+                      static_cast<ClientConnection*>(r->data)->on_write_done(status);
+                    });
+  if (rc != 0) {
+    writing_ = false;
+    close();
+  }
+}
+
+void ClientConnection::on_write_done(int status) {
+  writing_ = false;
+  out_writing_.clear();
+  if (out_writing_.capacity() > (1u << 20)) std::string().swap(out_writing_);
+  if (status != 0 || closing_) {
+    close();
+    return;
+  }
+  write_out();
+  flush_ready();
+}
+
+void ClientConnection::linger_then_close() {
+  if (lingering_ || closing_) return;
+  lingering_ = true;
+  uv_timer_start(
+      &idle_timer_, [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->close(); },
+      kLingerMs, 0);
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
+                  [](uv_shutdown_t*, int) {}) != 0) {
+    close();
+    return;
+  }
+  if (!reading_) start_reading();
+}
+
+void ClientConnection::on_idle_timer() {
+  uint32_t idle_ms = worker_.config().proxy.client_idle_timeout_ms;
+  uint64_t idle_ns = uint64_t{idle_ms} * 1000000;
+  if (queue_.empty() && monotonic_ns() - last_activity_ns_ >= idle_ns) {
+    WorkerCounters::bump(worker_.counters().clients_closed_idle);
+    close();
+  }
+}
+
+void ClientConnection::close_when_idle() {
+  drain_ = true;
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+  if (idle()) close();
+}
+
+void ClientConnection::close() {
+  if (closing_) return;
+  closing_ = true;
+  for (PendingRequest* req : queue_) {
+    req->detach_client();
+    req->release();
+  }
+  queue_.clear();
+  if (admitted_) {
+    worker_.proxy_counters().connected_clients.fetch_sub(1, std::memory_order_relaxed);
+    worker_.counters().client_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  worker_.client_closed(this);
+  auto on_closed = [](uv_handle_t* h) {
+    static_cast<ClientConnection*>(h->data)->on_handle_closed();
+  };
+  if (open_handles_ == 2) uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_closed);
+}
+
+void ClientConnection::on_handle_closed() {
+  if (--open_handles_ == 0) delete this;
+}
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,80 @@
+// ClientConnection: one client socket on a worker, its protocol session, and the queue of
+// its requests in arrival order. Replies are written strictly in that order: a complete
+// request waits behind incomplete ones; a slow backend delays only the replies after it.
+//
+// Lifetime: created on accept, deletes itself after close() once libuv has closed its
+// handles. Requests still waiting on backends when it closes are detached and finish
+// without it. Single-threaded (the worker's loop).
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "io_buffer.h"
+#include "pending_request.h"
+#include "protocol.h"
+
+namespace ringleader::proxy {
+
+class Worker;
+
+class ClientConnection {
+ public:
+  // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
+  // reply and is closed.
+  static void accept(Worker& worker, uv_stream_t* listener);
+
+  // A request of this client has every fragment finished: merge and write what is in order.
+  void on_request_ready(PendingRequest* req);
+
+  // Closes now, dropping unwritten replies.
+  void close();
+  // Closes once the queue is empty and written (graceful shutdown).
+  void close_when_idle();
+  bool idle() const { return queue_.empty() && !writing_ && out_pending_.empty(); }
+
+ private:
+  ClientConnection(Worker& worker, std::unique_ptr<Session> session);
+  ~ClientConnection() = default;  // only via close()
+
+  void start(bool admitted);
+  void on_read(ssize_t nread);
+  void process_input();
+  void dispatch(PendingRequest* req);
+  void flush_ready();
+  void write_out();
+  void on_write_done(int status);
+  void on_idle_timer();
+  void on_handle_closed();
+  // After the last reply: half-close, discard what the client still sends until it closes
+  // (or kLingerMs pass), then close. Closing with unread input would reset the connection
+  // and could destroy the reply before the client reads it.
+  void linger_then_close();
+  void start_reading();
+
+  uv_tcp_t tcp_;
+  uv_timer_t idle_timer_;
+  Worker& worker_;
+  std::unique_ptr<Session> session_;
+  IoBuffer in_;
+  std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
+  std::string out_pending_;            // replies ready to write
+  std::string out_writing_;            // bytes of the write in progress
+  uv_write_t write_req_;
+  uv_shutdown_t shutdown_req_;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool closing_ = false;            // close() called: handles closing
+  bool close_after_write_ = false;  // a reply asked to close the connection after it
+  bool drain_ = false;              // close_when_idle() called
+  bool admitted_ = false;           // counted in ProxyCounters::connected_clients
+  bool in_process_ = false;         // inside process_input(): no nested parsing
+  bool lingering_ = false;          // linger_then_close() started
+  int open_handles_ = 0;
+  uint64_t last_activity_ns_ = 0;
+};
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,76 @@
+// PendingRequest: one client request between parsing and its reply, and the fragments it
+// became (one per backend request). Protocol-agnostic: sessions fill and merge them.
+//
+// Ownership: intrusive reference count held by the client's queue (until the reply is
+// written or the client goes away) and by each fragment a backend connection has in
+// flight. A request outlives its client when replies are still due from backends, so
+// backend streams stay in step. Single-threaded: a request never leaves its worker.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ring/ring.h"
+
+namespace ringleader::proxy {
+
+class ClientConnection;
+
+enum class FragmentState : uint8_t {
+  kQueued,  // planned, not yet handed to a backend connection
+  kSent,    // written (or waiting to be written) to a backend connection
+  kDone,    // reply holds the complete backend reply
+  kFailed,  // error says why (timeout, connection refused, backend ejected, ...)
+};
+
+struct Fragment {
+  ring::BackendIndex backend = ring::kNoBackend;  // index in PendingRequest::ring
+  std::string payload;                            // bytes to send to the backend
+  std::string reply;                              // complete raw reply, once kDone
+  std::string error;                              // once kFailed
+  FragmentState state = FragmentState::kQueued;
+};
+
+// How a session turns fragment replies into the client's reply; interpreted by the session.
+struct MergePlan {
+  uint8_t kind = 0;  // session-defined; 0 = the single fragment's reply as it is
+  // For splits that reassemble in the client's order: for each client-side item, the
+  // fragment it went to and its position among that fragment's items.
+  std::vector<std::pair<uint32_t, uint32_t>> slots;
+  uint64_t aux = 0;  // session-defined (e.g. the backend a SCAN cursor points at)
+  std::string note;  // session-defined (e.g. the INFO section asked for)
+};
+
+class PendingRequest {
+ public:
+  explicit PendingRequest(ClientConnection* client) : client_(client) {}
+  PendingRequest(const PendingRequest&) = delete;
+  PendingRequest& operator=(const PendingRequest&) = delete;
+
+  void retain() { ++refs_; }
+  // Deletes the request when the last holder lets go.
+  void release() {
+    if (--refs_ == 0) delete this;
+  }
+
+  ClientConnection* client() const { return client_; }
+  void detach_client() { client_ = nullptr; }
+
+  std::vector<Fragment> fragments;
+  MergePlan merge;
+  ring::RingSnapshot ring;     // the snapshot the request was routed with
+  std::string reply;           // the bytes for the client, once complete()
+  uint32_t outstanding = 0;    // fragments neither kDone nor kFailed
+  bool complete = false;       // reply is final
+  bool close_after = false;    // close the client once this reply is written (QUIT, fatal)
+  uint16_t command_class = 0;  // session-defined, for statistics
+  uint64_t started_ns = 0;
+
+ private:
+  ~PendingRequest() = default;
+  ClientConnection* client_;
+  uint32_t refs_ = 1;  // the client queue's reference
+};
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,74 @@
+// The protocol boundary. Workers, connections and backend pools move bytes and requests;
+// everything that knows a wire protocol (parsing, command rules, merging, local answers)
+// sits behind these interfaces. Redis implements them now; memcached is the next.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "pending_request.h"
+#include "ring/ring.h"
+
+namespace ringleader::proxy {
+
+struct ProxyCounters;
+
+// What a session may read about the proxy around it. Lives as long as the worker.
+struct SessionEnv {
+  const config::Config* config = nullptr;
+  const ProxyCounters* counters = nullptr;  // process-wide totals, read for INFO
+  uint64_t start_time_ns = 0;
+  uint32_t worker_id = 0;
+};
+
+enum class NextStatus : uint8_t {
+  kRequest,   // one request consumed and planned into the PendingRequest
+  kNeedMore,  // no complete request yet; nothing consumed
+  kFatal,     // the stream cannot continue: the request holds the error reply, close after it
+};
+
+// The protocol side of one client connection (owned by it; single-threaded).
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Parses the request at the start of `input` and plans it into `req`: either a local
+  // answer (req.complete with req.reply set) or fragments to send (req.fragments, each with
+  // a backend index into `ring`, which is also stored in req.ring). *consumed is the number
+  // of input bytes the request took (also for kFatal, where it may be 0).
+  virtual NextStatus next(std::string_view input, const ring::RingSnapshot& ring,
+                          PendingRequest& req, size_t* consumed) = 0;
+
+  // Called once every fragment of `req` is kDone or kFailed: sets req.reply.
+  virtual void complete(PendingRequest& req) = 0;
+};
+
+// The protocol side of one backend connection: frames replies, checks the handshake.
+class ReplyFramer {
+ public:
+  virtual ~ReplyFramer() = default;
+  enum class Status : uint8_t { kComplete, kNeedMore, kError };
+  // Same contract as the request parser: input starts at the reply's first byte; bytes shown
+  // before are unchanged (the buffer may move); resumable. kComplete sets *length.
+  virtual Status scan(std::string_view input, size_t* length, std::string* error) = 0;
+  virtual void reset() = 0;
+};
+
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+  virtual std::unique_ptr<Session> new_session(const SessionEnv& env) = 0;
+  virtual std::unique_ptr<ReplyFramer> new_framer() = 0;
+  // Bytes sent first on every new backend connection (e.g. AUTH), and whether the reply to
+  // them (one framed reply per handshake request) accepts the connection. Empty: none.
+  virtual std::string handshake(const config::BackendPoolConfig& backend) = 0;
+  virtual size_t handshake_replies(const config::BackendPoolConfig& backend) = 0;
+  virtual bool handshake_accepted(std::string_view reply) = 0;
+  // An error reply in this protocol, for errors raised outside a session (e.g. too many clients).
+  virtual std::string error_reply(std::string_view message) = 0;
+};
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,33 @@
+// Small libuv helpers. Contract reminders (libuv): a handle's memory may be freed only in
+// its close callback; a request must stay alive until its callback runs; a function that
+// returns an error does not call its callback.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ringleader::proxy {
+
+// Closes a heap-allocated handle wrapper T (whose first member is the uv handle) and
+// deletes it in the close callback.
+template <typename T, typename Handle>
+void close_and_delete(T* owner, Handle* handle) {
+  handle->data = owner;
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete static_cast<T*>(h->data); });
+}
+
+inline std::string uv_error_text(int err) {
+  return uv_strerror(err);
+}
+
+inline uint64_t monotonic_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace ringleader::proxy

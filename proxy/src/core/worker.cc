@@ -1,0 +1,165 @@
+#include "worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "client_connection.h"
+#include "common/log.h"
+
+namespace ringleader::proxy {
+
+Worker::Worker(uint32_t id, const config::Config& config, Protocol& protocol, RingPublisher& rings,
+               ProxyCounters& counters, EjectionRequest eject)
+    : id_(id),
+      config_(config),
+      protocol_(protocol),
+      rings_(rings),
+      proxy_counters_(counters),
+      counters_(counters.workers.at(id).get()),
+      eject_(std::move(eject)) {
+  env_.config = &config_;
+  env_.counters = &proxy_counters_;
+  env_.worker_id = id_;
+  env_.start_time_ns = counters.start_time_ns;
+  uv_loop_init(&loop_);
+}
+
+Worker::~Worker() {
+  join();
+  uv_loop_close(&loop_);
+}
+
+Status Worker::start(const sockaddr_storage& addr) {
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::error(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Every worker binds the same address; the kernel spreads connections over them.
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    ::close(fd);
+    return Status::error(std::string("SO_REUSEPORT: ") + std::strerror(errno));
+  }
+  socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::error("cannot listen on " + config_.proxy.listen + ": " + std::strerror(err));
+  }
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  uv_tcp_open(&listener_, fd);
+  int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024,
+                     [](uv_stream_t* server, int status) {
+                       if (status != 0) return;
+                       auto* w = static_cast<Worker*>(server->data);
+                       ClientConnection::accept(*w, server);
+                     });
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return Status::error("cannot listen on " + config_.proxy.listen + ": " + uv_strerror(rc));
+  }
+  listener_open_ = true;
+
+  uv_async_init(&loop_, &wakeup_,
+                [](uv_async_t* a) { static_cast<Worker*>(a->data)->on_wakeup(); });
+  wakeup_.data = this;
+  uv_prepare_init(&loop_, &poll_ring_);
+  poll_ring_.data = this;
+  uv_prepare_start(&poll_ring_,
+                   [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->refresh_ring(); });
+  uv_timer_init(&loop_, &drain_timer_);
+  drain_timer_.data = this;
+  refresh_ring();
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+void Worker::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  RL_LOG_DEBUG("worker %u stopped", id_);
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::drain(uint32_t grace_ms) {
+  drain_grace_ms_.store(grace_ms, std::memory_order_release);
+  uv_async_send(&wakeup_);
+}
+
+void Worker::on_wakeup() {
+  refresh_ring();
+  int64_t grace = drain_grace_ms_.load(std::memory_order_acquire);
+  if (grace < 0 || draining_) return;
+  draining_ = true;
+  if (listener_open_) {
+    listener_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  }
+  std::vector<ClientConnection*> clients(clients_.begin(), clients_.end());
+  for (ClientConnection* c : clients)
+    c->close_when_idle();
+  // Check every 10 ms whether the last client is gone; give up waiting after the grace.
+  uv_timer_start(
+      &drain_timer_,
+      [](uv_timer_t* t) {
+        auto* w = static_cast<Worker*>(t->data);
+        if (w->clients_.empty() || uv_now(&w->loop_) >= w->drain_deadline_ms_) w->finish_drain();
+      },
+      10, 10);
+  drain_deadline_ms_ = uv_now(&loop_) + static_cast<uint64_t>(grace);
+}
+
+void Worker::finish_drain() {
+  std::vector<ClientConnection*> clients(clients_.begin(), clients_.end());
+  for (ClientConnection* c : clients)
+    c->close();
+  pools_by_index_.clear();
+  pools_.clear();  // connections fail what they hold and close themselves
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
+}
+
+void Worker::refresh_ring() {
+  uint64_t version = rings_.version();
+  if (version == ring_version_) return;
+  ring_version_ = version;
+  ring_ = rings_.current();
+  pools_by_index_.assign(ring_->backends().size(), nullptr);
+  for (ring::BackendIndex i = 0; i < ring_->backends().size(); ++i) {
+    const ring::Backend& b = ring_->backend(i);
+    auto it = pools_.find(b.name);
+    if (it != pools_.end() && it->second->address() != b.address) {
+      pools_.erase(it);  // re-addressed: in-flight requests fail, new ones connect anew
+      it = pools_.end();
+    }
+    if (it == pools_.end()) {
+      auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b);
+      if (!pool) {
+        RL_LOG_ERROR("worker %u: %s", id_, pool.error().c_str());
+        continue;
+      }
+      it = pools_.emplace(b.name, std::move(pool.value())).first;
+    }
+    pools_by_index_[i] = it->second.get();
+  }
+  // Pools of backends that left the ring close; requests still on them fail.
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    it = ring_->find(it->first) ? std::next(it) : pools_.erase(it);
+  }
+}
+
+BackendPool* Worker::pool_for(const ring::Ring& r, ring::BackendIndex index) {
+  if (index == ring::kNoBackend) return nullptr;
+  if (&r == ring_.get()) return pools_by_index_[index];
+  auto it = pools_.find(r.backend(index).name);
+  return it == pools_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace ringleader::proxy

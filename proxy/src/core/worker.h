@@ -1,0 +1,95 @@
+// Worker: one thread, one libuv loop, its listening socket (SO_REUSEPORT on the shared
+// proxy.listen address), its clients and its own backend pools. Nothing on the data path is
+// shared with other workers except the ring snapshot (read-only) and relaxed counters.
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "backend_pool.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "counters.h"
+#include "protocol.h"
+#include "ring_publisher.h"
+
+namespace ringleader::proxy {
+
+class ClientConnection;
+
+class Worker final : public PoolOwner {
+ public:
+  using EjectionRequest = std::function<void(const std::string& backend)>;
+
+  Worker(uint32_t id, const config::Config& config, Protocol& protocol, RingPublisher& rings,
+         ProxyCounters& counters, EjectionRequest eject);
+  ~Worker() override;
+
+  // Binds the listener (the socket is created here, so bind errors surface at once) and
+  // starts the thread.
+  Status start(const sockaddr_storage& listen_address);
+  // Thread-safe: stop accepting, let in-flight requests finish for up to `grace_ms`, then
+  // close everything; the thread ends when the loop is empty.
+  void drain(uint32_t grace_ms);
+  // Thread-safe: pick up a newly published ring now rather than at the next loop iteration.
+  void wake() { uv_async_send(&wakeup_); }
+  void join();
+
+  // --- for the worker's own connections (loop thread only) ---
+  uv_loop_t* loop() { return &loop_; }
+  const config::Config& config() const { return config_; }
+  const SessionEnv& session_env() const { return env_; }
+  Protocol& protocol() { return protocol_; }
+  ProxyCounters& proxy_counters() { return proxy_counters_; }
+  WorkerCounters& counters() override { return *counters_; }
+  const ring::RingSnapshot& ring() const { return ring_; }
+  // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
+  BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
+  void request_ejection(const std::string& backend) override { eject_(backend); }
+  void client_opened(ClientConnection* c) { clients_.insert(c); }
+  void client_closed(ClientConnection* c) { clients_.erase(c); }
+  bool draining() const { return draining_; }
+
+ private:
+  void run();
+  void refresh_ring();
+  void on_wakeup();
+  void finish_drain();
+
+  uint32_t id_;
+  const config::Config& config_;
+  Protocol& protocol_;
+  RingPublisher& rings_;
+  ProxyCounters& proxy_counters_;
+  WorkerCounters* counters_;
+  EjectionRequest eject_;
+  SessionEnv env_;
+
+  uv_loop_t loop_;
+  uv_tcp_t listener_;
+  uv_async_t wakeup_;       // drain requests from other threads
+  uv_prepare_t poll_ring_;  // before each poll: pick up a new ring snapshot
+  uv_timer_t drain_timer_;
+  std::thread thread_;
+  std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
+  uint64_t drain_deadline_ms_ = 0;           // loop time at which waiting for clients ends
+  bool draining_ = false;
+  bool listener_open_ = false;
+
+  uint64_t ring_version_ = 0;
+  ring::RingSnapshot ring_;
+  std::unordered_map<std::string, std::unique_ptr<BackendPool>> pools_;  // by backend name
+  std::vector<BackendPool*> pools_by_index_;  // for ring_: index -> pool (or nullptr)
+  std::unordered_set<ClientConnection*> clients_;
+};
+
+}  // namespace ringleader::proxy

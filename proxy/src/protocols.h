@@ -1,0 +1,15 @@
+// The protocols ringleader speaks, chosen by proxy.protocol.
+#pragma once
+
+#include <memory>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "core/protocol.h"
+
+namespace ringleader::proxy {
+
+// Fails for a protocol this build does not implement yet (memcached).
+Result<std::unique_ptr<Protocol>> make_protocol(config::Protocol protocol);
+
+}  // namespace ringleader::proxy

@@ -1,0 +1,168 @@
+// Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT.
+#include "common/version.h"
+#include "core/counters.h"
+#include "proxy/redis/command_reply.h"
+#include "proxy/redis/encoder.h"
+#include "redis_session.h"
+#include "redis_text.h"
+
+namespace ringleader::proxy::redis {
+namespace {
+
+bool password_matches(const std::string& expected, std::string_view given) {
+  // Constant-time over the expected length: no early exit on the first differing byte.
+  if (expected.size() != given.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < expected.size(); ++i)
+    diff |= expected[i] ^ given[i];
+  return diff == 0;
+}
+
+}  // namespace
+
+void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingRequest& req) {
+  (void)spec;
+  std::string& out = req.reply;
+  req.complete = true;
+  const std::string name = lowercase(args[0]);
+  const std::string& requirepass = env_.config->proxy.requirepass;
+
+  if (name == "auth") {
+    std::string_view user = args.size() == 3 ? args[1] : std::string_view("default");
+    std::string_view pass = args.back();
+    if (args.size() > 3) {
+      append_error(out, "ERR syntax error");
+    } else if (requirepass.empty()) {
+      append_error(out,
+                   "ERR AUTH <password> called without any password configured for the default "
+                   "user. Are you sure your configuration is correct?");
+    } else if (user == "default" && password_matches(requirepass, pass)) {
+      authenticated_ = true;
+      append_simple(out, "OK");
+    } else {
+      append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
+    }
+    return;
+  }
+  if (name == "hello") {
+    size_t i = 1;
+    if (args.size() > 1) {
+      int64_t version = 0;
+      if (!parse_i64(args[1], &version)) {
+        append_error(out, "ERR Protocol version is not an integer or out of range");
+        return;
+      }
+      if (version != 2) {
+        append_error(out, "NOPROTO ringleader speaks RESP2 only (HELLO 2)");
+        return;
+      }
+      i = 2;
+    }
+    bool authenticated = authenticated_;
+    std::string new_name = client_name_;
+    for (; i < args.size(); ++i) {
+      if (iequals(args[i], "AUTH") && i + 2 < args.size()) {
+        if (requirepass.empty() || args[i + 1] != "default" ||
+            !password_matches(requirepass, args[i + 2])) {
+          append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
+          return;
+        }
+        authenticated = true;
+        i += 2;
+      } else if (iequals(args[i], "SETNAME") && i + 1 < args.size()) {
+        new_name = std::string(args[++i]);
+      } else {
+        append_error(out, "ERR Syntax error in HELLO option '" + printable(args[i], 40) + "'");
+        return;
+      }
+    }
+    if (!authenticated) {
+      append_error(out,
+                   "NOAUTH HELLO must be called with the client already authenticated, "
+                   "otherwise the HELLO AUTH <user> <pass> option can be used");
+      return;
+    }
+    authenticated_ = true;
+    client_name_ = new_name;
+    append_array_header(out, 14);
+    append_bulk(out, "server");
+    append_bulk(out, "ringleader");
+    append_bulk(out, "version");
+    append_bulk(out, ringleader::kVersion);
+    append_bulk(out, "proto");
+    append_integer(out, 2);
+    append_bulk(out, "id");
+    append_integer(out, static_cast<int64_t>(client_id_));
+    append_bulk(out, "mode");
+    append_bulk(out, "standalone");
+    append_bulk(out, "role");
+    append_bulk(out, "master");
+    append_bulk(out, "modules");
+    append_array_header(out, 0);
+    return;
+  }
+  if (name == "quit") {
+    append_simple(out, "OK");
+    req.close_after = true;
+    return;
+  }
+  if (!authenticated_) {
+    append_error(out, "NOAUTH Authentication required.");
+    return;
+  }
+  if (name == "ping") {
+    if (args.size() > 2) {
+      append_error(out, "ERR wrong number of arguments for 'ping' command");
+    } else if (args.size() == 2) {
+      append_bulk(out, args[1]);
+    } else {
+      append_simple(out, "PONG");
+    }
+    return;
+  }
+  if (name == "echo") {
+    append_bulk(out, args[1]);
+    return;
+  }
+  if (name == "select") {
+    if (args[1] == "0") {
+      append_simple(out, "OK");
+    } else {
+      append_error(out, "ERR ringleader shards database 0 only; SELECT " + printable(args[1], 20) +
+                            " is not supported");
+    }
+    return;
+  }
+  if (name == "command") {
+    append_command_reply(out, args);
+    return;
+  }
+  if (name == "client") {
+    if (args.size() >= 2 && iequals(args[1], "SETNAME") && args.size() == 3) {
+      for (char c : args[2]) {
+        if (c == ' ' || c == '\n' || c == '\r') {
+          append_error(out,
+                       "ERR Client names cannot contain spaces, newlines or special "
+                       "characters.");
+          return;
+        }
+      }
+      client_name_ = std::string(args[2]);
+      append_simple(out, "OK");
+    } else if (args.size() == 2 && iequals(args[1], "GETNAME")) {
+      if (client_name_.empty()) {
+        append_null_bulk(out);
+      } else {
+        append_bulk(out, client_name_);
+      }
+    } else if (args.size() == 2 && iequals(args[1], "ID")) {
+      append_integer(out, static_cast<int64_t>(client_id_));
+    } else {
+      append_error(out, "ERR ringleader supports CLIENT SETNAME, CLIENT GETNAME and CLIENT ID");
+    }
+    return;
+  }
+  append_error(out, "ERR ringleader cannot answer '" + name + "' locally");
+}
+
+}  // namespace ringleader::proxy::redis

@@ -1,0 +1,241 @@
+// Turning backend replies into the client's reply (RedisSession::complete).
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "common/version.h"
+#include "core/counters.h"
+#include "core/uv_util.h"
+#include "proxy/redis/encoder.h"
+#include "proxy/redis/reply_value.h"
+#include "redis_session.h"
+#include "redis_text.h"
+
+namespace ringleader::proxy::redis {
+namespace {
+
+// The first failure among the fragments, as an error reply; false when none failed.
+bool first_failure(const PendingRequest& req, std::string& out) {
+  for (const Fragment& f : req.fragments) {
+    if (f.state == FragmentState::kFailed) {
+      append_error(out, "ERR ringleader: " + f.error);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The first backend error reply among the fragments, passed through; false when none.
+bool first_error_reply(const PendingRequest& req, std::string& out) {
+  for (const Fragment& f : req.fragments) {
+    if (!f.reply.empty() && f.reply[0] == '-') {
+      out += f.reply;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void RedisSession::complete(PendingRequest& req) {
+  std::string& out = req.reply;
+  out.clear();
+  if (first_failure(req, out)) return;
+  auto kind = static_cast<MergeKind>(req.merge.kind);
+  if (kind == MergeKind::kPass) {
+    out.swap(req.fragments[0].reply);
+    return;
+  }
+  if (first_error_reply(req, out)) return;
+  switch (kind) {
+    case MergeKind::kPass:
+      return;
+    case MergeKind::kArrayInKeyOrder: {
+      std::vector<ReplyValue> parts;
+      parts.reserve(req.fragments.size());
+      for (const Fragment& f : req.fragments) {
+        auto v = parse_reply(f.reply);
+        if (!v || v->type != ReplyValue::Type::kArray) {
+          append_error(out, "ERR ringleader: unexpected reply to a split request");
+          return;
+        }
+        parts.push_back(std::move(v.value()));
+      }
+      append_array_header(out, static_cast<int64_t>(req.merge.slots.size()));
+      for (const auto& [fragment, position] : req.merge.slots) {
+        const auto& elements = parts[fragment].elements;
+        if (position >= elements.size()) {
+          out.clear();
+          append_error(out, "ERR ringleader: a backend answered fewer items than asked");
+          return;
+        }
+        append_value(out, elements[position]);
+      }
+      return;
+    }
+    case MergeKind::kIntegerSum: {
+      int64_t sum = 0;
+      for (const Fragment& f : req.fragments) {
+        auto v = parse_reply(f.reply);
+        if (!v || v->type != ReplyValue::Type::kInteger) {
+          append_error(out, "ERR ringleader: unexpected reply to a split request");
+          return;
+        }
+        sum += v->integer;
+      }
+      append_integer(out, sum);
+      return;
+    }
+    case MergeKind::kAllOk:
+      for (const Fragment& f : req.fragments) {
+        if (f.reply != "+OK\r\n") {
+          append_error(out, "ERR ringleader: a backend did not answer OK");
+          return;
+        }
+      }
+      append_simple(out, "OK");
+      return;
+    case MergeKind::kInfo:
+      merge_info(req);
+      return;
+    case MergeKind::kScan:
+      merge_scan(req);
+      return;
+    case MergeKind::kKeysConcat:
+      merge_keys(req);
+      return;
+    case MergeKind::kAllEqual:
+      for (const Fragment& f : req.fragments) {
+        if (f.reply != req.fragments[0].reply) {
+          append_error(out, "ERR ringleader: backends answered differently");
+          return;
+        }
+      }
+      out = req.fragments[0].reply;
+      return;
+  }
+}
+
+void RedisSession::merge_info(PendingRequest& req) {
+  // Sum "db0:keys=N,expires=M,avg_ttl=T" over backends.
+  uint64_t keys = 0, expires = 0;
+  for (const Fragment& f : req.fragments) {
+    auto v = parse_reply(f.reply);
+    if (!v || v->type != ReplyValue::Type::kBulk) continue;
+    std::string_view text = v->text;
+    size_t at = text.find("db0:keys=");
+    if (at == std::string_view::npos) continue;
+    uint64_t k = 0, e = 0;
+    std::string line(text.substr(at, text.find('\n', at) - at));
+    if (std::sscanf(line.c_str(), "db0:keys=%lu,expires=%lu", &k, &e) == 2) {
+      keys += k;
+      expires += e;
+    }
+  }
+  const std::string& section = req.merge.note;
+  auto wants = [&](const char* s) {
+    return section == "default" || section == "all" || section == "everything" || section == s;
+  };
+  CounterTotals t = env_.counters->totals();
+  std::string text;
+  if (wants("server")) {
+    uint64_t uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
+    text += "# Server\r\nringleader_version:";
+    text += ringleader::kVersion;
+    text += "\r\nredis_mode:proxy\r\nprocess_id:" + std::to_string(::getpid()) +
+            "\r\nuptime_in_seconds:" + std::to_string(uptime_s) +
+            "\r\nring_epoch:" + std::to_string(req.ring->epoch()) +
+            "\r\nring_backends:" + std::to_string(req.ring->backends().size()) + "\r\n\r\n";
+  }
+  if (wants("clients")) {
+    text += "# Clients\r\nconnected_clients:" + std::to_string(t.client_connections) +
+            "\r\nrejected_connections:" + std::to_string(t.clients_rejected) + "\r\n\r\n";
+  }
+  if (wants("stats")) {
+    text += "# Stats\r\ntotal_connections_received:" + std::to_string(t.clients_accepted) +
+            "\r\ntotal_commands_processed:" + std::to_string(t.requests) +
+            "\r\nbackend_requests:" + std::to_string(t.fragments_sent) +
+            "\r\nbackend_failures:" + std::to_string(t.fragments_failed) +
+            "\r\nbackend_timeouts:" + std::to_string(t.backend_timeouts) +
+            "\r\ntotal_net_input_bytes:" + std::to_string(t.bytes_from_clients) +
+            "\r\ntotal_net_output_bytes:" + std::to_string(t.bytes_to_clients) + "\r\n\r\n";
+  }
+  if (wants("keyspace")) {
+    text += "# Keyspace\r\n";
+    if (keys > 0) {
+      text += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +
+              ",avg_ttl=0\r\n";
+    }
+  }
+  append_bulk(req.reply, text);
+}
+
+void RedisSession::merge_scan(PendingRequest& req) {
+  std::string& out = req.reply;
+  auto v = parse_reply(req.fragments[0].reply);
+  if (!v || v->type != ReplyValue::Type::kArray || v->elements.size() != 2 ||
+      v->elements[1].type != ReplyValue::Type::kArray) {
+    append_error(out, "ERR ringleader: unexpected SCAN reply");
+    return;
+  }
+  uint64_t backend_cursor = 0;
+  if (!parse_u64(v->elements[0].text, &backend_cursor) ||
+      backend_cursor >> (64 - kScanBackendBits) != 0) {
+    append_error(out, "ERR ringleader: backend SCAN cursor out of range");
+    return;
+  }
+  const ring::Ring& ring = *req.ring;
+  uint64_t backend = req.merge.aux;
+  uint64_t next = 0;
+  if (backend_cursor != 0) {
+    next = (backend_cursor << kScanBackendBits) | backend;
+  } else {
+    // This backend is done: continue with the next one that can be scanned, if any.
+    uint64_t b = backend + 1;
+    while (b < ring.backends().size() &&
+           ring.backend(static_cast<ring::BackendIndex>(b)).state == ring::BackendState::kDown) {
+      ++b;
+    }
+    next = b < ring.backends().size() ? b : 0;
+  }
+  // Report only keys this backend holds as primary: replicas and stale copies would
+  // otherwise appear twice.
+  std::vector<const ReplyValue*> keys;
+  for (const ReplyValue& k : v->elements[1].elements) {
+    if (ring.primary(ring.hash(k.text)) == backend) keys.push_back(&k);
+  }
+  append_array_header(out, 2);
+  append_bulk(out, std::to_string(next));
+  append_array_header(out, static_cast<int64_t>(keys.size()));
+  for (const ReplyValue* k : keys)
+    append_value(out, *k);
+}
+
+void RedisSession::merge_keys(PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  std::vector<ReplyValue> parts;
+  size_t total = 0;
+  for (const Fragment& f : req.fragments) {
+    auto v = parse_reply(f.reply);
+    if (!v || v->type != ReplyValue::Type::kArray) {
+      append_error(req.reply, "ERR ringleader: unexpected KEYS reply");
+      return;
+    }
+    total += v->elements.size();
+    parts.push_back(std::move(v.value()));
+  }
+  std::vector<const ReplyValue*> keys;
+  keys.reserve(total);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    for (const ReplyValue& k : parts[i].elements) {
+      if (ring.primary(ring.hash(k.text)) == req.fragments[i].backend) keys.push_back(&k);
+    }
+  }
+  append_array_header(req.reply, static_cast<int64_t>(keys.size()));
+  for (const ReplyValue* k : keys)
+    append_value(req.reply, *k);
+}
+
+}  // namespace ringleader::proxy::redis

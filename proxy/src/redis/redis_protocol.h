@@ -1,0 +1,19 @@
+// Redis (RESP2) as a ringleader protocol: sessions for clients, reply framing and AUTH for
+// backend connections.
+#pragma once
+
+#include "core/protocol.h"
+
+namespace ringleader::proxy::redis {
+
+class RedisProtocol final : public Protocol {
+ public:
+  std::unique_ptr<Session> new_session(const SessionEnv& env) override;
+  std::unique_ptr<ReplyFramer> new_framer() override;
+  std::string handshake(const config::BackendPoolConfig& backend) override;
+  size_t handshake_replies(const config::BackendPoolConfig& backend) override;
+  bool handshake_accepted(std::string_view reply) override;
+  std::string error_reply(std::string_view message) override;
+};
+
+}  // namespace ringleader::proxy::redis

@@ -1,0 +1,280 @@
+#include "redis_session.h"
+
+#include <atomic>
+#include <map>
+
+#include "core/counters.h"
+#include "proxy/redis/encoder.h"
+#include "redis_text.h"
+
+namespace ringleader::proxy::redis {
+namespace {
+
+std::atomic<uint64_t> next_client_id{1};
+
+}  // namespace
+
+RedisSession::RedisSession(const SessionEnv& env)
+    : env_(env),
+      parser_(ParseLimits{env.config->proxy.max_request_bytes, ParseLimits{}.max_args,
+                          ParseLimits{}.max_inline_bytes}),
+      authenticated_(env.config->proxy.requirepass.empty()),
+      client_id_(next_client_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+NextStatus RedisSession::next(std::string_view input, const ring::RingSnapshot& ring,
+                              PendingRequest& req, size_t* consumed) {
+  switch (parser_.parse(input)) {
+    case ParseStatus::kNeedMore:
+      return NextStatus::kNeedMore;
+    case ParseStatus::kError:
+      append_error(req.reply, "ERR " + parser_.error());
+      *consumed = 0;
+      parser_.reset();
+      return NextStatus::kFatal;
+    case ParseStatus::kComplete:
+      break;
+  }
+  *consumed = parser_.consumed();
+  req.ring = ring;
+  plan(parser_.args(), input.substr(0, *consumed), req);
+  parser_.reset();
+  return NextStatus::kRequest;
+}
+
+void RedisSession::reply_error(PendingRequest& req, std::string_view message) {
+  append_error(req.reply, message);
+  req.complete = true;
+}
+
+uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex backend, Args args,
+                                    std::string_view raw) {
+  Fragment& f = req.fragments.emplace_back();
+  f.backend = backend;
+  if (!raw.empty()) {
+    f.payload.assign(raw);
+  } else {
+    append_command(f.payload, args);
+  }
+  return static_cast<uint32_t>(req.fragments.size() - 1);
+}
+
+void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
+  const CommandSpec* spec = resolve_command(args);
+  if (spec == nullptr) {
+    reply_error(req, "ERR unknown command '" + printable(args[0], 64) + "'");
+    return;
+  }
+  if (!authenticated_ && spec->routing != Routing::kProxyLocal) {
+    reply_error(req, "NOAUTH Authentication required.");
+    return;
+  }
+  if (Status arity = check_arity(*spec, args); !arity) {
+    reply_error(req, "ERR " + arity.message());
+    return;
+  }
+  // Only multibulk requests travel as received; inline ones are re-encoded.
+  std::string_view forward = (!raw.empty() && raw[0] == '*') ? raw : std::string_view();
+  switch (spec->routing) {
+    case Routing::kUnsupported:
+      reply_error(req, "ERR " + unsupported_message(*spec));
+      return;
+    case Routing::kProxyLocal:
+      answer_local(*spec, args, req);
+      return;
+    case Routing::kSingleKey: {
+      auto keys = key_positions(*spec, args);
+      if (!keys || keys->empty()) {
+        reply_error(req, keys ? "ERR no key in command" : "ERR " + keys.error());
+        return;
+      }
+      plan_single(args, forward, (*keys)[0], req);
+      return;
+    }
+    case Routing::kSplitKeys:
+    case Routing::kSplitKeyValues:
+      plan_split(*spec, args, forward, req);
+      return;
+    case Routing::kKeysTogether:
+    case Routing::kScript:
+      plan_together(*spec, args, forward, req);
+      return;
+    case Routing::kFanout:
+      plan_fanout(*spec, args, req);
+      return;
+  }
+}
+
+void RedisSession::plan_single(Args args, std::string_view raw, size_t key_index,
+                               PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  ring::BackendIndex owner = ring.primary(ring.hash(args[key_index]));
+  if (owner == ring::kNoBackend) {
+    reply_error(req, "ERR ringleader: no backend available for this key");
+    return;
+  }
+  add_fragment(req, owner, args, raw);
+}
+
+void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_view raw,
+                              PendingRequest& req) {
+  auto keys = key_positions(spec, args);
+  if (!keys) {
+    reply_error(req, "ERR " + keys.error());
+    return;
+  }
+  const ring::Ring& ring = *req.ring;
+  const bool pairs = spec.routing == Routing::kSplitKeyValues;
+  // Group keys by owner, keeping the client's order inside each group.
+  std::vector<ring::BackendIndex> owner_of(keys->size());
+  std::map<ring::BackendIndex, std::vector<uint32_t>> groups;  // owner -> key ordinals
+  for (uint32_t k = 0; k < keys->size(); ++k) {
+    ring::BackendIndex owner = ring.primary(ring.hash(args[(*keys)[k]]));
+    if (owner == ring::kNoBackend) {
+      reply_error(req, "ERR ringleader: no backend available for key '" +
+                           printable(args[(*keys)[k]], 64) + "'");
+      return;
+    }
+    owner_of[k] = owner;
+    groups[owner].push_back(k);
+  }
+  switch (spec.merge) {
+    case Merge::kArrayInKeyOrder:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kArrayInKeyOrder);
+      break;
+    case Merge::kIntegerSum:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kIntegerSum);
+      break;
+    case Merge::kAllOk:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kAllOk);
+      break;
+    default:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kPass);
+      break;
+  }
+  if (groups.size() == 1) {
+    // One owner takes the whole request: forward it unchanged and pass its reply through.
+    req.merge.kind = static_cast<uint8_t>(MergeKind::kPass);
+    add_fragment(req, groups.begin()->first, args, raw);
+    return;
+  }
+  std::map<ring::BackendIndex, uint32_t> fragment_of;
+  std::vector<std::string_view> sub;
+  for (const auto& [owner, ordinals] : groups) {
+    sub.clear();
+    sub.push_back(args[0]);
+    for (uint32_t k : ordinals) {
+      sub.push_back(args[(*keys)[k]]);
+      if (pairs) sub.push_back(args[(*keys)[k] + 1]);
+    }
+    fragment_of[owner] = add_fragment(req, owner, sub);
+  }
+  // slots[k] = (fragment, position of key k within that fragment's keys).
+  std::map<ring::BackendIndex, uint32_t> seen;
+  req.merge.slots.reserve(keys->size());
+  for (uint32_t k = 0; k < keys->size(); ++k) {
+    ring::BackendIndex owner = owner_of[k];
+    req.merge.slots.emplace_back(fragment_of[owner], seen[owner]++);
+  }
+}
+
+void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string_view raw,
+                                 PendingRequest& req) {
+  auto keys = key_positions(spec, args);
+  if (!keys) {
+    reply_error(req, "ERR " + keys.error());
+    return;
+  }
+  if (keys->empty()) {
+    reply_error(req, "ERR ringleader cannot route '" + lowercase(args[0]) +
+                         "' without keys: name at least one key so it reaches the backend "
+                         "that holds them");
+    return;
+  }
+  const ring::Ring& ring = *req.ring;
+  ring::BackendIndex first = ring.primary(ring.hash(args[(*keys)[0]]));
+  for (size_t k = 1; k < keys->size(); ++k) {
+    ring::BackendIndex other = ring.primary(ring.hash(args[(*keys)[k]]));
+    if (other != first) {
+      reply_error(req, "CROSSSLOT ringleader: keys of '" + lowercase(args[0]) +
+                           "' live on different backends ('" + printable(args[(*keys)[0]], 40) +
+                           "' on " + ring.backend(first).name + ", '" +
+                           printable(args[(*keys)[k]], 40) + "' on " + ring.backend(other).name +
+                           "); give them a common hash tag such as {user1}");
+      return;
+    }
+  }
+  if (first == ring::kNoBackend) {
+    reply_error(req, "ERR ringleader: no backend available for these keys");
+    return;
+  }
+  add_fragment(req, first, args, raw);
+}
+
+void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  std::vector<std::string_view> sub(args.begin(), args.end());
+  switch (spec.merge) {
+    case Merge::kScanCursor:
+      plan_scan(args, req);
+      return;
+    case Merge::kInfo:
+      // Backends contribute their keyspace section only; the rest is the proxy's own.
+      sub = {"INFO", "keyspace"};
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kInfo);
+      req.merge.note = args.size() > 1 ? lowercase(args[1]) : "default";
+      break;
+    case Merge::kIntegerSum:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kIntegerSum);
+      break;
+    case Merge::kArrayConcat:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kKeysConcat);
+      break;
+    case Merge::kAllEqual:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kAllEqual);
+      break;
+    case Merge::kAllOk:
+    default:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kAllOk);
+      break;
+  }
+  for (ring::BackendIndex b = 0; b < ring.backends().size(); ++b) {
+    if (ring.backend(b).state == ring::BackendState::kDown) continue;
+    add_fragment(req, b, sub);
+  }
+  if (req.fragments.empty()) reply_error(req, "ERR ringleader: no backend available");
+}
+
+void RedisSession::plan_scan(Args args, PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  uint64_t cursor = 0;
+  if (!parse_u64(args[1], &cursor)) {
+    reply_error(req, "ERR invalid cursor");
+    return;
+  }
+  const uint64_t mask = (uint64_t{1} << kScanBackendBits) - 1;
+  uint64_t backend = cursor & mask;
+  uint64_t backend_cursor = cursor >> kScanBackendBits;
+  // Skip backends that cannot be scanned now (down); their keys are unreachable anyway.
+  while (backend < ring.backends().size() &&
+         ring.backend(static_cast<ring::BackendIndex>(backend)).state ==
+             ring::BackendState::kDown) {
+    ++backend;
+    backend_cursor = 0;
+  }
+  if (backend >= ring.backends().size()) {
+    // Past the last backend (or a stale cursor): the iteration is over.
+    append_array_header(req.reply, 2);
+    append_bulk(req.reply, "0");
+    append_array_header(req.reply, 0);
+    req.complete = true;
+    return;
+  }
+  std::string cursor_text = std::to_string(backend_cursor);
+  std::vector<std::string_view> sub(args.begin(), args.end());
+  sub[1] = cursor_text;
+  req.merge.kind = static_cast<uint8_t>(MergeKind::kScan);
+  req.merge.aux = backend;
+  add_fragment(req, static_cast<ring::BackendIndex>(backend), sub);
+}
+
+}  // namespace ringleader::proxy::redis

@@ -1,0 +1,68 @@
+// RedisSession: one Redis client. Parses its requests, applies the command table's routing
+// rules (single key, split, keys-together, scripts, whole-keyspace fan-out, local answers,
+// refusals), and merges backend replies into the reply the client expects.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/protocol.h"
+#include "proxy/redis/command_table.h"
+#include "proxy/redis/request_parser.h"
+
+namespace ringleader::proxy::redis {
+
+// How complete() builds the client's reply (PendingRequest::merge.kind).
+enum class MergeKind : uint8_t {
+  kPass = 0,         // the single fragment's reply, byte for byte
+  kArrayInKeyOrder,  // MGET: elements reassembled in the client's key order
+  kIntegerSum,       // DEL UNLINK EXISTS TOUCH DBSIZE: sum of integer replies
+  kAllOk,            // MSET FLUSHDB FLUSHALL: +OK only if every part answered +OK
+  kInfo,             // INFO: the proxy's sections plus summed keyspace lines
+  kScan,             // SCAN: cursor re-encoded with the backend, keys filtered to primaries
+  kKeysConcat,       // KEYS: concatenation, keys filtered to primaries
+  kAllEqual,         // SCRIPT LOAD, FUNCTION LOAD: the common reply when all are equal
+};
+
+class RedisSession final : public Session {
+ public:
+  explicit RedisSession(const SessionEnv& env);
+
+  NextStatus next(std::string_view input, const ring::RingSnapshot& ring, PendingRequest& req,
+                  size_t* consumed) override;
+  void complete(PendingRequest& req) override;
+
+  // SCAN cursors carry the backend index in their low kScanBackendBits bits.
+  static constexpr unsigned kScanBackendBits = 10;
+
+ private:
+  using Args = std::span<const std::string_view>;
+
+  // Plans a parsed request. `raw` is the request as received (forwarded as is when one
+  // backend takes the whole of it and it was sent in multibulk form).
+  void plan(Args args, std::string_view raw, PendingRequest& req);
+  void plan_single(Args args, std::string_view raw, size_t key_index, PendingRequest& req);
+  void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
+  void plan_together(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
+  void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);
+  void plan_scan(Args args, PendingRequest& req);
+  void answer_local(const CommandSpec& spec, Args args, PendingRequest& req);
+
+  void reply_error(PendingRequest& req, std::string_view message);
+  // Appends a fragment for `backend` carrying `args` re-encoded (or `raw` when not empty).
+  uint32_t add_fragment(PendingRequest& req, ring::BackendIndex backend, Args args,
+                        std::string_view raw = {});
+
+  void merge_info(PendingRequest& req);
+  void merge_scan(PendingRequest& req);
+  void merge_keys(PendingRequest& req);
+
+  const SessionEnv& env_;
+  RequestParser parser_;
+  bool authenticated_;
+  std::string client_name_;
+  uint64_t client_id_;
+};
+
+}  // namespace ringleader::proxy::redis

@@ -1,0 +1,68 @@
+// Small text helpers for Redis replies and command names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringleader::proxy::redis {
+
+inline std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// At most `max` bytes of `s` fit for an error line: control bytes become '?'.
+inline std::string printable(std::string_view s, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+// Decimal digits only, no sign, no overflow.
+inline bool parse_u64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+inline bool parse_i64(std::string_view s, int64_t* out) {
+  bool negative = !s.empty() && s[0] == '-';
+  uint64_t magnitude = 0;
+  if (!parse_u64(negative ? s.substr(1) : s, &magnitude)) return false;
+  if (negative) {
+    if (magnitude > uint64_t{INT64_MAX} + 1) return false;
+    *out = magnitude == uint64_t{INT64_MAX} + 1 ? INT64_MIN : -static_cast<int64_t>(magnitude);
+  } else {
+    if (magnitude > uint64_t{INT64_MAX}) return false;
+    *out = static_cast<int64_t>(magnitude);
+  }
+  return true;
+}
+
+}  // namespace ringleader::proxy::redis

@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+"""The Redis data path end to end: real redis-servers, `ringleader serve`, real clients.
+
+Every server listens on a free 127.0.0.1 port and is stopped when its test class ends.
+Loads are bounded in count and time.
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+import redis
+
+from harness import RedisServer, Ringleader, TempDir, wait_until
+
+RINGLEADER = None
+
+
+def lookup(config_path, keys):
+    """Primary backend name of each key, from `ringleader lookup`."""
+    data = b"\n".join(k if isinstance(k, bytes) else k.encode() for k in keys) + b"\n"
+    out = subprocess.run([RINGLEADER, "lookup", "-c", config_path, "--stdin"], input=data,
+                         capture_output=True, check=True).stdout
+    return [line.split(b"\t")[2].split(b",")[0].decode() for line in out.rstrip(b"\n").split(b"\n")]
+
+
+def raw_exchange(port, payload, read_until_close=False, timeout=5.0):
+    """Sends bytes on a fresh socket and returns what comes back (until close or a pause)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        chunks = []
+        s.settimeout(0.5 if not read_until_close else timeout)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+class ClusterCase(unittest.TestCase):
+    """Three redis-servers behind one ringleader."""
+    proxy_extra = ""
+    ring_extra = ""
+    extra = ""
+    backends = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp_ctx = TempDir()
+        cls.tmp = cls.tmp_ctx.__enter__()
+        cls.redises = [RedisServer(cls.tmp).__enter__() for _ in range(cls.backends)]
+        cls.rl = Ringleader(RINGLEADER, cls.tmp, [r.port for r in cls.redises],
+                            proxy=cls.proxy_extra, ring=cls.ring_extra, extra=cls.extra)
+        cls.rl.__enter__()
+        cls.names = {f"redis-{i}": r for i, r in enumerate(cls.redises)}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rl.__exit__(None, None, None)
+        for r in cls.redises:
+            r.__exit__(None, None, None)
+        cls.tmp_ctx.__exit__(None, None, None)
+
+    def client(self, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.rl.port, socket_timeout=10, **kw)
+
+    def direct(self, name):
+        return redis.Redis(host="127.0.0.1", port=self.names[name].port, socket_timeout=10)
+
+    def owner(self, key):
+        return lookup(self.rl.config_path, [key])[0]
+
+
+class DataTypesTest(ClusterCase):
+    def test_every_data_type_matches_the_owning_backend(self):
+        c = self.client()
+        c.flushall()
+        checks = []  # (key, command to read it directly, expected)
+        c.set("s:str", "v1"); c.append("s:str", "v2")
+        checks.append(("s:str", lambda r, k: r.get(k), b"v1v2"))
+        c.incrby("s:cnt", 41); c.incr("s:cnt")
+        checks.append(("s:cnt", lambda r, k: r.get(k), b"42"))
+        c.setbit("s:bits", 7, 1); c.setbit("s:bits", 9, 1)
+        checks.append(("s:bits", lambda r, k: r.bitcount(k), 2))
+        c.hset("s:hash", mapping={"a": "1", "b": "2"}); c.hincrby("s:hash", "a", 5)
+        checks.append(("s:hash", lambda r, k: r.hgetall(k), {b"a": b"6", b"b": b"2"}))
+        c.rpush("s:list", "a", "b", "c"); c.lpush("s:list", "z"); c.lrem("s:list", 1, "b")
+        checks.append(("s:list", lambda r, k: r.lrange(k, 0, -1), [b"z", b"a", b"c"]))
+        c.sadd("s:set", "x", "y", "z"); c.srem("s:set", "y")
+        checks.append(("s:set", lambda r, k: r.smembers(k), {b"x", b"z"}))
+        c.zadd("s:zset", {"a": 1, "b": 2, "c": 3}); c.zincrby("s:zset", 10, "a")
+        checks.append(("s:zset", lambda r, k: r.zrange(k, 0, -1, withscores=True),
+                       [(b"b", 2.0), (b"c", 3.0), (b"a", 11.0)]))
+        c.pfadd("s:hll", *[f"e{i}" for i in range(100)])
+        checks.append(("s:hll", lambda r, k: r.pfcount(k), 100))
+        c.geoadd("s:geo", [13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"])
+        checks.append(("s:geo", lambda r, k: round(r.geodist(k, "Palermo", "Catania", "km")), 166))
+        c.xadd("s:stream", {"f": "v"}, id="1-1"); c.xadd("s:stream", {"f": "w"}, id="2-1")
+        checks.append(("s:stream", lambda r, k: r.xlen(k), 2))
+        c.set("s:ttl", "v"); c.expire("s:ttl", 1000)
+        checks.append(("s:ttl", lambda r, k: 990 < r.ttl(k) <= 1000, True))
+        for key, read, expected in checks:
+            owner = self.owner(key)
+            self.assertEqual(read(self.direct(owner), key), expected, f"{key} on {owner}")
+            # and through the proxy
+            self.assertEqual(read(c, key), expected, f"{key} through ringleader")
+            for other in self.names:
+                if other != owner:
+                    self.assertEqual(self.direct(other).exists(key), 0, f"{key} also on {other}")
+        self.assertEqual(c.type("s:zset"), b"zset")
+        self.assertEqual(c.persist("s:ttl"), True)
+        self.assertEqual(c.ttl("s:ttl"), -1)
+        self.assertTrue(c.dump("s:str"))
+
+    def test_multi_key_commands_split_and_reassemble(self):
+        c = self.client()
+        keys = [f"mk:{i}" for i in range(1000)]
+        self.assertTrue(c.mset({k: f"v{i}" for i, k in enumerate(keys)}))
+        owners = set(lookup(self.rl.config_path, keys))
+        self.assertEqual(len(owners), 3, "keys should spread over every backend")
+        values = c.mget(keys + ["mk:missing"])
+        self.assertEqual(values[:-1], [f"v{i}".encode() for i in range(1000)])
+        self.assertIsNone(values[-1])
+        self.assertEqual(c.exists(*keys[:10], "mk:missing"), 10)
+        self.assertEqual(c.touch(*keys[:5]), 5)
+        self.assertEqual(c.delete(*keys[:500]), 500)
+        self.assertEqual(c.unlink(*keys[500:], "mk:missing"), 500)
+        self.assertEqual(c.exists(*keys), 0)
+
+    def test_keys_that_must_live_together(self):
+        c = self.client()
+        c.set("{u1}:a", "1")
+        self.assertTrue(c.rename("{u1}:a", "{u1}:b"))
+        self.assertEqual(c.get("{u1}:b"), b"1")
+        c.sadd("{u1}:s1", "a", "b"); c.sadd("{u1}:s2", "b", "c")
+        self.assertEqual(c.sinterstore("{u1}:dst", ["{u1}:s1", "{u1}:s2"]), 1)
+        self.assertEqual(c.eval("return redis.call('GET', KEYS[1])", 1, "{u1}:b"), b"1")
+        # Find two keys on different backends; the error names the cause.
+        keys = [f"apart:{i}" for i in range(50)]
+        owners = lookup(self.rl.config_path, keys)
+        a = keys[0]
+        b = next(k for k, o in zip(keys, owners) if o != owners[0])
+        c.set(a, "x")
+        with self.assertRaises(redis.ResponseError) as err:
+            c.rename(a, b)
+        self.assertIn("different backends", str(err.exception))
+        self.assertIn("hash tag", str(err.exception))
+        with self.assertRaises(redis.ResponseError) as err:
+            c.eval("return 1", 0)
+        self.assertIn("without keys", str(err.exception))
+
+    def test_local_and_refused_commands(self):
+        c = self.client()
+        self.assertTrue(c.ping())
+        self.assertEqual(c.echo("hi"), b"hi")
+        self.assertTrue(c.execute_command("SELECT", 0))
+        with self.assertRaises(redis.ResponseError):
+            c.execute_command("SELECT", 1)
+        self.assertTrue(c.client_setname("app1"))
+        self.assertEqual(c.client_getname(), "app1")
+        for cmd, reason in [(("BLPOP", "k", 0), "blpop"), (("SUBSCRIBE", "ch"), "subscribe"),
+                            (("MULTI",), "multi")]:
+            with self.assertRaises(redis.ResponseError) as err:
+                c.execute_command(*cmd)
+            self.assertIn(reason, str(err.exception).lower())
+        with self.assertRaises(redis.ResponseError) as err:
+            c.execute_command("NOSUCHCMD")
+        self.assertIn("unknown command", str(err.exception))
+        self.assertGreater(len(c.execute_command("COMMAND")), 100)
+        info = c.info()
+        self.assertIn("ringleader_version", info)
+
+    def test_whole_keyspace_commands(self):
+        c = self.client()
+        c.flushdb()
+        self.assertEqual(c.dbsize(), 0)
+        keys = {f"scan:{i}".encode() for i in range(3000)}
+        pipe = c.pipeline(transaction=False)
+        for k in keys:
+            pipe.set(k, "1")
+        pipe.execute()
+        self.assertEqual(c.dbsize(), 3000)
+        seen = []
+        cursor = 0
+        rounds = 0
+        while True:
+            cursor, batch = c.scan(cursor=cursor, count=200)
+            seen.extend(batch)
+            rounds += 1
+            self.assertLess(rounds, 10000)
+            if cursor == 0:
+                break
+        self.assertEqual(len(seen), len(set(seen)), "SCAN returned a key twice")
+        self.assertEqual(set(seen), keys)
+        self.assertEqual(c.info("keyspace")["db0"]["keys"], 3000)
+        self.assertTrue(c.flushall())
+        self.assertEqual(c.dbsize(), 0)
+
+
+class PipelineTest(ClusterCase):
+    def test_ten_thousand_pipelined_commands_in_order(self):
+        c = self.client()
+        pipe = c.pipeline(transaction=False)
+        for i in range(10000):
+            if i % 2 == 0:
+                pipe.set(f"p:{i}", i)
+            else:
+                pipe.get(f"p:{i - 1}")
+        results = pipe.execute()
+        for i, r in enumerate(results):
+            self.assertEqual(r, True if i % 2 == 0 else str(i - 1).encode(), f"reply {i}")
+
+    def test_client_writing_one_byte_at_a_time(self):
+        payload = b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$4\r\nslow\r\nPING\r\n"
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+            for b in payload:
+                s.sendall(bytes([b]))
+            expected = b"+OK\r\n$5\r\nvalue\r\n+PONG\r\n"
+            got = b""
+            while len(got) < len(expected):
+                chunk = s.recv(4096)
+                self.assertTrue(chunk)
+                got += chunk
+            self.assertEqual(got, expected)
+
+    def test_big_values_and_binary_keys(self):
+        c = self.client()
+        big = os.urandom(10 * 1024 * 1024)
+        key = b"bin\x00\xff\r key\x01"  # no \n: `ringleader lookup --stdin` reads lines
+        self.assertTrue(c.set(key, big))
+        self.assertEqual(c.get(key), big)
+        self.assertEqual(self.direct(self.owner(key)).get(key), big)
+        self.assertEqual(c.strlen(key), len(big))
+
+    def test_malformed_input_closes_only_that_client(self):
+        good = self.client()
+        good.set("still", "here")
+        reply = raw_exchange(self.rl.port, b"*2\r\n$3\r\nGET\r\n$-5\r\nxx\r\n", read_until_close=True)
+        self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
+        reply = raw_exchange(self.rl.port, b"*abc\r\n", read_until_close=True)
+        self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
+        self.assertEqual(good.get("still"), b"here")
+
+    def test_redis_cli_works_unchanged(self):
+        out = subprocess.run(["redis-cli", "-p", str(self.rl.port), "SET", "cli", "yes"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.stdout.strip(), "OK")
+        out = subprocess.run(["redis-cli", "-p", str(self.rl.port), "GET", "cli"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.stdout.strip(), "yes")
+        out = subprocess.run(["redis-cli", "-p", str(self.rl.port)], input="PING\nMGET cli nope\n",
+                             capture_output=True, text=True, timeout=10)
+        self.assertIn("PONG", out.stdout)
+        self.assertIn("yes", out.stdout)
+
+    def test_redis_benchmark_works_unchanged(self):
+        out = subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-t", "set,get",
+                              "-n", "20000", "-c", "20", "-P", "8", "-q"],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("SET:", out.stdout)
+        self.assertIn("GET:", out.stdout)
+
+
+class AuthTest(ClusterCase):
+    proxy_extra = 'requirepass = "s3cret"'
+
+    def test_auth_is_enforced(self):
+        anon = self.client()
+        with self.assertRaises(redis.AuthenticationError):
+            anon.get("x")
+        with self.assertRaises(redis.AuthenticationError):
+            anon.ping()
+        # redis-py raises AuthenticationError or ResponseError for WRONGPASS by version.
+        with self.assertRaises((redis.AuthenticationError, redis.ResponseError)) as err:
+            self.client(password="wrong").ping()
+        self.assertIn("WRONGPASS", str(err.exception))
+        c = self.client(password="s3cret")
+        self.assertTrue(c.set("authed", "1"))
+        self.assertEqual(c.get("authed"), b"1")
+
+
+class LimitsTest(ClusterCase):
+    proxy_extra = "max_clients = 4\nmax_request_bytes = 65536\nclient_idle_timeout_ms = 300"
+
+    def test_max_request_bytes(self):
+        c = self.client()
+        with self.assertRaises((redis.ConnectionError, redis.ResponseError)):
+            c.set("big", "x" * 100000)
+        self.assertTrue(self.client().set("small", "x" * 1000))
+
+    def test_max_clients(self):
+        held = [socket.create_connection(("127.0.0.1", self.rl.port)) for _ in range(4)]
+        try:
+            time.sleep(0.1)
+            reply = raw_exchange(self.rl.port, b"PING\r\n", read_until_close=True)
+            self.assertIn(b"max number of clients", reply)
+        finally:
+            for s in held:
+                s.close()
+
+    def test_idle_clients_are_closed(self):
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+            s.settimeout(5)
+            start = time.monotonic()
+            self.assertEqual(s.recv(10), b"")  # closed by the proxy
+            self.assertLess(time.monotonic() - start, 4)
+
+
+class BackendPasswordTest(unittest.TestCase):
+    def test_backend_password_authenticates_connections(self):
+        with TempDir() as tmp:
+            with RedisServer(tmp, password="bpass") as r1, RedisServer(tmp, password="bpass") as r2:
+                with Ringleader(RINGLEADER, tmp, [r1.port, r2.port],
+                                extra='[backend]\npassword = "bpass"') as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    for i in range(50):
+                        self.assertTrue(c.set(f"pw:{i}", i))
+                    self.assertEqual(c.get("pw:7"), b"7")
+
+
+class BackendFailureTest(unittest.TestCase):
+    def test_dead_backend_fails_only_its_keys(self):
+        with TempDir() as tmp:
+            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
+            try:
+                extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
+                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    keys = [f"kill:{i}" for i in range(600)]
+                    owners = lookup(rl.config_path, keys)
+                    for k in keys:
+                        c.set(k, "v")
+                    redises[1].stop()  # redis-1 dies
+                    errors, ok = {}, 0
+                    deadline = time.monotonic() + 30
+                    for k, o in zip(keys, owners):
+                        self.assertLess(time.monotonic(), deadline)
+                        try:
+                            self.assertEqual(c.get(k), b"v")
+                            ok += 1
+                            self.assertNotEqual(o, "redis-1", f"{k} on the dead backend answered")
+                        except redis.ResponseError as e:
+                            errors[k] = str(e)
+                            self.assertEqual(o, "redis-1", f"{k} failed but lives on {o}: {e}")
+                            self.assertIn("redis-1", str(e))
+                    self.assertEqual(len(errors), owners.count("redis-1"))
+                    self.assertEqual(ok, len(keys) - owners.count("redis-1"))
+                    self.assertTrue(c.ping())
+            finally:
+                for r in redises:
+                    r.__exit__(None, None, None)
+
+    def test_ejected_backend_keys_move_to_the_next_backend(self):
+        with TempDir() as tmp:
+            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
+            try:
+                extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
+                         "failure_limit = 2\nretry_timeout_ms = 60000")
+                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    keys = [f"ej:{i}" for i in range(300)]
+                    owners = lookup(rl.config_path, keys)
+                    dead = [k for k, o in zip(keys, owners) if o == "redis-2"]
+                    redises[2].stop()
+
+                    def all_writable():
+                        try:
+                            for k in dead[:20]:
+                                c.set(k, "moved")
+                            return True
+                        except redis.ResponseError:
+                            return False
+                    wait_until(all_writable, timeout=10, what="ejection of redis-2")
+                    for k in keys:
+                        c.set(k, "v2")
+                    self.assertEqual(c.mget(keys), [b"v2"] * len(keys))
+            finally:
+                for r in redises:
+                    r.__exit__(None, None, None)
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_exits_zero(self):
+        with TempDir() as tmp:
+            with RedisServer(tmp) as r:
+                rl = Ringleader(RINGLEADER, tmp, [r.port])
+                with rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    self.assertTrue(c.set("bye", "1"))
+                    rl.proc.terminate()
+                    self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
+
+
+def main():
+    global RINGLEADER
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ringleader", required=True)
+    args, rest = parser.parse_known_args()
+    RINGLEADER = os.path.abspath(args.ringleader)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
+
+
+if __name__ == "__main__":
+    main()
