@@ -113,7 +113,8 @@ class Ringleader(Process):
         self.port = free_port()
         self.admin_port = free_port()
         self.config_path = os.path.join(workdir, f"{name}.toml")
-        lines = ["[proxy]", f'listen = "127.0.0.1:{self.port}"', "workers = 2", proxy, "",
+        workers = "" if "workers" in proxy else "workers = 2"
+        lines = ["[proxy]", f'listen = "127.0.0.1:{self.port}"', workers, proxy, "",
                  "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', "",
                  "[ring]", ring, ""]
         for i, b in enumerate(backends):

@@ -69,7 +69,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
       out_pending_ += f.payload;
       in_flight_.push_back(held);
       WorkerCounters::bump(pool_.counters().fragments_sent);
-      flush();
+      request_flush();
       if (in_flight_.size() == 1) arm_timer();
       return;
   }
@@ -130,7 +130,7 @@ void BackendConnection::on_connected(int status) {
   if (handshake_pending_ > 0) {
     state_ = State::kHandshake;
     out_pending_ += hello;
-    flush();
+    request_flush();
     uv_timer_start(
         &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
         std::max<uint32_t>(1, pool_.config().timeout_ms), 0);
@@ -151,14 +151,34 @@ void BackendConnection::write_waiting() {
     in_flight_.push_back(h);
     WorkerCounters::bump(pool_.counters().fragments_sent);
   }
-  flush();
+  request_flush();
   arm_timer();
 }
 
+void BackendConnection::request_flush() {
+  if (flush_scheduled_ || writing_ || socket_ == nullptr) return;
+  flush_scheduled_ = true;
+  pool_.owner().schedule_flush(this);
+}
+
 void BackendConnection::flush() {
+  flush_scheduled_ = false;
   if (writing_ || out_pending_.empty() || socket_ == nullptr) return;
+  // A plain write first; a write request only for what the socket did not take.
+  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));
+  int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_->tcp), &attempt, 1);
+  if (written == static_cast<int>(out_pending_.size())) {
+    out_pending_.clear();
+    return;
+  }
+  if (written < 0 && written != UV_EAGAIN) {
+    last_error_ = uv_error_text(written);
+    fail_all(pool_.describe() + ": write failed: " + last_error_, true);
+    return;
+  }
   auto* op = new WriteOp{};
-  op->bytes.swap(out_pending_);
+  op->bytes.assign(out_pending_, written > 0 ? static_cast<size_t>(written) : 0);
+  out_pending_.clear();
   op->owner = this;
   op->socket = socket_;
   op->req.data = op;

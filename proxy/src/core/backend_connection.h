@@ -34,6 +34,9 @@ class BackendConnection {
   // Takes a reference on req while the fragment is held here.
   void send(PendingRequest* req, uint32_t fragment);
 
+  // Writes what send() queued (called by the worker after the loop's I/O callbacks).
+  void flush();
+
   // Fragments written or waiting here.
   size_t load() const { return waiting_.size() + in_flight_.size(); }
 
@@ -59,7 +62,7 @@ class BackendConnection {
   void on_handle_closed();
   void on_timer();
   void process_replies();
-  void flush();
+  void request_flush();
   void write_waiting();
   void arm_timer();
   void fail_all(const std::string& why, bool count_failure);
@@ -83,8 +86,9 @@ class BackendConnection {
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   std::deque<Held> in_flight_;  // written, awaiting replies in this order
   IoBuffer in_;
-  std::string out_pending_;  // bytes not yet handed to a write
-  bool writing_ = false;     // a WriteOp of the current socket is in progress
+  std::string out_pending_;       // bytes not yet handed to a write
+  bool writing_ = false;          // a WriteOp of the current socket is in progress
+  bool flush_scheduled_ = false;  // in the worker's flush list for this iteration
 };
 
 }  // namespace ringleader::proxy

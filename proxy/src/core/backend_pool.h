@@ -33,6 +33,9 @@ class PoolOwner {
   virtual ~PoolOwner() = default;
   virtual void request_ejection(const std::string& backend_name) = 0;
   virtual WorkerCounters& counters() = 0;
+  // Writes are coalesced: a connection asks to be flushed once, after this loop
+  // iteration's I/O callbacks, so requests of many clients share one write.
+  virtual void schedule_flush(BackendConnection* connection) = 0;
 };
 
 class BackendPool {
@@ -49,6 +52,7 @@ class BackendPool {
   const std::string& address() const { return address_; }
   const config::BackendPoolConfig& config() const { return config_; }
   WorkerCounters& counters() { return owner_.counters(); }
+  PoolOwner& owner() { return owner_; }
 
   // Sends fragment `fragment` of `req` on the least loaded connection.
   void send(PendingRequest* req, uint32_t fragment);

@@ -176,12 +176,20 @@ void ClientConnection::flush_ready() {
     req->release();
     if (close_after_write_) break;
   }
-  write_out();
+  if (!flush_scheduled_ && !closing_) {
+    flush_scheduled_ = true;
+    worker_.schedule_flush(this);
+  }
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !drain_ &&
       queue_.size() < kMaxQueuedRequests / 2 && out_pending_.size() < kMaxUnwrittenBytes / 2) {
     start_reading();
     if (!in_.empty()) process_input();
   }
+}
+
+void ClientConnection::flush_writes() {
+  flush_scheduled_ = false;
+  write_out();
 }
 
 void ClientConnection::write_out() {
@@ -195,9 +203,22 @@ void ClientConnection::write_out() {
     }
     return;
   }
-  out_writing_.swap(out_pending_);
+  WorkerCounters::bump(worker_.counters().bytes_to_clients, out_pending_.size());
+  // Try a plain write first: when the socket takes it all (the common case) libuv needs no
+  // write request, callback or poll-set change.
+  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));
+  int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &attempt, 1);
+  if (written == static_cast<int>(out_pending_.size())) {
+    out_pending_.clear();
+    if (close_after_write_) linger_then_close();
+    return;
+  }
+  if (written < 0 && written != UV_EAGAIN) {
+    close();
+    return;
+  }
+  out_writing_.assign(out_pending_, written > 0 ? static_cast<size_t>(written) : 0);
   out_pending_.clear();
-  WorkerCounters::bump(worker_.counters().bytes_to_clients, out_writing_.size());
   uv_buf_t buf = uv_buf_init(out_writing_.data(), static_cast<unsigned>(out_writing_.size()));
   write_req_.data = this;
   writing_ = true;

@@ -34,6 +34,8 @@ class ClientConnection {
   void close();
   // Closes once the queue is empty and written (graceful shutdown).
   void close_when_idle();
+  // Writes the replies queued in this loop iteration (called by the worker).
+  void flush_writes();
   bool idle() const { return queue_.empty() && !writing_ && out_pending_.empty(); }
 
  private:
@@ -73,6 +75,7 @@ class ClientConnection {
   bool admitted_ = false;           // counted in ProxyCounters::connected_clients
   bool in_process_ = false;         // inside process_input(): no nested parsing
   bool lingering_ = false;          // linger_then_close() started
+  bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backend_connection.h"
 #include "client_connection.h"
 #include "common/log.h"
 
@@ -71,6 +72,9 @@ Status Worker::start(const sockaddr_storage& addr) {
   poll_ring_.data = this;
   uv_prepare_start(&poll_ring_,
                    [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->refresh_ring(); });
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Worker*>(c->data)->flush_all(); });
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
   refresh_ring();
@@ -124,6 +128,19 @@ void Worker::finish_drain() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+}
+
+void Worker::flush_all() {
+  // Backends first: client replies written now could otherwise wait for nothing.
+  std::vector<BackendConnection*> backends;
+  backends.swap(backend_flushes_);
+  for (BackendConnection* c : backends)
+    c->flush();
+  std::vector<ClientConnection*> clients;
+  clients.swap(client_flushes_);
+  for (ClientConnection* c : clients)
+    c->flush_writes();
 }
 
 void Worker::refresh_ring() {

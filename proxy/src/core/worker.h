@@ -24,6 +24,7 @@
 
 namespace ringleader::proxy {
 
+class BackendConnection;
 class ClientConnection;
 
 class Worker final : public PoolOwner {
@@ -55,6 +56,8 @@ class Worker final : public PoolOwner {
   // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
   BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
   void request_ejection(const std::string& backend) override { eject_(backend); }
+  void schedule_flush(BackendConnection* c) override { backend_flushes_.push_back(c); }
+  void schedule_flush(ClientConnection* c) { client_flushes_.push_back(c); }
   void client_opened(ClientConnection* c) { clients_.insert(c); }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
   bool draining() const { return draining_; }
@@ -64,6 +67,7 @@ class Worker final : public PoolOwner {
   void refresh_ring();
   void on_wakeup();
   void finish_drain();
+  void flush_all();
 
   uint32_t id_;
   const config::Config& config_;
@@ -78,6 +82,12 @@ class Worker final : public PoolOwner {
   uv_tcp_t listener_;
   uv_async_t wakeup_;       // drain requests from other threads
   uv_prepare_t poll_ring_;  // before each poll: pick up a new ring snapshot
+  uv_check_t flush_check_;  // after each poll's callbacks: coalesced writes
+  // Connections with queued bytes, written in the check phase. Entries stay valid until
+  // then: connections and clients are freed only in close callbacks, which libuv runs
+  // after the check phase.
+  std::vector<BackendConnection*> backend_flushes_;
+  std::vector<ClientConnection*> client_flushes_;
   uv_timer_t drain_timer_;
   std::thread thread_;
   std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
