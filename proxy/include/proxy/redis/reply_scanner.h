@@ -1,0 +1,66 @@
+// ReplyScanner: finds where one complete RESP2 reply from a backend ends, without copying or
+// building anything — so replies can be forwarded to clients as the bytes they are.
+//
+// Threading: one scanner per backend connection, used by the thread that owns it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/redis/parse_status.h"
+
+namespace ringleader::proxy::redis {
+
+// Arrays nested deeper than this are a protocol error (Redis itself never nests this deep).
+inline constexpr size_t kMaxReplyDepth = 1024;
+
+class ReplyScanner {
+ public:
+  explicit ReplyScanner(size_t max_depth = kMaxReplyDepth) : max_depth_(max_depth) {}
+
+  // Scans the reply at the start of `input`, under the same contract as RequestParser::parse:
+  // input starts at the reply's first byte; bytes shown before are unchanged on the next call
+  // (the buffer may have moved); resumable, so the total work is linear in the reply's size
+  // however it is split — bulk bodies are skipped, not examined.
+  // Accepts every RESP2 type: +simple, -error, :integer, $bulk (and $-1), *array (and *-1),
+  // arrays nested up to max_depth.
+  // kComplete: length() is the size of the whole reply; call reset() before the next one.
+  // kError: error() says why; the stream cannot be resynchronised. Never reads past input.
+  ParseStatus scan(std::string_view input);
+
+  size_t length() const { return length_; }
+  const std::string& error() const { return error_; }
+  // Forgets the current reply; keeps allocated capacity.
+  void reset();
+
+ private:
+  enum class State : uint8_t {
+    kType,      // at the type byte of the next value
+    kTextLine,  // inside a +simple or -error line starting at pos_
+    kBulkBody,  // at the first byte of a bulk body of bulk_length_ bytes
+    kDone,      // kComplete returned
+    kFailed,    // kError returned
+  };
+  enum class Step : uint8_t { kContinue, kNeedMore, kComplete, kError };
+
+  Step fail(std::string message);
+  Step value_done();
+  Step scan_type(std::string_view input);
+  Step scan_text_line(std::string_view input);
+  Step scan_bulk_body(std::string_view input);
+
+  size_t max_depth_;
+  State state_ = State::kType;
+  size_t pos_ = 0;          // offset of the next unprocessed byte; everything before is valid
+  size_t line_scan_ = 0;    // kTextLine: where the search for '\r' resumes
+  size_t bulk_length_ = 0;  // kBulkBody
+  // Elements still expected by each open array, outermost first. Invariant: every entry > 0.
+  std::vector<int64_t> open_arrays_;
+  size_t length_ = 0;
+  std::string error_;
+};
+
+}  // namespace ringleader::proxy::redis

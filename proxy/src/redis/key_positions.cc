@@ -1,0 +1,192 @@
+// Key extraction and arity checks: reads a request's arguments as its KeySpec describes them.
+#include <algorithm>
+#include <string>
+
+#include "ascii.h"
+#include "proxy/redis/command_table.h"
+#include "resp_integer.h"
+
+namespace ringleader::proxy::redis {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+Status arity_error(const CommandSpec& spec) {
+  return Status::error("wrong number of arguments for '" + std::string(spec.name) + "' command");
+}
+
+Status syntax_error() {
+  return Status::error("syntax error");
+}
+
+// kRange: first, first+step, ... last (last < 0 counts from the end). With step > 1 and an
+// open end (MSET k v k v), the arguments must fill whole steps.
+Status add_range(const CommandSpec& spec, Args args, KeyPositions& keys) {
+  const KeySpec& ks = spec.keys;
+  const int64_t n = static_cast<int64_t>(args.size());
+  const int64_t first = ks.first;
+  const int64_t last = ks.last >= 0 ? ks.last : n + ks.last;
+  if (first <= 0 || ks.step <= 0) return Status::ok();  // no fixed keys
+  if (first > last || last >= n) return arity_error(spec);
+  if (ks.last < 0 && (last + 1 - first) % ks.step != 0) return arity_error(spec);
+  keys.reserve(static_cast<size_t>((last - first) / ks.step + 1));
+  for (int64_t i = first; i <= last; i += ks.step)
+    keys.push_back(static_cast<uint32_t>(i));
+  return Status::ok();
+}
+
+// kNumkeys: the fixed keys (a destination), then args[numkeys_at] keys after numkeys.
+Status add_numkeys(const CommandSpec& spec, Args args, KeyPositions& keys) {
+  if (Status fixed = add_range(spec, args, keys); !fixed) return fixed;
+  const size_t at = static_cast<size_t>(spec.keys.numkeys_at);
+  if (at >= args.size()) return arity_error(spec);
+  const std::optional<int64_t> numkeys = parse_resp_integer(args[at]);
+  if (!numkeys) return Status::error("value is not an integer or out of range");
+  if (*numkeys < 0) return Status::error("Number of keys can't be negative");
+  if (*numkeys < spec.keys.min_numkeys) {
+    return Status::error("at least " + std::to_string(spec.keys.min_numkeys) +
+                         " input key is needed for '" + std::string(spec.name) + "' command");
+  }
+  if (static_cast<uint64_t>(*numkeys) > args.size() - at - 1) {
+    return Status::error("Number of keys can't be greater than number of args");
+  }
+  const size_t count = static_cast<size_t>(*numkeys);
+  keys.reserve(keys.size() + count);
+  for (size_t i = at + 1; i <= at + count; ++i)
+    keys.push_back(static_cast<uint32_t>(i));
+  return Status::ok();
+}
+
+// kStreams: XREAD [COUNT n] [BLOCK ms] STREAMS k1 .. kN id1 .. idN, and XREADGROUP GROUP g c
+// [COUNT n] [BLOCK ms] [NOACK] STREAMS ...
+Status add_streams(const CommandSpec& spec, Args args, KeyPositions& keys) {
+  bool block = false;
+  size_t streams_at = 0;
+  for (size_t i = static_cast<size_t>(spec.keys.keywords_from); i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (equals_lowercase(arg, "streams")) {
+      streams_at = i;
+      break;
+    }
+    if (equals_lowercase(arg, "block")) {
+      block = true;
+      ++i;
+    } else if (equals_lowercase(arg, "count")) {
+      ++i;
+    } else if (equals_lowercase(arg, "group")) {
+      i += 2;
+    } else if (!equals_lowercase(arg, "noack")) {
+      return syntax_error();
+    }
+  }
+  if (streams_at == 0) return syntax_error();
+  if (block) {
+    return Status::error("'" + std::string(spec.name) +
+                         "' with BLOCK is not supported by ringleader: blocking commands would "
+                         "hold a backend connection that other clients share");
+  }
+  const size_t rest = args.size() - streams_at - 1;
+  if (rest == 0 || rest % 2 != 0) {
+    return Status::error("Unbalanced '" + std::string(spec.name) +
+                         "' list of streams: for each stream key an ID or '$' must be "
+                         "specified.");
+  }
+  keys.reserve(rest / 2);
+  for (size_t i = streams_at + 1; i <= streams_at + rest / 2; ++i) {
+    keys.push_back(static_cast<uint32_t>(i));
+  }
+  return Status::ok();
+}
+
+// kSortStore: SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
+// [STORE destination]. A pattern with '*' reads keys the ring may place anywhere: refused.
+Status add_sort_keys(const CommandSpec& spec, Args args, KeyPositions& keys) {
+  keys.push_back(static_cast<uint32_t>(spec.keys.first));
+  size_t store_at = 0;
+  for (size_t i = static_cast<size_t>(spec.keys.keywords_from); i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    const bool by = equals_lowercase(arg, "by");
+    if (by || equals_lowercase(arg, "get")) {
+      if (i + 1 >= args.size()) return syntax_error();
+      if (args[i + 1].find('*') != std::string_view::npos) {
+        return Status::error("'" + std::string(spec.name) +
+                             "' with a BY or GET pattern is not supported by ringleader: the "
+                             "pattern's keys may live on other backends");
+      }
+      ++i;
+    } else if (equals_lowercase(arg, "limit")) {
+      if (i + 2 >= args.size()) return syntax_error();
+      i += 2;
+    } else if (equals_lowercase(arg, "store")) {
+      if (i + 1 >= args.size()) return syntax_error();
+      store_at = ++i;
+    }
+    // ASC, DESC, ALPHA and anything else: no key; the backend checks the syntax.
+  }
+  if (store_at != 0) keys.push_back(static_cast<uint32_t>(store_at));
+  return Status::ok();
+}
+
+// kGeoStore: GEORADIUS key ... [STORE key] [STOREDIST key]: every destination given is a key
+// (Redis reports both; it stores into the last).
+Status add_geo_keys(const CommandSpec& spec, Args args, KeyPositions& keys) {
+  keys.push_back(static_cast<uint32_t>(spec.keys.first));
+  for (size_t i = static_cast<size_t>(spec.keys.keywords_from); i + 1 < args.size(); ++i) {
+    if (equals_lowercase(args[i], "store") || equals_lowercase(args[i], "storedist")) {
+      keys.push_back(static_cast<uint32_t>(++i));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status check_arity(const CommandSpec& spec, std::span<const std::string_view> args) {
+  const size_t n = args.size();
+  const bool ok = spec.arity >= 0 ? n == static_cast<size_t>(spec.arity)
+                                  : n >= static_cast<size_t>(-spec.arity);
+  return ok ? Status::ok() : arity_error(spec);
+}
+
+Result<KeyPositions> key_positions(const CommandSpec& spec,
+                                   std::span<const std::string_view> args) {
+  if (Status arity = check_arity(spec, args); !arity) return arity;
+  KeyPositions keys;
+  Status found = Status::ok();
+  switch (spec.keys.search) {
+    case KeySearch::kNone:
+      break;
+    case KeySearch::kRange:
+      found = add_range(spec, args, keys);
+      break;
+    case KeySearch::kNumkeys:
+      found = add_numkeys(spec, args, keys);
+      break;
+    case KeySearch::kStreams:
+      found = add_streams(spec, args, keys);
+      break;
+    case KeySearch::kSortStore:
+      found = add_sort_keys(spec, args, keys);
+      break;
+    case KeySearch::kGeoStore:
+      found = add_geo_keys(spec, args, keys);
+      break;
+  }
+  if (!found) return found;
+  return keys;
+}
+
+std::string unsupported_message(const CommandSpec& spec, std::span<const std::string_view> args) {
+  std::string name(spec.name);
+  // An unlisted subcommand resolves to its container: name the subcommand as sent.
+  if (!spec.subcommands.empty() && args.size() >= 2) {
+    constexpr size_t kMaxShown = 64;
+    name += ' ';
+    for (char c : args[1].substr(0, kMaxShown)) {
+      name += (c >= 0x20 && c < 0x7f && c != '\'') ? ascii_lower(c) : '?';
+    }
+  }
+  return "'" + name + "' is not supported by ringleader: " + std::string(spec.unsupported_reason);
+}
+
+}  // namespace ringleader::proxy::redis

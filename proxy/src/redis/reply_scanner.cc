@@ -1,0 +1,150 @@
+#include "proxy/redis/reply_scanner.h"
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "common/assert.h"
+#include "resp_integer.h"
+
+namespace ringleader::proxy::redis {
+
+void ReplyScanner::reset() {
+  state_ = State::kType;
+  pos_ = 0;
+  line_scan_ = 0;
+  bulk_length_ = 0;
+  open_arrays_.clear();
+  length_ = 0;
+  error_.clear();
+}
+
+ParseStatus ReplyScanner::scan(std::string_view input) {
+  // A caller contract, not untrusted input: the bytes shown before are still there.
+  RL_CHECK(input.size() >= pos_);
+  while (true) {
+    Step step = Step::kContinue;
+    switch (state_) {
+      case State::kDone:
+        return ParseStatus::kComplete;
+      case State::kFailed:
+        return ParseStatus::kError;
+      case State::kType:
+        step = scan_type(input);
+        break;
+      case State::kTextLine:
+        step = scan_text_line(input);
+        break;
+      case State::kBulkBody:
+        step = scan_bulk_body(input);
+        break;
+    }
+    switch (step) {
+      case Step::kContinue:
+        continue;
+      case Step::kNeedMore:
+        return ParseStatus::kNeedMore;
+      case Step::kComplete:
+        return ParseStatus::kComplete;
+      case Step::kError:
+        return ParseStatus::kError;
+    }
+  }
+}
+
+ReplyScanner::Step ReplyScanner::fail(std::string message) {
+  state_ = State::kFailed;
+  error_ = std::move(message);
+  return Step::kError;
+}
+
+// One value ended at pos_: count it against the arrays that hold it.
+ReplyScanner::Step ReplyScanner::value_done() {
+  while (!open_arrays_.empty()) {
+    if (--open_arrays_.back() > 0) {
+      state_ = State::kType;
+      return Step::kContinue;
+    }
+    open_arrays_.pop_back();  // the array itself is complete: a value of its parent
+  }
+  length_ = pos_;
+  state_ = State::kDone;
+  return Step::kComplete;
+}
+
+ReplyScanner::Step ReplyScanner::scan_type(std::string_view input) {
+  if (pos_ == input.size()) return Step::kNeedMore;
+  const char type = input[pos_];
+  switch (type) {
+    case '+':
+    case '-':
+      state_ = State::kTextLine;
+      line_scan_ = pos_ + 1;
+      return Step::kContinue;
+    case ':':
+    case '$':
+    case '*':
+      break;
+    default: {
+      char text[64];
+      std::snprintf(text, sizeof text, "Protocol error: invalid reply type byte 0x%02x",
+                    static_cast<unsigned char>(type));
+      return fail(text);
+    }
+  }
+  const NumberLine line = read_number_line(input, pos_);
+  if (line.status == NumberLine::Status::kNeedMore) return Step::kNeedMore;
+  if (line.status == NumberLine::Status::kError) {
+    return fail(type == ':'   ? "Protocol error: invalid integer reply"
+                : type == '$' ? "Protocol error: invalid bulk length"
+                              : "Protocol error: invalid multibulk length");
+  }
+  pos_ = line.next;
+  if (type == ':') return value_done();
+  if (line.value < -1) {
+    return fail(type == '$' ? "Protocol error: invalid bulk length"
+                            : "Protocol error: invalid multibulk length");
+  }
+  if (type == '$') {
+    if (line.value == -1) return value_done();  // null bulk
+    bulk_length_ = static_cast<size_t>(line.value);
+    state_ = State::kBulkBody;
+    return Step::kContinue;
+  }
+  if (line.value <= 0) return value_done();  // null or empty array
+  if (open_arrays_.size() >= max_depth_) {
+    return fail("Protocol error: reply nests arrays deeper than " + std::to_string(max_depth_));
+  }
+  open_arrays_.push_back(line.value);
+  state_ = State::kType;
+  return Step::kContinue;
+}
+
+ReplyScanner::Step ReplyScanner::scan_text_line(std::string_view input) {
+  const size_t cr = input.find('\r', line_scan_);
+  if (cr == std::string_view::npos) {
+    line_scan_ = input.size();
+    return Step::kNeedMore;
+  }
+  if (cr + 1 == input.size()) {
+    line_scan_ = cr;
+    return Step::kNeedMore;
+  }
+  if (input[cr + 1] != '\n') return fail("Protocol error: CR without LF in a status/error reply");
+  pos_ = cr + 2;
+  return value_done();
+}
+
+ReplyScanner::Step ReplyScanner::scan_bulk_body(std::string_view input) {
+  if (input.size() - pos_ < bulk_length_ || input.size() - pos_ - bulk_length_ < 2) {
+    return Step::kNeedMore;
+  }
+  const size_t end = pos_ + bulk_length_;
+  if (input[end] != '\r' || input[end + 1] != '\n') {
+    return fail("Protocol error: bulk data is not followed by CRLF");
+  }
+  pos_ = end + 2;
+  return value_done();
+}
+
+}  // namespace ringleader::proxy::redis
