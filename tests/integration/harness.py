@@ -69,6 +69,18 @@ class Process:
     def __exit__(self, *exc):
         self.stop()
         self.log.close()
+        self.check_log()
+
+    SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:")
+
+    def check_log(self):
+        """Fails when a sanitizer reported anything in the process's output."""
+        with open(self.log_path, "rb") as f:
+            text = f.read()
+        for marker in self.SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError(f"{self.argv[0]} reported a sanitizer error:\n"
+                                     + text.decode(errors="replace")[-4000:])
 
     def tail(self, n=20):
         with open(self.log_path, "rb") as f:

@@ -328,33 +328,60 @@ class BackendPasswordTest(unittest.TestCase):
 
 
 class BackendFailureTest(unittest.TestCase):
-    def test_dead_backend_fails_only_its_keys(self):
+    def test_dead_backend_fails_only_its_keys_under_load(self):
         with TempDir() as tmp:
             redises = [RedisServer(tmp).__enter__() for _ in range(3)]
             try:
                 extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
                 with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
-                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
                     keys = [f"kill:{i}" for i in range(600)]
-                    owners = lookup(rl.config_path, keys)
+                    owner = dict(zip(keys, lookup(rl.config_path, keys)))
+                    seed = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
                     for k in keys:
-                        c.set(k, "v")
-                    redises[1].stop()  # redis-1 dies
-                    errors, ok = {}, 0
-                    deadline = time.monotonic() + 30
-                    for k, o in zip(keys, owners):
-                        self.assertLess(time.monotonic(), deadline)
-                        try:
-                            self.assertEqual(c.get(k), b"v")
-                            ok += 1
-                            self.assertNotEqual(o, "redis-1", f"{k} on the dead backend answered")
-                        except redis.ResponseError as e:
-                            errors[k] = str(e)
-                            self.assertEqual(o, "redis-1", f"{k} failed but lives on {o}: {e}")
-                            self.assertIn("redis-1", str(e))
-                    self.assertEqual(len(errors), owners.count("redis-1"))
-                    self.assertEqual(ok, len(keys) - owners.count("redis-1"))
-                    self.assertTrue(c.ping())
+                        seed.set(k, "v")
+                    killed = threading.Event()
+                    problems, counts = [], {"ok": 0, "failed": 0, "ok_after_kill": 0}
+                    lock = threading.Lock()
+
+                    def load(worker):
+                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                        deadline = time.monotonic() + 20
+                        for i in range(1500):  # bounded in count and time
+                            if time.monotonic() > deadline:
+                                break
+                            k = keys[(worker * 7919 + i * 31) % len(keys)]
+                            after = killed.is_set()
+                            try:
+                                value = c.get(k)
+                                with lock:
+                                    counts["ok"] += 1
+                                    if after:
+                                        counts["ok_after_kill"] += 1
+                                if value != b"v":
+                                    problems.append(f"{k}: wrong value {value!r}")
+                            except redis.ResponseError as e:
+                                with lock:
+                                    counts["failed"] += 1
+                                if owner[k] != "redis-1":
+                                    problems.append(f"{k} on {owner[k]} failed: {e}")
+                                elif "redis-1" not in str(e):
+                                    problems.append(f"error does not name the backend: {e}")
+                            except redis.ConnectionError as e:
+                                problems.append(f"client connection broke: {e}")
+                                return
+
+                    threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+                    for t in threads:
+                        t.start()
+                    time.sleep(0.3)
+                    redises[1].stop()  # redis-1 dies mid-load
+                    killed.set()
+                    for t in threads:
+                        t.join(timeout=60)
+                    self.assertEqual(problems, [])
+                    self.assertGreater(counts["failed"], 0, "no request hit the dead backend")
+                    self.assertGreater(counts["ok_after_kill"], 0, "nothing served after the kill")
+                    self.assertTrue(seed.ping())
             finally:
                 for r in redises:
                     r.__exit__(None, None, None)
