@@ -1,0 +1,270 @@
+// RedisSession: how requests become fragments and how fragment replies become the client's
+// reply. A fixed ring of three backends; replies are filled in by hand.
+#include "redis/redis_session.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/counters.h"
+
+namespace ringleader::proxy::redis {
+namespace {
+
+class RedisSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.proxy.requirepass = "";
+    for (int i = 0; i < 3; ++i) {
+      config_.backends.push_back({"b" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i),
+                                  1, "", ring::BackendState::kActive});
+    }
+    ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
+    counters_.workers.push_back(std::make_unique<WorkerCounters>());
+    env_.config = &config_;
+    env_.counters = &counters_;
+    session_ = std::make_unique<RedisSession>(env_);
+  }
+
+  // Parses and plans one request; expects it to be consumed whole.
+  PendingRequest* plan(std::string_view input, NextStatus expect = NextStatus::kRequest) {
+    auto* req = new PendingRequest(nullptr);
+    held_.push_back(req);
+    size_t consumed = 0;
+    EXPECT_EQ(session_->next(input, ring_, *req, &consumed), expect);
+    if (expect == NextStatus::kRequest) {
+      EXPECT_EQ(consumed, input.size());
+    }
+    return req;
+  }
+
+  std::string owner(std::string_view key) {
+    return ring_->backend(ring_->primary_for_key(key)).name;
+  }
+
+  // Two keys with different owners.
+  std::pair<std::string, std::string> keys_apart() {
+    for (int i = 1; i < 100; ++i) {
+      std::string a = "k0", b = "k" + std::to_string(i);
+      if (owner(a) != owner(b)) return {a, b};
+    }
+    ADD_FAILURE() << "no two keys on different backends";
+    return {};
+  }
+
+  void reply(PendingRequest* req, size_t fragment, std::string bytes) {
+    req->fragments[fragment].state = FragmentState::kDone;
+    req->fragments[fragment].reply = std::move(bytes);
+  }
+
+  void TearDown() override {
+    for (auto* r : held_)
+      r->release();
+  }
+
+  config::Config config_;
+  ring::RingSnapshot ring_;
+  ProxyCounters counters_;
+  SessionEnv env_;
+  std::unique_ptr<RedisSession> session_;
+  std::vector<PendingRequest*> held_;
+};
+
+TEST_F(RedisSessionTest, SingleKeyForwardsTheRequestBytesToTheOwner) {
+  const std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
+  PendingRequest* req = plan(get);
+  ASSERT_FALSE(req->complete);
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(ring_->backend(req->fragments[0].backend).name, owner("foo"));
+  EXPECT_EQ(req->fragments[0].payload, get);
+  EXPECT_EQ(req->ring->epoch(), 5u);
+  reply(req, 0, "$3\r\nbar\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "$3\r\nbar\r\n");
+}
+
+TEST_F(RedisSessionTest, InlineCommandsAreReencoded) {
+  PendingRequest* req = plan("get foo\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, "*2\r\n$3\r\nget\r\n$3\r\nfoo\r\n");
+}
+
+TEST_F(RedisSessionTest, MgetSplitsPerOwnerAndReassemblesInKeyOrder) {
+  auto [a, b] = keys_apart();
+  std::string input = "*4\r\n$4\r\nMGET\r\n$" + std::to_string(a.size()) + "\r\n" + a + "\r\n$" +
+                      std::to_string(b.size()) + "\r\n" + b + "\r\n$" + std::to_string(a.size()) +
+                      "\r\n" + a + "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 2u);
+  std::map<std::string, size_t> by_backend;
+  for (size_t i = 0; i < 2; ++i)
+    by_backend[ring_->backend(req->fragments[i].backend).name] = i;
+  size_t fa = by_backend.at(owner(a)), fb = by_backend.at(owner(b));
+  // Fragment for a's owner asks for a twice (duplicates kept), b's for b once.
+  EXPECT_NE(req->fragments[fa].payload.find(a), std::string::npos);
+  reply(req, fa, "*2\r\n$2\r\nva\r\n$3\r\nva2\r\n");
+  reply(req, fb, "*1\r\n$-1\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "*3\r\n$2\r\nva\r\n$-1\r\n$3\r\nva2\r\n");
+}
+
+TEST_F(RedisSessionTest, MsetIsOkOnlyIfEveryPartIs) {
+  auto [a, b] = keys_apart();
+  std::string input = "*5\r\n$4\r\nMSET\r\n$" + std::to_string(a.size()) + "\r\n" + a +
+                      "\r\n$1\r\n1\r\n$" + std::to_string(b.size()) + "\r\n" + b +
+                      "\r\n$1\r\n2\r\n";
+  PendingRequest* ok = plan(input);
+  ASSERT_EQ(ok->fragments.size(), 2u);
+  reply(ok, 0, "+OK\r\n");
+  reply(ok, 1, "+OK\r\n");
+  session_->complete(*ok);
+  EXPECT_EQ(ok->reply, "+OK\r\n");
+
+  PendingRequest* bad = plan(input);
+  reply(bad, 0, "+OK\r\n");
+  reply(bad, 1, "-OOM command not allowed\r\n");
+  session_->complete(*bad);
+  EXPECT_EQ(bad->reply, "-OOM command not allowed\r\n");
+}
+
+TEST_F(RedisSessionTest, DelSumsTheCounts) {
+  auto [a, b] = keys_apart();
+  std::string input = "*3\r\n$3\r\nDEL\r\n$" + std::to_string(a.size()) + "\r\n" + a + "\r\n$" +
+                      std::to_string(b.size()) + "\r\n" + b + "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 2u);
+  reply(req, 0, ":1\r\n");
+  reply(req, 1, ":1\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, ":2\r\n");
+}
+
+TEST_F(RedisSessionTest, KeysThatMustLiveTogether) {
+  auto [a, b] = keys_apart();
+  PendingRequest* apart = plan("RENAME " + a + " " + b + "\r\n");
+  ASSERT_TRUE(apart->complete);
+  EXPECT_NE(apart->reply.find("-CROSSSLOT"), std::string::npos) << apart->reply;
+  EXPECT_NE(apart->reply.find("hash tag"), std::string::npos);
+
+  PendingRequest* together = plan("RENAME {u}:a {u}:b\r\n");
+  ASSERT_FALSE(together->complete);
+  ASSERT_EQ(together->fragments.size(), 1u);
+
+  PendingRequest* no_keys = plan("EVAL \"return 1\" 0\r\n");
+  ASSERT_TRUE(no_keys->complete);
+  EXPECT_NE(no_keys->reply.find("without keys"), std::string::npos) << no_keys->reply;
+}
+
+TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
+  PendingRequest* req = plan("BLPOP list 0\r\n");
+  ASSERT_TRUE(req->complete);
+  EXPECT_NE(req->reply.find("blpop"), std::string::npos) << req->reply;
+  EXPECT_EQ(req->reply.rfind("-ERR", 0), 0u);
+  PendingRequest* unknown = plan("FROB x\r\n");
+  EXPECT_NE(unknown->reply.find("unknown command 'FROB'"), std::string::npos) << unknown->reply;
+  PendingRequest* arity = plan("GET\r\n");
+  EXPECT_NE(arity->reply.find("wrong number of arguments"), std::string::npos) << arity->reply;
+}
+
+TEST_F(RedisSessionTest, FailedFragmentBecomesAnErrorNamingTheBackend) {
+  PendingRequest* req = plan("GET foo\r\n");
+  req->fragments[0].state = FragmentState::kFailed;
+  req->fragments[0].error = "backend b1 (127.0.0.1:7001): timeout after 1000 ms";
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): timeout after 1000 ms\r\n");
+}
+
+TEST_F(RedisSessionTest, ScanWalksBackendsThroughTheCursor) {
+  PendingRequest* first = plan("SCAN 0\r\n");
+  ASSERT_EQ(first->fragments.size(), 1u);
+  EXPECT_EQ(first->fragments[0].backend, 0u);
+  // Backend 0 has more: the next cursor carries its cursor and its index.
+  std::string k0 = "k0";
+  for (int i = 0; owner(k0) != "b0"; ++i)
+    k0 = "k" + std::to_string(i);
+  std::string k_other = "k0";
+  for (int i = 0; owner(k_other) == "b0"; ++i)
+    k_other = "k" + std::to_string(i);
+  reply(first, 0,
+        "*2\r\n$2\r\n17\r\n*2\r\n$" + std::to_string(k0.size()) + "\r\n" + k0 + "\r\n$" +
+            std::to_string(k_other.size()) + "\r\n" + k_other + "\r\n");
+  session_->complete(*first);
+  const std::string next = std::to_string((17u << RedisSession::kScanBackendBits) | 0u);
+  // Only the key whose primary is b0 is reported.
+  EXPECT_EQ(first->reply, "*2\r\n$" + std::to_string(next.size()) + "\r\n" + next + "\r\n*1\r\n$" +
+                              std::to_string(k0.size()) + "\r\n" + k0 + "\r\n");
+
+  PendingRequest* again = plan("SCAN " + next + "\r\n");
+  ASSERT_EQ(again->fragments.size(), 1u);
+  EXPECT_EQ(again->fragments[0].backend, 0u);
+  EXPECT_NE(again->fragments[0].payload.find("$2\r\n17\r\n"), std::string::npos);
+  reply(again, 0, "*2\r\n$1\r\n0\r\n*0\r\n");
+  session_->complete(*again);
+  EXPECT_EQ(again->reply, "*2\r\n$1\r\n1\r\n*0\r\n");  // on to backend 1
+
+  PendingRequest* last = plan("SCAN 2\r\n");
+  reply(last, 0, "*2\r\n$1\r\n0\r\n*0\r\n");
+  session_->complete(*last);
+  EXPECT_EQ(last->reply, "*2\r\n$1\r\n0\r\n*0\r\n");  // backend 2 was the last
+}
+
+TEST_F(RedisSessionTest, DbsizeFansOutAndSums) {
+  PendingRequest* req = plan("DBSIZE\r\n");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  reply(req, 0, ":1\r\n");
+  reply(req, 1, ":2\r\n");
+  reply(req, 2, ":3\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, ":6\r\n");
+}
+
+TEST_F(RedisSessionTest, LocalCommands) {
+  EXPECT_EQ(plan("PING\r\n")->reply, "+PONG\r\n");
+  EXPECT_EQ(plan("ECHO hi\r\n")->reply, "$2\r\nhi\r\n");
+  EXPECT_EQ(plan("SELECT 0\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("SELECT 1\r\n")->reply.rfind("-ERR", 0), 0u);
+  EXPECT_EQ(plan("HELLO 3\r\n")->reply.rfind("-NOPROTO", 0), 0u);
+  EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$3\r\napp\r\n");
+  PendingRequest* quit = plan("QUIT\r\n");
+  EXPECT_EQ(quit->reply, "+OK\r\n");
+  EXPECT_TRUE(quit->close_after);
+}
+
+TEST_F(RedisSessionTest, ProtocolErrorIsFatal) {
+  PendingRequest* req = plan("*2\r\n$3\r\nGET\r\n$-9\r\n", NextStatus::kFatal);
+  EXPECT_EQ(req->reply.rfind("-ERR Protocol error", 0), 0u) << req->reply;
+}
+
+TEST_F(RedisSessionTest, NeedMoreUntilTheRequestIsWhole) {
+  auto* req = new PendingRequest(nullptr);
+  held_.push_back(req);
+  size_t consumed = 0;
+  EXPECT_EQ(session_->next("*2\r\n$3\r\nGET\r\n$3\r\nfo", ring_, *req, &consumed),
+            NextStatus::kNeedMore);
+  EXPECT_EQ(session_->next("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", ring_, *req, &consumed),
+            NextStatus::kRequest);
+  EXPECT_EQ(req->fragments.size(), 1u);
+}
+
+class RedisSessionAuthTest : public RedisSessionTest {
+ protected:
+  void SetUp() override {
+    RedisSessionTest::SetUp();
+    config_.proxy.requirepass = "pw";
+    session_ = std::make_unique<RedisSession>(env_);
+  }
+};
+
+TEST_F(RedisSessionAuthTest, NothingIsForwardedBeforeAuth) {
+  EXPECT_EQ(plan("GET foo\r\n")->reply.rfind("-NOAUTH", 0), 0u);
+  EXPECT_EQ(plan("PING\r\n")->reply.rfind("-NOAUTH", 0), 0u);
+  EXPECT_EQ(plan("AUTH nope\r\n")->reply.rfind("-WRONGPASS", 0), 0u);
+  EXPECT_EQ(plan("AUTH pw\r\n")->reply, "+OK\r\n");
+  PendingRequest* get = plan("GET foo\r\n");
+  EXPECT_FALSE(get->complete);
+  EXPECT_EQ(get->fragments.size(), 1u);
+}
+
+}  // namespace
+}  // namespace ringleader::proxy::redis
