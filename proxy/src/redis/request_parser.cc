@@ -30,6 +30,7 @@ RequestParser::RequestParser(ParseLimits limits) : limits_(limits) {}
 void RequestParser::reset() {
   state_ = State::kStart;
   pos_ = 0;
+  request_begin_ = 0;
   inline_scan_ = 0;
   args_expected_ = 0;
   bulk_length_ = 0;
@@ -56,6 +57,7 @@ ParseStatus RequestParser::parse(std::string_view input) {
           step = need_more(input);
         } else {
           state_ = input[pos_] == '*' ? State::kMultibulkCount : State::kInline;
+          request_begin_ = pos_;
           inline_scan_ = pos_;
         }
         break;

@@ -138,6 +138,22 @@ TEST(RequestParserTest, PipelinedRequestsBackToBack) {
   EXPECT_EQ(total, input.size());
 }
 
+TEST(RequestParserTest, SkippedEmptyRequestsAreReported) {
+  const std::string request = multibulk({"GET", "k"});
+  for (const std::string prefix : {"", "*0\r\n", "*-1\r\n*0\r\n", "\r\n  \n", "*0\r\n\n"}) {
+    const std::string input = prefix + request;
+    for (size_t split = 0; split < input.size(); ++split) {
+      const auto result = parse_split(input, split);
+      ASSERT_EQ(result.status, ParseStatus::kComplete);
+      EXPECT_EQ(result.skipped, prefix.size()) << "split " << split;
+      EXPECT_EQ(result.consumed, input.size());
+    }
+  }
+  const auto inline_result = parse_whole("\n\nPING\r\n");
+  EXPECT_EQ(inline_result.skipped, 2u);
+  EXPECT_EQ(inline_result.args, Args{"PING"});
+}
+
 TEST(RequestParserTest, ResetAllowsTheNextRequestAndKeepsWorking) {
   RequestParser parser;
   std::string input = "*1\r\n$4\r\nPING\r\nECHO hi\r\n";

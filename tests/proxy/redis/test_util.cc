@@ -14,6 +14,7 @@ ParsedRequest result_of(const RequestParser& parser, ParseStatus status) {
     for (std::string_view arg : parser.args())
       result.args.emplace_back(arg);
     result.consumed = parser.consumed();
+    result.skipped = parser.skipped();
   } else if (status == ParseStatus::kError) {
     result.error = parser.error();
   }

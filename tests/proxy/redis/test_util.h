@@ -17,6 +17,7 @@ struct ParsedRequest {
   ParseStatus status = ParseStatus::kNeedMore;
   std::vector<std::string> args;
   size_t consumed = 0;
+  size_t skipped = 0;
   std::string error;
 };
 

@@ -52,6 +52,9 @@ class RequestParser {
   std::span<const std::string_view> args() const { return args_; }
   // Valid after kComplete: bytes of input taken by the request (skipped empty requests included).
   size_t consumed() const { return consumed_; }
+  // Valid after kComplete: how many of the consumed() bytes were skipped empty requests before
+  // the request itself, which is input.substr(skipped(), consumed() - skipped()).
+  size_t skipped() const { return request_begin_; }
   // Valid after kError.
   const std::string& error() const { return error_; }
 
@@ -85,6 +88,8 @@ class RequestParser {
   // Offset in input of the next unprocessed byte: the start of the current line or bulk body.
   // Everything before it has been validated. Invariant: pos_ <= the size of every input shown.
   size_t pos_ = 0;
+  // Offset of the current request's first byte (after any skipped empty requests).
+  size_t request_begin_ = 0;
   // kInline: offset where the search for the line's '\n' resumes (pos_ <= inline_scan_).
   size_t inline_scan_ = 0;
   // kBulkLength/kBulkBody: arguments announced by `*N`.
