@@ -3,7 +3,6 @@
 // redis-server); routing, merge and refusal reasons are ringleader's decisions.
 #include "proxy/redis/command_table.h"
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -467,39 +466,57 @@ constexpr CommandSpec kCommandTable[] = {
 };
 
 // ---- Lookup ----------------------------------------------------------------------------------
+// A compile-time open-addressing hash table over the lowercase names: a lookup lowercases the
+// name on the stack while hashing it, then compares one or two candidates.
 
 constexpr size_t kCommandCount = std::size(kCommandTable);
 // Longer names are not in the table ("georadiusbymember_ro" is the longest, 20 bytes).
 constexpr size_t kMaxNameLength = 32;
+constexpr size_t kSlotCount = 1024;  // a power of two, over 4x the commands: short probes
+constexpr uint16_t kEmptySlot = 0xffff;
+static_assert(kCommandCount * 4 <= kSlotCount && kCommandCount < kEmptySlot);
 
-constexpr bool name_less(std::string_view a, std::string_view b) {
-  return a < b;
+// FNV-1a, 32 bits, over bytes already lowercased.
+constexpr uint32_t hash_step(uint32_t hash, char c) {
+  return (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+}
+constexpr uint32_t kHashSeed = 2166136261u;
+constexpr uint32_t name_hash(std::string_view lower) {
+  uint32_t hash = kHashSeed;
+  for (char c : lower)
+    hash = hash_step(hash, c);
+  return hash;
 }
 
-// Indexes of kCommandTable sorted by name, computed at compile time.
-constexpr std::array<uint16_t, kCommandCount> kByName = [] {
-  std::array<uint16_t, kCommandCount> order{};
-  for (size_t i = 0; i < kCommandCount; ++i)
-    order[i] = static_cast<uint16_t>(i);
-  std::sort(order.begin(), order.end(), [](uint16_t a, uint16_t b) {
-    return name_less(kCommandTable[a].name, kCommandTable[b].name);
-  });
-  return order;
+// slot -> index into kCommandTable, or kEmptySlot.
+constexpr std::array<uint16_t, kSlotCount> kSlots = [] {
+  std::array<uint16_t, kSlotCount> slots{};
+  for (uint16_t& slot : slots)
+    slot = kEmptySlot;
+  for (size_t i = 0; i < kCommandCount; ++i) {
+    size_t slot = name_hash(kCommandTable[i].name) & (kSlotCount - 1);
+    while (slots[slot] != kEmptySlot)
+      slot = (slot + 1) & (kSlotCount - 1);
+    slots[slot] = static_cast<uint16_t>(i);
+  }
+  return slots;
 }();
 
-constexpr bool names_unique_and_fit() {
-  for (size_t i = 0; i + 1 < kCommandCount; ++i) {
-    if (kCommandTable[kByName[i]].name == kCommandTable[kByName[i + 1]].name) return false;
-  }
-  for (const CommandSpec& spec : kCommandTable) {
-    if (spec.name.size() > kMaxNameLength) return false;
-    for (char c : spec.name) {
-      if (c >= 'A' && c <= 'Z') return false;  // names are stored lowercase
+constexpr bool names_unique_lowercase_and_short() {
+  for (size_t i = 0; i < kCommandCount; ++i) {
+    const std::string_view name = kCommandTable[i].name;
+    if (name.empty() || name.size() > kMaxNameLength) return false;
+    for (char c : name) {
+      if (c >= 'A' && c <= 'Z') return false;
+    }
+    for (size_t j = i + 1; j < kCommandCount; ++j) {
+      if (kCommandTable[j].name == name) return false;
     }
   }
   return true;
 }
-static_assert(names_unique_and_fit(), "command names must be unique, lowercase and short");
+static_assert(names_unique_lowercase_and_short(),
+              "command names must be unique, non-empty, lowercase and at most 32 bytes");
 
 }  // namespace
 
@@ -510,14 +527,18 @@ std::span<const CommandSpec> all_commands() {
 const CommandSpec* find_command(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return nullptr;
   char buffer[kMaxNameLength];
-  for (size_t i = 0; i < name.size(); ++i)
+  uint32_t hash = kHashSeed;
+  for (size_t i = 0; i < name.size(); ++i) {
     buffer[i] = ascii_lower(name[i]);
+    hash = hash_step(hash, buffer[i]);
+  }
   const std::string_view lower(buffer, name.size());
-  const auto it = std::lower_bound(
-      kByName.begin(), kByName.end(), lower,
-      [](uint16_t index, std::string_view key) { return kCommandTable[index].name < key; });
-  if (it == kByName.end() || kCommandTable[*it].name != lower) return nullptr;
-  return &kCommandTable[*it];
+  for (size_t slot = hash & (kSlotCount - 1); kSlots[slot] != kEmptySlot;
+       slot = (slot + 1) & (kSlotCount - 1)) {
+    const CommandSpec& spec = kCommandTable[kSlots[slot]];
+    if (spec.name == lower) return &spec;
+  }
+  return nullptr;
 }
 
 const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name) {
