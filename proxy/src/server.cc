@@ -13,6 +13,7 @@
 #include "core/uv_util.h"
 #include "core/worker.h"
 #include "protocols.h"
+#include "server_impl.h"
 
 namespace ringleader::proxy {
 namespace {
@@ -36,196 +37,184 @@ Result<sockaddr_storage> listen_address(const std::string& listen) {
   return Status::error("proxy.listen: \"" + host + "\" is not an IP address");
 }
 
-class Server final : public ProxyServer {
- public:
-  Server(config::Config config, std::unique_ptr<Protocol> protocol, ring::RingSnapshot ring,
-         sockaddr_storage addr)
-      : config_(std::move(config)),
-        protocol_(std::move(protocol)),
-        rings_(std::move(ring)),
-        addr_(addr) {}
-
-  int run() override {
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_init(&loop_);
-    uv_async_init(&loop_, &eject_async_,
-                  [](uv_async_t* a) { static_cast<Server*>(a->data)->apply_ejections(); });
-    eject_async_.data = this;
-
-    counters_.start_time_ns = monotonic_ns();
-    uint32_t n = config_.proxy.workers ? config_.proxy.workers
-                                       : std::max(1u, std::thread::hardware_concurrency());
-    for (uint32_t i = 0; i < n; ++i)
-      counters_.workers.push_back(std::make_unique<WorkerCounters>());
-    for (uint32_t i = 0; i < n; ++i) {
-      workers_.push_back(
-          std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
-                                   [this](const std::string& name) { queue_ejection(name); }));
-      if (Status s = workers_.back()->start(addr_); !s) {
-        RL_LOG_ERROR("%s", s.message().c_str());
-        workers_.pop_back();
-        stop_workers();
-        close_loop();
-        return 1;
-      }
-    }
-    RL_LOG_INFO("ringleader listening on %s (%s, %u workers, %zu backends, ring %s)",
-                config_.proxy.listen.c_str(),
-                config_.proxy.protocol == config::Protocol::kRedis ? "redis" : "memcached", n,
-                config_.backends.size(),
-                std::string(ring::to_string(config_.ring.algorithm)).c_str());
-
-    uv_timer_init(&loop_, &sweep_timer_);
-    sweep_timer_.data = this;
-    uv_timer_start(
-        &sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep_ejections(); },
-        kEjectionSweepMs, kEjectionSweepMs);
-    for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
-      auto* sig = new uv_signal_t;
-      uv_signal_init(&loop_, sig);
-      sig->data = this;
-      uv_signal_start(
-          sig, [](uv_signal_t* s, int num) { static_cast<Server*>(s->data)->on_signal(num); },
-          signum);
-      signals_.push_back(sig);
-    }
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    close_loop();
-    RL_LOG_INFO("ringleader stopped");
-    return 0;
-  }
-
- private:
-  void on_signal(int signum) {
-    if (signum == SIGHUP) {
-      reload();
-      return;
-    }
-    RL_LOG_INFO("signal %d: draining (up to %u ms)", signum, kShutdownGraceMs);
-    stop_workers();
-    uv_timer_stop(&sweep_timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
-    for (uv_signal_t* s : signals_) {
-      uv_close(reinterpret_cast<uv_handle_t*>(s),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-    }
-    signals_.clear();
-  }
-
-  void stop_workers() {
-    for (auto& w : workers_)
-      w->drain(kShutdownGraceMs);
-    for (auto& w : workers_)
-      w->join();
-    workers_.clear();
-  }
-
-  void close_loop() {
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    uv_loop_close(&loop_);
-  }
-
-  void reload() {
-    if (config_.source.empty()) return;
-    config::LoadResult loaded = config::load_file(config_.source);
-    if (!loaded.ok()) {
-      RL_LOG_ERROR("SIGHUP: %s has errors; keeping the running configuration",
-                   config_.source.c_str());
-      for (const auto& e : loaded.errors)
-        RL_LOG_ERROR("  %s", e.to_string().c_str());
-      return;
-    }
-    const config::Config& next = loaded.config;
-    if (next.backends != config_.backends || !(next.ring == config_.ring)) {
-      auto ring = ring::Ring::build(next.backends, next.ring, 0);
-      if (!ring) {
-        RL_LOG_ERROR("SIGHUP: new ring rejected: %s", ring.error().c_str());
-        return;
-      }
-      rings_.set_base(ring.value());
-      wake_workers();
-      RL_LOG_INFO("SIGHUP: published a new ring: %zu backends", next.backends.size());
-    } else {
-      RL_LOG_INFO("SIGHUP: backends and ring unchanged");
-    }
-    if (next.log.level != config_.log.level) {
-      RL_LOG_WARN("SIGHUP: log.level changes need a restart");
-    }
-    if (next.proxy.listen != config_.proxy.listen || next.proxy.workers != config_.proxy.workers ||
-        next.proxy.protocol != config_.proxy.protocol ||
-        next.proxy.max_clients != config_.proxy.max_clients ||
-        next.proxy.requirepass != config_.proxy.requirepass ||
-        next.proxy.max_request_bytes != config_.proxy.max_request_bytes ||
-        next.proxy.client_idle_timeout_ms != config_.proxy.client_idle_timeout_ms) {
-      RL_LOG_WARN("SIGHUP: changes in [proxy] need a restart; they were not applied");
-    }
-    if (next.backend.connections != config_.backend.connections ||
-        next.backend.timeout_ms != config_.backend.timeout_ms ||
-        next.backend.connect_timeout_ms != config_.backend.connect_timeout_ms ||
-        next.backend.failure_limit != config_.backend.failure_limit ||
-        next.backend.retry_timeout_ms != config_.backend.retry_timeout_ms ||
-        next.backend.password != config_.backend.password) {
-      RL_LOG_WARN("SIGHUP: changes in [backend] need a restart; they were not applied");
-    }
-    config_.backends = next.backends;
-    config_.ring = next.ring;
-  }
-
-  // Any worker thread: ask the control loop to eject a backend.
-  void queue_ejection(const std::string& name) {
-    {
-      std::lock_guard<std::mutex> lock(eject_mu_);
-      eject_queue_.push_back(name);
-    }
-    uv_async_send(&eject_async_);
-  }
-
-  void apply_ejections() {
-    std::vector<std::string> names;
-    {
-      std::lock_guard<std::mutex> lock(eject_mu_);
-      names.swap(eject_queue_);
-    }
-    auto until =
-        RingPublisher::Clock::now() + std::chrono::milliseconds(config_.backend.retry_timeout_ms);
-    for (const auto& name : names) {
-      if (rings_.eject(name, until)) {
-        RL_LOG_WARN("backend %s ejected from the ring for %u ms", name.c_str(),
-                    config_.backend.retry_timeout_ms);
-        wake_workers();
-      }
-    }
-  }
-
-  void sweep_ejections() {
-    auto readmitted = rings_.expire(RingPublisher::Clock::now());
-    for (const auto& name : readmitted) {
-      RL_LOG_INFO("backend %s back in the ring (retrying)", name.c_str());
-    }
-    if (!readmitted.empty()) wake_workers();
-  }
-
-  void wake_workers() {
-    for (auto& w : workers_)
-      w->wake();
-  }
-
-  config::Config config_;
-  std::unique_ptr<Protocol> protocol_;
-  RingPublisher rings_;
-  sockaddr_storage addr_;
-  ProxyCounters counters_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  uv_loop_t loop_;
-  uv_async_t eject_async_;
-  uv_timer_t sweep_timer_;
-  std::vector<uv_signal_t*> signals_;
-  std::mutex eject_mu_;
-  std::vector<std::string> eject_queue_;  // guarded by eject_mu_
-};
-
 }  // namespace
+
+Server::Server(config::Config config, std::unique_ptr<Protocol> protocol, ring::RingSnapshot ring,
+               sockaddr_storage addr)
+    : config_(std::move(config)),
+      protocol_(std::move(protocol)),
+      rings_(std::move(ring)),
+      addr_(addr) {}
+
+Server::~Server() = default;
+
+int Server::run() {
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &eject_async_,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->apply_ejections(); });
+  eject_async_.data = this;
+
+  counters_.start_time_ns = monotonic_ns();
+  uint32_t n = config_.proxy.workers ? config_.proxy.workers
+                                     : std::max(1u, std::thread::hardware_concurrency());
+  for (uint32_t i = 0; i < n; ++i) {
+    counters_.workers.push_back(std::make_unique<WorkerCounters>(protocol_->command_count()));
+  }
+  counters_.backends = std::make_unique<BackendStatsRegistry>(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    workers_.push_back(
+        std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
+                                 [this](const std::string& name) { queue_ejection(name); }));
+    if (Status s = workers_.back()->start(addr_); !s) {
+      RL_LOG_ERROR("%s", s.message().c_str());
+      workers_.pop_back();
+      stop_workers();
+      close_loop();
+      return 1;
+    }
+  }
+  RL_LOG_INFO("ringleader listening on %s (%s, %u workers, %zu backends, ring %s)",
+              config_.proxy.listen.c_str(),
+              config_.proxy.protocol == config::Protocol::kRedis ? "redis" : "memcached", n,
+              config_.backends.size(),
+              std::string(ring::to_string(config_.ring.algorithm)).c_str());
+
+  uv_timer_init(&loop_, &sweep_timer_);
+  sweep_timer_.data = this;
+  uv_timer_start(
+      &sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep_ejections(); },
+      kEjectionSweepMs, kEjectionSweepMs);
+  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+    auto* sig = new uv_signal_t;
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+    uv_signal_start(
+        sig, [](uv_signal_t* s, int num) { static_cast<Server*>(s->data)->on_signal(num); },
+        signum);
+    signals_.push_back(sig);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  close_loop();
+  RL_LOG_INFO("ringleader stopped");
+  return 0;
+}
+
+void Server::on_signal(int signum) {
+  if (signum == SIGHUP) {
+    reload();
+    return;
+  }
+  RL_LOG_INFO("signal %d: draining (up to %u ms)", signum, kShutdownGraceMs);
+  stop_workers();
+  uv_timer_stop(&sweep_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
+  for (uv_signal_t* s : signals_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(s),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+  }
+  signals_.clear();
+}
+
+void Server::stop_workers() {
+  for (auto& w : workers_)
+    w->drain(kShutdownGraceMs);
+  for (auto& w : workers_)
+    w->join();
+  workers_.clear();
+}
+
+void Server::close_loop() {
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_loop_close(&loop_);
+}
+
+void Server::reload() {
+  if (config_.source.empty()) return;
+  config::LoadResult loaded = config::load_file(config_.source);
+  if (!loaded.ok()) {
+    RL_LOG_ERROR("SIGHUP: %s has errors; keeping the running configuration",
+                 config_.source.c_str());
+    for (const auto& e : loaded.errors)
+      RL_LOG_ERROR("  %s", e.to_string().c_str());
+    return;
+  }
+  const config::Config& next = loaded.config;
+  if (next.backends != config_.backends || !(next.ring == config_.ring)) {
+    auto ring = ring::Ring::build(next.backends, next.ring, 0);
+    if (!ring) {
+      RL_LOG_ERROR("SIGHUP: new ring rejected: %s", ring.error().c_str());
+      return;
+    }
+    rings_.set_base(ring.value());
+    wake_workers();
+    RL_LOG_INFO("SIGHUP: published a new ring: %zu backends", next.backends.size());
+  } else {
+    RL_LOG_INFO("SIGHUP: backends and ring unchanged");
+  }
+  if (next.log.level != config_.log.level) {
+    RL_LOG_WARN("SIGHUP: log.level changes need a restart");
+  }
+  if (next.proxy.listen != config_.proxy.listen || next.proxy.workers != config_.proxy.workers ||
+      next.proxy.protocol != config_.proxy.protocol ||
+      next.proxy.max_clients != config_.proxy.max_clients ||
+      next.proxy.requirepass != config_.proxy.requirepass ||
+      next.proxy.max_request_bytes != config_.proxy.max_request_bytes ||
+      next.proxy.client_idle_timeout_ms != config_.proxy.client_idle_timeout_ms) {
+    RL_LOG_WARN("SIGHUP: changes in [proxy] need a restart; they were not applied");
+  }
+  if (next.backend.connections != config_.backend.connections ||
+      next.backend.timeout_ms != config_.backend.timeout_ms ||
+      next.backend.connect_timeout_ms != config_.backend.connect_timeout_ms ||
+      next.backend.failure_limit != config_.backend.failure_limit ||
+      next.backend.retry_timeout_ms != config_.backend.retry_timeout_ms ||
+      next.backend.password != config_.backend.password) {
+    RL_LOG_WARN("SIGHUP: changes in [backend] need a restart; they were not applied");
+  }
+  config_.backends = next.backends;
+  config_.ring = next.ring;
+}
+
+// Any worker thread: ask the control loop to eject a backend.
+void Server::queue_ejection(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(eject_mu_);
+    eject_queue_.push_back(name);
+  }
+  uv_async_send(&eject_async_);
+}
+
+void Server::apply_ejections() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(eject_mu_);
+    names.swap(eject_queue_);
+  }
+  auto until =
+      RingPublisher::Clock::now() + std::chrono::milliseconds(config_.backend.retry_timeout_ms);
+  for (const auto& name : names) {
+    if (rings_.eject(name, until)) {
+      ++ejections_[name];
+      RL_LOG_WARN("backend %s ejected from the ring for %u ms", name.c_str(),
+                  config_.backend.retry_timeout_ms);
+      wake_workers();
+    }
+  }
+}
+
+void Server::sweep_ejections() {
+  auto readmitted = rings_.expire(RingPublisher::Clock::now());
+  for (const auto& name : readmitted) {
+    RL_LOG_INFO("backend %s back in the ring (retrying)", name.c_str());
+  }
+  if (!readmitted.empty()) wake_workers();
+}
+
+void Server::wake_workers() {
+  for (auto& w : workers_)
+    w->wake();
+}
 
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(config::Config config) {
   auto addr = listen_address(config.proxy.listen);

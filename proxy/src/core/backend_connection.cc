@@ -43,7 +43,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
   f.state = FragmentState::kSent;
   uint64_t now = monotonic_ns();
-  Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs};
+  Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs, now};
   switch (state_) {
     case State::kClosed:
       finish(held, FragmentState::kFailed, pool_.describe() + ": shutting down");
@@ -112,6 +112,8 @@ void BackendConnection::on_connected(int status) {
   }
   uv_timer_stop(&timer_);
   WorkerCounters::bump(pool_.counters().backend_connects);
+  connected_ = true;
+  pool_.stats().connections.fetch_add(1, std::memory_order_relaxed);
   backoff_step_ = 0;
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&socket_->tcp),
@@ -312,11 +314,15 @@ void BackendConnection::on_timer() {
 void BackendConnection::finish(Held held, FragmentState state, std::string_view reply_or_error) {
   Fragment& f = held.req->fragments[held.fragment];
   f.state = state;
+  BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
     f.reply.assign(reply_or_error);
+    stats.latency.record_ns(monotonic_ns() - held.sent_ns);
+    WorkerCounters::bump(stats.replies);
   } else {
     f.error.assign(reply_or_error);
     WorkerCounters::bump(pool_.counters().fragments_failed);
+    WorkerCounters::bump(stats.failures);
   }
   on_fragment_finished(held.req);
   held.req->release();
@@ -348,6 +354,10 @@ void BackendConnection::close_socket() {
   writing_ = false;
   framer_->reset();
   handshake_pending_ = 0;
+  if (connected_) {
+    connected_ = false;
+    pool_.stats().connections.fetch_sub(1, std::memory_order_relaxed);
+  }
   if (socket_ == nullptr) return;
   Socket* s = socket_;
   socket_ = nullptr;

@@ -51,6 +51,7 @@ class BackendConnection {
     PendingRequest* req;
     uint32_t fragment;
     uint64_t deadline_ns;
+    uint64_t sent_ns;  // when it was handed to this connection
   };
   struct Socket;   // uv_tcp_t plus a back pointer; freed in its close callback
   struct WriteOp;  // uv_write_t plus the bytes it writes; freed in its callback
@@ -86,9 +87,11 @@ class BackendConnection {
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   std::deque<Held> in_flight_;  // written, awaiting replies in this order
   IoBuffer in_;
-  std::string out_pending_;       // bytes not yet handed to a write
-  bool writing_ = false;          // a WriteOp of the current socket is in progress
-  bool flush_scheduled_ = false;  // in the worker's flush list for this iteration
+  std::string out_pending_;  // bytes not yet handed to a write
+  bool writing_ = false;     // a WriteOp of the current socket is in progress
+  bool flush_scheduled_ = false;
+  bool connected_ = false;  // counted in the backend's connection gauge  // in the worker's flush
+                            // list for this iteration
 };
 
 }  // namespace ringleader::proxy

@@ -40,13 +40,13 @@ Result<sockaddr_storage> resolve(const std::string& address) {
 
 }  // namespace
 
-Result<std::unique_ptr<BackendPool>> BackendPool::create(uv_loop_t* loop, PoolOwner& owner,
-                                                         Protocol& protocol,
-                                                         const config::BackendPoolConfig& config,
-                                                         const ring::Backend& backend) {
+Result<std::unique_ptr<BackendPool>> BackendPool::create(
+    uv_loop_t* loop, PoolOwner& owner, Protocol& protocol, const config::BackendPoolConfig& config,
+    const ring::Backend& backend, std::shared_ptr<BackendStats> stats, uint32_t worker_id) {
   auto addr = resolve(backend.address);
   if (!addr) return Status::error("backend " + backend.name + ": " + addr.error());
-  std::unique_ptr<BackendPool> pool(new BackendPool(owner, config, backend.name, backend.address));
+  std::unique_ptr<BackendPool> pool(
+      new BackendPool(owner, config, backend.name, backend.address, std::move(stats), worker_id));
   uint32_t n = std::max<uint32_t>(1, config.connections);
   for (uint32_t i = 0; i < n; ++i) {
     pool->connections_.push_back(new BackendConnection(loop, *pool, protocol, addr.value()));
@@ -55,8 +55,14 @@ Result<std::unique_ptr<BackendPool>> BackendPool::create(uv_loop_t* loop, PoolOw
 }
 
 BackendPool::BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config,
-                         std::string name, std::string address)
-    : owner_(owner), config_(config), name_(std::move(name)), address_(std::move(address)) {}
+                         std::string name, std::string address, std::shared_ptr<BackendStats> stats,
+                         uint32_t worker_id)
+    : owner_(owner),
+      config_(config),
+      name_(std::move(name)),
+      address_(std::move(address)),
+      stats_(std::move(stats)),
+      worker_id_(worker_id) {}
 
 BackendPool::~BackendPool() {
   for (BackendConnection* c : connections_)

@@ -45,7 +45,9 @@ class BackendPool {
   static Result<std::unique_ptr<BackendPool>> create(uv_loop_t* loop, PoolOwner& owner,
                                                      Protocol& protocol,
                                                      const config::BackendPoolConfig& config,
-                                                     const ring::Backend& backend);
+                                                     const ring::Backend& backend,
+                                                     std::shared_ptr<BackendStats> stats,
+                                                     uint32_t worker_id);
   ~BackendPool();
 
   const std::string& name() const { return name_; }
@@ -53,6 +55,8 @@ class BackendPool {
   const config::BackendPoolConfig& config() const { return config_; }
   WorkerCounters& counters() { return owner_.counters(); }
   PoolOwner& owner() { return owner_; }
+  // This worker's slot of the backend's statistics.
+  BackendStats::Slot& stats() { return *stats_->slots[worker_id_]; }
 
   // Sends fragment `fragment` of `req` on the least loaded connection.
   void send(PendingRequest* req, uint32_t fragment);
@@ -65,7 +69,7 @@ class BackendPool {
 
  private:
   BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config, std::string name,
-              std::string address);
+              std::string address, std::shared_ptr<BackendStats> stats, uint32_t worker_id);
 
   PoolOwner& owner_;
   config::BackendPoolConfig config_;
@@ -73,6 +77,8 @@ class BackendPool {
   std::string address_;
   std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
   uint32_t consecutive_failures_ = 0;
+  std::shared_ptr<BackendStats> stats_;
+  uint32_t worker_id_;
 };
 
 // Called by a backend connection when fragment `fragment` of `req` has reached kDone or

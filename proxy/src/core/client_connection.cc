@@ -171,6 +171,7 @@ void ClientConnection::flush_ready() {
   while (!queue_.empty() && queue_.front()->complete) {
     PendingRequest* req = queue_.front();
     queue_.pop_front();
+    record(*req);
     out_pending_ += req->reply;
     if (req->close_after) close_after_write_ = true;
     req->release();
@@ -184,6 +185,21 @@ void ClientConnection::flush_ready() {
       queue_.size() < kMaxQueuedRequests / 2 && out_pending_.size() < kMaxUnwrittenBytes / 2) {
     start_reading();
     if (!in_.empty()) process_input();
+  }
+}
+
+void ClientConnection::record(const PendingRequest& req) {
+  WorkerCounters& wc = worker_.counters();
+  Outcome outcome = Outcome::kOk;
+  for (const Fragment& f : req.fragments) {
+    if (f.state == FragmentState::kFailed) outcome = Outcome::kFailed;
+  }
+  if (outcome == Outcome::kOk && worker_.protocol().is_error_reply(req.reply)) {
+    outcome = Outcome::kError;
+  }
+  wc.count_request(req.command, outcome);
+  if (req.latency_class < kLatencyClasses && req.started_ns != 0) {
+    wc.latency[req.latency_class].record_ns(monotonic_ns() - req.started_ns);
   }
 }
 

@@ -46,6 +46,7 @@ class ClientConnection {
   void on_read(ssize_t nread);
   void process_input();
   void dispatch(PendingRequest* req);
+  void record(const PendingRequest& req);  // statistics for a reply about to be written
   void flush_ready();
   void write_out();
   void on_write_done(int status);

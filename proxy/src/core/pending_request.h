@@ -59,12 +59,13 @@ class PendingRequest {
 
   std::vector<Fragment> fragments;
   MergePlan merge;
-  ring::RingSnapshot ring;     // the snapshot the request was routed with
-  std::string reply;           // the bytes for the client, once complete()
-  uint32_t outstanding = 0;    // fragments neither kDone nor kFailed
-  bool complete = false;       // reply is final
-  bool close_after = false;    // close the client once this reply is written (QUIT, fatal)
-  uint16_t command_class = 0;  // session-defined, for statistics
+  ring::RingSnapshot ring;    // the snapshot the request was routed with
+  std::string reply;          // the bytes for the client, once complete()
+  uint32_t outstanding = 0;   // fragments neither kDone nor kFailed
+  bool complete = false;      // reply is final
+  bool close_after = false;   // close the client once this reply is written (QUIT, fatal)
+  uint16_t command = 0;       // the protocol's command index (0 = unknown), for statistics
+  uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;
 
  private:

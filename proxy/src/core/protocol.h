@@ -69,6 +69,11 @@ class Protocol {
   virtual bool handshake_accepted(std::string_view reply) = 0;
   // An error reply in this protocol, for errors raised outside a session (e.g. too many clients).
   virtual std::string error_reply(std::string_view message) = 0;
+  // Whether a complete reply is an error reply.
+  virtual bool is_error_reply(std::string_view reply) = 0;
+  // The protocol's command names, for statistics: index 0 is "unknown".
+  virtual size_t command_count() = 0;
+  virtual std::string_view command_name(size_t index) = 0;
 };
 
 }  // namespace ringleader::proxy

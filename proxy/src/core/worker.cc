@@ -157,7 +157,8 @@ void Worker::refresh_ring() {
       it = pools_.end();
     }
     if (it == pools_.end()) {
-      auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b);
+      auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b,
+                                      proxy_counters_.backends->get(b.name), id_);
       if (!pool) {
         RL_LOG_ERROR("worker %u: %s", id_, pool.error().c_str());
         continue;

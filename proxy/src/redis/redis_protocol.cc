@@ -1,5 +1,6 @@
 #include "redis_protocol.h"
 
+#include "proxy/redis/command_table.h"
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_scanner.h"
 #include "redis_session.h"
@@ -53,6 +54,15 @@ size_t RedisProtocol::handshake_replies(const config::BackendPoolConfig& backend
 
 bool RedisProtocol::handshake_accepted(std::string_view reply) {
   return !reply.empty() && reply[0] == '+';
+}
+
+size_t RedisProtocol::command_count() {
+  return all_commands().size() + 1;
+}
+
+std::string_view RedisProtocol::command_name(size_t index) {
+  return index == 0 || index > all_commands().size() ? std::string_view("unknown")
+                                                     : all_commands()[index - 1].name;
 }
 
 std::string RedisProtocol::error_reply(std::string_view message) {

@@ -14,6 +14,9 @@ class RedisProtocol final : public Protocol {
   size_t handshake_replies(const config::BackendPoolConfig& backend) override;
   bool handshake_accepted(std::string_view reply) override;
   std::string error_reply(std::string_view message) override;
+  bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
+  size_t command_count() override;
+  std::string_view command_name(size_t index) override;
 };
 
 }  // namespace ringleader::proxy::redis

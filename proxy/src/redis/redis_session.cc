@@ -36,7 +36,9 @@ NextStatus RedisSession::next(std::string_view input, const ring::RingSnapshot& 
   }
   *consumed = parser_.consumed();
   req.ring = ring;
-  plan(parser_.args(), input.substr(0, *consumed), req);
+  // Skipped empty requests ("\r\n", "*0\r\n") before the request are not forwarded.
+  size_t begin = parser_.skipped();
+  plan(parser_.args(), input.substr(begin, *consumed - begin), req);
   parser_.reset();
   return NextStatus::kRequest;
 }
@@ -58,12 +60,44 @@ uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex back
   return static_cast<uint32_t>(req.fragments.size() - 1);
 }
 
+void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& req) {
+  // Statistics count a subcommand under its container (CLIENT SETNAME -> client).
+  const CommandSpec* top = find_command(args[0]);
+  auto table = all_commands();
+  if (top != nullptr && top >= table.data() && top < table.data() + table.size()) {
+    req.command = static_cast<uint16_t>(top - table.data() + 1);
+  }
+  LatencyClass c = LatencyClass::kOther;
+  switch (spec.routing) {
+    case Routing::kProxyLocal:
+    case Routing::kUnsupported:
+      c = LatencyClass::kLocal;
+      break;
+    case Routing::kFanout:
+      c = LatencyClass::kWholeKeyspace;
+      break;
+    case Routing::kSplitKeys:
+    case Routing::kSplitKeyValues:
+    case Routing::kKeysTogether:
+    case Routing::kScript:
+      c = LatencyClass::kMultiKey;
+      break;
+    case Routing::kSingleKey:
+      c = spec.has(CommandFlag::kWrite)  ? LatencyClass::kWrite
+          : spec.has(CommandFlag::kRead) ? LatencyClass::kRead
+                                         : LatencyClass::kOther;
+      break;
+  }
+  req.latency_class = static_cast<uint8_t>(c);
+}
+
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   const CommandSpec* spec = resolve_command(args);
   if (spec == nullptr) {
     reply_error(req, "ERR unknown command '" + printable(args[0], 64) + "'");
     return;
   }
+  classify(args, *spec, req);
   if (!authenticated_ && spec->routing != Routing::kProxyLocal) {
     reply_error(req, "NOAUTH Authentication required.");
     return;

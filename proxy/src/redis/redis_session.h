@@ -42,6 +42,8 @@ class RedisSession final : public Session {
   // Plans a parsed request. `raw` is the request as received (forwarded as is when one
   // backend takes the whole of it and it was sent in multibulk form).
   void plan(Args args, std::string_view raw, PendingRequest& req);
+  // Sets req.command and req.latency_class for statistics.
+  void classify(Args args, const CommandSpec& spec, PendingRequest& req);
   void plan_single(Args args, std::string_view raw, size_t key_index, PendingRequest& req);
   void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_together(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);

@@ -21,6 +21,7 @@ class RedisSessionTest : public ::testing::Test {
     }
     ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
     counters_.workers.push_back(std::make_unique<WorkerCounters>());
+    counters_.backends = std::make_unique<BackendStatsRegistry>(1);
     env_.config = &config_;
     env_.counters = &counters_;
     session_ = std::make_unique<RedisSession>(env_);
@@ -81,6 +82,13 @@ TEST_F(RedisSessionTest, SingleKeyForwardsTheRequestBytesToTheOwner) {
   reply(req, 0, "$3\r\nbar\r\n");
   session_->complete(*req);
   EXPECT_EQ(req->reply, "$3\r\nbar\r\n");
+}
+
+TEST_F(RedisSessionTest, SkippedEmptyRequestsAreNotForwarded) {
+  const std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
+  PendingRequest* req = plan("\r\n*0\r\n" + get);
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, get);
 }
 
 TEST_F(RedisSessionTest, InlineCommandsAreReencoded) {

@@ -1,0 +1,75 @@
+// Server: the ProxyServer implementation. The thread that calls run() is the control thread:
+// it runs the control loop (signals, ejections, the admin API) while the workers serve.
+//
+// Threading: everything here is touched by the control thread only, except `rings_`
+// (RingPublisher is thread-safe), `counters_` (atomics) and queue_ejection(), which
+// workers call.
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "admin/admin_service.h"
+#include "core/counters.h"
+#include "core/protocol.h"
+#include "core/ring_publisher.h"
+#include "core/worker.h"
+#include "proxy/server.h"
+
+namespace ringleader::proxy {
+
+class Server final : public ProxyServer, public admin::AdminService {
+ public:
+  Server(config::Config config, std::unique_ptr<Protocol> protocol, ring::RingSnapshot ring,
+         sockaddr_storage addr);
+  ~Server() override;
+
+  int run() override;
+
+  // --- AdminService (server_admin.cc, server_metrics.cc) ---
+  std::string metrics_text() override;
+  admin::AdminReply health() override;
+  admin::AdminReply readiness() override;
+  void ring(bool consistent, Reply reply) override;
+  admin::AdminReply lookup(std::string_view key) override;
+  admin::AdminReply cluster() override;
+  void add_backend(const nlohmann::json& body, Reply reply) override;
+  void remove_backend(const std::string& name, Reply reply) override;
+  void update_backend(const std::string& name, const nlohmann::json& body, Reply reply) override;
+  void drain_backend(const std::string& name, Reply reply) override;
+  void add_peer(const nlohmann::json& body, Reply reply) override;
+  void remove_peer(const std::string& id, Reply reply) override;
+
+ private:
+  void on_signal(int signum);
+  void stop_workers();
+  void close_loop();
+  void reload();
+  void queue_ejection(const std::string& name);
+  void apply_ejections();
+  void sweep_ejections();
+  void wake_workers();
+  admin::AdminReply static_membership_refusal() const;
+
+  config::Config config_;  // control thread; workers read only fields that never change
+  std::unique_ptr<Protocol> protocol_;
+  RingPublisher rings_;
+  sockaddr_storage addr_;
+  ProxyCounters counters_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::map<std::string, uint64_t> ejections_;  // backend -> times ejected
+  uv_loop_t loop_;
+  uv_async_t eject_async_;
+  uv_timer_t sweep_timer_;
+  std::vector<uv_signal_t*> signals_;
+  std::mutex eject_mu_;
+  std::vector<std::string> eject_queue_;  // guarded by eject_mu_
+};
+
+}  // namespace ringleader::proxy

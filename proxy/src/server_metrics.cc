@@ -1,0 +1,152 @@
+// GET /metrics: every statistic of the proxy in Prometheus text format. Workers count into
+// their own counters without locks; this sums them at scrape time (control thread).
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/version.h"
+#include "core/uv_util.h"
+#include "metrics/exposition.h"
+#include "server_impl.h"
+
+namespace ringleader::proxy {
+
+std::string Server::metrics_text() {
+  metrics::Exposition e;
+  CounterTotals t = counters_.totals();
+  ring::RingSnapshot r = rings_.current();
+
+  e.gauge("ringleader_build_info", "ringleader's version; the value is always 1");
+  e.value(1, {{"version", ringleader::kVersion}});
+  e.gauge("ringleader_uptime_seconds", "Seconds since the proxy started");
+  e.value(static_cast<double>(monotonic_ns() - counters_.start_time_ns) / 1e9);
+  e.gauge("ringleader_workers", "Worker threads (event loops) serving clients");
+  e.value(static_cast<double>(counters_.workers.size()));
+
+  // Requests by command and outcome.
+  e.counter("ringleader_requests_total",
+            "Client requests answered, by command and outcome (ok, error reply, failed: no "
+            "backend reply)");
+  static constexpr const char* kOutcomeNames[kOutcomes] = {"ok", "error", "failed"};
+  for (size_t c = 0; c < protocol_->command_count(); ++c) {
+    for (size_t o = 0; o < kOutcomes; ++o) {
+      uint64_t n = 0;
+      for (const auto& w : counters_.workers) {
+        n += w->requests_by_command[c * kOutcomes + o].load(std::memory_order_relaxed);
+      }
+      if (n == 0) continue;  // commands never seen stay out of the scrape
+      e.value(static_cast<double>(n), {{"command", std::string(protocol_->command_name(c))},
+                                       {"outcome", kOutcomeNames[o]}});
+    }
+  }
+  e.histogram("ringleader_request_duration_seconds",
+              "Time from parsing a request to queueing its reply, by command class");
+  for (size_t c = 0; c < kLatencyClasses; ++c) {
+    metrics::HistogramSnapshot h;
+    for (const auto& w : counters_.workers)
+      h += w->latency[c].snapshot();
+    e.observations(h, {{"class", kLatencyClassNames[c]}});
+  }
+
+  // Clients.
+  e.gauge("ringleader_client_connections", "Open client connections");
+  e.value(static_cast<double>(t.client_connections));
+  e.counter("ringleader_client_connections_total", "Client connections accepted");
+  e.value(static_cast<double>(t.clients_accepted));
+  e.counter("ringleader_client_connections_rejected_total",
+            "Client connections refused because proxy.max_clients was reached");
+  e.value(static_cast<double>(t.clients_rejected));
+  e.counter("ringleader_client_protocol_errors_total",
+            "Clients closed after malformed or oversized input");
+  e.value(static_cast<double>(t.clients_closed_protocol_error));
+  e.counter("ringleader_client_idle_closed_total",
+            "Clients closed by proxy.client_idle_timeout_ms");
+  e.value(static_cast<double>(t.clients_closed_idle));
+  e.counter("ringleader_client_received_bytes_total", "Bytes read from clients");
+  e.value(static_cast<double>(t.bytes_from_clients));
+  e.counter("ringleader_client_sent_bytes_total", "Bytes written to clients");
+  e.value(static_cast<double>(t.bytes_to_clients));
+
+  // Backends.
+  std::vector<std::string> ejected = rings_.ejected();
+  std::vector<double> shares = r->primary_shares();
+  auto stats = counters_.backends->all();
+  e.gauge("ringleader_backend_up",
+          "1 when the backend takes requests on this instance (in the ring, not down, not "
+          "ejected)");
+  for (const ring::Backend& b : r->backends()) {
+    e.value(b.state == ring::BackendState::kDown ? 0 : 1, {{"backend", b.name}});
+  }
+  e.gauge("ringleader_backend_state", "The backend's state; 1 on the current one");
+  for (const ring::Backend& b : r->backends()) {
+    bool is_ejected = std::find(ejected.begin(), ejected.end(), b.name) != ejected.end();
+    for (const char* s : {"active", "draining", "down", "ejected"}) {
+      bool on = is_ejected ? std::string_view(s) == "ejected"
+                           : std::string_view(s) == ring::to_string(b.state);
+      e.value(on ? 1 : 0, {{"backend", b.name}, {"state", s}});
+    }
+  }
+  e.gauge("ringleader_backend_key_space_share",
+          "Share of the key space the backend owns as primary (0..1)");
+  for (ring::BackendIndex i = 0; i < r->backends().size(); ++i) {
+    e.value(shares[i], {{"backend", r->backend(i).name}});
+  }
+  e.counter("ringleader_backend_ejections_total",
+            "Times this instance ejected the backend after backend.failure_limit failures");
+  for (const ring::Backend& b : r->backends()) {
+    auto it = ejections_.find(b.name);
+    e.value(it == ejections_.end() ? 0 : static_cast<double>(it->second), {{"backend", b.name}});
+  }
+  e.gauge("ringleader_backend_connections", "Open connections to the backend, all workers");
+  for (const auto& [name, s] : stats) {
+    int64_t n = 0;
+    for (const auto& slot : s->slots)
+      n += slot->connections.load(std::memory_order_relaxed);
+    e.value(static_cast<double>(n), {{"backend", name}});
+  }
+  e.counter("ringleader_backend_requests_total",
+            "Backend requests finished, by outcome (ok: a reply arrived; failed: timeout, "
+            "connection error, unavailable)");
+  for (const auto& [name, s] : stats) {
+    uint64_t ok = 0, failed = 0;
+    for (const auto& slot : s->slots) {
+      ok += slot->replies.load(std::memory_order_relaxed);
+      failed += slot->failures.load(std::memory_order_relaxed);
+    }
+    e.value(static_cast<double>(ok), {{"backend", name}, {"outcome", "ok"}});
+    e.value(static_cast<double>(failed), {{"backend", name}, {"outcome", "failed"}});
+  }
+  e.histogram("ringleader_backend_request_duration_seconds",
+              "Time from handing a request to a backend connection to its reply");
+  for (const auto& [name, s] : stats) {
+    metrics::HistogramSnapshot h;
+    for (const auto& slot : s->slots)
+      h += slot->latency.snapshot();
+    e.observations(h, {{"backend", name}});
+  }
+  e.counter("ringleader_backend_connects_total", "Backend connections established");
+  e.value(static_cast<double>(t.backend_connects));
+  e.counter("ringleader_backend_connect_failures_total", "Backend connection attempts that failed");
+  e.value(static_cast<double>(t.backend_connect_failures));
+  e.counter("ringleader_backend_timeouts_total", "Backend requests that timed out");
+  e.value(static_cast<double>(t.backend_timeouts));
+
+  // Ring.
+  e.gauge("ringleader_ring_epoch",
+          "Epoch of the ring this instance routes with (the Raft index that produced it; 0 in "
+          "static mode)");
+  e.value(static_cast<double>(r->epoch()));
+  e.gauge("ringleader_ring_backends", "Backends in the ring, by state");
+  for (ring::BackendState s :
+       {ring::BackendState::kActive, ring::BackendState::kDraining, ring::BackendState::kDown}) {
+    size_t n = 0;
+    for (const ring::Backend& b : r->backends())
+      n += b.state == s;
+    e.value(static_cast<double>(n), {{"state", std::string(ring::to_string(s))}});
+  }
+  e.gauge("ringleader_ring_replicas", "Replicas per key (ring.replicas)");
+  e.value(r->params().replicas);
+  return e.text();
+}
+
+}  // namespace ringleader::proxy
