@@ -94,7 +94,9 @@ struct CommandSpec {
   KeySpec keys;
   Routing routing = Routing::kUnsupported;
   Merge merge = Merge::kNone;
-  std::string_view unsupported_reason;  // kUnsupported: why, for the client ("... by ringleader")
+  // kUnsupported: why, as unsupported_message() puts it after "... is not supported by
+  // ringleader: ". Containers: also what their listed subcommands are.
+  std::string_view unsupported_reason;
   // A container (CLIENT, OBJECT, XINFO, ...): the subcommands ringleader knows. The container's
   // own routing applies to a subcommand not listed.
   std::span<const CommandSpec> subcommands;
