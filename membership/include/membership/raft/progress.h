@@ -1,0 +1,29 @@
+// Progress: what a leader knows about one peer's log. Exists only while the node leads; every
+// peer (voter or learner) in the leader's configuration except the leader itself has one.
+#pragma once
+
+#include <cstdint>
+
+#include "membership/raft/types.h"
+
+namespace ringleader::membership::raft {
+
+// Whether the leader has heard from a peer since the last check-quorum round.
+enum class Activity : uint8_t { kSilent, kHeard };
+
+struct Progress {
+  // Highest index known to match the leader's log on the peer. Only grows within a term.
+  Index match = 0;
+  // Next index to send. Invariant: match < next <= leader's last index + 1. Set to last + 1 on
+  // election, lowered by rejections (using the conflict hints), raised by acknowledgements.
+  Index next = 1;
+  // A snapshot was sent and not acknowledged yet; resent after an election timeout.
+  bool snapshot_in_flight = false;
+  uint32_t ticks_since_snapshot = 0;
+  // Highest heartbeat sequence number the peer echoed in this term (ReadIndex confirmation).
+  uint64_t acked_seq = 0;
+  // Reset at every check-quorum round; kHeard once any response arrives.
+  Activity activity = Activity::kSilent;
+};
+
+}  // namespace ringleader::membership::raft

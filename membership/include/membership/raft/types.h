@@ -1,0 +1,43 @@
+// Basic Raft vocabulary: node ids, terms, indexes, log entries and the hard state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ringleader::membership::raft {
+
+// A node's stable identity, e.g. "p1". Never empty for a real node.
+using NodeId = std::string;
+// Election term; 0 = before any election.
+using Term = uint64_t;
+// Log position; the first entry has index 1, index 0 is "before the log".
+using Index = uint64_t;
+
+// What a log entry holds.
+//   noop    — appended by every new leader at the start of its term; carries no data.
+//   command — opaque bytes for the replicated state machine.
+//   config  — an encoded Configuration (see configuration.h); takes effect when appended.
+enum class EntryType : uint8_t { kNoop = 0, kCommand = 1, kConfig = 2 };
+
+struct Entry {
+  Term term = 0;
+  Index index = 0;
+  EntryType type = EntryType::kNoop;
+  std::string data;
+
+  bool operator==(const Entry&) const = default;
+};
+
+// What must survive a crash before any message that depends on it is sent.
+//   term   — latest term this node has seen.
+//   vote   — the candidate voted for in `term`, or empty.
+//   commit — highest index known committed (an optimisation: a node may restart with less).
+struct HardState {
+  Term term = 0;
+  NodeId vote;
+  Index commit = 0;
+
+  bool operator==(const HardState&) const = default;
+};
+
+}  // namespace ringleader::membership::raft

@@ -1,0 +1,53 @@
+// Commands of the replicated membership state machine: the only way the membership changes.
+// A command travels through the Raft log as bytes (see command_codec.h) and every instance
+// applies the same commands in the same order (see membership_state.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "ring/backend.h"
+#include "ring/params.h"
+
+namespace ringleader::membership::state {
+
+// Adds a backend (with its initial state, normally active).
+struct AddBackend {
+  ring::Backend backend;
+};
+struct RemoveBackend {
+  std::string name;
+};
+struct SetWeight {
+  std::string name;
+  uint32_t weight = 1;
+};
+struct SetZone {
+  std::string name;
+  std::string zone;  // empty = no zone
+};
+// active -> draining: no new primary ownership. Idempotent.
+struct DrainBackend {
+  std::string name;
+};
+// draining or down -> active. Idempotent.
+struct UndrainBackend {
+  std::string name;
+};
+// -> down: skipped entirely by the ring. Idempotent.
+struct MarkBackendDown {
+  std::string name;
+};
+struct SetRingParams {
+  ring::RingParams params;
+};
+
+using Command = std::variant<AddBackend, RemoveBackend, SetWeight, SetZone, DrainBackend,
+                             UndrainBackend, MarkBackendDown, SetRingParams>;
+
+// "add_backend", "remove_backend", ... for logs and errors.
+std::string_view command_name(const Command& command);
+
+}  // namespace ringleader::membership::state

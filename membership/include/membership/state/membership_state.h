@@ -1,0 +1,65 @@
+// MembershipState: the replicated membership — backends (name, address, weight, zone, state)
+// and ring parameters — and the deterministic rules for changing it.
+//
+// Every instance applies the same committed commands in the same order, so apply() is a pure
+// function of (state, command): an invalid command (duplicate name, unknown backend, weight
+// outside 1..kMaxWeight, bad ring parameters, ...) returns the same error on every instance
+// and leaves the state unchanged.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "membership/state/command.h"
+#include "ring/backend.h"
+#include "ring/params.h"
+#include "ring/ring.h"
+
+namespace ringleader::membership::state {
+
+// Most backends the membership holds.
+inline constexpr size_t kMaxMembershipBackends = 4096;
+// Largest Maglev table the membership accepts (keeps every instance's memory bounded).
+inline constexpr uint32_t kMaxMaglevTableSize = 1u << 24;
+
+class MembershipState {
+ public:
+  // No backends, default ring parameters: the state before the first command.
+  MembershipState() = default;
+
+  // Backends in the order they were added.
+  const std::vector<ring::Backend>& backends() const { return backends_; }
+  const ring::RingParams& params() const { return params_; }
+  const ring::Backend* find(std::string_view name) const;
+
+  // Applies `command` when valid; otherwise returns why and changes nothing.
+  Status apply(const Command& command);
+
+  // The ring these backends and parameters produce, stamped with `epoch`.
+  Result<ring::RingSnapshot> build_ring(uint64_t epoch) const;
+
+  // Whole-state encoding for snapshots:
+  //   u8 version (1) | ring params (as in set_ring_params) | u32 count | backend*
+  std::string encode() const;
+  // Fails (never throws) on malformed bytes and on a state that breaks the rules above.
+  static Result<MembershipState> decode(std::string_view bytes);
+
+  bool operator==(const MembershipState&) const = default;
+
+ private:
+  ring::Backend* find_mutable(std::string_view name);
+
+  // Invariant: names unique and 1..kMaxFieldLength bytes, weights 1..kMaxWeight, at most
+  // kMaxMembershipBackends; params_ pass validate_ring_params. Changed only by apply().
+  std::vector<ring::Backend> backends_;
+  ring::RingParams params_;
+};
+
+// The ring parameter rules the membership enforces (those of ring::Ring::build that do not
+// depend on the backends, plus kMaxMaglevTableSize).
+Status validate_ring_params(const ring::RingParams& params);
+
+}  // namespace ringleader::membership::state

@@ -1,0 +1,75 @@
+// Membership of the Raft group: single-server changes, effective when appended.
+#include "common/assert.h"
+#include "membership/raft/raft_node.h"
+
+namespace ringleader::membership::raft {
+
+void RaftNode::apply_configuration(Configuration config, Index index) {
+  config_ = std::move(config);
+  config_index_ = index;
+  if (role_ == Role::kLeader) sync_progress_with_configuration();
+}
+
+Configuration RaftNode::configuration_at(Index index) const {
+  for (Index i = std::min(index, log_.last_index()); i >= log_.first_index(); --i) {
+    const Entry& e = log_.at(i);
+    if (e.type == EntryType::kConfig) {
+      Result<Configuration> c = decode_configuration(e.data);
+      RL_CHECK(c.is_ok());
+      return std::move(c).value();
+    }
+  }
+  return snapshot_.meta.config;
+}
+
+void RaftNode::recompute_configuration() {
+  config_index_ = log_.snapshot_index();
+  for (Index i = log_.last_index(); i >= log_.first_index(); --i) {
+    if (log_.at(i).type == EntryType::kConfig) {
+      config_index_ = i;
+      break;
+    }
+  }
+  config_ = configuration_at(config_index_);
+  if (role_ == Role::kLeader) sync_progress_with_configuration();
+}
+
+void RaftNode::sync_progress_with_configuration() {
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    it = config_.is_member(it->first) ? std::next(it) : progress_.erase(it);
+  }
+  for (const NodeId& member : config_.members()) {
+    if (member == id() || progress_.count(member) != 0) continue;
+    Progress pr;
+    pr.next = log_.last_index() + 1;
+    progress_.emplace(member, pr);
+  }
+  if (!transfer_target_.empty() && !config_.is_voter(transfer_target_)) abort_transfer();
+}
+
+Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {
+  if (role_ != Role::kLeader) return Status::error("not the leader");
+  if (!transfer_target_.empty()) return Status::error("leadership transfer in progress");
+  if (commit_ < term_start_index_) {
+    return Status::error("the leader has not committed an entry of its term yet");
+  }
+  if (config_index_ > commit_) {
+    return Status::error("another configuration change (index " + std::to_string(config_index_) +
+                         ") is not committed yet");
+  }
+  Result<Configuration> next = apply_change(config_, change);
+  if (!next) return next.status();
+  if (change.type == ConfigChangeType::kPromoteLearner) {
+    auto it = progress_.find(change.node);
+    if (it == progress_.end() || it->second.match < commit_) {
+      return Status::error("learner " + change.node + " has not caught up with the log yet");
+    }
+  }
+  append_to_log(
+      Entry{term_, log_.last_index() + 1, EntryType::kConfig, encode_configuration(next.value())});
+  broadcast_append();
+  maybe_commit();
+  return log_.last_index();
+}
+
+}  // namespace ringleader::membership::raft

@@ -1,0 +1,224 @@
+#include "membership/state/membership_state.h"
+
+#include <algorithm>
+
+#include "field_codec.h"
+#include "membership/state/command_codec.h"
+
+namespace ringleader::membership::state {
+namespace {
+
+constexpr uint8_t kStateEncodingVersion = 1;
+// Ring::build refuses vnode rings with more points than this (weights x vnodes).
+constexpr uint64_t kMaxRingPoints = uint64_t{1} << 26;
+
+bool is_prime(uint32_t n) {
+  if (n < 2) return false;
+  for (uint64_t d = 2; d * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+Status validate_text(std::string_view what, std::string_view value, bool may_be_empty) {
+  if (value.empty() && !may_be_empty)
+    return Status::error(std::string(what) + " must not be empty");
+  if (value.size() > kMaxFieldLength) {
+    return Status::error(std::string(what) + " is longer than " + std::to_string(kMaxFieldLength) +
+                         " bytes");
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::error(std::string(what) + " contains a control character");
+    }
+  }
+  return Status::ok();
+}
+
+Status validate_weight(uint32_t weight) {
+  if (weight < 1 || weight > ring::kMaxWeight) {
+    return Status::error("weight must be 1.." + std::to_string(ring::kMaxWeight) + ", got " +
+                         std::to_string(weight));
+  }
+  return Status::ok();
+}
+
+// Vnode rings place weight x vnodes points per backend; Ring::build caps the total.
+Status validate_ring_size(const std::vector<ring::Backend>& backends,
+                          const ring::RingParams& params) {
+  if (params.algorithm != ring::Algorithm::kVnode) return Status::ok();
+  uint64_t points = 0;
+  for (const ring::Backend& b : backends)
+    points += uint64_t{b.weight} * params.vnodes;
+  if (points > kMaxRingPoints) {
+    return Status::error("too many ring points (weights x vnodes = " + std::to_string(points) +
+                         ", at most " + std::to_string(kMaxRingPoints) + ")");
+  }
+  return Status::ok();
+}
+
+Status unknown(std::string_view name) {
+  return Status::error("unknown backend \"" + std::string(name) + "\"");
+}
+
+}  // namespace
+
+Status validate_ring_params(const ring::RingParams& p) {
+  if (p.vnodes < 1 || p.vnodes > ring::kMaxVnodes) {
+    return Status::error("vnodes must be 1.." + std::to_string(ring::kMaxVnodes));
+  }
+  if (p.replicas < 1 || p.replicas > ring::kMaxReplicas) {
+    return Status::error("replicas must be 1.." + std::to_string(ring::kMaxReplicas));
+  }
+  if (!p.hash_tag.empty() && p.hash_tag.size() != 2) {
+    return Status::error("hash_tag must be empty or two characters");
+  }
+  if (p.balance_factor != 0 && !(p.balance_factor >= 1.0 && p.balance_factor <= 1e6)) {
+    return Status::error("balance_factor must be 0 (off) or in [1, 1e6]");
+  }
+  if (p.algorithm == ring::Algorithm::kKetama) {
+    if (p.hash != ring::HashKind::kFnv1a64 && p.hash != ring::HashKind::kMd5) {
+      return Status::error("the ketama algorithm needs hash fnv1a_64 or md5");
+    }
+    if (p.balance_factor != 0) return Status::error("balance_factor cannot be used with ketama");
+  }
+  if (p.maglev_table_size != 0 &&
+      (!is_prime(p.maglev_table_size) || p.maglev_table_size > kMaxMaglevTableSize)) {
+    return Status::error("maglev_table_size must be 0 or a prime <= " +
+                         std::to_string(kMaxMaglevTableSize));
+  }
+  return Status::ok();
+}
+
+const ring::Backend* MembershipState::find(std::string_view name) const {
+  for (const ring::Backend& b : backends_) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+ring::Backend* MembershipState::find_mutable(std::string_view name) {
+  return const_cast<ring::Backend*>(std::as_const(*this).find(name));
+}
+
+Status MembershipState::apply(const Command& command) {
+  return std::visit(
+      [this](const auto& c) -> Status {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, AddBackend>) {
+          const ring::Backend& b = c.backend;
+          if (Status s = validate_text("backend name", b.name, false); !s) return s;
+          if (Status s = validate_text("address", b.address, false); !s) return s;
+          if (Status s = validate_text("zone", b.zone, true); !s) return s;
+          if (Status s = validate_weight(b.weight); !s) return s;
+          if (find(b.name)) return Status::error("backend \"" + b.name + "\" already exists");
+          for (const ring::Backend& other : backends_) {
+            if (other.address == b.address) {
+              return Status::error("address " + b.address + " is already used by backend \"" +
+                                   other.name + "\"");
+            }
+          }
+          if (backends_.size() >= kMaxMembershipBackends) {
+            return Status::error("at most " + std::to_string(kMaxMembershipBackends) + " backends");
+          }
+          std::vector<ring::Backend> next = backends_;
+          next.push_back(b);
+          if (Status s = validate_ring_size(next, params_); !s) return s;
+          backends_ = std::move(next);
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, RemoveBackend>) {
+          auto it = std::find_if(backends_.begin(), backends_.end(),
+                                 [&](const ring::Backend& b) { return b.name == c.name; });
+          if (it == backends_.end()) return unknown(c.name);
+          if (backends_.size() == 1) return Status::error("cannot remove the last backend");
+          backends_.erase(it);
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, SetWeight>) {
+          ring::Backend* b = find_mutable(c.name);
+          if (!b) return unknown(c.name);
+          if (Status s = validate_weight(c.weight); !s) return s;
+          std::vector<ring::Backend> next = backends_;
+          for (ring::Backend& nb : next) {
+            if (nb.name == c.name) nb.weight = c.weight;
+          }
+          if (Status s = validate_ring_size(next, params_); !s) return s;
+          b->weight = c.weight;
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, SetZone>) {
+          ring::Backend* b = find_mutable(c.name);
+          if (!b) return unknown(c.name);
+          if (Status s = validate_text("zone", c.zone, true); !s) return s;
+          b->zone = c.zone;
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, DrainBackend>) {
+          ring::Backend* b = find_mutable(c.name);
+          if (!b) return unknown(c.name);
+          if (b->state == ring::BackendState::kDown) {
+            return Status::error("backend \"" + c.name + "\" is down; undrain it first");
+          }
+          b->state = ring::BackendState::kDraining;
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, UndrainBackend>) {
+          ring::Backend* b = find_mutable(c.name);
+          if (!b) return unknown(c.name);
+          b->state = ring::BackendState::kActive;
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, MarkBackendDown>) {
+          ring::Backend* b = find_mutable(c.name);
+          if (!b) return unknown(c.name);
+          b->state = ring::BackendState::kDown;
+          return Status::ok();
+        } else {
+          static_assert(std::is_same_v<T, SetRingParams>);
+          if (Status s = validate_ring_params(c.params); !s) return s;
+          if (Status s = validate_ring_size(backends_, c.params); !s) return s;
+          params_ = c.params;
+          return Status::ok();
+        }
+      },
+      command);
+}
+
+Result<ring::RingSnapshot> MembershipState::build_ring(uint64_t epoch) const {
+  return ring::Ring::build(backends_, params_, epoch);
+}
+
+std::string MembershipState::encode() const {
+  codec::ByteWriter w;
+  w.u8(kStateEncodingVersion);
+  write_params(w, params_);
+  w.u32(static_cast<uint32_t>(backends_.size()));
+  for (const ring::Backend& b : backends_)
+    write_backend(w, b);
+  return std::move(w).take();
+}
+
+Result<MembershipState> MembershipState::decode(std::string_view bytes) {
+  codec::ByteReader r(bytes);
+  uint8_t version = r.u8();
+  if (!r.ok() || version != kStateEncodingVersion) {
+    return Status::error("membership state: unsupported encoding version");
+  }
+  ring::RingParams params = read_params(r);
+  uint32_t count = r.u32();
+  if (!r.ok() || count > kMaxMembershipBackends) {
+    return Status::error("membership state: malformed header");
+  }
+  if (Status s = validate_ring_params(params); !s) {
+    return Status::error("membership state: " + s.message());
+  }
+  MembershipState state;
+  state.params_ = std::move(params);
+  for (uint32_t i = 0; i < count && r.ok(); ++i) {
+    ring::Backend b = read_backend(r);
+    if (!r.ok()) break;
+    // Rebuild through apply() so a decoded state obeys exactly the rules commands obey.
+    if (Status s = state.apply(AddBackend{std::move(b)}); !s) {
+      return Status::error("membership state: " + s.message());
+    }
+  }
+  if (!r.done()) return Status::error("membership state: truncated or trailing bytes");
+  return state;
+}
+
+}  // namespace ringleader::membership::state

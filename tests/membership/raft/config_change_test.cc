@@ -1,0 +1,112 @@
+// Single-server membership changes: one at a time, only after the leader committed an entry of
+// its term, effective when appended.
+#include <gtest/gtest.h>
+
+#include "raft_test_util.h"
+
+namespace ringleader::membership::testing {
+namespace {
+
+using raft::ConfigChangeType;
+
+ClusterOptions with_spare() {
+  ClusterOptions o;
+  o.spares = {"p4"};
+  return o;
+}
+
+std::vector<raft::NodeId> followers_of(const Cluster& c, const raft::NodeId& leader) {
+  std::vector<raft::NodeId> out;
+  for (const raft::NodeId& id : c.node(leader).configuration().voters) {
+    if (id != leader) out.push_back(id);
+  }
+  return out;
+}
+
+TEST(ConfigChange, RefusedWhileAnotherIsPending) {
+  Cluster c(with_spare());
+  raft::NodeId leader = await_leader(c);
+  for (const raft::NodeId& f : followers_of(c, leader))
+    c.block(f, leader);  // no acks
+  Result<raft::Index> first = c.change_config(leader, {ConfigChangeType::kAddLearner, "p4"});
+  ASSERT_TRUE(first.is_ok()) << first.error();
+  Result<raft::Index> second = c.change_config(leader, {ConfigChangeType::kRemove, "p4"});
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_NE(second.error().find("not committed"), std::string::npos) << second.error();
+
+  c.heal();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *first; }, 50));
+  EXPECT_TRUE(c.change_config(leader, {ConfigChangeType::kRemove, "p4"}).is_ok());
+  EXPECT_NO_VIOLATION(c);
+}
+
+TEST(ConfigChange, RefusedUntilTheLeaderCommittedInItsTerm) {
+  raft::PersistentState state = raft::bootstrap_state(voters({"p1", "p2", "p3"}));
+  auto node = make_node("p1", state);
+  elect_bare(*node, {"p2", "p3"});
+  Result<raft::Index> r = node->propose_config_change({ConfigChangeType::kAddLearner, "p4"});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("committed an entry of its term"), std::string::npos);
+  raft::Index noop = node->log().last_index();
+  for (const char* f : {"p2", "p3"}) {
+    node->step(raft::Message{f, "p1", node->term(),
+                             raft::AppendResponse{raft::Verdict::kGranted, noop, 0, 0, 0, 0}});
+  }
+  ASSERT_EQ(node->commit_index(), noop);
+  EXPECT_TRUE(node->propose_config_change({ConfigChangeType::kAddLearner, "p4"}).is_ok());
+}
+
+TEST(ConfigChange, TakesEffectOnFollowersWhenAppendedNotWhenCommitted) {
+  Cluster c(with_spare());
+  raft::NodeId leader = await_leader(c);
+  std::vector<raft::NodeId> followers = followers_of(c, leader);
+  for (const raft::NodeId& f : followers)
+    c.block(f, leader);
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kAddLearner, "p4"});
+  ASSERT_TRUE(index.is_ok());
+  c.run(3);
+  for (const raft::NodeId& f : followers) {
+    EXPECT_LT(c.node(f).commit_index(), *index);
+    EXPECT_TRUE(c.node(f).configuration().is_learner("p4")) << f;
+  }
+  EXPECT_TRUE(c.node(leader).configuration().is_learner("p4"));
+  EXPECT_NO_VIOLATION(c);
+}
+
+TEST(ConfigChange, AddVoterThenRemoveAnother) {
+  Cluster c(with_spare());
+  raft::NodeId leader = await_leader(c);
+  ASSERT_TRUE(c.change_config(leader, {ConfigChangeType::kAddVoter, "p4"}).is_ok());
+  commit_on_all(c, "four voters");
+  EXPECT_EQ(c.node(leader).configuration().voters.size(), 4u);
+  raft::NodeId victim = followers_of(c, leader).front();
+  ASSERT_TRUE(c.change_config(leader, {ConfigChangeType::kRemove, victim}).is_ok());
+  commit_on_all(c, "three again", 200, {victim});
+  EXPECT_FALSE(c.node(leader).configuration().is_member(victim));
+  // The removed node is not needed any more: the remaining three commit without it.
+  c.crash(victim);
+  commit_on_all(c, "without the removed node");
+  EXPECT_NO_VIOLATION(c);
+}
+
+TEST(ConfigChange, RemovedLeaderStepsDownAfterCommitAndOthersTakeOver) {
+  Cluster c(ClusterOptions{});
+  raft::NodeId leader = await_leader(c);
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kRemove, leader});
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).role() != raft::Role::kLeader; }, 50));
+  EXPECT_GE(c.node(leader).commit_index(), *index);
+  raft::NodeId next = await_leader(c);
+  EXPECT_NE(next, leader);
+  commit_on_all(c, "two voters", 200, {leader});
+  // The removed node never campaigns again.
+  Term term = c.node(leader).term();
+  c.isolate(leader);
+  c.run(100);
+  EXPECT_EQ(c.node(leader).role(), raft::Role::kFollower);
+  EXPECT_EQ(c.node(leader).term(), term);
+  EXPECT_NO_VIOLATION(c);
+}
+
+}  // namespace
+}  // namespace ringleader::membership::testing

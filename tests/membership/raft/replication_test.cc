@@ -1,0 +1,138 @@
+// Log replication and fast back-up of conflicting entries.
+#include <gtest/gtest.h>
+
+#include "raft_test_util.h"
+
+namespace ringleader::membership::testing {
+namespace {
+
+raft::AppendResponse only_append_response(raft::RaftNode& node) {
+  auto replies = messages_of<raft::AppendResponse>(node.take_ready());
+  EXPECT_EQ(replies.size(), 1u);
+  return replies.empty() ? raft::AppendResponse{}
+                         : std::get<raft::AppendResponse>(replies[0].payload);
+}
+
+TEST(Replication, FollowerRejectsWithConflictHints) {
+  raft::PersistentState state;
+  state.hard_state.term = 4;
+  state.entries = entries_with_terms({1, 1, 2, 2, 2, 2, 2});
+  auto node = make_node("p2", state);
+  node->take_ready();
+
+  // Mismatching term at prev_index 7: skip back over the whole term-2 run.
+  node->step(raft::Message{"p1", "p2", 5, raft::AppendRequest{7, 4, {}, 0, 0}});
+  raft::AppendResponse r = only_append_response(*node);
+  EXPECT_EQ(r.verdict, raft::Verdict::kRejected);
+  EXPECT_EQ(r.rejected_prev_index, 7u);
+  EXPECT_EQ(r.conflict_term, 2u);
+  EXPECT_EQ(r.conflict_index, 3u);
+
+  // prev_index beyond the log: go back to the log's end.
+  node->step(raft::Message{"p1", "p2", 5, raft::AppendRequest{12, 5, {}, 0, 0}});
+  r = only_append_response(*node);
+  EXPECT_EQ(r.conflict_term, 0u);
+  EXPECT_EQ(r.conflict_index, 8u);
+}
+
+TEST(Replication, FollowerReplacesConflictingSuffixOnly) {
+  raft::PersistentState state;
+  state.hard_state.term = 3;
+  state.entries = entries_with_terms({1, 1, 2, 2});
+  auto node = make_node("p2", state);
+  node->take_ready();
+  std::vector<raft::Entry> leader_entries = entries_with_terms({3, 3}, 3);
+  node->step(raft::Message{"p1", "p2", 3, raft::AppendRequest{2, 1, leader_entries, 2, 0}});
+  raft::Ready ready = node->take_ready();
+  ASSERT_EQ(ready.entries.size(), 2u);  // persist: replace from index 3
+  EXPECT_EQ(ready.entries[0].index, 3u);
+  EXPECT_EQ(node->log().last_index(), 4u);
+  EXPECT_EQ(node->log().term_at(4), 3u);
+  EXPECT_EQ(node->commit_index(), 2u);
+
+  // A stale, shorter copy of an earlier request must not cut the log.
+  node->step(
+      raft::Message{"p1", "p2", 3, raft::AppendRequest{2, 1, entries_with_terms({3}, 3), 2, 0}});
+  EXPECT_EQ(node->log().last_index(), 4u);
+  EXPECT_EQ(only_append_response(*node).match_index, 3u);
+}
+
+TEST(Replication, LeaderBacksUpByWholeTerms) {
+  raft::PersistentState state;
+  state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
+  state.hard_state.term = 3;
+  state.entries = entries_with_terms({1, 1, 3, 3, 3});
+  auto node = make_node("p1", state);
+  elect_bare(*node, {"p2", "p3"});
+  node->take_ready();
+  ASSERT_EQ(node->progress("p2")->next, 6u);  // then the no-op at 6 went out
+
+  // The follower has term 2 at 5, which this leader never had: jump to its first term-2 index.
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kRejected, 0, 5, 3, 2, 0}});
+  EXPECT_EQ(node->progress("p2")->next, 3u);
+  auto sent = messages_of<raft::AppendRequest>(node->take_ready());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<raft::AppendRequest>(sent[0].payload).prev_index, 2u);
+
+  // For p3, whose conflicting term 3 the leader has: resume after the leader's last term-3 entry.
+  node->step(raft::Message{"p3", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kRejected, 0, 5, 4, 3, 0}});
+  EXPECT_EQ(node->progress("p3")->next, 6u);
+}
+
+TEST(Replication, DeposedLeaderLogIsRepairedInFewRoundTrips) {
+  ClusterOptions o;
+  o.max_uncommitted_entries = 100;
+  Cluster c(o);
+  raft::NodeId old_leader = await_leader(c);
+  commit_on_all(c, "before");
+  c.isolate(old_leader);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(c.propose(old_leader, "lost " + std::to_string(i)));
+  raft::NodeId other = old_leader == "p1" ? "p2" : "p1";
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        return c.leader() && *c.leader() != old_leader &&
+               c.node(old_leader).role() != raft::Role::kLeader;
+      },
+      200));
+  for (int i = 0; i < 3; ++i)
+    commit_on_all(c, "kept " + std::to_string(i), 200, {old_leader});
+
+  int rejections = 0;
+  c.set_observer([&](const raft::Message& m) {
+    const auto* r = std::get_if<raft::AppendResponse>(&m.payload);
+    if (m.from == old_leader && r && r->verdict == raft::Verdict::kRejected) ++rejections;
+  });
+  c.heal();
+  commit_on_all(c, "after");
+  EXPECT_LE(rejections, 3) << "one rejection per conflicting term, not per entry";
+  for (const std::string& cmd : c.committed_commands())
+    EXPECT_EQ(cmd.rfind("lost", 0), std::string::npos);
+  EXPECT_EQ(c.node(old_leader).log().last_index(), c.node(*c.leader()).log().last_index());
+  EXPECT_NO_VIOLATION(c);
+  (void)other;
+}
+
+TEST(Replication, CommitsDespiteLossDuplicationAndReordering) {
+  ClusterOptions o;
+  o.founders = {"p1", "p2", "p3", "p4", "p5"};
+  o.seed = 11;
+  Cluster c(o);
+  c.set_faults(Faults{150, 150, 1, 4, 0});
+  await_leader(c, 1000);
+  for (int i = 0; i < 20; ++i) {
+    std::optional<raft::NodeId> l = c.leader();
+    if (l) (void)c.propose(*l, "cmd" + std::to_string(i));
+    c.run(3);
+  }
+  c.set_faults(Faults{});
+  await_leader(c, 1000);
+  commit_on_all(c, "final", 500);
+  EXPECT_GE(c.committed_commands().size(), 1u);
+  EXPECT_NO_VIOLATION(c);
+}
+
+}  // namespace
+}  // namespace ringleader::membership::testing

@@ -1,0 +1,125 @@
+#include "membership/state/membership_state.h"
+
+#include <gtest/gtest.h>
+
+#include "membership/state/command_codec.h"
+
+namespace ringleader::membership::state {
+namespace {
+
+ring::Backend backend(const std::string& name, uint32_t weight = 1, const std::string& zone = "") {
+  return ring::Backend{name, "10.0.0." + name.substr(1) + ":6379", weight, zone,
+                       ring::BackendState::kActive};
+}
+
+MembershipState three_backends() {
+  MembershipState s;
+  for (const char* name : {"b1", "b2", "b3"}) {
+    Status st = s.apply(AddBackend{backend(name)});
+    EXPECT_TRUE(st.is_ok()) << st.message();
+  }
+  return s;
+}
+
+// Applies `command`, expects an error mentioning `what`, and checks nothing changed.
+void expect_refused(MembershipState& s, const Command& command, const std::string& what) {
+  MembershipState before = s;
+  Status st = s.apply(command);
+  ASSERT_FALSE(st.is_ok()) << command_name(command);
+  EXPECT_NE(st.message().find(what), std::string::npos) << st.message();
+  EXPECT_EQ(s, before) << "an invalid command changes nothing";
+}
+
+TEST(MembershipState, AppliesValidCommands) {
+  MembershipState s = three_backends();
+  ASSERT_TRUE(s.apply(SetWeight{"b2", 5}).is_ok());
+  ASSERT_TRUE(s.apply(SetZone{"b2", "zone-b"}).is_ok());
+  ASSERT_TRUE(s.apply(DrainBackend{"b3"}).is_ok());
+  ASSERT_TRUE(s.apply(DrainBackend{"b3"}).is_ok()) << "drain is idempotent";
+  EXPECT_EQ(s.find("b3")->state, ring::BackendState::kDraining);
+  ASSERT_TRUE(s.apply(UndrainBackend{"b3"}).is_ok());
+  EXPECT_EQ(s.find("b3")->state, ring::BackendState::kActive);
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b1"}).is_ok());
+  EXPECT_EQ(s.find("b1")->state, ring::BackendState::kDown);
+  ASSERT_TRUE(s.apply(RemoveBackend{"b1"}).is_ok());
+  EXPECT_EQ(s.backends().size(), 2u);
+  EXPECT_EQ(s.find("b2")->weight, 5u);
+  EXPECT_EQ(s.find("b2")->zone, "zone-b");
+  ring::RingParams p;
+  p.replicas = 2;
+  ASSERT_TRUE(s.apply(SetRingParams{p}).is_ok());
+  EXPECT_EQ(s.params().replicas, 2u);
+}
+
+TEST(MembershipState, InvalidCommandsAreDeterministicNoOps) {
+  MembershipState s = three_backends();
+  expect_refused(s, AddBackend{backend("b1")}, "already exists");
+  ring::Backend same_address = backend("b9");
+  same_address.address = s.find("b1")->address;
+  expect_refused(s, AddBackend{same_address}, "already used");
+  expect_refused(s, AddBackend{backend("b4", 0)}, "weight");
+  expect_refused(s, AddBackend{backend("b4", ring::kMaxWeight + 1)}, "weight");
+  ring::Backend no_name = backend("b4");
+  no_name.name = "";
+  expect_refused(s, AddBackend{no_name}, "name");
+  ring::Backend control = backend("b4");
+  control.name = "b\n4";
+  expect_refused(s, AddBackend{control}, "control character");
+  expect_refused(s, RemoveBackend{"nope"}, "unknown backend");
+  expect_refused(s, SetWeight{"nope", 2}, "unknown backend");
+  expect_refused(s, SetWeight{"b1", 0}, "weight");
+  expect_refused(s, SetZone{"nope", "z"}, "unknown backend");
+  expect_refused(s, DrainBackend{"nope"}, "unknown backend");
+  expect_refused(s, UndrainBackend{"nope"}, "unknown backend");
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b3"}).is_ok());
+  expect_refused(s, DrainBackend{"b3"}, "is down");
+
+  ring::RingParams p;
+  p.replicas = 0;
+  expect_refused(s, SetRingParams{p}, "replicas");
+  p = ring::RingParams{};
+  p.vnodes = ring::kMaxVnodes + 1;
+  expect_refused(s, SetRingParams{p}, "vnodes");
+  p = ring::RingParams{};
+  p.hash_tag = "{";
+  expect_refused(s, SetRingParams{p}, "hash_tag");
+  p = ring::RingParams{};
+  p.balance_factor = 0.5;
+  expect_refused(s, SetRingParams{p}, "balance_factor");
+  p = ring::RingParams{};
+  p.algorithm = ring::Algorithm::kKetama;
+  expect_refused(s, SetRingParams{p}, "ketama");
+  p = ring::RingParams{};
+  p.maglev_table_size = 65536;
+  expect_refused(s, SetRingParams{p}, "prime");
+  p = ring::RingParams{};
+  p.vnodes = ring::kMaxVnodes;
+  ASSERT_TRUE(s.apply(SetWeight{"b1", ring::kMaxWeight}).is_ok());
+  expect_refused(s, SetRingParams{p}, "ring points");
+
+  MembershipState one;
+  ASSERT_TRUE(one.apply(AddBackend{backend("b1")}).is_ok());
+  expect_refused(one, RemoveBackend{"b1"}, "last backend");
+}
+
+TEST(MembershipState, EncodingRoundTripsAndRejectsGarbage) {
+  MembershipState s = three_backends();
+  ASSERT_TRUE(s.apply(SetZone{"b1", "z1"}).is_ok());
+  ASSERT_TRUE(s.apply(DrainBackend{"b2"}).is_ok());
+  ring::RingParams p;
+  p.algorithm = ring::Algorithm::kMaglev;
+  ASSERT_TRUE(s.apply(SetRingParams{p}).is_ok());
+  std::string bytes = s.encode();
+  auto back = MembershipState::decode(bytes);
+  ASSERT_TRUE(back.is_ok()) << back.error();
+  EXPECT_EQ(*back, s);
+  EXPECT_EQ(back->backends()[1].name, "b2") << "order is preserved";
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(MembershipState::decode(bytes.substr(0, n)).is_ok()) << n;
+  }
+  EXPECT_FALSE(MembershipState::decode(bytes + "x").is_ok());
+  EXPECT_TRUE(MembershipState::decode(MembershipState().encode()).is_ok());
+}
+
+}  // namespace
+}  // namespace ringleader::membership::state
