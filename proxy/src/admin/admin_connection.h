@@ -1,0 +1,115 @@
+// AdminConnection: one client connection of the admin HTTP server.
+//
+// Reads requests with an HttpRequestParser, hands each complete request to the AdminRouter and
+// writes the answer. Requests on a connection are answered strictly one at a time and in
+// order: while one waits for its (possibly asynchronous) reply, later pipelined bytes are only
+// buffered. Each request must arrive completely within the request timeout after the previous
+// answer (or the accept), which bounds both idle keep-alive connections and slow senders.
+// A parse error is answered (400/411/413/431/505) and the connection is closed; after the last
+// answer of a closing connection the write side is shut down and unread input is drained for
+// up to the linger time, so the client reads the answer instead of a reset. When the client
+// closes its side (EOF), answers already written still go out and the connection closes; a
+// reply the service has not delivered yet is dropped.
+//
+// Lifetime: owned by a shared_ptr held by its AdminConnectionOwner. Replies find the connection
+// through a weak_ptr plus the request's sequence number, so a reply for a connection that
+// closed (or for a request that was already answered) is dropped. The object is released
+// (owner.connection_closed) only in the last libuv close callback of its handles.
+//
+// Threading: the control loop's thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "admin/admin_router.h"
+#include "admin/http_request_parser.h"
+#include "admin/http_response.h"
+
+namespace ringleader::proxy::admin {
+
+// Per-server limits; the defaults suit production, tests shorten them.
+struct AdminServerLimits {
+  uint64_t request_timeout_ms = 10'000;  // a whole request, from the previous answer or accept
+  uint64_t linger_ms = 1'000;            // draining input after the last answer before close
+  size_t max_connections = 64;           // more are answered 503 and closed
+};
+
+class AdminConnection;
+
+// What a connection needs from the server that accepted it. Outlives its connections.
+class AdminConnectionOwner {
+ public:
+  virtual ~AdminConnectionOwner() = default;
+  virtual AdminRouter& router() = 0;
+  virtual const AdminServerLimits& limits() const = 0;
+  // Scratch space for libuv reads; the bytes are copied out before the read callback returns.
+  virtual uv_buf_t read_buffer() = 0;
+  // The connection's handles are closed; the owner drops its shared_ptr (which may destroy it).
+  virtual void connection_closed(AdminConnection* connection) = 0;
+};
+
+class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
+ public:
+  // Accepts a pending connection from `listener` and starts serving it; with kReject it only
+  // answers 503 (the server is full) and closes. The owner keeps the returned connection until
+  // connection_closed(); when the accept fails the connection is already closing.
+  enum class Admission { kServe, kReject };
+  static std::shared_ptr<AdminConnection> accept(uv_loop_t* loop, uv_stream_t* listener,
+                                                 AdminConnectionOwner& owner, Admission admission);
+
+  explicit AdminConnection(AdminConnectionOwner& owner);  // use accept()
+  AdminConnection(const AdminConnection&) = delete;
+  AdminConnection& operator=(const AdminConnection&) = delete;
+
+  // Closes the connection now (answers in flight are cancelled). Idempotent.
+  void close();
+
+ private:
+  struct WriteRequest;
+
+  void start(Admission admission);
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  // Parses buffered input and starts requests until one waits for its reply or input runs out.
+  void process_input();
+  void begin_request(HttpRequest request);
+  // The answer to request number `seq`; ignored unless that request is still waiting.
+  void on_response(uint64_t seq, HttpResponse response);
+  // Writes `response` to the client and closes once it is written (parse errors).
+  void answer_and_close(const HttpResponse& response);
+  void write(std::string bytes);
+  void on_write_done(int status);
+  // Write side done, no more answers: shut down and drain until EOF or the linger time.
+  void start_linger();
+  void arm_timer(uint64_t timeout_ms);
+  void on_timer();
+  void set_reading(bool reading);
+  void on_handle_closed();
+
+  AdminConnectionOwner& owner_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};  // request deadline, then linger deadline
+  uv_shutdown_t shutdown_{};
+  int open_handles_ = 0;            // libuv handles initialised and not yet closed
+  bool closing_ = false;            // close() called; no more reads, writes or answers
+  bool reading_ = false;            // uv_read_start is in effect
+  bool peer_eof_ = false;           // the client closed its write side
+  bool close_after_write_ = false;  // no more requests; close once writes finish
+  bool lingering_ = false;          // shut down; discarding input until EOF or timeout
+  bool in_process_ = false;         // process_input() is on the stack (no re-entry)
+  size_t writes_in_flight_ = 0;
+
+  HttpRequestParser parser_;
+  std::string input_;  // received bytes not yet fed to the parser
+  // The request being answered: awaiting_reply_ is set from begin_request to on_response;
+  // request_seq_ numbers requests so a stale or repeated reply is recognised.
+  bool awaiting_reply_ = false;
+  uint64_t request_seq_ = 0;
+  bool reply_keep_alive_ = true;
+  BodyMode reply_mode_ = BodyMode::kWithBody;
+};
+
+}  // namespace ringleader::proxy::admin

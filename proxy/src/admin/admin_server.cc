@@ -1,0 +1,218 @@
+#include "admin_server.h"
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+#include "admin/admin_connection.h"
+#include "admin/admin_router.h"
+#include "common/log.h"
+
+namespace ringleader::proxy::admin {
+namespace {
+
+constexpr size_t kReadBufferBytes = 64 * 1024;
+
+// Splits "HOST:PORT" like config::parse_host_port, but also accepts port 0 ("any free port").
+bool parse_listen(const std::string& text, std::string* host, uint16_t* port) {
+  if (config::parse_host_port(text, host, port)) return true;
+  if (text.size() < 2 || text.compare(text.size() - 2, 2, ":0") != 0) return false;
+  if (!config::parse_host_port(text.substr(0, text.size() - 1) + "1", host, port)) return false;
+  *port = 0;
+  return true;
+}
+
+// Resolves `host` (an IP literal or a name) to its first address with `port`.
+Result<sockaddr_storage> resolve(uv_loop_t* loop, const std::string& host, uint16_t port) {
+  sockaddr_storage address{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&address)) == 0 ||
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&address)) == 0) {
+    return address;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  uv_getaddrinfo_t request{};
+  // Without a callback uv_getaddrinfo resolves synchronously (startup only).
+  const int err = uv_getaddrinfo(loop, &request, nullptr, host.c_str(), nullptr, &hints);
+  if (err != 0 || request.addrinfo == nullptr) {
+    return Status::error("cannot resolve \"" + host + "\": " + uv_strerror(err));
+  }
+  std::memcpy(&address, request.addrinfo->ai_addr, request.addrinfo->ai_addrlen);
+  uv_freeaddrinfo(request.addrinfo);
+  if (address.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(port);
+  }
+  return address;
+}
+
+std::string format_address(const sockaddr_storage& address, uint16_t* port) {
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    uv_ip6_name(in6, text.data(), text.size());
+    *port = ntohs(in6->sin6_port);
+    return "[" + std::string(text.data()) + "]:" + std::to_string(*port);
+  }
+  const auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
+  uv_ip4_name(in4, text.data(), text.size());
+  *port = ntohs(in4->sin_port);
+  return std::string(text.data()) + ":" + std::to_string(*port);
+}
+
+}  // namespace
+
+// The listening socket and its connections. Frees itself once its handle and every
+// connection are closed (see AdminServer's Lifetime note).
+class AdminListener final : public AdminConnectionOwner {
+ public:
+  AdminListener(uv_loop_t* loop, AdminService& service, std::string token, AdminServerLimits limits)
+      : loop_(loop),
+        router_(service, std::move(token)),
+        limits_(limits),
+        read_buffer_(kReadBufferBytes) {
+    uv_tcp_init(loop, &tcp_);
+    tcp_.data = this;
+  }
+
+  // Binds and listens; on failure the caller must close().
+  Status listen(const sockaddr_storage& address, const std::string& text) {
+    int err = uv_tcp_bind(&tcp_, reinterpret_cast<const sockaddr*>(&address), 0);
+    if (err == 0) {
+      err = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_), 128, [](uv_stream_t* s, int status) {
+        static_cast<AdminListener*>(s->data)->on_connection(status);
+      });
+    }
+    if (err != 0) {
+      return Status::error("admin.listen " + text + ": cannot listen: " + uv_strerror(err));
+    }
+    return Status::ok();
+  }
+
+  sockaddr_storage bound_address() {
+    sockaddr_storage address{};
+    int len = sizeof(address);
+    uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&address), &len);
+    return address;
+  }
+
+  void close() {
+    if (closing_) return;
+    closing_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
+      auto* self = static_cast<AdminListener*>(h->data);
+      self->tcp_closed_ = true;
+      self->maybe_delete();
+    });
+    for (auto& [raw, connection] : connections_)
+      connection->close();
+  }
+
+  size_t open_connections() const { return connections_.size(); }
+
+  AdminRouter& router() override { return router_; }
+  const AdminServerLimits& limits() const override { return limits_; }
+  uv_buf_t read_buffer() override {
+    return uv_buf_init(read_buffer_.data(), static_cast<unsigned int>(read_buffer_.size()));
+  }
+  void connection_closed(AdminConnection* connection) override {
+    connections_.erase(connection);
+    maybe_delete();
+  }
+
+ private:
+  void on_connection(int status) {
+    if (closing_) return;
+    if (status != 0) {
+      RL_LOG_WARN("admin: accept: %s", uv_strerror(status));
+      return;
+    }
+    const auto admission = connections_.size() < limits_.max_connections
+                               ? AdminConnection::Admission::kServe
+                               : AdminConnection::Admission::kReject;
+    auto connection =
+        AdminConnection::accept(loop_, reinterpret_cast<uv_stream_t*>(&tcp_), *this, admission);
+    AdminConnection* raw = connection.get();
+    connections_.emplace(raw, std::move(connection));
+  }
+
+  void maybe_delete() {
+    if (closing_ && tcp_closed_ && connections_.empty()) delete this;
+  }
+
+  uv_loop_t* const loop_;
+  uv_tcp_t tcp_{};
+  AdminRouter router_;
+  const AdminServerLimits limits_;
+  std::vector<char> read_buffer_;  // shared by all connections: reads are copied out at once
+  std::unordered_map<AdminConnection*, std::shared_ptr<AdminConnection>> connections_;
+  bool closing_ = false;     // close() called
+  bool tcp_closed_ = false;  // the listening handle's close callback ran
+};
+
+bool is_loopback(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    const uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in*>(&address)->sin_addr.s_addr);
+    return (ip >> 24) == 127;
+  }
+  if (address.ss_family == AF_INET6) {
+    const in6_addr& ip = reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&ip)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop,
+                                                        const config::AdminConfig& config,
+                                                        AdminService& service,
+                                                        AdminServerLimits limits) {
+  std::string host;
+  uint16_t port = 0;
+  if (!parse_listen(config.listen, &host, &port)) {
+    return Status::error("admin.listen \"" + config.listen +
+                         "\" is not HOST:PORT (e.g. 127.0.0.1:9180)");
+  }
+  auto address = resolve(loop, host, port);
+  if (!address) return Status::error("admin.listen " + config.listen + ": " + address.error());
+  if (config.token.empty() && !is_loopback(*address)) {
+    return Status::error("admin.listen " + config.listen +
+                         " is not a loopback address and admin.token is empty: anyone who "
+                         "can reach it could change the cluster; set admin.token or listen "
+                         "on 127.0.0.1");
+  }
+  auto* listener = new AdminListener(loop, service, config.token, limits);
+  if (Status status = listener->listen(*address, config.listen); !status) {
+    listener->close();  // frees itself in the close callback
+    return status;
+  }
+  uint16_t bound_port = 0;
+  std::string bound = format_address(listener->bound_address(), &bound_port);
+  RL_LOG_INFO("admin API listening on %s%s", bound.c_str(),
+              config.token.empty() ? "" : " (mutations need admin.token)");
+  return std::unique_ptr<AdminServer>(new AdminServer(listener, std::move(bound), bound_port));
+}
+
+AdminServer::AdminServer(AdminListener* listener, std::string address, uint16_t port)
+    : listener_(listener), address_(std::move(address)), port_(port) {}
+
+AdminServer::~AdminServer() {
+  close();
+}
+
+size_t AdminServer::open_connections() const {
+  return listener_ == nullptr ? 0 : listener_->open_connections();
+}
+
+void AdminServer::close() {
+  if (listener_ == nullptr) return;
+  listener_->close();
+  listener_ = nullptr;
+}
+
+}  // namespace ringleader::proxy::admin

@@ -1,0 +1,357 @@
+// The admin server over real loopback sockets, its loop running on a thread.
+#include "admin/admin_server.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "fake_admin_service.h"
+#include "loop_thread.h"
+#include "raw_http_client.h"
+
+namespace ringleader::proxy::admin {
+namespace {
+
+using testing::FakeAdminService;
+using testing::LoopThread;
+using testing::RawHttpClient;
+using testing::RawResponse;
+
+constexpr const char* kGetHealth = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    loop_.stop([this] { server_.reset(); });
+    EXPECT_EQ(loop_.close_result(), 0) << "handles left open on the loop";
+  }
+
+  // Starts a server on the loop thread; returns the error, or "" with *out set.
+  std::string try_start(const config::AdminConfig& config, std::unique_ptr<AdminServer>* out,
+                        AdminServerLimits limits = {}) {
+    return loop_.run([&]() -> std::string {
+      auto started = AdminServer::start(loop_.loop(), config, service_, limits);
+      if (!started) return started.error();
+      *out = std::move(started).value();
+      return "";
+    });
+  }
+
+  // Starts server_ on a free loopback port; fails the test if it does not start.
+  void start(config::AdminConfig config = {"127.0.0.1:0", ""}, AdminServerLimits limits = {}) {
+    const std::string error = try_start(config, &server_, limits);
+    ASSERT_EQ(error, "");
+    port_ = loop_.run([this] { return server_->port(); });
+    ASSERT_NE(port_, 0);
+  }
+
+  // Polls `condition` on the loop thread until it holds (or 5 s pass).
+  bool eventually(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (loop_.run(condition)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+  }
+
+  size_t open_connections() {
+    return loop_.run([this] { return server_ ? server_->open_connections() : size_t{0}; });
+  }
+
+  FakeAdminService service_;  // outlives the loop and the server
+  LoopThread loop_;
+  std::unique_ptr<AdminServer> server_;  // touched on the loop thread only
+  uint16_t port_ = 0;
+};
+
+TEST_F(AdminServerTest, KeepAliveServesSeveralRequests) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.connected());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.send(kGetHealth));
+    auto response = client.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->headers["connection"], "keep-alive");
+    EXPECT_EQ(response->headers["content-type"], "application/json");
+    EXPECT_EQ(nlohmann::json::parse(response->body)["status"], "ok");
+  }
+  EXPECT_EQ(open_connections(), 1u);
+}
+
+TEST_F(AdminServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send(std::string(kGetHealth) +
+                          "GET /metrics HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"));
+  auto first = client.read_response();
+  auto second = client.read_response();
+  auto third = client.read_response();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_NE(first->body.find("\"ok\""), std::string::npos);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(third->status, 404);
+}
+
+TEST_F(AdminServerTest, PipelinedRequestWaitsBehindAnAsyncReply) {
+  service_.hold_replies = true;
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("POST /backends/r1/drain HTTP/1.1\r\nContent-Length: 0\r\n\r\n" +
+                          std::string(kGetHealth)));
+  ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
+  // The second request is not even started until the first is answered.
+  EXPECT_EQ(loop_.run([this] { return service_.calls; }),
+            std::vector<std::string>{"drain_backend r1"});
+  loop_.run([this] { service_.held[0]({202, {{"epoch", 9}}}); });
+  auto first = client.read_response();
+  auto second = client.read_response();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->status, 202);
+  EXPECT_EQ(nlohmann::json::parse(first->body)["epoch"], 9);
+  EXPECT_EQ(second->status, 200);
+}
+
+TEST_F(AdminServerTest, ConnectionCloseIsHonoured) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(
+      client.send("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n" + std::string(kGetHealth)));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->headers["connection"], "close");
+  EXPECT_TRUE(client.reads_eof()) << "the pipelined request after close is not answered";
+  EXPECT_TRUE(eventually([this] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(AdminServerTest, Http10ClosesUnlessAskedToKeepAlive) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto kept = client.read_response();
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->headers["connection"], "keep-alive");
+  ASSERT_TRUE(client.send("GET /healthz HTTP/1.0\r\n\r\n"));
+  auto closed = client.read_response();
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->headers["connection"], "close");
+  EXPECT_TRUE(client.reads_eof());
+}
+
+TEST_F(AdminServerTest, OversizedBodyGets413ThenClose) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("POST /backends HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n" +
+                          std::string(100000, 'x')));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->headers["connection"], "close");
+  EXPECT_NE(nlohmann::json::parse(response->body)["error"].get<std::string>().find("1048576"),
+            std::string::npos);
+  EXPECT_TRUE(client.reads_eof());
+  EXPECT_TRUE(loop_.run([this] { return service_.calls.empty(); }));
+}
+
+TEST_F(AdminServerTest, MalformedRequestGets400ThenClose) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("HELLO\r\n\r\n"));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+  EXPECT_TRUE(nlohmann::json::parse(response->body).contains("error"));
+  EXPECT_TRUE(client.reads_eof());
+}
+
+TEST_F(AdminServerTest, ChunkedBodyGets411) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send(
+      "POST /backends HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 411);
+  EXPECT_TRUE(client.reads_eof());
+}
+
+TEST_F(AdminServerTest, HeadLeavesTheBodyOut) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("HEAD /healthz HTTP/1.1\r\n\r\n" + std::string(kGetHealth)));
+  auto head = client.read_response(/*head_only=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_NE(head->headers["content-length"], "0");
+  auto get = client.read_response();  // would be garbled if HEAD had sent a body
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(std::to_string(get->body.size()), head->headers["content-length"]);
+}
+
+TEST_F(AdminServerTest, TokenIsRequiredForMutationsOnly) {
+  start({"127.0.0.1:0", "tok"});
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("DELETE /backends/r1 HTTP/1.1\r\n\r\n"));
+  auto denied = client.read_response();
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+  EXPECT_EQ(denied->headers["www-authenticate"], "Bearer realm=\"ringleader admin\"");
+  ASSERT_TRUE(client.send("DELETE /backends/r1 HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\n"));
+  auto allowed = client.read_response();
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  ASSERT_TRUE(client.send("GET /ring HTTP/1.1\r\n\r\n"));
+  auto ring = client.read_response();
+  ASSERT_TRUE(ring);
+  EXPECT_EQ(ring->status, 200);
+}
+
+TEST_F(AdminServerTest, WrongMethodCarriesAllowHeader) {
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("PUT /backends/x HTTP/1.1\r\n\r\n"));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 405);
+  EXPECT_EQ(response->headers["allow"], "DELETE, PATCH");
+}
+
+TEST_F(AdminServerTest, ReplyAfterTheClientLeftIsDropped) {
+  service_.hold_replies = true;
+  start();
+  {
+    RawHttpClient client(port_);
+    ASSERT_TRUE(client.send("POST /backends/r1/drain HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
+  }  // the client goes away before the answer
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 0; }));
+  loop_.run([this] { service_.held[0]({200, {{"epoch", 1}}}); });
+  // The server still serves others.
+  service_.hold_replies = false;
+  RawHttpClient other(port_);
+  ASSERT_TRUE(other.send(kGetHealth));
+  auto response = other.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(AdminServerTest, ReplyAfterTheServerClosedIsDropped) {
+  service_.hold_replies = true;
+  start();
+  RawHttpClient client(port_);
+  ASSERT_TRUE(client.send("DELETE /cluster/peers/p2 HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
+  loop_.run([this] { server_.reset(); });
+  EXPECT_TRUE(client.reads_eof());
+  loop_.run([this] { service_.held[0]({200, {{"epoch", 1}}}); });
+}
+
+TEST_F(AdminServerTest, SlowRequestGets408AndIdleConnectionCloses) {
+  AdminServerLimits limits;
+  limits.request_timeout_ms = 150;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient slow(port_);
+  RawHttpClient idle(port_);
+  ASSERT_TRUE(slow.send("GET /healthz HTTP/1.1\r\nHost: "));
+  auto response = slow.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 408);
+  EXPECT_TRUE(slow.reads_eof());
+  EXPECT_TRUE(idle.reads_eof()) << "an idle keep-alive connection is closed without a word";
+}
+
+TEST_F(AdminServerTest, OneStalledClientDoesNotDisturbOthers) {
+  start();
+  RawHttpClient stalled(port_);
+  ASSERT_TRUE(stalled.send("POST /backends HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"));
+  RawHttpClient garbage(port_);
+  ASSERT_TRUE(garbage.send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+  RawHttpClient good(port_);
+  ASSERT_TRUE(good.send(kGetHealth));
+  auto response = good.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503) {
+  AdminServerLimits limits;
+  limits.max_connections = 1;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient first(port_);
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 1; }));
+  RawHttpClient second(port_);
+  auto refused = second.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_TRUE(second.reads_eof());
+  ASSERT_TRUE(first.send(kGetHealth));
+  auto ok = first.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(AdminServerTest, RefusesNonLoopbackWithoutToken) {
+  std::unique_ptr<AdminServer> other;
+  for (const char* listen : {"0.0.0.0:0", "[::]:0"}) {
+    const std::string error = try_start({listen, ""}, &other);
+    EXPECT_NE(error.find("not a loopback address"), std::string::npos) << listen << ": " << error;
+    EXPECT_NE(error.find("admin.token"), std::string::npos) << error;
+    EXPECT_EQ(other, nullptr);
+  }
+  // With a token the same address is fine.
+  EXPECT_EQ(try_start({"0.0.0.0:0", "tok"}, &other), "");
+  EXPECT_NE(other, nullptr);
+  loop_.run([&] { other.reset(); });
+}
+
+TEST_F(AdminServerTest, ReportsBadAddressesAndBusyPorts) {
+  std::unique_ptr<AdminServer> other;
+  const std::string malformed = try_start({"localhost", ""}, &other);
+  EXPECT_NE(malformed.find("HOST:PORT"), std::string::npos) << malformed;
+
+  start();
+  const std::string busy_address = "127.0.0.1:" + std::to_string(port_);
+  const std::string busy = try_start({busy_address, ""}, &other);
+  EXPECT_NE(busy.find(busy_address), std::string::npos) << busy;
+  EXPECT_NE(busy.find("address already in use"), std::string::npos) << busy;
+  EXPECT_EQ(other, nullptr);
+}
+
+TEST_F(AdminServerTest, ResolvesLocalhostAndReportsTheBoundAddress) {
+  start({"localhost:0", ""});
+  const std::string address = loop_.run([this] { return server_->address(); });
+  EXPECT_TRUE(address == "127.0.0.1:" + std::to_string(port_) ||
+              address == "[::1]:" + std::to_string(port_))
+      << address;
+}
+
+sockaddr_storage ip(const char* text) {
+  sockaddr_storage address{};
+  if (uv_ip4_addr(text, 1, reinterpret_cast<sockaddr_in*>(&address)) != 0)
+    uv_ip6_addr(text, 1, reinterpret_cast<sockaddr_in6*>(&address));
+  return address;
+}
+
+TEST(IsLoopback, RecognisesLoopbackAddresses) {
+  EXPECT_TRUE(is_loopback(ip("127.0.0.1")));
+  EXPECT_TRUE(is_loopback(ip("127.255.0.9")));
+  EXPECT_TRUE(is_loopback(ip("::1")));
+  EXPECT_TRUE(is_loopback(ip("::ffff:127.0.0.2")));
+  EXPECT_FALSE(is_loopback(ip("0.0.0.0")));
+  EXPECT_FALSE(is_loopback(ip("10.1.2.3")));
+  EXPECT_FALSE(is_loopback(ip("128.0.0.1")));
+  EXPECT_FALSE(is_loopback(ip("::")));
+  EXPECT_FALSE(is_loopback(ip("::ffff:10.0.0.1")));
+  EXPECT_FALSE(is_loopback(ip("fe80::1")));
+}
+
+}  // namespace
+}  // namespace ringleader::proxy::admin
