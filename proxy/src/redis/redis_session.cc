@@ -110,7 +110,7 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   std::string_view forward = (!raw.empty() && raw[0] == '*') ? raw : std::string_view();
   switch (spec->routing) {
     case Routing::kUnsupported:
-      reply_error(req, "ERR " + unsupported_message(*spec));
+      reply_error(req, "ERR " + unsupported_message(*spec, args));
       return;
     case Routing::kProxyLocal:
       answer_local(*spec, args, req);
