@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "common/log.h"
 #include "core/counters.h"
 #include "core/ring_publisher.h"
@@ -80,6 +81,18 @@ int Server::run() {
               config_.backends.size(),
               std::string(ring::to_string(config_.ring.algorithm)).c_str());
 
+  if (!config_.admin.listen.empty()) {
+    auto admin = admin::AdminServer::start(&loop_, config_.admin, *this);
+    if (!admin) {
+      RL_LOG_ERROR("admin.listen: %s", admin.error().c_str());
+      stop_workers();
+      close_loop();
+      return 1;
+    }
+    admin_ = std::move(admin.value());
+    RL_LOG_INFO("admin API on http://%s", config_.admin.listen.c_str());
+  }
+
   uv_timer_init(&loop_, &sweep_timer_);
   sweep_timer_.data = this;
   uv_timer_start(
@@ -106,6 +119,7 @@ void Server::on_signal(int signum) {
     return;
   }
   RL_LOG_INFO("signal %d: draining (up to %u ms)", signum, kShutdownGraceMs);
+  if (admin_) admin_->close();
   stop_workers();
   uv_timer_stop(&sweep_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);

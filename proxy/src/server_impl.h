@@ -24,6 +24,10 @@
 
 namespace ringleader::proxy {
 
+namespace admin {
+class AdminServer;
+}
+
 class Server final : public ProxyServer, public admin::AdminService {
  public:
   Server(config::Config config, std::unique_ptr<Protocol> protocol, ring::RingSnapshot ring,
@@ -63,6 +67,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   sockaddr_storage addr_;
   ProxyCounters counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;  // null when admin.listen is empty
   std::map<std::string, uint64_t> ejections_;  // backend -> times ejected
   uv_loop_t loop_;
   uv_async_t eject_async_;
