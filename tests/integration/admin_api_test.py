@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""The admin HTTP API, metrics and SIGHUP reload against a running `ringleader serve`,
+with real redis-servers, promtool and a real Prometheus server (all on 127.0.0.1)."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import redis
+
+from harness import Process, RedisServer, Ringleader, TempDir, free_port, port_open, wait_until
+
+RINGLEADER = None
+
+
+def http(method, port, path, body=None, token=None, timeout=10):
+    """(status, parsed JSON or text) of one admin request."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        status, raw, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
+    if "json" in ctype:
+        return status, json.loads(raw)
+    return status, raw.decode()
+
+
+def lookup(config_path, key):
+    out = subprocess.run([RINGLEADER, "lookup", "-c", config_path, key], capture_output=True,
+                         check=True).stdout.decode()
+    return out.rstrip("\n").split("\t")[2].split(",")
+
+
+class AdminCase(unittest.TestCase):
+    token = ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp_ctx = TempDir()
+        cls.tmp = cls.tmp_ctx.__enter__()
+        cls.redises = [RedisServer(cls.tmp).__enter__() for _ in range(3)]
+        backends = [{"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}", "zone": f"z{i}"}
+                    for i, r in enumerate(cls.redises)]
+        cls.rl = Ringleader(RINGLEADER, cls.tmp, backends, ring="replicas = 2",
+                            extra=f'\n[log]\nlevel = "info"\n')
+        # The harness writes an [admin] table; add the token to it when the test wants one.
+        if cls.token:
+            with open(cls.rl.config_path) as f:
+                text = f.read()
+            text = text.replace("[admin]\n", f'[admin]\ntoken = "{cls.token}"\n', 1)
+            with open(cls.rl.config_path, "w") as f:
+                f.write(text)
+        cls.rl.__enter__()
+        wait_until(lambda: port_open(cls.rl.admin_port), what="admin port")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rl.__exit__(None, None, None)
+        for r in cls.redises:
+            r.__exit__(None, None, None)
+        cls.tmp_ctx.__exit__(None, None, None)
+
+    def client(self):
+        return redis.Redis(host="127.0.0.1", port=self.rl.port, socket_timeout=10)
+
+
+class EndpointsTest(AdminCase):
+    def test_health_and_readiness(self):
+        self.assertEqual(http("GET", self.rl.admin_port, "/healthz")[0], 200)
+        status, body = http("GET", self.rl.admin_port, "/readyz")
+        self.assertEqual(status, 200)
+        self.assertTrue(body["ready"])
+
+    def test_ring(self):
+        status, ring = http("GET", self.rl.admin_port, "/ring")
+        self.assertEqual(status, 200)
+        self.assertEqual(ring["epoch"], 0)
+        self.assertEqual(ring["algorithm"], "vnode")
+        self.assertEqual(ring["replicas"], 2)
+        names = [b["name"] for b in ring["backends"]]
+        self.assertEqual(names, ["redis-0", "redis-1", "redis-2"])
+        for b, r in zip(ring["backends"], self.redises):
+            self.assertEqual(b["address"], f"127.0.0.1:{r.port}")
+            self.assertEqual(b["weight"], 1)
+            self.assertEqual(b["state"], "active")
+            self.assertIn(b["zone"], ("z0", "z1", "z2"))
+        self.assertAlmostEqual(sum(b["share"] for b in ring["backends"]), 1.0, places=9)
+
+    def test_lookup_agrees_with_the_offline_lookup_and_the_data(self):
+        c = self.client()
+        for key in ["user:1", "user:{42}:name", "a b/c?d&e"]:
+            status, body = http("GET", self.rl.admin_port,
+                                "/ring/lookup?key=" + urllib.parse.quote(key))
+            self.assertEqual(status, 200)
+            self.assertEqual(body["key"], key)
+            self.assertEqual(body["epoch"], 0)
+            self.assertEqual(body["replicas"], lookup(self.rl.config_path, key))
+            self.assertEqual(len(body["replicas"]), 2)
+            c.set(key, "x")
+            primary = self.redises[int(body["replicas"][0].split("-")[1])]
+            self.assertEqual(redis.Redis(port=primary.port).get(key), b"x")
+        self.assertEqual(http("GET", self.rl.admin_port, "/ring/lookup")[0], 400)
+
+    def test_cluster_in_static_mode(self):
+        status, body = http("GET", self.rl.admin_port, "/cluster")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["role"], "static")
+        for field in ("node_id", "term", "leader", "commit_index", "applied_index", "peers"):
+            self.assertIn(field, body)
+
+    def test_mutations_are_refused_in_static_mode(self):
+        for method, path, body in [("POST", "/backends", {"name": "x", "address": "127.0.0.1:1"}),
+                                   ("DELETE", "/backends/redis-0", None),
+                                   ("PATCH", "/backends/redis-0", {"weight": 2}),
+                                   ("POST", "/backends/redis-0/drain", None)]:
+            status, reply = http(method, self.rl.admin_port, path, body)
+            self.assertEqual(status, 409, (method, path, reply))
+            self.assertIn("SIGHUP", reply["error"])
+
+    def test_unknown_paths_and_methods(self):
+        status, body = http("GET", self.rl.admin_port, "/nope")
+        self.assertEqual(status, 404)
+        self.assertIn("error", body)
+        self.assertEqual(http("DELETE", self.rl.admin_port, "/ring")[0], 405)
+
+    def test_metrics_pass_promtool_and_move_with_traffic(self):
+        c = self.client()
+
+        def count():
+            status, text = http("GET", self.rl.admin_port, "/metrics")
+            self.assertEqual(status, 200)
+            for line in text.splitlines():
+                if line.startswith('ringleader_requests_total{command="set",outcome="ok"}'):
+                    return float(line.split()[-1])
+            return 0.0
+        before = count()
+        for i in range(50):
+            c.set(f"m:{i}", i)
+        self.assertEqual(count(), before + 50)
+        status, text = http("GET", self.rl.admin_port, "/metrics")
+        check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                               capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        for name in ("ringleader_request_duration_seconds_bucket", "ringleader_backend_up",
+                     "ringleader_backend_connections", "ringleader_ring_epoch",
+                     "ringleader_client_connections", "ringleader_backend_key_space_share",
+                     "ringleader_backend_request_duration_seconds_count"):
+            self.assertIn(name, text)
+
+
+class TokenTest(AdminCase):
+    token = "t0ken"
+
+    def test_mutations_need_the_token_reads_do_not(self):
+        port = self.rl.admin_port
+        self.assertEqual(http("GET", port, "/ring")[0], 200)
+        self.assertEqual(http("GET", port, "/metrics")[0], 200)
+        status, body = http("DELETE", port, "/backends/redis-0")
+        self.assertEqual(status, 401)
+        self.assertIn("error", body)
+        self.assertEqual(http("DELETE", port, "/backends/redis-0", token="wrong")[0], 401)
+        # With the right token the request reaches the membership: static mode refuses it.
+        self.assertEqual(http("DELETE", port, "/backends/redis-0", token="t0ken")[0], 409)
+
+
+class StartupRulesTest(unittest.TestCase):
+    def test_refuses_a_non_loopback_admin_address_without_a_token(self):
+        with TempDir() as tmp:
+            with RedisServer(tmp) as r:
+                rl = Ringleader(RINGLEADER, tmp, [r.port])
+                with open(rl.config_path) as f:
+                    text = f.read()
+                text = text.replace(f'listen = "127.0.0.1:{rl.admin_port}"',
+                                    f'listen = "0.0.0.0:{rl.admin_port}"')
+                with open(rl.config_path, "w") as f:
+                    f.write(text)
+                proc = subprocess.run([RINGLEADER, "serve", "-c", rl.config_path],
+                                      capture_output=True, timeout=20)
+                self.assertNotEqual(proc.returncode, 0)
+                self.assertIn(b"token", proc.stderr + proc.stdout)
+
+
+class ReloadTest(unittest.TestCase):
+    def test_sighup_publishes_new_backends_without_failing_a_request(self):
+        with TempDir() as tmp:
+            redises = [RedisServer(tmp).__enter__() for _ in range(4)]
+            try:
+                rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises[:3]])
+                with rl:
+                    errors, done = [], {"n": 0}
+                    stop = threading.Event()
+
+                    def load(worker):
+                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                        deadline = time.monotonic() + 30
+                        i = 0
+                        while not stop.is_set() and time.monotonic() < deadline and i < 20000:
+                            k = f"reload:{worker}:{i}"
+                            try:
+                                c.set(k, i)
+                                if c.get(k) != str(i).encode():
+                                    errors.append(f"{k}: wrong value")
+                                done["n"] += 1
+                            except redis.RedisError as e:
+                                errors.append(f"{k}: {e}")
+                            i += 1
+                    threads = [threading.Thread(target=load, args=(w,)) for w in range(3)]
+                    for t in threads:
+                        t.start()
+                    wait_until(lambda: done["n"] > 500, timeout=20, what="load")
+                    with open(rl.config_path, "a") as f:
+                        f.write(f'\n[[backends]]\nname = "redis-3"\naddress = "127.0.0.1:{redises[3].port}"\n')
+                    rl.proc.send_signal(signal.SIGHUP)
+                    wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"]) == 4,
+                               timeout=10, what="the reloaded ring")
+                    before = done["n"]
+                    wait_until(lambda: done["n"] > before + 500, timeout=20, what="load after reload")
+                    stop.set()
+                    for t in threads:
+                        t.join(timeout=60)
+                    self.assertEqual(errors, [])
+                    self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
+                                       "the new backend got no keys")
+            finally:
+                for r in redises:
+                    r.__exit__(None, None, None)
+
+
+class PrometheusScrapeTest(unittest.TestCase):
+    def test_a_real_prometheus_scrapes_ringleader(self):
+        prometheus = shutil.which("prometheus")
+        self.assertIsNotNone(prometheus, "prometheus is not installed (scripts/deps.sh installs it)")
+        with TempDir() as tmp:
+            with RedisServer(tmp) as r, Ringleader(RINGLEADER, tmp, [r.port]) as rl:
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                for i in range(20):
+                    c.set(f"p:{i}", i)
+                prom_port = free_port()
+                conf = os.path.join(tmp, "prometheus.yml")
+                with open(conf, "w") as f:
+                    f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                            "scrape_configs:\n  - job_name: ringleader\n    static_configs:\n"
+                            f"      - targets: ['127.0.0.1:{rl.admin_port}']\n")
+                argv = [prometheus, f"--config.file={conf}",
+                        f"--storage.tsdb.path={os.path.join(tmp, 'tsdb')}",
+                        f"--web.listen-address=127.0.0.1:{prom_port}"]
+                with Process(argv, os.path.join(tmp, "prometheus.log")):
+                    def query(q):
+                        url = (f"http://127.0.0.1:{prom_port}/api/v1/query?query="
+                               + urllib.parse.quote(q))
+                        with urllib.request.urlopen(url, timeout=5) as resp:
+                            data = json.loads(resp.read())
+                        result = data["data"]["result"]
+                        return float(result[0]["value"][1]) if result else None
+
+                    wait_until(lambda: query('up{job="ringleader"}') == 1, timeout=60,
+                               what="prometheus to scrape ringleader")
+                    wait_until(lambda: (query('sum(ringleader_requests_total{command="set"})') or 0)
+                               >= 20, timeout=30, what="the request counter in prometheus")
+
+
+def main():
+    global RINGLEADER
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ringleader", required=True)
+    args, rest = parser.parse_known_args()
+    RINGLEADER = os.path.abspath(args.ringleader)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
+
+
+if __name__ == "__main__":
+    main()
