@@ -4,6 +4,7 @@ with real redis-servers, promtool and a real Prometheus server (all on 127.0.0.1
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -272,6 +273,27 @@ class PrometheusScrapeTest(unittest.TestCase):
                                what="prometheus to scrape ringleader")
                     wait_until(lambda: (query('sum(ringleader_requests_total{command="set"})') or 0)
                                >= 20, timeout=30, what="the request counter in prometheus")
+
+                    # Every panel of the Grafana dashboard is valid PromQL over metrics that
+                    # a real scrape has.
+                    dashboard = os.path.join(os.path.dirname(__file__), "..", "..", "dashboards",
+                                             "ringleader.json")
+                    with open(dashboard) as f:
+                        panels = json.load(f)["panels"]
+                    _, scrape = http("GET", rl.admin_port, "/metrics")
+                    exposed = {line.split("{")[0].split(" ")[0] for line in scrape.splitlines()
+                               if line and not line.startswith("#")}
+                    self.assertGreaterEqual(len(panels), 8)
+                    for panel in panels:
+                        for target in panel["targets"]:
+                            expr = target["expr"].replace("$instance", ".*")
+                            for name in re.findall(r"ringleader_[a-z_]+", expr):
+                                self.assertIn(name, exposed, f"{panel['title']}: {name}")
+                            url = (f"http://127.0.0.1:{prom_port}/api/v1/query?query="
+                                   + urllib.parse.quote(expr))
+                            with urllib.request.urlopen(url, timeout=5) as resp:
+                                self.assertEqual(json.loads(resp.read())["status"], "success",
+                                                 f"{panel['title']}: {expr}")
 
 
 def main():
