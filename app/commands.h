@@ -14,6 +14,9 @@ namespace ringleader::app {
 int run_serve(const std::vector<std::string>& args);
 int run_check(const std::vector<std::string>& args);
 int run_lookup(const std::vector<std::string>& args);
+// `ringleader ctl`: exit codes 0 ok, 1 the server answered with an error, 2 usage, 3 cannot
+// connect to the admin address.
+int run_ctl(const std::vector<std::string>& args);
 
 // The ring a static configuration describes (epoch 0).
 Result<ring::RingSnapshot> ring_from_config(const config::Config& config);

@@ -16,6 +16,8 @@ void usage(std::FILE* out) {
                "  serve -c FILE                      run the proxy\n"
                "  check -c FILE                      validate a configuration file\n"
                "  lookup -c FILE [--stdin] [KEY...]  show the replica set of keys\n"
+               "  ctl [--admin HOST:PORT] COMMAND    talk to a running instance's admin API\n"
+               "                                     (ringleader ctl --help for its commands)\n"
                "  version                            print the version\n");
 }
 
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return ringleader::app::run_serve(args);
   if (command == "check") return ringleader::app::run_check(args);
   if (command == "lookup") return ringleader::app::run_lookup(args);
+  if (command == "ctl") return ringleader::app::run_ctl(args);
   if (command == "version" || command == "--version") {
     std::printf("ringleader %s\n", ringleader::kVersion);
     return 0;

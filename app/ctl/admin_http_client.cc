@@ -1,0 +1,262 @@
+#include "admin_http_client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "common/version.h"
+
+namespace ringleader::app::ctl {
+namespace {
+
+constexpr size_t kMaxResponseBytes = 256u << 20;  // a metrics scrape of a huge pool still fits
+
+// Owns a socket descriptor.
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Connects `fd` to `address` within `timeout`; 0 or an errno value.
+int connect_with_timeout(int fd, const addrinfo& address, std::chrono::milliseconds timeout) {
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int err = 0;
+  if (::connect(fd, address.ai_addr, address.ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) return errno;
+    pollfd p{fd, POLLOUT, 0};
+    int ready;
+    do {
+      ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) return ETIMEDOUT;
+    if (ready < 0) return errno;
+    socklen_t len = sizeof(err);
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return err;
+  }
+  ::fcntl(fd, F_SETFL, flags);
+  return 0;
+}
+
+void set_io_timeouts(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+std::string host_header(const std::string& host, uint16_t port) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string format_request(const std::string& host, uint16_t port, const AdminRequest& r) {
+  std::string out = r.method + " " + r.target + " HTTP/1.1\r\nHost: " + host_header(host, port) +
+                    "\r\nUser-Agent: ringleader-ctl/" + kVersion +
+                    "\r\nAccept: application/json, text/plain\r\nConnection: close\r\n";
+  if (!r.token.empty()) out += "Authorization: Bearer " + r.token + "\r\n";
+  if (!r.body.empty() || r.method == "POST" || r.method == "PATCH" || r.method == "PUT") {
+    if (!r.body.empty()) out += "Content-Type: application/json\r\n";
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  }
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+bool send_all(int fd, std::string_view bytes, int* err) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = errno;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Parses a complete response in `raw` (read until EOF) into `out`; false with out->error set
+// when it is not a well-formed HTTP/1.x response.
+bool parse_response(const std::string& raw, AdminResponse* out) {
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (raw.compare(0, 5, "HTTP/") != 0 || head_end == std::string::npos) {
+    out->error = "the answer is not an HTTP response";
+    return false;
+  }
+  const std::string_view head(raw.data(), head_end);
+  const size_t sp = head.find(' ');
+  if (sp == std::string_view::npos || head.size() < sp + 4) {
+    out->error = "malformed HTTP status line";
+    return false;
+  }
+  int status = 0;
+  for (size_t i = sp + 1; i < sp + 4; ++i) {
+    if (head[i] < '0' || head[i] > '9') {
+      out->error = "malformed HTTP status line";
+      return false;
+    }
+    status = status * 10 + (head[i] - '0');
+  }
+  out->status = status;
+  size_t content_length = std::string::npos;
+  size_t line = head.find("\r\n");
+  while (line != std::string_view::npos && line < head.size()) {
+    line += 2;
+    const size_t eol = std::min(head.find("\r\n", line), head.size());
+    const std::string_view field = head.substr(line, eol - line);
+    const size_t colon = field.find(':');
+    if (colon != std::string_view::npos) {
+      const std::string name = lower(field.substr(0, colon));
+      std::string_view value = field.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ')
+        value.remove_prefix(1);
+      if (name == "content-type") out->content_type = std::string(value);
+      if (name == "content-length")
+        content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
+      if (name == "transfer-encoding") {
+        out->error = "the server sent a Transfer-Encoding response, which ctl does not read";
+        return false;
+      }
+    }
+    line = eol;
+  }
+  out->body = raw.substr(head_end + 4);
+  if (content_length != std::string::npos) {
+    if (out->body.size() < content_length) {
+      out->error = "the connection closed before the whole response arrived";
+      return false;
+    }
+    out->body.resize(content_length);
+  }
+  return true;
+}
+
+// Whether `raw` holds a whole response framed by Content-Length (so a server that keeps the
+// connection open despite "Connection: close" does not stall ctl).
+bool complete_by_length(const std::string& raw) {
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return false;
+  const std::string head = lower(std::string_view(raw.data(), head_end));
+  const size_t at = head.find("\r\ncontent-length:");
+  if (at == std::string::npos) return false;
+  const size_t length = std::strtoull(head.c_str() + at + 17, nullptr, 10);
+  return raw.size() >= head_end + 4 + length;
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' ||
+        u == '.' || u == '_' || u == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 15]);
+    }
+  }
+  return out;
+}
+
+AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequest& request,
+                         ClientTimeouts timeouts) {
+  AdminResponse response;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  const std::string port_text = std::to_string(port);
+  if (int err = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &addresses); err != 0) {
+    response.outcome = AdminResponse::Outcome::kConnectFailed;
+    response.error = std::string("cannot resolve ") + host + ": " + gai_strerror(err);
+    return response;
+  }
+  int fd = -1;
+  int last_error = 0;
+  for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    last_error = connect_with_timeout(fd, *a, timeouts.connect);
+    if (last_error == 0) break;
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(addresses);
+  if (fd < 0) {
+    response.outcome = AdminResponse::Outcome::kConnectFailed;
+    response.error = errno_text(last_error);
+    return response;
+  }
+  Socket socket(fd);
+  set_io_timeouts(fd, timeouts.exchange);
+
+  int err = 0;
+  if (!send_all(fd, format_request(host, port, request), &err)) {
+    response.outcome = AdminResponse::Outcome::kFailed;
+    response.error = "sending the request failed: " + errno_text(err);
+    return response;
+  }
+  std::string raw;
+  char chunk[16384];
+  while (true) {
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      response.outcome = AdminResponse::Outcome::kFailed;
+      response.error =
+          (errno == EAGAIN || errno == EWOULDBLOCK)
+              ? "no answer within " + std::to_string(timeouts.exchange.count() / 1000) + " s"
+              : "reading the answer failed: " + errno_text(errno);
+      return response;
+    }
+    if (n == 0) break;
+    raw.append(chunk, static_cast<size_t>(n));
+    if (complete_by_length(raw)) break;
+    if (raw.size() > kMaxResponseBytes) {
+      response.outcome = AdminResponse::Outcome::kFailed;
+      response.error = "the answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes";
+      return response;
+    }
+  }
+  if (!parse_response(raw, &response)) response.outcome = AdminResponse::Outcome::kFailed;
+  return response;
+}
+
+}  // namespace ringleader::app::ctl

@@ -1,0 +1,221 @@
+#include "ctl_arguments.h"
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+
+namespace ringleader::app::ctl {
+namespace {
+
+// "--name=value" or "--name value"; advances *i past what it used. nullopt when `arg` is not
+// this option; an error Result when the value is missing.
+std::optional<Result<std::string>> option_value(const std::vector<std::string>& args, size_t* i,
+                                                const std::string& name) {
+  const std::string& arg = args[*i];
+  if (arg == name) {
+    if (*i + 1 >= args.size()) return Result<std::string>(Status::error(name + " needs a value"));
+    *i += 1;
+    return Result<std::string>(args[*i]);
+  }
+  if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
+      arg[name.size()] == '=') {
+    return Result<std::string>(arg.substr(name.size() + 1));
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> parse_weight(const std::string& text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value == 0) return std::nullopt;
+  return value;
+}
+
+Status expect_operands(const std::vector<std::string>& words, size_t count, const char* synopsis) {
+  if (words.size() != count) return Status::error(std::string("usage: ringleader ctl ") + synopsis);
+  return Status::ok();
+}
+
+CtlCall call(std::string method, std::string target, CtlView view, std::string body = "") {
+  CtlCall c;
+  c.request.method = std::move(method);
+  c.request.target = std::move(target);
+  c.request.body = std::move(body);
+  c.view = view;
+  return c;
+}
+
+std::string backend_body(const CtlOptions& o, const std::string* name, const std::string* address) {
+  nlohmann::json body = nlohmann::json::object();
+  if (name) body["name"] = *name;
+  if (address) body["address"] = *address;
+  if (o.weight) body["weight"] = *o.weight;
+  if (o.zone) body["zone"] = *o.zone;
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<CtlCall> plan_backends(const CtlOptions& o) {
+  const std::vector<std::string>& w = o.words;
+  const std::string sub = w.size() > 1 ? w[1] : "";
+  if (sub == "add") {
+    if (Status s = expect_operands(w, 4, "backends add NAME ADDRESS [--weight N] [--zone Z]"); !s)
+      return s;
+    if (!config::parse_host_port(w[3], nullptr, nullptr))
+      return Status::error("backends add: ADDRESS \"" + w[3] + "\" is not HOST:PORT");
+    return call("POST", "/backends", CtlView::kChange, backend_body(o, &w[2], &w[3]));
+  }
+  if (sub == "remove") {
+    if (Status s = expect_operands(w, 3, "backends remove NAME"); !s) return s;
+    return call("DELETE", "/backends/" + url_encode(w[2]), CtlView::kChange);
+  }
+  if (sub == "set") {
+    if (Status s = expect_operands(w, 3, "backends set NAME [--weight N] [--zone Z]"); !s) return s;
+    if (!o.weight && !o.zone)
+      return Status::error("backends set: say what to change with --weight N and/or --zone Z");
+    return call("PATCH", "/backends/" + url_encode(w[2]), CtlView::kChange,
+                backend_body(o, nullptr, nullptr));
+  }
+  if (sub == "drain") {
+    if (Status s = expect_operands(w, 3, "backends drain NAME"); !s) return s;
+    return call("POST", "/backends/" + url_encode(w[2]) + "/drain", CtlView::kChange);
+  }
+  return Status::error("backends: expected add, remove, set or drain");
+}
+
+Result<CtlCall> plan_peers(const CtlOptions& o) {
+  const std::vector<std::string>& w = o.words;
+  const std::string sub = w.size() > 1 ? w[1] : "";
+  if (sub == "add") {
+    if (Status s = expect_operands(w, 4, "peers add ID ADDRESS"); !s) return s;
+    if (!config::parse_host_port(w[3], nullptr, nullptr))
+      return Status::error("peers add: ADDRESS \"" + w[3] + "\" is not HOST:PORT");
+    nlohmann::json body = {{"id", w[2]}, {"address", w[3]}};
+    return call("POST", "/cluster/peers", CtlView::kChange,
+                body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  if (sub == "remove") {
+    if (Status s = expect_operands(w, 3, "peers remove ID"); !s) return s;
+    return call("DELETE", "/cluster/peers/" + url_encode(w[2]), CtlView::kChange);
+  }
+  return Status::error("peers: expected add or remove");
+}
+
+}  // namespace
+
+const char* ctl_usage() {
+  return "usage: ringleader ctl [--admin HOST:PORT] [--token TOKEN] [--json] COMMAND\n"
+         "\n"
+         "commands:\n"
+         "  ring [--consistent]                              the ring: epoch, parameters, "
+         "backends\n"
+         "  lookup KEY                                       where KEY lives (replicas, primary "
+         "first)\n"
+         "  cluster status                                   node, role, term, leader, peers\n"
+         "  backends add NAME ADDRESS [--weight N] [--zone Z]\n"
+         "  backends remove NAME\n"
+         "  backends set NAME [--weight N] [--zone Z]\n"
+         "  backends drain NAME\n"
+         "  peers add ID ADDRESS\n"
+         "  peers remove ID\n"
+         "  health                                           is the process up\n"
+         "  ready                                            can it route requests\n"
+         "  metrics                                          Prometheus text, as scraped\n"
+         "\n"
+         "  --admin HOST:PORT  the admin API (admin.listen); default 127.0.0.1:9180\n"
+         "  --token TOKEN      admin.token, for changes; default $RINGLEADER_ADMIN_TOKEN\n"
+         "  --json             print the server's JSON answer as is (for scripts)\n"
+         "\n"
+         "exit codes: 0 ok, 1 the server answered with an error, 2 usage, 3 cannot connect\n";
+}
+
+Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
+                                       const std::string& env_token) {
+  CtlOptions o;
+  bool token_given = false;
+  bool operands_only = false;  // after "--"
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (operands_only || arg.empty() || arg[0] != '-' || arg == "-") {
+      o.words.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      operands_only = true;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "-h" || arg == "--help") {
+      o.help = true;
+    } else if (arg == "--consistent") {
+      o.consistent = true;
+    } else if (auto admin = option_value(args, &i, "--admin")) {
+      if (!*admin) return admin->status();
+      o.admin = admin->value();
+    } else if (auto token = option_value(args, &i, "--token")) {
+      if (!*token) return token->status();
+      o.token = token->value();
+      token_given = true;
+    } else if (auto weight = option_value(args, &i, "--weight")) {
+      if (!*weight) return weight->status();
+      o.weight = parse_weight(weight->value());
+      if (!o.weight)
+        return Status::error("--weight must be a whole number from 1 to 999999999, not \"" +
+                             weight->value() + "\"");
+    } else if (auto zone = option_value(args, &i, "--zone")) {
+      if (!*zone) return zone->status();
+      o.zone = zone->value();
+    } else {
+      return Status::error("unknown option " + arg);
+    }
+  }
+  if (!token_given) o.token = env_token;
+  if (!config::parse_host_port(o.admin, nullptr, nullptr))
+    return Status::error("--admin \"" + o.admin + "\" is not HOST:PORT (e.g. 127.0.0.1:9180)");
+  if (o.words.empty() && !o.help) return Status::error("a command is needed");
+  return o;
+}
+
+Result<CtlCall> plan_call(const CtlOptions& o) {
+  const std::vector<std::string>& w = o.words;
+  const std::string& command = w.front();
+  const bool sets_backend =
+      command == "backends" && w.size() > 1 && (w[1] == "add" || w[1] == "set");
+  if ((o.weight || o.zone) && !sets_backend)
+    return Status::error("--weight and --zone go with backends add or backends set");
+  if (o.consistent && command != "ring")
+    return Status::error("--consistent goes with the ring command");
+
+  if (command == "ring") {
+    if (Status s = expect_operands(w, 1, "ring [--consistent]"); !s) return s;
+    return call("GET", o.consistent ? "/ring?consistent=1" : "/ring", CtlView::kRing);
+  }
+  if (command == "lookup") {
+    if (Status s = expect_operands(w, 2, "lookup KEY"); !s) return s;
+    return call("GET", "/ring/lookup?key=" + url_encode(w[1]), CtlView::kLookup);
+  }
+  if (command == "cluster") {
+    if (w.size() > 2 || (w.size() == 2 && w[1] != "status"))
+      return Status::error("usage: ringleader ctl cluster status");
+    return call("GET", "/cluster", CtlView::kCluster);
+  }
+  if (command == "backends") return plan_backends(o);
+  if (command == "peers") return plan_peers(o);
+  if (command == "health") {
+    if (Status s = expect_operands(w, 1, "health"); !s) return s;
+    return call("GET", "/healthz", CtlView::kStatus);
+  }
+  if (command == "ready") {
+    if (Status s = expect_operands(w, 1, "ready"); !s) return s;
+    return call("GET", "/readyz", CtlView::kStatus);
+  }
+  if (command == "metrics") {
+    if (Status s = expect_operands(w, 1, "metrics"); !s) return s;
+    return call("GET", "/metrics", CtlView::kMetrics);
+  }
+  return Status::error("unknown command \"" + command + "\"");
+}
+
+}  // namespace ringleader::app::ctl

@@ -1,0 +1,77 @@
+#include "ctl_main.h"
+
+#include <nlohmann/json.hpp>
+
+#include "admin_http_client.h"
+#include "config/config.h"
+#include "ctl_arguments.h"
+#include "ctl_format.h"
+
+namespace ringleader::app::ctl {
+namespace {
+
+// The message to show for an error answer: its "error" field, else the body as is.
+std::string error_message(const AdminResponse& response, const nlohmann::json& body) {
+  if (body.is_object() && body.contains("error") && body["error"].is_string())
+    return body["error"].get<std::string>();
+  if (!response.body.empty()) return response.body;
+  return "HTTP status " + std::to_string(response.status);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const std::string& env_token, std::ostream& out,
+        std::ostream& err) {
+  auto options = parse_ctl_arguments(args, env_token);
+  if (!options) {
+    err << "ringleader ctl: " << options.error() << "\n\n" << ctl_usage();
+    return kExitUsage;
+  }
+  if (options->help) {
+    out << ctl_usage();
+    return kExitOk;
+  }
+  auto planned = plan_call(*options);
+  if (!planned) {
+    err << "ringleader ctl: " << planned.error() << "\n";
+    return kExitUsage;
+  }
+  CtlCall& call = planned.value();
+  call.request.token = options->token;
+
+  std::string host;
+  uint16_t port = 0;
+  config::parse_host_port(options->admin, &host, &port);  // validated by parse_ctl_arguments
+  const AdminResponse response = call_admin(host, port, call.request);
+  if (response.outcome == AdminResponse::Outcome::kConnectFailed) {
+    err << "ringleader ctl: cannot connect to the admin API at " << options->admin << ": "
+        << response.error << " (is ringleader running with admin.listen = \"" << options->admin
+        << "\"? use --admin HOST:PORT)\n";
+    return kExitNoConnection;
+  }
+  if (response.outcome == AdminResponse::Outcome::kFailed) {
+    err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "
+        << options->admin << ": " << response.error << "\n";
+    return kExitServerError;
+  }
+
+  const bool ok = response.status >= 200 && response.status < 300;
+  const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+  const bool is_json = !body.is_discarded();
+  if (options->json || call.view == CtlView::kMetrics || !is_json) {
+    if (ok || options->json) {
+      out << response.body;
+      if (!response.body.empty() && response.body.back() != '\n') out << "\n";
+    }
+  } else if (ok) {
+    out << format_answer(call.view, body);
+  }
+  if (!ok) {
+    err << "ringleader ctl: " << error_message(response, is_json ? body : nlohmann::json())
+        << " (HTTP " << response.status << ")\n";
+    return kExitServerError;
+  }
+  return kExitOk;
+}
+
+}  // namespace ringleader::app::ctl

@@ -1,0 +1,134 @@
+#include "ctl_arguments.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace ringleader::app::ctl {
+namespace {
+
+CtlOptions parse_ok(const std::vector<std::string>& args, const std::string& env_token = "") {
+  auto parsed = parse_ctl_arguments(args, env_token);
+  EXPECT_TRUE(parsed.is_ok()) << parsed.error();
+  return parsed.is_ok() ? parsed.value() : CtlOptions{};
+}
+
+CtlCall plan_ok(const std::vector<std::string>& args) {
+  auto planned = plan_call(parse_ok(args));
+  EXPECT_TRUE(planned.is_ok()) << planned.error();
+  return planned.is_ok() ? planned.value() : CtlCall{};
+}
+
+std::string plan_error(const std::vector<std::string>& args) {
+  auto parsed = parse_ctl_arguments(args, "");
+  if (!parsed) return parsed.error();
+  auto planned = plan_call(parsed.value());
+  EXPECT_FALSE(planned.is_ok());
+  return planned.error();
+}
+
+TEST(CtlArguments, Defaults) {
+  CtlOptions o = parse_ok({"ring"});
+  EXPECT_EQ(o.admin, "127.0.0.1:9180");
+  EXPECT_EQ(o.token, "");
+  EXPECT_FALSE(o.json);
+  EXPECT_EQ(o.words, std::vector<std::string>{"ring"});
+}
+
+TEST(CtlArguments, OptionsAnywhereInBothForms) {
+  CtlOptions o = parse_ok({"--admin", "10.0.0.1:9000", "ring", "--json", "--token=abc"});
+  EXPECT_EQ(o.admin, "10.0.0.1:9000");
+  EXPECT_EQ(o.token, "abc");
+  EXPECT_TRUE(o.json);
+  EXPECT_EQ(parse_ok({"--admin=[::1]:9180", "health"}).admin, "[::1]:9180");
+}
+
+TEST(CtlArguments, TokenFromTheEnvironmentUnlessGiven) {
+  EXPECT_EQ(parse_ok({"ring"}, "from-env").token, "from-env");
+  EXPECT_EQ(parse_ok({"--token", "flag", "ring"}, "from-env").token, "flag");
+  EXPECT_EQ(parse_ok({"--token", "", "ring"}, "from-env").token, "") << "explicitly empty";
+}
+
+TEST(CtlArguments, UsageErrors) {
+  EXPECT_FALSE(parse_ctl_arguments({}, "").is_ok());
+  EXPECT_FALSE(parse_ctl_arguments({"--admin"}, "").is_ok());
+  EXPECT_FALSE(parse_ctl_arguments({"--admin", "nope", "ring"}, "").is_ok());
+  EXPECT_FALSE(parse_ctl_arguments({"--frobnicate", "ring"}, "").is_ok());
+  EXPECT_NE(plan_error({"backends", "add", "a", "127.0.0.1:1", "--weight", "0"}).find("--weight"),
+            std::string::npos);
+  EXPECT_NE(plan_error({"backends", "add", "a", "127.0.0.1:1", "--weight", "x"}).find("--weight"),
+            std::string::npos);
+  EXPECT_NE(plan_error({"frob"}).find("unknown command"), std::string::npos);
+  EXPECT_NE(plan_error({"ring", "extra"}).find("usage"), std::string::npos);
+  EXPECT_NE(plan_error({"lookup"}).find("lookup KEY"), std::string::npos);
+  EXPECT_NE(plan_error({"backends"}).find("add, remove, set or drain"), std::string::npos);
+  EXPECT_NE(plan_error({"backends", "add", "a"}).find("NAME ADDRESS"), std::string::npos);
+  EXPECT_NE(plan_error({"backends", "add", "a", "nowhere"}).find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(plan_error({"backends", "set", "a"}).find("--weight"), std::string::npos);
+  EXPECT_NE(plan_error({"peers", "add", "p4"}).find("peers add ID ADDRESS"), std::string::npos);
+  EXPECT_NE(plan_error({"ring", "--weight", "2"}).find("backends add"), std::string::npos);
+  EXPECT_NE(plan_error({"lookup", "k", "--consistent"}).find("ring"), std::string::npos);
+  EXPECT_NE(plan_error({"cluster", "members"}).find("cluster status"), std::string::npos);
+  EXPECT_TRUE(parse_ok({"--help"}).help);
+}
+
+TEST(CtlArguments, ReadRequests) {
+  CtlCall c = plan_ok({"ring"});
+  EXPECT_EQ(c.request.method, "GET");
+  EXPECT_EQ(c.request.target, "/ring");
+  EXPECT_EQ(c.view, CtlView::kRing);
+  EXPECT_EQ(plan_ok({"ring", "--consistent"}).request.target, "/ring?consistent=1");
+  EXPECT_EQ(plan_ok({"cluster", "status"}).request.target, "/cluster");
+  EXPECT_EQ(plan_ok({"cluster"}).request.target, "/cluster");
+  EXPECT_EQ(plan_ok({"health"}).request.target, "/healthz");
+  EXPECT_EQ(plan_ok({"ready"}).request.target, "/readyz");
+  EXPECT_EQ(plan_ok({"metrics"}).view, CtlView::kMetrics);
+}
+
+TEST(CtlArguments, LookupEncodesTheKey) {
+  EXPECT_EQ(plan_ok({"lookup", "user:{42} a&b=c+d/é"}).request.target,
+            "/ring/lookup?key=user%3A%7B42%7D%20a%26b%3Dc%2Bd%2F%C3%A9");
+  EXPECT_EQ(plan_ok({"lookup", "--", "--json"}).request.target, "/ring/lookup?key=--json");
+  EXPECT_EQ(plan_ok({"lookup", ""}).request.target, "/ring/lookup?key=");
+  EXPECT_EQ(plan_ok({"lookup", "-"}).request.target, "/ring/lookup?key=-");
+}
+
+TEST(CtlArguments, BackendChanges) {
+  CtlCall add =
+      plan_ok({"backends", "add", "redis-4", "127.0.0.1:7004", "--weight", "3", "--zone", "b"});
+  EXPECT_EQ(add.request.method, "POST");
+  EXPECT_EQ(add.request.target, "/backends");
+  EXPECT_EQ(nlohmann::json::parse(add.request.body),
+            (nlohmann::json{
+                {"name", "redis-4"}, {"address", "127.0.0.1:7004"}, {"weight", 3}, {"zone", "b"}}));
+  EXPECT_EQ(nlohmann::json::parse(plan_ok({"backends", "add", "r", "h:1"}).request.body),
+            (nlohmann::json{{"name", "r"}, {"address", "h:1"}}));
+
+  CtlCall remove = plan_ok({"backends", "remove", "127.0.0.1:7001"});
+  EXPECT_EQ(remove.request.method, "DELETE");
+  EXPECT_EQ(remove.request.target, "/backends/127.0.0.1%3A7001");
+
+  CtlCall set = plan_ok({"backends", "set", "r1", "--zone=c"});
+  EXPECT_EQ(set.request.method, "PATCH");
+  EXPECT_EQ(set.request.target, "/backends/r1");
+  EXPECT_EQ(nlohmann::json::parse(set.request.body), (nlohmann::json{{"zone", "c"}}));
+
+  CtlCall drain = plan_ok({"backends", "drain", "r1"});
+  EXPECT_EQ(drain.request.method, "POST");
+  EXPECT_EQ(drain.request.target, "/backends/r1/drain");
+  EXPECT_EQ(drain.request.body, "");
+}
+
+TEST(CtlArguments, PeerChanges) {
+  CtlCall add = plan_ok({"peers", "add", "p4", "10.0.0.4:7401"});
+  EXPECT_EQ(add.request.method, "POST");
+  EXPECT_EQ(add.request.target, "/cluster/peers");
+  EXPECT_EQ(nlohmann::json::parse(add.request.body),
+            (nlohmann::json{{"id", "p4"}, {"address", "10.0.0.4:7401"}}));
+  CtlCall remove = plan_ok({"peers", "remove", "p4"});
+  EXPECT_EQ(remove.request.method, "DELETE");
+  EXPECT_EQ(remove.request.target, "/cluster/peers/p4");
+}
+
+}  // namespace
+}  // namespace ringleader::app::ctl

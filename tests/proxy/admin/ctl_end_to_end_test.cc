@@ -1,0 +1,154 @@
+// `ringleader ctl` (in-process) against a real AdminServer with a scripted service.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "admin/admin_server.h"
+#include "ctl_main.h"
+#include "fake_admin_service.h"
+#include "loop_thread.h"
+
+namespace ringleader::app::ctl {
+namespace {
+
+using proxy::admin::AdminServer;
+using proxy::admin::testing::FakeAdminService;
+using proxy::admin::testing::LoopThread;
+
+struct CtlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CtlEndToEndTest : public ::testing::Test {
+ protected:
+  void start(const std::string& token = "") {
+    const std::string error = loop_.run([&]() -> std::string {
+      auto started = AdminServer::start(loop_.loop(), {"127.0.0.1:0", token}, service_);
+      if (!started) return started.error();
+      server_ = std::move(started).value();
+      return "";
+    });
+    ASSERT_EQ(error, "");
+    address_ = loop_.run([this] { return server_->address(); });
+  }
+
+  void TearDown() override {
+    loop_.stop([this] { server_.reset(); });
+    EXPECT_EQ(loop_.close_result(), 0);
+  }
+
+  // Runs ctl with --admin pointing at the test server (the test thread blocks; the server
+  // answers on the loop thread).
+  CtlRun ctl(std::vector<std::string> args, const std::string& env_token = "") {
+    args.insert(args.begin(), {"--admin", address_});
+    std::ostringstream out, err;
+    CtlRun r;
+    r.exit_code = run(args, env_token, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  std::vector<std::string> calls() {
+    return loop_.run([this] { return service_.calls; });
+  }
+
+  FakeAdminService service_;
+  LoopThread loop_;
+  std::unique_ptr<AdminServer> server_;
+  std::string address_;
+};
+
+TEST_F(CtlEndToEndTest, RingAsTableAndAsJson) {
+  start();
+  CtlRun table = ctl({"ring"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out, "epoch      3\nalgorithm  vnode\nreplicas   1\n\nno backends\n");
+  CtlRun json = ctl({"--json", "ring", "--consistent"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  auto body = nlohmann::json::parse(json.out);
+  EXPECT_EQ(body["epoch"], 3);
+  EXPECT_EQ(calls(), (std::vector<std::string>{"ring consistent=0", "ring consistent=1"}));
+}
+
+TEST_F(CtlEndToEndTest, LookupSendsTheKeyIntact) {
+  start();
+  CtlRun r = ctl({"lookup", "user:{42} a&b=c+d"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(calls(), std::vector<std::string>{"lookup user:{42} a&b=c+d"});
+  EXPECT_NE(r.out.find("replicas  b1 (primary)"), std::string::npos) << r.out;
+}
+
+TEST_F(CtlEndToEndTest, MetricsAreRaw) {
+  start();
+  CtlRun r = ctl({"metrics"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "# TYPE ringleader_up gauge\nringleader_up 1\n");
+}
+
+TEST_F(CtlEndToEndTest, NotReadyExitsOneWithTheReason) {
+  start();
+  CtlRun r = ctl({"ready"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no backend can take requests (HTTP 503)"), std::string::npos) << r.err;
+  CtlRun json = ctl({"ready", "--json"});
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(json.out)["ready"], false) << "--json prints error bodies";
+}
+
+TEST_F(CtlEndToEndTest, ChangesAndServerErrors) {
+  start();
+  CtlRun added = ctl({"backends", "add", "r4", "127.0.0.1:7004", "--weight", "2"});
+  EXPECT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(added.out, "epoch  7\n");
+  loop_.run([this] {
+    service_.mutation_reply = {409, {{"error", "membership.mode is \"static\": edit the file"}}};
+  });
+  CtlRun refused = ctl({"backends", "drain", "r4"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "ringleader ctl: membership.mode is \"static\": edit the file (HTTP 409)\n");
+  EXPECT_EQ(ctl({"peers", "remove", "p2"}).exit_code, 1);
+  EXPECT_EQ(calls(),
+            (std::vector<std::string>{
+                "add_backend {\"address\":\"127.0.0.1:7004\",\"name\":\"r4\",\"weight\":2}",
+                "drain_backend r4", "remove_peer p2"}));
+}
+
+TEST_F(CtlEndToEndTest, TokenFromFlagOrEnvironment) {
+  start("s3cret");
+  CtlRun denied = ctl({"backends", "remove", "r1"});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("admin token"), std::string::npos) << denied.err;
+  EXPECT_NE(denied.err.find("(HTTP 401)"), std::string::npos) << denied.err;
+  EXPECT_EQ(ctl({"backends", "remove", "r1", "--token", "wrong"}).exit_code, 1);
+  EXPECT_EQ(ctl({"backends", "remove", "r1", "--token", "s3cret"}).exit_code, 0);
+  EXPECT_EQ(ctl({"backends", "remove", "r1"}, "s3cret").exit_code, 0);
+  EXPECT_EQ(ctl({"ring"}).exit_code, 0) << "reads need no token";
+}
+
+TEST_F(CtlEndToEndTest, CannotConnectExitsThreeNamingTheAddress) {
+  start();
+  loop_.run([this] { server_.reset(); });  // nothing listens there any more
+  CtlRun r = ctl({"ring"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("cannot connect to the admin API at " + address_), std::string::npos)
+      << r.err;
+}
+
+TEST_F(CtlEndToEndTest, UsageErrorsExitTwo) {
+  start();
+  EXPECT_EQ(ctl({}).exit_code, 2);
+  EXPECT_EQ(ctl({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(ctl({"backends", "set", "r1"}).exit_code, 2);
+  CtlRun help = ctl({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("backends add NAME ADDRESS"), std::string::npos);
+  EXPECT_TRUE(calls().empty());
+}
+
+}  // namespace
+}  // namespace ringleader::app::ctl
