@@ -193,8 +193,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop,
   }
   uint16_t bound_port = 0;
   std::string bound = format_address(listener->bound_address(), &bound_port);
-  RL_LOG_INFO("admin API listening on %s%s", bound.c_str(),
-              config.token.empty() ? "" : " (mutations need admin.token)");
+  RL_LOG_DEBUG("admin API listening on %s%s", bound.c_str(),
+               config.token.empty() ? "" : " (mutations need admin.token)");
   return std::unique_ptr<AdminServer>(new AdminServer(listener, std::move(bound), bound_port));
 }
 
