@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config clang-format
+  # HMAC-SHA256 (libcrypto) authenticates the frames between membership peers
+  libssl-dev
   libuv1-dev libxxhash-dev prometheus-cpp-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: real servers and clients

@@ -1,0 +1,163 @@
+// PeerTransport: authenticated TCP links between the members of a membership group.
+//
+// One listener on TransportOptions::listen takes connections from peers; one outbound
+// connection per known peer carries everything this node sends to that peer. Each direction
+// of a pair of nodes therefore has its own connection: outbound connections only write,
+// inbound connections only read.
+//
+//   - Every frame is length + HMAC-SHA256(secret, payload) + payload (see wire.h). A frame with
+//     a bad MAC, a length above max_frame_payload or a payload that does not decode closes
+//     that connection and is counted in TransportStats; nothing a peer sends can crash the
+//     process. (The MAC authenticates peers; it does not hide traffic or stop replays.)
+//   - The first frame on a connection is a Hello with the caller's node id and listen address.
+//     A peer that was unknown, or that now listens elsewhere, is added to the peer list, so a
+//     node learns the address of a new learner when the learner connects.
+//   - Outbound: connects to every known peer at once and reconnects with exponential backoff
+//     (reconnect_min_ms doubling up to reconnect_max_ms). Frames wait in a per-peer queue of at
+//     most max_queued_frames; when it is full the oldest frame is dropped (Raft retransmits).
+//   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers.
+//
+// Addresses are numeric "host:port" (IPv4 "127.0.0.1:7401", IPv6 "[::1]:7401") or
+// "localhost:port"; names are not resolved (that would block the loop).
+//
+// Threading: everything — construction, every method, every callback — runs on the thread that
+// runs `loop`. Callbacks may call any method, including close(), but must not destroy the
+// transport. Lifetime: close() (or the destructor) closes every handle and stops every callback
+// at once; the loop must run afterwards so libuv can finish closing (the handles' memory is
+// freed in their close callbacks and never refers back to the transport).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/result.h"
+#include "membership/raft/message.h"
+#include "membership/transport/wire.h"
+
+namespace ringleader::membership::transport {
+
+struct TransportOptions {
+  raft::NodeId node_id;
+  // host:port to listen on; port 0 picks a free port (see PeerTransport::listen_address()).
+  std::string listen;
+  // Shared by every member; frames under another secret are rejected.
+  std::string secret;
+  // Initial peers: id -> address (this node may be listed; it is skipped).
+  std::map<raft::NodeId, std::string> peers;
+  size_t max_queued_frames = 1024;
+  uint32_t reconnect_min_ms = 20;
+  uint32_t reconnect_max_ms = 1000;
+  size_t max_frame_payload = kMaxFramePayload;
+};
+
+// Counters since start; read on the loop thread.
+struct TransportStats {
+  uint64_t frames_sent = 0;      // handed to the socket
+  uint64_t frames_received = 0;  // authenticated, decoded and delivered
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_blocked = 0;       // by set_blocked, either direction
+  uint64_t dropped_unknown_peer = 0;  // sent to a node with no known address
+  uint64_t rejected_bad_mac = 0;      // each closed the connection
+  uint64_t rejected_oversized = 0;    // each closed the connection
+  uint64_t rejected_undecodable = 0;  // each closed the connection
+  uint64_t rejected_protocol = 0;     // no hello first, self hello, message from/to someone else
+  uint64_t connects = 0;              // outbound connections established
+  uint64_t connect_failures = 0;
+  uint64_t accepted = 0;  // inbound connections accepted
+};
+
+// What the transport delivers. Any of them may be empty.
+struct TransportCallbacks {
+  // A Raft message from peer m.from, addressed to this node.
+  std::function<void(raft::Message)> on_message;
+  std::function<void(const raft::NodeId& from, ForwardRequest)> on_forward_request;
+  std::function<void(const raft::NodeId& from, ForwardResponse)> on_forward_response;
+  // A Hello taught a new or changed address (already added to the peer list).
+  std::function<void(const raft::NodeId& id, const std::string& address)> on_peer_address;
+};
+
+class PeerTransport {
+ public:
+  // Binds and listens, then connects to every peer. Fails on a bad listen address or when the
+  // address cannot be bound; calls no callback then.
+  static Result<std::unique_ptr<PeerTransport>> start(uv_loop_t* loop, TransportOptions options,
+                                                      TransportCallbacks callbacks);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // The bound address, with the real port when the options asked for port 0.
+  const std::string& listen_address() const { return listen_address_; }
+  const raft::NodeId& node_id() const { return options_.node_id; }
+
+  // Adds a peer or changes its address (reconnecting). Ignored for this node's own id. Fails
+  // on an address that does not parse.
+  Status set_peer(const raft::NodeId& id, const std::string& address);
+  // Forgets a peer: closes its outbound connection and drops its queue.
+  void remove_peer(const raft::NodeId& id);
+  // Known peers: id -> address.
+  std::map<raft::NodeId, std::string> peers() const;
+  // True while the outbound connection to `id` is established.
+  bool connected(const raft::NodeId& id) const;
+
+  // Queues `message` for message.to. Dropped (and counted) when the peer is unknown or
+  // blocked, or when it pushes the oldest frame out of a full queue.
+  void send(const raft::Message& message);
+  // Queues any frame for `to` (forward requests and responses).
+  void send_frame(const raft::NodeId& to, const Frame& frame);
+
+  // Drops every frame to and from these peers (replaces the previous set).
+  void set_blocked(std::set<raft::NodeId> peers);
+  // One-way: drops frames this node sends to these peers; what they send still arrives.
+  void set_blocked_outgoing(std::set<raft::NodeId> peers);
+
+  const TransportStats& stats() const { return stats_; }
+
+  // Closes every handle; no callback runs afterwards. Idempotent.
+  void close();
+
+  struct Peer;
+  struct Connection;
+
+ private:
+  PeerTransport(uv_loop_t* loop, TransportOptions options, TransportCallbacks callbacks);
+
+  void on_accept(int status);
+  void start_connect(Peer& peer);
+  void on_connected(Connection* conn, int status);
+  void schedule_reconnect(Peer& peer);
+  void flush(Peer& peer);
+  void on_write_done(Connection* conn, int status);
+  void on_read(Connection* conn, ssize_t nread, const char* data);
+  // False when the connection was closed while handling the frame.
+  bool handle_frame(Connection* conn, std::string_view payload);
+  void close_connection(Connection* conn, const char* reason);
+  void queue_sealed(const raft::NodeId& to, std::string sealed);
+  bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
+  bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
+
+  uv_loop_t* const loop_;
+  const TransportOptions options_;
+  const TransportCallbacks callbacks_;
+  // Listening handle; heap-allocated, freed in its close callback. Null once closed.
+  uv_tcp_t* listener_ = nullptr;
+  std::string listen_address_;
+  // The sealed Hello sent first on every outbound connection.
+  std::string hello_;
+  // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
+  std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
+  // Every open connection (inbound and outbound); removed when it starts closing.
+  std::set<Connection*> connections_;
+  std::set<raft::NodeId> blocked_in_;
+  std::set<raft::NodeId> blocked_out_;
+  TransportStats stats_;
+  bool closed_ = false;
+};
+
+}  // namespace ringleader::membership::transport

@@ -1,0 +1,105 @@
+// Wire format between membership peers: the frames PeerTransport carries, and their versioned
+// binary encoding. Pure functions; no sockets here.
+//
+//   frame on the stream = u32 payload length (little-endian)
+//                       | 32 bytes HMAC-SHA256(secret, payload)
+//                       | payload
+//   payload             = u8 version (kWireVersion) | u8 kind | body
+//   kinds: 1 hello, 2 raft message, 3 forward request, 4 forward response
+//
+// Bodies use the membership's ByteWriter conventions: integers little-endian fixed width,
+// strings u32 length + bytes, enums u8 (checked against their range on decode).
+//   hello            = node id | listen address
+//   raft message     = from | to | u64 term | u8 payload tag (index in raft::Payload) | fields
+//                      entries = u32 count | (u64 term | u64 index | u8 type | data)*
+//                      snapshot = u64 index | u64 term | encode_configuration bytes | data
+//   forward request  = u64 request id | u8 kind | (command bytes | u8 change type | node | addr)
+//   forward response = u64 request id | u8 ok | u64 index | error text
+//
+// decode_frame accepts exactly what encode_frame produces: an unknown version or kind, an enum
+// out of range, an oversized or truncated field, or trailing bytes is an error value. It never
+// throws, asserts or reads out of bounds, whatever the input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/result.h"
+#include "membership/raft/configuration.h"
+#include "membership/raft/message.h"
+
+namespace ringleader::membership::transport {
+
+inline constexpr uint8_t kWireVersion = 1;
+// Bytes of the frame header: length + MAC.
+inline constexpr size_t kMacBytes = 32;
+inline constexpr size_t kFrameHeaderBytes = 4 + kMacBytes;
+// Largest payload a peer may send; a longer length closes the connection.
+inline constexpr size_t kMaxFramePayload = size_t{64} << 20;
+// Longest listen address or error text carried in a frame.
+inline constexpr size_t kMaxAddressLength = 255;
+inline constexpr size_t kMaxErrorLength = 4096;
+
+// First frame on every connection: who is calling and where it listens, so that a peer learns
+// the address of a node that is not in its configuration yet (a new learner).
+struct Hello {
+  raft::NodeId node_id;
+  std::string listen_address;
+
+  bool operator==(const Hello&) const = default;
+};
+
+// A follower asks the leader to propose on its behalf.
+//   command       — `command` holds an encoded state::Command (see command_codec.h).
+//   config_change — `change` is proposed; `address` is the listen address of change.node for
+//                   an add (empty otherwise).
+enum class ForwardKind : uint8_t { kCommand = 1, kConfigChange = 2 };
+
+struct ForwardRequest {
+  uint64_t request_id = 0;
+  ForwardKind kind = ForwardKind::kCommand;
+  std::string command;
+  raft::ConfigChange change;
+  std::string address;
+
+  bool operator==(const ForwardRequest& o) const {
+    return request_id == o.request_id && kind == o.kind && command == o.command &&
+           change.type == o.change.type && change.node == o.change.node && address == o.address;
+  }
+};
+
+// The leader's answer once the proposal is applied on the leader (ok, with its index) or has
+// failed (error text).
+struct ForwardResponse {
+  uint64_t request_id = 0;
+  bool ok = false;
+  raft::Index index = 0;
+  std::string error;
+
+  bool operator==(const ForwardResponse&) const = default;
+};
+
+using Frame = std::variant<Hello, raft::Message, ForwardRequest, ForwardResponse>;
+
+// The payload bytes of `frame` (no length, no MAC).
+std::string encode_frame(const Frame& frame);
+Result<Frame> decode_frame(std::string_view payload);
+
+// Just a Raft message, for tests and tools: encode_frame/decode_frame of a raft::Message.
+std::string encode_message(const raft::Message& message);
+Result<raft::Message> decode_message(std::string_view payload);
+
+// HMAC-SHA256 of `payload` under `secret`.
+std::string frame_mac(std::string_view secret, std::string_view payload);
+// Length + MAC + payload, ready for the stream.
+std::string seal_frame(std::string_view secret, std::string_view payload);
+// Constant-time comparison of a received MAC with the expected one.
+bool mac_matches(std::string_view secret, std::string_view payload, std::string_view mac);
+
+// Field-wise equality of messages (raft::Message has no operator==), for tests.
+bool same_message(const raft::Message& a, const raft::Message& b);
+
+}  // namespace ringleader::membership::transport

@@ -1,0 +1,570 @@
+#include "membership/transport/peer_transport.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "common/assert.h"
+#include "common/log.h"
+
+namespace ringleader::membership::transport {
+
+// An outbound destination. Owned by PeerTransport::peers_.
+struct PeerTransport::Peer {
+  PeerTransport* owner = nullptr;
+  raft::NodeId id;
+  std::string address;
+  sockaddr_storage addr{};
+  // Sealed frames waiting for the connection; bounded by max_queued_frames.
+  std::deque<std::string> queue;
+  // The outbound connection (connecting or connected), or null.
+  Connection* conn = nullptr;
+  bool connected = false;
+  // A uv_write is in flight on conn; the next flush waits for it.
+  bool writing = false;
+  // Reconnect timer; heap-allocated, freed in its close callback.
+  uv_timer_t* timer = nullptr;
+  uint32_t backoff_ms = 0;
+  uint64_t connected_at_ms = 0;
+};
+
+// One TCP connection. Heap-allocated; freed in the close callback of `tcp`. `owner` is cleared
+// when the transport closes, so late libuv callbacks (cancelled writes) never reach it.
+struct PeerTransport::Connection {
+  uv_tcp_t tcp{};
+  PeerTransport* owner = nullptr;
+  // Outbound: the peer it serves (null once detached). Inbound: null.
+  Peer* peer = nullptr;
+  bool inbound = false;
+  bool closing = false;
+  // Inbound: the node named by its Hello; empty before the Hello.
+  raft::NodeId remote;
+  // Received bytes not parsed yet.
+  std::string rbuf;
+  char chunk[64 * 1024];
+};
+
+namespace {
+
+constexpr size_t kMaxFramesPerWrite = 64;
+
+struct WriteRequest {
+  uv_write_t req{};
+  PeerTransport::Connection* conn = nullptr;
+  std::vector<std::string> frames;
+  std::vector<uv_buf_t> bufs;
+};
+
+struct ConnectRequest {
+  uv_connect_t req{};
+  PeerTransport::Connection* conn = nullptr;
+};
+
+void free_connection(uv_handle_t* handle) {
+  delete reinterpret_cast<PeerTransport::Connection*>(handle);
+}
+void free_timer(uv_handle_t* handle) {
+  delete reinterpret_cast<uv_timer_t*>(handle);
+}
+void free_tcp(uv_handle_t* handle) {
+  delete reinterpret_cast<uv_tcp_t*>(handle);
+}
+
+uint32_t read_u32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= uint32_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+// "host:port", "[v6]:port" or "localhost:port" -> socket address.
+Result<sockaddr_storage> parse_address(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::error("address '" + address + "': expected host:port");
+  }
+  std::string host = address.substr(0, colon);
+  std::string_view port_text = std::string_view(address).substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Status::error("address '" + address + "': port must be 0..65535");
+  }
+  sockaddr_storage out{};
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (uv_ip6_addr(host.c_str(), static_cast<int>(port), reinterpret_cast<sockaddr_in6*>(&out)) ==
+        0) {
+      return out;
+    }
+  } else {
+    if (host == "localhost") host = "127.0.0.1";
+    if (uv_ip4_addr(host.c_str(), static_cast<int>(port), reinterpret_cast<sockaddr_in*>(&out)) ==
+        0) {
+      return out;
+    }
+  }
+  return Status::error("address '" + address + "': host must be a numeric IP or localhost");
+}
+
+std::string format_address(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    uv_ip6_name(a6, host, sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6->sin6_port));
+  }
+  const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
+  uv_ip4_name(a4, host, sizeof(host));
+  return std::string(host) + ":" + std::to_string(ntohs(a4->sin_port));
+}
+
+}  // namespace
+
+PeerTransport::PeerTransport(uv_loop_t* loop, TransportOptions options,
+                             TransportCallbacks callbacks)
+    : loop_(loop), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
+
+Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
+                                                            TransportOptions options,
+                                                            TransportCallbacks callbacks) {
+  if (options.node_id.empty() || options.node_id.size() > raft::kMaxNodeIdLength) {
+    return Status::error("transport: node id must be 1..255 bytes");
+  }
+  if (options.max_queued_frames == 0) options.max_queued_frames = 1;
+  if (options.reconnect_min_ms == 0) options.reconnect_min_ms = 1;
+  if (options.reconnect_max_ms < options.reconnect_min_ms) {
+    options.reconnect_max_ms = options.reconnect_min_ms;
+  }
+  Result<sockaddr_storage> bind_addr = parse_address(options.listen);
+  if (!bind_addr) return Status::error("membership.listen: " + bind_addr.error());
+
+  std::unique_ptr<PeerTransport> t(
+      new PeerTransport(loop, std::move(options), std::move(callbacks)));
+  auto* listener = new uv_tcp_t;
+  uv_tcp_init(loop, listener);
+  listener->data = t.get();
+  t->listener_ = listener;
+  int rc = uv_tcp_bind(listener, reinterpret_cast<const sockaddr*>(&*bind_addr), 0);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener), 128,
+                   [](uv_stream_t* server, int status) {
+                     auto* self = static_cast<PeerTransport*>(server->data);
+                     if (self != nullptr) self->on_accept(status);
+                   });
+  }
+  if (rc != 0) {
+    std::string err = "membership.listen " + t->options_.listen + ": " + uv_strerror(rc);
+    t->close();
+    return Status::error(err);
+  }
+  sockaddr_storage bound{};
+  int len = sizeof(bound);
+  uv_tcp_getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &len);
+  t->listen_address_ = format_address(bound);
+  t->hello_ = seal_frame(t->options_.secret,
+                         encode_frame(Frame{Hello{t->options_.node_id, t->listen_address_}}));
+  for (const auto& [id, address] : t->options_.peers) {
+    Status s = t->set_peer(id, address);
+    if (!s) {
+      std::string err = "membership peer " + id + ": " + s.message();
+      t->close();
+      return Status::error(err);
+    }
+  }
+  return t;
+}
+
+PeerTransport::~PeerTransport() {
+  close();
+}
+
+void PeerTransport::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (listener_ != nullptr) {
+    listener_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(listener_), free_tcp);
+    listener_ = nullptr;
+  }
+  for (auto& [id, peer] : peers_) {
+    if (peer->timer != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(peer->timer), free_timer);
+      peer->timer = nullptr;
+    }
+  }
+  std::set<Connection*> open = std::move(connections_);
+  connections_.clear();
+  for (Connection* c : open) {
+    c->owner = nullptr;
+    c->peer = nullptr;
+    c->closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), free_connection);
+  }
+  peers_.clear();
+}
+
+Status PeerTransport::set_peer(const raft::NodeId& id, const std::string& address) {
+  if (closed_ || id == options_.node_id) return Status::ok();
+  if (id.empty() || id.size() > raft::kMaxNodeIdLength) {
+    return Status::error("peer id must be 1..255 bytes");
+  }
+  Result<sockaddr_storage> addr = parse_address(address);
+  if (!addr) return addr.status();
+  auto it = peers_.find(id);
+  if (it != peers_.end()) {
+    Peer& peer = *it->second;
+    if (peer.address == address) return Status::ok();
+    peer.address = address;
+    peer.addr = *addr;
+    if (peer.conn != nullptr) close_connection(peer.conn, "peer address changed");
+    peer.backoff_ms = 0;
+    if (peer.timer != nullptr) uv_timer_stop(peer.timer);
+    start_connect(peer);
+    return Status::ok();
+  }
+  auto peer = std::make_unique<Peer>();
+  peer->owner = this;
+  peer->id = id;
+  peer->address = address;
+  peer->addr = *addr;
+  peer->timer = new uv_timer_t;
+  uv_timer_init(loop_, peer->timer);
+  peer->timer->data = peer.get();
+  Peer& ref = *peer;
+  peers_.emplace(id, std::move(peer));
+  start_connect(ref);
+  return Status::ok();
+}
+
+void PeerTransport::remove_peer(const raft::NodeId& id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& peer = *it->second;
+  if (peer.conn != nullptr) close_connection(peer.conn, "peer removed");
+  if (peer.timer != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(peer.timer), free_timer);
+    peer.timer = nullptr;
+  }
+  peers_.erase(it);
+}
+
+std::map<raft::NodeId, std::string> PeerTransport::peers() const {
+  std::map<raft::NodeId, std::string> out;
+  for (const auto& [id, peer] : peers_)
+    out.emplace(id, peer->address);
+  return out;
+}
+
+bool PeerTransport::connected(const raft::NodeId& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second->connected;
+}
+
+void PeerTransport::set_blocked(std::set<raft::NodeId> peers) {
+  blocked_in_ = peers;
+  blocked_out_ = std::move(peers);
+}
+
+void PeerTransport::set_blocked_outgoing(std::set<raft::NodeId> peers) {
+  blocked_out_ = std::move(peers);
+}
+
+// ---- sending ----------------------------------------------------------------------------------
+
+void PeerTransport::send(const raft::Message& message) {
+  if (closed_) return;
+  if (blocked_out(message.to)) {
+    ++stats_.dropped_blocked;
+    return;
+  }
+  if (peers_.find(message.to) == peers_.end()) {
+    ++stats_.dropped_unknown_peer;
+    return;
+  }
+  queue_sealed(message.to, seal_frame(options_.secret, encode_frame(Frame{message})));
+}
+
+void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame) {
+  if (closed_) return;
+  if (blocked_out(to)) {
+    ++stats_.dropped_blocked;
+    return;
+  }
+  if (peers_.find(to) == peers_.end()) {
+    ++stats_.dropped_unknown_peer;
+    return;
+  }
+  queue_sealed(to, seal_frame(options_.secret, encode_frame(frame)));
+}
+
+void PeerTransport::queue_sealed(const raft::NodeId& to, std::string sealed) {
+  Peer& peer = *peers_.at(to);
+  if (peer.queue.size() >= options_.max_queued_frames) {
+    peer.queue.pop_front();
+    ++stats_.dropped_queue_full;
+  }
+  peer.queue.push_back(std::move(sealed));
+  flush(peer);
+}
+
+void PeerTransport::flush(Peer& peer) {
+  if (!peer.connected || peer.writing || peer.queue.empty() || peer.conn == nullptr) return;
+  auto* w = new WriteRequest;
+  w->conn = peer.conn;
+  while (!peer.queue.empty() && w->frames.size() < kMaxFramesPerWrite) {
+    w->frames.push_back(std::move(peer.queue.front()));
+    peer.queue.pop_front();
+  }
+  for (std::string& f : w->frames) {
+    w->bufs.push_back(uv_buf_init(f.data(), static_cast<unsigned>(f.size())));
+  }
+  w->req.data = w;
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&peer.conn->tcp), w->bufs.data(),
+                    static_cast<unsigned>(w->bufs.size()), [](uv_write_t* req, int status) {
+                      auto* wr = static_cast<WriteRequest*>(req->data);
+                      PeerTransport::Connection* conn = wr->conn;
+                      size_t frames = wr->frames.size();
+                      delete wr;
+                      if (conn->owner == nullptr || conn->closing) return;
+                      if (status == 0) conn->owner->stats_.frames_sent += frames;
+                      conn->owner->on_write_done(conn, status);
+                    });
+  if (rc != 0) {
+    delete w;
+    close_connection(peer.conn, "write failed");
+    return;
+  }
+  peer.writing = true;
+}
+
+void PeerTransport::on_write_done(Connection* conn, int status) {
+  Peer* peer = conn->peer;
+  if (peer == nullptr) return;
+  peer->writing = false;
+  if (status != 0) {
+    close_connection(conn, "write failed");
+    return;
+  }
+  flush(*peer);
+}
+
+// ---- connecting -------------------------------------------------------------------------------
+
+void PeerTransport::start_connect(Peer& peer) {
+  if (closed_ || peer.conn != nullptr) return;
+  auto* conn = new Connection;
+  conn->owner = this;
+  conn->peer = &peer;
+  uv_tcp_init(loop_, &conn->tcp);
+  uv_tcp_nodelay(&conn->tcp, 1);
+  conn->tcp.data = conn;
+  connections_.insert(conn);
+  peer.conn = conn;
+  peer.connected = false;
+  peer.writing = false;
+  auto* req = new ConnectRequest;
+  req->conn = conn;
+  req->req.data = req;
+  int rc = uv_tcp_connect(&req->req, &conn->tcp, reinterpret_cast<const sockaddr*>(&peer.addr),
+                          [](uv_connect_t* r, int status) {
+                            auto* cr = static_cast<ConnectRequest*>(r->data);
+                            PeerTransport::Connection* c = cr->conn;
+                            delete cr;
+                            if (c->owner == nullptr || c->closing) return;
+                            c->owner->on_connected(c, status);
+                          });
+  if (rc != 0) {
+    delete req;
+    ++stats_.connect_failures;
+    close_connection(conn, "connect failed");
+  }
+}
+
+void PeerTransport::on_connected(Connection* conn, int status) {
+  Peer* peer = conn->peer;
+  if (peer == nullptr) return;
+  if (status != 0) {
+    ++stats_.connect_failures;
+    close_connection(conn, "connect failed");
+    return;
+  }
+  ++stats_.connects;
+  peer->connected = true;
+  peer->connected_at_ms = uv_now(loop_);
+  // Read only to notice when the peer goes away; peers never write on this connection.
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&conn->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* c = static_cast<PeerTransport::Connection*>(h->data);
+        *buf = uv_buf_init(c->chunk, sizeof(c->chunk));
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+        auto* c = static_cast<PeerTransport::Connection*>(s->data);
+        if (c->owner == nullptr || c->closing) return;
+        if (nread < 0) c->owner->close_connection(c, "peer closed");
+      });
+  // The Hello goes first.
+  peer->queue.push_front(hello_);
+  if (peer->queue.size() > options_.max_queued_frames + 1) {
+    peer->queue.erase(peer->queue.begin() + 1);
+    ++stats_.dropped_queue_full;
+  }
+  flush(*peer);
+}
+
+void PeerTransport::schedule_reconnect(Peer& peer) {
+  if (closed_ || peer.timer == nullptr) return;
+  uint64_t now = uv_now(loop_);
+  // A connection that lived long enough resets the backoff; one that died at once (refused,
+  // or closed by a peer that rejects our frames) keeps doubling it.
+  if (peer.connected_at_ms != 0 && now - peer.connected_at_ms >= options_.reconnect_max_ms) {
+    peer.backoff_ms = 0;
+  }
+  peer.connected_at_ms = 0;
+  peer.backoff_ms = peer.backoff_ms == 0 ? options_.reconnect_min_ms
+                                         : std::min(peer.backoff_ms * 2, options_.reconnect_max_ms);
+  uv_timer_start(
+      peer.timer,
+      [](uv_timer_t* t) {
+        auto* p = static_cast<Peer*>(t->data);
+        p->owner->start_connect(*p);
+      },
+      peer.backoff_ms, 0);
+}
+
+// ---- accepting and reading ------------------------------------------------------------------
+
+void PeerTransport::on_accept(int status) {
+  if (closed_ || status != 0) return;
+  auto* conn = new Connection;
+  conn->owner = this;
+  conn->inbound = true;
+  uv_tcp_init(loop_, &conn->tcp);
+  conn->tcp.data = conn;
+  connections_.insert(conn);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_),
+                reinterpret_cast<uv_stream_t*>(&conn->tcp)) != 0) {
+    close_connection(conn, "accept failed");
+    return;
+  }
+  ++stats_.accepted;
+  uv_tcp_nodelay(&conn->tcp, 1);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&conn->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* c = static_cast<PeerTransport::Connection*>(h->data);
+        *buf = uv_buf_init(c->chunk, sizeof(c->chunk));
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* c = static_cast<PeerTransport::Connection*>(s->data);
+        if (c->owner == nullptr || c->closing) return;
+        c->owner->on_read(c, nread, buf->base);
+      });
+}
+
+void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
+  if (nread < 0) {
+    close_connection(conn, "peer closed");
+    return;
+  }
+  conn->rbuf.append(data, static_cast<size_t>(nread));
+  size_t pos = 0;
+  while (conn->rbuf.size() - pos >= kFrameHeaderBytes) {
+    const char* head = conn->rbuf.data() + pos;
+    uint32_t len = read_u32(head);
+    if (len > options_.max_frame_payload) {
+      ++stats_.rejected_oversized;
+      close_connection(conn, "oversized frame");
+      return;
+    }
+    if (conn->rbuf.size() - pos < kFrameHeaderBytes + len) break;
+    std::string_view mac(head + 4, kMacBytes);
+    std::string_view payload(head + kFrameHeaderBytes, len);
+    if (!mac_matches(options_.secret, payload, mac)) {
+      ++stats_.rejected_bad_mac;
+      close_connection(conn, "bad frame MAC (wrong membership.secret?)");
+      return;
+    }
+    pos += kFrameHeaderBytes + len;
+    if (!handle_frame(conn, payload)) return;
+  }
+  conn->rbuf.erase(0, pos);
+}
+
+bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
+  Result<Frame> decoded = decode_frame(payload);
+  if (!decoded) {
+    ++stats_.rejected_undecodable;
+    close_connection(conn, "undecodable frame");
+    return false;
+  }
+  Frame& frame = *decoded;
+  if (conn->remote.empty()) {
+    auto* hello = std::get_if<Hello>(&frame);
+    if (hello == nullptr || hello->node_id == options_.node_id) {
+      ++stats_.rejected_protocol;
+      close_connection(conn, hello == nullptr ? "first frame is not a hello" : "hello from self");
+      return false;
+    }
+    conn->remote = hello->node_id;
+    if (blocked_in(conn->remote) || hello->listen_address.empty()) return true;
+    auto it = peers_.find(conn->remote);
+    if (it == peers_.end() || it->second->address != hello->listen_address) {
+      if (set_peer(conn->remote, hello->listen_address).is_ok() && callbacks_.on_peer_address) {
+        callbacks_.on_peer_address(conn->remote, hello->listen_address);
+      }
+    }
+    return !conn->closing;
+  }
+  if (blocked_in(conn->remote)) {
+    ++stats_.dropped_blocked;
+    return true;
+  }
+  if (auto* m = std::get_if<raft::Message>(&frame)) {
+    if (m->from != conn->remote || m->to != options_.node_id) {
+      ++stats_.rejected_protocol;
+      return true;
+    }
+    ++stats_.frames_received;
+    if (callbacks_.on_message) callbacks_.on_message(std::move(*m));
+  } else if (auto* req = std::get_if<ForwardRequest>(&frame)) {
+    ++stats_.frames_received;
+    if (callbacks_.on_forward_request) callbacks_.on_forward_request(conn->remote, std::move(*req));
+  } else if (auto* resp = std::get_if<ForwardResponse>(&frame)) {
+    ++stats_.frames_received;
+    if (callbacks_.on_forward_response) {
+      callbacks_.on_forward_response(conn->remote, std::move(*resp));
+    }
+  } else {
+    ++stats_.rejected_protocol;  // a second hello
+  }
+  return !conn->closing;
+}
+
+void PeerTransport::close_connection(Connection* conn, const char* reason) {
+  if (conn->closing) return;
+  conn->closing = true;
+  connections_.erase(conn);
+  Peer* peer = conn->peer;
+  conn->peer = nullptr;
+  if (peer != nullptr) {
+    RL_LOG_DEBUG("membership %s: connection to %s (%s) closed: %s", options_.node_id.c_str(),
+                 peer->id.c_str(), peer->address.c_str(), reason);
+    peer->conn = nullptr;
+    peer->connected = false;
+    peer->writing = false;
+    schedule_reconnect(*peer);
+  } else {
+    RL_LOG_DEBUG("membership %s: inbound connection from '%s' closed: %s", options_.node_id.c_str(),
+                 conn->remote.c_str(), reason);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&conn->tcp), free_connection);
+}
+
+}  // namespace ringleader::membership::transport

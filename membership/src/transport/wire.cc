@@ -1,0 +1,396 @@
+#include "membership/transport/wire.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <type_traits>
+
+#include "codec/byte_reader.h"
+#include "codec/byte_writer.h"
+
+namespace ringleader::membership::transport {
+
+namespace {
+
+using codec::ByteReader;
+using codec::ByteWriter;
+
+enum class FrameKind : uint8_t { kHello = 1, kRaft = 2, kForwardRequest = 3, kForwardResponse = 4 };
+
+// Smallest encoded entry: term + index + type + data length.
+constexpr size_t kMinEncodedEntry = 8 + 8 + 1 + 4;
+
+template <typename E>
+bool enum_in_range(uint8_t v, E last) {
+  return v <= static_cast<std::underlying_type_t<E>>(last);
+}
+
+void put_entries(ByteWriter& w, const std::vector<raft::Entry>& entries) {
+  w.u32(static_cast<uint32_t>(entries.size()));
+  for (const raft::Entry& e : entries) {
+    w.u64(e.term);
+    w.u64(e.index);
+    w.u8(static_cast<uint8_t>(e.type));
+    w.bytes(e.data);
+  }
+}
+
+bool get_entries(ByteReader& r, std::vector<raft::Entry>& out) {
+  uint32_t count = r.u32();
+  // Each entry takes at least kMinEncodedEntry bytes: refuse counts the input cannot hold
+  // before reserving anything.
+  if (!r.ok() || count > r.remaining() / kMinEncodedEntry) return false;
+  out.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    raft::Entry e;
+    e.term = r.u64();
+    e.index = r.u64();
+    uint8_t type = r.u8();
+    if (!enum_in_range(type, raft::EntryType::kConfig)) return false;
+    e.type = static_cast<raft::EntryType>(type);
+    e.data = r.bytes(kMaxFramePayload);
+    if (!r.ok()) return false;
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
+void put_payload(ByteWriter& w, const raft::Payload& payload) {
+  w.u8(static_cast<uint8_t>(payload.index()));
+  std::visit(
+      [&w](const auto& p) {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, raft::VoteRequest>) {
+          w.u8(static_cast<uint8_t>(p.kind));
+          w.u8(static_cast<uint8_t>(p.cause));
+          w.u64(p.last_log_index);
+          w.u64(p.last_log_term);
+        } else if constexpr (std::is_same_v<T, raft::VoteResponse>) {
+          w.u8(static_cast<uint8_t>(p.kind));
+          w.u8(static_cast<uint8_t>(p.verdict));
+        } else if constexpr (std::is_same_v<T, raft::AppendRequest>) {
+          w.u64(p.prev_index);
+          w.u64(p.prev_term);
+          put_entries(w, p.entries);
+          w.u64(p.leader_commit);
+          w.u64(p.heartbeat_seq);
+        } else if constexpr (std::is_same_v<T, raft::AppendResponse>) {
+          w.u8(static_cast<uint8_t>(p.verdict));
+          w.u64(p.match_index);
+          w.u64(p.rejected_prev_index);
+          w.u64(p.conflict_index);
+          w.u64(p.conflict_term);
+          w.u64(p.heartbeat_seq);
+        } else if constexpr (std::is_same_v<T, raft::SnapshotRequest>) {
+          w.u64(p.snapshot.meta.index);
+          w.u64(p.snapshot.meta.term);
+          w.bytes(raft::encode_configuration(p.snapshot.meta.config));
+          w.bytes(p.snapshot.data);
+          w.u64(p.heartbeat_seq);
+        } else if constexpr (std::is_same_v<T, raft::TimeoutNow>) {
+          // no fields
+        } else if constexpr (std::is_same_v<T, raft::ReadIndexRequest>) {
+          w.u64(p.request_id);
+        } else {
+          static_assert(std::is_same_v<T, raft::ReadIndexResponse>);
+          w.u64(p.request_id);
+          w.u8(static_cast<uint8_t>(p.verdict));
+          w.u64(p.read_index);
+        }
+      },
+      payload);
+}
+
+// Reads the payload whose tag is `tag`; false on any malformed field.
+bool get_payload(ByteReader& r, uint8_t tag, raft::Payload& out) {
+  switch (tag) {
+    case 0: {
+      raft::VoteRequest p;
+      uint8_t kind = r.u8();
+      uint8_t cause = r.u8();
+      if (!enum_in_range(kind, raft::VoteKind::kVote) ||
+          !enum_in_range(cause, raft::ElectionCause::kTransfer))
+        return false;
+      p.kind = static_cast<raft::VoteKind>(kind);
+      p.cause = static_cast<raft::ElectionCause>(cause);
+      p.last_log_index = r.u64();
+      p.last_log_term = r.u64();
+      out = p;
+      return r.ok();
+    }
+    case 1: {
+      raft::VoteResponse p;
+      uint8_t kind = r.u8();
+      uint8_t verdict = r.u8();
+      if (!enum_in_range(kind, raft::VoteKind::kVote) ||
+          !enum_in_range(verdict, raft::Verdict::kGranted))
+        return false;
+      p.kind = static_cast<raft::VoteKind>(kind);
+      p.verdict = static_cast<raft::Verdict>(verdict);
+      out = p;
+      return r.ok();
+    }
+    case 2: {
+      raft::AppendRequest p;
+      p.prev_index = r.u64();
+      p.prev_term = r.u64();
+      if (!get_entries(r, p.entries)) return false;
+      p.leader_commit = r.u64();
+      p.heartbeat_seq = r.u64();
+      out = std::move(p);
+      return r.ok();
+    }
+    case 3: {
+      raft::AppendResponse p;
+      uint8_t verdict = r.u8();
+      if (!enum_in_range(verdict, raft::Verdict::kGranted)) return false;
+      p.verdict = static_cast<raft::Verdict>(verdict);
+      p.match_index = r.u64();
+      p.rejected_prev_index = r.u64();
+      p.conflict_index = r.u64();
+      p.conflict_term = r.u64();
+      p.heartbeat_seq = r.u64();
+      out = p;
+      return r.ok();
+    }
+    case 4: {
+      raft::SnapshotRequest p;
+      p.snapshot.meta.index = r.u64();
+      p.snapshot.meta.term = r.u64();
+      std::string config = r.bytes(kMaxFramePayload);
+      if (!r.ok()) return false;
+      Result<raft::Configuration> decoded = raft::decode_configuration(config);
+      if (!decoded) return false;
+      p.snapshot.meta.config = std::move(decoded).value();
+      p.snapshot.data = r.bytes(kMaxFramePayload);
+      p.heartbeat_seq = r.u64();
+      out = std::move(p);
+      return r.ok();
+    }
+    case 5:
+      out = raft::TimeoutNow{};
+      return true;
+    case 6: {
+      raft::ReadIndexRequest p;
+      p.request_id = r.u64();
+      out = p;
+      return r.ok();
+    }
+    case 7: {
+      raft::ReadIndexResponse p;
+      p.request_id = r.u64();
+      uint8_t verdict = r.u8();
+      if (!enum_in_range(verdict, raft::Verdict::kGranted)) return false;
+      p.verdict = static_cast<raft::Verdict>(verdict);
+      p.read_index = r.u64();
+      out = p;
+      return r.ok();
+    }
+    default:
+      return false;
+  }
+}
+static_assert(std::variant_size_v<raft::Payload> == 8, "a new payload needs a wire tag");
+
+void put_message(ByteWriter& w, const raft::Message& m) {
+  w.bytes(m.from);
+  w.bytes(m.to);
+  w.u64(m.term);
+  put_payload(w, m.payload);
+}
+
+bool get_message(ByteReader& r, raft::Message& m) {
+  m.from = r.bytes(raft::kMaxNodeIdLength);
+  m.to = r.bytes(raft::kMaxNodeIdLength);
+  m.term = r.u64();
+  uint8_t tag = r.u8();
+  if (!r.ok()) return false;
+  return get_payload(r, tag, m.payload);
+}
+
+bool same_entries(const std::vector<raft::Entry>& a, const std::vector<raft::Entry>& b) {
+  return a == b;
+}
+
+}  // namespace
+
+std::string encode_frame(const Frame& frame) {
+  ByteWriter w;
+  w.u8(kWireVersion);
+  std::visit(
+      [&w](const auto& f) {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, Hello>) {
+          w.u8(static_cast<uint8_t>(FrameKind::kHello));
+          w.bytes(f.node_id);
+          w.bytes(f.listen_address);
+        } else if constexpr (std::is_same_v<T, raft::Message>) {
+          w.u8(static_cast<uint8_t>(FrameKind::kRaft));
+          put_message(w, f);
+        } else if constexpr (std::is_same_v<T, ForwardRequest>) {
+          w.u8(static_cast<uint8_t>(FrameKind::kForwardRequest));
+          w.u64(f.request_id);
+          w.u8(static_cast<uint8_t>(f.kind));
+          if (f.kind == ForwardKind::kCommand) {
+            w.bytes(f.command);
+          } else {
+            w.u8(static_cast<uint8_t>(f.change.type));
+            w.bytes(f.change.node);
+            w.bytes(f.address);
+          }
+        } else {
+          static_assert(std::is_same_v<T, ForwardResponse>);
+          w.u8(static_cast<uint8_t>(FrameKind::kForwardResponse));
+          w.u64(f.request_id);
+          w.u8(f.ok ? 1 : 0);
+          w.u64(f.index);
+          w.bytes(f.error.size() > kMaxErrorLength ? f.error.substr(0, kMaxErrorLength) : f.error);
+        }
+      },
+      frame);
+  return std::move(w).take();
+}
+
+Result<Frame> decode_frame(std::string_view payload) {
+  ByteReader r(payload);
+  uint8_t version = r.u8();
+  uint8_t kind = r.u8();
+  if (!r.ok()) return Status::error("frame: truncated header");
+  if (version != kWireVersion) {
+    return Status::error("frame: unknown wire version " + std::to_string(version));
+  }
+  Frame frame;
+  switch (static_cast<FrameKind>(kind)) {
+    case FrameKind::kHello: {
+      Hello h;
+      h.node_id = r.bytes(raft::kMaxNodeIdLength);
+      h.listen_address = r.bytes(kMaxAddressLength);
+      if (r.ok() && h.node_id.empty()) return Status::error("frame: hello without a node id");
+      frame = std::move(h);
+      break;
+    }
+    case FrameKind::kRaft: {
+      raft::Message m;
+      if (!get_message(r, m)) return Status::error("frame: malformed raft message");
+      frame = std::move(m);
+      break;
+    }
+    case FrameKind::kForwardRequest: {
+      ForwardRequest f;
+      f.request_id = r.u64();
+      uint8_t fk = r.u8();
+      if (!r.ok()) break;
+      if (fk == static_cast<uint8_t>(ForwardKind::kCommand)) {
+        f.kind = ForwardKind::kCommand;
+        f.command = r.bytes(kMaxFramePayload);
+      } else if (fk == static_cast<uint8_t>(ForwardKind::kConfigChange)) {
+        f.kind = ForwardKind::kConfigChange;
+        uint8_t type = r.u8();
+        if (r.ok() && !enum_in_range(type, raft::ConfigChangeType::kRemove)) {
+          return Status::error("frame: unknown config change type");
+        }
+        f.change.type = static_cast<raft::ConfigChangeType>(type);
+        f.change.node = r.bytes(raft::kMaxNodeIdLength);
+        f.address = r.bytes(kMaxAddressLength);
+      } else {
+        return Status::error("frame: unknown forward kind " + std::to_string(fk));
+      }
+      frame = std::move(f);
+      break;
+    }
+    case FrameKind::kForwardResponse: {
+      ForwardResponse f;
+      f.request_id = r.u64();
+      uint8_t ok = r.u8();
+      if (r.ok() && ok > 1) return Status::error("frame: bad ok flag");
+      f.ok = ok == 1;
+      f.index = r.u64();
+      f.error = r.bytes(kMaxErrorLength);
+      frame = std::move(f);
+      break;
+    }
+    default:
+      return Status::error("frame: unknown kind " + std::to_string(kind));
+  }
+  if (!r.ok()) return Status::error("frame: truncated or oversized field");
+  if (!r.done()) return Status::error("frame: trailing bytes");
+  return frame;
+}
+
+std::string encode_message(const raft::Message& message) {
+  return encode_frame(Frame{message});
+}
+
+Result<raft::Message> decode_message(std::string_view payload) {
+  Result<Frame> frame = decode_frame(payload);
+  if (!frame) return frame.status();
+  if (!std::holds_alternative<raft::Message>(*frame)) {
+    return Status::error("frame: not a raft message");
+  }
+  return std::get<raft::Message>(std::move(frame).value());
+}
+
+std::string frame_mac(std::string_view secret, std::string_view payload) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int out_len = 0;
+  static constexpr unsigned char kEmpty[1] = {0};
+  const void* key = secret.empty() ? static_cast<const void*>(kEmpty) : secret.data();
+  const unsigned char* data =
+      payload.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(payload.data());
+  unsigned char* mac =
+      HMAC(EVP_sha256(), key, static_cast<int>(secret.size()), data, payload.size(), out, &out_len);
+  if (mac == nullptr || out_len != kMacBytes) return std::string(kMacBytes, '\0');
+  return std::string(reinterpret_cast<const char*>(out), out_len);
+}
+
+std::string seal_frame(std::string_view secret, std::string_view payload) {
+  ByteWriter w;
+  w.u32(static_cast<uint32_t>(payload.size()));
+  w.raw(frame_mac(secret, payload));
+  w.raw(payload);
+  return std::move(w).take();
+}
+
+bool mac_matches(std::string_view secret, std::string_view payload, std::string_view mac) {
+  if (mac.size() != kMacBytes) return false;
+  std::string expected = frame_mac(secret, payload);
+  return CRYPTO_memcmp(expected.data(), mac.data(), kMacBytes) == 0;
+}
+
+bool same_message(const raft::Message& a, const raft::Message& b) {
+  if (a.from != b.from || a.to != b.to || a.term != b.term) return false;
+  if (a.payload.index() != b.payload.index()) return false;
+  return std::visit(
+      [&b](const auto& pa) {
+        using T = std::decay_t<decltype(pa)>;
+        const T& pb = std::get<T>(b.payload);
+        if constexpr (std::is_same_v<T, raft::VoteRequest>) {
+          return pa.kind == pb.kind && pa.cause == pb.cause &&
+                 pa.last_log_index == pb.last_log_index && pa.last_log_term == pb.last_log_term;
+        } else if constexpr (std::is_same_v<T, raft::VoteResponse>) {
+          return pa.kind == pb.kind && pa.verdict == pb.verdict;
+        } else if constexpr (std::is_same_v<T, raft::AppendRequest>) {
+          return pa.prev_index == pb.prev_index && pa.prev_term == pb.prev_term &&
+                 same_entries(pa.entries, pb.entries) && pa.leader_commit == pb.leader_commit &&
+                 pa.heartbeat_seq == pb.heartbeat_seq;
+        } else if constexpr (std::is_same_v<T, raft::AppendResponse>) {
+          return pa.verdict == pb.verdict && pa.match_index == pb.match_index &&
+                 pa.rejected_prev_index == pb.rejected_prev_index &&
+                 pa.conflict_index == pb.conflict_index && pa.conflict_term == pb.conflict_term &&
+                 pa.heartbeat_seq == pb.heartbeat_seq;
+        } else if constexpr (std::is_same_v<T, raft::SnapshotRequest>) {
+          return pa.snapshot == pb.snapshot && pa.heartbeat_seq == pb.heartbeat_seq;
+        } else if constexpr (std::is_same_v<T, raft::TimeoutNow>) {
+          return true;
+        } else if constexpr (std::is_same_v<T, raft::ReadIndexRequest>) {
+          return pa.request_id == pb.request_id;
+        } else {
+          return pa.request_id == pb.request_id && pa.verdict == pb.verdict &&
+                 pa.read_index == pb.read_index;
+        }
+      },
+      a.payload);
+}
+
+}  // namespace ringleader::membership::transport

@@ -1,0 +1,390 @@
+#include "membership/transport/peer_transport.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ringleader::membership::transport {
+namespace {
+
+constexpr char kSecret[] = "test-secret";
+
+// What one transport received.
+struct Inbox {
+  std::vector<raft::Message> messages;
+  std::vector<std::pair<raft::NodeId, ForwardRequest>> requests;
+  std::vector<std::pair<raft::NodeId, ForwardResponse>> responses;
+  std::vector<std::pair<raft::NodeId, std::string>> learned;
+};
+
+// A libuv loop driven by the test thread, with transports on loopback ports.
+class TransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    uv_timer_init(&loop_, &wakeup_);
+    // Keeps uv_run(UV_RUN_ONCE) from blocking for long: the tests poll with deadlines.
+    uv_timer_start(
+        &wakeup_, [](uv_timer_t*) {}, 5, 5);
+  }
+  void TearDown() override {
+    for (auto& t : transports_)
+      t.reset();
+    uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  // Starts a transport on a free port; `index` is its slot in transports_/inboxes_.
+  size_t start(const std::string& id, std::string secret = kSecret,
+               std::map<raft::NodeId, std::string> peers = {}, size_t max_queue = 1024) {
+    size_t index = transports_.size();
+    inboxes_.push_back(std::make_unique<Inbox>());
+    Inbox* inbox = inboxes_.back().get();
+    TransportOptions o;
+    o.node_id = id;
+    o.listen = "127.0.0.1:0";
+    o.secret = std::move(secret);
+    o.peers = std::move(peers);
+    o.max_queued_frames = max_queue;
+    o.reconnect_min_ms = 10;
+    o.reconnect_max_ms = 100;
+    TransportCallbacks cb;
+    cb.on_message = [inbox](raft::Message m) { inbox->messages.push_back(std::move(m)); };
+    cb.on_forward_request = [inbox](const raft::NodeId& from, ForwardRequest r) {
+      inbox->requests.emplace_back(from, std::move(r));
+    };
+    cb.on_forward_response = [inbox](const raft::NodeId& from, ForwardResponse r) {
+      inbox->responses.emplace_back(from, std::move(r));
+    };
+    cb.on_peer_address = [inbox](const raft::NodeId& id2, const std::string& address) {
+      inbox->learned.emplace_back(id2, address);
+    };
+    auto t = PeerTransport::start(&loop_, std::move(o), std::move(cb));
+    EXPECT_TRUE(t.is_ok()) << t.error();
+    transports_.push_back(std::move(t).value());
+    return index;
+  }
+
+  PeerTransport& t(size_t i) { return *transports_[i]; }
+  Inbox& in(size_t i) { return *inboxes_[i]; }
+
+  // Runs the loop until `done` holds or `timeout_ms` passes; returns done().
+  bool run_until(const std::function<bool()>& done, int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      uv_run(&loop_, UV_RUN_ONCE);
+    }
+    return true;
+  }
+
+  void connect_all() {
+    for (size_t i = 0; i < transports_.size(); ++i) {
+      for (size_t j = 0; j < transports_.size(); ++j) {
+        if (i != j) {
+          ASSERT_TRUE(t(i).set_peer(t(j).node_id(), t(j).listen_address()).is_ok());
+        }
+      }
+    }
+  }
+
+  static raft::Message heartbeat(const raft::NodeId& from, const raft::NodeId& to, uint64_t seq) {
+    return raft::Message{from, to, 3, raft::AppendRequest{0, 0, {}, 0, seq}};
+  }
+  static uint64_t seq_of(const raft::Message& m) {
+    return std::get<raft::AppendRequest>(m.payload).heartbeat_seq;
+  }
+
+  uv_loop_t loop_{};
+  uv_timer_t wakeup_{};
+  std::vector<std::unique_ptr<PeerTransport>> transports_;
+  std::vector<std::unique_ptr<Inbox>> inboxes_;
+};
+
+// A blocking client socket to a transport's listener, for hand-made frames.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& address) {
+    size_t colon = address.rfind(':');
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+    inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    ok_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  bool write(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // True once the peer closed the connection (read returns 0 or an error).
+  bool closed_by_peer() {
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+std::string sealed_hello(const std::string& id, const std::string& secret = kSecret) {
+  return seal_frame(secret, encode_frame(Frame{Hello{id, ""}}));
+}
+
+TEST_F(TransportTest, ExchangesMessagesBothWays) {
+  size_t a = start("a");
+  size_t b = start("b");
+  size_t c = start("c");
+  connect_all();
+  for (uint64_t i = 1; i <= 50; ++i) {
+    t(a).send(heartbeat("a", "b", i));
+    t(b).send(heartbeat("b", "a", i));
+    t(c).send(heartbeat("c", "a", i));
+  }
+  ASSERT_TRUE(
+      run_until([&] { return in(b).messages.size() == 50 && in(a).messages.size() == 100; }));
+  // Per sender, order is kept.
+  for (uint64_t i = 0; i < 50; ++i)
+    EXPECT_EQ(seq_of(in(b).messages[i]), i + 1);
+  size_t from_c = 0;
+  for (const raft::Message& m : in(a).messages)
+    from_c += m.from == "c";
+  EXPECT_EQ(from_c, 50u);
+  EXPECT_EQ(t(a).stats().rejected_bad_mac, 0u);
+}
+
+TEST_F(TransportTest, CarriesEveryMessageTypeAndForwardFrames) {
+  size_t a = start("a");
+  size_t b = start("b");
+  connect_all();
+  raft::Snapshot snap;
+  snap.meta.index = 40;
+  snap.meta.term = 2;
+  snap.meta.config.voters = {"a", "b"};
+  snap.data = std::string(300000, 's');  // spans several reads
+  std::vector<raft::Message> sent = {
+      {"a", "b", 2,
+       raft::VoteRequest{raft::VoteKind::kPreVote, raft::ElectionCause::kTimeout, 4, 1}},
+      {"a", "b", 2, raft::VoteResponse{raft::VoteKind::kVote, raft::Verdict::kGranted}},
+      {"a", "b", 2,
+       raft::AppendRequest{3, 1, {raft::Entry{2, 4, raft::EntryType::kCommand, "cmd"}}, 3, 9}},
+      {"a", "b", 2, raft::AppendResponse{raft::Verdict::kGranted, 4, 0, 0, 0, 9}},
+      {"a", "b", 2, raft::SnapshotRequest{snap, 10}},
+      {"a", "b", 2, raft::TimeoutNow{}},
+      {"a", "b", 2, raft::ReadIndexRequest{8}},
+      {"a", "b", 2, raft::ReadIndexResponse{8, raft::Verdict::kGranted, 40}},
+  };
+  for (const raft::Message& m : sent)
+    t(a).send(m);
+  ForwardRequest req;
+  req.request_id = 77;
+  req.command = "payload";
+  t(a).send_frame("b", req);
+  t(b).send_frame("a", ForwardResponse{77, true, 12, ""});
+  ASSERT_TRUE(run_until([&] {
+    return in(b).messages.size() == sent.size() && in(b).requests.size() == 1 &&
+           in(a).responses.size() == 1;
+  }));
+  for (size_t i = 0; i < sent.size(); ++i)
+    EXPECT_TRUE(same_message(sent[i], in(b).messages[i]));
+  EXPECT_EQ(in(b).requests[0].first, "a");
+  EXPECT_EQ(in(b).requests[0].second, req);
+  EXPECT_EQ(in(a).responses[0].second, (ForwardResponse{77, true, 12, ""}));
+}
+
+TEST_F(TransportTest, WrongSecretIsRejected) {
+  size_t a = start("a");
+  size_t bad = start("intruder", "other-secret");
+  ASSERT_TRUE(t(bad).set_peer("a", t(a).listen_address()).is_ok());
+  t(bad).send(heartbeat("intruder", "a", 1));
+  ASSERT_TRUE(run_until([&] { return t(a).stats().rejected_bad_mac >= 2; }))
+      << "the intruder keeps reconnecting and keeps being rejected";
+  EXPECT_TRUE(in(a).messages.empty());
+  EXPECT_TRUE(in(a).learned.empty()) << "an unauthenticated hello teaches nothing";
+  EXPECT_TRUE(t(a).peers().empty());
+}
+
+TEST_F(TransportTest, CorruptedByteClosesConnectionAndReconnectWorks) {
+  size_t a = start("a");
+  std::string frame = seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)));
+  {
+    RawClient client(t(a).listen_address());
+    ASSERT_TRUE(client.ok());
+    std::string corrupted = frame;
+    corrupted[corrupted.size() - 3] ^= 0x40;
+    ASSERT_TRUE(client.write(sealed_hello("z") + corrupted));
+    ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
+  }
+  EXPECT_EQ(t(a).stats().rejected_bad_mac, 1u);
+  EXPECT_TRUE(in(a).messages.empty());
+
+  RawClient again(t(a).listen_address());
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again.write(sealed_hello("z") + frame));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  EXPECT_EQ(in(a).messages[0].from, "z");
+}
+
+TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
+  size_t a = start("a");
+  {
+    RawClient client(t(a).listen_address());
+    std::string header(kFrameHeaderBytes, '\0');
+    header[3] = 0x7f;  // length ~2 GiB
+    ASSERT_TRUE(client.write(header));
+    ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
+    EXPECT_EQ(t(a).stats().rejected_oversized, 1u);
+  }
+  {
+    RawClient client(t(a).listen_address());
+    ASSERT_TRUE(client.write(seal_frame(kSecret, "\x01\x63garbage")));
+    ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
+    EXPECT_EQ(t(a).stats().rejected_undecodable, 1u);
+  }
+  {
+    RawClient client(t(a).listen_address());
+    ASSERT_TRUE(client.write(seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+    ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
+    EXPECT_EQ(t(a).stats().rejected_protocol, 1u);
+  }
+  {
+    // A message claiming another sender than the hello is dropped.
+    RawClient client(t(a).listen_address());
+    ASSERT_TRUE(client.write(sealed_hello("z") +
+                             seal_frame(kSecret, encode_message(heartbeat("y", "a", 1))) +
+                             seal_frame(kSecret, encode_message(heartbeat("z", "a", 2)))));
+    ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+    EXPECT_EQ(seq_of(in(a).messages[0]), 2u);
+    EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
+  }
+}
+
+TEST_F(TransportTest, ReconnectsAfterPeerRestart) {
+  size_t a = start("a");
+  size_t b = start("b");
+  connect_all();
+  t(a).send(heartbeat("a", "b", 1));
+  ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 1; }));
+  std::string b_address = t(b).listen_address();
+  transports_[b].reset();  // b goes away
+  ASSERT_TRUE(run_until([&] { return !t(a).connected("b"); }));
+
+  // b comes back on the same port.
+  inboxes_.push_back(std::make_unique<Inbox>());
+  Inbox* inbox = inboxes_.back().get();
+  TransportOptions o;
+  o.node_id = "b";
+  o.listen = b_address;
+  o.secret = kSecret;
+  TransportCallbacks cb;
+  cb.on_message = [inbox](raft::Message m) { inbox->messages.push_back(std::move(m)); };
+  auto restarted = PeerTransport::start(&loop_, std::move(o), std::move(cb));
+  ASSERT_TRUE(restarted.is_ok()) << restarted.error();
+  transports_.push_back(std::move(restarted).value());
+  ASSERT_TRUE(run_until([&] {
+    t(a).send(heartbeat("a", "b", 2));
+    return !inbox->messages.empty();
+  }));
+  EXPECT_GE(t(a).stats().connects, 2u);
+}
+
+TEST_F(TransportTest, BlockedPeersGetNothing) {
+  size_t a = start("a");
+  size_t b = start("b");
+  size_t c = start("c");
+  connect_all();
+  ASSERT_TRUE(run_until([&] { return t(a).connected("b") && t(b).connected("a"); }));
+  t(a).set_blocked({"b"});
+  for (uint64_t i = 1; i <= 10; ++i) {
+    t(a).send(heartbeat("a", "b", i));  // dropped at a
+    t(b).send(heartbeat("b", "a", i));  // dropped on arrival at a
+    t(c).send(heartbeat("c", "a", i));  // still delivered
+  }
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 10; }));
+  ASSERT_TRUE(run_until([&] { return t(a).stats().dropped_blocked == 20; }));
+  for (const raft::Message& m : in(a).messages)
+    EXPECT_EQ(m.from, "c");
+  EXPECT_TRUE(in(b).messages.empty());
+
+  // Heal: a marker sent after the heal arrives, and nothing from before it does.
+  t(a).set_blocked({});
+  t(a).send(heartbeat("a", "b", 100));
+  t(b).send(heartbeat("b", "a", 100));
+  ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 1 && in(a).messages.size() == 11; }));
+  EXPECT_EQ(seq_of(in(b).messages[0]), 100u);
+  EXPECT_EQ(seq_of(in(a).messages[10]), 100u);
+}
+
+TEST_F(TransportTest, OneWayBlockDropsOnlyOutgoing) {
+  size_t a = start("a");
+  size_t b = start("b");
+  connect_all();
+  t(a).set_blocked_outgoing({"b"});
+  t(a).send(heartbeat("a", "b", 1));
+  t(b).send(heartbeat("b", "a", 1));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  EXPECT_EQ(t(a).stats().dropped_blocked, 1u);
+  t(a).set_blocked_outgoing({});
+  t(a).send(heartbeat("a", "b", 2));
+  ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 1; }));
+  EXPECT_EQ(seq_of(in(b).messages[0]), 2u);
+}
+
+TEST_F(TransportTest, LearnsTheAddressOfAnUnknownPeerFromItsHello) {
+  size_t a = start("a");
+  size_t learner = start("learner", kSecret, {});
+  ASSERT_TRUE(t(learner).set_peer("a", t(a).listen_address()).is_ok());
+  t(learner).send(heartbeat("learner", "a", 1));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  ASSERT_EQ(in(a).learned.size(), 1u);
+  EXPECT_EQ(in(a).learned[0].first, "learner");
+  EXPECT_EQ(in(a).learned[0].second, t(learner).listen_address());
+  // a can now answer it.
+  t(a).send(heartbeat("a", "learner", 2));
+  ASSERT_TRUE(run_until([&] { return in(learner).messages.size() == 1; }));
+}
+
+TEST_F(TransportTest, FullQueueDropsOldestAndUnknownPeersAreCounted) {
+  // Reserve a port nobody listens on.
+  size_t probe = start("probe");
+  std::string dead = t(probe).listen_address();
+  transports_[probe].reset();
+  size_t a = start("a", kSecret, {{"gone", dead}}, 4);
+  for (uint64_t i = 1; i <= 10; ++i)
+    t(a).send(heartbeat("a", "gone", i));
+  EXPECT_EQ(t(a).stats().dropped_queue_full, 6u);
+  t(a).send(heartbeat("a", "nobody", 1));
+  EXPECT_EQ(t(a).stats().dropped_unknown_peer, 1u);
+  ASSERT_TRUE(run_until([&] { return t(a).stats().connect_failures >= 2; }));
+  EXPECT_FALSE(t(a).connected("gone"));
+}
+
+TEST_F(TransportTest, BadListenAddressFailsToStart) {
+  TransportOptions o;
+  o.node_id = "a";
+  o.listen = "not-an-address";
+  EXPECT_FALSE(PeerTransport::start(&loop_, o, {}).is_ok());
+  o.listen = "127.0.0.1:99999";
+  EXPECT_FALSE(PeerTransport::start(&loop_, o, {}).is_ok());
+  size_t b = start("b");
+  o.listen = t(b).listen_address();  // taken
+  EXPECT_FALSE(PeerTransport::start(&loop_, o, {}).is_ok());
+}
+
+}  // namespace
+}  // namespace ringleader::membership::transport
