@@ -134,7 +134,11 @@ void RaftNode::tick() {
     if (promotable()) {
       start_election(ElectionCause::kTimeout);
     } else {
-      reset_election_timer();  // learners and non-members never campaign
+      // Learners and non-members never campaign, but a leader silent for a whole timeout is
+      // forgotten all the same: otherwise its lease would never lapse here, and this node
+      // would ignore the elections of the voters that need its vote.
+      set_leader(NodeId());
+      reset_election_timer();
     }
     return;
   }

@@ -58,6 +58,8 @@ struct Cluster::SimNode {
   std::vector<raft::ReadState> reads;
   // Read request id -> highest committed index when it was issued.
   std::map<uint64_t, Index> read_started;
+  // A crash planned for the next persist: (step it happens in, entries written by then).
+  std::optional<std::pair<storage::PersistStep, size_t>> scheduled_crash;
 };
 
 Cluster::Cluster(ClusterOptions options)
@@ -222,33 +224,39 @@ void Cluster::drive(SimNode& s) {
   if (Status st = checker_.after_step(*s.raft); !st) fail(st.message());
 }
 
-void Cluster::persist_torn(SimNode& s, const raft::Ready& r) {
-  // Persisting happens in stages (term/vote, snapshot, entries, commit); stop inside one.
-  uint32_t stage = random_below(4);
-  raft::HardState hs;
-  storage::PersistBatch batch;
-  if (stage >= 1 && r.hard_state) {
-    hs = *r.hard_state;
-    hs.commit = s.storage.state().hard_state.commit;
-    batch.hard_state = &hs;
+void Cluster::persist_torn(SimNode& s, const raft::Ready& r, storage::PersistStep crash_at,
+                           size_t entries_written) {
+  size_t written = 0;
+  if (crash_at == storage::PersistStep::kEntries) {
+    written = std::min(entries_written, r.entries.size());
+  } else if (crash_at > storage::PersistStep::kEntries) {
+    written = r.entries.size();
   }
-  if (stage >= 2 && r.snapshot) batch.snapshot = &*r.snapshot;
-  if (stage >= 3 && !r.entries.empty() && (!r.snapshot || batch.snapshot)) {
-    size_t k = random_below(static_cast<uint32_t>(r.entries.size()));
-    batch.entries = std::span<const raft::Entry>(r.entries.data(), k);
-  }
-  if (Status st = checker_.on_persist(*s.raft, batch.entries); !st) fail(st.message());
-  trace(s.id + " crashes while persisting (stage " + std::to_string(stage) + ", " +
-        std::to_string(batch.entries.size()) + "/" + std::to_string(r.entries.size()) +
-        " entries)");
-  Status st = s.storage.persist(batch);
+  std::span<const raft::Entry> landed(r.entries.data(), written);
+  if (Status st = checker_.on_persist(*s.raft, landed); !st) fail(st.message());
+  trace(s.id + " crashes while persisting (step " + std::to_string(static_cast<int>(crash_at)) +
+        ", " + std::to_string(written) + "/" + std::to_string(r.entries.size()) + " entries)");
+  Status st = s.storage.persist_interrupted(storage::PersistBatch::of(r), crash_at, written);
   RL_CHECK(st.is_ok());
+}
+
+void Cluster::crash_during_next_persist(const NodeId& id, storage::PersistStep crash_at,
+                                        size_t entries_written) {
+  sim(id).scheduled_crash = std::make_pair(crash_at, entries_written);
 }
 
 void Cluster::handle_ready(SimNode& s, raft::Ready r) {
   bool persists = r.hard_state || r.snapshot || !r.entries.empty();
-  if (persists && chance(faults_.torn_crash)) {
-    persist_torn(s, r);
+  if (persists && (s.scheduled_crash || chance(faults_.torn_crash))) {
+    if (!s.scheduled_crash) {
+      // Crash inside one of persist's steps; inside the entries step, after a random prefix.
+      s.scheduled_crash = std::make_pair(
+          static_cast<storage::PersistStep>(
+              random_below(static_cast<uint32_t>(storage::PersistStep::kDone))),
+          static_cast<size_t>(random_below(static_cast<uint32_t>(r.entries.size() + 1))));
+    }
+    persist_torn(s, r, s.scheduled_crash->first, s.scheduled_crash->second);
+    s.scheduled_crash.reset();
     crash(s.id);
     return;
   }

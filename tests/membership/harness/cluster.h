@@ -101,6 +101,10 @@ class Cluster {
   // Drops messages from -> to (one way).
   void block(const NodeId& from, const NodeId& to);
   void heal();
+  // The node's next Ready that persists anything crashes it inside persist(): the steps before
+  // `crash_at` land, and `entries_written` entries when crash_at is kEntries.
+  void crash_during_next_persist(const NodeId& id, storage::PersistStep crash_at,
+                                 size_t entries_written);
   // The node stops; unsent messages and unpersisted state are lost, storage survives.
   void crash(const NodeId& id);
   void restart(const NodeId& id);
@@ -135,7 +139,8 @@ class Cluster {
   // Handles every Ready the node has, then checks invariants.
   void drive(SimNode& s);
   void handle_ready(SimNode& s, raft::Ready ready);
-  void persist_torn(SimNode& s, const raft::Ready& ready);
+  void persist_torn(SimNode& s, const raft::Ready& ready, storage::PersistStep crash_at,
+                    size_t entries_written);
   void send(raft::Message message);
   void deliver_one(InFlight item);
   bool blocked(const NodeId& from, const NodeId& to) const;

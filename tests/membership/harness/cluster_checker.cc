@@ -94,12 +94,26 @@ Status ClusterChecker::after_step(const raft::RaftNode& node) {
   } else {
     leaders_now_.erase(node.id());
   }
+  // A node that knows a leader for its term knows the one leader of that term.
+  if (!node.leader().empty()) {
+    auto it = leaders_.find(now.term);
+    if (it == leaders_.end() || it->second != node.leader()) {
+      return Status::error(node.id() + " follows " + node.leader() + " in term " +
+                           std::to_string(now.term) + ", whose leader is " +
+                           (it == leaders_.end() ? std::string("nobody") : it->second));
+    }
+  }
   // Commits made by a leader — including one that stepped down in the same step because the
   // commit removed it from the configuration.
   bool leading =
       now.role == raft::Role::kLeader || (was.role == raft::Role::kLeader && was.term == now.term);
   if (leading && now.commit > was.commit) {
     if (Status s = record_commits(node, was.commit + 1, now.commit); !s) return s;
+  }
+  if (now.commit > committed_.size()) {
+    return Status::error(node.id() + "'s commit index " + std::to_string(now.commit) +
+                         " is beyond anything a leader committed (" +
+                         std::to_string(committed_.size()) + ")");
   }
   was = now;
   return Status::ok();

@@ -1,6 +1,8 @@
 // ClusterChecker: Raft's cluster-wide safety properties, checked incrementally as the
 // simulation runs (the per-node ones are InvariantTracker's):
-//   - election safety: at most one leader per term;
+//   - election safety: at most one leader per term, and a node that knows a leader for its
+//     term knows that one;
+//   - no node's commit index is beyond what some leader committed;
 //   - log matching: two logs holding an entry with the same index and term hold the same
 //     entries up to it — checked by registering every (index, term) ever persisted with its
 //     content and the term before it, which by induction pins the whole prefix;

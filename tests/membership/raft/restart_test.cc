@@ -32,11 +32,9 @@ TEST(Restart, CrashInTheMiddleOfPersistingLosesOnlyTheTornTail) {
   raft::NodeId leader = await_leader(c);
   commit_on_all(c, "safe");
   raft::Index before = c.node(leader).log().last_index();
-  Faults torn;
-  torn.torn_crash = 1000;  // the next Ready that persists anything is torn
-  c.set_faults(torn);
+  // The proposal's entry is half written when the leader crashes.
+  c.crash_during_next_persist(leader, storage::PersistStep::kEntries, 0);
   (void)c.propose(leader, "torn");
-  c.set_faults(Faults{});
   ASSERT_FALSE(c.is_up(leader));
   EXPECT_LE(c.storage(leader).state().entries.back().index, before);
   c.restart(leader);
@@ -46,6 +44,31 @@ TEST(Restart, CrashInTheMiddleOfPersistingLosesOnlyTheTornTail) {
   std::vector<std::string> cmds = c.committed_commands();
   EXPECT_EQ(std::count(cmds.begin(), cmds.end(), "torn"), 0);
   EXPECT_NO_VIOLATION(c);
+}
+
+TEST(Restart, TornWriteNeverCommitsStaleEntries) {
+  // A follower with stale entries 3..4 (term 2) learns from the term-3 leader that 3..4 are
+  // different and that 4 is committed — then crashes somewhere inside persisting that.
+  raft::PersistentState state;
+  state.hard_state = raft::HardState{2, "", 2};
+  state.entries = entries_with_terms({1, 1, 2, 2});
+  auto node = make_node("p2", state);
+  node->step(
+      raft::Message{"p1", "p2", 3, raft::AppendRequest{2, 1, entries_with_terms({3, 3}, 3), 4, 0}});
+  raft::Ready r = node->take_ready();
+  ASSERT_EQ(r.hard_state->commit, 4u);
+  for (int step = 0; step < static_cast<int>(storage::PersistStep::kDone); ++step) {
+    for (size_t written = 0; written <= r.entries.size(); ++written) {
+      storage::MemoryStorage disk(state);
+      auto crash_at = static_cast<storage::PersistStep>(step);
+      ASSERT_TRUE(disk.persist_interrupted(storage::PersistBatch::of(r), crash_at, written));
+      auto restarted = make_node("p2", disk.load().value());
+      for (raft::Index i = 3; i <= restarted->commit_index(); ++i) {
+        EXPECT_EQ(restarted->log().term_at(i), 3u)
+            << "stale entry " << i << " counted as committed after a crash in step " << step;
+      }
+    }
+  }
 }
 
 TEST(Restart, CreateRejectsInconsistentState) {

@@ -2,8 +2,8 @@
 // message loss, duplication, reordering and delay; symmetric and one-way partitions; crashes
 // and restarts (some in the middle of persisting, tearing the log tail); voter changes,
 // leadership transfers, compactions and reads — while every step is checked (see
-// harness/cluster.h and cluster_checker.h). Then all faults heal, and a leader must be elected
-// and a new proposal committed within a bounded number of ticks.
+// harness/cluster.h and cluster_checker.h). After each round all faults heal, and a leader must
+// be elected and a new proposal committed within a bounded number of ticks.
 //
 // Environment:
 //   RAFT_SIM_SEEDS=N        seeds to run in total (default 2000), split over the shards
@@ -24,11 +24,12 @@ namespace {
 
 constexpr int kShards = 8;
 constexpr uint64_t kDefaultSeeds = 2000;
-constexpr uint32_t kFaultTicks = 300;
+constexpr uint32_t kRounds = 3;
+constexpr uint32_t kFaultTicks = 500;
 constexpr uint32_t kElectionTicks = 10;
 // After healing: time to elect a leader (a few election timeouts, even with unlucky split
-// votes), replicate, commit. Generous but finite.
-constexpr uint32_t kLivenessTicks = 40 * kElectionTicks;
+// votes and leases still running), replicate and commit. Generous but finite.
+constexpr uint32_t kLivenessTicks = 30 * kElectionTicks;
 
 uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -86,25 +87,28 @@ std::string run_seed(uint64_t seed, bool trace, SeedStats& stats) {
   o.spares.assign(all.begin() + founders, all.begin() + n);
   o.seed = seed;
   o.election_ticks = kElectionTicks;
-  o.heartbeat_ticks = 2;
+  o.heartbeat_ticks = 1 + rng.below(3);
   o.max_entries_per_append = 1 + rng.below(8);
   o.max_uncommitted_entries = 32;
   Cluster c(o);
   c.set_trace(trace);
   std::vector<NodeId> ids = c.ids();
 
+  // How hostile this seed is.
   Faults faults;
-  faults.loss = rng.below(100);
-  faults.duplicate = rng.below(60);
-  faults.max_delay = 1 + rng.below(5);
-  faults.torn_crash = rng.below(4);
-  c.set_faults(faults);
+  faults.loss = rng.below(150);
+  faults.duplicate = rng.below(100);
+  // Now and then messages linger for longer than an election timeout.
+  faults.max_delay = 1 + (rng.below(4) == 0 ? rng.below(2 * kElectionTicks) : rng.below(5));
+  faults.torn_crash = rng.below(6);
+  uint32_t partition_rate = 5 + rng.below(20);  // per mille per tick
+  uint32_t crash_rate = 2 + rng.below(10);
   uint32_t compact_every = 8 + rng.below(40);
   uint64_t next_command = 0;
   uint64_t next_read = 0;
 
   auto describe_state = [&] {
-    std::string s;
+    std::string s = "\n  seed " + std::to_string(seed) + ", tick " + std::to_string(c.now());
     for (const NodeId& id : ids) {
       s += "\n  " + id + ": ";
       if (!c.is_up(id)) {
@@ -124,98 +128,102 @@ std::string run_seed(uint64_t seed, bool trace, SeedStats& stats) {
     return s;
   };
 
-  for (uint32_t t = 0; t < kFaultTicks; ++t) {
-    // Faults.
-    uint32_t roll = rng.below(1000);
-    if (roll < 10) {
-      std::vector<NodeId> shuffled = ids;
-      for (size_t i = shuffled.size(); i > 1; --i)
-        std::swap(shuffled[i - 1], shuffled[rng.below(i)]);
-      size_t cut = 1 + rng.below(static_cast<uint32_t>(shuffled.size() - 1));
-      c.heal();
-      c.partition({std::vector<NodeId>(shuffled.begin(), shuffled.begin() + cut),
-                   std::vector<NodeId>(shuffled.begin() + cut, shuffled.end())});
-    } else if (roll < 20) {
-      NodeId a = rng.pick(ids);
-      NodeId b = rng.pick(ids);
-      if (a != b) c.block(a, b);
-    } else if (roll < 35) {
-      c.heal();
-    } else if (roll < 42) {
-      c.crash(rng.pick(ids));
-    }
-    for (const NodeId& id : ids) {
-      if (!c.is_up(id) && rng.per_mille(60)) c.restart(id);
+  for (uint32_t round = 0; round < kRounds; ++round) {
+    c.set_faults(faults);
+    for (uint32_t t = 0; t < kFaultTicks; ++t) {
+      // Faults.
+      if (rng.per_mille(partition_rate)) {
+        std::vector<NodeId> shuffled = ids;
+        for (size_t i = shuffled.size(); i > 1; --i) {
+          std::swap(shuffled[i - 1], shuffled[rng.below(static_cast<uint32_t>(i))]);
+        }
+        size_t cut = 1 + rng.below(static_cast<uint32_t>(shuffled.size() - 1));
+        c.heal();
+        c.partition({std::vector<NodeId>(shuffled.begin(), shuffled.begin() + cut),
+                     std::vector<NodeId>(shuffled.begin() + cut, shuffled.end())});
+      }
+      if (rng.per_mille(partition_rate)) {
+        NodeId a = rng.pick(ids);
+        NodeId b = rng.pick(ids);
+        if (a != b) c.block(a, b);  // one way
+      }
+      if (rng.per_mille(2 * partition_rate)) c.heal();
+      if (rng.per_mille(crash_rate)) c.crash(rng.pick(ids));
+      for (const NodeId& id : ids) {
+        if (!c.is_up(id) && rng.per_mille(60)) c.restart(id);
+      }
+
+      // Clients and operators.
+      if (std::optional<NodeId> leader = c.leader()) {
+        if (rng.below(3) == 0) {
+          (void)c.propose(*leader,
+                          "s" + std::to_string(seed) + "-" + std::to_string(next_command++));
+        }
+        if (rng.per_mille(40)) {
+          static constexpr raft::ConfigChangeType kTypes[] = {
+              raft::ConfigChangeType::kAddLearner, raft::ConfigChangeType::kPromoteLearner,
+              raft::ConfigChangeType::kAddVoter, raft::ConfigChangeType::kRemove};
+          raft::ConfigChange change{kTypes[rng.below(4)], rng.pick(ids)};
+          if (c.change_config(*leader, change)) ++stats.config_changes;
+        }
+        if (rng.per_mille(8)) {
+          std::optional<NodeId> target;
+          if (rng.below(2) == 0) target = rng.pick(ids);
+          (void)c.transfer(*leader, target);
+        }
+      }
+      if (rng.per_mille(100)) {
+        NodeId reader = rng.pick(ids);
+        if (c.is_up(reader)) c.read(reader, ++next_read);
+      }
+      for (const NodeId& id : ids) {
+        if (c.is_up(id) &&
+            c.applied_index(id) >= c.node(id).log().snapshot_index() + compact_every) {
+          (void)c.compact(id);
+        }
+      }
+
+      c.tick();
+      if (!c.violation().empty()) return c.violation() + describe_state();
     }
 
-    // Clients and operators.
-    if (std::optional<NodeId> leader = c.leader()) {
-      if (rng.below(3) == 0) {
-        (void)c.propose(*leader, "s" + std::to_string(seed) + "-" + std::to_string(next_command++));
+    // Heal everything; the cluster must elect a leader and commit a new proposal in time.
+    c.heal();
+    for (const NodeId& id : ids)
+      c.restart(id);
+    Faults calm;
+    calm.max_delay = std::min<uint32_t>(faults.max_delay, 3);
+    c.set_faults(calm);
+    std::optional<std::pair<NodeId, raft::Index>> pending;
+    Term pending_term = 0;
+    bool committed = false;
+    for (uint32_t t = 0; t < kLivenessTicks && !committed; ++t) {
+      std::optional<NodeId> leader = c.leader();
+      if (leader &&
+          (!pending || pending->first != *leader || c.node(*leader).term() != pending_term)) {
+        Result<raft::Index> index = c.propose(*leader, "round " + std::to_string(round));
+        if (index) {
+          pending = std::make_pair(*leader, *index);
+          pending_term = c.node(*leader).term();
+        }
       }
-      if (rng.per_mille(40)) {
-        static constexpr raft::ConfigChangeType kTypes[] = {
-            raft::ConfigChangeType::kAddLearner, raft::ConfigChangeType::kPromoteLearner,
-            raft::ConfigChangeType::kAddVoter, raft::ConfigChangeType::kRemove};
-        raft::ConfigChange change{kTypes[rng.below(4)], rng.pick(ids)};
-        if (c.change_config(*leader, change)) ++stats.config_changes;
-      }
-      if (rng.per_mille(6)) {
-        std::optional<NodeId> target;
-        if (rng.below(2) == 0) target = rng.pick(ids);
-        (void)c.transfer(*leader, target);
-      }
-    }
-    if (rng.per_mille(40)) {
-      NodeId reader = rng.pick(ids);
-      if (c.is_up(reader)) c.read(reader, ++next_read);
-    }
-    for (const NodeId& id : ids) {
-      if (c.is_up(id) && c.applied_index(id) >= c.node(id).log().snapshot_index() + compact_every) {
-        (void)c.compact(id);
-      }
-    }
-
-    c.tick();
-    if (!c.violation().empty()) return c.violation() + describe_state();
-  }
-
-  // Heal everything; the cluster must recover.
-  c.heal();
-  for (const NodeId& id : ids)
-    c.restart(id);
-  Faults calm;
-  calm.max_delay = faults.max_delay;
-  c.set_faults(calm);
-  std::optional<std::pair<NodeId, raft::Index>> pending;
-  Term pending_term = 0;
-  bool committed = false;
-  for (uint32_t t = 0; t < kLivenessTicks && !committed; ++t) {
-    std::optional<NodeId> leader = c.leader();
-    if (leader &&
-        (!pending || pending->first != *leader || c.node(*leader).term() != pending_term)) {
-      Result<raft::Index> index = c.propose(*leader, "final");
-      if (index) {
-        pending = std::make_pair(*leader, *index);
-        pending_term = c.node(*leader).term();
+      c.tick();
+      if (!c.violation().empty()) return c.violation() + describe_state();
+      if (pending && c.is_up(pending->first)) {
+        const raft::RaftNode& l = c.node(pending->first);
+        committed = l.commit_index() >= pending->second &&
+                    l.log().term_at(pending->second).value_or(pending_term) == pending_term;
       }
     }
-    c.tick();
-    if (!c.violation().empty()) return c.violation() + describe_state();
-    if (pending && c.is_up(pending->first)) {
-      const raft::RaftNode& l = c.node(pending->first);
-      committed = l.commit_index() >= pending->second &&
-                  l.log().term_at(pending->second).value_or(pending_term) == pending_term;
+    if (!committed) {
+      return "liveness: no proposal committed within " + std::to_string(kLivenessTicks) +
+             " ticks after healing (round " + std::to_string(round) + ")" + describe_state();
     }
   }
   stats.ticks += c.now();
   stats.messages += c.messages_delivered();
   stats.restarts += c.restarts();
   stats.commands += c.committed_commands().size();
-  if (!committed) {
-    return "liveness: no proposal committed within " + std::to_string(kLivenessTicks) +
-           " ticks after healing" + describe_state();
-  }
   return "";
 }
 
