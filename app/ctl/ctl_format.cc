@@ -95,7 +95,7 @@ std::string format_ring(const nlohmann::json& body) {
     if (!b.is_object()) continue;
     auto field = [&b](const char* name) { return b.contains(name) ? cell(b[name]) : "-"; };
     std::string state = field("state");
-    if (b.value("ejected", false)) state += " (ejected)";
+    if (b.contains("ejected") && b["ejected"] == true) state += " (ejected)";
     rows.push_back({field("name"), field("address"), field("weight"), field("zone"), state});
     if (has_share) {
       rows.back().push_back(

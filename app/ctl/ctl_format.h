@@ -18,7 +18,8 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows);
 // of scalars joined by ", ", anything else as compact JSON.
 std::string cell(const nlohmann::json& value);
 
-// The answer `body` laid out for `view` (not kMetrics, which is printed raw).
+// The answer `body` laid out for `view` (not kMetrics, which is printed raw). May throw
+// nlohmann::json::exception on a field of an unexpected type; the caller falls back to JSON.
 std::string format_answer(CtlView view, const nlohmann::json& body);
 
 }  // namespace ringleader::app::ctl

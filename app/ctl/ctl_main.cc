@@ -1,5 +1,6 @@
 #include "ctl_main.h"
 
+#include <exception>
 #include <nlohmann/json.hpp>
 
 #include "admin_http_client.h"
@@ -64,7 +65,11 @@ int run(const std::vector<std::string>& args, const std::string& env_token, std:
       if (!response.body.empty() && response.body.back() != '\n') out << "\n";
     }
   } else if (ok) {
-    out << format_answer(call.view, body);
+    try {
+      out << format_answer(call.view, body);
+    } catch (const std::exception&) {  // a field of an unexpected type: show the JSON itself
+      out << body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
   }
   if (!ok) {
     err << "ringleader ctl: " << error_message(response, is_json ? body : nlohmann::json())

@@ -96,7 +96,8 @@ void AdminConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     }
     return;
   }
-  if (nread == 0 || lingering_) return;  // nothing read, or draining after the last answer
+  // Nothing read, or no more requests will be read (draining after the last answer).
+  if (nread == 0 || lingering_ || close_after_write_) return;
   input_.append(buf->base, static_cast<size_t>(nread));
   if (awaiting_reply_) {
     if (input_.size() > kMaxBufferedInput) set_reading(false);
@@ -147,6 +148,7 @@ void AdminConnection::on_response(uint64_t seq, HttpResponse response) {
   if (!keep_alive) {
     close_after_write_ = true;
     input_.clear();
+    arm_timer(owner_.limits().request_timeout_ms);  // bounds a client that never reads
     return;
   }
   arm_timer(owner_.limits().request_timeout_ms);
@@ -156,6 +158,7 @@ void AdminConnection::on_response(uint64_t seq, HttpResponse response) {
 void AdminConnection::answer_and_close(const HttpResponse& response) {
   close_after_write_ = true;
   write(serialize(response, /*keep_alive=*/false, BodyMode::kWithBody));
+  arm_timer(owner_.limits().request_timeout_ms);  // bounds a client that never reads
 }
 
 void AdminConnection::write(std::string bytes) {
@@ -222,8 +225,8 @@ void AdminConnection::arm_timer(uint64_t timeout_ms) {
 
 void AdminConnection::on_timer() {
   if (closing_) return;
-  if (lingering_ || (parser_.idle() && input_.empty())) {
-    close();  // drained long enough, or an idle keep-alive connection
+  if (lingering_ || close_after_write_ || (parser_.idle() && input_.empty())) {
+    close();  // drained long enough, the last answer is stuck, or an idle connection
     return;
   }
   input_.clear();

@@ -154,12 +154,46 @@ std::optional<HttpResponse> check_token(const HttpRequest& request, const std::s
   return response;
 }
 
+constexpr int kMaxJsonDepth = 32;
+
+// Whether arrays and objects in `text` nest deeper than kMaxJsonDepth (so that nothing that
+// walks the parsed body recursively can exhaust the stack). Brackets inside strings do not
+// count.
+bool nests_too_deep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // The request body as a JSON object, or the 400 to send. `example` shows a valid body.
 std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
                                                 std::string_view example, HttpResponse* error) {
   if (request.body.empty()) {
     *error =
         error_response(400, "this request needs a JSON object body, e.g. " + std::string(example));
+    return std::nullopt;
+  }
+  if (nests_too_deep(request.body)) {
+    *error = error_response(
+        400, "the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     return std::nullopt;
   }
   nlohmann::json body;
@@ -192,7 +226,12 @@ std::optional<bool> flag_param(const QueryParams& params, std::string_view name)
   return std::nullopt;
 }
 
+// The service's answer; a status that is not a valid HTTP status becomes a 500.
 HttpResponse from_reply(const AdminReply& reply) {
+  if (reply.status < 200 || reply.status > 599) {
+    return error_response(500, "internal error: the admin service answered with status " +
+                                   std::to_string(reply.status));
+  }
   return json_response(reply.status, reply.body);
 }
 

@@ -238,6 +238,23 @@ TEST_F(AdminRouterTest, JsonBodyErrors) {
   EXPECT_TRUE(service_.calls.empty());
 }
 
+TEST_F(AdminRouterTest, DeeplyNestedJsonIsRefused) {
+  const std::string deep = "{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}";
+  EXPECT_NE(error_of(make_request("POST", "/backends", deep), 400).find("nests deeper"),
+            std::string::npos);
+  // Brackets inside strings do not count.
+  const std::string in_string = "{\"zone\":\"" + std::string(40, '[') + "\\\"\"}";
+  auto [status, body] = call_json(make_request("PATCH", "/backends/x", in_string));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(service_.calls.size(), 1u);
+}
+
+TEST_F(AdminRouterTest, InvalidServiceStatusBecomes500) {
+  service_.mutation_reply = {0, nullptr};
+  EXPECT_NE(error_of(make_request("POST", "/backends/x/drain"), 500).find("status 0"),
+            std::string::npos);
+}
+
 TEST_F(AdminRouterTest, ServiceExceptionBecomes500) {
   service_.throw_in_cluster = true;
   const std::string message = error_of(make_request("GET", "/cluster"), 500);

@@ -95,6 +95,18 @@ TEST(CtlFormat, StaticClusterHasNoPeers) {
             "commit_index   0\napplied_index  0\n\nno peers\n");
 }
 
+TEST(CtlFormat, UnexpectedShapesDoNotThrow) {
+  for (const char* text :
+       {R"({"epoch": "x", "backends": [1, "a", {"name": 5, "ejected": "yes", "share": "?"}]})",
+        R"({"backends": {"a": 1}})", R"([1, 2])", R"("text")", R"(null)",
+        R"({"peers": [1, {"id": null}], "role": 7})"}) {
+    const auto body = nlohmann::json::parse(text);
+    for (CtlView view :
+         {CtlView::kRing, CtlView::kLookup, CtlView::kCluster, CtlView::kStatus, CtlView::kChange})
+      EXPECT_NO_THROW(format_answer(view, body)) << text;
+  }
+}
+
 TEST(CtlFormat, StatusAndChanges) {
   EXPECT_EQ(format_answer(CtlView::kStatus, nlohmann::json{{"status", "ok"}}), "status  ok\n");
   EXPECT_EQ(format_answer(CtlView::kChange, nlohmann::json{{"epoch", 43}, {"applied", true}}),
