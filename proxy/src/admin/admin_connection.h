@@ -4,7 +4,8 @@
 // writes the answer. Requests on a connection are answered strictly one at a time and in
 // order: while one waits for its (possibly asynchronous) reply, later pipelined bytes are only
 // buffered. Each request must arrive completely within the request timeout after the previous
-// answer (or the accept), which bounds both idle keep-alive connections and slow senders.
+// answer (or the accept), which bounds both idle keep-alive connections and slow senders; the
+// deadline is paused while the service prepares an answer (the service bounds that itself).
 // A parse error is answered (400/411/413/431/505) and the connection is closed; after the last
 // answer of a closing connection the write side is shut down and unread input is drained for
 // up to the linger time, so the client reads the answer instead of a reset. When the client
