@@ -164,6 +164,45 @@ class EndpointsTest(AdminCase):
             self.assertIn(name, text)
 
 
+class CtlTest(AdminCase):
+    def ctl(self, *args, token=None):
+        env = dict(os.environ)
+        if token:
+            env["RINGLEADER_ADMIN_TOKEN"] = token
+        return subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{self.rl.admin_port}",
+                               *args], capture_output=True, text=True, timeout=20, env=env)
+
+    def test_ring_table_and_json(self):
+        out = self.ctl("ring")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for i in range(3):
+            self.assertIn(f"redis-{i}", out.stdout)
+        out = self.ctl("--json", "ring")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout), http("GET", self.rl.admin_port, "/ring")[1])
+
+    def test_lookup_status_health(self):
+        out = self.ctl("lookup", "user:7")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(lookup(self.rl.config_path, "user:7")[0], out.stdout)
+        out = self.ctl("cluster", "status")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("static", out.stdout)
+        self.assertEqual(self.ctl("health").returncode, 0)
+        self.assertEqual(self.ctl("ready").returncode, 0)
+        out = self.ctl("metrics")
+        self.assertIn("ringleader_ring_epoch", out.stdout)
+
+    def test_refused_change_and_unreachable_server(self):
+        out = self.ctl("backends", "drain", "redis-0")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("static", out.stdout + out.stderr)
+        dead = subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{free_port()}", "ring"],
+                              capture_output=True, text=True, timeout=20)
+        self.assertEqual(dead.returncode, 3)
+        self.assertEqual(self.ctl("frobnicate").returncode, 2)
+
+
 class TokenTest(AdminCase):
     token = "t0ken"
 
