@@ -242,6 +242,7 @@ void decode_membership(TableReader& in, MembershipConfig* out, Diagnostics* diag
   in.read_unsigned<uint32_t>("election_timeout_ms", 1, kUint32Max, &out->election_timeout_ms);
   in.read_unsigned<uint32_t>("heartbeat_ms", 1, kUint32Max, &out->heartbeat_ms);
   in.read_string("secret", &out->secret);
+  in.read_bool("join", &out->join);
 }
 
 void decode_admin(TableReader& in, AdminConfig* out) {

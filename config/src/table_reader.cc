@@ -155,6 +155,18 @@ bool TableReader::read_number(std::string_view key, double* out) {
   return true;
 }
 
+bool TableReader::read_bool(std::string_view key, bool* out) {
+  const toml::node* node = find(key);
+  if (node == nullptr) return false;
+  const toml::value<bool>* value = node->as_boolean();
+  if (value == nullptr) {
+    type_error(key, *node, "a boolean (true or false)");
+    return false;
+  }
+  *out = value->get();
+  return true;
+}
+
 int TableReader::read_choice_index(std::string_view key, std::span<const std::string_view> names) {
   const toml::node* node = find(key);
   if (node == nullptr) return -1;

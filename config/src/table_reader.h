@@ -49,6 +49,8 @@ class TableReader {
   bool read_unsigned(std::string_view key, T min, T max, T* out);
   // A float or an integer; NaN and infinities are rejected.
   bool read_number(std::string_view key, double* out);
+  // A TOML boolean.
+  bool read_bool(std::string_view key, bool* out);
   template <typename T, size_t N>
   bool read_choice(std::string_view key, const Choice<T> (&choices)[N], T* out);
 

@@ -38,6 +38,14 @@ password = 1234
   EXPECT_TRUE(HasOnlyError(result, "backend.password", 2, "expected a string, got an integer"));
 }
 
+TEST(ConfigErrors, BooleanExpected) {
+  const LoadResult result = load_with_backend(R"([membership]
+join = "yes"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.join", 2,
+                           "expected a boolean (true or false), got a string"));
+}
+
 TEST(ConfigErrors, UnknownKeySuggestsClosestKnownKey) {
   const LoadResult result = load_with_backend(R"(
 [proxy]

@@ -58,6 +58,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.membership.election_timeout_ms, 1000u);
   EXPECT_EQ(c.membership.heartbeat_ms, 100u);
   EXPECT_EQ(c.membership.secret, "");
+  EXPECT_FALSE(c.membership.join);
 
   EXPECT_EQ(c.admin.listen, "127.0.0.1:9180");
   EXPECT_EQ(c.admin.token, "");
@@ -173,6 +174,7 @@ data_dir = "/var/lib/ringleader/n2"
 election_timeout_ms = 1500
 heartbeat_ms = 150
 secret = "cluster-secret"
+join = true
 
 [replication]
 write = "all"
@@ -191,6 +193,7 @@ read = "any"
   EXPECT_EQ(m.election_timeout_ms, 1500u);
   EXPECT_EQ(m.heartbeat_ms, 150u);
   EXPECT_EQ(m.secret, "cluster-secret");
+  EXPECT_TRUE(m.join);
   EXPECT_EQ(result.config.replication.write, WriteAck::kAll);
   EXPECT_EQ(result.config.replication.read, ReadPolicy::kAny);
   // Raft mode takes its backends from the replicated state; none are needed in the file.

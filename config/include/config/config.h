@@ -58,6 +58,10 @@ struct MembershipConfig {
   uint32_t election_timeout_ms = 1000;
   uint32_t heartbeat_ms = 100;
   std::string secret;
+  // false: a founding member; with an empty data_dir it bootstraps the group from `peers`.
+  // true: a new member; it waits to be added (POST /cluster/peers on a member) and then
+  // receives the state from the leader.
+  bool join = false;
 };
 
 struct AdminConfig {
