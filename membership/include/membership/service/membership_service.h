@@ -1,0 +1,281 @@
+// MembershipService: the running Raft member of one ringleader instance.
+//
+// It owns a RaftNode, its FileStorage in ServiceOptions::data_dir, the membership state machine
+// and a PeerTransport, all driven by one libuv loop on the service's own thread, so the data
+// path never waits on Raft. Every committed change is applied locally and published as a new
+// ring through the RingSink (epoch = applied Raft index).
+//
+// Driving the core (one RaftNode per service):
+//   - a uv timer ticks the node every heartbeat_ms; election_ticks = election_timeout_ms /
+//     heartbeat_ms (at least 2), heartbeat_ticks = 1;
+//   - every Ready is handled completely and in order: hard state, snapshot and entries are
+//     persisted (FileStorage fsyncs before persist() returns), then messages are sent, then a
+//     leader's snapshot is restored, committed entries applied, the ring published, reads
+//     answered; every `snapshot_every` applied entries the log is compacted to a snapshot.
+//   - a storage failure stops the node (status().failed, every request fails): Raft must not
+//     continue on a state it could not persist.
+//
+// Bootstrap and seeding:
+//   - StartMode::kBootstrap with empty storage: the group's first configuration is the voters
+//     in `peers` (every founding member must list the same ids). StartMode::kJoin with empty
+//     storage: start with nothing and wait for a leader (add_peer on the group adds the node as
+//     a learner); `peers` is then only an address book. With data in data_dir the mode does not
+//     matter: the state is recovered from disk (snapshot + log).
+//   - Seeding (the state machine has no seed command, so the service does it): a leader, once it
+//     has applied everything committed before its term, proposes SetRingParams(seed_params)
+//     followed by AddBackend for each seed backend — only when the applied state holds no
+//     backend, has default ring parameters and this node has never applied a command (nor
+//     recovered a snapshot holding one). Known limit: a group that removed every backend,
+//     reset the parameters to the defaults and then compacted the log looks unseeded to a node
+//     restarted from that snapshot, which would seed again when it becomes leader.
+//
+// Requests (propose, add_peer, promote_peer, remove_peer, read_barrier) are answered through
+// `done`, exactly once:
+//   - on the service thread when the service is running; the value is the Raft index at which
+//     the change was applied locally (so the local ring already has it), or an error: not
+//     leader and no leader known, an invalid command or change (e.g. duplicate backend), no
+//     answer within request_timeout_ms, lost leadership, shutting down;
+//   - on the calling thread, at once, with an error, when the service is stopped or stopping.
+// A follower forwards proposals and membership changes to the leader over the transport; the
+// leader answers once the entry is applied on the leader, and the follower answers its caller
+// once it has applied that index itself.
+//
+// Threading: start(), stop() and the destructor on any thread but the service thread;
+// propose/add_peer/promote_peer/remove_peer/read_barrier/set_blocked/status from any thread
+// (including the service thread, i.e. from inside callbacks). The RingSink and every `done`
+// run on the service thread and must not block it for long, and must not call stop().
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "membership/raft/raft_node.h"
+#include "membership/state/command.h"
+#include "membership/state/state_machine.h"
+#include "membership/storage/file_storage.h"
+#include "membership/transport/peer_transport.h"
+#include "ring/backend.h"
+#include "ring/params.h"
+#include "ring/ring.h"
+
+namespace ringleader::membership::service {
+
+// How a node with empty storage starts (see the header comment).
+enum class StartMode : uint8_t { kBootstrap, kJoin };
+
+struct ServiceOptions {
+  raft::NodeId node_id;
+  // host:port peers connect to (membership.listen); port 0 picks a free port.
+  std::string listen;
+  // id -> peer address. kBootstrap: the founding voters, this node included. kJoin: where to
+  // find the group (addresses of nodes that are not listed are learned from their Hellos).
+  std::map<raft::NodeId, std::string> peers;
+  StartMode start_mode = StartMode::kBootstrap;
+  std::string data_dir;
+  uint32_t election_timeout_ms = 1000;
+  uint32_t heartbeat_ms = 100;
+  std::string secret;
+  // Seed of the state on the group's first bootstrap only (see the header comment).
+  std::vector<ring::Backend> seed_backends;
+  ring::RingParams seed_params;
+  // Requests fail with a timeout after this long.
+  uint32_t request_timeout_ms = 5000;
+  // Compact the log into a snapshot every this many applied entries.
+  uint64_t snapshot_every = 1000;
+  // stop() waits at most this long for a leadership transfer; 0 = 2 election timeouts.
+  uint32_t stop_transfer_timeout_ms = 0;
+};
+
+// One member of the configuration (or a known address), as this node sees it.
+struct PeerStatus {
+  std::string id;
+  std::string address;   // empty when not known yet
+  std::string suffrage;  // "voter", "learner" or "none" (known address, not a member)
+  // Leader only: highest log index known replicated on the peer; 0 elsewhere.
+  uint64_t match_index = 0;
+  // Milliseconds since a frame from this peer arrived; nullopt when never.
+  std::optional<uint64_t> last_contact_ms;
+  bool connected = false;  // our outbound connection is up
+};
+
+struct ServiceStatus {
+  std::string node_id;
+  std::string role;    // "leader", "follower", "candidate" or "learner"
+  std::string leader;  // empty when unknown
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t epoch = 0;  // epoch of the last ring published through the RingSink (0 = none yet)
+  // Not a leader and no word from one for more than 2 election timeouts: the instance keeps
+  // routing with its last ring, but that ring may be out of date.
+  bool stale = false;
+  std::vector<PeerStatus> peers;  // this node excluded
+  uint64_t elections = 0;         // elections this node started (terms it campaigned in)
+  std::string listen_address;
+  bool failed = false;  // storage failed; the node stopped
+  std::string failure;
+  transport::TransportStats transport;
+};
+
+class MembershipService {
+ public:
+  // Answer to a request: the applied index, or why not.
+  using Done = std::function<void(Result<uint64_t>)>;
+  // Receives every new ring (epoch = applied index), on the service thread, in epoch order.
+  // Called once at start when the recovered state has backends, then after every batch of
+  // applied entries. Not called while the state has no backend (no ring can be built).
+  using RingSink = std::function<void(ring::RingSnapshot)>;
+
+  // Opens the storage, recovers or bootstraps the state, binds membership.listen and starts the
+  // thread. Fails (without starting anything) on bad options, storage errors and bind errors.
+  static Result<std::unique_ptr<MembershipService>> start(ServiceOptions options, RingSink sink);
+  // Calls stop().
+  ~MembershipService();
+  MembershipService(const MembershipService&) = delete;
+  MembershipService& operator=(const MembershipService&) = delete;
+
+  // Proposes a membership command (see state/command.h).
+  void propose(state::Command command, Done done);
+  // Adds `id` (listening on `address`) as a learner; promote it once it has caught up.
+  void add_peer(raft::NodeId id, std::string address, Done done);
+  // Turns learner `id` into a voter; waits (up to the request timeout) until it has caught up.
+  void promote_peer(raft::NodeId id, Done done);
+  // Removes voter or learner `id` from the group.
+  void remove_peer(raft::NodeId id, Done done);
+  // Linearizable read barrier (ReadIndex): `done` gets an index the leader had committed when
+  // the barrier was issued, once the local state has applied it.
+  void read_barrier(Done done);
+
+  // A consistent snapshot of the node's state, refreshed after every event on the service
+  // thread.
+  ServiceStatus status() const;
+  // The address peers reach this node at (the bound port when options asked for port 0).
+  const std::string& listen_address() const { return listen_address_; }
+  const raft::NodeId& node_id() const { return options_.node_id; }
+
+  // Fault hooks, forwarded to the transport: drop everything to and from `peers`, or only what
+  // this node sends to them. An empty set heals.
+  void set_blocked(std::set<raft::NodeId> peers);
+  void set_blocked_outgoing(std::set<raft::NodeId> peers);
+
+  // Graceful stop: a leader first hands leadership to the most up-to-date voter and waits for
+  // it (at most stop_transfer_timeout_ms); then pending requests fail with "shutting down",
+  // every handle is closed and the thread joined. Idempotent; must not be called from the
+  // service thread.
+  void stop();
+
+ private:
+  struct Pending {
+    Done done;
+    uint64_t deadline_ms = 0;
+  };
+  struct PendingProposal {
+    raft::Term term = 0;
+    Done done;
+    uint64_t deadline_ms = 0;
+  };
+  struct PendingChange {
+    raft::ConfigChange change;
+    Done done;
+    uint64_t deadline_ms = 0;
+  };
+
+  MembershipService(ServiceOptions options, RingSink sink);
+
+  // ---- any thread ----
+  // Queues `task` for the service thread; false (task not queued) once stopping.
+  bool post(std::function<void()> task);
+
+  // ---- service thread ----
+  void run_tasks();
+  void on_tick();
+  void on_message(raft::Message message);
+  void on_forward_request(const raft::NodeId& from, transport::ForwardRequest request);
+  void on_forward_response(const raft::NodeId& from, transport::ForwardResponse response);
+  void process_ready();
+  void apply_entry(const raft::Entry& entry);
+  void publish_ring();
+  void maybe_compact();
+  void maybe_seed();
+  void submit_command(std::string encoded, Done done, uint64_t deadline_ms);
+  void submit_change(raft::ConfigChange change, std::string address, Done done,
+                     uint64_t deadline_ms);
+  void try_pending_changes();
+  void wait_applied(raft::Index index, Done done, uint64_t deadline_ms);
+  void resolve_applied_waiters();
+  void expire_requests();
+  void begin_shutdown();
+  void finish_shutdown();
+  void fail_storage(const std::string& what);
+  void fail_all(const std::string& why);
+  void refresh_status();
+  uint64_t now_ms() const { return uv_now(&loop_); }
+  uint64_t deadline() const { return now_ms() + options_.request_timeout_ms; }
+
+  const ServiceOptions options_;
+  const RingSink sink_;
+  std::string listen_address_;
+
+  // ---- owned by the service thread (set up in start() before the thread exists) ----
+  uv_loop_t loop_{};
+  uv_timer_t tick_timer_{};
+  uv_async_t wake_{};
+  std::thread thread_;
+  std::unique_ptr<storage::FileStorage> storage_;
+  std::unique_ptr<raft::RaftNode> node_;
+  // Applied state; applied_index() trails node_->commit_index() only inside process_ready().
+  state::MembershipStateMachine state_machine_;
+  std::unique_ptr<transport::PeerTransport> transport_;
+  // Epoch of the last ring handed to the sink; 0 before the first.
+  uint64_t published_epoch_ = 0;
+  // Some command was ever applied here (or recovered in a non-empty snapshot); see seeding.
+  bool seen_command_ = false;
+  // Term in which this node last considered seeding as leader (at most once per term).
+  raft::Term seed_checked_term_ = 0;
+  // Local proposals by log index, waiting to be applied (leader, or formerly leader).
+  std::map<raft::Index, PendingProposal> proposals_;
+  // Membership changes waiting until the leader may propose them (one config change at a time).
+  std::vector<PendingChange> pending_changes_;
+  // Proposals forwarded to the leader, by request id.
+  std::map<uint64_t, Pending> forwarded_;
+  // Read barriers waiting for their ReadState, by request id.
+  std::map<uint64_t, Pending> reads_;
+  // Callers waiting until the applied index reaches the key.
+  std::multimap<raft::Index, Pending> applied_waiters_;
+  uint64_t next_request_id_ = 1;
+  // When a message from the current leader last arrived (or the service started).
+  uint64_t last_leader_contact_ms_ = 0;
+  std::map<raft::NodeId, uint64_t> last_heard_ms_;
+  raft::Term last_campaign_term_ = 0;
+  uint64_t elections_ = 0;
+  // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
+  bool shutting_down_ = false;
+  uint64_t shutdown_deadline_ms_ = 0;
+  bool closed_ = false;
+  std::string failure_;
+
+  // ---- shared between threads ----
+  mutable std::mutex mu_;
+  // Guarded by mu_: tasks for the service thread, and whether new ones are accepted.
+  std::vector<std::function<void()>> tasks_;
+  bool accepting_ = true;
+  bool stop_requested_ = false;
+  // Guarded by mu_: written by refresh_status() on the service thread.
+  ServiceStatus status_;
+  // Guarded by stop_mu_: serialises stop() callers.
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+};
+
+}  // namespace ringleader::membership::service

@@ -1,0 +1,771 @@
+#include "membership/service/membership_service.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "common/assert.h"
+#include "common/log.h"
+#include "membership/state/command_codec.h"
+
+namespace ringleader::membership::service {
+
+namespace {
+
+using Completions = std::vector<std::pair<MembershipService::Done, Result<uint64_t>>>;
+
+void run_completions(Completions& completions) {
+  Completions batch = std::move(completions);
+  completions.clear();
+  for (auto& [done, result] : batch) {
+    if (done) done(std::move(result));
+  }
+}
+
+bool is_empty(const raft::PersistentState& s) {
+  return !s.snapshot && s.entries.empty() && s.hard_state.term == 0;
+}
+
+std::string role_name(const raft::RaftNode& node) {
+  switch (node.role()) {
+    case raft::Role::kLeader:
+      return "leader";
+    case raft::Role::kCandidate:
+    case raft::Role::kPreCandidate:
+      return "candidate";
+    case raft::Role::kFollower:
+      break;
+  }
+  return node.is_learner() ? "learner" : "follower";
+}
+
+Status validate(const ServiceOptions& o) {
+  if (o.node_id.empty() || o.node_id.size() > raft::kMaxNodeIdLength) {
+    return Status::error("membership.node_id must be 1..255 bytes");
+  }
+  if (o.listen.empty()) return Status::error("membership.listen must be host:port");
+  if (o.data_dir.empty()) return Status::error("membership.data_dir must be set");
+  if (o.heartbeat_ms == 0) return Status::error("membership.heartbeat_ms must be >= 1");
+  if (o.election_timeout_ms < 2 * o.heartbeat_ms) {
+    return Status::error("membership.election_timeout_ms must be at least 2 x heartbeat_ms");
+  }
+  if (o.start_mode == StartMode::kBootstrap && o.peers.count(o.node_id) == 0) {
+    return Status::error("membership.peers must list this node (" + o.node_id + ")");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+MembershipService::MembershipService(ServiceOptions options, RingSink sink)
+    : options_(std::move(options)), sink_(std::move(sink)) {}
+
+Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptions options,
+                                                                    RingSink sink) {
+  if (Status s = validate(options); !s) return s;
+  if (options.request_timeout_ms == 0) options.request_timeout_ms = 5000;
+  if (options.snapshot_every == 0) options.snapshot_every = 1000;
+  if (options.stop_transfer_timeout_ms == 0) {
+    options.stop_transfer_timeout_ms = 2 * options.election_timeout_ms;
+  }
+  std::unique_ptr<MembershipService> svc(
+      new MembershipService(std::move(options), std::move(sink)));
+  svc->stopped_ = true;  // nothing to stop until the thread runs
+  const ServiceOptions& o = svc->options_;
+
+  Result<std::unique_ptr<storage::FileStorage>> storage = storage::FileStorage::open(o.data_dir);
+  if (!storage) return Status::error("membership.data_dir " + o.data_dir + ": " + storage.error());
+  svc->storage_ = std::move(storage).value();
+  if (svc->storage_->recovery().truncated()) {
+    RL_LOG_WARN("membership %s: cut %llu bytes of torn log tail at offset %llu (%s)",
+                o.node_id.c_str(),
+                static_cast<unsigned long long>(svc->storage_->recovery().truncated_bytes),
+                static_cast<unsigned long long>(svc->storage_->recovery().truncated_at),
+                svc->storage_->recovery().reason.c_str());
+  }
+  Result<raft::PersistentState> loaded = svc->storage_->load();
+  if (!loaded) return Status::error("membership.data_dir " + o.data_dir + ": " + loaded.error());
+  raft::PersistentState state = std::move(loaded).value();
+  if (is_empty(state) && o.start_mode == StartMode::kBootstrap) {
+    raft::Configuration initial;
+    for (const auto& [id, address] : o.peers)
+      initial.voters.push_back(id);
+    if (Status s = initial.validate(); !s) return Status::error("membership.peers: " + s.message());
+    state = raft::bootstrap_state(initial);
+    storage::PersistBatch batch{&state.hard_state, nullptr, state.entries};
+    if (Status s = svc->storage_->persist(batch); !s) {
+      return Status::error("membership.data_dir " + o.data_dir + ": " + s.message());
+    }
+    RL_LOG_INFO("membership %s: bootstrapped a new group of %zu voters", o.node_id.c_str(),
+                initial.voters.size());
+  }
+  if (state.snapshot) {
+    Result<state::MembershipStateMachine> restored =
+        state::MembershipStateMachine::restore(*state.snapshot);
+    if (!restored) return Status::error("membership snapshot: " + restored.error());
+    svc->state_machine_ = std::move(restored).value();
+    svc->seen_command_ = !svc->state_machine_.state().backends().empty() ||
+                         !(svc->state_machine_.state().params() == ring::RingParams{});
+  }
+
+  raft::RaftOptions ro;
+  ro.id = o.node_id;
+  ro.election_ticks = std::max<uint32_t>(2, o.election_timeout_ms / o.heartbeat_ms);
+  ro.heartbeat_ticks = 1;
+  std::random_device rd;
+  ro.random_seed = (uint64_t{rd()} << 32) ^ rd() ^ std::hash<std::string>{}(o.node_id);
+  svc->next_request_id_ = ((uint64_t{rd()} << 32) | rd()) & 0x7fff'ffff'ffff'ffffull;
+  Result<std::unique_ptr<raft::RaftNode>> node = raft::RaftNode::create(ro, std::move(state));
+  if (!node) return Status::error("membership raft state: " + node.error());
+  svc->node_ = std::move(node).value();
+
+  RL_CHECK(uv_loop_init(&svc->loop_) == 0);
+  MembershipService* self = svc.get();
+  transport::TransportOptions to;
+  to.node_id = o.node_id;
+  to.listen = o.listen;
+  to.secret = o.secret;
+  to.peers = o.peers;
+  to.reconnect_max_ms = std::max<uint32_t>(o.heartbeat_ms, 200);
+  transport::TransportCallbacks cb;
+  cb.on_message = [self](raft::Message m) { self->on_message(std::move(m)); };
+  cb.on_forward_request = [self](const raft::NodeId& from, transport::ForwardRequest r) {
+    self->on_forward_request(from, std::move(r));
+  };
+  cb.on_forward_response = [self](const raft::NodeId& from, transport::ForwardResponse r) {
+    self->on_forward_response(from, std::move(r));
+  };
+  cb.on_peer_address = [self](const raft::NodeId& id, const std::string& address) {
+    RL_LOG_INFO("membership %s: peer %s is at %s", self->options_.node_id.c_str(), id.c_str(),
+                address.c_str());
+  };
+  Result<std::unique_ptr<transport::PeerTransport>> transport =
+      transport::PeerTransport::start(&svc->loop_, std::move(to), std::move(cb));
+  if (!transport) {
+    uv_run(&svc->loop_, UV_RUN_DEFAULT);  // lets the failed transport's handles close
+    uv_loop_close(&svc->loop_);
+    return transport.status();
+  }
+  svc->transport_ = std::move(transport).value();
+  svc->listen_address_ = svc->transport_->listen_address();
+
+  uv_timer_init(&svc->loop_, &svc->tick_timer_);
+  svc->tick_timer_.data = self;
+  uv_async_init(&svc->loop_, &svc->wake_,
+                [](uv_async_t* a) { static_cast<MembershipService*>(a->data)->run_tasks(); });
+  svc->wake_.data = self;
+  uv_timer_start(
+      &svc->tick_timer_, [](uv_timer_t* t) { static_cast<MembershipService*>(t->data)->on_tick(); },
+      o.heartbeat_ms, o.heartbeat_ms);
+  svc->last_leader_contact_ms_ = uv_now(&svc->loop_);
+  svc->refresh_status();
+
+  svc->stopped_ = false;
+  svc->thread_ = std::thread([self] {
+    // Apply what the recovered log says is committed, then publish: the first ring after a
+    // restart is as recent as what this node published before it stopped.
+    self->process_ready();
+    self->publish_ring();
+    self->refresh_status();
+    uv_run(&self->loop_, UV_RUN_DEFAULT);
+  });
+  RL_LOG_INFO("membership %s: listening on %s", o.node_id.c_str(), svc->listen_address_.c_str());
+  return svc;
+}
+
+MembershipService::~MembershipService() {
+  stop();
+}
+
+void MembershipService::stop() {
+  std::lock_guard<std::mutex> stop_guard(stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  RL_CHECK(std::this_thread::get_id() != thread_.get_id());
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    accepting_ = false;
+    stop_requested_ = true;
+    uv_async_send(&wake_);
+  }
+  thread_.join();
+  transport_.reset();
+  if (int rc = uv_loop_close(&loop_); rc != 0) {
+    RL_LOG_WARN("membership %s: loop closed with open handles: %s", options_.node_id.c_str(),
+                uv_strerror(rc));
+  }
+}
+
+bool MembershipService::post(std::function<void()> task) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!accepting_) return false;
+  tasks_.push_back(std::move(task));
+  uv_async_send(&wake_);
+  return true;
+}
+
+// ---- public requests ----------------------------------------------------------------------------
+
+void MembershipService::propose(state::Command command, Done done) {
+  std::string encoded = state::encode_command(command);
+  if (!post([this, encoded, done]() mutable {
+        submit_command(std::move(encoded), std::move(done), deadline());
+        process_ready();
+      })) {
+    done(Status::error("membership service is stopped"));
+  }
+}
+
+void MembershipService::add_peer(raft::NodeId id, std::string address, Done done) {
+  raft::ConfigChange change{raft::ConfigChangeType::kAddLearner, id};
+  if (!post([this, change, address, done]() mutable {
+        submit_change(std::move(change), std::move(address), std::move(done), deadline());
+        process_ready();
+      })) {
+    done(Status::error("membership service is stopped"));
+  }
+}
+
+void MembershipService::promote_peer(raft::NodeId id, Done done) {
+  raft::ConfigChange change{raft::ConfigChangeType::kPromoteLearner, id};
+  if (!post([this, change, done]() mutable {
+        submit_change(std::move(change), "", std::move(done), deadline());
+        process_ready();
+      })) {
+    done(Status::error("membership service is stopped"));
+  }
+}
+
+void MembershipService::remove_peer(raft::NodeId id, Done done) {
+  raft::ConfigChange change{raft::ConfigChangeType::kRemove, id};
+  if (!post([this, change, done]() mutable {
+        submit_change(std::move(change), "", std::move(done), deadline());
+        process_ready();
+      })) {
+    done(Status::error("membership service is stopped"));
+  }
+}
+
+void MembershipService::read_barrier(Done done) {
+  if (!post([this, done]() mutable {
+        if (!failure_.empty()) {
+          done(Status::error("membership stopped: " + failure_));
+          return;
+        }
+        uint64_t id = next_request_id_++;
+        reads_.emplace(id, Pending{std::move(done), deadline()});
+        node_->read_index(id);
+        process_ready();
+      })) {
+    done(Status::error("membership service is stopped"));
+  }
+}
+
+void MembershipService::set_blocked(std::set<raft::NodeId> peers) {
+  post([this, peers = std::move(peers)]() mutable { transport_->set_blocked(std::move(peers)); });
+}
+
+void MembershipService::set_blocked_outgoing(std::set<raft::NodeId> peers) {
+  post([this, peers = std::move(peers)]() mutable {
+    transport_->set_blocked_outgoing(std::move(peers));
+  });
+}
+
+ServiceStatus MembershipService::status() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return status_;
+}
+
+// ---- service thread: events ---------------------------------------------------------------------
+
+void MembershipService::run_tasks() {
+  std::vector<std::function<void()>> tasks;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    tasks.swap(tasks_);
+    stop = stop_requested_;
+  }
+  for (auto& task : tasks) {
+    if (!closed_) task();
+  }
+  if (stop && !shutting_down_ && !closed_) begin_shutdown();
+  refresh_status();
+}
+
+void MembershipService::on_tick() {
+  if (closed_) return;
+  if (shutting_down_ &&
+      (node_->role() != raft::Role::kLeader || now_ms() >= shutdown_deadline_ms_)) {
+    finish_shutdown();
+    return;
+  }
+  if (failure_.empty()) {
+    node_->tick();
+    process_ready();
+    try_pending_changes();
+    maybe_seed();
+    process_ready();
+  }
+  expire_requests();
+  refresh_status();
+}
+
+void MembershipService::on_message(raft::Message message) {
+  if (closed_ || !failure_.empty()) return;
+  uint64_t now = now_ms();
+  last_heard_ms_[message.from] = now;
+  node_->step(message);
+  if (!node_->leader().empty() && message.from == node_->leader()) last_leader_contact_ms_ = now;
+  process_ready();
+  refresh_status();
+}
+
+void MembershipService::on_forward_request(const raft::NodeId& from,
+                                           transport::ForwardRequest request) {
+  if (closed_) return;
+  last_heard_ms_[from] = now_ms();
+  Done reply = [this, from, id = request.request_id](Result<uint64_t> r) {
+    if (closed_) return;
+    transport::ForwardResponse resp;
+    resp.request_id = id;
+    resp.ok = r.is_ok();
+    resp.index = r.is_ok() ? r.value() : 0;
+    resp.error = r.is_ok() ? "" : r.error();
+    transport_->send_frame(from, resp);
+  };
+  if (node_->role() != raft::Role::kLeader) {
+    std::string leader = node_->leader();
+    reply(Status::error("forwarded to " + options_.node_id + ", which is not the leader" +
+                        (leader.empty() ? std::string() : "; the leader is " + leader)));
+    return;
+  }
+  if (request.kind == transport::ForwardKind::kCommand) {
+    submit_command(std::move(request.command), std::move(reply), deadline());
+  } else {
+    submit_change(std::move(request.change), std::move(request.address), std::move(reply),
+                  deadline());
+  }
+  process_ready();
+  refresh_status();
+}
+
+void MembershipService::on_forward_response(const raft::NodeId& from,
+                                            transport::ForwardResponse response) {
+  if (closed_) return;
+  last_heard_ms_[from] = now_ms();
+  auto it = forwarded_.find(response.request_id);
+  if (it == forwarded_.end()) return;
+  Pending pending = std::move(it->second);
+  forwarded_.erase(it);
+  if (!response.ok) {
+    pending.done(Status::error(response.error));
+    return;
+  }
+  wait_applied(response.index, std::move(pending.done), pending.deadline_ms);
+}
+
+// ---- service thread: driving the core -----------------------------------------------------------
+
+void MembershipService::process_ready() {
+  while (!closed_ && failure_.empty() && node_->has_ready()) {
+    raft::Ready ready = node_->take_ready();
+    // 1. Persist (durable before persist() returns), then 2. send what depends on it.
+    if (Status s = storage_->persist(storage::PersistBatch::of(ready)); !s) {
+      fail_storage("persisting the raft log failed: " + s.message());
+      return;
+    }
+    for (const raft::Message& m : ready.messages)
+      transport_->send(m);
+
+    // 3. Apply: a leader's snapshot first, then the committed entries.
+    Completions completions;
+    if (ready.snapshot && ready.snapshot_origin == raft::SnapshotOrigin::kFromLeader) {
+      Result<state::MembershipStateMachine> restored =
+          state::MembershipStateMachine::restore(*ready.snapshot);
+      if (!restored) {
+        fail_storage("the leader's snapshot does not decode: " + restored.error());
+        return;
+      }
+      state_machine_ = std::move(restored).value();
+      seen_command_ = seen_command_ || !state_machine_.state().backends().empty();
+      // Proposals the snapshot covers have an unknown outcome here.
+      while (!proposals_.empty() && proposals_.begin()->first <= state_machine_.applied_index()) {
+        completions.emplace_back(
+            std::move(proposals_.begin()->second.done),
+            Status::error("outcome unknown: replaced by the leader's snapshot"));
+        proposals_.erase(proposals_.begin());
+      }
+    }
+    for (const raft::Entry& entry : ready.committed_entries) {
+      if (entry.index <= state_machine_.applied_index()) continue;  // in a restored snapshot
+      Status applied = state_machine_.apply(entry);
+      if (state_machine_.applied_index() != entry.index) {
+        fail_storage("entry " + std::to_string(entry.index) +
+                     " cannot be applied: " + applied.message());
+        return;
+      }
+      if (entry.type == raft::EntryType::kCommand) {
+        seen_command_ = true;
+        if (!applied) {
+          RL_LOG_INFO("membership %s: command at index %llu rejected: %s", options_.node_id.c_str(),
+                      static_cast<unsigned long long>(entry.index), applied.message().c_str());
+        }
+      }
+      auto it = proposals_.find(entry.index);
+      if (it != proposals_.end()) {
+        PendingProposal p = std::move(it->second);
+        proposals_.erase(it);
+        if (p.term != entry.term) {
+          completions.emplace_back(std::move(p.done),
+                                   Status::error("leadership changed before the proposal "
+                                                 "committed; it was not applied"));
+        } else if (!applied) {
+          completions.emplace_back(std::move(p.done), Status::error(applied.message()));
+        } else {
+          completions.emplace_back(std::move(p.done), entry.index);
+        }
+      }
+    }
+    publish_ring();
+    for (const raft::ReadState& rs : ready.reads) {
+      auto it = reads_.find(rs.request_id);
+      if (it == reads_.end()) continue;
+      Pending p = std::move(it->second);
+      reads_.erase(it);
+      if (rs.outcome != raft::ReadOutcome::kReady) {
+        completions.emplace_back(std::move(p.done),
+                                 Status::error("read barrier failed: no leader confirmed it"));
+      } else if (rs.index <= state_machine_.applied_index()) {
+        completions.emplace_back(std::move(p.done), rs.index);
+      } else {
+        applied_waiters_.emplace(rs.index, std::move(p));
+      }
+    }
+    maybe_compact();
+    // Answer callers only now: their ring has the change.
+    run_completions(completions);
+    resolve_applied_waiters();
+  }
+}
+
+void MembershipService::publish_ring() {
+  uint64_t epoch = state_machine_.applied_index();
+  if (epoch <= published_epoch_ || state_machine_.state().backends().empty()) return;
+  Result<ring::RingSnapshot> ring = state_machine_.build_ring();
+  if (!ring) {
+    RL_LOG_WARN("membership %s: no ring at epoch %llu: %s", options_.node_id.c_str(),
+                static_cast<unsigned long long>(epoch), ring.error().c_str());
+    return;
+  }
+  published_epoch_ = epoch;
+  if (sink_) sink_(std::move(ring).value());
+}
+
+void MembershipService::maybe_compact() {
+  raft::Index applied = state_machine_.applied_index();
+  if (applied < node_->log().snapshot_index() + options_.snapshot_every) return;
+  if (applied > node_->applied_index()) return;  // not reachable; the core hands entries out first
+  Status s = node_->compact(applied, state_machine_.snapshot_data());
+  if (!s) {
+    RL_LOG_DEBUG("membership %s: compaction at %llu postponed: %s", options_.node_id.c_str(),
+                 static_cast<unsigned long long>(applied), s.message().c_str());
+  }
+}
+
+void MembershipService::maybe_seed() {
+  if (shutting_down_ || node_->role() != raft::Role::kLeader) return;
+  if (seed_checked_term_ == node_->term()) return;
+  // Wait until this leader has committed an entry of its term and applied everything before.
+  std::optional<raft::Term> commit_term = node_->log().term_at(node_->commit_index());
+  if (!commit_term || *commit_term != node_->term()) return;
+  if (state_machine_.applied_index() < node_->commit_index()) return;
+  seed_checked_term_ = node_->term();
+  const state::MembershipState& st = state_machine_.state();
+  if (seen_command_ || !st.backends().empty() || !(st.params() == ring::RingParams{})) return;
+  if (options_.seed_backends.empty() && options_.seed_params == ring::RingParams{}) return;
+  std::vector<state::Command> seed;
+  seed.push_back(state::SetRingParams{options_.seed_params});
+  for (const ring::Backend& b : options_.seed_backends)
+    seed.push_back(state::AddBackend{b});
+  for (const state::Command& c : seed) {
+    Result<raft::Index> index = node_->propose(state::encode_command(c));
+    if (!index) {
+      RL_LOG_WARN("membership %s: seeding failed: %s", options_.node_id.c_str(),
+                  index.error().c_str());
+      return;
+    }
+  }
+  RL_LOG_INFO("membership %s: seeding the membership with %zu backends", options_.node_id.c_str(),
+              options_.seed_backends.size());
+}
+
+// ---- service thread: requests -------------------------------------------------------------------
+
+void MembershipService::submit_command(std::string encoded, Done done, uint64_t deadline_ms) {
+  if (!failure_.empty()) {
+    done(Status::error("membership stopped: " + failure_));
+    return;
+  }
+  if (node_->role() == raft::Role::kLeader) {
+    Result<state::Command> command = state::decode_command(encoded);
+    if (!command) {
+      done(Status::error("invalid command: " + command.error()));
+      return;
+    }
+    // Reject what cannot apply to the current state now; the applied outcome stays the answer
+    // for what passes (entries ahead of it may still change the state).
+    state::MembershipState probe = state_machine_.state();
+    if (Status s = probe.apply(*command); !s) {
+      done(Status::error(s.message()));
+      return;
+    }
+    Result<raft::Index> index = node_->propose(std::move(encoded));
+    if (!index) {
+      done(Status::error("not proposed: " + index.error()));
+      return;
+    }
+    proposals_.emplace(*index, PendingProposal{node_->term(), std::move(done), deadline_ms});
+    return;
+  }
+  const raft::NodeId& leader = node_->leader();
+  if (leader.empty()) {
+    done(Status::error("no leader known; retry shortly"));
+    return;
+  }
+  uint64_t id = next_request_id_++;
+  forwarded_.emplace(id, Pending{std::move(done), deadline_ms});
+  transport::ForwardRequest request;
+  request.request_id = id;
+  request.kind = transport::ForwardKind::kCommand;
+  request.command = std::move(encoded);
+  transport_->send_frame(leader, request);
+}
+
+void MembershipService::submit_change(raft::ConfigChange change, std::string address, Done done,
+                                      uint64_t deadline_ms) {
+  if (!failure_.empty()) {
+    done(Status::error("membership stopped: " + failure_));
+    return;
+  }
+  if (change.node.empty() || change.node.size() > raft::kMaxNodeIdLength) {
+    done(Status::error("peer id must be 1..255 bytes"));
+    return;
+  }
+  if (node_->role() == raft::Role::kLeader) {
+    if (Result<raft::Configuration> next = raft::apply_change(node_->configuration(), change);
+        !next) {
+      done(Status::error(next.error()));
+      return;
+    }
+    if (!address.empty()) {
+      if (Status s = transport_->set_peer(change.node, address); !s) {
+        done(Status::error(s.message()));
+        return;
+      }
+    }
+    pending_changes_.push_back(PendingChange{std::move(change), std::move(done), deadline_ms});
+    try_pending_changes();
+    return;
+  }
+  const raft::NodeId& leader = node_->leader();
+  if (leader.empty()) {
+    done(Status::error("no leader known; retry shortly"));
+    return;
+  }
+  uint64_t id = next_request_id_++;
+  forwarded_.emplace(id, Pending{std::move(done), deadline_ms});
+  transport::ForwardRequest request;
+  request.request_id = id;
+  request.kind = transport::ForwardKind::kConfigChange;
+  request.change = std::move(change);
+  request.address = std::move(address);
+  transport_->send_frame(leader, request);
+}
+
+void MembershipService::try_pending_changes() {
+  Completions completions;
+  while (!pending_changes_.empty() && failure_.empty()) {
+    PendingChange& pc = pending_changes_.front();
+    if (node_->role() != raft::Role::kLeader) {
+      for (PendingChange& lost : pending_changes_) {
+        completions.emplace_back(std::move(lost.done),
+                                 Status::error("lost leadership before proposing the change"));
+      }
+      pending_changes_.clear();
+      break;
+    }
+    Result<raft::Index> index = node_->propose_config_change(pc.change);
+    if (index) {
+      proposals_.emplace(*index,
+                         PendingProposal{node_->term(), std::move(pc.done), pc.deadline_ms});
+      pending_changes_.erase(pending_changes_.begin());
+      continue;
+    }
+    // A change that no longer applies fails now; anything else (a configuration change still
+    // uncommitted, no entry of this term committed yet, a learner still catching up) is retried
+    // on the next tick until the deadline.
+    if (Result<raft::Configuration> next = raft::apply_change(node_->configuration(), pc.change);
+        !next) {
+      completions.emplace_back(std::move(pc.done), Status::error(next.error()));
+      pending_changes_.erase(pending_changes_.begin());
+      continue;
+    }
+    break;
+  }
+  run_completions(completions);
+}
+
+void MembershipService::wait_applied(raft::Index index, Done done, uint64_t deadline_ms) {
+  if (index <= state_machine_.applied_index()) {
+    done(index);
+    return;
+  }
+  applied_waiters_.emplace(index, Pending{std::move(done), deadline_ms});
+}
+
+void MembershipService::resolve_applied_waiters() {
+  Completions completions;
+  while (!applied_waiters_.empty() &&
+         applied_waiters_.begin()->first <= state_machine_.applied_index()) {
+    completions.emplace_back(std::move(applied_waiters_.begin()->second.done),
+                             applied_waiters_.begin()->first);
+    applied_waiters_.erase(applied_waiters_.begin());
+  }
+  run_completions(completions);
+}
+
+void MembershipService::expire_requests() {
+  uint64_t now = now_ms();
+  Completions completions;
+  Status timeout = Status::error("timed out after " + std::to_string(options_.request_timeout_ms) +
+                                 " ms (no quorum reachable?)");
+  auto sweep = [&](auto& map) {
+    for (auto it = map.begin(); it != map.end();) {
+      if (it->second.deadline_ms <= now) {
+        completions.emplace_back(std::move(it->second.done), timeout);
+        it = map.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  sweep(proposals_);
+  sweep(forwarded_);
+  sweep(reads_);
+  sweep(applied_waiters_);
+  for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
+    if (it->deadline_ms <= now) {
+      completions.emplace_back(std::move(it->done), timeout);
+      it = pending_changes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  run_completions(completions);
+}
+
+// ---- service thread: shutdown and failure -------------------------------------------------------
+
+void MembershipService::begin_shutdown() {
+  shutting_down_ = true;
+  if (failure_.empty() && node_->role() == raft::Role::kLeader &&
+      node_->configuration().voters.size() > 1) {
+    Status s = node_->transfer_leadership(std::nullopt);
+    if (s) {
+      RL_LOG_INFO("membership %s: stopping; handing leadership over", options_.node_id.c_str());
+      shutdown_deadline_ms_ = now_ms() + options_.stop_transfer_timeout_ms;
+      process_ready();
+      return;
+    }
+    RL_LOG_WARN("membership %s: stopping without a leadership transfer: %s",
+                options_.node_id.c_str(), s.message().c_str());
+  }
+  finish_shutdown();
+}
+
+void MembershipService::finish_shutdown() {
+  if (closed_) return;
+  fail_all("membership service is shutting down");
+  closed_ = true;
+  transport_->close();
+  uv_timer_stop(&tick_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  refresh_status();
+}
+
+void MembershipService::fail_storage(const std::string& what) {
+  RL_LOG_ERROR("membership %s: %s; this node stops taking part in the group",
+               options_.node_id.c_str(), what.c_str());
+  failure_ = what;
+  fail_all("membership stopped: " + what);
+}
+
+void MembershipService::fail_all(const std::string& why) {
+  Completions completions;
+  Status error = Status::error(why);
+  for (auto& [index, p] : proposals_)
+    completions.emplace_back(std::move(p.done), error);
+  for (auto& [id, p] : forwarded_)
+    completions.emplace_back(std::move(p.done), error);
+  for (auto& [id, p] : reads_)
+    completions.emplace_back(std::move(p.done), error);
+  for (auto& [index, p] : applied_waiters_)
+    completions.emplace_back(std::move(p.done), error);
+  for (PendingChange& pc : pending_changes_)
+    completions.emplace_back(std::move(pc.done), error);
+  proposals_.clear();
+  forwarded_.clear();
+  reads_.clear();
+  applied_waiters_.clear();
+  pending_changes_.clear();
+  run_completions(completions);
+}
+
+void MembershipService::refresh_status() {
+  uint64_t now = now_ms();
+  ServiceStatus s;
+  s.node_id = options_.node_id;
+  s.role = role_name(*node_);
+  s.leader = node_->leader();
+  s.term = node_->term();
+  s.commit_index = node_->commit_index();
+  s.applied_index = state_machine_.applied_index();
+  s.epoch = published_epoch_;
+  s.stale = node_->role() != raft::Role::kLeader &&
+            now - last_leader_contact_ms_ > 2 * uint64_t{options_.election_timeout_ms};
+  if (node_->vote() == options_.node_id && node_->term() != last_campaign_term_) {
+    last_campaign_term_ = node_->term();
+    ++elections_;
+  }
+  s.elections = elections_;
+  s.listen_address = listen_address_;
+  s.failed = !failure_.empty();
+  s.failure = failure_;
+  s.transport = transport_->stats();
+  std::map<raft::NodeId, std::string> addresses = transport_->peers();
+  std::set<raft::NodeId> ids;
+  for (const raft::NodeId& id : node_->configuration().members())
+    ids.insert(id);
+  for (const auto& [id, address] : addresses)
+    ids.insert(id);
+  ids.erase(options_.node_id);
+  const raft::Configuration& config = node_->configuration();
+  for (const raft::NodeId& id : ids) {
+    PeerStatus p;
+    p.id = id;
+    auto addr = addresses.find(id);
+    if (addr != addresses.end()) p.address = addr->second;
+    p.suffrage = config.is_voter(id) ? "voter" : config.is_learner(id) ? "learner" : "none";
+    if (std::optional<raft::Progress> pr = node_->progress(id)) p.match_index = pr->match;
+    auto heard = last_heard_ms_.find(id);
+    if (heard != last_heard_ms_.end()) p.last_contact_ms = now - heard->second;
+    p.connected = transport_->connected(id);
+    s.peers.push_back(std::move(p));
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  status_ = std::move(s);
+}
+
+}  // namespace ringleader::membership::service

@@ -1,0 +1,502 @@
+#include "membership/service/membership_service.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/temp_dir.h"
+
+namespace ringleader::membership::service {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A port on 127.0.0.1 that was free a moment ago.
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// Polls `done` until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// Every ring a service published, as seen from the test thread.
+struct RingLog {
+  std::mutex mu;
+  std::vector<uint64_t> epochs;
+  ring::RingSnapshot last;
+
+  ring::RingSnapshot latest() {
+    std::lock_guard<std::mutex> g(mu);
+    return last;
+  }
+  uint64_t epoch() {
+    std::lock_guard<std::mutex> g(mu);
+    return last ? last->epoch() : 0;
+  }
+  bool has_backend(const std::string& name) {
+    ring::RingSnapshot r = latest();
+    return r && r->find(name).has_value();
+  }
+};
+
+// A request's answer, waited for with a deadline. The callback keeps the shared state alive,
+// so a late answer after a failed wait is harmless.
+class Answer {
+ public:
+  MembershipService::Done callback() {
+    return [state = state_](Result<uint64_t> r) {
+      std::lock_guard<std::mutex> g(state->mu);
+      state->result.emplace(std::move(r));
+      state->cv.notify_all();
+    };
+  }
+  Result<uint64_t> wait(std::chrono::milliseconds timeout = 15s) {
+    std::unique_lock<std::mutex> g(state_->mu);
+    if (!state_->cv.wait_for(g, timeout, [this] { return state_->result.has_value(); })) {
+      return Status::error("test: no answer within the deadline");
+    }
+    return *state_->result;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<uint64_t>> result;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+ring::Backend backend(const std::string& name, int port) {
+  return ring::Backend{name, "127.0.0.1:" + std::to_string(port), 1, "",
+                       ring::BackendState::kActive};
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  struct Node {
+    std::string id;
+    std::string address;
+    std::unique_ptr<testing::TempDir> dir = std::make_unique<testing::TempDir>();
+    std::shared_ptr<RingLog> rings = std::make_shared<RingLog>();
+    std::unique_ptr<MembershipService> service;
+  };
+
+  // Creates `n` founding members (not started).
+  void make_nodes(int n) {
+    for (int i = 1; i <= n; ++i)
+      add_node_slot("p" + std::to_string(i));
+  }
+  Node& add_node_slot(const std::string& id) {
+    auto node = std::make_unique<Node>();
+    node->id = id;
+    node->address = "127.0.0.1:" + std::to_string(free_port());
+    nodes_.push_back(std::move(node));
+    return *nodes_.back();
+  }
+
+  ServiceOptions options_for(Node& node, StartMode mode) {
+    ServiceOptions o;
+    o.node_id = node.id;
+    o.listen = node.address;
+    for (auto& other : nodes_) {
+      if (mode == StartMode::kJoin || founders_.count(other->id))
+        o.peers[other->id] = other->address;
+    }
+    o.start_mode = mode;
+    o.data_dir = node.dir->path();
+    o.election_timeout_ms = 400;
+    o.heartbeat_ms = 40;
+    o.secret = "service-test";
+    o.seed_backends = {backend("r1", 7001), backend("r2", 7002)};
+    o.seed_params.replicas = 2;
+    o.request_timeout_ms = 2500;
+    o.snapshot_every = snapshot_every_;
+    return o;
+  }
+
+  void start(size_t i, StartMode mode = StartMode::kBootstrap) {
+    Node& node = *nodes_[i];
+    if (mode == StartMode::kBootstrap && founders_.empty()) {
+      for (auto& n : nodes_)
+        founders_.insert(n->id);
+    }
+    std::shared_ptr<RingLog> rings = node.rings;
+    // Within one run of a service epochs strictly grow; across a restart they never go back.
+    auto run_last = std::make_shared<uint64_t>(0);
+    auto svc =
+        MembershipService::start(options_for(node, mode), [rings, run_last](ring::RingSnapshot r) {
+          std::lock_guard<std::mutex> g(rings->mu);
+          EXPECT_GT(r->epoch(), *run_last) << "epochs grow within a run";
+          if (rings->last) {
+            EXPECT_GE(r->epoch(), rings->last->epoch()) << "epochs never go back across restarts";
+          }
+          *run_last = r->epoch();
+          rings->epochs.push_back(r->epoch());
+          rings->last = std::move(r);
+        });
+    ASSERT_TRUE(svc.is_ok()) << svc.error();
+    node.service = std::move(svc).value();
+  }
+  void start_all() {
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      start(i);
+  }
+  void stop(size_t i) {
+    nodes_[i]->service->stop();
+    nodes_[i]->service.reset();
+  }
+  void TearDown() override {
+    for (auto& n : nodes_)
+      n->service.reset();
+  }
+
+  MembershipService& svc(size_t i) { return *nodes_[i]->service; }
+  bool running(size_t i) const { return nodes_[i]->service != nullptr; }
+
+  // Index of the one leader all running members agree on, or -1.
+  int agreed_leader(const std::vector<size_t>& among) {
+    std::string leader;
+    for (size_t i : among) {
+      ServiceStatus s = svc(i).status();
+      if (s.leader.empty() || (!leader.empty() && s.leader != leader)) return -1;
+      leader = s.leader;
+    }
+    for (size_t i : among) {
+      if (nodes_[i]->id == leader && svc(i).status().role == "leader") return static_cast<int>(i);
+    }
+    return -1;
+  }
+  size_t wait_leader(const std::vector<size_t>& among) {
+    int leader = -1;
+    EXPECT_TRUE(eventually([&] { return (leader = agreed_leader(among)) >= 0; }))
+        << "no agreed leader";
+    return leader < 0 ? 0 : static_cast<size_t>(leader);
+  }
+  std::vector<size_t> all() const {
+    std::vector<size_t> v;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (running(i)) v.push_back(i);
+    }
+    return v;
+  }
+  size_t follower_of(size_t leader, const std::vector<size_t>& among) {
+    for (size_t i : among) {
+      if (i != leader) return i;
+    }
+    return leader;
+  }
+
+  Result<uint64_t> propose(size_t i, state::Command c) {
+    Answer a;
+    svc(i).propose(std::move(c), a.callback());
+    return a.wait();
+  }
+  Result<uint64_t> read_barrier(size_t i) {
+    Answer a;
+    svc(i).read_barrier(a.callback());
+    return a.wait();
+  }
+  // Proposes on `i`, retrying while no leader is known (elections in progress).
+  Result<uint64_t> propose_retrying(size_t i, const state::Command& c) {
+    Result<uint64_t> r = Status::error("not tried");
+    eventually([&] {
+      r = propose(i, c);
+      return r.is_ok() || r.error().find("no leader") == std::string::npos;
+    });
+    return r;
+  }
+
+  // Every node in `among` has applied `index` and routes with the same epoch >= index.
+  bool converged(const std::vector<size_t>& among, uint64_t index) {
+    return eventually([&] {
+      uint64_t epoch = nodes_[among[0]]->rings->epoch();
+      for (size_t i : among) {
+        if (svc(i).status().applied_index < index) return false;
+        if (nodes_[i]->rings->epoch() < index || nodes_[i]->rings->epoch() != epoch) return false;
+      }
+      return true;
+    });
+  }
+
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::set<std::string> founders_;
+  uint64_t snapshot_every_ = 1000;
+};
+
+TEST_F(ServiceTest, ElectsLeaderSeedsAndAppliesFollowerProposalEverywhere) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  // The seed (ring params + two backends) reaches every ring once.
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i : all()) {
+      if (!nodes_[i]->rings->has_backend("r2")) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(nodes_[0]->rings->latest()->params().replicas, 2u);
+
+  size_t follower = follower_of(leader, all());
+  std::shared_ptr<RingLog> follower_rings = nodes_[follower]->rings;
+  std::optional<bool> ring_had_it;
+  Answer answer;
+  svc(follower).propose(
+      state::AddBackend{backend("r3", 7003)}, [&, cb = answer.callback()](Result<uint64_t> r) {
+        // Runs on the follower's service thread: its ring already has r3.
+        ring_had_it =
+            follower_rings->has_backend("r3") && r.is_ok() && follower_rings->epoch() >= r.value();
+        cb(std::move(r));
+      });
+  Result<uint64_t> index = answer.wait();
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  EXPECT_TRUE(ring_had_it.value_or(false));
+  ASSERT_TRUE(converged(all(), *index));
+  for (size_t i : all())
+    EXPECT_TRUE(nodes_[i]->rings->has_backend("r3")) << nodes_[i]->id;
+
+  // Invalid commands fail on the leader and through a follower alike.
+  Result<uint64_t> dup = propose(follower, state::AddBackend{backend("r3", 7003)});
+  ASSERT_FALSE(dup.is_ok());
+  EXPECT_NE(dup.error().find("r3"), std::string::npos) << dup.error();
+  EXPECT_FALSE(propose(leader, state::RemoveBackend{"nope"}).is_ok());
+
+  // Linearizable reads on leader and follower.
+  for (size_t i : {leader, follower}) {
+    Result<uint64_t> read = read_barrier(i);
+    ASSERT_TRUE(read.is_ok()) << read.error();
+    EXPECT_GE(*read, *index);
+    EXPECT_GE(svc(i).status().applied_index, *read);
+  }
+
+  ServiceStatus st = svc(leader).status();
+  EXPECT_EQ(st.role, "leader");
+  EXPECT_FALSE(st.stale);
+  EXPECT_GE(st.elections, 1u);
+  ASSERT_EQ(st.peers.size(), 2u);
+  for (const PeerStatus& p : st.peers) {
+    EXPECT_EQ(p.suffrage, "voter");
+    EXPECT_TRUE(p.last_contact_ms.has_value());
+    EXPECT_FALSE(p.address.empty());
+  }
+  EXPECT_TRUE(eventually([&] {
+    for (const PeerStatus& p : svc(leader).status().peers) {
+      if (p.match_index < *index) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(svc(follower).status().role, "follower");
+  EXPECT_EQ(svc(follower).status().leader, nodes_[leader]->id);
+}
+
+TEST_F(ServiceTest, LeaderStopsNewLeaderTakesOverAndRestartedNodeCatchesUpBySnapshot) {
+  snapshot_every_ = 4;  // the leader compacts while the old leader is down
+  make_nodes(3);
+  start_all();
+  size_t old_leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+
+  stop(old_leader);  // graceful: hands leadership over first
+  size_t leader = wait_leader(all());
+  ASSERT_NE(leader, old_leader);
+  uint64_t last = 0;
+  for (int k = 0; k < 10; ++k) {
+    Result<uint64_t> r =
+        propose_retrying(leader, state::AddBackend{backend("n" + std::to_string(k), 8000 + k)});
+    ASSERT_TRUE(r.is_ok()) << r.error();
+    last = *r;
+  }
+  ASSERT_TRUE(converged(all(), last));
+
+  start(old_leader);
+  std::vector<size_t> everyone = {0, 1, 2};
+  ASSERT_TRUE(converged(everyone, last));
+  EXPECT_TRUE(nodes_[old_leader]->rings->has_backend("n9"));
+  // And it takes part again: a proposal through it commits everywhere.
+  Result<uint64_t> r = propose_retrying(old_leader, state::SetWeight{"n0", 5});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(converged(everyone, *r));
+}
+
+TEST_F(ServiceTest, BlockedNodeGoesStaleCannotCommitAndConvergesAfterHeal) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  size_t cut = follower_of(leader, all());
+  std::vector<size_t> majority;
+  for (size_t i : all()) {
+    if (i != cut) majority.push_back(i);
+  }
+  ASSERT_TRUE(converged(all(), 3));
+  uint64_t cut_epoch = nodes_[cut]->rings->epoch();
+
+  std::set<raft::NodeId> others;
+  for (size_t i : majority)
+    others.insert(nodes_[i]->id);
+  svc(cut).set_blocked(others);
+
+  Result<uint64_t> committed = propose(leader, state::AddBackend{backend("r9", 7009)});
+  ASSERT_TRUE(committed.is_ok()) << committed.error();
+  ASSERT_TRUE(converged(majority, *committed));
+
+  ASSERT_TRUE(eventually([&] { return svc(cut).status().stale; }));
+  EXPECT_FALSE(propose(cut, state::AddBackend{backend("cut", 7010)}).is_ok());
+  EXPECT_FALSE(read_barrier(cut).is_ok());
+  // It keeps its last ring.
+  EXPECT_EQ(nodes_[cut]->rings->epoch(), cut_epoch);
+  EXPECT_FALSE(nodes_[cut]->rings->has_backend("r9"));
+  for (size_t i : majority)
+    EXPECT_FALSE(svc(i).status().stale);
+
+  svc(cut).set_blocked({});
+  ASSERT_TRUE(converged(all(), *committed));
+  EXPECT_TRUE(nodes_[cut]->rings->has_backend("r9"));
+  EXPECT_FALSE(nodes_[cut]->rings->has_backend("cut"));
+  EXPECT_TRUE(eventually([&] { return !svc(cut).status().stale; }));
+  // The healed node never disrupted the leader (pre-vote).
+  EXPECT_EQ(svc(leader).status().role, "leader");
+}
+
+TEST_F(ServiceTest, AddLearnerPromoteItRemoveAnotherAndKeepCommitting) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+
+  Node& fourth = add_node_slot("p4");
+  start(3, StartMode::kJoin);
+  size_t follower = follower_of(leader, {0, 1, 2});
+  // Through a follower: the change is forwarded to the leader.
+  Answer added;
+  svc(follower).add_peer("p4", fourth.address, added.callback());
+  Result<uint64_t> add = added.wait();
+  ASSERT_TRUE(add.is_ok()) << add.error();
+  ASSERT_TRUE(eventually([&] { return svc(3).status().role == "learner"; }));
+  ASSERT_TRUE(converged({0, 1, 2, 3}, *add));
+  EXPECT_TRUE(fourth.rings->has_backend("r2"));
+
+  Answer promoted;
+  svc(leader).promote_peer("p4", promoted.callback());
+  Result<uint64_t> promote = promoted.wait();
+  ASSERT_TRUE(promote.is_ok()) << promote.error();
+  ASSERT_TRUE(eventually([&] { return svc(3).status().role == "follower"; }));
+
+  // Invalid changes fail at once.
+  Answer again;
+  svc(leader).add_peer("p4", fourth.address, again.callback());
+  EXPECT_FALSE(again.wait().is_ok());
+
+  size_t removed = follower == leader ? 0 : follower;
+  Answer removal;
+  svc(leader).remove_peer(nodes_[removed]->id, removal.callback());
+  Result<uint64_t> remove = removal.wait();
+  ASSERT_TRUE(remove.is_ok()) << remove.error();
+  stop(removed);
+
+  std::vector<size_t> remaining = all();
+  ASSERT_EQ(remaining.size(), 3u);
+  size_t new_leader = wait_leader(remaining);
+  Result<uint64_t> r = propose_retrying(3, state::AddBackend{backend("after", 7100)});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(converged(remaining, *r));
+  ServiceStatus st = svc(new_leader).status();
+  for (const PeerStatus& p : st.peers) {
+    if (p.id == "p4") {
+      EXPECT_EQ(p.suffrage, "voter");
+    }
+    if (p.id == nodes_[removed]->id) {
+      EXPECT_EQ(p.suffrage, "none");
+    }
+  }
+}
+
+TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
+  snapshot_every_ = 5;
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  uint64_t last = 0;
+  for (int k = 0; k < 8; ++k) {
+    Result<uint64_t> r =
+        propose_retrying(leader, state::AddBackend{backend("d" + std::to_string(k), 9000 + k)});
+    ASSERT_TRUE(r.is_ok()) << r.error();
+    last = *r;
+  }
+  ASSERT_TRUE(converged(all(), last));
+  std::vector<ring::Backend> before = nodes_[0]->rings->latest()->backends();
+  for (size_t i = 0; i < 3; ++i)
+    stop(i);
+  for (auto& n : nodes_)
+    n->rings = std::make_shared<RingLog>();
+
+  start_all();
+  // Each node publishes its recovered ring before any new leader exists.
+  ASSERT_TRUE(eventually([&] {
+    for (auto& n : nodes_) {
+      if (n->rings->epoch() < last) return false;
+    }
+    return true;
+  }));
+  for (auto& n : nodes_)
+    EXPECT_EQ(n->rings->latest()->backends(), before) << n->id;
+  size_t new_leader = wait_leader(all());
+  Result<uint64_t> r = propose_retrying(new_leader, state::DrainBackend{"d0"});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(converged(all(), *r));
+  // Not seeded twice.
+  EXPECT_EQ(nodes_[0]->rings->latest()->backends().size(), before.size());
+}
+
+TEST_F(ServiceTest, StoppedServiceAnswersAtOnceAndBadOptionsFail) {
+  make_nodes(1);
+  start_all();
+  size_t leader = wait_leader(all());
+  Result<uint64_t> r = propose(leader, state::AddBackend{backend("solo", 7200)});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  svc(0).stop();
+  Result<uint64_t> after = propose(0, state::AddBackend{backend("late", 7201)});
+  EXPECT_FALSE(after.is_ok());
+  svc(0).stop();  // idempotent
+
+  ServiceOptions o = options_for(*nodes_[0], StartMode::kBootstrap);
+  o.peers.clear();
+  EXPECT_FALSE(MembershipService::start(o, {}).is_ok()) << "this node must be a founding voter";
+  o = options_for(*nodes_[0], StartMode::kBootstrap);
+  o.election_timeout_ms = o.heartbeat_ms;
+  EXPECT_FALSE(MembershipService::start(o, {}).is_ok());
+  o = options_for(*nodes_[0], StartMode::kBootstrap);
+  o.listen = "nowhere";
+  EXPECT_FALSE(MembershipService::start(o, {}).is_ok());
+}
+
+}  // namespace
+}  // namespace ringleader::membership::service
