@@ -55,6 +55,9 @@ int Server::run() {
   uv_async_init(&loop_, &eject_async_,
                 [](uv_async_t* a) { static_cast<Server*>(a->data)->apply_ejections(); });
   eject_async_.data = this;
+  uv_async_init(&loop_, &task_async_,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->run_posted(); });
+  task_async_.data = this;
 
   counters_.start_time_ns = monotonic_ns();
   uint32_t n = config_.proxy.workers ? config_.proxy.workers
@@ -63,34 +66,30 @@ int Server::run() {
     counters_.workers.push_back(std::make_unique<WorkerCounters>(protocol_->command_count()));
   }
   counters_.backends = std::make_unique<BackendStatsRegistry>(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
-                                 [this](const std::string& name) { queue_ejection(name); }));
-    if (Status s = workers_.back()->start(addr_); !s) {
-      RL_LOG_ERROR("%s", s.message().c_str());
-      workers_.pop_back();
-      stop_workers();
-      close_loop();
-      return 1;
-    }
-  }
-  RL_LOG_INFO("ringleader listening on %s (%s, %u workers, %zu backends, ring %s)",
-              config_.proxy.listen.c_str(),
-              config_.proxy.protocol == config::Protocol::kRedis ? "redis" : "memcached", n,
-              config_.backends.size(),
-              std::string(ring::to_string(config_.ring.algorithm)).c_str());
 
+  auto fail = [this](const std::string& why) {
+    RL_LOG_ERROR("%s", why.c_str());
+    if (membership_) membership_->stop();
+    stop_workers();
+    if (admin_) admin_->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
+    close_loop();
+    return 1;
+  };
+  // Static mode serves the config's ring at once; raft mode once the membership has been
+  // applied (its first ring arrives through the RingSink).
+  if (rings_.current()) {
+    if (Status s = start_workers(); !s) return fail(s.message());
+  }
   if (!config_.admin.listen.empty()) {
     auto admin = admin::AdminServer::start(&loop_, config_.admin, *this);
-    if (!admin) {
-      RL_LOG_ERROR("admin.listen: %s", admin.error().c_str());
-      stop_workers();
-      close_loop();
-      return 1;
-    }
+    if (!admin) return fail("admin.listen: " + admin.error());
     admin_ = std::move(admin.value());
     RL_LOG_INFO("admin API on http://%s", config_.admin.listen.c_str());
+  }
+  if (raft_mode()) {
+    if (Status s = start_membership(); !s) return fail("membership: " + s.message());
   }
 
   uv_timer_init(&loop_, &sweep_timer_);
@@ -113,17 +112,101 @@ int Server::run() {
   return 0;
 }
 
+Status Server::start_workers() {
+  for (uint32_t i = 0; i < counters_.workers.size(); ++i) {
+    workers_.push_back(
+        std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
+                                 [this](const std::string& name) { queue_ejection(name); }));
+    if (Status s = workers_.back()->start(addr_); !s) {
+      workers_.pop_back();
+      return s;
+    }
+  }
+  workers_started_ = true;
+  ring::RingSnapshot r = rings_.current();
+  RL_LOG_INFO("ringleader listening on %s (%s, %zu workers, %zu backends, ring %s, epoch %llu)",
+              config_.proxy.listen.c_str(),
+              config_.proxy.protocol == config::Protocol::kRedis ? "redis" : "memcached",
+              workers_.size(), r->backends().size(),
+              std::string(ring::to_string(r->params().algorithm)).c_str(),
+              static_cast<unsigned long long>(r->epoch()));
+  return Status::ok();
+}
+
+Status Server::start_membership() {
+  const config::MembershipConfig& m = config_.membership;
+  membership::service::ServiceOptions o;
+  o.node_id = m.node_id;
+  o.listen = m.listen;
+  for (const config::PeerConfig& p : m.peers)
+    o.peers[p.id] = p.address;
+  o.start_mode =
+      m.join ? membership::service::StartMode::kJoin : membership::service::StartMode::kBootstrap;
+  o.data_dir = m.data_dir;
+  o.election_timeout_ms = m.election_timeout_ms;
+  o.heartbeat_ms = m.heartbeat_ms;
+  o.secret = m.secret;
+  o.seed_backends = config_.backends;
+  o.seed_params = config_.ring;
+  o.stop_transfer_timeout_ms = 2000;
+  // Runs on the membership thread: publish at once (workers poll the publisher), then let
+  // the control thread start or wake the workers.
+  auto sink = [this](ring::RingSnapshot ring) {
+    rings_.set_base(std::move(ring));
+    post([this] {
+      if (stopping_) return;
+      if (!workers_started_) {
+        if (Status s = start_workers(); !s) {
+          RL_LOG_ERROR("%s", s.message().c_str());
+          on_signal(SIGTERM);
+        }
+        return;
+      }
+      wake_workers();
+    });
+  };
+  auto service = membership::service::MembershipService::start(std::move(o), sink);
+  if (!service) return service.status();
+  membership_ = std::move(service.value());
+  RL_LOG_INFO("membership: node %s, raft on %s, %zu peers, data in %s", m.node_id.c_str(),
+              m.listen.c_str(), m.peers.size(), m.data_dir.c_str());
+  return Status::ok();
+}
+
+void Server::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(task_mu_);
+    tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&task_async_);
+}
+
+void Server::run_posted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(task_mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks)
+    t();
+}
+
 void Server::on_signal(int signum) {
   if (signum == SIGHUP) {
     reload();
     return;
   }
+  if (stopping_) return;
+  stopping_ = true;
   RL_LOG_INFO("signal %d: draining (up to %u ms)", signum, kShutdownGraceMs);
+  // Membership first: a leader hands leadership over, and no ring is published any more.
+  if (membership_) membership_->stop();
   if (admin_) admin_->close();
   stop_workers();
   uv_timer_stop(&sweep_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
   for (uv_signal_t* s : signals_) {
     uv_close(reinterpret_cast<uv_handle_t*>(s),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
@@ -155,7 +238,9 @@ void Server::reload() {
     return;
   }
   const config::Config& next = loaded.config;
-  if (next.backends != config_.backends || !(next.ring == config_.ring)) {
+  if (raft_mode()) {
+    RL_LOG_INFO("SIGHUP: raft mode: backends change through the admin API, not the file");
+  } else if (next.backends != config_.backends || !(next.ring == config_.ring)) {
     auto ring = ring::Ring::build(next.backends, next.ring, 0);
     if (!ring) {
       RL_LOG_ERROR("SIGHUP: new ring rejected: %s", ring.error().c_str());
@@ -233,13 +318,21 @@ void Server::wake_workers() {
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(config::Config config) {
   auto addr = listen_address(config.proxy.listen);
   if (!addr) return addr.status();
-  if (config.backends.empty()) return Status::error("no backends configured");
-  auto ring = ring::Ring::build(config.backends, config.ring, 0);
-  if (!ring) return Status::error("ring: " + ring.error());
+  ring::RingSnapshot initial;  // raft mode: none until the membership is applied
+  if (config.membership.mode == config::MembershipMode::kStatic) {
+    if (config.backends.empty()) return Status::error("no backends configured");
+    auto ring = ring::Ring::build(config.backends, config.ring, 0);
+    if (!ring) return Status::error("ring: " + ring.error());
+    initial = ring.value();
+  } else if (!config.backends.empty()) {
+    // The seed must form a valid ring: check it now rather than on the first leader.
+    auto ring = ring::Ring::build(config.backends, config.ring, 0);
+    if (!ring) return Status::error("ring: " + ring.error());
+  }
   auto protocol = make_protocol(config.proxy.protocol);
   if (!protocol) return protocol.status();
   return std::unique_ptr<ProxyServer>(
-      new Server(std::move(config), std::move(protocol.value()), ring.value(), addr.value()));
+      new Server(std::move(config), std::move(protocol.value()), initial, addr.value()));
 }
 
 }  // namespace ringleader::proxy

@@ -20,6 +20,7 @@
 #include "core/protocol.h"
 #include "core/ring_publisher.h"
 #include "core/worker.h"
+#include "membership/service/membership_service.h"
 #include "proxy/server.h"
 
 namespace ringleader::proxy {
@@ -51,6 +52,18 @@ class Server final : public ProxyServer, public admin::AdminService {
   void remove_peer(const std::string& id, Reply reply) override;
 
  private:
+  Status start_workers();
+  Status start_membership();
+  // Thread-safe: runs `task` on the control thread (membership callbacks come from the
+  // membership thread).
+  void post(std::function<void()> task);
+  void run_posted();
+  // Raft mode: proposes `command` and answers `reply` (on the control thread) once it is
+  // applied locally, with the new epoch, or with the reason it was not.
+  void propose(membership::state::Command command, nlohmann::json echo, Reply reply);
+  void answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply);
+  bool raft_mode() const { return config_.membership.mode == config::MembershipMode::kRaft; }
+  nlohmann::json ring_json(const ring::RingSnapshot& r);
   void on_signal(int signum);
   void stop_workers();
   void close_loop();
@@ -68,6 +81,14 @@ class Server final : public ProxyServer, public admin::AdminService {
   ProxyCounters counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;  // null when admin.listen is empty
+  // Raft mode only. Its callbacks run on the membership thread and reach the control thread
+  // through post(). Stopped before the workers, so it never publishes to stopped workers.
+  std::unique_ptr<membership::service::MembershipService> membership_;
+  bool workers_started_ = false;  // raft mode starts them with the first applied ring
+  bool stopping_ = false;
+  uv_async_t task_async_;
+  std::mutex task_mu_;
+  std::vector<std::function<void()>> tasks_;   // guarded by task_mu_
   std::map<std::string, uint64_t> ejections_;  // backend -> times ejected
   uv_loop_t loop_;
   uv_async_t eject_async_;

@@ -67,6 +67,31 @@ std::string Server::metrics_text() {
   e.counter("ringleader_client_sent_bytes_total", "Bytes written to clients");
   e.value(static_cast<double>(t.bytes_to_clients));
 
+  // Raft.
+  if (membership_) {
+    membership::service::ServiceStatus st = membership_->status();
+    e.gauge("ringleader_raft_role", "This instance's Raft role; 1 on the current one");
+    for (const char* role : {"leader", "follower", "candidate", "learner"}) {
+      e.value(st.role == role ? 1 : 0, {{"role", role}});
+    }
+    e.gauge("ringleader_raft_term", "Current Raft term");
+    e.value(static_cast<double>(st.term));
+    e.gauge("ringleader_raft_leader", "The leader this instance knows of; 1 on it");
+    e.value(st.leader.empty() ? 0 : 1, {{"leader", st.leader}});
+    e.gauge("ringleader_raft_commit_index", "Highest log index known to be committed");
+    e.value(static_cast<double>(st.commit_index));
+    e.gauge("ringleader_raft_applied_index", "Highest log index applied to the membership");
+    e.value(static_cast<double>(st.applied_index));
+    e.counter("ringleader_raft_elections_total", "Elections this instance started");
+    e.value(static_cast<double>(st.elections));
+    e.gauge("ringleader_membership_stale",
+            "1 when no leader was heard from for two election timeouts: routing with the last "
+            "ring");
+    e.value(st.stale ? 1 : 0);
+  }
+
+  if (!r) return e.text();  // raft mode before the first applied ring
+
   // Backends.
   std::vector<std::string> ejected = rings_.ejected();
   std::vector<double> shares = r->primary_shares();

@@ -14,7 +14,7 @@ ring::RingSnapshot RingPublisher::current() const {
 void RingPublisher::set_base(ring::RingSnapshot base) {
   std::lock_guard<std::mutex> lock(mu_);
   base_ = std::move(base);
-  for (auto it = eject_.begin(); it != eject_.end();) {
+  for (auto it = eject_.begin(); base_ && it != eject_.end();) {
     it = base_->find(it->first) ? std::next(it) : eject_.erase(it);
   }
   publish_locked();
@@ -22,7 +22,7 @@ void RingPublisher::set_base(ring::RingSnapshot base) {
 
 bool RingPublisher::eject(const std::string& name, Clock::time_point until) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!base_->find(name) || eject_.count(name)) return false;
+  if (!base_ || !base_->find(name) || eject_.count(name)) return false;
   eject_[name] = until;
   publish_locked();
   return true;
@@ -52,7 +52,7 @@ std::vector<std::string> RingPublisher::ejected() const {
 }
 
 void RingPublisher::publish_locked() {
-  if (eject_.empty()) {
+  if (eject_.empty() || !base_) {
     current_ = base_;
   } else {
     std::vector<ring::Backend> backends = base_->backends();

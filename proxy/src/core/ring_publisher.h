@@ -23,6 +23,8 @@ class RingPublisher {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `base` may be null: then current() is null until the first set_base() (raft mode, before
+  // the membership state has been applied).
   explicit RingPublisher(ring::RingSnapshot base);
 
   ring::RingSnapshot current() const;
