@@ -1,0 +1,347 @@
+#!/usr/bin/python3
+"""Three (or four) `ringleader serve` instances in raft mode over four redis-servers, all on
+127.0.0.1: one ring epoch everywhere, failover, minorities, restarts, learners, and routing
+while membership changes commit. Every wait is bounded."""
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import redis
+
+from harness import Process, RedisServer, TempDir, free_port, port_open, wait_until
+
+RINGLEADER = None
+
+
+def http(method, port, path, body=None, timeout=10):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+class Node:
+    """One ringleader instance in raft mode; restartable with the same data_dir."""
+
+    def __init__(self, tmp, node_id, peers, backends, join=False):
+        self.id = node_id
+        self.tmp = tmp
+        self.port, self.admin, self.raft = free_port(), free_port(), peers[node_id]
+        self.config = os.path.join(tmp, f"{node_id}.toml")
+        lines = ["[proxy]", f'listen = "127.0.0.1:{self.port}"', "workers = 1", "",
+                 "[admin]", f'listen = "127.0.0.1:{self.admin}"', "",
+                 "[backend]", "timeout_ms = 2000", "",
+                 "[membership]", 'mode = "raft"', f'node_id = "{node_id}"',
+                 f'listen = "127.0.0.1:{self.raft}"',
+                 "peers = [" + ", ".join(f'"{i}@127.0.0.1:{p}"' for i, p in peers.items()) + "]",
+                 f'data_dir = "{os.path.join(tmp, "data-" + node_id)}"',
+                 "election_timeout_ms = 400", "heartbeat_ms = 40", 'secret = "cluster-secret"',
+                 f"join = {'true' if join else 'false'}", ""]
+        for name, port in backends:
+            lines += ["[[backends]]", f'name = "{name}"', f'address = "127.0.0.1:{port}"', ""]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines))
+        self.proc = None
+        self.runs = 0
+
+    def start(self):
+        self.runs += 1
+        self.proc = Process([RINGLEADER, "serve", "-c", self.config],
+                            os.path.join(self.tmp, f"{self.id}-{self.runs}.log"))
+        self.proc.__enter__()
+        wait_until(lambda: self.proc.proc.poll() is not None or port_open(self.admin),
+                   what=f"{self.id} admin port")
+        if self.proc.proc.poll() is not None:
+            raise RuntimeError(f"{self.id} exited:\n{self.proc.tail()}")
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.__exit__(None, None, None)
+            self.proc = None
+
+    def kill(self):
+        self.proc.proc.kill()  # SIGKILL: no goodbye
+        self.proc.proc.wait()
+        self.proc.log.close()
+        self.proc = None
+
+    def signal(self, signum):
+        self.proc.proc.send_signal(signum)
+
+    def cluster(self):
+        return http("GET", self.admin, "/cluster", timeout=3)[1]
+
+    def ring(self):
+        return http("GET", self.admin, "/ring", timeout=3)[1]
+
+
+class Cluster:
+    def __init__(self, tmp, size=3, backends=None):
+        self.tmp = tmp
+        ids = [f"p{i + 1}" for i in range(size)]
+        self.peers = {i: free_port() for i in ids}
+        self.backends = backends
+        self.nodes = {i: Node(tmp, i, self.peers, backends) for i in ids}
+
+    def __enter__(self):
+        for n in self.nodes.values():
+            n.start()
+        self.wait_leader()
+        self.wait_converged()
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.nodes.values():
+            if n.proc and n.proc.proc.poll() is None:
+                try:
+                    n.signal(signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            n.stop()
+
+    def up(self):
+        return [n for n in self.nodes.values() if n.proc]
+
+    def leader(self, among=None):
+        for n in among or self.up():
+            try:
+                c = n.cluster()
+            except OSError:
+                continue
+            if c and c.get("role") == "leader":
+                return n
+        return None
+
+    def wait_leader(self, among=None, timeout=10):
+        return wait_until(lambda: self.leader(among), timeout=timeout, what="a leader")
+
+    def wait_converged(self, timeout=10):
+        def same():
+            rings = [n.ring() for n in self.up()]
+            return (all(r["epoch"] == rings[0]["epoch"] and r["epoch"] > 0 for r in rings)
+                    and all(r["backends"] == rings[0]["backends"] for r in rings))
+        wait_until(same, timeout=timeout, what="the same ring on every instance")
+        return self.up()[0].ring()
+
+    def follower(self):
+        leader = self.wait_leader()
+        return next(n for n in self.up() if n is not leader)
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp_ctx = TempDir()
+        cls.tmp = cls.tmp_ctx.__enter__()
+        cls.redises = [RedisServer(cls.tmp).__enter__() for _ in range(4)]
+        cls.seed = [(f"r{i}", r.port) for i, r in enumerate(cls.redises[:3])]
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.redises:
+            r.__exit__(None, None, None)
+        cls.tmp_ctx.__exit__(None, None, None)
+
+    def setUp(self):
+        for r in self.redises:
+            redis.Redis(port=r.port).flushall()
+        self.dir = os.path.join(self.tmp, self.id().rsplit(".", 1)[-1])
+        os.makedirs(self.dir)
+
+    def test_a_backend_added_on_a_follower_reaches_every_instance_within_a_second(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            follower = cl.follower()
+            start = time.monotonic()
+            status, body = http("POST", follower.admin, "/backends",
+                                {"name": "r3", "address": f"127.0.0.1:{self.redises[3].port}"})
+            self.assertEqual(status, 200, body)
+            epoch = body["epoch"]
+            self.assertEqual(follower.ring()["epoch"], epoch)  # answered after applying here
+            ring = cl.wait_converged(timeout=1.0)
+            elapsed = time.monotonic() - start
+            self.assertLess(elapsed, 1.0)
+            self.assertEqual(ring["epoch"], epoch)
+            self.assertEqual([b["name"] for b in ring["backends"]], ["r0", "r1", "r2", "r3"])
+            # Traffic through any instance reaches the new backend.
+            c = redis.Redis(port=cl.nodes["p1"].port, socket_timeout=5)
+            for i in range(300):
+                c.set(f"new:{i}", i)
+            self.assertGreater(redis.Redis(port=self.redises[3].port).dbsize(), 0)
+            print(f"\n  add backend on a follower: applied everywhere in {elapsed * 1000:.0f} ms",
+                  file=sys.stderr)
+
+    def test_killing_the_leader(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            times = []
+            for trial in range(3):
+                old = cl.wait_leader()
+                killed_at = time.monotonic()
+                old.kill()
+                survivors = [n for n in cl.nodes.values() if n is not old and n.proc]
+                new = cl.wait_leader(among=survivors, timeout=5)
+                times.append(time.monotonic() - killed_at)
+                self.assertIsNot(new, old)
+                status, body = http("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
+                self.assertEqual(status, 200, body)
+                old.start()  # restarts from its data dir and catches up
+                cl.wait_converged(timeout=10)
+                self.assertEqual(old.ring()["backends"][1]["weight"], trial + 2)
+            print(f"\n  leader failover: {', '.join(f'{t * 1000:.0f}' for t in times)} ms",
+                  file=sys.stderr)
+            self.assertLess(max(times), 2.0)
+
+    def test_a_minority_cannot_commit_and_reports_itself_stale(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            c = redis.Redis(port=cl.nodes["p1"].port, socket_timeout=5)
+            c.set("before", "1")
+            lonely = cl.nodes["p1"]
+            others = [cl.nodes["p2"], cl.nodes["p3"]]
+            # One instance stopped: the other two are a majority and still commit.
+            others[1].signal(signal.SIGSTOP)
+            try:
+                leader = cl.wait_leader(among=[lonely, others[0]])
+                status, body = http("PATCH", leader.admin, "/backends/r0", {"zone": "a"})
+                self.assertEqual(status, 200, body)
+            finally:
+                others[1].signal(signal.SIGCONT)
+            cl.wait_converged()
+            # Two stopped: p1 alone is a minority.
+            for n in others:
+                n.signal(signal.SIGSTOP)
+            try:
+                epoch = lonely.ring()["epoch"]
+                status, body = http("PATCH", lonely.admin, "/backends/r0", {"zone": "b"},
+                                    timeout=30)
+                self.assertEqual(status, 503, body)
+                self.assertEqual(lonely.ring()["epoch"], epoch)
+                wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 503, timeout=5,
+                           what="the minority to report itself stale")
+                self.assertTrue(http("GET", lonely.admin, "/readyz")[1]["stale"])
+                _, metrics = http_text(lonely.admin, "/metrics")
+                self.assertIn("ringleader_membership_stale 1", metrics)
+                # It keeps serving with its last ring.
+                self.assertEqual(c.get("before"), b"1")
+                c.set("during", "2")
+                self.assertEqual(c.get("during"), b"2")
+            finally:
+                for n in others:
+                    n.signal(signal.SIGCONT)
+            ring = cl.wait_converged(timeout=10)
+            self.assertEqual(ring["backends"][0]["zone"], "a")
+            wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 200, timeout=10,
+                       what="the healed instance to be ready again")
+
+    def test_restarting_every_instance_recovers_the_membership(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            leader = cl.wait_leader()
+            self.assertEqual(http("POST", leader.admin, "/backends/r2/drain")[0], 200)
+            before = cl.wait_converged()
+            for n in cl.nodes.values():
+                n.stop()
+            for n in cl.nodes.values():
+                n.start()
+            cl.wait_leader()
+            after = cl.wait_converged()
+            self.assertEqual(after["backends"], before["backends"])
+            self.assertGreaterEqual(after["epoch"], before["epoch"])
+            self.assertEqual(after["backends"][2]["state"], "draining")
+
+    def test_a_learner_joins_is_promoted_and_another_member_leaves(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            peers = dict(cl.peers)
+            peers["p4"] = free_port()
+            p4 = Node(self.dir, "p4", peers, self.seed, join=True)
+            p4.start()
+            cl.nodes["p4"] = p4
+            leader = cl.wait_leader()
+            status, body = http("POST", leader.admin, "/cluster/peers",
+                                {"id": "p4", "address": f"127.0.0.1:{peers['p4']}"})
+            self.assertEqual(status, 200, body)
+            cl.wait_converged(timeout=10)
+            self.assertEqual(p4.cluster()["role"], "learner")
+            status, body = http("POST", leader.admin, "/cluster/peers", {"id": "p4", "promote": True})
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p4.cluster()["role"] in ("follower", "leader"), timeout=10,
+                       what="p4 to become a voter")
+            victim = next(n for n in cl.nodes.values() if n.id != "p4" and n is not cl.wait_leader())
+            status, body = http("DELETE", cl.wait_leader().admin, f"/cluster/peers/{victim.id}")
+            self.assertEqual(status, 200, body)
+            victim.stop()
+            leader = cl.wait_leader()
+            status, body = http("PATCH", leader.admin, "/backends/r0", {"weight": 3})
+            self.assertEqual(status, 200, body)
+            ring = cl.wait_converged()
+            self.assertEqual(ring["backends"][0]["weight"], 3)
+
+    def test_routing_stays_correct_while_changes_commit(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            errors, done = [], {"n": 0}
+            stop = threading.Event()
+
+            def load(node):
+                c = redis.Redis(port=node.port, socket_timeout=10)
+                deadline = time.monotonic() + 40
+                i = 0
+                while not stop.is_set() and time.monotonic() < deadline and i < 30000:
+                    k = f"load:{node.id}:{i}"
+                    try:
+                        c.set(k, i)
+                        v = c.get(k)
+                        if v is not None and v != str(i).encode():
+                            errors.append(f"{k}: {v!r}")
+                        done["n"] += 1
+                    except redis.RedisError as e:
+                        errors.append(f"{k}: {e}")
+                    i += 1
+            threads = [threading.Thread(target=load, args=(n,)) for n in cl.nodes.values()]
+            for t in threads:
+                t.start()
+            try:
+                wait_until(lambda: done["n"] > 300, timeout=20, what="load")
+                leader = cl.wait_leader()
+                changes = [("POST", "/backends", {"name": "r3", "address": f"127.0.0.1:{self.redises[3].port}"}),
+                           ("PATCH", "/backends/r3", {"weight": 2}),
+                           ("POST", "/backends/r0/drain", None),
+                           ("PATCH", "/backends/r1", {"zone": "z1"})]
+                for method, path, body in changes:
+                    status, reply = http(method, cl.follower().admin, path, body)
+                    self.assertEqual(status, 200, (path, reply))
+                    n = done["n"]
+                    wait_until(lambda: done["n"] > n + 100, timeout=20, what="load to go on")
+                del leader
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(timeout=60)
+            self.assertEqual(errors, [])
+            cl.wait_converged()
+
+
+def http_text(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+        return resp.status, resp.read().decode()
+
+
+def main():
+    global RINGLEADER
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ringleader", required=True)
+    args, rest = parser.parse_known_args()
+    RINGLEADER = os.path.abspath(args.ringleader)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
+
+
+if __name__ == "__main__":
+    main()
