@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds ringleader, starts a local demo: three redis-servers and one
-# ringleader in front of them (all on 127.0.0.1), and shows keys spreading over the backends.
+# Installs dependencies, builds ringleader, starts a local demo: four redis-servers and three
+# ringleader instances forming a Raft group (all on 127.0.0.1), shows keys spreading over the
+# backends, adds a fifth backend live and shows the ring epoch move on all three.
 # Also checks the example configs and shows what membership changes cost.
 # Idempotent: a second run stops the previous demo first. `scripts/quickstart.sh stop` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DEMO="$ROOT/.demo"
-PROXY_PORT=7380
-BACKEND_PORTS=(7381 7382 7383)
+PROXY_PORT=7380    # instances n1..n3 listen on 7380..7382
+ADMIN_PORT=7390    # admin APIs on 7390..7392
+RAFT_PORT=7395     # membership (Raft) on 7395..7397
+BACKEND_PORTS=(7401 7402 7403 7404)
+SPARE_PORT=7405    # the fifth backend, added live
 
 stop_demo() {
   if [[ -d "$DEMO" ]]; then
@@ -40,53 +44,84 @@ echo "== ringleader check: every example config"
 for conf in conf/*.toml; do "$RL" check -c "$conf"; done
 
 echo
-echo "== demo: 3 redis-servers and ringleader on 127.0.0.1"
+echo "== demo: 4 redis-servers and a 3-instance ringleader Raft cluster on 127.0.0.1"
 stop_demo
+rm -rf "$DEMO"
 mkdir -p "$DEMO"
-for port in "${BACKEND_PORTS[@]}"; do
+for port in "${BACKEND_PORTS[@]}" "$SPARE_PORT" $PROXY_PORT $((PROXY_PORT + 1)) $((PROXY_PORT + 2)) \
+  $ADMIN_PORT $((ADMIN_PORT + 1)) $((ADMIN_PORT + 2)) $RAFT_PORT $((RAFT_PORT + 1)) $((RAFT_PORT + 2)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port on 127.0.0.1 is taken by another program; the demo needs it" >&2
+    exit 1
+  fi
+done
+for port in "${BACKEND_PORTS[@]}" "$SPARE_PORT"; do
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$DEMO" \
     --daemonize no >"$DEMO/redis-$port.log" 2>&1 &
   echo $! >"$DEMO/redis-$port.pid"
 done
-cat >"$DEMO/ringleader.toml" <<TOML
-[proxy]
-listen = "127.0.0.1:$PROXY_PORT"
-workers = 2
-
-[admin]
-listen = "127.0.0.1:7390"
-
-[ring]
-algorithm = "vnode"
-vnodes = 160
-
-[[backends]]
-name = "redis-a"
-address = "127.0.0.1:${BACKEND_PORTS[0]}"
-
-[[backends]]
-name = "redis-b"
-address = "127.0.0.1:${BACKEND_PORTS[1]}"
-
-[[backends]]
-name = "redis-c"
-address = "127.0.0.1:${BACKEND_PORTS[2]}"
-TOML
-for port in "${BACKEND_PORTS[@]}"; do
+for port in "${BACKEND_PORTS[@]}" "$SPARE_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 done
-"$RL" serve -c "$DEMO/ringleader.toml" >"$DEMO/ringleader.log" 2>&1 &
-echo $! >"$DEMO/ringleader.pid"
-for _ in $(seq 100); do redis-cli -p $PROXY_PORT ping >/dev/null 2>&1 && break; sleep 0.05; done
+for i in 1 2 3; do
+  {
+    echo "[proxy]"
+    echo "listen = \"127.0.0.1:$((PROXY_PORT + i - 1))\""
+    echo "workers = 1"
+    echo "[admin]"
+    echo "listen = \"127.0.0.1:$((ADMIN_PORT + i - 1))\""
+    echo "[membership]"
+    echo "mode = \"raft\""
+    echo "node_id = \"n$i\""
+    echo "listen = \"127.0.0.1:$((RAFT_PORT + i - 1))\""
+    echo "peers = [\"n1@127.0.0.1:$RAFT_PORT\", \"n2@127.0.0.1:$((RAFT_PORT + 1))\", \"n3@127.0.0.1:$((RAFT_PORT + 2))\"]"
+    echo "data_dir = \"$DEMO/data-n$i\""
+    echo "secret = \"demo-secret\""
+    echo "election_timeout_ms = 500"
+    echo "heartbeat_ms = 50"
+    echo "[log]"
+    echo "level = \"warn\""
+    for j in 0 1 2 3; do
+      echo "[[backends]]"
+      echo "name = \"redis-$j\""
+      echo "address = \"127.0.0.1:${BACKEND_PORTS[$j]}\""
+    done
+  } >"$DEMO/n$i.toml"
+  "$RL" serve -c "$DEMO/n$i.toml" >"$DEMO/n$i.log" 2>&1 &
+  echo $! >"$DEMO/ringleader-n$i.pid"
+done
+for i in 0 1 2; do
+  for _ in $(seq 200); do redis-cli -p $((PROXY_PORT + i)) ping >/dev/null 2>&1 && break; sleep 0.05; done
+done
 
-echo "writing 1000 keys through ringleader (redis-cli -p $PROXY_PORT):"
+echo "writing 1000 keys through instance n1 (redis-cli -p $PROXY_PORT):"
 for i in $(seq 1 1000); do echo "SET user:$i value-$i"; done | redis-cli -p $PROXY_PORT >/dev/null
-echo "  MGET user:1 user:2 user:3 -> $(redis-cli -p $PROXY_PORT MGET user:1 user:2 user:3 | tr '\n' ' ')"
-echo "  DBSIZE through ringleader -> $(redis-cli -p $PROXY_PORT DBSIZE)"
+echo "  MGET user:1 user:2 user:3 via n2 -> $(redis-cli -p $((PROXY_PORT + 1)) MGET user:1 user:2 user:3 | tr '\n' ' ')"
+echo "  DBSIZE through n3 -> $(redis-cli -p $((PROXY_PORT + 2)) DBSIZE)"
 for port in "${BACKEND_PORTS[@]}"; do
   echo "  backend 127.0.0.1:$port holds $(redis-cli -p "$port" DBSIZE) keys"
 done
-echo "  where user:1 lives: $("$RL" lookup -c "$DEMO/ringleader.toml" user:1 | cut -f3)"
+
+epochs() {
+  for i in 0 1 2; do
+    printf '  n%d: epoch %s\n' $((i + 1)) "$("$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + i)) --json ring |
+      sed -n 's/.*"epoch":\([0-9]*\).*/\1/p')"
+  done
+}
+echo
+echo "== ringleader ctl cluster status (n2)"
+"$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + 1)) cluster status
+echo
+echo "ring epochs before the change:"
+epochs
+echo
+echo "== adding a fifth backend live, through n3's admin API:"
+"$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + 2)) backends add redis-4 127.0.0.1:$SPARE_PORT
+echo "ring epochs after the change (the same on every instance):"
+epochs
+for i in $(seq 1001 2000); do echo "SET user:$i value-$i"; done | redis-cli -p $PROXY_PORT >/dev/null
+echo "  after 1000 more keys, the new backend holds $(redis-cli -p "$SPARE_PORT" DBSIZE) keys"
+"$RL" ctl --admin 127.0.0.1:$ADMIN_PORT ring
 
 echo
 echo "== what a membership change costs (exact share of the key space, 1M sampled keys)"
@@ -95,4 +130,5 @@ echo
 build/bench/ringleader-churn --algorithm maglev --backends 100 --replicas 3
 
 echo
-echo "The demo keeps running: redis-cli -p $PROXY_PORT. Stop it with: scripts/quickstart.sh stop"
+echo "The demo keeps running: redis-cli -p $PROXY_PORT (or $((PROXY_PORT + 1)), $((PROXY_PORT + 2))),"
+echo "build/app/ringleader ctl --admin 127.0.0.1:$ADMIN_PORT cluster status. Stop it: scripts/quickstart.sh stop"
