@@ -5,6 +5,7 @@ while membership changes commit. Every wait is bounded."""
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import sys
@@ -242,6 +243,20 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(ring["backends"][0]["zone"], "a")
             wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 200, timeout=10,
                        what="the healed instance to be ready again")
+
+    def test_raft_metrics_cover_the_dashboard(self):
+        dashboard = os.path.join(os.path.dirname(__file__), "..", "..", "dashboards",
+                                 "ringleader.json")
+        with open(dashboard) as f:
+            exprs = [t["expr"] for p in json.load(f)["panels"] for t in p["targets"]]
+        wanted = {n for e in exprs for n in re.findall(r"ringleader_(?:raft|membership)_[a-z_]+", e)}
+        self.assertTrue(wanted)
+        with Cluster(self.dir, backends=self.seed) as cl:
+            _, text = http_text(cl.wait_leader().admin, "/metrics")
+            exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+                       if line and not line.startswith("#")}
+            self.assertEqual(wanted - exposed, set())
+            self.assertIn('ringleader_raft_role{role="leader"} 1', text)
 
     def test_restarting_every_instance_recovers_the_membership(self):
         with Cluster(self.dir, backends=self.seed) as cl:
