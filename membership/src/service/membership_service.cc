@@ -733,6 +733,9 @@ void MembershipService::refresh_status() {
   s.commit_index = node_->commit_index();
   s.applied_index = state_machine_.applied_index();
   s.epoch = published_epoch_;
+  // A leader counts as its own contact, so that one deposed by check-quorum becomes stale two
+  // election timeouts after it stepped down, like any follower.
+  if (node_->role() == raft::Role::kLeader) last_leader_contact_ms_ = now;
   s.stale = node_->role() != raft::Role::kLeader &&
             now - last_leader_contact_ms_ > 2 * uint64_t{options_.election_timeout_ms};
   if (node_->vote() == options_.node_id && node_->term() != last_campaign_term_) {

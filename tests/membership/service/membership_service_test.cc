@@ -386,6 +386,41 @@ TEST_F(ServiceTest, BlockedNodeGoesStaleCannotCommitAndConvergesAfterHeal) {
   EXPECT_EQ(svc(leader).status().role, "leader");
 }
 
+TEST_F(ServiceTest, CutOffLeaderStepsDownAndGoesStaleWhileTheMajorityMovesOn) {
+  make_nodes(3);
+  start_all();
+  size_t old_leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  std::vector<size_t> majority;
+  std::set<raft::NodeId> others;
+  for (size_t i : all()) {
+    if (i != old_leader) {
+      majority.push_back(i);
+      others.insert(nodes_[i]->id);
+    }
+  }
+  svc(old_leader).set_blocked(others);
+
+  size_t leader = wait_leader(majority);
+  Result<uint64_t> r = propose_retrying(majority[0], state::AddBackend{backend("m1", 7301)});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(converged(majority, *r));
+  // Check-quorum deposes the old leader; it then reports stale and commits nothing.
+  ASSERT_TRUE(eventually([&] {
+    ServiceStatus st = svc(old_leader).status();
+    return st.role != "leader" && st.stale;
+  }));
+  EXPECT_FALSE(propose(old_leader, state::AddBackend{backend("lost", 7302)}).is_ok());
+  EXPECT_FALSE(nodes_[old_leader]->rings->has_backend("m1"));
+
+  svc(old_leader).set_blocked({});
+  ASSERT_TRUE(converged(all(), *r));
+  EXPECT_TRUE(nodes_[old_leader]->rings->has_backend("m1"));
+  EXPECT_FALSE(nodes_[old_leader]->rings->has_backend("lost"));
+  EXPECT_TRUE(eventually([&] { return !svc(old_leader).status().stale; }));
+  EXPECT_EQ(agreed_leader(all()), static_cast<int>(leader));
+}
+
 TEST_F(ServiceTest, AddLearnerPromoteItRemoveAnotherAndKeepCommitting) {
   make_nodes(3);
   start_all();
