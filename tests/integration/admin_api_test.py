@@ -1,7 +1,6 @@
 #!/usr/bin/python3
 """The admin HTTP API, metrics and SIGHUP reload against a running `ringleader serve`,
 with real redis-servers, promtool and a real Prometheus server (all on 127.0.0.1)."""
-import argparse
 import json
 import os
 import re
@@ -12,33 +11,18 @@ import sys
 import threading
 import time
 import unittest
-import urllib.error
 import urllib.parse
 import urllib.request
 
 import redis
 
-from harness import Process, RedisServer, Ringleader, TempDir, free_port, port_open, wait_until
+from harness import (Process, RedisServer, Ringleader, TempDir, admin_http, free_port, port_open,
+                     run_unittests, wait_until)
 
 RINGLEADER = None
 
 
-def http(method, port, path, body=None, token=None, timeout=10):
-    """(status, parsed JSON or text) of one admin request."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            status, raw, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as e:
-        status, raw, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
-    if "json" in ctype:
-        return status, json.loads(raw)
-    return status, raw.decode()
+http = admin_http
 
 
 def lookup(config_path, key):
@@ -347,14 +331,5 @@ class PrometheusScrapeTest(unittest.TestCase):
                                                  f"{panel['title']}: {expr}")
 
 
-def main():
-    global RINGLEADER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ringleader", required=True)
-    args, rest = parser.parse_known_args()
-    RINGLEADER = os.path.abspath(args.ringleader)
-    unittest.main(argv=[sys.argv[0], "-v"] + rest)
-
-
 if __name__ == "__main__":
-    main()
+    run_unittests(globals())

@@ -4,12 +4,18 @@ Every process started here listens on 127.0.0.1 only and is stopped by its conte
 manager, also when the test fails. Waiting is by polling with a deadline, never by a
 fixed sleep.
 """
+import argparse
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
+import urllib.error
+import urllib.request
 
 
 def free_port():
@@ -151,3 +157,31 @@ class Ringleader(Process):
         if self.proc.poll() is not None:
             raise RuntimeError(f"ringleader exited with {self.proc.returncode}:\n{self.tail()}")
         return self
+
+
+def admin_http(method, port, path, body=None, token=None, timeout=10):
+    """(status, parsed JSON or text) of one request to an admin API on 127.0.0.1."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        status, raw, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
+    if "json" in ctype:
+        return status, json.loads(raw or b"null")
+    return status, raw.decode()
+
+
+def run_unittests(module_globals):
+    """Entry point of a test module: takes --ringleader PATH (stored in the module's
+    RINGLEADER), passes the other arguments to unittest (test names, -k ...)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ringleader", required=True)
+    args, rest = parser.parse_known_args()
+    module_globals["RINGLEADER"] = os.path.abspath(args.ringleader)
+    unittest.main(module=module_globals["__name__"], argv=[sys.argv[0], "-v"] + rest)

@@ -2,34 +2,25 @@
 """Three (or four) `ringleader serve` instances in raft mode over four redis-servers, all on
 127.0.0.1: one ring epoch everywhere, failover, minorities, restarts, learners, and routing
 while membership changes commit. Every wait is bounded."""
-import argparse
 import json
 import os
 import re
 import signal
-import statistics
 import sys
 import threading
 import time
 import unittest
-import urllib.error
 import urllib.request
 
 import redis
 
-from harness import Process, RedisServer, TempDir, free_port, port_open, wait_until
+from harness import (Process, RedisServer, TempDir, admin_http, free_port, port_open,
+                     run_unittests, wait_until)
 
 RINGLEADER = None
 
 
-def http(method, port, path, body=None, timeout=10):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+http = admin_http
 
 
 class Node:
@@ -230,7 +221,7 @@ class ClusterTest(unittest.TestCase):
                 wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 503, timeout=5,
                            what="the minority to report itself stale")
                 self.assertTrue(http("GET", lonely.admin, "/readyz")[1]["stale"])
-                _, metrics = http_text(lonely.admin, "/metrics")
+                _, metrics = admin_http("GET", lonely.admin, "/metrics")
                 self.assertIn("ringleader_membership_stale 1", metrics)
                 # It keeps serving with its last ring.
                 self.assertEqual(c.get("before"), b"1")
@@ -252,7 +243,7 @@ class ClusterTest(unittest.TestCase):
         wanted = {n for e in exprs for n in re.findall(r"ringleader_(?:raft|membership)_[a-z_]+", e)}
         self.assertTrue(wanted)
         with Cluster(self.dir, backends=self.seed) as cl:
-            _, text = http_text(cl.wait_leader().admin, "/metrics")
+            _, text = admin_http("GET", cl.wait_leader().admin, "/metrics")
             exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines()
                        if line and not line.startswith("#")}
             self.assertEqual(wanted - exposed, set())
@@ -344,19 +335,5 @@ class ClusterTest(unittest.TestCase):
             cl.wait_converged()
 
 
-def http_text(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
-        return resp.status, resp.read().decode()
-
-
-def main():
-    global RINGLEADER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ringleader", required=True)
-    args, rest = parser.parse_known_args()
-    RINGLEADER = os.path.abspath(args.ringleader)
-    unittest.main(argv=[sys.argv[0], "-v"] + rest)
-
-
 if __name__ == "__main__":
-    main()
+    run_unittests(globals())

@@ -4,7 +4,6 @@
 Every server listens on a free 127.0.0.1 port and is stopped when its test class ends.
 Loads are bounded in count and time.
 """
-import argparse
 import os
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import unittest
 
 import redis
 
-from harness import RedisServer, Ringleader, TempDir, wait_until
+from harness import RedisServer, Ringleader, TempDir, run_unittests, wait_until
 
 RINGLEADER = None
 
@@ -427,14 +426,5 @@ class ShutdownTest(unittest.TestCase):
                     self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
 
 
-def main():
-    global RINGLEADER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ringleader", required=True)
-    args, rest = parser.parse_known_args()
-    RINGLEADER = os.path.abspath(args.ringleader)
-    unittest.main(argv=[sys.argv[0], "-v"] + rest)
-
-
 if __name__ == "__main__":
-    main()
+    run_unittests(globals())
