@@ -20,9 +20,13 @@ bool is_prime(uint32_t n) {
   return true;
 }
 
-Status validate_text(std::string_view what, std::string_view value, bool may_be_empty) {
-  if (value.empty() && !may_be_empty)
+// Whether a text field may be empty (a zone may; a name or address may not).
+enum class Emptiness : uint8_t { kForbidden, kAllowed };
+
+Status validate_text(std::string_view what, std::string_view value, Emptiness emptiness) {
+  if (value.empty() && emptiness == Emptiness::kForbidden) {
     return Status::error(std::string(what) + " must not be empty");
+  }
   if (value.size() > kMaxFieldLength) {
     return Status::error(std::string(what) + " is longer than " + std::to_string(kMaxFieldLength) +
                          " bytes");
@@ -107,9 +111,9 @@ Status MembershipState::apply(const Command& command) {
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, AddBackend>) {
           const ring::Backend& b = c.backend;
-          if (Status s = validate_text("backend name", b.name, false); !s) return s;
-          if (Status s = validate_text("address", b.address, false); !s) return s;
-          if (Status s = validate_text("zone", b.zone, true); !s) return s;
+          if (Status s = validate_text("backend name", b.name, Emptiness::kForbidden); !s) return s;
+          if (Status s = validate_text("address", b.address, Emptiness::kForbidden); !s) return s;
+          if (Status s = validate_text("zone", b.zone, Emptiness::kAllowed); !s) return s;
           if (Status s = validate_weight(b.weight); !s) return s;
           if (find(b.name)) return Status::error("backend \"" + b.name + "\" already exists");
           for (const ring::Backend& other : backends_) {
@@ -147,7 +151,7 @@ Status MembershipState::apply(const Command& command) {
         } else if constexpr (std::is_same_v<T, SetZone>) {
           ring::Backend* b = find_mutable(c.name);
           if (!b) return unknown(c.name);
-          if (Status s = validate_text("zone", c.zone, true); !s) return s;
+          if (Status s = validate_text("zone", c.zone, Emptiness::kAllowed); !s) return s;
           b->zone = c.zone;
           return Status::ok();
         } else if constexpr (std::is_same_v<T, DrainBackend>) {

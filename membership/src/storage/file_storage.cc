@@ -52,7 +52,12 @@ FileStorage::~FileStorage() {
 
 Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (std::filesystem::create_directories(dir, ec)) {
+    // A new directory: make its entry in the parent durable too.
+    std::filesystem::path path = std::filesystem::absolute(dir, ec);
+    if (!path.has_filename()) path = path.parent_path();  // "a/b/" names "a/b"
+    if (Status s = fsync_dir(path.parent_path().string()); !s) return s;
+  }
   if (ec) return Status::error(dir + ": create directory: " + ec.message());
 
   Result<std::optional<raft::Snapshot>> snapshot = read_snapshot(dir);

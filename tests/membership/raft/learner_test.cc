@@ -55,6 +55,27 @@ TEST(Learner, ItsVoteDoesNotCount) {
   EXPECT_NO_VIOLATION(c);
 }
 
+TEST(Learner, GrantsFromLearnersAreNotCounted) {
+  // Votes go to voters only, but a learner's answer must not count even if one arrives.
+  raft::Configuration config = voters({"p1", "p2", "p3"});
+  config.learners = {"p4"};
+  auto node = make_node("p1", raft::bootstrap_state(config));
+  while (node->role() == raft::Role::kFollower)
+    node->tick();
+  ASSERT_EQ(node->role(), raft::Role::kPreCandidate);
+  auto grant = [&](const raft::NodeId& from, raft::VoteKind kind, Term term) {
+    node->step(raft::Message{from, "p1", term, raft::VoteResponse{kind, raft::Verdict::kGranted}});
+  };
+  grant("p4", raft::VoteKind::kPreVote, node->term() + 1);
+  EXPECT_EQ(node->role(), raft::Role::kPreCandidate);
+  grant("p2", raft::VoteKind::kPreVote, node->term() + 1);
+  ASSERT_EQ(node->role(), raft::Role::kCandidate);
+  grant("p4", raft::VoteKind::kVote, node->term());
+  EXPECT_EQ(node->role(), raft::Role::kCandidate);
+  grant("p3", raft::VoteKind::kVote, node->term());
+  EXPECT_EQ(node->role(), raft::Role::kLeader);
+}
+
 TEST(Learner, PromotionWaitsForCatchUpThenCounts) {
   Cluster c(with_spare());
   raft::NodeId leader = add_learner(c);

@@ -6,7 +6,8 @@
 // be elected and a new proposal committed within a bounded number of ticks.
 //
 // Environment:
-//   RAFT_SIM_SEEDS=N        seeds to run in total (default 2000), split over the shards
+//   RAFT_SIM_SEEDS=N        seeds to run in total (default 2000; 64 in sanitizer builds),
+//                           split over the shards
 //   RAFT_SIM_FIRST_SEED=S   first seed (default 1)
 //   RAFT_SIM_SEED=S         replay one seed with a full trace (RaftSimReplay.Seed)
 // A long run: RAFT_SIM_SEEDS=100000 build/tests/membership/raft_sim_test
@@ -23,7 +24,11 @@ namespace ringleader::membership::testing {
 namespace {
 
 constexpr int kShards = 8;
-constexpr uint64_t kDefaultSeeds = 2000;
+#ifndef RAFT_SIM_DEFAULT_SEEDS
+#define RAFT_SIM_DEFAULT_SEEDS \
+  2000  // sanitizer builds define fewer (tests/membership/CMakeLists.txt)
+#endif
+constexpr uint64_t kDefaultSeeds = RAFT_SIM_DEFAULT_SEEDS;
 constexpr uint32_t kRounds = 3;
 constexpr uint32_t kFaultTicks = 500;
 constexpr uint32_t kElectionTicks = 10;

@@ -30,7 +30,7 @@ struct Configuration {
   size_t quorum() const { return voters.size() / 2 + 1; }
   // Voters then learners.
   std::vector<NodeId> members() const;
-  // Empty when the invariant holds, else what is wrong.
+  // Ok when the invariant holds, else what is wrong.
   Status validate() const;
 };
 
