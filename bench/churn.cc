@@ -93,8 +93,8 @@ Options parse(int argc, char** argv) {
 std::vector<Backend> make_backends(int n) {
   std::vector<Backend> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back({"backend-" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i), 1,
-                   "", BackendState::kActive});
+    out.push_back({"backend-" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i), 1, "",
+                   BackendState::kActive});
   }
   return out;
 }
@@ -107,7 +107,8 @@ struct Row {
 double peak_to_average(const std::vector<double>& shares, const std::vector<Backend>& backends) {
   // Load relative to weight: share / (weight / total weight).
   double total_weight = 0;
-  for (const auto& b : backends) total_weight += b.weight;
+  for (const auto& b : backends)
+    total_weight += b.weight;
   double peak = 0;
   for (size_t i = 0; i < shares.size(); ++i) {
     peak = std::max(peak, shares[i] / (backends[i].weight / total_weight));
@@ -143,7 +144,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> keys;
   keys.reserve(o.keys);
-  for (int i = 0; i < o.keys; ++i) keys.push_back("key:" + std::to_string(i));
+  for (int i = 0; i < o.keys; ++i)
+    keys.push_back("key:" + std::to_string(i));
 
   const double n = o.backends;
   struct Change {
@@ -163,8 +165,8 @@ int main(int argc, char** argv) {
   changes.push_back({"weight 1 -> 2", reweighted, 2.0 / (n + 1) - 1.0 / n});
 
   std::vector<Row> rows;
-  rows.push_back({"(initial ring)", 0, 0, 0, peak_to_average(base.value()->primary_shares(), base_list),
-                  0});
+  rows.push_back(
+      {"(initial ring)", 0, 0, 0, peak_to_average(base.value()->primary_shares(), base_list), 0});
   for (auto& c : changes) {
     auto next = Ring::build(c.backends, params, 2);
     if (!next) {
@@ -176,21 +178,20 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ringleader-churn: %s\n", d.error().c_str());
       return 1;
     }
-    rows.push_back({c.scenario, d->primary_moved, c.optimum,
-                    sampled_moved(*base.value(), *next.value(), keys),
-                    peak_to_average(next.value()->primary_shares(), c.backends),
-                    d->replicas_changed});
+    rows.push_back(
+        {c.scenario, d->primary_moved, c.optimum, sampled_moved(*base.value(), *next.value(), keys),
+         peak_to_average(next.value()->primary_shares(), c.backends), d->replicas_changed});
   }
 
   if (o.csv) {
-    std::printf("algorithm,backends,vnodes,replicas,balance_factor,scenario,moved,optimum,"
-                "moved_over_optimum,sampled_moved,peak_over_average,replica_sets_changed\n");
+    std::printf(
+        "algorithm,backends,vnodes,replicas,balance_factor,scenario,moved,optimum,"
+        "moved_over_optimum,sampled_moved,peak_over_average,replica_sets_changed\n");
     for (const auto& r : rows) {
       std::printf("%s,%d,%u,%u,%g,%s,%.6f,%.6f,%.4f,%.6f,%.4f,%.6f\n",
                   std::string(to_string(o.algorithm)).c_str(), o.backends, o.vnodes, o.replicas,
                   o.balance_factor, r.scenario.c_str(), r.moved, r.optimum,
-                  r.optimum > 0 ? r.moved / r.optimum : 0.0, r.sampled, r.peak,
-                  r.replicas_changed);
+                  r.optimum > 0 ? r.moved / r.optimum : 0.0, r.sampled, r.peak, r.replicas_changed);
     }
     return 0;
   }

@@ -43,7 +43,8 @@ TEST(BoundedLoadTest, LowersMeasuredPeakOnKeys) {
 
 TEST(BoundedLoadTest, HonoursWeights) {
   auto backends = make_backends(20);
-  for (int i = 0; i < 20; ++i) backends[i].weight = 1 + i % 2;
+  for (int i = 0; i < 20; ++i)
+    backends[i].weight = 1 + i % 2;
   RingParams p;
   p.vnodes = 20;
   p.balance_factor = 1.1;

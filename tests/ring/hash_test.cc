@@ -1,9 +1,9 @@
+#include "ring/hash.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
-
-#include "ring/hash.h"
 
 namespace ringleader::ring {
 namespace {
@@ -27,7 +27,8 @@ TEST(Md5Test, Rfc1321TestSuite) {
   EXPECT_EQ(hex(md5_digest("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")),
             "d174ab98d277d9f5a5611c2c9f419d9f");
   std::string digits;
-  for (int i = 0; i < 8; ++i) digits += "1234567890";
+  for (int i = 0; i < 8; ++i)
+    digits += "1234567890";
   EXPECT_EQ(hex(md5_digest(digits)), "57edf4a22be3c955ac49da2e2107b67a");
 }
 

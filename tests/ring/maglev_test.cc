@@ -35,10 +35,12 @@ TEST(MaglevTest, NearPerfectBalance) {
 
 TEST(MaglevTest, WeightsAreProportional) {
   auto backends = make_backends(4);
-  for (int i = 0; i < 4; ++i) backends[i].weight = i + 1;
+  for (int i = 0; i < 4; ++i)
+    backends[i].weight = i + 1;
   auto ring = must_build(backends, maglev());
   auto shares = ring->primary_shares();
-  for (int i = 0; i < 4; ++i) EXPECT_NEAR(shares[i] / ((i + 1) / 10.0), 1.0, 0.01) << i;
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(shares[i] / ((i + 1) / 10.0), 1.0, 0.01) << i;
 }
 
 TEST(MaglevTest, RemovalDisruptionIsSmall) {

@@ -14,7 +14,8 @@ using testing::must_build;
 
 std::vector<Backend> zoned(int n, int zones) {
   auto backends = make_backends(n);
-  for (int i = 0; i < n; ++i) backends[i].zone = "z" + std::to_string(i % zones);
+  for (int i = 0; i < n; ++i)
+    backends[i].zone = "z" + std::to_string(i % zones);
   return backends;
 }
 
@@ -45,7 +46,8 @@ TEST_P(ReplicaAlgorithmTest, SpreadsOverDistinctZones) {
     auto set = ring->replicas_for_key(k);
     ASSERT_EQ(set.size(), 3u);
     std::set<std::string> zones;
-    for (BackendIndex b : set) zones.insert(ring->backend(b).zone);
+    for (BackendIndex b : set)
+      zones.insert(ring->backend(b).zone);
     ASSERT_EQ(zones.size(), 3u) << "key " << k;
   }
 }
@@ -57,7 +59,8 @@ TEST_P(ReplicaAlgorithmTest, FewerZonesThanReplicasStillUsesEveryZone) {
     ASSERT_EQ(set.size(), 3u);
     std::set<std::string> zones;
     std::set<BackendIndex> distinct(set.begin(), set.end());
-    for (BackendIndex b : set) zones.insert(ring->backend(b).zone);
+    for (BackendIndex b : set)
+      zones.insert(ring->backend(b).zone);
     EXPECT_EQ(zones.size(), 2u);
     EXPECT_EQ(distinct.size(), 3u);
   }
@@ -88,7 +91,9 @@ TEST_P(ReplicaAlgorithmTest, DrainingIsNeverPrimaryButCanFillASet) {
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, ReplicaAlgorithmTest,
                          ::testing::Values(Algorithm::kVnode, Algorithm::kMaglev),
-                         [](const ::testing::TestParamInfo<Algorithm>& tp) { return std::string(to_string(tp.param)); });
+                         [](const ::testing::TestParamInfo<Algorithm>& tp) {
+                           return std::string(to_string(tp.param));
+                         });
 
 TEST(ReplicaTest, BoundedLoadKeepsReplicaRules) {
   RingParams p;
@@ -100,7 +105,8 @@ TEST(ReplicaTest, BoundedLoadKeepsReplicaRules) {
     ASSERT_EQ(set.size(), 3u);
     EXPECT_EQ(set[0], ring->primary_for_key(k));
     std::set<std::string> zones;
-    for (BackendIndex b : set) zones.insert(ring->backend(b).zone);
+    for (BackendIndex b : set)
+      zones.insert(ring->backend(b).zone);
     EXPECT_EQ(zones.size(), 3u);
   }
 }

@@ -42,8 +42,10 @@ TEST(RingDiffTest, AgreesWithSampledKeys) {
       auto rb = b->replicas_for_key(k);
       if (a->backend(ra[0]).name != b->backend(rb[0]).name) ++moved;
       std::set<std::string> sa, sb;
-      for (auto x : ra) sa.insert(a->backend(x).name);
-      for (auto x : rb) sb.insert(b->backend(x).name);
+      for (auto x : ra)
+        sa.insert(a->backend(x).name);
+      for (auto x : rb)
+        sb.insert(b->backend(x).name);
       if (sa != sb) ++changed;
     }
     EXPECT_NEAR(moved / keys.size(), d->primary_moved, 0.005) << to_string(algorithm);

@@ -25,13 +25,15 @@ RingSnapshot must_build(std::vector<Backend> backends, RingParams params, uint64
 std::vector<std::string> make_keys(int count, int first) {
   std::vector<std::string> keys;
   keys.reserve(count);
-  for (int i = first; i < first + count; ++i) keys.push_back("key:" + std::to_string(i));
+  for (int i = first; i < first + count; ++i)
+    keys.push_back("key:" + std::to_string(i));
   return keys;
 }
 
 std::vector<uint64_t> count_primaries(const Ring& ring, const std::vector<std::string>& keys) {
   std::vector<uint64_t> counts(ring.backends().size(), 0);
-  for (const auto& k : keys) ++counts[ring.primary_for_key(k)];
+  for (const auto& k : keys)
+    ++counts[ring.primary_for_key(k)];
   return counts;
 }
 

@@ -94,7 +94,8 @@ TEST(VnodeRingTest, PeakToAverageLoadOverOneMillionKeys) {
 
 TEST(VnodeRingTest, WeightsAreProportionalAt1000Vnodes) {
   auto backends = make_backends(100);
-  for (int i = 0; i < 100; ++i) backends[i].weight = 1 + i % 4;
+  for (int i = 0; i < 100; ++i)
+    backends[i].weight = 1 + i % 4;
   RingParams p;
   p.vnodes = 1000;
   auto ring = must_build(backends, p);
@@ -152,7 +153,8 @@ TEST(VnodeRingTest, DownBackendIsSkippedEverywhere) {
 
 TEST(VnodeRingTest, AllDownHasNoOwner) {
   auto backends = make_backends(3);
-  for (auto& b : backends) b.state = BackendState::kDown;
+  for (auto& b : backends)
+    b.state = BackendState::kDown;
   auto ring = must_build(backends, RingParams{});
   EXPECT_EQ(ring->primary_for_key("k"), kNoBackend);
   EXPECT_TRUE(ring->replicas_for_key("k").empty());
@@ -160,7 +162,8 @@ TEST(VnodeRingTest, AllDownHasNoOwner) {
 
 TEST(VnodeRingTest, OnlyDrainingBackendsStillServe) {
   auto backends = make_backends(3);
-  for (auto& b : backends) b.state = BackendState::kDraining;
+  for (auto& b : backends)
+    b.state = BackendState::kDraining;
   auto ring = must_build(backends, RingParams{});
   EXPECT_NE(ring->primary_for_key("k"), kNoBackend);
 }

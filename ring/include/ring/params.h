@@ -35,10 +35,10 @@ inline constexpr uint32_t kMaxWeight = 10000;
 struct RingParams {
   Algorithm algorithm = Algorithm::kVnode;
   HashKind hash = HashKind::kXxh3;
-  uint32_t vnodes = 160;      // points per unit of weight (vnode); ketama always uses 160
-  uint32_t replicas = 1;      // size of a key's replica set, 1..kMaxReplicas
-  std::string hash_tag = "{}";  // two characters, or empty for no hash tags
-  double balance_factor = 0;  // 0 = off; else >= 1: cap on a primary's share / average share
+  uint32_t vnodes = 160;           // points per unit of weight (vnode); ketama always uses 160
+  uint32_t replicas = 1;           // size of a key's replica set, 1..kMaxReplicas
+  std::string hash_tag = "{}";     // two characters, or empty for no hash tags
+  double balance_factor = 0;       // 0 = off; else >= 1: cap on a primary's share / average share
   uint32_t maglev_table_size = 0;  // 0 = smallest prime >= max(65537, 100 x backends)
 
   bool operator==(const RingParams&) const = default;

@@ -24,8 +24,8 @@ class Ring {
   // kMaxWeight, vnodes outside 1..kMaxVnodes, replicas outside 1..kMaxReplicas, a hash tag
   // that is neither empty nor two characters, balance_factor in (0, 1), ketama with a hash
   // other than fnv1a_64/md5, or a table size that is not a prime >= number of backends.
-  static Result<std::shared_ptr<const Ring>> build(std::vector<Backend> backends,
-                                                   RingParams params, uint64_t epoch);
+  static Result<std::shared_ptr<const Ring>> build(std::vector<Backend> backends, RingParams params,
+                                                   uint64_t epoch);
 
   // The Raft index that produced this ring; 0 for a static configuration.
   uint64_t epoch() const { return epoch_; }
