@@ -216,8 +216,7 @@ void MembershipService::propose(state::Command command, Done done) {
   }
 }
 
-void MembershipService::add_peer(raft::NodeId id, std::string address, Done done) {
-  raft::ConfigChange change{raft::ConfigChangeType::kAddLearner, id};
+void MembershipService::post_change(raft::ConfigChange change, std::string address, Done done) {
   if (!post([this, change, address, done]() mutable {
         submit_change(std::move(change), std::move(address), std::move(done), deadline());
         process_ready();
@@ -226,24 +225,17 @@ void MembershipService::add_peer(raft::NodeId id, std::string address, Done done
   }
 }
 
+void MembershipService::add_peer(raft::NodeId id, std::string address, Done done) {
+  post_change({raft::ConfigChangeType::kAddLearner, std::move(id)}, std::move(address),
+              std::move(done));
+}
+
 void MembershipService::promote_peer(raft::NodeId id, Done done) {
-  raft::ConfigChange change{raft::ConfigChangeType::kPromoteLearner, id};
-  if (!post([this, change, done]() mutable {
-        submit_change(std::move(change), "", std::move(done), deadline());
-        process_ready();
-      })) {
-    done(Status::error("membership service is stopped"));
-  }
+  post_change({raft::ConfigChangeType::kPromoteLearner, std::move(id)}, "", std::move(done));
 }
 
 void MembershipService::remove_peer(raft::NodeId id, Done done) {
-  raft::ConfigChange change{raft::ConfigChangeType::kRemove, id};
-  if (!post([this, change, done]() mutable {
-        submit_change(std::move(change), "", std::move(done), deadline());
-        process_ready();
-      })) {
-    done(Status::error("membership service is stopped"));
-  }
+  post_change({raft::ConfigChangeType::kRemove, std::move(id)}, "", std::move(done));
 }
 
 void MembershipService::read_barrier(Done done) {

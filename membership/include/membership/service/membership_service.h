@@ -195,6 +195,8 @@ class MembershipService {
 
   // ---- any thread ----
   // Queues `task` for the service thread; false (task not queued) once stopping.
+  // Runs submit_change() on the service thread; `done` fails at once if stopped.
+  void post_change(raft::ConfigChange change, std::string address, Done done);
   bool post(std::function<void()> task);
 
   // ---- service thread ----
