@@ -48,24 +48,16 @@ std::string Server::metrics_text() {
     e.observations(h, {{"class", kLatencyClassNames[c]}});
   }
 
+  // Plain counters, from the one list in core/counters.h.
+#define RL_COUNTER_FAMILY(field, metric, help) \
+  e.counter(metric, help);                     \
+  e.value(static_cast<double>(t.field));
+  RINGLEADER_WORKER_COUNTERS(RL_COUNTER_FAMILY)
+#undef RL_COUNTER_FAMILY
+
   // Clients.
   e.gauge("ringleader_client_connections", "Open client connections");
   e.value(static_cast<double>(t.client_connections));
-  e.counter("ringleader_client_connections_total", "Client connections accepted");
-  e.value(static_cast<double>(t.clients_accepted));
-  e.counter("ringleader_client_connections_rejected_total",
-            "Client connections refused because proxy.max_clients was reached");
-  e.value(static_cast<double>(t.clients_rejected));
-  e.counter("ringleader_client_protocol_errors_total",
-            "Clients closed after malformed or oversized input");
-  e.value(static_cast<double>(t.clients_closed_protocol_error));
-  e.counter("ringleader_client_idle_closed_total",
-            "Clients closed by proxy.client_idle_timeout_ms");
-  e.value(static_cast<double>(t.clients_closed_idle));
-  e.counter("ringleader_client_received_bytes_total", "Bytes read from clients");
-  e.value(static_cast<double>(t.bytes_from_clients));
-  e.counter("ringleader_client_sent_bytes_total", "Bytes written to clients");
-  e.value(static_cast<double>(t.bytes_to_clients));
 
   // Raft.
   if (membership_) {
@@ -149,12 +141,6 @@ std::string Server::metrics_text() {
       h += slot->latency.snapshot();
     e.observations(h, {{"backend", name}});
   }
-  e.counter("ringleader_backend_connects_total", "Backend connections established");
-  e.value(static_cast<double>(t.backend_connects));
-  e.counter("ringleader_backend_connect_failures_total", "Backend connection attempts that failed");
-  e.value(static_cast<double>(t.backend_connect_failures));
-  e.counter("ringleader_backend_timeouts_total", "Backend requests that timed out");
-  e.value(static_cast<double>(t.backend_timeouts));
 
   // Ring.
   e.gauge("ringleader_ring_epoch",

@@ -520,17 +520,21 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
     proposals_.emplace(*index, PendingProposal{node_->term(), std::move(done), deadline_ms});
     return;
   }
+  transport::ForwardRequest request;
+  request.kind = transport::ForwardKind::kCommand;
+  request.command = std::move(encoded);
+  forward_to_leader(std::move(request), std::move(done), deadline_ms);
+}
+
+void MembershipService::forward_to_leader(transport::ForwardRequest request, Done done,
+                                          uint64_t deadline_ms) {
   const raft::NodeId& leader = node_->leader();
   if (leader.empty()) {
     done(Status::error("no leader known; retry shortly"));
     return;
   }
-  uint64_t id = next_request_id_++;
-  forwarded_.emplace(id, Pending{std::move(done), deadline_ms});
-  transport::ForwardRequest request;
-  request.request_id = id;
-  request.kind = transport::ForwardKind::kCommand;
-  request.command = std::move(encoded);
+  request.request_id = next_request_id_++;
+  forwarded_.emplace(request.request_id, Pending{std::move(done), deadline_ms});
   transport_->send_frame(leader, request);
 }
 
@@ -560,19 +564,11 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
     try_pending_changes();
     return;
   }
-  const raft::NodeId& leader = node_->leader();
-  if (leader.empty()) {
-    done(Status::error("no leader known; retry shortly"));
-    return;
-  }
-  uint64_t id = next_request_id_++;
-  forwarded_.emplace(id, Pending{std::move(done), deadline_ms});
   transport::ForwardRequest request;
-  request.request_id = id;
   request.kind = transport::ForwardKind::kConfigChange;
   request.change = std::move(change);
   request.address = std::move(address);
-  transport_->send_frame(leader, request);
+  forward_to_leader(std::move(request), std::move(done), deadline_ms);
 }
 
 void MembershipService::try_pending_changes() {

@@ -14,21 +14,29 @@
 
 namespace ringleader::proxy {
 
-#define RINGLEADER_WORKER_COUNTERS(X)                                         \
-  X(clients_accepted, "client connections accepted")                          \
-  X(clients_rejected, "client connections refused (max_clients)")             \
-  X(clients_closed_protocol_error, "clients closed after a protocol error")   \
-  X(clients_closed_idle, "clients closed by client_idle_timeout_ms")          \
-  X(requests, "requests parsed")                                              \
-  X(requests_local, "requests answered by the proxy itself")                  \
-  X(requests_failed, "requests answered with a proxy-generated error")        \
-  X(fragments_sent, "backend requests sent")                                  \
-  X(fragments_failed, "backend requests failed (timeout, connection, eject)") \
-  X(backend_connects, "backend connections established")                      \
-  X(backend_connect_failures, "backend connection attempts that failed")      \
-  X(backend_timeouts, "backend request timeouts")                             \
-  X(bytes_from_clients, "bytes read from clients")                            \
-  X(bytes_to_clients, "bytes written to clients")
+// X(field, Prometheus counter name, help): declared once; fields, totals and the exposition
+// all expand from this list, so names never drift.
+#define RINGLEADER_WORKER_COUNTERS(X)                                                         \
+  X(clients_accepted, "ringleader_client_connections_total", "Client connections accepted")   \
+  X(clients_rejected, "ringleader_client_connections_rejected_total",                         \
+    "Client connections refused because proxy.max_clients was reached")                       \
+  X(clients_closed_protocol_error, "ringleader_client_protocol_errors_total",                 \
+    "Clients closed after malformed or oversized input")                                      \
+  X(clients_closed_idle, "ringleader_client_idle_closed_total",                               \
+    "Clients closed by proxy.client_idle_timeout_ms")                                         \
+  X(requests, "ringleader_requests_parsed_total", "Client requests parsed")                   \
+  X(requests_local, "ringleader_requests_local_total",                                        \
+    "Client requests answered by the proxy itself (local commands, refusals, errors)")        \
+  X(fragments_sent, "ringleader_backend_requests_sent_total",                                 \
+    "Backend requests handed to backend connections")                                         \
+  X(fragments_failed, "ringleader_backend_requests_failed_total",                             \
+    "Backend requests that got no reply (timeout, connection error, unavailable, ejected)")   \
+  X(backend_connects, "ringleader_backend_connects_total", "Backend connections established") \
+  X(backend_connect_failures, "ringleader_backend_connect_failures_total",                    \
+    "Backend connection attempts that failed")                                                \
+  X(backend_timeouts, "ringleader_backend_timeouts_total", "Backend requests that timed out") \
+  X(bytes_from_clients, "ringleader_client_received_bytes_total", "Bytes read from clients")  \
+  X(bytes_to_clients, "ringleader_client_sent_bytes_total", "Bytes written to clients")
 
 // How a request ended, for ringleader_requests_total{outcome}.
 enum class Outcome : uint8_t {
@@ -53,7 +61,7 @@ struct WorkerCounters {
       requests_by_command[i].store(0);
   }
 
-#define RL_COUNTER_FIELD(name, help) std::atomic<uint64_t> name{0};
+#define RL_COUNTER_FIELD(name, metric, help) std::atomic<uint64_t> name{0};
   RINGLEADER_WORKER_COUNTERS(RL_COUNTER_FIELD)
 #undef RL_COUNTER_FIELD
   std::atomic<int64_t> client_connections{0};  // gauge: open client connections
@@ -75,7 +83,7 @@ struct WorkerCounters {
 };
 
 struct CounterTotals {
-#define RL_COUNTER_TOTAL(name, help) uint64_t name = 0;
+#define RL_COUNTER_TOTAL(name, metric, help) uint64_t name = 0;
   RINGLEADER_WORKER_COUNTERS(RL_COUNTER_TOTAL)
 #undef RL_COUNTER_TOTAL
   int64_t client_connections = 0;
@@ -128,7 +136,7 @@ struct ProxyCounters {
   CounterTotals totals() const {
     CounterTotals t;
     for (const auto& w : workers) {
-#define RL_COUNTER_SUM(name, help) t.name += w->name.load(std::memory_order_relaxed);
+#define RL_COUNTER_SUM(name, metric, help) t.name += w->name.load(std::memory_order_relaxed);
       RINGLEADER_WORKER_COUNTERS(RL_COUNTER_SUM)
 #undef RL_COUNTER_SUM
       t.client_connections += w->client_connections.load(std::memory_order_relaxed);

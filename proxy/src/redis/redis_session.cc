@@ -62,8 +62,9 @@ uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex back
 
 void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& req) {
   // Statistics count a subcommand under its container (CLIENT SETNAME -> client).
-  const CommandSpec* top = find_command(args[0]);
   auto table = all_commands();
+  const bool top_level = &spec >= table.data() && &spec < table.data() + table.size();
+  const CommandSpec* top = top_level ? &spec : find_command(args[0]);
   if (top != nullptr && top >= table.data() && top < table.data() + table.size()) {
     req.command = static_cast<uint16_t>(top - table.data() + 1);
   }

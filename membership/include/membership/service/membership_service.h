@@ -195,6 +195,9 @@ class MembershipService {
 
   // ---- any thread ----
   // Queues `task` for the service thread; false (task not queued) once stopping.
+  // Sends `request` (its id assigned here) to the leader; `done` runs when the leader answers,
+  // at once when no leader is known. Service thread only.
+  void forward_to_leader(transport::ForwardRequest request, Done done, uint64_t deadline_ms);
   // Runs submit_change() on the service thread; `done` fails at once if stopped.
   void post_change(raft::ConfigChange change, std::string address, Done done);
   bool post(std::function<void()> task);
