@@ -47,7 +47,11 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
+    ap.add_argument("--tests", default="set,get", help="comma-separated redis-benchmark tests")
     args = ap.parse_args()
+    pipelines = [int(p) for p in args.pipelines.split(",")]
+    tests = args.tests.split(",")
     nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
 
     with TempDir() as tmp:
@@ -72,9 +76,9 @@ def main():
                 targets = {"twemproxy": (nc_port, nc.proc.pid), "ringleader": (rl.port, rl.proc.pid)}
                 results = {}
                 for rnd in range(args.rounds):
-                    for pipeline in (1, 16):
+                    for pipeline in pipelines:
                         for name, (port, pid) in targets.items():
-                            for test in ("set", "get"):
+                            for test in tests:
                                 before = cpu_seconds(pid)
                                 rps, p50, p99 = redis_benchmark(port, test, pipeline,
                                                                 args.requests, args.clients)
@@ -95,8 +99,8 @@ def main():
     print(f"redis-benchmark, {args.clients} clients, {args.requests} requests, 4 redis-servers, "
           f"ringleader workers={args.workers}, median of {args.rounds} rounds")
     print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
-    for pipeline in (1, 16):
-        for test in ("set", "get"):
+    for pipeline in pipelines:
+        for test in tests:
             for name in ("twemproxy", "ringleader"):
                 k = (name, test, pipeline)
                 print(f"{test.upper()} -P {pipeline:<3d} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "

@@ -14,7 +14,7 @@ import unittest
 
 import redis
 
-from harness import RedisServer, Ringleader, TempDir, run_unittests, wait_until
+from harness import admin_http, RedisServer, Ringleader, TempDir, run_unittests, wait_until
 
 RINGLEADER = None
 
@@ -412,6 +412,93 @@ class BackendFailureTest(unittest.TestCase):
             finally:
                 for r in redises:
                     r.__exit__(None, None, None)
+
+
+class BatchingTest(ClusterCase):
+    """Requests queue behind a backend's unanswered batch; one read's replies leave together.
+
+    A backend is stalled with CLIENT PAUSE (it reads but does not answer), which makes the
+    batching observable through the proxy's socket-write counters. One worker, so every
+    client shares one connection per backend.
+    """
+    proxy_extra = "workers = 1"
+    extra = "[backend]\ntimeout_ms = 5000"  # longer than the pauses
+
+    def metric(self, name):
+        status, text = admin_http("GET", self.rl.admin_port, "/metrics")
+        self.assertEqual(status, 200)
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"{name} not exported")
+
+    def keys_on(self, backend, count, prefix):
+        candidates = [f"{prefix}:{i}" for i in range(200)]
+        keys = [k for k, o in zip(candidates, lookup(self.rl.config_path, candidates))
+                if o == backend]
+        self.assertGreaterEqual(len(keys), count)
+        return keys[:count]
+
+    def test_requests_queue_behind_an_unanswered_batch(self):
+        keys = self.keys_on("redis-0", 7, "batch")
+        c = self.client()
+        for k in keys:
+            c.set(k, f"v-{k}")  # also connects the proxy to redis-0
+        self.direct("redis-0").client_pause(1500, all=True)
+        writes = self.metric("ringleader_backend_writes_total")
+        parsed = self.metric("ringleader_requests_parsed_total")
+        results = {}
+
+        def get(key):
+            results[key] = self.client().get(key)
+
+        first = threading.Thread(target=get, args=(keys[0],))
+        first.start()
+        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 1,
+                   what="the first GET written")
+        held = [threading.Thread(target=get, args=(k,)) for k in keys[1:6]]
+        for t in held:
+            t.start()
+        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + 6,
+                   what="all GETs parsed")
+        time.sleep(0.1)
+        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 1,
+                         "requests behind an unanswered batch must wait for its replies")
+        # A large request does not wait: 20 KiB queued goes out at once, with what waited.
+        big = threading.Thread(target=lambda: results.update(big=self.client().set(keys[6], "x" * 20480)))
+        big.start()
+        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 2,
+                   what="the large SET written while the backend is still paused")
+        for t in [first, *held, big]:
+            t.join(timeout=10)
+        for k in keys[:6]:
+            self.assertEqual(results[k], f"v-{k}".encode())
+        self.assertTrue(results["big"])
+        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 2,
+                         "the waiting requests left in one write")
+
+    def test_replies_to_one_read_leave_in_one_write(self):
+        slow = self.keys_on("redis-0", 1, "slow")[0]
+        fast = self.keys_on("redis-1", 1, "fast")[0]
+        c = self.client()
+        c.set(slow, "S")
+        c.set(fast, "F")
+        self.direct("redis-0").client_pause(700, all=True)
+        writes = self.metric("ringleader_client_writes_total")
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+            s.sendall(f"GET {fast}\r\nGET {slow}\r\nGET {fast}\r\n".encode())
+            s.settimeout(0.3)
+            with self.assertRaises(socket.timeout, msg="the fast reply waits for its batch"):
+                s.recv(100)
+            s.settimeout(5)
+            expected = b"$1\r\nF\r\n$1\r\nS\r\n$1\r\nF\r\n"
+            got = b""
+            while len(got) < len(expected):
+                chunk = s.recv(100)
+                self.assertTrue(chunk, "connection closed early")
+                got += chunk
+            self.assertEqual(got, expected)
+        self.assertEqual(self.metric("ringleader_client_writes_total"), writes + 1)
 
 
 class ShutdownTest(unittest.TestCase):

@@ -11,6 +11,9 @@ namespace {
 constexpr uint64_t kMs = 1000000;
 constexpr uint64_t kFirstBackoffNs = 50 * kMs;
 constexpr size_t kReadChunk = 64 * 1024;
+// While a written batch is unanswered, new fragments are held back until its first replies
+// arrive or this many bytes are queued (one backend read's worth for redis-server).
+constexpr size_t kHoldBytes = 16 * 1024;
 }  // namespace
 
 struct BackendConnection::Socket {
@@ -166,6 +169,11 @@ void BackendConnection::request_flush() {
 void BackendConnection::flush() {
   flush_scheduled_ = false;
   if (writing_ || out_pending_.empty() || socket_ == nullptr) return;
+  // Batching: the backend is still working on what was written; what queues up meanwhile
+  // goes out as one write when its replies start to arrive (process_replies asks for it).
+  if (on_wire_ > 0 && out_pending_.size() < kHoldBytes) return;
+  on_wire_ = in_flight_.size();
+  WorkerCounters::bump(pool_.counters().backend_writes);
   // A plain write first; a write request only for what the socket did not take.
   uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));
   int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_->tcp), &attempt, 1);
@@ -221,6 +229,7 @@ void BackendConnection::on_read(ssize_t nread) {
     return;
   }
   in_.commit(static_cast<size_t>(nread));
+  WorkerCounters::bump(pool_.counters().backend_reads);
   process_replies();
 }
 
@@ -262,11 +271,13 @@ void BackendConnection::process_replies() {
     }
     Held held = in_flight_.front();
     in_flight_.pop_front();
+    if (on_wire_ > 0) --on_wire_;
     pool_.report_success();
     finish(held, FragmentState::kDone, reply);
     in_.consume(length);
   }
   in_.shrink_if_idle(256 * 1024);
+  if (!out_pending_.empty()) request_flush();
   arm_timer();
 }
 
@@ -351,6 +362,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
 void BackendConnection::close_socket() {
   in_.clear();
   out_pending_.clear();
+  on_wire_ = 0;
   writing_ = false;
   framer_->reset();
   handshake_pending_ = 0;

@@ -85,13 +85,13 @@ class BackendConnection {
   size_t handshake_pending_ = 0;  // handshake replies still expected
 
   std::deque<Held> waiting_;    // not yet written (not connected yet)
-  std::deque<Held> in_flight_;  // written, awaiting replies in this order
+  std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
+  size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
   IoBuffer in_;
   std::string out_pending_;  // bytes not yet handed to a write
   bool writing_ = false;     // a WriteOp of the current socket is in progress
   bool flush_scheduled_ = false;
-  bool connected_ = false;  // counted in the backend's connection gauge  // in the worker's flush
-                            // list for this iteration
+  bool connected_ = false;  // counted in the backend's connection gauge
 };
 
 }  // namespace ringleader::proxy

@@ -13,6 +13,10 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxQueuedRequests = 16 * 1024;
 constexpr size_t kMaxUnwrittenBytes = 64u << 20;
 constexpr uint64_t kLingerMs = 1000;
+// Replies to requests that arrived in one read are written together while fewer than this
+// many bytes are ready: a pipelining client gets its batch in one segment, not one per
+// backend that answered.
+constexpr size_t kHoldBytes = 16 * 1024;
 }  // namespace
 
 void on_fragment_finished(PendingRequest* req) {
@@ -95,6 +99,8 @@ void ClientConnection::on_read(ssize_t nread) {
   }
   in_.commit(static_cast<size_t>(nread));
   WorkerCounters::bump(worker_.counters().bytes_from_clients, static_cast<uint64_t>(nread));
+  WorkerCounters::bump(worker_.counters().client_reads);
+  ++reads_;
   last_activity_ns_ = monotonic_ns();
   process_input();
 }
@@ -113,6 +119,7 @@ void ClientConnection::process_input() {
     }
     auto* req = new PendingRequest(this);
     req->started_ns = monotonic_ns();
+    req->batch = reads_;
     size_t consumed = 0;
     NextStatus st = session_->next(in_.readable(), worker_.ring(), *req, &consumed);
     if (st == NextStatus::kNeedMore) {
@@ -173,6 +180,7 @@ void ClientConnection::flush_ready() {
     queue_.pop_front();
     record(*req);
     out_pending_ += req->reply;
+    out_batch_ = req->batch;
     if (req->close_after) close_after_write_ = true;
     req->release();
     if (close_after_write_) break;
@@ -219,7 +227,12 @@ void ClientConnection::write_out() {
     }
     return;
   }
+  if (!close_after_write_ && !queue_.empty() && queue_.front()->batch == out_batch_ &&
+      out_pending_.size() < kHoldBytes) {
+    return;  // the rest of this read's replies are still due: written when they are ready
+  }
   WorkerCounters::bump(worker_.counters().bytes_to_clients, out_pending_.size());
+  WorkerCounters::bump(worker_.counters().client_writes);
   // Try a plain write first: when the socket takes it all (the common case) libuv needs no
   // write request, callback or poll-set change.
   uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));

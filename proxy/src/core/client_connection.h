@@ -79,6 +79,8 @@ class ClientConnection {
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
+  uint64_t reads_ = 0;      // socket reads that got data; numbers each request's batch
+  uint64_t out_batch_ = 0;  // the batch of the last reply appended to out_pending_
 };
 
 }  // namespace ringleader::proxy

@@ -16,27 +16,33 @@ namespace ringleader::proxy {
 
 // X(field, Prometheus counter name, help): declared once; fields, totals and the exposition
 // all expand from this list, so names never drift.
-#define RINGLEADER_WORKER_COUNTERS(X)                                                         \
-  X(clients_accepted, "ringleader_client_connections_total", "Client connections accepted")   \
-  X(clients_rejected, "ringleader_client_connections_rejected_total",                         \
-    "Client connections refused because proxy.max_clients was reached")                       \
-  X(clients_closed_protocol_error, "ringleader_client_protocol_errors_total",                 \
-    "Clients closed after malformed or oversized input")                                      \
-  X(clients_closed_idle, "ringleader_client_idle_closed_total",                               \
-    "Clients closed by proxy.client_idle_timeout_ms")                                         \
-  X(requests, "ringleader_requests_parsed_total", "Client requests parsed")                   \
-  X(requests_local, "ringleader_requests_local_total",                                        \
-    "Client requests answered by the proxy itself (local commands, refusals, errors)")        \
-  X(fragments_sent, "ringleader_backend_requests_sent_total",                                 \
-    "Backend requests handed to backend connections")                                         \
-  X(fragments_failed, "ringleader_backend_requests_failed_total",                             \
-    "Backend requests that got no reply (timeout, connection error, unavailable, ejected)")   \
-  X(backend_connects, "ringleader_backend_connects_total", "Backend connections established") \
-  X(backend_connect_failures, "ringleader_backend_connect_failures_total",                    \
-    "Backend connection attempts that failed")                                                \
-  X(backend_timeouts, "ringleader_backend_timeouts_total", "Backend requests that timed out") \
-  X(bytes_from_clients, "ringleader_client_received_bytes_total", "Bytes read from clients")  \
-  X(bytes_to_clients, "ringleader_client_sent_bytes_total", "Bytes written to clients")
+#define RINGLEADER_WORKER_COUNTERS(X)                                                            \
+  X(clients_accepted, "ringleader_client_connections_total", "Client connections accepted")      \
+  X(clients_rejected, "ringleader_client_connections_rejected_total",                            \
+    "Client connections refused because proxy.max_clients was reached")                          \
+  X(clients_closed_protocol_error, "ringleader_client_protocol_errors_total",                    \
+    "Clients closed after malformed or oversized input")                                         \
+  X(clients_closed_idle, "ringleader_client_idle_closed_total",                                  \
+    "Clients closed by proxy.client_idle_timeout_ms")                                            \
+  X(requests, "ringleader_requests_parsed_total", "Client requests parsed")                      \
+  X(requests_local, "ringleader_requests_local_total",                                           \
+    "Client requests answered by the proxy itself (local commands, refusals, errors)")           \
+  X(fragments_sent, "ringleader_backend_requests_sent_total",                                    \
+    "Backend requests handed to backend connections")                                            \
+  X(fragments_failed, "ringleader_backend_requests_failed_total",                                \
+    "Backend requests that got no reply (timeout, connection error, unavailable, ejected)")      \
+  X(backend_connects, "ringleader_backend_connects_total", "Backend connections established")    \
+  X(backend_connect_failures, "ringleader_backend_connect_failures_total",                       \
+    "Backend connection attempts that failed")                                                   \
+  X(backend_timeouts, "ringleader_backend_timeouts_total", "Backend requests that timed out")    \
+  X(bytes_from_clients, "ringleader_client_received_bytes_total", "Bytes read from clients")     \
+  X(bytes_to_clients, "ringleader_client_sent_bytes_total", "Bytes written to clients")          \
+  X(client_reads, "ringleader_client_reads_total", "Socket reads from clients that got data")    \
+  X(client_writes, "ringleader_client_writes_total",                                             \
+    "Socket writes to clients (replies ready together share one)")                               \
+  X(backend_reads, "ringleader_backend_reads_total", "Socket reads from backends that got data") \
+  X(backend_writes, "ringleader_backend_writes_total",                                           \
+    "Socket writes to backends (requests queued together share one)")
 
 // How a request ended, for ringleader_requests_total{outcome}.
 enum class Outcome : uint8_t {

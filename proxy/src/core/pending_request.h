@@ -67,6 +67,7 @@ class PendingRequest {
   uint16_t command = 0;       // the protocol's command index (0 = unknown), for statistics
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;
+  uint64_t batch = 0;  // the client read that delivered it: its replies go out together
 
  private:
   ~PendingRequest() = default;
