@@ -9,6 +9,8 @@ PACKAGES=(
   # HMAC-SHA256 (libcrypto) authenticates the frames between membership peers
   libssl-dev
   libuv1-dev libxxhash-dev prometheus-cpp-dev libtomlplusplus-dev
+  # io_uring: a worker hands each loop iteration's socket writes to the kernel at once
+  liburing-dev
   # JSON in and out of the admin API and ringleader ctl
   nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev

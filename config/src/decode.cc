@@ -92,6 +92,7 @@ void decode_proxy(TableReader& in, ProxyConfig* out) {
   in.read_unsigned<uint64_t>("max_request_bytes", kMinRequestBytes, kUint64Max,
                              &out->max_request_bytes);
   in.read_string("requirepass", &out->requirepass);
+  in.read_bool("io_uring", &out->io_uring);
 }
 
 void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {

@@ -22,6 +22,10 @@ std::string Server::metrics_text() {
   e.value(static_cast<double>(monotonic_ns() - counters_.start_time_ns) / 1e9);
   e.gauge("ringleader_workers", "Worker threads (event loops) serving clients");
   e.value(static_cast<double>(counters_.workers.size()));
+  e.gauge("ringleader_io_uring_workers",
+          "Workers that hand each loop iteration's socket writes to the kernel in one io_uring "
+          "submission (the others write one socket at a time)");
+  e.value(static_cast<double>(counters_.io_uring_workers.load(std::memory_order_relaxed)));
 
   // Requests by command and outcome.
   e.counter("ringleader_requests_total",

@@ -23,6 +23,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 0u);
   EXPECT_EQ(c.proxy.max_request_bytes, 64ull << 20);
   EXPECT_EQ(c.proxy.requirepass, "");
+  EXPECT_TRUE(c.proxy.io_uring);
 
   EXPECT_EQ(c.backend.connections, 1u);
   EXPECT_EQ(c.backend.connect_timeout_ms, 1000u);
@@ -75,6 +76,7 @@ max_clients = 500
 client_idle_timeout_ms = 30000
 max_request_bytes = 1048576
 requirepass = "s3cret"
+io_uring = false
 
 [backend]
 connections = 2
@@ -131,6 +133,7 @@ level = "debug"
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 30000u);
   EXPECT_EQ(c.proxy.max_request_bytes, 1048576u);
   EXPECT_EQ(c.proxy.requirepass, "s3cret");
+  EXPECT_FALSE(c.proxy.io_uring);
 
   EXPECT_EQ(c.backend.connections, 2u);
   EXPECT_EQ(c.backend.connect_timeout_ms, 250u);

@@ -500,6 +500,26 @@ class BatchingTest(ClusterCase):
             self.assertEqual(got, expected)
         self.assertEqual(self.metric("ringleader_client_writes_total"), writes + 1)
 
+    def test_io_uring_use_is_reported(self):
+        batching = self.metric("ringleader_io_uring_workers")
+        with open(self.rl.log_path) as f:
+            unavailable = "io_uring unavailable" in f.read()
+        if "io_uring = false" in self.proxy_extra:
+            self.assertEqual(batching, 0)
+            self.assertFalse(unavailable)
+        else:  # the kernel decides; either way it is said
+            self.assertEqual(batching, 0 if unavailable else 1)
+
+
+class PlainWritesBatchingTest(BatchingTest):
+    """The same batching rules with one write() per socket (proxy.io_uring = false)."""
+    proxy_extra = "workers = 1\nio_uring = false"
+
+
+class PlainWritesPipelineTest(PipelineTest):
+    """The pipeline tests with one write() per socket (proxy.io_uring = false)."""
+    proxy_extra = "io_uring = false"
+
 
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_exits_zero(self):

@@ -27,6 +27,7 @@ struct ProxyConfig {
   uint32_t client_idle_timeout_ms = 0;  // 0 = never
   uint64_t max_request_bytes = 64ull << 20;
   std::string requirepass;  // empty = no AUTH required
+  bool io_uring = true;     // batch each loop iteration's socket writes where the kernel allows
 };
 
 struct BackendPoolConfig {

@@ -174,11 +174,24 @@ void BackendConnection::flush() {
   if (on_wire_ > 0 && out_pending_.size() < kHoldBytes) return;
   on_wire_ = in_flight_.size();
   WorkerCounters::bump(pool_.counters().backend_writes);
-  // A plain write first; a write request only for what the socket did not take.
-  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));
-  int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_->tcp), &attempt, 1);
-  if (written == static_cast<int>(out_pending_.size())) {
-    out_pending_.clear();
+  // A plain non-blocking write first (with the iteration's others when batching); a write
+  // request only for what the socket did not take.
+  writing_ = true;
+  attempted_ = out_pending_.size();
+  write_socket_ = socket_;
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_->tcp), &fd);
+  if (pool_.owner().queue_write(fd, out_pending_.data(), attempted_, this)) return;
+  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
+  on_batched_write(uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_->tcp), &attempt, 1));
+}
+
+void BackendConnection::on_batched_write(int written) {
+  if (socket_ == nullptr || socket_ != write_socket_) return;  // closed meanwhile
+  writing_ = false;
+  if (written == static_cast<int>(attempted_)) {
+    out_pending_.erase(0, attempted_);  // requests may have been queued meanwhile
+    if (!out_pending_.empty()) request_flush();
     return;
   }
   if (written < 0 && written != UV_EAGAIN) {

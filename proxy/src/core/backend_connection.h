@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "io_batch.h"
 #include "io_buffer.h"
 #include "pending_request.h"
 #include "protocol.h"
@@ -23,7 +24,7 @@ namespace ringleader::proxy {
 
 class BackendPool;
 
-class BackendConnection {
+class BackendConnection final : public IoBatch::Writer {
  public:
   // `address` is a resolved socket address (BackendPool resolves the backend's host:port).
   BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol,
@@ -60,6 +61,7 @@ class BackendConnection {
   void on_connected(int status);
   void on_read(ssize_t nread);
   void on_write_done(int status);
+  void on_batched_write(int result) override;  // the write flush() started is done
   void on_handle_closed();
   void on_timer();
   void process_replies();
@@ -88,8 +90,10 @@ class BackendConnection {
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
   IoBuffer in_;
-  std::string out_pending_;  // bytes not yet handed to a write
-  bool writing_ = false;     // a WriteOp of the current socket is in progress
+  std::string out_pending_;         // bytes not yet handed to a write
+  bool writing_ = false;            // a write of the current socket is in progress
+  size_t attempted_ = 0;            // bytes of out_pending_ handed to that write
+  Socket* write_socket_ = nullptr;  // the socket it went to
   bool flush_scheduled_ = false;
   bool connected_ = false;  // counted in the backend's connection gauge
 };

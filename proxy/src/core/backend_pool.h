@@ -19,6 +19,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "counters.h"
+#include "io_batch.h"
 #include "pending_request.h"
 #include "protocol.h"
 #include "ring/backend.h"
@@ -36,6 +37,9 @@ class PoolOwner {
   // Writes are coalesced: a connection asks to be flushed once, after this loop
   // iteration's I/O callbacks, so requests of many clients share one write.
   virtual void schedule_flush(BackendConnection* connection) = 0;
+  // While flushing: takes a socket write to perform together with the iteration's other
+  // writes (the writer hears the outcome later in the flush). False: write it yourself.
+  virtual bool queue_write(int fd, const char* data, size_t len, IoBatch::Writer* writer) = 0;
 };
 
 class BackendPool {

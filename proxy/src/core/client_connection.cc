@@ -233,13 +233,27 @@ void ClientConnection::write_out() {
   }
   WorkerCounters::bump(worker_.counters().bytes_to_clients, out_pending_.size());
   WorkerCounters::bump(worker_.counters().client_writes);
-  // Try a plain write first: when the socket takes it all (the common case) libuv needs no
-  // write request, callback or poll-set change.
-  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(out_pending_.size()));
-  int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &attempt, 1);
-  if (written == static_cast<int>(out_pending_.size())) {
-    out_pending_.clear();
-    if (close_after_write_) linger_then_close();
+  // A plain non-blocking write first (with the iteration's others when batching): when the
+  // socket takes it all (the common case) libuv needs no write request or poll-set change.
+  writing_ = true;
+  attempted_ = out_pending_.size();
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd);
+  if (worker_.queue_write(fd, out_pending_.data(), attempted_, this)) return;
+  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
+  on_batched_write(uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &attempt, 1));
+}
+
+void ClientConnection::on_batched_write(int written) {
+  writing_ = false;
+  if (closing_) return;
+  if (written == static_cast<int>(attempted_)) {
+    out_pending_.erase(0, attempted_);  // replies may have been appended meanwhile
+    if (!out_pending_.empty()) {
+      flush_ready();
+    } else if (close_after_write_) {
+      linger_then_close();
+    }
     return;
   }
   if (written < 0 && written != UV_EAGAIN) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "io_batch.h"
 #include "io_buffer.h"
 #include "pending_request.h"
 #include "protocol.h"
@@ -21,7 +22,7 @@ namespace ringleader::proxy {
 
 class Worker;
 
-class ClientConnection {
+class ClientConnection final : public IoBatch::Writer {
  public:
   // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
   // reply and is closed.
@@ -50,6 +51,7 @@ class ClientConnection {
   void flush_ready();
   void write_out();
   void on_write_done(int status);
+  void on_batched_write(int result) override;  // a write of write_out() is done
   void on_idle_timer();
   void on_handle_closed();
   // After the last reply: half-close, discard what the client still sends until it closes
@@ -79,8 +81,10 @@ class ClientConnection {
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
-  uint64_t reads_ = 0;      // socket reads that got data; numbers each request's batch
-  uint64_t out_batch_ = 0;  // the batch of the last reply appended to out_pending_
+  uint64_t reads_ = 0;  // socket reads that got data; numbers each request's batch
+  uint64_t out_batch_ = 0;
+  size_t attempted_ = 0;  // bytes of out_pending_ handed to the write in progress  // the batch of
+                          // the last reply appended to out_pending_
 };
 
 }  // namespace ringleader::proxy

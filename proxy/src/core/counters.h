@@ -138,6 +138,8 @@ struct ProxyCounters {
   std::unique_ptr<BackendStatsRegistry> backends;
   // Open client connections across all workers; admission control for max_clients.
   std::atomic<int64_t> connected_clients{0};
+  // Workers that batch their socket writes with io_uring (proxy.io_uring and the kernel).
+  std::atomic<int64_t> io_uring_workers{0};
 
   CounterTotals totals() const {
     CounterTotals t;

@@ -83,6 +83,17 @@ Status Worker::start(const sockaddr_storage& addr) {
 }
 
 void Worker::run() {
+  // Created by the thread that submits (an io_uring set up for a single issuer insists).
+  if (config_.proxy.io_uring) {
+    auto batch = IoBatch::create();
+    if (batch) {
+      io_batch_ = std::move(batch.value());
+      proxy_counters_.io_uring_workers.fetch_add(1, std::memory_order_relaxed);
+    } else if (id_ == 0) {
+      RL_LOG_WARN("io_uring unavailable (%s): workers write one socket at a time",
+                  batch.error().c_str());
+    }
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   RL_LOG_DEBUG("worker %u stopped", id_);
 }
@@ -132,15 +143,24 @@ void Worker::finish_drain() {
 }
 
 void Worker::flush_all() {
-  // Backends first: client replies written now could otherwise wait for nothing.
+  // Backends first: client replies written now could otherwise wait for nothing. Writers'
+  // reactions to outcomes (a failed backend fails its requests, whose clients then have
+  // replies) can ask for more flushes: repeat until nothing is left.
+  collecting_writes_ = io_batch_ != nullptr && io_batch_->usable();
   std::vector<BackendConnection*> backends;
-  backends.swap(backend_flushes_);
-  for (BackendConnection* c : backends)
-    c->flush();
   std::vector<ClientConnection*> clients;
-  clients.swap(client_flushes_);
-  for (ClientConnection* c : clients)
-    c->flush_writes();
+  do {
+    backends.clear();
+    backends.swap(backend_flushes_);
+    for (BackendConnection* c : backends)
+      c->flush();
+    clients.clear();
+    clients.swap(client_flushes_);
+    for (ClientConnection* c : clients)
+      c->flush_writes();
+    if (io_batch_) io_batch_->run();
+  } while (!backend_flushes_.empty() || !client_flushes_.empty());
+  collecting_writes_ = false;
 }
 
 void Worker::refresh_ring() {

@@ -19,6 +19,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "counters.h"
+#include "io_batch.h"
 #include "protocol.h"
 #include "ring_publisher.h"
 
@@ -58,6 +59,11 @@ class Worker final : public PoolOwner {
   void request_ejection(const std::string& backend) override { eject_(backend); }
   void schedule_flush(BackendConnection* c) override { backend_flushes_.push_back(c); }
   void schedule_flush(ClientConnection* c) { client_flushes_.push_back(c); }
+  bool queue_write(int fd, const char* data, size_t len, IoBatch::Writer* writer) override {
+    if (!collecting_writes_) return false;
+    io_batch_->add(fd, data, len, writer);
+    return true;
+  }
   void client_opened(ClientConnection* c) { clients_.insert(c); }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
   bool draining() const { return draining_; }
@@ -88,6 +94,8 @@ class Worker final : public PoolOwner {
   // after the check phase.
   std::vector<BackendConnection*> backend_flushes_;
   std::vector<ClientConnection*> client_flushes_;
+  std::unique_ptr<IoBatch> io_batch_;  // null: io_uring off or unavailable
+  bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
   uv_timer_t drain_timer_;
   std::thread thread_;
   std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
