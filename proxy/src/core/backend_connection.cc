@@ -45,7 +45,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   req->retain();
   Fragment& f = req->fragments[fragment];
   f.state = FragmentState::kSent;
-  uint64_t now = monotonic_ns();
+  uint64_t now = loop_now_ns();
   Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs, now};
   switch (state_) {
     case State::kClosed:
@@ -146,7 +146,7 @@ void BackendConnection::on_connected(int status) {
 }
 
 void BackendConnection::write_waiting() {
-  uint64_t now = monotonic_ns();
+  uint64_t now = loop_now_ns();
   while (!waiting_.empty()) {
     Held h = waiting_.front();
     waiting_.pop_front();
@@ -300,7 +300,7 @@ void BackendConnection::arm_timer() {
     uv_timer_stop(&timer_);
     return;
   }
-  uint64_t now = monotonic_ns();
+  uint64_t now = loop_now_ns();
   uint64_t deadline = in_flight_.front().deadline_ns;
   uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
   uv_timer_start(
@@ -321,7 +321,7 @@ void BackendConnection::on_timer() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     case State::kReady:
-      if (!in_flight_.empty() && in_flight_.front().deadline_ns <= monotonic_ns()) {
+      if (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns()) {
         // Replies still due would arrive out of step: the connection cannot be reused.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
@@ -341,7 +341,7 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
     f.reply.assign(reply_or_error);
-    stats.latency.record_ns(monotonic_ns() - held.sent_ns);
+    stats.latency.record_ns(loop_now_ns() - held.sent_ns);
     WorkerCounters::bump(stats.replies);
   } else {
     f.error.assign(reply_or_error);
@@ -358,7 +358,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
     state_ = State::kBackoff;
     uint64_t cap = uint64_t{pool_.config().retry_timeout_ms} * kMs;
     uint64_t backoff = std::min(cap, kFirstBackoffNs << std::min<uint32_t>(backoff_step_, 16));
-    backoff_until_ns_ = monotonic_ns() + backoff;
+    backoff_until_ns_ = loop_now_ns() + backoff;
     ++backoff_step_;
   }
   uv_timer_stop(&timer_);

@@ -62,7 +62,7 @@ void ClientConnection::start(bool admitted) {
   }
   WorkerCounters::bump(wc.clients_accepted);
   wc.client_connections.fetch_add(1, std::memory_order_relaxed);
-  last_activity_ns_ = monotonic_ns();
+  last_activity_ns_ = loop_now_ns();
   if (uint32_t idle = worker_.config().proxy.client_idle_timeout_ms; idle > 0) {
     uv_timer_start(
         &idle_timer_,
@@ -101,7 +101,7 @@ void ClientConnection::on_read(ssize_t nread) {
   WorkerCounters::bump(worker_.counters().bytes_from_clients, static_cast<uint64_t>(nread));
   WorkerCounters::bump(worker_.counters().client_reads);
   ++reads_;
-  last_activity_ns_ = monotonic_ns();
+  last_activity_ns_ = loop_now_ns();
   process_input();
 }
 
@@ -117,8 +117,8 @@ void ClientConnection::process_input() {
       }
       break;
     }
-    auto* req = new PendingRequest(this);
-    req->started_ns = monotonic_ns();
+    auto* req = PendingRequest::create(this);
+    req->started_ns = loop_now_ns();
     req->batch = reads_;
     size_t consumed = 0;
     NextStatus st = session_->next(in_.readable(), worker_.ring(), *req, &consumed);
@@ -207,7 +207,7 @@ void ClientConnection::record(const PendingRequest& req) {
   }
   wc.count_request(req.command, outcome);
   if (req.latency_class < kLatencyClasses && req.started_ns != 0) {
-    wc.latency[req.latency_class].record_ns(monotonic_ns() - req.started_ns);
+    wc.latency[req.latency_class].record_ns(loop_now_ns() - req.started_ns);
   }
 }
 
@@ -305,7 +305,7 @@ void ClientConnection::linger_then_close() {
 void ClientConnection::on_idle_timer() {
   uint32_t idle_ms = worker_.config().proxy.client_idle_timeout_ms;
   uint64_t idle_ns = uint64_t{idle_ms} * 1000000;
-  if (queue_.empty() && monotonic_ns() - last_activity_ns_ >= idle_ns) {
+  if (queue_.empty() && loop_now_ns() - last_activity_ns_ >= idle_ns) {
     WorkerCounters::bump(worker_.counters().clients_closed_idle);
     close();
   }

@@ -30,4 +30,19 @@ inline uint64_t monotonic_ns() {
                                    .count());
 }
 
+// The loop's clock: monotonic time read at most once per loop stage and shared by all the
+// stage does. A worker would otherwise read the clock several times per request, and on a
+// virtual machine a read can cost as much as the rest of a request's bookkeeping. The worker
+// forgets the reading before each poll and after each check phase, so no stage sees a time
+// from before its poll returned or its timers became due. Thread-local: one per worker;
+// only for code that runs on a worker's loop.
+inline thread_local uint64_t loop_clock_ns = 0;
+inline uint64_t loop_now_ns() {
+  if (loop_clock_ns == 0) loop_clock_ns = monotonic_ns();
+  return loop_clock_ns;
+}
+inline void loop_clock_forget() {
+  loop_clock_ns = 0;
+}
+
 }  // namespace ringleader::proxy

@@ -9,6 +9,7 @@
 #include "backend_connection.h"
 #include "client_connection.h"
 #include "common/log.h"
+#include "uv_util.h"
 
 namespace ringleader::proxy {
 
@@ -70,8 +71,10 @@ Status Worker::start(const sockaddr_storage& addr) {
   wakeup_.data = this;
   uv_prepare_init(&loop_, &poll_ring_);
   poll_ring_.data = this;
-  uv_prepare_start(&poll_ring_,
-                   [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->refresh_ring(); });
+  uv_prepare_start(&poll_ring_, [](uv_prepare_t* p) {
+    loop_clock_forget();
+    static_cast<Worker*>(p->data)->refresh_ring();
+  });
   uv_check_init(&loop_, &flush_check_);
   flush_check_.data = this;
   uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Worker*>(c->data)->flush_all(); });
@@ -161,6 +164,7 @@ void Worker::flush_all() {
     if (io_batch_) io_batch_->run();
   } while (!backend_flushes_.empty() || !client_flushes_.empty());
   collecting_writes_ = false;
+  loop_clock_forget();
 }
 
 void Worker::refresh_ring() {

@@ -87,7 +87,7 @@ class Worker final : public PoolOwner {
   uv_loop_t loop_;
   uv_tcp_t listener_;
   uv_async_t wakeup_;       // drain requests from other threads
-  uv_prepare_t poll_ring_;  // before each poll: pick up a new ring snapshot
+  uv_prepare_t poll_ring_;  // before each poll: forget the loop clock, pick up a new ring
   uv_check_t flush_check_;  // after each poll's callbacks: coalesced writes
   // Connections with queued bytes, written in the check phase. Entries stay valid until
   // then: connections and clients are freed only in close callbacks, which libuv runs

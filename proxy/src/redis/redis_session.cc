@@ -50,7 +50,7 @@ void RedisSession::reply_error(PendingRequest& req, std::string_view message) {
 
 uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex backend, Args args,
                                     std::string_view raw) {
-  Fragment& f = req.fragments.emplace_back();
+  Fragment& f = req.add_fragment();
   f.backend = backend;
   if (!raw.empty()) {
     f.payload.assign(raw);

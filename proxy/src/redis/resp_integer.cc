@@ -31,21 +31,39 @@ std::optional<int64_t> parse_resp_integer(std::string_view text) {
 }
 
 NumberLine read_number_line(std::string_view input, size_t start) {
+  // One pass: digits accumulate as they are checked; the '\r' decides (hot path: every
+  // request and reply carries a few of these lines).
   const size_t text_begin = start + 1;
   const size_t limit = std::min(input.size(), text_begin + kMaxIntegerText + 1);
-  for (size_t i = text_begin; i < limit; ++i) {
+  size_t i = text_begin;
+  const bool negative = i < limit && input[i] == '-';
+  if (negative) ++i;
+  const size_t digits_begin = i;
+  uint64_t magnitude = 0;  // exact while at most 19 digits are read
+  for (; i < limit; ++i) {
     const char c = input[i];
-    if (c != '\r') {
-      // Reject a byte that can never belong to an integer at once, rather than waiting.
-      const bool digit = c >= '0' && c <= '9';
-      if (!digit && !(c == '-' && i == text_begin)) return {NumberLine::Status::kError};
+    if (c >= '0' && c <= '9') {
+      if (i - digits_begin < 19) magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
       continue;
     }
+    // Reject a byte that can never belong to an integer at once, rather than waiting.
+    if (c != '\r') return {NumberLine::Status::kError};
     if (i + 1 >= input.size()) return {NumberLine::Status::kNeedMore};
     if (input[i + 1] != '\n') return {NumberLine::Status::kError};
-    std::optional<int64_t> value = parse_resp_integer(input.substr(text_begin, i - text_begin));
-    if (!value) return {NumberLine::Status::kError};
-    return {NumberLine::Status::kComplete, *value, i + 2};
+    const size_t digits = i - digits_begin;
+    if (digits == 0 || digits > 19) return {NumberLine::Status::kError};
+    if (input[digits_begin] == '0' && (digits > 1 || negative)) return {NumberLine::Status::kError};
+    constexpr uint64_t kMaxPositive = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    int64_t value;
+    if (negative) {
+      if (magnitude > kMaxPositive + 1) return {NumberLine::Status::kError};
+      value = magnitude == kMaxPositive + 1 ? std::numeric_limits<int64_t>::min()
+                                            : -static_cast<int64_t>(magnitude);
+    } else {
+      if (magnitude > kMaxPositive) return {NumberLine::Status::kError};
+      value = static_cast<int64_t>(magnitude);
+    }
+    return {NumberLine::Status::kComplete, value, i + 2};
   }
   // No '\r' yet: an error once the longest integer (plus its '\r') would have fitted.
   if (limit == text_begin + kMaxIntegerText + 1) return {NumberLine::Status::kError};

@@ -1,0 +1,83 @@
+#include "pending_request.h"
+
+#include <utility>
+
+namespace ringleader::proxy {
+namespace {
+// Bounds on what a free list keeps: requests beyond kMaxFree, and requests that held a
+// buffer larger than kMaxKeptBytes (a 10 MB value, a big MGET), are deleted instead.
+constexpr size_t kMaxFree = 4096;
+constexpr size_t kMaxKeptBytes = 64 * 1024;
+}  // namespace
+
+struct RequestFreeList {
+  std::vector<PendingRequest*> free;
+  ~RequestFreeList() {
+    for (PendingRequest* r : free)
+      delete r;
+  }
+};
+
+namespace {
+thread_local RequestFreeList t_free_list;
+
+bool keeps_small_buffers(const PendingRequest& r, const std::vector<Fragment>& spare) {
+  if (r.reply.capacity() > kMaxKeptBytes) return false;
+  for (const std::vector<Fragment>* list : {&r.fragments, &spare}) {
+    for (const Fragment& f : *list) {
+      if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+PendingRequest* PendingRequest::create(ClientConnection* client) {
+  std::vector<PendingRequest*>& free = t_free_list.free;
+  if (free.empty()) return new PendingRequest(client);
+  PendingRequest* r = free.back();
+  free.pop_back();
+  r->client_ = client;
+  r->refs_ = 1;
+  return r;
+}
+
+Fragment& PendingRequest::add_fragment() {
+  if (spare_.empty()) return fragments.emplace_back();
+  fragments.push_back(std::move(spare_.back()));
+  spare_.pop_back();
+  return fragments.back();
+}
+
+void PendingRequest::recycle() {
+  if (t_free_list.free.size() >= kMaxFree || !keeps_small_buffers(*this, spare_)) {
+    delete this;
+    return;
+  }
+  for (Fragment& f : fragments) {
+    f.backend = ring::kNoBackend;
+    f.payload.clear();
+    f.reply.clear();
+    f.error.clear();
+    f.state = FragmentState::kQueued;
+    spare_.push_back(std::move(f));
+  }
+  fragments.clear();
+  merge.kind = 0;
+  merge.slots.clear();
+  merge.aux = 0;
+  merge.note.clear();
+  ring.reset();  // an old ring is not kept alive by an idle request
+  reply.clear();
+  outstanding = 0;
+  complete = false;
+  close_after = false;
+  command = 0;
+  latency_class = 0;
+  started_ns = 0;
+  batch = 0;
+  client_ = nullptr;
+  t_free_list.free.push_back(this);
+}
+
+}  // namespace ringleader::proxy

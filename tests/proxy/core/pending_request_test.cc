@@ -1,0 +1,80 @@
+// PendingRequest recycling: a released request comes back from create() empty, with its
+// buffers still allocated; requests that held big buffers are not kept.
+#include "core/pending_request.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ringleader::proxy {
+namespace {
+
+PendingRequest* filled_request(size_t payload_bytes) {
+  PendingRequest* r = PendingRequest::create(nullptr);
+  Fragment& f = r->add_fragment();
+  f.backend = 2;
+  f.payload.assign(payload_bytes, 'p');
+  f.reply = "$5\r\nhello\r\n with some more bytes than SSO holds";
+  f.state = FragmentState::kDone;
+  r->merge.kind = 3;
+  r->merge.slots.emplace_back(0, 1);
+  r->merge.note = "keyspace";
+  r->reply = "+a reply longer than the small-string buffer\r\n";
+  r->outstanding = 1;
+  r->complete = true;
+  r->close_after = true;
+  r->command = 9;
+  r->latency_class = 2;
+  r->started_ns = 123;
+  r->batch = 7;
+  return r;
+}
+
+TEST(PendingRequestRecycling, AReleasedRequestComesBackEmptyWithItsBuffers) {
+  PendingRequest* first = filled_request(100);
+  const char* payload_buffer = first->fragments[0].payload.data();
+  first->release();
+  PendingRequest* again = PendingRequest::create(nullptr);
+  ASSERT_EQ(again, first);  // the same object, from this thread's free list
+  EXPECT_TRUE(again->fragments.empty());
+  EXPECT_EQ(again->merge.kind, 0);
+  EXPECT_TRUE(again->merge.slots.empty());
+  EXPECT_TRUE(again->merge.note.empty());
+  EXPECT_TRUE(again->reply.empty());
+  EXPECT_EQ(again->ring, nullptr);
+  EXPECT_EQ(again->outstanding, 0u);
+  EXPECT_FALSE(again->complete);
+  EXPECT_FALSE(again->close_after);
+  EXPECT_EQ(again->command, 0);
+  EXPECT_EQ(again->latency_class, 0);
+  EXPECT_EQ(again->started_ns, 0u);
+  EXPECT_EQ(again->batch, 0u);
+  Fragment& f = again->add_fragment();
+  EXPECT_EQ(f.backend, ring::kNoBackend);
+  EXPECT_EQ(f.state, FragmentState::kQueued);
+  EXPECT_TRUE(f.payload.empty() && f.reply.empty() && f.error.empty());
+  EXPECT_EQ(f.payload.data(), payload_buffer);  // reused, not reallocated
+  again->release();
+}
+
+TEST(PendingRequestRecycling, RequestsThatHeldBigBuffersAreDeleted) {
+  PendingRequest* big = filled_request(1 << 20);
+  big->release();
+  PendingRequest* next = PendingRequest::create(nullptr);
+  EXPECT_EQ(next->fragments.size(), 0u);
+  Fragment& f = next->add_fragment();
+  EXPECT_LT(f.payload.capacity(), size_t{1} << 20);  // no megabyte buffer kept around
+  next->release();
+}
+
+TEST(PendingRequestRecycling, EveryHolderMustLetGoFirst) {
+  PendingRequest* r = filled_request(10);
+  r->retain();
+  r->release();  // one holder left: not recycled
+  EXPECT_EQ(r->fragments.size(), 1u);
+  EXPECT_EQ(r->batch, 7u);
+  r->release();
+}
+
+}  // namespace
+}  // namespace ringleader::proxy
