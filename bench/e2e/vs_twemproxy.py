@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
     ap.add_argument("--tests", default="set,get", help="comma-separated redis-benchmark tests")
+    ap.add_argument("--no-io-uring", action="store_true",
+                    help="run ringleader with proxy.io_uring = false (one write per socket)")
     args = ap.parse_args()
     pipelines = [int(p) for p in args.pipelines.split(",")]
     tests = args.tests.split(",")
@@ -67,7 +69,8 @@ def main():
                     f.write(f"   - 127.0.0.1:{r.port}:1\n")
             backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
                         for r in redises]
-            rl = Ringleader(args.ringleader, tmp, backends, proxy=f"workers = {args.workers}",
+            proxy = f"workers = {args.workers}" + ("\nio_uring = false" if args.no_io_uring else "")
+            rl = Ringleader(args.ringleader, tmp, backends, proxy=proxy,
                             ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
                             extra="[log]\nlevel = \"warn\"")
             with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
@@ -97,7 +100,8 @@ def main():
         return statistics.median(v[i] for v in results[key])
 
     print(f"redis-benchmark, {args.clients} clients, {args.requests} requests, 4 redis-servers, "
-          f"ringleader workers={args.workers}, median of {args.rounds} rounds")
+          f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}, "
+          f"median of {args.rounds} rounds")
     print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
     for pipeline in pipelines:
         for test in tests:
