@@ -146,21 +146,20 @@ void Worker::finish_drain() {
 }
 
 void Worker::flush_all() {
-  // Backends first: client replies written now could otherwise wait for nothing. Writers'
-  // reactions to outcomes (a failed backend fails its requests, whose clients then have
-  // replies) can ask for more flushes: repeat until nothing is left.
+  // Clients first: their replies finish requests, the backend writes start new ones, and a
+  // write wakes its reader in this order. Writers' reactions to outcomes (a failed backend
+  // fails its requests, whose clients then have replies) can ask for more flushes: repeat
+  // until nothing is left.
   collecting_writes_ = io_batch_ != nullptr && io_batch_->usable();
-  std::vector<BackendConnection*> backends;
-  std::vector<ClientConnection*> clients;
   do {
-    backends.clear();
-    backends.swap(backend_flushes_);
-    for (BackendConnection* c : backends)
-      c->flush();
-    clients.clear();
-    clients.swap(client_flushes_);
-    for (ClientConnection* c : clients)
+    flushing_clients_.clear();
+    flushing_clients_.swap(client_flushes_);
+    for (ClientConnection* c : flushing_clients_)
       c->flush_writes();
+    flushing_backends_.clear();
+    flushing_backends_.swap(backend_flushes_);
+    for (BackendConnection* c : flushing_backends_)
+      c->flush();
     if (io_batch_) io_batch_->run();
   } while (!backend_flushes_.empty() || !client_flushes_.empty());
   collecting_writes_ = false;

@@ -94,6 +94,8 @@ class Worker final : public PoolOwner {
   // after the check phase.
   std::vector<BackendConnection*> backend_flushes_;
   std::vector<ClientConnection*> client_flushes_;
+  std::vector<BackendConnection*> flushing_backends_;  // flush_all's working copies
+  std::vector<ClientConnection*> flushing_clients_;
   std::unique_ptr<IoBatch> io_batch_;  // null: io_uring off or unavailable
   bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
   uv_timer_t drain_timer_;
