@@ -6,6 +6,7 @@ Loads are bounded in count and time.
 """
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -248,6 +249,21 @@ class PipelineTest(ClusterCase):
         self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
         self.assertEqual(good.get("still"), b"here")
 
+    def test_clients_that_vanish_mid_reply_disturb_no_one(self):
+        # Each client asks for 8 MB of replies, then resets its connection without reading:
+        # the proxy's writes to it fail part-way (EAGAIN, then a reset) while others carry on.
+        c = self.client()
+        c.set("vanish:big", b"v" * (1 << 20))
+        baseline = c.info("clients")["connected_clients"]
+        for _ in range(10):
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+                s.sendall(b"GET vanish:big\r\n" * 8)
+                time.sleep(0.05)  # some replies are in flight, most still queued
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+            self.assertEqual(c.get("vanish:big"), b"v" * (1 << 20))
+        wait_until(lambda: c.info("clients")["connected_clients"] == baseline,
+                   what="the vanished clients to be closed")
+
     def test_redis_cli_works_unchanged(self):
         out = subprocess.run(["redis-cli", "-p", str(self.rl.port), "SET", "cli", "yes"],
                              capture_output=True, text=True, timeout=10)
@@ -305,6 +321,9 @@ class LimitsTest(ClusterCase):
         finally:
             for s in held:
                 s.close()
+            # The next test needs the slots back: wait until the proxy has seen the closes.
+            wait_until(lambda: admin_http("GET", self.rl.admin_port, "/metrics")[1].count(
+                "\nringleader_client_connections 0\n") == 1, what="the held clients closed")
 
     def test_idle_clients_are_closed(self):
         with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
