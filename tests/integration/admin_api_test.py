@@ -16,8 +16,8 @@ import urllib.request
 
 import redis
 
-from harness import (Process, RedisServer, Ringleader, TempDir, admin_http, free_port, port_open,
-                     run_unittests, wait_until)
+from harness import (Process, RedisServer, Ringleader, TempDir, admin_http, free_port,
+                     metric_value, port_open, run_unittests, wait_until)
 
 RINGLEADER = None
 
@@ -127,12 +127,8 @@ class EndpointsTest(AdminCase):
         c = self.client()
 
         def count():
-            status, text = http("GET", self.rl.admin_port, "/metrics")
-            self.assertEqual(status, 200)
-            for line in text.splitlines():
-                if line.startswith('ringleader_requests_total{command="set",outcome="ok"}'):
-                    return float(line.split()[-1])
-            return 0.0
+            return metric_value(self.rl.admin_port,
+                                'ringleader_requests_total{command="set",outcome="ok"}') or 0.0
         before = count()
         for i in range(50):
             c.set(f"m:{i}", i)

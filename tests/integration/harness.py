@@ -177,6 +177,19 @@ def admin_http(method, port, path, body=None, token=None, timeout=10):
     return status, raw.decode()
 
 
+def metric_value(port, series):
+    """The value of one exposed series (name plus labels exactly as printed, e.g.
+    'ringleader_requests_total{command="set",outcome="ok"}') on the admin API at port, or None
+    when the scrape does not have it."""
+    status, text = admin_http("GET", port, "/metrics")
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def run_unittests(module_globals):
     """Entry point of a test module: takes --ringleader PATH (stored in the module's
     RINGLEADER), passes the other arguments to unittest (test names, -k ...)."""

@@ -15,7 +15,7 @@ import unittest
 
 import redis
 
-from harness import admin_http, RedisServer, Ringleader, TempDir, run_unittests, wait_until
+from harness import metric_value, RedisServer, Ringleader, TempDir, run_unittests, wait_until
 
 RINGLEADER = None
 
@@ -322,8 +322,8 @@ class LimitsTest(ClusterCase):
             for s in held:
                 s.close()
             # The next test needs the slots back: wait until the proxy has seen the closes.
-            wait_until(lambda: admin_http("GET", self.rl.admin_port, "/metrics")[1].count(
-                "\nringleader_client_connections 0\n") == 1, what="the held clients closed")
+            wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 0,
+                       what="the held clients closed")
 
     def test_idle_clients_are_closed(self):
         with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
@@ -444,12 +444,9 @@ class BatchingTest(ClusterCase):
     extra = "[backend]\ntimeout_ms = 5000"  # longer than the pauses
 
     def metric(self, name):
-        status, text = admin_http("GET", self.rl.admin_port, "/metrics")
-        self.assertEqual(status, 200)
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not exported")
+        value = metric_value(self.rl.admin_port, name)
+        self.assertIsNotNone(value, f"{name} not exported")
+        return value
 
     def keys_on(self, backend, count, prefix):
         candidates = [f"{prefix}:{i}" for i in range(200)]

@@ -5,7 +5,7 @@
 namespace ringleader::proxy {
 namespace {
 // Bounds on what a free list keeps: requests beyond kMaxFree, and requests that held a
-// buffer larger than kMaxKeptBytes (a 10 MB value, a big MGET), are deleted instead.
+// buffer larger than kMaxKeptBytes (a 10 MB value, the slots of a huge MGET), are deleted.
 constexpr size_t kMaxFree = 4096;
 constexpr size_t kMaxKeptBytes = 64 * 1024;
 }  // namespace
@@ -21,11 +21,16 @@ struct RequestFreeList {
 namespace {
 thread_local RequestFreeList t_free_list;
 
-bool keeps_small_buffers(const PendingRequest& r, const std::vector<Fragment>& spare) {
-  if (r.reply.capacity() > kMaxKeptBytes) return false;
-  for (const std::vector<Fragment>* list : {&r.fragments, &spare}) {
-    for (const Fragment& f : *list) {
-      if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes) return false;
+// Spare fragments need no look: they passed this check when their request was recycled.
+bool keeps_small_buffers(const PendingRequest& r) {
+  if (r.reply.capacity() > kMaxKeptBytes ||
+      r.merge.slots.capacity() * sizeof(r.merge.slots[0]) > kMaxKeptBytes) {
+    return false;
+  }
+  for (const Fragment& f : r.fragments) {
+    if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes ||
+        f.error.capacity() > kMaxKeptBytes) {
+      return false;
     }
   }
   return true;
@@ -50,7 +55,7 @@ Fragment& PendingRequest::add_fragment() {
 }
 
 void PendingRequest::recycle() {
-  if (t_free_list.free.size() >= kMaxFree || !keeps_small_buffers(*this, spare_)) {
+  if (t_free_list.free.size() >= kMaxFree || !keeps_small_buffers(*this)) {
     delete this;
     return;
   }

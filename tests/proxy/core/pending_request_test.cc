@@ -67,6 +67,15 @@ TEST(PendingRequestRecycling, RequestsThatHeldBigBuffersAreDeleted) {
   next->release();
 }
 
+TEST(PendingRequestRecycling, RequestsWithHugeMergePlansAreDeleted) {
+  PendingRequest* huge = filled_request(10);
+  huge->merge.slots.resize(100000);  // an MGET of 100,000 keys: 800 KB of slots
+  huge->release();
+  PendingRequest* next = PendingRequest::create(nullptr);
+  EXPECT_LT(next->merge.slots.capacity(), 100000u);
+  next->release();
+}
+
 TEST(PendingRequestRecycling, EveryHolderMustLetGoFirst) {
   PendingRequest* r = filled_request(10);
   r->retain();
