@@ -47,6 +47,11 @@ PendingRequest* PendingRequest::create(ClientConnection* client) {
   return r;
 }
 
+void PendingRequest::forget_rings() {
+  for (PendingRequest* r : t_free_list.free)
+    r->ring.reset();
+}
+
 Fragment& PendingRequest::add_fragment() {
   if (spare_.empty()) return fragments.emplace_back();
   fragments.push_back(std::move(spare_.back()));
@@ -72,7 +77,6 @@ void PendingRequest::recycle() {
   merge.slots.clear();
   merge.aux = 0;
   merge.note.clear();
-  ring.reset();  // an old ring is not kept alive by an idle request
   reply.clear();
   outstanding = 0;
   complete = false;

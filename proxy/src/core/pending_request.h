@@ -9,6 +9,9 @@
 // Recycling: the last release() returns the request to its thread's free list with its
 // buffers (fragment payloads and replies, the reply, the vectors) emptied but allocated, so
 // a worker in steady state allocates nothing per request. create() takes from that list.
+// A free-listed request keeps its ring snapshot: routing with the same ring again then
+// costs no reference-count update. The worker calls forget_rings() when its ring changes,
+// so an idle request never keeps a replaced ring alive for long.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +62,8 @@ class PendingRequest {
   void release() {
     if (--refs_ == 0) recycle();
   }
+  // Drops the ring snapshots held by this thread's free-listed requests.
+  static void forget_rings();
   // Appends an empty fragment to `fragments`, reusing a recycled one's buffers.
   Fragment& add_fragment();
 

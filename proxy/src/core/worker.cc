@@ -9,6 +9,7 @@
 #include "backend_connection.h"
 #include "client_connection.h"
 #include "common/log.h"
+#include "pending_request.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -171,6 +172,7 @@ void Worker::refresh_ring() {
   if (version == ring_version_) return;
   ring_version_ = version;
   ring_ = rings_.current();
+  PendingRequest::forget_rings();
   pools_by_index_.assign(ring_->backends().size(), nullptr);
   for (ring::BackendIndex i = 0; i < ring_->backends().size(); ++i) {
     const ring::Backend& b = ring_->backend(i);

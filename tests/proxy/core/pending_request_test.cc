@@ -1,10 +1,13 @@
 // PendingRequest recycling: a released request comes back from create() empty, with its
-// buffers still allocated; requests that held big buffers are not kept.
+// buffers still allocated and its ring snapshot kept until forget_rings(); requests that
+// held big buffers are not kept.
 #include "core/pending_request.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "ring/ring.h"
 
 namespace ringleader::proxy {
 namespace {
@@ -41,7 +44,6 @@ TEST(PendingRequestRecycling, AReleasedRequestComesBackEmptyWithItsBuffers) {
   EXPECT_TRUE(again->merge.slots.empty());
   EXPECT_TRUE(again->merge.note.empty());
   EXPECT_TRUE(again->reply.empty());
-  EXPECT_EQ(again->ring, nullptr);
   EXPECT_EQ(again->outstanding, 0u);
   EXPECT_FALSE(again->complete);
   EXPECT_FALSE(again->close_after);
@@ -54,6 +56,22 @@ TEST(PendingRequestRecycling, AReleasedRequestComesBackEmptyWithItsBuffers) {
   EXPECT_EQ(f.state, FragmentState::kQueued);
   EXPECT_TRUE(f.payload.empty() && f.reply.empty() && f.error.empty());
   EXPECT_EQ(f.payload.data(), payload_buffer);  // reused, not reallocated
+  again->release();
+}
+
+TEST(PendingRequestRecycling, AFreeListedRequestKeepsItsRingUntilTheRingsAreForgotten) {
+  ring::RingSnapshot ring =
+      ring::Ring::build({{"b0", "127.0.0.1:7000", 1, "", ring::BackendState::kActive}}, {}, 1)
+          .value();
+  PendingRequest* r = PendingRequest::create(nullptr);
+  r->ring = ring;
+  r->release();
+  EXPECT_EQ(ring.use_count(), 2);  // routing with the same ring again changes no count
+  PendingRequest::forget_rings();
+  EXPECT_EQ(ring.use_count(), 1);  // a replaced ring is not kept alive by idle requests
+  PendingRequest* again = PendingRequest::create(nullptr);
+  ASSERT_EQ(again, r);
+  EXPECT_EQ(again->ring, nullptr);
   again->release();
 }
 
