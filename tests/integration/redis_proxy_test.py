@@ -493,6 +493,42 @@ class BatchingTest(ClusterCase):
         self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 2,
                          "the waiting requests left in one write")
 
+    def test_a_deep_queue_is_not_held(self):
+        # 15 requests wait behind an unanswered batch; the 16th sends them all at once.
+        keys = self.keys_on("redis-0", 17, "deep")
+        self.client().set(keys[0], "first")  # connects the proxy to redis-0
+        self.direct("redis-0").client_pause(3000, all=True)
+        writes = self.metric("ringleader_backend_writes_total")
+        parsed = self.metric("ringleader_requests_parsed_total")
+        results = {}
+
+        def pipelined(ks):
+            p = self.client().pipeline(transaction=False)
+            for k in ks:
+                p.get(k)
+            results.update(zip(ks, p.execute()))
+
+        first = threading.Thread(target=pipelined, args=(keys[:1],))
+        first.start()
+        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 1,
+                   what="the first GET written")
+        fifteen = threading.Thread(target=pipelined, args=(keys[1:16],))
+        fifteen.start()
+        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + 16,
+                   what="15 pipelined GETs parsed")
+        time.sleep(0.1)
+        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 1,
+                         "15 queued requests wait for the unanswered batch")
+        last = threading.Thread(target=pipelined, args=(keys[16:],))
+        last.start()
+        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 2,
+                   what="16 queued requests written")
+        self.assertTrue(first.is_alive(), "written before the first batch was answered")
+        for t in (first, fifteen, last):
+            t.join(timeout=10)
+        self.assertEqual(results[keys[0]], b"first")
+        self.assertEqual([results[k] for k in keys[1:]], [None] * 16)
+
     def test_replies_to_one_read_leave_in_one_write(self):
         slow = self.keys_on("redis-0", 1, "slow")[0]
         fast = self.keys_on("redis-1", 1, "fast")[0]
