@@ -21,10 +21,12 @@ struct RequestFreeList {
 namespace {
 thread_local RequestFreeList t_free_list;
 
-// Spare fragments need no look: they passed this check when their request was recycled.
+// Fragments beyond the ones in use need no look: they were empty when this request was
+// recycled last, and nothing has touched them since.
 bool keeps_small_buffers(const PendingRequest& r) {
   if (r.reply.capacity() > kMaxKeptBytes ||
-      r.merge.slots.capacity() * sizeof(r.merge.slots[0]) > kMaxKeptBytes) {
+      r.merge.slots.capacity() * sizeof(r.merge.slots[0]) > kMaxKeptBytes ||
+      r.fragments.kept() * sizeof(Fragment) > kMaxKeptBytes) {
     return false;
   }
   for (const Fragment& f : r.fragments) {
@@ -52,25 +54,10 @@ void PendingRequest::forget_rings() {
     r->ring.reset();
 }
 
-Fragment& PendingRequest::add_fragment() {
-  if (spare_.empty()) return fragments.emplace_back();
-  fragments.push_back(std::move(spare_.back()));
-  spare_.pop_back();
-  return fragments.back();
-}
-
 void PendingRequest::recycle() {
   if (t_free_list.free.size() >= kMaxFree || !keeps_small_buffers(*this)) {
     delete this;
     return;
-  }
-  for (Fragment& f : fragments) {
-    f.backend = ring::kNoBackend;
-    f.payload.clear();
-    f.reply.clear();
-    f.error.clear();
-    f.state = FragmentState::kQueued;
-    spare_.push_back(std::move(f));
   }
   fragments.clear();
   merge.kind = 0;

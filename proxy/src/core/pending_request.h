@@ -39,6 +39,45 @@ struct Fragment {
   FragmentState state = FragmentState::kQueued;
 };
 
+// The fragments of one request, in the order they were added. clear() empties them but keeps
+// them constructed with their buffers, so the next add() after a recycle allocates nothing
+// and moves nothing. Iterators and references are invalidated by add(), as with a vector.
+class FragmentList {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Fragment& operator[](size_t i) { return slots_[i]; }
+  const Fragment& operator[](size_t i) const { return slots_[i]; }
+  Fragment* begin() { return slots_.data(); }
+  Fragment* end() { return slots_.data() + size_; }
+  const Fragment* begin() const { return slots_.data(); }
+  const Fragment* end() const { return slots_.data() + size_; }
+
+  // Appends an empty fragment (kQueued, no backend, empty buffers).
+  Fragment& add() {
+    if (size_ == slots_.size()) slots_.emplace_back();
+    return slots_[size_++];
+  }
+  // Empties every fragment; all of them stay allocated for reuse.
+  void clear() {
+    for (size_t i = 0; i < size_; ++i) {
+      Fragment& f = slots_[i];
+      f.backend = ring::kNoBackend;
+      f.payload.clear();
+      f.reply.clear();
+      f.error.clear();
+      f.state = FragmentState::kQueued;
+    }
+    size_ = 0;
+  }
+  // Fragments kept for reuse (the most this list has held); bounds what a free list keeps.
+  size_t kept() const { return slots_.size(); }
+
+ private:
+  std::vector<Fragment> slots_;  // [0, size_) in use, the rest emptied
+  size_t size_ = 0;
+};
+
 // How a session turns fragment replies into the client's reply; interpreted by the session.
 struct MergePlan {
   uint8_t kind = 0;  // session-defined; 0 = the single fragment's reply as it is
@@ -65,12 +104,12 @@ class PendingRequest {
   // Drops the ring snapshots held by this thread's free-listed requests.
   static void forget_rings();
   // Appends an empty fragment to `fragments`, reusing a recycled one's buffers.
-  Fragment& add_fragment();
+  Fragment& add_fragment() { return fragments.add(); }
 
   ClientConnection* client() const { return client_; }
   void detach_client() { client_ = nullptr; }
 
-  std::vector<Fragment> fragments;
+  FragmentList fragments;
   MergePlan merge;
   ring::RingSnapshot ring;    // the snapshot the request was routed with
   std::string reply;          // the bytes for the client, once complete()
@@ -87,8 +126,7 @@ class PendingRequest {
   void recycle();
   friend struct RequestFreeList;
   ClientConnection* client_;
-  uint32_t refs_ = 1;            // the client queue's reference
-  std::vector<Fragment> spare_;  // emptied fragments whose buffers add_fragment() reuses
+  uint32_t refs_ = 1;  // the client queue's reference
 };
 
 }  // namespace ringleader::proxy

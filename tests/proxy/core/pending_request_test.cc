@@ -94,6 +94,41 @@ TEST(PendingRequestRecycling, RequestsWithHugeMergePlansAreDeleted) {
   next->release();
 }
 
+TEST(PendingRequestRecycling, FewerFragmentsThanLastTimeReuseTheFirstOnesAndLeaveNoTrace) {
+  PendingRequest* r = PendingRequest::create(nullptr);
+  for (int i = 0; i < 3; ++i) {
+    Fragment& f = r->add_fragment();
+    f.backend = static_cast<ring::BackendIndex>(i);
+    f.payload = "a payload longer than the small-string buffer #" + std::to_string(i);
+    f.error = "an error text longer than the small-string buffer";
+    f.state = FragmentState::kFailed;
+  }
+  const char* second_payload = r->fragments[1].payload.data();
+  r->release();
+  PendingRequest* again = PendingRequest::create(nullptr);
+  ASSERT_EQ(again, r);
+  again->add_fragment();
+  Fragment& second = again->add_fragment();
+  EXPECT_EQ(again->fragments.size(), 2u);
+  EXPECT_EQ(second.payload.data(), second_payload);  // the same slot, its buffer kept
+  for (const Fragment& f : again->fragments) {
+    EXPECT_EQ(f.backend, ring::kNoBackend);
+    EXPECT_EQ(f.state, FragmentState::kQueued);
+    EXPECT_TRUE(f.payload.empty() && f.reply.empty() && f.error.empty());
+  }
+  again->release();
+}
+
+TEST(PendingRequestRecycling, RequestsThatHadThousandsOfFragmentsAreDeleted) {
+  PendingRequest* wide = PendingRequest::create(nullptr);
+  for (int i = 0; i < 5000; ++i)  // a DEL of 5,000 keys over as many backends
+    wide->add_fragment();
+  wide->release();
+  PendingRequest* next = PendingRequest::create(nullptr);
+  EXPECT_LT(next->fragments.kept(), 5000u);  // not the wide one, kept with its slots
+  next->release();
+}
+
 TEST(PendingRequestRecycling, EveryHolderMustLetGoFirst) {
   PendingRequest* r = filled_request(10);
   r->retain();
