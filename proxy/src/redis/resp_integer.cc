@@ -31,9 +31,28 @@ std::optional<int64_t> parse_resp_integer(std::string_view text) {
 }
 
 NumberLine read_number_line(std::string_view input, size_t start) {
-  // One pass: digits accumulate as they are checked; the '\r' decides (hot path: every
-  // request and reply carries a few of these lines).
   const size_t text_begin = start + 1;
+  // Fast path: one or two digits, or -1 (a nil reply), and the whole "\r\n" present, as in
+  // nearly every count and length of requests and replies. Anything else takes the general
+  // path below.
+  if (text_begin + 2 < input.size()) {
+    if (input[text_begin] == '-' && input[text_begin + 1] == '1' && text_begin + 3 < input.size() &&
+        input[text_begin + 2] == '\r' && input[text_begin + 3] == '\n') {
+      return {NumberLine::Status::kComplete, -1, text_begin + 4};
+    }
+    const unsigned d0 = static_cast<unsigned char>(input[text_begin]) - '0';
+    if (d0 <= 9) {
+      if (input[text_begin + 1] == '\r' && input[text_begin + 2] == '\n') {
+        return {NumberLine::Status::kComplete, d0, text_begin + 3};
+      }
+      if (d0 != 0 && text_begin + 3 < input.size() && input[text_begin + 2] == '\r' &&
+          input[text_begin + 3] == '\n') {
+        const unsigned d1 = static_cast<unsigned char>(input[text_begin + 1]) - '0';
+        if (d1 <= 9) return {NumberLine::Status::kComplete, d0 * 10 + d1, text_begin + 4};
+      }
+    }
+  }
+  // General path, one pass: digits accumulate as they are checked; the '\r' decides.
   const size_t limit = std::min(input.size(), text_begin + kMaxIntegerText + 1);
   size_t i = text_begin;
   const bool negative = i < limit && input[i] == '-';

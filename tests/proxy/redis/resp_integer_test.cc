@@ -51,9 +51,36 @@ TEST(RespInteger, LineAgreesWithTextParserOnEveryText) {
   }
 }
 
+TEST(RespInteger, EveryShortTextAgreesWithTextParserWhateverFollows) {
+  // Every text of one or two characters, so both the one- and two-digit fast paths and
+  // their near misses are compared, with nothing or more input after the line.
+  const std::string alphabet = "0123456789-a ";
+  std::vector<std::string> texts;
+  for (char a : alphabet) {
+    texts.emplace_back(1, a);
+    for (char b : alphabet)
+      texts.push_back(std::string{a, b});
+  }
+  for (const std::string& text : texts) {
+    for (const std::string& after : {std::string(), std::string("$3\r\nfoo\r\n")}) {
+      const std::string line = "$" + text + "\r\n";
+      NumberLine got = read_number_line(line + after, 0);
+      std::optional<int64_t> want = parse_resp_integer(text);
+      if (want) {
+        ASSERT_EQ(got.status, NumberLine::Status::kComplete) << text;
+        EXPECT_EQ(got.value, *want) << text;
+        EXPECT_EQ(got.next, line.size()) << text;
+      } else {
+        EXPECT_EQ(got.status, NumberLine::Status::kError) << text;
+      }
+    }
+  }
+}
+
 TEST(RespInteger, EveryPrefixOfAValidLineNeedsMore) {
-  for (const std::string& text : {std::string("0"), std::string("-9223372036854775808"),
-                                  std::string("1234567890123456789")}) {
+  for (const std::string& text :
+       {std::string("0"), std::string("42"), std::string("-9223372036854775808"),
+        std::string("1234567890123456789")}) {
     const std::string line = "$" + text + "\r\n";
     for (size_t cut = 1; cut < line.size(); ++cut) {
       EXPECT_EQ(read_number_line(std::string_view(line).substr(0, cut), 0).status,
@@ -65,6 +92,8 @@ TEST(RespInteger, EveryPrefixOfAValidLineNeedsMore) {
 
 TEST(RespInteger, MalformedLinesFailWithoutWaitingForMore) {
   EXPECT_EQ(read_number_line("*1\rX", 0).status, NumberLine::Status::kError);
+  EXPECT_EQ(read_number_line("*12\rX", 0).status, NumberLine::Status::kError);
+  EXPECT_EQ(read_number_line("*12\n\r", 0).status, NumberLine::Status::kError);
   EXPECT_EQ(read_number_line("*1x", 0).status, NumberLine::Status::kError);
   EXPECT_EQ(read_number_line("*-", 0).status, NumberLine::Status::kNeedMore);
   EXPECT_EQ(read_number_line("*1-", 0).status, NumberLine::Status::kError);
