@@ -15,6 +15,15 @@ TEST(LatencyHistogramTest, BucketsAreUpperBoundsInclusive) {
   EXPECT_EQ(LatencyHistogram::bucket_of(6000000000ull), kLatencyBounds.size());  // +Inf
 }
 
+TEST(LatencyHistogramTest, EveryBoundIsTheLastValueOfItsBucket) {
+  for (size_t i = 0; i < kLatencyBounds.size(); ++i) {
+    const auto bound = static_cast<uint64_t>(kLatencyBounds[i] * 1e9 + 0.5);
+    EXPECT_EQ(LatencyHistogram::bucket_of(bound - 1), i) << kLatencyBounds[i];
+    EXPECT_EQ(LatencyHistogram::bucket_of(bound), i) << kLatencyBounds[i];
+    EXPECT_EQ(LatencyHistogram::bucket_of(bound + 1), i + 1) << kLatencyBounds[i];
+  }
+}
+
 TEST(LatencyHistogramTest, SnapshotsCountAndSum) {
   LatencyHistogram h;
   h.record_ns(10000);
