@@ -1,7 +1,5 @@
 #include "metrics/latency_histogram.h"
 
-#include <algorithm>
-
 namespace ringleader::metrics {
 namespace {
 
@@ -17,10 +15,11 @@ constexpr auto kBoundsNs = bounds_ns();
 }  // namespace
 
 size_t LatencyHistogram::bucket_of(uint64_t ns) {
-  // Prometheus buckets are "less than or equal to the bound": the first bound >= ns, or the
-  // +Inf bucket past the last one.
-  return static_cast<size_t>(std::lower_bound(kBoundsNs.begin(), kBoundsNs.end(), ns) -
-                             kBoundsNs.begin());
+  // Prometheus buckets are "less than or equal to the bound".
+  size_t b = 0;
+  while (b < kBoundsNs.size() && ns > kBoundsNs[b])
+    ++b;
+  return b;
 }
 
 HistogramSnapshot LatencyHistogram::snapshot() const {

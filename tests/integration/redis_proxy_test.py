@@ -448,6 +448,16 @@ class BatchingTest(ClusterCase):
         self.assertIsNotNone(value, f"{name} not exported")
         return value
 
+    def wait_written(self, writes, what):
+        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes, what=what)
+
+    def assert_held(self, writes, parsed, why):
+        """Once `parsed` requests are parsed, backend writes still stand at `writes`."""
+        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed,
+                   what=f"{parsed} requests parsed")
+        time.sleep(0.1)
+        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes, why)
+
     def keys_on(self, backend, count, prefix):
         candidates = [f"{prefix}:{i}" for i in range(200)]
         keys = [k for k, o in zip(candidates, lookup(self.rl.config_path, candidates))
@@ -470,21 +480,16 @@ class BatchingTest(ClusterCase):
 
         first = threading.Thread(target=get, args=(keys[0],))
         first.start()
-        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 1,
-                   what="the first GET written")
+        self.wait_written(writes + 1, "the first GET written")
         held = [threading.Thread(target=get, args=(k,)) for k in keys[1:6]]
         for t in held:
             t.start()
-        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + 6,
-                   what="all GETs parsed")
-        time.sleep(0.1)
-        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 1,
+        self.assert_held(writes + 1, parsed + 6,
                          "requests behind an unanswered batch must wait for its replies")
         # A large request does not wait: 20 KiB queued goes out at once, with what waited.
         big = threading.Thread(target=lambda: results.update(big=self.client().set(keys[6], "x" * 20480)))
         big.start()
-        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 2,
-                   what="the large SET written while the backend is still paused")
+        self.wait_written(writes + 2, "the large SET written while the backend is still paused")
         for t in [first, *held, big]:
             t.join(timeout=10)
         for k in keys[:6]:
@@ -510,19 +515,13 @@ class BatchingTest(ClusterCase):
 
         first = threading.Thread(target=pipelined, args=(keys[:1],))
         first.start()
-        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 1,
-                   what="the first GET written")
+        self.wait_written(writes + 1, "the first GET written")
         fifteen = threading.Thread(target=pipelined, args=(keys[1:16],))
         fifteen.start()
-        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + 16,
-                   what="15 pipelined GETs parsed")
-        time.sleep(0.1)
-        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 1,
-                         "15 queued requests wait for the unanswered batch")
+        self.assert_held(writes + 1, parsed + 16, "15 queued requests wait for the unanswered batch")
         last = threading.Thread(target=pipelined, args=(keys[16:],))
         last.start()
-        wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes + 2,
-                   what="16 queued requests written")
+        self.wait_written(writes + 2, "16 queued requests written")
         self.assertTrue(first.is_alive(), "written before the first batch was answered")
         for t in (first, fifteen, last):
             t.join(timeout=10)

@@ -174,7 +174,8 @@ void BackendConnection::flush() {
   flush_scheduled_ = false;
   if (writing_ || out_pending_.empty() || socket_ == nullptr) return;
   // Batching: the backend is still working on what was written; what queues up meanwhile
-  // goes out as one write when its replies start to arrive (process_replies asks for it).
+  // goes out as one write when all its replies are in (process_replies asks for it), or
+  // sooner once kHoldRequests or kHoldBytes are queued.
   if (on_wire_ > 0 && in_flight_.size() - on_wire_ < kHoldRequests &&
       out_pending_.size() < kHoldBytes) {
     return;

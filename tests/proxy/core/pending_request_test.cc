@@ -66,7 +66,7 @@ TEST(PendingRequestRecycling, AFreeListedRequestKeepsItsRingUntilTheRingsAreForg
   PendingRequest* r = PendingRequest::create(nullptr);
   r->ring = ring;
   r->release();
-  EXPECT_EQ(ring.use_count(), 2);  // routing with the same ring again changes no count
+  EXPECT_EQ(ring.use_count(), 2);  // still held by the free-listed request
   PendingRequest::forget_rings();
   EXPECT_EQ(ring.use_count(), 1);  // a replaced ring is not kept alive by idle requests
   PendingRequest* again = PendingRequest::create(nullptr);
