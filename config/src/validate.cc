@@ -156,9 +156,28 @@ void validate_listeners(const Config& config, Diagnostics* diagnostics) {
   }
 }
 
+// The memcached text protocol has no AUTH: a password could be neither asked of clients nor
+// given to backends, and silently ignoring one would leave an operator believing it applies.
+void validate_protocol(const Config& config, Diagnostics* diagnostics) {
+  if (config.proxy.protocol != Protocol::kMemcached || diagnostics->failed("proxy.protocol")) {
+    return;
+  }
+  if (!config.proxy.requirepass.empty()) {
+    diagnostics->error_at_key("proxy.requirepass",
+                              "not supported with protocol \"memcached\" (its text protocol has "
+                              "no authentication); remove it");
+  }
+  if (!config.backend.password.empty()) {
+    diagnostics->error_at_key("backend.password",
+                              "not supported with protocol \"memcached\" (its text protocol has "
+                              "no authentication); remove it");
+  }
+}
+
 }  // namespace
 
 void validate_config(const Config& config, Diagnostics* diagnostics) {
+  validate_protocol(config, diagnostics);
   validate_ring(config, diagnostics);
   validate_membership(config, diagnostics);
   validate_listeners(config, diagnostics);

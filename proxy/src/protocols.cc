@@ -1,5 +1,6 @@
 #include "protocols.h"
 
+#include "memcached/memcached_protocol.h"
 #include "redis/redis_protocol.h"
 
 namespace ringleader::proxy {
@@ -9,7 +10,7 @@ Result<std::unique_ptr<Protocol>> make_protocol(config::Protocol protocol) {
     case config::Protocol::kRedis:
       return std::unique_ptr<Protocol>(std::make_unique<redis::RedisProtocol>());
     case config::Protocol::kMemcached:
-      return Status::error("proxy.protocol = \"memcached\" is not available in this build yet");
+      return std::unique_ptr<Protocol>(std::make_unique<memcached::MemcachedProtocol>());
   }
   return Status::error("unknown proxy.protocol");
 }

@@ -9,7 +9,6 @@
 
 namespace ringleader::proxy {
 
-// Fails for a protocol this build does not implement yet (memcached).
 Result<std::unique_ptr<Protocol>> make_protocol(config::Protocol protocol);
 
 }  // namespace ringleader::proxy

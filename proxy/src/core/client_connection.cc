@@ -55,7 +55,7 @@ void ClientConnection::start(bool admitted) {
   WorkerCounters& wc = worker_.counters();
   if (!admitted) {
     WorkerCounters::bump(wc.clients_rejected);
-    out_pending_ = worker_.protocol().error_reply("ERR max number of clients reached");
+    out_pending_ = worker_.protocol().error_reply("max number of clients reached");
     close_after_write_ = true;
     write_out();
     return;

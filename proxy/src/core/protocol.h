@@ -67,7 +67,8 @@ class Protocol {
   virtual std::string handshake(const config::BackendPoolConfig& backend) = 0;
   virtual size_t handshake_replies(const config::BackendPoolConfig& backend) = 0;
   virtual bool handshake_accepted(std::string_view reply) = 0;
-  // An error reply in this protocol, for errors raised outside a session (e.g. too many clients).
+  // An error reply in this protocol, for errors raised outside a session (e.g. too many clients);
+  // `message` carries no protocol prefix (the protocol adds "ERR ", "SERVER_ERROR ", ...).
   virtual std::string error_reply(std::string_view message) = 0;
   // Whether a complete reply is an error reply.
   virtual bool is_error_reply(std::string_view reply) = 0;

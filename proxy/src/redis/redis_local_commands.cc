@@ -1,10 +1,10 @@
 // Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT.
 #include "common/version.h"
 #include "core/counters.h"
+#include "core/text.h"
 #include "proxy/redis/command_reply.h"
 #include "proxy/redis/encoder.h"
 #include "redis_session.h"
-#include "redis_text.h"
 
 namespace ringleader::proxy::redis {
 namespace {

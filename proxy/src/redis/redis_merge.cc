@@ -6,11 +6,11 @@
 
 #include "common/version.h"
 #include "core/counters.h"
+#include "core/text.h"
 #include "core/uv_util.h"
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_value.h"
 #include "redis_session.h"
-#include "redis_text.h"
 
 namespace ringleader::proxy::redis {
 namespace {

@@ -67,7 +67,7 @@ std::string_view RedisProtocol::command_name(size_t index) {
 
 std::string RedisProtocol::error_reply(std::string_view message) {
   std::string out;
-  append_error(out, message);
+  append_error(out, "ERR " + std::string(message));
   return out;
 }
 

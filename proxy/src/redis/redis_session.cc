@@ -4,8 +4,8 @@
 #include <map>
 
 #include "core/counters.h"
+#include "core/text.h"
 #include "proxy/redis/encoder.h"
-#include "redis_text.h"
 
 namespace ringleader::proxy::redis {
 namespace {

@@ -1,11 +1,12 @@
-// Small text helpers for Redis replies and command names.
+// Small text helpers shared by the protocol sessions: case folding, error-safe printing,
+// strict decimal parsing.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace ringleader::proxy::redis {
+namespace ringleader::proxy {
 
 inline std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -65,4 +66,4 @@ inline bool parse_i64(std::string_view s, int64_t* out) {
   return true;
 }
 
-}  // namespace ringleader::proxy::redis
+}  // namespace ringleader::proxy

@@ -1,0 +1,48 @@
+// ReplyScanner: finds where one complete memcached text-protocol reply from a backend ends,
+// without copying it, so replies reach clients as the bytes they are.
+//
+// A reply is either one line (STORED, NOT_FOUND, DELETED, a number, OK, VERSION ..., ERROR,
+// CLIENT_ERROR ..., SERVER_ERROR ...) or a run of "VALUE <key> <flags> <bytes> [<cas>]" items,
+// each followed by its data block, ended by "END" — or cut short by an error line, which then
+// ends the reply. The scanner needs no knowledge of the request: no other reply starts with
+// "VALUE ".
+// Contract as RequestParser's: resumable, linear, never reads past the input; data blocks are
+// skipped, not examined. One scanner per backend connection, used by its thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/memcached/request_parser.h"
+
+namespace ringleader::proxy::memcached {
+
+class ReplyScanner {
+ public:
+  // Lines longer than this (a VALUE line holds at most a 250-byte key and four numbers) are
+  // a protocol error rather than something to wait for forever.
+  static constexpr size_t kMaxLineBytes = 8192;
+  // memcached's largest item (its -I limit) is 1 GiB; a longer data block is a protocol error.
+  static constexpr size_t kMaxItemBytes = size_t{1} << 30;
+
+  ParseStatus scan(std::string_view input);
+  // After kComplete: the size of the whole reply.
+  size_t length() const { return length_; }
+  // After kError: why (not a client reply line).
+  const std::string& error() const { return error_; }
+  void reset();
+
+ private:
+  ParseStatus fail(std::string message);
+
+  size_t pos_ = 0;        // start of the line being looked for (everything before is valid)
+  size_t scanned_ = 0;    // where the search for '\n' resumes
+  size_t data_end_ = 0;   // inside an item: offset of its data block's "\r\n"
+  bool in_data_ = false;  // waiting for an item's data block
+  size_t length_ = 0;
+  std::string error_;
+};
+
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,125 @@
+// Turning backend replies into the client's reply (MemcachedSession::complete).
+#include <string_view>
+#include <vector>
+
+#include "core/text.h"
+#include "memcached_session.h"
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+constexpr std::string_view kEnd = "END\r\n";
+
+// One retrieval reply split into its items ("VALUE ..." line plus data block, as received)
+// and their keys. False when the reply is not a run of items ended by END (an error line):
+// the reply is then the client's answer as it is.
+bool split_items(std::string_view reply, std::vector<std::string_view>* keys,
+                 std::vector<std::string_view>* items) {
+  size_t pos = 0;
+  while (pos < reply.size()) {
+    size_t eol = reply.find("\r\n", pos);
+    if (eol == std::string_view::npos) return false;
+    std::string_view line = reply.substr(pos, eol - pos);
+    if (line == "END") return eol + 2 == reply.size();
+    if (line.substr(0, 6) != "VALUE ") return false;
+    // VALUE <key> <flags> <bytes> [<cas>]: the framer has checked the shape.
+    size_t key_end = line.find(' ', 6);
+    size_t flags_end = key_end == std::string_view::npos ? key_end : line.find(' ', key_end + 1);
+    if (flags_end == std::string_view::npos) return false;
+    size_t bytes_end = line.find(' ', flags_end + 1);
+    uint64_t bytes = 0;
+    if (!parse_u64(line.substr(flags_end + 1, bytes_end == std::string_view::npos
+                                                  ? std::string_view::npos
+                                                  : bytes_end - flags_end - 1),
+                   &bytes)) {
+      return false;
+    }
+    size_t end = eol + 2 + bytes + 2;
+    if (end > reply.size()) return false;
+    keys->push_back(line.substr(6, key_end - 6));
+    items->push_back(reply.substr(pos, end - pos));
+    pos = end;
+  }
+  return false;
+}
+
+// The keys a split fragment asked for: its words after the first `skip` ones.
+std::vector<std::string_view> requested_keys(std::string_view payload, size_t skip) {
+  std::vector<std::string_view> keys;
+  if (payload.size() >= 2) payload.remove_suffix(2);  // "\r\n"
+  size_t word = 0, i = 0;
+  while (i < payload.size()) {
+    size_t end = payload.find(' ', i);
+    if (end == std::string_view::npos) end = payload.size();
+    if (word++ >= skip) keys.push_back(payload.substr(i, end - i));
+    i = end + 1;
+  }
+  return keys;
+}
+
+}  // namespace
+
+void MemcachedSession::complete(PendingRequest& req) {
+  std::string& out = req.reply;
+  out.clear();
+  auto kind = static_cast<MergeKind>(req.merge.kind);
+  if (kind == MergeKind::kSilent) return;
+  for (const Fragment& f : req.fragments) {
+    if (f.state == FragmentState::kFailed) {
+      out = "SERVER_ERROR ringleader: " + f.error + "\r\n";
+      return;
+    }
+  }
+  switch (kind) {
+    case MergeKind::kPass:
+    case MergeKind::kSilent:
+      out.swap(req.fragments[0].reply);
+      return;
+    case MergeKind::kAllOk:
+      for (const Fragment& f : req.fragments) {
+        if (f.reply != "OK\r\n") {
+          out = f.reply;
+          return;
+        }
+      }
+      out = "OK\r\n";
+      return;
+    case MergeKind::kValuesInKeyOrder:
+      merge_values(req);
+      return;
+  }
+}
+
+void MemcachedSession::merge_values(PendingRequest& req) {
+  std::string& out = req.reply;
+  // hit[fragment][position]: the item for that fragment's position-th key, empty on a miss.
+  // A fragment's hits come back in the order it asked for its keys (a key asked twice comes
+  // twice), so one forward walk matches them.
+  std::vector<std::vector<std::string_view>> hit(req.fragments.size());
+  std::vector<std::string_view> keys, items;
+  for (size_t i = 0; i < req.fragments.size(); ++i) {
+    const Fragment& f = req.fragments[i];
+    keys.clear();
+    items.clear();
+    if (!split_items(f.reply, &keys, &items)) {
+      out = f.reply;  // an error line from that backend
+      return;
+    }
+    std::vector<std::string_view> asked = requested_keys(f.payload, req.merge.aux);
+    hit[i].resize(asked.size());
+    size_t next = 0;
+    for (size_t p = 0; p < asked.size() && next < items.size(); ++p) {
+      if (keys[next] == asked[p]) hit[i][p] = items[next++];
+    }
+    if (next != items.size()) {
+      out = "SERVER_ERROR ringleader: a backend returned an item that was not asked for\r\n";
+      return;
+    }
+  }
+  for (const auto& [fragment, position] : req.merge.slots) {
+    out += hit[fragment][position];
+  }
+  out += kEnd;
+}
+
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,63 @@
+#include "memcached_protocol.h"
+
+#include "memcached_session.h"
+#include "proxy/memcached/command_table.h"
+#include "proxy/memcached/reply_scanner.h"
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+class TextFramer final : public ReplyFramer {
+ public:
+  Status scan(std::string_view input, size_t* length, std::string* error) override {
+    switch (scanner_.scan(input)) {
+      case ParseStatus::kComplete:
+        *length = scanner_.length();
+        return Status::kComplete;
+      case ParseStatus::kNeedMore:
+        return Status::kNeedMore;
+      case ParseStatus::kError:
+        *error = scanner_.error();
+        return Status::kError;
+    }
+    return Status::kError;
+  }
+  void reset() override { scanner_.reset(); }
+
+ private:
+  ReplyScanner scanner_;
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+std::unique_ptr<Session> MemcachedProtocol::new_session(const SessionEnv& env) {
+  return std::make_unique<MemcachedSession>(env);
+}
+
+std::unique_ptr<ReplyFramer> MemcachedProtocol::new_framer() {
+  return std::make_unique<TextFramer>();
+}
+
+std::string MemcachedProtocol::error_reply(std::string_view message) {
+  return "SERVER_ERROR " + std::string(message) + "\r\n";
+}
+
+bool MemcachedProtocol::is_error_reply(std::string_view reply) {
+  return starts_with(reply, "ERROR\r\n") || starts_with(reply, "CLIENT_ERROR ") ||
+         starts_with(reply, "SERVER_ERROR ");
+}
+
+size_t MemcachedProtocol::command_count() {
+  return all_commands().size() + 1;
+}
+
+std::string_view MemcachedProtocol::command_name(size_t index) {
+  return index == 0 || index > all_commands().size() ? std::string_view("unknown")
+                                                     : all_commands()[index - 1].name;
+}
+
+}  // namespace ringleader::proxy::memcached

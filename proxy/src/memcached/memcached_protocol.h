@@ -1,0 +1,23 @@
+// The memcached text protocol behind the proxy's Protocol interface.
+#pragma once
+
+#include "core/protocol.h"
+
+namespace ringleader::proxy::memcached {
+
+class MemcachedProtocol final : public Protocol {
+ public:
+  std::unique_ptr<Session> new_session(const SessionEnv& env) override;
+  std::unique_ptr<ReplyFramer> new_framer() override;
+  // The text protocol has no authentication: backend connections need no handshake
+  // (configuration refuses backend.password with this protocol).
+  std::string handshake(const config::BackendPoolConfig&) override { return {}; }
+  size_t handshake_replies(const config::BackendPoolConfig&) override { return 0; }
+  bool handshake_accepted(std::string_view) override { return true; }
+  std::string error_reply(std::string_view message) override;
+  bool is_error_reply(std::string_view reply) override;
+  size_t command_count() override;
+  std::string_view command_name(size_t index) override;
+};
+
+}  // namespace ringleader::proxy::memcached

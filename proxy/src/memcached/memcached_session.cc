@@ -1,0 +1,315 @@
+#include "memcached_session.h"
+
+#include <map>
+
+#include "common/version.h"
+#include "core/counters.h"
+#include "core/text.h"
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+void answer(PendingRequest& req, std::string_view line) {
+  req.reply.assign(line);
+  req.reply += "\r\n";
+  req.complete = true;
+}
+
+// The words [0, count) joined by single spaces and ended by "\r\n", then the data block.
+std::string encode(std::span<const std::string_view> t, size_t count, bool has_data,
+                   std::string_view data) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) out += ' ';
+    out += t[i];
+  }
+  out += "\r\n";
+  if (has_data) {
+    out += data;
+    out += "\r\n";
+  }
+  return out;
+}
+
+// memcached's own key rule for the text protocol: 1..250 bytes (spaces cannot occur: they
+// separate words), no control characters.
+bool valid_key(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) return false;
+  for (char c : key) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+bool parse_exptime(std::string_view s) {
+  int64_t v = 0;
+  return parse_i64(s, &v);
+}
+
+constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
+
+}  // namespace
+
+MemcachedSession::MemcachedSession(const SessionEnv& env)
+    : env_(env),
+      parser_(ParseLimits{env.config->proxy.max_request_bytes, ParseLimits{}.max_tokens}) {}
+
+NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapshot& ring,
+                                  PendingRequest& req, size_t* consumed) {
+  switch (parser_.parse(input)) {
+    case ParseStatus::kNeedMore:
+      return NextStatus::kNeedMore;
+    case ParseStatus::kError:
+      req.reply = parser_.error();
+      *consumed = 0;
+      parser_.reset();
+      return NextStatus::kFatal;
+    case ParseStatus::kComplete:
+      break;
+  }
+  *consumed = parser_.consumed();
+  req.ring = ring;
+  Tokens t = parser_.tokens();
+  const CommandSpec* spec = t.empty() ? nullptr : find_command(t[0]);
+  if (spec == nullptr) {
+    req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
+    answer(req, "ERROR");
+  } else {
+    req.command = static_cast<uint16_t>(spec - all_commands().data() + 1);
+    // Forwarded as received when it already is what the backend must see.
+    std::string_view raw = parser_.crlf() ? input.substr(0, *consumed) : std::string_view();
+    plan(*spec, t, raw, req);
+  }
+  parser_.reset();
+  return NextStatus::kRequest;
+}
+
+void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view raw,
+                            PendingRequest& req) {
+  LatencyClass c = LatencyClass::kWrite;
+  switch (spec.kind) {
+    case CommandKind::kStorage:
+    case CommandKind::kCas:
+      req.latency_class = static_cast<uint8_t>(c);
+      plan_storage(spec, t, raw, req);
+      return;
+    case CommandKind::kRetrieval:
+    case CommandKind::kRetrievalTouch: {
+      size_t first_key = spec.kind == CommandKind::kRetrieval ? 1 : 2;
+      c = t.size() > first_key + 1 ? LatencyClass::kMultiKey : LatencyClass::kRead;
+      req.latency_class = static_cast<uint8_t>(c);
+      plan_retrieval(t, first_key, raw, req);
+      return;
+    }
+    case CommandKind::kDelete:
+    case CommandKind::kArithmetic:
+    case CommandKind::kTouch:
+      req.latency_class = static_cast<uint8_t>(c);
+      plan_keyed(t, spec.kind == CommandKind::kDelete ? 0 : 1, raw, req);
+      return;
+    case CommandKind::kFlushAll:
+      req.latency_class = static_cast<uint8_t>(LatencyClass::kWholeKeyspace);
+      plan_flush_all(t, req);
+      return;
+    default:
+      break;
+  }
+  req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
+  switch (spec.kind) {
+    case CommandKind::kVersion:
+      answer(req, std::string("VERSION ringleader-") + kVersion);
+      return;
+    case CommandKind::kVerbosity: {
+      // verbosity <level> [noreply]: the backends keep their own; the proxy logs by [log].
+      bool noreply = t.size() == 3 && t[2] == "noreply";
+      if (t.size() != 2 && !noreply) {
+        answer(req, "ERROR");
+      } else if (noreply) {
+        req.complete = true;
+      } else {
+        answer(req, "OK");
+      }
+      return;
+    }
+    case CommandKind::kQuit:
+      req.complete = true;
+      req.close_after = true;
+      return;
+    case CommandKind::kUnsupported:
+      answer(req, "CLIENT_ERROR ringleader does not support '" + std::string(spec.name) +
+                      "': " + std::string(spec.reason));
+      return;
+    default:
+      answer(req, "SERVER_ERROR ringleader: unhandled command");
+      return;
+  }
+}
+
+void MemcachedSession::forward(std::string_view key, std::string_view payload,
+                               PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  ring::BackendIndex owner = ring.primary(ring.hash(key));
+  if (owner == ring::kNoBackend) {
+    answer(req, "SERVER_ERROR ringleader: no backend available for this key");
+    return;
+  }
+  Fragment& f = req.add_fragment();
+  f.backend = owner;
+  f.payload.assign(payload);
+}
+
+void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::string_view raw,
+                                    PendingRequest& req) {
+  // The parser has checked <bytes> and read the data block.
+  const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
+  const bool noreply = t.size() == words + 1 && t[words] == "noreply";
+  uint64_t number = 0;
+  if ((t.size() != words && !noreply) || !parse_u64(t[2], &number) || number > UINT32_MAX ||
+      !parse_exptime(t[3]) || (words == 6 && !parse_u64(t[5], &number))) {
+    answer(req, kBadFormat);
+    return;
+  }
+  if (!valid_key(t[1])) {
+    answer(req, t[1].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+    return;
+  }
+  if (noreply) {
+    req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
+    forward(t[1], encode(t, words, true, parser_.data()), req);
+  } else if (!raw.empty()) {
+    forward(t[1], raw, req);
+  } else {
+    forward(t[1], encode(t, words, true, parser_.data()), req);
+  }
+}
+
+void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
+                                  PendingRequest& req) {
+  // delete <key> [0] [noreply] | incr/decr <key> <delta> [noreply] | touch <key> <exptime>
+  // [noreply]
+  size_t words = 2 + args;
+  if (args == 0 && t.size() >= 3 && t[2] == "0") words = 3;  // delete's legacy zero time
+  const bool noreply = t.size() == words + 1 && t[words] == "noreply";
+  if (t.size() < 2 || (t.size() != words && !noreply)) {
+    answer(req, kBadFormat);
+    return;
+  }
+  if (!valid_key(t[1])) {
+    answer(req, t[1].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+    return;
+  }
+  if (args == 1) {
+    uint64_t delta = 0;
+    if (t[0] == "touch" ? !parse_exptime(t[2]) : !parse_u64(t[2], &delta)) {
+      answer(req, t[0] == "touch" ? "CLIENT_ERROR invalid exptime argument"
+                                  : "CLIENT_ERROR invalid numeric delta argument");
+      return;
+    }
+  }
+  if (noreply) req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
+  if (!noreply && !raw.empty()) {
+    forward(t[1], raw, req);
+  } else {
+    forward(t[1], encode(t, words, false, {}), req);
+  }
+}
+
+void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_view raw,
+                                      PendingRequest& req) {
+  if (t.size() <= first_key) {
+    answer(req, "ERROR");  // memcached's answer to a retrieval without keys
+    return;
+  }
+  if (first_key == 2 && !parse_exptime(t[1])) {
+    answer(req, "CLIENT_ERROR invalid exptime argument");
+    return;
+  }
+  for (size_t k = first_key; k < t.size(); ++k) {
+    if (!valid_key(t[k])) {
+      answer(req, t[k].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+      return;
+    }
+  }
+  const ring::Ring& ring = *req.ring;
+  if (t.size() == first_key + 1) {
+    if (raw.empty()) {
+      forward(t[first_key], encode(t, t.size(), false, {}), req);
+    } else {
+      forward(t[first_key], raw, req);
+    }
+    return;
+  }
+  // Group keys by owner, keeping the client's order inside each group.
+  const size_t keys = t.size() - first_key;
+  std::vector<ring::BackendIndex> owner_of(keys);
+  std::map<ring::BackendIndex, std::vector<uint32_t>> groups;
+  for (uint32_t k = 0; k < keys; ++k) {
+    ring::BackendIndex owner = ring.primary(ring.hash(t[first_key + k]));
+    if (owner == ring::kNoBackend) {
+      answer(req, "SERVER_ERROR ringleader: no backend available for key '" +
+                      printable(t[first_key + k], 64) + "'");
+      return;
+    }
+    owner_of[k] = owner;
+    groups[owner].push_back(k);
+  }
+  if (groups.size() == 1) {
+    // One owner takes the whole request: forward it unchanged and pass its reply through.
+    Fragment& f = req.add_fragment();
+    f.backend = groups.begin()->first;
+    if (raw.empty()) {
+      f.payload = encode(t, t.size(), false, {});
+    } else {
+      f.payload.assign(raw);
+    }
+    return;
+  }
+  req.merge.kind = static_cast<uint8_t>(MergeKind::kValuesInKeyOrder);
+  req.merge.aux = first_key;
+  std::map<ring::BackendIndex, uint32_t> fragment_of;
+  for (const auto& [owner, ordinals] : groups) {
+    Fragment& f = req.add_fragment();
+    f.backend = owner;
+    for (size_t w = 0; w < first_key; ++w) {
+      f.payload += t[w];
+      f.payload += ' ';
+    }
+    for (uint32_t k : ordinals) {
+      f.payload += t[first_key + k];
+      f.payload += ' ';
+    }
+    f.payload.back() = '\r';
+    f.payload += '\n';
+    fragment_of[owner] = static_cast<uint32_t>(req.fragments.size() - 1);
+  }
+  // slots[k] = (fragment, position of key k among that fragment's keys).
+  std::map<ring::BackendIndex, uint32_t> seen;
+  req.merge.slots.reserve(keys);
+  for (uint32_t k = 0; k < keys; ++k) {
+    ring::BackendIndex owner = owner_of[k];
+    req.merge.slots.emplace_back(fragment_of[owner], seen[owner]++);
+  }
+}
+
+void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {
+  // flush_all [delay] [noreply]
+  bool noreply = t.size() >= 2 && t.back() == "noreply";
+  size_t words = noreply ? t.size() - 1 : t.size();
+  if (words > 2 || (words == 2 && !parse_exptime(t[1]))) {
+    answer(req, kBadFormat);
+    return;
+  }
+  req.merge.kind = static_cast<uint8_t>(noreply ? MergeKind::kSilent : MergeKind::kAllOk);
+  std::string payload = encode(t, words, false, {});
+  const ring::Ring& ring = *req.ring;
+  for (ring::BackendIndex b = 0; b < ring.backends().size(); ++b) {
+    if (ring.backend(b).state == ring::BackendState::kDown) continue;
+    Fragment& f = req.add_fragment();
+    f.backend = b;
+    f.payload = payload;
+  }
+  if (req.fragments.empty()) answer(req, "SERVER_ERROR ringleader: no backend available");
+}
+
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,53 @@
+// MemcachedSession: one memcached text-protocol client. Parses its requests, routes each key
+// with the ring (retrievals of several keys are split per backend), answers the commands the
+// proxy owns, and merges backend replies into the reply the client expects.
+//
+// noreply: the proxy strips it before forwarding, so every backend request has a reply and the
+// backend stream stays framed; the client then gets nothing for that request, as it asked.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/protocol.h"
+#include "proxy/memcached/command_table.h"
+#include "proxy/memcached/request_parser.h"
+
+namespace ringleader::proxy::memcached {
+
+// How complete() builds the client's reply (PendingRequest::merge.kind).
+enum class MergeKind : uint8_t {
+  kPass = 0,          // the single fragment's reply, byte for byte
+  kSilent,            // noreply: nothing for the client, whatever the backends said
+  kValuesInKeyOrder,  // get/gets/gat/gats split: hits in the client's key order, then END
+  kAllOk,             // flush_all: OK only if every backend said OK
+};
+
+class MemcachedSession final : public Session {
+ public:
+  explicit MemcachedSession(const SessionEnv& env);
+
+  NextStatus next(std::string_view input, const ring::RingSnapshot& ring, PendingRequest& req,
+                  size_t* consumed) override;
+  void complete(PendingRequest& req) override;
+
+ private:
+  using Tokens = std::span<const std::string_view>;
+
+  void plan(const CommandSpec& spec, Tokens t, std::string_view raw, PendingRequest& req);
+  void plan_storage(const CommandSpec& spec, Tokens t, std::string_view raw, PendingRequest& req);
+  void plan_retrieval(Tokens t, size_t first_key, std::string_view raw, PendingRequest& req);
+  // delete / incr / decr / touch: `args` words after the key, then an optional noreply.
+  void plan_keyed(Tokens t, size_t args, std::string_view raw, PendingRequest& req);
+  void plan_flush_all(Tokens t, PendingRequest& req);
+
+  // Sends `payload` (the request, as the backend is to see it) to the owner of `key`.
+  void forward(std::string_view key, std::string_view payload, PendingRequest& req);
+  void merge_values(PendingRequest& req);
+
+  const SessionEnv& env_;
+  RequestParser parser_;
+};
+
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,85 @@
+#include "proxy/memcached/reply_scanner.h"
+
+#include <cstring>
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+// The <bytes> field of "VALUE <key> <flags> <bytes> [<cas>]": the fourth word.
+bool value_length(std::string_view line, size_t* out) {
+  size_t word = 0, i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ')
+      ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ')
+      ++i;
+    if (start == i) break;
+    if (word == 3) {
+      std::string_view s = line.substr(start, i - start);
+      if (s.size() > 19) return false;
+      size_t v = 0;
+      for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<size_t>(c - '0');
+      }
+      *out = v;
+      return true;
+    }
+    ++word;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ReplyScanner::reset() {
+  pos_ = 0;
+  scanned_ = 0;
+  data_end_ = 0;
+  in_data_ = false;
+  length_ = 0;
+  error_.clear();
+}
+
+ParseStatus ReplyScanner::fail(std::string message) {
+  error_ = std::move(message);
+  return ParseStatus::kError;
+}
+
+ParseStatus ReplyScanner::scan(std::string_view input) {
+  for (;;) {
+    if (in_data_) {
+      if (input.size() < data_end_ + 2) return ParseStatus::kNeedMore;
+      if (input[data_end_] != '\r' || input[data_end_ + 1] != '\n') {
+        return fail("a VALUE data block is not followed by \\r\\n");
+      }
+      in_data_ = false;
+      pos_ = scanned_ = data_end_ + 2;
+    }
+    const void* nl = scanned_ < input.size()
+                         ? std::memchr(input.data() + scanned_, '\n', input.size() - scanned_)
+                         : nullptr;
+    if (nl == nullptr) {
+      scanned_ = input.size();
+      if (scanned_ - pos_ > kMaxLineBytes) return fail("reply line longer than 8 KiB");
+      return ParseStatus::kNeedMore;
+    }
+    const size_t at = static_cast<size_t>(static_cast<const char*>(nl) - input.data());
+    if (at == pos_ || input[at - 1] != '\r') return fail("reply line not ended by \\r\\n");
+    std::string_view line = input.substr(pos_, at - 1 - pos_);
+    if (line.size() >= 6 && std::memcmp(line.data(), "VALUE ", 6) == 0) {
+      size_t bytes = 0;
+      if (!value_length(line, &bytes)) return fail("malformed VALUE line");
+      if (bytes > kMaxItemBytes) return fail("VALUE data block larger than 1 GiB");
+      in_data_ = true;
+      data_end_ = at + 1 + bytes;
+      continue;
+    }
+    // END closes a run of items; any other line is a whole reply, or cuts the run short.
+    length_ = at + 1;
+    return ParseStatus::kComplete;
+  }
+}
+
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,132 @@
+#include "proxy/memcached/request_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+// Strict unsigned decimal (no sign, no spaces), as memcached's length fields.
+bool parse_length(std::string_view s, size_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  size_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<size_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool has_data_block(std::string_view command, size_t* length_token) {
+  // set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
+  // cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]
+  static constexpr std::string_view kStorage[] = {"set",    "add",     "replace",
+                                                  "append", "prepend", "cas"};
+  for (std::string_view name : kStorage) {
+    if (command == name) {
+      *length_token = 4;
+      return true;
+    }
+  }
+  return false;
+}
+
+void RequestParser::reset() {
+  scanned_ = 0;
+  line_length_ = 0;
+  line_end_ = 0;
+  data_length_ = 0;
+  line_found_ = false;
+  has_data_ = false;
+  crlf_ = false;
+  token_spans_.clear();
+  tokens_.clear();
+  data_ = {};
+  consumed_ = 0;
+  error_.clear();
+}
+
+ParseStatus RequestParser::fail(std::string line) {
+  error_ = std::move(line);
+  error_ += "\r\n";
+  return ParseStatus::kError;
+}
+
+bool RequestParser::tokenize(std::string_view line) {
+  token_spans_.clear();
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ')
+      ++i;
+    if (i == line.size()) break;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ')
+      ++i;
+    if (token_spans_.size() == limits_.max_tokens) {
+      error_ = "CLIENT_ERROR ringleader: too many words on one command line (limit " +
+               std::to_string(limits_.max_tokens) + ")\r\n";
+      return false;
+    }
+    token_spans_.emplace_back(start, i - start);
+  }
+  return true;
+}
+
+ParseStatus RequestParser::parse(std::string_view input) {
+  if (!line_found_) {
+    const size_t limit = std::min(input.size(), limits_.max_request_bytes);
+    const void* nl =
+        scanned_ < limit ? std::memchr(input.data() + scanned_, '\n', limit - scanned_) : nullptr;
+    if (nl == nullptr) {
+      scanned_ = limit;
+      if (input.size() >= limits_.max_request_bytes) {
+        return fail("CLIENT_ERROR ringleader: command line longer than proxy.max_request_bytes");
+      }
+      return ParseStatus::kNeedMore;
+    }
+    size_t at = static_cast<size_t>(static_cast<const char*>(nl) - input.data());
+    crlf_ = at > 0 && input[at - 1] == '\r';
+    line_length_ = crlf_ ? at - 1 : at;
+    line_end_ = at + 1;
+    line_found_ = true;
+    if (!tokenize(input.substr(0, line_length_))) return ParseStatus::kError;
+    size_t length_token = 0;
+    if (!token_spans_.empty()) {
+      auto [off, len] = token_spans_[0];
+      if (has_data_block(input.substr(off, len), &length_token)) {
+        // A storage command whose length is unreadable leaves the stream where no one can
+        // tell the data from the next command: the connection cannot continue.
+        if (token_spans_.size() <= length_token) {
+          return fail("CLIENT_ERROR bad command line format");
+        }
+        auto [loff, llen] = token_spans_[length_token];
+        if (!parse_length(input.substr(loff, llen), &data_length_)) {
+          return fail("CLIENT_ERROR bad command line format");
+        }
+        if (data_length_ > limits_.max_request_bytes ||
+            line_end_ + data_length_ + 2 > limits_.max_request_bytes) {
+          return fail("SERVER_ERROR object too large for cache");
+        }
+        has_data_ = true;
+      }
+    }
+  }
+  if (has_data_) {
+    const size_t end = line_end_ + data_length_;
+    if (input.size() < end + 2) return ParseStatus::kNeedMore;
+    if (input[end] != '\r' || input[end + 1] != '\n') return fail("CLIENT_ERROR bad data chunk");
+    data_ = input.substr(line_end_, data_length_);
+    consumed_ = end + 2;
+  } else {
+    consumed_ = line_end_;
+  }
+  tokens_.clear();
+  for (auto [off, len] : token_spans_)
+    tokens_.push_back(input.substr(off, len));
+  return ParseStatus::kComplete;
+}
+
+}  // namespace ringleader::proxy::memcached
