@@ -94,6 +94,31 @@ protocol = "memcache"
                            "mean \"memcached\"?"));
 }
 
+TEST(ConfigErrors, MemcachedRefusesPasswords) {
+  const LoadResult client = load_with_backend(R"([proxy]
+protocol = "memcached"
+requirepass = "secret"
+)");
+  EXPECT_TRUE(HasOnlyError(client, "proxy.requirepass", 3,
+                           "not supported with protocol \"memcached\" (its text protocol has no "
+                           "authentication); remove it"));
+  const LoadResult backend = load_with_backend(R"([proxy]
+protocol = "memcached"
+[backend]
+password = "secret"
+)");
+  EXPECT_TRUE(HasOnlyError(backend, "backend.password", 4,
+                           "not supported with protocol \"memcached\" (its text protocol has no "
+                           "authentication); remove it"));
+  // The same keys are fine for Redis.
+  EXPECT_TRUE(load_with_backend(R"([proxy]
+requirepass = "secret"
+[backend]
+password = "secret"
+)")
+                  .ok());
+}
+
 TEST(ConfigErrors, EnumValueOfWrongType) {
   const LoadResult result = load_with_backend(R"([replication]
 write = 2

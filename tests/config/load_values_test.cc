@@ -66,6 +66,24 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.log.level, "info");
 }
 
+// Passwords apply to Redis only (validation refuses them with memcached).
+TEST(ConfigValues, RedisPasswords) {
+  const LoadResult result = load_string(R"(
+[proxy]
+requirepass = "s3cret"
+[backend]
+password = "backend-pass"
+[[backends]]
+name = "r1"
+address = "127.0.0.1:6379"
+)",
+                                        "redis.toml");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.config.proxy.requirepass, "s3cret");
+  EXPECT_EQ(result.config.backend.password, "backend-pass");
+}
+
+// Every key but the passwords (see RedisPasswords).
 TEST(ConfigValues, EveryKeyOfAStaticConfig) {
   const LoadResult result = load_string(R"(
 [proxy]
@@ -75,7 +93,6 @@ workers = 4
 max_clients = 500
 client_idle_timeout_ms = 30000
 max_request_bytes = 1048576
-requirepass = "s3cret"
 io_uring = false
 
 [backend]
@@ -84,7 +101,6 @@ connect_timeout_ms = 250
 timeout_ms = 400
 failure_limit = 0
 retry_timeout_ms = 10000
-password = "backend-pass"
 
 [ring]
 algorithm = "maglev"
@@ -132,7 +148,6 @@ level = "debug"
   EXPECT_EQ(c.proxy.max_clients, 500u);
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 30000u);
   EXPECT_EQ(c.proxy.max_request_bytes, 1048576u);
-  EXPECT_EQ(c.proxy.requirepass, "s3cret");
   EXPECT_FALSE(c.proxy.io_uring);
 
   EXPECT_EQ(c.backend.connections, 2u);
@@ -140,7 +155,6 @@ level = "debug"
   EXPECT_EQ(c.backend.timeout_ms, 400u);
   EXPECT_EQ(c.backend.failure_limit, 0u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 10000u);
-  EXPECT_EQ(c.backend.password, "backend-pass");
 
   EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kMaglev);
   EXPECT_EQ(c.ring.hash, ring::HashKind::kMd5);

@@ -1,0 +1,111 @@
+// ReplyScanner: finds the end of every memcached reply however it is split, and rejects
+// replies that cannot be framed.
+#include "proxy/memcached/reply_scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "feed.h"
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+using testing::scan_bytewise;
+using testing::scan_split;
+using namespace std::string_literals;
+
+struct ReplyCase {
+  std::string name;
+  std::string reply;
+};
+
+std::vector<ReplyCase> good_replies() {
+  return {
+      {"stored", "STORED\r\n"},
+      {"not_found", "NOT_FOUND\r\n"},
+      {"number", "12345\r\n"},
+      {"version", "VERSION 1.6.18\r\n"},
+      {"error", "ERROR\r\n"},
+      {"client_error", "CLIENT_ERROR bad data chunk\r\n"},
+      {"miss", "END\r\n"},
+      {"hit", "VALUE k 0 3\r\nabc\r\nEND\r\n"},
+      {"hit_with_cas", "VALUE k 7 3 42\r\nabc\r\nEND\r\n"},
+      {"empty_value", "VALUE k 0 0\r\n\r\nEND\r\n"},
+      {"binary_value", "VALUE k 0 9\r\nEND\r\n\0\r\nV\r\nEND\r\n"s},
+      {"value_looks_like_item", "VALUE k 0 16\r\nVALUE x 0 99\r\n\r\n\r\nEND\r\n"},
+      {"several", "VALUE a 0 1\r\n1\r\nVALUE b 0 2\r\n22\r\nVALUE a 0 1\r\n1\r\nEND\r\n"},
+      {"cut_short_by_error", "VALUE a 0 1\r\n1\r\nSERVER_ERROR out of memory\r\n"},
+  };
+}
+
+class ReplyScannerGoodTest : public ::testing::TestWithParam<ReplyCase> {};
+
+TEST_P(ReplyScannerGoodTest, LengthAtEverySplit) {
+  const std::string& reply = GetParam().reply;
+  for (size_t split = 0; split <= reply.size(); ++split) {
+    auto r = scan_split(reply, split);
+    ASSERT_EQ(r.status, ParseStatus::kComplete) << "split " << split << ": " << r.error;
+    EXPECT_EQ(r.length, reply.size());
+  }
+  auto r = scan_bytewise(reply);
+  ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error;
+  EXPECT_EQ(r.length, reply.size());
+}
+
+TEST_P(ReplyScannerGoodTest, StopsAtTheEndWhenMoreFollows) {
+  const std::string& reply = GetParam().reply;
+  auto r = scan_split(reply + "STORED\r\nVALUE z 0 1\r\n", 0);
+  ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error;
+  EXPECT_EQ(r.length, reply.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+TEST(ReplyScannerTest, ResetScansTheNextReply) {
+  const std::string stream = "VALUE a 0 1\r\n1\r\nEND\r\nDELETED\r\n";
+  ReplyScanner scanner;
+  ASSERT_EQ(scanner.scan(stream), ParseStatus::kComplete);
+  size_t first = scanner.length();
+  scanner.reset();
+  ASSERT_EQ(scanner.scan(std::string_view(stream).substr(first)), ParseStatus::kComplete);
+  EXPECT_EQ(first + scanner.length(), stream.size());
+}
+
+struct BadReply {
+  std::string name;
+  std::string reply;
+  std::string error;  // expected substring
+};
+
+TEST(ReplyScannerTest, UnframableRepliesAreErrorsAtEverySplit) {
+  const BadReply cases[] = {
+      {"bare_newline", "STORED\n", "not ended by \\r\\n"},
+      {"empty_line", "\n", "not ended by \\r\\n"},
+      {"value_without_length", "VALUE k 0\r\n", "malformed VALUE"},
+      {"length_not_a_number", "VALUE k 0 x\r\n", "malformed VALUE"},
+      {"data_not_terminated", "VALUE k 0 1\r\nab\r\n", "not followed by"},
+      {"huge_item", "VALUE k 0 99999999999\r\n", "larger than 1 GiB"},
+      {"endless_line", std::string(ReplyScanner::kMaxLineBytes + 2, 'x'), "longer than 8 KiB"},
+  };
+  for (const BadReply& c : cases) {
+    for (size_t split = 0; split <= c.reply.size(); split += 1 + split / 64) {
+      auto r = scan_split(c.reply, split);
+      ASSERT_EQ(r.status, ParseStatus::kError) << c.name << " split " << split;
+      EXPECT_NE(r.error.find(c.error), std::string::npos) << c.name << ": " << r.error;
+    }
+  }
+}
+
+TEST(ReplyScannerTest, IncompleteRepliesNeedMore) {
+  for (std::string prefix : {"", "STORED", "STORED\r", "VALUE k 0 3\r\nab",
+                             "VALUE k 0 3\r\nabc\r\n", "VALUE k 0 3\r\nabc\r\nEN"}) {
+    ReplyScanner scanner;
+    EXPECT_EQ(scanner.scan(prefix), ParseStatus::kNeedMore) << prefix;
+  }
+}
+
+}  // namespace
+}  // namespace ringleader::proxy::memcached

@@ -1,0 +1,283 @@
+// MemcachedSession: how requests become fragments and how fragment replies become the
+// client's reply. A fixed ring of three backends; replies are filled in by hand.
+#include "memcached/memcached_session.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/counters.h"
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+class MemcachedSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.proxy.protocol = config::Protocol::kMemcached;
+    for (int i = 0; i < 3; ++i) {
+      config_.backends.push_back({"mc" + std::to_string(i),
+                                  "127.0.0.1:" + std::to_string(11211 + i), 1, "",
+                                  ring::BackendState::kActive});
+    }
+    ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
+    env_.config = &config_;
+    session_ = std::make_unique<MemcachedSession>(env_);
+  }
+
+  PendingRequest* plan(std::string_view input, NextStatus expect = NextStatus::kRequest) {
+    auto* req = new PendingRequest(nullptr);
+    held_.push_back(req);
+    size_t consumed = 0;
+    EXPECT_EQ(session_->next(input, ring_, *req, &consumed), expect);
+    if (expect == NextStatus::kRequest) {
+      EXPECT_EQ(consumed, input.size());
+    }
+    return req;
+  }
+
+  std::string owner(std::string_view key) {
+    return ring_->backend(ring_->primary_for_key(key)).name;
+  }
+  std::string backend_of(const PendingRequest* req, size_t fragment) {
+    return ring_->backend(req->fragments[fragment].backend).name;
+  }
+
+  // Keys with three different owners.
+  std::vector<std::string> keys_apart() {
+    std::vector<std::string> keys;
+    std::set<std::string> owners;
+    for (int i = 0; i < 1000 && keys.size() < 3; ++i) {
+      std::string k = "key" + std::to_string(i);
+      if (owners.insert(owner(k)).second) keys.push_back(k);
+    }
+    EXPECT_EQ(keys.size(), 3u);
+    return keys;
+  }
+
+  size_t fragment_for(const PendingRequest* req, std::string_view key) {
+    for (size_t i = 0; i < req->fragments.size(); ++i) {
+      if (backend_of(req, i) == owner(key)) return i;
+    }
+    ADD_FAILURE() << "no fragment for " << key;
+    return 0;
+  }
+
+  void reply(PendingRequest* req, size_t fragment, std::string bytes) {
+    req->fragments[fragment].state = FragmentState::kDone;
+    req->fragments[fragment].reply = std::move(bytes);
+  }
+
+  void TearDown() override {
+    for (auto* r : held_)
+      r->release();
+  }
+
+  config::Config config_;
+  ring::RingSnapshot ring_;
+  SessionEnv env_;
+  std::unique_ptr<MemcachedSession> session_;
+  std::vector<PendingRequest*> held_;
+};
+
+TEST_F(MemcachedSessionTest, SingleKeyRequestsGoAsReceivedToTheOwner) {
+  for (std::string input :
+       {"get foo\r\n", "set foo 1 0 3\r\nabc\r\n", "delete foo\r\n", "incr foo 2\r\n",
+        "touch foo 10\r\n", "gets foo\r\n", "gat 5 foo\r\n", "cas foo 0 0 1 77\r\nv\r\n"}) {
+    PendingRequest* req = plan(input);
+    ASSERT_FALSE(req->complete) << input;
+    ASSERT_EQ(req->fragments.size(), 1u);
+    EXPECT_EQ(backend_of(req, 0), owner("foo"));
+    EXPECT_EQ(req->fragments[0].payload, input);
+    reply(req, 0, "STORED\r\n");
+    session_->complete(*req);
+    EXPECT_EQ(req->reply, "STORED\r\n");
+  }
+}
+
+TEST_F(MemcachedSessionTest, NoreplyIsStrippedAndTheReplyDropped) {
+  PendingRequest* set = plan("set foo 1 0 3 noreply\r\nabc\r\n");
+  ASSERT_EQ(set->fragments.size(), 1u);
+  EXPECT_EQ(set->fragments[0].payload, "set foo 1 0 3\r\nabc\r\n");
+  reply(set, 0, "STORED\r\n");
+  session_->complete(*set);
+  EXPECT_EQ(set->reply, "");
+
+  PendingRequest* del = plan("delete foo noreply\r\n");
+  EXPECT_EQ(del->fragments[0].payload, "delete foo\r\n");
+  del->fragments[0].state = FragmentState::kFailed;  // nothing, even for a failure
+  del->fragments[0].error = "mc1: connect failed";
+  session_->complete(*del);
+  EXPECT_EQ(del->reply, "");
+
+  EXPECT_EQ(plan("incr n 5 noreply\r\n")->fragments[0].payload, "incr n 5\r\n");
+  EXPECT_EQ(plan("touch n 9 noreply\r\n")->fragments[0].payload, "touch n 9\r\n");
+}
+
+TEST_F(MemcachedSessionTest, BareNewlineRequestsAreReencoded) {
+  PendingRequest* req = plan("set foo 0 0 1\nx\r\n");
+  EXPECT_EQ(req->fragments[0].payload, "set foo 0 0 1\r\nx\r\n");
+  EXPECT_EQ(plan("get  foo\n")->fragments[0].payload, "get foo\r\n");
+}
+
+TEST_F(MemcachedSessionTest, GetOfKeysOnSeveralBackendsIsSplitAndMergedInKeyOrder) {
+  auto k = keys_apart();  // k[0], k[1], k[2] on three backends
+  const std::string input = "get " + k[0] + " " + k[1] + " " + k[2] + " " + k[0] + "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 3u);
+  size_t f0 = fragment_for(req, k[0]), f1 = fragment_for(req, k[1]), f2 = fragment_for(req, k[2]);
+  EXPECT_EQ(req->fragments[f0].payload, "get " + k[0] + " " + k[0] + "\r\n");
+  EXPECT_EQ(req->fragments[f1].payload, "get " + k[1] + "\r\n");
+  const std::string v0 = "VALUE " + k[0] + " 1 2\r\naa\r\n";
+  const std::string v2 = "VALUE " + k[2] + " 0 5\r\nEND\r\n\r\n";  // data that looks like END
+  reply(req, f0, v0 + v0 + "END\r\n");
+  reply(req, f1, "END\r\n");  // a miss
+  reply(req, f2, v2 + "END\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, v0 + v2 + v0 + "END\r\n");
+}
+
+TEST_F(MemcachedSessionTest, GatKeepsItsExptimeInEveryPart) {
+  auto k = keys_apart();
+  PendingRequest* req = plan("gats 300 " + k[0] + " " + k[1] + "\r\n");
+  ASSERT_EQ(req->fragments.size(), 2u);
+  EXPECT_EQ(req->fragments[fragment_for(req, k[1])].payload, "gats 300 " + k[1] + "\r\n");
+  const std::string v1 = "VALUE " + k[1] + " 0 1 99\r\nz\r\n";
+  reply(req, fragment_for(req, k[0]), "END\r\n");
+  reply(req, fragment_for(req, k[1]), v1 + "END\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, v1 + "END\r\n");
+}
+
+TEST_F(MemcachedSessionTest, SplitWithAFailedPartNamesTheBackend) {
+  auto k = keys_apart();
+  PendingRequest* req = plan("get " + k[0] + " " + k[1] + "\r\n");
+  reply(req, fragment_for(req, k[0]), "END\r\n");
+  Fragment& failed = req->fragments[fragment_for(req, k[1])];
+  failed.state = FragmentState::kFailed;
+  failed.error = owner(k[1]) + ": request timed out";
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "SERVER_ERROR ringleader: " + owner(k[1]) + ": request timed out\r\n");
+}
+
+TEST_F(MemcachedSessionTest, SplitWithAnErrorLinePassesItThrough) {
+  auto k = keys_apart();
+  PendingRequest* req = plan("get " + k[0] + " " + k[1] + "\r\n");
+  reply(req, fragment_for(req, k[0]), "VALUE " + k[0] + " 0 1\r\nx\r\nEND\r\n");
+  reply(req, fragment_for(req, k[1]), "SERVER_ERROR out of memory\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "SERVER_ERROR out of memory\r\n");
+}
+
+TEST_F(MemcachedSessionTest, SplitWithAnItemNotAskedForIsAnError) {
+  auto k = keys_apart();
+  PendingRequest* req = plan("get " + k[0] + " " + k[1] + "\r\n");
+  reply(req, fragment_for(req, k[0]), "VALUE other 0 1\r\nx\r\nEND\r\n");
+  reply(req, fragment_for(req, k[1]), "END\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply.rfind("SERVER_ERROR ringleader: ", 0), 0u) << req->reply;
+}
+
+TEST_F(MemcachedSessionTest, FlushAllGoesToEveryBackendAndIsOkOnlyIfAllAre) {
+  PendingRequest* req = plan("flush_all 10\r\n");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(req->fragments[i].payload, "flush_all 10\r\n");
+    reply(req, i, "OK\r\n");
+  }
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "OK\r\n");
+
+  PendingRequest* bad = plan("flush_all\r\n");
+  for (size_t i = 0; i < 3; ++i)
+    reply(bad, i, i == 1 ? "SERVER_ERROR busy\r\n" : "OK\r\n");
+  session_->complete(*bad);
+  EXPECT_EQ(bad->reply, "SERVER_ERROR busy\r\n");
+
+  PendingRequest* quiet = plan("flush_all noreply\r\n");
+  EXPECT_EQ(quiet->fragments[0].payload, "flush_all\r\n");
+}
+
+TEST_F(MemcachedSessionTest, DownBackendsAreLeftOutOfFlushAll) {
+  config_.backends[1].state = ring::BackendState::kDown;
+  ring_ = ring::Ring::build(config_.backends, config_.ring, 6).value();
+  PendingRequest* req = plan("flush_all\r\n");
+  ASSERT_EQ(req->fragments.size(), 2u);
+  for (const Fragment& f : req->fragments)
+    EXPECT_NE(ring_->backend(f.backend).name, "mc1");
+}
+
+TEST_F(MemcachedSessionTest, LocalAnswers) {
+  struct Case {
+    std::string input, reply;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"version\r\n", "VERSION ringleader-0.1.0\r\n"},
+           {"verbosity 1\r\n", "OK\r\n"},
+           {"verbosity 1 noreply\r\n", ""},
+           {"verbosity\r\n", "ERROR\r\n"},
+           {"bogus\r\n", "ERROR\r\n"},
+           {"GET foo\r\n", "ERROR\r\n"},  // commands are case-sensitive, as in memcached
+           {"\r\n", "ERROR\r\n"},
+           {"get\r\n", "ERROR\r\n"},
+           {"get " + std::string(251, 'k') + "\r\n", "CLIENT_ERROR key too long\r\n"},
+           {"get a\x01\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"incr n x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
+           {"incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
+           {"touch n soon\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
+           {"touch n\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"delete n 5\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"gat x k\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
+           {"set k x 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k 4294967296 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k 0 0 1 extra\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"cas k 0 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"flush_all soon\r\n", "CLIENT_ERROR bad command line format\r\n"},
+       }) {
+    PendingRequest* req = plan(c.input);
+    EXPECT_TRUE(req->complete) << c.input;
+    EXPECT_TRUE(req->fragments.empty()) << c.input;
+    EXPECT_EQ(req->reply, c.reply) << c.input;
+    EXPECT_FALSE(req->close_after) << c.input;
+  }
+}
+
+TEST_F(MemcachedSessionTest, UnsupportedCommandsAreNamedInTheError) {
+  for (std::string name :
+       {"stats", "mg", "ms", "md", "ma", "mn", "slabs", "lru_crawler", "watch", "shutdown"}) {
+    PendingRequest* req = plan(name + " x\r\n");
+    ASSERT_TRUE(req->complete);
+    EXPECT_EQ(req->reply.rfind("CLIENT_ERROR ringleader does not support '" + name + "': ", 0), 0u)
+        << req->reply;
+  }
+}
+
+TEST_F(MemcachedSessionTest, QuitClosesWithoutAReply) {
+  PendingRequest* req = plan("quit\r\n");
+  EXPECT_TRUE(req->complete);
+  EXPECT_TRUE(req->close_after);
+  EXPECT_EQ(req->reply, "");
+}
+
+TEST_F(MemcachedSessionTest, UnframableRequestIsFatalWithItsErrorLine) {
+  PendingRequest* req = plan("set k 0 0 3\r\nabcdef\r\n", NextStatus::kFatal);
+  EXPECT_EQ(req->reply, "CLIENT_ERROR bad data chunk\r\n");
+}
+
+TEST_F(MemcachedSessionTest, PipelinedInputIsTakenOneRequestAtATime) {
+  const std::string input = "get a\r\nset b 0 0 1\r\nx\r\nversion\r\n";
+  std::string_view rest = input;
+  std::vector<bool> local;
+  while (!rest.empty()) {
+    auto* req = new PendingRequest(nullptr);
+    held_.push_back(req);
+    size_t consumed = 0;
+    ASSERT_EQ(session_->next(rest, ring_, *req, &consumed), NextStatus::kRequest);
+    local.push_back(req->complete);
+    rest.remove_prefix(consumed);
+  }
+  EXPECT_EQ(local, (std::vector<bool>{false, false, true}));
+}
+
+}  // namespace
+}  // namespace ringleader::proxy::memcached
