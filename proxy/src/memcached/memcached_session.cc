@@ -1,10 +1,14 @@
 #include "memcached_session.h"
 
+#include <unistd.h>
+
+#include <ctime>
 #include <map>
 
 #include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
+#include "core/uv_util.h"
 
 namespace ringleader::proxy::memcached {
 namespace {
@@ -121,17 +125,21 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
       answer(req, std::string("VERSION ringleader-") + kVersion);
       return;
     case CommandKind::kVerbosity: {
-      // verbosity <level> [noreply]: the backends keep their own; the proxy logs by [log].
-      bool noreply = t.size() == 3 && t[2] == "noreply";
-      if (t.size() != 2 && !noreply) {
+      // verbosity <level> [noreply], as memcached answers it; the backends keep their own
+      // level and the proxy logs by its [log] table.
+      if (t.size() < 2 || t.size() > 3) {
         answer(req, "ERROR");
-      } else if (noreply) {
+      } else if (t.back() == "noreply") {
         req.complete = true;
       } else {
-        answer(req, "OK");
+        uint64_t level = 0;
+        answer(req, parse_u64(t[1], &level) ? "OK" : kBadFormat);
       }
       return;
     }
+    case CommandKind::kStats:
+      answer_stats(t, req);
+      return;
     case CommandKind::kQuit:
       req.complete = true;
       req.close_after = true;
@@ -144,6 +152,51 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
       answer(req, "SERVER_ERROR ringleader: unhandled command");
       return;
   }
+}
+
+void MemcachedSession::answer_stats(Tokens t, PendingRequest& req) {
+  static constexpr std::string_view kPerServer[] = {"slabs",    "items",  "sizes", "conns",
+                                                    "settings", "detail", "reset", "extstore"};
+  if (t.size() > 1) {
+    for (std::string_view sub : kPerServer) {
+      if (t[1] == sub) {
+        answer(req, "CLIENT_ERROR ringleader does not support 'stats " + std::string(sub) +
+                        "': it describes one memcached server; ask the server directly");
+        return;
+      }
+    }
+    answer(req, "ERROR");  // memcached's answer to an unknown stats group (or noreply)
+    return;
+  }
+  // The proxy's own figures under memcached's names where one fits.
+  const CounterTotals c = env_.counters->totals();
+  const uint64_t uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
+  std::string& out = req.reply;
+  auto stat = [&out](std::string_view name, const std::string& value) {
+    out += "STAT ";
+    out += name;
+    out += ' ';
+    out += value;
+    out += "\r\n";
+  };
+  stat("pid", std::to_string(::getpid()));
+  stat("uptime", std::to_string(uptime_s));
+  stat("time", std::to_string(std::time(nullptr)));
+  stat("version", std::string("ringleader-") + kVersion);
+  stat("threads", std::to_string(env_.counters->workers.size()));
+  stat("curr_connections", std::to_string(c.client_connections));
+  stat("total_connections", std::to_string(c.clients_accepted));
+  stat("rejected_connections", std::to_string(c.clients_rejected));
+  stat("cmd_total", std::to_string(c.requests));
+  stat("bytes_read", std::to_string(c.bytes_from_clients));
+  stat("bytes_written", std::to_string(c.bytes_to_clients));
+  stat("backend_requests", std::to_string(c.fragments_sent));
+  stat("backend_failures", std::to_string(c.fragments_failed));
+  stat("backend_timeouts", std::to_string(c.backend_timeouts));
+  stat("ring_epoch", std::to_string(req.ring->epoch()));
+  stat("ring_backends", std::to_string(req.ring->backends().size()));
+  out += "END\r\n";
+  req.complete = true;
 }
 
 void MemcachedSession::forward(std::string_view key, std::string_view payload,

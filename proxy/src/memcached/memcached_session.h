@@ -41,6 +41,7 @@ class MemcachedSession final : public Session {
   // delete / incr / decr / touch: `args` words after the key, then an optional noreply.
   void plan_keyed(Tokens t, size_t args, std::string_view raw, PendingRequest& req);
   void plan_flush_all(Tokens t, PendingRequest& req);
+  void answer_stats(Tokens t, PendingRequest& req);
 
   // Sends `payload` (the request, as the backend is to see it) to the owner of `key`.
   void forward(std::string_view key, std::string_view payload, PendingRequest& req);

@@ -75,6 +75,7 @@ class MemcachedSessionTest : public ::testing::Test {
 
   config::Config config_;
   ring::RingSnapshot ring_;
+  ProxyCounters counters_;
   SessionEnv env_;
   std::unique_ptr<MemcachedSession> session_;
   std::vector<PendingRequest*> held_;
@@ -216,6 +217,11 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
            {"verbosity 1\r\n", "OK\r\n"},
            {"verbosity 1 noreply\r\n", ""},
            {"verbosity\r\n", "ERROR\r\n"},
+           {"verbosity noreply\r\n", ""},
+           {"verbosity 1 2\r\n", "OK\r\n"},
+           {"verbosity 1 2 3\r\n", "ERROR\r\n"},
+           {"verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"stats noreply\r\n", "ERROR\r\n"},
            {"bogus\r\n", "ERROR\r\n"},
            {"GET foo\r\n", "ERROR\r\n"},  // commands are case-sensitive, as in memcached
            {"\r\n", "ERROR\r\n"},
@@ -243,13 +249,37 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
 }
 
 TEST_F(MemcachedSessionTest, UnsupportedCommandsAreNamedInTheError) {
-  for (std::string name :
-       {"stats", "mg", "ms", "md", "ma", "mn", "slabs", "lru_crawler", "watch", "shutdown"}) {
+  for (std::string name : {"stats slabs", "stats reset", "mg", "ms", "md", "ma", "mn", "slabs",
+                           "lru_crawler", "watch", "shutdown"}) {
     PendingRequest* req = plan(name + " x\r\n");
     ASSERT_TRUE(req->complete);
     EXPECT_EQ(req->reply.rfind("CLIENT_ERROR ringleader does not support '" + name + "': ", 0), 0u)
         << req->reply;
   }
+}
+
+TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
+  counters_.workers.push_back(std::make_unique<WorkerCounters>());
+  counters_.workers[0]->requests.store(41);
+  counters_.workers[0]->clients_accepted.store(3);
+  counters_.workers[0]->bytes_from_clients.store(1234);
+  env_.counters = &counters_;
+  PendingRequest* req = plan("stats\r\n");
+  ASSERT_TRUE(req->complete);
+  const std::string& r = req->reply;
+  EXPECT_EQ(r.rfind("STAT pid ", 0), 0u) << r;
+  for (std::string line :
+       {"STAT version ringleader-0.1.0\r\n", "STAT threads 1\r\n", "STAT cmd_total 41\r\n",
+        "STAT total_connections 3\r\n", "STAT bytes_read 1234\r\n", "STAT ring_backends 3\r\n"}) {
+    EXPECT_NE(r.find(line), std::string::npos) << line << " in:\n" << r;
+  }
+  EXPECT_TRUE(r.ends_with("\r\nEND\r\n")) << r;
+  // Every line but END is "STAT <name> <value>".
+  size_t lines = 0;
+  for (size_t pos = 0; pos < r.size() - 5; pos = r.find("\r\n", pos) + 2, ++lines) {
+    EXPECT_EQ(r.compare(pos, 5, "STAT "), 0) << r.substr(pos);
+  }
+  EXPECT_EQ(lines, 16u);
 }
 
 TEST_F(MemcachedSessionTest, QuitClosesWithoutAReply) {

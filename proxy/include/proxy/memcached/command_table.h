@@ -20,6 +20,7 @@ enum class CommandKind : uint8_t {
   kVersion,         // answered by the proxy
   kVerbosity,       // answered by the proxy (backends keep their own)
   kQuit,            // closes the connection
+  kStats,           // stats: the proxy's own figures; per-server subcommands refused
   kUnsupported,     // refused with a CLIENT_ERROR naming the command and `reason`
 };
 
