@@ -35,16 +35,9 @@ std::string encode(std::span<const std::string_view> t, size_t count, bool has_d
   return out;
 }
 
-// memcached's own key rule for the text protocol: 1..250 bytes (spaces cannot occur: they
-// separate words), no control characters.
-bool valid_key(std::string_view key) {
-  if (key.empty() || key.size() > kMaxKeyBytes) return false;
-  for (char c : key) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return false;
-  }
-  return true;
-}
+// memcached's only key rule for the text protocol is length (1..250 bytes; words are never
+// empty). Control bytes are accepted as memcached accepts them, so that no key a backend would
+// take is refused by the proxy.
 
 bool parse_exptime(std::string_view s) {
   int64_t v = 0;
@@ -223,8 +216,8 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
     answer(req, kBadFormat);
     return;
   }
-  if (!valid_key(t[1])) {
-    answer(req, t[1].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+  if (t[1].size() > kMaxKeyBytes) {
+    answer(req, "CLIENT_ERROR key too long");
     return;
   }
   if (noreply) {
@@ -248,8 +241,8 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
     answer(req, kBadFormat);
     return;
   }
-  if (!valid_key(t[1])) {
-    answer(req, t[1].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+  if (t[1].size() > kMaxKeyBytes) {
+    answer(req, "CLIENT_ERROR key too long");
     return;
   }
   if (args == 1) {
@@ -279,8 +272,8 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     return;
   }
   for (size_t k = first_key; k < t.size(); ++k) {
-    if (!valid_key(t[k])) {
-      answer(req, t[k].size() > kMaxKeyBytes ? "CLIENT_ERROR key too long" : kBadFormat);
+    if (t[k].size() > kMaxKeyBytes) {
+      answer(req, "CLIENT_ERROR key too long");
       return;
     }
   }

@@ -115,6 +115,14 @@ TEST_F(MemcachedSessionTest, NoreplyIsStrippedAndTheReplyDropped) {
   EXPECT_EQ(plan("touch n 9 noreply\r\n")->fragments[0].payload, "touch n 9\r\n");
 }
 
+TEST_F(MemcachedSessionTest, KeysWithControlBytesAreForwardedAsMemcachedTakesThem) {
+  const std::string input = "get \x10\x10key\x01\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, input);
+  EXPECT_EQ(backend_of(req, 0), owner("\x10\x10key\x01"));
+}
+
 TEST_F(MemcachedSessionTest, BareNewlineRequestsAreReencoded) {
   PendingRequest* req = plan("set foo 0 0 1\nx\r\n");
   EXPECT_EQ(req->fragments[0].payload, "set foo 0 0 1\r\nx\r\n");
@@ -227,7 +235,6 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
            {"\r\n", "ERROR\r\n"},
            {"get\r\n", "ERROR\r\n"},
            {"get " + std::string(251, 'k') + "\r\n", "CLIENT_ERROR key too long\r\n"},
-           {"get a\x01\r\n", "CLIENT_ERROR bad command line format\r\n"},
            {"incr n x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
            {"incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
            {"touch n soon\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
