@@ -7,20 +7,28 @@ clients at -P 1 and -P 16 against each proxy in alternation, and prints requests
 p99 and the proxy's CPU seconds per 100k requests (utime + stime from /proc), with the
 ringleader/twemproxy ratios. Medians over --rounds rounds.
 
+With --protocol memcached: 4 memcached servers, nutcracker with "redis: false", and
+memaslap (libmemcached-tools) with 50 concurrent clients: its default mix (90% get, 10% set
+of 32-byte values, one request in flight per client) and the same mix with gets of 10 keys
+(-d 10), which both proxies split over the servers. memaslap reports latency only as a
+power-of-two histogram, so p50 and p99 there are bucket upper bounds.
+
     bench/e2e/vs_twemproxy.py --ringleader build/app/ringleader [--requests 200000]
-        [--pipelined-requests 1000000] [--rounds 3]
+        [--pipelined-requests 1000000] [--rounds 3] [--protocol memcached]
 """
 import argparse
 import csv
 import io
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import Process, RedisServer, Ringleader, TempDir, free_port, port_open, wait_until  # noqa: E402
+from harness import (MemcachedServer, Process, RedisServer, Ringleader, TempDir,  # noqa: E402
+                     free_port, port_open, wait_until)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -41,6 +49,35 @@ def redis_benchmark(port, test, pipeline, requests, clients):
     return float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"])
 
 
+def memaslap(port, test, requests, clients):
+    """(requests/s, p50 ms, p99 ms) of one memaslap run; test is "mixed" or "mget10"."""
+    memaslap_bin = shutil.which("memcaslap") or shutil.which("memaslap") or "/usr/bin/memcaslap"
+    argv = [memaslap_bin, "-s", f"127.0.0.1:{port}", "-T", "1", "-c", str(clients),
+            "-x", str(requests), "-X", "32", "-S", "3600s"]
+    if test == "mget10":
+        argv += ["-d", "10"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
+    rps = float(re.search(r"TPS: (\d+)", out).group(1))
+    # "Total Statistics" ends with a Log2 Dist: in a line "  i: c_i c_i+1 c_i+2 c_i+3", c_k
+    # counts events with latency in [2^(k-1), 2^k) microseconds.
+    total = out[out.index("Total Statistics"):]
+    dist = {}
+    for m in re.finditer(r"^\s+(\d+):((?:\s+\d+)+)\s*$", total, re.M):
+        for j, count in enumerate(m.group(2).split()):
+            dist[int(m.group(1)) + j] = int(count)
+    events = sum(dist.values())
+
+    def percentile(q):
+        seen = 0
+        for bucket in sorted(dist):
+            seen += dist[bucket]
+            if seen >= q * events:
+                return 2 ** bucket / 1000.0
+        return float("nan")
+
+    return rps, percentile(0.5), percentile(0.99)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringleader", required=True)
@@ -53,27 +90,33 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
     ap.add_argument("--tests", default="set,get", help="comma-separated redis-benchmark tests")
+    ap.add_argument("--protocol", choices=("redis", "memcached"), default="redis")
     ap.add_argument("--no-io-uring", action="store_true",
                     help="run ringleader with proxy.io_uring = false (one write per socket)")
     args = ap.parse_args()
-    pipelines = [int(p) for p in args.pipelines.split(",")]
-    tests = args.tests.split(",")
+    memcached = args.protocol == "memcached"
+    pipelines = [1] if memcached else [int(p) for p in args.pipelines.split(",")]
+    tests = ["mixed", "mget10"] if memcached else args.tests.split(",")
     nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
 
     with TempDir() as tmp:
-        redises = [RedisServer(tmp).__enter__() for _ in range(4)]
+        redises = [(MemcachedServer(tmp) if memcached else RedisServer(tmp)).__enter__()
+                   for _ in range(4)]
         try:
             nc_port = free_port()
             conf = os.path.join(tmp, "nutcracker.yml")
             with open(conf, "w") as f:
                 f.write(f"bench:\n  listen: 127.0.0.1:{nc_port}\n  hash: fnv1a_64\n"
-                        "  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n"
+                        f"  distribution: ketama\n  redis: {'false' if memcached else 'true'}\n"
+                        "  auto_eject_hosts: false\n"
                         "  server_connections: 1\n  servers:\n")
                 for r in redises:
                     f.write(f"   - 127.0.0.1:{r.port}:1\n")
             backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
                         for r in redises]
             proxy = f"workers = {args.workers}" + ("\nio_uring = false" if args.no_io_uring else "")
+            if memcached:
+                proxy += '\nprotocol = "memcached"'
             rl = Ringleader(args.ringleader, tmp, backends, proxy=proxy,
                             ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
                             extra="[log]\nlevel = \"warn\"")
@@ -88,12 +131,16 @@ def main():
                             for test in tests:
                                 n = args.requests if pipeline == 1 else args.pipelined_requests
                                 before = cpu_seconds(pid)
-                                rps, p50, p99 = redis_benchmark(port, test, pipeline, n,
-                                                                args.clients)
+                                if memcached:
+                                    rps, p50, p99 = memaslap(port, test, n, args.clients)
+                                else:
+                                    rps, p50, p99 = redis_benchmark(port, test, pipeline, n,
+                                                                    args.clients)
                                 cpu = cpu_seconds(pid) - before
                                 results.setdefault((name, test, pipeline), []).append(
                                     (rps, p50, p99, cpu / n * 100000))
-                                print(f"round {rnd + 1} {name:10s} {test.upper()} -P {pipeline:2d}: "
+                                label = test.upper() if memcached else f"{test.upper()} -P {pipeline:2d}"
+                                print(f"round {rnd + 1} {name:10s} {label}: "
                                       f"{rps:10.0f} req/s p50 {p50:.3f} ms p99 {p99:.3f} ms "
                                       f"cpu {cpu / n * 100000:.3f} s/100k",
                                       file=sys.stderr)
@@ -104,16 +151,21 @@ def main():
     def med(key, i):
         return statistics.median(v[i] for v in results[key])
 
-    print(f"redis-benchmark, {args.clients} clients, {args.requests} requests at -P 1 and "
-          f"{args.pipelined_requests} when pipelined, 4 redis-servers, "
-          f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}, "
+    if memcached:
+        print(f"memaslap, {args.clients} clients, {args.requests} requests (90% get, 10% set), "
+              f"4 memcached servers, p50/p99 are power-of-two bucket bounds, ", end="")
+    else:
+        print(f"redis-benchmark, {args.clients} clients, {args.requests} requests at -P 1 and "
+              f"{args.pipelined_requests} when pipelined, 4 redis-servers, ", end="")
+    print(f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}, "
           f"median of {args.rounds} rounds")
     print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
     for pipeline in pipelines:
         for test in tests:
             for name in ("twemproxy", "ringleader"):
                 k = (name, test, pipeline)
-                print(f"{test.upper()} -P {pipeline:<3d} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "
+                label = test.upper() if memcached else f"{test.upper()} -P {pipeline}"
+                print(f"{label:10s} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "
                       f"{med(k, 2):8.3f} {med(k, 3):11.3f}")
             t, r = ("twemproxy", test, pipeline), ("ringleader", test, pipeline)
             print(f"{'':10s} {'ratio':11s} {med(r, 0) / med(t, 0):10.2f}x {med(r, 1) / med(t, 1):7.2f}x "

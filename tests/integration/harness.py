@@ -111,6 +111,27 @@ class RedisServer(Process):
         return self
 
 
+class MemcachedServer(Process):
+    """memcached on a free loopback port (TCP only, 64 MB, one thread).
+
+    extra_args: further memcached options, e.g. ("-I", "2m") for items up to 2 MB.
+    """
+
+    def __init__(self, workdir, port=None, extra_args=()):
+        self.port = port or free_port()
+        argv = [shutil.which("memcached") or "/usr/bin/memcached",
+                "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "64", "-t", "1"]
+        if os.geteuid() == 0:
+            argv += ["-u", "root"]  # memcached refuses to run as root without -u
+        argv += list(extra_args)
+        super().__init__(argv, os.path.join(workdir, f"memcached-{self.port}.log"))
+
+    def __enter__(self):
+        super().__enter__()
+        wait_until(lambda: port_open(self.port), what=f"memcached on {self.port}")
+        return self
+
+
 class TempDir:
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="ringleader-it-")
@@ -188,6 +209,14 @@ def metric_value(port, series):
         if line.startswith(series + " "):
             return float(line.rsplit(" ", 1)[1])
     return None
+
+
+def primary_backends(binary, config_path, keys):
+    """Primary backend name of each key (str or bytes), from `ringleader lookup --stdin`."""
+    data = b"\n".join(k if isinstance(k, bytes) else k.encode() for k in keys) + b"\n"
+    out = subprocess.run([binary, "lookup", "-c", config_path, "--stdin"], input=data,
+                         capture_output=True, check=True).stdout
+    return [line.split(b"\t")[2].split(b",")[0].decode() for line in out.rstrip(b"\n").split(b"\n")]
 
 
 def run_unittests(module_globals):

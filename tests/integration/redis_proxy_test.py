@@ -15,17 +15,15 @@ import unittest
 
 import redis
 
-from harness import metric_value, RedisServer, Ringleader, TempDir, run_unittests, wait_until
+from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
+                     run_unittests, wait_until)
 
 RINGLEADER = None
 
 
 def lookup(config_path, keys):
     """Primary backend name of each key, from `ringleader lookup`."""
-    data = b"\n".join(k if isinstance(k, bytes) else k.encode() for k in keys) + b"\n"
-    out = subprocess.run([RINGLEADER, "lookup", "-c", config_path, "--stdin"], input=data,
-                         capture_output=True, check=True).stdout
-    return [line.split(b"\t")[2].split(b",")[0].decode() for line in out.rstrip(b"\n").split(b"\n")]
+    return primary_backends(RINGLEADER, config_path, keys)
 
 
 def raw_exchange(port, payload, read_until_close=False, timeout=5.0):
@@ -248,6 +246,19 @@ class PipelineTest(ClusterCase):
         reply = raw_exchange(self.rl.port, b"*abc\r\n", read_until_close=True)
         self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
         self.assertEqual(good.get("still"), b"here")
+
+    def test_nothing_after_quit_runs(self):
+        # As with redis-server: commands written after QUIT are neither run nor answered, even
+        # when they arrive in the same read.
+        c = self.client()
+        c.delete("quit:before", "quit:after")
+        reply = raw_exchange(self.rl.port, b"SET quit:before 1\r\nQUIT\r\nSET quit:after 1\r\n"
+                             b"GET quit:before\r\n", read_until_close=True)
+        self.assertEqual(reply, b"+OK\r\n+OK\r\n")
+        self.assertEqual(c.get("quit:before"), b"1")
+        owner = self.owner("quit:after")
+        self.assertIsNone(self.direct(owner).get("quit:after"))
+        self.assertIsNone(c.get("quit:after"))
 
     def test_clients_that_vanish_mid_reply_disturb_no_one(self):
         # Each client asks for 8 MB of replies, then resets its connection without reading:

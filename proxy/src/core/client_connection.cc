@@ -109,7 +109,7 @@ void ClientConnection::process_input() {
   if (in_process_) return;
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
-  while (!closing_ && !close_after_write_ && !in_.empty()) {
+  while (!closing_ && !close_after_write_ && !input_done_ && !in_.empty()) {
     if (queue_.size() >= kMaxQueuedRequests || out_pending_.size() >= kMaxUnwrittenBytes) {
       if (reading_) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -133,12 +133,20 @@ void ClientConnection::process_input() {
       WorkerCounters::bump(wc.clients_closed_protocol_error);
       req->complete = true;
       req->close_after = true;
-      break;
-    }
-    if (req->complete) {
+    } else if (req->complete) {
       WorkerCounters::bump(wc.requests_local);
     } else {
       dispatch(req);
+    }
+    if (req->close_after) {
+      // Nothing after a closing request (QUIT, a fatal error) runs, as with the servers
+      // themselves: what follows it in the input is dropped unread, and reading stops.
+      input_done_ = true;
+      if (reading_) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        reading_ = false;
+      }
+      break;
     }
   }
   in_.shrink_if_idle(256 * 1024);
@@ -189,7 +197,7 @@ void ClientConnection::flush_ready() {
     flush_scheduled_ = true;
     worker_.schedule_flush(this);
   }
-  if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !drain_ &&
+  if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
       queue_.size() < kMaxQueuedRequests / 2 && out_pending_.size() < kMaxUnwrittenBytes / 2) {
     start_reading();
     if (!in_.empty()) process_input();

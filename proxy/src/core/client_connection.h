@@ -74,6 +74,7 @@ class ClientConnection final : public IoBatch::Writer {
   bool reading_ = false;
   bool closing_ = false;            // close() called: handles closing
   bool close_after_write_ = false;  // a reply asked to close the connection after it
+  bool input_done_ = false;         // a request that closes (QUIT, fatal) is queued: parse no more
   bool drain_ = false;              // close_when_idle() called
   bool admitted_ = false;           // counted in ProxyCounters::connected_clients
   bool in_process_ = false;         // inside process_input(): no nested parsing

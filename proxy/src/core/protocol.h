@@ -57,6 +57,29 @@ class ReplyFramer {
   virtual void reset() = 0;
 };
 
+// A ReplyFramer over a codec's reply scanner. Scanner: scan(input) returning an enum with
+// kComplete, kNeedMore and kError; length(); error(); reset() — the contract both codecs'
+// ReplyScanners keep.
+template <class Scanner>
+class ScannerFramer final : public ReplyFramer {
+ public:
+  Status scan(std::string_view input, size_t* length, std::string* error) override {
+    using Result = decltype(scanner_.scan(input));
+    const Result result = scanner_.scan(input);
+    if (result == Result::kComplete) {
+      *length = scanner_.length();
+      return Status::kComplete;
+    }
+    if (result == Result::kNeedMore) return Status::kNeedMore;
+    *error = scanner_.error();
+    return Status::kError;
+  }
+  void reset() override { scanner_.reset(); }
+
+ private:
+  Scanner scanner_;
+};
+
 class Protocol {
  public:
   virtual ~Protocol() = default;

@@ -7,27 +7,6 @@
 namespace ringleader::proxy::memcached {
 namespace {
 
-class TextFramer final : public ReplyFramer {
- public:
-  Status scan(std::string_view input, size_t* length, std::string* error) override {
-    switch (scanner_.scan(input)) {
-      case ParseStatus::kComplete:
-        *length = scanner_.length();
-        return Status::kComplete;
-      case ParseStatus::kNeedMore:
-        return Status::kNeedMore;
-      case ParseStatus::kError:
-        *error = scanner_.error();
-        return Status::kError;
-    }
-    return Status::kError;
-  }
-  void reset() override { scanner_.reset(); }
-
- private:
-  ReplyScanner scanner_;
-};
-
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -39,7 +18,7 @@ std::unique_ptr<Session> MemcachedProtocol::new_session(const SessionEnv& env) {
 }
 
 std::unique_ptr<ReplyFramer> MemcachedProtocol::new_framer() {
-  return std::make_unique<TextFramer>();
+  return std::make_unique<ScannerFramer<ReplyScanner>>();
 }
 
 std::string MemcachedProtocol::error_reply(std::string_view message) {

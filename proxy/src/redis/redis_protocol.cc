@@ -6,37 +6,13 @@
 #include "redis_session.h"
 
 namespace ringleader::proxy::redis {
-namespace {
-
-class RespFramer final : public ReplyFramer {
- public:
-  Status scan(std::string_view input, size_t* length, std::string* error) override {
-    switch (scanner_.scan(input)) {
-      case ParseStatus::kComplete:
-        *length = scanner_.length();
-        return Status::kComplete;
-      case ParseStatus::kNeedMore:
-        return Status::kNeedMore;
-      case ParseStatus::kError:
-        *error = scanner_.error();
-        return Status::kError;
-    }
-    return Status::kError;
-  }
-  void reset() override { scanner_.reset(); }
-
- private:
-  ReplyScanner scanner_;
-};
-
-}  // namespace
 
 std::unique_ptr<Session> RedisProtocol::new_session(const SessionEnv& env) {
   return std::make_unique<RedisSession>(env);
 }
 
 std::unique_ptr<ReplyFramer> RedisProtocol::new_framer() {
-  return std::make_unique<RespFramer>();
+  return std::make_unique<ScannerFramer<ReplyScanner>>();
 }
 
 std::string RedisProtocol::handshake(const config::BackendPoolConfig& backend) {

@@ -1,0 +1,995 @@
+#!/usr/bin/python3
+"""The memcached data path end to end: real memcached servers, `ringleader serve`, real clients.
+
+Every server listens on a free 127.0.0.1 port and is stopped when its test class ends.
+Loads are bounded in count and time. What a key holds is always checked against the
+memcached that `ringleader lookup` names as its owner, read directly.
+"""
+import contextlib
+import os
+import itertools
+import re
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from pymemcache.client.base import Client
+
+from harness import (MemcachedServer, port_open, primary_backends, Ringleader, TempDir,
+                     run_unittests, wait_until)
+
+RINGLEADER = None
+
+
+def lookup(config_path, keys):
+    """Primary backend name of each key, from `ringleader lookup`."""
+    return primary_backends(RINGLEADER, config_path, keys)
+
+
+def b(text):
+    """text as bytes (str is encoded as UTF-8)."""
+    return text if isinstance(text, bytes) else text.encode()
+
+
+def storage(cmd, key, value, flags=0, exptime=0, cas=None, noreply=False):
+    """One storage request (set add replace append prepend cas) with its data block."""
+    value = b(value)
+    line = b"%s %s %d %d %d" % (b(cmd), b(key), flags, exptime, len(value))
+    if cas is not None:
+        line += b" %d" % cas
+    if noreply:
+        line += b" noreply"
+    return line + b"\r\n" + value + b"\r\n"
+
+
+def value_reply(items, with_cas=False):
+    """The bytes memcached answers to a retrieval: items are (key, flags, value[, cas])."""
+    out = []
+    for item in items:
+        key, flags, value = b(item[0]), item[1], b(item[2])
+        header = b"VALUE %s %d %d" % (key, flags, len(value))
+        if with_cas:
+            header += b" %d" % item[3]
+        out.append(header + b"\r\n" + value + b"\r\n")
+    return b"".join(out) + b"END\r\n"
+
+
+def raw_exchange(port, payload, timeout=5.0):
+    """Sends bytes on a fresh socket; returns (what came back, whether the peer closed).
+
+    Reading stops at close, or after a 0.5 s pause with nothing new.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        chunks = []
+        s.settimeout(0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                data = s.recv(65536)
+                if not data:
+                    return b"".join(chunks), True
+                chunks.append(data)
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        return b"".join(chunks), False
+
+
+class McConn:
+    """A raw memcached text-protocol connection: send bytes, read replies line by line."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.pos = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError(f"connection closed; unread: {self.buf[self.pos:]!r}")
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+
+    def line(self):
+        """The next reply line, without its \\r\\n."""
+        while True:
+            end = self.buf.find(b"\r\n", self.pos)
+            if end >= 0:
+                line = self.buf[self.pos:end]
+                self.pos = end + 2
+                return line
+            self._fill()
+
+    def exact(self, n):
+        """The next n bytes, waiting for them."""
+        while len(self.buf) - self.pos < n:
+            self._fill()
+        data = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return data
+
+    def take(self, n, timeout=10.0):
+        """The next n bytes, or fewer when the peer closes or stays silent for timeout."""
+        deadline = time.monotonic() + timeout
+        old = self.sock.gettimeout()
+        try:
+            while len(self.buf) - self.pos < n and time.monotonic() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                self._fill()
+        except (socket.timeout, ConnectionError):
+            pass
+        finally:
+            self.sock.settimeout(old)
+        data = self.buf[self.pos:self.pos + n]
+        self.pos += len(data)
+        return data
+
+    def values(self):
+        """One retrieval reply as [(key, flags, value, cas or None)], or its error line (bytes)."""
+        items = []
+        while True:
+            line = self.line()
+            if line == b"END":
+                return items
+            if not line.startswith(b"VALUE "):
+                if items:
+                    raise AssertionError(f"{line!r} after {len(items)} values of a retrieval reply")
+                return line
+            parts = line.split(b" ")
+            if len(parts) not in (4, 5):
+                raise AssertionError(f"malformed VALUE line {line!r}")
+            data = self.exact(int(parts[3]) + 2)
+            if data[-2:] != b"\r\n":
+                raise AssertionError(f"data block of {parts[1]!r} ends in {data[-2:]!r}")
+            items.append((parts[1], int(parts[2]), data[:-2],
+                          int(parts[4]) if len(parts) == 5 else None))
+
+    def command(self, data):
+        """Sends one request and returns its one-line reply."""
+        self.send(data)
+        return self.line()
+
+    def get(self, *keys, cmd=b"get"):
+        """Sends one retrieval (get, gets, ...) and returns its reply, as values() does."""
+        self.send(b"%s %s\r\n" % (cmd, b" ".join(b(k) for k in keys)))
+        return self.values()
+
+    def closed(self, timeout=5.0):
+        """True when the peer closes with nothing more sent; False when it stays open."""
+        if len(self.buf) > self.pos:
+            raise AssertionError(f"unexpected bytes {self.buf[self.pos:]!r}")
+        old = self.sock.gettimeout()
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        finally:
+            self.sock.settimeout(old)
+        if data:
+            raise AssertionError(f"unexpected bytes {data!r}")
+        return True
+
+
+def backend_items(port, keys, chunk=100):
+    """{key: (flags, value, cas)} of the keys a memcached holds, read with `gets`."""
+    found = {}
+    with McConn(port) as conn:
+        keys = [b(k) for k in keys]
+        for i in range(0, len(keys), chunk):
+            reply = conn.get(*keys[i:i + chunk], cmd=b"gets")
+            if isinstance(reply, bytes):
+                raise AssertionError(f"memcached on {port} answered {reply!r}")
+            for key, flags, value, cas in reply:
+                found[key] = (flags, value, cas)
+    return found
+
+
+def backend_ttl(port, key):
+    """Seconds a memcached keeps the key (-1: no expiry), or None when it does not hold it."""
+    with McConn(port) as conn:
+        line = conn.command(b"mg %s t\r\n" % b(key))
+    if line == b"EN":
+        return None
+    match = re.fullmatch(rb"HD t(-?\d+)", line)
+    if not match:
+        raise AssertionError(f"mg {key} answered {line!r}")
+    return int(match.group(1))
+
+
+class McClusterCase(unittest.TestCase):
+    """Three memcached servers (mc-0, mc-1, mc-2) behind one ringleader."""
+    proxy_extra = ""
+    extra = ""
+    memcached_args = ()
+    backends = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = contextlib.ExitStack()
+        try:
+            cls.tmp = cls.stack.enter_context(TempDir())
+            cls.mcs = [cls.stack.enter_context(MemcachedServer(cls.tmp,
+                                                               extra_args=cls.memcached_args))
+                       for _ in range(cls.backends)]
+            cls.names = {f"mc-{i}": m for i, m in enumerate(cls.mcs)}
+            proxy = 'protocol = "memcached"\n' + cls.proxy_extra
+            cls.rl = cls.stack.enter_context(Ringleader(
+                RINGLEADER, cls.tmp,
+                [{"name": name, "address": f"127.0.0.1:{m.port}"} for name, m in cls.names.items()],
+                proxy=proxy, extra=cls.extra))
+        except BaseException:
+            cls.stack.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def conn(self):
+        c = McConn(self.rl.port)
+        self.addCleanup(c.close)
+        return c
+
+    def client(self, **kw):
+        c = Client(("127.0.0.1", self.rl.port), connect_timeout=5, timeout=10, **kw)
+        self.addCleanup(c.close)
+        return c
+
+    def owner(self, key):
+        return lookup(self.rl.config_path, [key])[0]
+
+    def keys_per_backend(self, prefix, per_backend):
+        """per_backend keys owned by each backend: {name: [keys]}."""
+        candidates = [f"{prefix}:{i}" for i in range(60 * per_backend)]
+        by_owner = {name: [] for name in self.names}
+        for k, o in zip(candidates, lookup(self.rl.config_path, candidates)):
+            if len(by_owner[o]) < per_backend:
+                by_owner[o].append(k)
+        for name, ks in by_owner.items():
+            self.assertEqual(len(ks), per_backend, f"too few keys owned by {name}")
+        return by_owner
+
+    def holders(self, key):
+        """Names of the backends that hold key, read directly."""
+        return [name for name, m in self.names.items() if b(key) in backend_items(m.port, [key])]
+
+    def assert_stored(self, key, flags, value):
+        """The key's owner holds (flags, value) and no other backend holds the key."""
+        owner = self.owner(key)
+        got = backend_items(self.names[owner].port, [key]).get(b(key))
+        self.assertIsNotNone(got, f"{key} missing on its owner {owner}")
+        self.assertEqual(got[:2], (flags, b(value)), f"{key} on {owner}")
+        self.assertEqual(self.holders(key), [owner], f"{key} held by the wrong backends")
+
+    def assert_absent(self, key):
+        self.assertEqual(self.holders(key), [], f"{key} is stored somewhere")
+
+    def assert_works(self, conn, key):
+        """conn still gets correct replies (the key was set to its own name earlier)."""
+        self.assertEqual(conn.get(key), [(b(key), 0, b(key), None)])
+
+
+class CommandsTest(McClusterCase):
+    def test_storage_commands_land_on_the_owner(self):
+        c = self.conn()
+        self.assertEqual(c.command(storage("set", "st:a", "abc", flags=7)), b"STORED")
+        self.assertEqual(c.command(storage("add", "st:a", "x")), b"NOT_STORED")
+        self.assertEqual(c.command(storage("add", "st:b", "bb", flags=1)), b"STORED")
+        self.assertEqual(c.command(storage("replace", "st:none", "x")), b"NOT_STORED")
+        self.assertEqual(c.command(storage("replace", "st:b", "BBB", flags=2)), b"STORED")
+        self.assertEqual(c.command(storage("append", "st:a", "de", flags=99)), b"STORED")
+        self.assertEqual(c.command(storage("prepend", "st:a", "zz")), b"STORED")
+        self.assertEqual(c.command(storage("append", "st:none", "x")), b"NOT_STORED")
+        self.assertEqual(c.command(storage("prepend", "st:none", "x")), b"NOT_STORED")
+        self.assert_stored("st:a", 7, "zzabcde")  # append/prepend keep the flags
+        self.assert_stored("st:b", 2, "BBB")
+        self.assert_absent("st:none")
+        self.assertEqual(c.get("st:a"), [(b"st:a", 7, b"zzabcde", None)])
+
+    def test_cas_accepts_the_unique_from_gets_and_refuses_a_stale_one(self):
+        c = self.conn()
+        self.assertEqual(c.command(storage("set", "cas:k", "one", flags=3)), b"STORED")
+        [(key, flags, value, unique)] = c.get("cas:k", cmd=b"gets")
+        self.assertEqual((key, flags, value), (b"cas:k", 3, b"one"))
+        owner = self.names[self.owner("cas:k")]
+        self.assertEqual(backend_items(owner.port, ["cas:k"])[b"cas:k"][2], unique,
+                         "the cas unique is the owning memcached's")
+        self.assertEqual(c.command(storage("cas", "cas:k", "two", flags=4, cas=unique)), b"STORED")
+        self.assertEqual(c.command(storage("cas", "cas:k", "three", cas=unique)), b"EXISTS")
+        self.assertEqual(c.command(storage("cas", "cas:none", "x", cas=unique)), b"NOT_FOUND")
+        self.assert_stored("cas:k", 4, "two")
+        self.assert_absent("cas:none")
+
+    def test_retrievals_return_hits_in_the_clients_key_order(self):
+        by_owner = self.keys_per_backend("order", 2)
+        k = [key for ks in by_owner.values() for key in ks]  # two keys on each backend
+        c = self.conn()
+        for i, key in enumerate(k):
+            self.assertEqual(c.command(storage("set", key, f"value-{i}", flags=i)), b"STORED")
+        asked = [k[3], "order:missing", k[0], k[5], k[3], k[1], "order:missing2", k[4], k[2]]
+        hits = [(key, k.index(key), f"value-{k.index(key)}") for key in asked if key in k]
+        c.send(b"get %s\r\n" % b" ".join(b(key) for key in asked))
+        self.assertEqual(c.take(len(value_reply(hits))), value_reply(hits))
+        # gets: the same order, with each owner's cas unique
+        direct = {}
+        for name, m in self.names.items():
+            direct.update(backend_items(m.port, by_owner[name]))
+        c.send(b"gets %s\r\n" % b" ".join(b(key) for key in asked))
+        expected = value_reply([h + (direct[b(h[0])][2],) for h in hits], with_cas=True)
+        self.assertEqual(c.take(len(expected)), expected)
+        # gat/gats: the same replies, and each owner now expires the keys
+        c.send(b"gat 500 %s\r\n" % b" ".join(b(key) for key in asked))
+        self.assertEqual(c.take(len(value_reply(hits))), value_reply(hits))
+        for key in k:
+            self.assertIn(backend_ttl(self.names[self.owner(key)].port, key), range(490, 501), key)
+        c.send(b"gats 700 %s\r\n" % b" ".join(b(key) for key in asked))
+        self.assertEqual(c.take(len(expected)), expected)
+        for key in k:
+            self.assertIn(backend_ttl(self.names[self.owner(key)].port, key), range(690, 701), key)
+        self.assertEqual(c.get("order:missing", "order:missing2"), [])
+        self.assertEqual(c.get(k[0]), [(b(k[0]), 0, b"value-0", None)])
+
+    def test_delete_incr_decr_touch(self):
+        c = self.conn()
+        port = self.names[self.owner("num:n")].port
+        self.assertEqual(c.command(storage("set", "num:n", "10")), b"STORED")
+        self.assertEqual(c.command(b"incr num:n 5\r\n"), b"15")
+        self.assertEqual(int(backend_items(port, ["num:n"])[b"num:n"][1]), 15)
+        self.assertEqual(c.command(b"decr num:n 100\r\n"), b"0")
+        self.assertEqual(int(backend_items(port, ["num:n"])[b"num:n"][1]), 0)
+        self.assertEqual(c.command(b"incr num:none 1\r\n"), b"NOT_FOUND")
+        self.assertEqual(c.command(b"decr num:none 1\r\n"), b"NOT_FOUND")
+        self.assertEqual(c.command(storage("set", "num:max", str(2 ** 64 - 1))), b"STORED")
+        self.assertEqual(c.command(b"incr num:max 1\r\n"), b"0")
+        self.assertEqual(c.command(storage("set", "num:text", "abc")), b"STORED")
+        self.assertEqual(c.command(b"incr num:text 1\r\n"),
+                         b"CLIENT_ERROR cannot increment or decrement non-numeric value")
+        self.assertEqual(c.command(b"touch num:n 300\r\n"), b"TOUCHED")
+        self.assertIn(backend_ttl(port, "num:n"), range(290, 301))
+        self.assertEqual(c.command(b"touch num:none 300\r\n"), b"NOT_FOUND")
+        self.assertEqual(c.command(b"delete num:n\r\n"), b"DELETED")
+        self.assertEqual(c.command(b"delete num:n\r\n"), b"NOT_FOUND")
+        self.assert_absent("num:n")
+        self.assert_absent("num:none")
+        self.assert_stored("num:text", 0, "abc")
+
+    def test_noreply_requests_get_no_reply(self):
+        c = self.conn()
+        self.assertEqual(c.command(storage("set", "nr:cas", "c")), b"STORED")
+        [(_, _, _, unique)] = c.get("nr:cas", cmd=b"gets")
+        c.send(storage("set", "nr:a", "a", flags=5, noreply=True)
+               + storage("add", "nr:a", "not stored", noreply=True)
+               + storage("add", "nr:b", "b", noreply=True)
+               + storage("replace", "nr:b", "B", noreply=True)
+               + storage("replace", "nr:none", "x", noreply=True)
+               + storage("append", "nr:a", ">", noreply=True)
+               + storage("prepend", "nr:a", "<", noreply=True)
+               + storage("cas", "nr:cas", "C", cas=unique, noreply=True)
+               + storage("cas", "nr:cas", "stale", cas=unique, noreply=True)
+               + storage("set", "nr:n", "7", noreply=True)
+               + b"incr nr:n 10 noreply\r\ndecr nr:n 2 noreply\r\nincr nr:none 1 noreply\r\n"
+               + b"touch nr:a 400 noreply\r\ntouch nr:none 400 noreply\r\n"
+               + b"delete nr:b noreply\r\ndelete nr:none noreply\r\n"
+               + b"get nr:a nr:b nr:cas nr:n nr:none\r\nversion\r\n")
+        expected = value_reply([("nr:a", 5, "<a>"), ("nr:cas", 0, "C"), ("nr:n", 0, "15")])
+        self.assertEqual(c.take(len(expected)), expected)
+        self.assertTrue(c.line().startswith(b"VERSION "))
+        self.assert_stored("nr:a", 5, "<a>")
+        self.assertIn(backend_ttl(self.names[self.owner("nr:a")].port, "nr:a"), range(390, 401))
+        self.assert_absent("nr:b")
+        self.assert_absent("nr:none")
+        self.assert_stored("nr:cas", 0, "C")
+        self.assertEqual(c.command(b"version\r\n")[:8], b"VERSION ")
+        self.assertFalse(c.closed(timeout=0.3), "the connection stays open, with nothing more sent")
+
+    def test_version_verbosity_and_quit_are_answered_by_the_proxy(self):
+        c = self.conn()
+        self.assertRegex(c.command(b"version\r\n"), rb"^VERSION \S+$")
+        self.assertEqual(c.command(b"verbosity 1\r\n"), b"OK")
+        self.assertEqual(c.command(b"verbosity 0\r\n"), b"OK")
+        self.assertEqual(c.command(storage("set", "quit:k", "v")), b"STORED")
+        reply, closed = raw_exchange(self.rl.port, b"quit\r\n")
+        self.assertEqual((reply, closed), (b"", True))
+        # Requests before quit are answered; those after it are neither run nor answered.
+        reply, closed = raw_exchange(self.rl.port, b"get quit:k\r\nquit\r\nget quit:k\r\n"
+                                     + storage("set", "quit:after", "v"))
+        self.assertEqual((reply, closed, self.holders("quit:after")),
+                         (value_reply([("quit:k", 0, "v")]), True, []),
+                         "(reply, connection closed, backends holding the key set after quit)")
+        self.assertEqual(c.get("quit:k"), [(b"quit:k", 0, b"v", None)])
+
+    def test_flush_all_reaches_every_backend(self):
+        by_owner = self.keys_per_backend("flush", 5)
+        keys = [k for ks in by_owner.values() for k in ks]
+        c = self.conn()
+
+        def fill():
+            for k in keys:
+                self.assertEqual(c.command(storage("set", k, k)), b"STORED")
+
+        def held():
+            return {name: sorted(backend_items(m.port, keys)) for name, m in self.names.items()}
+
+        everywhere = {name: sorted(b(k) for k in ks) for name, ks in by_owner.items()}
+        nowhere = {name: [] for name in self.names}
+        fill()
+        self.assertEqual(held(), everywhere)
+        self.assertEqual(c.command(b"flush_all 100\r\n"), b"OK")
+        self.assertEqual(held(), everywhere, "flush_all 100 flushed at once: the delay was lost")
+        self.assertEqual(c.command(b"flush_all\r\n"), b"OK")  # also cancels the delayed flush
+        self.assertEqual(held(), nowhere)
+        fill()
+        self.assertEqual(c.command(b"flush_all 0\r\n"), b"OK")
+        self.assertEqual(held(), nowhere)
+        fill()
+        c.send(b"flush_all noreply\r\nversion\r\n")
+        self.assertTrue(c.line().startswith(b"VERSION "), "flush_all noreply answered")
+        wait_until(lambda: held() == nowhere, timeout=5, what="flush_all noreply on every backend")
+        fill()
+        c.send(b"flush_all 0 noreply\r\nversion\r\n")
+        self.assertTrue(c.line().startswith(b"VERSION "), "flush_all 0 noreply answered")
+        wait_until(lambda: held() == nowhere, timeout=5,
+                   what="flush_all 0 noreply on every backend")
+
+    def test_unknown_command_is_an_error_and_the_connection_goes_on(self):
+        c = self.conn()
+        self.assertEqual(c.command(storage("set", "unk:k", "unk:k")), b"STORED")
+        for line in [b"bogus", b"bogus with args", b"sett unk:k 0 0 1", b"gett unk:k"]:
+            self.assertEqual(c.command(line + b"\r\n"), b"ERROR", line)
+            self.assert_works(c, "unk:k")
+
+    def test_unsupported_commands_are_refused_by_name(self):
+        c = self.conn()
+        other = self.conn()
+        self.assertEqual(c.command(storage("set", "uns:k", "uns:k")), b"STORED")
+        problems = []
+        for line in [b"stats items", b"stats slabs", b"stats detail dump",
+                     b"mg uns:k v", b"ms uns:k 1", b"md uns:k", b"ma uns:k", b"mn",
+                     b"slabs automove 1", b"slabs reassign 1 2", b"lru_crawler crawl all",
+                     b"lru_crawler metadump all", b"watch", b"watch fetchers", b"shutdown",
+                     b"shutdown graceful"]:
+            name = line.split(b" ")[0]
+            c.send(line + b"\r\nversion\r\n")
+            reply = c.line()
+            if not (reply.startswith(b"CLIENT_ERROR ") and name in reply):
+                problems.append(f"{line!r} answered {reply!r}")
+                for _ in range(10000):  # the rest of that reply, up to the version
+                    if c.line().startswith(b"VERSION "):
+                        break
+            else:
+                self.assertTrue(c.line().startswith(b"VERSION "), f"after {line!r}")
+            self.assert_works(c, "uns:k")
+        self.assertEqual(problems, [])
+        self.assert_works(other, "uns:k")
+        # A plain `stats` is the proxy's own figures, in memcached's format.
+        c.send(b"stats\r\n")
+        stats = {}
+        for _ in range(100):
+            line = c.line()
+            if line == b"END":
+                break
+            self.assertTrue(line.startswith(b"STAT "), line)
+            _, name, value = line.split(b" ", 2)
+            stats[name] = value
+        self.assertEqual(stats[b"version"], b"ringleader-" + stats[b"version"].split(b"-", 1)[1])
+        self.assertGreaterEqual(int(stats[b"curr_connections"]), 2)
+        self.assertGreater(int(stats[b"cmd_total"]), 20)
+        self.assertEqual(int(stats[b"ring_backends"]), 3)
+        for name, m in self.names.items():
+            self.assertTrue(port_open(m.port), f"{name} went down")
+            self.assertIsNone(m.proc.poll(), f"{name} exited")
+        self.assert_stored("uns:k", 0, "uns:k")
+
+    def test_bad_arguments_are_client_errors_and_the_connection_goes_on(self):
+        c = self.conn()
+        other = self.conn()
+        long_key = "l" * 251
+        self.assertEqual(c.command(storage("set", "bad:k", "bad:k")), b"STORED")
+        problems = []
+        for line in [b"incr bad:k notanumber", b"decr bad:k notanumber", b"incr bad:k -1",
+                     b"incr bad:k", b"decr bad:k", b"incr", b"touch bad:k", b"touch bad:k soon",
+                     b"touch", b"delete", b"gat notanumber bad:k",
+                     b"gats notanumber bad:k", b"get " + b(long_key),
+                     b"get bad:k " + b(long_key) + b" bad:k", b"gets " + b(long_key),
+                     b"delete " + b(long_key), b"incr " + b(long_key) + b" 1",
+                     b"decr " + b(long_key) + b" 1", b"touch " + b(long_key) + b" 10",
+                     b"gat 10 " + b(long_key)]:
+            reply = c.command(line + b"\r\n")
+            if not reply.startswith(b"CLIENT_ERROR "):
+                problems.append(f"{line[:60]!r} answered {reply!r}")
+            self.assert_works(c, "bad:k")
+        # A retrieval without keys gets memcached's own answer to it.
+        for line in [b"get", b"gets", b"gat 10", b"gats 10"]:
+            reply = c.command(line + b"\r\n")
+            if reply != b"ERROR":
+                problems.append(f"{line!r} answered {reply!r}")
+            self.assert_works(c, "bad:k")
+        self.assertEqual(problems, [])
+        self.assert_works(other, "bad:k")
+        self.assert_stored("bad:k", 0, "bad:k")  # the bad incr/decr/touch changed nothing
+        self.assertEqual(backend_ttl(self.names[self.owner("bad:k")].port, "bad:k"), -1)
+
+    def test_key_length_limit(self):
+        c = self.conn()
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "len:k", "len:k")), b"STORED")
+        longest = "m" * 250
+        self.assertEqual(c.command(storage("set", longest, "fits")), b"STORED")
+        self.assertEqual(c.get(longest), [(b(longest), 0, b"fits", None)])
+        self.assert_stored(longest, 0, "fits")
+        too_long = "m" * 251
+        for request in [storage("set", too_long, "v"), storage("add", too_long, "v\r\n"),
+                        storage("cas", too_long, "v", cas=1), storage("append", too_long, ""),
+                        storage("set", too_long, "v", noreply=True)]:
+            reply = c.command(request)
+            self.assertTrue(reply.startswith(b"CLIENT_ERROR "),
+                            f"{request[:20]!r} answered {reply!r}")
+            self.assert_works(c, "len:k")  # the data block was read and dropped
+        self.assert_works(other, "len:k")
+
+
+class MalformedStorageTest(McClusterCase):
+    def test_malformed_storage_headers_close_only_that_client(self):
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "mf:still", "mf:still")), b"STORED")
+        py = self.client(default_noreply=False)
+        self.assertEqual(py.get("mf:still"), b"mf:still")
+        problems = []
+        for payload in [b"set mf:k 0 0 notanumber\r\n", b"set mf:k 0 0\r\n",
+                        b"set mf:k 0 0 -1\r\n", b"set mf:k\r\n", b"add mf:k 0 0 1x\r\n",
+                        b"replace mf:k 0 0\r\n", b"append mf:k 0 0 z\r\n", b"prepend mf:k\r\n"]:
+            reply, closed = raw_exchange(self.rl.port, payload)
+            if not (reply.startswith(b"CLIENT_ERROR ") and reply.endswith(b"\r\n")
+                    and reply.count(b"\r\n") == 1):
+                problems.append(f"{payload!r} answered {reply!r}")
+            if not closed:
+                problems.append(f"{payload!r}: the connection stays open")
+            self.assert_works(other, "mf:still")
+        self.assertEqual(problems, [])
+        self.assert_absent("mf:k")
+        self.assertEqual(py.get("mf:still"), b"mf:still")
+
+    def test_bad_header_fields_with_a_readable_length_keep_the_connection(self):
+        # The data block can still be told from the next request: it is read and dropped, the
+        # client gets one error line, and its next request is answered.
+        c = self.conn()
+        for payload in [b"set mf:r notaflag 0 1\r\nv\r\n", b"set mf:r 0 soon 1\r\nv\r\n",
+                        b"set mf:r 4294967296 0 1\r\nv\r\n", b"cas mf:r 0 0 1\r\nv\r\n",
+                        b"cas mf:r 0 0 1 notacas\r\nv\r\n", b"set mf:r 0 0 1 extra\r\nv\r\n"]:
+            c.send(payload + b"version\r\n")
+            self.assertEqual(c.line(), b"CLIENT_ERROR bad command line format", payload)
+            self.assertTrue(c.line().startswith(b"VERSION "), payload)
+        self.assert_absent("mf:r")
+
+    def test_bad_data_chunk_closes_only_that_client(self):
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "mf:still", "mf:still")), b"STORED")
+        for payload in [b"set mf:chunk 0 0 3\r\nabcde\r\n", b"set mf:chunk 0 0 3\r\nabc\nX",
+                        b"add mf:chunk 0 0 0\r\nXY", b"cas mf:chunk 0 0 1 1\r\nvv\r\n"]:
+            reply, closed = raw_exchange(self.rl.port, payload)
+            self.assertEqual(reply, b"CLIENT_ERROR bad data chunk\r\n", payload)
+            self.assertTrue(closed, f"{payload!r}: the connection stays open")
+            self.assert_works(other, "mf:still")
+        # Replies to the requests before the bad one still arrive, in order.
+        reply, closed = raw_exchange(self.rl.port,
+                                     storage("set", "mf:pre", "v") + b"get mf:still\r\n"
+                                     + b"set mf:chunk 0 0 3\r\nabcde\r\nget mf:still\r\n")
+        self.assertEqual(reply, b"STORED\r\n" + value_reply([("mf:still", 0, "mf:still")])
+                         + b"CLIENT_ERROR bad data chunk\r\n")
+        self.assertTrue(closed)
+        self.assert_absent("mf:chunk")
+        self.assert_stored("mf:pre", 0, "v")
+        self.assert_works(other, "mf:still")
+
+
+class LimitsTest(McClusterCase):
+    proxy_extra = "max_request_bytes = 65536"
+
+    def test_a_data_block_over_max_request_bytes_closes_only_that_client(self):
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "lim:still", "lim:still")), b"STORED")
+        for cmd in [b"set", b"add", b"append"]:
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+                s.sendall(b"%s lim:big 0 0 100000\r\n" % cmd)
+                s.settimeout(1)
+                chunks = []
+                try:
+                    chunks.append(s.recv(65536))
+                except socket.timeout:
+                    # Refused only once the data is in: send it.
+                    try:
+                        s.sendall(b"x" * 100000 + b"\r\n")
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                s.settimeout(5)
+                closed = False
+                try:
+                    while not closed:
+                        data = s.recv(65536)
+                        chunks.append(data)
+                        closed = not data
+                except socket.timeout:
+                    pass
+                except ConnectionResetError:
+                    closed = True
+                reply = b"".join(chunks)
+                self.assertTrue(reply.startswith(b"SERVER_ERROR "), f"{cmd!r} answered {reply!r}")
+                self.assertEqual(reply.count(b"\r\n"), 1, reply)
+                self.assertTrue(closed, f"{cmd!r}: the connection stays open")
+            self.assert_works(other, "lim:still")
+        self.assert_absent("lim:big")
+
+    def test_requests_under_the_limit_pass(self):
+        c = self.conn()
+        value = os.urandom(60000)
+        self.assertEqual(c.command(storage("set", "lim:ok", value)), b"STORED")
+        self.assertEqual(c.get("lim:ok"), [(b"lim:ok", 0, value, None)])
+        self.assert_stored("lim:ok", 0, value)
+
+
+class ValuesTest(McClusterCase):
+    proxy_extra = "max_request_bytes = 4194304"
+    memcached_args = ("-I", "2m")
+
+    def test_binary_values_round_trip(self):
+        c = self.conn()
+        values = [b"", b"\r\n", b"a\r\nb", b"END\r\n", b"VALUE x 0 1\r\nx\r\nEND\r\n", b"\x00",
+                  bytes(range(256)), bytes(range(255, -1, -1)) * 40, b"\r" * 100, b"\n" * 100]
+        for i, value in enumerate(values):
+            self.assertEqual(c.command(storage("set", f"bin:{i}", value, flags=i)), b"STORED")
+        keys = [f"bin:{i}" for i in range(len(values))]
+        self.assertEqual(c.get(*keys),
+                         [(b(k), i, v, None) for i, (k, v) in enumerate(zip(keys, values))])
+        for i, (k, v) in enumerate(zip(keys, values)):
+            self.assert_stored(k, i, v)
+        py = self.client()
+        self.assertEqual(py.get_many(keys), {k: v for k, v in zip(keys, values)})
+
+    def test_a_one_megabyte_value_round_trips(self):
+        c = self.conn()
+        big = os.urandom(1 << 20)
+        self.assertEqual(c.command(storage("set", "big:1m", big, flags=42)), b"STORED")
+        self.assertEqual(c.get("big:1m"), [(b"big:1m", 42, big, None)])
+        self.assert_stored("big:1m", 42, big)
+        self.assertEqual(c.command(storage("append", "big:1m", b"\r\n")), b"STORED")
+        py = self.client(default_noreply=False)
+        self.assertEqual(py.get("big:1m"), big + b"\r\n")
+        other = os.urandom((1 << 20) + 12345)
+        self.assertTrue(py.set("big:py", other))
+        self.assertEqual(py.get_many(["big:py", "big:1m"]),
+                         {"big:py": other, "big:1m": big + b"\r\n"})
+        self.assert_stored("big:py", 0, other)
+
+    def test_flags_and_exptime_pass_through(self):
+        c = self.conn()
+        for flags in [0, 1, 255, 65535, 65536, 2 ** 31, 2 ** 32 - 1]:
+            key = f"fl:{flags}"
+            self.assertEqual(c.command(storage("set", key, "v", flags=flags)), b"STORED")
+            self.assertEqual(c.get(key), [(b(key), flags, b"v", None)])
+            self.assert_stored(key, flags, "v")
+        now = int(time.time())
+        for key, exptime, ttl in [("ex:none", 0, range(-1, 0)), ("ex:rel", 1000, range(990, 1001)),
+                                  ("ex:abs", now + 5000, range(4980, 5002))]:
+            self.assertEqual(c.command(storage("set", key, "v", exptime=exptime)), b"STORED")
+            self.assertIn(backend_ttl(self.names[self.owner(key)].port, key), ttl, key)
+        self.assertEqual(c.command(storage("set", "ex:past", "v", exptime=-1)), b"STORED")
+        self.assertEqual(c.get("ex:past"), [])
+        self.assertIsNone(backend_ttl(self.names[self.owner("ex:past")].port, "ex:past"))
+
+
+class PipelineTest(McClusterCase):
+    def test_ten_thousand_pipelined_commands_in_order(self):
+        keys = [f"pl:{i}" for i in range(300)]
+        lookup_owner = dict(zip(keys, lookup(self.rl.config_path, keys)))
+        self.assertEqual(set(lookup_owner.values()), set(self.names))
+        model = {}  # key -> (flags, value) as memcached holds it
+        payload, replies = [], []
+        for i in range(10000):
+            k = keys[(i * 7) % len(keys)]
+            kind = i % 10
+            if kind in (0, 5):
+                v = f"value-{i}-" + "x" * (i % 50)
+                model[k] = (i % 1000, v)
+                payload.append(storage("set", k, v, flags=i % 1000))
+                replies.append(b"STORED\r\n")
+            elif kind in (1, 6):
+                v = f"quiet-{i}"
+                model[k] = (0, v)
+                payload.append(storage("set", k, v, noreply=True))
+            elif kind == 7:
+                payload.append(b"delete %s noreply\r\n" % b(k))
+                model.pop(k, None)
+            elif kind == 9 and i % 100 == 9:
+                payload.append(b"delete %s\r\n" % b(k))
+                replies.append(b"DELETED\r\n" if model.pop(k, None) else b"NOT_FOUND\r\n")
+            elif kind in (2, 4, 9):
+                payload.append(b"get %s\r\n" % b(k))
+                replies.append(value_reply([(k,) + model[k]] if k in model else []))
+            else:
+                asked = [k, keys[(i * 7 + 1) % len(keys)], keys[(i * 7 + 150) % len(keys)], k]
+                payload.append(b"get %s\r\n" % b" ".join(b(a) for a in asked))
+                replies.append(value_reply([(a,) + model[a] for a in asked if a in model]))
+        payload, expected = b"".join(payload), b"".join(replies)
+        got = bytearray()
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=30) as s:
+            def read():
+                deadline = time.monotonic() + 60
+                try:
+                    while len(got) < len(expected) and time.monotonic() < deadline:
+                        data = s.recv(1 << 20)
+                        if not data:
+                            return
+                        got.extend(data)
+                except OSError:
+                    pass
+            reader = threading.Thread(target=read)
+            reader.start()
+            s.sendall(payload)
+            reader.join(timeout=90)
+            self.assertFalse(reader.is_alive(), "replies still coming after 90 s")
+            s.settimeout(0.3)
+            try:
+                got.extend(s.recv(65536))
+            except socket.timeout:
+                pass
+        if bytes(got) != expected:
+            at = next((i for i, (x, y) in enumerate(zip(got, expected)) if x != y),
+                      min(len(got), len(expected)))
+            ends = itertools.accumulate(len(r) for r in replies)
+            reply = next(i for i, end in enumerate(ends) if end > at) if at < len(expected) else "-"
+            window = slice(max(0, at - 80), at + 80)
+            self.fail(f"{len(got)} bytes back, {len(expected)} expected; first difference at byte "
+                      f"{at} (reply {reply} of {len(replies)}): got {bytes(got[window])!r}, "
+                      f"expected {expected[window]!r}")
+        for name, m in self.names.items():
+            held = {k: v[:2] for k, v in backend_items(m.port, keys).items()}
+            self.assertEqual(held, {b(k): (f, b(v)) for k, (f, v) in model.items()
+                                    if lookup_owner[k] == name}, f"keys held by {name}")
+
+    def test_client_writing_one_byte_at_a_time(self):
+        payload = (storage("set", "slow", "value", flags=9)
+                   + storage("set", "slow2", "v\r\n2", noreply=True)
+                   + b"get slow slow2 slow\r\nincr slow 1\r\ndelete slow2\r\nversion\r\n")
+        expected = (b"STORED\r\n" + value_reply([("slow", 9, "value"), ("slow2", 0, "v\r\n2"),
+                                                 ("slow", 9, "value")])
+                    + b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+                    + b"DELETED\r\n")
+        with McConn(self.rl.port, timeout=10) as c:
+            for byte in payload:
+                c.send(bytes([byte]))
+            self.assertEqual(c.take(len(expected)), expected)
+            self.assertTrue(c.line().startswith(b"VERSION "))
+        self.assert_stored("slow", 9, "value")
+        self.assert_absent("slow2")
+
+
+class PlainWritesPipelineTest(PipelineTest):
+    """The pipeline tests with one write() per socket (proxy.io_uring = false)."""
+    proxy_extra = "io_uring = false"
+
+
+class SpreadTest(McClusterCase):
+    def test_a_thousand_keys_land_on_their_owners_only(self):
+        c = self.client(default_noreply=False)
+        keys = [f"spread:{i}" for i in range(1000)]
+        owners = dict(zip(keys, lookup(self.rl.config_path, keys)))
+        self.assertEqual(set(owners.values()), set(self.names),
+                         "keys should spread over every backend")
+        self.assertEqual(c.set_many({k: f"v{i}" for i, k in enumerate(keys)}), [])
+        self.assertEqual(c.get_many(keys + ["spread:missing"]),
+                         {k: f"v{i}".encode() for i, k in enumerate(keys)})
+        for name, m in self.names.items():
+            held = backend_items(m.port, keys)
+            self.assertEqual(sorted(held), sorted(b(k) for k in keys if owners[k] == name),
+                             f"keys held by {name}")
+            for k, (flags, value, _) in held.items():
+                self.assertEqual(value, b"v%d" % keys.index(k.decode()), k)
+        self.assertTrue(c.delete_many(keys[:500] + ["spread:missing"]))
+        self.assertEqual(sorted(c.get_many(keys)), sorted(keys[500:]))
+        self.assertTrue(c.delete_many(keys[500:]))
+        for name, m in self.names.items():
+            self.assertEqual(backend_items(m.port, keys), {}, f"keys left on {name}")
+
+    def test_a_thousand_key_get_keeps_the_clients_order(self):
+        keys = [f"big-get:{i}" for i in range(1000)]
+        c = self.conn()
+        payload = b"".join(storage("set", k, k * (i % 3), flags=i) for i, k in enumerate(keys)
+                           if i % 10 != 3)  # every tenth key is a miss
+        c.send(payload)
+        for _ in range(900):
+            self.assertEqual(c.line(), b"STORED")
+        asked = keys[::-1] + keys[::7]
+        hits = [(k, keys.index(k), k * (keys.index(k) % 3)) for k in asked
+                if keys.index(k) % 10 != 3]
+        c.send(b"get %s\r\n" % b" ".join(b(k) for k in asked))
+        self.assertEqual(c.values(), [(b(k), f, b(v), None) for k, f, v in hits])
+        c.send(b"gets %s\r\n" % b" ".join(b(k) for k in asked))
+        reply = c.values()
+        self.assertEqual([(k, f, v) for k, f, v, _ in reply], [(b(k), f, b(v)) for k, f, v in hits])
+        self.assertTrue(all(cas is not None for *_, cas in reply))
+
+
+class PymemcacheTest(McClusterCase):
+    def test_pymemcache_works_unchanged(self):
+        c = self.client(default_noreply=False)
+        self.assertTrue(c.set("py:a", b"1"))
+        self.assertEqual(c.get("py:a"), b"1")
+        self.assertTrue(c.add("py:b", b"b"))
+        self.assertFalse(c.add("py:b", b"x"))
+        self.assertTrue(c.replace("py:b", b"B"))
+        self.assertFalse(c.replace("py:none", b"x"))
+        self.assertTrue(c.append("py:b", b">"))
+        self.assertTrue(c.prepend("py:b", b"<"))
+        self.assertEqual(c.get("py:b"), b"<B>")
+        value, unique = c.gets("py:b")
+        self.assertEqual(value, b"<B>")
+        self.assertTrue(c.cas("py:b", b"new", unique))
+        self.assertFalse(c.cas("py:b", b"stale", unique))
+        self.assertIsNone(c.cas("py:none", b"x", unique))
+        self.assertEqual(c.incr("py:a", 41), 42)
+        self.assertEqual(c.decr("py:a", 2), 40)
+        self.assertIsNone(c.incr("py:none", 1))
+        self.assertIsNone(c.decr("py:none", 1))
+        self.assertTrue(c.touch("py:a", 300))
+        self.assertFalse(c.touch("py:none", 300))
+        self.assertEqual(c.get_many(["py:a", "py:b", "py:none"]), {"py:a": b"40", "py:b": b"new"})
+        self.assert_stored("py:a", 0, "40")
+        self.assert_stored("py:b", 0, "new")
+        self.assertIn(backend_ttl(self.names[self.owner("py:a")].port, "py:a"), range(290, 301))
+        self.assertTrue(c.delete("py:a"))
+        self.assertFalse(c.delete("py:a"))
+        self.assert_absent("py:a")
+        self.assertRegex(c.version(), rb"^\S+$")
+        self.assertTrue(c.flush_all())
+        self.assertEqual(c.get_many(["py:b"]), {})
+        self.assert_absent("py:b")
+        # The default client sends storage commands, delete and flush_all with noreply.
+        d = self.client()
+        d.set("py:nr", b"x")
+        self.assertEqual(d.get("py:nr"), b"x")
+        d.delete("py:nr")
+        self.assertIsNone(d.get("py:nr"))
+        d.set("py:nr", b"y")
+        d.flush_all()
+        wait_until(lambda: d.get("py:nr") is None, timeout=5, what="flush_all noreply")
+
+
+class LibmemcachedToolsTest(McClusterCase):
+    """libmemcached's own tools, unchanged, through ringleader."""
+
+    def test_memccapable_ascii_suite_passes(self):
+        # libmemcached's protocol checker: every ASCII test (it flushes the pool).
+        out = subprocess.run(["memccapable", "-a", "-h", "127.0.0.1", "-p", str(self.rl.port),
+                              "-t", "10"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("All tests passed", out.stdout)
+        self.assertNotIn("[FAIL]", out.stdout)
+
+    def test_memaslap_verifies_every_value_it_reads(self):
+        # 20,000 operations from 10 clients: 90% gets of 5 keys (split over the pool), 10% sets;
+        # memaslap checks every value it gets back against what it stored.
+        out = subprocess.run(["memcaslap", "-s", f"127.0.0.1:{self.rl.port}", "-T", "1",
+                              "-c", "10", "-x", "20000", "-X", "32", "-d", "5", "-v", "1.0"],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        counts = dict(re.findall(r"^(\w+): (\d+)$", out.stdout, re.M))
+        self.assertEqual(int(counts["cmd_get"]) + int(counts["cmd_set"]), 20000, out.stdout)
+        self.assertEqual(counts["verify_failed"], "0", out.stdout)
+        self.assertEqual(counts["verify_misses"], "0", out.stdout)
+        self.assertEqual(counts["get_misses"], "0", out.stdout)
+        self.assertNotIn("CLIENT_ERROR", out.stdout + out.stderr)
+        self.assertNotIn("SERVER_ERROR", out.stdout + out.stderr)
+
+
+class BackendFailureTest(unittest.TestCase):
+    def test_dead_backend_fails_only_its_keys_under_load(self):
+        with TempDir() as tmp, contextlib.ExitStack() as stack:
+            mcs = [stack.enter_context(MemcachedServer(tmp)) for _ in range(3)]
+            extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
+            rl = stack.enter_context(Ringleader(
+                RINGLEADER, tmp, [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
+                                  for i, m in enumerate(mcs)],
+                proxy='protocol = "memcached"', extra=extra))
+            keys = [f"kill:{i}" for i in range(600)]
+            owner = dict(zip(keys, lookup(rl.config_path, keys)))
+            self.assertEqual(set(owner.values()), {"mc-0", "mc-1", "mc-2"})
+            with McConn(rl.port) as seed:
+                seed.send(b"".join(storage("set", k, "v") for k in keys))
+                for k in keys:
+                    self.assertEqual(seed.line(), b"STORED", k)
+            killed = threading.Event()
+            problems, counts = [], {"ok": 0, "failed": 0, "ok_after_kill": 0}
+            progress = [0] * 4  # requests answered per worker
+            lock = threading.Lock()
+
+            def load(worker):
+                try:
+                    conn = McConn(rl.port, timeout=5)
+                except OSError as e:
+                    problems.append(f"connect: {e}")
+                    return
+                with conn:
+                    deadline = time.monotonic() + 20
+                    after_kill = 0
+                    for i in range(50000):  # bounded in count and time; 400 after the kill
+                        if time.monotonic() > deadline or after_kill >= 400:
+                            break
+                        k = keys[(worker * 7919 + i * 31) % len(keys)]
+                        after = killed.is_set()
+                        after_kill += after
+                        try:
+                            if i % 4 == 0:
+                                reply = conn.command(storage("set", k, "v"))
+                                ok = reply == b"STORED"
+                            else:
+                                reply = conn.get(k)
+                                ok = reply == [(b(k), 0, b"v", None)]
+                        except (OSError, ConnectionError, AssertionError) as e:
+                            problems.append(f"client connection broke: {e!r}")
+                            return
+                        if ok:
+                            with lock:
+                                counts["ok"] += 1
+                                if after:
+                                    counts["ok_after_kill"] += 1
+                        elif isinstance(reply, bytes) and reply.startswith(b"SERVER_ERROR "):
+                            with lock:
+                                counts["failed"] += 1
+                            if owner[k] != "mc-1":
+                                problems.append(f"{k} on {owner[k]} failed: {reply!r}")
+                            elif b"mc-1" not in reply:
+                                problems.append(f"error does not name the backend: {reply!r}")
+                        else:
+                            problems.append(f"{k} on {owner[k]}: unexpected reply {reply!r}")
+                        progress[worker] = i + 1
+
+            threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+            for t in threads:
+                t.start()
+            wait_until(lambda: problems or min(progress) >= 300, timeout=20,
+                       what="every worker under load")
+            mcs[1].stop()  # mc-1 dies mid-load
+            killed.set()
+            for t in threads:
+                t.join(timeout=60)
+            self.assertFalse(any(t.is_alive() for t in threads), "load still running")
+            self.assertEqual(problems, [])
+            self.assertGreater(counts["failed"], 0, "no request hit the dead backend")
+            self.assertGreater(counts["ok_after_kill"], 0, "nothing served after the kill")
+            # A new client is served: its mc-1 keys fail by name, the others are intact.
+            with McConn(rl.port) as c:
+                for k in keys[:60]:
+                    reply = c.get(k)
+                    if owner[k] == "mc-1":
+                        self.assertIsInstance(reply, bytes, k)
+                        self.assertTrue(reply.startswith(b"SERVER_ERROR "), reply)
+                        self.assertIn(b"mc-1", reply)
+                    else:
+                        self.assertEqual(reply, [(b(k), 0, b"v", None)], k)
+                self.assertTrue(c.command(b"version\r\n").startswith(b"VERSION "))
+            for i in (0, 2):
+                held = backend_items(mcs[i].port, keys)
+                self.assertEqual(sorted(held), sorted(b(k) for k in keys if owner[k] == f"mc-{i}"))
+
+
+if __name__ == "__main__":
+    run_unittests(globals())
