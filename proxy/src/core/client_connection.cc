@@ -126,6 +126,11 @@ void ClientConnection::process_input() {
       req->release();
       break;
     }
+    if (st == NextStatus::kDiscarded) {
+      req->release();
+      in_.consume(consumed);
+      continue;
+    }
     in_.consume(consumed);
     WorkerCounters::bump(wc.requests);
     queue_.push_back(req);

@@ -25,9 +25,11 @@ struct SessionEnv {
 };
 
 enum class NextStatus : uint8_t {
-  kRequest,   // one request consumed and planned into the PendingRequest
-  kNeedMore,  // no complete request yet; nothing consumed
-  kFatal,     // the stream cannot continue: the request holds the error reply, close after it
+  kRequest,    // one request consumed and planned into the PendingRequest
+  kNeedMore,   // no complete request yet; nothing consumed
+  kFatal,      // the stream cannot continue: the request holds the error reply, close after it
+  kDiscarded,  // *consumed bytes (at least one) were dropped unread, e.g. the rest of a refused
+               // memcached data block; no request: call again for the next one
 };
 
 // The protocol side of one client connection (owned by it; single-threaded).

@@ -2,8 +2,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/text.h"
 #include "memcached_session.h"
+#include "proxy/memcached/reply_scanner.h"
 
 namespace ringleader::proxy::memcached {
 namespace {
@@ -21,22 +21,14 @@ bool split_items(std::string_view reply, std::vector<std::string_view>* keys,
     if (eol == std::string_view::npos) return false;
     std::string_view line = reply.substr(pos, eol - pos);
     if (line == "END") return eol + 2 == reply.size();
-    if (line.substr(0, 6) != "VALUE ") return false;
-    // VALUE <key> <flags> <bytes> [<cas>]: the framer has checked the shape.
-    size_t key_end = line.find(' ', 6);
-    size_t flags_end = key_end == std::string_view::npos ? key_end : line.find(' ', key_end + 1);
-    if (flags_end == std::string_view::npos) return false;
-    size_t bytes_end = line.find(' ', flags_end + 1);
-    uint64_t bytes = 0;
-    if (!parse_u64(line.substr(flags_end + 1, bytes_end == std::string_view::npos
-                                                  ? std::string_view::npos
-                                                  : bytes_end - flags_end - 1),
-                   &bytes)) {
-      return false;
-    }
-    size_t end = eol + 2 + bytes + 2;
-    if (end > reply.size()) return false;
-    keys->push_back(line.substr(6, key_end - 6));
+    std::string_view key;
+    size_t bytes = 0;
+    // The framer has checked the shape; a reply it framed is whole, but check every bound.
+    if (!parse_value_line(line, &key, &bytes)) return false;
+    const size_t data = eol + 2;
+    if (bytes > reply.size() - data || reply.size() - data - bytes < 2) return false;
+    const size_t end = data + bytes + 2;
+    keys->push_back(key);
     items->push_back(reply.substr(pos, end - pos));
     pos = end;
   }

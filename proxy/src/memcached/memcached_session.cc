@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <map>
+#include <unordered_map>
 
 #include "common/version.h"
 #include "core/counters.h"
@@ -35,9 +38,9 @@ std::string encode(std::span<const std::string_view> t, size_t count, bool has_d
   return out;
 }
 
-// memcached's only key rule for the text protocol is length (1..250 bytes; words are never
-// empty). Control bytes are accepted as memcached accepts them, so that no key a backend would
-// take is refused by the proxy.
+// Keys: memcached's only rule for the text protocol is length (1..250 bytes; words are never
+// empty). Control bytes other than NUL are accepted as memcached accepts them; a NUL would end
+// the line early for memcached (it reads it as a C string), so no line with one is forwarded.
 
 bool parse_exptime(std::string_view s) {
   int64_t v = 0;
@@ -45,6 +48,48 @@ bool parse_exptime(std::string_view s) {
 }
 
 constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
+
+// memcached closes a connection that sends more than 2048 bytes without a newline, except for
+// get and gets lines: every other line the proxy writes stays under this.
+constexpr size_t kMaxBackendLine = 2000;
+
+// What version and stats report: the memcached protocol version the proxy speaks, which
+// clients such as libmemcached parse as major.minor.micro, then the proxy's own.
+std::string version_string() {
+  return std::string("1.6.0-ringleader-") + kVersion;
+}
+
+// An error for the client, or nothing when it asked for no reply (as memcached does).
+void refuse(PendingRequest& req, bool noreply, std::string_view line) {
+  if (noreply) {
+    req.complete = true;
+  } else {
+    answer(req, line);
+  }
+}
+
+bool takes_noreply(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kStorage:
+    case CommandKind::kCas:
+    case CommandKind::kDelete:
+    case CommandKind::kArithmetic:
+    case CommandKind::kTouch:
+    case CommandKind::kFlushAll:
+    case CommandKind::kVerbosity:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The length of the words joined by single spaces: the line as the proxy would write it.
+size_t canonical_length(std::span<const std::string_view> t) {
+  size_t n = t.empty() ? 0 : t.size() - 1;
+  for (std::string_view w : t)
+    n += w.size();
+  return n;
+}
 
 }  // namespace
 
@@ -54,6 +99,14 @@ MemcachedSession::MemcachedSession(const SessionEnv& env)
 
 NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapshot& ring,
                                   PendingRequest& req, size_t* consumed) {
+  if (discard_ > 0) {
+    // The rest of a refused data block, dropped as it arrives without being held.
+    const size_t n = std::min(discard_, input.size());
+    if (n == 0) return NextStatus::kNeedMore;
+    discard_ -= n;
+    *consumed = n;
+    return NextStatus::kDiscarded;
+  }
   switch (parser_.parse(input)) {
     case ParseStatus::kNeedMore:
       return NextStatus::kNeedMore;
@@ -74,9 +127,21 @@ NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapsh
     answer(req, "ERROR");
   } else {
     req.command = static_cast<uint16_t>(spec - all_commands().data() + 1);
-    // Forwarded as received when it already is what the backend must see.
-    std::string_view raw = parser_.crlf() ? input.substr(0, *consumed) : std::string_view();
-    plan(*spec, t, raw, req);
+    const bool noreply = t.size() > 1 && t.back() == "noreply" && takes_noreply(spec->kind);
+    if (std::memchr(input.data(), '\0', parser_.line_size()) != nullptr) {
+      req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
+      refuse(req, noreply, kBadFormat);
+    } else if (parser_.discard() > 0) {
+      // memcached's answer; the block is skipped, and the connection goes on.
+      discard_ = parser_.discard();
+      req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
+      refuse(req, noreply, "SERVER_ERROR object too large for cache");
+    } else {
+      // Forwarded as received when it already is what the backend must see: one space
+      // between words and "\r\n" (padding could push a line past memcached's limit).
+      const bool as_received = parser_.crlf() && parser_.line_size() == canonical_length(t);
+      plan(*spec, t, as_received ? input.substr(0, *consumed) : std::string_view(), req);
+    }
   }
   parser_.reset();
   return NextStatus::kRequest;
@@ -115,7 +180,7 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
   req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
   switch (spec.kind) {
     case CommandKind::kVersion:
-      answer(req, std::string("VERSION ringleader-") + kVersion);
+      answer(req, "VERSION " + version_string());
       return;
     case CommandKind::kVerbosity: {
       // verbosity <level> [noreply], as memcached answers it; the backends keep their own
@@ -175,7 +240,7 @@ void MemcachedSession::answer_stats(Tokens t, PendingRequest& req) {
   stat("pid", std::to_string(::getpid()));
   stat("uptime", std::to_string(uptime_s));
   stat("time", std::to_string(std::time(nullptr)));
-  stat("version", std::string("ringleader-") + kVersion);
+  stat("version", version_string());
   stat("threads", std::to_string(env_.counters->workers.size()));
   stat("curr_connections", std::to_string(c.client_connections));
   stat("total_connections", std::to_string(c.clients_accepted));
@@ -197,7 +262,8 @@ void MemcachedSession::forward(std::string_view key, std::string_view payload,
   const ring::Ring& ring = *req.ring;
   ring::BackendIndex owner = ring.primary(ring.hash(key));
   if (owner == ring::kNoBackend) {
-    answer(req, "SERVER_ERROR ringleader: no backend available for this key");
+    refuse(req, static_cast<MergeKind>(req.merge.kind) == MergeKind::kSilent,
+           "SERVER_ERROR ringleader: no backend available for this key");
     return;
   }
   Fragment& f = req.add_fragment();
@@ -209,15 +275,15 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
                                     PendingRequest& req) {
   // The parser has checked <bytes> and read the data block.
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
-  const bool noreply = t.size() == words + 1 && t[words] == "noreply";
+  const bool noreply = t.back() == "noreply";
   uint64_t number = 0;
-  if ((t.size() != words && !noreply) || !parse_u64(t[2], &number) || number > UINT32_MAX ||
+  if (t.size() != words + (noreply ? 1 : 0) || !parse_u64(t[2], &number) || number > UINT32_MAX ||
       !parse_exptime(t[3]) || (words == 6 && !parse_u64(t[5], &number))) {
-    answer(req, kBadFormat);
+    refuse(req, noreply, kBadFormat);
     return;
   }
   if (t[1].size() > kMaxKeyBytes) {
-    answer(req, "CLIENT_ERROR key too long");
+    refuse(req, noreply, "CLIENT_ERROR key too long");
     return;
   }
   if (noreply) {
@@ -236,20 +302,21 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
   // [noreply]
   size_t words = 2 + args;
   if (args == 0 && t.size() >= 3 && t[2] == "0") words = 3;  // delete's legacy zero time
-  const bool noreply = t.size() == words + 1 && t[words] == "noreply";
-  if (t.size() < 2 || (t.size() != words && !noreply)) {
-    answer(req, kBadFormat);
+  const bool noreply = t.back() == "noreply";
+  if (t.size() < 2 || t.size() != words + (noreply ? 1 : 0)) {
+    refuse(req, noreply, kBadFormat);
     return;
   }
   if (t[1].size() > kMaxKeyBytes) {
-    answer(req, "CLIENT_ERROR key too long");
+    refuse(req, noreply, "CLIENT_ERROR key too long");
     return;
   }
   if (args == 1) {
     uint64_t delta = 0;
     if (t[0] == "touch" ? !parse_exptime(t[2]) : !parse_u64(t[2], &delta)) {
-      answer(req, t[0] == "touch" ? "CLIENT_ERROR invalid exptime argument"
-                                  : "CLIENT_ERROR invalid numeric delta argument");
+      refuse(req, noreply,
+             t[0] == "touch" ? "CLIENT_ERROR invalid exptime argument"
+                             : "CLIENT_ERROR invalid numeric delta argument");
       return;
     }
   }
@@ -277,7 +344,6 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
       return;
     }
   }
-  const ring::Ring& ring = *req.ring;
   if (t.size() == first_key + 1) {
     if (raw.empty()) {
       forward(t[first_key], encode(t, t.size(), false, {}), req);
@@ -286,56 +352,86 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     }
     return;
   }
-  // Group keys by owner, keeping the client's order inside each group.
+  // Each distinct key once, grouped by owner in the client's order. A key asked again is
+  // answered from its one copy: a client repeating a key cannot multiply what backends send.
+  const ring::Ring& ring = *req.ring;
   const size_t keys = t.size() - first_key;
-  std::vector<ring::BackendIndex> owner_of(keys);
-  std::map<ring::BackendIndex, std::vector<uint32_t>> groups;
+  struct Place {
+    ring::BackendIndex owner;
+    uint32_t index;  // among the owner's distinct keys
+  };
+  std::vector<Place> place_of(keys);
+  std::map<ring::BackendIndex, std::vector<std::string_view>> distinct;
+  std::unordered_map<std::string_view, Place> seen;
+  seen.reserve(keys);
   for (uint32_t k = 0; k < keys; ++k) {
-    ring::BackendIndex owner = ring.primary(ring.hash(t[first_key + k]));
-    if (owner == ring::kNoBackend) {
-      answer(req, "SERVER_ERROR ringleader: no backend available for key '" +
-                      printable(t[first_key + k], 64) + "'");
+    std::string_view key = t[first_key + k];
+    auto [it, fresh] = seen.try_emplace(key);
+    if (fresh) {
+      ring::BackendIndex owner = ring.primary(ring.hash(key));
+      if (owner == ring::kNoBackend) {
+        answer(req, "SERVER_ERROR ringleader: no backend available for key '" + printable(key, 64) +
+                        "'");
+        return;
+      }
+      auto& list = distinct[owner];
+      it->second = Place{owner, static_cast<uint32_t>(list.size())};
+      list.push_back(key);
+    }
+    place_of[k] = it->second;
+  }
+  // memcached reads get and gets lines of any length, gat and gats lines up to 2048 bytes.
+  const bool long_lines = first_key == 1;
+  if (distinct.size() == 1 && seen.size() == keys && (long_lines || !raw.empty())) {
+    // One owner takes the whole request as it is: forward it and pass its reply through.
+    const size_t line = raw.empty() ? canonical_length(t) : raw.size();
+    if (long_lines || line + 2 <= kMaxBackendLine) {
+      Fragment& f = req.add_fragment();
+      f.backend = distinct.begin()->first;
+      if (raw.empty()) {
+        f.payload = encode(t, t.size(), false, {});
+      } else {
+        f.payload.assign(raw);
+      }
       return;
     }
-    owner_of[k] = owner;
-    groups[owner].push_back(k);
-  }
-  if (groups.size() == 1) {
-    // One owner takes the whole request: forward it unchanged and pass its reply through.
-    Fragment& f = req.add_fragment();
-    f.backend = groups.begin()->first;
-    if (raw.empty()) {
-      f.payload = encode(t, t.size(), false, {});
-    } else {
-      f.payload.assign(raw);
-    }
-    return;
   }
   req.merge.kind = static_cast<uint8_t>(MergeKind::kValuesInKeyOrder);
   req.merge.aux = first_key;
-  std::map<ring::BackendIndex, uint32_t> fragment_of;
-  for (const auto& [owner, ordinals] : groups) {
-    Fragment& f = req.add_fragment();
-    f.backend = owner;
-    for (size_t w = 0; w < first_key; ++w) {
-      f.payload += t[w];
+  // at[owner][i] = (fragment, position in it) of the owner's i-th distinct key; gat and gats
+  // parts are cut into several requests to stay under memcached's line limit.
+  std::map<ring::BackendIndex, std::vector<std::pair<uint32_t, uint32_t>>> at;
+  for (const auto& [owner, list] : distinct) {
+    auto& slots = at[owner];
+    slots.reserve(list.size());
+    uint32_t fragment = 0, position = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const bool full =
+          i > 0 && !long_lines &&
+          req.fragments[fragment].payload.size() + list[i].size() + 2 > kMaxBackendLine;
+      if (i == 0 || full) {
+        Fragment& f = req.add_fragment();
+        f.backend = owner;
+        for (size_t w = 0; w < first_key; ++w) {
+          f.payload += t[w];
+          f.payload += ' ';
+        }
+        fragment = static_cast<uint32_t>(req.fragments.size() - 1);
+        position = 0;
+      }
+      Fragment& f = req.fragments[fragment];
+      f.payload += list[i];
       f.payload += ' ';
+      slots.emplace_back(fragment, position++);
     }
-    for (uint32_t k : ordinals) {
-      f.payload += t[first_key + k];
-      f.payload += ' ';
-    }
+  }
+  for (Fragment& f : req.fragments) {
     f.payload.back() = '\r';
     f.payload += '\n';
-    fragment_of[owner] = static_cast<uint32_t>(req.fragments.size() - 1);
   }
-  // slots[k] = (fragment, position of key k among that fragment's keys).
-  std::map<ring::BackendIndex, uint32_t> seen;
   req.merge.slots.reserve(keys);
-  for (uint32_t k = 0; k < keys; ++k) {
-    ring::BackendIndex owner = owner_of[k];
-    req.merge.slots.emplace_back(fragment_of[owner], seen[owner]++);
-  }
+  for (const Place& p : place_of)
+    req.merge.slots.push_back(at[p.owner][p.index]);
 }
 
 void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {
@@ -343,19 +439,20 @@ void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {
   bool noreply = t.size() >= 2 && t.back() == "noreply";
   size_t words = noreply ? t.size() - 1 : t.size();
   if (words > 2 || (words == 2 && !parse_exptime(t[1]))) {
-    answer(req, kBadFormat);
+    refuse(req, noreply, kBadFormat);
     return;
   }
   req.merge.kind = static_cast<uint8_t>(noreply ? MergeKind::kSilent : MergeKind::kAllOk);
   std::string payload = encode(t, words, false, {});
+  // Every backend of the ring, ejected ones included: one that cannot be reached fails its
+  // part, and the client hears of it rather than an OK that would let its old data return.
   const ring::Ring& ring = *req.ring;
   for (ring::BackendIndex b = 0; b < ring.backends().size(); ++b) {
-    if (ring.backend(b).state == ring::BackendState::kDown) continue;
     Fragment& f = req.add_fragment();
     f.backend = b;
     f.payload = payload;
   }
-  if (req.fragments.empty()) answer(req, "SERVER_ERROR ringleader: no backend available");
+  if (req.fragments.empty()) refuse(req, noreply, "SERVER_ERROR ringleader: no backend available");
 }
 
 }  // namespace ringleader::proxy::memcached

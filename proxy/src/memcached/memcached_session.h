@@ -49,6 +49,7 @@ class MemcachedSession final : public Session {
 
   const SessionEnv& env_;
   RequestParser parser_;
+  size_t discard_ = 0;  // bytes of a refused data block still to drop
 };
 
 }  // namespace ringleader::proxy::memcached

@@ -3,35 +3,31 @@
 #include <cstring>
 
 namespace ringleader::proxy::memcached {
-namespace {
 
-// The <bytes> field of "VALUE <key> <flags> <bytes> [<cas>]": the fourth word.
-bool value_length(std::string_view line, size_t* out) {
+bool parse_value_line(std::string_view line, std::string_view* key, size_t* bytes) {
+  if (line.substr(0, 6) != "VALUE ") return false;
+  // Words split on runs of spaces: VALUE, key, flags, bytes, and an optional cas.
+  std::string_view words[4];
   size_t word = 0, i = 0;
-  while (i < line.size()) {
+  while (i < line.size() && word < 4) {
     while (i < line.size() && line[i] == ' ')
       ++i;
     size_t start = i;
     while (i < line.size() && line[i] != ' ')
       ++i;
     if (start == i) break;
-    if (word == 3) {
-      std::string_view s = line.substr(start, i - start);
-      if (s.size() > 19) return false;
-      size_t v = 0;
-      for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<size_t>(c - '0');
-      }
-      *out = v;
-      return true;
-    }
-    ++word;
+    words[word++] = line.substr(start, i - start);
   }
-  return false;
+  if (word < 4 || words[3].size() > 19) return false;
+  size_t v = 0;
+  for (char c : words[3]) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<size_t>(c - '0');
+  }
+  *key = words[1];
+  *bytes = v;
+  return true;
 }
-
-}  // namespace
 
 void ReplyScanner::reset() {
   pos_ = 0;
@@ -69,9 +65,10 @@ ParseStatus ReplyScanner::scan(std::string_view input) {
     if (at == pos_ || input[at - 1] != '\r') return fail("reply line not ended by \\r\\n");
     std::string_view line = input.substr(pos_, at - 1 - pos_);
     if (line.size() >= 6 && std::memcmp(line.data(), "VALUE ", 6) == 0) {
+      std::string_view key;
       size_t bytes = 0;
-      if (!value_length(line, &bytes)) return fail("malformed VALUE line");
-      if (bytes > kMaxItemBytes) return fail("VALUE data block larger than 1 GiB");
+      if (!parse_value_line(line, &key, &bytes)) return fail("malformed VALUE line");
+      if (bytes > kMaxDataBytes) return fail("VALUE data block larger than 1 GiB");
       in_data_ = true;
       data_end_ = at + 1 + bytes;
       continue;

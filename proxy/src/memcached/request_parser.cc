@@ -42,6 +42,7 @@ void RequestParser::reset() {
   line_found_ = false;
   has_data_ = false;
   crlf_ = false;
+  discard_ = 0;
   token_spans_.clear();
   tokens_.clear();
   data_ = {};
@@ -106,11 +107,12 @@ ParseStatus RequestParser::parse(std::string_view input) {
         if (!parse_length(input.substr(loff, llen), &data_length_)) {
           return fail("CLIENT_ERROR bad command line format");
         }
-        if (data_length_ > limits_.max_request_bytes ||
+        if (data_length_ > kMaxDataBytes || data_length_ > limits_.max_request_bytes ||
             line_end_ + data_length_ + 2 > limits_.max_request_bytes) {
-          return fail("SERVER_ERROR object too large for cache");
+          discard_ = data_length_ + 2;
+        } else {
+          has_data_ = true;
         }
-        has_data_ = true;
       }
     }
   }

@@ -3,14 +3,13 @@
 #include <memory>
 
 namespace ringleader::proxy::memcached::testing {
-namespace {
-
-// A fresh heap copy of `bytes`: exactly that many bytes, so reading past them is caught.
 std::unique_ptr<char[]> fresh(std::string_view bytes) {
   auto buffer = std::make_unique<char[]>(bytes.size());
   std::copy(bytes.begin(), bytes.end(), buffer.get());
   return buffer;
 }
+
+namespace {
 
 Parsed take(RequestParser& parser, ParseStatus status) {
   Parsed out;
@@ -21,6 +20,7 @@ Parsed take(RequestParser& parser, ParseStatus status) {
     out.data = std::string(parser.data());
     out.has_data = parser.has_data();
     out.consumed = parser.consumed();
+    out.discard = parser.discard();
   } else if (status == ParseStatus::kError) {
     out.error = parser.error();
   }

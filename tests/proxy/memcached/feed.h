@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +21,12 @@ struct Parsed {
   std::string data;
   bool has_data = false;
   size_t consumed = 0;
+  size_t discard = 0;
   std::string error;
 };
+
+// A heap copy of exactly `bytes.size()` bytes: a read past them is caught by ASan.
+std::unique_ptr<char[]> fresh(std::string_view bytes);
 
 // Shows input[0, split) first (unless split is 0), then all of `input`, each in a fresh buffer.
 Parsed parse_split(std::string_view input, size_t split, ParseLimits limits = {});

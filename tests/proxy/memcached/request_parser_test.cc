@@ -122,9 +122,15 @@ TEST(RequestParserTest, RequestOfExactlyTheLimitIsAccepted) {
   const std::string input = "set k 0 0 10\r\n0123456789\r\n";
   ParseLimits limits;
   limits.max_request_bytes = input.size();
-  EXPECT_EQ(parse_split(input, 0, limits).status, ParseStatus::kComplete);
+  auto whole = parse_split(input, 0, limits);
+  EXPECT_EQ(whole.status, ParseStatus::kComplete);
+  EXPECT_TRUE(whole.has_data);
+  EXPECT_EQ(whole.discard, 0u);
   limits.max_request_bytes = input.size() - 1;
-  EXPECT_EQ(parse_split(input, 0, limits).status, ParseStatus::kError);
+  auto over = parse_split(input, 0, limits);
+  EXPECT_EQ(over.status, ParseStatus::kComplete);
+  EXPECT_FALSE(over.has_data);
+  EXPECT_EQ(over.discard, 12u);
 }
 
 TEST(HasDataBlockTest, OnlyStorageCommandsCarryData) {

@@ -135,11 +135,11 @@ TEST_F(MemcachedSessionTest, GetOfKeysOnSeveralBackendsIsSplitAndMergedInKeyOrde
   PendingRequest* req = plan(input);
   ASSERT_EQ(req->fragments.size(), 3u);
   size_t f0 = fragment_for(req, k[0]), f1 = fragment_for(req, k[1]), f2 = fragment_for(req, k[2]);
-  EXPECT_EQ(req->fragments[f0].payload, "get " + k[0] + " " + k[0] + "\r\n");
+  EXPECT_EQ(req->fragments[f0].payload, "get " + k[0] + "\r\n");  // asked once, answered twice
   EXPECT_EQ(req->fragments[f1].payload, "get " + k[1] + "\r\n");
   const std::string v0 = "VALUE " + k[0] + " 1 2\r\naa\r\n";
   const std::string v2 = "VALUE " + k[2] + " 0 5\r\nEND\r\n\r\n";  // data that looks like END
-  reply(req, f0, v0 + v0 + "END\r\n");
+  reply(req, f0, v0 + "END\r\n");
   reply(req, f1, "END\r\n");  // a miss
   reply(req, f2, v2 + "END\r\n");
   session_->complete(*req);
@@ -207,13 +207,23 @@ TEST_F(MemcachedSessionTest, FlushAllGoesToEveryBackendAndIsOkOnlyIfAllAre) {
   EXPECT_EQ(quiet->fragments[0].payload, "flush_all\r\n");
 }
 
-TEST_F(MemcachedSessionTest, DownBackendsAreLeftOutOfFlushAll) {
+TEST_F(MemcachedSessionTest, FlushAllReachesEjectedBackendsToo) {
+  // An ejected backend's part fails rather than being left out: an OK would let its old data
+  // come back when it returns.
   config_.backends[1].state = ring::BackendState::kDown;
   ring_ = ring::Ring::build(config_.backends, config_.ring, 6).value();
   PendingRequest* req = plan("flush_all\r\n");
-  ASSERT_EQ(req->fragments.size(), 2u);
-  for (const Fragment& f : req->fragments)
-    EXPECT_NE(ring_->backend(f.backend).name, "mc1");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    if (backend_of(req, i) == "mc1") {
+      req->fragments[i].state = FragmentState::kFailed;
+      req->fragments[i].error = "backend mc1 is unavailable";
+    } else {
+      reply(req, i, "OK\r\n");
+    }
+  }
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "SERVER_ERROR ringleader: backend mc1 is unavailable\r\n");
 }
 
 TEST_F(MemcachedSessionTest, LocalAnswers) {
@@ -221,7 +231,7 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
     std::string input, reply;
   };
   for (const Case& c : std::vector<Case>{
-           {"version\r\n", "VERSION ringleader-0.1.0\r\n"},
+           {"version\r\n", "VERSION 1.6.0-ringleader-0.1.0\r\n"},
            {"verbosity 1\r\n", "OK\r\n"},
            {"verbosity 1 noreply\r\n", ""},
            {"verbosity\r\n", "ERROR\r\n"},
@@ -276,7 +286,7 @@ TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
   const std::string& r = req->reply;
   EXPECT_EQ(r.rfind("STAT pid ", 0), 0u) << r;
   for (std::string line :
-       {"STAT version ringleader-0.1.0\r\n", "STAT threads 1\r\n", "STAT cmd_total 41\r\n",
+       {"STAT version 1.6.0-ringleader-0.1.0\r\n", "STAT threads 1\r\n", "STAT cmd_total 41\r\n",
         "STAT total_connections 3\r\n", "STAT bytes_read 1234\r\n", "STAT ring_backends 3\r\n"}) {
     EXPECT_NE(r.find(line), std::string::npos) << line << " in:\n" << r;
   }
@@ -287,6 +297,132 @@ TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
     EXPECT_EQ(r.compare(pos, 5, "STAT "), 0) << r.substr(pos);
   }
   EXPECT_EQ(lines, 16u);
+}
+
+TEST_F(MemcachedSessionTest, NoreplyRequestsGetNoErrorLineEither) {
+  // memcached suppresses its own error lines for noreply requests; so does the proxy, or a
+  // noreply client would read the error as the answer to its next request.
+  using namespace std::string_literals;
+  for (const std::string& input : std::vector<std::string>{
+           "incr k abc noreply\r\n", "touch k soon noreply\r\n", "flush_all soon noreply\r\n",
+           "delete " + std::string(251, 'k') + " noreply\r\n", "set k x 0 1 noreply\r\nv\r\n",
+           "set k\0 0 0 1 noreply\r\nv\r\n"s, "verbosity x noreply\r\n"}) {
+    PendingRequest* req = plan(input);
+    EXPECT_TRUE(req->complete) << input;
+    EXPECT_TRUE(req->fragments.empty()) << input;
+    EXPECT_EQ(req->reply, "") << input;
+  }
+  // A key named noreply is a key for get.
+  PendingRequest* get = plan("get noreply\r\n");
+  ASSERT_EQ(get->fragments.size(), 1u);
+  EXPECT_EQ(get->fragments[0].payload, "get noreply\r\n");
+}
+
+TEST_F(MemcachedSessionTest, LinesWithNulAreRefused) {
+  // memcached reads a command line as a C string: "set k\0 0 0 3" would be "set k" to it, and
+  // the data block would run as a command, giving the backend stream one reply too many.
+  using namespace std::string_literals;
+  for (std::string input : {"set k\0 0 0 3\r\nabc\r\n"s, "get a\0b\r\n"s, "delete \0\r\n"s}) {
+    PendingRequest* req = plan(input);
+    EXPECT_TRUE(req->complete);
+    EXPECT_TRUE(req->fragments.empty());
+    EXPECT_EQ(req->reply, "CLIENT_ERROR bad command line format\r\n");
+  }
+}
+
+TEST_F(MemcachedSessionTest, PaddedLinesAreRewrittenWithSingleSpaces) {
+  // memcached closes a connection that sends over 2048 bytes without a newline (get and gets
+  // excepted): padding must not reach it.
+  const std::string padded = "touch k" + std::string(5000, ' ') + "10\r\n";
+  PendingRequest* req = plan(padded);
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, "touch k 10\r\n");
+  EXPECT_EQ(plan("set  k 0 0 1\r\nv\r\n")->fragments[0].payload, "set k 0 0 1\r\nv\r\n");
+}
+
+TEST_F(MemcachedSessionTest, LongGatIsCutUnderMemcachedsLineLimit) {
+  std::string input = "gat 60";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 600; ++i) {
+    keys.push_back("a-rather-long-key-name-" + std::to_string(i));
+    input += " " + keys.back();
+  }
+  input += "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_GT(req->fragments.size(), 3u);  // more parts than backends
+  for (const Fragment& f : req->fragments) {
+    EXPECT_LE(f.payload.size(), 2000u);
+    EXPECT_EQ(f.payload.rfind("gat 60 ", 0), 0u);
+  }
+  // Every part answers all its keys; the client gets all 600 in its order.
+  for (size_t i = 0; i < req->fragments.size(); ++i) {
+    std::string_view words = req->fragments[i].payload;
+    words.remove_prefix(7);
+    words.remove_suffix(2);
+    std::string r;
+    while (!words.empty()) {
+      size_t end = words.find(' ');
+      std::string key(words.substr(0, end));
+      r += "VALUE " + key + " 0 " + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+      words.remove_prefix(end == std::string_view::npos ? words.size() : end + 1);
+    }
+    reply(req, i, r + "END\r\n");
+  }
+  session_->complete(*req);
+  std::string expected;
+  for (const std::string& key : keys)
+    expected += "VALUE " + key + " 0 " + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+  EXPECT_EQ(req->reply, expected + "END\r\n");
+
+  // get and gets lines have no such limit: one part per backend.
+  input.replace(0, 6, "get");
+  EXPECT_LE(plan(input)->fragments.size(), 3u);
+}
+
+TEST_F(MemcachedSessionTest, RepeatedKeysAreAskedOnce) {
+  std::string input = "get";
+  for (int i = 0; i < 1000; ++i)
+    input += " same";
+  input += "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, "get same\r\n");
+  const std::string item = "VALUE same 0 1\r\nx\r\n";
+  reply(req, 0, item + "END\r\n");
+  session_->complete(*req);
+  std::string expected;
+  for (int i = 0; i < 1000; ++i)
+    expected += item;
+  EXPECT_EQ(req->reply, expected + "END\r\n");
+}
+
+TEST_F(MemcachedSessionTest, OversizedDataBlockIsAnsweredAndSkippedAsItArrives) {
+  config_.proxy.max_request_bytes = 64;
+  session_ = std::make_unique<MemcachedSession>(env_);
+  const std::string head = "set big 0 0 100\r\n";
+  const std::string block = std::string(100, 'x') + "\r\n";
+  auto* req = new PendingRequest(nullptr);
+  held_.push_back(req);
+  size_t consumed = 0;
+  ASSERT_EQ(session_->next(head + block.substr(0, 30), ring_, *req, &consumed),
+            NextStatus::kRequest);
+  EXPECT_EQ(consumed, head.size());
+  EXPECT_EQ(req->reply, "SERVER_ERROR object too large for cache\r\n");
+  EXPECT_TRUE(req->fragments.empty());
+  // The block is dropped in whatever pieces it comes, never held whole.
+  size_t dropped = 0;
+  std::string_view rest = std::string_view(block).substr(0, 30);
+  auto* next_req = new PendingRequest(nullptr);
+  held_.push_back(next_req);
+  ASSERT_EQ(session_->next(rest, ring_, *next_req, &consumed), NextStatus::kDiscarded);
+  dropped += consumed;
+  const std::string tail = block.substr(30) + "get k\r\n";
+  ASSERT_EQ(session_->next(tail, ring_, *next_req, &consumed), NextStatus::kDiscarded);
+  dropped += consumed;
+  EXPECT_EQ(dropped, block.size());
+  // Then the next request, as usual.
+  ASSERT_EQ(session_->next("get k\r\n", ring_, *next_req, &consumed), NextStatus::kRequest);
+  EXPECT_EQ(next_req->fragments.size(), 1u);
 }
 
 TEST_F(MemcachedSessionTest, QuitClosesWithoutAReply) {

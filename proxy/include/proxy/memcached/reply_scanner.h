@@ -19,13 +19,15 @@
 
 namespace ringleader::proxy::memcached {
 
+// The key and <bytes> of a "VALUE <key> <flags> <bytes> [<cas>]" line (without "\r\n"); false
+// when the line is not one. The scanner frames with it and merges split gets with it.
+bool parse_value_line(std::string_view line, std::string_view* key, size_t* bytes);
+
 class ReplyScanner {
  public:
   // Lines longer than this (a VALUE line holds at most a 250-byte key and four numbers) are
   // a protocol error rather than something to wait for forever.
   static constexpr size_t kMaxLineBytes = 8192;
-  // memcached's largest item (its -I limit) is 1 GiB; a longer data block is a protocol error.
-  static constexpr size_t kMaxItemBytes = size_t{1} << 30;
 
   ParseStatus scan(std::string_view input);
   // After kComplete: the size of the whole reply.

@@ -32,6 +32,9 @@ struct ParseLimits {
 
 // memcached's own limit on key length; longer keys are refused.
 inline constexpr size_t kMaxKeyBytes = 250;
+// memcached's largest item (its -I limit) is 1 GiB, and it reads <bytes> into a 32-bit int: a
+// longer data block is refused whatever proxy.max_request_bytes says.
+inline constexpr size_t kMaxDataBytes = size_t{1} << 30;
 
 // Whether `command` is followed by a data block, and which token holds its length.
 bool has_data_block(std::string_view command, size_t* length_token);
@@ -50,6 +53,12 @@ class RequestParser {
   bool has_data() const { return has_data_; }
   // Whether the line ended in "\r\n" (memcached also accepts a bare "\n").
   bool crlf() const { return crlf_; }
+  // The command line's length, terminator excluded.
+  size_t line_size() const { return line_length_; }
+  // A storage command whose data block is over the limits: the request is the line alone
+  // (has_data() is false), and the caller must drop the next discard() bytes of input (the
+  // block and its "\r\n", which memcached itself skips unread) before the next request.
+  size_t discard() const { return discard_; }
   // Bytes the request took: line, terminator, data block and its terminator.
   size_t consumed() const { return consumed_; }
   // After kError: the whole reply line for the client, "\r\n" included.
@@ -71,6 +80,7 @@ class RequestParser {
   bool line_found_ = false;
   bool has_data_ = false;
   bool crlf_ = false;
+  size_t discard_ = 0;
   std::vector<std::pair<size_t, size_t>> token_spans_;  // (offset, length) in the line
   std::vector<std::string_view> tokens_;
   std::string_view data_;
