@@ -362,27 +362,43 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   };
   std::vector<Place> place_of(keys);
   std::map<ring::BackendIndex, std::vector<std::string_view>> distinct;
-  std::unordered_map<std::string_view, Place> seen;
-  seen.reserve(keys);
+  // Earlier occurrences: a scan of the few keys before for small gets (no allocation per key),
+  // a hash map for large ones.
+  constexpr size_t kScanLimit = 32;
+  std::unordered_map<std::string_view, uint32_t> first_seen;
+  if (keys > kScanLimit) first_seen.reserve(keys);
+  size_t repeats = 0;
   for (uint32_t k = 0; k < keys; ++k) {
     std::string_view key = t[first_key + k];
-    auto [it, fresh] = seen.try_emplace(key);
-    if (fresh) {
-      ring::BackendIndex owner = ring.primary(ring.hash(key));
-      if (owner == ring::kNoBackend) {
-        answer(req, "SERVER_ERROR ringleader: no backend available for key '" + printable(key, 64) +
-                        "'");
-        return;
+    uint32_t earlier = k;
+    if (keys <= kScanLimit) {
+      for (uint32_t e = 0; e < k; ++e) {
+        if (t[first_key + e] == key) {
+          earlier = e;
+          break;
+        }
       }
-      auto& list = distinct[owner];
-      it->second = Place{owner, static_cast<uint32_t>(list.size())};
-      list.push_back(key);
+    } else {
+      earlier = first_seen.try_emplace(key, k).first->second;
     }
-    place_of[k] = it->second;
+    if (earlier != k) {
+      place_of[k] = place_of[earlier];
+      ++repeats;
+      continue;
+    }
+    ring::BackendIndex owner = ring.primary(ring.hash(key));
+    if (owner == ring::kNoBackend) {
+      answer(req,
+             "SERVER_ERROR ringleader: no backend available for key '" + printable(key, 64) + "'");
+      return;
+    }
+    auto& list = distinct[owner];
+    place_of[k] = Place{owner, static_cast<uint32_t>(list.size())};
+    list.push_back(key);
   }
   // memcached reads get and gets lines of any length, gat and gats lines up to 2048 bytes.
   const bool long_lines = first_key == 1;
-  if (distinct.size() == 1 && seen.size() == keys && (long_lines || !raw.empty())) {
+  if (distinct.size() == 1 && repeats == 0 && (long_lines || !raw.empty())) {
     // One owner takes the whole request as it is: forward it and pass its reply through.
     const size_t line = raw.empty() ? canonical_length(t) : raw.size();
     if (long_lines || line + 2 <= kMaxBackendLine) {
