@@ -17,8 +17,8 @@ import unittest
 
 from pymemcache.client.base import Client
 
-from harness import (MemcachedServer, port_open, primary_backends, Ringleader, TempDir,
-                     run_unittests, wait_until)
+from harness import (MemcachedServer, metric_value, port_open, primary_backends, Ringleader,
+                     TempDir, run_unittests, wait_until)
 
 RINGLEADER = None
 
@@ -544,6 +544,36 @@ class CommandsTest(McClusterCase):
                 self.assert_works(other, "nul:still")
                 self.assert_works(c, "nul:still")
         self.assert_absent("nul:k")
+
+    def test_long_and_padded_lines_reach_memcached_within_its_line_limit(self):
+        # memcached drops a connection that sends over 2048 bytes without a newline (get and
+        # gets excepted); that connection is shared by every client of the proxy. On loopback
+        # it sees a line whole unless it is longer than its 16 KiB read buffer, hence the sizes.
+        c = self.conn()
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "pad:still", "pad:still")), b"STORED")
+        keys = [f"pad:a-rather-long-key-name-{i:04d}" for i in range(2000)]
+        c.send(b"".join(storage("set", k, k, noreply=True) for k in keys) + b"version\r\n")
+        self.assertTrue(c.line().startswith(b"VERSION "))
+        connects = metric_value(self.rl.admin_port, "ringleader_backend_connects_total")
+        c.send(b"gat 300 " + b" ".join(b(k) for k in keys) + b"\r\n")
+        got = []
+        while True:
+            line = c.line()
+            if line == b"END":
+                break
+            self.assertTrue(line.startswith(b"VALUE "), line)
+            _, key, _, size = line.split(b" ")
+            got.append((key, c.exact(int(size) + 2)[:-2]))
+        self.assertEqual(got, [(b(k), b(k)) for k in keys])
+        c.send(b"touch pad:still" + b" " * 20000 + b"600\r\n")
+        self.assertEqual(c.line(), b"TOUCHED")
+        for _ in range(20):
+            self.assert_works(other, "pad:still")
+        self.assertGreater(backend_ttl(self.names[self.owner("pad:still")].port, "pad:still"), 0)
+        # No backend dropped a connection: every one is still the first the proxy made.
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_connects_total"),
+                         connects)
 
     def test_key_length_limit(self):
         c = self.conn()
