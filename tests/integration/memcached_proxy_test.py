@@ -670,6 +670,12 @@ class LimitsTest(McClusterCase):
         c.send(storage("set", "lim:big", b"x" * 100000, noreply=True) + b"version\r\n")
         self.assertTrue(c.line().startswith(b"VERSION "), "noreply refusal answered")
         self.assert_absent("lim:big")
+        # A refused set leaves no old value behind, as memcached unlinks it.
+        self.assertEqual(c.command(storage("set", "lim:old", "old")), b"STORED")
+        c.send(storage("set", "lim:old", b"y" * 100000))
+        self.assertEqual(c.line(), b"SERVER_ERROR object too large for cache")
+        self.assertEqual(c.get("lim:old"), [])
+        self.assert_absent("lim:old")
 
     def test_requests_under_the_limit_pass(self):
         c = self.conn()

@@ -1,4 +1,5 @@
 // Turning backend replies into the client's reply (MemcachedSession::complete).
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +10,8 @@ namespace ringleader::proxy::memcached {
 namespace {
 
 constexpr std::string_view kEnd = "END\r\n";
+// How many bytes of repeated items a split get may add to what the backends sent.
+constexpr size_t kMaxRepeatBytes = size_t{64} << 20;
 
 // One retrieval reply split into its items ("VALUE ..." line plus data block, as received)
 // and their keys. False when the reply is not a run of items ended by END (an error line):
@@ -56,6 +59,10 @@ void MemcachedSession::complete(PendingRequest& req) {
   out.clear();
   auto kind = static_cast<MergeKind>(req.merge.kind);
   if (kind == MergeKind::kSilent) return;
+  if (kind == MergeKind::kFixed) {
+    out = req.merge.note;
+    return;
+  }
   for (const Fragment& f : req.fragments) {
     if (f.state == FragmentState::kFailed) {
       out = "SERVER_ERROR ringleader: " + f.error + "\r\n";
@@ -66,6 +73,8 @@ void MemcachedSession::complete(PendingRequest& req) {
     case MergeKind::kPass:
     case MergeKind::kSilent:
       out.swap(req.fragments[0].reply);
+      return;
+    case MergeKind::kFixed:
       return;
     case MergeKind::kAllOk:
       for (const Fragment& f : req.fragments) {
@@ -108,6 +117,21 @@ void MemcachedSession::merge_values(PendingRequest& req) {
       return;
     }
   }
+  // Repeats are copies the backends did not send: bounded, so that a short request cannot make
+  // the proxy build a reply of any size from one item.
+  size_t sent = 0, merged = kEnd.size();
+  for (const auto& items_of : hit) {
+    for (std::string_view item : items_of)
+      sent += item.size();
+  }
+  for (const auto& [fragment, position] : req.merge.slots)
+    merged += hit[fragment][position].size();
+  if (merged > sent + kMaxRepeatBytes) {
+    out = "SERVER_ERROR ringleader: the keys asked again would repeat over " +
+          std::to_string(kMaxRepeatBytes >> 20) + " MiB of values; ask each key once\r\n";
+    return;
+  }
+  out.reserve(merged);
   for (const auto& [fragment, position] : req.merge.slots) {
     out += hit[fragment][position];
   }

@@ -68,16 +68,24 @@ void refuse(PendingRequest& req, bool noreply, std::string_view line) {
   }
 }
 
-bool takes_noreply(CommandKind kind) {
+// Whether the request asks for no reply. As memcached does, only a request with a word count
+// its command accepts has a noreply: "delete noreply" deletes the key "noreply", and "incr
+// noreply" is an error that is answered.
+bool noreply_requested(CommandKind kind, std::span<const std::string_view> t) {
+  const bool last = t.size() > 1 && t.back() == "noreply";
   switch (kind) {
     case CommandKind::kStorage:
+      return last && t.size() == 6;
     case CommandKind::kCas:
+      return last && t.size() == 7;
     case CommandKind::kDelete:
+      return last && (t.size() == 3 || (t.size() == 4 && t[2] == "0"));
     case CommandKind::kArithmetic:
     case CommandKind::kTouch:
+      return last && t.size() == 4;
     case CommandKind::kFlushAll:
     case CommandKind::kVerbosity:
-      return true;
+      return last && t.size() <= 3;
     default:
       return false;
   }
@@ -127,15 +135,15 @@ NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapsh
     answer(req, "ERROR");
   } else {
     req.command = static_cast<uint16_t>(spec - all_commands().data() + 1);
-    const bool noreply = t.size() > 1 && t.back() == "noreply" && takes_noreply(spec->kind);
+    noreply_ = noreply_requested(spec->kind, t);
+    // A refused data block is dropped whatever the line's fate: the request is the line alone.
+    discard_ = parser_.discard();
     if (std::memchr(input.data(), '\0', parser_.line_size()) != nullptr) {
       req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
-      refuse(req, noreply, kBadFormat);
-    } else if (parser_.discard() > 0) {
-      // memcached's answer; the block is skipped, and the connection goes on.
-      discard_ = parser_.discard();
+      refuse(req, noreply_, kBadFormat);
+    } else if (discard_ > 0) {
       req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
-      refuse(req, noreply, "SERVER_ERROR object too large for cache");
+      refuse_oversized(t, req);
     } else {
       // Forwarded as received when it already is what the backend must see: one space
       // between words and "\r\n" (padding could push a line past memcached's limit).
@@ -187,7 +195,7 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
       // level and the proxy logs by its [log] table.
       if (t.size() < 2 || t.size() > 3) {
         answer(req, "ERROR");
-      } else if (t.back() == "noreply") {
+      } else if (noreply_) {
         req.complete = true;
       } else {
         uint64_t level = 0;
@@ -257,6 +265,25 @@ void MemcachedSession::answer_stats(Tokens t, PendingRequest& req) {
   req.complete = true;
 }
 
+void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
+  // memcached's answer; the block is skipped as it arrives, and the connection goes on. A
+  // refused set also unlinks the key in memcached, so that the old value is not served as if
+  // the set had not happened: the proxy sends that delete to the key's owner.
+  const std::string_view line = "SERVER_ERROR object too large for cache";
+  if (t[0] != "set" || t.size() < 2 || t[1].size() > kMaxKeyBytes) {
+    refuse(req, noreply_, line);
+    return;
+  }
+  req.merge.kind = static_cast<uint8_t>(noreply_ ? MergeKind::kSilent : MergeKind::kFixed);
+  req.merge.note.assign(line);
+  req.merge.note += "\r\n";
+  std::string payload = "delete ";
+  payload += t[1];
+  payload += "\r\n";
+  forward(t[1], payload, req);
+  if (req.complete && !noreply_) answer(req, line);  // no backend for the key: nothing to unlink
+}
+
 void MemcachedSession::forward(std::string_view key, std::string_view payload,
                                PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
@@ -275,7 +302,7 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
                                     PendingRequest& req) {
   // The parser has checked <bytes> and read the data block.
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
-  const bool noreply = t.back() == "noreply";
+  const bool noreply = noreply_;
   uint64_t number = 0;
   if (t.size() != words + (noreply ? 1 : 0) || !parse_u64(t[2], &number) || number > UINT32_MAX ||
       !parse_exptime(t[3]) || (words == 6 && !parse_u64(t[5], &number))) {
@@ -302,7 +329,7 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
   // [noreply]
   size_t words = 2 + args;
   if (args == 0 && t.size() >= 3 && t[2] == "0") words = 3;  // delete's legacy zero time
-  const bool noreply = t.back() == "noreply";
+  const bool noreply = noreply_;
   if (t.size() < 2 || t.size() != words + (noreply ? 1 : 0)) {
     refuse(req, noreply, kBadFormat);
     return;
@@ -452,7 +479,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
 
 void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {
   // flush_all [delay] [noreply]
-  bool noreply = t.size() >= 2 && t.back() == "noreply";
+  const bool noreply = noreply_;
   size_t words = noreply ? t.size() - 1 : t.size();
   if (words > 2 || (words == 2 && !parse_exptime(t[1]))) {
     refuse(req, noreply, kBadFormat);

@@ -22,6 +22,7 @@ enum class MergeKind : uint8_t {
   kSilent,            // noreply: nothing for the client, whatever the backends said
   kValuesInKeyOrder,  // get/gets/gat/gats split: hits in the client's key order, then END
   kAllOk,             // flush_all: OK only if every backend said OK
+  kFixed,             // merge.note, whatever the backends said (a refused set's unlink)
 };
 
 class MemcachedSession final : public Session {
@@ -42,6 +43,7 @@ class MemcachedSession final : public Session {
   void plan_keyed(Tokens t, size_t args, std::string_view raw, PendingRequest& req);
   void plan_flush_all(Tokens t, PendingRequest& req);
   void answer_stats(Tokens t, PendingRequest& req);
+  void refuse_oversized(Tokens t, PendingRequest& req);
 
   // Sends `payload` (the request, as the backend is to see it) to the owner of `key`.
   void forward(std::string_view key, std::string_view payload, PendingRequest& req);
@@ -49,7 +51,8 @@ class MemcachedSession final : public Session {
 
   const SessionEnv& env_;
   RequestParser parser_;
-  size_t discard_ = 0;  // bytes of a refused data block still to drop
+  size_t discard_ = 0;    // bytes of a refused data block still to drop
+  bool noreply_ = false;  // the request being planned asked for no reply
 };
 
 }  // namespace ringleader::proxy::memcached

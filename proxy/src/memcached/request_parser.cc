@@ -1,6 +1,7 @@
 #include "proxy/memcached/request_parser.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace ringleader::proxy::memcached {
@@ -104,7 +105,10 @@ ParseStatus RequestParser::parse(std::string_view input) {
           return fail("CLIENT_ERROR bad command line format");
         }
         auto [loff, llen] = token_spans_[length_token];
-        if (!parse_length(input.substr(loff, llen), &data_length_)) {
+        // memcached reads <bytes> into a 32-bit int and refuses more than INT_MAX - 2 without
+        // skipping anything: such a length cannot be skipped either.
+        if (!parse_length(input.substr(loff, llen), &data_length_) ||
+            data_length_ > size_t{INT32_MAX} - 2) {
           return fail("CLIENT_ERROR bad command line format");
         }
         if (data_length_ > kMaxDataBytes || data_length_ > limits_.max_request_bytes ||

@@ -42,6 +42,7 @@ std::vector<BadCase> bad_requests() {
       {"cas_length_missing", "cas k\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"length_overflow", "set k 0 0 99999999999999999999\r\n",
        "CLIENT_ERROR bad command line format\r\n"},
+      {"length_over_int32", "set k 0 0 2147483646\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"data_too_long", "set k 0 0 3\r\nabcde\r\n", "CLIENT_ERROR bad data chunk\r\n"},
       {"data_bare_newline", "set k 0 0 3\r\nabc\n\n", "CLIENT_ERROR bad data chunk\r\n"},
       {"line_over_limit", std::string(100, 'g'),

@@ -63,6 +63,14 @@ class MemcachedSessionTest : public ::testing::Test {
     return 0;
   }
 
+  // "get KEY KEY ... KEY\r\n" with `times` copies.
+  static std::string get_repeated(const std::string& key, int times) {
+    std::string input = "get";
+    for (int i = 0; i < times; ++i)
+      input += " " + key;
+    return input + "\r\n";
+  }
+
   void reply(PendingRequest* req, size_t fragment, std::string bytes) {
     req->fragments[fragment].state = FragmentState::kDone;
     req->fragments[fragment].reply = std::move(bytes);
@@ -208,8 +216,8 @@ TEST_F(MemcachedSessionTest, FlushAllGoesToEveryBackendAndIsOkOnlyIfAllAre) {
 }
 
 TEST_F(MemcachedSessionTest, FlushAllReachesEjectedBackendsToo) {
-  // An ejected backend's part fails rather than being left out: an OK would let its old data
-  // come back when it returns.
+  // An ejected backend gets its part too (its pool still exists and retries): left out, an OK
+  // would let its old data come back when it returns. When its part fails, so does flush_all.
   config_.backends[1].state = ring::BackendState::kDown;
   ring_ = ring::Ring::build(config_.backends, config_.ring, 6).value();
   PendingRequest* req = plan("flush_all\r\n");
@@ -380,11 +388,7 @@ TEST_F(MemcachedSessionTest, LongGatIsCutUnderMemcachedsLineLimit) {
 }
 
 TEST_F(MemcachedSessionTest, RepeatedKeysAreAskedOnce) {
-  std::string input = "get";
-  for (int i = 0; i < 1000; ++i)
-    input += " same";
-  input += "\r\n";
-  PendingRequest* req = plan(input);
+  PendingRequest* req = plan(get_repeated("same", 1000));
   ASSERT_EQ(req->fragments.size(), 1u);
   EXPECT_EQ(req->fragments[0].payload, "get same\r\n");
   const std::string item = "VALUE same 0 1\r\nx\r\n";
@@ -407,8 +411,13 @@ TEST_F(MemcachedSessionTest, OversizedDataBlockIsAnsweredAndSkippedAsItArrives) 
   ASSERT_EQ(session_->next(head + block.substr(0, 30), ring_, *req, &consumed),
             NextStatus::kRequest);
   EXPECT_EQ(consumed, head.size());
+  // As memcached does, a refused set also unlinks the key, so its old value is not served.
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, "delete big\r\n");
+  EXPECT_EQ(backend_of(req, 0), owner("big"));
+  reply(req, 0, "NOT_FOUND\r\n");
+  session_->complete(*req);
   EXPECT_EQ(req->reply, "SERVER_ERROR object too large for cache\r\n");
-  EXPECT_TRUE(req->fragments.empty());
   // The block is dropped in whatever pieces it comes, never held whole.
   size_t dropped = 0;
   std::string_view rest = std::string_view(block).substr(0, 30);
@@ -423,6 +432,63 @@ TEST_F(MemcachedSessionTest, OversizedDataBlockIsAnsweredAndSkippedAsItArrives) 
   // Then the next request, as usual.
   ASSERT_EQ(session_->next("get k\r\n", ring_, *next_req, &consumed), NextStatus::kRequest);
   EXPECT_EQ(next_req->fragments.size(), 1u);
+}
+
+TEST_F(MemcachedSessionTest, OversizedOtherStorageCommandsAreRefusedWithoutABackend) {
+  config_.proxy.max_request_bytes = 64;
+  session_ = std::make_unique<MemcachedSession>(env_);
+  PendingRequest* req = plan("append big 0 0 100\r\n");
+  EXPECT_TRUE(req->complete);
+  EXPECT_TRUE(req->fragments.empty());
+  EXPECT_EQ(req->reply, "SERVER_ERROR object too large for cache\r\n");
+}
+
+TEST_F(MemcachedSessionTest, ALineWithNulAndAnOversizedBlockStillSkipsTheBlock) {
+  using namespace std::string_literals;
+  config_.proxy.max_request_bytes = 64;
+  session_ = std::make_unique<MemcachedSession>(env_);
+  const std::string head = "set k\0 0 0 100\r\n"s;
+  PendingRequest* req = plan(head);
+  EXPECT_EQ(req->reply, "CLIENT_ERROR bad command line format\r\n");
+  // The block is dropped, not run as commands.
+  auto* next_req = new PendingRequest(nullptr);
+  held_.push_back(next_req);
+  size_t consumed = 0;
+  const std::string block = "flush_all\r\n" + std::string(89, 'x') + "\r\n";
+  ASSERT_EQ(session_->next(block, ring_, *next_req, &consumed), NextStatus::kDiscarded);
+  EXPECT_EQ(consumed, block.size());
+}
+
+TEST_F(MemcachedSessionTest, NoreplyCountsOnlyWithAWordCountTheCommandTakes) {
+  // "delete noreply" deletes the key named noreply, as in memcached.
+  PendingRequest* del = plan("delete noreply\r\n");
+  ASSERT_EQ(del->fragments.size(), 1u);
+  EXPECT_EQ(del->fragments[0].payload, "delete noreply\r\n");
+  EXPECT_EQ(static_cast<MergeKind>(del->merge.kind), MergeKind::kPass);
+  // Wrong word counts are answered even when the last word is noreply.
+  for (std::string input : {"incr noreply\r\n", "touch k 1 2 noreply\r\n",
+                            "flush_all 1 2 noreply\r\n", "set k 0 0 1 2 noreply\r\nv\r\n"}) {
+    PendingRequest* req = plan(input);
+    EXPECT_TRUE(req->complete) << input;
+    EXPECT_NE(req->reply, "") << input;
+  }
+}
+
+TEST_F(MemcachedSessionTest, RepeatsMayNotInflateAReplyWithoutBound) {
+  // One 1 MiB item asked 70 times: 69 MiB of copies, over the 64 MiB repeats may add.
+  PendingRequest* req = plan(get_repeated("big", 70));
+  ASSERT_EQ(req->fragments.size(), 1u);
+  reply(req, 0, "VALUE big 0 1048576\r\n" + std::string(1048576, 'v') + "\r\nEND\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(
+      req->reply.rfind("SERVER_ERROR ringleader: the keys asked again would repeat over 64 MiB", 0),
+      0u)
+      << req->reply.substr(0, 80);
+  // 60 copies are within the bound.
+  PendingRequest* ok = plan(get_repeated("big", 60));
+  reply(ok, 0, "VALUE big 0 1048576\r\n" + std::string(1048576, 'v') + "\r\nEND\r\n");
+  session_->complete(*ok);
+  EXPECT_EQ(ok->reply.size(), 60 * (21 + 1048576 + 2) + 5u);
 }
 
 TEST_F(MemcachedSessionTest, QuitClosesWithoutAReply) {
