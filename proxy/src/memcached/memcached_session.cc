@@ -389,25 +389,12 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   };
   std::vector<Place> place_of(keys);
   std::map<ring::BackendIndex, std::vector<std::string_view>> distinct;
-  // Earlier occurrences: a scan of the few keys before for small gets (no allocation per key),
-  // a hash map for large ones.
-  constexpr size_t kScanLimit = 32;
-  std::unordered_map<std::string_view, uint32_t> first_seen;
-  if (keys > kScanLimit) first_seen.reserve(keys);
+  std::unordered_map<std::string_view, uint32_t> first_seen;  // key -> its first position
+  first_seen.reserve(keys);
   size_t repeats = 0;
   for (uint32_t k = 0; k < keys; ++k) {
     std::string_view key = t[first_key + k];
-    uint32_t earlier = k;
-    if (keys <= kScanLimit) {
-      for (uint32_t e = 0; e < k; ++e) {
-        if (t[first_key + e] == key) {
-          earlier = e;
-          break;
-        }
-      }
-    } else {
-      earlier = first_seen.try_emplace(key, k).first->second;
-    }
+    const uint32_t earlier = first_seen.try_emplace(key, k).first->second;
     if (earlier != k) {
       place_of[k] = place_of[earlier];
       ++repeats;

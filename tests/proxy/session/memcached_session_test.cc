@@ -7,38 +7,15 @@
 #include <set>
 
 #include "core/counters.h"
+#include "session_fixture.h"
 
 namespace ringleader::proxy::memcached {
 namespace {
 
-class MemcachedSessionTest : public ::testing::Test {
+class MemcachedSessionTest : public testing::SessionFixture<MemcachedSession> {
  protected:
-  void SetUp() override {
-    config_.proxy.protocol = config::Protocol::kMemcached;
-    for (int i = 0; i < 3; ++i) {
-      config_.backends.push_back({"mc" + std::to_string(i),
-                                  "127.0.0.1:" + std::to_string(11211 + i), 1, "",
-                                  ring::BackendState::kActive});
-    }
-    ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
-    env_.config = &config_;
-    session_ = std::make_unique<MemcachedSession>(env_);
-  }
+  void SetUp() override { build(config::Protocol::kMemcached, "mc", 11211); }
 
-  PendingRequest* plan(std::string_view input, NextStatus expect = NextStatus::kRequest) {
-    auto* req = new PendingRequest(nullptr);
-    held_.push_back(req);
-    size_t consumed = 0;
-    EXPECT_EQ(session_->next(input, ring_, *req, &consumed), expect);
-    if (expect == NextStatus::kRequest) {
-      EXPECT_EQ(consumed, input.size());
-    }
-    return req;
-  }
-
-  std::string owner(std::string_view key) {
-    return ring_->backend(ring_->primary_for_key(key)).name;
-  }
   std::string backend_of(const PendingRequest* req, size_t fragment) {
     return ring_->backend(req->fragments[fragment].backend).name;
   }
@@ -70,23 +47,6 @@ class MemcachedSessionTest : public ::testing::Test {
       input += " " + key;
     return input + "\r\n";
   }
-
-  void reply(PendingRequest* req, size_t fragment, std::string bytes) {
-    req->fragments[fragment].state = FragmentState::kDone;
-    req->fragments[fragment].reply = std::move(bytes);
-  }
-
-  void TearDown() override {
-    for (auto* r : held_)
-      r->release();
-  }
-
-  config::Config config_;
-  ring::RingSnapshot ring_;
-  ProxyCounters counters_;
-  SessionEnv env_;
-  std::unique_ptr<MemcachedSession> session_;
-  std::vector<PendingRequest*> held_;
 };
 
 TEST_F(MemcachedSessionTest, SingleKeyRequestsGoAsReceivedToTheOwner) {
@@ -284,11 +244,9 @@ TEST_F(MemcachedSessionTest, UnsupportedCommandsAreNamedInTheError) {
 }
 
 TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
-  counters_.workers.push_back(std::make_unique<WorkerCounters>());
   counters_.workers[0]->requests.store(41);
   counters_.workers[0]->clients_accepted.store(3);
   counters_.workers[0]->bytes_from_clients.store(1234);
-  env_.counters = &counters_;
   PendingRequest* req = plan("stats\r\n");
   ASSERT_TRUE(req->complete);
   const std::string& r = req->reply;

@@ -7,41 +7,14 @@
 #include <map>
 
 #include "core/counters.h"
+#include "session_fixture.h"
 
 namespace ringleader::proxy::redis {
 namespace {
 
-class RedisSessionTest : public ::testing::Test {
+class RedisSessionTest : public testing::SessionFixture<RedisSession> {
  protected:
-  void SetUp() override {
-    config_.proxy.requirepass = "";
-    for (int i = 0; i < 3; ++i) {
-      config_.backends.push_back({"b" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i),
-                                  1, "", ring::BackendState::kActive});
-    }
-    ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
-    counters_.workers.push_back(std::make_unique<WorkerCounters>());
-    counters_.backends = std::make_unique<BackendStatsRegistry>(1);
-    env_.config = &config_;
-    env_.counters = &counters_;
-    session_ = std::make_unique<RedisSession>(env_);
-  }
-
-  // Parses and plans one request; expects it to be consumed whole.
-  PendingRequest* plan(std::string_view input, NextStatus expect = NextStatus::kRequest) {
-    auto* req = new PendingRequest(nullptr);
-    held_.push_back(req);
-    size_t consumed = 0;
-    EXPECT_EQ(session_->next(input, ring_, *req, &consumed), expect);
-    if (expect == NextStatus::kRequest) {
-      EXPECT_EQ(consumed, input.size());
-    }
-    return req;
-  }
-
-  std::string owner(std::string_view key) {
-    return ring_->backend(ring_->primary_for_key(key)).name;
-  }
+  void SetUp() override { build(config::Protocol::kRedis, "b", 7000); }
 
   // Two keys with different owners.
   std::pair<std::string, std::string> keys_apart() {
@@ -52,23 +25,6 @@ class RedisSessionTest : public ::testing::Test {
     ADD_FAILURE() << "no two keys on different backends";
     return {};
   }
-
-  void reply(PendingRequest* req, size_t fragment, std::string bytes) {
-    req->fragments[fragment].state = FragmentState::kDone;
-    req->fragments[fragment].reply = std::move(bytes);
-  }
-
-  void TearDown() override {
-    for (auto* r : held_)
-      r->release();
-  }
-
-  config::Config config_;
-  ring::RingSnapshot ring_;
-  ProxyCounters counters_;
-  SessionEnv env_;
-  std::unique_ptr<RedisSession> session_;
-  std::vector<PendingRequest*> held_;
 };
 
 TEST_F(RedisSessionTest, SingleKeyForwardsTheRequestBytesToTheOwner) {

@@ -1,0 +1,71 @@
+// A session under test without sockets: a fixed ring of three backends, requests planned one
+// at a time, fragment replies filled in by hand. Shared by the Redis and memcached session
+// tests; `S` is the protocol's Session.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/counters.h"
+#include "core/protocol.h"
+
+namespace ringleader::proxy::testing {
+
+template <class S>
+class SessionFixture : public ::testing::Test {
+ protected:
+  // Backends `prefix`0..2 on 127.0.0.1:`first_port`..+2, the ring built at epoch 5.
+  void build(config::Protocol protocol, const std::string& prefix, int first_port) {
+    config_.proxy.protocol = protocol;
+    for (int i = 0; i < 3; ++i) {
+      config_.backends.push_back({prefix + std::to_string(i),
+                                  "127.0.0.1:" + std::to_string(first_port + i), 1, "",
+                                  ring::BackendState::kActive});
+    }
+    ring_ = ring::Ring::build(config_.backends, config_.ring, 5).value();
+    counters_.workers.push_back(std::make_unique<WorkerCounters>());
+    counters_.backends = std::make_unique<BackendStatsRegistry>(1);
+    env_.config = &config_;
+    env_.counters = &counters_;
+    session_ = std::make_unique<S>(env_);
+  }
+
+  // Parses and plans one request; expects it to be consumed whole.
+  PendingRequest* plan(std::string_view input, NextStatus expect = NextStatus::kRequest) {
+    auto* req = new PendingRequest(nullptr);
+    held_.push_back(req);
+    size_t consumed = 0;
+    EXPECT_EQ(session_->next(input, ring_, *req, &consumed), expect);
+    if (expect == NextStatus::kRequest) {
+      EXPECT_EQ(consumed, input.size());
+    }
+    return req;
+  }
+
+  std::string owner(std::string_view key) {
+    return ring_->backend(ring_->primary_for_key(key)).name;
+  }
+
+  void reply(PendingRequest* req, size_t fragment, std::string bytes) {
+    req->fragments[fragment].state = FragmentState::kDone;
+    req->fragments[fragment].reply = std::move(bytes);
+  }
+
+  void TearDown() override {
+    for (auto* r : held_)
+      r->release();
+  }
+
+  config::Config config_;
+  ring::RingSnapshot ring_;
+  ProxyCounters counters_;
+  SessionEnv env_;
+  std::unique_ptr<S> session_;
+  std::vector<PendingRequest*> held_;  // released at the end of the test
+};
+
+}  // namespace ringleader::proxy::testing
