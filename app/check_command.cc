@@ -35,6 +35,8 @@ int run_check(const std::vector<std::string>& args) {
       return 1;
     }
   }
+  for (const std::string& notice : config::notices(loaded.config))
+    std::fprintf(stderr, "%s: note: %s\n", path.c_str(), notice.c_str());
   std::printf("%s: OK\n", path.c_str());
   return 0;
 }

@@ -130,6 +130,8 @@ Status Server::start_workers() {
               workers_.size(), r->backends().size(),
               std::string(ring::to_string(r->params().algorithm)).c_str(),
               static_cast<unsigned long long>(r->epoch()));
+  for (const std::string& notice : config::notices(config_))
+    RL_LOG_WARN("%s", notice.c_str());
   return Status::ok();
 }
 

@@ -101,6 +101,17 @@ class EndpointsTest(AdminCase):
             self.assertEqual(redis.Redis(port=primary.port).get(key), b"x")
         self.assertEqual(http("GET", self.rl.admin_port, "/ring/lookup")[0], 400)
 
+    def test_replicas_above_one_are_reported_as_primary_only(self):
+        # Requests go to each key's primary only: both the startup log and `check` say so.
+        with open(self.rl.log_path, "rb") as f:
+            self.assertIn(b"ring.replicas = 2: replica sets are computed and reported, but "
+                          b"requests go to each key's primary only", f.read())
+        out = subprocess.run([RINGLEADER, "check", "-c", self.rl.config_path],
+                             capture_output=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(b"note: ring.replicas = 2:", out.stderr)
+        self.assertTrue(out.stdout.endswith(b": OK\n"), out.stdout)
+
     def test_cluster_in_static_mode(self):
         status, body = http("GET", self.rl.admin_port, "/cluster")
         self.assertEqual(status, 200)

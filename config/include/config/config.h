@@ -110,6 +110,11 @@ LoadResult load_file(const std::string& path);
 // `source_name` stands for the file name in errors.
 LoadResult load_string(std::string_view toml_text, const std::string& source_name);
 
+// Warnings about a valid configuration whose settings do not all take effect, one sentence
+// each; empty when everything configured is in force. Shown by `ringleader check` and logged
+// by `ringleader serve` at startup.
+std::vector<std::string> notices(const Config& config);
+
 // Parses "host:port" (IPv4, name, or [IPv6]); false when malformed or port is not 1..65535.
 // On success stores the host without IPv6 brackets ("::1") and the port; either output may be
 // null when only validation is wanted. On failure the outputs are untouched.
