@@ -130,7 +130,10 @@ Status Server::start_workers() {
               workers_.size(), r->backends().size(),
               std::string(ring::to_string(r->params().algorithm)).c_str(),
               static_cast<unsigned long long>(r->epoch()));
-  for (const std::string& notice : config::notices(config_))
+  // Judged by the ring in force: in raft mode the cluster's ring parameters, not the file's.
+  config::Config in_force = config_;
+  in_force.ring = r->params();
+  for (const std::string& notice : config::notices(in_force))
     RL_LOG_WARN("%s", notice.c_str());
   return Status::ok();
 }

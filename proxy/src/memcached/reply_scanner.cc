@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "decimal.h"
+
 namespace ringleader::proxy::memcached {
 
 bool parse_value_line(std::string_view line, std::string_view* key, size_t* bytes) {
@@ -18,14 +20,8 @@ bool parse_value_line(std::string_view line, std::string_view* key, size_t* byte
     if (start == i) break;
     words[word++] = line.substr(start, i - start);
   }
-  if (word < 4 || words[3].size() > 19) return false;
-  size_t v = 0;
-  for (char c : words[3]) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<size_t>(c - '0');
-  }
+  if (word < 4 || !parse_length(words[3], bytes)) return false;
   *key = words[1];
-  *bytes = v;
   return true;
 }
 

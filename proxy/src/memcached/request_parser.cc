@@ -4,22 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "decimal.h"
+
 namespace ringleader::proxy::memcached {
-namespace {
-
-// Strict unsigned decimal (no sign, no spaces), as memcached's length fields.
-bool parse_length(std::string_view s, size_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  size_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<size_t>(c - '0');
-  }
-  *out = v;
-  return true;
-}
-
-}  // namespace
 
 bool has_data_block(std::string_view command, size_t* length_token) {
   // set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
