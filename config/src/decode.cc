@@ -93,6 +93,7 @@ void decode_proxy(TableReader& in, ProxyConfig* out) {
                              &out->max_request_bytes);
   in.read_string("requirepass", &out->requirepass);
   in.read_bool("io_uring", &out->io_uring);
+  in.read_string("zone", &out->zone);
 }
 
 void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {

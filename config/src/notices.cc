@@ -1,4 +1,4 @@
-// notices(): settings that load and validate but are not (all) in force.
+// notices(): settings that load and validate but do not do all they seem to.
 #include <string>
 #include <vector>
 
@@ -8,13 +8,22 @@ namespace ringleader::config {
 
 std::vector<std::string> notices(const Config& config) {
   std::vector<std::string> out;
-  // Replica sets are computed and reported (ringleader lookup, /ring/lookup, churn figures),
-  // but the data path forwards each key to its primary only.
-  if (config.ring.replicas > 1) {
-    out.push_back("ring.replicas = " + std::to_string(config.ring.replicas) +
-                  ": replica sets are computed and reported, but requests go to each key's "
-                  "primary only; writes are not copied to the other replicas and [replication] "
-                  "write/read are not applied yet");
+  const bool replicated = config.ring.replicas > 1;
+  if (replicated && config.replication.read == ReadPolicy::kNearest && config.proxy.zone.empty()) {
+    out.push_back(
+        "replication.read = \"nearest\" without proxy.zone: this instance has no zone, so reads "
+        "go to each key's primary first, as with read = \"primary\"");
+  }
+  if (replicated && config.membership.mode == MembershipMode::kStatic &&
+      config.backends.size() < config.ring.replicas) {
+    out.push_back("ring.replicas = " + std::to_string(config.ring.replicas) + " but only " +
+                  std::to_string(config.backends.size()) +
+                  " backends: each key has as many copies as there are backends");
+  }
+  if (!replicated && config.replication.write != WriteAck::kOne) {
+    out.push_back(
+        "replication.write applies to replica sets of more than one backend; with "
+        "ring.replicas = 1 every write goes to one backend");
   }
   return out;
 }

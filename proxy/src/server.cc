@@ -58,6 +58,17 @@ int Server::run() {
   uv_async_init(&loop_, &task_async_,
                 [](uv_async_t* a) { static_cast<Server*>(a->data)->run_posted(); });
   task_async_.data = this;
+  // Before anything listens: a SIGTERM that arrives while workers start waits for the loop
+  // (libuv queues it) instead of killing the process with its default action.
+  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+    auto* sig = new uv_signal_t;
+    uv_signal_init(&loop_, sig);
+    sig->data = this;
+    uv_signal_start(
+        sig, [](uv_signal_t* s, int num) { static_cast<Server*>(s->data)->on_signal(num); },
+        signum);
+    signals_.push_back(sig);
+  }
 
   counters_.start_time_ns = monotonic_ns();
   uint32_t n = config_.proxy.workers ? config_.proxy.workers
@@ -74,6 +85,7 @@ int Server::run() {
     if (admin_) admin_->close();
     uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
+    close_signals();
     close_loop();
     return 1;
   };
@@ -97,15 +109,6 @@ int Server::run() {
   uv_timer_start(
       &sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep_ejections(); },
       kEjectionSweepMs, kEjectionSweepMs);
-  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
-    auto* sig = new uv_signal_t;
-    uv_signal_init(&loop_, sig);
-    sig->data = this;
-    uv_signal_start(
-        sig, [](uv_signal_t* s, int num) { static_cast<Server*>(s->data)->on_signal(num); },
-        signum);
-    signals_.push_back(sig);
-  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   close_loop();
   RL_LOG_INFO("ringleader stopped");
@@ -212,6 +215,10 @@ void Server::on_signal(int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
+  close_signals();
+}
+
+void Server::close_signals() {
   for (uv_signal_t* s : signals_) {
     uv_close(reinterpret_cast<uv_handle_t*>(s),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
@@ -265,7 +272,8 @@ void Server::reload() {
       next.proxy.max_clients != config_.proxy.max_clients ||
       next.proxy.requirepass != config_.proxy.requirepass ||
       next.proxy.max_request_bytes != config_.proxy.max_request_bytes ||
-      next.proxy.client_idle_timeout_ms != config_.proxy.client_idle_timeout_ms) {
+      next.proxy.client_idle_timeout_ms != config_.proxy.client_idle_timeout_ms ||
+      next.proxy.zone != config_.proxy.zone) {
     RL_LOG_WARN("SIGHUP: changes in [proxy] need a restart; they were not applied");
   }
   if (next.backend.connections != config_.backend.connections ||
@@ -275,6 +283,10 @@ void Server::reload() {
       next.backend.retry_timeout_ms != config_.backend.retry_timeout_ms ||
       next.backend.password != config_.backend.password) {
     RL_LOG_WARN("SIGHUP: changes in [backend] need a restart; they were not applied");
+  }
+  if (next.replication.write != config_.replication.write ||
+      next.replication.read != config_.replication.read) {
+    RL_LOG_WARN("SIGHUP: changes in [replication] need a restart; they were not applied");
   }
   config_.backends = next.backends;
   config_.ring = next.ring;

@@ -66,6 +66,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   nlohmann::json ring_json(const ring::RingSnapshot& r);
   void on_signal(int signum);
   void stop_workers();
+  void close_signals();
   void close_loop();
   void reload();
   void queue_ejection(const std::string& name);

@@ -1,4 +1,4 @@
-// notices(): a valid config says which of its settings are not in force.
+// notices(): a valid config says which of its settings do not do all they seem to.
 #include <gtest/gtest.h>
 
 #include "config/config.h"
@@ -10,20 +10,50 @@ namespace {
 using testing::describe_errors;
 using testing::load_with_backend;
 
-TEST(ConfigNotices, NoneForASingleCopyOfEachKey) {
-  const LoadResult result = load_with_backend("[ring]\nreplicas = 1\n");
-  ASSERT_TRUE(result.ok()) << describe_errors(result);
-  EXPECT_TRUE(notices(result.config).empty());
+Config loaded(std::string_view text) {
+  LoadResult result = load_with_backend(text);
+  EXPECT_TRUE(result.ok()) << describe_errors(result);
+  return result.config;
 }
 
-TEST(ConfigNotices, ReplicasAboveOneSayRequestsGoToThePrimaryOnly) {
-  LoadResult result = load_with_backend("[ring]\nreplicas = 1\n");
-  ASSERT_TRUE(result.ok()) << describe_errors(result);
-  result.config.ring.replicas = 2;
-  const std::vector<std::string> n = notices(result.config);
+bool mentions(const std::vector<std::string>& notices, std::string_view text) {
+  for (const std::string& n : notices) {
+    if (n.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(ConfigNotices, NoneWhenEverythingConfiguredIsInForce) {
+  EXPECT_TRUE(notices(loaded("[ring]\nreplicas = 1\n")).empty());
+  Config c = loaded("[proxy]\nzone = \"a\"\n[replication]\nwrite = \"all\"\nread = \"nearest\"\n");
+  c.ring.replicas = 2;
+  c.backends.push_back(c.backends[0]);
+  c.backends[1].name = "second";
+  EXPECT_TRUE(notices(c).empty()) << notices(c)[0];
+}
+
+TEST(ConfigNotices, NearestReadsWithoutAZoneReadThePrimary) {
+  Config c = loaded("[replication]\nread = \"nearest\"\n");
+  c.ring.replicas = 2;
+  c.backends.push_back(c.backends[0]);
+  c.backends[1].name = "second";
+  const auto n = notices(c);
   ASSERT_EQ(n.size(), 1u);
-  EXPECT_NE(n[0].find("ring.replicas = 2"), std::string::npos) << n[0];
-  EXPECT_NE(n[0].find("primary only"), std::string::npos) << n[0];
+  EXPECT_TRUE(mentions(n, "without proxy.zone")) << n[0];
+}
+
+TEST(ConfigNotices, MoreReplicasThanBackendsIsSaid) {
+  Config c = loaded("");
+  c.ring.replicas = 3;
+  const auto n = notices(c);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(mentions(n, "ring.replicas = 3 but only 1 backends")) << n[0];
+}
+
+TEST(ConfigNotices, WriteAcknowledgementsNeedReplicas) {
+  const auto n = notices(loaded("[replication]\nwrite = \"quorum\"\n"));
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(mentions(n, "ring.replicas = 1")) << n[0];
 }
 
 }  // namespace

@@ -211,12 +211,18 @@ def metric_value(port, series):
     return None
 
 
-def primary_backends(binary, config_path, keys):
-    """Primary backend name of each key (str or bytes), from `ringleader lookup --stdin`."""
+def replica_backends(binary, config_path, keys):
+    """Replica set of each key (str or bytes), primary first, as lists of backend names, from
+    `ringleader lookup --stdin`."""
     data = b"\n".join(k if isinstance(k, bytes) else k.encode() for k in keys) + b"\n"
     out = subprocess.run([binary, "lookup", "-c", config_path, "--stdin"], input=data,
                          capture_output=True, check=True).stdout
-    return [line.split(b"\t")[2].split(b",")[0].decode() for line in out.rstrip(b"\n").split(b"\n")]
+    return [line.split(b"\t")[2].decode().split(",") for line in out.rstrip(b"\n").split(b"\n")]
+
+
+def primary_backends(binary, config_path, keys):
+    """Primary backend name of each key (str or bytes)."""
+    return [replicas[0] for replicas in replica_backends(binary, config_path, keys)]
 
 
 def run_unittests(module_globals):

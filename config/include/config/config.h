@@ -28,6 +28,7 @@ struct ProxyConfig {
   uint64_t max_request_bytes = 64ull << 20;
   std::string requirepass;  // empty = no AUTH required
   bool io_uring = true;     // batch each loop iteration's socket writes where the kernel allows
+  std::string zone;         // this instance's zone: replication.read = "nearest" prefers it
 };
 
 struct BackendPoolConfig {
@@ -39,6 +40,9 @@ struct BackendPoolConfig {
   std::string password;
 };
 
+// How requests use a key's replica set (ring.replicas backends). Writes go to every replica
+// and succeed after one, a majority, or all acknowledged; reads go to one replica (the
+// primary, any one in turn, or one in proxy.zone first) and fail over to the others.
 struct ReplicationConfig {
   WriteAck write = WriteAck::kOne;
   ReadPolicy read = ReadPolicy::kPrimary;

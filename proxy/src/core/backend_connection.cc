@@ -47,7 +47,7 @@ BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protoco
 
 void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   req->retain();
-  Fragment& f = req->fragments[fragment];
+  Fragment& f = req->part(fragment);
   f.state = FragmentState::kSent;
   uint64_t now = loop_now_ns();
   Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs, now};
@@ -156,7 +156,7 @@ void BackendConnection::write_waiting() {
     waiting_.pop_front();
     // The request timeout runs from the write, not from the wait for the connection.
     h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
-    out_pending_ += h.req->fragments[h.fragment].payload;
+    out_pending_ += h.req->part(h.fragment).payload;
     in_flight_.push_back(h);
     WorkerCounters::bump(pool_.counters().fragments_sent);
   }
@@ -344,19 +344,25 @@ void BackendConnection::on_timer() {
 }
 
 void BackendConnection::finish(Held held, FragmentState state, std::string_view reply_or_error) {
-  Fragment& f = held.req->fragments[held.fragment];
+  Fragment& f = held.req->part(held.fragment);
   f.state = state;
   BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
     f.reply.assign(reply_or_error);
+    f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
     WorkerCounters::bump(stats.replies);
   } else {
-    f.error.assign(reply_or_error);
+    // A read that failed over keeps every replica's error, in the order they were tried.
+    if (!f.error.empty()) f.error += "; ";
+    f.error += reply_or_error;
     WorkerCounters::bump(pool_.counters().fragments_failed);
+    if (PendingRequest::is_copy(held.fragment)) {
+      WorkerCounters::bump(pool_.counters().replica_write_failures);
+    }
     WorkerCounters::bump(stats.failures);
   }
-  on_fragment_finished(held.req);
+  on_fragment_finished(held.req, held.fragment);
   held.req->release();
 }
 

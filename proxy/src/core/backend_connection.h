@@ -32,8 +32,8 @@ class BackendConnection final : public IoBatch::Writer {
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
 
-  // Takes a reference on req while the fragment is held here.
-  void send(PendingRequest* req, uint32_t fragment);
+  // Takes a reference on req while part `part` (PendingRequest::part) is held here.
+  void send(PendingRequest* req, uint32_t part);
 
   // Writes what send() queued (called by the worker after the loop's I/O callbacks).
   void flush();

@@ -62,8 +62,8 @@ class BackendPool {
   // This worker's slot of the backend's statistics.
   BackendStats::Slot& stats() { return *stats_->slots[worker_id_]; }
 
-  // Sends fragment `fragment` of `req` on the least loaded connection.
-  void send(PendingRequest* req, uint32_t fragment);
+  // Sends part `part` of `req` (PendingRequest::part) on the least loaded connection.
+  void send(PendingRequest* req, uint32_t part);
 
   void report_success() { consecutive_failures_ = 0; }
   void report_failure();
@@ -85,8 +85,10 @@ class BackendPool {
   uint32_t worker_id_;
 };
 
-// Called by a backend connection when fragment `fragment` of `req` has reached kDone or
-// kFailed (defined with the client side, which turns complete requests into replies).
-void on_fragment_finished(PendingRequest* req);
+// Called by a backend connection when part `part` of `req` (a fragment or a copy of one, see
+// PendingRequest::part) has reached kDone or kFailed. Defined with the client side, which
+// applies replication (read failover, write acknowledgements) and turns complete requests
+// into replies.
+void on_fragment_finished(PendingRequest* req, uint32_t part);
 
 }  // namespace ringleader::proxy

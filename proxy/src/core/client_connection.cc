@@ -2,6 +2,7 @@
 
 #include "backend_pool.h"
 #include "common/log.h"
+#include "replication.h"
 #include "uv_util.h"
 #include "worker.h"
 
@@ -19,9 +20,76 @@ constexpr uint64_t kLingerMs = 1000;
 constexpr size_t kHoldBytes = 16 * 1024;
 }  // namespace
 
-void on_fragment_finished(PendingRequest* req) {
+namespace {
+
+bool finished(const Fragment& f) {
+  return f.state == FragmentState::kDone || f.state == FragmentState::kFailed;
+}
+
+// A copy of a write has finished: counts it for its write. True when that decides the write
+// (its fragment is then kDone or kFailed); false while undecided, and for copies that
+// finish after the decision.
+bool settle_copy(PendingRequest& req, const Fragment& copy) {
+  Fragment& write = req.fragments[copy.parent];
+  if (finished(write)) return false;
+  if (copy.state == FragmentState::kDone) {
+    ++write.acks;
+  } else {
+    ++write.failures;
+  }
+  const uint32_t n = write.replicas.size();
+  switch (write_verdict(write.acks, write.failures, write.needed, n)) {
+    case WriteVerdict::kPending:
+      return false;
+    case WriteVerdict::kAcked:
+      // The first acknowledged copy in replica order answers: the primary's when it has.
+      for (uint32_t i = 0; i < n; ++i) {
+        const Fragment& c = req.copies[write.first_copy + i];
+        if (c.state == FragmentState::kDone) {
+          write.reply = c.reply;
+          break;
+        }
+      }
+      write.state = FragmentState::kDone;
+      return true;
+    case WriteVerdict::kFailed: {
+      std::string errors;
+      for (uint32_t i = 0; i < n; ++i) {
+        const Fragment& c = req.copies[write.first_copy + i];
+        if (c.state != FragmentState::kFailed) continue;
+        if (!errors.empty()) errors += "; ";
+        errors += c.error;
+      }
+      write.error = write_failure(write.acks, n, write.needed, errors);
+      write.state = FragmentState::kFailed;
+      return true;
+    }
+  }
+  return false;
+}
+
+// One more of the request's fragments (or the dispatcher's hold) is done with.
+void count_finished(PendingRequest* req) {
   if (--req->outstanding > 0) return;
   if (ClientConnection* client = req->client()) client->on_request_ready(req);
+}
+
+}  // namespace
+
+void on_fragment_finished(PendingRequest* req, uint32_t part) {
+  if (PendingRequest::is_copy(part)) {
+    if (!settle_copy(*req, req->part(part))) return;
+  } else {
+    const Fragment& f = req->fragments[part];
+    // A read that got no reply tries the next replica, while its client waits for it.
+    if (f.state == FragmentState::kFailed &&
+        (f.access == Access::kRead || f.access == Access::kReadPrimary)) {
+      if (ClientConnection* client = req->client(); client && client->fail_over(req, part)) {
+        return;
+      }
+    }
+  }
+  count_finished(req);
 }
 
 void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
@@ -161,23 +229,75 @@ void ClientConnection::process_input() {
 
 void ClientConnection::dispatch(PendingRequest* req) {
   req->outstanding = static_cast<uint32_t>(req->fragments.size()) + 1;  // +1: held below
-  for (uint32_t i = 0; i < req->fragments.size(); ++i) {
+  const uint32_t planned = static_cast<uint32_t>(req->fragments.size());
+  for (uint32_t i = 0; i < planned; ++i) {
     Fragment& f = req->fragments[i];
-    BackendPool* pool = worker_.pool_for(*req->ring, f.backend);
-    if (pool == nullptr) {
-      f.state = FragmentState::kFailed;
-      f.error = f.backend == ring::kNoBackend
-                    ? "no backend available for this key"
-                    : "backend " + req->ring->backend(f.backend).name + " is unavailable";
-      WorkerCounters::bump(worker_.counters().fragments_failed);
-      --req->outstanding;
-      continue;
+    if (f.replicas.size() <= 1 || f.access == Access::kDirect) {
+      send_part(req, i, f.backend);
+    } else if (f.access == Access::kWrite) {
+      send_copies(req, i);
+    } else {
+      if (f.access == Access::kRead) {
+        f.replicas =
+            read_order(f.replicas, *req->ring, worker_.replication(), worker_.next_read_turn());
+      }
+      f.tried = 0;
+      f.backend = f.replicas[0];
+      send_part(req, i, f.backend);
     }
-    pool->send(req, i);
   }
   // Dropping the hold completes the request if every fragment already finished (for
   // example all failed at once): the completion then runs exactly once, here.
-  on_fragment_finished(req);
+  count_finished(req);
+}
+
+void ClientConnection::send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) {
+  if (BackendPool* pool = worker_.pool_for(*req->ring, backend)) {
+    pool->send(req, part);
+    return;
+  }
+  Fragment& f = req->part(part);
+  f.state = FragmentState::kFailed;
+  if (!f.error.empty()) f.error += "; ";
+  f.error += backend == ring::kNoBackend
+                 ? "no backend available for this key"
+                 : "backend " + req->ring->backend(backend).name + " is unavailable";
+  WorkerCounters::bump(worker_.counters().fragments_failed);
+  if (PendingRequest::is_copy(part)) {
+    WorkerCounters::bump(worker_.counters().replica_write_failures);
+  }
+  on_fragment_finished(req, part);
+}
+
+void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
+  Fragment& write = req->fragments[fragment];
+  const uint32_t n = write.replicas.size();
+  write.needed = static_cast<uint8_t>(acks_needed(worker_.replication().write, n));
+  write.first_copy = static_cast<uint32_t>(req->copies.size());
+  write.state = FragmentState::kSent;
+  // Every copy exists before any is sent: one that fails at once is tallied against all.
+  for (uint32_t r = 0; r < n; ++r) {
+    Fragment& copy = req->copies.add();
+    copy.backend = write.replicas[r];
+    copy.payload = write.payload;
+    copy.parent = fragment;
+  }
+  const uint32_t first = write.first_copy;
+  for (uint32_t r = 0; r < n; ++r) {
+    send_part(req, PendingRequest::kCopyBit | (first + r), req->copies[first + r].backend);
+  }
+}
+
+bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
+  Fragment& f = req->fragments[fragment];
+  if (f.tried + 1u >= f.replicas.size()) return false;
+  ++f.tried;
+  f.backend = f.replicas[f.tried];
+  WorkerCounters::bump(worker_.counters().read_failovers);
+  // The fragment stays outstanding: this send (or, when it fails at once, the next
+  // fail_over or the final failure) accounts for it.
+  send_part(req, fragment, f.backend);
+  return true;
 }
 
 void ClientConnection::on_request_ready(PendingRequest* req) {

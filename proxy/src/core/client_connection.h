@@ -30,6 +30,9 @@ class ClientConnection final : public IoBatch::Writer {
 
   // A request of this client has every fragment finished: merge and write what is in order.
   void on_request_ready(PendingRequest* req);
+  // A read fragment of `req` got no reply: sends it to its next replica, if one is left
+  // (true), else leaves it failed (false).
+  bool fail_over(PendingRequest* req, uint32_t fragment);
 
   // Closes now, dropping unwritten replies.
   void close();
@@ -46,7 +49,12 @@ class ClientConnection final : public IoBatch::Writer {
   void start(bool admitted);
   void on_read(ssize_t nread);
   void process_input();
+  // Sends the request's fragments: kDirect ones to their backend, reads to the first replica
+  // in policy order, writes as one copy per replica (see replication.h).
   void dispatch(PendingRequest* req);
+  // Sends one part to `backend`, or fails it at once when this worker has no pool for it.
+  void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend);
+  void send_copies(PendingRequest* req, uint32_t fragment);
   void record(const PendingRequest& req);  // statistics for a reply about to be written
   void flush_ready();
   void write_out();

@@ -31,6 +31,10 @@ namespace ringleader::proxy {
     "Backend requests handed to backend connections")                                            \
   X(fragments_failed, "ringleader_backend_requests_failed_total",                                \
     "Backend requests that got no reply (timeout, connection error, unavailable, ejected)")      \
+  X(read_failovers, "ringleader_read_failovers_total",                                           \
+    "Reads sent to the next replica after one got no reply")                                     \
+  X(replica_write_failures, "ringleader_replica_write_failures_total",                           \
+    "Copies of writes that a replica did not acknowledge (timeout, connection error, ...)")      \
   X(backend_connects, "ringleader_backend_connects_total", "Backend connections established")    \
   X(backend_connect_failures, "ringleader_backend_connect_failures_total",                       \
     "Backend connection attempts that failed")                                                   \

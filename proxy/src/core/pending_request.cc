@@ -1,5 +1,6 @@
 #include "pending_request.h"
 
+#include <initializer_list>
 #include <utility>
 
 namespace ringleader::proxy {
@@ -26,13 +27,15 @@ thread_local RequestFreeList t_free_list;
 bool keeps_small_buffers(const PendingRequest& r) {
   if (r.reply.capacity() > kMaxKeptBytes ||
       r.merge.slots.capacity() * sizeof(r.merge.slots[0]) > kMaxKeptBytes ||
-      r.fragments.kept() * sizeof(Fragment) > kMaxKeptBytes) {
+      (r.fragments.kept() + r.copies.kept()) * sizeof(Fragment) > kMaxKeptBytes) {
     return false;
   }
-  for (const Fragment& f : r.fragments) {
-    if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes ||
-        f.error.capacity() > kMaxKeptBytes) {
-      return false;
+  for (const FragmentList* list : {&r.fragments, &r.copies}) {
+    for (const Fragment& f : *list) {
+      if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes ||
+          f.error.capacity() > kMaxKeptBytes) {
+        return false;
+      }
     }
   }
   return true;
@@ -60,6 +63,7 @@ void PendingRequest::recycle() {
     return;
   }
   fragments.clear();
+  copies.clear();
   merge.kind = 0;
   merge.slots.clear();
   merge.aux = 0;

@@ -24,6 +24,16 @@ namespace ringleader::proxy {
 
 class ClientConnection;
 
+// How the core sends a fragment. Sessions say what a fragment does; the core applies the
+// replication policy (config [replication]) to the fragment's replica set.
+enum class Access : uint8_t {
+  kDirect,       // exactly `backend`, nothing else (whole-keyspace fan-out, SCAN)
+  kRead,         // one replica, chosen and ordered by replication.read; on failure the next
+  kReadPrimary,  // as kRead, but always in replica order (memcached gets, whose cas unique
+                 // belongs to the replica that answered)
+  kWrite,        // a copy to every replica, decided by replication.write (one/quorum/all)
+};
+
 enum class FragmentState : uint8_t {
   kQueued,  // planned, not yet handed to a backend connection
   kSent,    // written (or waiting to be written) to a backend connection
@@ -37,6 +47,32 @@ struct Fragment {
   std::string reply;                              // complete raw reply, once kDone
   std::string error;                              // once kFailed
   FragmentState state = FragmentState::kQueued;
+  Access access = Access::kDirect;
+  // kRead/kWrite: the backends that hold the fragment's keys, primary first (`backend` is
+  // the primary). The core rewrites it into the order a read tries them.
+  ring::ReplicaSet replicas;
+  // Replication bookkeeping, kept by the core. Reads: replicas tried so far. Writes: the
+  // copies (PendingRequest::copies[first_copy, + replicas.size())) and their tally. Copies:
+  // `parent` is the fragment they copy.
+  uint32_t first_copy = 0;
+  uint32_t parent = 0;
+  uint8_t tried = 0;
+  uint8_t acks = 0;
+  uint8_t failures = 0;
+  uint8_t needed = 0;
+
+  // Back to a fresh fragment, buffers kept.
+  void reset() {
+    backend = ring::kNoBackend;
+    payload.clear();
+    reply.clear();
+    error.clear();
+    state = FragmentState::kQueued;
+    access = Access::kDirect;
+    replicas = ring::ReplicaSet();
+    first_copy = parent = 0;
+    tried = acks = failures = needed = 0;
+  }
 };
 
 // The fragments of one request, in the order they were added. clear() empties them but keeps
@@ -60,14 +96,8 @@ class FragmentList {
   }
   // Empties every fragment; all of them stay allocated for reuse.
   void clear() {
-    for (size_t i = 0; i < size_; ++i) {
-      Fragment& f = slots_[i];
-      f.backend = ring::kNoBackend;
-      f.payload.clear();
-      f.reply.clear();
-      f.error.clear();
-      f.state = FragmentState::kQueued;
-    }
+    for (size_t i = 0; i < size_; ++i)
+      slots_[i].reset();
     size_ = 0;
   }
   // Fragments kept for reuse (the most this list has held); bounds what a free list keeps.
@@ -106,10 +136,17 @@ class PendingRequest {
   // Appends an empty fragment to `fragments`, reusing a recycled one's buffers.
   Fragment& add_fragment() { return fragments.add(); }
 
+  // Backend connections name what they carry by part id: a fragment's index, or a copy's
+  // index with kCopyBit set (copies of writes, made by the core, never seen by sessions).
+  static constexpr uint32_t kCopyBit = 0x80000000u;
+  static bool is_copy(uint32_t part) { return (part & kCopyBit) != 0; }
+  Fragment& part(uint32_t id) { return is_copy(id) ? copies[id & ~kCopyBit] : fragments[id]; }
+
   ClientConnection* client() const { return client_; }
   void detach_client() { client_ = nullptr; }
 
-  FragmentList fragments;
+  FragmentList fragments;  // what the session planned; merged by the session
+  FragmentList copies;     // one per replica of each kWrite fragment (the core's)
   MergePlan merge;
   ring::RingSnapshot ring;    // the snapshot the request was routed with
   std::string reply;          // the bytes for the client, once complete()

@@ -27,6 +27,7 @@ Worker::Worker(uint32_t id, const config::Config& config, Protocol& protocol, Ri
   env_.counters = &proxy_counters_;
   env_.worker_id = id_;
   env_.start_time_ns = counters.start_time_ns;
+  replication_ = ReplicationPolicy::from(config_);
   uv_loop_init(&loop_);
 }
 

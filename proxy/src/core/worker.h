@@ -21,6 +21,7 @@
 #include "counters.h"
 #include "io_batch.h"
 #include "protocol.h"
+#include "replication.h"
 #include "ring_publisher.h"
 
 namespace ringleader::proxy {
@@ -54,6 +55,9 @@ class Worker final : public PoolOwner {
   ProxyCounters& proxy_counters() { return proxy_counters_; }
   WorkerCounters& counters() override { return *counters_; }
   const ring::RingSnapshot& ring() const { return ring_; }
+  const ReplicationPolicy& replication() const { return replication_; }
+  // Spreads reads over replicas (replication.read = "any"): a new value per read.
+  uint64_t next_read_turn() { return read_turn_++; }
   // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
   BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
   void request_ejection(const std::string& backend) override { eject_(backend); }
@@ -83,6 +87,8 @@ class Worker final : public PoolOwner {
   WorkerCounters* counters_;
   EjectionRequest eject_;
   SessionEnv env_;
+  ReplicationPolicy replication_;
+  uint64_t read_turn_ = 0;
 
   uv_loop_t loop_;
   uv_tcp_t listener_;

@@ -63,6 +63,12 @@ void MemcachedSession::complete(PendingRequest& req) {
     out = req.merge.note;
     return;
   }
+  if (kind == MergeKind::kFirstAnswers) {
+    const Fragment& first = req.fragments[0];
+    out = first.state == FragmentState::kFailed ? "SERVER_ERROR ringleader: " + first.error + "\r\n"
+                                                : first.reply;
+    return;
+  }
   for (const Fragment& f : req.fragments) {
     if (f.state == FragmentState::kFailed) {
       out = "SERVER_ERROR ringleader: " + f.error + "\r\n";
@@ -75,6 +81,7 @@ void MemcachedSession::complete(PendingRequest& req) {
       out.swap(req.fragments[0].reply);
       return;
     case MergeKind::kFixed:
+    case MergeKind::kFirstAnswers:
       return;
     case MergeKind::kAllOk:
       for (const Fragment& f : req.fragments) {

@@ -280,22 +280,42 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
   std::string payload = "delete ";
   payload += t[1];
   payload += "\r\n";
-  forward(t[1], payload, req);
+  forward(t[1], payload, Access::kWrite, req);
   if (req.complete && !noreply_) answer(req, line);  // no backend for the key: nothing to unlink
 }
 
-void MemcachedSession::forward(std::string_view key, std::string_view payload,
+void MemcachedSession::forward(std::string_view key, std::string_view payload, Access access,
                                PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
-  ring::BackendIndex owner = ring.primary(ring.hash(key));
-  if (owner == ring::kNoBackend) {
+  const ring::ReplicaSet replicas = ring.replicas(ring.hash(key));
+  if (replicas.empty()) {
     refuse(req, static_cast<MergeKind>(req.merge.kind) == MergeKind::kSilent,
            "SERVER_ERROR ringleader: no backend available for this key");
     return;
   }
   Fragment& f = req.add_fragment();
-  f.backend = owner;
+  f.backend = replicas.primary();
+  f.replicas = replicas;
+  f.access = access;
   f.payload.assign(payload);
+}
+
+void MemcachedSession::forward_cas(std::string_view key, std::string_view payload,
+                                   PendingRequest& req) {
+  forward(key, payload, Access::kDirect, req);
+  if (req.complete) return;
+  const ring::ReplicaSet replicas = req.fragments[0].replicas;
+  if (replicas.size() <= 1) return;
+  if (static_cast<MergeKind>(req.merge.kind) != MergeKind::kSilent) {
+    req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
+  }
+  for (uint32_t r = 1; r < replicas.size(); ++r) {
+    Fragment& f = req.add_fragment();
+    f.backend = replicas[r];
+    f.payload = "delete ";
+    f.payload += key;
+    f.payload += "\r\n";
+  }
 }
 
 void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::string_view raw,
@@ -313,13 +333,14 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
     refuse(req, noreply, "CLIENT_ERROR key too long");
     return;
   }
-  if (noreply) {
-    req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
-    forward(t[1], encode(t, words, true, parser_.data()), req);
-  } else if (!raw.empty()) {
-    forward(t[1], raw, req);
+  if (noreply) req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
+  const std::string payload =
+      noreply || raw.empty() ? encode(t, words, true, parser_.data()) : std::string();
+  const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
+  if (spec.kind == CommandKind::kCas) {
+    forward_cas(t[1], bytes, req);
   } else {
-    forward(t[1], encode(t, words, true, parser_.data()), req);
+    forward(t[1], bytes, Access::kWrite, req);
   }
 }
 
@@ -349,9 +370,9 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
   }
   if (noreply) req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
   if (!noreply && !raw.empty()) {
-    forward(t[1], raw, req);
+    forward(t[1], raw, Access::kWrite, req);
   } else {
-    forward(t[1], encode(t, words, false, {}), req);
+    forward(t[1], encode(t, words, false, {}), Access::kWrite, req);
   }
 }
 
@@ -371,11 +392,14 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
       return;
     }
   }
+  // get may be served by any replica; a cas unique (gets, gats) belongs to the server that
+  // gave it, and gat/gats touch the copy they read: those read the primary while it answers.
+  const Access access = t[0] == "get" ? Access::kRead : Access::kReadPrimary;
   if (t.size() == first_key + 1) {
     if (raw.empty()) {
-      forward(t[first_key], encode(t, t.size(), false, {}), req);
+      forward(t[first_key], encode(t, t.size(), false, {}), access, req);
     } else {
-      forward(t[first_key], raw, req);
+      forward(t[first_key], raw, access, req);
     }
     return;
   }
@@ -384,11 +408,11 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   const ring::Ring& ring = *req.ring;
   const size_t keys = t.size() - first_key;
   struct Place {
-    ring::BackendIndex owner;
-    uint32_t index;  // among the owner's distinct keys
+    ring::ReplicaSet owner;  // the key's replica set
+    uint32_t index;          // among the set's distinct keys
   };
   std::vector<Place> place_of(keys);
-  std::map<ring::BackendIndex, std::vector<std::string_view>> distinct;
+  std::map<ring::ReplicaSet, std::vector<std::string_view>> distinct;
   std::unordered_map<std::string_view, uint32_t> first_seen;  // key -> its first position
   first_seen.reserve(keys);
   size_t repeats = 0;
@@ -400,8 +424,8 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
       ++repeats;
       continue;
     }
-    ring::BackendIndex owner = ring.primary(ring.hash(key));
-    if (owner == ring::kNoBackend) {
+    const ring::ReplicaSet owner = ring.replicas(ring.hash(key));
+    if (owner.empty()) {
       answer(req,
              "SERVER_ERROR ringleader: no backend available for key '" + printable(key, 64) + "'");
       return;
@@ -417,7 +441,9 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     const size_t line = raw.empty() ? canonical_length(t) : raw.size();
     if (long_lines || line + 2 <= kMaxBackendLine) {
       Fragment& f = req.add_fragment();
-      f.backend = distinct.begin()->first;
+      f.backend = distinct.begin()->first.primary();
+      f.replicas = distinct.begin()->first;
+      f.access = access;
       if (raw.empty()) {
         f.payload = encode(t, t.size(), false, {});
       } else {
@@ -430,7 +456,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   req.merge.aux = first_key;
   // at[owner][i] = (fragment, position in it) of the owner's i-th distinct key; gat and gats
   // parts are cut into several requests to stay under memcached's line limit.
-  std::map<ring::BackendIndex, std::vector<std::pair<uint32_t, uint32_t>>> at;
+  std::map<ring::ReplicaSet, std::vector<std::pair<uint32_t, uint32_t>>> at;
   for (const auto& [owner, list] : distinct) {
     auto& slots = at[owner];
     slots.reserve(list.size());
@@ -441,7 +467,9 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
           req.fragments[fragment].payload.size() + list[i].size() + 2 > kMaxBackendLine;
       if (i == 0 || full) {
         Fragment& f = req.add_fragment();
-        f.backend = owner;
+        f.backend = owner.primary();
+        f.replicas = owner;
+        f.access = access;
         for (size_t w = 0; w < first_key; ++w) {
           f.payload += t[w];
           f.payload += ' ';

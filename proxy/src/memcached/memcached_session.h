@@ -23,6 +23,8 @@ enum class MergeKind : uint8_t {
   kValuesInKeyOrder,  // get/gets/gat/gats split: hits in the client's key order, then END
   kAllOk,             // flush_all: OK only if every backend said OK
   kFixed,             // merge.note, whatever the backends said (a refused set's unlink)
+  kFirstAnswers,      // cas with replicas: fragment 0 (the primary) answers; the others
+                      // drop the key's copy on the other replicas, whatever they said
 };
 
 class MemcachedSession final : public Session {
@@ -46,7 +48,12 @@ class MemcachedSession final : public Session {
   void refuse_oversized(Tokens t, PendingRequest& req);
 
   // Sends `payload` (the request, as the backend is to see it) to the owner of `key`.
-  void forward(std::string_view key, std::string_view payload, PendingRequest& req);
+  // One fragment for `key`'s replica set, read or written as `access` says; refuses the
+  // request when no backend can hold the key.
+  void forward(std::string_view key, std::string_view payload, Access access, PendingRequest& req);
+  // cas with replicas: applied on the primary only (a cas unique belongs to one server); the
+  // other replicas delete their copy, so that none serves the value the cas replaced.
+  void forward_cas(std::string_view key, std::string_view payload, PendingRequest& req);
   void merge_values(PendingRequest& req);
 
   const SessionEnv& env_;

@@ -12,6 +12,16 @@ namespace {
 
 std::atomic<uint64_t> next_client_id{1};
 
+// How errors name where keys live: the backend, or with replicas "a+b+c" (primary first).
+std::string describe(const ring::Ring& ring, const ring::ReplicaSet& replicas) {
+  std::string out;
+  for (ring::BackendIndex b : replicas) {
+    if (!out.empty()) out += '+';
+    out += ring.backend(b).name;
+  }
+  return out;
+}
+
 }  // namespace
 
 RedisSession::RedisSession(const SessionEnv& env)
@@ -58,6 +68,22 @@ uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex back
     append_command(f.payload, args);
   }
   return static_cast<uint32_t>(req.fragments.size() - 1);
+}
+
+uint32_t RedisSession::add_keyed_fragment(PendingRequest& req, const ring::ReplicaSet& replicas,
+                                          Access access, Args args, std::string_view raw) {
+  const uint32_t index = add_fragment(req, replicas.primary(), args, raw);
+  Fragment& f = req.fragments[index];
+  f.replicas = replicas;
+  f.access = access;
+  return index;
+}
+
+Access RedisSession::access_of(const CommandSpec& spec) {
+  // Only read-only commands may be served by one replica; everything else (scripts too,
+  // which may write) is written to every replica.
+  return spec.has(CommandFlag::kRead) && !spec.has(CommandFlag::kWrite) ? Access::kRead
+                                                                        : Access::kWrite;
 }
 
 void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& req) {
@@ -122,7 +148,7 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
         reply_error(req, keys ? "ERR no key in command" : "ERR " + keys.error());
         return;
       }
-      plan_single(args, forward, (*keys)[0], req);
+      plan_single(*spec, args, forward, (*keys)[0], req);
       return;
     }
     case Routing::kSplitKeys:
@@ -139,15 +165,15 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   }
 }
 
-void RedisSession::plan_single(Args args, std::string_view raw, size_t key_index,
-                               PendingRequest& req) {
+void RedisSession::plan_single(const CommandSpec& spec, Args args, std::string_view raw,
+                               size_t key_index, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
-  ring::BackendIndex owner = ring.primary(ring.hash(args[key_index]));
-  if (owner == ring::kNoBackend) {
+  const ring::ReplicaSet replicas = ring.replicas(ring.hash(args[key_index]));
+  if (replicas.empty()) {
     reply_error(req, "ERR ringleader: no backend available for this key");
     return;
   }
-  add_fragment(req, owner, args, raw);
+  add_keyed_fragment(req, replicas, access_of(spec), args, raw);
 }
 
 void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_view raw,
@@ -159,18 +185,26 @@ void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_vi
   }
   const ring::Ring& ring = *req.ring;
   const bool pairs = spec.routing == Routing::kSplitKeyValues;
-  // Group keys by owner, keeping the client's order inside each group.
-  std::vector<ring::BackendIndex> owner_of(keys->size());
-  std::map<ring::BackendIndex, std::vector<uint32_t>> groups;  // owner -> key ordinals
+  // Group keys by replica set (with one replica: by owner), keeping the client's order
+  // inside each group.
+  std::vector<uint32_t> group_of(keys->size());
+  std::map<ring::ReplicaSet, uint32_t> group_by_set;
+  std::vector<ring::ReplicaSet> sets;
+  std::vector<std::vector<uint32_t>> members;  // group -> key ordinals
   for (uint32_t k = 0; k < keys->size(); ++k) {
-    ring::BackendIndex owner = ring.primary(ring.hash(args[(*keys)[k]]));
-    if (owner == ring::kNoBackend) {
+    const ring::ReplicaSet replicas = ring.replicas(ring.hash(args[(*keys)[k]]));
+    if (replicas.empty()) {
       reply_error(req, "ERR ringleader: no backend available for key '" +
                            printable(args[(*keys)[k]], 64) + "'");
       return;
     }
-    owner_of[k] = owner;
-    groups[owner].push_back(k);
+    auto [it, added] = group_by_set.try_emplace(replicas, static_cast<uint32_t>(sets.size()));
+    if (added) {
+      sets.push_back(replicas);
+      members.emplace_back();
+    }
+    group_of[k] = it->second;
+    members[it->second].push_back(k);
   }
   switch (spec.merge) {
     case Merge::kArrayInKeyOrder:
@@ -186,29 +220,31 @@ void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_vi
       req.merge.kind = static_cast<uint8_t>(MergeKind::kPass);
       break;
   }
-  if (groups.size() == 1) {
-    // One owner takes the whole request: forward it unchanged and pass its reply through.
+  const Access access = access_of(spec);
+  if (sets.size() == 1) {
+    // One replica set takes the whole request: forward it unchanged and pass its reply through.
     req.merge.kind = static_cast<uint8_t>(MergeKind::kPass);
-    add_fragment(req, groups.begin()->first, args, raw);
+    add_keyed_fragment(req, sets[0], access, args, raw);
     return;
   }
-  std::map<ring::BackendIndex, uint32_t> fragment_of;
+  // Fragments in replica-set order (the primary's index first), as backends were before.
+  std::vector<uint32_t> fragment_of(sets.size());
   std::vector<std::string_view> sub;
-  for (const auto& [owner, ordinals] : groups) {
+  for (const auto& [key, group] : group_by_set) {
     sub.clear();
     sub.push_back(args[0]);
-    for (uint32_t k : ordinals) {
+    for (uint32_t k : members[group]) {
       sub.push_back(args[(*keys)[k]]);
       if (pairs) sub.push_back(args[(*keys)[k] + 1]);
     }
-    fragment_of[owner] = add_fragment(req, owner, sub);
+    fragment_of[group] = add_keyed_fragment(req, sets[group], access, sub);
   }
   // slots[k] = (fragment, position of key k within that fragment's keys).
-  std::map<ring::BackendIndex, uint32_t> seen;
+  std::vector<uint32_t> seen(sets.size(), 0);
   req.merge.slots.reserve(keys->size());
   for (uint32_t k = 0; k < keys->size(); ++k) {
-    ring::BackendIndex owner = owner_of[k];
-    req.merge.slots.emplace_back(fragment_of[owner], seen[owner]++);
+    const uint32_t group = group_of[k];
+    req.merge.slots.emplace_back(fragment_of[group], seen[group]++);
   }
 }
 
@@ -226,23 +262,23 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
     return;
   }
   const ring::Ring& ring = *req.ring;
-  ring::BackendIndex first = ring.primary(ring.hash(args[(*keys)[0]]));
+  const ring::ReplicaSet first = ring.replicas(ring.hash(args[(*keys)[0]]));
   for (size_t k = 1; k < keys->size(); ++k) {
-    ring::BackendIndex other = ring.primary(ring.hash(args[(*keys)[k]]));
-    if (other != first) {
+    const ring::ReplicaSet other = ring.replicas(ring.hash(args[(*keys)[k]]));
+    if (!(other == first)) {
       reply_error(req, "CROSSSLOT ringleader: keys of '" + lowercase(args[0]) +
                            "' live on different backends ('" + printable(args[(*keys)[0]], 40) +
-                           "' on " + ring.backend(first).name + ", '" +
-                           printable(args[(*keys)[k]], 40) + "' on " + ring.backend(other).name +
+                           "' on " + describe(ring, first) + ", '" +
+                           printable(args[(*keys)[k]], 40) + "' on " + describe(ring, other) +
                            "); give them a common hash tag such as {user1}");
       return;
     }
   }
-  if (first == ring::kNoBackend) {
+  if (first.empty()) {
     reply_error(req, "ERR ringleader: no backend available for these keys");
     return;
   }
-  add_fragment(req, first, args, raw);
+  add_keyed_fragment(req, first, access_of(spec), args, raw);
 }
 
 void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req) {

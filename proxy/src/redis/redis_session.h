@@ -44,7 +44,8 @@ class RedisSession final : public Session {
   void plan(Args args, std::string_view raw, PendingRequest& req);
   // Sets req.command and req.latency_class for statistics.
   void classify(Args args, const CommandSpec& spec, PendingRequest& req);
-  void plan_single(Args args, std::string_view raw, size_t key_index, PendingRequest& req);
+  void plan_single(const CommandSpec& spec, Args args, std::string_view raw, size_t key_index,
+                   PendingRequest& req);
   void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_together(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);
@@ -55,6 +56,11 @@ class RedisSession final : public Session {
   // Appends a fragment for `backend` carrying `args` re-encoded (or `raw` when not empty).
   uint32_t add_fragment(PendingRequest& req, ring::BackendIndex backend, Args args,
                         std::string_view raw = {});
+  // The same for keys held by `replicas` (primary first), read or written as `access` says.
+  uint32_t add_keyed_fragment(PendingRequest& req, const ring::ReplicaSet& replicas, Access access,
+                              Args args, std::string_view raw = {});
+  // kRead for read-only commands, kWrite for every other command that names keys.
+  static Access access_of(const CommandSpec& spec);
 
   void merge_info(PendingRequest& req);
   void merge_scan(PendingRequest& req);

@@ -1,6 +1,7 @@
 // ReplicaSet: the backends that hold a key, primary first. Fixed capacity, no allocation.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "ring/params.h"
@@ -27,6 +28,15 @@ class ReplicaSet {
   }
   // Precondition: size() < kMaxReplicas.
   void push_back(BackendIndex b) { ids_[size_++] = b; }
+
+  // Same backends in the same order.
+  friend bool operator==(const ReplicaSet& a, const ReplicaSet& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  // Lexicographic by backend index, primary first: sets group by primary when sorted.
+  friend bool operator<(const ReplicaSet& a, const ReplicaSet& b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  }
 
  private:
   BackendIndex ids_[kMaxReplicas];

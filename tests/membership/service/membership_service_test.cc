@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -103,6 +104,10 @@ ring::Backend backend(const std::string& name, int port) {
 
 class ServiceTest : public ::testing::Test {
  protected:
+  // As `ringleader serve` does before it starts the service (Server::run): a peer that closes
+  // while a message is being written to it must not kill the process.
+  static void SetUpTestSuite() { signal(SIGPIPE, SIG_IGN); }
+
   struct Node {
     std::string id;
     std::string address;

@@ -59,6 +59,41 @@ TEST(PendingRequestRecycling, AReleasedRequestComesBackEmptyWithItsBuffers) {
   again->release();
 }
 
+TEST(PendingRequestRecycling, CopiesAndReplicationStateAreEmptiedToo) {
+  PendingRequest* first = filled_request(10);
+  Fragment& w = first->fragments[0];
+  w.access = Access::kWrite;
+  w.replicas.push_back(2);
+  w.replicas.push_back(0);
+  w.acks = 1;
+  w.failures = 1;
+  w.needed = 2;
+  w.first_copy = 0;
+  for (ring::BackendIndex b : {2u, 0u}) {
+    Fragment& c = first->copies.add();
+    c.backend = b;
+    c.payload = "a copy of the write, longer than the small-string buffer";
+    c.parent = 0;
+  }
+  // part(): fragments by index, copies by index with kCopyBit.
+  EXPECT_EQ(&first->part(0), &first->fragments[0]);
+  EXPECT_EQ(&first->part(PendingRequest::kCopyBit | 1), &first->copies[1]);
+  EXPECT_TRUE(PendingRequest::is_copy(PendingRequest::kCopyBit | 1));
+  EXPECT_FALSE(PendingRequest::is_copy(1));
+  first->release();
+  PendingRequest* again = PendingRequest::create(nullptr);
+  ASSERT_EQ(again, first);
+  EXPECT_TRUE(again->copies.empty());
+  Fragment& f = again->add_fragment();
+  EXPECT_EQ(f.access, Access::kDirect);
+  EXPECT_TRUE(f.replicas.empty());
+  EXPECT_EQ(f.acks + f.failures + f.needed + f.tried, 0);
+  Fragment& c = again->copies.add();
+  EXPECT_TRUE(c.payload.empty());
+  EXPECT_EQ(c.parent, 0u);
+  again->release();
+}
+
 TEST(PendingRequestRecycling, AFreeListedRequestKeepsItsRingUntilTheRingsAreForgotten) {
   ring::RingSnapshot ring =
       ring::Ring::build({{"b0", "127.0.0.1:7000", 1, "", ring::BackendState::kActive}}, {}, 1)

@@ -476,5 +476,78 @@ TEST_F(MemcachedSessionTest, PipelinedInputIsTakenOneRequestAtATime) {
   EXPECT_EQ(local, (std::vector<bool>{false, false, true}));
 }
 
+// With ring.replicas = 2.
+class MemcachedReplicatedSessionTest : public testing::SessionFixture<MemcachedSession> {
+ protected:
+  void SetUp() override { build(config::Protocol::kMemcached, "mc", 11211, 2); }
+};
+
+TEST_F(MemcachedReplicatedSessionTest, EachCommandSaysHowItUsesTheReplicas) {
+  struct Case {
+    const char* request;
+    Access access;
+  };
+  for (const Case& c :
+       {Case{"get k\r\n", Access::kRead}, Case{"gets k\r\n", Access::kReadPrimary},
+        Case{"gat 10 k\r\n", Access::kReadPrimary}, Case{"set k 0 0 1\r\nx\r\n", Access::kWrite},
+        Case{"set k 0 0 1 noreply\r\nx\r\n", Access::kWrite}, Case{"delete k\r\n", Access::kWrite},
+        Case{"incr k 1\r\n", Access::kWrite}, Case{"touch k 10\r\n", Access::kWrite}}) {
+    PendingRequest* req = plan(c.request);
+    ASSERT_EQ(req->fragments.size(), 1u) << c.request;
+    EXPECT_EQ(req->fragments[0].access, c.access) << c.request;
+    EXPECT_TRUE(req->fragments[0].replicas == replicas("k")) << c.request;
+  }
+}
+
+TEST_F(MemcachedReplicatedSessionTest, SplitGetsGroupByReplicaSet) {
+  std::string get = "get";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back("key" + std::to_string(i));
+    get += " " + keys.back();
+  }
+  PendingRequest* req = plan(get + "\r\n");
+  ASSERT_EQ(req->merge.slots.size(), keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const Fragment& f = req->fragments[req->merge.slots[k].first];
+    EXPECT_TRUE(f.replicas == replicas(keys[k])) << keys[k];
+    EXPECT_EQ(f.access, Access::kRead);
+  }
+}
+
+TEST_F(MemcachedReplicatedSessionTest, CasGoesToThePrimaryAndTheOtherReplicasDropTheKey) {
+  PendingRequest* req = plan("cas k 0 0 1 77\r\nx\r\n");
+  ASSERT_EQ(req->fragments.size(), 2u);
+  const ring::ReplicaSet set = replicas("k");
+  EXPECT_EQ(req->fragments[0].access, Access::kDirect);
+  EXPECT_EQ(req->fragments[0].backend, set[0]);
+  EXPECT_EQ(req->fragments[0].payload, "cas k 0 0 1 77\r\nx\r\n");
+  EXPECT_EQ(req->fragments[1].access, Access::kDirect);
+  EXPECT_EQ(req->fragments[1].backend, set[1]);
+  EXPECT_EQ(req->fragments[1].payload, "delete k\r\n");
+  // The primary answers, whatever the other replica said or whether it answered at all.
+  reply(req, 0, "STORED\r\n");
+  req->fragments[1].state = FragmentState::kFailed;
+  req->fragments[1].error = "backend mc1 (127.0.0.1:11212): timeout after 5 ms";
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "STORED\r\n");
+  // A primary that did not answer is the client's error.
+  PendingRequest* failed = plan("cas k 0 0 1 77\r\nx\r\n");
+  failed->fragments[0].state = FragmentState::kFailed;
+  failed->fragments[0].error = "backend mc0 (127.0.0.1:11211): connection refused";
+  reply(failed, 1, "DELETED\r\n");
+  session_->complete(*failed);
+  EXPECT_EQ(failed->reply,
+            "SERVER_ERROR ringleader: backend mc0 (127.0.0.1:11211): connection refused\r\n");
+  // noreply: nothing comes back either way.
+  PendingRequest* quiet = plan("cas k 0 0 1 77 noreply\r\nx\r\n");
+  ASSERT_EQ(quiet->fragments.size(), 2u);
+  EXPECT_EQ(quiet->fragments[0].payload, "cas k 0 0 1 77\r\nx\r\n");
+  reply(quiet, 0, "EXISTS\r\n");
+  reply(quiet, 1, "NOT_FOUND\r\n");
+  session_->complete(*quiet);
+  EXPECT_EQ(quiet->reply, "");
+}
+
 }  // namespace
 }  // namespace ringleader::proxy::memcached

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "core/counters.h"
 #include "session_fixture.h"
@@ -209,6 +211,108 @@ TEST_F(RedisSessionTest, NeedMoreUntilTheRequestIsWhole) {
   EXPECT_EQ(session_->next("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", ring_, *req, &consumed),
             NextStatus::kRequest);
   EXPECT_EQ(req->fragments.size(), 1u);
+}
+
+// With ring.replicas = 2: fragments carry the keys' replica set and whether they read or write.
+class RedisReplicatedSessionTest : public testing::SessionFixture<RedisSession> {
+ protected:
+  void SetUp() override { build(config::Protocol::kRedis, "b", 7000, 2); }
+};
+
+TEST_F(RedisReplicatedSessionTest, ReadsAndWritesCarryTheKeysReplicaSet) {
+  struct Case {
+    const char* request;
+    Access access;
+  };
+  for (const Case& c :
+       {Case{"GET foo\r\n", Access::kRead}, Case{"SET foo 1\r\n", Access::kWrite},
+        Case{"INCR foo\r\n", Access::kWrite}, Case{"HGETALL foo\r\n", Access::kRead},
+        Case{"EVAL \"return 1\" 1 foo\r\n", Access::kWrite},
+        Case{"EVAL_RO \"return 1\" 1 foo\r\n", Access::kRead}}) {
+    PendingRequest* req = plan(c.request);
+    ASSERT_EQ(req->fragments.size(), 1u) << c.request;
+    const Fragment& f = req->fragments[0];
+    EXPECT_EQ(f.access, c.access) << c.request;
+    ASSERT_EQ(f.replicas.size(), 2u) << c.request;
+    EXPECT_TRUE(f.replicas == replicas("foo")) << c.request;
+    EXPECT_EQ(f.backend, f.replicas.primary()) << c.request;
+  }
+  // Whole-keyspace commands address each backend itself.
+  PendingRequest* dbsize = plan("DBSIZE\r\n");
+  ASSERT_EQ(dbsize->fragments.size(), 3u);
+  for (const Fragment& f : dbsize->fragments)
+    EXPECT_EQ(f.access, Access::kDirect);
+}
+
+TEST_F(RedisReplicatedSessionTest, SplitsGroupKeysByReplicaSetAndKeepTheClientsOrder) {
+  std::string mget = "MGET";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 60; ++i) {
+    keys.push_back("key:" + std::to_string(i));
+    mget += " " + keys.back();
+  }
+  PendingRequest* req = plan(mget + "\r\n");
+  ASSERT_FALSE(req->complete);
+  std::vector<ring::ReplicaSet> sets;
+  for (const std::string& k : keys) {
+    bool seen = false;
+    for (const auto& s : sets)
+      seen = seen || s == replicas(k);
+    if (!seen) sets.push_back(replicas(k));
+  }
+  ASSERT_EQ(req->fragments.size(), sets.size());
+  ASSERT_EQ(req->merge.slots.size(), keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const Fragment& f = req->fragments[req->merge.slots[k].first];
+    EXPECT_EQ(f.access, Access::kRead);
+    EXPECT_TRUE(f.replicas == replicas(keys[k])) << keys[k];
+  }
+  for (size_t i = 0; i < req->fragments.size(); ++i) {
+    std::string r = "*" +
+                    std::to_string(std::count_if(req->merge.slots.begin(), req->merge.slots.end(),
+                                                 [&](const auto& s) { return s.first == i; })) +
+                    "\r\n";
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (req->merge.slots[k].first == i)
+        r += "$" + std::to_string(keys[k].size()) + "\r\n" + keys[k] + "\r\n";
+    }
+    reply(req, i, r);
+  }
+  session_->complete(*req);
+  std::string expected = "*60\r\n";
+  for (const std::string& k : keys)
+    expected += "$" + std::to_string(k.size()) + "\r\n" + k + "\r\n";
+  EXPECT_EQ(req->reply, expected);
+  // A split write is written to each group's replicas.
+  PendingRequest* del = plan("DEL key:1 key:2 key:3 key:4 key:5\r\n");
+  for (const Fragment& f : del->fragments)
+    EXPECT_EQ(f.access, Access::kWrite);
+}
+
+TEST_F(RedisReplicatedSessionTest, KeysTogetherNeedTheSameReplicaSetNotOnlyTheSamePrimary) {
+  // Two keys with one primary but different second replicas.
+  std::string a, b;
+  for (int i = 0; i < 500 && b.empty(); ++i) {
+    for (int j = i + 1; j < 500 && b.empty(); ++j) {
+      const std::string x = "k" + std::to_string(i), y = "k" + std::to_string(j);
+      if (owner(x) == owner(y) && !(replicas(x) == replicas(y))) {
+        a = x;
+        b = y;
+      }
+    }
+  }
+  ASSERT_FALSE(b.empty()) << "no two keys share a primary but not a replica set";
+  PendingRequest* req = plan("RENAME " + a + " " + b + "\r\n");
+  ASSERT_TRUE(req->complete);
+  EXPECT_EQ(req->reply.rfind("-CROSSSLOT", 0), 0u) << req->reply;
+  const std::string set_a =
+      ring_->backend(replicas(a)[0]).name + "+" + ring_->backend(replicas(a)[1]).name;
+  EXPECT_NE(req->reply.find(set_a), std::string::npos) << req->reply;
+  // A hash tag keeps them together.
+  PendingRequest* tagged = plan("RENAME {t}" + a + " {t}" + b + "\r\n");
+  ASSERT_FALSE(tagged->complete);
+  EXPECT_EQ(tagged->fragments[0].access, Access::kWrite);
+  EXPECT_EQ(tagged->fragments[0].replicas.size(), 2u);
 }
 
 class RedisSessionAuthTest : public RedisSessionTest {

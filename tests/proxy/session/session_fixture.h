@@ -18,9 +18,12 @@ namespace ringleader::proxy::testing {
 template <class S>
 class SessionFixture : public ::testing::Test {
  protected:
-  // Backends `prefix`0..2 on 127.0.0.1:`first_port`..+2, the ring built at epoch 5.
-  void build(config::Protocol protocol, const std::string& prefix, int first_port) {
+  // Backends `prefix`0..2 on 127.0.0.1:`first_port`..+2, the ring built at epoch 5 with
+  // `replicas` backends per key.
+  void build(config::Protocol protocol, const std::string& prefix, int first_port,
+             uint32_t replicas = 1) {
     config_.proxy.protocol = protocol;
+    config_.ring.replicas = replicas;
     for (int i = 0; i < 3; ++i) {
       config_.backends.push_back({prefix + std::to_string(i),
                                   "127.0.0.1:" + std::to_string(first_port + i), 1, "",
@@ -49,6 +52,7 @@ class SessionFixture : public ::testing::Test {
   std::string owner(std::string_view key) {
     return ring_->backend(ring_->primary_for_key(key)).name;
   }
+  ring::ReplicaSet replicas(std::string_view key) { return ring_->replicas_for_key(key); }
 
   void reply(PendingRequest* req, size_t fragment, std::string bytes) {
     req->fragments[fragment].state = FragmentState::kDone;

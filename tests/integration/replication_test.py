@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""Replication through `ringleader serve` with real redis-servers and memcacheds on 127.0.0.1:
+writes reach every replica of a key and are acknowledged as replication.write says, reads
+follow replication.read and fail over to the next replica when a backend is gone."""
+import os
+import socket
+import unittest
+
+import redis
+
+from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_value,
+                     replica_backends, run_unittests)
+
+# Never eject (failure_limit = 0): a dead backend stays in every replica set, so each request
+# meets it; short timeouts keep the dead one's failures quick.
+BACKEND = "[backend]\nfailure_limit = 0\nconnect_timeout_ms = 500\ntimeout_ms = 1000\n"
+
+
+def replication(write="one", read="primary"):
+    return f'[replication]\nwrite = "{write}"\nread = "{read}"\n'
+
+
+class RedisReplicationCase(unittest.TestCase):
+    """Three redis-servers per test (a test may stop some)."""
+
+    def setUp(self):
+        self.tmp_ctx = TempDir()
+        self.tmp = self.tmp_ctx.__enter__()
+        self.redises = [RedisServer(self.tmp).__enter__() for _ in range(3)]
+        self.proxies = []
+
+    def tearDown(self):
+        for p in self.proxies:
+            p.__exit__(None, None, None)
+        for r in self.redises:
+            r.__exit__(None, None, None)
+        self.tmp_ctx.__exit__(None, None, None)
+
+    def proxy(self, replicas, write="one", read="primary", zone=None, zones=None, name="rl"):
+        backends = []
+        for i, r in enumerate(self.redises):
+            b = {"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}"}
+            if zones:
+                b["zone"] = zones[i]
+            backends.append(b)
+        rl = Ringleader(RINGLEADER, self.tmp, backends,
+                        proxy=f'zone = "{zone}"' if zone else "",
+                        ring=f"replicas = {replicas}",
+                        extra=BACKEND + replication(write, read), name=name).__enter__()
+        self.proxies.append(rl)
+        return rl
+
+    def client(self, rl):
+        return redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+
+    def direct(self, index):
+        return redis.Redis(host="127.0.0.1", port=self.redises[index].port, socket_timeout=10)
+
+    def holders(self, rl, keys):
+        """For each key, the indexes of the backends in its replica set, primary first."""
+        return [[int(name.split("-")[1]) for name in names]
+                for names in replica_backends(RINGLEADER, rl.config_path, keys)]
+
+    def hits(self, index):
+        return self.direct(index).info("stats")["keyspace_hits"]
+
+    def served(self, c, key, owners, times):
+        """GETs `key` `times` through client c; how many of them each of `owners` served."""
+        before = [self.hits(i) for i in owners]
+        for _ in range(times):
+            self.assertEqual(c.get(key), b"x")
+        return [self.hits(i) - b for i, b in zip(owners, before)]
+
+
+class WriteTest(RedisReplicationCase):
+    def test_every_write_lands_on_the_keys_replicas_and_only_there(self):
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"w:{i}" for i in range(60)]
+        for k in keys[:30]:
+            self.assertTrue(c.set(k, k))
+        self.assertTrue(c.mset({k: k for k in keys[30:]}))  # split over the replica sets
+        self.assertEqual(c.incr("counter", 5), 5)
+        self.assertEqual(c.incr("counter", 2), 7)
+        c.rpush("list", "a", "b")
+        for k, owners in zip(keys + ["counter"], self.holders(rl, keys + ["counter"])):
+            self.assertEqual(len(owners), 2)
+            want = b"7" if k == "counter" else k.encode()
+            for i in range(3):
+                self.assertEqual(self.direct(i).get(k), want if i in owners else None, (k, i))
+        for i in self.holders(rl, ["list"])[0]:
+            self.assertEqual(self.direct(i).lrange("list", 0, -1), [b"a", b"b"])
+        # Deletes reach every copy too; the client hears the count of keys, not of copies.
+        self.assertEqual(c.delete(*keys[:40]), 40)
+        for i in range(3):
+            self.assertEqual(self.direct(i).exists(*keys[:40]), 0)
+        # SCAN and KEYS show each key once although two backends hold it.
+        seen = []
+        cursor = 0
+        while True:
+            cursor, batch = c.scan(cursor, count=50)
+            seen += batch
+            if cursor == 0:
+                break
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys[40:] + ["counter", "list"]))
+        self.assertEqual(sorted(c.keys("w:*")), sorted(k.encode() for k in keys[40:]))
+
+    def test_acknowledgement_policies_with_dead_replicas(self):
+        proxies = {w: self.proxy(replicas=3, write=w, name=f"rl-{w}")
+                   for w in ("one", "quorum", "all")}
+        clients = {w: self.client(p) for w, p in proxies.items()}
+        for c in clients.values():
+            self.assertTrue(c.set("k", "v0"))
+        self.redises[2].stop()
+        self.assertTrue(clients["one"].set("k", "v1"))
+        self.assertTrue(clients["quorum"].set("k", "v2"))
+        with self.assertRaises(redis.ResponseError) as err:
+            clients["all"].set("k", "v3")
+        message = str(err.exception)
+        self.assertIn("write acknowledged by 2 of 3 replicas (3 needed)", message)
+        self.assertIn("redis-2", message)
+        # The live replicas took the write the client was told failed: no rollback.
+        self.assertEqual(self.direct(0).get("k"), b"v3")
+        self.redises[1].stop()
+        self.assertTrue(clients["one"].set("k", "v4"))
+        with self.assertRaises(redis.ResponseError) as err:
+            clients["quorum"].set("k", "v5")
+        self.assertIn("write acknowledged by 1 of 3 replicas (2 needed)", str(err.exception))
+        self.assertGreater(metric_value(proxies["one"].admin_port,
+                                        "ringleader_replica_write_failures_total"), 0)
+        # Everything else keeps working: the last replica serves reads.
+        self.assertEqual(clients["all"].get("k"), b"v5")
+
+
+class ReadTest(RedisReplicationCase):
+    def test_reads_fail_over_when_the_primary_is_gone(self):
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"r:{i}" for i in range(60)]
+        self.assertTrue(c.mset({k: k for k in keys}))
+        holders = self.holders(rl, keys)
+        on_dead = [k for k, h in zip(keys, holders) if h[0] == 0]
+        self.assertTrue(on_dead, "some keys have redis-0 as primary")
+        self.redises[0].stop()
+        for k in keys:
+            self.assertEqual(c.get(k), k.encode())
+        self.assertEqual(c.mget(keys), [k.encode() for k in keys])
+        failovers = metric_value(rl.admin_port, "ringleader_read_failovers_total")
+        self.assertGreaterEqual(failovers, len(on_dead))
+        # With every replica of a key gone, the read fails naming both.
+        self.redises[holders[keys.index(on_dead[0])][1]].stop()
+        with self.assertRaises(redis.ResponseError) as err:
+            c.get(on_dead[0])
+        self.assertIn("redis-0", str(err.exception))
+
+    def test_any_spreads_reads_over_the_replicas(self):
+        rl = self.proxy(replicas=2, read="any")
+        c = self.client(rl)
+        c.set("hot", "x")
+        served = self.served(c, "hot", self.holders(rl, ["hot"])[0], 200)
+        self.assertEqual(sum(served), 200)
+        for n in served:
+            self.assertGreaterEqual(n, 50, served)
+
+    def test_primary_reads_only_the_primary(self):
+        rl = self.proxy(replicas=2, read="primary")
+        c = self.client(rl)
+        c.set("hot", "x")
+        self.assertEqual(self.served(c, "hot", self.holders(rl, ["hot"])[0], 50), [50, 0])
+
+    def test_nearest_reads_the_replica_in_the_instances_zone(self):
+        zones = ["east", "west", "north"]
+        probe = self.proxy(replicas=2, zones=zones, name="probe")
+        owners = self.holders(probe, ["hot"])[0]
+        near = owners[1]  # the second replica: nearest must beat the primary
+        rl = self.proxy(replicas=2, read="nearest", zone=zones[near], zones=zones)
+        c = self.client(rl)
+        c.set("hot", "x")
+        self.assertEqual(self.served(c, "hot", owners, 50), [0, 50])
+
+
+def mc_command(port, line, data=None):
+    """One memcached text command on a fresh connection; returns the reply up to END/one line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(line.encode() + b"\r\n" + (data + b"\r\n" if data is not None else b""))
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return reply
+            reply += chunk
+            if line.startswith(("get", "gets")):
+                if reply.endswith(b"END\r\n") or reply.startswith((b"SERVER_ERROR", b"ERROR")):
+                    return reply
+            elif reply.endswith(b"\r\n"):
+                return reply
+
+
+class MemcachedReplicationTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp_ctx = TempDir()
+        self.tmp = self.tmp_ctx.__enter__()
+        self.mcs = [MemcachedServer(self.tmp).__enter__() for _ in range(3)]
+        backends = [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
+                    for i, m in enumerate(self.mcs)]
+        self.rl = Ringleader(RINGLEADER, self.tmp, backends, proxy='protocol = "memcached"',
+                             ring="replicas = 2",
+                             extra=BACKEND + replication("all", "primary")).__enter__()
+
+    def tearDown(self):
+        self.rl.__exit__(None, None, None)
+        for m in self.mcs:
+            m.__exit__(None, None, None)
+        self.tmp_ctx.__exit__(None, None, None)
+
+    def holders(self, key):
+        return [int(n.split("-")[1]) for n in replica_backends(RINGLEADER, self.rl.config_path,
+                                                               [key])[0]]
+
+    def test_sets_reach_both_replicas_and_gets_fail_over(self):
+        keys = [f"m:{i}" for i in range(30)]
+        for k in keys:
+            self.assertEqual(mc_command(self.rl.port, f"set {k} 0 0 {len(k)}", k.encode()),
+                             b"STORED\r\n")
+        for k in keys:
+            owners = self.holders(k)
+            for i, m in enumerate(self.mcs):
+                got = mc_command(m.port, f"get {k}")
+                want = f"VALUE {k} 0 {len(k)}\r\n{k}\r\nEND\r\n".encode()
+                self.assertEqual(got, want if i in owners else b"END\r\n", (k, i))
+        self.mcs[0].stop()
+        reply = mc_command(self.rl.port, "get " + " ".join(keys))
+        for k in keys:
+            self.assertIn(f"VALUE {k} 0 {len(k)}\r\n{k}\r\n".encode(), reply)
+
+    def test_cas_applies_on_the_primary_and_drops_the_other_copy(self):
+        self.assertEqual(mc_command(self.rl.port, "set c 0 0 1", b"a"), b"STORED\r\n")
+        owners = self.holders("c")
+        gets = mc_command(self.rl.port, "gets c")
+        unique = gets.split(b"\r\n")[0].split(b" ")[4].decode()
+        self.assertEqual(mc_command(self.rl.port, f"cas c 0 0 1 {unique}", b"b"), b"STORED\r\n")
+        self.assertEqual(mc_command(self.mcs[owners[0]].port, "get c"),
+                         b"VALUE c 0 1\r\nb\r\nEND\r\n")
+        self.assertEqual(mc_command(self.mcs[owners[1]].port, "get c"), b"END\r\n")
+        self.assertEqual(mc_command(self.rl.port, f"cas c 0 0 1 {unique}", b"c"), b"EXISTS\r\n")
+
+
+if __name__ == "__main__":
+    run_unittests(globals())
