@@ -85,6 +85,18 @@ void BM_ReplicaWalkR3(benchmark::State& state) {
 }
 BENCHMARK(BM_ReplicaWalkR3)->Arg(10)->Arg(100)->Arg(1000);
 
+// What the data path asks for every key: its replica set, here of one backend (R = 1), to
+// compare with BM_HashAndLookup (the primary alone).
+void BM_ReplicaSetR1(benchmark::State& state) {
+  auto ring = build(static_cast<int>(state.range(0)), Algorithm::kVnode, 1);
+  const auto& keys = keys16();
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ring->replicas_for_key(keys[i++ & 4095]));
+  }
+}
+BENCHMARK(BM_ReplicaSetR1)->Arg(100);
+
 void BM_KetamaLookup(benchmark::State& state) {
   RingParams p;
   p.algorithm = Algorithm::kKetama;

@@ -40,6 +40,19 @@ TEST_P(ReplicaAlgorithmTest, DistinctAndPrimaryFirst) {
   }
 }
 
+TEST_P(ReplicaAlgorithmTest, OneReplicaIsThePrimaryAlone) {
+  auto ring = must_build(zoned(12, 3), params(1));
+  for (const auto& k : make_keys(5000)) {
+    auto set = ring->replicas_for_key(k);
+    ASSERT_EQ(set.size(), 1u);
+    EXPECT_EQ(set[0], ring->primary_for_key(k));
+  }
+  auto down = zoned(3, 3);
+  for (auto& b : down)
+    b.state = BackendState::kDown;
+  EXPECT_TRUE(must_build(down, params(1))->replicas_for_key("k").empty());
+}
+
 TEST_P(ReplicaAlgorithmTest, SpreadsOverDistinctZones) {
   auto ring = must_build(zoned(30, 3), params(3));
   for (const auto& k : make_keys(20000)) {

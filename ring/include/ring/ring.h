@@ -42,7 +42,13 @@ class Ring {
 
   // Owner / replica set of a key hash, as returned by hash().
   BackendIndex primary(uint64_t hash) const { return placement_->primary(position(hash)); }
+  // With one replica the set is the primary alone (asked directly: no walk).
   ReplicaSet replicas(uint64_t hash) const {
+    if (params_.replicas == 1) {
+      ReplicaSet set;
+      if (const BackendIndex p = primary(hash); p != kNoBackend) set.push_back(p);
+      return set;
+    }
     return placement_->replicas(position(hash), params_.replicas);
   }
   BackendIndex primary_for_key(std::string_view key) const { return primary(hash(key)); }
