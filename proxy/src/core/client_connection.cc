@@ -18,9 +18,6 @@ constexpr uint64_t kLingerMs = 1000;
 // many bytes are ready: a pipelining client gets its batch in one segment, not one per
 // backend that answered.
 constexpr size_t kHoldBytes = 16 * 1024;
-}  // namespace
-
-namespace {
 
 bool finished(const Fragment& f) {
   return f.state == FragmentState::kDone || f.state == FragmentState::kFailed;
@@ -66,6 +63,12 @@ bool settle_copy(PendingRequest& req, const Fragment& copy) {
     }
   }
   return false;
+}
+
+// Fills in a deferred replica set, primary first as the ring gives it.
+void resolve_replicas(const PendingRequest& req, Fragment& f) {
+  f.replicas = req.ring->replicas(f.key_hash);
+  f.replicas_deferred = false;
 }
 
 // One more of the request's fragments (or the dispatcher's hold) is done with.
@@ -232,6 +235,15 @@ void ClientConnection::dispatch(PendingRequest* req) {
   const uint32_t planned = static_cast<uint32_t>(req->fragments.size());
   for (uint32_t i = 0; i < planned; ++i) {
     Fragment& f = req->fragments[i];
+    if (f.replicas_deferred) {
+      // A read of one key: the primary needs no replica walk, other policies do.
+      if (f.access == Access::kReadPrimary ||
+          worker_.replication().read == config::ReadPolicy::kPrimary) {
+        send_part(req, i, f.backend);
+        continue;
+      }
+      resolve_replicas(*req, f);
+    }
     if (f.replicas.size() <= 1 || f.access == Access::kDirect) {
       send_part(req, i, f.backend);
     } else if (f.access == Access::kWrite) {
@@ -290,6 +302,7 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
 
 bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
+  if (f.replicas_deferred) resolve_replicas(*req, f);  // the primary was tried (tried = 0)
   if (f.tried + 1u >= f.replicas.size()) return false;
   ++f.tried;
   f.backend = f.replicas[f.tried];

@@ -51,6 +51,11 @@ struct Fragment {
   // kRead/kWrite: the backends that hold the fragment's keys, primary first (`backend` is
   // the primary). The core rewrites it into the order a read tries them.
   ring::ReplicaSet replicas;
+  // A read of one key may leave `replicas` to the core: then `backend` is the key's primary,
+  // `key_hash` its hash in PendingRequest::ring, and the core walks the ring for the set only
+  // when the policy or a failover needs more than the primary.
+  bool replicas_deferred = false;
+  uint64_t key_hash = 0;
   // Replication bookkeeping, kept by the core. Reads: replicas tried so far. Writes: the
   // copies (PendingRequest::copies[first_copy, + replicas.size())) and their tally. Copies:
   // `parent` is the fragment they copy.
@@ -61,6 +66,20 @@ struct Fragment {
   uint8_t failures = 0;
   uint8_t needed = 0;
 
+  // Addresses the fragment to the keys held by `set` (primary first), used as `how` says.
+  void target(const ring::ReplicaSet& set, Access how) {
+    backend = set.primary();
+    replicas = set;
+    access = how;
+  }
+  // Addresses a read of one key: its `primary` now, its replica set (from `hash`) when needed.
+  void target_read(ring::BackendIndex primary, uint64_t hash, Access how) {
+    backend = primary;
+    access = how;
+    replicas_deferred = true;
+    key_hash = hash;
+  }
+
   // Back to a fresh fragment, buffers kept.
   void reset() {
     backend = ring::kNoBackend;
@@ -70,6 +89,8 @@ struct Fragment {
     state = FragmentState::kQueued;
     access = Access::kDirect;
     replicas = ring::ReplicaSet();
+    replicas_deferred = false;
+    key_hash = 0;
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
   }

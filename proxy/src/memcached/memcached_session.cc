@@ -287,16 +287,27 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
 void MemcachedSession::forward(std::string_view key, std::string_view payload, Access access,
                                PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
-  const ring::ReplicaSet replicas = ring.replicas(ring.hash(key));
+  const uint64_t hash = ring.hash(key);
+  const bool read = access == Access::kRead || access == Access::kReadPrimary;
+  ring::ReplicaSet replicas;
+  if (read) {
+    if (const ring::BackendIndex primary = ring.primary(hash); primary != ring::kNoBackend) {
+      replicas.push_back(primary);
+    }
+  } else {
+    replicas = ring.replicas(hash);
+  }
   if (replicas.empty()) {
     refuse(req, static_cast<MergeKind>(req.merge.kind) == MergeKind::kSilent,
            "SERVER_ERROR ringleader: no backend available for this key");
     return;
   }
   Fragment& f = req.add_fragment();
-  f.backend = replicas.primary();
-  f.replicas = replicas;
-  f.access = access;
+  if (read) {
+    f.target_read(replicas.primary(), hash, access);
+  } else {
+    f.target(replicas, access);
+  }
   f.payload.assign(payload);
 }
 
@@ -441,9 +452,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     const size_t line = raw.empty() ? canonical_length(t) : raw.size();
     if (long_lines || line + 2 <= kMaxBackendLine) {
       Fragment& f = req.add_fragment();
-      f.backend = distinct.begin()->first.primary();
-      f.replicas = distinct.begin()->first;
-      f.access = access;
+      f.target(distinct.begin()->first, access);
       if (raw.empty()) {
         f.payload = encode(t, t.size(), false, {});
       } else {
@@ -467,9 +476,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
           req.fragments[fragment].payload.size() + list[i].size() + 2 > kMaxBackendLine;
       if (i == 0 || full) {
         Fragment& f = req.add_fragment();
-        f.backend = owner.primary();
-        f.replicas = owner;
-        f.access = access;
+        f.target(owner, access);
         for (size_t w = 0; w < first_key; ++w) {
           f.payload += t[w];
           f.payload += ' ';

@@ -73,9 +73,7 @@ uint32_t RedisSession::add_fragment(PendingRequest& req, ring::BackendIndex back
 uint32_t RedisSession::add_keyed_fragment(PendingRequest& req, const ring::ReplicaSet& replicas,
                                           Access access, Args args, std::string_view raw) {
   const uint32_t index = add_fragment(req, replicas.primary(), args, raw);
-  Fragment& f = req.fragments[index];
-  f.replicas = replicas;
-  f.access = access;
+  req.fragments[index].target(replicas, access);
   return index;
 }
 
@@ -168,12 +166,24 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
 void RedisSession::plan_single(const CommandSpec& spec, Args args, std::string_view raw,
                                size_t key_index, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
-  const ring::ReplicaSet replicas = ring.replicas(ring.hash(args[key_index]));
+  const uint64_t hash = ring.hash(args[key_index]);
+  const Access access = access_of(spec);
+  if (access == Access::kRead) {
+    const ring::BackendIndex primary = ring.primary(hash);
+    if (primary == ring::kNoBackend) {
+      reply_error(req, "ERR ringleader: no backend available for this key");
+      return;
+    }
+    const uint32_t index = add_fragment(req, primary, args, raw);
+    req.fragments[index].target_read(primary, hash, access);
+    return;
+  }
+  const ring::ReplicaSet replicas = ring.replicas(hash);
   if (replicas.empty()) {
     reply_error(req, "ERR ringleader: no backend available for this key");
     return;
   }
-  add_keyed_fragment(req, replicas, access_of(spec), args, raw);
+  add_keyed_fragment(req, replicas, access, args, raw);
 }
 
 void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_view raw,

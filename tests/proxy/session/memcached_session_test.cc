@@ -494,8 +494,15 @@ TEST_F(MemcachedReplicatedSessionTest, EachCommandSaysHowItUsesTheReplicas) {
         Case{"incr k 1\r\n", Access::kWrite}, Case{"touch k 10\r\n", Access::kWrite}}) {
     PendingRequest* req = plan(c.request);
     ASSERT_EQ(req->fragments.size(), 1u) << c.request;
-    EXPECT_EQ(req->fragments[0].access, c.access) << c.request;
-    EXPECT_TRUE(req->fragments[0].replicas == replicas("k")) << c.request;
+    const Fragment& f = req->fragments[0];
+    EXPECT_EQ(f.access, c.access) << c.request;
+    EXPECT_EQ(f.backend, replicas("k").primary()) << c.request;
+    if (c.access == Access::kWrite) {
+      EXPECT_TRUE(f.replicas == replicas("k")) << c.request;
+    } else {
+      EXPECT_TRUE(f.replicas_deferred) << c.request;
+      EXPECT_EQ(f.key_hash, ring_->hash("k")) << c.request;
+    }
   }
 }
 
