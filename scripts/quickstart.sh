@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds ringleader, starts a local demo: four redis-servers and three
 # ringleader instances forming a Raft group (all on 127.0.0.1), shows keys spreading over the
-# backends, adds a fifth backend live and shows the ring epoch move on all three.
+# backends with two copies each, adds a fifth backend live and shows the ring epoch move on all
+# three, then stops a backend and reads every key through its other replica.
 # Also checks the example configs and shows what membership changes cost.
 # Idempotent: a second run stops the previous demo first. `scripts/quickstart.sh stop` stops it.
 set -euo pipefail
@@ -79,6 +80,11 @@ for i in 1 2 3; do
     echo "secret = \"demo-secret\""
     echo "election_timeout_ms = 500"
     echo "heartbeat_ms = 50"
+    echo "[ring]"
+    echo "replicas = 2"
+    echo "[replication]"
+    echo "write = \"all\""
+    echo "read = \"primary\""
     echo "[log]"
     echo "level = \"warn\""
     for j in 0 1 2 3; do
@@ -97,10 +103,11 @@ done
 echo "writing 1000 keys through instance n1 (redis-cli -p $PROXY_PORT):"
 for i in $(seq 1 1000); do echo "SET user:$i value-$i"; done | redis-cli -p $PROXY_PORT >/dev/null
 echo "  MGET user:1 user:2 user:3 via n2 -> $(redis-cli -p $((PROXY_PORT + 1)) MGET user:1 user:2 user:3 | tr '\n' ' ')"
-echo "  DBSIZE through n3 -> $(redis-cli -p $((PROXY_PORT + 2)) DBSIZE)"
+echo "  each key lives on 2 backends (ring.replicas = 2, replication.write = \"all\"):"
 for port in "${BACKEND_PORTS[@]}"; do
   echo "  backend 127.0.0.1:$port holds $(redis-cli -p "$port" DBSIZE) keys"
 done
+echo "  DBSIZE through n3 (every copy counted) -> $(redis-cli -p $((PROXY_PORT + 2)) DBSIZE)"
 
 epochs() {
   for i in 0 1 2; do
@@ -122,6 +129,19 @@ epochs
 for i in $(seq 1001 2000); do echo "SET user:$i value-$i"; done | redis-cli -p $PROXY_PORT >/dev/null
 echo "  after 1000 more keys, the new backend holds $(redis-cli -p "$SPARE_PORT" DBSIZE) keys"
 "$RL" ctl --admin 127.0.0.1:$ADMIN_PORT ring
+
+echo
+DOWN_PORT=${BACKEND_PORTS[0]}
+echo "== one backend down: stopping redis-server 127.0.0.1:$DOWN_PORT"
+kill "$(cat "$DEMO/redis-$DOWN_PORT.pid")"
+for _ in $(seq 100); do redis-cli -p "$DOWN_PORT" ping >/dev/null 2>&1 || break; sleep 0.05; done
+found=$(for i in $(seq 1 2000); do echo "GET user:$i"; done |
+  redis-cli -p $((PROXY_PORT + 1)) | grep -c '^value-' || true)
+echo "  reading the 2000 keys through n2: $found found (reads fail over to each key's other replica)"
+redis-server --port "$DOWN_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$DEMO" \
+  --daemonize no >>"$DEMO/redis-$DOWN_PORT.log" 2>&1 &
+echo $! >"$DEMO/redis-$DOWN_PORT.pid"
+echo "  restarted it (empty: ringleader does not repair replicas that missed writes)"
 
 echo
 echo "== what a membership change costs (exact share of the key space, 1M sampled keys)"
