@@ -147,6 +147,7 @@ class ReadTest(RedisReplicationCase):
         self.assertEqual(c.mget(keys), [k.encode() for k in keys])
         failovers = metric_value(rl.admin_port, "ringleader_read_failovers_total")
         self.assertGreaterEqual(failovers, len(on_dead))
+        self.assertEqual(c.info("stats")["read_failovers"], failovers)
         # With every replica of a key gone, the read fails naming both.
         self.redises[holders[keys.index(on_dead[0])][1]].stop()
         with self.assertRaises(redis.ResponseError) as err:
@@ -180,7 +181,8 @@ class ReadTest(RedisReplicationCase):
 
 
 def mc_command(port, line, data=None):
-    """One memcached text command on a fresh connection; returns the reply up to END/one line."""
+    """One memcached text command on a fresh connection; the reply up to END (retrievals and
+    stats) or its one line."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(line.encode() + b"\r\n" + (data + b"\r\n" if data is not None else b""))
         reply = b""
@@ -189,7 +191,7 @@ def mc_command(port, line, data=None):
             if not chunk:
                 return reply
             reply += chunk
-            if line.startswith(("get", "gets")):
+            if line.startswith(("get", "gets", "stats")):
                 if reply.endswith(b"END\r\n") or reply.startswith((b"SERVER_ERROR", b"ERROR")):
                     return reply
             elif reply.endswith(b"\r\n"):
@@ -232,6 +234,9 @@ class MemcachedReplicationTest(unittest.TestCase):
         reply = mc_command(self.rl.port, "get " + " ".join(keys))
         for k in keys:
             self.assertIn(f"VALUE {k} 0 {len(k)}\r\n{k}\r\n".encode(), reply)
+        stats = mc_command(self.rl.port, "stats")
+        failovers = int(stats.split(b"STAT read_failovers ")[1].split(b"\r\n")[0])
+        self.assertGreater(failovers, 0)
 
     def test_cas_applies_on_the_primary_and_drops_the_other_copy(self):
         self.assertEqual(mc_command(self.rl.port, "set c 0 0 1", b"a"), b"STORED\r\n")

@@ -259,6 +259,8 @@ void MemcachedSession::answer_stats(Tokens t, PendingRequest& req) {
   stat("backend_requests", std::to_string(c.fragments_sent));
   stat("backend_failures", std::to_string(c.fragments_failed));
   stat("backend_timeouts", std::to_string(c.backend_timeouts));
+  stat("read_failovers", std::to_string(c.read_failovers));
+  stat("replica_write_failures", std::to_string(c.replica_write_failures));
   stat("ring_epoch", std::to_string(req.ring->epoch()));
   stat("ring_backends", std::to_string(req.ring->backends().size()));
   out += "END\r\n";

@@ -42,13 +42,14 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
 void RedisSession::complete(PendingRequest& req) {
   std::string& out = req.reply;
   out.clear();
-  if (first_failure(req, out)) return;
   auto kind = static_cast<MergeKind>(req.merge.kind);
+  // INFO answers with what it has: a backend that did not answer is left out of the totals.
+  if (kind != MergeKind::kInfo && first_failure(req, out)) return;
   if (kind == MergeKind::kPass) {
     out.swap(req.fragments[0].reply);
     return;
   }
-  if (first_error_reply(req, out)) return;
+  if (kind != MergeKind::kInfo && first_error_reply(req, out)) return;
   switch (kind) {
     case MergeKind::kPass:
       return;
@@ -118,10 +119,20 @@ void RedisSession::complete(PendingRequest& req) {
   }
 }
 
+bool RedisSession::info_needs_keyspace(std::string_view section) {
+  return section == "default" || section == "all" || section == "everything" ||
+         section == "keyspace";
+}
+
 void RedisSession::merge_info(PendingRequest& req) {
   // Sum "db0:keys=N,expires=M,avg_ttl=T" over backends.
   uint64_t keys = 0, expires = 0;
+  size_t unanswered = 0;
   for (const Fragment& f : req.fragments) {
+    if (f.state != FragmentState::kDone) {
+      ++unanswered;
+      continue;
+    }
     auto v = parse_reply(f.reply);
     if (!v || v->type != ReplyValue::Type::kBulk) continue;
     std::string_view text = v->text;
@@ -135,7 +146,7 @@ void RedisSession::merge_info(PendingRequest& req) {
     }
   }
   const std::string& section = req.merge.note;
-  auto wants = [&](const char* s) {
+  auto wants = [&](std::string_view s) {
     return section == "default" || section == "all" || section == "everything" || section == s;
   };
   CounterTotals t = env_.counters->totals();
@@ -159,11 +170,18 @@ void RedisSession::merge_info(PendingRequest& req) {
             "\r\nbackend_requests:" + std::to_string(t.fragments_sent) +
             "\r\nbackend_failures:" + std::to_string(t.fragments_failed) +
             "\r\nbackend_timeouts:" + std::to_string(t.backend_timeouts) +
+            "\r\nread_failovers:" + std::to_string(t.read_failovers) +
+            "\r\nreplica_write_failures:" + std::to_string(t.replica_write_failures) +
             "\r\ntotal_net_input_bytes:" + std::to_string(t.bytes_from_clients) +
             "\r\ntotal_net_output_bytes:" + std::to_string(t.bytes_to_clients) + "\r\n\r\n";
   }
   if (wants("keyspace")) {
     text += "# Keyspace\r\n";
+    if (unanswered > 0) {
+      text += "# ringleader: " + std::to_string(unanswered) + " of " +
+              std::to_string(req.fragments.size()) +
+              " backends did not answer; their keys are not counted\r\n";
+    }
     if (keys > 0) {
       text += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +
               ",avg_ttl=0\r\n";

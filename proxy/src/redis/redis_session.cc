@@ -299,10 +299,16 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
       plan_scan(args, req);
       return;
     case Merge::kInfo:
-      // Backends contribute their keyspace section only; the rest is the proxy's own.
+      // Backends contribute their keyspace section only; the rest is the proxy's own, so a
+      // section without keyspace totals is answered without asking any backend.
       sub = {"INFO", "keyspace"};
       req.merge.kind = static_cast<uint8_t>(MergeKind::kInfo);
       req.merge.note = args.size() > 1 ? lowercase(args[1]) : "default";
+      if (!info_needs_keyspace(req.merge.note)) {
+        merge_info(req);
+        req.complete = true;
+        return;
+      }
       break;
     case Merge::kIntegerSum:
       req.merge.kind = static_cast<uint8_t>(MergeKind::kIntegerSum);

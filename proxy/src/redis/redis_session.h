@@ -62,7 +62,10 @@ class RedisSession final : public Session {
   // kRead for read-only commands, kWrite for every other command that names keys.
   static Access access_of(const CommandSpec& spec);
 
+  // INFO: the proxy's sections, plus keyspace totals over the backends that answered.
   void merge_info(PendingRequest& req);
+  // Whether INFO `section` ("default" when none was named) shows keyspace totals.
+  static bool info_needs_keyspace(std::string_view section);
   void merge_scan(PendingRequest& req);
   void merge_keys(PendingRequest& req);
 

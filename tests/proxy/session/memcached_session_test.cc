@@ -262,7 +262,7 @@ TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
   for (size_t pos = 0; pos < r.size() - 5; pos = r.find("\r\n", pos) + 2, ++lines) {
     EXPECT_EQ(r.compare(pos, 5, "STAT "), 0) << r.substr(pos);
   }
-  EXPECT_EQ(lines, 16u);
+  EXPECT_EQ(lines, 18u);
 }
 
 TEST_F(MemcachedSessionTest, NoreplyRequestsGetNoErrorLineEither) {

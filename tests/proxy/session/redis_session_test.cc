@@ -213,6 +213,32 @@ TEST_F(RedisSessionTest, NeedMoreUntilTheRequestIsWhole) {
   EXPECT_EQ(req->fragments.size(), 1u);
 }
 
+TEST_F(RedisSessionTest, InfoSectionsWithoutKeyspaceAskNoBackend) {
+  PendingRequest* stats = plan("INFO stats\r\n");
+  ASSERT_TRUE(stats->complete);
+  EXPECT_TRUE(stats->fragments.empty());
+  EXPECT_NE(stats->reply.find("# Stats\r\n"), std::string::npos) << stats->reply;
+  EXPECT_NE(stats->reply.find("read_failovers:0\r\n"), std::string::npos) << stats->reply;
+  EXPECT_EQ(stats->reply.find("# Keyspace"), std::string::npos) << stats->reply;
+}
+
+TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
+  PendingRequest* req = plan("INFO keyspace\r\n");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  auto bulk = [](const std::string& text) {
+    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+  };
+  reply(req, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
+  reply(req, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
+  req->fragments[2].state = FragmentState::kFailed;
+  req->fragments[2].error = "backend b2 (127.0.0.1:7002): connection refused";
+  session_->complete(*req);
+  EXPECT_NE(req->reply.find("db0:keys=12,expires=1,avg_ttl=0\r\n"), std::string::npos)
+      << req->reply;
+  EXPECT_NE(req->reply.find("# ringleader: 1 of 3 backends did not answer"), std::string::npos)
+      << req->reply;
+}
+
 // With ring.replicas = 2: fragments carry the keys' replica set and whether they read or write.
 class RedisReplicatedSessionTest : public testing::SessionFixture<RedisSession> {
  protected:
