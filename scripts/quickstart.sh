@@ -2,7 +2,8 @@
 # Installs dependencies, builds ringleader, starts a local demo: four redis-servers and three
 # ringleader instances forming a Raft group (all on 127.0.0.1), shows keys spreading over the
 # backends with two copies each, adds a fifth backend live and shows the ring epoch move on all
-# three, then stops a backend and reads every key through its other replica.
+# three, then stops a backend and reads every key through its other replica; then the same
+# with memcached and pymemcache.
 # Also checks the example configs and shows what membership changes cost.
 # Idempotent: a second run stops the previous demo first. `scripts/quickstart.sh stop` stops it.
 set -euo pipefail
@@ -14,6 +15,9 @@ ADMIN_PORT=7390    # admin APIs on 7390..7392
 RAFT_PORT=7395     # membership (Raft) on 7395..7397
 BACKEND_PORTS=(7401 7402 7403 7404)
 SPARE_PORT=7405    # the fifth backend, added live
+MC_PORTS=(7411 7412 7413)  # memcached backends
+MC_PROXY_PORT=7420         # a ringleader speaking the memcached protocol
+MC_ADMIN_PORT=7421
 
 stop_demo() {
   if [[ -d "$DEMO" ]]; then
@@ -146,6 +150,64 @@ echo $! >"$DEMO/redis-$DOWN_PORT.pid"
 echo "  restarted it (empty: ringleader does not repair replicas that missed writes)"
 
 echo
+echo "== memcached: 3 memcacheds and a ringleader speaking their protocol (127.0.0.1:$MC_PROXY_PORT)"
+MC_USER=()
+if [[ $(id -u) == 0 ]]; then MC_USER=(-u root); fi  # memcached refuses root without -u
+for port in "${MC_PORTS[@]}"; do
+  memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 1 "${MC_USER[@]}" >"$DEMO/memcached-$port.log" 2>&1 &
+  echo $! >"$DEMO/memcached-$port.pid"
+done
+{
+  echo "[proxy]"
+  echo "listen = \"127.0.0.1:$MC_PROXY_PORT\""
+  echo "protocol = \"memcached\""
+  echo "workers = 1"
+  echo "[admin]"
+  echo "listen = \"127.0.0.1:$MC_ADMIN_PORT\""
+  echo "[ring]"
+  echo "replicas = 2"
+  echo "[log]"
+  echo "level = \"warn\""
+  for j in 0 1 2; do
+    echo "[[backends]]"
+    echo "name = \"mc-$j\""
+    echo "address = \"127.0.0.1:${MC_PORTS[$j]}\""
+  done
+} >"$DEMO/memcached.toml"
+"$RL" serve -c "$DEMO/memcached.toml" >"$DEMO/memcached-proxy.log" 2>&1 &
+echo $! >"$DEMO/ringleader-memcached.pid"
+# Debian's python3, which has python3-pymemcache (not whatever python3 is first on PATH).
+/usr/bin/python3 - "$MC_PROXY_PORT" "$DEMO/memcached-${MC_PORTS[0]}.pid" "${MC_PORTS[@]}" <<'PY'
+import os, signal, sys, time
+from pymemcache.client.base import Client
+proxy, down_pid, ports = int(sys.argv[1]), sys.argv[2], [int(p) for p in sys.argv[3:]]
+def client(port):
+    for _ in range(200):
+        try:
+            c = Client(("127.0.0.1", port), timeout=5)
+            c.version()
+            return c
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing answers on 127.0.0.1:{port}")
+c = client(proxy)
+keys = [f"item:{i}" for i in range(1000)]
+c.set_many({k: f"value-{k}" for k in keys})
+print(f"  pymemcache set 1000 items; get_many of 3: {c.get_many(keys[:3])}")
+for port in ports:
+    print(f"  memcached 127.0.0.1:{port} holds {client(port).stats()[b'curr_items']} items")
+with open(down_pid) as f:
+    os.kill(int(f.read()), signal.SIGTERM)
+time.sleep(0.3)
+found = len(c.get_many(keys))
+print(f"  memcached 127.0.0.1:{ports[0]} stopped: get_many of the 1000 keys finds {found}")
+PY
+memcached -l 127.0.0.1 -p "${MC_PORTS[0]}" -U 0 -m 64 -t 1 "${MC_USER[@]}" \
+  >>"$DEMO/memcached-${MC_PORTS[0]}.log" 2>&1 &
+echo $! >"$DEMO/memcached-${MC_PORTS[0]}.pid"
+echo "  restarted it (empty, as a restarted cache is)"
+
+echo
 echo "== what a membership change costs (exact share of the key space, 1M sampled keys)"
 build/bench/ringleader-churn --algorithm vnode --backends 100 --vnodes 160 --replicas 3
 echo
@@ -153,4 +215,5 @@ build/bench/ringleader-churn --algorithm maglev --backends 100 --replicas 3
 
 echo
 echo "The demo keeps running: redis-cli -p $PROXY_PORT (or $((PROXY_PORT + 1)), $((PROXY_PORT + 2))),"
+echo "memcached clients on 127.0.0.1:$MC_PROXY_PORT,"
 echo "build/app/ringleader ctl --admin 127.0.0.1:$ADMIN_PORT cluster status. Stop it: scripts/quickstart.sh stop"
