@@ -217,6 +217,7 @@ class ClusterTest(unittest.TestCase):
                 status, body = http("PATCH", lonely.admin, "/backends/r0", {"zone": "b"},
                                     timeout=30)
                 self.assertEqual(status, 503, body)
+                self.assertIn("may still be applied", body["error"])
                 self.assertEqual(lonely.ring()["epoch"], epoch)
                 wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 503, timeout=5,
                            what="the minority to report itself stale")
@@ -230,8 +231,10 @@ class ClusterTest(unittest.TestCase):
             finally:
                 for n in others:
                     n.signal(signal.SIGCONT)
+            # The refused change's outcome was unknown, not negative: if p1 led, its log
+            # entry may commit once the majority is back. Either way every instance agrees.
             ring = cl.wait_converged(timeout=10)
-            self.assertEqual(ring["backends"][0]["zone"], "a")
+            self.assertIn(ring["backends"][0]["zone"], ("a", "b"))
             wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 200, timeout=10,
                        what="the healed instance to be ready again")
 

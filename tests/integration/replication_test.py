@@ -247,7 +247,19 @@ class MemcachedReplicationTest(unittest.TestCase):
         self.assertEqual(mc_command(self.mcs[owners[0]].port, "get c"),
                          b"VALUE c 0 1\r\nb\r\nEND\r\n")
         self.assertEqual(mc_command(self.mcs[owners[1]].port, "get c"), b"END\r\n")
+        # A refused cas (EXISTS) leaves every copy as it was.
+        self.assertEqual(mc_command(self.rl.port, "set c 0 0 1", b"z"), b"STORED\r\n")
         self.assertEqual(mc_command(self.rl.port, f"cas c 0 0 1 {unique}", b"c"), b"EXISTS\r\n")
+        for i in owners:
+            self.assertEqual(mc_command(self.mcs[i].port, "get c"), b"VALUE c 0 1\r\nz\r\nEND\r\n")
+        # With the primary down a cas fails and the other replica keeps its copy: whether the
+        # failure comes later (a refused connect) or at once (while reconnects back off).
+        self.mcs[owners[0]].stop()
+        for _ in range(3):
+            self.assertTrue(mc_command(self.rl.port, f"cas c 0 0 1 {unique}", b"d")
+                            .startswith(b"SERVER_ERROR ringleader: "))
+            self.assertEqual(mc_command(self.mcs[owners[1]].port, "get c"),
+                             b"VALUE c 0 1\r\nz\r\nEND\r\n")
 
 
 if __name__ == "__main__":

@@ -626,8 +626,11 @@ void MembershipService::resolve_applied_waiters() {
 void MembershipService::expire_requests() {
   uint64_t now = now_ms();
   Completions completions;
+  // The outcome is unknown, not negative: an entry already in a leader's log may still be
+  // committed once a quorum is reachable again.
   Status timeout = Status::error("timed out after " + std::to_string(options_.request_timeout_ms) +
-                                 " ms (no quorum reachable?)");
+                                 " ms (no quorum reachable?); the change may still be applied "
+                                 "if a quorum accepts it later");
   auto sweep = [&](auto& map) {
     for (auto it = map.begin(); it != map.end();) {
       if (it->second.deadline_ms <= now) {

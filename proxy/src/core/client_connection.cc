@@ -82,6 +82,7 @@ void count_finished(PendingRequest* req) {
 void on_fragment_finished(PendingRequest* req, uint32_t part) {
   if (PendingRequest::is_copy(part)) {
     if (!settle_copy(*req, req->part(part))) return;
+    part = req->part(part).parent;
   } else {
     const Fragment& f = req->fragments[part];
     // A read that got no reply tries the next replica, while its client waits for it.
@@ -89,6 +90,23 @@ void on_fragment_finished(PendingRequest* req, uint32_t part) {
         (f.access == Access::kRead || f.access == Access::kReadPrimary)) {
       if (ClientConnection* client = req->client(); client && client->fail_over(req, part)) {
         return;
+      }
+    }
+  }
+  // Fragments waiting for this one go now or never. They are still counted as outstanding,
+  // so none of this completes the request before `part` itself is counted below.
+  if (req->has_waiting) {
+    const Fragment& done = req->fragments[part];
+    ClientConnection* client = req->client();
+    for (uint32_t i = 0; i < req->fragments.size(); ++i) {
+      Fragment& w = req->fragments[i];
+      if (w.after != part || w.state != FragmentState::kQueued) continue;
+      w.after = Fragment::kNoAfter;
+      if (client != nullptr && done.state == FragmentState::kDone && done.reply == w.after_reply) {
+        client->send_part(req, i, w.backend);
+      } else {
+        w.state = FragmentState::kDone;  // not sent: its condition did not hold
+        count_finished(req);
       }
     }
   }
@@ -233,8 +251,15 @@ void ClientConnection::process_input() {
 void ClientConnection::dispatch(PendingRequest* req) {
   req->outstanding = static_cast<uint32_t>(req->fragments.size()) + 1;  // +1: held below
   const uint32_t planned = static_cast<uint32_t>(req->fragments.size());
+  // Known before anything is sent: a fragment may finish inside the loop below.
+  for (const Fragment& f : req->fragments) {
+    if (f.after != Fragment::kNoAfter) req->has_waiting = true;
+  }
   for (uint32_t i = 0; i < planned; ++i) {
     Fragment& f = req->fragments[i];
+    // Waiting fragments go when `after` finishes, which may already have happened in this
+    // loop (a send that failed at once): either way not from here.
+    if (f.after != Fragment::kNoAfter || f.state != FragmentState::kQueued) continue;
     if (f.replicas_deferred) {
       // A read of one key: the primary needs no replica walk, other policies do.
       if (f.access == Access::kReadPrimary ||
@@ -328,6 +353,9 @@ void ClientConnection::flush_ready() {
     out_pending_ += req->reply;
     out_batch_ = req->batch;
     if (req->close_after) close_after_write_ = true;
+    // Copies of a write acknowledged early may still be in flight: they must not find this
+    // connection through the request once it is gone.
+    req->detach_client();
     req->release();
     if (close_after_write_) break;
   }

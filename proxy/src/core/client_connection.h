@@ -33,6 +33,8 @@ class ClientConnection final : public IoBatch::Writer {
   // A read fragment of `req` got no reply: sends it to its next replica, if one is left
   // (true), else leaves it failed (false).
   bool fail_over(PendingRequest* req, uint32_t fragment);
+  // Sends one part to `backend`, or fails it at once when this worker has no pool for it.
+  void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend);
 
   // Closes now, dropping unwritten replies.
   void close();
@@ -52,8 +54,7 @@ class ClientConnection final : public IoBatch::Writer {
   // Sends the request's fragments: kDirect ones to their backend, reads to the first replica
   // in policy order, writes as one copy per replica (see replication.h).
   void dispatch(PendingRequest* req);
-  // Sends one part to `backend`, or fails it at once when this worker has no pool for it.
-  void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend);
+
   void send_copies(PendingRequest* req, uint32_t fragment);
   void record(const PendingRequest& req);  // statistics for a reply about to be written
   void flush_ready();

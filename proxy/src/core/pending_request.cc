@@ -33,7 +33,7 @@ bool keeps_small_buffers(const PendingRequest& r) {
   for (const FragmentList* list : {&r.fragments, &r.copies}) {
     for (const Fragment& f : *list) {
       if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes ||
-          f.error.capacity() > kMaxKeptBytes) {
+          f.error.capacity() > kMaxKeptBytes || f.after_reply.capacity() > kMaxKeptBytes) {
         return false;
       }
     }
@@ -72,6 +72,7 @@ void PendingRequest::recycle() {
   outstanding = 0;
   complete = false;
   close_after = false;
+  has_waiting = false;
   command = 0;
   latency_class = 0;
   started_ns = 0;

@@ -56,6 +56,12 @@ struct Fragment {
   // when the policy or a failover needs more than the primary.
   bool replicas_deferred = false;
   uint64_t key_hash = 0;
+  // A fragment may wait for another of its request: it is sent only once fragment `after`
+  // is kDone with exactly the reply `after_reply` (a cas stored on the primary before the
+  // other replicas drop their copy), and otherwise ends kDone with an empty reply, unsent.
+  static constexpr uint32_t kNoAfter = UINT32_MAX;
+  uint32_t after = kNoAfter;
+  std::string after_reply;
   // Replication bookkeeping, kept by the core. Reads: replicas tried so far. Writes: the
   // copies (PendingRequest::copies[first_copy, + replicas.size())) and their tally. Copies:
   // `parent` is the fragment they copy.
@@ -91,6 +97,8 @@ struct Fragment {
     replicas = ring::ReplicaSet();
     replicas_deferred = false;
     key_hash = 0;
+    after = kNoAfter;
+    after_reply.clear();
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
   }
@@ -174,6 +182,7 @@ class PendingRequest {
   uint32_t outstanding = 0;   // fragments neither kDone nor kFailed
   bool complete = false;      // reply is final
   bool close_after = false;   // close the client once this reply is written (QUIT, fatal)
+  bool has_waiting = false;   // some fragment waits for another (Fragment::after)
   uint16_t command = 0;       // the protocol's command index (0 = unknown), for statistics
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;

@@ -175,11 +175,16 @@ void Worker::refresh_ring() {
   ring_ = rings_.current();
   PendingRequest::forget_rings();
   pools_by_index_.assign(ring_->backends().size(), nullptr);
+  // Pools that go are destroyed only once pools_ and pools_by_index_ describe the new ring:
+  // destroying one fails its requests, and their reads fail over through pool_for().
+  std::vector<std::unique_ptr<BackendPool>> retired;
   for (ring::BackendIndex i = 0; i < ring_->backends().size(); ++i) {
     const ring::Backend& b = ring_->backend(i);
     auto it = pools_.find(b.name);
     if (it != pools_.end() && it->second->address() != b.address) {
-      pools_.erase(it);  // re-addressed: in-flight requests fail, new ones connect anew
+      // Re-addressed: in-flight requests fail, new ones connect anew.
+      retired.push_back(std::move(it->second));
+      pools_.erase(it);
       it = pools_.end();
     }
     if (it == pools_.end()) {
@@ -195,8 +200,14 @@ void Worker::refresh_ring() {
   }
   // Pools of backends that left the ring close; requests still on them fail.
   for (auto it = pools_.begin(); it != pools_.end();) {
-    it = ring_->find(it->first) ? std::next(it) : pools_.erase(it);
+    if (ring_->find(it->first)) {
+      ++it;
+      continue;
+    }
+    retired.push_back(std::move(it->second));
+    it = pools_.erase(it);
   }
+  retired.clear();
 }
 
 BackendPool* Worker::pool_for(const ring::Ring& r, ring::BackendIndex index) {

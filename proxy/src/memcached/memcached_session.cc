@@ -322,12 +322,16 @@ void MemcachedSession::forward_cas(std::string_view key, std::string_view payloa
   if (static_cast<MergeKind>(req.merge.kind) != MergeKind::kSilent) {
     req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
   }
+  // Only once the primary stored it: a cas refused (EXISTS, NOT_FOUND) or unanswered leaves
+  // every copy as it was.
   for (uint32_t r = 1; r < replicas.size(); ++r) {
     Fragment& f = req.add_fragment();
     f.backend = replicas[r];
     f.payload = "delete ";
     f.payload += key;
     f.payload += "\r\n";
+    f.after = 0;
+    f.after_reply = "STORED\r\n";
   }
 }
 

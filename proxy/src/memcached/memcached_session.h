@@ -51,8 +51,9 @@ class MemcachedSession final : public Session {
   // One fragment for `key`'s replica set, read or written as `access` says; refuses the
   // request when no backend can hold the key.
   void forward(std::string_view key, std::string_view payload, Access access, PendingRequest& req);
-  // cas with replicas: applied on the primary only (a cas unique belongs to one server); the
-  // other replicas delete their copy, so that none serves the value the cas replaced.
+  // cas with replicas: applied on the primary only (a cas unique belongs to one server); once
+  // the primary answers STORED the other replicas delete their copy, so that none serves the
+  // value the cas replaced.
   void forward_cas(std::string_view key, std::string_view payload, PendingRequest& req);
   void merge_values(PendingRequest& req);
 

@@ -134,7 +134,10 @@ void RedisSession::merge_info(PendingRequest& req) {
       continue;
     }
     auto v = parse_reply(f.reply);
-    if (!v || v->type != ReplyValue::Type::kBulk) continue;
+    if (!v || v->type != ReplyValue::Type::kBulk) {
+      ++unanswered;  // an error reply (LOADING, NOAUTH, ...)
+      continue;
+    }
     std::string_view text = v->text;
     size_t at = text.find("db0:keys=");
     if (at == std::string_view::npos) continue;
@@ -180,7 +183,7 @@ void RedisSession::merge_info(PendingRequest& req) {
     if (unanswered > 0) {
       text += "# ringleader: " + std::to_string(unanswered) + " of " +
               std::to_string(req.fragments.size()) +
-              " backends did not answer; their keys are not counted\r\n";
+              " backends gave no keyspace; their keys are not counted\r\n";
     }
     if (keys > 0) {
       text += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +

@@ -532,6 +532,9 @@ TEST_F(MemcachedReplicatedSessionTest, CasGoesToThePrimaryAndTheOtherReplicasDro
   EXPECT_EQ(req->fragments[1].access, Access::kDirect);
   EXPECT_EQ(req->fragments[1].backend, set[1]);
   EXPECT_EQ(req->fragments[1].payload, "delete k\r\n");
+  EXPECT_EQ(req->fragments[0].after, Fragment::kNoAfter);
+  EXPECT_EQ(req->fragments[1].after, 0u);  // only once the primary answered STORED
+  EXPECT_EQ(req->fragments[1].after_reply, "STORED\r\n");
   // The primary answers, whatever the other replica said or whether it answered at all.
   reply(req, 0, "STORED\r\n");
   req->fragments[1].state = FragmentState::kFailed;
