@@ -140,6 +140,7 @@ void decode_ring(TableReader& in, ring::RingParams* out) {
 void decode_replication(TableReader& in, ReplicationConfig* out) {
   in.read_choice("write", kWriteAcks, &out->write);
   in.read_choice("read", kReadPolicies, &out->read);
+  in.read_bool("miss_failover", &out->miss_failover);
 }
 
 // Records the first path at which `value` was seen in `first_use`; reports a duplicate when it

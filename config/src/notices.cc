@@ -20,6 +20,11 @@ std::vector<std::string> notices(const Config& config) {
                   std::to_string(config.backends.size()) +
                   " backends: each key has as many copies as there are backends");
   }
+  if (!replicated && config.replication.miss_failover) {
+    out.push_back(
+        "replication.miss_failover needs replica sets of more than one backend; with "
+        "ring.replicas = 1 a miss has no other replica to ask");
+  }
   if (!replicated && config.replication.write != WriteAck::kOne) {
     out.push_back(
         "replication.write applies to replica sets of more than one backend; with "

@@ -24,6 +24,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.proxy.max_request_bytes, 64ull << 20);
   EXPECT_EQ(c.proxy.requirepass, "");
   EXPECT_TRUE(c.proxy.io_uring);
+  EXPECT_EQ(c.proxy.zone, "");
 
   EXPECT_EQ(c.backend.connections, 1u);
   EXPECT_EQ(c.backend.connect_timeout_ms, 1000u);
@@ -43,6 +44,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
 
   EXPECT_EQ(c.replication.write, WriteAck::kOne);
   EXPECT_EQ(c.replication.read, ReadPolicy::kPrimary);
+  EXPECT_FALSE(c.replication.miss_failover);
 
   ASSERT_EQ(c.backends.size(), 1u);
   EXPECT_EQ(c.backends[0].name, "a");
@@ -94,6 +96,7 @@ max_clients = 500
 client_idle_timeout_ms = 30000
 max_request_bytes = 1048576
 io_uring = false
+zone = "eu-1a"
 
 [backend]
 connections = 2
@@ -114,6 +117,7 @@ maglev_table_size = 65537
 [replication]
 write = "quorum"
 read = "nearest"
+miss_failover = true
 
 [[backends]]
 name = "cache-1"
@@ -149,6 +153,7 @@ level = "debug"
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 30000u);
   EXPECT_EQ(c.proxy.max_request_bytes, 1048576u);
   EXPECT_FALSE(c.proxy.io_uring);
+  EXPECT_EQ(c.proxy.zone, "eu-1a");
 
   EXPECT_EQ(c.backend.connections, 2u);
   EXPECT_EQ(c.backend.connect_timeout_ms, 250u);
@@ -166,6 +171,7 @@ level = "debug"
 
   EXPECT_EQ(c.replication.write, WriteAck::kQuorum);
   EXPECT_EQ(c.replication.read, ReadPolicy::kNearest);
+  EXPECT_TRUE(c.replication.miss_failover);
 
   ASSERT_EQ(c.backends.size(), 3u);
   EXPECT_EQ(c.backends[0], (ring::Backend{"cache-1", "10.0.0.1:11211", 3, "eu-1a",

@@ -50,6 +50,12 @@ TEST(ConfigNotices, MoreReplicasThanBackendsIsSaid) {
   EXPECT_TRUE(mentions(n, "ring.replicas = 3 but only 1 backends")) << n[0];
 }
 
+TEST(ConfigNotices, MissFailoverNeedsReplicas) {
+  const auto n = notices(loaded("[replication]\nmiss_failover = true\n"));
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(mentions(n, "miss_failover")) << n[0];
+}
+
 TEST(ConfigNotices, WriteAcknowledgementsNeedReplicas) {
   const auto n = notices(loaded("[replication]\nwrite = \"quorum\"\n"));
   ASSERT_EQ(n.size(), 1u);

@@ -16,8 +16,9 @@ from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_v
 BACKEND = "[backend]\nfailure_limit = 0\nconnect_timeout_ms = 500\ntimeout_ms = 1000\n"
 
 
-def replication(write="one", read="primary"):
-    return f'[replication]\nwrite = "{write}"\nread = "{read}"\n'
+def replication(write="one", read="primary", miss_failover=False):
+    return (f'[replication]\nwrite = "{write}"\nread = "{read}"\n'
+            f'miss_failover = {"true" if miss_failover else "false"}\n')
 
 
 class RedisReplicationCase(unittest.TestCase):
@@ -36,7 +37,8 @@ class RedisReplicationCase(unittest.TestCase):
             r.__exit__(None, None, None)
         self.tmp_ctx.__exit__(None, None, None)
 
-    def proxy(self, replicas, write="one", read="primary", zone=None, zones=None, name="rl"):
+    def proxy(self, replicas, write="one", read="primary", zone=None, zones=None, name="rl",
+              miss_failover=False):
         backends = []
         for i, r in enumerate(self.redises):
             b = {"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}"}
@@ -46,7 +48,8 @@ class RedisReplicationCase(unittest.TestCase):
         rl = Ringleader(RINGLEADER, self.tmp, backends,
                         proxy=f'zone = "{zone}"' if zone else "",
                         ring=f"replicas = {replicas}",
-                        extra=BACKEND + replication(write, read), name=name).__enter__()
+                        extra=BACKEND + replication(write, read, miss_failover),
+                        name=name).__enter__()
         self.proxies.append(rl)
         return rl
 
@@ -154,6 +157,29 @@ class ReadTest(RedisReplicationCase):
             c.get(on_dead[0])
         self.assertIn("redis-0", str(err.exception))
 
+    def test_miss_failover_reads_past_an_empty_replica(self):
+        plain = self.proxy(replicas=2, write="all", name="plain")
+        rl = self.proxy(replicas=2, write="all", miss_failover=True)
+        c, p = self.client(rl), self.client(plain)
+        keys = [f"m:{i}" for i in range(40)]
+        self.assertTrue(c.mset({k: k for k in keys}))
+        # The primaries lose everything, as a restarted or newly joined backend would.
+        for k, owners in zip(keys, self.holders(rl, keys)):
+            self.direct(owners[0]).delete(k)
+        for k in keys:
+            self.assertEqual(c.get(k), k.encode())  # from the second replica
+            self.assertIsNone(p.get(k))              # without miss_failover: the primary's miss
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_read_miss_failovers_total"),
+                         len(keys))
+        # A key no replica holds is a miss after asking every one of them.
+        self.assertIsNone(c.get("nowhere"))
+        # Other replies are answers: no second ask.
+        self.assertEqual(c.hset("h", "f", "v"), 1)
+        self.assertEqual(c.hget("h", "f"), b"v")
+        self.assertEqual(c.llen("h-missing"), 0)
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_read_miss_failovers_total"),
+                         len(keys) + 1)
+
     def test_any_spreads_reads_over_the_replicas(self):
         rl = self.proxy(replicas=2, read="any")
         c = self.client(rl)
@@ -237,6 +263,24 @@ class MemcachedReplicationTest(unittest.TestCase):
         stats = mc_command(self.rl.port, "stats")
         failovers = int(stats.split(b"STAT read_failovers ")[1].split(b"\r\n")[0])
         self.assertGreater(failovers, 0)
+
+    def test_miss_failover_for_gets(self):
+        backends = [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
+                    for i, m in enumerate(self.mcs)]
+        rl = Ringleader(RINGLEADER, self.tmp, backends, proxy='protocol = "memcached"',
+                        ring="replicas = 2", name="rl-miss",
+                        extra=BACKEND + replication("all", "primary", True)).__enter__()
+        try:
+            keys = [f"g:{i}" for i in range(20)]
+            for k in keys:
+                mc_command(rl.port, f"set {k} 0 0 {len(k)}", k.encode())
+                mc_command(self.mcs[self.holders(k)[0]].port, f"delete {k}")
+            for k in keys:
+                self.assertEqual(mc_command(rl.port, f"get {k}"),
+                                 f"VALUE {k} 0 {len(k)}\r\n{k}\r\nEND\r\n".encode())
+                self.assertEqual(mc_command(self.rl.port, f"get {k}"), b"END\r\n")
+        finally:
+            rl.__exit__(None, None, None)
 
     def test_cas_applies_on_the_primary_and_drops_the_other_copy(self):
         self.assertEqual(mc_command(self.rl.port, "set c 0 0 1", b"a"), b"STORED\r\n")

@@ -46,6 +46,9 @@ struct BackendPoolConfig {
 struct ReplicationConfig {
   WriteAck write = WriteAck::kOne;
   ReadPolicy read = ReadPolicy::kPrimary;
+  // A read whose whole reply is a miss (nil, memcached's bare END) asks the key's next
+  // replica too: a replica that joined or restarted empty does not hide the others' copies.
+  bool miss_failover = false;
 };
 
 struct PeerConfig {

@@ -85,9 +85,9 @@ void on_fragment_finished(PendingRequest* req, uint32_t part) {
     part = req->part(part).parent;
   } else {
     const Fragment& f = req->fragments[part];
-    // A read that got no reply tries the next replica, while its client waits for it.
-    if (f.state == FragmentState::kFailed &&
-        (f.access == Access::kRead || f.access == Access::kReadPrimary)) {
+    // A read that got no reply (or a miss, with miss_failover) tries the next replica,
+    // while its client waits for it.
+    if (f.access == Access::kRead || f.access == Access::kReadPrimary) {
       if (ClientConnection* client = req->client(); client && client->fail_over(req, part)) {
         return;
       }
@@ -327,11 +327,24 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
 
 bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
+  const bool miss = f.state == FragmentState::kDone;
+  if (miss && !(worker_.replication().miss_failover && worker_.protocol().is_miss_reply(f.reply))) {
+    return false;  // an answer
+  }
   if (f.replicas_deferred) resolve_replicas(*req, f);  // the primary was tried (tried = 0)
-  if (f.tried + 1u >= f.replicas.size()) return false;
+  if (f.tried + 1u >= f.replicas.size()) {
+    // Out of replicas. An earlier replica's miss (still in `reply`) is a better answer than
+    // a later one's failure.
+    if (!miss && !f.reply.empty()) {
+      f.state = FragmentState::kDone;
+      f.error.clear();
+    }
+    return false;
+  }
   ++f.tried;
   f.backend = f.replicas[f.tried];
-  WorkerCounters::bump(worker_.counters().read_failovers);
+  WorkerCounters::bump(miss ? worker_.counters().read_miss_failovers
+                            : worker_.counters().read_failovers);
   // The fragment stays outstanding: this send (or, when it fails at once, the next
   // fail_over or the final failure) accounts for it.
   send_part(req, fragment, f.backend);

@@ -30,8 +30,9 @@ class ClientConnection final : public IoBatch::Writer {
 
   // A request of this client has every fragment finished: merge and write what is in order.
   void on_request_ready(PendingRequest* req);
-  // A read fragment of `req` got no reply: sends it to its next replica, if one is left
-  // (true), else leaves it failed (false).
+  // A read fragment of `req` finished: when it got no reply, or a miss with
+  // replication.miss_failover, sends it to its next replica if one is left (true). False: its
+  // outcome stands (after a failure that follows an earlier replica's miss, the miss).
   bool fail_over(PendingRequest* req, uint32_t fragment);
   // Sends one part to `backend`, or fails it at once when this worker has no pool for it.
   void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend);

@@ -33,6 +33,8 @@ namespace ringleader::proxy {
     "Backend requests that got no reply (timeout, connection error, unavailable, ejected)")      \
   X(read_failovers, "ringleader_read_failovers_total",                                           \
     "Reads sent to the next replica after one got no reply")                                     \
+  X(read_miss_failovers, "ringleader_read_miss_failovers_total",                                 \
+    "Reads sent to the next replica after a miss (replication.miss_failover)")                   \
   X(replica_write_failures, "ringleader_replica_write_failures_total",                           \
     "Copies of writes that a replica did not acknowledge (timeout, connection error, ...)")      \
   X(backend_connects, "ringleader_backend_connects_total", "Backend connections established")    \

@@ -97,6 +97,9 @@ class Protocol {
   virtual std::string error_reply(std::string_view message) = 0;
   // Whether a complete reply is an error reply.
   virtual bool is_error_reply(std::string_view reply) = 0;
+  // Whether a complete reply to a read says that nothing is there (a nil; an empty get),
+  // for replication.miss_failover.
+  virtual bool is_miss_reply(std::string_view reply) = 0;
   // The protocol's command names, for statistics: index 0 is "unknown".
   virtual size_t command_count() = 0;
   virtual std::string_view command_name(size_t index) = 0;

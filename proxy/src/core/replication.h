@@ -22,10 +22,12 @@ namespace ringleader::proxy {
 struct ReplicationPolicy {
   config::WriteAck write = config::WriteAck::kOne;
   config::ReadPolicy read = config::ReadPolicy::kPrimary;
-  std::string zone;  // this instance's zone (proxy.zone), for read = "nearest"
+  std::string zone;            // this instance's zone (proxy.zone), for read = "nearest"
+  bool miss_failover = false;  // a miss asks the next replica too
 
   static ReplicationPolicy from(const config::Config& config) {
-    return {config.replication.write, config.replication.read, config.proxy.zone};
+    return {config.replication.write, config.replication.read, config.proxy.zone,
+            config.replication.miss_failover};
   }
 };
 

@@ -16,6 +16,8 @@ class MemcachedProtocol final : public Protocol {
   bool handshake_accepted(std::string_view) override { return true; }
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
+  // A retrieval that found none of its keys.
+  bool is_miss_reply(std::string_view reply) override { return reply == "END\r\n"; }
   size_t command_count() override;
   std::string_view command_name(size_t index) override;
 };

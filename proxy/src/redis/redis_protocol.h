@@ -15,6 +15,10 @@ class RedisProtocol final : public Protocol {
   bool handshake_accepted(std::string_view reply) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
+  // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array.
+  bool is_miss_reply(std::string_view reply) override {
+    return reply == "$-1\r\n" || reply == "*-1\r\n";
+  }
   size_t command_count() override;
   std::string_view command_name(size_t index) override;
 };
