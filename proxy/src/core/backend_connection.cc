@@ -73,7 +73,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
       waiting_.push_back(held);
       return;
     case State::kReady:
-      out_pending_ += f.payload;
+      out_pending_ += req->payload(fragment);
       in_flight_.push_back(held);
       WorkerCounters::bump(pool_.counters().fragments_sent);
       request_flush();
@@ -156,7 +156,7 @@ void BackendConnection::write_waiting() {
     waiting_.pop_front();
     // The request timeout runs from the write, not from the wait for the connection.
     h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
-    out_pending_ += h.req->part(h.fragment).payload;
+    out_pending_ += h.req->payload(h.fragment);
     in_flight_.push_back(h);
     WorkerCounters::bump(pool_.counters().fragments_sent);
   }

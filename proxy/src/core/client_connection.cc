@@ -26,7 +26,7 @@ bool finished(const Fragment& f) {
 // A copy of a write has finished: counts it for its write. True when that decides the write
 // (its fragment is then kDone or kFailed); false while undecided, and for copies that
 // finish after the decision.
-bool settle_copy(PendingRequest& req, const Fragment& copy) {
+bool settle_copy(PendingRequest& req, Fragment& copy) {
   Fragment& write = req.fragments[copy.parent];
   if (finished(write)) return false;
   if (copy.state == FragmentState::kDone) {
@@ -40,10 +40,11 @@ bool settle_copy(PendingRequest& req, const Fragment& copy) {
       return false;
     case WriteVerdict::kAcked:
       // The first acknowledged copy in replica order answers: the primary's when it has.
+      // Taken, not copied: nothing reads a copy's reply once its write is decided.
       for (uint32_t i = 0; i < n; ++i) {
-        const Fragment& c = req.copies[write.first_copy + i];
+        Fragment& c = req.copies[write.first_copy + i];
         if (c.state == FragmentState::kDone) {
-          write.reply = c.reply;
+          write.reply.swap(c.reply);
           break;
         }
       }
@@ -315,8 +316,7 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
   // Every copy exists before any is sent: one that fails at once is tallied against all.
   for (uint32_t r = 0; r < n; ++r) {
     Fragment& copy = req->copies.add();
-    copy.backend = write.replicas[r];
-    copy.payload = write.payload;
+    copy.backend = write.replicas[r];  // its bytes are the write's (PendingRequest::payload)
     copy.parent = fragment;
   }
   const uint32_t first = write.first_copy;

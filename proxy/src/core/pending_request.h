@@ -170,6 +170,10 @@ class PendingRequest {
   static constexpr uint32_t kCopyBit = 0x80000000u;
   static bool is_copy(uint32_t part) { return (part & kCopyBit) != 0; }
   Fragment& part(uint32_t id) { return is_copy(id) ? copies[id & ~kCopyBit] : fragments[id]; }
+  // The bytes part `id` sends: a copy sends its write's payload (copies hold none).
+  const std::string& payload(uint32_t id) const {
+    return is_copy(id) ? fragments[copies[id & ~kCopyBit].parent].payload : fragments[id].payload;
+  }
 
   ClientConnection* client() const { return client_; }
   void detach_client() { client_ = nullptr; }

@@ -37,6 +37,11 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
   return false;
 }
 
+// INFO with no section, "all" or "everything": every section the proxy has.
+bool shows_every_section(std::string_view section) {
+  return section == "default" || section == "all" || section == "everything";
+}
+
 }  // namespace
 
 void RedisSession::complete(PendingRequest& req) {
@@ -120,8 +125,7 @@ void RedisSession::complete(PendingRequest& req) {
 }
 
 bool RedisSession::info_needs_keyspace(std::string_view section) {
-  return section == "default" || section == "all" || section == "everything" ||
-         section == "keyspace";
+  return section == "keyspace" || shows_every_section(section);
 }
 
 void RedisSession::merge_info(PendingRequest& req) {
@@ -149,9 +153,7 @@ void RedisSession::merge_info(PendingRequest& req) {
     }
   }
   const std::string& section = req.merge.note;
-  auto wants = [&](std::string_view s) {
-    return section == "default" || section == "all" || section == "everything" || section == s;
-  };
+  auto wants = [&](std::string_view s) { return section == s || shows_every_section(section); };
   CounterTotals t = env_.counters->totals();
   std::string text;
   if (wants("server")) {
