@@ -89,7 +89,10 @@ void RedisSession::complete(PendingRequest& req) {
           append_error(out, "ERR ringleader: unexpected reply to a split request");
           return;
         }
-        sum += v->integer;
+        if (__builtin_add_overflow(sum, v->integer, &sum)) {  // only a broken backend
+          append_error(out, "ERR ringleader: the backends' counts overflow a 64-bit integer");
+          return;
+        }
       }
       append_integer(out, sum);
       return;

@@ -105,6 +105,18 @@ TEST_F(RedisSessionTest, DelSumsTheCounts) {
   EXPECT_EQ(req->reply, ":2\r\n");
 }
 
+TEST_F(RedisSessionTest, CountsThatOverflowAreAnErrorNotAWrappedSum) {
+  auto [a, b] = keys_apart();
+  std::string input = "*3\r\n$6\r\nEXISTS\r\n$" + std::to_string(a.size()) + "\r\n" + a + "\r\n$" +
+                      std::to_string(b.size()) + "\r\n" + b + "\r\n";
+  PendingRequest* req = plan(input);
+  ASSERT_EQ(req->fragments.size(), 2u);
+  reply(req, 0, ":9223372036854775807\r\n");
+  reply(req, 1, ":1\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "-ERR ringleader: the backends' counts overflow a 64-bit integer\r\n");
+}
+
 TEST_F(RedisSessionTest, KeysThatMustLiveTogether) {
   auto [a, b] = keys_apart();
   PendingRequest* apart = plan("RENAME " + a + " " + b + "\r\n");
