@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint32_t kMaxWorkers = 256;
 constexpr uint32_t kMinRequestBytes = 1024;
+constexpr uint32_t kMinReplyBytes = 1024;
 constexpr uint32_t kMaxBackendConnections = 64;
 // Smallest Maglev table an operator may ask for; smaller tables balance too coarsely.
 constexpr uint32_t kMinMaglevTableSize = 1031;
@@ -103,6 +104,7 @@ void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {
   in.read_unsigned<uint32_t>("failure_limit", 0, kUint32Max, &out->failure_limit);
   in.read_unsigned<uint32_t>("retry_timeout_ms", 1, kUint32Max, &out->retry_timeout_ms);
   in.read_string("password", &out->password);
+  in.read_unsigned<uint64_t>("max_reply_bytes", kMinReplyBytes, kUint64Max, &out->max_reply_bytes);
 }
 
 void decode_ring(TableReader& in, ring::RingParams* out) {

@@ -180,6 +180,11 @@ max_request_bytes = 100
 )");
   EXPECT_TRUE(
       HasOnlyError(result, "proxy.max_request_bytes", 2, "expected an integer >= 1024, got 100"));
+  const LoadResult reply = load_with_backend(R"([backend]
+max_reply_bytes = 1023
+)");
+  EXPECT_TRUE(
+      HasOnlyError(reply, "backend.max_reply_bytes", 2, "expected an integer >= 1024, got 1023"));
 }
 
 TEST(ConfigErrors, WorkersAndConnectionsUpperBounds) {

@@ -32,6 +32,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.backend.failure_limit, 3u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 5000u);
   EXPECT_EQ(c.backend.password, "");
+  EXPECT_EQ(c.backend.max_reply_bytes, 512ull << 20);
 
   EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kVnode);
   EXPECT_EQ(c.ring.hash, ring::HashKind::kXxh3);
@@ -104,6 +105,7 @@ connect_timeout_ms = 250
 timeout_ms = 400
 failure_limit = 0
 retry_timeout_ms = 10000
+max_reply_bytes = 2097152
 
 [ring]
 algorithm = "maglev"
@@ -160,6 +162,7 @@ level = "debug"
   EXPECT_EQ(c.backend.timeout_ms, 400u);
   EXPECT_EQ(c.backend.failure_limit, 0u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 10000u);
+  EXPECT_EQ(c.backend.max_reply_bytes, 2097152u);
 
   EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kMaglev);
   EXPECT_EQ(c.ring.hash, ring::HashKind::kMd5);

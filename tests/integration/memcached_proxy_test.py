@@ -685,6 +685,31 @@ class LimitsTest(McClusterCase):
         self.assert_stored("lim:ok", 0, value)
 
 
+class ReplyLimitTest(McClusterCase):
+    """backend.max_reply_bytes: an oversized reply is dropped as it streams in; its request gets
+    a SERVER_ERROR, and the requests around it on the same backend connection their replies."""
+    proxy_extra = "workers = 1\nmax_request_bytes = 4194304"
+    extra = "[backend]\nmax_reply_bytes = 1048576"
+    memcached_args = ("-I", "2m")
+
+    def test_oversized_replies_are_errors_and_the_connection_stays_in_step(self):
+        c = self.conn()
+        values = {f"{{r}}{i}": os.urandom(600000) for i in range(3)}  # {r}: one backend
+        for key, value in values.items():
+            self.assertEqual(c.command(storage("set", key, value)), b"STORED")
+        owner = self.owner("{r}0")
+        reply, closed = raw_exchange(self.rl.port, b"get {r}0\r\nget {r}0 {r}1\r\nget {r}2\r\n"
+                                     b"gets {r}1 {r}2\r\nget {r}1\r\n", timeout=10)
+        limit_error = (b"SERVER_ERROR ringleader: backend %s (127.0.0.1:%d): reply larger than "
+                       b"backend.max_reply_bytes (1048576 bytes), dropped\r\n"
+                       % (owner.encode(), self.names[owner].port))
+        self.assertFalse(closed)
+        self.assertEqual(reply, value_reply([("{r}0", 0, values["{r}0"])]) + limit_error
+                         + value_reply([("{r}2", 0, values["{r}2"])]) + limit_error
+                         + value_reply([("{r}1", 0, values["{r}1"])]))
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
+
+
 class ValuesTest(McClusterCase):
     proxy_extra = "max_request_bytes = 4194304"
     memcached_args = ("-I", "2m")

@@ -344,6 +344,54 @@ class LimitsTest(ClusterCase):
             self.assertLess(time.monotonic() - start, 4)
 
 
+def peak_rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+class ReplyLimitTest(ClusterCase):
+    """backend.max_reply_bytes: an oversized reply is dropped as it streams in; its request gets
+    an error, and the requests around it on the same backend connection get their replies."""
+    proxy_extra = "workers = 1"
+    extra = "[backend]\nmax_reply_bytes = 1048576"
+
+    def test_oversized_replies_are_errors_and_the_connection_stays_in_step(self):
+        c = self.client()
+        # {r} puts every key on one backend, so all of them share its connection.
+        owner = self.direct(self.owner("{r}list"))
+        owner.delete("{r}list", "{r}str")
+        self.assertTrue(c.set("{r}a", "before"))
+        pipe = c.pipeline(transaction=False)
+        for i in range(40):
+            pipe.rpush("{r}list", *[f"{i}:{j}:" + "x" * 1000 for j in range(50)])
+        pipe.execute()  # 2,000 items of about 1 KB: a 2 MB LRANGE reply
+        owner.set("{r}str", b"s" * (30 << 20))  # straight to the backend: 30 MB
+        before = peak_rss_bytes(self.rl.proc.pid)
+
+        payload = b"".join(
+            b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+            for args in [[b"GET", b"{r}a"], [b"LRANGE", b"{r}list", b"0", b"-1"],
+                         [b"GET", b"{r}a"], [b"GET", b"{r}str"], [b"LRANGE", b"{r}list", b"0", b"1"],
+                         [b"STRLEN", b"{r}str"]])
+        reply = raw_exchange(self.rl.port, payload, timeout=10)
+        limit_error = (b"-ERR ringleader: backend %s (127.0.0.1:%d): reply larger than "
+                       b"backend.max_reply_bytes (1048576 bytes), dropped\r\n"
+                       % (self.owner("{r}list").encode(), owner.connection_pool.connection_kwargs["port"]))
+        self.assertEqual(reply, b"$6\r\nbefore\r\n" + limit_error + b"$6\r\nbefore\r\n" + limit_error
+                         + b"*2\r\n$1004\r\n0:0:" + b"x" * 1000 + b"\r\n$1004\r\n0:1:" + b"x" * 1000
+                         + b"\r\n:%d\r\n" % (30 << 20))
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
+        # The 30 MB reply went through in pieces, never whole.
+        self.assertLess(peak_rss_bytes(self.rl.proc.pid) - before, 8 << 20)
+        # Not a backend failure: nothing was ejected, the same client goes on.
+        self.assertEqual(c.get("{r}a"), b"before")
+        self.assertEqual(c.llen("{r}list"), 2000)
+        owner.delete("{r}str")
+
+
 class BackendPasswordTest(unittest.TestCase):
     def test_backend_password_authenticates_connections(self):
         with TempDir() as tmp:

@@ -38,6 +38,10 @@ struct BackendPoolConfig {
   uint32_t failure_limit = 3;  // consecutive failures before ejection; 0 = never eject
   uint32_t retry_timeout_ms = 5000;
   std::string password;
+  // A reply larger than this is dropped as it streams in and its request gets an error, so
+  // one huge answer (KEYS *, HGETALL of a giant hash) cannot exhaust the proxy's memory.
+  // The default holds any value Redis accepts (proto-max-bulk-len, 512 MB).
+  uint64_t max_reply_bytes = 512ull << 20;
 };
 
 // How requests use a key's replica set (ring.replicas backends). Writes go to every replica

@@ -260,7 +260,14 @@ void BackendConnection::process_replies() {
     std::string error;
     std::string_view input = in_.readable();
     ReplyFramer::Status st = framer_->scan(input, &length, &error);
-    if (st == ReplyFramer::Status::kNeedMore) break;
+    if (st == ReplyFramer::Status::kNeedMore) {
+      if (state_ == State::kReady &&
+          (discarding_ || input.size() > pool_.config().max_reply_bytes) &&
+          !drop_oversized_reply()) {
+        return;
+      }
+      break;
+    }
     if (st == ReplyFramer::Status::kError) {
       last_error_ = "malformed reply: " + error;
       fail_all(pool_.describe() + ": " + last_error_, true);
@@ -285,6 +292,12 @@ void BackendConnection::process_replies() {
       }
       continue;
     }
+    if (discarding_ || length > pool_.config().max_reply_bytes) {
+      if (!drop_oversized_reply()) return;  // (the framer was reset: it drops nothing here)
+      in_.consume(length);                  // what is left of the reply
+      discarding_ = false;
+      continue;
+    }
     if (in_flight_.empty()) {
       last_error_ = "unexpected reply with no request pending";
       fail_all(pool_.describe() + ": " + last_error_, true);
@@ -300,6 +313,32 @@ void BackendConnection::process_replies() {
   in_.shrink_if_idle(256 * 1024);
   if (!out_pending_.empty()) request_flush();
   arm_timer();
+}
+
+bool BackendConnection::drop_oversized_reply() {
+  if (!discarding_) {
+    if (in_flight_.empty()) {
+      last_error_ = "unexpected reply with no request pending";
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return false;
+    }
+    // The backend answered; the answer is too big to hold. Its request gets an error reply,
+    // not a failure: no other replica is asked for the same oversized answer.
+    discarding_ = true;
+    Held held = in_flight_.front();
+    in_flight_.pop_front();
+    if (on_wire_ > 0) --on_wire_;
+    pool_.report_success();
+    WorkerCounters::bump(pool_.counters().replies_too_large);
+    finish(held, FragmentState::kDone,
+           protocol_.error_reply(
+               "ringleader: " + pool_.describe() + ": reply larger than backend.max_reply_bytes (" +
+               std::to_string(pool_.config().max_reply_bytes) + " bytes), dropped"));
+  }
+  const size_t settled = framer_->settled();
+  in_.consume(settled);
+  framer_->drop(settled);
+  return true;
 }
 
 void BackendConnection::arm_timer() {
@@ -388,6 +427,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
 
 void BackendConnection::close_socket() {
   in_.clear();
+  discarding_ = false;
   out_pending_.clear();
   on_wire_ = 0;
   writing_ = false;

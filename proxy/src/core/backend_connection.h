@@ -70,6 +70,9 @@ class BackendConnection final : public IoBatch::Writer {
   void arm_timer();
   void fail_all(const std::string& why, bool count_failure);
   void finish(Held held, FragmentState state, std::string_view reply_or_error);
+  // The head reply is over backend.max_reply_bytes: answers its request with an error (once)
+  // and drops what the framer has settled of it. False when no request awaits it.
+  bool drop_oversized_reply();
   void close_socket();
 
   uv_loop_t* loop_;
@@ -90,6 +93,8 @@ class BackendConnection final : public IoBatch::Writer {
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
   IoBuffer in_;
+  bool discarding_ =
+      false;  // the head reply is oversized: its request is answered, its bytes dropped
   std::string out_pending_;         // bytes not yet handed to a write
   bool writing_ = false;            // a write of the current socket is in progress
   size_t attempted_ = 0;            // bytes of out_pending_ handed to that write

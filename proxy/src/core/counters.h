@@ -37,6 +37,8 @@ namespace ringleader::proxy {
     "Reads sent to the next replica after a miss (replication.miss_failover)")                   \
   X(replica_write_failures, "ringleader_replica_write_failures_total",                           \
     "Copies of writes that a replica did not acknowledge (timeout, connection error, ...)")      \
+  X(replies_too_large, "ringleader_backend_replies_too_large_total",                             \
+    "Backend replies over backend.max_reply_bytes, dropped (their requests got an error)")       \
   X(backend_connects, "ringleader_backend_connects_total", "Backend connections established")    \
   X(backend_connect_failures, "ringleader_backend_connect_failures_total",                       \
     "Backend connection attempts that failed")                                                   \

@@ -57,11 +57,15 @@ class ReplyFramer {
   // before are unchanged (the buffer may move); resumable. kComplete sets *length.
   virtual Status scan(std::string_view input, size_t* length, std::string* error) = 0;
   virtual void reset() = 0;
+  // Discarding a reply as it streams in (larger than backend.max_reply_bytes): how many
+  // leading bytes the scan no longer needs, and that the caller removed n <= settled() of them.
+  virtual size_t settled() const = 0;
+  virtual void drop(size_t n) = 0;
 };
 
 // A ReplyFramer over a codec's reply scanner. Scanner: scan(input) returning an enum with
-// kComplete, kNeedMore and kError; length(); error(); reset() — the contract both codecs'
-// ReplyScanners keep.
+// kComplete, kNeedMore and kError; length(); error(); reset(); settled(); drop() — the
+// contract both codecs' ReplyScanners keep.
 template <class Scanner>
 class ScannerFramer final : public ReplyFramer {
  public:
@@ -77,6 +81,8 @@ class ScannerFramer final : public ReplyFramer {
     return Status::kError;
   }
   void reset() override { scanner_.reset(); }
+  size_t settled() const override { return scanner_.settled(); }
+  void drop(size_t n) override { scanner_.drop(n); }
 
  private:
   Scanner scanner_;

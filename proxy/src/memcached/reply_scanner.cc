@@ -30,8 +30,16 @@ void ReplyScanner::reset() {
   scanned_ = 0;
   data_end_ = 0;
   in_data_ = false;
+  seen_ = 0;
   length_ = 0;
   error_.clear();
+}
+
+void ReplyScanner::drop(size_t n) {
+  pos_ = pos_ > n ? pos_ - n : 0;  // inside a data block the line start is not needed
+  scanned_ = scanned_ > n ? scanned_ - n : 0;
+  if (in_data_) data_end_ -= n;  // n <= settled() <= data_end_
+  seen_ -= n;
 }
 
 ParseStatus ReplyScanner::fail(std::string message) {
@@ -40,6 +48,7 @@ ParseStatus ReplyScanner::fail(std::string message) {
 }
 
 ParseStatus ReplyScanner::scan(std::string_view input) {
+  seen_ = input.size();
   for (;;) {
     if (in_data_) {
       if (input.size() < data_end_ + 2) return ParseStatus::kNeedMore;

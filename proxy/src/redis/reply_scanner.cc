@@ -19,6 +19,16 @@ void ReplyScanner::reset() {
   error_.clear();
 }
 
+size_t ReplyScanner::settled() const {
+  return state_ == State::kTextLine ? line_scan_ : pos_;
+}
+
+void ReplyScanner::drop(size_t n) {
+  RL_CHECK(n <= settled());
+  pos_ = pos_ > n ? pos_ - n : 0;  // a text line's start is not needed once dropped
+  line_scan_ = line_scan_ > n ? line_scan_ - n : 0;
+}
+
 ParseStatus ReplyScanner::scan(std::string_view input) {
   // A caller contract, not untrusted input: the bytes shown before are still there.
   RL_CHECK(input.size() >= pos_);
@@ -136,7 +146,13 @@ ReplyScanner::Step ReplyScanner::scan_text_line(std::string_view input) {
 }
 
 ReplyScanner::Step ReplyScanner::scan_bulk_body(std::string_view input) {
-  if (input.size() - pos_ < bulk_length_ || input.size() - pos_ - bulk_length_ < 2) {
+  const size_t available = input.size() - pos_;
+  if (available < bulk_length_ || available - bulk_length_ < 2) {
+    // Step over the part of the body that is here: it is never examined, and a caller
+    // discarding the reply may drop it (settled()).
+    const size_t skip = available < bulk_length_ ? available : bulk_length_;
+    pos_ += skip;
+    bulk_length_ -= skip;
     return Step::kNeedMore;
   }
   const size_t end = pos_ + bulk_length_;

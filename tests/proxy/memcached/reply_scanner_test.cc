@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,64 @@ TEST_P(ReplyScannerGoodTest, StopsAtTheEndWhenMoreFollows) {
   EXPECT_EQ(r.length, reply.size());
 }
 
+// Discarding a reply as it streams in: one byte at a time, dropping whatever is settled after
+// every call, the scanner still ends the reply exactly where it ends.
+TEST_P(ReplyScannerGoodTest, DroppingSettledBytesKeepsTheFraming) {
+  const std::string two = GetParam().reply + "STORED\r\n";
+  ReplyScanner scanner;
+  std::string buffer;
+  size_t dropped = 0;
+  ParseStatus status = ParseStatus::kNeedMore;
+  for (size_t i = 0; i < two.size() && status == ParseStatus::kNeedMore; ++i) {
+    buffer += two[i];
+    status = scanner.scan(buffer);
+    if (status == ParseStatus::kNeedMore) {
+      const size_t n = scanner.settled();
+      ASSERT_LE(n, buffer.size());
+      buffer.erase(0, n);
+      scanner.drop(n);
+      dropped += n;
+    }
+  }
+  ASSERT_EQ(status, ParseStatus::kComplete);
+  EXPECT_EQ(dropped + scanner.length(), GetParam().reply.size());
+}
+
 INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
                          [](const auto& param_info) { return param_info.param.name; });
+
+// What a caller discarding a reply must hold at once: one read's worth (and at most one line),
+// not the reply.
+TEST(ReplyScannerTest, DiscardingABigReplyHoldsOnlyWhatIsNotSettled) {
+  std::string items;
+  for (int i = 0; i < 20000; ++i)
+    items += "VALUE key" + std::to_string(i) + " 0 10\r\n0123456789\r\n";
+  items += "END\r\n";
+  const std::string big = "VALUE k 0 " + std::to_string(10u << 20) + "\r\n" +
+                          std::string(10u << 20, 'b') + "\r\nEND\r\n";
+  for (const std::string& reply : {items, big}) {
+    ReplyScanner scanner;
+    std::string buffer;
+    size_t dropped = 0, most_held = 0;
+    ParseStatus status = ParseStatus::kNeedMore;
+    for (size_t offset = 0; offset < reply.size() && status == ParseStatus::kNeedMore;) {
+      const size_t piece = std::min<size_t>(16 << 10, reply.size() - offset);
+      buffer.append(reply, offset, piece);
+      offset += piece;
+      most_held = std::max(most_held, buffer.size());
+      status = scanner.scan(buffer);
+      if (status == ParseStatus::kNeedMore) {
+        const size_t n = scanner.settled();
+        buffer.erase(0, n);
+        scanner.drop(n);
+        dropped += n;
+      }
+    }
+    ASSERT_EQ(status, ParseStatus::kComplete) << reply.substr(0, 20);
+    EXPECT_EQ(dropped + scanner.length(), reply.size());
+    EXPECT_LE(most_held, (16u << 10) + 64) << reply.substr(0, 20);
+  }
+}
 
 TEST(ReplyScannerTest, ResetScansTheNextReply) {
   const std::string stream = "VALUE a 0 1\r\n1\r\nEND\r\nDELETED\r\n";

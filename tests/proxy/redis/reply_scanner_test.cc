@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,6 +80,29 @@ TEST_P(ReplyScannerGoodTest, EveryProperPrefixNeedsMore) {
     ReplyScanner scanner;
     EXPECT_EQ(scanner.scan(std::string_view(reply).substr(0, n)), ParseStatus::kNeedMore) << n;
   }
+}
+
+// Discarding a reply as it streams in: one byte at a time, dropping whatever is settled after
+// every call, the scanner still ends the reply exactly where it ends.
+TEST_P(ReplyScannerGoodTest, DroppingSettledBytesKeepsTheFraming) {
+  const std::string two = GetParam().reply + "+NEXT\r\n";
+  ReplyScanner scanner;
+  std::string buffer;
+  size_t dropped = 0;
+  ParseStatus status = ParseStatus::kNeedMore;
+  for (size_t i = 0; i < two.size() && status == ParseStatus::kNeedMore; ++i) {
+    buffer += two[i];
+    status = scanner.scan(buffer);
+    if (status == ParseStatus::kNeedMore) {
+      const size_t n = scanner.settled();
+      ASSERT_LE(n, buffer.size());
+      buffer.erase(0, n);
+      scanner.drop(n);
+      dropped += n;
+    }
+  }
+  ASSERT_EQ(status, ParseStatus::kComplete);
+  EXPECT_EQ(dropped + scanner.length(), GetParam().reply.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
@@ -167,6 +191,38 @@ TEST(ReplyScannerTest, MillionElementArrayInPieces) {
   ASSERT_EQ(status, ParseStatus::kComplete);
   EXPECT_EQ(scanner.length(), reply.size());
   EXPECT_GT(calls, 100u);
+}
+
+// What a caller discarding a reply must hold at once: one read's worth, not the reply.
+TEST(ReplyScannerTest, DiscardingABigReplyHoldsOnlyWhatIsNotSettled) {
+  std::string array = "*100000\r\n";
+  for (int i = 0; i < 100000; ++i)
+    array += (i % 2 == 0) ? ":1\r\n" : "$3\r\nxyz\r\n";
+  const std::string bulk =
+      "$" + std::to_string(10u << 20) + "\r\n" + std::string(10u << 20, 'b') + "\r\n";
+  const std::string error = "-ERR " + std::string(1u << 20, 'e') + "\r\n";
+  for (const std::string& reply : {array, bulk, error}) {
+    ReplyScanner scanner;
+    std::string buffer;
+    size_t dropped = 0, most_held = 0;
+    ParseStatus status = ParseStatus::kNeedMore;
+    for (size_t offset = 0; offset < reply.size() && status == ParseStatus::kNeedMore;) {
+      const size_t piece = std::min<size_t>(16 << 10, reply.size() - offset);
+      buffer.append(reply, offset, piece);
+      offset += piece;
+      most_held = std::max(most_held, buffer.size());
+      status = scanner.scan(buffer);
+      if (status == ParseStatus::kNeedMore) {
+        const size_t n = scanner.settled();
+        buffer.erase(0, n);
+        scanner.drop(n);
+        dropped += n;
+      }
+    }
+    ASSERT_EQ(status, ParseStatus::kComplete) << reply.substr(0, 20);
+    EXPECT_EQ(dropped + scanner.length(), reply.size());
+    EXPECT_LE(most_held, (16u << 10) + 32) << reply.substr(0, 20);
+  }
 }
 
 TEST(ReplyScannerTest, LongErrorLineOneByteAtATime) {

@@ -10,6 +10,7 @@
 // skipped, not examined. One scanner per backend connection, used by its thread.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,6 +37,13 @@ class ReplyScanner {
   const std::string& error() const { return error_; }
   void reset();
 
+  // For a caller that discards an oversized reply as it streams in: settled() is how many
+  // bytes at the start of the input the scan will never look at again (data blocks count as
+  // they arrive); after the caller removes n <= settled() of them from what it shows next,
+  // drop(n) moves the scanner's offsets along. length() then counts from the new start.
+  size_t settled() const { return in_data_ ? std::min(data_end_, seen_) : pos_; }
+  void drop(size_t n);
+
  private:
   ParseStatus fail(std::string message);
 
@@ -43,6 +51,7 @@ class ReplyScanner {
   size_t scanned_ = 0;    // where the search for '\n' resumes
   size_t data_end_ = 0;   // inside an item: offset of its data block's "\r\n"
   bool in_data_ = false;  // waiting for an item's data block
+  size_t seen_ = 0;       // the input's size at the last scan
   size_t length_ = 0;
   std::string error_;
 };

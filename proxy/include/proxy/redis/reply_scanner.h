@@ -36,6 +36,13 @@ class ReplyScanner {
   // Forgets the current reply; keeps allocated capacity.
   void reset();
 
+  // For a caller that discards an oversized reply as it streams in: settled() is how many
+  // bytes at the start of the input the scan will never look at again (bulk bodies count as
+  // they arrive); after the caller removes n <= settled() of them from what it shows next,
+  // drop(n) moves the scanner's offsets along. length() then counts from the new start.
+  size_t settled() const;
+  void drop(size_t n);
+
  private:
   enum class State : uint8_t {
     kType,      // at the type byte of the next value
