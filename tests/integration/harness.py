@@ -77,7 +77,8 @@ class Process:
         self.log.close()
         self.check_log()
 
-    SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:")
+    SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:",
+                         b"WARNING: ThreadSanitizer")
 
     def check_log(self):
         """Fails when a sanitizer reported anything in the process's output."""

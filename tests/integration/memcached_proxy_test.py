@@ -10,6 +10,7 @@ import os
 import itertools
 import re
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -890,6 +891,100 @@ class SpreadTest(McClusterCase):
         reply = c.values()
         self.assertEqual([(k, f, v) for k, f, v, _ in reply], [(b(k), f, b(v)) for k, f, v in hits])
         self.assertTrue(all(cas is not None for *_, cas in reply))
+
+
+def fuzz_stream(rng):
+    """Random client bytes: mostly memcached commands with random keys, numbers and data blocks
+    (some with the wrong length), some with a byte changed, some raw garbage. No flush_all: the
+    good client's items must stay."""
+    names = [b"get", b"gets", b"gat", b"set", b"add", b"append", b"cas", b"delete", b"incr",
+             b"touch", b"version", b"verbosity", b"stats", b"mg", b"quit", b"nosuch", b"GET", b""]
+    words = [b"fz:a", b"fz:b", b"{fz}c", b"0", b"1", b"-1", b"18446744073709551616", b"noreply",
+             b"k" * 251, b"abc"]
+    out = []
+    for _ in range(rng.randint(1, 40)):
+        name = rng.choice(names)
+        line = b" ".join([name] + [rng.choice(words) for _ in range(rng.randint(0, 5))])
+        if name in (b"set", b"add", b"append", b"cas") and rng.random() < 0.8:
+            data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 20)))
+            size = len(data) if rng.random() < 0.9 else rng.randint(0, 40)
+            line = b"%s fz:%d 0 0 %d%s\r\n%s" % (name, rng.randint(0, 9), size,
+                                                  b" 1" if name == b"cas" else b"", data)
+        req = line + b"\r\n" if rng.random() < 0.9 else bytes(rng.randrange(256) for _ in range(30))
+        if rng.random() < 0.05:
+            i = rng.randrange(len(req))
+            req = req[:i] + bytes([rng.randrange(256)]) + req[i + 1:]
+        out.append(req)
+    return b"".join(out)
+
+
+class RandomTrafficTest(McClusterCase):
+    """Clients sending random, malformed and cut-off traffic, in random pieces, closing or
+    resetting at random, while a well-behaved pymemcache client works: the proxy answers or
+    closes each of them and the good client sees only right answers. Bounded: 6 s, 8 threads."""
+
+    def test_random_traffic_disturbs_no_one_else(self):
+        import random
+        deadline = time.monotonic() + 6
+        problems, fuzz_connections = [], [0]
+
+        def fuzzer(seed):
+            rng = random.Random(seed)
+            while time.monotonic() < deadline:
+                stream = fuzz_stream(rng)
+                try:
+                    with socket.create_connection(("127.0.0.1", self.rl.port), timeout=2) as s:
+                        s.settimeout(0.2)
+                        pos = 0
+                        while pos < len(stream) and time.monotonic() < deadline:
+                            n = rng.choice([1, 7, 100, len(stream)])
+                            s.sendall(stream[pos:pos + n])
+                            pos += n
+                            if rng.random() < 0.3:
+                                try:
+                                    if not s.recv(65536):
+                                        break  # closed by the proxy (bad data chunk, quit)
+                                except socket.timeout:
+                                    pass
+                        if rng.random() < 0.3:  # vanish with a reset, replies unread
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         struct.pack("ii", 1, 0))
+                    fuzz_connections[0] += 1
+                except OSError:
+                    pass  # the proxy closed on us mid-send: what it does with bad input
+
+        def good_client():
+            c = Client(("127.0.0.1", self.rl.port), connect_timeout=5, timeout=10)
+            i = 0
+            try:
+                while time.monotonic() < deadline:
+                    key, value = f"good:{i % 50}", f"v{i}".encode()
+                    try:
+                        if c.set(key, value, noreply=False) is not True:
+                            problems.append(("set", key))
+                        if c.get(key) != value:
+                            problems.append(("get", key))
+                        got = c.get_many([key, "good:nothing"])
+                        if got != {key: value}:
+                            problems.append(("get_many", key, got))
+                    except Exception as e:  # pymemcache raises several types
+                        problems.append(("error", repr(e)))
+                    i += 1
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=fuzzer, args=(seed,)) for seed in range(8)]
+        threads.append(threading.Thread(target=good_client))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        self.assertEqual(problems, [])
+        self.assertGreater(fuzz_connections[0], 50)
+        self.assertGreater(metric_value(self.rl.admin_port, "ringleader_client_protocol_errors_total"), 10)
+        self.assertTrue(self.conn().command(b"version\r\n").startswith(b"VERSION"))
+        wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") <= 1,
+                   what="the random clients to be closed")
 
 
 class PymemcacheTest(McClusterCase):

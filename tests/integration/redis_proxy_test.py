@@ -352,6 +352,100 @@ def peak_rss_bytes(pid):
     raise AssertionError("no VmHWM")
 
 
+FUZZ_NAMES = [b"GET", b"SET", b"MGET", b"MSET", b"DEL", b"EXISTS", b"INCR", b"HSET", b"HGETALL",
+              b"LPUSH", b"LRANGE", b"SADD", b"SMEMBERS", b"ZADD", b"ZRANGE", b"EXPIRE", b"TTL",
+              b"SCAN", b"DBSIZE", b"PING", b"ECHO", b"INFO", b"COMMAND", b"CLIENT", b"SELECT",
+              b"AUTH", b"HELLO", b"EVAL", b"RENAME", b"SUBSCRIBE", b"MULTI", b"BLPOP", b"XADD",
+              b"KEYS", b"QUIT", b"NOSUCH", b"", b"get", b"mget"]
+FUZZ_ARGS = [b"fz:a", b"fz:b", b"{fz}c", b"{fz}d", b"0", b"1", b"-1", b"100", b"*", b"COUNT",
+             b"MATCH", b"return 1", b"9223372036854775808", b"x" * 300, b"\r\n", b"\x00\xff", b""]
+
+
+def fuzz_stream(rng):
+    """Random client bytes: mostly commands (multibulk or inline) of random names and arguments,
+    some with a byte changed, some raw garbage."""
+    out = []
+    for _ in range(rng.randint(1, 40)):
+        args = [rng.choice(FUZZ_NAMES)] + [rng.choice(FUZZ_ARGS) for _ in range(rng.randint(0, 6))]
+        form = rng.random()
+        if form < 0.75:
+            req = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+        elif form < 0.9:
+            req = b" ".join(args) + b"\r\n"
+        else:
+            req = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+        if rng.random() < 0.05:
+            i = rng.randrange(len(req))
+            req = req[:i] + bytes([rng.randrange(256)]) + req[i + 1:]
+        out.append(req)
+    return b"".join(out)
+
+
+class RandomTrafficTest(ClusterCase):
+    """Clients sending random, malformed and cut-off traffic, in random pieces, closing or
+    resetting at random, while a well-behaved client works: the proxy answers or closes each of
+    them and the good client sees only right answers. Bounded: 6 s, 8 threads."""
+
+    def test_random_traffic_disturbs_no_one_else(self):
+        import random
+        deadline = time.monotonic() + 6
+        problems, fuzz_connections = [], [0]
+
+        def fuzzer(seed):
+            rng = random.Random(seed)
+            while time.monotonic() < deadline:
+                stream = fuzz_stream(rng)
+                try:
+                    with socket.create_connection(("127.0.0.1", self.rl.port), timeout=2) as s:
+                        s.settimeout(0.2)
+                        pos = 0
+                        while pos < len(stream) and time.monotonic() < deadline:
+                            n = rng.choice([1, 7, 100, len(stream)])
+                            s.sendall(stream[pos:pos + n])
+                            pos += n
+                            if rng.random() < 0.3:
+                                try:
+                                    if not s.recv(65536):
+                                        break  # closed by the proxy (protocol error, QUIT)
+                                except socket.timeout:
+                                    pass
+                        if rng.random() < 0.3:  # vanish with a reset, replies unread
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    fuzz_connections[0] += 1
+                except OSError:
+                    pass  # the proxy closed on us mid-send: what it does with bad input
+
+        def good_client():
+            c = self.client()
+            i = 0
+            while time.monotonic() < deadline:
+                try:
+                    key, value = f"good:{i % 50}", f"v{i}"
+                    if c.set(key, value) is not True:
+                        problems.append(("set", key))
+                    if c.get(key) != value.encode():
+                        problems.append(("get", key))
+                    got = c.mget([key, "good:nothing", key])
+                    if got != [value.encode(), None, value.encode()]:
+                        problems.append(("mget", key, got))
+                except redis.RedisError as e:
+                    problems.append(("error", repr(e)))
+                i += 1
+
+        threads = [threading.Thread(target=fuzzer, args=(seed,)) for seed in range(8)]
+        threads.append(threading.Thread(target=good_client))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        self.assertEqual(problems, [])
+        self.assertGreater(fuzz_connections[0], 50)
+        self.assertGreater(metric_value(self.rl.admin_port, "ringleader_client_protocol_errors_total"), 10)
+        self.assertTrue(self.client().ping())
+        wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") <= 1,
+                   what="the random clients to be closed")
+
+
 class ReplyLimitTest(ClusterCase):
     """backend.max_reply_bytes: an oversized reply is dropped as it streams in; its request gets
     an error, and the requests around it on the same backend connection get their replies."""
