@@ -5,6 +5,7 @@ Every server listens on a free 127.0.0.1 port and is stopped when its test class
 Loads are bounded in count and time. What a key holds is always checked against the
 memcached that `ringleader lookup` names as its owner, read directly.
 """
+import base64
 import contextlib
 import os
 import itertools
@@ -463,9 +464,7 @@ class CommandsTest(McClusterCase):
         other = self.conn()
         self.assertEqual(c.command(storage("set", "uns:k", "uns:k")), b"STORED")
         problems = []
-        for line in [b"stats items", b"stats slabs", b"stats detail dump",
-                     b"mg uns:k v", b"ms uns:k 1", b"md uns:k", b"ma uns:k", b"mn",
-                     b"slabs automove 1", b"slabs reassign 1 2", b"lru_crawler crawl all",
+        for line in [b"stats items", b"stats slabs", b"stats detail dump", b"slabs automove 1", b"slabs reassign 1 2", b"lru_crawler crawl all",
                      b"lru_crawler metadump all", b"watch", b"watch fetchers", b"shutdown",
                      b"shutdown graceful"]:
             name = line.split(b" ")[0]
@@ -684,6 +683,86 @@ class LimitsTest(McClusterCase):
         self.assertEqual(c.command(storage("set", "lim:ok", value)), b"STORED")
         self.assertEqual(c.get("lim:ok"), [(b"lim:ok", 0, value, None)])
         self.assert_stored("lim:ok", 0, value)
+
+
+class MetaCommandsTest(McClusterCase):
+    """mg ms md ma me mn through the proxy to real memcacheds: routed by key (base64 keys by
+    their bytes), quiet mode as memcached answers it, mn answered in order."""
+
+    def meta_value(self, c):
+        """One meta reply: (header line, data or None)."""
+        line = c.line()
+        if not line.startswith(b"VA "):
+            return line, None
+        data = c.exact(int(line.split(b" ")[1]) + 2)
+        self.assertEqual(data[-2:], b"\r\n")
+        return line, data[:-2]
+
+    def test_meta_commands_reach_the_keys_owner(self):
+        c = self.conn()
+        keys = self.keys_per_backend("meta", 2)  # keys on every backend
+        for name, ks in keys.items():
+            for k in ks:
+                value = os.urandom(20)
+                c.send(b"ms %s %d F7 T0\r\n%s\r\n" % (b(k), len(value), value))
+                self.assertEqual(c.line(), b"HD")
+                self.assert_stored(k, 7, value)  # on its owner only, seen by a classic get
+                c.send(b"mg %s v f k O42\r\n" % b(k))
+                self.assertEqual(self.meta_value(c), (b"VA 20 f7 k%s O42" % b(k), value))
+                self.assertEqual(c.get(k), [(b(k), 7, value, None)])
+        k = keys["mc-1"][0]
+        c.send(b"me %s\r\n" % b(k))
+        self.assertTrue(c.line().startswith(b"ME %s " % b(k)))
+        self.assertEqual(c.command(b"md %s\r\n" % b(k)), b"HD")
+        self.assert_absent(k)
+        c.send(b"ma meta:n N0 J5 v\r\n")
+        self.assertEqual(self.meta_value(c), (b"VA 1", b"5"))
+        c.send(b"ma meta:n D10 v\r\n")
+        self.assertEqual(self.meta_value(c), (b"VA 2", b"15"))
+        self.assertEqual(c.command(b"incr meta:n 1\r\n"), b"16")  # the same item
+
+    def test_base64_keys_live_where_their_bytes_do(self):
+        c = self.conn()
+        for key in [b"meta:b64", b"\x00\x01binary\xff", b"sp ace"]:
+            encoded = base64.b64encode(key)
+            c.send(b"ms %s 2 b\r\nhi\r\n" % encoded)
+            self.assertEqual(c.line(), b"HD")
+            c.send(b"mg %s b v k\r\n" % encoded)
+            self.assertEqual(self.meta_value(c), (b"VA 2 k%s b" % encoded, b"hi"))
+            if b" " not in key and b"\x00" not in key:
+                self.assertEqual(c.get(key.decode()), [(key, 0, b"hi", None)])
+                self.assertEqual(self.holders(key.decode()), [self.owner(key.decode())])
+        self.assertEqual(c.command(b"mg ba*d b v\r\n"), b"CLIENT_ERROR error decoding key")
+
+    def test_quiet_mode_pipelines_as_with_memcached(self):
+        keys = self.keys_per_backend("quiet", 1)
+        a, b_, c_ = (ks[0] for ks in keys.values())
+        conn = self.conn()
+        for k in (a, b_, c_):
+            self.assertEqual(conn.command(storage("set", k, k)), b"STORED")
+        # Hits and errors are heard; misses (mg) and successes (ms, md) are not; mn ends it.
+        conn.send(b"mg %s v q k\r\nmg quiet:missing v q k\r\nms %s 1 q\r\nx\r\n"
+                  b"md quiet:missing q\r\nmg %s v q O9\r\nmd %s q\r\nmn\r\n"
+                  % (b(a), b(b_), b(c_), b(a)))
+        self.assertEqual(self.meta_value(conn), (b"VA %d k%s" % (len(a), b(a)), b(a)))
+        self.assertEqual(conn.line(), b"NF")
+        self.assertEqual(self.meta_value(conn), (b"VA %d O9" % len(c_), b(c_)))
+        self.assertEqual(conn.line(), b"MN")
+        self.assert_stored(b_, 0, b"x")
+        self.assert_absent(a)
+
+    def test_meta_cas_with_the_token_mg_gave(self):
+        c = self.conn()
+        c.send(b"ms meta:cas 3\r\nold\r\n")
+        self.assertEqual(c.line(), b"HD")
+        c.send(b"mg meta:cas c v\r\n")
+        header, _ = self.meta_value(c)
+        token = header.split(b" c")[1]
+        c.send(b"ms meta:cas 3 C%s\r\nnew\r\n" % token)
+        self.assertEqual(c.line(), b"HD")
+        c.send(b"ms meta:cas 3 C%s\r\nbad\r\n" % token)
+        self.assertEqual(c.line(), b"EX")
+        self.assert_stored("meta:cas", 0, b"new")
 
 
 class ReplyLimitTest(McClusterCase):

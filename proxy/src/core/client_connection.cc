@@ -103,7 +103,8 @@ void on_fragment_finished(PendingRequest* req, uint32_t part) {
       Fragment& w = req->fragments[i];
       if (w.after != part || w.state != FragmentState::kQueued) continue;
       w.after = Fragment::kNoAfter;
-      if (client != nullptr && done.state == FragmentState::kDone && done.reply == w.after_reply) {
+      if (client != nullptr && done.state == FragmentState::kDone &&
+          done.reply.starts_with(w.after_reply)) {
         client->send_part(req, i, w.backend);
       } else {
         w.state = FragmentState::kDone;  // not sent: its condition did not hold

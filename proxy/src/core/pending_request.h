@@ -57,8 +57,8 @@ struct Fragment {
   bool replicas_deferred = false;
   uint64_t key_hash = 0;
   // A fragment may wait for another of its request: it is sent only once fragment `after`
-  // is kDone with exactly the reply `after_reply` (a cas stored on the primary before the
-  // other replicas drop their copy), and otherwise ends kDone with an empty reply, unsent.
+  // is kDone with a reply that starts with `after_reply` (a cas stored on the primary before
+  // the other replicas drop their copy), and otherwise ends kDone with an empty reply, unsent.
   static constexpr uint32_t kNoAfter = UINT32_MAX;
   uint32_t after = kNoAfter;
   std::string after_reply;

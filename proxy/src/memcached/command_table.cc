@@ -3,8 +3,6 @@
 namespace ringleader::proxy::memcached {
 namespace {
 
-constexpr std::string_view kMeta =
-    "meta commands are not supported by the proxy; use get/set/delete/incr/touch";
 constexpr std::string_view kPerServer =
     "it acts on one memcached server, and the proxy stands for a pool of them; connect to the "
     "server directly";
@@ -28,12 +26,12 @@ constexpr CommandSpec kCommands[] = {
     {"version", CommandKind::kVersion, {}},
     {"verbosity", CommandKind::kVerbosity, {}},
     {"quit", CommandKind::kQuit, {}},
-    {"mg", CommandKind::kUnsupported, kMeta},
-    {"ms", CommandKind::kUnsupported, kMeta},
-    {"md", CommandKind::kUnsupported, kMeta},
-    {"ma", CommandKind::kUnsupported, kMeta},
-    {"mn", CommandKind::kUnsupported, kMeta},
-    {"me", CommandKind::kUnsupported, kMeta},
+    {"mg", CommandKind::kMeta, {}},
+    {"ms", CommandKind::kMeta, {}},
+    {"md", CommandKind::kMeta, {}},
+    {"ma", CommandKind::kMeta, {}},
+    {"mn", CommandKind::kMetaNoop, {}},
+    {"me", CommandKind::kMeta, {}},
     {"stats", CommandKind::kStats, {}},
     {"slabs", CommandKind::kUnsupported, kPerServer},
     {"lru", CommandKind::kUnsupported, kPerServer},

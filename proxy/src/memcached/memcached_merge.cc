@@ -52,9 +52,28 @@ std::vector<std::string_view> requested_keys(std::string_view payload, size_t sk
   return keys;
 }
 
+// Whether `reply` has one of the return codes in `codes` ("HD VA"): the codes a meta command
+// in quiet mode leaves out.
+bool quiet_code(std::string_view reply, std::string_view codes) {
+  if (reply.size() < 4 || (reply[2] != ' ' && reply[2] != '\r')) return false;
+  for (size_t i = 0; i + 2 <= codes.size(); i += 3) {
+    if (reply.substr(0, 2) == codes.substr(i, 2)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void MemcachedSession::complete(PendingRequest& req) {
+  merge(req);
+  const auto kind = static_cast<MergeKind>(req.merge.kind);
+  if ((kind == MergeKind::kPass || kind == MergeKind::kFirstAnswers) && !req.merge.note.empty() &&
+      quiet_code(req.reply, req.merge.note)) {
+    req.reply.clear();
+  }
+}
+
+void MemcachedSession::merge(PendingRequest& req) {
   std::string& out = req.reply;
   out.clear();
   auto kind = static_cast<MergeKind>(req.merge.kind);

@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "base64.h"
 #include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
@@ -182,6 +183,11 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
       req.latency_class = static_cast<uint8_t>(LatencyClass::kWholeKeyspace);
       plan_flush_all(t, req);
       return;
+    case CommandKind::kMeta:
+      req.latency_class = static_cast<uint8_t>(t[0] == "mg" || t[0] == "me" ? LatencyClass::kRead
+                                                                            : LatencyClass::kWrite);
+      plan_meta(t, raw, req);
+      return;
     default:
       break;
   }
@@ -205,6 +211,10 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
     }
     case CommandKind::kStats:
       answer_stats(t, req);
+      return;
+    case CommandKind::kMetaNoop:
+      // Every request before it is answered before it: replies leave in request order.
+      answer(req, "MN");
       return;
     case CommandKind::kQuit:
       req.complete = true;
@@ -314,6 +324,7 @@ void MemcachedSession::forward(std::string_view key, std::string_view payload, A
 }
 
 void MemcachedSession::forward_cas(std::string_view key, std::string_view payload,
+                                   std::string_view stored, std::string_view drop,
                                    PendingRequest& req) {
   forward(key, payload, Access::kDirect, req);
   if (req.complete) return;
@@ -327,11 +338,9 @@ void MemcachedSession::forward_cas(std::string_view key, std::string_view payloa
   for (uint32_t r = 1; r < replicas.size(); ++r) {
     Fragment& f = req.add_fragment();
     f.backend = replicas[r];
-    f.payload = "delete ";
-    f.payload += key;
-    f.payload += "\r\n";
+    f.payload.assign(drop);
     f.after = 0;
-    f.after_reply = "STORED\r\n";
+    f.after_reply.assign(stored);
   }
 }
 
@@ -355,7 +364,7 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
       noreply || raw.empty() ? encode(t, words, true, parser_.data()) : std::string();
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (spec.kind == CommandKind::kCas) {
-    forward_cas(t[1], bytes, req);
+    forward_cas(t[1], bytes, "STORED\r\n", "delete " + std::string(t[1]) + "\r\n", req);
   } else {
     forward(t[1], bytes, Access::kWrite, req);
   }
@@ -503,6 +512,74 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   req.merge.slots.reserve(keys);
   for (const Place& p : place_of)
     req.merge.slots.push_back(at[p.owner][p.index]);
+}
+
+void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest& req) {
+  // <cm> <key> <flags>*, ms: <cm> <key> <datalen> <flags>* and a data block (read by the
+  // parser). Flags are single characters, some followed by a token ("O123", "T60").
+  const std::string_view cm = t[0];
+  const size_t first_flag = cm == "ms" ? 3 : 2;
+  if (t.size() < 2 || t[1].size() > kMaxKeyBytes) {
+    answer(req, kBadFormat);  // memcached's answer to a missing or too long key
+    return;
+  }
+  bool base64 = false, quiet = false, compare = false, primary_read = cm == "me";
+  for (size_t i = first_flag; i < t.size(); ++i) {
+    switch (t[i][0]) {
+      case 'b':
+        base64 = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'C':
+        compare = true;  // a cas token: it belongs to one server
+        break;
+      case 'c':  // returns a cas token, which belongs to the server that gave it
+      case 'N':  // creates the item on a miss: on the server asked, so always the same one
+      case 'R':  // recache race: decided on one server
+      case 'T':  // updates the TTL of the copy read
+        primary_read = true;
+        break;
+      default:
+        break;
+    }
+  }
+  // The key's bytes decide its place, whether sent as they are or in base64 ('b').
+  std::string decoded;
+  if (base64 && !decode_base64(t[1], &decoded)) {
+    answer(req, "CLIENT_ERROR error decoding key");
+    return;
+  }
+  const std::string_view place = base64 ? std::string_view(decoded) : t[1];
+  std::string payload;
+  if (quiet || raw.empty()) {
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (i >= first_flag && t[i] == "q") continue;
+      if (!payload.empty()) payload += ' ';
+      payload += t[i];
+    }
+    payload += "\r\n";
+    if (parser_.has_data()) {
+      payload += parser_.data();
+      payload += "\r\n";
+    }
+  }
+  const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
+  if (quiet) {
+    // What memcached leaves out in quiet mode: a miss for mg, a success for the others.
+    req.merge.note = cm == "mg" ? "EN" : cm == "ma" ? "HD VA" : "HD";
+  }
+  if (cm == "mg" || cm == "me") {
+    forward(place, bytes, primary_read ? Access::kReadPrimary : Access::kRead, req);
+  } else if (compare && req.ring->replicas(req.ring->hash(place)).size() > 1) {
+    std::string drop = "md ";
+    drop += t[1];
+    drop += base64 ? " b\r\n" : "\r\n";
+    forward_cas(place, bytes, "HD", drop, req);
+  } else {
+    forward(place, bytes, Access::kWrite, req);
+  }
 }
 
 void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {

@@ -26,6 +26,9 @@ enum class MergeKind : uint8_t {
   kFirstAnswers,      // cas with replicas: fragment 0 (the primary) answers; the others
                       // drop the key's copy on the other replicas, whatever they said
 };
+// Meta commands in quiet mode (flag q) are forwarded without it, so that every backend
+// request has a reply; the proxy then drops the replies the client asked not to hear
+// (merge.note holds their return codes, e.g. "EN" for mg). Errors always reach the client.
 
 class MemcachedSession final : public Session {
  public:
@@ -44,6 +47,8 @@ class MemcachedSession final : public Session {
   // delete / incr / decr / touch: `args` words after the key, then an optional noreply.
   void plan_keyed(Tokens t, size_t args, std::string_view raw, PendingRequest& req);
   void plan_flush_all(Tokens t, PendingRequest& req);
+  // mg ms md ma me: one key, forwarded with its flags; see plan_meta in the .cc.
+  void plan_meta(Tokens t, std::string_view raw, PendingRequest& req);
   void answer_stats(Tokens t, PendingRequest& req);
   void refuse_oversized(Tokens t, PendingRequest& req);
 
@@ -52,9 +57,11 @@ class MemcachedSession final : public Session {
   // request when no backend can hold the key.
   void forward(std::string_view key, std::string_view payload, Access access, PendingRequest& req);
   // cas with replicas: applied on the primary only (a cas unique belongs to one server); once
-  // the primary answers STORED the other replicas delete their copy, so that none serves the
-  // value the cas replaced.
-  void forward_cas(std::string_view key, std::string_view payload, PendingRequest& req);
+  // the primary's reply starts with `stored` the other replicas get `drop` (a delete of the
+  // key), so that none serves the value the cas replaced.
+  void forward_cas(std::string_view key, std::string_view payload, std::string_view stored,
+                   std::string_view drop, PendingRequest& req);
+  void merge(PendingRequest& req);  // the reply before quiet mode drops it
   void merge_values(PendingRequest& req);
 
   const SessionEnv& env_;

@@ -30,6 +30,7 @@ void ReplyScanner::reset() {
   scanned_ = 0;
   data_end_ = 0;
   in_data_ = false;
+  meta_value_ = false;
   seen_ = 0;
   length_ = 0;
   error_.clear();
@@ -57,6 +58,11 @@ ParseStatus ReplyScanner::scan(std::string_view input) {
       }
       in_data_ = false;
       pos_ = scanned_ = data_end_ + 2;
+      if (meta_value_) {  // a meta "VA" reply is one line and its data block
+        meta_value_ = false;
+        length_ = pos_;
+        return ParseStatus::kComplete;
+      }
     }
     const void* nl = scanned_ < input.size()
                          ? std::memchr(input.data() + scanned_, '\n', input.size() - scanned_)
@@ -75,6 +81,19 @@ ParseStatus ReplyScanner::scan(std::string_view input) {
       if (!parse_value_line(line, &key, &bytes)) return fail("malformed VALUE line");
       if (bytes > kMaxDataBytes) return fail("VALUE data block larger than 1 GiB");
       in_data_ = true;
+      data_end_ = at + 1 + bytes;
+      continue;
+    }
+    if (line.size() >= 3 && std::memcmp(line.data(), "VA ", 3) == 0 && pos_ == 0) {
+      // VA <size> <flags>*: a meta command's value, its data block follows.
+      size_t end = line.find(' ', 3);
+      size_t bytes = 0;
+      if (!parse_length(line.substr(3, end == std::string_view::npos ? end : end - 3), &bytes)) {
+        return fail("malformed VA line");
+      }
+      if (bytes > kMaxDataBytes) return fail("VA data block larger than 1 GiB");
+      in_data_ = true;
+      meta_value_ = true;
       data_end_ = at + 1 + bytes;
       continue;
     }

@@ -19,6 +19,11 @@ bool has_data_block(std::string_view command, size_t* length_token) {
       return true;
     }
   }
+  // ms <key> <datalen> <flags>*
+  if (command == "ms") {
+    *length_token = 2;
+    return true;
+  }
   return false;
 }
 

@@ -38,6 +38,12 @@ std::vector<ReplyCase> good_replies() {
       {"value_looks_like_item", "VALUE k 0 16\r\nVALUE x 0 99\r\n\r\n\r\nEND\r\n"},
       {"several", "VALUE a 0 1\r\n1\r\nVALUE b 0 2\r\n22\r\nVALUE a 0 1\r\n1\r\nEND\r\n"},
       {"cut_short_by_error", "VALUE a 0 1\r\n1\r\nSERVER_ERROR out of memory\r\n"},
+      {"meta_value", "VA 3 f5 t-1\r\nabc\r\n"},
+      {"meta_empty_value", "VA 0\r\n\r\n"},
+      {"meta_value_looks_like_a_reply", "VA 11\r\nEND\r\nHD\r\nMN\r\n"},
+      {"meta_header", "HD c5 O12 kfoo\r\n"},
+      {"meta_miss", "EN\r\n"},
+      {"meta_noop", "MN\r\n"},
   };
 }
 
@@ -145,6 +151,9 @@ TEST(ReplyScannerTest, UnframableRepliesAreErrorsAtEverySplit) {
       {"length_not_a_number", "VALUE k 0 x\r\n", "malformed VALUE"},
       {"data_not_terminated", "VALUE k 0 1\r\nab\r\n", "not followed by"},
       {"huge_item", "VALUE k 0 99999999999\r\n", "larger than 1 GiB"},
+      {"meta_value_without_length", "VA x f1\r\n", "malformed VA"},
+      {"meta_value_not_terminated", "VA 1\r\nab\r\n", "not followed by"},
+      {"huge_meta_value", "VA 99999999999\r\n", "larger than 1 GiB"},
       {"endless_line", std::string(ReplyScanner::kMaxLineBytes + 2, 'x'), "longer than 8 KiB"},
   };
   for (const BadReply& c : cases) {

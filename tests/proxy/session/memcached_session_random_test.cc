@@ -93,9 +93,23 @@ class RandomTraffic {
         case CommandKind::kStats:
           if (chance(50)) line += chance(50) ? " items" : " settings";
           break;
+        case CommandKind::kMeta: {
+          static const char* const kFlags[] = {"v",   "q",  "k",  "c",    "b", "T30", "N30", "C5",
+                                               "O12", "F3", "MA", "MD",   "I", "t",   "s",   "f",
+                                               "R30", "h",  "l",  "Zm9v", "u", "E9"};
+          line += " " + (chance(10) ? std::string("Zm9vYmFy") : key());
+          if (name == "ms") {
+            data = chance(90) ? std::string(below(20), 'v') : bytes(20);
+            line += " " + std::to_string(chance(90) ? data.size() : below(40));
+          }
+          for (size_t i = 0, n = below(5); i < n; ++i)
+            line += std::string(" ") + kFlags[below(std::size(kFlags))];
+          break;
+        }
         case CommandKind::kVersion:
         case CommandKind::kQuit:
         case CommandKind::kUnsupported:
+        case CommandKind::kMetaNoop:
           break;
       }
       if (noreply) line += " noreply";
@@ -107,7 +121,7 @@ class RandomTraffic {
     if (chance(3)) line[below(line.size())] = static_cast<char>(below(256));
     std::string out = line + "\r\n";
     if (!data.empty() || (spec != nullptr && (spec->kind == CommandKind::kStorage ||
-                                              spec->kind == CommandKind::kCas))) {
+                                              spec->kind == CommandKind::kCas || name == "ms"))) {
       out += data + "\r\n";
     }
     return out;
@@ -142,7 +156,19 @@ class RandomTraffic {
       case 5:
         return "CLIENT_ERROR bad data chunk\r\n";
       case 6:
-        return "SERVER_ERROR object too large for cache\r\n";
+        if (chance(50)) return "SERVER_ERROR object too large for cache\r\n";
+        {
+          static const char* const kMeta[] = {"HD\r\n",
+                                              "EN\r\n",
+                                              "NF\r\n",
+                                              "NS\r\n",
+                                              "EX\r\n",
+                                              "HD c5 O12\r\n",
+                                              "VA 3 f0\r\nabc\r\n",
+                                              "VA 0\r\n\r\n",
+                                              "ME k exp=-1 la=3\r\n"};
+          return kMeta[below(std::size(kMeta))];
+        }
       default:
         return "END\r\n";
     }

@@ -234,13 +234,91 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
 }
 
 TEST_F(MemcachedSessionTest, UnsupportedCommandsAreNamedInTheError) {
-  for (std::string name : {"stats slabs", "stats reset", "mg", "ms", "md", "ma", "mn", "slabs",
-                           "lru_crawler", "watch", "shutdown"}) {
+  for (std::string name :
+       {"stats slabs", "stats reset", "slabs", "lru_crawler", "watch", "shutdown"}) {
     PendingRequest* req = plan(name + " x\r\n");
     ASSERT_TRUE(req->complete);
     EXPECT_EQ(req->reply.rfind("CLIENT_ERROR ringleader does not support '" + name + "': ", 0), 0u)
         << req->reply;
   }
+}
+
+TEST_F(MemcachedSessionTest, MetaCommandsGoToTheKeysOwnerAsReceived) {
+  for (std::string input : {"mg foo v f t\r\n", "ms foo 3 T60 F5\r\nabc\r\n", "md foo I T30\r\n",
+                            "ma foo N0 J5 v\r\n", "me foo\r\n", "mg foo v Oabc k\r\n"}) {
+    PendingRequest* req = plan(input);
+    ASSERT_EQ(req->fragments.size(), 1u) << input;
+    EXPECT_EQ(backend_of(req, 0), owner("foo")) << input;
+    EXPECT_EQ(req->fragments[0].payload, input);
+    reply(req, 0, "VA 3 f5\r\nabc\r\n");
+    session_->complete(*req);
+    EXPECT_EQ(req->reply, "VA 3 f5\r\nabc\r\n") << input;
+  }
+}
+
+TEST_F(MemcachedSessionTest, MetaKeysInBase64AreHashedAsTheirBytes) {
+  // "Zm9v" is "foo": the same place as a get of foo.
+  PendingRequest* req = plan("mg Zm9v b v\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(backend_of(req, 0), owner("foo"));
+  EXPECT_EQ(req->fragments[0].payload, "mg Zm9v b v\r\n");
+  for (const char* bad : {"mg Zm9v= b v\r\n", "mg Zm9*v b\r\n", "md a b\r\n"}) {
+    PendingRequest* refused = plan(bad);
+    ASSERT_TRUE(refused->complete) << bad;
+    EXPECT_EQ(refused->reply, "CLIENT_ERROR error decoding key\r\n") << bad;
+  }
+}
+
+TEST_F(MemcachedSessionTest, QuietMetaCommandsAreSentWithRepliesAndTheProxyDropsWhatQHides) {
+  struct Case {
+    const char* request;
+    const char* forwarded;
+    const char* reply;
+    const char* client_gets;
+  };
+  for (const Case& c : {
+           Case{"mg foo v q\r\n", "mg foo v\r\n", "EN\r\n", ""},
+           Case{"mg foo v q\r\n", "mg foo v\r\n", "VA 1\r\nx\r\n", "VA 1\r\nx\r\n"},
+           Case{"mg foo q k\r\n", "mg foo k\r\n", "HD kfoo\r\n", "HD kfoo\r\n"},
+           Case{"ms foo 1 q T0\r\nx\r\n", "ms foo 1 T0\r\nx\r\n", "HD\r\n", ""},
+           Case{"ms foo 1 q C5\r\nx\r\n", "ms foo 1 C5\r\nx\r\n", "EX\r\n", "EX\r\n"},
+           Case{"md foo q O7\r\n", "md foo O7\r\n", "HD O7\r\n", ""},
+           Case{"md foo q\r\n", "md foo\r\n", "NF\r\n", "NF\r\n"},
+           Case{"ma foo q v\r\n", "ma foo v\r\n", "VA 1\r\n5\r\n", ""},
+           Case{"ma foo q\r\n", "ma foo\r\n", "NF\r\n", "NF\r\n"},
+           Case{"mg foo q\r\n", "mg foo\r\n", "SERVER_ERROR busy\r\n", "SERVER_ERROR busy\r\n"},
+       }) {
+    PendingRequest* req = plan(c.request);
+    ASSERT_EQ(req->fragments.size(), 1u) << c.request;
+    EXPECT_EQ(req->fragments[0].payload, c.forwarded);
+    reply(req, 0, c.reply);
+    session_->complete(*req);
+    EXPECT_EQ(req->reply, c.client_gets) << c.request << " answered " << c.reply;
+  }
+  // A failure is always heard, quiet or not.
+  PendingRequest* failed = plan("ms foo 1 q\r\nx\r\n");
+  failed->fragments[0].state = FragmentState::kFailed;
+  failed->fragments[0].error = "backend mc0 (127.0.0.1:11211): connection refused";
+  session_->complete(*failed);
+  EXPECT_EQ(failed->reply,
+            "SERVER_ERROR ringleader: backend mc0 (127.0.0.1:11211): connection refused\r\n");
+  // mn is the proxy's: every reply before it has been sent by the time it is answered.
+  PendingRequest* noop = plan("mn\r\n");
+  ASSERT_TRUE(noop->complete);
+  EXPECT_EQ(noop->reply, "MN\r\n");
+}
+
+TEST_F(MemcachedSessionTest, MalformedMetaCommands) {
+  for (const char* bad : {"mg\r\n", "md\r\n"}) {
+    PendingRequest* req = plan(bad);
+    ASSERT_TRUE(req->complete) << bad;
+    EXPECT_EQ(req->reply, "CLIENT_ERROR bad command line format\r\n") << bad;
+  }
+  PendingRequest* long_key = plan("mg " + std::string(251, 'k') + " v\r\n");
+  ASSERT_TRUE(long_key->complete);
+  EXPECT_EQ(long_key->reply, "CLIENT_ERROR bad command line format\r\n");
+  // ms without a length cannot be framed: the stream stops there, as with set.
+  plan("ms foo\r\n", NextStatus::kFatal);
 }
 
 TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
@@ -491,7 +569,12 @@ TEST_F(MemcachedReplicatedSessionTest, EachCommandSaysHowItUsesTheReplicas) {
        {Case{"get k\r\n", Access::kRead}, Case{"gets k\r\n", Access::kReadPrimary},
         Case{"gat 10 k\r\n", Access::kReadPrimary}, Case{"set k 0 0 1\r\nx\r\n", Access::kWrite},
         Case{"set k 0 0 1 noreply\r\nx\r\n", Access::kWrite}, Case{"delete k\r\n", Access::kWrite},
-        Case{"incr k 1\r\n", Access::kWrite}, Case{"touch k 10\r\n", Access::kWrite}}) {
+        Case{"incr k 1\r\n", Access::kWrite}, Case{"touch k 10\r\n", Access::kWrite},
+        Case{"mg k v\r\n", Access::kRead}, Case{"mg k v q k O1\r\n", Access::kRead},
+        Case{"mg k v c\r\n", Access::kReadPrimary}, Case{"mg k v N30\r\n", Access::kReadPrimary},
+        Case{"mg k T30\r\n", Access::kReadPrimary}, Case{"me k\r\n", Access::kReadPrimary},
+        Case{"ms k 1 T0\r\nx\r\n", Access::kWrite}, Case{"md k\r\n", Access::kWrite},
+        Case{"ma k D5\r\n", Access::kWrite}}) {
     PendingRequest* req = plan(c.request);
     ASSERT_EQ(req->fragments.size(), 1u) << c.request;
     const Fragment& f = req->fragments[0];
@@ -557,6 +640,33 @@ TEST_F(MemcachedReplicatedSessionTest, CasGoesToThePrimaryAndTheOtherReplicasDro
   reply(quiet, 1, "NOT_FOUND\r\n");
   session_->complete(*quiet);
   EXPECT_EQ(quiet->reply, "");
+}
+
+TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplicasDropTheKey) {
+  PendingRequest* req = plan("ms k 1 C77 q\r\nx\r\n");
+  ASSERT_EQ(req->fragments.size(), 2u);
+  const ring::ReplicaSet set = replicas("k");
+  EXPECT_EQ(req->fragments[0].backend, set[0]);
+  EXPECT_EQ(req->fragments[0].payload, "ms k 1 C77\r\nx\r\n");
+  EXPECT_EQ(req->fragments[1].backend, set[1]);
+  EXPECT_EQ(req->fragments[1].payload, "md k\r\n");
+  EXPECT_EQ(req->fragments[1].after, 0u);
+  EXPECT_EQ(req->fragments[1].after_reply, "HD");  // HD, with whatever flags follow
+  reply(req, 0, "HD\r\n");
+  reply(req, 1, "HD\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "");  // quiet: the success is not heard
+  // A base64 key is dropped in base64.
+  PendingRequest* b64 = plan("md Zm9v b C5\r\n");
+  const ring::ReplicaSet foo = replicas("foo");
+  ASSERT_EQ(b64->fragments.size(), 2u);
+  EXPECT_EQ(b64->fragments[0].backend, foo[0]);
+  EXPECT_EQ(b64->fragments[1].backend, foo[1]);
+  EXPECT_EQ(b64->fragments[1].payload, "md Zm9v b\r\n");
+  reply(b64, 0, "EX\r\n");
+  b64->fragments[1].state = FragmentState::kDone;  // not sent: the primary did not delete
+  session_->complete(*b64);
+  EXPECT_EQ(b64->reply, "EX\r\n");
 }
 
 }  // namespace

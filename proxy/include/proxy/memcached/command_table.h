@@ -21,6 +21,8 @@ enum class CommandKind : uint8_t {
   kVerbosity,       // answered by the proxy (backends keep their own)
   kQuit,            // closes the connection
   kStats,           // stats: the proxy's own figures; per-server subcommands refused
+  kMeta,            // mg ms md ma me <key> <flags>* (ms: <key> <datalen> <flags>*, then data)
+  kMetaNoop,        // mn: answered by the proxy, in order, as "MN"
   kUnsupported,     // refused with a CLIENT_ERROR naming the command and `reason`
 };
 

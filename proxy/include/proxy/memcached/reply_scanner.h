@@ -2,10 +2,11 @@
 // without copying it, so replies reach clients as the bytes they are.
 //
 // A reply is either one line (STORED, NOT_FOUND, DELETED, a number, OK, VERSION ..., ERROR,
-// CLIENT_ERROR ..., SERVER_ERROR ...) or a run of "VALUE <key> <flags> <bytes> [<cas>]" items,
-// each followed by its data block, ended by "END" — or cut short by an error line, which then
-// ends the reply. The scanner needs no knowledge of the request: no other reply starts with
-// "VALUE ".
+// CLIENT_ERROR ..., SERVER_ERROR ..., and the meta codes HD, EN, NF, NS, EX, MN, ME ...), a
+// meta value ("VA <size> <flags>*" and its data block), or a run of "VALUE <key> <flags>
+// <bytes> [<cas>]" items, each followed by its data block, ended by "END" — or cut short by an
+// error line, which then ends the reply. The scanner needs no knowledge of the request: no
+// other reply starts with "VALUE " or "VA ".
 // Contract as RequestParser's: resumable, linear, never reads past the input; data blocks are
 // skipped, not examined. One scanner per backend connection, used by its thread.
 #pragma once
@@ -47,11 +48,12 @@ class ReplyScanner {
  private:
   ParseStatus fail(std::string message);
 
-  size_t pos_ = 0;        // start of the line being looked for (everything before is valid)
-  size_t scanned_ = 0;    // where the search for '\n' resumes
-  size_t data_end_ = 0;   // inside an item: offset of its data block's "\r\n"
-  bool in_data_ = false;  // waiting for an item's data block
-  size_t seen_ = 0;       // the input's size at the last scan
+  size_t pos_ = 0;           // start of the line being looked for (everything before is valid)
+  size_t scanned_ = 0;       // where the search for '\n' resumes
+  size_t data_end_ = 0;      // inside an item: offset of its data block's "\r\n"
+  bool in_data_ = false;     // waiting for an item's data block
+  bool meta_value_ = false;  // ... of a meta "VA" reply, which ends with it
+  size_t seen_ = 0;          // the input's size at the last scan
   size_t length_ = 0;
   std::string error_;
 };
