@@ -18,11 +18,21 @@ import urllib.error
 import urllib.request
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed
+    out before: nothing listens on a port until its server starts, so two calls in a row could
+    otherwise get the same port, and the second server would find the first on it."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no loopback port left that was not handed out already")
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):
@@ -171,7 +181,10 @@ class Ringleader(Process):
     def __enter__(self):
         super().__enter__()
         try:
-            wait_until(lambda: self.proc.poll() is not None or port_open(self.port),
+            # Both ports: the admin API listens once the proxy's listeners are up, so another
+            # process already on the data port cannot pass for this one.
+            wait_until(lambda: self.proc.poll() is not None
+                       or (port_open(self.port) and port_open(self.admin_port)),
                        what=f"ringleader on {self.port}")
         except TimeoutError:
             self.stop()
