@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -42,7 +41,7 @@ class AdminCase(unittest.TestCase):
         backends = [{"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}", "zone": f"z{i}"}
                     for i, r in enumerate(cls.redises)]
         cls.rl = Ringleader(RINGLEADER, cls.tmp, backends, ring="replicas = 2",
-                            extra=f'\n[log]\nlevel = "info"\n')
+                            extra='\n[log]\nlevel = "info"\n')
         # The harness writes an [admin] table; add the token to it when the test wants one.
         if cls.token:
             with open(cls.rl.config_path) as f:

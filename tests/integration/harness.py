@@ -7,8 +7,10 @@ fixed sleep.
 import argparse
 import json
 import os
+import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,38 @@ def free_port():
             _handed_out.add(port)
             return port
     raise RuntimeError("no loopback port left that was not handed out already")
+
+
+def random_traffic(port, make_stream, seconds, seed):
+    """One client's random traffic until `seconds` have passed: connection after connection,
+    each sending make_stream(rng) in random pieces, reading now and then, and closing or
+    vanishing with a reset at random. Returns how many connections it made. A proxy closing
+    on it (what a proxy does with bad input) ends that connection, nothing more."""
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    connections = 0
+    while time.monotonic() < deadline:
+        stream = make_stream(rng)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.settimeout(0.2)
+                pos = 0
+                while pos < len(stream) and time.monotonic() < deadline:
+                    n = rng.choice([1, 7, 100, len(stream)])
+                    s.sendall(stream[pos:pos + n])
+                    pos += n
+                    if rng.random() < 0.3:
+                        try:
+                            if not s.recv(65536):
+                                break  # closed by the proxy
+                        except socket.timeout:
+                            pass
+                if rng.random() < 0.3:  # vanish with a reset, replies unread
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connections += 1
+        except OSError:
+            pass
+    return connections
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):

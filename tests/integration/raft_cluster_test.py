@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 import unittest
-import urllib.request
 
 import redis
 

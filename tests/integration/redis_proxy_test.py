@@ -8,15 +8,14 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 import unittest
 
 import redis
 
-from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, wait_until)
+from harness import (metric_value, primary_backends, random_traffic, RedisServer, Ringleader,
+                     TempDir, run_unittests, wait_until)
 
 RINGLEADER = None
 
@@ -387,33 +386,11 @@ class RandomTrafficTest(ClusterCase):
     them and the good client sees only right answers. Bounded: 6 s, 8 threads."""
 
     def test_random_traffic_disturbs_no_one_else(self):
-        import random
         deadline = time.monotonic() + 6
-        problems, fuzz_connections = [], [0]
+        problems, fuzz_connections = [], [0] * 8
 
         def fuzzer(seed):
-            rng = random.Random(seed)
-            while time.monotonic() < deadline:
-                stream = fuzz_stream(rng)
-                try:
-                    with socket.create_connection(("127.0.0.1", self.rl.port), timeout=2) as s:
-                        s.settimeout(0.2)
-                        pos = 0
-                        while pos < len(stream) and time.monotonic() < deadline:
-                            n = rng.choice([1, 7, 100, len(stream)])
-                            s.sendall(stream[pos:pos + n])
-                            pos += n
-                            if rng.random() < 0.3:
-                                try:
-                                    if not s.recv(65536):
-                                        break  # closed by the proxy (protocol error, QUIT)
-                                except socket.timeout:
-                                    pass
-                        if rng.random() < 0.3:  # vanish with a reset, replies unread
-                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    fuzz_connections[0] += 1
-                except OSError:
-                    pass  # the proxy closed on us mid-send: what it does with bad input
+            fuzz_connections[seed] = random_traffic(self.rl.port, fuzz_stream, 6, seed)
 
         def good_client():
             c = self.client()
@@ -439,7 +416,7 @@ class RandomTrafficTest(ClusterCase):
         for t in threads:
             t.join(timeout=30)
         self.assertEqual(problems, [])
-        self.assertGreater(fuzz_connections[0], 50)
+        self.assertGreater(sum(fuzz_connections), 50)
         self.assertGreater(metric_value(self.rl.admin_port, "ringleader_client_protocol_errors_total"), 10)
         self.assertTrue(self.client().ping())
         wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") <= 1,

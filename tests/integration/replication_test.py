@@ -2,7 +2,6 @@
 """Replication through `ringleader serve` with real redis-servers and memcacheds on 127.0.0.1:
 writes reach every replica of a key and are acknowledged as replication.write says, reads
 follow replication.read and fail over to the next replica when a backend is gone."""
-import os
 import socket
 import unittest
 

@@ -15,6 +15,7 @@
 #include "memcached/memcached_session.h"
 #include "proxy/memcached/command_table.h"
 #include "proxy/memcached/reply_scanner.h"
+#include "random_session.h"
 #include "session_fixture.h"
 
 namespace ringleader::proxy::memcached {
@@ -217,85 +218,48 @@ class MemcachedSessionRandomTest : public testing::SessionFixture<MemcachedSessi
  protected:
   void SetUp() override { build(config::Protocol::kMemcached, "mc", 11211, GetParam()); }
 
-  void answer(PendingRequest& req, RandomTraffic& gen) {
-    for (size_t i = 0; i < req.fragments.size(); ++i) {
-      Fragment& f = req.fragments[i];
-      if (f.after != Fragment::kNoAfter) {
-        const Fragment& before = req.fragments[f.after];
-        if (before.state != FragmentState::kDone || before.reply != f.after_reply) {
-          f.state = FragmentState::kDone;
-          f.reply.clear();
-          continue;
-        }
-      }
-      if (gen.chance(10)) {
-        f.state = FragmentState::kFailed;
-        ++failed_;
-        f.error = "request timed out (backend mc" + std::to_string(i) + ")";
-      } else {
-        f.state = FragmentState::kDone;
-        f.reply = gen.reply(keys_of(f.payload));
-        ASSERT_TRUE(framed_replies(f.reply)) << f.reply;
-      }
-    }
-  }
-
-  size_t split_ = 0;   // requests planned as more than one fragment
-  size_t failed_ = 0;  // fragments answered with a failure
-
-  size_t feed(const std::string& stream, RandomTraffic& gen) {
+  // Every planned request of `stream`, its fragments answered by `gen`; every client reply
+  // must be complete lines a memcached client can frame.
+  void feed(const std::string& stream, RandomTraffic& gen) {
     session_ = std::make_unique<MemcachedSession>(env_);
-    size_t pos = 0, planned = 0;
-    while (pos < stream.size()) {
-      const std::string_view rest = std::string_view(stream).substr(pos);
-      auto* req = new PendingRequest(nullptr);
-      held_.push_back(req);
-      size_t consumed = 0;
-      const NextStatus status = session_->next(rest, ring_, *req, &consumed);
-      EXPECT_LE(consumed, rest.size());
-      if (status == NextStatus::kNeedMore) break;
-      if (status == NextStatus::kDiscarded) {
-        EXPECT_GT(consumed, 0u);
-        pos += consumed;
-        continue;
-      }
-      if (status == NextStatus::kFatal) {
-        EXPECT_TRUE(req->reply.ends_with("\r\n")) << req->reply;
-        break;
-      }
-      EXPECT_GT(consumed, 0u);
-      pos += consumed;
-      ++planned;
-      if (!req->complete) {
-        split_ += req->fragments.size() > 1 ? 1 : 0;
-        answer(*req, gen);
-        session_->complete(*req);
-      }
-      EXPECT_TRUE(framed_replies(req->reply) || stats_reply(req->reply))
-          << "request: " << ::testing::PrintToString(std::string(rest.substr(0, consumed)))
-          << "\nreply: " << ::testing::PrintToString(req->reply);
-      if (::testing::Test::HasFailure() || req->close_after) return planned;
-    }
-    return planned;
+    auto answer = [&](PendingRequest& req) {
+      testing::answer_fragments(
+          req, run_, [&] { return gen.chance(10); },
+          [&](const Fragment& f) {
+            std::string r = gen.reply(keys_of(f.payload));
+            EXPECT_TRUE(framed_replies(r)) << r;
+            return r;
+          });
+    };
+    auto check = [](std::string_view request, const PendingRequest& req) {
+      EXPECT_TRUE(framed_replies(req.reply) || stats_reply(req.reply))
+          << "request: " << ::testing::PrintToString(std::string(request))
+          << "\nreply: " << ::testing::PrintToString(req.reply);
+    };
+    auto check_fatal = [](const std::string& reply) {
+      EXPECT_TRUE(reply.ends_with("\r\n")) << reply;
+    };
+    testing::feed_stream(*session_, ring_, stream, held_, run_, answer, check, check_fatal);
   }
+
+  testing::RandomRun run_;
 };
 
 TEST_P(MemcachedSessionRandomTest, EveryReplyIsCompleteLinesWhateverTheInputAndTheBackendsSay) {
   RandomTraffic gen(0x3e3c0000 + GetParam());
-  size_t planned = 0;
   for (int stream = 0; stream < 1500 && !HasFailure(); ++stream) {
     std::string bytes;
     const size_t requests = 1 + gen.below(30);
     for (size_t i = 0; i < requests; ++i)
       bytes += gen.request();
-    planned += feed(bytes, gen);
+    feed(bytes, gen);
     for (auto* r : held_)
       r->release();
     held_.clear();
   }
-  EXPECT_GT(planned, 8000u);
-  EXPECT_GT(split_, 500u);   // splits were merged ...
-  EXPECT_GT(failed_, 300u);  // ... and failures reported
+  EXPECT_GT(run_.planned, 8000u);
+  EXPECT_GT(run_.split, 500u);   // splits were merged ...
+  EXPECT_GT(run_.failed, 300u);  // ... and failures reported
 }
 
 INSTANTIATE_TEST_SUITE_P(Replicas, MemcachedSessionRandomTest, ::testing::Values(1u, 2u),

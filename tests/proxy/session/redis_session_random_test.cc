@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/redis/reply_scanner.h"
+#include "random_session.h"
 #include "redis/redis_protocol.h"
 #include "redis/redis_session.h"
 #include "session_fixture.h"
@@ -265,94 +266,54 @@ class RedisSessionRandomTest : public testing::SessionFixture<RedisSession>,
  protected:
   void SetUp() override { build(config::Protocol::kRedis, "b", 7000, GetParam()); }
 
-  // Gives each fragment a reply or a failure as the core would: a fragment that waits for
-  // another is sent only when that one answered exactly what it waits for.
-  void answer(PendingRequest& req, RandomRequests& gen) {
-    for (size_t i = 0; i < req.fragments.size(); ++i) {
-      Fragment& f = req.fragments[i];
-      if (f.after != Fragment::kNoAfter) {
-        const Fragment& before = req.fragments[f.after];
-        if (before.state != FragmentState::kDone || before.reply != f.after_reply) {
-          f.state = FragmentState::kDone;
-          f.reply.clear();
-          continue;
-        }
-      }
-      if (gen.chance(10)) {
-        f.state = FragmentState::kFailed;
-        ++failed_;
-        f.error = "request timed out (backend b" + std::to_string(i) + ")";
-      } else {
-        f.state = FragmentState::kDone;
-        f.reply = gen.chance(75) ? gen.plausible_reply(payload_args(f.payload)) : gen.reply();
-        ASSERT_TRUE(one_value(f.reply));
-      }
-    }
-  }
-
-  size_t split_ = 0;   // requests planned as more than one fragment
-  size_t failed_ = 0;  // fragments answered with a failure
-
-  // Feeds `stream` through a fresh session as a client connection would, answering each
-  // request; returns how many requests were planned.
-  size_t feed(const std::string& stream, RandomRequests& gen) {
+  // Every planned request of `stream`, its fragments answered by `gen`; every client reply
+  // must be one RESP2 value.
+  void feed(const std::string& stream, RandomRequests& gen) {
     session_ = std::make_unique<RedisSession>(env_);
-    size_t pos = 0, planned = 0;
-    while (pos < stream.size()) {
-      const std::string_view rest = std::string_view(stream).substr(pos);
-      auto* req = new PendingRequest(nullptr);
-      held_.push_back(req);
-      size_t consumed = 0;
-      const NextStatus status = session_->next(rest, ring_, *req, &consumed);
-      EXPECT_LE(consumed, rest.size());
-      if (status == NextStatus::kNeedMore) break;
-      if (status == NextStatus::kDiscarded) {
-        EXPECT_GT(consumed, 0u);
-        pos += consumed;
-        continue;
-      }
-      if (status == NextStatus::kFatal) {
-        EXPECT_TRUE(one_value(req->reply)) << req->reply;
-        EXPECT_EQ(req->reply[0], '-');
-        break;
-      }
-      EXPECT_GT(consumed, 0u);
-      pos += consumed;
-      ++planned;
-      if (!req->complete) {
-        split_ += req->fragments.size() > 1 ? 1 : 0;
-        EXPECT_FALSE(req->fragments.empty()) << rest.substr(0, consumed);
-        answer(*req, gen);
-        session_->complete(*req);
-      }
-      EXPECT_TRUE(one_value(req->reply))
+    auto answer = [&](PendingRequest& req) {
+      testing::answer_fragments(
+          req, run_, [&] { return gen.chance(10); },
+          [&](const Fragment& f) {
+            std::string r =
+                gen.chance(75) ? gen.plausible_reply(payload_args(f.payload)) : gen.reply();
+            EXPECT_TRUE(one_value(r)) << r;
+            return r;
+          });
+    };
+    auto check = [](std::string_view request, const PendingRequest& req) {
+      EXPECT_TRUE(one_value(req.reply))
           << "request: "
-          << ::testing::PrintToString(std::string(rest.substr(0, std::min<size_t>(consumed, 300))))
-          << "\nreply: " << ::testing::PrintToString(req->reply);
-      if (::testing::Test::HasFailure() || req->close_after) return planned;
-    }
-    return planned;
+          << ::testing::PrintToString(
+                 std::string(request.substr(0, std::min<size_t>(request.size(), 300))))
+          << "\nreply: " << ::testing::PrintToString(req.reply);
+    };
+    auto check_fatal = [](const std::string& reply) {
+      EXPECT_TRUE(one_value(reply)) << reply;
+      EXPECT_EQ(reply[0], '-');
+    };
+    testing::feed_stream(*session_, ring_, stream, held_, run_, answer, check, check_fatal);
   }
+
+  testing::RandomRun run_;
 };
 
 TEST_P(RedisSessionRandomTest, EveryReplyIsOneRespValueWhateverTheInputAndTheBackendsSay) {
   RandomRequests gen(0x5eed0000 + GetParam());
-  size_t planned = 0;
   for (int stream = 0; stream < 1500 && !HasFailure(); ++stream) {
     std::string bytes;
     const size_t requests = 1 + gen.below(30);
     for (size_t i = 0; i < requests; ++i)
       bytes += gen.request();
-    planned += feed(bytes, gen);
+    feed(bytes, gen);
     for (auto* r : held_)
       r->release();
     held_.clear();
   }
   // The streams are mostly well-formed: most requests must have been planned, not refused
   // as protocol errors.
-  EXPECT_GT(planned, 10000u);
-  EXPECT_GT(split_, 200u);   // splits were merged ...
-  EXPECT_GT(failed_, 200u);  // ... and failures reported
+  EXPECT_GT(run_.planned, 10000u);
+  EXPECT_GT(run_.split, 200u);   // splits were merged ...
+  EXPECT_GT(run_.failed, 200u);  // ... and failures reported
 }
 
 INSTANTIATE_TEST_SUITE_P(Replicas, RedisSessionRandomTest, ::testing::Values(1u, 2u),
