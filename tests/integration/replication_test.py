@@ -207,7 +207,7 @@ class ReadTest(RedisReplicationCase):
 
 def mc_command(port, line, data=None):
     """One memcached text command on a fresh connection; the reply up to END (retrievals and
-    stats) or its one line."""
+    stats) or its one line (a meta value: its line and data block)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(line.encode() + b"\r\n" + (data + b"\r\n" if data is not None else b""))
         reply = b""
@@ -218,6 +218,10 @@ def mc_command(port, line, data=None):
             reply += chunk
             if line.startswith(("get", "gets", "stats")):
                 if reply.endswith(b"END\r\n") or reply.startswith((b"SERVER_ERROR", b"ERROR")):
+                    return reply
+            elif reply.startswith(b"VA ") and b"\r\n" in reply:  # a meta value: line and data
+                header = reply.split(b"\r\n", 1)[0]
+                if len(reply) >= len(header) + 2 + int(header.split(b" ")[1]) + 2:
                     return reply
             elif reply.endswith(b"\r\n"):
                 return reply
@@ -278,6 +282,10 @@ class MemcachedReplicationTest(unittest.TestCase):
                 self.assertEqual(mc_command(rl.port, f"get {k}"),
                                  f"VALUE {k} 0 {len(k)}\r\n{k}\r\nEND\r\n".encode())
                 self.assertEqual(mc_command(self.rl.port, f"get {k}"), b"END\r\n")
+                # A meta get's miss (EN) fails over the same way.
+                self.assertEqual(mc_command(rl.port, f"mg {k} v"),
+                                 f"VA {len(k)}\r\n{k}\r\n".encode())
+                self.assertEqual(mc_command(self.rl.port, f"mg {k} v"), b"EN\r\n")
         finally:
             rl.__exit__(None, None, None)
 

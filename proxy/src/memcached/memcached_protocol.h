@@ -17,7 +17,10 @@ class MemcachedProtocol final : public Protocol {
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
   // A retrieval that found none of its keys.
-  bool is_miss_reply(std::string_view reply) override { return reply == "END\r\n"; }
+  // A get with no hit, and a meta get's (or meta debug's) miss.
+  bool is_miss_reply(std::string_view reply) override {
+    return reply == "END\r\n" || reply == "EN\r\n";
+  }
   size_t command_count() override;
   std::string_view command_name(size_t index) override;
 };
