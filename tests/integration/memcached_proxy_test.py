@@ -749,6 +749,13 @@ class MetaCommandsTest(McClusterCase):
         self.assertEqual(conn.line(), b"MN")
         self.assert_stored(b_, 0, b"x")
         self.assert_absent(a)
+        # What memcached would misread never reaches it: "q1" is quiet mode too, and an ms of
+        # 20 words would have memcached run its data block as a command.
+        conn.send(b"mg quiet:missing v q1\r\nms quiet:m 9" + b" T0" * 17 + b"\r\nflush_all\r\n"
+                  b"mg %s v\r\nmn\r\n" % b(b_))
+        self.assertEqual(conn.line(), b"CLIENT_ERROR options flags are too long")
+        self.assertEqual(self.meta_value(conn), (b"VA 1", b"x"))
+        self.assertEqual(conn.line(), b"MN")
 
     def test_meta_cas_with_the_token_mg_gave(self):
         c = self.conn()

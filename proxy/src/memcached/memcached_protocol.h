@@ -19,7 +19,7 @@ class MemcachedProtocol final : public Protocol {
   // A retrieval that found none of its keys.
   // A get with no hit, and a meta get's (or meta debug's) miss.
   bool is_miss_reply(std::string_view reply) override {
-    return reply == "END\r\n" || reply == "EN\r\n";
+    return reply == "END\r\n" || reply == "EN\r\n" || reply.starts_with("EN ");
   }
   size_t command_count() override;
   std::string_view command_name(size_t index) override;

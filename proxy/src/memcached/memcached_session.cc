@@ -53,6 +53,8 @@ constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
 // memcached closes a connection that sends more than 2048 bytes without a newline, except for
 // get and gets lines: every other line the proxy writes stays under this.
 constexpr size_t kMaxBackendLine = 2000;
+// memcached 1.6.18 refuses meta lines of 20 words or more ("options flags too long").
+constexpr size_t kMaxMetaWords = 19;
 
 // What version and stats report: the memcached protocol version the proxy speaks, which
 // clients such as libmemcached parse as major.minor.micro, then the proxy's own.
@@ -281,18 +283,28 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
   // memcached's answer; the block is skipped as it arrives, and the connection goes on. A
   // refused set also unlinks the key in memcached, so that the old value is not served as if
   // the set had not happened: the proxy sends that delete to the key's owner.
+  // ms does as set (its key may be in base64: flag b).
   const std::string_view line = "SERVER_ERROR object too large for cache";
-  if (t[0] != "set" || t.size() < 2 || t[1].size() > kMaxKeyBytes) {
+  const bool meta = t[0] == "ms";
+  if ((t[0] != "set" && !meta) || t.size() < 2 || t[1].size() > kMaxKeyBytes) {
+    refuse(req, noreply_, line);
+    return;
+  }
+  bool base64 = false;
+  for (size_t i = 3; meta && i < t.size(); ++i)
+    base64 = base64 || t[i][0] == 'b';
+  std::string decoded;
+  if (base64 && !decode_base64(t[1], &decoded)) {
     refuse(req, noreply_, line);
     return;
   }
   req.merge.kind = static_cast<uint8_t>(noreply_ ? MergeKind::kSilent : MergeKind::kFixed);
   req.merge.note.assign(line);
   req.merge.note += "\r\n";
-  std::string payload = "delete ";
+  std::string payload = meta ? "md " : "delete ";
   payload += t[1];
-  payload += "\r\n";
-  forward(t[1], payload, Access::kWrite, req);
+  payload += base64 ? " b\r\n" : "\r\n";
+  forward(base64 ? std::string_view(decoded) : t[1], payload, Access::kWrite, req);
   if (req.complete && !noreply_) answer(req, line);  // no backend for the key: nothing to unlink
 }
 
@@ -523,14 +535,29 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     answer(req, kBadFormat);  // memcached's answer to a missing or too long key
     return;
   }
-  bool base64 = false, quiet = false, compare = false, primary_read = cm == "me";
+  // memcached refuses a meta line of more than kMaxMetaWords words without reading an ms data
+  // block, which it would then run as commands; and it drops a connection that sends over
+  // 2048 bytes without a newline. Neither reaches a backend: no real meta line comes close.
+  if (t.size() > kMaxMetaWords) {
+    answer(req, "CLIENT_ERROR options flags are too long");
+    return;
+  }
+  if (canonical_length(t) + 2 > kMaxBackendLine) {
+    answer(req, kBadFormat);
+    return;
+  }
+  bool base64 = false, quiet = false, compare = false, value = false;
+  bool primary_read = cm == "me";
   for (size_t i = first_flag; i < t.size(); ++i) {
     switch (t[i][0]) {
       case 'b':
         base64 = true;
         break;
-      case 'q':
+      case 'q':  // memcached reads a flag by its first character: "q1" is q too
         quiet = true;
+        break;
+      case 'v':
+        value = true;
         break;
       case 'C':
         compare = true;  // a cas token: it belongs to one server
@@ -555,7 +582,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   std::string payload;
   if (quiet || raw.empty()) {
     for (size_t i = 0; i < t.size(); ++i) {
-      if (i >= first_flag && t[i] == "q") continue;
+      if (i >= first_flag && t[i][0] == 'q') continue;
       if (!payload.empty()) payload += ' ';
       payload += t[i];
     }
@@ -576,7 +603,8 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     std::string drop = "md ";
     drop += t[1];
     drop += base64 ? " b\r\n" : "\r\n";
-    forward_cas(place, bytes, "HD", drop, req);
+    // Applied: HD, or with v on ma (the new number) VA.
+    forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", drop, req);
   } else {
     forward(place, bytes, Access::kWrite, req);
   }

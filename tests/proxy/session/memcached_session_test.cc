@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/counters.h"
+#include "memcached/memcached_protocol.h"
 #include "session_fixture.h"
 
 namespace ringleader::proxy::memcached {
@@ -319,6 +320,51 @@ TEST_F(MemcachedSessionTest, MalformedMetaCommands) {
   EXPECT_EQ(long_key->reply, "CLIENT_ERROR bad command line format\r\n");
   // ms without a length cannot be framed: the stream stops there, as with set.
   plan("ms foo\r\n", NextStatus::kFatal);
+}
+
+TEST_F(MemcachedSessionTest, MetaLinesMemcachedWouldMisreadNeverReachIt) {
+  // Any flag starting with q is quiet mode to memcached: all of them are stripped, or the
+  // backend would leave a reply out and its connection would fall out of step.
+  PendingRequest* q1 = plan("mg foo v q1 k\r\n");
+  ASSERT_EQ(q1->fragments.size(), 1u);
+  EXPECT_EQ(q1->fragments[0].payload, "mg foo v k\r\n");
+  reply(q1, 0, "EN\r\n");
+  session_->complete(*q1);
+  EXPECT_EQ(q1->reply, "");
+  // 20 words: memcached would refuse the line without reading ms's data block, then run the
+  // block as commands. Refused here, the block read and dropped with it.
+  std::string flags;
+  for (int i = 0; i < 17; ++i)
+    flags += " T0";
+  PendingRequest* many = plan("ms foo 3" + flags + "\r\nabc\r\n");
+  ASSERT_TRUE(many->complete);
+  EXPECT_EQ(many->reply, "CLIENT_ERROR options flags are too long\r\n");
+  PendingRequest* ok = plan("ms foo 3" + flags.substr(3) + "\r\nabc\r\n");  // 19 words
+  EXPECT_FALSE(ok->complete);
+  // Over memcached's line limit (it drops the connection): refused here.
+  PendingRequest* long_line = plan("mg foo v O" + std::string(2100, 'o') + "\r\n");
+  ASSERT_TRUE(long_line->complete);
+  EXPECT_EQ(long_line->reply, "CLIENT_ERROR bad command line format\r\n");
+}
+
+TEST_F(MemcachedSessionTest, OversizedMetaSetUnlinksTheKeyAsSetDoes) {
+  config_.proxy.max_request_bytes = 64;
+  session_ = std::make_unique<MemcachedSession>(env_);
+  for (auto [head, payload] :
+       {std::pair<std::string, std::string>{"ms big 100 T0\r\n", "md big\r\n"},
+        {"ms Zm9v 100 b\r\n", "md Zm9v b\r\n"}}) {
+    auto* req = new PendingRequest(nullptr);
+    held_.push_back(req);
+    size_t consumed = 0;
+    ASSERT_EQ(session_->next(head, ring_, *req, &consumed), NextStatus::kRequest);
+    ASSERT_EQ(req->fragments.size(), 1u) << head;
+    EXPECT_EQ(req->fragments[0].payload, payload);
+    EXPECT_EQ(backend_of(req, 0), owner(head.find(" b\r") != std::string::npos ? "foo" : "big"));
+    reply(req, 0, "NF\r\n");
+    session_->complete(*req);
+    EXPECT_EQ(req->reply, "SERVER_ERROR object too large for cache\r\n");
+    session_ = std::make_unique<MemcachedSession>(env_);  // the block is not sent here
+  }
 }
 
 TEST_F(MemcachedSessionTest, StatsAreTheProxysOwn) {
@@ -667,6 +713,19 @@ TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplica
   b64->fragments[1].state = FragmentState::kDone;  // not sent: the primary did not delete
   session_->complete(*b64);
   EXPECT_EQ(b64->reply, "EX\r\n");
+  // ma with v answers the new number: that, not HD, says it was applied.
+  PendingRequest* incr = plan("ma k C5 v\r\n");
+  ASSERT_EQ(incr->fragments.size(), 2u);
+  EXPECT_EQ(incr->fragments[1].after_reply, "VA ");
+  EXPECT_EQ(plan("ma k C5\r\n")->fragments[1].after_reply, "HD");
+}
+
+TEST(MemcachedProtocolTest, MissesOfGetAndMetaGet) {
+  MemcachedProtocol protocol;
+  for (const char* miss : {"END\r\n", "EN\r\n", "EN O12 kfoo\r\n"})
+    EXPECT_TRUE(protocol.is_miss_reply(miss)) << miss;
+  for (const char* hit : {"VALUE k 0 1\r\nx\r\nEND\r\n", "VA 1\r\nx\r\n", "HD\r\n", "ENX\r\n"})
+    EXPECT_FALSE(protocol.is_miss_reply(hit)) << hit;
 }
 
 }  // namespace
