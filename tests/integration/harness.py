@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -67,6 +68,24 @@ def random_traffic(port, make_stream, seconds, seed):
         except OSError:
             pass
     return connections
+
+
+def with_random_traffic(port, make_stream, good_client, seconds=6, clients=8):
+    """Runs `clients` random_traffic() clients against `port` and good_client(deadline) side by
+    side for `seconds`; returns how many connections the random clients made."""
+    deadline = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def random_client(seed):
+        counts[seed] = random_traffic(port, make_stream, seconds, seed)
+
+    threads = [threading.Thread(target=random_client, args=(seed,)) for seed in range(clients)]
+    threads.append(threading.Thread(target=good_client, args=(deadline,)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 30)
+    return sum(counts)
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):

@@ -18,8 +18,8 @@ import unittest
 
 from pymemcache.client.base import Client
 
-from harness import (MemcachedServer, metric_value, port_open, primary_backends, random_traffic,
-                     Ringleader, TempDir, run_unittests, wait_until)
+from harness import (MemcachedServer, metric_value, port_open, primary_backends, Ringleader,
+                     TempDir, run_unittests, wait_until, with_random_traffic)
 
 RINGLEADER = None
 
@@ -1009,13 +1009,9 @@ class RandomTrafficTest(McClusterCase):
     closes each of them and the good client sees only right answers. Bounded: 6 s, 8 threads."""
 
     def test_random_traffic_disturbs_no_one_else(self):
-        deadline = time.monotonic() + 6
-        problems, fuzz_connections = [], [0] * 8
+        problems = []
 
-        def fuzzer(seed):
-            fuzz_connections[seed] = random_traffic(self.rl.port, fuzz_stream, 6, seed)
-
-        def good_client():
+        def good_client(deadline):
             c = Client(("127.0.0.1", self.rl.port), connect_timeout=5, timeout=10)
             i = 0
             try:
@@ -1035,14 +1031,9 @@ class RandomTrafficTest(McClusterCase):
             finally:
                 c.close()
 
-        threads = [threading.Thread(target=fuzzer, args=(seed,)) for seed in range(8)]
-        threads.append(threading.Thread(target=good_client))
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        connections = with_random_traffic(self.rl.port, fuzz_stream, good_client)
         self.assertEqual(problems, [])
-        self.assertGreater(sum(fuzz_connections), 50)
+        self.assertGreater(connections, 50)
         self.assertGreater(metric_value(self.rl.admin_port, "ringleader_client_protocol_errors_total"), 10)
         self.assertTrue(self.conn().command(b"version\r\n").startswith(b"VERSION"))
         wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") <= 1,

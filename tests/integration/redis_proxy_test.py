@@ -14,8 +14,8 @@ import unittest
 
 import redis
 
-from harness import (metric_value, primary_backends, random_traffic, RedisServer, Ringleader,
-                     TempDir, run_unittests, wait_until)
+from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
+                     run_unittests, wait_until, with_random_traffic)
 
 RINGLEADER = None
 
@@ -386,13 +386,9 @@ class RandomTrafficTest(ClusterCase):
     them and the good client sees only right answers. Bounded: 6 s, 8 threads."""
 
     def test_random_traffic_disturbs_no_one_else(self):
-        deadline = time.monotonic() + 6
-        problems, fuzz_connections = [], [0] * 8
+        problems = []
 
-        def fuzzer(seed):
-            fuzz_connections[seed] = random_traffic(self.rl.port, fuzz_stream, 6, seed)
-
-        def good_client():
+        def good_client(deadline):
             c = self.client()
             i = 0
             while time.monotonic() < deadline:
@@ -409,14 +405,9 @@ class RandomTrafficTest(ClusterCase):
                     problems.append(("error", repr(e)))
                 i += 1
 
-        threads = [threading.Thread(target=fuzzer, args=(seed,)) for seed in range(8)]
-        threads.append(threading.Thread(target=good_client))
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        connections = with_random_traffic(self.rl.port, fuzz_stream, good_client)
         self.assertEqual(problems, [])
-        self.assertGreater(sum(fuzz_connections), 50)
+        self.assertGreater(connections, 50)
         self.assertGreater(metric_value(self.rl.admin_port, "ringleader_client_protocol_errors_total"), 10)
         self.assertTrue(self.client().ping())
         wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") <= 1,

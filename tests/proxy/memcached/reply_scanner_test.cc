@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../scanner_discard.h"
 #include "feed.h"
 
 namespace ringleader::proxy::memcached {
@@ -71,24 +72,10 @@ TEST_P(ReplyScannerGoodTest, StopsAtTheEndWhenMoreFollows) {
 // Discarding a reply as it streams in: one byte at a time, dropping whatever is settled after
 // every call, the scanner still ends the reply exactly where it ends.
 TEST_P(ReplyScannerGoodTest, DroppingSettledBytesKeepsTheFraming) {
-  const std::string two = GetParam().reply + "STORED\r\n";
-  ReplyScanner scanner;
-  std::string buffer;
-  size_t dropped = 0;
-  ParseStatus status = ParseStatus::kNeedMore;
-  for (size_t i = 0; i < two.size() && status == ParseStatus::kNeedMore; ++i) {
-    buffer += two[i];
-    status = scanner.scan(buffer);
-    if (status == ParseStatus::kNeedMore) {
-      const size_t n = scanner.settled();
-      ASSERT_LE(n, buffer.size());
-      buffer.erase(0, n);
-      scanner.drop(n);
-      dropped += n;
-    }
-  }
-  ASSERT_EQ(status, ParseStatus::kComplete);
-  EXPECT_EQ(dropped + scanner.length(), GetParam().reply.size());
+  const auto run =
+      proxy::testing::scan_discarding<ReplyScanner>(GetParam().reply + "STORED\r\n", 1);
+  ASSERT_TRUE(run.complete);
+  EXPECT_EQ(run.length, GetParam().reply.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
@@ -104,26 +91,10 @@ TEST(ReplyScannerTest, DiscardingABigReplyHoldsOnlyWhatIsNotSettled) {
   const std::string big = "VALUE k 0 " + std::to_string(10u << 20) + "\r\n" +
                           std::string(10u << 20, 'b') + "\r\nEND\r\n";
   for (const std::string& reply : {items, big}) {
-    ReplyScanner scanner;
-    std::string buffer;
-    size_t dropped = 0, most_held = 0;
-    ParseStatus status = ParseStatus::kNeedMore;
-    for (size_t offset = 0; offset < reply.size() && status == ParseStatus::kNeedMore;) {
-      const size_t piece = std::min<size_t>(16 << 10, reply.size() - offset);
-      buffer.append(reply, offset, piece);
-      offset += piece;
-      most_held = std::max(most_held, buffer.size());
-      status = scanner.scan(buffer);
-      if (status == ParseStatus::kNeedMore) {
-        const size_t n = scanner.settled();
-        buffer.erase(0, n);
-        scanner.drop(n);
-        dropped += n;
-      }
-    }
-    ASSERT_EQ(status, ParseStatus::kComplete) << reply.substr(0, 20);
-    EXPECT_EQ(dropped + scanner.length(), reply.size());
-    EXPECT_LE(most_held, (16u << 10) + 64) << reply.substr(0, 20);
+    const auto run = proxy::testing::scan_discarding<ReplyScanner>(reply, 16 << 10);
+    ASSERT_TRUE(run.complete) << reply.substr(0, 20);
+    EXPECT_EQ(run.length, reply.size());
+    EXPECT_LE(run.most_held, (16u << 10) + 64) << reply.substr(0, 20);
   }
 }
 

@@ -247,16 +247,7 @@ class MemcachedSessionRandomTest : public testing::SessionFixture<MemcachedSessi
 
 TEST_P(MemcachedSessionRandomTest, EveryReplyIsCompleteLinesWhateverTheInputAndTheBackendsSay) {
   RandomTraffic gen(0x3e3c0000 + GetParam());
-  for (int stream = 0; stream < 1500 && !HasFailure(); ++stream) {
-    std::string bytes;
-    const size_t requests = 1 + gen.below(30);
-    for (size_t i = 0; i < requests; ++i)
-      bytes += gen.request();
-    feed(bytes, gen);
-    for (auto* r : held_)
-      r->release();
-    held_.clear();
-  }
+  testing::run_streams(1500, gen, held_, [&](const std::string& bytes) { feed(bytes, gen); });
   EXPECT_GT(run_.planned, 8000u);
   EXPECT_GT(run_.split, 500u);   // splits were merged ...
   EXPECT_GT(run_.failed, 300u);  // ... and failures reported

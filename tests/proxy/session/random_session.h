@@ -84,4 +84,19 @@ void feed_stream(Session& session, const ring::RingSnapshot& ring, std::string_v
   }
 }
 
+// Feeds `streams` streams of 1 to 30 requests from gen.request() through feed(bytes), the
+// requests of each released once it is done; stops at the first test failure.
+template <class Gen, class Feed>
+void run_streams(int streams, Gen& gen, std::vector<PendingRequest*>& held, Feed feed) {
+  for (int stream = 0; stream < streams && !::testing::Test::HasFailure(); ++stream) {
+    std::string bytes;
+    for (size_t i = 0, n = 1 + gen.below(30); i < n; ++i)
+      bytes += gen.request();
+    feed(bytes);
+    for (auto* r : held)
+      r->release();
+    held.clear();
+  }
+}
+
 }  // namespace ringleader::proxy::testing

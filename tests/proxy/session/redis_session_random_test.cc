@@ -299,16 +299,7 @@ class RedisSessionRandomTest : public testing::SessionFixture<RedisSession>,
 
 TEST_P(RedisSessionRandomTest, EveryReplyIsOneRespValueWhateverTheInputAndTheBackendsSay) {
   RandomRequests gen(0x5eed0000 + GetParam());
-  for (int stream = 0; stream < 1500 && !HasFailure(); ++stream) {
-    std::string bytes;
-    const size_t requests = 1 + gen.below(30);
-    for (size_t i = 0; i < requests; ++i)
-      bytes += gen.request();
-    feed(bytes, gen);
-    for (auto* r : held_)
-      r->release();
-    held_.clear();
-  }
+  testing::run_streams(1500, gen, held_, [&](const std::string& bytes) { feed(bytes, gen); });
   // The streams are mostly well-formed: most requests must have been planned, not refused
   // as protocol errors.
   EXPECT_GT(run_.planned, 10000u);
