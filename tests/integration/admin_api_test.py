@@ -41,7 +41,9 @@ class AdminCase(unittest.TestCase):
         backends = [{"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}", "zone": f"z{i}"}
                     for i, r in enumerate(cls.redises)]
         cls.rl = Ringleader(RINGLEADER, cls.tmp, backends, ring="replicas = 2",
-                            extra='\n[log]\nlevel = "info"\n')
+                            # write = "all": an acknowledged write is on every replica, which
+                            # the lookup tests read directly.
+                            extra='\n[replication]\nwrite = "all"\n\n[log]\nlevel = "info"\n')
         # The harness writes an [admin] table; add the token to it when the test wants one.
         if cls.token:
             with open(cls.rl.config_path) as f:
