@@ -485,11 +485,15 @@ class BackendFailureTest(unittest.TestCase):
                     def load(worker):
                         c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
                         deadline = time.monotonic() + 20
-                        for i in range(1500):  # bounded in count and time
-                            if time.monotonic() > deadline:
+                        done_after_kill = 0
+                        # Bounded in count and time; runs on until 500 requests after the kill,
+                        # however fast the requests before it went.
+                        for i in range(100000):
+                            if time.monotonic() > deadline or done_after_kill >= 500:
                                 break
                             k = keys[(worker * 7919 + i * 31) % len(keys)]
                             after = killed.is_set()
+                            done_after_kill += 1 if after else 0
                             try:
                                 value = c.get(k)
                                 with lock:
