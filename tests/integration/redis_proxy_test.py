@@ -430,7 +430,7 @@ class ReplyLimitTest(ClusterCase):
         for i in range(40):
             pipe.rpush("{r}list", *[f"{i}:{j}:" + "x" * 1000 for j in range(50)])
         pipe.execute()  # 2,000 items of about 1 KB: a 2 MB LRANGE reply
-        owner.set("{r}str", b"s" * (30 << 20))  # straight to the backend: 30 MB
+        owner.set("{r}str", b"s" * (48 << 20))  # straight to the backend: 48 MB
         before = peak_rss_bytes(self.rl.proc.pid)
 
         payload = b"".join(
@@ -444,10 +444,13 @@ class ReplyLimitTest(ClusterCase):
                        % (self.owner("{r}list").encode(), owner.connection_pool.connection_kwargs["port"]))
         self.assertEqual(reply, b"$6\r\nbefore\r\n" + limit_error + b"$6\r\nbefore\r\n" + limit_error
                          + b"*2\r\n$1004\r\n0:0:" + b"x" * 1000 + b"\r\n$1004\r\n0:1:" + b"x" * 1000
-                         + b"\r\n:%d\r\n" % (30 << 20))
+                         + b"\r\n:%d\r\n" % (48 << 20))
         self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
-        # The 30 MB reply went through in pieces, never whole.
-        self.assertLess(peak_rss_bytes(self.rl.proc.pid) - before, 8 << 20)
+        # The 48 MB reply went through in pieces, never whole: the peak grows by less than half
+        # of it. (What it does grow by is the buffer that fills up to the limit before each
+        # reply is known to be too big: about 4 MB here, 12 MB under AddressSanitizer, whose
+        # quarantine keeps the buffers freed while that one doubled.)
+        self.assertLess(peak_rss_bytes(self.rl.proc.pid) - before, 24 << 20)
         # Not a backend failure: nothing was ejected, the same client goes on.
         self.assertEqual(c.get("{r}a"), b"before")
         self.assertEqual(c.llen("{r}list"), 2000)
