@@ -10,6 +10,7 @@ import contextlib
 import os
 import itertools
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -795,6 +796,38 @@ class ReplyLimitTest(McClusterCase):
                          + value_reply([("{r}1", 0, values["{r}1"])]))
         self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
 
+
+class StalledBackendTest(McClusterCase):
+    """backend.timeout_ms: a memcached that stops answering (SIGSTOP) gives the requests for its
+    keys a SERVER_ERROR naming it once the timeout has passed; the other backends answer
+    meanwhile; it serves again once it runs again."""
+    extra = "[backend]\ntimeout_ms = 300\nfailure_limit = 0"
+
+    def test_a_stopped_memcached_times_out_only_its_keys(self):
+        keys = self.keys_per_backend("stall", 2)
+        c = self.conn()
+        for ks in keys.values():
+            for k in ks:
+                self.assertEqual(c.command(storage("set", k, k)), b"STORED")
+        stopped = self.names["mc-1"]
+        os.kill(stopped.proc.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            reply = c.command(f"get {keys['mc-1'][0]}\r\n".encode())
+            waited = time.monotonic() - started
+            self.assertEqual(reply, b"SERVER_ERROR ringleader: backend mc-1 (127.0.0.1:%d): "
+                             b"timeout after 300 ms" % stopped.port)
+            self.assertGreaterEqual(waited, 0.29)
+            for k in keys["mc-0"] + keys["mc-2"]:
+                self.assert_works(c, k)
+            self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_timeouts_total"), 1)
+        finally:
+            os.kill(stopped.proc.pid, signal.SIGCONT)
+
+        def answers():
+            got = c.get(keys["mc-1"][1])
+            return got == [(b(keys["mc-1"][1]), 0, b(keys["mc-1"][1]), None)]
+        wait_until(answers, timeout=10, what="mc-1 to answer again")
 
 class ValuesTest(McClusterCase):
     proxy_extra = "max_request_bytes = 4194304"

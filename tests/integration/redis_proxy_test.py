@@ -560,6 +560,105 @@ class BackendFailureTest(unittest.TestCase):
                 for r in redises:
                     r.__exit__(None, None, None)
 
+    def test_a_stalled_backend_times_out_only_its_requests(self):
+        """backend.timeout_ms: a backend that stops answering (CLIENT PAUSE) gives its requests
+        an error naming it once the timeout has passed; other backends answer meanwhile, and the
+        stalled one serves again once it answers."""
+        with TempDir() as tmp:
+            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
+            try:
+                extra = "[backend]\ntimeout_ms = 300\nfailure_limit = 0"
+                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
+                    keys = [f"stall:{i}" for i in range(60)]
+                    owners = dict(zip(keys, lookup(rl.config_path, keys)))
+                    stalled = next(k for k in keys if owners[k] == "redis-1")
+                    others = [k for k in keys if owners[k] != "redis-1"][:10]
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    for k in keys:
+                        c.set(k, "v")
+                    direct = redis.Redis(host="127.0.0.1", port=redises[1].port, socket_timeout=5)
+                    direct.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+                    started = time.monotonic()
+                    with self.assertRaises(redis.ResponseError) as caught:
+                        c.get(stalled)
+                    waited = time.monotonic() - started
+                    self.assertIn("backend redis-1 (127.0.0.1:%d): timeout after 300 ms"
+                                  % redises[1].port, str(caught.exception))
+                    self.assertGreaterEqual(waited, 0.29)
+                    self.assertLess(waited, 1.4)  # answered by the timeout, not by the pause's end
+                    self.assertEqual(c.mget(others), [b"v"] * len(others))  # while still paused
+                    self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 1)
+                    # The timed-out connection was closed (its reply would come out of step);
+                    # a new one serves the key once the pause is over.
+                    def answers():
+                        try:
+                            return c.get(stalled) == b"v"
+                        except redis.ResponseError as e:  # reconnecting after the backoff
+                            self.assertIn("redis-1", str(e))
+                            return False
+                    wait_until(answers, timeout=10, what="redis-1 to answer again")
+            finally:
+                for r in redises:
+                    r.__exit__(None, None, None)
+
+    def test_a_backend_stalling_inside_an_oversized_reply_times_out(self):
+        """A bulk reply whose header declares more than backend.max_reply_bytes is refused as
+        soon as the header arrives (nothing of it is buffered: here only 1,000 bytes of it ever
+        come). Then the backend stops sending in the middle of it, with no other request in
+        flight: the request timeout still applies and the connection is replaced, rather than
+        sitting half-read until a later request would time out. (A scripted backend:
+        redis-server cannot be made to stall mid-reply.)"""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        closed = threading.Event()
+        problems = []
+
+        def scripted_backend():
+            try:
+                first, _ = listener.accept()
+                first.settimeout(10)
+                first.recv(65536)  # the GET
+                first.sendall(b"$10000000\r\n" + b"x" * 1000)  # 1,000 bytes of 10 MB, then nothing
+                if first.recv(65536) == b"":
+                    closed.set()
+                first.close()
+                second, _ = listener.accept()  # the replacement answers plainly
+                second.settimeout(10)
+                while second.recv(65536):
+                    second.sendall(b"$2\r\nok\r\n")
+                second.close()
+            except OSError as e:
+                problems.append(repr(e))
+
+        backend = threading.Thread(target=scripted_backend)
+        backend.start()
+        try:
+            with TempDir() as tmp:
+                extra = "[backend]\ntimeout_ms = 400\nfailure_limit = 0\nmax_reply_bytes = 1048576"
+                with Ringleader(RINGLEADER, tmp, [port], extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    # Refused at once: had the proxy waited for 1 MiB of it, the timeout
+                    # would have answered instead ("timeout after 400 ms").
+                    with self.assertRaisesRegex(redis.ResponseError, "reply larger than"):
+                        c.get("big")
+                    self.assertTrue(closed.wait(5), "the stalled connection was never closed")
+                    self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 1)
+
+                    def replaced():
+                        try:
+                            return c.get("after") == b"ok"
+                        except redis.ResponseError as e:  # reconnecting after the backoff
+                            self.assertIn("timeout after 400 ms", str(e))
+                            return False
+                    wait_until(replaced, timeout=10, what="a new connection to the backend")
+        finally:
+            listener.close()
+            backend.join(timeout=10)
+        self.assertEqual(problems, [])
+
 
 class BatchingTest(ClusterCase):
     """Requests queue behind a backend's unanswered batch; one read's replies leave together.

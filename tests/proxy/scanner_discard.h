@@ -1,5 +1,6 @@
 // Feeding a reply scanner the way a backend connection discards an oversized reply: in reads
-// of `piece` bytes, dropping what the scanner has settled after every one that needs more.
+// of `piece` bytes, dropping what the scanner has settled after every one that needs more
+// (or, with drop = false, the way it reads a reply it keeps).
 // Shared by the Redis and memcached codec tests; `Scanner` is either codec's ReplyScanner.
 #pragma once
 
@@ -14,10 +15,13 @@ struct DiscardRun {
   bool complete = false;  // the scanner found the end of the first reply
   size_t length = 0;      // where, counted from the input's start (dropped bytes included)
   size_t most_held = 0;   // the most bytes held at once
+  // The largest known_length() reported on the way, counted from the input's start: a lower
+  // bound on the reply's length, so never more than `length` (or a fitting reply is refused).
+  size_t most_known = 0;
 };
 
 template <class Scanner>
-DiscardRun scan_discarding(std::string_view input, size_t piece) {
+DiscardRun scan_discarding(std::string_view input, size_t piece, bool drop = true) {
   Scanner scanner;
   using Status = decltype(scanner.scan(std::string_view()));
   std::string buffer;
@@ -31,6 +35,8 @@ DiscardRun scan_discarding(std::string_view input, size_t piece) {
     run.most_held = std::max(run.most_held, buffer.size());
     status = scanner.scan(buffer);
     if (status == Status::kNeedMore) {
+      run.most_known = std::max(run.most_known, dropped + scanner.known_length());
+      if (!drop) continue;
       const size_t settled = scanner.settled();
       if (settled > buffer.size()) return run;  // a broken contract: not complete
       buffer.erase(0, settled);

@@ -262,7 +262,8 @@ void BackendConnection::process_replies() {
     ReplyFramer::Status st = framer_->scan(input, &length, &error);
     if (st == ReplyFramer::Status::kNeedMore) {
       if (state_ == State::kReady &&
-          (discarding_ || input.size() > pool_.config().max_reply_bytes) &&
+          (discarding_ ||
+           std::max(input.size(), framer_->known_length()) > pool_.config().max_reply_bytes) &&
           !drop_oversized_reply()) {
         return;
       }
@@ -326,6 +327,7 @@ bool BackendConnection::drop_oversized_reply() {
     // not a failure: no other replica is asked for the same oversized answer.
     discarding_ = true;
     Held held = in_flight_.front();
+    discard_deadline_ns_ = held.deadline_ns;
     in_flight_.pop_front();
     if (on_wire_ > 0) --on_wire_;
     pool_.report_success();
@@ -343,12 +345,12 @@ bool BackendConnection::drop_oversized_reply() {
 
 void BackendConnection::arm_timer() {
   if (state_ != State::kReady) return;
-  if (in_flight_.empty()) {
+  if (in_flight_.empty() && !discarding_) {
     uv_timer_stop(&timer_);
     return;
   }
   uint64_t now = loop_now_ns();
-  uint64_t deadline = in_flight_.front().deadline_ns;
+  uint64_t deadline = discarding_ ? discard_deadline_ns_ : in_flight_.front().deadline_ns;
   uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); }, wait_ms,
@@ -368,7 +370,8 @@ void BackendConnection::on_timer() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     case State::kReady:
-      if (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns()) {
+      if ((discarding_ && discard_deadline_ns_ <= loop_now_ns()) ||
+          (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns())) {
         // Replies still due would arrive out of step: the connection cannot be reused.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);

@@ -95,6 +95,10 @@ class BackendConnection final : public IoBatch::Writer {
   IoBuffer in_;
   bool discarding_ =
       false;  // the head reply is oversized: its request is answered, its bytes dropped
+  // While discarding_: the deadline of the request the dropped reply answered. The rest of the
+  // reply must arrive by then, as a reply held whole would have had to; a backend that stalls
+  // in the middle of it fails the connection even when nothing else is in flight.
+  uint64_t discard_deadline_ns_ = 0;
   std::string out_pending_;         // bytes not yet handed to a write
   bool writing_ = false;            // a write of the current socket is in progress
   size_t attempted_ = 0;            // bytes of out_pending_ handed to that write

@@ -61,11 +61,15 @@ class ReplyFramer {
   // leading bytes the scan no longer needs, and that the caller removed n <= settled() of them.
   virtual size_t settled() const = 0;
   virtual void drop(size_t n) = 0;
+  // While kNeedMore: a lower bound on the whole reply's length, from the bytes scanned and the
+  // length the bulk or data block being read declares. A reply declared over the limit is
+  // refused as soon as its header arrives, before the limit's worth of it is buffered.
+  virtual size_t known_length() const = 0;
 };
 
 // A ReplyFramer over a codec's reply scanner. Scanner: scan(input) returning an enum with
-// kComplete, kNeedMore and kError; length(); error(); reset(); settled(); drop() — the
-// contract both codecs' ReplyScanners keep.
+// kComplete, kNeedMore and kError; length(); error(); reset(); settled(); drop(); known_length() —
+// the contract both codecs' ReplyScanners keep.
 template <class Scanner>
 class ScannerFramer final : public ReplyFramer {
  public:
@@ -83,6 +87,7 @@ class ScannerFramer final : public ReplyFramer {
   void reset() override { scanner_.reset(); }
   size_t settled() const override { return scanner_.settled(); }
   void drop(size_t n) override { scanner_.drop(n); }
+  size_t known_length() const override { return scanner_.known_length(); }
 
  private:
   Scanner scanner_;

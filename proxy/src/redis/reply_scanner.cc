@@ -23,6 +23,10 @@ size_t ReplyScanner::settled() const {
   return state_ == State::kTextLine ? line_scan_ : pos_;
 }
 
+size_t ReplyScanner::known_length() const {
+  return state_ == State::kBulkBody ? pos_ + bulk_length_ + 2 : settled();
+}
+
 void ReplyScanner::drop(size_t n) {
   RL_CHECK(n <= settled());
   pos_ = pos_ > n ? pos_ - n : 0;  // a text line's start is not needed once dropped

@@ -78,6 +78,17 @@ TEST_P(ReplyScannerGoodTest, DroppingSettledBytesKeepsTheFraming) {
   EXPECT_EQ(run.length, GetParam().reply.size());
 }
 
+// What the scanner knows of a reply's length before it has all of it is a lower bound, read
+// as it is kept or as it is discarded: a reply that fits the limit is never refused early.
+TEST_P(ReplyScannerGoodTest, KnownLengthNeverExceedsTheReply) {
+  for (bool drop : {false, true}) {
+    const auto run =
+        proxy::testing::scan_discarding<ReplyScanner>(GetParam().reply + "STORED\r\n", 1, drop);
+    ASSERT_TRUE(run.complete);
+    EXPECT_LE(run.most_known, GetParam().reply.size()) << "drop " << drop;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
                          [](const auto& param_info) { return param_info.param.name; });
 
@@ -96,6 +107,19 @@ TEST(ReplyScannerTest, DiscardingABigReplyHoldsOnlyWhatIsNotSettled) {
     EXPECT_EQ(run.length, reply.size());
     EXPECT_LE(run.most_held, (16u << 10) + 64) << reply.substr(0, 20);
   }
+}
+
+// A VALUE or VA line declares how long its data block is, before the block arrives.
+TEST(ReplyScannerTest, KnownLengthCountsTheDeclaredDataBlock) {
+  ReplyScanner value;
+  ASSERT_EQ(value.scan("VALUE a 0 1\r\n1\r\nVALUE k 0 1000000\r\nab"), ParseStatus::kNeedMore);
+  EXPECT_EQ(value.known_length(), 16u + 19 + 1000000 + 2);
+  ReplyScanner meta;
+  ASSERT_EQ(meta.scan("VA 70000 t5\r\n"), ParseStatus::kNeedMore);
+  EXPECT_EQ(meta.known_length(), 13u + 70000 + 2);
+  ReplyScanner line;  // nothing declared: what was scanned
+  ASSERT_EQ(line.scan("SERVER_ERR"), ParseStatus::kNeedMore);
+  EXPECT_EQ(line.known_length(), 10u);
 }
 
 TEST(ReplyScannerTest, ResetScansTheNextReply) {

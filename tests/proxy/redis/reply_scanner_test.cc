@@ -91,6 +91,17 @@ TEST_P(ReplyScannerGoodTest, DroppingSettledBytesKeepsTheFraming) {
   EXPECT_EQ(run.length, GetParam().reply.size());
 }
 
+// What the scanner knows of a reply's length before it has all of it is a lower bound, read
+// as it is kept or as it is discarded: a reply that fits the limit is never refused early.
+TEST_P(ReplyScannerGoodTest, KnownLengthNeverExceedsTheReply) {
+  for (bool drop : {false, true}) {
+    const auto run =
+        proxy::testing::scan_discarding<ReplyScanner>(GetParam().reply + "+NEXT\r\n", 1, drop);
+    ASSERT_TRUE(run.complete);
+    EXPECT_LE(run.most_known, GetParam().reply.size()) << "drop " << drop;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Replies, ReplyScannerGoodTest, ::testing::ValuesIn(good_replies()),
                          [](const auto& p) { return p.param.name; });
 
@@ -193,6 +204,20 @@ TEST(ReplyScannerTest, DiscardingABigReplyHoldsOnlyWhatIsNotSettled) {
     EXPECT_EQ(run.length, reply.size());
     EXPECT_LE(run.most_held, (16u << 10) + 32) << reply.substr(0, 20);
   }
+}
+
+// A bulk's header declares how long the reply will be, before its body arrives: at the top
+// level and inside an array, where what came before counts too.
+TEST(ReplyScannerTest, KnownLengthCountsTheDeclaredBulk) {
+  ReplyScanner top;
+  ASSERT_EQ(top.scan("$1000000\r\nab"), ParseStatus::kNeedMore);
+  EXPECT_EQ(top.known_length(), 10u + 1000000 + 2);
+  ReplyScanner inner;
+  ASSERT_EQ(inner.scan("*2\r\n$3\r\nfoo\r\n$500\r\n"), ParseStatus::kNeedMore);
+  EXPECT_EQ(inner.known_length(), 4u + 9 + 6 + 500 + 2);
+  ReplyScanner line;  // nothing declared: what was scanned
+  ASSERT_EQ(line.scan("-ERR some"), ParseStatus::kNeedMore);
+  EXPECT_EQ(line.known_length(), 9u);
 }
 
 TEST(ReplyScannerTest, LongErrorLineOneByteAtATime) {

@@ -44,6 +44,9 @@ class ReplyScanner {
   // drop(n) moves the scanner's offsets along. length() then counts from the new start.
   size_t settled() const { return in_data_ ? std::min(data_end_, seen_) : pos_; }
   void drop(size_t n);
+  // While kNeedMore: the reply is at least this long (counted like length()): the bytes
+  // scanned, or the end of the data block being read and its "\r\n" as its line declares.
+  size_t known_length() const { return in_data_ ? data_end_ + 2 : scanned_; }
 
  private:
   ParseStatus fail(std::string message);

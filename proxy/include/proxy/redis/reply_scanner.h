@@ -42,6 +42,9 @@ class ReplyScanner {
   // drop(n) moves the scanner's offsets along. length() then counts from the new start.
   size_t settled() const;
   void drop(size_t n);
+  // While kNeedMore: the reply is at least this long (counted like length()): the bytes
+  // scanned, plus the rest of the bulk being read and its CRLF as its header declares them.
+  size_t known_length() const;
 
  private:
   enum class State : uint8_t {
