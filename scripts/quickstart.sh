@@ -114,10 +114,12 @@ for port in "${BACKEND_PORTS[@]}"; do
 done
 echo "  DBSIZE through n3 (every copy counted) -> $(redis-cli -p $((PROXY_PORT + 2)) DBSIZE)"
 
+epoch_of() {  # ring epoch of instance n$(( $1 + 1 ))
+  "$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + $1)) --json ring | sed -n 's/.*"epoch":\([0-9]*\).*/\1/p'
+}
 epochs() {
   for i in 0 1 2; do
-    printf '  n%d: epoch %s\n' $((i + 1)) "$("$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + i)) --json ring |
-      sed -n 's/.*"epoch":\([0-9]*\).*/\1/p')"
+    printf '  n%d: epoch %s\n' $((i + 1)) "$(epoch_of "$i")"
   done
 }
 echo
@@ -129,6 +131,13 @@ epochs
 echo
 echo "== adding a fifth backend live, through n3's admin API:"
 "$RL" ctl --admin 127.0.0.1:$((ADMIN_PORT + 2)) backends add redis-4 127.0.0.1:$SPARE_PORT
+# The add answers once n3 applied the change; the other instances apply it as soon as the
+# leader tells them it committed (a round trip). Wait for that before writing through n1.
+new_epoch=$(epoch_of 2)
+for _ in $(seq 100); do
+  [[ $(epoch_of 0) == "$new_epoch" && $(epoch_of 1) == "$new_epoch" ]] && break
+  sleep 0.05
+done
 echo "ring epochs after the change (the same on every instance):"
 epochs
 ok=$(for i in $(seq 1001 2000); do echo "SET user:$i value-$i"; done |

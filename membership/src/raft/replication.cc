@@ -82,9 +82,17 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
       pr.match = resp.match_index;
       pr.next = std::max(pr.next, pr.match + 1);
       if (pr.match >= log_.snapshot_index()) pr.snapshot_in_flight = false;
+      const Index committed = commit_;
       maybe_commit();
       if (role_ != Role::kLeader) return;  // removed itself and stepped down
-      if (pr.match < log_.last_index()) send_append(m.from);
+      if (commit_ > committed) {
+        // Every peer learns the new commit index now rather than at the next heartbeat, so
+        // all instances apply a change (and route with its ring epoch) within a round trip
+        // of the leader. This append also carries what m.from still lacks.
+        broadcast_append();
+      } else if (pr.match < log_.last_index()) {
+        send_append(m.from);
+      }
       maybe_send_timeout_now(m.from);
     }
   } else if (resp.rejected_prev_index >= pr.match && resp.rejected_prev_index < pr.next) {

@@ -476,17 +476,13 @@ void MembershipService::maybe_seed() {
   const state::MembershipState& st = state_machine_.state();
   if (seen_command_ || !st.backends().empty() || !(st.params() == ring::RingParams{})) return;
   if (options_.seed_backends.empty() && options_.seed_params == ring::RingParams{}) return;
-  std::vector<state::Command> seed;
-  seed.push_back(state::SetRingParams{options_.seed_params});
-  for (const ring::Backend& b : options_.seed_backends)
-    seed.push_back(state::AddBackend{b});
-  for (const state::Command& c : seed) {
-    Result<raft::Index> index = node_->propose(state::encode_command(c));
-    if (!index) {
-      RL_LOG_WARN("membership %s: seeding failed: %s", options_.node_id.c_str(),
-                  index.error().c_str());
-      return;
-    }
+  // One entry: the first ring every instance publishes holds the whole seed.
+  Result<raft::Index> index = node_->propose(
+      state::encode_command(state::Seed{options_.seed_params, options_.seed_backends}));
+  if (!index) {
+    RL_LOG_WARN("membership %s: seeding failed: %s", options_.node_id.c_str(),
+                index.error().c_str());
+    return;
   }
   RL_LOG_INFO("membership %s: seeding the membership with %zu backends", options_.node_id.c_str(),
               options_.seed_backends.size());

@@ -1,6 +1,7 @@
 #include "membership/state/command_codec.h"
 
 #include "field_codec.h"
+#include "membership/state/membership_state.h"
 
 namespace ringleader::membership::state {
 namespace {
@@ -14,14 +15,15 @@ enum Tag : uint8_t {
   kTagUndrain = 6,
   kTagMarkDown = 7,
   kTagSetRingParams = 8,
+  kTagSeed = 9,
 };
 
 }  // namespace
 
 std::string_view command_name(const Command& command) {
-  static constexpr std::string_view kNames[] = {"add_backend", "remove_backend", "set_weight",
-                                                "set_zone",    "drain",          "undrain",
-                                                "mark_down",   "set_ring_params"};
+  static constexpr std::string_view kNames[] = {"add_backend", "remove_backend",  "set_weight",
+                                                "set_zone",    "drain",           "undrain",
+                                                "mark_down",   "set_ring_params", "seed"};
   return kNames[command.index()];
 }
 
@@ -57,6 +59,13 @@ std::string encode_command(const Command& command) {
         } else if constexpr (std::is_same_v<T, SetRingParams>) {
           w.u8(kTagSetRingParams);
           write_params(w, c.params);
+        } else {
+          static_assert(std::is_same_v<T, Seed>);
+          w.u8(kTagSeed);
+          write_params(w, c.params);
+          w.u32(static_cast<uint32_t>(c.backends.size()));
+          for (const ring::Backend& b : c.backends)
+            write_backend(w, b);
         }
       },
       command);
@@ -101,6 +110,17 @@ Result<Command> decode_command(std::string_view bytes) {
     case kTagSetRingParams:
       command = SetRingParams{read_params(r)};
       break;
+    case kTagSeed: {
+      Seed seed{read_params(r), {}};
+      const uint32_t count = r.u32();
+      if (!r.ok() || count > kMaxMembershipBackends) {
+        return Status::error("command: seed with a malformed or oversized backend count");
+      }
+      for (uint32_t i = 0; i < count && r.ok(); ++i)
+        seed.backends.push_back(read_backend(r));
+      command = std::move(seed);
+      break;
+    }
     default:
       return Status::error("command: unknown tag " + std::to_string(tag));
   }

@@ -172,11 +172,24 @@ Status MembershipState::apply(const Command& command) {
           if (!b) return unknown(c.name);
           b->state = ring::BackendState::kDown;
           return Status::ok();
-        } else {
-          static_assert(std::is_same_v<T, SetRingParams>);
+        } else if constexpr (std::is_same_v<T, SetRingParams>) {
           if (Status s = validate_ring_params(c.params); !s) return s;
           if (Status s = validate_ring_size(backends_, c.params); !s) return s;
           params_ = c.params;
+          return Status::ok();
+        } else {
+          static_assert(std::is_same_v<T, Seed>);
+          if (!backends_.empty()) {
+            return Status::error(
+                "the membership already has backends: a seed applies only to "
+                "an empty one");
+          }
+          MembershipState seeded;
+          if (Status s = seeded.apply(SetRingParams{c.params}); !s) return s;
+          for (const ring::Backend& b : c.backends) {
+            if (Status s = seeded.apply(AddBackend{b}); !s) return s;
+          }
+          *this = std::move(seeded);
           return Status::ok();
         }
       },

@@ -115,6 +115,35 @@ TEST(Replication, DeposedLeaderLogIsRepairedInFewRoundTrips) {
   (void)other;
 }
 
+// When an entry commits, the leader tells every follower at once instead of at its next
+// heartbeat: followers apply a membership change within a round trip of the leader.
+TEST(Replication, FollowersLearnANewCommitIndexWithoutWaitingForAHeartbeat) {
+  raft::PersistentState state;
+  state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
+  auto node = make_node("p1", state);
+  elect_bare(*node, {"p2", "p3"});
+  node->take_ready();
+  ASSERT_TRUE(node->propose("add backend"));
+  node->take_ready();
+  const raft::Index last = node->log().last_index();
+  ASSERT_LT(node->commit_index(), last);
+
+  // p2's acknowledgement makes a quorum: the entry commits, and both followers hear of it.
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kGranted, last, 0, 0, 0, 0}});
+  ASSERT_EQ(node->commit_index(), last);
+  std::set<raft::NodeId> told;
+  for (const raft::Message& m : messages_of<raft::AppendRequest>(node->take_ready())) {
+    if (std::get<raft::AppendRequest>(m.payload).leader_commit == last) told.insert(m.to);
+  }
+  EXPECT_EQ(told, (std::set<raft::NodeId>{"p2", "p3"}));
+
+  // A later acknowledgement that commits nothing new sends nothing to anyone else.
+  node->step(raft::Message{"p3", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kGranted, last, 0, 0, 0, 0}});
+  EXPECT_TRUE(messages_of<raft::AppendRequest>(node->take_ready()).empty());
+}
+
 TEST(Replication, CommitsDespiteLossDuplicationAndReordering) {
   ClusterOptions o;
   o.founders = {"p1", "p2", "p3", "p4", "p5"};

@@ -53,6 +53,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 struct RingLog {
   std::mutex mu;
   std::vector<uint64_t> epochs;
+  std::vector<size_t> sizes;  // backends of each ring published, in order
   ring::RingSnapshot last;
 
   ring::RingSnapshot latest() {
@@ -167,6 +168,7 @@ class ServiceTest : public ::testing::Test {
           }
           *run_last = r->epoch();
           rings->epochs.push_back(r->epoch());
+          rings->sizes.push_back(r->backends().size());
           rings->last = std::move(r);
         });
     ASSERT_TRUE(svc.is_ok()) << svc.error();
@@ -270,6 +272,11 @@ TEST_F(ServiceTest, ElectsLeaderSeedsAndAppliesFollowerProposalEverywhere) {
     return true;
   }));
   EXPECT_EQ(nodes_[0]->rings->latest()->params().replicas, 2u);
+  // ... whole: no instance ever published a ring with part of the seed.
+  for (size_t i : all()) {
+    std::lock_guard<std::mutex> g(nodes_[i]->rings->mu);
+    EXPECT_EQ(nodes_[i]->rings->sizes.front(), 2u) << nodes_[i]->id;
+  }
 
   size_t follower = follower_of(leader, all());
   std::shared_ptr<RingLog> follower_rings = nodes_[follower]->rings;

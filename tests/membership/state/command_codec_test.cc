@@ -26,6 +26,9 @@ std::vector<Command> every_command() {
       UndrainBackend{"r3"},
       MarkBackendDown{"r4"},
       SetRingParams{params},
+      Seed{params,
+           {ring::Backend{"s1", "10.0.0.2:6379", 1, "", ring::BackendState::kActive},
+            ring::Backend{"s2", "10.0.0.3:6379", 7, "eu-1b", ring::BackendState::kActive}}},
   };
 }
 
@@ -45,6 +48,10 @@ TEST(CommandCodec, RoundTripsEveryCommand) {
   EXPECT_EQ(b, (ring::Backend{"r1", "10.0.0.1:6379", 3, "eu-1a", ring::BackendState::kDraining}));
   auto params = decode_command(encode_command(every_command()[7]));
   EXPECT_EQ(std::get<SetRingParams>(*params).params.balance_factor, 1.25);
+  auto seed = decode_command(encode_command(every_command()[8]));
+  EXPECT_EQ(std::get<Seed>(*seed).params.replicas, 3u);
+  ASSERT_EQ(std::get<Seed>(*seed).backends.size(), 2u);
+  EXPECT_EQ(std::get<Seed>(*seed).backends[1].zone, "eu-1b");
 }
 
 TEST(CommandCodec, EveryTruncationAndTrailingByteIsAnError) {
@@ -71,6 +78,12 @@ TEST(CommandCodec, UnknownVersionTagAndEnumsAreErrors) {
   std::string params = encode_command(every_command()[7]);
   params[2] = 42;  // algorithm
   EXPECT_FALSE(decode_command(params).is_ok());
+  // A seed claiming more backends than a membership may hold (nothing is read for them).
+  Seed big{ring::RingParams{}, {}};
+  std::string many = encode_command(big);
+  many[many.size() - 4] = static_cast<char>(0xff);  // the count: little-endian u32
+  many[many.size() - 3] = static_cast<char>(0xff);
+  EXPECT_NE(decode_command(many).error().find("backend count"), std::string::npos);
   // A length field claiming more than the field limit.
   std::string long_name = encode_command(RemoveBackend{std::string(300, 'x')});
   EXPECT_FALSE(decode_command(long_name).is_ok());

@@ -51,6 +51,26 @@ TEST(MembershipState, AppliesValidCommands) {
   EXPECT_EQ(s.params().replicas, 2u);
 }
 
+// A seed fills an empty membership in one step, all or nothing, and only an empty one.
+TEST(MembershipState, SeedFillsOnlyAnEmptyMembershipAllOrNothing) {
+  ring::RingParams p;
+  p.replicas = 2;
+  MembershipState s;
+  ASSERT_TRUE(s.apply(Seed{p, {backend("b1"), backend("b2", 3)}}).is_ok());
+  EXPECT_EQ(s.params().replicas, 2u);
+  ASSERT_EQ(s.backends().size(), 2u);
+  EXPECT_EQ(s.find("b2")->weight, 3u);
+  // Not twice: a second leader's seed, proposed before the first was applied, changes nothing.
+  expect_refused(s, Seed{ring::RingParams{}, {backend("b3")}}, "already has backends");
+
+  MembershipState empty;
+  expect_refused(empty, Seed{p, {backend("b1"), backend("b1")}}, "already exists");
+  ring::RingParams bad = p;
+  bad.vnodes = 0;
+  expect_refused(empty, Seed{bad, {backend("b1")}}, "vnodes");
+  EXPECT_TRUE(empty.backends().empty());
+}
+
 TEST(MembershipState, InvalidCommandsAreDeterministicNoOps) {
   MembershipState s = three_backends();
   expect_refused(s, AddBackend{backend("b1")}, "already exists");

@@ -21,13 +21,12 @@
 //     storage: start with nothing and wait for a leader (add_peer on the group adds the node as
 //     a learner); `peers` is then only an address book. With data in data_dir the mode does not
 //     matter: the state is recovered from disk (snapshot + log).
-//   - Seeding (the state machine has no seed command, so the service does it): a leader, once it
-//     has applied everything committed before its term, proposes SetRingParams(seed_params)
-//     followed by AddBackend for each seed backend — only when the applied state holds no
-//     backend, has default ring parameters and this node has never applied a command (nor
-//     recovered a snapshot holding one). Known limit: a group that removed every backend,
-//     reset the parameters to the defaults and then compacted the log looks unseeded to a node
-//     restarted from that snapshot, which would seed again when it becomes leader.
+//   - Seeding: a leader, once it has applied everything committed before its term, proposes one
+//     Seed command (seed_params and every seed backend, applied all at once, so no instance
+//     routes with part of the seed) — only when the applied state holds no backend, has default
+//     ring parameters and this node has never applied a command (nor recovered a snapshot
+//     holding one). The state machine refuses a Seed once it has backends, so two leaders that
+//     both seed (the first seed not yet applied when leadership moved) seed once.
 //
 // Requests (propose, add_peer, promote_peer, remove_peer, read_barrier) are answered through
 // `done`, exactly once:

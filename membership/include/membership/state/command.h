@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "ring/backend.h"
 #include "ring/params.h"
@@ -43,9 +44,16 @@ struct MarkBackendDown {
 struct SetRingParams {
   ring::RingParams params;
 };
+// The membership's first contents in one step: the ring parameters, then every backend, as
+// SetRingParams and AddBackend would apply them. Only a membership with no backends accepts it,
+// and it is all or nothing: no instance ever routes with part of a seed.
+struct Seed {
+  ring::RingParams params;
+  std::vector<ring::Backend> backends;
+};
 
 using Command = std::variant<AddBackend, RemoveBackend, SetWeight, SetZone, DrainBackend,
-                             UndrainBackend, MarkBackendDown, SetRingParams>;
+                             UndrainBackend, MarkBackendDown, SetRingParams, Seed>;
 
 // "add_backend", "remove_backend", ... for logs and errors.
 std::string_view command_name(const Command& command);

@@ -6,7 +6,8 @@
 //   tags    : 1 add_backend(name, address, weight, zone, state)  2 remove_backend(name)
 //             3 set_weight(name, weight)  4 set_zone(name, zone)  5 drain(name)  6 undrain(name)
 //             7 mark_down(name)  8 set_ring_params(algorithm, hash, vnodes, replicas, hash_tag,
-//             balance_factor, maglev_table_size)
+//             balance_factor, maglev_table_size)  9 seed(ring params as in 8, u32 count,
+//             count x backend as in 1), count at most kMaxMembershipBackends
 //
 // decode_command accepts exactly what encode_command produces: an unknown version or tag, an
 // enum out of range, an oversized string, a truncated field or trailing bytes is an error
