@@ -4,6 +4,7 @@
 Every server listens on a free 127.0.0.1 port and is stopped when its test class ends.
 Loads are bounded in count and time.
 """
+import contextlib
 import os
 import socket
 import struct
@@ -469,137 +470,129 @@ class BackendPasswordTest(unittest.TestCase):
                     self.assertEqual(c.get("pw:7"), b"7")
 
 
+@contextlib.contextmanager
+def proxy_over_three_redises(extra):
+    """Three redis-servers (redis-0..2) and a ringleader over them with `extra` config;
+    yields (redises, ringleader) and stops them all."""
+    with TempDir() as tmp, contextlib.ExitStack() as stack:
+        redises = [stack.enter_context(RedisServer(tmp)) for _ in range(3)]
+        with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
+            yield redises, rl
+
+
 class BackendFailureTest(unittest.TestCase):
     def test_dead_backend_fails_only_its_keys_under_load(self):
-        with TempDir() as tmp:
-            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
-            try:
-                extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
-                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
-                    keys = [f"kill:{i}" for i in range(600)]
-                    owner = dict(zip(keys, lookup(rl.config_path, keys)))
-                    seed = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
-                    for k in keys:
-                        seed.set(k, "v")
-                    killed = threading.Event()
-                    problems, counts = [], {"ok": 0, "failed": 0, "ok_after_kill": 0}
-                    lock = threading.Lock()
+        extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            keys = [f"kill:{i}" for i in range(600)]
+            owner = dict(zip(keys, lookup(rl.config_path, keys)))
+            seed = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            for k in keys:
+                seed.set(k, "v")
+            killed = threading.Event()
+            problems, counts = [], {"ok": 0, "failed": 0, "ok_after_kill": 0}
+            lock = threading.Lock()
 
-                    def load(worker):
-                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
-                        deadline = time.monotonic() + 20
-                        done_after_kill = 0
-                        # Bounded in count and time; runs on until 500 requests after the kill,
-                        # however fast the requests before it went.
-                        for i in range(100000):
-                            if time.monotonic() > deadline or done_after_kill >= 500:
-                                break
-                            k = keys[(worker * 7919 + i * 31) % len(keys)]
-                            after = killed.is_set()
-                            done_after_kill += 1 if after else 0
-                            try:
-                                value = c.get(k)
-                                with lock:
-                                    counts["ok"] += 1
-                                    if after:
-                                        counts["ok_after_kill"] += 1
-                                if value != b"v":
-                                    problems.append(f"{k}: wrong value {value!r}")
-                            except redis.ResponseError as e:
-                                with lock:
-                                    counts["failed"] += 1
-                                if owner[k] != "redis-1":
-                                    problems.append(f"{k} on {owner[k]} failed: {e}")
-                                elif "redis-1" not in str(e):
-                                    problems.append(f"error does not name the backend: {e}")
-                            except redis.ConnectionError as e:
-                                problems.append(f"client connection broke: {e}")
-                                return
+            def load(worker):
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                deadline = time.monotonic() + 20
+                done_after_kill = 0
+                # Bounded in count and time; runs on until 500 requests after the kill,
+                # however fast the requests before it went.
+                for i in range(100000):
+                    if time.monotonic() > deadline or done_after_kill >= 500:
+                        break
+                    k = keys[(worker * 7919 + i * 31) % len(keys)]
+                    after = killed.is_set()
+                    done_after_kill += 1 if after else 0
+                    try:
+                        value = c.get(k)
+                        with lock:
+                            counts["ok"] += 1
+                            if after:
+                                counts["ok_after_kill"] += 1
+                        if value != b"v":
+                            problems.append(f"{k}: wrong value {value!r}")
+                    except redis.ResponseError as e:
+                        with lock:
+                            counts["failed"] += 1
+                        if owner[k] != "redis-1":
+                            problems.append(f"{k} on {owner[k]} failed: {e}")
+                        elif "redis-1" not in str(e):
+                            problems.append(f"error does not name the backend: {e}")
+                    except redis.ConnectionError as e:
+                        problems.append(f"client connection broke: {e}")
+                        return
 
-                    threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
-                    for t in threads:
-                        t.start()
-                    time.sleep(0.3)
-                    redises[1].stop()  # redis-1 dies mid-load
-                    killed.set()
-                    for t in threads:
-                        t.join(timeout=60)
-                    self.assertEqual(problems, [])
-                    self.assertGreater(counts["failed"], 0, "no request hit the dead backend")
-                    self.assertGreater(counts["ok_after_kill"], 0, "nothing served after the kill")
-                    self.assertTrue(seed.ping())
-            finally:
-                for r in redises:
-                    r.__exit__(None, None, None)
+            threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)
+            redises[1].stop()  # redis-1 dies mid-load
+            killed.set()
+            for t in threads:
+                t.join(timeout=60)
+            self.assertEqual(problems, [])
+            self.assertGreater(counts["failed"], 0, "no request hit the dead backend")
+            self.assertGreater(counts["ok_after_kill"], 0, "nothing served after the kill")
+            self.assertTrue(seed.ping())
 
     def test_ejected_backend_keys_move_to_the_next_backend(self):
-        with TempDir() as tmp:
-            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
-            try:
-                extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
-                         "failure_limit = 2\nretry_timeout_ms = 60000")
-                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
-                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
-                    keys = [f"ej:{i}" for i in range(300)]
-                    owners = lookup(rl.config_path, keys)
-                    dead = [k for k, o in zip(keys, owners) if o == "redis-2"]
-                    redises[2].stop()
+        extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
+                 "failure_limit = 2\nretry_timeout_ms = 60000")
+        with proxy_over_three_redises(extra) as (redises, rl):
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            keys = [f"ej:{i}" for i in range(300)]
+            owners = lookup(rl.config_path, keys)
+            dead = [k for k, o in zip(keys, owners) if o == "redis-2"]
+            redises[2].stop()
 
-                    def all_writable():
-                        try:
-                            for k in dead[:20]:
-                                c.set(k, "moved")
-                            return True
-                        except redis.ResponseError:
-                            return False
-                    wait_until(all_writable, timeout=10, what="ejection of redis-2")
-                    for k in keys:
-                        c.set(k, "v2")
-                    self.assertEqual(c.mget(keys), [b"v2"] * len(keys))
-            finally:
-                for r in redises:
-                    r.__exit__(None, None, None)
+            def all_writable():
+                try:
+                    for k in dead[:20]:
+                        c.set(k, "moved")
+                    return True
+                except redis.ResponseError:
+                    return False
+            wait_until(all_writable, timeout=10, what="ejection of redis-2")
+            for k in keys:
+                c.set(k, "v2")
+            self.assertEqual(c.mget(keys), [b"v2"] * len(keys))
 
     def test_a_stalled_backend_times_out_only_its_requests(self):
         """backend.timeout_ms: a backend that stops answering (CLIENT PAUSE) gives its requests
         an error naming it once the timeout has passed; other backends answer meanwhile, and the
         stalled one serves again once it answers."""
-        with TempDir() as tmp:
-            redises = [RedisServer(tmp).__enter__() for _ in range(3)]
-            try:
-                extra = "[backend]\ntimeout_ms = 300\nfailure_limit = 0"
-                with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
-                    keys = [f"stall:{i}" for i in range(60)]
-                    owners = dict(zip(keys, lookup(rl.config_path, keys)))
-                    stalled = next(k for k in keys if owners[k] == "redis-1")
-                    others = [k for k in keys if owners[k] != "redis-1"][:10]
-                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
-                    for k in keys:
-                        c.set(k, "v")
-                    direct = redis.Redis(host="127.0.0.1", port=redises[1].port, socket_timeout=5)
-                    direct.execute_command("CLIENT", "PAUSE", "1500", "ALL")
-                    started = time.monotonic()
-                    with self.assertRaises(redis.ResponseError) as caught:
-                        c.get(stalled)
-                    waited = time.monotonic() - started
-                    self.assertIn("backend redis-1 (127.0.0.1:%d): timeout after 300 ms"
-                                  % redises[1].port, str(caught.exception))
-                    self.assertGreaterEqual(waited, 0.29)
-                    self.assertLess(waited, 1.4)  # answered by the timeout, not by the pause's end
-                    self.assertEqual(c.mget(others), [b"v"] * len(others))  # while still paused
-                    self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 1)
-                    # The timed-out connection was closed (its reply would come out of step);
-                    # a new one serves the key once the pause is over.
-                    def answers():
-                        try:
-                            return c.get(stalled) == b"v"
-                        except redis.ResponseError as e:  # reconnecting after the backoff
-                            self.assertIn("redis-1", str(e))
-                            return False
-                    wait_until(answers, timeout=10, what="redis-1 to answer again")
-            finally:
-                for r in redises:
-                    r.__exit__(None, None, None)
+        extra = "[backend]\ntimeout_ms = 300\nfailure_limit = 0"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            keys = [f"stall:{i}" for i in range(60)]
+            owners = dict(zip(keys, lookup(rl.config_path, keys)))
+            stalled = next(k for k in keys if owners[k] == "redis-1")
+            others = [k for k in keys if owners[k] != "redis-1"][:10]
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            for k in keys:
+                c.set(k, "v")
+            direct = redis.Redis(host="127.0.0.1", port=redises[1].port, socket_timeout=5)
+            direct.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+            started = time.monotonic()
+            with self.assertRaises(redis.ResponseError) as caught:
+                c.get(stalled)
+            waited = time.monotonic() - started
+            self.assertIn("backend redis-1 (127.0.0.1:%d): timeout after 300 ms"
+                          % redises[1].port, str(caught.exception))
+            self.assertGreaterEqual(waited, 0.29)
+            self.assertLess(waited, 1.4)  # answered by the timeout, not by the pause's end
+            self.assertEqual(c.mget(others), [b"v"] * len(others))  # while still paused
+            self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 1)
+            # The timed-out connection was closed (its reply would come out of step);
+            # a new one serves the key once the pause is over.
+            def answers():
+                try:
+                    return c.get(stalled) == b"v"
+                except redis.ResponseError as e:  # reconnecting after the backoff
+                    self.assertIn("redis-1", str(e))
+                    return False
+            wait_until(answers, timeout=10, what="redis-1 to answer again")
 
     def test_a_backend_stalling_inside_an_oversized_reply_times_out(self):
         """A bulk reply whose header declares more than backend.max_reply_bytes is refused as
