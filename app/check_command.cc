@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "proxy/server.h"
 
 namespace ringleader::app {
 
@@ -27,13 +28,11 @@ int run_check(const std::vector<std::string>& args) {
                  loaded.errors.size() == 1 ? "" : "s");
     return 1;
   }
-  // Static backends must also form a valid ring (raft mode seeds from them when present).
-  if (!loaded.config.backends.empty()) {
-    auto ring = ring_from_config(loaded.config);
-    if (!ring) {
-      std::fprintf(stderr, "%s\n", ring.error().c_str());
-      return 1;
-    }
+  // What serve needs beyond the file's own rules: backends that form a ring (in raft mode,
+  // a seed the membership accepts), a listen address, a protocol.
+  if (Status s = proxy::ProxyServer::validate(loaded.config); !s) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), s.message().c_str());
+    return 1;
   }
   for (const std::string& notice : config::notices(loaded.config))
     std::fprintf(stderr, "%s: note: %s\n", path.c_str(), notice.c_str());

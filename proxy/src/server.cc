@@ -13,6 +13,7 @@
 #include "core/ring_publisher.h"
 #include "core/uv_util.h"
 #include "core/worker.h"
+#include "membership/state/membership_state.h"
 #include "protocols.h"
 #include "server_impl.h"
 
@@ -332,19 +333,37 @@ void Server::wake_workers() {
     w->wake();
 }
 
+Status ProxyServer::validate(const config::Config& config) {
+  auto addr = listen_address(config.proxy.listen);
+  if (!addr) return addr.status();
+  const bool raft = config.membership.mode != config::MembershipMode::kStatic;
+  if (!raft && config.backends.empty()) return Status::error("no backends configured");
+  if (!config.backends.empty()) {
+    auto ring = ring::Ring::build(config.backends, config.ring, 0);
+    if (!ring) return Status::error("ring: " + ring.error());
+  }
+  if (raft && !config.backends.empty()) {
+    // The seed must pass the membership's rules (field lengths, backend count, ...): check it
+    // now, not when the first leader proposes it and every instance refuses it, which would
+    // leave the group with no ring to serve.
+    membership::state::MembershipState seeded;
+    if (Status s = seeded.apply(membership::state::Seed{config.ring, config.backends}); !s) {
+      return Status::error("[[backends]] and [ring] cannot seed the membership: " + s.message());
+    }
+  }
+  auto protocol = make_protocol(config.proxy.protocol);
+  return protocol ? Status::ok() : protocol.status();
+}
+
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(config::Config config) {
+  if (Status s = validate(config); !s) return s;
   auto addr = listen_address(config.proxy.listen);
   if (!addr) return addr.status();
   ring::RingSnapshot initial;  // raft mode: none until the membership is applied
   if (config.membership.mode == config::MembershipMode::kStatic) {
-    if (config.backends.empty()) return Status::error("no backends configured");
     auto ring = ring::Ring::build(config.backends, config.ring, 0);
     if (!ring) return Status::error("ring: " + ring.error());
     initial = ring.value();
-  } else if (!config.backends.empty()) {
-    // The seed must form a valid ring: check it now rather than on the first leader.
-    auto ring = ring::Ring::build(config.backends, config.ring, 0);
-    if (!ring) return Status::error("ring: " + ring.error());
   }
   auto protocol = make_protocol(config.proxy.protocol);
   if (!protocol) return protocol.status();

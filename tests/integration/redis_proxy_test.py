@@ -447,10 +447,10 @@ class ReplyLimitTest(ClusterCase):
                          + b"*2\r\n$1004\r\n0:0:" + b"x" * 1000 + b"\r\n$1004\r\n0:1:" + b"x" * 1000
                          + b"\r\n:%d\r\n" % (48 << 20))
         self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
-        # The 48 MB reply went through in pieces, never whole: the peak grows by less than half
-        # of it. (What it does grow by is the buffer that fills up to the limit before each
-        # reply is known to be too big: about 4 MB here, 12 MB under AddressSanitizer, whose
-        # quarantine keeps the buffers freed while that one doubled.)
+        # Neither reply was held whole: the 48 MB bulk was refused at its header, and the peak
+        # grows by less than half of it. (What it does grow by is the buffer the 2 MB LRANGE
+        # reply fills up to the limit before it is known to be too big, a few MB, and more
+        # under AddressSanitizer, whose quarantine keeps the buffers freed while it doubled.)
         self.assertLess(peak_rss_bytes(self.rl.proc.pid) - before, 24 << 20)
         # Not a backend failure: nothing was ejected, the same client goes on.
         self.assertEqual(c.get("{r}a"), b"before")

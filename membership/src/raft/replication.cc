@@ -59,6 +59,26 @@ void RaftNode::send_append(const NodeId& peer) {
   }
   req.leader_commit = commit_;
   req.heartbeat_seq = heartbeat_seq_;
+  pr.commit_told = std::max(pr.commit_told, std::min(commit_, prev + req.entries.size()));
+  send(peer, term_, std::move(req));
+}
+
+void RaftNode::maybe_send_commit(const NodeId& peer) {
+  auto it = progress_.find(peer);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  const Index reachable = std::min(commit_, pr.match);
+  if (reachable <= pr.commit_told) return;
+  // Anchored at what the peer is known to hold, so it carries no entries and is accepted. A
+  // peer whose match entry was compacted away is being sent a snapshot, which carries it.
+  std::optional<Term> match_term = log_.term_at(pr.match);
+  if (!match_term) return;
+  AppendRequest req;
+  req.prev_index = pr.match;
+  req.prev_term = *match_term;
+  req.leader_commit = commit_;
+  req.heartbeat_seq = heartbeat_seq_;
+  pr.commit_told = reachable;
   send(peer, term_, std::move(req));
 }
 
@@ -85,13 +105,18 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
       const Index committed = commit_;
       maybe_commit();
       if (role_ != Role::kLeader) return;  // removed itself and stepped down
-      if (commit_ > committed) {
-        // Every peer learns the new commit index now rather than at the next heartbeat, so
-        // all instances apply a change (and route with its ring epoch) within a round trip
-        // of the leader. This append also carries what m.from still lacks.
-        broadcast_append();
-      } else if (pr.match < log_.last_index()) {
+      // Peers learn a commit as soon as it is committed and they hold it, rather than at the
+      // next heartbeat, so all instances apply a change (and route with its ring epoch)
+      // within a round trip of the leader.
+      if (pr.match < log_.last_index()) {
         send_append(m.from);
+      } else {
+        maybe_send_commit(m.from);
+      }
+      if (commit_ > committed) {
+        for (const auto& [peer, other] : progress_) {
+          if (peer != m.from) maybe_send_commit(peer);
+        }
       }
       maybe_send_timeout_now(m.from);
     }

@@ -477,8 +477,14 @@ void MembershipService::maybe_seed() {
   if (seen_command_ || !st.backends().empty() || !(st.params() == ring::RingParams{})) return;
   if (options_.seed_backends.empty() && options_.seed_params == ring::RingParams{}) return;
   // One entry: the first ring every instance publishes holds the whole seed.
-  Result<raft::Index> index = node_->propose(
-      state::encode_command(state::Seed{options_.seed_params, options_.seed_backends}));
+  state::Seed seed{options_.seed_params, options_.seed_backends};
+  state::MembershipState probe = st;
+  if (Status s = probe.apply(seed); !s) {  // the server checks the seed before it starts
+    RL_LOG_ERROR("membership %s: the seed is refused, nothing seeded: %s", options_.node_id.c_str(),
+                 s.message().c_str());
+    return;
+  }
+  Result<raft::Index> index = node_->propose(state::encode_command(seed));
   if (!index) {
     RL_LOG_WARN("membership %s: seeding failed: %s", options_.node_id.c_str(),
                 index.error().c_str());

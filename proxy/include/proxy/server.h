@@ -12,8 +12,11 @@ namespace ringleader::proxy {
 
 class ProxyServer {
  public:
-  // Validates what the config needs at runtime (listen address, backends, protocol) and
-  // builds the initial ring; starts nothing.
+  // What the config needs at runtime beyond its own rules: a listen address, backends that
+  // form a ring (in raft mode, a seed the membership accepts), a protocol. Builds nothing;
+  // `ringleader check` runs it too.
+  static Status validate(const config::Config& config);
+  // validate(), then builds the initial ring; starts nothing.
   static Result<std::unique_ptr<ProxyServer>> create(config::Config config);
   virtual ~ProxyServer() = default;
 

@@ -350,7 +350,9 @@ void BackendConnection::arm_timer() {
     return;
   }
   uint64_t now = loop_now_ns();
-  uint64_t deadline = discarding_ ? discard_deadline_ns_ : in_flight_.front().deadline_ns;
+  uint64_t deadline = UINT64_MAX;
+  if (discarding_) deadline = discard_deadline_ns_;
+  if (!in_flight_.empty()) deadline = std::min(deadline, in_flight_.front().deadline_ns);
   uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); }, wait_ms,
@@ -431,6 +433,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
 void BackendConnection::close_socket() {
   in_.clear();
   discarding_ = false;
+  discard_deadline_ns_ = 0;
   out_pending_.clear();
   on_wire_ = 0;
   writing_ = false;

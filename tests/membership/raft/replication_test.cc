@@ -1,6 +1,8 @@
 // Log replication and fast back-up of conflicting entries.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "raft_test_util.h"
 
 namespace ringleader::membership::testing {
@@ -115,33 +117,45 @@ TEST(Replication, DeposedLeaderLogIsRepairedInFewRoundTrips) {
   (void)other;
 }
 
-// When an entry commits, the leader tells every follower at once instead of at its next
-// heartbeat: followers apply a membership change within a round trip of the leader.
-TEST(Replication, FollowersLearnANewCommitIndexWithoutWaitingForAHeartbeat) {
+// A follower learns that an entry committed as soon as it is committed and the follower holds
+// it, in an append with no entries, instead of at the leader's next heartbeat: followers
+// apply a membership change within a round trip of the leader.
+TEST(Replication, FollowersLearnACommitWithoutWaitingForAHeartbeat) {
   raft::PersistentState state;
   state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
   auto node = make_node("p1", state);
   elect_bare(*node, {"p2", "p3"});
   node->take_ready();
+  auto ack = [&](const raft::NodeId& from, raft::Index match) {
+    node->step(raft::Message{from, "p1", node->term(),
+                             raft::AppendResponse{raft::Verdict::kGranted, match, 0, 0, 0, 0}});
+    return messages_of<raft::AppendRequest>(node->take_ready());
+  };
+  // What `sent` tells each peer: {peer: leader_commit}, checking no entry is sent again.
+  auto commits_told = [](const std::vector<raft::Message>& sent) {
+    std::map<raft::NodeId, raft::Index> told;
+    for (const raft::Message& m : sent) {
+      const auto& req = std::get<raft::AppendRequest>(m.payload);
+      EXPECT_TRUE(req.entries.empty()) << m.to;
+      told[m.to] = req.leader_commit;
+    }
+    return told;
+  };
+  const raft::Index noop = node->log().last_index();
+  EXPECT_EQ(commits_told(ack("p2", noop)), (std::map<raft::NodeId, raft::Index>{{"p2", noop}}));
+  EXPECT_EQ(commits_told(ack("p3", noop)), (std::map<raft::NodeId, raft::Index>{{"p3", noop}}));
+
   ASSERT_TRUE(node->propose("add backend"));
   node->take_ready();
-  const raft::Index last = node->log().last_index();
-  ASSERT_LT(node->commit_index(), last);
-
-  // p2's acknowledgement makes a quorum: the entry commits, and both followers hear of it.
-  node->step(raft::Message{"p2", "p1", node->term(),
-                           raft::AppendResponse{raft::Verdict::kGranted, last, 0, 0, 0, 0}});
-  ASSERT_EQ(node->commit_index(), last);
-  std::set<raft::NodeId> told;
-  for (const raft::Message& m : messages_of<raft::AppendRequest>(node->take_ready())) {
-    if (std::get<raft::AppendRequest>(m.payload).leader_commit == last) told.insert(m.to);
-  }
-  EXPECT_EQ(told, (std::set<raft::NodeId>{"p2", "p3"}));
-
-  // A later acknowledgement that commits nothing new sends nothing to anyone else.
-  node->step(raft::Message{"p3", "p1", node->term(),
-                           raft::AppendResponse{raft::Verdict::kGranted, last, 0, 0, 0, 0}});
-  EXPECT_TRUE(messages_of<raft::AppendRequest>(node->take_ready()).empty());
+  const raft::Index entry = node->log().last_index();
+  // p2's acknowledgement commits the entry: p2 hears of it at once; p3, which has not
+  // acknowledged it yet, hears nothing it could use.
+  EXPECT_EQ(commits_told(ack("p2", entry)), (std::map<raft::NodeId, raft::Index>{{"p2", entry}}));
+  ASSERT_EQ(node->commit_index(), entry);
+  // p3 acknowledges it after the commit: it hears of the commit at once too, and only once.
+  EXPECT_EQ(commits_told(ack("p3", entry)), (std::map<raft::NodeId, raft::Index>{{"p3", entry}}));
+  EXPECT_TRUE(ack("p3", entry).empty());
+  EXPECT_TRUE(ack("p2", entry).empty());
 }
 
 TEST(Replication, CommitsDespiteLossDuplicationAndReordering) {

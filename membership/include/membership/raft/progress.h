@@ -20,6 +20,9 @@ struct Progress {
   // A snapshot was sent and not acknowledged yet; resent after an election timeout.
   bool snapshot_in_flight = false;
   uint32_t ticks_since_snapshot = 0;
+  // Highest commit index the appends sent to the peer this term let it reach:
+  // min(leader_commit, last index carried). Below min(commit, match), it should be told.
+  Index commit_told = 0;
   // Highest heartbeat sequence number the peer echoed in this term (ReadIndex confirmation).
   uint64_t acked_seq = 0;
   // Reset at every check-quorum round; kHeard once any response arrives.

@@ -159,6 +159,9 @@ class RaftNode {
   void truncate_log_after(Index index);
   void send_append(const NodeId& peer);
   void send_snapshot(const NodeId& peer, Progress& pr);
+  // Sends `peer` an append with no entries when it holds committed entries it was not told
+  // are committed (Progress::commit_told).
+  void maybe_send_commit(const NodeId& peer);
   void broadcast_append();
   void maybe_commit();
   void on_commit_advanced();

@@ -26,7 +26,8 @@
 //     routes with part of the seed) — only when the applied state holds no backend, has default
 //     ring parameters and this node has never applied a command (nor recovered a snapshot
 //     holding one). The state machine refuses a Seed once it has backends, so two leaders that
-//     both seed (the first seed not yet applied when leadership moved) seed once.
+//     both seed backends (the first seed not yet applied when leadership moved) seed once. A
+//     seed the state would refuse is not proposed (and the server refuses it at start).
 //
 // Requests (propose, add_peer, promote_peer, remove_peer, read_barrier) are answered through
 // `done`, exactly once:
