@@ -133,6 +133,36 @@ class WriteTest(RedisReplicationCase):
         # Everything else keeps working: the last replica serves reads.
         self.assertEqual(clients["all"].get("k"), b"v5")
 
+    def test_conditional_writes_are_decided_by_the_primary(self):
+        """SET NX (a lock) on replicas that drifted apart: the primary alone decides, the other
+        replica is brought to the primary's result, and a second taker is refused everywhere."""
+        rl = self.proxy(replicas=2, write="one")
+        c = self.client(rl)
+        primary, other = self.holders(rl, ["lock"])[0]
+        # The other replica kept a stale lock the primary lost (it restarted empty, say).
+        self.direct(other).set("lock", "stale")
+        self.assertTrue(c.set("lock", "first", nx=True, px=60000))
+        self.assertEqual(self.direct(primary).get("lock"), b"first")
+        self.assertEqual(self.direct(other).get("lock"), b"first")
+        self.assertGreater(self.direct(other).pttl("lock"), 0)  # PX went with it
+        # A second taker hears the primary's "no" and changes nothing anywhere.
+        self.assertIsNone(c.set("lock", "second", nx=True, px=60000))
+        self.assertFalse(c.setnx("lock", "third"))
+        for i in (primary, other):
+            self.assertEqual(self.direct(i).get("lock"), b"first")
+        # The reverse drift: only the primary holds the key, so XX applies and is replicated.
+        owners = self.holders(rl, ["only-primary"])[0]
+        self.direct(owners[1]).delete("only-primary")
+        self.direct(owners[0]).set("only-primary", "old")
+        self.assertTrue(c.set("only-primary", "new", xx=True))
+        for i in owners:
+            self.assertEqual(self.direct(i).get("only-primary"), b"new")
+        # HSETNX as well.
+        self.assertTrue(c.hsetnx("h", "f", "1"))
+        self.assertFalse(c.hsetnx("h", "f", "2"))
+        for i in self.holders(rl, ["h"])[0]:
+            self.assertEqual(self.direct(i).hget("h", "f"), b"1")
+
 
 class ReadTest(RedisReplicationCase):
     def test_reads_fail_over_when_the_primary_is_gone(self):
@@ -311,6 +341,27 @@ class MemcachedReplicationTest(unittest.TestCase):
                             .startswith(b"SERVER_ERROR ringleader: "))
             self.assertEqual(mc_command(self.mcs[owners[1]].port, "get c"),
                              b"VALUE c 0 1\r\nz\r\nEND\r\n")
+
+    def test_add_and_replace_are_decided_by_the_primary(self):
+        """add on copies that drifted apart (the primary lost the item, the other kept it):
+        the primary stores it and the other copy is brought to the same item; a second add is
+        refused everywhere. replace likewise."""
+        owners = self.holders("a")
+        mc_command(self.mcs[owners[1]].port, "set a 0 0 5", b"stale")
+        self.assertEqual(mc_command(self.rl.port, "add a 3 0 5", b"first"), b"STORED\r\n")
+        for i in owners:
+            self.assertEqual(mc_command(self.mcs[i].port, "get a"),
+                             b"VALUE a 3 5\r\nfirst\r\nEND\r\n")
+        self.assertEqual(mc_command(self.rl.port, "add a 0 0 6", b"second"), b"NOT_STORED\r\n")
+        for i in owners:
+            self.assertEqual(mc_command(self.mcs[i].port, "get a"),
+                             b"VALUE a 3 5\r\nfirst\r\nEND\r\n")
+        # replace: only the primary holds the item; the replaced item reaches both copies.
+        owners = self.holders("r")
+        mc_command(self.mcs[owners[0]].port, "set r 0 0 3", b"old")
+        self.assertEqual(mc_command(self.rl.port, "replace r 0 0 3", b"new"), b"STORED\r\n")
+        for i in owners:
+            self.assertEqual(mc_command(self.mcs[i].port, "get r"), b"VALUE r 0 3\r\nnew\r\nEND\r\n")
 
 
 if __name__ == "__main__":

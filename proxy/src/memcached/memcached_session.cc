@@ -377,6 +377,13 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (spec.kind == CommandKind::kCas) {
     forward_cas(t[1], bytes, "STORED\r\n", "delete " + std::string(t[1]) + "\r\n", req);
+  } else if (t[0] == "add" || t[0] == "replace") {
+    // Conditional on the key's presence: the primary decides, and once it stored the item
+    // the other replicas store it unconditionally, so copies that drifted apart (one lost
+    // the item, one kept it) do not decide differently and stay apart.
+    std::vector<std::string_view> as_set(t.begin(), t.begin() + static_cast<ptrdiff_t>(words));
+    as_set[0] = "set";
+    forward_cas(t[1], bytes, "STORED\r\n", encode(as_set, words, true, parser_.data()), req);
   } else {
     forward(t[1], bytes, Access::kWrite, req);
   }

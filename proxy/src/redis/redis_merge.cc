@@ -48,6 +48,15 @@ void RedisSession::complete(PendingRequest& req) {
   std::string& out = req.reply;
   out.clear();
   auto kind = static_cast<MergeKind>(req.merge.kind);
+  if (kind == MergeKind::kFirstAnswers) {
+    Fragment& decided = req.fragments[0];
+    if (decided.state == FragmentState::kFailed) {
+      append_error(out, "ERR ringleader: " + decided.error);
+    } else {
+      out.swap(decided.reply);
+    }
+    return;
+  }
   // INFO answers with what it has: a backend that did not answer is left out of the totals.
   if (kind != MergeKind::kInfo && first_failure(req, out)) return;
   if (kind == MergeKind::kPass) {
@@ -57,6 +66,7 @@ void RedisSession::complete(PendingRequest& req) {
   if (kind != MergeKind::kInfo && first_error_reply(req, out)) return;
   switch (kind) {
     case MergeKind::kPass:
+    case MergeKind::kFirstAnswers:
       return;
     case MergeKind::kArrayInKeyOrder: {
       std::vector<ReplyValue> parts;

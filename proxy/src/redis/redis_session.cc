@@ -5,6 +5,7 @@
 
 #include "core/counters.h"
 #include "core/text.h"
+#include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
 
 namespace ringleader::proxy::redis {
@@ -183,7 +184,27 @@ void RedisSession::plan_single(const CommandSpec& spec, Args args, std::string_v
     reply_error(req, "ERR ringleader: no backend available for this key");
     return;
   }
+  if (replicas.size() > 1) {
+    if (std::optional<ConditionalWrite> w = conditional_write(args)) {
+      plan_conditional(args, raw, replicas, w->applied, w->follow_up, req);
+      return;
+    }
+  }
   add_keyed_fragment(req, replicas, access, args, raw);
+}
+
+void RedisSession::plan_conditional(Args args, std::string_view raw,
+                                    const ring::ReplicaSet& replicas, std::string_view applied,
+                                    Args follow_up, PendingRequest& req) {
+  // Exactly the primary (kDirect: no failover to a replica that would decide on its own). The
+  // client waits for the follow-ups too, but their outcome is not its answer.
+  const uint32_t decided = add_fragment(req, replicas.primary(), args, raw);
+  req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
+  for (uint32_t r = 1; r < replicas.size(); ++r) {
+    const uint32_t index = add_fragment(req, replicas[r], follow_up);
+    req.fragments[index].after = decided;
+    req.fragments[index].after_reply.assign(applied);
+  }
 }
 
 void RedisSession::plan_split(const CommandSpec& spec, Args args, std::string_view raw,

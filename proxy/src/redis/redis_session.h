@@ -23,6 +23,7 @@ enum class MergeKind : uint8_t {
   kScan,             // SCAN: cursor re-encoded with the backend, keys filtered to primaries
   kKeysConcat,       // KEYS: concatenation, keys filtered to primaries
   kAllEqual,         // SCRIPT LOAD, FUNCTION LOAD: the common reply when all are equal
+  kFirstAnswers,     // a conditional write: the primary's reply; its follow-ups only replicate
 };
 
 class RedisSession final : public Session {
@@ -46,6 +47,10 @@ class RedisSession final : public Session {
   void classify(Args args, const CommandSpec& spec, PendingRequest& req);
   void plan_single(const CommandSpec& spec, Args args, std::string_view raw, size_t key_index,
                    PendingRequest& req);
+  // With replicas: the primary alone decides `args` (a conditional write); the other replicas
+  // get `follow_up` only once the primary's reply starts with `applied`.
+  void plan_conditional(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
+                        std::string_view applied, Args follow_up, PendingRequest& req);
   void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_together(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);

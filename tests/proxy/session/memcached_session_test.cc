@@ -688,6 +688,29 @@ TEST_F(MemcachedReplicatedSessionTest, CasGoesToThePrimaryAndTheOtherReplicasDro
   EXPECT_EQ(quiet->reply, "");
 }
 
+// add and replace store only when the key is absent (present): the primary decides, and once
+// it stored the item the other replicas get it as a plain set.
+TEST_F(MemcachedReplicatedSessionTest, AddAndReplaceAreDecidedByThePrimary) {
+  const ring::ReplicaSet set = replicas("k");
+  for (const char* command : {"add", "replace"}) {
+    const std::string request = std::string(command) + " k 5 60 3 noreply\r\nabc\r\n";
+    PendingRequest* req = plan(request);
+    ASSERT_EQ(req->fragments.size(), 2u) << command;
+    EXPECT_EQ(req->fragments[0].access, Access::kDirect);
+    EXPECT_EQ(req->fragments[0].backend, set[0]);
+    EXPECT_EQ(req->fragments[0].payload, std::string(command) + " k 5 60 3\r\nabc\r\n");
+    EXPECT_EQ(req->fragments[1].backend, set[1]);
+    EXPECT_EQ(req->fragments[1].payload, "set k 5 60 3\r\nabc\r\n");
+    EXPECT_EQ(req->fragments[1].after, 0u);
+    EXPECT_EQ(req->fragments[1].after_reply, "STORED\r\n");
+  }
+  EXPECT_EQ(complete_unapplied(plan("add k 0 0 1\r\nx\r\n"), "NOT_STORED\r\n"), "NOT_STORED\r\n");
+  // A plain set still writes every replica as one write.
+  PendingRequest* plain = plan("set k 0 0 1\r\nx\r\n");
+  ASSERT_EQ(plain->fragments.size(), 1u);
+  EXPECT_EQ(plain->fragments[0].access, Access::kWrite);
+}
+
 TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplicasDropTheKey) {
   PendingRequest* req = plan("ms k 1 C77 q\r\nx\r\n");
   ASSERT_EQ(req->fragments.size(), 2u);
@@ -709,10 +732,7 @@ TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplica
   EXPECT_EQ(b64->fragments[0].backend, foo[0]);
   EXPECT_EQ(b64->fragments[1].backend, foo[1]);
   EXPECT_EQ(b64->fragments[1].payload, "md Zm9v b\r\n");
-  reply(b64, 0, "EX\r\n");
-  b64->fragments[1].state = FragmentState::kDone;  // not sent: the primary did not delete
-  session_->complete(*b64);
-  EXPECT_EQ(b64->reply, "EX\r\n");
+  EXPECT_EQ(complete_unapplied(b64, "EX\r\n"), "EX\r\n");  // the primary did not delete
   // ma with v answers the new number: that, not HD, says it was applied.
   PendingRequest* incr = plan("ma k C5 v\r\n");
   ASSERT_EQ(incr->fragments.size(), 2u);

@@ -288,6 +288,49 @@ TEST_F(RedisReplicatedSessionTest, ReadsAndWritesCarryTheKeysReplicaSet) {
     EXPECT_EQ(f.access, Access::kDirect);
 }
 
+// SET NX and its kin with replicas: the primary alone decides; the other replica gets the
+// unconditional write only once the primary applied it; the client gets the primary's answer.
+TEST_F(RedisReplicatedSessionTest, ConditionalWritesAreDecidedByThePrimary) {
+  PendingRequest* req = plan("SET lock token NX PX 30000\r\n");
+  ASSERT_EQ(req->fragments.size(), 2u);
+  const ring::ReplicaSet set = replicas("lock");
+  const Fragment& decided = req->fragments[0];
+  EXPECT_EQ(decided.backend, set.primary());
+  EXPECT_EQ(decided.access, Access::kDirect);  // no failover to a replica deciding alone
+  EXPECT_EQ(decided.after, Fragment::kNoAfter);
+  const Fragment& follow = req->fragments[1];
+  EXPECT_EQ(follow.backend, set[1]);
+  EXPECT_EQ(follow.after, 0u);
+  EXPECT_EQ(follow.after_reply, "+OK");
+  EXPECT_EQ(follow.payload,
+            "*5\r\n$3\r\nSET\r\n$4\r\nlock\r\n$5\r\ntoken\r\n$2\r\nPX\r\n"
+            "$5\r\n30000\r\n");
+  // The answer is the primary's, whatever the follow-up did.
+  reply(req, 0, "+OK\r\n");
+  req->fragments[1].state = FragmentState::kFailed;
+  req->fragments[1].error = "backend b2 (127.0.0.1:7002): timeout after 1000 ms";
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "+OK\r\n");
+
+  PendingRequest* taken = plan("SETNX lock other\r\n");
+  ASSERT_EQ(taken->fragments.size(), 2u);
+  EXPECT_EQ(taken->fragments[1].after_reply, ":1");
+  EXPECT_EQ(complete_unapplied(taken, ":0\r\n"), ":0\r\n");
+
+  PendingRequest* down = plan("HSETNX h f v\r\n");
+  ASSERT_EQ(down->fragments.size(), 2u);
+  down->fragments[0].state = FragmentState::kFailed;
+  down->fragments[0].error = "backend b1 (127.0.0.1:7001): connection refused";
+  down->fragments[1].state = FragmentState::kDone;
+  session_->complete(*down);
+  EXPECT_EQ(down->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): connection refused\r\n");
+
+  // Unconditional writes still go to every replica as one write.
+  PendingRequest* plain = plan("SET lock token PX 30000\r\n");
+  ASSERT_EQ(plain->fragments.size(), 1u);
+  EXPECT_EQ(plain->fragments[0].access, Access::kWrite);
+}
+
 TEST_F(RedisReplicatedSessionTest, SplitsGroupKeysByReplicaSetAndKeepTheClientsOrder) {
   std::string mget = "MGET";
   std::vector<std::string> keys;

@@ -59,6 +59,16 @@ class SessionFixture : public ::testing::Test {
     req->fragments[fragment].reply = std::move(bytes);
   }
 
+  // The primary (fragment 0) answered `primary_reply` without applying a conditional write, so
+  // the fragments waiting on it were never sent: completes the request, returns its reply.
+  const std::string& complete_unapplied(PendingRequest* req, std::string primary_reply) {
+    reply(req, 0, std::move(primary_reply));
+    for (size_t i = 1; i < req->fragments.size(); ++i)
+      req->fragments[i].state = FragmentState::kDone;
+    session_->complete(*req);
+    return req->reply;
+  }
+
   void TearDown() override {
     for (auto* r : held_)
       r->release();
