@@ -356,6 +356,13 @@ class MemcachedReplicationTest(unittest.TestCase):
         for i in owners:
             self.assertEqual(mc_command(self.mcs[i].port, "get a"),
                              b"VALUE a 3 5\r\nfirst\r\nEND\r\n")
+        # The meta form, ms in mode E.
+        owners = self.holders("m")
+        mc_command(self.mcs[owners[1]].port, "set m 0 0 5", b"stale")
+        self.assertEqual(mc_command(self.rl.port, "ms m 5 ME", b"first"), b"HD\r\n")
+        for i in owners:
+            self.assertEqual(mc_command(self.mcs[i].port, "get m"),
+                             b"VALUE m 0 5\r\nfirst\r\nEND\r\n")
         # replace: only the primary holds the item; the replaced item reaches both copies.
         owners = self.holders("r")
         mc_command(self.mcs[owners[0]].port, "set r 0 0 3", b"old")

@@ -553,7 +553,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     answer(req, kBadFormat);
     return;
   }
-  bool base64 = false, quiet = false, compare = false, value = false;
+  bool base64 = false, quiet = false, compare = false, value = false, conditional = false;
   bool primary_read = cm == "me";
   for (size_t i = first_flag; i < t.size(); ++i) {
     switch (t[i][0]) {
@@ -568,6 +568,9 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
         break;
       case 'C':
         compare = true;  // a cas token: it belongs to one server
+        break;
+      case 'M':  // ms modes E (add) and R (replace) store only if the key is absent / present
+        conditional = cm == "ms" && t[i].size() == 2 && std::strchr("EeRr", t[i][1]) != nullptr;
         break;
       case 'c':  // returns a cas token, which belongs to the server that gave it
       case 'N':  // creates the item on a miss: on the server asked, so always the same one
@@ -612,6 +615,19 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     drop += base64 ? " b\r\n" : "\r\n";
     // Applied: HD, or with v on ma (the new number) VA.
     forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", drop, req);
+  } else if (conditional && req.ring->replicas(req.ring->hash(place)).size() > 1) {
+    // As add and replace: the primary decides; once it stored the item, the other replicas
+    // store it in the default mode (set), so copies that drifted apart converge.
+    std::string as_set;
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (i >= first_flag && (t[i][0] == 'q' || t[i][0] == 'M')) continue;
+      if (!as_set.empty()) as_set += ' ';
+      as_set += t[i];
+    }
+    as_set += "\r\n";
+    as_set += parser_.data();
+    as_set += "\r\n";
+    forward_cas(place, bytes, "HD", as_set, req);
   } else {
     forward(place, bytes, Access::kWrite, req);
   }

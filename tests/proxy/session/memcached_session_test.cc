@@ -705,6 +705,18 @@ TEST_F(MemcachedReplicatedSessionTest, AddAndReplaceAreDecidedByThePrimary) {
     EXPECT_EQ(req->fragments[1].after_reply, "STORED\r\n");
   }
   EXPECT_EQ(complete_unapplied(plan("add k 0 0 1\r\nx\r\n"), "NOT_STORED\r\n"), "NOT_STORED\r\n");
+  // The meta forms: ms in mode E (add) or R (replace); the others get a plain ms.
+  for (const char* mode : {"ME", "Mr"}) {
+    PendingRequest* meta = plan(std::string("ms k 3 T60 ") + mode + " q F5\r\nabc\r\n");
+    ASSERT_EQ(meta->fragments.size(), 2u) << mode;
+    EXPECT_EQ(meta->fragments[0].access, Access::kDirect);
+    EXPECT_EQ(meta->fragments[0].payload, std::string("ms k 3 T60 ") + mode + " F5\r\nabc\r\n");
+    EXPECT_EQ(meta->fragments[1].payload, "ms k 3 T60 F5\r\nabc\r\n");
+    EXPECT_EQ(meta->fragments[1].after_reply, "HD");
+    EXPECT_EQ(complete_unapplied(meta, "NS\r\n"), "NS\r\n");
+  }
+  // Append, prepend and set modes write every replica as one write.
+  EXPECT_EQ(plan("ms k 1 MA\r\nx\r\n")->fragments[0].access, Access::kWrite);
   // A plain set still writes every replica as one write.
   PendingRequest* plain = plan("set k 0 0 1\r\nx\r\n");
   ASSERT_EQ(plain->fragments.size(), 1u);
