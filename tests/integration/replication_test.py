@@ -342,34 +342,25 @@ class MemcachedReplicationTest(unittest.TestCase):
             self.assertEqual(mc_command(self.mcs[owners[1]].port, "get c"),
                              b"VALUE c 0 1\r\nz\r\nEND\r\n")
 
+    def copies(self, key):
+        """What each backend of the key's replica set holds (get replies), primary first."""
+        return [mc_command(self.mcs[i].port, f"get {key}") for i in self.holders(key)]
+
     def test_add_and_replace_are_decided_by_the_primary(self):
         """add on copies that drifted apart (the primary lost the item, the other kept it):
         the primary stores it and the other copy is brought to the same item; a second add is
-        refused everywhere. replace likewise."""
-        owners = self.holders("a")
-        mc_command(self.mcs[owners[1]].port, "set a 0 0 5", b"stale")
-        self.assertEqual(mc_command(self.rl.port, "add a 3 0 5", b"first"), b"STORED\r\n")
-        for i in owners:
-            self.assertEqual(mc_command(self.mcs[i].port, "get a"),
-                             b"VALUE a 3 5\r\nfirst\r\nEND\r\n")
+        refused everywhere. ms in mode E and replace likewise."""
+        for key, add in (("a", "add a 3 0 5"), ("m", "ms m 5 ME F3")):
+            mc_command(self.mcs[self.holders(key)[1]].port, f"set {key} 0 0 5", b"stale")
+            self.assertIn(mc_command(self.rl.port, add, b"first"), (b"STORED\r\n", b"HD\r\n"))
+            first = b"VALUE %s 3 5\r\nfirst\r\nEND\r\n" % key.encode()
+            self.assertEqual(self.copies(key), [first, first], add)
         self.assertEqual(mc_command(self.rl.port, "add a 0 0 6", b"second"), b"NOT_STORED\r\n")
-        for i in owners:
-            self.assertEqual(mc_command(self.mcs[i].port, "get a"),
-                             b"VALUE a 3 5\r\nfirst\r\nEND\r\n")
-        # The meta form, ms in mode E.
-        owners = self.holders("m")
-        mc_command(self.mcs[owners[1]].port, "set m 0 0 5", b"stale")
-        self.assertEqual(mc_command(self.rl.port, "ms m 5 ME", b"first"), b"HD\r\n")
-        for i in owners:
-            self.assertEqual(mc_command(self.mcs[i].port, "get m"),
-                             b"VALUE m 0 5\r\nfirst\r\nEND\r\n")
+        self.assertEqual(self.copies("a"), [b"VALUE a 3 5\r\nfirst\r\nEND\r\n"] * 2)
         # replace: only the primary holds the item; the replaced item reaches both copies.
-        owners = self.holders("r")
-        mc_command(self.mcs[owners[0]].port, "set r 0 0 3", b"old")
+        mc_command(self.mcs[self.holders("r")[0]].port, "set r 0 0 3", b"old")
         self.assertEqual(mc_command(self.rl.port, "replace r 0 0 3", b"new"), b"STORED\r\n")
-        for i in owners:
-            self.assertEqual(mc_command(self.mcs[i].port, "get r"), b"VALUE r 0 3\r\nnew\r\nEND\r\n")
-
+        self.assertEqual(self.copies("r"), [b"VALUE r 0 3\r\nnew\r\nEND\r\n"] * 2)
 
 if __name__ == "__main__":
     run_unittests(globals())
