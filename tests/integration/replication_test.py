@@ -163,6 +163,25 @@ class WriteTest(RedisReplicationCase):
         for i in self.holders(rl, ["h"])[0]:
             self.assertEqual(self.direct(i).hget("h", "f"), b"1")
 
+    def test_writes_pipelined_after_a_conditional_write_reach_the_replicas_after_it(self):
+        """SETNX then EXPIRE in one pipeline, the other replica holding a stale copy: SETNX's
+        follow-up (a SET, sent once the primary applied it) reaches that replica before the
+        EXPIRE does, so the lock expires on every copy."""
+        rl = self.proxy(replicas=2, write="one")
+        c = self.client(rl)
+        primary, other = self.holders(rl, ["plock"])[0]
+        self.direct(other).set("plock", "stale")
+        pipe = c.pipeline(transaction=False)
+        pipe.setnx("plock", "t")
+        pipe.expire("plock", 60)
+        pipe.get("plock")
+        self.assertEqual(pipe.execute(), [True, True, b"t"])
+        for i in (primary, other):
+            self.assertEqual(self.direct(i).get("plock"), b"t")
+            self.assertGreater(self.direct(i).ttl("plock"), 0, f"redis-{i}")
+        # The same client goes on pipelining after the barrier lifted.
+        self.assertEqual(c.get("plock"), b"t")
+
 
 class ReadTest(RedisReplicationCase):
     def test_reads_fail_over_when_the_primary_is_gone(self):

@@ -200,7 +200,7 @@ void ClientConnection::process_input() {
   if (in_process_) return;
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
-  while (!closing_ && !close_after_write_ && !input_done_ && !in_.empty()) {
+  while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
     if (queue_.size() >= kMaxQueuedRequests || out_pending_.size() >= kMaxUnwrittenBytes) {
       if (reading_) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -233,6 +233,13 @@ void ClientConnection::process_input() {
       WorkerCounters::bump(wc.requests_local);
     } else {
       dispatch(req);
+      if (req->has_waiting && !req->complete) {
+        barrier_ = req;
+        if (reading_) {
+          uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+          reading_ = false;
+        }
+      }
     }
     if (req->close_after) {
       // Nothing after a closing request (QUIT, a fatal error) runs, as with the servers
@@ -356,6 +363,7 @@ void ClientConnection::on_request_ready(PendingRequest* req) {
   if (req->complete) return;
   session_->complete(*req);
   req->complete = true;
+  if (req == barrier_) barrier_ = nullptr;  // flush_ready() resumes the input
   flush_ready();
 }
 
@@ -378,7 +386,8 @@ void ClientConnection::flush_ready() {
     worker_.schedule_flush(this);
   }
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
-      queue_.size() < kMaxQueuedRequests / 2 && out_pending_.size() < kMaxUnwrittenBytes / 2) {
+      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
+      out_pending_.size() < kMaxUnwrittenBytes / 2) {
     start_reading();
     if (!in_.empty()) process_input();
   }

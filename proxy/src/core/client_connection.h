@@ -76,8 +76,13 @@ class ClientConnection final : public IoBatch::Writer {
   std::unique_ptr<Session> session_;
   IoBuffer in_;
   std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
-  std::string out_pending_;            // replies ready to write
-  std::string out_writing_;            // bytes of the write in progress
+  // A request with fragments that wait for another of its fragments (a conditional write's
+  // follow-ups to the other replicas, sent once the primary applied it). Until it is complete
+  // no later input is parsed or read, so no later request of this client reaches those
+  // replicas before the follow-ups do.
+  const PendingRequest* barrier_ = nullptr;
+  std::string out_pending_;  // replies ready to write
+  std::string out_writing_;  // bytes of the write in progress
   uv_write_t write_req_;
   uv_shutdown_t shutdown_req_;
   bool writing_ = false;

@@ -377,7 +377,8 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (spec.kind == CommandKind::kCas) {
     forward_cas(t[1], bytes, "STORED\r\n", "delete " + std::string(t[1]) + "\r\n", req);
-  } else if (t[0] == "add" || t[0] == "replace") {
+  } else if ((t[0] == "add" || t[0] == "replace") &&
+             req.ring->replicas(req.ring->hash(t[1])).size() > 1) {
     // Conditional on the key's presence: the primary decides, and once it stored the item
     // the other replicas store it unconditionally, so copies that drifted apart (one lost
     // the item, one kept it) do not decide differently and stay apart.

@@ -22,7 +22,8 @@ struct ConditionalWrite {
 };
 
 // The conditional form of `args` (a whole command, name first), or nullopt for any other
-// command. SET with GET is not one: its reply (the old value) does not say whether it wrote.
+// command. SET with GET is not one: its reply (the old value) does not say whether it wrote;
+// nor is SET with an option other than NX, XX, EX, PX, EXAT, PXAT and KEEPTTL.
 std::optional<ConditionalWrite> conditional_write(std::span<const std::string_view> args);
 
 }  // namespace ringleader::proxy::redis
