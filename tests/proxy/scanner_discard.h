@@ -49,4 +49,14 @@ DiscardRun scan_discarding(std::string_view input, size_t piece, bool drop = tru
   return run;
 }
 
+// The most known_length() said before the end of `input`'s first reply, read a byte at a time
+// both as kept and as discarded: a lower bound on that reply's length, or it is a bug.
+template <class Scanner>
+size_t most_known_length(std::string_view input) {
+  size_t most = 0;
+  for (bool drop : {false, true})
+    most = std::max(most, scan_discarding<Scanner>(input, 1, drop).most_known);
+  return most;
+}
+
 }  // namespace ringleader::proxy::testing

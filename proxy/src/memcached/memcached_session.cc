@@ -590,19 +590,22 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     return;
   }
   const std::string_view place = base64 ? std::string_view(decoded) : t[1];
-  std::string payload;
-  if (quiet || raw.empty()) {
+  // The request re-encoded without the flags whose first letter is in `dropped`.
+  auto without_flags = [&](std::string_view dropped) {
+    std::string out;
     for (size_t i = 0; i < t.size(); ++i) {
-      if (i >= first_flag && t[i][0] == 'q') continue;
-      if (!payload.empty()) payload += ' ';
-      payload += t[i];
+      if (i >= first_flag && dropped.find(t[i][0]) != std::string_view::npos) continue;
+      if (!out.empty()) out += ' ';
+      out += t[i];
     }
-    payload += "\r\n";
+    out += "\r\n";
     if (parser_.has_data()) {
-      payload += parser_.data();
-      payload += "\r\n";
+      out += parser_.data();
+      out += "\r\n";
     }
-  }
+    return out;
+  };
+  const std::string payload = quiet || raw.empty() ? without_flags("q") : std::string();
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (quiet) {
     // What memcached leaves out in quiet mode: a miss for mg, a success for the others.
@@ -619,16 +622,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   } else if (conditional && req.ring->replicas(req.ring->hash(place)).size() > 1) {
     // As add and replace: the primary decides; once it stored the item, the other replicas
     // store it in the default mode (set), so copies that drifted apart converge.
-    std::string as_set;
-    for (size_t i = 0; i < t.size(); ++i) {
-      if (i >= first_flag && (t[i][0] == 'q' || t[i][0] == 'M')) continue;
-      if (!as_set.empty()) as_set += ' ';
-      as_set += t[i];
-    }
-    as_set += "\r\n";
-    as_set += parser_.data();
-    as_set += "\r\n";
-    forward_cas(place, bytes, "HD", as_set, req);
+    forward_cas(place, bytes, "HD", without_flags("qM"), req);
   } else {
     forward(place, bytes, Access::kWrite, req);
   }

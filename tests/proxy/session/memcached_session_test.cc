@@ -298,8 +298,7 @@ TEST_F(MemcachedSessionTest, QuietMetaCommandsAreSentWithRepliesAndTheProxyDrops
   }
   // A failure is always heard, quiet or not.
   PendingRequest* failed = plan("ms foo 1 q\r\nx\r\n");
-  failed->fragments[0].state = FragmentState::kFailed;
-  failed->fragments[0].error = "backend mc0 (127.0.0.1:11211): connection refused";
+  fail(failed, 0, "backend mc0 (127.0.0.1:11211): connection refused");
   session_->complete(*failed);
   EXPECT_EQ(failed->reply,
             "SERVER_ERROR ringleader: backend mc0 (127.0.0.1:11211): connection refused\r\n");
@@ -666,14 +665,12 @@ TEST_F(MemcachedReplicatedSessionTest, CasGoesToThePrimaryAndTheOtherReplicasDro
   EXPECT_EQ(req->fragments[1].after_reply, "STORED\r\n");
   // The primary answers, whatever the other replica said or whether it answered at all.
   reply(req, 0, "STORED\r\n");
-  req->fragments[1].state = FragmentState::kFailed;
-  req->fragments[1].error = "backend mc1 (127.0.0.1:11212): timeout after 5 ms";
+  fail(req, 1, "backend mc1 (127.0.0.1:11212): timeout after 5 ms");
   session_->complete(*req);
   EXPECT_EQ(req->reply, "STORED\r\n");
   // A primary that did not answer is the client's error.
   PendingRequest* failed = plan("cas k 0 0 1 77\r\nx\r\n");
-  failed->fragments[0].state = FragmentState::kFailed;
-  failed->fragments[0].error = "backend mc0 (127.0.0.1:11211): connection refused";
+  fail(failed, 0, "backend mc0 (127.0.0.1:11211): connection refused");
   reply(failed, 1, "DELETED\r\n");
   session_->complete(*failed);
   EXPECT_EQ(failed->reply,

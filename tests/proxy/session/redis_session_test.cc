@@ -146,8 +146,7 @@ TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
 
 TEST_F(RedisSessionTest, FailedFragmentBecomesAnErrorNamingTheBackend) {
   PendingRequest* req = plan("GET foo\r\n");
-  req->fragments[0].state = FragmentState::kFailed;
-  req->fragments[0].error = "backend b1 (127.0.0.1:7001): timeout after 1000 ms";
+  fail(req, 0, "backend b1 (127.0.0.1:7001): timeout after 1000 ms");
   session_->complete(*req);
   EXPECT_EQ(req->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): timeout after 1000 ms\r\n");
 }
@@ -242,8 +241,7 @@ TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
   };
   reply(req, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
   reply(req, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
-  req->fragments[2].state = FragmentState::kFailed;
-  req->fragments[2].error = "backend b2 (127.0.0.1:7002): connection refused";
+  fail(req, 2, "backend b2 (127.0.0.1:7002): connection refused");
   session_->complete(*req);
   EXPECT_NE(req->reply.find("db0:keys=12,expires=1,avg_ttl=0\r\n"), std::string::npos)
       << req->reply;
@@ -307,8 +305,7 @@ TEST_F(RedisReplicatedSessionTest, ConditionalWritesAreDecidedByThePrimary) {
             "$5\r\n30000\r\n");
   // The answer is the primary's, whatever the follow-up did.
   reply(req, 0, "+OK\r\n");
-  req->fragments[1].state = FragmentState::kFailed;
-  req->fragments[1].error = "backend b2 (127.0.0.1:7002): timeout after 1000 ms";
+  fail(req, 1, "backend b2 (127.0.0.1:7002): timeout after 1000 ms");
   session_->complete(*req);
   EXPECT_EQ(req->reply, "+OK\r\n");
 
@@ -319,8 +316,7 @@ TEST_F(RedisReplicatedSessionTest, ConditionalWritesAreDecidedByThePrimary) {
 
   PendingRequest* down = plan("HSETNX h f v\r\n");
   ASSERT_EQ(down->fragments.size(), 2u);
-  down->fragments[0].state = FragmentState::kFailed;
-  down->fragments[0].error = "backend b1 (127.0.0.1:7001): connection refused";
+  fail(down, 0, "backend b1 (127.0.0.1:7001): connection refused");
   down->fragments[1].state = FragmentState::kDone;
   session_->complete(*down);
   EXPECT_EQ(down->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): connection refused\r\n");

@@ -59,6 +59,12 @@ class SessionFixture : public ::testing::Test {
     req->fragments[fragment].reply = std::move(bytes);
   }
 
+  // The fragment failed (no reply) with `error`, as the core reports it.
+  void fail(PendingRequest* req, size_t fragment, std::string error) {
+    req->fragments[fragment].state = FragmentState::kFailed;
+    req->fragments[fragment].error = std::move(error);
+  }
+
   // The primary (fragment 0) answered `primary_reply` without applying a conditional write, so
   // the fragments waiting on it were never sent: completes the request, returns its reply.
   const std::string& complete_unapplied(PendingRequest* req, std::string primary_reply) {
