@@ -3,6 +3,8 @@
 writes reach every replica of a key and are acknowledged as replication.write says, reads
 follow replication.read and fail over to the next replica when a backend is gone."""
 import socket
+import struct
+import time
 import unittest
 
 import redis
@@ -181,6 +183,44 @@ class WriteTest(RedisReplicationCase):
             self.assertGreater(self.direct(i).ttl("plock"), 0, f"redis-{i}")
         # The same client goes on pipelining after the barrier lifted.
         self.assertEqual(c.get("plock"), b"t")
+
+    def test_a_conditional_write_reaches_every_replica_after_its_client_left(self):
+        """The client pipelines a GET of a big value and SET NX, reads nothing and resets the
+        connection while the primary is paused for writes: the proxy's write of the GET reply
+        fails and the client is gone before the primary answers. Once it does, the other
+        replica still gets the follow-up."""
+        rl = self.proxy(replicas=2, write="one")
+        primary, other = self.holders(rl, ["gone"])[0]
+        self.client(rl).set("big", b"x" * (8 << 20))
+        # Paused for less than timeout_ms (BACKEND): the SET waits on the primary, unanswered.
+        self.direct(primary).execute_command("CLIENT", "PAUSE", "600", "WRITE")
+        s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET big\r\nSET gone v NX PX 60000\r\n")
+        time.sleep(0.2)  # the proxy is writing the GET reply into a full socket
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # a reset
+        deadline = time.monotonic() + 10
+        while self.direct(other).get("gone") is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for i in (primary, other):
+            self.assertEqual(self.direct(i).get("gone"), b"v", f"redis-{i}")
+            self.assertGreater(self.direct(i).pttl("gone"), 0, f"redis-{i}")
+
+    def test_a_follow_up_the_other_replica_refuses_counts_as_a_replica_write_failure(self):
+        """HSETNX applies on the primary; the other replica holds a string under that key and
+        answers HSET with WRONGTYPE. The client hears the primary's answer; the miss is counted."""
+        rl = self.proxy(replicas=2, write="one")
+        c = self.client(rl)
+        primary, other = self.holders(rl, ["mixed"])[0]
+        self.direct(other).set("mixed", "a string")
+        failures = metric_value(rl.admin_port, "ringleader_replica_write_failures_total")
+        self.assertTrue(c.hsetnx("mixed", "f", "1"))
+        self.assertEqual(self.direct(primary).hget("mixed", "f"), b"1")
+        self.assertEqual(self.direct(other).get("mixed"), b"a string")
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_replica_write_failures_total"),
+                         failures + 1)
+        self.assertEqual(c.info("stats")["replica_write_failures"], failures + 1)
 
 
 class ReadTest(RedisReplicationCase):

@@ -406,7 +406,7 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
     }
     WorkerCounters::bump(stats.failures);
   }
-  on_fragment_finished(held.req, held.fragment);
+  on_fragment_finished(pool_.owner(), held.req, held.fragment);
   held.req->release();
 }
 

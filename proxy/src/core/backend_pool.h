@@ -40,6 +40,11 @@ class PoolOwner {
   // While flushing: takes a socket write to perform together with the iteration's other
   // writes (the writer hears the outcome later in the flush). False: write it yourself.
   virtual bool queue_write(int fd, const char* data, size_t len, IoBatch::Writer* writer) = 0;
+  virtual Protocol& protocol() = 0;
+  // Sends part `part` of `req` to `backend` of req->ring through the owner's pool for it, or
+  // fails the part at once when the owner has none. Needs no client: a conditional write's
+  // follow-ups go out after its client has gone.
+  virtual void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) = 0;
 };
 
 class BackendPool {
@@ -88,7 +93,7 @@ class BackendPool {
 // Called by a backend connection when part `part` of `req` (a fragment or a copy of one, see
 // PendingRequest::part) has reached kDone or kFailed. Defined with the client side, which
 // applies replication (read failover, write acknowledgements) and turns complete requests
-// into replies.
-void on_fragment_finished(PendingRequest* req, uint32_t part);
+// into replies. `owner` sends the fragments that waited for this one (Fragment::after).
+void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part);
 
 }  // namespace ringleader::proxy

@@ -80,7 +80,7 @@ void count_finished(PendingRequest* req) {
 
 }  // namespace
 
-void on_fragment_finished(PendingRequest* req, uint32_t part) {
+void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) {
   if (PendingRequest::is_copy(part)) {
     if (!settle_copy(*req, req->part(part))) return;
     part = req->part(part).parent;
@@ -93,19 +93,24 @@ void on_fragment_finished(PendingRequest* req, uint32_t part) {
         return;
       }
     }
+    if (f.follow_up && (f.state == FragmentState::kFailed ||
+                        owner.protocol().is_error_reply(f.reply))) {
+      WorkerCounters::bump(owner.counters().replica_write_failures);
+    }
   }
-  // Fragments waiting for this one go now or never. They are still counted as outstanding,
-  // so none of this completes the request before `part` itself is counted below.
+  // Fragments waiting for this one go now or never, whether or not the client is still
+  // there: the primary applied the write, so the other replicas must get it too. They are
+  // still counted as outstanding, so none of this completes the request before `part`
+  // itself is counted below.
   if (req->has_waiting) {
     const Fragment& done = req->fragments[part];
-    ClientConnection* client = req->client();
     for (uint32_t i = 0; i < req->fragments.size(); ++i) {
       Fragment& w = req->fragments[i];
       if (w.after != part || w.state != FragmentState::kQueued) continue;
       w.after = Fragment::kNoAfter;
-      if (client != nullptr && done.state == FragmentState::kDone &&
-          done.reply.starts_with(w.after_reply)) {
-        client->send_part(req, i, w.backend);
+      if (done.state == FragmentState::kDone && done.reply.starts_with(w.after_reply)) {
+        w.follow_up = true;
+        owner.send_part(req, i, w.backend);
       } else {
         w.state = FragmentState::kDone;  // not sent: its condition did not hold
         count_finished(req);
@@ -273,13 +278,13 @@ void ClientConnection::dispatch(PendingRequest* req) {
       // A read of one key: the primary needs no replica walk, other policies do.
       if (f.access == Access::kReadPrimary ||
           worker_.replication().read == config::ReadPolicy::kPrimary) {
-        send_part(req, i, f.backend);
+        worker_.send_part(req, i, f.backend);
         continue;
       }
       resolve_replicas(*req, f);
     }
     if (f.replicas.size() <= 1 || f.access == Access::kDirect) {
-      send_part(req, i, f.backend);
+      worker_.send_part(req, i, f.backend);
     } else if (f.access == Access::kWrite) {
       send_copies(req, i);
     } else {
@@ -289,30 +294,12 @@ void ClientConnection::dispatch(PendingRequest* req) {
       }
       f.tried = 0;
       f.backend = f.replicas[0];
-      send_part(req, i, f.backend);
+      worker_.send_part(req, i, f.backend);
     }
   }
   // Dropping the hold completes the request if every fragment already finished (for
   // example all failed at once): the completion then runs exactly once, here.
   count_finished(req);
-}
-
-void ClientConnection::send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) {
-  if (BackendPool* pool = worker_.pool_for(*req->ring, backend)) {
-    pool->send(req, part);
-    return;
-  }
-  Fragment& f = req->part(part);
-  f.state = FragmentState::kFailed;
-  if (!f.error.empty()) f.error += "; ";
-  f.error += backend == ring::kNoBackend
-                 ? "no backend available for this key"
-                 : "backend " + req->ring->backend(backend).name + " is unavailable";
-  WorkerCounters::bump(worker_.counters().fragments_failed);
-  if (PendingRequest::is_copy(part)) {
-    WorkerCounters::bump(worker_.counters().replica_write_failures);
-  }
-  on_fragment_finished(req, part);
 }
 
 void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
@@ -329,7 +316,7 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
   }
   const uint32_t first = write.first_copy;
   for (uint32_t r = 0; r < n; ++r) {
-    send_part(req, PendingRequest::kCopyBit | (first + r), req->copies[first + r].backend);
+    worker_.send_part(req, PendingRequest::kCopyBit | (first + r), req->copies[first + r].backend);
   }
 }
 
@@ -355,7 +342,7 @@ bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
                             : worker_.counters().read_failovers);
   // The fragment stays outstanding: this send (or, when it fails at once, the next
   // fail_over or the final failure) accounts for it.
-  send_part(req, fragment, f.backend);
+  worker_.send_part(req, fragment, f.backend);
   return true;
 }
 

@@ -34,8 +34,6 @@ class ClientConnection final : public IoBatch::Writer {
   // replication.miss_failover, sends it to its next replica if one is left (true). False: its
   // outcome stands (after a failure that follows an earlier replica's miss, the miss).
   bool fail_over(PendingRequest* req, uint32_t fragment);
-  // Sends one part to `backend`, or fails it at once when this worker has no pool for it.
-  void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend);
 
   // Closes now, dropping unwritten replies.
   void close();

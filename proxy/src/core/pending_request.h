@@ -62,6 +62,10 @@ struct Fragment {
   static constexpr uint32_t kNoAfter = UINT32_MAX;
   uint32_t after = kNoAfter;
   std::string after_reply;
+  // Sent once its `after` applied: a replica's copy of the primary's decision. When it fails,
+  // or its backend answers with an error, that replica missed the write (counted as a
+  // replica write failure); the client's answer is the primary's all the same.
+  bool follow_up = false;
   // Replication bookkeeping, kept by the core. Reads: replicas tried so far. Writes: the
   // copies (PendingRequest::copies[first_copy, + replicas.size())) and their tally. Copies:
   // `parent` is the fragment they copy.
@@ -99,6 +103,7 @@ struct Fragment {
     key_hash = 0;
     after = kNoAfter;
     after_reply.clear();
+    follow_up = false;
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
   }

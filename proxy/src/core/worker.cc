@@ -217,4 +217,20 @@ BackendPool* Worker::pool_for(const ring::Ring& r, ring::BackendIndex index) {
   return it == pools_.end() ? nullptr : it->second.get();
 }
 
+void Worker::send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) {
+  if (BackendPool* pool = pool_for(*req->ring, backend)) {
+    pool->send(req, part);
+    return;
+  }
+  Fragment& f = req->part(part);
+  f.state = FragmentState::kFailed;
+  if (!f.error.empty()) f.error += "; ";
+  f.error += backend == ring::kNoBackend
+                 ? "no backend available for this key"
+                 : "backend " + req->ring->backend(backend).name + " is unavailable";
+  WorkerCounters::bump(counters_->fragments_failed);
+  if (PendingRequest::is_copy(part)) WorkerCounters::bump(counters_->replica_write_failures);
+  on_fragment_finished(*this, req, part);
+}
+
 }  // namespace ringleader::proxy

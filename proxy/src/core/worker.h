@@ -51,7 +51,7 @@ class Worker final : public PoolOwner {
   uv_loop_t* loop() { return &loop_; }
   const config::Config& config() const { return config_; }
   const SessionEnv& session_env() const { return env_; }
-  Protocol& protocol() { return protocol_; }
+  Protocol& protocol() override { return protocol_; }
   ProxyCounters& proxy_counters() { return proxy_counters_; }
   WorkerCounters& counters() override { return *counters_; }
   const ring::RingSnapshot& ring() const { return ring_; }
@@ -60,6 +60,7 @@ class Worker final : public PoolOwner {
   uint64_t next_read_turn() { return read_turn_++; }
   // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
   BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
+  void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) override;
   void request_ejection(const std::string& backend) override { eject_(backend); }
   void schedule_flush(BackendConnection* c) override { backend_flushes_.push_back(c); }
   void schedule_flush(ClientConnection* c) { client_flushes_.push_back(c); }
