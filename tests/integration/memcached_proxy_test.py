@@ -784,6 +784,7 @@ class ReplyLimitTest(McClusterCase):
         values = {f"{{r}}{i}": os.urandom(600000) for i in range(3)}  # {r}: one backend
         for key, value in values.items():
             self.assertEqual(c.command(storage("set", key, value)), b"STORED")
+        too_large = metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total")
         owner = self.owner("{r}0")
         reply, closed = raw_exchange(self.rl.port, b"get {r}0\r\nget {r}0 {r}1\r\nget {r}2\r\n"
                                      b"gets {r}1 {r}2\r\nget {r}1\r\n", timeout=10)
@@ -794,7 +795,28 @@ class ReplyLimitTest(McClusterCase):
         self.assertEqual(reply, value_reply([("{r}0", 0, values["{r}0"])]) + limit_error
                          + value_reply([("{r}2", 0, values["{r}2"])]) + limit_error
                          + value_reply([("{r}1", 0, values["{r}1"])]))
-        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"),
+                         too_large + 2)
+
+    def test_a_split_gets_replies_share_one_limit(self):
+        """get of keys on two backends: each reply fits backend.max_reply_bytes, both together
+        do not, so the get gets a SERVER_ERROR; replies that fit together are served."""
+        c = self.conn()
+        keys = self.keys_per_backend("split", 1)
+        a, b2 = [ks[0] for ks in keys.values()][:2]
+        for key in (a, b2):
+            self.assertEqual(c.command(storage("set", key, b"v" * 600000)), b"STORED")
+        reply, closed = raw_exchange(self.rl.port, f"get {a} {b2}\r\nget {a}\r\n".encode(),
+                                     timeout=10)
+        self.assertFalse(closed)
+        self.assertRegex(reply.split(b"\r\n")[0],
+                         rb"^SERVER_ERROR ringleader: backend mc-\d \(127.0.0.1:\d+\): reply "
+                         rb"together with the request's other replies larger than "
+                         rb"backend.max_reply_bytes \(1048576 bytes\), dropped$")
+        self.assertTrue(reply.endswith(value_reply([(a, 0, b"v" * 600000)])))
+        self.assertEqual(c.command(storage("set", b2, b"w" * 400000)), b"STORED")
+        reply, _ = raw_exchange(self.rl.port, f"get {a} {b2}\r\n".encode(), timeout=10)
+        self.assertEqual(reply, value_reply([(a, 0, b"v" * 600000), (b2, 0, b"w" * 400000)]))
 
 
 class StalledBackendTest(McClusterCase):

@@ -432,6 +432,7 @@ class ReplyLimitTest(ClusterCase):
             pipe.rpush("{r}list", *[f"{i}:{j}:" + "x" * 1000 for j in range(50)])
         pipe.execute()  # 2,000 items of about 1 KB: a 2 MB LRANGE reply
         owner.set("{r}str", b"s" * (48 << 20))  # straight to the backend: 48 MB
+        too_large = metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total")
         before = peak_rss_bytes(self.rl.proc.pid)
 
         payload = b"".join(
@@ -446,7 +447,8 @@ class ReplyLimitTest(ClusterCase):
         self.assertEqual(reply, b"$6\r\nbefore\r\n" + limit_error + b"$6\r\nbefore\r\n" + limit_error
                          + b"*2\r\n$1004\r\n0:0:" + b"x" * 1000 + b"\r\n$1004\r\n0:1:" + b"x" * 1000
                          + b"\r\n:%d\r\n" % (48 << 20))
-        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"), 2)
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"),
+                         too_large + 2)
         # Neither reply was held whole: the 48 MB bulk was refused at its header, and the peak
         # grows by less than half of it. (What it does grow by is the buffer the 2 MB LRANGE
         # reply fills up to the limit before it is known to be too big, a few MB, and more
@@ -456,6 +458,33 @@ class ReplyLimitTest(ClusterCase):
         self.assertEqual(c.get("{r}a"), b"before")
         self.assertEqual(c.llen("{r}list"), 2000)
         owner.delete("{r}str")
+
+    def test_a_split_requests_replies_share_one_limit(self):
+        """MGET over two backends: each reply fits backend.max_reply_bytes, both together do
+        not, so the one that would cross the limit is dropped and MGET gets the error; a split
+        whose replies fit together gets its values."""
+        c = self.client()
+        keys = [f"split:{i}" for i in range(40)]
+        owners = lookup(self.rl.config_path, keys)
+        a = keys[0]
+        b = next(k for k, o in zip(keys, owners) if o != owners[0])
+        c.set(a, b"a" * 600000)
+        c.set(b, b"b" * 600000)
+        before = metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total")
+        with self.assertRaises(redis.ResponseError) as err:
+            c.mget(a, b)
+        self.assertRegex(str(err.exception),
+                         r"^ringleader: backend redis-\d \(127.0.0.1:\d+\): reply together with "
+                         r"the request's other replies larger than backend.max_reply_bytes "
+                         r"\(1048576 bytes\), dropped$")
+        self.assertEqual(
+            metric_value(self.rl.admin_port, "ringleader_backend_replies_too_large_total"),
+            before + 1)
+        # Each alone, or both at 400 KB, fit; the connections stayed in step.
+        self.assertEqual(c.mget(a), [b"a" * 600000])
+        c.set(b, b"b" * 400000)
+        self.assertEqual(c.mget(a, b), [b"a" * 600000, b"b" * 400000])
+        c.delete(a, b)
 
 
 class BackendPasswordTest(unittest.TestCase):
@@ -593,6 +622,61 @@ class BackendFailureTest(unittest.TestCase):
                     self.assertIn("redis-1", str(e))
                     return False
             wait_until(answers, timeout=10, what="redis-1 to answer again")
+
+    def test_replies_still_arriving_count_against_a_splits_limit(self):
+        """MGET over two scripted backends, each declaring a 700 KB reply and sending 1,000 bytes
+        of it: together they cannot fit backend.max_reply_bytes (1 MiB), so one is refused as
+        soon as both headers are in, long before either finishes or times out. The proxy never
+        buffers toward two replies that could not be held together."""
+        listeners = []
+        for _ in range(2):
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(4)
+            listener.settimeout(10)
+            listeners.append(listener)
+        problems = []
+
+        def scripted_backend(listener):
+            try:
+                conn, _ = listener.accept()
+                conn.settimeout(10)
+                conn.recv(65536)  # its part of the MGET
+                conn.sendall(b"*1\r\n$700000\r\n" + b"x" * 1000)  # then nothing
+                while conn.recv(65536):
+                    pass
+                conn.close()
+            except OSError as e:
+                problems.append(repr(e))
+
+        threads = [threading.Thread(target=scripted_backend, args=(lst,)) for lst in listeners]
+        for t in threads:
+            t.start()
+        try:
+            with TempDir() as tmp:
+                extra = "[backend]\ntimeout_ms = 3000\nfailure_limit = 0\nmax_reply_bytes = 1048576"
+                ports = [lst.getsockname()[1] for lst in listeners]
+                with Ringleader(RINGLEADER, tmp, ports, extra=extra) as rl:
+                    keys = [f"k{i}" for i in range(40)]
+                    owners = lookup(rl.config_path, keys)
+                    pair = [keys[0], next(k for k, o in zip(keys, owners) if o != owners[0])]
+                    with socket.create_connection(("127.0.0.1", rl.port), timeout=10) as s:
+                        s.sendall(b"*3\r\n$4\r\nMGET\r\n" + b"".join(
+                            b"$%d\r\n%s\r\n" % (len(k), k.encode()) for k in pair))
+                        started = time.monotonic()
+                        wait_until(lambda: metric_value(
+                            rl.admin_port, "ringleader_backend_replies_too_large_total") == 1,
+                            timeout=2.5, what="one of the two replies to be refused")
+                        self.assertLess(time.monotonic() - started, 2.5)  # not the timeout
+                        # The MGET itself is answered once the other backend is given up on.
+                        s.settimeout(10)
+                        self.assertTrue(s.recv(65536).startswith(b"-ERR ringleader: backend "))
+            self.assertEqual(problems, [])
+        finally:
+            for lst in listeners:
+                lst.close()
+            for t in threads:
+                t.join(10)
 
     def test_a_backend_stalling_inside_an_oversized_reply_times_out(self):
         """A bulk reply whose header declares more than backend.max_reply_bytes is refused as

@@ -261,11 +261,14 @@ void BackendConnection::process_replies() {
     std::string_view input = in_.readable();
     ReplyFramer::Status st = framer_->scan(input, &length, &error);
     if (st == ReplyFramer::Status::kNeedMore) {
-      if (state_ == State::kReady &&
-          (discarding_ ||
-           std::max(input.size(), framer_->known_length()) > pool_.config().max_reply_bytes) &&
-          !drop_oversized_reply()) {
-        return;
+      if (state_ == State::kReady) {
+        // Everything buffered belongs to the head reply, which is still arriving.
+        const size_t head = std::max(input.size(), framer_->known_length());
+        if (discarding_ || over_budget(head)) {
+          if (!drop_oversized_reply(head)) return;
+        } else {
+          charge_head(head);
+        }
       }
       break;
     }
@@ -293,9 +296,9 @@ void BackendConnection::process_replies() {
       }
       continue;
     }
-    if (discarding_ || length > pool_.config().max_reply_bytes) {
-      if (!drop_oversized_reply()) return;  // (the framer was reset: it drops nothing here)
-      in_.consume(length);                  // what is left of the reply
+    if (discarding_ || over_budget(length)) {
+      if (!drop_oversized_reply(length)) return;  // (the framer was reset: it drops nothing)
+      in_.consume(length);                        // what is left of the reply
       discarding_ = false;
       continue;
     }
@@ -304,6 +307,7 @@ void BackendConnection::process_replies() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }
+    release_head_charge();
     Held held = in_flight_.front();
     in_flight_.pop_front();
     if (on_wire_ > 0) --on_wire_;
@@ -316,7 +320,28 @@ void BackendConnection::process_replies() {
   arm_timer();
 }
 
-bool BackendConnection::drop_oversized_reply() {
+bool BackendConnection::over_budget(size_t head) const {
+  const size_t max = pool_.config().max_reply_bytes;
+  if (head > max) return true;
+  if (in_flight_.empty()) return false;
+  const size_t others = in_flight_.front().req->reply_bytes - head_charge_;
+  return others > max - head;
+}
+
+void BackendConnection::charge_head(size_t head) {
+  if (in_flight_.empty() || head == head_charge_) return;
+  PendingRequest* req = in_flight_.front().req;
+  req->reply_bytes = req->reply_bytes - head_charge_ + head;
+  head_charge_ = head;
+}
+
+void BackendConnection::release_head_charge() {
+  if (head_charge_ == 0) return;
+  in_flight_.front().req->reply_bytes -= head_charge_;
+  head_charge_ = 0;
+}
+
+bool BackendConnection::drop_oversized_reply(size_t head) {
   if (!discarding_) {
     if (in_flight_.empty()) {
       last_error_ = "unexpected reply with no request pending";
@@ -325,6 +350,8 @@ bool BackendConnection::drop_oversized_reply() {
     }
     // The backend answered; the answer is too big to hold. Its request gets an error reply,
     // not a failure: no other replica is asked for the same oversized answer.
+    release_head_charge();
+    const bool shared = head <= pool_.config().max_reply_bytes;  // alone it would have fit
     discarding_ = true;
     Held held = in_flight_.front();
     discard_deadline_ns_ = held.deadline_ns;
@@ -334,7 +361,9 @@ bool BackendConnection::drop_oversized_reply() {
     WorkerCounters::bump(pool_.counters().replies_too_large);
     finish(held, FragmentState::kDone,
            protocol_.error_reply(
-               "ringleader: " + pool_.describe() + ": reply larger than backend.max_reply_bytes (" +
+               "ringleader: " + pool_.describe() +
+               (shared ? ": reply together with the request's other replies" : ": reply") +
+               " larger than backend.max_reply_bytes (" +
                std::to_string(pool_.config().max_reply_bytes) + " bytes), dropped"));
   }
   const size_t settled = framer_->settled();
@@ -393,6 +422,7 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
     f.reply.assign(reply_or_error);
+    held.req->reply_bytes += reply_or_error.size();
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
     WorkerCounters::bump(stats.replies);
@@ -420,6 +450,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
     ++backoff_step_;
   }
   uv_timer_stop(&timer_);
+  release_head_charge();
   std::deque<Held> failed;
   failed.swap(in_flight_);
   for (Held& h : waiting_)

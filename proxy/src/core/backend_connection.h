@@ -70,9 +70,17 @@ class BackendConnection final : public IoBatch::Writer {
   void arm_timer();
   void fail_all(const std::string& why, bool count_failure);
   void finish(Held held, FragmentState state, std::string_view reply_or_error);
-  // The head reply is over backend.max_reply_bytes: answers its request with an error (once)
-  // and drops what the framer has settled of it. False when no request awaits it.
-  bool drop_oversized_reply();
+  // True when a head reply of `head` bytes (buffered or declared) does not fit its request's
+  // budget: backend.max_reply_bytes less what the request's other replies take.
+  bool over_budget(size_t head) const;
+  // Counts a head reply of `head` bytes so far in its request's reply_bytes.
+  void charge_head(size_t head);
+  // Takes the head reply's bytes back out of its request's reply_bytes; before the head
+  // request leaves in_flight_.
+  void release_head_charge();
+  // The head reply (`head` bytes so far) is over budget: answers its request with an error
+  // (once) and drops what the framer has settled of it. False when no request awaits it.
+  bool drop_oversized_reply(size_t head);
   void close_socket();
 
   uv_loop_t* loop_;
@@ -99,6 +107,8 @@ class BackendConnection final : public IoBatch::Writer {
   // reply must arrive by then, as a reply held whole would have had to; a backend that stalls
   // in the middle of it fails the connection even when nothing else is in flight.
   uint64_t discard_deadline_ns_ = 0;
+  // Bytes of the head reply counted in in_flight_.front()'s PendingRequest::reply_bytes.
+  size_t head_charge_ = 0;
   std::string out_pending_;         // bytes not yet handed to a write
   bool writing_ = false;            // a write of the current socket is in progress
   size_t attempted_ = 0;            // bytes of out_pending_ handed to that write

@@ -93,8 +93,8 @@ void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) 
         return;
       }
     }
-    if (f.follow_up && (f.state == FragmentState::kFailed ||
-                        owner.protocol().is_error_reply(f.reply))) {
+    if (f.follow_up &&
+        (f.state == FragmentState::kFailed || owner.protocol().is_error_reply(f.reply))) {
       WorkerCounters::bump(owner.counters().replica_write_failures);
     }
   }
