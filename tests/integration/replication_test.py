@@ -2,6 +2,7 @@
 """Replication through `ringleader serve` with real redis-servers and memcacheds on 127.0.0.1:
 writes reach every replica of a key and are acknowledged as replication.write says, reads
 follow replication.read and fail over to the next replica when a backend is gone."""
+import signal
 import socket
 import struct
 import time
@@ -10,11 +11,13 @@ import unittest
 import redis
 
 from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_value,
-                     replica_backends, run_unittests)
+                     replica_backends, run_unittests, wait_until)
 
 # Never eject (failure_limit = 0): a dead backend stays in every replica set, so each request
 # meets it; short timeouts keep the dead one's failures quick.
 BACKEND = "[backend]\nfailure_limit = 0\nconnect_timeout_ms = 500\ntimeout_ms = 1000\n"
+# For tests that pause a backend for up to 2 s without its requests timing out.
+SLOW_BACKEND = "[backend]\nfailure_limit = 0\nconnect_timeout_ms = 500\ntimeout_ms = 4000\n"
 
 
 def replication(write="one", read="primary", miss_failover=False):
@@ -39,7 +42,7 @@ class RedisReplicationCase(unittest.TestCase):
         self.tmp_ctx.__exit__(None, None, None)
 
     def proxy(self, replicas, write="one", read="primary", zone=None, zones=None, name="rl",
-              miss_failover=False):
+              miss_failover=False, backend=BACKEND):
         backends = []
         for i, r in enumerate(self.redises):
             b = {"name": f"redis-{i}", "address": f"127.0.0.1:{r.port}"}
@@ -49,7 +52,7 @@ class RedisReplicationCase(unittest.TestCase):
         rl = Ringleader(RINGLEADER, self.tmp, backends,
                         proxy=f'zone = "{zone}"' if zone else "",
                         ring=f"replicas = {replicas}",
-                        extra=BACKEND + replication(write, read, miss_failover),
+                        extra=backend + replication(write, read, miss_failover),
                         name=name).__enter__()
         self.proxies.append(rl)
         return rl
@@ -184,28 +187,69 @@ class WriteTest(RedisReplicationCase):
         # The same client goes on pipelining after the barrier lifted.
         self.assertEqual(c.get("plock"), b"t")
 
-    def test_a_conditional_write_reaches_every_replica_after_its_client_left(self):
-        """The client pipelines a GET of a big value and SET NX, reads nothing and resets the
-        connection while the primary is paused for writes: the proxy's write of the GET reply
-        fails and the client is gone before the primary answers. Once it does, the other
-        replica still gets the follow-up."""
-        rl = self.proxy(replicas=2, write="one")
-        primary, other = self.holders(rl, ["gone"])[0]
-        self.client(rl).set("big", b"x" * (8 << 20))
-        # Paused for less than timeout_ms (BACKEND): the SET waits on the primary, unanswered.
-        self.direct(primary).execute_command("CLIENT", "PAUSE", "600", "WRITE")
+    def abandon_a_conditional_write(self, rl, key):
+        """Sends SET key v NX PX 60000 through `rl` while the key's primary is paused for
+        writes, and makes the proxy drop the client before the primary answers: the client
+        pipelines a GET of a big value first, reads nothing and resets the connection, so the
+        proxy's write of the GET reply fails. Returns (primary, other) once the proxy has
+        closed the client, with the primary still paused."""
+        primary, other = self.holders(rl, [key])[0]
+        setter = self.client(rl)
+        setter.set("big", b"x" * (8 << 20))
+        setter.connection_pool.disconnect()
+        wait_until(lambda: metric_value(rl.admin_port, "ringleader_client_connections") == 0,
+                   what="the proxy to see the first client go")
+        # Paused for less than the proxy's timeout_ms: the SET waits on the primary, unanswered.
+        self.direct(primary).execute_command("CLIENT", "PAUSE", "2000", "WRITE")
+        paused = time.monotonic()
         s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.sendall(b"GET big\r\nSET gone v NX PX 60000\r\n")
+        s.sendall(b"GET big\r\nSET %s v NX PX 60000\r\n" % key.encode())
         time.sleep(0.2)  # the proxy is writing the GET reply into a full socket
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()  # a reset
-        deadline = time.monotonic() + 10
-        while self.direct(other).get("gone") is None and time.monotonic() < deadline:
+        wait_until(lambda: metric_value(rl.admin_port, "ringleader_client_connections") == 0,
+                   timeout=1.5, what="the proxy to close the client")
+        self.assertLess(time.monotonic() - paused, 1.8, "the primary answered before the close")
+        self.assertIsNone(self.direct(other).get(key))
+        return primary, other
+
+    def assert_replicated(self, key, owners, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.direct(owners[-1]).get(key) is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        for i in (primary, other):
-            self.assertEqual(self.direct(i).get("gone"), b"v", f"redis-{i}")
-            self.assertGreater(self.direct(i).pttl("gone"), 0, f"redis-{i}")
+        for i in owners:
+            self.assertEqual(self.direct(i).get(key), b"v", f"redis-{i}")
+            self.assertGreater(self.direct(i).pttl(key), 0, f"redis-{i}")
+
+    def test_a_conditional_write_reaches_every_replica_after_its_client_left(self):
+        """The client is gone before the primary answers: once the primary applies the write,
+        the other replica still gets the follow-up."""
+        rl = self.proxy(replicas=2, write="one", backend=SLOW_BACKEND)
+        self.assert_replicated("gone", self.abandon_a_conditional_write(rl, "gone"))
+
+    def test_a_drain_waits_for_the_follow_ups_of_clients_already_gone(self):
+        """SIGTERM right after the client left, the primary still paused: the proxy has no
+        client left, but it waits (within its grace) for the primary's answer and the
+        follow-up before it exits."""
+        rl = self.proxy(replicas=2, write="one", backend=SLOW_BACKEND)
+        owners = self.abandon_a_conditional_write(rl, "drained")
+        rl.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(rl.proc.wait(timeout=10), 0)
+        self.assert_replicated("drained", owners, timeout=0)
+
+    def test_each_copy_of_a_write_fits_the_reply_limit_alone(self):
+        """GETDEL of a 600 KB value on two replicas with backend.max_reply_bytes = 1 MiB: one
+        copy's reply answers, so the copies are not added up against the limit (the write
+        applied everywhere must not be answered with a size error)."""
+        rl = self.proxy(replicas=2, write="all", backend=BACKEND + "max_reply_bytes = 1048576\n")
+        c = self.client(rl)
+        value = b"v" * 600000
+        for _ in range(3):
+            self.assertTrue(c.set("getdel", value))
+            self.assertEqual(c.getdel("getdel"), value)
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_replies_too_large_total"),
+                         0)
 
     def test_a_follow_up_the_other_replica_refuses_counts_as_a_replica_write_failure(self):
         """HSETNX applies on the primary; the other replica holds a string under that key and

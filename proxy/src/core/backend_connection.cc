@@ -323,13 +323,16 @@ void BackendConnection::process_replies() {
 bool BackendConnection::over_budget(size_t head) const {
   const size_t max = pool_.config().max_reply_bytes;
   if (head > max) return true;
-  if (in_flight_.empty()) return false;
+  if (in_flight_.empty() || PendingRequest::is_copy(in_flight_.front().fragment)) return false;
   const size_t others = in_flight_.front().req->reply_bytes - head_charge_;
   return others > max - head;
 }
 
 void BackendConnection::charge_head(size_t head) {
-  if (in_flight_.empty() || head == head_charge_) return;
+  if (in_flight_.empty() || PendingRequest::is_copy(in_flight_.front().fragment) ||
+      head == head_charge_) {
+    return;
+  }
   PendingRequest* req = in_flight_.front().req;
   req->reply_bytes = req->reply_bytes - head_charge_ + head;
   head_charge_ = head;
@@ -421,8 +424,11 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   f.state = state;
   BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
+    if (!PendingRequest::is_copy(held.fragment)) {
+      // (A read that failed over after a miss replaces the miss it was charged for.)
+      held.req->reply_bytes = held.req->reply_bytes - f.reply.size() + reply_or_error.size();
+    }
     f.reply.assign(reply_or_error);
-    held.req->reply_bytes += reply_or_error.size();
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
     WorkerCounters::bump(stats.replies);

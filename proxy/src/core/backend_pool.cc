@@ -77,6 +77,13 @@ void BackendPool::send(PendingRequest* req, uint32_t fragment) {
   best->send(req, fragment);
 }
 
+bool BackendPool::idle() const {
+  for (const BackendConnection* c : connections_) {
+    if (c->load() > 0) return false;
+  }
+  return true;
+}
+
 void BackendPool::report_failure() {
   ++consecutive_failures_;
   if (config_.failure_limit > 0 && consecutive_failures_ % config_.failure_limit == 0) {

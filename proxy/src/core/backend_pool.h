@@ -69,6 +69,8 @@ class BackendPool {
 
   // Sends part `part` of `req` (PendingRequest::part) on the least loaded connection.
   void send(PendingRequest* req, uint32_t part);
+  // No request is waiting for or awaiting a reply on any of its connections.
+  bool idle() const;
 
   void report_success() { consecutive_failures_ = 0; }
   void report_failure();

@@ -196,10 +196,11 @@ class PendingRequest {
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;
   uint64_t batch = 0;  // the client read that delivered it: its replies go out together
-  // Bytes of backend replies this request holds (its parts' replies) or is owed by backend
-  // connections that have buffered part of a reply still arriving. Backend connections keep
-  // it within backend.max_reply_bytes, so the replies of a split request (MGET, a multi-key
-  // get) together fit the limit one reply must fit.
+  // Bytes of backend replies this request holds (its fragments' replies) or is owed by
+  // backend connections that have buffered part of a reply still arriving. Backend
+  // connections keep it within backend.max_reply_bytes, so the replies of a split request
+  // (MGET, a multi-key get) together fit the limit one reply must fit. Copies of a write are
+  // left out: one of them answers, so each is bounded alone.
   size_t reply_bytes = 0;
 
  private:

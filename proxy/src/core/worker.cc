@@ -124,15 +124,27 @@ void Worker::on_wakeup() {
   std::vector<ClientConnection*> clients(clients_.begin(), clients_.end());
   for (ClientConnection* c : clients)
     c->close_when_idle();
-  // Check every 10 ms whether the last client is gone; give up waiting after the grace.
+  // Check every 10 ms whether the last client is gone and the backends have answered what
+  // was sent for clients already gone (copies of writes acknowledged early, a conditional
+  // write's follow-ups); give up waiting after the grace.
   uv_timer_start(
       &drain_timer_,
       [](uv_timer_t* t) {
         auto* w = static_cast<Worker*>(t->data);
-        if (w->clients_.empty() || uv_now(&w->loop_) >= w->drain_deadline_ms_) w->finish_drain();
+        if ((w->clients_.empty() && w->backends_idle()) ||
+            uv_now(&w->loop_) >= w->drain_deadline_ms_) {
+          w->finish_drain();
+        }
       },
       10, 10);
   drain_deadline_ms_ = uv_now(&loop_) + static_cast<uint64_t>(grace);
+}
+
+bool Worker::backends_idle() const {
+  for (const auto& [name, pool] : pools_) {
+    if (!pool->idle()) return false;
+  }
+  return true;
 }
 
 void Worker::finish_drain() {

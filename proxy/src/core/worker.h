@@ -78,6 +78,7 @@ class Worker final : public PoolOwner {
   void refresh_ring();
   void on_wakeup();
   void finish_drain();
+  bool backends_idle() const;  // no pool has a request in flight
   void flush_all();
 
   uint32_t id_;
