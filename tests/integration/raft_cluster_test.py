@@ -87,10 +87,16 @@ class Cluster:
         self.nodes = {i: Node(tmp, i, self.peers, backends) for i in ids}
 
     def __enter__(self):
-        for n in self.nodes.values():
-            n.start()
-        self.wait_leader()
-        self.wait_converged()
+        # A with statement runs __exit__ only once __enter__ has returned: on a failure here
+        # the instances already started are stopped before the error goes on.
+        try:
+            for n in self.nodes.values():
+                n.start()
+            self.wait_leader()
+            self.wait_converged()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         return self
 
     def __exit__(self, *exc):
