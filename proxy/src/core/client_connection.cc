@@ -23,18 +23,40 @@ bool finished(const Fragment& f) {
   return f.state == FragmentState::kDone || f.state == FragmentState::kFailed;
 }
 
+// Empties a reply nothing will read; a big one's memory goes back at once, a small one's
+// buffer stays for the recycled request.
+void drop_reply(std::string& reply) {
+  if (reply.capacity() > 64 * 1024) {
+    std::string().swap(reply);
+  } else {
+    reply.clear();
+  }
+}
+
 // A copy of a write has finished: counts it for its write. True when that decides the write
 // (its fragment is then kDone or kFailed); false while undecided, and for copies that
 // finish after the decision.
 bool settle_copy(PendingRequest& req, Fragment& copy) {
   Fragment& write = req.fragments[copy.parent];
-  if (finished(write)) return false;
+  if (finished(write)) {
+    drop_reply(copy.reply);  // decided: nothing reads it
+    return false;
+  }
+  const uint32_t n = write.replicas.size();
   if (copy.state == FragmentState::kDone) {
     ++write.acks;
+    // Only the first acknowledged copy in replica order can answer, so one reply is kept:
+    // a write that returns data (GETDEL of a big value) holds it once, not once per replica.
+    bool ahead = false;
+    for (uint32_t i = 0; i < n; ++i) {
+      Fragment& c = req.copies[write.first_copy + i];
+      if (c.state != FragmentState::kDone) continue;
+      if (ahead) drop_reply(c.reply);
+      ahead = true;
+    }
   } else {
     ++write.failures;
   }
-  const uint32_t n = write.replicas.size();
   switch (write_verdict(write.acks, write.failures, write.needed, n)) {
     case WriteVerdict::kPending:
       return false;
