@@ -94,9 +94,14 @@ class Cluster:
                 n.start()
             self.wait_leader()
             self.wait_converged()
-        except BaseException:
+        except BaseException as e:
+            # The instances' logs go with the test's directory: the error carries their ends.
+            logs = "".join(f"\n--- {n.id} log:\n{n.proc.tail(40)}" for n in self.nodes.values()
+                           if n.proc)
             self.__exit__(*sys.exc_info())
-            raise
+            if not isinstance(e, Exception):
+                raise
+            raise RuntimeError(f"the cluster did not come up: {e!r}{logs}") from e
         return self
 
     def __exit__(self, *exc):
