@@ -320,20 +320,21 @@ void BackendConnection::process_replies() {
   arm_timer();
 }
 
+PendingRequest* BackendConnection::budget_of_head() const {
+  if (in_flight_.empty() || PendingRequest::is_copy(in_flight_.front().fragment)) return nullptr;
+  return in_flight_.front().req;
+}
+
 bool BackendConnection::over_budget(size_t head) const {
   const size_t max = pool_.config().max_reply_bytes;
   if (head > max) return true;
-  if (in_flight_.empty() || PendingRequest::is_copy(in_flight_.front().fragment)) return false;
-  const size_t others = in_flight_.front().req->reply_bytes - head_charge_;
-  return others > max - head;
+  const PendingRequest* req = budget_of_head();
+  return req != nullptr && req->reply_bytes - head_charge_ > max - head;
 }
 
 void BackendConnection::charge_head(size_t head) {
-  if (in_flight_.empty() || PendingRequest::is_copy(in_flight_.front().fragment) ||
-      head == head_charge_) {
-    return;
-  }
-  PendingRequest* req = in_flight_.front().req;
+  PendingRequest* req = budget_of_head();
+  if (req == nullptr) return;
   req->reply_bytes = req->reply_bytes - head_charge_ + head;
   head_charge_ = head;
 }

@@ -70,6 +70,9 @@ class BackendConnection final : public IoBatch::Writer {
   void arm_timer();
   void fail_all(const std::string& why, bool count_failure);
   void finish(Held held, FragmentState state, std::string_view reply_or_error);
+  // The request whose reply_bytes the head reply counts in: null when no request awaits it,
+  // or when it is a copy of a write (bounded alone: one copy answers).
+  PendingRequest* budget_of_head() const;
   // True when a head reply of `head` bytes (buffered or declared) does not fit its request's
   // budget: backend.max_reply_bytes less what the request's other replies take.
   bool over_budget(size_t head) const;

@@ -26,7 +26,7 @@ bool finished(const Fragment& f) {
 // Empties a reply nothing will read; a big one's memory goes back at once, a small one's
 // buffer stays for the recycled request.
 void drop_reply(std::string& reply) {
-  if (reply.capacity() > 64 * 1024) {
+  if (reply.capacity() > PendingRequest::kMaxKeptBytes) {
     std::string().swap(reply);
   } else {
     reply.clear();

@@ -6,9 +6,10 @@
 namespace ringleader::proxy {
 namespace {
 // Bounds on what a free list keeps: requests beyond kMaxFree, and requests that held a
-// buffer larger than kMaxKeptBytes (a 10 MB value, the slots of a huge MGET), are deleted.
+// buffer larger than PendingRequest::kMaxKeptBytes (a 10 MB value, the slots of a huge MGET),
+// are deleted.
 constexpr size_t kMaxFree = 4096;
-constexpr size_t kMaxKeptBytes = 64 * 1024;
+constexpr size_t kMaxKeptBytes = PendingRequest::kMaxKeptBytes;
 }  // namespace
 
 struct RequestFreeList {

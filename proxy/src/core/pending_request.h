@@ -170,6 +170,10 @@ class PendingRequest {
   // Appends an empty fragment to `fragments`, reusing a recycled one's buffers.
   Fragment& add_fragment() { return fragments.add(); }
 
+  // Buffers up to this many bytes stay allocated when a request is recycled; a request that
+  // held a bigger one is not kept, and code emptying one early gives its memory back.
+  static constexpr size_t kMaxKeptBytes = 64 * 1024;
+
   // Backend connections name what they carry by part id: a fragment's index, or a copy's
   // index with kCopyBit set (copies of writes, made by the core, never seen by sessions).
   static constexpr uint32_t kCopyBit = 0x80000000u;

@@ -11,24 +11,10 @@
 #include "core/backend_pool.h"
 #include "core/pending_request.h"
 #include "core/replication.h"
+#include "redis/redis_protocol.h"
 
 namespace ringleader::proxy {
 namespace {
-
-// Error replies start with '-', as in RESP; nothing else of a protocol is used here.
-class MinusErrorProtocol final : public Protocol {
- public:
-  std::unique_ptr<Session> new_session(const SessionEnv&) override { return nullptr; }
-  std::unique_ptr<ReplyFramer> new_framer() override { return nullptr; }
-  std::string handshake(const config::BackendPoolConfig&) override { return ""; }
-  size_t handshake_replies(const config::BackendPoolConfig&) override { return 0; }
-  bool handshake_accepted(std::string_view) override { return true; }
-  std::string error_reply(std::string_view m) override { return "-" + std::string(m) + "\r\n"; }
-  bool is_error_reply(std::string_view r) override { return !r.empty() && r[0] == '-'; }
-  bool is_miss_reply(std::string_view r) override { return r == "$-1\r\n"; }
-  size_t command_count() override { return 1; }
-  std::string_view command_name(size_t) override { return "unknown"; }
-};
 
 // Records what the core asks to send instead of sending it.
 class RecordingOwner final : public PoolOwner {
@@ -47,7 +33,7 @@ class RecordingOwner final : public PoolOwner {
 
  private:
   WorkerCounters counters_;
-  MinusErrorProtocol protocol_;
+  redis::RedisProtocol protocol_;
 };
 
 // A request with one write, sent as one copy to each of backends 0..n-1, as dispatch leaves it.
