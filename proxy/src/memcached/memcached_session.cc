@@ -377,8 +377,7 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (spec.kind == CommandKind::kCas) {
     forward_cas(t[1], bytes, "STORED\r\n", "delete " + std::string(t[1]) + "\r\n", req);
-  } else if ((t[0] == "add" || t[0] == "replace") &&
-             req.ring->replicas(req.ring->hash(t[1])).size() > 1) {
+  } else if ((t[0] == "add" || t[0] == "replace") && req.ring->params().replicas > 1) {
     // Conditional on the key's presence: the primary decides, and once it stored the item
     // the other replicas store it unconditionally, so copies that drifted apart (one lost
     // the item, one kept it) do not decide differently and stay apart.
@@ -619,7 +618,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     drop += base64 ? " b\r\n" : "\r\n";
     // Applied: HD, or with v on ma (the new number) VA.
     forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", drop, req);
-  } else if (conditional && req.ring->replicas(req.ring->hash(place)).size() > 1) {
+  } else if (conditional && req.ring->params().replicas > 1) {
     // As add and replace: the primary decides; once it stored the item, the other replicas
     // store it in the default mode (set), so copies that drifted apart converge.
     forward_cas(place, bytes, "HD", without_flags("qM"), req);
