@@ -99,7 +99,7 @@ void AdminConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   // Nothing read, or no more requests will be read (draining after the last answer).
   if (nread == 0 || lingering_ || close_after_write_) return;
   input_.append(buf->base, static_cast<size_t>(nread));
-  if (awaiting_reply_) {
+  if (awaiting_reply_ || answer_unsent()) {
     if (input_.size() > kMaxBufferedInput) set_reading(false);
     return;
   }
@@ -109,7 +109,8 @@ void AdminConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
 void AdminConnection::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closing_ && !close_after_write_ && !awaiting_reply_ && !input_.empty()) {
+  while (!closing_ && !close_after_write_ && !awaiting_reply_ && !answer_unsent() &&
+         !input_.empty()) {
     const size_t used = parser_.feed(input_);
     input_.erase(0, used);
     if (parser_.state() == HttpRequestParser::State::kComplete) {
@@ -124,7 +125,13 @@ void AdminConnection::process_input() {
     }
   }
   in_process_ = false;
-  if (!closing_ && !awaiting_reply_ && !close_after_write_ && !peer_eof_) set_reading(true);
+  if (!closing_ && !awaiting_reply_ && !close_after_write_ && !peer_eof_) {
+    set_reading(input_.size() <= kMaxBufferedInput);
+  }
+}
+
+bool AdminConnection::answer_unsent() {
+  return uv_stream_get_write_queue_size(as_stream(&tcp_)) > 0;
 }
 
 void AdminConnection::begin_request(HttpRequest request) {
@@ -197,7 +204,9 @@ void AdminConnection::on_write_done(int status) {
     } else {
       start_linger();
     }
+    return;
   }
+  if (!awaiting_reply_ && !answer_unsent()) process_input();  // the client read its answers
 }
 
 void AdminConnection::start_linger() {

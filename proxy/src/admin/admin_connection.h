@@ -2,8 +2,9 @@
 //
 // Reads requests with an HttpRequestParser, hands each complete request to the AdminRouter and
 // writes the answer. Requests on a connection are answered strictly one at a time and in
-// order: while one waits for its (possibly asynchronous) reply, later pipelined bytes are only
-// buffered. Each request must arrive completely within the request timeout after the previous
+// order: while one waits for its (possibly asynchronous) reply, or while its answer is not yet
+// taken by the socket, later pipelined bytes are only buffered (reading pauses above a
+// bound). Each request must arrive completely within the request timeout after the previous
 // answer (or the accept), which bounds both idle keep-alive connections and slow senders; the
 // deadline is paused while the service prepares an answer (the service bounds that itself).
 // A parse error is answered (400/411/413/431/505) and the connection is closed; after the last
@@ -74,8 +75,12 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
   void start(Admission admission);
   void on_read(ssize_t nread, const uv_buf_t* buf);
-  // Parses buffered input and starts requests until one waits for its reply or input runs out.
+  // Parses buffered input and starts requests until one waits for its reply, an answer is
+  // still unsent or input runs out.
   void process_input();
+  // Bytes of answers libuv has not handed to the socket yet: the next pipelined request waits
+  // until the client has taken them, so a client that does not read holds one answer at most.
+  bool answer_unsent();
   void begin_request(HttpRequest request);
   // The answer to request number `seq`; ignored unless that request is still waiting.
   void on_response(uint64_t seq, HttpResponse response);

@@ -118,6 +118,34 @@ TEST_F(AdminServerTest, PipelinedRequestWaitsBehindAnAsyncReply) {
   EXPECT_EQ(second->status, 200);
 }
 
+TEST_F(AdminServerTest, AClientThatDoesNotReadHoldsOneAnswerAtATime) {
+  service_.metrics = std::string(64 * 1024, 'm');
+  start();
+  constexpr int kRequests = 200;  // 12.5 MiB of answers
+  RawHttpClient client(port_, /*receive_buffer=*/4096);
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i)
+    pipeline += "GET /metrics HTTP/1.1\r\n\r\n";
+  ASSERT_TRUE(client.send(pipeline));
+  auto answered = [this] { return loop_.run([this] { return service_.calls.size(); }); };
+  ASSERT_TRUE(eventually([this] { return !service_.calls.empty(); }));
+  // Answers are prepared only as fast as the client takes them: a few fill the socket
+  // buffers, the rest of the pipeline waits unparsed.
+  size_t before = 0;
+  do {
+    before = answered();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (answered() != before);
+  EXPECT_LT(before, size_t{kRequests} / 4);
+  for (int i = 0; i < kRequests; ++i) {
+    auto response = client.read_response();
+    ASSERT_TRUE(response) << "answer " << i;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body.size(), service_.metrics.size());
+  }
+  EXPECT_EQ(answered(), size_t{kRequests});
+}
+
 TEST_F(AdminServerTest, ConnectionCloseIsHonoured) {
   start();
   RawHttpClient client(port_);

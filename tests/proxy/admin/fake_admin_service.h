@@ -19,10 +19,11 @@ class FakeAdminService : public AdminService {
   // What mutations answer when not held.
   AdminReply mutation_reply{200, {{"epoch", 7}}};
   bool throw_in_cluster = false;
+  std::string metrics = "# TYPE ringleader_up gauge\nringleader_up 1\n";
 
   std::string metrics_text() override {
     calls.push_back("metrics");
-    return "# TYPE ringleader_up gauge\nringleader_up 1\n";
+    return metrics;
   }
   AdminReply health() override {
     calls.push_back("health");

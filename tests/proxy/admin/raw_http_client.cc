@@ -11,9 +11,12 @@
 
 namespace ringleader::proxy::admin::testing {
 
-RawHttpClient::RawHttpClient(uint16_t port) {
+RawHttpClient::RawHttpClient(uint16_t port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;
+  if (receive_buffer > 0) {  // before connect, so the window is sized by it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   timeval timeout{5, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));

@@ -18,8 +18,9 @@ struct RawResponse {
 
 class RawHttpClient {
  public:
-  // Connects to 127.0.0.1:`port`; connected() tells whether it worked.
-  explicit RawHttpClient(uint16_t port);
+  // Connects to 127.0.0.1:`port`; connected() tells whether it worked. A `receive_buffer`
+  // above 0 fixes the socket's receive buffer (SO_RCVBUF) at that many bytes.
+  explicit RawHttpClient(uint16_t port, int receive_buffer = 0);
   ~RawHttpClient();
   RawHttpClient(const RawHttpClient&) = delete;
   RawHttpClient& operator=(const RawHttpClient&) = delete;
