@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+
 #include "config/config.h"
 
 namespace ringleader::app::ctl {
@@ -79,11 +81,46 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
     return call("PATCH", "/backends/" + url_encode(w[2]), CtlView::kChange,
                 backend_body(o, nullptr, nullptr));
   }
-  if (sub == "drain") {
-    if (Status s = expect_operands(w, 3, "backends drain NAME"); !s) return s;
-    return call("POST", "/backends/" + url_encode(w[2]) + "/drain", CtlView::kChange);
+  if (sub == "drain" || sub == "undrain") {
+    if (Status s = expect_operands(w, 3, sub == "drain" ? "backends drain NAME"
+                                                        : "backends undrain NAME");
+        !s)
+      return s;
+    return call("POST", "/backends/" + url_encode(w[2]) + "/" + sub, CtlView::kChange);
   }
-  return Status::error("backends: expected add, remove, set or drain");
+  return Status::error("backends: expected add, remove, set, drain or undrain");
+}
+
+// ring set FIELD=VALUE...: a PATCH /ring body; numeric fields become JSON numbers, the rest
+// strings (the server says which fields exist).
+Result<CtlCall> plan_ring_set(const CtlOptions& o) {
+  const std::vector<std::string>& w = o.words;
+  if (w.size() < 3) {
+    return Status::error("usage: ringleader ctl ring set FIELD=VALUE... (replicas, vnodes, "
+                         "algorithm, hash, hash_tag, balance_factor, maglev_table_size)");
+  }
+  nlohmann::json body = nlohmann::json::object();
+  for (size_t i = 2; i < w.size(); ++i) {
+    const size_t eq = w[i].find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Status::error("ring set: expected FIELD=VALUE, got \"" + w[i] + "\"");
+    const std::string field = w[i].substr(0, eq), value = w[i].substr(eq + 1);
+    if (field == "replicas" || field == "vnodes" || field == "maglev_table_size") {
+      std::optional<uint32_t> n = value == "0" ? std::optional<uint32_t>(0) : parse_weight(value);
+      if (!n) return Status::error("ring set: " + field + " must be a whole number");
+      body[field] = *n;
+    } else if (field == "balance_factor") {
+      char* end = nullptr;
+      const double d = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0')
+        return Status::error("ring set: balance_factor must be a number");
+      body[field] = d;
+    } else {
+      body[field] = value;
+    }
+  }
+  return call("PATCH", "/ring", CtlView::kChange,
+              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Result<CtlCall> plan_peers(const CtlOptions& o) {
@@ -118,7 +155,10 @@ const char* ctl_usage() {
          "  backends add NAME ADDRESS [--weight N] [--zone Z]\n"
          "  backends remove NAME\n"
          "  backends set NAME [--weight N] [--zone Z]\n"
-         "  backends drain NAME\n"
+         "  backends drain NAME                              no new keys (primaries) for NAME\n"
+         "  backends undrain NAME                            NAME active again\n"
+         "  ring set FIELD=VALUE...                          change ring parameters (replicas, "
+         "vnodes, ...)\n"
          "  peers add ID ADDRESS\n"
          "  peers remove ID\n"
          "  health                                           is the process up\n"
@@ -188,6 +228,7 @@ Result<CtlCall> plan_call(const CtlOptions& o) {
   if (o.consistent && command != "ring")
     return Status::error("--consistent goes with the ring command");
 
+  if (command == "ring" && w.size() > 1 && w[1] == "set" && !o.consistent) return plan_ring_set(o);
   if (command == "ring") {
     if (Status s = expect_operands(w, 1, "ring [--consistent]"); !s) return s;
     return call("GET", o.consistent ? "/ring?consistent=1" : "/ring", CtlView::kRing);

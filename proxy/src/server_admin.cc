@@ -22,13 +22,18 @@ admin::AdminReply no_ring_yet() {
                      "no ring yet: this instance has not applied the membership (see /cluster)");
 }
 
-// A backend name as the config accepts it.
-bool valid_backend_name(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
+// Fails (with *why) when `body` has a field not in `known`; `what` names the request.
+bool only_fields(const json& body, std::initializer_list<const char*> known, const char* what,
+                 std::string* why) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) ==
+        known.end()) {
+      std::string list;
+      for (const char* k : known)
+        list += std::string(list.empty() ? "" : ", ") + "\"" + k + "\"";
+      *why = std::string(what) + " takes " + list + "; unknown field \"" + key + "\"";
+      return false;
+    }
   }
   return true;
 }
@@ -55,6 +60,92 @@ bool read_text(const json& body, const char* key, std::string* out, std::string*
   return true;
 }
 
+// A zone as the membership stores it (see state::validate_zone).
+bool read_zone(const json& body, std::string* out, std::string* why) {
+  if (!read_text(body, "zone", out, why)) return false;
+  if (Status s = state::validate_zone(*out); !s) {
+    *why = "\"zone\": " + s.message();
+    return false;
+  }
+  return true;
+}
+
+// A backend state named in a PATCH, as the command that puts a backend in it.
+std::optional<state::Command> state_command(const std::string& name, const std::string& value) {
+  std::optional<ring::BackendState> parsed = ring::parse_backend_state(value);
+  if (!parsed) return std::nullopt;
+  switch (*parsed) {
+    case ring::BackendState::kActive:
+      return state::UndrainBackend{name};
+    case ring::BackendState::kDraining:
+      return state::DrainBackend{name};
+    case ring::BackendState::kDown:
+      return state::MarkBackendDown{name};
+  }
+  return std::nullopt;
+}
+
+json params_json(const ring::RingParams& p) {
+  return {{"algorithm", std::string(ring::to_string(p.algorithm))},
+          {"hash", std::string(ring::to_string(p.hash))},
+          {"vnodes", p.vnodes},
+          {"replicas", p.replicas},
+          {"hash_tag", p.hash_tag},
+          {"balance_factor", p.balance_factor},
+          {"maglev_table_size", p.maglev_table_size}};
+}
+
+// Applies the fields of a PATCH /ring body to `p`; false (with *why) on a bad field. Whether
+// the result is a valid combination is for state::validate_ring_params.
+bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
+  if (!only_fields(body,
+                   {"algorithm", "hash", "vnodes", "replicas", "hash_tag", "balance_factor",
+                    "maglev_table_size"},
+                   "PATCH /ring", why)) {
+    return false;
+  }
+  std::string text;
+  if (body.contains("algorithm")) {
+    if (!read_text(body, "algorithm", &text, why)) return false;
+    std::optional<ring::Algorithm> a = ring::parse_algorithm(text);
+    if (!a) {
+      *why = "\"algorithm\" must be \"vnode\", \"maglev\" or \"ketama\", got \"" + text + "\"";
+      return false;
+    }
+    p->algorithm = *a;
+  }
+  if (body.contains("hash")) {
+    if (!read_text(body, "hash", &text, why)) return false;
+    std::optional<ring::HashKind> h = ring::parse_hash_kind(text);
+    if (!h) {
+      *why = "\"hash\": unknown hash \"" + text + "\"";
+      return false;
+    }
+    p->hash = *h;
+  }
+  if (!read_uint(body, "vnodes", ring::kMaxVnodes, &p->vnodes, why) ||
+      !read_uint(body, "replicas", ring::kMaxReplicas, &p->replicas, why) ||
+      !read_text(body, "hash_tag", &p->hash_tag, why)) {
+    return false;
+  }
+  if (body.contains("balance_factor")) {
+    if (!body.at("balance_factor").is_number()) {
+      *why = "\"balance_factor\" must be a number: 0 (off) or at least 1";
+      return false;
+    }
+    p->balance_factor = body.at("balance_factor").get<double>();
+  }
+  if (body.contains("maglev_table_size")) {
+    const json& v = body.at("maglev_table_size");
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
+      *why = "\"maglev_table_size\" must be 0 (automatic) or a prime";
+      return false;
+    }
+    p->maglev_table_size = static_cast<uint32_t>(v.get<uint64_t>());
+  }
+  return true;
+}
+
 }  // namespace
 
 nlohmann::json Server::ring_json(const ring::RingSnapshot& r) {
@@ -74,16 +165,11 @@ nlohmann::json Server::ring_json(const ring::RingSnapshot& r) {
            {"share", shares[i]}});
     }
   }
-  const ring::RingParams& p = r ? r->params() : config_.ring;
-  return {{"epoch", r ? r->epoch() : 0},
-          {"algorithm", std::string(ring::to_string(p.algorithm))},
-          {"hash", std::string(ring::to_string(p.hash))},
-          {"vnodes", p.vnodes},
-          {"replicas", p.replicas},
-          {"hash_tag", p.hash_tag},
-          {"balance_factor", p.balance_factor},
-          {"mode", raft_mode() ? "raft" : "static"},
-          {"backends", backends}};
+  json body = params_json(r ? r->params() : config_.ring);
+  body["epoch"] = r ? r->epoch() : 0;
+  body["mode"] = raft_mode() ? "raft" : "static";
+  body["backends"] = backends;
+  return body;
 }
 
 admin::AdminReply Server::health() {
@@ -194,14 +280,9 @@ admin::AdminReply Server::static_membership_refusal() const {
 
 void Server::answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply) {
   if (!applied) {
-    const std::string& why = applied.error();
-    // Conflicts with the state (unknown or duplicate names, last backend...) are the
-    // caller's to fix: 409. Everything else (no leader, timeout, shutting down) is 503.
-    bool conflict = why.find("leader") == std::string::npos &&
-                    why.find("timed out") == std::string::npos &&
-                    why.find("timeout") == std::string::npos &&
-                    why.find("stopp") == std::string::npos && why.find("shut") == std::string::npos;
-    reply(error_reply(conflict ? 409 : 503, why));
+    // A refusal by the state (unknown or duplicate names, the last backend...) is the caller's
+    // to fix: 409. Everything else (no leader, a timeout, shutting down) may pass later: 503.
+    reply(error_reply(applied.status().is_refused() ? 409 : 503, applied.error()));
     return;
   }
   echo["epoch"] = applied.value();
@@ -219,12 +300,13 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
   if (!body.is_object()) return reply(error_reply(400, "expected a JSON object"));
   ring::Backend b;
   std::string why;
-  if (!read_text(body, "name", &b.name, &why) || !read_text(body, "address", &b.address, &why) ||
-      !read_text(body, "zone", &b.zone, &why) ||
+  if (!only_fields(body, {"name", "address", "weight", "zone"}, "POST /backends", &why) ||
+      !read_text(body, "name", &b.name, &why) || !read_text(body, "address", &b.address, &why) ||
+      !read_zone(body, &b.zone, &why) ||
       !read_uint(body, "weight", ring::kMaxWeight, &b.weight, &why)) {
     return reply(error_reply(400, why));
   }
-  if (!valid_backend_name(b.name)) {
+  if (!config::is_valid_backend_name(b.name)) {
     return reply(error_reply(400, "\"name\" must be 1..128 characters of [A-Za-z0-9._:-]"));
   }
   if (!config::parse_host_port(b.address, nullptr, nullptr)) {
@@ -247,41 +329,86 @@ void Server::remove_backend(const std::string& name, Reply reply) {
 void Server::update_backend(const std::string& name, const nlohmann::json& body, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
   if (!body.is_object()) return reply(error_reply(400, "expected a JSON object"));
-  for (const auto& [key, value] : body.items()) {
-    if (key != "weight" && key != "zone") {
-      return reply(error_reply(400,
-                               "PATCH /backends/NAME changes \"weight\" and \"zone\"; "
-                               "unknown field \"" +
-                                   key + "\""));
-    }
-  }
   std::string why;
   uint32_t weight = 0;
-  std::string zone;
-  if (!read_uint(body, "weight", ring::kMaxWeight, &weight, &why) ||
-      !read_text(body, "zone", &zone, &why)) {
+  std::string zone, state_name;
+  if (!only_fields(body, {"weight", "zone", "state"}, "PATCH /backends/NAME", &why) ||
+      !read_uint(body, "weight", ring::kMaxWeight, &weight, &why) || !read_zone(body, &zone, &why) ||
+      !read_text(body, "state", &state_name, &why)) {
     return reply(error_reply(400, why));
   }
-  bool has_weight = body.contains("weight"), has_zone = body.contains("zone");
-  if (!has_weight && !has_zone) return reply(error_reply(400, "nothing to change"));
-  if (has_weight && has_zone) {
-    // Two proposals in order; the answer carries the epoch of the second.
-    membership_->propose(state::SetWeight{name, weight},
-                         [this, name, zone, reply](Result<uint64_t> first) {
-                           post([this, name, zone, reply, first] {
-                             if (!first) return answer_applied(first, {}, reply);
-                             propose(state::SetZone{name, zone}, {{"backend", name}}, reply);
-                           });
-                         });
-    return;
+  // Everything is checked before the first proposal, so that a request either changes
+  // nothing or (barring a lost leader or a concurrent removal) all it asks.
+  std::vector<Step> steps;
+  if (body.contains("weight")) steps.push_back({"weight", state::SetWeight{name, weight}});
+  if (body.contains("zone")) steps.push_back({"zone", state::SetZone{name, zone}});
+  if (body.contains("state")) {
+    std::optional<state::Command> command = state_command(name, state_name);
+    if (!command) {
+      return reply(error_reply(400, "\"state\" must be \"active\", \"draining\" or \"down\", got \"" +
+                                        state_name + "\""));
+    }
+    steps.push_back({"state", std::move(*command)});
   }
-  if (has_weight) return propose(state::SetWeight{name, weight}, {{"backend", name}}, reply);
-  propose(state::SetZone{name, zone}, {{"backend", name}}, reply);
+  if (steps.empty()) return reply(error_reply(400, "nothing to change"));
+  propose_steps(std::move(steps), 0, {{"backend", name}}, reply);
+}
+
+void Server::propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo,
+                           Reply reply) {
+  state::Command command = steps[next].command;
+  membership_->propose(std::move(command), [this, steps = std::move(steps), next, echo,
+                                            reply](Result<uint64_t> applied) {
+    post([this, steps, next, echo, reply, applied] {
+      if (applied && next + 1 < steps.size()) {
+        return propose_steps(steps, next + 1, echo, reply);
+      }
+      if (applied || next == 0) return answer_applied(applied, echo, reply);
+      std::string done;
+      for (size_t i = 0; i < next; ++i)
+        done += (i == 0 ? "" : ", ") + steps[i].what;
+      std::string why = done + " changed; " + steps[next].what +
+                        (next + 1 < steps.size() ? " and what follows it" : "") +
+                        " not: " + applied.error();
+      reply(error_reply(applied.status().is_refused() ? 409 : 503, why));
+    });
+  });
 }
 
 void Server::drain_backend(const std::string& name, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
   propose(state::DrainBackend{name}, {{"draining", name}}, reply);
+}
+
+void Server::undrain_backend(const std::string& name, Reply reply) {
+  if (!membership_) return reply(static_membership_refusal());
+  propose(state::UndrainBackend{name}, {{"active", name}}, reply);
+}
+
+void Server::update_ring(const nlohmann::json& body, Reply reply) {
+  if (!membership_) return reply(static_membership_refusal());
+  if (!body.is_object()) return reply(error_reply(400, "expected a JSON object"));
+  if (body.empty()) return reply(error_reply(400, "nothing to change"));
+  std::string why;
+  ring::RingParams probe = config_.ring;
+  if (!patch_params(body, &probe, &why)) return reply(error_reply(400, why));
+  // The fields not in the body keep the values this instance applied after a linearizable
+  // read, so a PATCH does not undo a change committed just before it. (Two concurrent PATCHes
+  // of different fields can still overwrite each other: the last one applied sets them all.)
+  membership_->read_barrier([this, body, reply](Result<uint64_t> index) {
+    post([this, body, reply, index] {
+      if (!index) return answer_applied(index, {}, reply);
+      ring::RingSnapshot r = rings_.current();
+      if (!r) return reply(no_ring_yet());
+      ring::RingParams params = r->params();
+      std::string bad;
+      if (!patch_params(body, &params, &bad)) return reply(error_reply(400, bad));
+      if (Status s = state::validate_ring_params(params); !s) {
+        return reply(error_reply(400, s.message()));
+      }
+      propose(state::SetRingParams{params}, {{"ring", params_json(params)}}, reply);
+    });
+  });
 }
 
 void Server::add_peer(const nlohmann::json& body, Reply reply) {
@@ -293,6 +420,10 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
                              "learner a voter"));
   }
   std::string id = body.at("id").get<std::string>();
+  if (!config::is_valid_node_id(id)) {
+    return reply(error_reply(400, "\"id\" must be 1..64 characters of [A-Za-z0-9._-], as in "
+                                  "membership.peers"));
+  }
   auto done = [this, reply, id](Result<uint64_t> applied) {
     post([this, reply, id, applied] { answer_applied(applied, {{"peer", id}}, reply); });
   };

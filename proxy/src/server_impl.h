@@ -48,6 +48,8 @@ class Server final : public ProxyServer, public admin::AdminService {
   void remove_backend(const std::string& name, Reply reply) override;
   void update_backend(const std::string& name, const nlohmann::json& body, Reply reply) override;
   void drain_backend(const std::string& name, Reply reply) override;
+  void undrain_backend(const std::string& name, Reply reply) override;
+  void update_ring(const nlohmann::json& body, Reply reply) override;
   void add_peer(const nlohmann::json& body, Reply reply) override;
   void remove_peer(const std::string& id, Reply reply) override;
 
@@ -62,6 +64,15 @@ class Server final : public ProxyServer, public admin::AdminService {
   // applied locally, with the new epoch, or with the reason it was not.
   void propose(membership::state::Command command, nlohmann::json echo, Reply reply);
   void answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply);
+  // One change of a multi-field request: what it changes ("weight") and its command.
+  struct Step {
+    std::string what;
+    membership::state::Command command;
+  };
+  // Raft mode: proposes steps[next..] one after the other, each once the one before applied
+  // here; answers like propose() after the last. A step that fails after others applied
+  // answers an error that says which did.
+  void propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo, Reply reply);
   bool raft_mode() const { return config_.membership.mode == config::MembershipMode::kRaft; }
   nlohmann::json ring_json(const ring::RingSnapshot& r);
   void on_signal(int signum);

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -303,6 +304,63 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(status, 200, body)
             ring = cl.wait_converged()
             self.assertEqual(ring["backends"][0]["weight"], 3)
+
+    def test_admin_changes_are_checked_whole_and_reach_every_instance(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            follower = cl.follower()
+            epoch = cl.wait_converged()["epoch"]
+
+            def refused(method, path, body, status, text):
+                got, reply = http(method, follower.admin, path, body)
+                self.assertEqual(got, status, (path, body, reply))
+                self.assertIn(text, reply["error"])
+
+            # Bad requests change nothing, not even the parts of them that were fine.
+            refused("POST", "/backends", {"name": "r9", "address": "127.0.0.1:1", "wieght": 2},
+                    400, 'unknown field "wieght"')
+            refused("POST", "/backends", {"name": "r9", "address": "127.0.0.1:1", "zone": "z" * 300},
+                    400, "longer than 255 bytes")
+            refused("PATCH", "/backends/r0", {"weight": 7, "zone": "z" * 300}, 400, "zone")
+            refused("PATCH", "/backends/r0", {"weight": 7, "state": "asleep"}, 400, '"state"')
+            refused("PATCH", "/ring", {"replicas": 99}, 400, "replicas")
+            refused("PATCH", "/ring", {"algorithm": "ketama"}, 400, "ketama")
+            refused("PATCH", "/ring", {"colour": "blue"}, 400, 'unknown field "colour"')
+            refused("POST", "/cluster/peers", {"id": "bad id/x", "address": "127.0.0.1:1"}, 400,
+                    '"id"')
+            # A refusal by the state is 409 whatever the names in it say.
+            refused("DELETE", "/backends/leader-timeout", None, 409, "unknown backend")
+            refused("POST", "/cluster/peers",
+                    {"id": "p9", "address": f"127.0.0.1:{cl.peers['p2']}"}, 409, "already used")
+            self.assertEqual(cl.wait_converged()["epoch"], epoch)
+            self.assertEqual(cl.wait_converged()["backends"][0]["weight"], 1)
+
+            # Several fields in one PATCH; a drained backend made active again.
+            status, body = http("PATCH", follower.admin, "/backends/r0",
+                                {"weight": 3, "zone": "a", "state": "draining"})
+            self.assertEqual(status, 200, body)
+            r0 = cl.wait_converged()["backends"][0]
+            self.assertEqual((r0["weight"], r0["zone"], r0["state"]), (3, "a", "draining"))
+            status, body = http("POST", follower.admin, "/backends/r0/undrain")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(cl.wait_converged()["backends"][0]["state"], "active")
+
+            # Ring parameters change on every instance; fields not named keep their values.
+            status, body = http("PATCH", follower.admin, "/ring", {"replicas": 2})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["ring"]["replicas"], 2)
+            out = subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{follower.admin}",
+                                  "ring", "set", "vnodes=100"],
+                                 capture_output=True, text=True, timeout=20)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            ring = cl.wait_converged()
+            self.assertEqual((ring["replicas"], ring["vnodes"]), (2, 100))
+            for n in cl.up():
+                status, found = http("GET", n.admin, "/ring/lookup?key=k1")
+                self.assertEqual(len(found["replicas"]), 2, found)
+            c = redis.Redis(port=cl.nodes["p1"].port, socket_timeout=5)
+            c.set("two-copies", "v")
+            copies = [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
+            self.assertEqual(copies.count(b"v"), 2, copies)
 
     def test_routing_stays_correct_while_changes_commit(self):
         with Cluster(self.dir, backends=self.seed) as cl:

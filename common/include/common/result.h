@@ -16,17 +16,24 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status ok() { return Status(); }
-  static Status error(std::string message) { return Status(std::move(message)); }
+  static Status error(std::string message) { return Status(std::move(message), false); }
+  // An error that says the request itself cannot be carried out (it contradicts the state it
+  // applies to, or is malformed): repeating it unchanged fails again. Other errors may pass
+  // on a retry (no leader yet, a timeout, a process stopping).
+  static Status refused(std::string message) { return Status(std::move(message), true); }
 
   bool is_ok() const { return !failed_; }
   explicit operator bool() const { return is_ok(); }
   const std::string& message() const { return message_; }
+  bool is_refused() const { return refused_; }
 
  private:
-  explicit Status(std::string message) : message_(std::move(message)), failed_(true) {}
+  Status(std::string message, bool refused)
+      : message_(std::move(message)), failed_(true), refused_(refused) {}
 
   std::string message_;
   bool failed_ = false;
+  bool refused_ = false;
 };
 
 // Result<T>: a T, or the Status that explains why there is none.

@@ -324,6 +324,7 @@ void MembershipService::on_forward_request(const raft::NodeId& from,
     resp.ok = r.is_ok();
     resp.index = r.is_ok() ? r.value() : 0;
     resp.error = r.is_ok() ? "" : r.error();
+    resp.refused = r.status().is_refused();
     transport_->send_frame(from, resp);
   };
   if (node_->role() != raft::Role::kLeader) {
@@ -351,7 +352,8 @@ void MembershipService::on_forward_response(const raft::NodeId& from,
   Pending pending = std::move(it->second);
   forwarded_.erase(it);
   if (!response.ok) {
-    pending.done(Status::error(response.error));
+    pending.done(response.refused ? Status::refused(response.error)
+                                  : Status::error(response.error));
     return;
   }
   wait_applied(response.index, std::move(pending.done), pending.deadline_ms);
@@ -413,7 +415,7 @@ void MembershipService::process_ready() {
                                    Status::error("leadership changed before the proposal "
                                                  "committed; it was not applied"));
         } else if (!applied) {
-          completions.emplace_back(std::move(p.done), Status::error(applied.message()));
+          completions.emplace_back(std::move(p.done), Status::refused(applied.message()));
         } else {
           completions.emplace_back(std::move(p.done), entry.index);
         }
@@ -504,14 +506,14 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
   if (node_->role() == raft::Role::kLeader) {
     Result<state::Command> command = state::decode_command(encoded);
     if (!command) {
-      done(Status::error("invalid command: " + command.error()));
+      done(Status::refused("invalid command: " + command.error()));
       return;
     }
     // Reject what cannot apply to the current state now; the applied outcome stays the answer
     // for what passes (entries ahead of it may still change the state).
     state::MembershipState probe = state_machine_.state();
     if (Status s = probe.apply(*command); !s) {
-      done(Status::error(s.message()));
+      done(Status::refused(s.message()));
       return;
     }
     Result<raft::Index> index = node_->propose(std::move(encoded));
@@ -547,18 +549,22 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
     return;
   }
   if (change.node.empty() || change.node.size() > raft::kMaxNodeIdLength) {
-    done(Status::error("peer id must be 1..255 bytes"));
+    done(Status::refused("peer id must be 1..255 bytes"));
     return;
   }
   if (node_->role() == raft::Role::kLeader) {
     if (Result<raft::Configuration> next = raft::apply_change(node_->configuration(), change);
         !next) {
-      done(Status::error(next.error()));
+      done(Status::refused(next.error()));
       return;
     }
     if (!address.empty()) {
+      if (Status s = address_free_for(change.node, address); !s) {
+        done(std::move(s));
+        return;
+      }
       if (Status s = transport_->set_peer(change.node, address); !s) {
-        done(Status::error(s.message()));
+        done(Status::refused(s.message()));
         return;
       }
     }
@@ -571,6 +577,21 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
   request.change = std::move(change);
   request.address = std::move(address);
   forward_to_leader(std::move(request), std::move(done), deadline_ms);
+}
+
+Status MembershipService::address_free_for(const raft::NodeId& id,
+                                           const std::string& address) const {
+  if (address == options_.listen || address == transport_->listen_address()) {
+    return Status::refused("address " + address + " is this node's (" + options_.node_id + ")");
+  }
+  std::map<raft::NodeId, std::string> known = transport_->peers();
+  for (const raft::NodeId& member : node_->configuration().members()) {
+    auto it = known.find(member);
+    if (member != id && it != known.end() && it->second == address) {
+      return Status::refused("address " + address + " is already used by peer " + member);
+    }
+  }
+  return Status::ok();
 }
 
 void MembershipService::try_pending_changes() {
@@ -597,7 +618,7 @@ void MembershipService::try_pending_changes() {
     // on the next tick until the deadline.
     if (Result<raft::Configuration> next = raft::apply_change(node_->configuration(), pc.change);
         !next) {
-      completions.emplace_back(std::move(pc.done), Status::error(next.error()));
+      completions.emplace_back(std::move(pc.done), Status::refused(next.error()));
       pending_changes_.erase(pending_changes_.begin());
       continue;
     }

@@ -67,6 +67,10 @@ Status unknown(std::string_view name) {
 
 }  // namespace
 
+Status validate_zone(std::string_view zone) {
+  return validate_text("zone", zone, Emptiness::kAllowed);
+}
+
 Status validate_ring_params(const ring::RingParams& p) {
   if (p.vnodes < 1 || p.vnodes > ring::kMaxVnodes) {
     return Status::error("vnodes must be 1.." + std::to_string(ring::kMaxVnodes));
@@ -113,7 +117,7 @@ Status MembershipState::apply(const Command& command) {
           const ring::Backend& b = c.backend;
           if (Status s = validate_text("backend name", b.name, Emptiness::kForbidden); !s) return s;
           if (Status s = validate_text("address", b.address, Emptiness::kForbidden); !s) return s;
-          if (Status s = validate_text("zone", b.zone, Emptiness::kAllowed); !s) return s;
+          if (Status s = validate_zone(b.zone); !s) return s;
           if (Status s = validate_weight(b.weight); !s) return s;
           if (find(b.name)) return Status::error("backend \"" + b.name + "\" already exists");
           for (const ring::Backend& other : backends_) {
@@ -151,7 +155,7 @@ Status MembershipState::apply(const Command& command) {
         } else if constexpr (std::is_same_v<T, SetZone>) {
           ring::Backend* b = find_mutable(c.name);
           if (!b) return unknown(c.name);
-          if (Status s = validate_text("zone", c.zone, Emptiness::kAllowed); !s) return s;
+          if (Status s = validate_zone(c.zone); !s) return s;
           b->zone = c.zone;
           return Status::ok();
         } else if constexpr (std::is_same_v<T, DrainBackend>) {

@@ -18,6 +18,9 @@ using codec::ByteWriter;
 
 enum class FrameKind : uint8_t { kHello = 1, kRaft = 2, kForwardRequest = 3, kForwardResponse = 4 };
 
+// A forward response's outcome byte.
+constexpr uint8_t kForwardFailed = 0, kForwardOk = 1, kForwardRefused = 2;
+
 // Smallest encoded entry: term + index + type + data length.
 constexpr size_t kMinEncodedEntry = 8 + 8 + 1 + 4;
 
@@ -243,7 +246,7 @@ std::string encode_frame(const Frame& frame) {
           static_assert(std::is_same_v<T, ForwardResponse>);
           w.u8(static_cast<uint8_t>(FrameKind::kForwardResponse));
           w.u64(f.request_id);
-          w.u8(f.ok ? 1 : 0);
+          w.u8(f.ok ? kForwardOk : f.refused ? kForwardRefused : kForwardFailed);
           w.u64(f.index);
           w.bytes(f.error.size() > kMaxErrorLength ? f.error.substr(0, kMaxErrorLength) : f.error);
         }
@@ -302,9 +305,10 @@ Result<Frame> decode_frame(std::string_view payload) {
     case FrameKind::kForwardResponse: {
       ForwardResponse f;
       f.request_id = r.u64();
-      uint8_t ok = r.u8();
-      if (r.ok() && ok > 1) return Status::error("frame: bad ok flag");
-      f.ok = ok == 1;
+      uint8_t outcome = r.u8();
+      if (r.ok() && outcome > kForwardRefused) return Status::error("frame: bad outcome");
+      f.ok = outcome == kForwardOk;
+      f.refused = outcome == kForwardRefused;
       f.index = r.u64();
       f.error = r.bytes(kMaxErrorLength);
       frame = std::move(f);

@@ -21,6 +21,7 @@ enum class AdminRouter::Route : int {
   kBackends,
   kBackend,
   kBackendDrain,
+  kBackendUndrain,
   kPeers,
   kPeer,
 };
@@ -38,24 +39,26 @@ struct RouteSpec {
   std::string_view allow;                    // the Allow header for 405 answers
 };
 
-constexpr std::array<RouteSpec, 11> kRoutes{{
+constexpr std::array<RouteSpec, 12> kRoutes{{
     {Route::kMetrics, {"metrics"}, "GET, HEAD"},
     {Route::kHealth, {"healthz"}, "GET, HEAD"},
     {Route::kReady, {"readyz"}, "GET, HEAD"},
-    {Route::kRing, {"ring"}, "GET, HEAD"},
+    {Route::kRing, {"ring"}, "GET, HEAD, PATCH"},
     {Route::kLookup, {"ring", "lookup"}, "GET, HEAD"},
     {Route::kCluster, {"cluster"}, "GET, HEAD"},
     {Route::kBackends, {"backends"}, "POST"},
     {Route::kBackend, {"backends", kParam}, "DELETE, PATCH"},
     {Route::kBackendDrain, {"backends", kParam, "drain"}, "POST"},
+    {Route::kBackendUndrain, {"backends", kParam, "undrain"}, "POST"},
     {Route::kPeers, {"cluster", "peers"}, "POST"},
     {Route::kPeer, {"cluster", "peers", kParam}, "DELETE"},
 }};
 
 constexpr std::string_view kEndpointList =
     "GET /metrics, /healthz, /readyz, /ring, /ring/lookup?key=K, /cluster; "
-    "POST /backends; DELETE or PATCH /backends/NAME; POST /backends/NAME/drain; "
-    "POST /cluster/peers; DELETE /cluster/peers/ID";
+    "PATCH /ring; POST /backends; DELETE or PATCH /backends/NAME; "
+    "POST /backends/NAME/drain, /backends/NAME/undrain; POST /cluster/peers; "
+    "DELETE /cluster/peers/ID";
 
 struct RouteMatch {
   const RouteSpec* spec = nullptr;
@@ -318,6 +321,13 @@ void AdminRouter::dispatch(Route route, const HttpRequest& request, const std::s
       respond(from_reply(service_.readiness()));
       return;
     case Route::kRing:
+      if (request.method == "PATCH") {
+        auto body = parse_object_body(request, R"({"replicas": 2, "vnodes": 200})", &error);
+        if (!body) return respond(std::move(error));
+        service_.update_ring(*body, reply);
+        return;
+      }
+      [[fallthrough]];
     case Route::kLookup: {
       const auto params = parse_query(request.query);
       if (!params) {
@@ -358,13 +368,17 @@ void AdminRouter::dispatch(Route route, const HttpRequest& request, const std::s
         service_.remove_backend(param, reply);
         return;
       } else {
-        auto body = parse_object_body(request, R"({"weight": 2, "zone": "b"})", &error);
+        auto body =
+            parse_object_body(request, R"({"weight": 2, "zone": "b", "state": "active"})", &error);
         if (!body) return respond(std::move(error));
         service_.update_backend(param, *body, reply);
         return;
       }
     case Route::kBackendDrain:
       service_.drain_backend(param, reply);
+      return;
+    case Route::kBackendUndrain:
+      service_.undrain_backend(param, reply);
       return;
     case Route::kPeers: {
       auto body = parse_object_body(request, R"({"id": "p4", "address": "10.0.0.4:7401"})", &error);

@@ -44,7 +44,11 @@ class AdminService {
   virtual void update_backend(const std::string& name, const nlohmann::json& body,
                               Reply reply) = 0;  // PATCH /backends/NAME
   virtual void drain_backend(const std::string& name,
-                             Reply reply) = 0;                         // POST /backends/NAME/drain
+                             Reply reply) = 0;  // POST /backends/NAME/drain
+  virtual void undrain_backend(const std::string& name,
+                               Reply reply) = 0;  // POST /backends/NAME/undrain
+  // PATCH /ring: the given ring parameters change, the others keep their applied values.
+  virtual void update_ring(const nlohmann::json& body, Reply reply) = 0;
   virtual void add_peer(const nlohmann::json& body, Reply reply) = 0;  // POST /cluster/peers
   virtual void remove_peer(const std::string& id, Reply reply) = 0;    // DELETE /cluster/peers/ID
 };

@@ -134,13 +134,18 @@ TEST_F(AdminRouterTest, Mutations) {
   call(make_request("DELETE", "/backends/r4"));
   call(make_request("PATCH", "/backends/r4", R"({"weight":3})"));
   call(make_request("POST", "/backends/r4/drain"));
+  call(make_request("POST", "/backends/r4/undrain"));
+  call(make_request("PATCH", "/ring", R"({"replicas":2})"));
   call(make_request("POST", "/cluster/peers", R"({"id":"p4","address":"127.0.0.1:7404"})"));
   call(make_request("DELETE", "/cluster/peers/p4"));
   EXPECT_EQ(service_.calls,
             (std::vector<std::string>{
                 "add_backend " + nlohmann::json::parse(add).dump(), "remove_backend r4",
-                "update_backend r4 {\"weight\":3}", "drain_backend r4",
+                "update_backend r4 {\"weight\":3}", "drain_backend r4", "undrain_backend r4",
+                "update_ring {\"replicas\":2}",
                 "add_peer {\"address\":\"127.0.0.1:7404\",\"id\":\"p4\"}", "remove_peer p4"}));
+  EXPECT_NE(error_of(make_request("PATCH", "/ring", "[1]"), 400).find("JSON object"),
+            std::string::npos);
 }
 
 TEST_F(AdminRouterTest, PathParametersAreDecoded) {
@@ -174,9 +179,10 @@ TEST_F(AdminRouterTest, WrongMethodIs405WithAllow) {
     const char* allow;
   };
   for (const Case& c :
-       {Case{"POST", "/ring", "GET, HEAD"}, Case{"DELETE", "/metrics", "GET, HEAD"},
+       {Case{"POST", "/ring", "GET, HEAD, PATCH"}, Case{"DELETE", "/metrics", "GET, HEAD"},
         Case{"GET", "/backends", "POST"}, Case{"PUT", "/backends/x", "DELETE, PATCH"},
-        Case{"GET", "/backends/x/drain", "POST"}, Case{"GET", "/cluster/peers", "POST"},
+        Case{"GET", "/backends/x/drain", "POST"}, Case{"GET", "/backends/x/undrain", "POST"},
+        Case{"GET", "/cluster/peers", "POST"},
         Case{"POST", "/cluster/peers/p1", "DELETE"}, Case{"get", "/healthz", "GET, HEAD"}}) {
     auto responses = call(make_request(c.method, c.path));
     ASSERT_EQ(responses.size(), 1u);

@@ -61,7 +61,13 @@ TEST(CtlArguments, UsageErrors) {
   EXPECT_NE(plan_error({"frob"}).find("unknown command"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "extra"}).find("usage"), std::string::npos);
   EXPECT_NE(plan_error({"lookup"}).find("lookup KEY"), std::string::npos);
-  EXPECT_NE(plan_error({"backends"}).find("add, remove, set or drain"), std::string::npos);
+  EXPECT_NE(plan_error({"backends"}).find("add, remove, set, drain or undrain"),
+            std::string::npos);
+  EXPECT_NE(plan_error({"ring", "set"}).find("FIELD=VALUE"), std::string::npos);
+  EXPECT_NE(plan_error({"ring", "set", "replicas"}).find("FIELD=VALUE"), std::string::npos);
+  EXPECT_NE(plan_error({"ring", "set", "replicas=two"}).find("whole number"), std::string::npos);
+  EXPECT_NE(plan_error({"ring", "set", "balance_factor=1.5x"}).find("number"),
+            std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a"}).find("NAME ADDRESS"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a", "nowhere"}).find("HOST:PORT"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "set", "a"}).find("--weight"), std::string::npos);
@@ -117,6 +123,24 @@ TEST(CtlArguments, BackendChanges) {
   EXPECT_EQ(drain.request.method, "POST");
   EXPECT_EQ(drain.request.target, "/backends/r1/drain");
   EXPECT_EQ(drain.request.body, "");
+
+  CtlCall undrain = plan_ok({"backends", "undrain", "r1"});
+  EXPECT_EQ(undrain.request.method, "POST");
+  EXPECT_EQ(undrain.request.target, "/backends/r1/undrain");
+}
+
+TEST(CtlArguments, RingChanges) {
+  CtlCall set = plan_ok({"ring", "set", "replicas=2", "vnodes=200", "hash_tag=", "balance_factor=1.25",
+                         "algorithm=maglev", "maglev_table_size=0"});
+  EXPECT_EQ(set.request.method, "PATCH");
+  EXPECT_EQ(set.request.target, "/ring");
+  EXPECT_EQ(nlohmann::json::parse(set.request.body),
+            (nlohmann::json{{"replicas", 2},
+                            {"vnodes", 200},
+                            {"hash_tag", ""},
+                            {"balance_factor", 1.25},
+                            {"algorithm", "maglev"},
+                            {"maglev_table_size", 0}}));
 }
 
 TEST(CtlArguments, PeerChanges) {

@@ -67,6 +67,14 @@ class FakeAdminService : public AdminService {
     calls.push_back("drain_backend " + name);
     answer(mutation_reply, std::move(reply));
   }
+  void undrain_backend(const std::string& name, Reply reply) override {
+    calls.push_back("undrain_backend " + name);
+    answer(mutation_reply, std::move(reply));
+  }
+  void update_ring(const nlohmann::json& body, Reply reply) override {
+    calls.push_back("update_ring " + body.dump());
+    answer(mutation_reply, std::move(reply));
+  }
   void add_peer(const nlohmann::json& body, Reply reply) override {
     calls.push_back("add_peer " + body.dump());
     answer(mutation_reply, std::move(reply));

@@ -216,6 +216,8 @@ class MembershipService {
   void submit_command(std::string encoded, Done done, uint64_t deadline_ms);
   void submit_change(raft::ConfigChange change, std::string address, Done done,
                      uint64_t deadline_ms);
+  // Refused when `address` is this node's or another member's than `id`.
+  Status address_free_for(const raft::NodeId& id, const std::string& address) const;
   void try_pending_changes();
   void wait_applied(raft::Index index, Done done, uint64_t deadline_ms);
   void resolve_applied_waiters();

@@ -58,6 +58,10 @@ class MembershipState {
   ring::RingParams params_;
 };
 
+// The rule for a backend's zone: at most kMaxFieldLength bytes, no control characters (empty
+// is no zone).
+Status validate_zone(std::string_view zone);
+
 // The ring parameter rules the membership enforces (those of ring::Ring::build that do not
 // depend on the backends, plus kMaxMaglevTableSize).
 Status validate_ring_params(const ring::RingParams& params);

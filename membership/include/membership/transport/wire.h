@@ -14,7 +14,8 @@
 //                      entries = u32 count | (u64 term | u64 index | u8 type | data)*
 //                      snapshot = u64 index | u64 term | encode_configuration bytes | data
 //   forward request  = u64 request id | u8 kind | (command bytes | u8 change type | node | addr)
-//   forward response = u64 request id | u8 ok | u64 index | error text
+//   forward response = u64 request id | u8 outcome (0 failed, 1 ok, 2 refused) | u64 index |
+//                      error text
 //
 // decode_frame accepts exactly what encode_frame produces: an unknown version or kind, an enum
 // out of range, an oversized or truncated field, or trailing bytes is an error value. It never
@@ -72,12 +73,13 @@ struct ForwardRequest {
 };
 
 // The leader's answer once the proposal is applied on the leader (ok, with its index) or has
-// failed (error text).
+// failed (error text; `refused` when the request itself cannot apply, see Status::refused).
 struct ForwardResponse {
   uint64_t request_id = 0;
   bool ok = false;
   raft::Index index = 0;
   std::string error;
+  bool refused = false;
 
   bool operator==(const ForwardResponse&) const = default;
 };
