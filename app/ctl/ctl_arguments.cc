@@ -1,8 +1,7 @@
 #include "ctl_arguments.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 
@@ -82,8 +81,8 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
                 backend_body(o, nullptr, nullptr));
   }
   if (sub == "drain" || sub == "undrain") {
-    if (Status s = expect_operands(w, 3, sub == "drain" ? "backends drain NAME"
-                                                        : "backends undrain NAME");
+    if (Status s =
+            expect_operands(w, 3, sub == "drain" ? "backends drain NAME" : "backends undrain NAME");
         !s)
       return s;
     return call("POST", "/backends/" + url_encode(w[2]) + "/" + sub, CtlView::kChange);
@@ -96,8 +95,9 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
 Result<CtlCall> plan_ring_set(const CtlOptions& o) {
   const std::vector<std::string>& w = o.words;
   if (w.size() < 3) {
-    return Status::error("usage: ringleader ctl ring set FIELD=VALUE... (replicas, vnodes, "
-                         "algorithm, hash, hash_tag, balance_factor, maglev_table_size)");
+    return Status::error(
+        "usage: ringleader ctl ring set FIELD=VALUE... (replicas, vnodes, "
+        "algorithm, hash, hash_tag, balance_factor, maglev_table_size)");
   }
   nlohmann::json body = nlohmann::json::object();
   for (size_t i = 2; i < w.size(); ++i) {

@@ -333,8 +333,8 @@ void Server::update_backend(const std::string& name, const nlohmann::json& body,
   uint32_t weight = 0;
   std::string zone, state_name;
   if (!only_fields(body, {"weight", "zone", "state"}, "PATCH /backends/NAME", &why) ||
-      !read_uint(body, "weight", ring::kMaxWeight, &weight, &why) || !read_zone(body, &zone, &why) ||
-      !read_text(body, "state", &state_name, &why)) {
+      !read_uint(body, "weight", ring::kMaxWeight, &weight, &why) ||
+      !read_zone(body, &zone, &why) || !read_text(body, "state", &state_name, &why)) {
     return reply(error_reply(400, why));
   }
   // Everything is checked before the first proposal, so that a request either changes
@@ -345,8 +345,9 @@ void Server::update_backend(const std::string& name, const nlohmann::json& body,
   if (body.contains("state")) {
     std::optional<state::Command> command = state_command(name, state_name);
     if (!command) {
-      return reply(error_reply(400, "\"state\" must be \"active\", \"draining\" or \"down\", got \"" +
-                                        state_name + "\""));
+      return reply(error_reply(
+          400,
+          "\"state\" must be \"active\", \"draining\" or \"down\", got \"" + state_name + "\""));
     }
     steps.push_back({"state", std::move(*command)});
   }
@@ -354,8 +355,7 @@ void Server::update_backend(const std::string& name, const nlohmann::json& body,
   propose_steps(std::move(steps), 0, {{"backend", name}}, reply);
 }
 
-void Server::propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo,
-                           Reply reply) {
+void Server::propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo, Reply reply) {
   state::Command command = steps[next].command;
   membership_->propose(std::move(command), [this, steps = std::move(steps), next, echo,
                                             reply](Result<uint64_t> applied) {
@@ -421,8 +421,9 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
   }
   std::string id = body.at("id").get<std::string>();
   if (!config::is_valid_node_id(id)) {
-    return reply(error_reply(400, "\"id\" must be 1..64 characters of [A-Za-z0-9._-], as in "
-                                  "membership.peers"));
+    return reply(error_reply(400,
+                             "\"id\" must be 1..64 characters of [A-Za-z0-9._-], as in "
+                             "membership.peers"));
   }
   auto done = [this, reply, id](Result<uint64_t> applied) {
     post([this, reply, id, applied] { answer_applied(applied, {{"peer", id}}, reply); });

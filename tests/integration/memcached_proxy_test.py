@@ -992,6 +992,20 @@ class PlainWritesPipelineTest(PipelineTest):
     proxy_extra = "io_uring = false"
 
 
+class ManyConnectionsPipelineTest(PipelineTest):
+    """The pipeline tests with two connections per backend (as conf/memcached.toml has): a
+    client's requests to a backend all take one of them, in the order they were sent."""
+    extra = "[backend]\nconnections = 2"
+
+    def test_a_backend_runs_one_clients_pipeline_in_order(self):
+        for attempt in range(20):
+            c = self.conn()
+            c.send(b"set order 0 0 1\r\n0\r\n" + b"incr order 1\r\n" * 3 + b"get order\r\n")
+            got = [c.line() for _ in range(4)] + [c.line(), c.line(), c.line()]
+            self.assertEqual(got, [b"STORED", b"1", b"2", b"3", b"VALUE order 0 1", b"3", b"END"],
+                             f"attempt {attempt}")
+
+
 class SpreadTest(McClusterCase):
     def test_a_thousand_keys_land_on_their_owners_only(self):
         c = self.client(default_noreply=False)

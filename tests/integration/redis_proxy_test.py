@@ -876,6 +876,32 @@ class PlainWritesPipelineTest(PipelineTest):
     proxy_extra = "io_uring = false"
 
 
+class ManyConnectionsPipelineTest(PipelineTest):
+    """The pipeline tests with four connections per backend: a client's requests to a backend
+    all take one of them, so the backend runs them in the order they were sent."""
+    extra = "[backend]\nconnections = 4"
+
+    def test_a_backend_runs_one_clients_pipeline_in_order(self):
+        c = self.client()
+        pipe = c.pipeline(transaction=False)
+        for i in range(200):
+            pipe.rpush("order:l", i)
+            pipe.set("order:k", i)
+            pipe.get("order:k")
+        results = pipe.execute()
+        self.assertEqual([results[3 * i + 2] for i in range(200)],
+                         [str(i).encode() for i in range(200)])
+        self.assertEqual(c.lrange("order:l", 0, -1), [str(i).encode() for i in range(200)])
+
+    def test_clients_spread_over_the_connections(self):
+        owner = self.direct(self.owner("spread:k"))
+        clients = [self.client() for _ in range(8)]
+        for i, c in enumerate(clients):
+            c.set("spread:k", i)
+        used = [cl for cl in owner.client_list() if cl["cmd"] == "set"]
+        self.assertGreater(len(used), 1, owner.client_list())
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_exits_zero(self):
         with TempDir() as tmp:

@@ -70,11 +70,7 @@ BackendPool::~BackendPool() {
 }
 
 void BackendPool::send(PendingRequest* req, uint32_t fragment) {
-  BackendConnection* best = connections_[0];
-  for (BackendConnection* c : connections_) {
-    if (c->load() < best->load()) best = c;
-  }
-  best->send(req, fragment);
+  connections_[req->lane % connections_.size()]->send(req, fragment);
 }
 
 bool BackendPool::idle() const {

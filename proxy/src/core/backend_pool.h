@@ -67,7 +67,8 @@ class BackendPool {
   // This worker's slot of the backend's statistics.
   BackendStats::Slot& stats() { return *stats_->slots[worker_id_]; }
 
-  // Sends part `part` of `req` (PendingRequest::part) on the least loaded connection.
+  // Sends part `part` of `req` (PendingRequest::part) on the connection of its lane: one
+  // client's requests share a connection, so the backend runs them in the client's order.
   void send(PendingRequest* req, uint32_t part);
   // No request is waiting for or awaiting a reply on any of its connections.
   bool idle() const;

@@ -162,7 +162,7 @@ void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
 }
 
 ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> session)
-    : worker_(worker), session_(std::move(session)) {}
+    : worker_(worker), session_(std::move(session)), lane_(worker.next_client_lane()) {}
 
 void ClientConnection::start(bool admitted) {
   worker_.client_opened(this);
@@ -238,6 +238,7 @@ void ClientConnection::process_input() {
     auto* req = PendingRequest::create(this);
     req->started_ns = loop_now_ns();
     req->batch = reads_;
+    req->lane = lane_;
     size_t consumed = 0;
     NextStatus st = session_->next(in_.readable(), worker_.ring(), *req, &consumed);
     if (st == NextStatus::kNeedMore) {

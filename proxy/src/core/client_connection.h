@@ -72,6 +72,7 @@ class ClientConnection final : public IoBatch::Writer {
   uv_timer_t idle_timer_;
   Worker& worker_;
   std::unique_ptr<Session> session_;
+  const uint32_t lane_;  // see PendingRequest::lane
   IoBuffer in_;
   std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
   // A request with fragments that wait for another of its fragments (a conditional write's

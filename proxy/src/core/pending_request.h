@@ -200,6 +200,9 @@ class PendingRequest {
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;
   uint64_t batch = 0;  // the client read that delivered it: its replies go out together
+  // Which of a backend pool's connections carries its fragments. Every request of one client
+  // has the same lane, so a backend runs a client's requests in the order they were sent.
+  uint32_t lane = 0;
   // Bytes of backend replies this request holds (its fragments' replies) or is owed by
   // backend connections that have buffered part of a reply still arriving. Backend
   // connections keep it within backend.max_reply_bytes, so the replies of a split request

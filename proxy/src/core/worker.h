@@ -70,6 +70,8 @@ class Worker final : public PoolOwner {
     return true;
   }
   void client_opened(ClientConnection* c) { clients_.insert(c); }
+  // Lanes spread clients over a backend's connections (PendingRequest::lane).
+  uint32_t next_client_lane() { return next_lane_++; }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
   bool draining() const { return draining_; }
 
@@ -118,6 +120,7 @@ class Worker final : public PoolOwner {
   std::unordered_map<std::string, std::unique_ptr<BackendPool>> pools_;  // by backend name
   std::vector<BackendPool*> pools_by_index_;  // for ring_: index -> pool (or nullptr)
   std::unordered_set<ClientConnection*> clients_;
+  uint32_t next_lane_ = 0;
 };
 
 }  // namespace ringleader::proxy

@@ -62,6 +62,7 @@ std::vector<Frame> every_frame() {
   out.push_back(cc);
   out.push_back(ForwardResponse{5, true, 17, ""});
   out.push_back(ForwardResponse{6, false, 0, "not leader"});
+  out.push_back(ForwardResponse{7, false, 0, "unknown backend \"x\"", true});
   return out;
 }
 

@@ -182,8 +182,8 @@ TEST_F(AdminRouterTest, WrongMethodIs405WithAllow) {
        {Case{"POST", "/ring", "GET, HEAD, PATCH"}, Case{"DELETE", "/metrics", "GET, HEAD"},
         Case{"GET", "/backends", "POST"}, Case{"PUT", "/backends/x", "DELETE, PATCH"},
         Case{"GET", "/backends/x/drain", "POST"}, Case{"GET", "/backends/x/undrain", "POST"},
-        Case{"GET", "/cluster/peers", "POST"},
-        Case{"POST", "/cluster/peers/p1", "DELETE"}, Case{"get", "/healthz", "GET, HEAD"}}) {
+        Case{"GET", "/cluster/peers", "POST"}, Case{"POST", "/cluster/peers/p1", "DELETE"},
+        Case{"get", "/healthz", "GET, HEAD"}}) {
     auto responses = call(make_request(c.method, c.path));
     ASSERT_EQ(responses.size(), 1u);
     EXPECT_EQ(responses[0].status, 405) << c.method << " " << c.path;

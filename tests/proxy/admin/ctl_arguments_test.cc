@@ -61,13 +61,11 @@ TEST(CtlArguments, UsageErrors) {
   EXPECT_NE(plan_error({"frob"}).find("unknown command"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "extra"}).find("usage"), std::string::npos);
   EXPECT_NE(plan_error({"lookup"}).find("lookup KEY"), std::string::npos);
-  EXPECT_NE(plan_error({"backends"}).find("add, remove, set, drain or undrain"),
-            std::string::npos);
+  EXPECT_NE(plan_error({"backends"}).find("add, remove, set, drain or undrain"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "set"}).find("FIELD=VALUE"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "set", "replicas"}).find("FIELD=VALUE"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "set", "replicas=two"}).find("whole number"), std::string::npos);
-  EXPECT_NE(plan_error({"ring", "set", "balance_factor=1.5x"}).find("number"),
-            std::string::npos);
+  EXPECT_NE(plan_error({"ring", "set", "balance_factor=1.5x"}).find("number"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a"}).find("NAME ADDRESS"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a", "nowhere"}).find("HOST:PORT"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "set", "a"}).find("--weight"), std::string::npos);
@@ -130,17 +128,17 @@ TEST(CtlArguments, BackendChanges) {
 }
 
 TEST(CtlArguments, RingChanges) {
-  CtlCall set = plan_ok({"ring", "set", "replicas=2", "vnodes=200", "hash_tag=", "balance_factor=1.25",
-                         "algorithm=maglev", "maglev_table_size=0"});
+  CtlCall set =
+      plan_ok({"ring", "set", "replicas=2", "vnodes=200", "hash_tag=", "balance_factor=1.25",
+               "algorithm=maglev", "maglev_table_size=0"});
   EXPECT_EQ(set.request.method, "PATCH");
   EXPECT_EQ(set.request.target, "/ring");
-  EXPECT_EQ(nlohmann::json::parse(set.request.body),
-            (nlohmann::json{{"replicas", 2},
-                            {"vnodes", 200},
-                            {"hash_tag", ""},
-                            {"balance_factor", 1.25},
-                            {"algorithm", "maglev"},
-                            {"maglev_table_size", 0}}));
+  EXPECT_EQ(nlohmann::json::parse(set.request.body), (nlohmann::json{{"replicas", 2},
+                                                                     {"vnodes", 200},
+                                                                     {"hash_tag", ""},
+                                                                     {"balance_factor", 1.25},
+                                                                     {"algorithm", "maglev"},
+                                                                     {"maglev_table_size", 0}}));
 }
 
 TEST(CtlArguments, PeerChanges) {
