@@ -208,7 +208,17 @@ void ClientConnection::start_reading() {
 void ClientConnection::on_read(ssize_t nread) {
   if (nread == 0) return;
   if (nread < 0) {
-    close();
+    if (nread != UV_EOF || lingering_) {
+      close();
+      return;
+    }
+    // The client closed its side (shutdown or a pipe that ended): it has sent everything.
+    // Its complete requests are still answered, a partial one at the end is dropped, and the
+    // connection closes once the replies are written (libuv stopped reading).
+    input_eof_ = true;
+    reading_ = false;
+    process_input();
+    if (idle()) close();
     return;
   }
   if (lingering_) {
@@ -243,6 +253,7 @@ void ClientConnection::process_input() {
     NextStatus st = session_->next(in_.readable(), worker_.ring(), *req, &consumed);
     if (st == NextStatus::kNeedMore) {
       req->release();
+      if (input_eof_) in_.clear();  // the rest of a request that will never come
       break;
     }
     if (st == NextStatus::kDiscarded) {
@@ -398,7 +409,7 @@ void ClientConnection::flush_ready() {
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
       barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
       out_pending_.size() < kMaxUnwrittenBytes / 2) {
-    start_reading();
+    if (!input_eof_) start_reading();
     if (!in_.empty()) process_input();
   }
 }
@@ -429,7 +440,7 @@ void ClientConnection::write_out() {
   if (out_pending_.empty()) {
     if (close_after_write_) {
       linger_then_close();
-    } else if (drain_ && queue_.empty()) {
+    } else if ((drain_ || input_eof_) && queue_.empty()) {
       close();
     }
     return;
@@ -460,6 +471,8 @@ void ClientConnection::on_batched_write(int written) {
       flush_ready();
     } else if (close_after_write_) {
       linger_then_close();
+    } else if ((drain_ || input_eof_) && queue_.empty()) {
+      close();
     }
     return;
   }

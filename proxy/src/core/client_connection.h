@@ -90,16 +90,16 @@ class ClientConnection final : public IoBatch::Writer {
   bool close_after_write_ = false;  // a reply asked to close the connection after it
   bool input_done_ = false;         // a request that closes (QUIT, fatal) is queued: parse no more
   bool drain_ = false;              // close_when_idle() called
+  bool input_eof_ = false;          // the client closed its side: answer, then close
   bool admitted_ = false;           // counted in ProxyCounters::connected_clients
   bool in_process_ = false;         // inside process_input(): no nested parsing
   bool lingering_ = false;          // linger_then_close() started
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
-  uint64_t reads_ = 0;  // socket reads that got data; numbers each request's batch
-  uint64_t out_batch_ = 0;
-  size_t attempted_ = 0;  // bytes of out_pending_ handed to the write in progress  // the batch of
-                          // the last reply appended to out_pending_
+  uint64_t reads_ = 0;      // socket reads that got data; numbers each request's batch
+  uint64_t out_batch_ = 0;  // the batch of the last reply appended to out_pending_
+  size_t attempted_ = 0;    // bytes of out_pending_ handed to the write in progress
 };
 
 }  // namespace ringleader::proxy
