@@ -390,6 +390,8 @@ class CommandsTest(McClusterCase):
                + storage("set", "nr:n", "7", noreply=True)
                + b"incr nr:n 10 noreply\r\ndecr nr:n 2 noreply\r\nincr nr:none 1 noreply\r\n"
                + b"touch nr:a 400 noreply\r\ntouch nr:none 400 noreply\r\n"
+               # "noreply" where the delta or the exptime goes: an error, silent as well.
+               + b"incr nr:n noreply\r\ndecr nr:n noreply\r\ntouch nr:a noreply\r\n"
                + b"delete nr:b noreply\r\ndelete nr:none noreply\r\n"
                + b"get nr:a nr:b nr:cas nr:n nr:none\r\nversion\r\n")
         expected = value_reply([("nr:a", 5, "<a>"), ("nr:cas", 0, "C"), ("nr:n", 0, "15")])

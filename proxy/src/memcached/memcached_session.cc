@@ -75,17 +75,20 @@ void refuse(PendingRequest& req, bool noreply, std::string_view line) {
 // its command accepts has a noreply: "delete noreply" deletes the key "noreply", and "incr
 // noreply" is an error that is answered.
 bool noreply_requested(CommandKind kind, std::span<const std::string_view> t) {
+  // As memcached decides: the last word is "noreply" and the line has a word count the
+  // command accepts, even when "noreply" then stands where an argument should (the error
+  // that follows is silent too: "incr k noreply").
   const bool last = t.size() > 1 && t.back() == "noreply";
   switch (kind) {
     case CommandKind::kStorage:
       return last && t.size() == 6;
     case CommandKind::kCas:
-      return last && t.size() == 7;
+      return last && (t.size() == 6 || t.size() == 7);
     case CommandKind::kDelete:
       return last && (t.size() == 3 || (t.size() == 4 && t[2] == "0"));
     case CommandKind::kArithmetic:
     case CommandKind::kTouch:
-      return last && t.size() == 4;
+      return last && (t.size() == 3 || t.size() == 4);
     case CommandKind::kFlushAll:
     case CommandKind::kVerbosity:
       return last && t.size() <= 3;

@@ -395,7 +395,8 @@ TEST_F(MemcachedSessionTest, NoreplyRequestsGetNoErrorLineEither) {
   for (const std::string& input : std::vector<std::string>{
            "incr k abc noreply\r\n", "touch k soon noreply\r\n", "flush_all soon noreply\r\n",
            "delete " + std::string(251, 'k') + " noreply\r\n", "set k x 0 1 noreply\r\nv\r\n",
-           "set k\0 0 0 1 noreply\r\nv\r\n"s, "verbosity x noreply\r\n"}) {
+           "set k\0 0 0 1 noreply\r\nv\r\n"s, "verbosity x noreply\r\n", "incr k noreply\r\n",
+           "decr k noreply\r\n", "touch k noreply\r\n"}) {
     PendingRequest* req = plan(input);
     EXPECT_TRUE(req->complete) << input;
     EXPECT_TRUE(req->fragments.empty()) << input;
