@@ -18,6 +18,17 @@ bool password_matches(const std::string& expected, std::string_view given) {
   return diff == 0;
 }
 
+// Client names as Redis accepts them: printable ASCII without spaces ('!' to '~').
+bool valid_client_name(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
 }  // namespace
 
 void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingRequest& req) {
@@ -32,11 +43,12 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     std::string_view pass = args.back();
     if (args.size() > 3) {
       append_error(out, "ERR syntax error");
-    } else if (requirepass.empty()) {
+    } else if (requirepass.empty() && args.size() == 2) {
       append_error(out,
                    "ERR AUTH <password> called without any password configured for the default "
                    "user. Are you sure your configuration is correct?");
-    } else if (user == "default" && password_matches(requirepass, pass)) {
+    } else if (user == "default" && (requirepass.empty() || password_matches(requirepass, pass))) {
+      // Without proxy.requirepass the default user takes any password, as in Redis.
       authenticated_ = true;
       append_simple(out, "OK");
     } else {
@@ -62,14 +74,18 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     std::string new_name = client_name_;
     for (; i < args.size(); ++i) {
       if (iequals(args[i], "AUTH") && i + 2 < args.size()) {
-        if (requirepass.empty() || args[i + 1] != "default" ||
-            !password_matches(requirepass, args[i + 2])) {
+        if (args[i + 1] != "default" ||
+            (!requirepass.empty() && !password_matches(requirepass, args[i + 2]))) {
           append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
           return;
         }
         authenticated = true;
         i += 2;
       } else if (iequals(args[i], "SETNAME") && i + 1 < args.size()) {
+        if (!valid_client_name(args[i + 1])) {
+          append_error(out, std::string(kBadClientName));
+          return;
+        }
         new_name = std::string(args[++i]);
       } else {
         append_error(out, "ERR Syntax error in HELLO option '" + printable(args[i], 40) + "'");
@@ -139,13 +155,9 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
   }
   if (name == "client") {
     if (args.size() >= 2 && iequals(args[1], "SETNAME") && args.size() == 3) {
-      for (char c : args[2]) {
-        if (c == ' ' || c == '\n' || c == '\r') {
-          append_error(out,
-                       "ERR Client names cannot contain spaces, newlines or special "
-                       "characters.");
-          return;
-        }
+      if (!valid_client_name(args[2])) {
+        append_error(out, std::string(kBadClientName));
+        return;
       }
       client_name_ = std::string(args[2]);
       append_simple(out, "OK");

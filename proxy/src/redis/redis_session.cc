@@ -13,6 +13,19 @@ namespace {
 
 std::atomic<uint64_t> next_client_id{1};
 
+// COPY ... DB n would write into a database no client of the proxy can reach (MOVE and
+// SWAPDB are refused for the same reason).
+Status check_database_option(const CommandSpec& spec, std::span<const std::string_view> args) {
+  if (spec.name != "copy") return Status::ok();
+  for (size_t i = 3; i + 1 < args.size(); ++i) {
+    if (iequals(args[i], "DB") && args[i + 1] != "0") {
+      return Status::error("ERR COPY ... DB " + printable(args[i + 1], 20) +
+                           ": ringleader serves database 0 only");
+    }
+  }
+  return Status::ok();
+}
+
 // How errors name where keys live: the backend, or with replicas "a+b+c" (primary first).
 std::string describe(const ring::Ring& ring, const ring::ReplicaSet& replicas) {
   std::string out;
@@ -130,6 +143,10 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   }
   if (Status arity = check_arity(*spec, args); !arity) {
     reply_error(req, "ERR " + arity.message());
+    return;
+  }
+  if (Status database = check_database_option(*spec, args); !database) {
+    reply_error(req, database.message());
     return;
   }
   // Only multibulk requests travel as received; inline ones are re-encoded.

@@ -188,7 +188,7 @@ TEST(CommandTableTest, UnsupportedCommandsSayWhy) {
       {{"move", "k", "1"}, "database 0"},
       {{"swapdb", "0", "1"}, "database 0"},
       {{"randomkey"}, "spread over several backends"},
-      {{"client", "kill", "x"}, "CLIENT SETNAME and CLIENT GETNAME"},
+      {{"client", "kill", "x"}, "CLIENT SETNAME, GETNAME and ID"},
       {{"OBJECT", "help"}, "ENCODING, FREQ"},
       {{"script", "exists", "abc"}, "LOAD and FLUSH"},
   };

@@ -131,6 +131,12 @@ TEST_F(RedisSessionTest, KeysThatMustLiveTogether) {
   PendingRequest* no_keys = plan("EVAL \"return 1\" 0\r\n");
   ASSERT_TRUE(no_keys->complete);
   EXPECT_NE(no_keys->reply.find("without keys"), std::string::npos) << no_keys->reply;
+
+  // COPY into another database would leave the copy where no client of the proxy reaches.
+  PendingRequest* other_db = plan("COPY {u}:a {u}:b DB 1 REPLACE\r\n");
+  ASSERT_TRUE(other_db->complete);
+  EXPECT_NE(other_db->reply.find("database 0 only"), std::string::npos) << other_db->reply;
+  EXPECT_FALSE(plan("COPY {u}:a {u}:b REPLACE DB 0\r\n")->complete);
 }
 
 TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
@@ -203,6 +209,18 @@ TEST_F(RedisSessionTest, LocalCommands) {
   EXPECT_EQ(plan("HELLO 3\r\n")->reply.rfind("-NOPROTO", 0), 0u);
   EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
   EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$3\r\napp\r\n");
+  EXPECT_EQ(plan("CLIENT ID\r\n")->reply.rfind(":", 0), 0u);
+  EXPECT_EQ(plan("*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$3\r\na\tb\r\n")
+                ->reply.rfind("-ERR Client names", 0),
+            0u);
+  EXPECT_EQ(plan("HELLO 2 SETNAME caf\xc3\xa9\r\n")->reply.rfind("-ERR Client names", 0), 0u);
+  EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$3\r\napp\r\n");
+  // Without proxy.requirepass the default user takes any password, as in Redis; a bare
+  // password is an error there too.
+  EXPECT_EQ(plan("AUTH default anything\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("AUTH someone anything\r\n")->reply.rfind("-WRONGPASS", 0), 0u);
+  EXPECT_EQ(plan("AUTH anything\r\n")->reply.rfind("-ERR AUTH <password> called", 0), 0u);
+  EXPECT_EQ(plan("HELLO 2 AUTH default anything\r\n")->reply.rfind("*14", 0), 0u);
   PendingRequest* quit = plan("QUIT\r\n");
   EXPECT_EQ(quit->reply, "+OK\r\n");
   EXPECT_TRUE(quit->close_after);
