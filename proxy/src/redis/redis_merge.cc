@@ -42,6 +42,19 @@ bool shows_every_section(std::string_view section) {
   return section == "default" || section == "all" || section == "everything";
 }
 
+// Whether INFO's sections (lowercase, space-separated, as in PendingRequest::merge.note)
+// include `section`, by name or by showing every one.
+bool info_shows(std::string_view sections, std::string_view section) {
+  while (!sections.empty()) {
+    const size_t space = sections.find(' ');
+    const std::string_view s = sections.substr(0, space);
+    if (s == section || shows_every_section(s)) return true;
+    if (space == std::string_view::npos) break;
+    sections.remove_prefix(space + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 void RedisSession::complete(PendingRequest& req) {
@@ -137,14 +150,14 @@ void RedisSession::complete(PendingRequest& req) {
   }
 }
 
-bool RedisSession::info_needs_keyspace(std::string_view section) {
-  return section == "keyspace" || shows_every_section(section);
+bool RedisSession::info_needs_keyspace(std::string_view sections) {
+  return info_shows(sections, "keyspace");
 }
 
 void RedisSession::merge_info(PendingRequest& req) {
   // Sum "db0:keys=N,expires=M,avg_ttl=T" over backends.
   uint64_t keys = 0, expires = 0;
-  size_t unanswered = 0;
+  size_t unanswered = req.merge.aux;  // backends down: not asked
   for (const Fragment& f : req.fragments) {
     if (f.state != FragmentState::kDone) {
       ++unanswered;
@@ -165,8 +178,7 @@ void RedisSession::merge_info(PendingRequest& req) {
       expires += e;
     }
   }
-  const std::string& section = req.merge.note;
-  auto wants = [&](std::string_view s) { return section == s || shows_every_section(section); };
+  auto wants = [&](std::string_view s) { return info_shows(req.merge.note, s); };
   CounterTotals t = env_.counters->totals();
   std::string text;
   if (wants("server")) {
@@ -197,7 +209,7 @@ void RedisSession::merge_info(PendingRequest& req) {
     text += "# Keyspace\r\n";
     if (unanswered > 0) {
       text += "# ringleader: " + std::to_string(unanswered) + " of " +
-              std::to_string(req.fragments.size()) +
+              std::to_string(req.fragments.size() + req.merge.aux) +
               " backends gave no keyspace; their keys are not counted\r\n";
     }
     if (keys > 0) {

@@ -341,7 +341,9 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
       // section without keyspace totals is answered without asking any backend.
       sub = {"INFO", "keyspace"};
       req.merge.kind = static_cast<uint8_t>(MergeKind::kInfo);
-      req.merge.note = args.size() > 1 ? lowercase(args[1]) : "default";
+      req.merge.note = args.size() > 1 ? std::string() : "default";
+      for (size_t i = 1; i < args.size(); ++i)
+        req.merge.note += (i > 1 ? " " : "") + lowercase(args[i]);
       if (!info_needs_keyspace(req.merge.note)) {
         merge_info(req);
         req.complete = true;
@@ -362,8 +364,16 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
       req.merge.kind = static_cast<uint8_t>(MergeKind::kAllOk);
       break;
   }
+  // Changes (FLUSHALL, SCRIPT LOAD, ...) go to every backend, down ones included: one that
+  // cannot be reached fails its part and the client hears of it, rather than an OK that lets
+  // deleted keys come back or leaves a script missing when it returns. Reads skip backends
+  // that are down (their keys are unreachable through the ring too); INFO says how many.
+  const bool every_backend = spec.merge == Merge::kAllOk || spec.merge == Merge::kAllEqual;
   for (ring::BackendIndex b = 0; b < ring.backends().size(); ++b) {
-    if (ring.backend(b).state == ring::BackendState::kDown) continue;
+    if (!every_backend && ring.backend(b).state == ring::BackendState::kDown) {
+      if (spec.merge == Merge::kInfo) ++req.merge.aux;
+      continue;
+    }
     add_fragment(req, b, sub);
   }
   if (req.fragments.empty()) reply_error(req, "ERR ringleader: no backend available");

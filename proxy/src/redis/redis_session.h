@@ -69,8 +69,9 @@ class RedisSession final : public Session {
 
   // INFO: the proxy's sections, plus keyspace totals over the backends that answered.
   void merge_info(PendingRequest& req);
-  // Whether INFO `section` ("default" when none was named) shows keyspace totals.
-  static bool info_needs_keyspace(std::string_view section);
+  // Whether INFO's sections (merge.note: lowercase, space-separated, "default" when none was
+  // named) show keyspace totals.
+  static bool info_needs_keyspace(std::string_view sections);
   void merge_scan(PendingRequest& req);
   void merge_keys(PendingRequest& req);
 

@@ -267,6 +267,37 @@ TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
       << req->reply;
 }
 
+TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
+  std::vector<ring::Backend> backends = ring_->backends();
+  backends[1].state = ring::BackendState::kDown;  // ejected, or marked down
+  ring_ = ring::Ring::build(backends, config_.ring, 6).value();
+  // A FLUSHALL that skipped it would answer OK and let its keys return with it.
+  EXPECT_EQ(plan("FLUSHALL\r\n")->fragments.size(), 3u);
+  EXPECT_EQ(plan("SCRIPT LOAD \"return 1\"\r\n")->fragments.size(), 3u);
+  EXPECT_EQ(plan("FUNCTION FLUSH\r\n")->fragments.size(), 3u);
+  EXPECT_EQ(plan("DBSIZE\r\n")->fragments.size(), 2u);
+  PendingRequest* info = plan("INFO keyspace\r\n");
+  ASSERT_EQ(info->fragments.size(), 2u);
+  auto bulk = [](const std::string& text) {
+    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+  };
+  reply(info, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
+  reply(info, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
+  session_->complete(*info);
+  EXPECT_NE(info->reply.find("db0:keys=12,"), std::string::npos) << info->reply;
+  EXPECT_NE(info->reply.find("# ringleader: 1 of 3 backends gave no keyspace"), std::string::npos)
+      << info->reply;
+}
+
+TEST_F(RedisSessionTest, InfoShowsEverySectionNamed) {
+  PendingRequest* req = plan("INFO server clients\r\n");
+  ASSERT_TRUE(req->complete);
+  EXPECT_NE(req->reply.find("# Server\r\n"), std::string::npos) << req->reply;
+  EXPECT_NE(req->reply.find("# Clients\r\n"), std::string::npos) << req->reply;
+  EXPECT_EQ(req->reply.find("# Stats\r\n"), std::string::npos) << req->reply;
+  EXPECT_EQ(plan("INFO stats KEYSPACE\r\n")->fragments.size(), 3u);
+}
+
 // With ring.replicas = 2: fragments carry the keys' replica set and whether they read or write.
 class RedisReplicatedSessionTest : public testing::SessionFixture<RedisSession> {
  protected:
