@@ -34,8 +34,10 @@ class RedisSession final : public Session {
                   size_t* consumed) override;
   void complete(PendingRequest& req) override;
 
-  // SCAN cursors carry the backend index in their low kScanBackendBits bits.
-  static constexpr unsigned kScanBackendBits = 10;
+  // SCAN cursors carry the backend index in their low kScanBackendBits bits, enough for any
+  // ring (at most 2^20 - 1 backends); the backend's own cursor keeps the other 44 (a Redis
+  // cursor stays below its hash table's size).
+  static constexpr unsigned kScanBackendBits = 20;
 
  private:
   using Args = std::span<const std::string_view>;

@@ -191,6 +191,25 @@ TEST_F(RedisSessionTest, ScanWalksBackendsThroughTheCursor) {
   EXPECT_EQ(last->reply, "*2\r\n$1\r\n0\r\n*0\r\n");  // backend 2 was the last
 }
 
+TEST_F(RedisSessionTest, ScanCursorsReachEveryBackendOfABigRing) {
+  std::vector<ring::Backend> backends;
+  for (int i = 0; i < 1100; ++i)
+    backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
+                        ring::BackendState::kActive});
+  ring_ = ring::Ring::build(backends, config_.ring, 6).value();
+  PendingRequest* req = plan("SCAN " + std::to_string(1099) + "\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].backend, 1099u);
+  reply(req, 0, "*2\r\n$2\r\n17\r\n*0\r\n");
+  session_->complete(*req);
+  const std::string next = std::to_string((uint64_t{17} << RedisSession::kScanBackendBits) | 1099);
+  EXPECT_EQ(req->reply, "*2\r\n$" + std::to_string(next.size()) + "\r\n" + next + "\r\n*0\r\n");
+  PendingRequest* again = plan("SCAN " + next + "\r\n");
+  ASSERT_EQ(again->fragments.size(), 1u);
+  EXPECT_EQ(again->fragments[0].backend, 1099u);
+  EXPECT_NE(again->fragments[0].payload.find("$2\r\n17\r\n"), std::string::npos);
+}
+
 TEST_F(RedisSessionTest, DbsizeFansOutAndSums) {
   PendingRequest* req = plan("DBSIZE\r\n");
   ASSERT_EQ(req->fragments.size(), 3u);
