@@ -92,6 +92,8 @@ void decode_proxy(TableReader& in, ProxyConfig* out) {
   in.read_unsigned<uint32_t>("client_idle_timeout_ms", 0, kUint32Max, &out->client_idle_timeout_ms);
   in.read_unsigned<uint64_t>("max_request_bytes", kMinRequestBytes, kUint64Max,
                              &out->max_request_bytes);
+  in.read_unsigned<uint64_t>("max_client_output_bytes", 0, kUint64Max,
+                             &out->max_client_output_bytes);
   in.read_string("requirepass", &out->requirepass);
   in.read_bool("io_uring", &out->io_uring);
   in.read_string("zone", &out->zone);

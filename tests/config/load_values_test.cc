@@ -22,6 +22,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.proxy.max_clients, 10000u);
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 0u);
   EXPECT_EQ(c.proxy.max_request_bytes, 64ull << 20);
+  EXPECT_EQ(c.proxy.max_client_output_bytes, 256ull << 20);
   EXPECT_EQ(c.proxy.requirepass, "");
   EXPECT_TRUE(c.proxy.io_uring);
   EXPECT_EQ(c.proxy.zone, "");
@@ -96,6 +97,7 @@ workers = 4
 max_clients = 500
 client_idle_timeout_ms = 30000
 max_request_bytes = 1048576
+max_client_output_bytes = 0
 io_uring = false
 zone = "eu-1a"
 
@@ -154,6 +156,7 @@ level = "debug"
   EXPECT_EQ(c.proxy.max_clients, 500u);
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 30000u);
   EXPECT_EQ(c.proxy.max_request_bytes, 1048576u);
+  EXPECT_EQ(c.proxy.max_client_output_bytes, 0u);
   EXPECT_FALSE(c.proxy.io_uring);
   EXPECT_EQ(c.proxy.zone, "eu-1a");
 

@@ -327,6 +327,28 @@ class AuthTest(ClusterCase):
         self.assertEqual(c.get("authed"), b"1")
 
 
+class OutputLimitTest(ClusterCase):
+    proxy_extra = "max_client_output_bytes = 1048576"
+
+    def test_a_client_that_does_not_read_is_cut_off(self):
+        c = self.client()
+        c.set("output:big", "v" * 200000)
+        before = metric_value(self.rl.admin_port, "ringleader_client_output_limit_closed_total")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", self.rl.port))
+        try:
+            s.sendall(b"GET output:big\r\n" * 500)  # 100 MB of replies, never read
+            wait_until(lambda: metric_value(self.rl.admin_port,
+                                            "ringleader_client_output_limit_closed_total")
+                       == before + 1, timeout=10, what="the client to be cut off")
+        finally:
+            s.close()
+        # Others are served as before, a big reply included (one is always taken whole).
+        self.assertEqual(len(c.get("output:big")), 200000)
+        self.assertEqual(len(c.mget(["output:big"] * 8)), 8)
+
+
 class LimitsTest(ClusterCase):
     proxy_extra = "max_clients = 4\nmax_request_bytes = 65536\nclient_idle_timeout_ms = 300"
 

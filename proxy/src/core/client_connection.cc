@@ -389,7 +389,15 @@ void ClientConnection::on_request_ready(PendingRequest* req) {
 }
 
 void ClientConnection::flush_ready() {
+  const uint64_t output_limit = worker_.config().proxy.max_client_output_bytes;
   while (!queue_.empty() && queue_.front()->complete) {
+    if (output_limit != 0 && out_pending_.size() + out_writing_.size() > output_limit) {
+      // It sends faster than it reads: requests dispatched before its replies piled up would
+      // keep adding to them. Like Redis's client-output-buffer-limit, it is cut off.
+      WorkerCounters::bump(worker_.counters().clients_closed_output_limit);
+      close();
+      return;
+    }
     PendingRequest* req = queue_.front();
     queue_.pop_front();
     record(*req);

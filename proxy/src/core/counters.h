@@ -24,6 +24,8 @@ namespace ringleader::proxy {
     "Clients closed after malformed or oversized input")                                         \
   X(clients_closed_idle, "ringleader_client_idle_closed_total",                                  \
     "Clients closed by proxy.client_idle_timeout_ms")                                            \
+  X(clients_closed_output_limit, "ringleader_client_output_limit_closed_total",                  \
+    "Clients closed with more unwritten replies than proxy.max_client_output_bytes")             \
   X(requests, "ringleader_requests_parsed_total", "Client requests parsed")                      \
   X(requests_local, "ringleader_requests_local_total",                                           \
     "Client requests answered by the proxy itself (local commands, refusals, errors)")           \
