@@ -252,7 +252,11 @@ void Server::reload() {
   }
   const config::Config& next = loaded.config;
   if (raft_mode()) {
-    RL_LOG_INFO("SIGHUP: raft mode: backends change through the admin API, not the file");
+    if (next.backends != config_.backends || !(next.ring == config_.ring)) {
+      RL_LOG_WARN(
+          "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
+          "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
+    }
   } else if (next.backends != config_.backends || !(next.ring == config_.ring)) {
     auto ring = ring::Ring::build(next.backends, next.ring, 0);
     if (!ring) {
@@ -261,36 +265,36 @@ void Server::reload() {
     }
     rings_.set_base(ring.value());
     wake_workers();
+    config_.backends = next.backends;
+    config_.ring = next.ring;
     RL_LOG_INFO("SIGHUP: published a new ring: %zu backends", next.backends.size());
   } else {
     RL_LOG_INFO("SIGHUP: backends and ring unchanged");
   }
-  if (next.log.level != config_.log.level) {
-    RL_LOG_WARN("SIGHUP: log.level changes need a restart");
+  if (next.admin.token != config_.admin.token && next.admin.listen == config_.admin.listen) {
+    Status changed = admin_ ? admin_->set_token(next.admin.token) : Status::ok();
+    if (changed) {
+      config_.admin.token = next.admin.token;
+      RL_LOG_INFO("SIGHUP: admin.token changed: mutations need the new one");
+    } else {
+      RL_LOG_ERROR("SIGHUP: %s; keeping the old token", changed.message().c_str());
+    }
   }
-  if (next.proxy.listen != config_.proxy.listen || next.proxy.workers != config_.proxy.workers ||
-      next.proxy.protocol != config_.proxy.protocol ||
-      next.proxy.max_clients != config_.proxy.max_clients ||
-      next.proxy.requirepass != config_.proxy.requirepass ||
-      next.proxy.max_request_bytes != config_.proxy.max_request_bytes ||
-      next.proxy.client_idle_timeout_ms != config_.proxy.client_idle_timeout_ms ||
-      next.proxy.zone != config_.proxy.zone) {
-    RL_LOG_WARN("SIGHUP: changes in [proxy] need a restart; they were not applied");
+  // Everything else is read once at start: name each table that changed, so a reload that
+  // did not take is never silent.
+  std::string restart;
+  auto check = [&](bool same, const char* table) {
+    if (!same) restart += std::string(restart.empty() ? "" : ", ") + table;
+  };
+  check(next.proxy == config_.proxy, "[proxy]");
+  check(next.backend == config_.backend, "[backend]");
+  check(next.replication == config_.replication, "[replication]");
+  check(next.membership == config_.membership, "[membership]");
+  check(next.admin.listen == config_.admin.listen, "admin.listen");
+  check(next.log == config_.log, "[log]");
+  if (!restart.empty()) {
+    RL_LOG_WARN("SIGHUP: changes in %s need a restart; they were not applied", restart.c_str());
   }
-  if (next.backend.connections != config_.backend.connections ||
-      next.backend.timeout_ms != config_.backend.timeout_ms ||
-      next.backend.connect_timeout_ms != config_.backend.connect_timeout_ms ||
-      next.backend.failure_limit != config_.backend.failure_limit ||
-      next.backend.retry_timeout_ms != config_.backend.retry_timeout_ms ||
-      next.backend.password != config_.backend.password) {
-    RL_LOG_WARN("SIGHUP: changes in [backend] need a restart; they were not applied");
-  }
-  if (next.replication.write != config_.replication.write ||
-      next.replication.read != config_.replication.read) {
-    RL_LOG_WARN("SIGHUP: changes in [replication] need a restart; they were not applied");
-  }
-  config_.backends = next.backends;
-  config_.ring = next.ring;
 }
 
 // Any worker thread: ask the control loop to eject a backend.

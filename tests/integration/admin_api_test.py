@@ -290,6 +290,31 @@ class ReloadTest(unittest.TestCase):
                     r.__exit__(None, None, None)
 
 
+    def test_sighup_takes_a_new_admin_token_and_names_what_needs_a_restart(self):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            rl = Ringleader(RINGLEADER, tmp, [r.port])
+            with open(rl.config_path) as f:
+                original = f.read()
+
+            def rewrite(text):
+                with open(rl.config_path, "w") as f:
+                    f.write(text)
+
+            rewrite(original.replace("[admin]\n", '[admin]\ntoken = "old"\n', 1))
+            with rl:
+                def status(token):
+                    return http("POST", rl.admin_port, "/backends/redis-0/drain", token=token)[0]
+                self.assertEqual(status("old"), 409)  # accepted, refused by static mode
+                rewrite(original.replace("[admin]\n", '[admin]\ntoken = "new"\n', 1)
+                        .replace("[proxy]\n", "[proxy]\nmax_clients = 77\n", 1)
+                        + '\n[backend]\ntimeout_ms = 1234\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: status("new") == 409, timeout=10, what="the new token")
+                self.assertEqual(status("old"), 401)
+                wait_until(lambda: "need a restart" in rl.tail(50), timeout=10, what="the warning")
+                self.assertIn("changes in [proxy], [backend] need a restart", rl.tail(50))
+
+
 class PrometheusScrapeTest(unittest.TestCase):
     def test_a_real_prometheus_scrapes_ringleader(self):
         prometheus = shutil.which("prometheus")

@@ -32,6 +32,8 @@ struct ProxyConfig {
   std::string requirepass;  // empty = no AUTH required
   bool io_uring = true;     // batch each loop iteration's socket writes where the kernel allows
   std::string zone;         // this instance's zone: replication.read = "nearest" prefers it
+
+  bool operator==(const ProxyConfig&) const = default;
 };
 
 struct BackendPoolConfig {
@@ -45,6 +47,8 @@ struct BackendPoolConfig {
   // one huge answer (KEYS *, HGETALL of a giant hash) cannot exhaust the proxy's memory.
   // The default holds any value Redis accepts (proto-max-bulk-len, 512 MB).
   uint64_t max_reply_bytes = 512ull << 20;
+
+  bool operator==(const BackendPoolConfig&) const = default;
 };
 
 // How requests use a key's replica set (ring.replicas backends). Writes go to every replica
@@ -56,6 +60,8 @@ struct ReplicationConfig {
   // A read whose whole reply is a miss (nil, memcached's bare END) asks the key's next
   // replica too: a replica that joined or restarted empty does not hide the others' copies.
   bool miss_failover = false;
+
+  bool operator==(const ReplicationConfig&) const = default;
 };
 
 struct PeerConfig {
@@ -77,15 +83,21 @@ struct MembershipConfig {
   // true: a new member; it waits to be added (POST /cluster/peers on a member) and then
   // receives the state from the leader.
   bool join = false;
+
+  bool operator==(const MembershipConfig&) const = default;
 };
 
 struct AdminConfig {
   std::string listen = "127.0.0.1:9180";  // empty = no admin port
   std::string token;
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";  // debug | info | warn | error
+
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct Config {

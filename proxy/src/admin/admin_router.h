@@ -36,6 +36,8 @@ class AdminRouter {
   // control thread when the service replies asynchronously. Extra replies from the service
   // are ignored; an exception thrown by the service becomes a 500. Never throws.
   void handle(const HttpRequest& request, Respond respond);
+  // The token later mutations must carry (a reloaded admin.token).
+  void set_token(std::string token) { token_ = std::move(token); }
 
  private:
   // Calls the service for `route`; `param` is the decoded NAME/ID path segment where the
@@ -44,7 +46,7 @@ class AdminRouter {
                 const Respond& respond);
 
   AdminService& service_;
-  const std::string token_;
+  std::string token_;
 };
 
 // Compares two secrets in time that depends only on their lengths, not on where they differ.

@@ -209,6 +209,16 @@ size_t AdminServer::open_connections() const {
   return listener_ == nullptr ? 0 : listener_->open_connections();
 }
 
+Status AdminServer::set_token(std::string token) {
+  if (listener_ == nullptr) return Status::error("the admin API is closed");
+  if (token.empty() && !is_loopback(listener_->bound_address())) {
+    return Status::error("admin.token cannot be emptied while the admin API listens on " +
+                         address_ + ", which is not a loopback address");
+  }
+  listener_->router().set_token(std::move(token));
+  return Status::ok();
+}
+
 void AdminServer::close() {
   if (listener_ == nullptr) return;
   listener_->close();
