@@ -1,6 +1,9 @@
 // validate_config: rules that relate several keys, checked after every key was decoded.
 #include "validate.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <string>
 #include <vector>
 
@@ -92,6 +95,23 @@ void validate_membership(const Config& config, Diagnostics* diagnostics) {
                                     quote(membership.node_id) + "), got " +
                                     (ids.empty() ? std::string("no peers") : "ids " + ids));
     }
+    // The other instances dial this node at its peers entry: listening on another port
+    // would leave it unreachable (the host may differ: a wildcard, a NAT).
+    uint16_t listen_port = 0;
+    if (diagnostics->has_key("membership.listen") && !diagnostics->failed("membership.listen") &&
+        !diagnostics->failed("membership.peers") &&
+        parse_host_port(membership.listen, nullptr, &listen_port)) {
+      for (const PeerConfig& peer : membership.peers) {
+        uint16_t peer_port = 0;
+        if (peer.id == membership.node_id && parse_host_port(peer.address, nullptr, &peer_port) &&
+            peer_port != listen_port) {
+          diagnostics->error_at_key(
+              "membership.listen", "expected port " + std::to_string(peer_port) +
+                                       ", as in this node's entry in membership.peers (" + peer.id +
+                                       "@" + peer.address + "), got " + quote(membership.listen));
+        }
+      }
+    }
   }
 
   const uint64_t election = membership.election_timeout_ms;
@@ -131,6 +151,32 @@ bool listeners_collide(const std::string& a, const std::string& b) {
     return false;
   }
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
+}
+
+// Whether `host` is certainly not a loopback address: an IP literal outside 127.0.0.0/8 and
+// ::1. Names other than localhost are resolved by `serve`, which applies the same rule.
+bool surely_not_loopback(const std::string& host) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) != 127;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return v6.s6_addr[12] != 127;
+    return !IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return false;
+}
+
+void validate_admin(const Config& config, Diagnostics* diagnostics) {
+  std::string host;
+  if (config.admin.token.empty() && !diagnostics->failed("admin.listen") &&
+      parse_host_port(config.admin.listen, &host, nullptr) && surely_not_loopback(host)) {
+    diagnostics->error_at_key("admin.listen",
+                              "expected a loopback address while admin.token is empty (anyone "
+                              "who reaches " +
+                                  config.admin.listen +
+                                  " could change the cluster): set admin.token, got " +
+                                  quote(config.admin.listen));
+  }
 }
 
 void validate_listeners(const Config& config, Diagnostics* diagnostics) {
@@ -181,6 +227,7 @@ void validate_config(const Config& config, Diagnostics* diagnostics) {
   validate_ring(config, diagnostics);
   validate_membership(config, diagnostics);
   validate_listeners(config, diagnostics);
+  validate_admin(config, diagnostics);
 }
 
 }  // namespace ringleader::config

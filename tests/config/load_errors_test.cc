@@ -428,6 +428,39 @@ TEST(ConfigErrors, RaftPeersMustIncludeThisNode) {
                            "\"n3\""));
 }
 
+TEST(ConfigErrors, RaftListenMustHaveThePortOfThisNodesPeerEntry) {
+  const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@127.0.0.1:7409",
+  "n2@127.0.0.1:7402",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.listen", 4,
+                           "expected port 7409, as in this node's entry in membership.peers "
+                           "(n1@127.0.0.1:7409), got \"127.0.0.1:7401\""));
+  // Another host with the same port is fine: a wildcard listener, an address behind NAT.
+  std::string wildcard(kRaftHead);
+  wildcard.replace(wildcard.find("127.0.0.1:7401"), 14, "0.0.0.0:7401");
+  EXPECT_TRUE(load_with_backend(wildcard + R"(peers = ["n1@10.0.0.1:7401"]
+)")
+                  .ok());
+}
+
+TEST(ConfigErrors, AdminOffLoopbackNeedsAToken) {
+  const LoadResult result = load_with_backend(R"([admin]
+listen = "0.0.0.0:9180"
+)");
+  EXPECT_TRUE(HasOnlyError(result, "admin.listen", 2, "set admin.token"));
+  for (const char* listen : {"127.0.0.2:9180", "[::1]:9180", "localhost:9180"}) {
+    EXPECT_TRUE(load_with_backend(std::string("[admin]\nlisten = \"") + listen + "\"\n").ok())
+        << listen;
+  }
+  EXPECT_TRUE(load_with_backend(R"([admin]
+listen = "10.1.2.3:9180"
+token = "t"
+)")
+                  .ok());
+}
+
 TEST(ConfigErrors, MalformedPeer) {
   const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
   "n1@127.0.0.1:7401",
