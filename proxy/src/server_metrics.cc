@@ -84,6 +84,13 @@ std::string Server::metrics_text() {
             "1 when no leader was heard from for two election timeouts: routing with the last "
             "ring");
     e.value(st.stale ? 1 : 0);
+    e.counter("ringleader_raft_frames_rejected_total",
+              "Frames from other instances refused, closing their connection, by reason "
+              "(bad_mac: another membership.secret)");
+    e.value(static_cast<double>(st.transport.rejected_bad_mac), {{"reason", "bad_mac"}});
+    e.value(static_cast<double>(st.transport.rejected_oversized), {{"reason", "oversized"}});
+    e.value(static_cast<double>(st.transport.rejected_undecodable), {{"reason", "undecodable"}});
+    e.value(static_cast<double>(st.transport.rejected_protocol), {{"reason", "protocol"}});
   }
 
   if (!r) return e.text();  // raft mode before the first applied ring

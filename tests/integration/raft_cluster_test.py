@@ -14,8 +14,8 @@ import unittest
 
 import redis
 
-from harness import (Process, RedisServer, TempDir, admin_http, free_port, port_open,
-                     run_unittests, wait_until)
+from harness import (Process, RedisServer, TempDir, admin_http, free_port, metric_value,
+                     port_open, run_unittests, wait_until)
 
 RINGLEADER = None
 
@@ -26,7 +26,7 @@ http = admin_http
 class Node:
     """One ringleader instance in raft mode; restartable with the same data_dir."""
 
-    def __init__(self, tmp, node_id, peers, backends, join=False):
+    def __init__(self, tmp, node_id, peers, backends, join=False, secret="cluster-secret"):
         self.id = node_id
         self.tmp = tmp
         self.port, self.admin, self.raft = free_port(), free_port(), peers[node_id]
@@ -38,7 +38,7 @@ class Node:
                  f'listen = "127.0.0.1:{self.raft}"',
                  "peers = [" + ", ".join(f'"{i}@127.0.0.1:{p}"' for i, p in peers.items()) + "]",
                  f'data_dir = "{os.path.join(tmp, "data-" + node_id)}"',
-                 "election_timeout_ms = 400", "heartbeat_ms = 40", 'secret = "cluster-secret"',
+                 "election_timeout_ms = 400", "heartbeat_ms = 40", f'secret = "{secret}"',
                  f"join = {'true' if join else 'false'}", ""]
         for name, port in backends:
             lines += ["[[backends]]", f'name = "{name}"', f'address = "127.0.0.1:{port}"', ""]
@@ -361,6 +361,28 @@ class ClusterTest(unittest.TestCase):
             c.set("two-copies", "v")
             copies = [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
             self.assertEqual(copies.count(b"v"), 2, copies)
+
+    def test_a_peer_with_another_secret_is_named_in_the_log_and_counted(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            peers = dict(cl.peers)
+            peers["p4"] = free_port()
+            p4 = Node(self.dir, "p4", peers, self.seed, join=True, secret="not-the-secret")
+            p4.start()
+            cl.nodes["p4"] = p4
+            leader = cl.wait_leader()
+            status, body = http("POST", leader.admin, "/cluster/peers",
+                                {"id": "p4", "address": f"127.0.0.1:{peers['p4']}"})
+            self.assertEqual(status, 200, body)
+
+            def rejected(node):
+                return metric_value(node.admin,
+                                    'ringleader_raft_frames_rejected_total{reason="bad_mac"}') or 0
+            wait_until(lambda: rejected(leader) > 0 and rejected(p4) > 0, timeout=10,
+                       what="frames with the wrong secret to be counted on both sides")
+            wait_until(lambda: "fail authentication" in leader.proc.tail(200), timeout=5,
+                       what="the leader's warning")
+            self.assertIn("fail authentication", p4.proc.tail(200))
+            self.assertEqual(p4.ring()["backends"], [])  # it never got the membership
 
     def test_routing_stays_correct_while_changes_commit(self):
         with Cluster(self.dir, backends=self.seed) as cl:

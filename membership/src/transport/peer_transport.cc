@@ -488,6 +488,7 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
     std::string_view payload(head + kFrameHeaderBytes, len);
     if (!mac_matches(options_.secret, payload, mac)) {
       ++stats_.rejected_bad_mac;
+      warn_bad_mac(conn);
       close_connection(conn, "bad frame MAC (wrong membership.secret?)");
       return;
     }
@@ -545,6 +546,30 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     ++stats_.rejected_protocol;  // a second hello
   }
   return !conn->closing;
+}
+
+void PeerTransport::warn_bad_mac(Connection* conn) {
+  // Peers reconnect every second or so: say it once, then again after kBadMacWarnIntervalMs.
+  constexpr uint64_t kBadMacWarnIntervalMs = 30'000;
+  const uint64_t now = uv_now(loop_);
+  if (bad_mac_warned_ && now - last_bad_mac_warning_ms_ < kBadMacWarnIntervalMs) return;
+  bad_mac_warned_ = true;
+  last_bad_mac_warning_ms_ = now;
+  std::string who;
+  if (conn->peer != nullptr) {
+    who = "peer " + conn->peer->id + " (" + conn->peer->address + ")";
+  } else {
+    sockaddr_storage addr{};
+    int len = sizeof(addr);
+    uv_tcp_getpeername(&conn->tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+    who = "a connection from " + format_address(addr);
+  }
+  RL_LOG_WARN(
+      "membership %s: frames from %s fail authentication: its membership.secret is not "
+      "this node's (%llu rejected so far; repeated at most every %llu s)",
+      options_.node_id.c_str(), who.c_str(),
+      static_cast<unsigned long long>(stats_.rejected_bad_mac),
+      static_cast<unsigned long long>(kBadMacWarnIntervalMs / 1000));
 }
 
 void PeerTransport::close_connection(Connection* conn, const char* reason) {

@@ -138,6 +138,8 @@ class PeerTransport {
   // False when the connection was closed while handling the frame.
   bool handle_frame(Connection* conn, std::string_view payload);
   void close_connection(Connection* conn, const char* reason);
+  // Logs, rate-limited, that `conn` carries frames sealed with another secret.
+  void warn_bad_mac(Connection* conn);
   void queue_sealed(const raft::NodeId& to, std::string sealed);
   bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
   bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
@@ -158,6 +160,8 @@ class PeerTransport {
   std::set<raft::NodeId> blocked_out_;
   TransportStats stats_;
   bool closed_ = false;
+  bool bad_mac_warned_ = false;
+  uint64_t last_bad_mac_warning_ms_ = 0;
 };
 
 }  // namespace ringleader::membership::transport
