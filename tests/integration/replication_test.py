@@ -168,6 +168,32 @@ class WriteTest(RedisReplicationCase):
         for i in self.holders(rl, ["h"])[0]:
             self.assertEqual(self.direct(i).hget("h", "f"), b"1")
 
+    def test_random_and_clock_chosen_writes_copy_the_primarys_choice(self):
+        """SPOP picks random members and XADD * takes an ID from the server's clock: run on
+        each replica they would diverge. The primary runs them; the other replica gets SREM of
+        what it popped and XADD with the ID it chose."""
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        members = [str(i) for i in range(40)]
+        c.sadd("pop", *members)
+        popped = [m.decode() for m in c.spop("pop", 7)] + [c.spop("pop").decode()]
+        holders = self.holders(rl, ["pop", "stream"])
+        sets = [self.direct(i).smembers("pop") for i in holders[0]]
+        self.assertEqual(sets[0], sets[1])
+        self.assertEqual(sets[0], {m.encode() for m in members if m not in popped})
+        self.assertIsNone(c.spop("nothing-here"))  # nothing popped, nothing copied
+        ids = []
+        for i in range(20):
+            pipe = c.pipeline(transaction=False)
+            pipe.xadd("stream", {"n": i})
+            pipe.xadd("stream", {"n": i}, id=f"{9000000000000 + i}-*", maxlen=15, approximate=False)
+            ids += pipe.execute()
+            time.sleep(0.002)  # the replicas' clocks would not agree to the millisecond
+        entries = [self.direct(i).xrange("stream") for i in holders[1]]
+        self.assertEqual(entries[0], entries[1])
+        self.assertEqual([e[0] for e in entries[0]], ids[-15:])
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_replica_write_failures_total"), 0)
+
     def test_writes_pipelined_after_a_conditional_write_reach_the_replicas_after_it(self):
         """SETNX then EXPIRE in one pipeline, the other replica holding a stale copy: SETNX's
         follow-up (a SET, sent once the primary applied it) reaches that replica before the

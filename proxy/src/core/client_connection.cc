@@ -130,7 +130,8 @@ void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) 
       Fragment& w = req->fragments[i];
       if (w.after != part || w.state != FragmentState::kQueued) continue;
       w.after = Fragment::kNoAfter;
-      if (done.state == FragmentState::kDone && done.reply.starts_with(w.after_reply)) {
+      if (done.state == FragmentState::kDone && done.reply.starts_with(w.after_reply) &&
+          (w.derive == 0 || owner.protocol().complete_follow_up(w, done.reply))) {
         w.follow_up = true;
         owner.send_part(req, i, w.backend);
       } else {

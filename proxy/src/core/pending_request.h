@@ -66,6 +66,12 @@ struct Fragment {
   // or its backend answers with an error, that replica missed the write (counted as a
   // replica write failure); the client's answer is the primary's all the same.
   bool follow_up = false;
+  // A follow-up whose bytes depend on what `after` did (the members a pop chose, an ID the
+  // server generated): non-zero (a protocol's own kind) makes the protocol complete `payload`
+  // from `after`'s reply before it is sent (Protocol::complete_follow_up); `derive_at` is the
+  // protocol's mark in `payload`.
+  uint8_t derive = 0;
+  uint32_t derive_at = 0;
   // Replication bookkeeping, kept by the core. Reads: replicas tried so far. Writes: the
   // copies (PendingRequest::copies[first_copy, + replicas.size())) and their tally. Copies:
   // `parent` is the fragment they copy.
@@ -104,6 +110,8 @@ struct Fragment {
     after = kNoAfter;
     after_reply.clear();
     follow_up = false;
+    derive = 0;
+    derive_at = 0;
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
   }

@@ -111,6 +111,13 @@ class Protocol {
   // Whether a complete reply to a read says that nothing is there (a nil; an empty get),
   // for replication.miss_failover.
   virtual bool is_miss_reply(std::string_view reply) = 0;
+  // Completes a follow-up with Fragment::derive set from `decided`, the complete reply of the
+  // fragment it waited for. False when that reply leaves nothing to copy: the follow-up is
+  // then not sent.
+  virtual bool complete_follow_up(Fragment& follow_up, std::string_view decided) {
+    (void)decided;
+    return follow_up.derive == 0;
+  }
   // The protocol's command names, for statistics: index 0 is "unknown".
   virtual size_t command_count() = 0;
   virtual std::string_view command_name(size_t index) = 0;

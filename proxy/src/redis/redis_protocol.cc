@@ -1,6 +1,7 @@
 #include "redis_protocol.h"
 
 #include "proxy/redis/command_table.h"
+#include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_scanner.h"
 #include "redis_session.h"
@@ -30,6 +31,11 @@ size_t RedisProtocol::handshake_replies(const config::BackendPoolConfig& backend
 
 bool RedisProtocol::handshake_accepted(std::string_view reply) {
   return !reply.empty() && reply[0] == '+';
+}
+
+bool RedisProtocol::complete_follow_up(Fragment& follow_up, std::string_view decided) {
+  return complete_derived(static_cast<Derived>(follow_up.derive), follow_up.payload,
+                          follow_up.derive_at, decided);
 }
 
 size_t RedisProtocol::command_count() {

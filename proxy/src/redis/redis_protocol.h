@@ -19,6 +19,7 @@ class RedisProtocol final : public Protocol {
   bool is_miss_reply(std::string_view reply) override {
     return reply == "$-1\r\n" || reply == "*-1\r\n";
   }
+  bool complete_follow_up(Fragment& follow_up, std::string_view decided) override;
   size_t command_count() override;
   std::string_view command_name(size_t index) override;
 };

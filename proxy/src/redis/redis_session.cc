@@ -206,6 +206,10 @@ void RedisSession::plan_single(const CommandSpec& spec, Args args, std::string_v
       plan_conditional(args, raw, replicas, w->applied, w->follow_up, req);
       return;
     }
+    if (std::optional<DerivedWrite> w = derived_write(args)) {
+      plan_derived(args, raw, replicas, *w, req);
+      return;
+    }
   }
   add_keyed_fragment(req, replicas, access, args, raw);
 }
@@ -221,6 +225,21 @@ void RedisSession::plan_conditional(Args args, std::string_view raw,
     const uint32_t index = add_fragment(req, replicas[r], follow_up);
     req.fragments[index].after = decided;
     req.fragments[index].after_reply.assign(applied);
+  }
+}
+
+void RedisSession::plan_derived(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
+                                const DerivedWrite& w, PendingRequest& req) {
+  // As plan_conditional: the primary alone runs it; the others get its effect once its reply
+  // shows it (complete_derived), whether or not the client is still there.
+  const uint32_t decided = add_fragment(req, replicas.primary(), args, raw);
+  req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
+  for (uint32_t r = 1; r < replicas.size(); ++r) {
+    Fragment& f = req.add_fragment();
+    f.backend = replicas[r];
+    f.derive_at = encode_derived(w, f.payload);
+    f.derive = static_cast<uint8_t>(w.kind);
+    f.after = decided;
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/protocol.h"
 #include "proxy/redis/command_table.h"
+#include "proxy/redis/conditional_write.h"
 #include "proxy/redis/request_parser.h"
 
 namespace ringleader::proxy::redis {
@@ -53,6 +54,9 @@ class RedisSession final : public Session {
   // get `follow_up` only once the primary's reply starts with `applied`.
   void plan_conditional(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
                         std::string_view applied, Args follow_up, PendingRequest& req);
+  // SPOP, XADD with a generated ID (see derived_write): run by the primary, its effect copied.
+  void plan_derived(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
+                    const DerivedWrite& w, PendingRequest& req);
   void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_together(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);

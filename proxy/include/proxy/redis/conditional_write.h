@@ -6,8 +6,10 @@
 // hold what it holds.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,5 +27,31 @@ struct ConditionalWrite {
 // command. SET with GET is not one: its reply (the old value) does not say whether it wrote;
 // nor is SET with an option other than NX, XX, EX, PX, EXAT, PXAT and KEEPTTL.
 std::optional<ConditionalWrite> conditional_write(std::span<const std::string_view> args);
+
+// Writes whose effect each replica would choose on its own: SPOP takes random members and
+// XADD with "*" (or "ms-*") takes an ID from the server's clock. With replicas the primary
+// runs them, and the other replicas get the effect the primary's reply shows: SREM of the
+// members it popped, XADD with the ID it chose. (Fragment::derive holds the kind.)
+enum class Derived : uint8_t { kNone = 0, kSremPopped = 1, kXaddWithId = 2 };
+
+struct DerivedWrite {
+  Derived kind = Derived::kNone;
+  // The follow-up's arguments (views into the request's, or static names). kXaddWithId: the
+  // command without its ID argument, which goes before argument `id_index`.
+  std::vector<std::string_view> follow_up;
+  size_t id_index = 0;
+};
+
+// The derived form of `args`, or nullopt for any other command (XADD with an explicit ID is
+// the same on every replica).
+std::optional<DerivedWrite> derived_write(std::span<const std::string_view> args);
+
+// Appends the follow-up as planned to `out`: complete but for what the primary's reply adds.
+// Returns the mark complete_derived needs (kXaddWithId: where the ID goes).
+uint32_t encode_derived(const DerivedWrite& w, std::string& out);
+
+// Completes `payload` (from encode_derived, with its mark `at`) from the primary's complete
+// reply. False when the reply shows nothing to copy (an error, nil, no member popped).
+bool complete_derived(Derived kind, std::string& payload, uint32_t at, std::string_view reply);
 
 }  // namespace ringleader::proxy::redis
