@@ -98,7 +98,10 @@ std::string Server::metrics_text() {
   // Backends.
   std::vector<std::string> ejected = rings_.ejected();
   std::vector<double> shares = r->primary_shares();
+  // Only backends of the current ring: a removed one's series end with it (its statistics are
+  // kept, and go on from where they were if it is added again).
   auto stats = counters_.backends->all();
+  std::erase_if(stats, [&r](const auto& entry) { return !r->find(entry.first); });
   e.gauge("ringleader_backend_up",
           "1 when the backend takes requests on this instance (in the ring, not down, not "
           "ejected)");

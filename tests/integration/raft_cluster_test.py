@@ -182,6 +182,12 @@ class ClusterTest(unittest.TestCase):
             for i in range(300):
                 c.set(f"new:{i}", i)
             self.assertGreater(redis.Redis(port=self.redises[3].port).dbsize(), 0)
+            self.assertIn('backend="r3"', http("GET", follower.admin, "/metrics")[1])
+            # Removed again: its series leave the scrape with it.
+            status, body = http("DELETE", follower.admin, "/backends/r3")
+            self.assertEqual(status, 200, body)
+            cl.wait_converged()
+            self.assertNotIn('backend="r3"', http("GET", follower.admin, "/metrics")[1])
             print(f"\n  add backend on a follower: applied everywhere in {elapsed * 1000:.0f} ms",
                   file=sys.stderr)
 
