@@ -426,12 +426,18 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
 
 void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_view raw,
                                       PendingRequest& req) {
-  if (t.size() <= first_key) {
-    answer(req, "ERROR");  // memcached's answer to a retrieval without keys
+  // As memcached answers: get and gets without keys are an ERROR; gat and gats with an
+  // exptime but no keys find nothing (END).
+  if (t.size() < 2) {
+    answer(req, "ERROR");
     return;
   }
   if (first_key == 2 && !parse_exptime(t[1])) {
     answer(req, "CLIENT_ERROR invalid exptime argument");
+    return;
+  }
+  if (t.size() == first_key) {
+    answer(req, "END");
     return;
   }
   for (size_t k = first_key; k < t.size(); ++k) {

@@ -213,6 +213,11 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
            {"GET foo\r\n", "ERROR\r\n"},  // commands are case-sensitive, as in memcached
            {"\r\n", "ERROR\r\n"},
            {"get\r\n", "ERROR\r\n"},
+           {"gets\r\n", "ERROR\r\n"},
+           {"gat\r\n", "ERROR\r\n"},
+           {"gat 10\r\n", "END\r\n"},  // an exptime and no keys: nothing found, as in memcached
+           {"gats 10\r\n", "END\r\n"},
+           {"gat x\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
            {"get " + std::string(251, 'k') + "\r\n", "CLIENT_ERROR key too long\r\n"},
            {"incr n x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
            {"incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"},
