@@ -648,6 +648,16 @@ class BackendFailureTest(unittest.TestCase):
             self.assertLess(waited, 1.4)  # answered by the timeout, not by the pause's end
             self.assertEqual(c.mget(others), [b"v"] * len(others))  # while still paused
             self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 1)
+            # Pipelined behind one that times out, the others fail because it did, and say so.
+            stalled_keys = [k for k in keys if owners[k] == "redis-1"][:3]
+            time.sleep(0.2)  # past the reconnect backoff (50 ms), so they reach the backend
+            pipe = c.pipeline(transaction=False)
+            for k in stalled_keys:
+                pipe.get(k)
+            replies = pipe.execute(raise_on_error=False)
+            self.assertIn("timeout after 300 ms", str(replies[0]))
+            for r in replies[1:]:
+                self.assertIn("an earlier request on it timed out after 300 ms", str(r))
             # The timed-out connection was closed (its reply would come out of step);
             # a new one serves the key once the pause is over.
             def answers():

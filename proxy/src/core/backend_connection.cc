@@ -407,10 +407,15 @@ void BackendConnection::on_timer() {
     case State::kReady:
       if ((discarding_ && discard_deadline_ns_ <= loop_now_ns()) ||
           (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns())) {
-        // Replies still due would arrive out of step: the connection cannot be reused.
+        // Replies still due would arrive out of step: the connection cannot be reused. The
+        // request that timed out says so; those behind it on the connection fail because of it.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
-        fail_all(pool_.describe() + ": " + last_error_, true);
+        fail_all(pool_.describe() + ": " + last_error_, true,
+                 pool_.describe() +
+                     ": connection closed: an earlier request on it timed out "
+                     "after " +
+                     std::to_string(pool_.config().timeout_ms) + " ms");
       } else {
         arm_timer();
       }
@@ -447,7 +452,8 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   held.req->release();
 }
 
-void BackendConnection::fail_all(const std::string& why, bool count_failure) {
+void BackendConnection::fail_all(const std::string& why, bool count_failure,
+                                 const std::string& why_behind) {
   close_socket();
   if (state_ != State::kClosed) {
     state_ = State::kBackoff;
@@ -464,8 +470,8 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure) {
     failed.push_back(h);
   waiting_.clear();
   if (count_failure) pool_.report_failure();
-  for (Held& h : failed)
-    finish(h, FragmentState::kFailed, why);
+  for (size_t i = 0; i < failed.size(); ++i)
+    finish(failed[i], FragmentState::kFailed, i == 0 || why_behind.empty() ? why : why_behind);
 }
 
 void BackendConnection::close_socket() {

@@ -68,7 +68,10 @@ class BackendConnection final : public IoBatch::Writer {
   void request_flush();
   void write_waiting();
   void arm_timer();
-  void fail_all(const std::string& why, bool count_failure);
+  // Closes the socket and fails every request it holds with `why`; with `why_behind`, only the
+  // first in flight gets `why` and the others that (the head timed out, they did not).
+  // `count_failure`: one failure for the pool's ejection count, however many requests fail.
+  void fail_all(const std::string& why, bool count_failure, const std::string& why_behind = {});
   void finish(Held held, FragmentState state, std::string_view reply_or_error);
   // The request whose reply_bytes the head reply counts in: null when no request awaits it,
   // or when it is a copy of a write (bounded alone: one copy answers).

@@ -1,8 +1,9 @@
 // BackendPool: one worker's connections to one backend (backend.connections of them), its
 // failure accounting, and the address they connect to.
 //
-// Failure accounting: every failed fragment (timeout, refused or broken connection, failed
-// handshake) counts one failure; any reply resets the count. At failure_limit consecutive
+// Failure accounting: every failure of a connection (a request timeout, a refused or broken
+// connection, a failed handshake) counts one failure, however many requests it fails; any
+// reply resets the count. At failure_limit consecutive
 // failures the pool asks the worker to eject the backend from this instance's ring (the
 // control thread does it, for retry_timeout_ms), and again after every further
 // failure_limit failures (the request is ignored while the backend is still ejected).
