@@ -185,8 +185,7 @@ void ClientConnection::start(bool admitted) {
   if (uint32_t idle = worker_.config().proxy.client_idle_timeout_ms; idle > 0) {
     uv_timer_start(
         &idle_timer_,
-        [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->on_idle_timer(); }, idle,
-        idle);
+        [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->on_idle_timer(); }, idle, 0);
   }
   start_reading();
 }
@@ -532,12 +531,21 @@ void ClientConnection::linger_then_close() {
 }
 
 void ClientConnection::on_idle_timer() {
-  uint32_t idle_ms = worker_.config().proxy.client_idle_timeout_ms;
-  uint64_t idle_ns = uint64_t{idle_ms} * 1000000;
-  if (queue_.empty() && loop_now_ns() - last_activity_ns_ >= idle_ns) {
+  // Reads only note the time (no timer update per read): the timer is armed for when the
+  // connection would have been idle long enough, and checks then.
+  const uint32_t idle_ms = worker_.config().proxy.client_idle_timeout_ms;
+  const uint64_t idle_ns = uint64_t{idle_ms} * 1000000;
+  const uint64_t quiet_ns = loop_now_ns() - last_activity_ns_;
+  if (queue_.empty() && quiet_ns >= idle_ns) {
     WorkerCounters::bump(worker_.counters().clients_closed_idle);
     close();
+    return;
   }
+  // Requests still in flight are activity: check a whole timeout from now.
+  const uint64_t left_ms = queue_.empty() ? (idle_ns - quiet_ns + 999999) / 1000000 : idle_ms;
+  uv_timer_start(
+      &idle_timer_, [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->on_idle_timer(); },
+      left_ms, 0);
 }
 
 void ClientConnection::close_when_idle() {
