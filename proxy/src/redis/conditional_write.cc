@@ -43,70 +43,23 @@ std::optional<ConditionalWrite> conditional_write(std::span<const std::string_vi
   return w;
 }
 
-namespace {
-
-// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] id field value ...: the
-// index of the ID, or 0 when the options do not parse (the backend will say why).
-size_t xadd_id_index(std::span<const std::string_view> args) {
-  size_t i = 2;
-  while (i < args.size()) {
-    if (equals_lowercase(args[i], "nomkstream")) {
-      ++i;
-    } else if (equals_lowercase(args[i], "maxlen") || equals_lowercase(args[i], "minid")) {
-      ++i;
-      if (i < args.size() && (args[i] == "=" || args[i] == "~")) ++i;
-      ++i;  // the threshold
-      if (i < args.size() && equals_lowercase(args[i], "limit")) i += 2;
-    } else {
-      break;
-    }
-  }
-  return i < args.size() ? i : 0;
-}
-
-}  // namespace
-
 std::optional<DerivedWrite> derived_write(std::span<const std::string_view> args) {
   if (args.size() < 2) return std::nullopt;
   if (equals_lowercase(args[0], "spop") && (args.size() == 2 || args.size() == 3)) {
-    return DerivedWrite{Derived::kSremPopped, {"SREM", args[1]}, 0};
+    return DerivedWrite{Derived::kSremPopped, {"SREM", args[1]}};
   }
-  if (!equals_lowercase(args[0], "xadd")) return std::nullopt;
-  const size_t id = xadd_id_index(args);
-  if (id == 0 || !(args[id] == "*" || args[id].ends_with("-*"))) return std::nullopt;
-  DerivedWrite w{Derived::kXaddWithId, {}, id};
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (i != id) w.follow_up.push_back(args[i]);
-  }
-  return w;
+  return std::nullopt;
 }
 
 uint32_t encode_derived(const DerivedWrite& w, std::string& out) {
-  if (w.kind == Derived::kSremPopped) {
-    append_command(out, w.follow_up);  // SREM key: the members come from the reply
-    return 0;
-  }
-  append_array_header(out, w.follow_up.size() + 1);
-  uint32_t at = 0;
-  for (size_t i = 0; i < w.follow_up.size(); ++i) {
-    if (i == w.id_index) at = static_cast<uint32_t>(out.size());
-    append_bulk(out, w.follow_up[i]);
-  }
-  if (w.id_index >= w.follow_up.size()) at = static_cast<uint32_t>(out.size());
+  const uint32_t at = static_cast<uint32_t>(out.size());
+  append_command(out, w.follow_up);  // SREM key: the members come from the reply
   return at;
 }
 
 bool complete_derived(Derived kind, std::string& payload, uint32_t at, std::string_view reply) {
   Result<ReplyValue> v = parse_reply(reply);
-  if (!v) return false;
-  if (kind == Derived::kXaddWithId) {
-    if (v->type != ReplyValue::Type::kBulk) return false;  // an error; nil with NOMKSTREAM
-    std::string id;
-    append_bulk(id, v->text);
-    payload.insert(at, id);
-    return true;
-  }
-  if (kind != Derived::kSremPopped) return false;
+  if (!v || kind != Derived::kSremPopped) return false;
   std::vector<std::string_view> members;
   if (v->type == ReplyValue::Type::kBulk) {
     members.push_back(v->text);
@@ -116,9 +69,9 @@ bool complete_derived(Derived kind, std::string& payload, uint32_t at, std::stri
     }
   }
   if (members.empty()) return false;  // nothing popped
-  // payload is "*2\r\n" SREM key: the count grows by the members.
-  const size_t body = payload.find("\r\n") + 2;
-  std::string out;
+  // payload[at..] is "*2\r\n" SREM key: the count grows by the members.
+  const size_t body = payload.find("\r\n", at) + 2;
+  std::string out(payload, 0, at);
   append_array_header(out, 2 + members.size());
   out.append(payload, body, std::string::npos);
   for (std::string_view m : members)

@@ -73,23 +73,10 @@ TEST(DerivedWrite, SpopFollowsUpWithSremOfWhatThePrimaryPopped) {
   EXPECT_EQ(derive({"SPOP", "s", "1", "extra"}, "$1\r\na\r\n"), "");  // the backend says why
 }
 
-TEST(DerivedWrite, XaddWithAGeneratedIdFollowsUpWithThePrimarysId) {
-  const std::string id = "$15\r\n1700000000000-0\r\n";
-  EXPECT_EQ(derive({"XADD", "s", "*", "f", "v"}, id),
-            "*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$15\r\n1700000000000-0\r\n$1\r\nf\r\n$1\r\nv\r\n");
-  EXPECT_EQ(derive({"xadd", "s", "NOMKSTREAM", "MAXLEN", "~", "100", "LIMIT", "10",
-                    "1700000000000-*", "f", "v"},
-                   id),
-            "*11\r\n$4\r\nxadd\r\n$1\r\ns\r\n$10\r\nNOMKSTREAM\r\n$6\r\nMAXLEN\r\n$1\r\n~\r\n$3\r\n"
-            "100\r\n$5\r\nLIMIT\r\n$2\r\n10\r\n$15\r\n1700000000000-0\r\n$1\r\nf\r\n$1\r\nv\r\n");
-  EXPECT_NE(derive({"XADD", "s", "MINID", "5", "*", "f", "v"}, id)
-                .find("$5\r\nMINID\r\n$1\r\n5\r\n$15\r\n1700000000000-0\r\n$1\r\nf"),
-            std::string::npos);
-  // NOMKSTREAM on a missing stream: nil, nothing to copy.
-  EXPECT_EQ(derive({"XADD", "s", "NOMKSTREAM", "*", "f", "v"}, "$-1\r\n"), "-");
-  // An explicit ID is the same on every replica: an ordinary write.
-  EXPECT_EQ(derive({"XADD", "s", "1-1", "f", "v"}, id), "");
-  EXPECT_EQ(derive({"XADD", "s", "MAXLEN"}, id), "");
+TEST(DerivedWrite, XaddRunsOnEachReplica) {
+  // Copying the primary's generated IDs would lose entries on a replica that gets two
+  // clients' follow-ups in another order (a stream refuses an ID below its last).
+  EXPECT_EQ(derive({"XADD", "s", "*", "f", "v"}, "$15\r\n1700000000000-0\r\n"), "");
 }
 
 }  // namespace

@@ -28,26 +28,28 @@ struct ConditionalWrite {
 // nor is SET with an option other than NX, XX, EX, PX, EXAT, PXAT and KEEPTTL.
 std::optional<ConditionalWrite> conditional_write(std::span<const std::string_view> args);
 
-// Writes whose effect each replica would choose on its own: SPOP takes random members and
-// XADD with "*" (or "ms-*") takes an ID from the server's clock. With replicas the primary
-// runs them, and the other replicas get the effect the primary's reply shows: SREM of the
-// members it popped, XADD with the ID it chose. (Fragment::derive holds the kind.)
-enum class Derived : uint8_t { kNone = 0, kSremPopped = 1, kXaddWithId = 2 };
+// Writes whose effect each replica would choose on its own: SPOP takes random members. With
+// replicas the primary runs it, and the other replicas get the effect the primary's reply
+// shows: SREM of the members it popped. (Fragment::derive holds the kind.)
+//
+// XADD with a generated ID ("*") is not one of them, though its ID comes from each server's
+// clock: a stream refuses an ID at or below its last, and follow-ups of different clients
+// (different workers, different connections) reach a replica in another order than the
+// primary ran them, so copying the primary's IDs would lose entries where running XADD on
+// each replica only gives them different IDs.
+enum class Derived : uint8_t { kNone = 0, kSremPopped = 1 };
 
 struct DerivedWrite {
   Derived kind = Derived::kNone;
-  // The follow-up's arguments (views into the request's, or static names). kXaddWithId: the
-  // command without its ID argument, which goes before argument `id_index`.
+  // The follow-up's arguments (views into the request's, or static names).
   std::vector<std::string_view> follow_up;
-  size_t id_index = 0;
 };
 
-// The derived form of `args`, or nullopt for any other command (XADD with an explicit ID is
-// the same on every replica).
+// The derived form of `args`, or nullopt for any other command.
 std::optional<DerivedWrite> derived_write(std::span<const std::string_view> args);
 
 // Appends the follow-up as planned to `out`: complete but for what the primary's reply adds.
-// Returns the mark complete_derived needs (kXaddWithId: where the ID goes).
+// Returns the mark complete_derived is given back (a position in `out`).
 uint32_t encode_derived(const DerivedWrite& w, std::string& out);
 
 // Completes `payload` (from encode_derived, with its mark `at`) from the primary's complete
