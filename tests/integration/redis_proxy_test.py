@@ -545,6 +545,26 @@ def proxy_over_three_redises(extra):
 
 
 class BackendFailureTest(unittest.TestCase):
+    def test_big_requests_to_a_backend_that_is_down_fail_cleanly(self):
+        # A backend reconnecting after a failure fails new requests at once; a big request
+        # failed that way was written, released and freed while still being dispatched.
+        extra = "[backend]\nconnect_timeout_ms = 200\nfailure_limit = 0\nretry_timeout_ms = 2000"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            keys = [f"down:{i}" for i in range(60)]
+            victims = [k for k, o in zip(keys, lookup(rl.config_path, keys)) if o == "redis-1"]
+            redises[1].stop()
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            big = "x" * 200000
+            for i in range(40):
+                pipe = c.pipeline(transaction=False)
+                for k in victims[:3]:
+                    pipe.set(k, big)
+                replies = pipe.execute(raise_on_error=False)
+                self.assertTrue(all(isinstance(r, redis.ResponseError) for r in replies), replies)
+                self.assertIn("redis-1", str(replies[0]))
+                time.sleep(0.01)
+            self.assertTrue(c.ping())
+
     def test_dead_backend_fails_only_its_keys_under_load(self):
         extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
         with proxy_over_three_redises(extra) as (redises, rl):

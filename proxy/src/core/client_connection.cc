@@ -264,6 +264,9 @@ void ClientConnection::process_input() {
     in_.consume(consumed);
     WorkerCounters::bump(wc.requests);
     queue_.push_back(req);
+    // dispatch() may finish the request at once (every backend unavailable) and the queue
+    // then write and release it: this loop holds it until it is done with it.
+    req->retain();
     if (st == NextStatus::kFatal) {
       WorkerCounters::bump(wc.clients_closed_protocol_error);
       req->complete = true;
@@ -280,7 +283,9 @@ void ClientConnection::process_input() {
         }
       }
     }
-    if (req->close_after) {
+    const bool close_after = req->close_after;
+    req->release();
+    if (close_after) {
       // Nothing after a closing request (QUIT, a fatal error) runs, as with the servers
       // themselves: what follows it in the input is dropped unread, and reading stops.
       input_done_ = true;
