@@ -85,14 +85,15 @@ void AdminConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
       close();
       return;
     }
-    // The client went away (HTTP clients do not half-close). Answers already handed to
-    // libuv are still written; an answer the service has not given yet is dropped.
+    // The client closed its side. Answers already handed to libuv are still written, and so
+    // are those to complete requests it sent before (held behind an unsent answer); an
+    // answer the service has not given yet is dropped.
     peer_eof_ = true;
     set_reading(false);
-    if (awaiting_reply_ || writes_in_flight_ == 0) {
+    if (awaiting_reply_) {
       close();
     } else {
-      close_after_write_ = true;
+      process_input();
     }
     return;
   }
@@ -125,7 +126,9 @@ void AdminConnection::process_input() {
     }
   }
   in_process_ = false;
-  if (!closing_ && !awaiting_reply_ && !close_after_write_ && !peer_eof_) {
+  if (peer_eof_) {
+    finish_after_eof();
+  } else if (!closing_ && !awaiting_reply_ && !close_after_write_) {
     set_reading(input_.size() <= kMaxBufferedInput);
   }
 }
@@ -209,6 +212,16 @@ void AdminConnection::on_write_done(int status) {
   if (!awaiting_reply_ && !answer_unsent()) process_input();  // the client read its answers
 }
 
+void AdminConnection::finish_after_eof() {
+  if (closing_ || awaiting_reply_ || close_after_write_ || answer_unsent()) return;
+  // Nothing held back any more: what is left of the input is an incomplete request.
+  if (writes_in_flight_ == 0) {
+    close();
+  } else {
+    close_after_write_ = true;
+  }
+}
+
 void AdminConnection::start_linger() {
   lingering_ = true;
   input_.clear();
@@ -234,8 +247,10 @@ void AdminConnection::arm_timer(uint64_t timeout_ms) {
 
 void AdminConnection::on_timer() {
   if (closing_) return;
-  if (lingering_ || close_after_write_ || (parser_.idle() && input_.empty())) {
-    close();  // drained long enough, the last answer is stuck, or an idle connection
+  if (lingering_ || close_after_write_ || answer_unsent() || (parser_.idle() && input_.empty())) {
+    // Drained long enough, the last answer is stuck (the client does not read it), or an
+    // idle connection.
+    close();
     return;
   }
   input_.clear();

@@ -10,8 +10,9 @@
 // A parse error is answered (400/411/413/431/505) and the connection is closed; after the last
 // answer of a closing connection the write side is shut down and unread input is drained for
 // up to the linger time, so the client reads the answer instead of a reset. When the client
-// closes its side (EOF), answers already written still go out and the connection closes; a
-// reply the service has not delivered yet is dropped.
+// closes its side (EOF), the complete requests it sent are still answered and the connection
+// then closes; a reply the service has not delivered yet at the EOF is dropped, and so is what
+// followed its request.
 //
 // Lifetime: owned by a shared_ptr held by its AdminConnectionOwner. Replies find the connection
 // through a weak_ptr plus the request's sequence number, so a reply for a connection that
@@ -81,6 +82,8 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // Bytes of answers libuv has not handed to the socket yet: the next pipelined request waits
   // until the client has taken them, so a client that does not read holds one answer at most.
   bool answer_unsent();
+  // After the client's EOF: closes once no request is held back and the answers are written.
+  void finish_after_eof();
   void begin_request(HttpRequest request);
   // The answer to request number `seq`; ignored unless that request is still waiting.
   void on_response(uint64_t seq, HttpResponse response);

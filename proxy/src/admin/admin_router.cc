@@ -202,8 +202,9 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
   nlohmann::json body;
   try {
     body = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: ...".
+  } catch (const nlohmann::json::exception& e) {
+    // A syntax error, or a number out of range (1e400). e.what() is
+    // "[json.exception.parse_error.101] parse error at line 1, column 9: ...".
     std::string_view what = e.what();
     if (const size_t bracket = what.find("] "); what.front() == '[' && bracket != what.npos)
       what.remove_prefix(bracket + 2);

@@ -146,6 +146,9 @@ TEST_F(AdminRouterTest, Mutations) {
                 "add_peer {\"address\":\"127.0.0.1:7404\",\"id\":\"p4\"}", "remove_peer p4"}));
   EXPECT_NE(error_of(make_request("PATCH", "/ring", "[1]"), 400).find("JSON object"),
             std::string::npos);
+  EXPECT_NE(error_of(make_request("PATCH", "/ring", R"({"balance_factor": 1e400})"), 400)
+                .find("malformed JSON body"),
+            std::string::npos);
 }
 
 TEST_F(AdminRouterTest, PathParametersAreDecoded) {

@@ -146,6 +146,25 @@ TEST_F(AdminServerTest, AClientThatDoesNotReadHoldsOneAnswerAtATime) {
   EXPECT_EQ(answered(), size_t{kRequests});
 }
 
+TEST_F(AdminServerTest, AClientThatClosesItsSideGetsEveryAnswerThenTheClose) {
+  service_.metrics = std::string(64 * 1024, 'm');
+  start();
+  constexpr int kRequests = 200;  // 12.5 MiB, more than the socket buffers hold: most wait unparsed
+  RawHttpClient client(port_, /*receive_buffer=*/4096);
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i)
+    pipeline += "GET /metrics HTTP/1.1\r\n\r\n";
+  ASSERT_TRUE(client.send(pipeline + "GET /metr"));  // and the start of one more
+  client.shutdown_write();
+  for (int i = 0; i < kRequests; ++i) {
+    auto response = client.read_response();
+    ASSERT_TRUE(response) << "answer " << i;
+    EXPECT_EQ(response->body.size(), service_.metrics.size());
+  }
+  EXPECT_TRUE(client.reads_eof());
+  EXPECT_TRUE(eventually([this] { return server_->open_connections() == 0; }));
+}
+
 TEST_F(AdminServerTest, ConnectionCloseIsHonoured) {
   start();
   RawHttpClient client(port_);

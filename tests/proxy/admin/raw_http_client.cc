@@ -31,6 +31,10 @@ RawHttpClient::~RawHttpClient() {
   close();
 }
 
+void RawHttpClient::shutdown_write() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
 void RawHttpClient::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

@@ -31,6 +31,8 @@ class RawHttpClient {
   std::optional<RawResponse> read_response(bool head_only = false);
   // True when the server closes the connection (EOF) with no more bytes.
   bool reads_eof();
+  // Closes the sending side only (shutdown SHUT_WR): the server sees EOF, answers can still come.
+  void shutdown_write();
   void close();
 
  private:
