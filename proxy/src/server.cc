@@ -251,27 +251,28 @@ void Server::reload() {
     return;
   }
   const config::Config& next = loaded.config;
-  if (raft_mode()) {
-    if (next.backends != config_.backends || !(next.ring == config_.ring)) {
-      RL_LOG_WARN(
-          "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
-          "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
-    }
-  } else if (next.backends != config_.backends || !(next.ring == config_.ring)) {
-    auto ring = ring::Ring::build(next.backends, next.ring, 0);
-    if (!ring) {
-      RL_LOG_ERROR("SIGHUP: new ring rejected: %s", ring.error().c_str());
-      return;
-    }
+  // Each part below is applied or reported on its own: one that cannot change does not keep
+  // the others from it.
+  if (next.backends == config_.backends && next.ring == config_.ring) {
+    RL_LOG_INFO("SIGHUP: [[backends]] and [ring] unchanged");
+  } else if (raft_mode()) {
+    RL_LOG_WARN(
+        "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
+        "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
+  } else if (auto ring = ring::Ring::build(next.backends, next.ring, 0); !ring) {
+    RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());
+  } else {
     rings_.set_base(ring.value());
     wake_workers();
     config_.backends = next.backends;
     config_.ring = next.ring;
     RL_LOG_INFO("SIGHUP: published a new ring: %zu backends", next.backends.size());
-  } else {
-    RL_LOG_INFO("SIGHUP: backends and ring unchanged");
   }
-  if (next.admin.token != config_.admin.token && next.admin.listen == config_.admin.listen) {
+  if (next.admin.token != config_.admin.token && next.admin.listen != config_.admin.listen) {
+    RL_LOG_WARN(
+        "SIGHUP: admin.token not changed: admin.listen changed with it, which needs a "
+        "restart");
+  } else if (next.admin.token != config_.admin.token) {
     Status changed = admin_ ? admin_->set_token(next.admin.token) : Status::ok();
     if (changed) {
       config_.admin.token = next.admin.token;
