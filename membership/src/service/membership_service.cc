@@ -584,11 +584,15 @@ Status MembershipService::address_free_for(const raft::NodeId& id,
   if (address == options_.listen || address == transport_->listen_address()) {
     return Status::refused("address " + address + " is this node's (" + options_.node_id + ")");
   }
+  // Members, and peers whose addition is still waiting to be proposed.
+  std::vector<raft::NodeId> ids = node_->configuration().members();
+  for (const PendingChange& pc : pending_changes_)
+    ids.push_back(pc.change.node);
   std::map<raft::NodeId, std::string> known = transport_->peers();
-  for (const raft::NodeId& member : node_->configuration().members()) {
-    auto it = known.find(member);
-    if (member != id && it != known.end() && it->second == address) {
-      return Status::refused("address " + address + " is already used by peer " + member);
+  for (const raft::NodeId& other : ids) {
+    auto it = known.find(other);
+    if (other != id && it != known.end() && it->second == address) {
+      return Status::refused("address " + address + " is already used by peer " + other);
     }
   }
   return Status::ok();
