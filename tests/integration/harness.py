@@ -88,6 +88,20 @@ def with_random_traffic(port, make_stream, good_client, seconds=6, clients=8):
     return sum(counts)
 
 
+def send_and_half_close(port, payload, timeout=5.0):
+    """Sends `payload` on a fresh connection, closes the sending side (shutdown SHUT_WR) and
+    returns everything that comes back until the other side closes (bounded by `timeout`)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+
+
 def wait_until(predicate, timeout=10.0, what="condition"):
     """Polls predicate() until it returns truthy; raises TimeoutError after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ import unittest
 from pymemcache.client.base import Client
 
 from harness import (MemcachedServer, metric_value, port_open, primary_backends, Ringleader,
-                     TempDir, run_unittests, wait_until, with_random_traffic)
+                     TempDir, run_unittests, send_and_half_close, wait_until, with_random_traffic)
 
 RINGLEADER = None
 
@@ -910,19 +910,12 @@ class ValuesTest(McClusterCase):
 
 class PipelineTest(McClusterCase):
     def test_a_client_that_half_closes_gets_its_replies(self):
-        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
-            s.sendall(b"set halfclosed 0 0 1\r\n1\r\nget halfclosed\r\nversion\r\nget half")
-            s.shutdown(socket.SHUT_WR)
-            got = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-            lines = got.split(b"\r\n")
-            self.assertEqual(lines[:4], [b"STORED", b"VALUE halfclosed 0 1", b"1", b"END"], got)
-            self.assertTrue(lines[4].startswith(b"VERSION "), got)
-            self.assertEqual(lines[5:], [b""], got)
+        got = send_and_half_close(
+            self.rl.port, b"set halfclosed 0 0 1\r\n1\r\nget halfclosed\r\nversion\r\nget half")
+        lines = got.split(b"\r\n")
+        self.assertEqual(lines[:4], [b"STORED", b"VALUE halfclosed 0 1", b"1", b"END"], got)
+        self.assertTrue(lines[4].startswith(b"VERSION "), got)
+        self.assertEqual(lines[5:], [b""], got)
 
     def test_ten_thousand_pipelined_commands_in_order(self):
         keys = [f"pl:{i}" for i in range(300)]

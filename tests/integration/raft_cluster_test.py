@@ -138,6 +138,18 @@ class Cluster:
         wait_until(same, timeout=timeout, what="the same ring on every instance")
         return self.up()[0].ring()
 
+    def add_joiner(self, node_id, **node_args):
+        """Starts a new instance with join = true and asks the leader to add it as a learner;
+        returns the node and the leader's (status, body)."""
+        peers = dict(self.peers)
+        peers[node_id] = free_port()
+        node = Node(self.tmp, node_id, peers, self.backends, join=True, **node_args)
+        node.start()
+        self.nodes[node_id] = node
+        answer = http("POST", self.wait_leader().admin, "/cluster/peers",
+                      {"id": node_id, "address": f"127.0.0.1:{peers[node_id]}"})
+        return node, answer
+
     def follower(self):
         leader = self.wait_leader()
         return next(n for n in self.up() if n is not leader)
@@ -286,15 +298,9 @@ class ClusterTest(unittest.TestCase):
 
     def test_a_learner_joins_is_promoted_and_another_member_leaves(self):
         with Cluster(self.dir, backends=self.seed) as cl:
-            peers = dict(cl.peers)
-            peers["p4"] = free_port()
-            p4 = Node(self.dir, "p4", peers, self.seed, join=True)
-            p4.start()
-            cl.nodes["p4"] = p4
-            leader = cl.wait_leader()
-            status, body = http("POST", leader.admin, "/cluster/peers",
-                                {"id": "p4", "address": f"127.0.0.1:{peers['p4']}"})
+            p4, (status, body) = cl.add_joiner("p4")
             self.assertEqual(status, 200, body)
+            leader = cl.wait_leader()
             cl.wait_converged(timeout=10)
             self.assertEqual(p4.cluster()["role"], "learner")
             status, body = http("POST", leader.admin, "/cluster/peers", {"id": "p4", "promote": True})
@@ -370,15 +376,9 @@ class ClusterTest(unittest.TestCase):
 
     def test_a_peer_with_another_secret_is_named_in_the_log_and_counted(self):
         with Cluster(self.dir, backends=self.seed) as cl:
-            peers = dict(cl.peers)
-            peers["p4"] = free_port()
-            p4 = Node(self.dir, "p4", peers, self.seed, join=True, secret="not-the-secret")
-            p4.start()
-            cl.nodes["p4"] = p4
-            leader = cl.wait_leader()
-            status, body = http("POST", leader.admin, "/cluster/peers",
-                                {"id": "p4", "address": f"127.0.0.1:{peers['p4']}"})
+            p4, (status, body) = cl.add_joiner("p4", secret="not-the-secret")
             self.assertEqual(status, 200, body)
+            leader = cl.wait_leader()
 
             def rejected(node):
                 return metric_value(node.admin,

@@ -16,7 +16,7 @@ import unittest
 import redis
 
 from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, wait_until, with_random_traffic)
+                     run_unittests, send_and_half_close, wait_until, with_random_traffic)
 
 RINGLEADER = None
 
@@ -217,17 +217,10 @@ class PipelineTest(ClusterCase):
             self.assertEqual(r, True if i % 2 == 0 else str(i - 1).encode(), f"reply {i}")
 
     def test_a_client_that_half_closes_gets_its_replies(self):
-        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
-            # Complete requests, then the start of one that never ends.
-            s.sendall(b"SET halfclosed 1\r\nGET halfclosed\r\nPING\r\n*2\r\n$3\r\nGET\r\n")
-            s.shutdown(socket.SHUT_WR)
-            got = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-            self.assertEqual(got, b"+OK\r\n$1\r\n1\r\n+PONG\r\n")
+        # Complete requests, then the start of one that never ends.
+        got = send_and_half_close(
+            self.rl.port, b"SET halfclosed 1\r\nGET halfclosed\r\nPING\r\n*2\r\n$3\r\nGET\r\n")
+        self.assertEqual(got, b"+OK\r\n$1\r\n1\r\n+PONG\r\n")
 
     def test_client_writing_one_byte_at_a_time(self):
         payload = b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$4\r\nslow\r\nPING\r\n"

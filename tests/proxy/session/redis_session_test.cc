@@ -14,6 +14,11 @@
 namespace ringleader::proxy::redis {
 namespace {
 
+// A RESP bulk string holding `text`.
+std::string bulk(const std::string& text) {
+  return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+}
+
 class RedisSessionTest : public testing::SessionFixture<RedisSession> {
  protected:
   void SetUp() override { build(config::Protocol::kRedis, "b", 7000); }
@@ -273,9 +278,6 @@ TEST_F(RedisSessionTest, InfoSectionsWithoutKeyspaceAskNoBackend) {
 TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
   PendingRequest* req = plan("INFO keyspace\r\n");
   ASSERT_EQ(req->fragments.size(), 3u);
-  auto bulk = [](const std::string& text) {
-    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
-  };
   reply(req, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
   reply(req, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
   fail(req, 2, "backend b2 (127.0.0.1:7002): connection refused");
@@ -297,9 +299,6 @@ TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
   EXPECT_EQ(plan("DBSIZE\r\n")->fragments.size(), 2u);
   PendingRequest* info = plan("INFO keyspace\r\n");
   ASSERT_EQ(info->fragments.size(), 2u);
-  auto bulk = [](const std::string& text) {
-    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
-  };
   reply(info, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
   reply(info, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
   session_->complete(*info);
