@@ -254,7 +254,9 @@ void Server::reload() {
   // Each part below is applied or reported on its own: one that cannot change does not keep
   // the others from it.
   if (next.backends == config_.backends && next.ring == config_.ring) {
-    RL_LOG_INFO("SIGHUP: [[backends]] and [ring] unchanged");
+    RL_LOG_INFO(raft_mode() ? "SIGHUP: the file's [[backends]] and [ring] unchanged (in raft mode "
+                              "they only seed a new group)"
+                            : "SIGHUP: [[backends]] and [ring] unchanged");
   } else if (raft_mode()) {
     RL_LOG_WARN(
         "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "

@@ -586,9 +586,14 @@ Status MembershipService::address_free_for(const raft::NodeId& id,
   }
   // Members, and peers whose addition is still waiting to be proposed.
   std::vector<raft::NodeId> ids = node_->configuration().members();
-  for (const PendingChange& pc : pending_changes_)
-    ids.push_back(pc.change.node);
   std::map<raft::NodeId, std::string> known = transport_->peers();
+  for (const PendingChange& pc : pending_changes_) {
+    ids.push_back(pc.change.node);
+    auto it = known.find(pc.change.node);
+    if (pc.change.node == id && it != known.end() && it->second != address) {
+      return Status::refused("peer " + id + " is already being added at " + it->second);
+    }
+  }
   for (const raft::NodeId& other : ids) {
     auto it = known.find(other);
     if (other != id && it != known.end() && it->second == address) {

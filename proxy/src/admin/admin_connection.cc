@@ -85,16 +85,12 @@ void AdminConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
       close();
       return;
     }
-    // The client closed its side. Answers already handed to libuv are still written, and so
-    // are those to complete requests it sent before (held behind an unsent answer); an
-    // answer the service has not given yet is dropped.
+    // The client closed its side: every complete request it sent is still answered (a
+    // mutation it is waiting for has been proposed: it must hear how it ended), then the
+    // connection closes.
     peer_eof_ = true;
     set_reading(false);
-    if (awaiting_reply_) {
-      close();
-    } else {
-      process_input();
-    }
+    process_input();  // a request waiting for the service is answered when it replies
     return;
   }
   // Nothing read, or no more requests will be read (draining after the last answer).

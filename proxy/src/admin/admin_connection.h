@@ -10,9 +10,8 @@
 // A parse error is answered (400/411/413/431/505) and the connection is closed; after the last
 // answer of a closing connection the write side is shut down and unread input is drained for
 // up to the linger time, so the client reads the answer instead of a reset. When the client
-// closes its side (EOF), the complete requests it sent are still answered and the connection
-// then closes; a reply the service has not delivered yet at the EOF is dropped, and so is what
-// followed its request.
+// closes its side (EOF), the complete requests it sent are still answered (those waiting for
+// the service included) and the connection then closes.
 //
 // Lifetime: owned by a shared_ptr held by its AdminConnectionOwner. Replies find the connection
 // through a weak_ptr plus the request's sequence number, so a reply for a connection that

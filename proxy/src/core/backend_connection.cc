@@ -405,8 +405,14 @@ void BackendConnection::on_timer() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     case State::kReady:
-      if ((discarding_ && discard_deadline_ns_ <= loop_now_ns()) ||
-          (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns())) {
+      if (discarding_ && discard_deadline_ns_ <= loop_now_ns()) {
+        // The request of the reply being dropped was answered already: the connection, out
+        // of step now, fails the requests behind it for that.
+        last_error_ = "the rest of a dropped oversized reply did not arrive within " +
+                      std::to_string(pool_.config().timeout_ms) + " ms";
+        WorkerCounters::bump(pool_.counters().backend_timeouts);
+        fail_all(pool_.describe() + ": connection closed: " + last_error_, true);
+      } else if (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns()) {
         // Replies still due would arrive out of step: the connection cannot be reused. The
         // request that timed out says so; those behind it on the connection fail because of it.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";

@@ -54,7 +54,7 @@ class RedisSession final : public Session {
   // get `follow_up` only once the primary's reply starts with `applied`.
   void plan_conditional(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
                         std::string_view applied, Args follow_up, PendingRequest& req);
-  // SPOP, XADD with a generated ID (see derived_write): run by the primary, its effect copied.
+  // SPOP (see derived_write): run by the primary, its effect copied to the other replicas.
   void plan_derived(Args args, std::string_view raw, const ring::ReplicaSet& replicas,
                     const DerivedWrite& w, PendingRequest& req);
   void plan_split(const CommandSpec& spec, Args args, std::string_view raw, PendingRequest& req);
