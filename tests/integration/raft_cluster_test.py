@@ -341,8 +341,10 @@ class ClusterTest(unittest.TestCase):
                     '"id"')
             # A refusal by the state is 409 whatever the names in it say.
             refused("DELETE", "/backends/leader-timeout", None, 409, "unknown backend")
-            refused("POST", "/cluster/peers",
-                    {"id": "p9", "address": f"127.0.0.1:{cl.peers['p2']}"}, 409, "already used")
+            for member in cl.nodes.values():  # the leader's own address among them
+                refused("POST", "/cluster/peers",
+                        {"id": "p9", "address": f"127.0.0.1:{cl.peers[member.id]}"}, 409,
+                        f"already used by peer {member.id}")
             self.assertEqual(cl.wait_converged()["epoch"], epoch)
             self.assertEqual(cl.wait_converged()["backends"][0]["weight"], 1)
 

@@ -582,7 +582,8 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
 Status MembershipService::address_free_for(const raft::NodeId& id,
                                            const std::string& address) const {
   if (address == options_.listen || address == transport_->listen_address()) {
-    return Status::refused("address " + address + " is this node's (" + options_.node_id + ")");
+    return Status::refused("address " + address + " is already used by peer " + options_.node_id +
+                           " (this node)");
   }
   // Members, and peers whose addition is still waiting to be proposed.
   std::vector<raft::NodeId> ids = node_->configuration().members();
