@@ -372,9 +372,12 @@ class ClusterTest(unittest.TestCase):
                 status, found = http("GET", n.admin, "/ring/lookup?key=k1")
                 self.assertEqual(len(found["replicas"]), 2, found)
             c = redis.Redis(port=cl.nodes["p1"].port, socket_timeout=5)
-            c.set("two-copies", "v")
-            copies = [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
-            self.assertEqual(copies.count(b"v"), 2, copies)
+            c.set("two-copies", "v")  # write = "one": the second copy may land just after
+
+            def copies():
+                return [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
+            wait_until(lambda: copies().count(b"v") == 2, timeout=5, what="two copies")
+            self.assertEqual(copies().count(b"v"), 2)
 
     def test_a_peer_with_another_secret_is_named_in_the_log_and_counted(self):
         with Cluster(self.dir, backends=self.seed) as cl:
