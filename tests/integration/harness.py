@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -100,6 +101,17 @@ def send_and_half_close(port, payload, timeout=5.0):
             if not chunk:
                 return got
             got += chunk
+
+
+def sigstop(pid):
+    """Stops process `pid` (SIGSTOP) and returns once it is stopped: the signal takes effect
+    asynchronously, and a thread already running could still answer a request sent at once."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def stopped():
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    wait_until(stopped, timeout=5, what=f"process {pid} to stop")
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):

@@ -20,7 +20,8 @@ import unittest
 from pymemcache.client.base import Client
 
 from harness import (MemcachedServer, metric_value, port_open, primary_backends, Ringleader,
-                     TempDir, run_unittests, send_and_half_close, wait_until, with_random_traffic)
+                     TempDir, run_unittests, send_and_half_close, sigstop, wait_until,
+                     with_random_traffic)
 
 RINGLEADER = None
 
@@ -839,7 +840,7 @@ class StalledBackendTest(McClusterCase):
             for k in ks:
                 self.assertEqual(c.command(storage("set", k, k)), b"STORED")
         stopped = self.names["mc-1"]
-        os.kill(stopped.proc.pid, signal.SIGSTOP)
+        sigstop(stopped.proc.pid)
         try:
             started = time.monotonic()
             reply = c.command(f"get {keys['mc-1'][0]}\r\n".encode())

@@ -15,7 +15,7 @@ import unittest
 import redis
 
 from harness import (Process, RedisServer, TempDir, admin_http, free_port, metric_value,
-                     port_open, run_unittests, wait_until)
+                     port_open, run_unittests, sigstop, wait_until)
 
 RINGLEADER = None
 
@@ -230,7 +230,7 @@ class ClusterTest(unittest.TestCase):
             lonely = cl.nodes["p1"]
             others = [cl.nodes["p2"], cl.nodes["p3"]]
             # One instance stopped: the other two are a majority and still commit.
-            others[1].signal(signal.SIGSTOP)
+            sigstop(others[1].proc.proc.pid)
             try:
                 leader = cl.wait_leader(among=[lonely, others[0]])
                 status, body = http("PATCH", leader.admin, "/backends/r0", {"zone": "a"})
@@ -240,7 +240,7 @@ class ClusterTest(unittest.TestCase):
             cl.wait_converged()
             # Two stopped: p1 alone is a minority.
             for n in others:
-                n.signal(signal.SIGSTOP)
+                sigstop(n.proc.proc.pid)
             try:
                 epoch = lonely.ring()["epoch"]
                 status, body = http("PATCH", lonely.admin, "/backends/r0", {"zone": "b"},
