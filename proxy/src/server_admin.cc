@@ -60,6 +60,22 @@ bool read_text(const json& body, const char* key, std::string* out, std::string*
   return true;
 }
 
+// Reads an optional string field naming one of a set of values (`parse` knows their names);
+// false (with *why) when present but not a string or not a name `parse` accepts.
+template <typename T, typename Parse>
+bool read_named(const json& body, const char* key, Parse parse, T* out, std::string* why) {
+  std::string text;
+  if (!body.contains(key)) return true;
+  if (!read_text(body, key, &text, why)) return false;
+  std::optional<T> value = parse(text);
+  if (!value) {
+    *why = std::string("\"") + key + "\": unknown value \"" + text + "\"";
+    return false;
+  }
+  *out = *value;
+  return true;
+}
+
 // A zone as the membership stores it (see state::validate_zone).
 bool read_zone(const json& body, std::string* out, std::string* why) {
   if (!read_text(body, "zone", out, why)) return false;
@@ -104,24 +120,9 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
                    "PATCH /ring", why)) {
     return false;
   }
-  std::string text;
-  if (body.contains("algorithm")) {
-    if (!read_text(body, "algorithm", &text, why)) return false;
-    std::optional<ring::Algorithm> a = ring::parse_algorithm(text);
-    if (!a) {
-      *why = "\"algorithm\" must be \"vnode\", \"maglev\" or \"ketama\", got \"" + text + "\"";
-      return false;
-    }
-    p->algorithm = *a;
-  }
-  if (body.contains("hash")) {
-    if (!read_text(body, "hash", &text, why)) return false;
-    std::optional<ring::HashKind> h = ring::parse_hash_kind(text);
-    if (!h) {
-      *why = "\"hash\": unknown hash \"" + text + "\"";
-      return false;
-    }
-    p->hash = *h;
+  if (!read_named(body, "algorithm", ring::parse_algorithm, &p->algorithm, why) ||
+      !read_named(body, "hash", ring::parse_hash_kind, &p->hash, why)) {
+    return false;
   }
   if (!read_uint(body, "vnodes", ring::kMaxVnodes, &p->vnodes, why) ||
       !read_uint(body, "replicas", ring::kMaxReplicas, &p->replicas, why) ||

@@ -313,6 +313,15 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(status("old"), 401)
                 wait_until(lambda: "need a restart" in rl.tail(50), timeout=10, what="the warning")
                 self.assertIn("changes in [proxy], [backend] need a restart", rl.tail(50))
+                # A token that comes with a new admin.listen waits for the restart with it.
+                rewrite(original.replace("[admin]\n", '[admin]\ntoken = "newer"\n', 1)
+                        .replace(f'listen = "127.0.0.1:{rl.admin_port}"',
+                                 f'listen = "127.0.0.1:{free_port()}"'))
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: "admin.token not changed" in rl.tail(50), timeout=10,
+                           what="the token warning")
+                self.assertEqual(status("new"), 409)
+                self.assertEqual(status("newer"), 401)
 
 
 class PrometheusScrapeTest(unittest.TestCase):

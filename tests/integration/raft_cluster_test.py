@@ -336,6 +336,8 @@ class ClusterTest(unittest.TestCase):
             refused("PATCH", "/backends/r0", {"weight": 7, "state": "asleep"}, 400, '"state"')
             refused("PATCH", "/ring", {"replicas": 99}, 400, "replicas")
             refused("PATCH", "/ring", {"algorithm": "ketama"}, 400, "ketama")
+            refused("PATCH", "/ring", {"algorithm": "rendezvous"}, 400,
+                    '"algorithm": unknown value "rendezvous"')
             refused("PATCH", "/ring", {"colour": "blue"}, 400, 'unknown field "colour"')
             refused("POST", "/cluster/peers", {"id": "bad id/x", "address": "127.0.0.1:1"}, 400,
                     '"id"')

@@ -146,6 +146,28 @@ TEST_F(AdminServerTest, AClientThatDoesNotReadHoldsOneAnswerAtATime) {
   EXPECT_EQ(answered(), size_t{kRequests});
 }
 
+TEST_F(AdminServerTest, AClientThatStopsReadingIsClosedAfterTheRequestTimeout) {
+  service_.metrics = std::string(64 * 1024, 'm');
+  AdminServerLimits limits;
+  limits.request_timeout_ms = 200;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient client(port_, /*receive_buffer=*/4096);
+  constexpr int kRequests = 2000;  // 125 MiB of answers: far more than socket buffers take
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i)
+    pipeline += "GET /metrics HTTP/1.1\r\n\r\n";
+  ASSERT_TRUE(client.send(pipeline));
+  // Requests wait behind an answer it does not take: past the timeout the connection closes.
+  ASSERT_TRUE(eventually([this] { return !service_.calls.empty(); }));
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 0; }));
+  int answered = 0;
+  while (auto response = client.read_response()) {
+    EXPECT_EQ(response->status, 200) << "answer " << answered;
+    ++answered;
+  }
+  EXPECT_LT(answered, kRequests);
+}
+
 TEST_F(AdminServerTest, AClientThatClosesItsSideGetsEveryAnswerThenTheClose) {
   service_.metrics = std::string(64 * 1024, 'm');
   start();
