@@ -537,6 +537,31 @@ class CommandsTest(McClusterCase):
         self.assert_stored("bad:k", 0, "bad:k")  # the bad incr/decr/touch changed nothing
         self.assertEqual(backend_ttl(self.names[self.owner("bad:k")].port, "bad:k"), -1)
 
+    def test_numbers_with_a_plus_sign_are_read_as_memcached_reads_them(self):
+        # memcached reads numbers with strtol/strtoull, which take a leading '+'. The same
+        # lines go to the proxy and to a memcached directly, with their own keys.
+        def run(conn, prefix):
+            k, n = prefix + ":k", prefix + ":n"
+            replies = []
+            for request in [b"set %s +5 +0 +3\r\nabc" % b(k), b"set %s 0 0 +1\r\n7" % b(n),
+                            b"incr %s +5" % b(n), b"decr %s +2" % b(n),
+                            b"touch %s +100" % b(n), b"incr %s +-1" % b(n),
+                            b"touch %s +-1" % b(n), b"incr %s +" % b(n), b"verbosity +0",
+                            b"ms %s +2 T+0\r\nhi" % b(k), b"append %s 0 0 +1\r\nz" % b(k)]:
+                conn.send(request + b"\r\n")
+                replies.append(conn.line())
+            conn.send(b"gat +100 %s %s\r\n" % (b(k), b(n)))
+            replies.append(conn.values())
+            return [r.replace(b(prefix), b"P") if isinstance(r, bytes) else
+                    [(key.replace(b(prefix), b"P"), *rest[:2]) for key, *rest in r]
+                    for r in replies]
+
+        direct = McConn(self.mcs[0].port)
+        self.addCleanup(direct.close)
+        expected = run(direct, "plusd")
+        self.assertEqual(expected[2:4], [b"12", b"10"])  # the reference read the '+' forms
+        self.assertEqual(run(self.conn(), "plusp"), expected)
+
     def test_a_nul_in_a_line_cannot_shift_anyones_replies(self):
         # memcached would read "set nul:k\0 ..." as "set nul:k" and run the data block as a
         # command: two replies for one request on a backend connection shared by all clients.

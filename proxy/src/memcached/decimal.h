@@ -7,8 +7,15 @@
 
 namespace ringleader::proxy::memcached {
 
-// Strict unsigned decimal (no sign, no spaces) of at most 19 digits, so it cannot overflow.
+// memcached reads its numbers with strtol / strtoull, which take one leading '+': "+5" is 5.
+inline std::string_view without_plus(std::string_view s) {
+  return !s.empty() && s[0] == '+' ? s.substr(1) : s;
+}
+
+// Unsigned decimal (digits after an optional '+', no spaces) of at most 19 digits, so it
+// cannot overflow.
 inline bool parse_length(std::string_view s, size_t* out) {
+  s = without_plus(s);
   if (s.empty() || s.size() > 19) return false;
   size_t v = 0;
   for (char c : s) {

@@ -13,6 +13,7 @@
 #include "core/counters.h"
 #include "core/text.h"
 #include "core/uv_util.h"
+#include "decimal.h"
 
 namespace ringleader::proxy::memcached {
 namespace {
@@ -43,9 +44,15 @@ std::string encode(std::span<const std::string_view> t, size_t count, bool has_d
 // empty). Control bytes other than NUL are accepted as memcached accepts them; a NUL would end
 // the line early for memcached (it reads it as a C string), so no line with one is forwarded.
 
+// Numbers as memcached reads them: decimal, an optional sign ('-' only where negatives are
+// allowed), no overflow.
 bool parse_exptime(std::string_view s) {
   int64_t v = 0;
-  return parse_i64(s, &v);
+  return !s.empty() && s[0] == '+' ? parse_i64(s.substr(1), &v) && s[1] != '-' : parse_i64(s, &v);
+}
+
+bool parse_unsigned(std::string_view s, uint64_t* out) {
+  return parse_u64(without_plus(s), out);
 }
 
 constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
@@ -210,7 +217,7 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
         req.complete = true;
       } else {
         uint64_t level = 0;
-        answer(req, parse_u64(t[1], &level) ? "OK" : kBadFormat);
+        answer(req, parse_unsigned(t[1], &level) ? "OK" : kBadFormat);
       }
       return;
     }
@@ -365,8 +372,9 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
   const bool noreply = noreply_;
   uint64_t number = 0;
-  if (t.size() != words + (noreply ? 1 : 0) || !parse_u64(t[2], &number) || number > UINT32_MAX ||
-      !parse_exptime(t[3]) || (words == 6 && !parse_u64(t[5], &number))) {
+  if (t.size() != words + (noreply ? 1 : 0) || !parse_unsigned(t[2], &number) ||
+      number > UINT32_MAX || !parse_exptime(t[3]) ||
+      (words == 6 && !parse_unsigned(t[5], &number))) {
     refuse(req, noreply, kBadFormat);
     return;
   }
@@ -409,7 +417,7 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
   }
   if (args == 1) {
     uint64_t delta = 0;
-    if (t[0] == "touch" ? !parse_exptime(t[2]) : !parse_u64(t[2], &delta)) {
+    if (t[0] == "touch" ? !parse_exptime(t[2]) : !parse_unsigned(t[2], &delta)) {
       refuse(req, noreply,
              t[0] == "touch" ? "CLIENT_ERROR invalid exptime argument"
                              : "CLIENT_ERROR invalid numeric delta argument");

@@ -38,6 +38,8 @@ std::vector<BadCase> bad_requests() {
   return {
       {"length_not_a_number", "set k 0 0 abc\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"negative_length", "set k 0 0 -1\r\n", "CLIENT_ERROR bad command line format\r\n"},
+      {"length_sign_only", "set k 0 0 +\r\n", "CLIENT_ERROR bad command line format\r\n"},
+      {"length_two_signs", "set k 0 0 +-1\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"length_missing", "set k 0 0\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"cas_length_missing", "cas k\r\n", "CLIENT_ERROR bad command line format\r\n"},
       {"length_overflow", "set k 0 0 99999999999999999999\r\n",
