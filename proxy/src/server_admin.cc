@@ -279,14 +279,15 @@ admin::AdminReply Server::static_membership_refusal() const {
                               "the instances in raft mode to change membership through this API.");
 }
 
-void Server::answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply) {
+void Server::answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply,
+                            const char* index_key) {
   if (!applied) {
     // A refusal by the state (unknown or duplicate names, the last backend...) is the caller's
     // to fix: 409. Everything else (no leader, a timeout, shutting down) may pass later: 503.
     reply(error_reply(applied.status().is_refused() ? 409 : 503, applied.error()));
     return;
   }
-  echo["epoch"] = applied.value();
+  echo[index_key] = applied.value();
   reply({200, echo});
 }
 
@@ -426,8 +427,10 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
                              "\"id\" must be 1..64 characters of [A-Za-z0-9._-], as in "
                              "membership.peers"));
   }
+  // A change of Raft peers leaves the ring and its epoch as they are: it answers with the
+  // index of the configuration entry.
   auto done = [this, reply, id](Result<uint64_t> applied) {
-    post([this, reply, id, applied] { answer_applied(applied, {{"peer", id}}, reply); });
+    post([this, reply, id, applied] { answer_applied(applied, {{"peer", id}}, reply, "index"); });
   };
   if (body.contains("promote")) {
     if (!body.at("promote").is_boolean() || !body.at("promote").get<bool>()) {
@@ -448,7 +451,9 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
 void Server::remove_peer(const std::string& id, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
   membership_->remove_peer(id, [this, reply, id](Result<uint64_t> applied) {
-    post([this, reply, id, applied] { answer_applied(applied, {{"removed", id}}, reply); });
+    post([this, reply, id, applied] {
+      answer_applied(applied, {{"removed", id}}, reply, "index");
+    });
   });
 }
 

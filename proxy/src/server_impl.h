@@ -63,7 +63,10 @@ class Server final : public ProxyServer, public admin::AdminService {
   // Raft mode: proposes `command` and answers `reply` (on the control thread) once it is
   // applied locally, with the new epoch, or with the reason it was not.
   void propose(membership::state::Command command, nlohmann::json echo, Reply reply);
-  void answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply);
+  // 200 with `echo` and the applied entry's index under `index_key` ("epoch" for a change of
+  // the ring: its index is the new ring epoch), or the error.
+  void answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply,
+                      const char* index_key = "epoch");
   // One change of a multi-field request: what it changes ("weight") and its command.
   struct Step {
     std::string what;

@@ -208,12 +208,18 @@ class ClusterTest(unittest.TestCase):
             times = []
             for trial in range(3):
                 old = cl.wait_leader()
+                epoch = cl.wait_converged()["epoch"]
+                applied = max(n.cluster()["applied_index"] for n in cl.up())
                 killed_at = time.monotonic()
                 old.kill()
                 survivors = [n for n in cl.nodes.values() if n is not old and n.proc]
                 new = cl.wait_leader(among=survivors, timeout=5)
                 times.append(time.monotonic() - killed_at)
                 self.assertIsNot(new, old)
+                # The new term's first entry (a no-op) is applied and leaves the ring's epoch.
+                wait_until(lambda: new.cluster()["applied_index"] > applied, timeout=5,
+                           what="the new leader's first entry applied")
+                self.assertEqual([n.ring()["epoch"] for n in survivors], [epoch] * 2)
                 status, body = http("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
                 self.assertEqual(status, 200, body)
                 old.start()  # restarts from its data dir and catches up
@@ -293,7 +299,7 @@ class ClusterTest(unittest.TestCase):
             cl.wait_leader()
             after = cl.wait_converged()
             self.assertEqual(after["backends"], before["backends"])
-            self.assertGreaterEqual(after["epoch"], before["epoch"])
+            self.assertEqual(after["epoch"], before["epoch"])  # elections leave the ring as it was
             self.assertEqual(after["backends"][2]["state"], "draining")
 
     def test_a_learner_joins_is_promoted_and_another_member_leaves(self):
@@ -303,8 +309,13 @@ class ClusterTest(unittest.TestCase):
             leader = cl.wait_leader()
             cl.wait_converged(timeout=10)
             self.assertEqual(p4.cluster()["role"], "learner")
+            epoch = leader.ring()["epoch"]
             status, body = http("POST", leader.admin, "/cluster/peers", {"id": "p4", "promote": True})
             self.assertEqual(status, 200, body)
+            # A peer change answers with its log index and leaves the ring's epoch as it was.
+            self.assertEqual(set(body), {"peer", "index"})
+            self.assertGreater(body["index"], epoch)
+            self.assertEqual(leader.ring()["epoch"], epoch)
             wait_until(lambda: p4.cluster()["role"] in ("follower", "leader"), timeout=10,
                        what="p4 to become a voter")
             victim = next(n for n in cl.nodes.values() if n.id != "p4" and n is not cl.wait_leader())

@@ -444,7 +444,7 @@ void MembershipService::process_ready() {
 }
 
 void MembershipService::publish_ring() {
-  uint64_t epoch = state_machine_.applied_index();
+  uint64_t epoch = state_machine_.ring_epoch();
   if (epoch <= published_epoch_ || state_machine_.state().backends().empty()) return;
   Result<ring::RingSnapshot> ring = state_machine_.build_ring();
   if (!ring) {

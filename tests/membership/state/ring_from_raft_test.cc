@@ -1,6 +1,6 @@
 // End to end without a network: a single-voter RaftNode persisting to FileStorage, applying
-// committed membership commands, and building rings whose epoch is the applied index —
-// then the same after a restart from disk (snapshot + log).
+// committed membership commands, and building rings whose epoch is the index of the last
+// change applied — then the same after a restart from disk (snapshot + log).
 #include <gtest/gtest.h>
 
 #include "../storage/temp_dir.h"
@@ -80,7 +80,7 @@ ring::Backend backend(const std::string& name, uint32_t weight) {
   return ring::Backend{name, name + ".internal:6379", weight, "", ring::BackendState::kActive};
 }
 
-TEST(RingFromRaft, CommittedCommandsBuildRingsStampedWithTheAppliedIndex) {
+TEST(RingFromRaft, CommittedCommandsBuildRingsStampedWithTheirIndex) {
   testing::TempDir dir;
   raft::Index last = 0;
   ring::RingSnapshot before_restart;
@@ -128,12 +128,61 @@ TEST(RingFromRaft, CommittedCommandsBuildRingsStampedWithTheAppliedIndex) {
   EXPECT_EQ(again.machine.state().backends().size(), 2u);
 }
 
+TEST(RingFromRaft, TheEpochMovesOnlyWithTheRing) {
+  testing::TempDir dir;
+  raft::Index changed = 0;
+  {
+    Instance in = Instance::start(dir.path());
+    in.become_leader();
+    changed = in.propose(state::AddBackend{backend("r1", 1)});
+    raft::Index refused = in.propose(state::AddBackend{backend("r1", 1)});
+    ASSERT_FALSE(in.outcomes.at(refused).is_ok());
+    EXPECT_EQ(in.machine.applied_index(), refused);
+    EXPECT_EQ(in.machine.ring_epoch(), changed);
+    // The snapshot is taken past the last change: it carries the epoch.
+    ASSERT_TRUE(in.node->compact(in.machine.applied_index(), in.machine.snapshot_data()).is_ok());
+    in.drive();
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    Instance again = Instance::start(dir.path());
+    EXPECT_EQ(again.machine.build_ring().value()->epoch(), changed) << "restart " << restart;
+    again.become_leader();  // a new term starts with a no-op entry
+    EXPECT_GT(again.machine.applied_index(), changed);
+    EXPECT_EQ(again.machine.build_ring().value()->epoch(), changed) << "restart " << restart;
+  }
+}
+
+TEST(RingFromRaft, AStateOnlySnapshotTakesItsIndexAsTheEpoch) {
+  state::MembershipState st;
+  ASSERT_TRUE(st.apply(state::AddBackend{backend("r1", 1)}).is_ok());
+  raft::Snapshot old;
+  old.meta.index = 7;
+  old.data = st.encode();  // as written before the epoch was kept in the snapshot
+  auto m = state::MembershipStateMachine::restore(old);
+  ASSERT_TRUE(m.is_ok()) << m.error();
+  EXPECT_EQ(m->ring_epoch(), 7u);
+  EXPECT_EQ(m->state().backends().size(), 1u);
+
+  raft::Snapshot bad = old;
+  bad.data = state::MembershipStateMachine(*m).snapshot_data();
+  bad.meta.index = 6;  // an epoch past the snapshot's own index cannot be right
+  EXPECT_FALSE(state::MembershipStateMachine::restore(bad).is_ok());
+  bad.data[0] = 9;
+  bad.meta.index = 7;
+  EXPECT_FALSE(state::MembershipStateMachine::restore(bad).is_ok());
+  bad.data = state::MembershipStateMachine(*m).snapshot_data();
+  auto again = state::MembershipStateMachine::restore(bad);
+  ASSERT_TRUE(again.is_ok()) << again.error();
+  EXPECT_EQ(again->ring_epoch(), 7u);
+}
+
 TEST(RingFromRaft, GarbageCommandInTheLogIsAnErrorNotACrash) {
   state::MembershipStateMachine m;
   raft::Entry e{1, 1, raft::EntryType::kCommand, "\x01\x63garbage"};
   Status st = m.apply(e);
   EXPECT_FALSE(st.is_ok());
   EXPECT_EQ(m.applied_index(), 1u);
+  EXPECT_EQ(m.ring_epoch(), 0u);
   EXPECT_TRUE(m.state().backends().empty());
   EXPECT_FALSE(m.apply(raft::Entry{1, 5, raft::EntryType::kNoop, ""}).is_ok()) << "out of order";
 }
