@@ -371,6 +371,20 @@ class LimitsTest(ClusterCase):
             self.assertEqual(s.recv(10), b"")  # closed by the proxy
             self.assertLess(time.monotonic() - start, 4)
 
+    def test_the_idle_timeout_counts_from_the_last_request(self):
+        # client_idle_timeout_ms = 300: a request 50 ms after connecting moves the close to
+        # about 300 ms after it, neither sooner nor a whole timeout later (600 ms after connect).
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+            s.settimeout(5)
+            time.sleep(0.05)
+            s.sendall(b"PING\r\n")
+            self.assertEqual(s.recv(10), b"+PONG\r\n")
+            last = time.monotonic()
+            self.assertEqual(s.recv(10), b"")  # closed by the proxy
+            quiet = time.monotonic() - last
+            self.assertGreaterEqual(quiet, 0.28)
+            self.assertLess(quiet, 0.45)
+
 
 def peak_rss_bytes(pid):
     with open(f"/proc/{pid}/status") as f:
