@@ -84,6 +84,10 @@ std::string Server::metrics_text() {
             "1 when no leader was heard from for two election timeouts: routing with the last "
             "ring");
     e.value(st.stale ? 1 : 0);
+    e.counter("ringleader_raft_peer_log_losses_total",
+              "Times this instance, leading, found a peer without log entries it had "
+              "acknowledged (a wiped or restored data_dir)");
+    e.value(static_cast<double>(st.peer_log_losses));
     e.counter("ringleader_raft_frames_rejected_total",
               "Frames from other instances refused, closing their connection, by reason "
               "(bad_mac: another membership.secret)");

@@ -5,6 +5,7 @@ while membership changes commit. Every wait is bounded."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -301,6 +302,40 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(after["backends"], before["backends"])
             self.assertEqual(after["epoch"], before["epoch"])  # elections leave the ring as it was
             self.assertEqual(after["backends"][2]["state"], "draining")
+
+    def test_a_follower_restarted_with_lost_data_catches_up(self):
+        # Raft assumes what a peer acknowledged survives. A follower whose data_dir was
+        # restored from an older copy, or wiped, breaks that: the leader must notice, say so,
+        # and replicate to it again rather than wait for it forever.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            follower = cl.follower()
+            data = os.path.join(self.dir, "data-" + follower.id)
+            follower.stop()
+            shutil.copytree(data, data + ".old")
+            follower.start()
+            for weight in (2, 3):
+                status, body = http("PATCH", cl.wait_leader().admin, "/backends/r1",
+                                    {"weight": weight})
+                self.assertEqual(status, 200, body)
+            epoch = cl.wait_converged()["epoch"]
+
+            def losses():
+                return sum(metric_value(n.admin, "ringleader_raft_peer_log_losses_total") or 0
+                           for n in cl.up())
+
+            for what in ("an older copy", "nothing"):
+                follower.kill()
+                shutil.rmtree(data)
+                if what == "an older copy":
+                    shutil.copytree(data + ".old", data)
+                before = losses()
+                follower.start()
+                ring = cl.wait_converged(timeout=5)
+                self.assertEqual(ring["epoch"], epoch, what)
+                self.assertEqual(follower.ring()["backends"][1]["weight"], 3, what)
+                wait_until(lambda: losses() > before, timeout=5, what="the loss counted")
+            logs = "".join(n.proc.tail(200) for n in cl.up() if n is not follower)
+            self.assertIn(f"peer {follower.id} lost log entries it had acknowledged", logs)
 
     def test_a_learner_joins_is_promoted_and_another_member_leaves(self):
         with Cluster(self.dir, backends=self.seed) as cl:

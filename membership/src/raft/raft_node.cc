@@ -167,6 +167,7 @@ void RaftNode::tick() {
   }
   if (++heartbeat_elapsed_ >= options_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
+    ++heartbeat_seq_;  // each round is told apart from the ones before (see Progress::match_seq)
     broadcast_append();
   }
 }
@@ -393,7 +394,7 @@ Status RaftNode::compact(Index index, std::string data) {
 bool RaftNode::has_ready() const {
   return HardState{term_, vote_, commit_} != last_hard_state_ || pending_snapshot_ ||
          unstable_from_ <= log_.last_index() || !outbox_.empty() || commit_ > applied_ ||
-         !ready_reads_.empty();
+         !ready_reads_.empty() || !log_losses_.empty();
 }
 
 Ready RaftNode::take_ready() {
@@ -420,6 +421,8 @@ Ready RaftNode::take_ready() {
   }
   r.reads = std::move(ready_reads_);
   ready_reads_.clear();
+  r.log_losses = std::move(log_losses_);
+  log_losses_.clear();
   return r;
 }
 

@@ -98,6 +98,7 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
 
   if (resp.verdict == Verdict::kGranted) {
     if (resp.match_index > log_.last_index()) return;  // not from this leader's log
+    if (resp.match_index >= pr.match) pr.match_seq = std::max(pr.match_seq, resp.heartbeat_seq);
     if (resp.match_index > pr.match) {
       pr.match = resp.match_index;
       pr.next = std::max(pr.next, pr.match + 1);
@@ -120,6 +121,17 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
       }
       maybe_send_timeout_now(m.from);
     }
+  } else if (resp.rejected_prev_index <= pr.match && resp.heartbeat_seq > pr.match_seq &&
+             pr.match > 0) {
+    // The peer acknowledged entries up to `match` and no longer holds them: it lost its log.
+    // Replicate to it as to a new peer, from where its log now ends (or by snapshot).
+    log_losses_.push_back(LogLoss{m.from, pr.match, resp.conflict_index});
+    pr.match = 0;
+    pr.match_seq = resp.heartbeat_seq;
+    pr.commit_told = 0;
+    pr.snapshot_in_flight = false;
+    pr.next = std::clamp(resp.conflict_index, Index{1}, log_.last_index() + 1);
+    send_append(m.from);
   } else if (resp.rejected_prev_index >= pr.match && resp.rejected_prev_index < pr.next) {
     // Fast back-up: skip the follower's whole conflicting term, or to its log's end.
     Index derived = resp.conflict_index;

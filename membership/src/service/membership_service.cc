@@ -371,6 +371,17 @@ void MembershipService::process_ready() {
     }
     for (const raft::Message& m : ready.messages)
       transport_->send(m);
+    for (const raft::LogLoss& loss : ready.log_losses) {
+      ++peer_log_losses_;
+      RL_LOG_ERROR(
+          "membership %s: peer %s lost log entries it had acknowledged (it held up to %llu, now "
+          "agrees only below %llu): its data_dir was wiped or restored from an older copy. "
+          "Replicating to it again; Raft assumes acknowledged entries survive, so remove and "
+          "re-add a peer whose data is lost rather than restarting it empty",
+          options_.node_id.c_str(), loss.peer.c_str(),
+          static_cast<unsigned long long>(loss.acknowledged),
+          static_cast<unsigned long long>(loss.agrees_below));
+    }
 
     // 3. Apply: a leader's snapshot first, then the committed entries.
     Completions completions;
@@ -767,6 +778,7 @@ void MembershipService::refresh_status() {
     ++elections_;
   }
   s.elections = elections_;
+  s.peer_log_losses = peer_log_losses_;
   s.listen_address = listen_address_;
   s.failed = !failure_.empty();
   s.failure = failure_;

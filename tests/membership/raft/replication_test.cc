@@ -83,6 +83,68 @@ TEST(Replication, LeaderBacksUpByWholeTerms) {
   EXPECT_EQ(node->progress("p3")->next, 6u);
 }
 
+// The heartbeat sequence number of the one append the leader sent to `peer`.
+uint64_t seq_of_append_to(raft::RaftNode& leader, const raft::NodeId& peer) {
+  uint64_t seq = 0;
+  int found = 0;
+  for (const raft::Message& m : messages_of<raft::AppendRequest>(leader.take_ready())) {
+    if (m.to != peer) continue;
+    seq = std::get<raft::AppendRequest>(m.payload).heartbeat_seq;
+    ++found;
+  }
+  EXPECT_EQ(found, 1);
+  return seq;
+}
+
+// A follower restarted with a wiped or older data directory rejects appends at indexes it had
+// acknowledged. The leader starts over with it instead of ignoring it for the rest of the term;
+// a stale rejection (from before the acknowledgement) changes nothing.
+TEST(Replication, APeerThatLostWhatItAcknowledgedIsReplicatedToAgain) {
+  raft::PersistentState state;
+  state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
+  state.hard_state.term = 3;
+  state.entries = entries_with_terms({1, 1, 3, 3, 3});
+  auto node = make_node("p1", state);
+  elect_bare(*node, {"p2", "p3"});
+  const uint64_t first = seq_of_append_to(*node, "p2");  // the no-op at 6
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kGranted, 6, 0, 0, 0, first}});
+  node->take_ready();
+  ASSERT_EQ(node->progress("p2")->match, 6u);
+
+  // Stale: a rejection sent before the acknowledgement, delivered after it.
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kRejected, 0, 5, 1, 0, first}});
+  EXPECT_EQ(node->progress("p2")->match, 6u);
+  EXPECT_TRUE(node->take_ready().log_losses.empty());
+
+  // The next heartbeat round: p2's log now ends at 2.
+  for (int i = 0; i < 2; ++i)
+    node->tick();
+  const uint64_t later = seq_of_append_to(*node, "p2");
+  ASSERT_GT(later, first);
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kRejected, 0, 6, 3, 0, later}});
+  EXPECT_EQ(node->progress("p2")->match, 0u);
+  EXPECT_EQ(node->progress("p2")->next, 3u);
+  raft::Ready ready = node->take_ready();
+  ASSERT_EQ(ready.log_losses.size(), 1u);
+  EXPECT_EQ(ready.log_losses[0].peer, "p2");
+  EXPECT_EQ(ready.log_losses[0].acknowledged, 6u);
+  EXPECT_EQ(ready.log_losses[0].agrees_below, 3u);
+  auto sent = messages_of<raft::AppendRequest>(ready);
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& resend = std::get<raft::AppendRequest>(sent[0].payload);
+  EXPECT_EQ(resend.prev_index, 2u);
+  EXPECT_EQ(resend.entries.size(), 4u);
+
+  // It catches up: acknowledged again, and counted toward commits again.
+  node->step(raft::Message{"p2", "p1", node->term(),
+                           raft::AppendResponse{raft::Verdict::kGranted, 6, 0, 0, 0, later}});
+  EXPECT_EQ(node->progress("p2")->match, 6u);
+  EXPECT_EQ(node->commit_index(), 6u);
+}
+
 TEST(Replication, DeposedLeaderLogIsRepairedInFewRoundTrips) {
   ClusterOptions o;
   o.max_uncommitted_entries = 100;

@@ -25,6 +25,11 @@ struct Progress {
   Index commit_told = 0;
   // Highest heartbeat sequence number the peer echoed in this term (ReadIndex confirmation).
   uint64_t acked_seq = 0;
+  // Highest heartbeat sequence number echoed by an acknowledgement of `match` or more. A
+  // rejection at or below `match` that echoes a later one comes from a peer that no longer
+  // holds what it acknowledged (its data was wiped or restored from an older copy); an
+  // earlier one is a stale message.
+  uint64_t match_seq = 0;
   // Reset at every check-quorum round; kHeard once any response arrives.
   Activity activity = Activity::kSilent;
 };

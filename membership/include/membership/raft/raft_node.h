@@ -262,6 +262,7 @@ class RaftNode {
   SnapshotOrigin pending_snapshot_origin_ = SnapshotOrigin::kLocalCompaction;
   std::vector<Message> outbox_;
   std::vector<ReadState> ready_reads_;
+  std::vector<LogLoss> log_losses_;
 };
 
 }  // namespace ringleader::membership::raft

@@ -35,6 +35,17 @@ struct ReadState {
   Index index = 0;
 };
 
+// A peer that acknowledged the leader's log up to `acknowledged` and later rejected an append
+// at or below it: it lost entries it had made durable (a wiped or restored data directory).
+// The leader replicates to it again from `agrees_below`, where the peer says its log stops
+// matching. Entries it acknowledged counted toward commits; Raft's safety assumes they were
+// not lost, so operators should learn of it.
+struct LogLoss {
+  NodeId peer;
+  Index acknowledged = 0;
+  Index agrees_below = 0;
+};
+
 struct Ready {
   // Changed since the last Ready; persist before sending.
   std::optional<HardState> hard_state;
@@ -49,10 +60,12 @@ struct Ready {
   // Apply in order, after persisting (and after restoring a from_leader snapshot).
   std::vector<Entry> committed_entries;
   std::vector<ReadState> reads;
+  // Only to report (log, count): the node has already acted on them.
+  std::vector<LogLoss> log_losses;
 
   bool empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() &&
-           committed_entries.empty() && reads.empty();
+           committed_entries.empty() && reads.empty() && log_losses.empty();
   }
 };
 

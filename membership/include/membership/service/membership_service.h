@@ -3,7 +3,7 @@
 // It owns a RaftNode, its FileStorage in ServiceOptions::data_dir, the membership state machine
 // and a PeerTransport, all driven by one libuv loop on the service's own thread, so the data
 // path never waits on Raft. Every committed change is applied locally and published as a new
-// ring through the RingSink (epoch = applied Raft index).
+// ring through the RingSink (epoch = Raft index of the last change applied).
 //
 // Driving the core (one RaftNode per service):
 //   - a uv timer ticks the node every heartbeat_ms; election_ticks = election_timeout_ms /
@@ -122,6 +122,8 @@ struct ServiceStatus {
   bool stale = false;
   std::vector<PeerStatus> peers;  // this node excluded
   uint64_t elections = 0;         // elections this node started (terms it campaigned in)
+  // Times, while leading, a peer was found to have lost entries it had acknowledged.
+  uint64_t peer_log_losses = 0;
   std::string listen_address;
   bool failed = false;  // storage failed; the node stopped
   std::string failure;
@@ -132,7 +134,8 @@ class MembershipService {
  public:
   // Answer to a request: the applied index, or why not.
   using Done = std::function<void(Result<uint64_t>)>;
-  // Receives every new ring (epoch = applied index), on the service thread, in epoch order.
+  // Receives every new ring (epoch = index of the change that made it), on the service thread,
+  // in epoch order.
   // Called once at start when the recovered state has backends, then after every batch of
   // applied entries. Not called while the state has no backend (no ring can be built).
   using RingSink = std::function<void(ring::RingSnapshot)>;
@@ -266,6 +269,7 @@ class MembershipService {
   std::map<raft::NodeId, uint64_t> last_heard_ms_;
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
+  uint64_t peer_log_losses_ = 0;
   // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
   bool shutting_down_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
