@@ -337,6 +337,43 @@ class ClusterTest(unittest.TestCase):
             logs = "".join(n.proc.tail(200) for n in cl.up() if n is not follower)
             self.assertIn(f"peer {follower.id} lost log entries it had acknowledged", logs)
 
+    def test_a_data_dir_serves_one_instance_of_one_node(self):
+        def serve(config_text):
+            path = os.path.join(self.dir, "again.toml")
+            with open(path, "w") as f:
+                f.write(config_text)
+            return subprocess.run([RINGLEADER, "serve", "-c", path], capture_output=True,
+                                  text=True, timeout=20)
+
+        def with_free_ports(text, node):
+            # Another client and admin port, so only the data_dir is shared.
+            for port in (node.port, node.admin):
+                text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+            return text
+
+        with Cluster(self.dir, backends=self.seed) as cl:
+            p1, p2 = cl.nodes["p1"], cl.nodes["p2"]
+            with open(p1.config) as f:
+                p1_text = f.read()
+            # p1 is running: a second process with its config is refused, p1 goes on.
+            run = serve(with_free_ports(p1_text, p1))
+            self.assertEqual(run.returncode, 1, run.stderr)
+            self.assertIn("in use by another running instance", run.stderr)
+            self.assertEqual(p1.cluster()["node_id"], "p1")
+            # p1 stopped: p2's config pointing at p1's data_dir is refused too.
+            p1.stop()
+            p2.stop()
+            with open(p2.config) as f:
+                p2_text = f.read()
+            p2_text = p2_text.replace(os.path.join(self.dir, "data-p2"),
+                                      os.path.join(self.dir, "data-p1"))
+            run = serve(p2_text)
+            self.assertEqual(run.returncode, 1, run.stderr)
+            self.assertIn('holds the Raft state of node "p1", not of "p2"', run.stderr)
+            p1.start()
+            p2.start()
+            cl.wait_converged()
+
     def test_a_learner_joins_is_promoted_and_another_member_leaves(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             p4, (status, body) = cl.add_joiner("p4")

@@ -73,10 +73,13 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
   svc->stopped_ = true;  // nothing to stop until the thread runs
   const ServiceOptions& o = svc->options_;
 
-  Result<std::unique_ptr<storage::FileStorage>> storage = storage::FileStorage::open(o.data_dir);
+  Result<std::unique_ptr<storage::FileStorage>> storage =
+      storage::FileStorage::open(o.data_dir, o.node_id);
   if (!storage) return Status::error("membership.data_dir " + o.data_dir + ": " + storage.error());
   svc->storage_ = std::move(storage).value();
   if (svc->storage_->recovery().truncated()) {
+    // Only entries never acknowledged can be in a torn tail (appends are synced before the
+    // messages that depend on them), unless the disk lost synced data.
     RL_LOG_WARN("membership %s: cut %llu bytes of torn log tail at offset %llu (%s)",
                 o.node_id.c_str(),
                 static_cast<unsigned long long>(svc->storage_->recovery().truncated_bytes),

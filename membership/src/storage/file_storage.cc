@@ -1,8 +1,10 @@
 #include "membership/storage/file_storage.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 #include "log_scan.h"
@@ -15,6 +17,42 @@ namespace {
 constexpr const char* kLogName = "log";
 constexpr const char* kHardStateName = "hardstate";
 constexpr const char* kSnapshotName = "snapshot";
+constexpr const char* kLockName = "lock";
+constexpr const char* kOwnerName = "node";
+
+// Locks the directory for this process (flock on dir/lock, released when the fd closes or the
+// process dies): two processes appending to one log would interleave their records.
+Result<int> lock_directory(const std::string& dir) {
+  const std::string path = dir + "/" + kLockName;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_status(path, "open");
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status::error("in use by another running instance (it holds the lock on " + path +
+                           "): every instance needs a data_dir of its own");
+    }
+    return errno_status(path, "lock");
+  }
+  return fd.release();
+}
+
+// The directory belongs to the node that first opened it (dir/node holds its id): another
+// node's state, say a data_dir copied from one config to the next, is refused.
+Status check_owner(const std::string& dir, std::string_view owner) {
+  const std::string path = dir + "/" + kOwnerName;
+  if (!file_exists(path)) {
+    return write_file_atomically(dir, kOwnerName, std::string(owner) + "\n");
+  }
+  Result<std::string> bytes = read_whole_file(path);
+  if (!bytes) return bytes.status();
+  std::string_view held = *bytes;
+  if (!held.empty() && held.back() == '\n') held.remove_suffix(1);
+  if (held != owner) {
+    return Status::error("holds the Raft state of node \"" + std::string(held) + "\", not of \"" +
+                         std::string(owner) + "\": every instance needs a data_dir of its own");
+  }
+  return Status::ok();
+}
 
 Result<int> open_for_append(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -44,13 +82,15 @@ Result<raft::HardState> read_hard_state(const std::string& dir) {
 
 }  // namespace
 
-FileStorage::FileStorage(std::string dir, int log_fd) : dir_(std::move(dir)), log_fd_(log_fd) {}
+FileStorage::FileStorage(std::string dir, int log_fd, int lock_fd)
+    : dir_(std::move(dir)), log_fd_(log_fd), lock_fd_(lock_fd) {}
 
 FileStorage::~FileStorage() {
   if (log_fd_ >= 0) ::close(log_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir) {
+Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir, std::string_view owner) {
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec)) {
     // A new directory: make its entry in the parent durable too.
@@ -59,6 +99,12 @@ Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir) {
     if (Status s = fsync_dir(path.parent_path().string()); !s) return s;
   }
   if (ec) return Status::error(dir + ": create directory: " + ec.message());
+  Result<int> locked = lock_directory(dir);
+  if (!locked) return locked.status();
+  UniqueFd lock(*locked);
+  if (!owner.empty()) {
+    if (Status s = check_owner(dir, owner); !s) return s;
+  }
 
   Result<std::optional<raft::Snapshot>> snapshot = read_snapshot(dir);
   if (!snapshot) return snapshot.status();
@@ -90,7 +136,7 @@ Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir) {
   }
   Result<int> fd = open_for_append(log_path);
   if (!fd) return fd.status();
-  std::unique_ptr<FileStorage> storage(new FileStorage(std::move(dir), *fd));
+  std::unique_ptr<FileStorage> storage(new FileStorage(std::move(dir), *fd, lock.release()));
   if (report.truncated() && ::fsync(storage->log_fd_) != 0) {
     return errno_status(log_path, "fsync after truncation");
   }

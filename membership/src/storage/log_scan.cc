@@ -4,6 +4,20 @@
 
 namespace ringleader::membership::storage {
 
+namespace {
+
+// A crash in the middle of an append leaves a torn tail: records cut short or failing their
+// checksum. A record that passes its checksum but does not decode, or comes out of sequence,
+// is no crash's doing: the log was damaged (or written by two processes).
+Status damaged(uint64_t offset, const std::string& what) {
+  return Status::error("record at offset " + std::to_string(offset) + ": " + what +
+                       ": the log is damaged, not torn by a crash (two processes writing it, or "
+                       "the disk); nothing was cut. Move this data_dir away and add the "
+                       "instance back as a new peer");
+}
+
+}  // namespace
+
 Result<LogScan> scan_log(std::string_view file) {
   LogScan scan;
   ParsedRecord header = parse_record(file);
@@ -19,22 +33,23 @@ Result<LogScan> scan_log(std::string_view file) {
     ParsedRecord r = parse_record(file.substr(offset));
     if (r.defect != RecordDefect::kNone) {
       scan.defect = std::string(to_string(r.defect));
+      // A crash can leave the blocks of one unacknowledged append persisted out of order, so
+      // an intact record after a bad one is cut too; but it is worth telling.
+      if (r.defect == RecordDefect::kChecksum && offset + r.size < file.size() &&
+          parse_record(file.substr(offset + r.size)).defect == RecordDefect::kNone) {
+        scan.defect += "; an intact record follows it";
+      }
       break;
     }
     Result<raft::Entry> e = decode_entry(r.payload);
-    if (!e) {
-      scan.defect = e.error();
-      break;
-    }
+    if (!e) return damaged(offset, e.error());
     raft::Index expected = scan.first_index + scan.entries.size();
     if (e->index != expected) {
-      scan.defect =
-          "entry index " + std::to_string(e->index) + ", expected " + std::to_string(expected);
-      break;
+      return damaged(offset, "entry index " + std::to_string(e->index) + ", expected " +
+                                 std::to_string(expected));
     }
     if (e->term < prev_term) {
-      scan.defect = "entry term goes back at index " + std::to_string(e->index);
-      break;
+      return damaged(offset, "entry term goes back at index " + std::to_string(e->index));
     }
     prev_term = e->term;
     scan.offsets.push_back(offset);

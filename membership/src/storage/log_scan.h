@@ -1,5 +1,5 @@
-// Reads a FileStorage log file: the header, then entry records until the end or the first
-// record that is torn, corrupt or out of sequence.
+// Reads a FileStorage log file: the header, then entry records until the end or a torn tail
+// (a record cut short or failing its checksum).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,9 @@ struct LogScan {
   std::string defect;             // why scanning stopped early; empty when it reached the end
 };
 
-// Fails only when the header itself is unreadable (the header is never written in place).
+// Fails when the header is unreadable (it is never written in place) and when the log is
+// damaged rather than torn: a record that passes its checksum but does not decode, or entries
+// out of sequence.
 Result<LogScan> scan_log(std::string_view file);
 
 }  // namespace ringleader::membership::storage

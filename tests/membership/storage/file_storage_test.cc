@@ -190,6 +190,60 @@ TEST(FileStorage, DamagedHardStateFailsOpenInsteadOfGuessing) {
   EXPECT_NE(s.error().find("hardstate"), std::string::npos) << s.error();
 }
 
+TEST(FileStorage, OneProcessAtATimeHasTheDirectory) {
+  TempDir dir;
+  auto first = open_ok(dir.path());
+  auto second = FileStorage::open(dir.path());
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_NE(second.error().find("in use by another running instance"), std::string::npos)
+      << second.error();
+  first.reset();  // closing releases it
+  EXPECT_NE(open_ok(dir.path()), nullptr);
+}
+
+TEST(FileStorage, TheDirectoryBelongsToTheNodeThatFirstOpenedIt) {
+  TempDir dir;
+  {
+    auto s = FileStorage::open(dir.path(), "n1");
+    ASSERT_TRUE(s.is_ok()) << s.error();
+    ASSERT_TRUE(persist(**s, nullptr, nullptr, make_entries(1, {1, 1})).is_ok());
+  }
+  EXPECT_EQ(read_file(dir.file("node")), "n1\n");
+  auto other = FileStorage::open(dir.path(), "n2");
+  ASSERT_FALSE(other.is_ok());
+  EXPECT_NE(other.error().find("holds the Raft state of node \"n1\", not of \"n2\""),
+            std::string::npos)
+      << other.error();
+  auto again = FileStorage::open(dir.path(), "n1");
+  ASSERT_TRUE(again.is_ok()) << again.error();
+  EXPECT_EQ(indexes(load_ok(**again)), (std::vector<raft::Index>{1, 2}));
+}
+
+// Records that pass their checksum but come out of sequence are no crash's doing (two
+// processes appended to one log): open fails and cuts nothing.
+TEST(FileStorage, IntactRecordsOutOfSequenceFailOpenInsteadOfBeingCut) {
+  TempDir dir;
+  std::string first_writer;
+  {
+    auto s = open_ok(dir.path());
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1, 1})).is_ok());
+    first_writer = read_file(dir.file("log"));
+  }
+  TempDir other;
+  {
+    auto s = open_ok(other.path());
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1, 1, 1, 1})).is_ok());
+  }
+  // The other log's records 4 and 5 appended twice: index 4, 5, then 4 again.
+  const std::string other_log = read_file(other.file("log"));
+  const std::string tail = other_log.substr(first_writer.size());
+  write_file(dir.file("log"), first_writer + tail + tail);
+  auto s = FileStorage::open(dir.path());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.error().find("the log is damaged, not torn"), std::string::npos) << s.error();
+  EXPECT_EQ(read_file(dir.file("log")), first_writer + tail + tail);
+}
+
 TEST(FileStorage, TermIsWrittenBeforeEntriesAndCommitAfter) {
   // Both hard state writes happen when term and commit change together; the file ends up with
   // the full hard state.
@@ -200,6 +254,7 @@ TEST(FileStorage, TermIsWrittenBeforeEntriesAndCommitAfter) {
   EXPECT_EQ(load_ok(*s).hard_state, hs);
   raft::HardState commit_only{4, "p1", 1};
   ASSERT_TRUE(persist(*s, &commit_only, nullptr, {}).is_ok());
+  s.reset();
   EXPECT_EQ(load_ok(*open_ok(dir.path())).hard_state, commit_only);
 }
 

@@ -5,6 +5,8 @@
 //   hardstate — term, vote and commit; replaced atomically (temp file, fsync, rename, fsync
 //               of the directory).
 //   snapshot  — the latest snapshot; replaced atomically.
+// And two small ones: `lock`, which the open storage holds (flock) so that no second process
+// opens the directory, and `node`, the id of the node whose state this is.
 // On open, a torn or corrupt tail of the log (a crash in the middle of an append) is detected
 // by length and checksum, cut off, and described in recovery(); the records before it are
 // kept. A damaged hardstate or snapshot file (never written in place) fails open().
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "membership/storage/raft_storage.h"
@@ -38,8 +41,10 @@ struct RecoveryReport {
 class FileStorage final : public RaftStorage {
  public:
   // Opens the storage in `dir`, creating the directory and an empty log if needed, and cuts
-  // a torn log tail. Fails on I/O errors and on damage that is not a torn tail.
-  static Result<std::unique_ptr<FileStorage>> open(std::string dir);
+  // a torn log tail. Fails on I/O errors, on damage that is not a torn tail, when another
+  // process has the directory open, and when `owner` (a node id; empty: not checked) differs
+  // from the node the directory was first opened for.
+  static Result<std::unique_ptr<FileStorage>> open(std::string dir, std::string_view owner = {});
 
   ~FileStorage() override;
 
@@ -51,7 +56,7 @@ class FileStorage final : public RaftStorage {
   Result<raft::PersistentState> load() const override;
 
  private:
-  FileStorage(std::string dir, int log_fd);
+  FileStorage(std::string dir, int log_fd, int lock_fd);
 
   std::string log_path() const { return dir_ + "/log"; }
   Status write_hard_state(const raft::HardState& hs);
@@ -62,6 +67,8 @@ class FileStorage final : public RaftStorage {
   const std::string dir_;
   // Open for appending; replaced when compact_log() renames a new log into place.
   int log_fd_;
+  // Holds the directory's lock until closed.
+  int lock_fd_;
   // Index the first entry record has (or would have). Changes only in compact_log().
   raft::Index log_first_ = 1;
   // Offset in the log file and term of entry log_first_ + k. Invariant: match the file.
