@@ -337,6 +337,23 @@ class ClusterTest(unittest.TestCase):
             logs = "".join(n.proc.tail(200) for n in cl.up() if n is not follower)
             self.assertIn(f"peer {follower.id} lost log entries it had acknowledged", logs)
 
+    def test_a_removal_that_would_leave_no_reachable_quorum_is_refused(self):
+        with Cluster(self.dir, backends=self.seed) as cl:
+            leader = cl.wait_leader()
+            down, healthy = [n for n in cl.nodes.values() if n is not leader]
+            down.kill()
+            time.sleep(1.0)  # two election timeouts without a word from it
+            status, body = http("DELETE", leader.admin, f"/cluster/peers/{healthy.id}")
+            self.assertEqual(status, 409, body)
+            self.assertIn(f"until {down.id} answered", body["error"])
+            # Nothing changed: the group still commits, and the dead voter can be removed.
+            status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 5})
+            self.assertEqual(status, 200, body)
+            status, body = http("DELETE", leader.admin, f"/cluster/peers/{down.id}")
+            self.assertEqual(status, 200, body)
+            members = [p["id"] for p in leader.cluster()["peers"] if p["suffrage"] != "none"]
+            self.assertEqual(members, [healthy.id])
+
     def test_a_data_dir_serves_one_instance_of_one_node(self):
         def serve(config_text):
             path = os.path.join(self.dir, "again.toml")

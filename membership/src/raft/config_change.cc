@@ -47,6 +47,13 @@ void RaftNode::sync_progress_with_configuration() {
   if (!transfer_target_.empty() && !config_.is_voter(transfer_target_)) abort_transfer();
 }
 
+bool RaftNode::recently_heard(const NodeId& peer) const {
+  if (peer == id()) return true;
+  auto it = progress_.find(peer);
+  return it != progress_.end() &&
+         (it->second.activity == Activity::kHeard || it->second.last_round == Activity::kHeard);
+}
+
 Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {
   if (role_ != Role::kLeader) return Status::error("not the leader");
   if (!transfer_target_.empty()) return Status::error("leadership transfer in progress");
@@ -59,6 +66,22 @@ Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {
   }
   Result<Configuration> next = apply_change(config_, change);
   if (!next) return next.status();
+  // Strict reconfiguration: the new voters must include a quorum that is reachable now.
+  std::vector<NodeId> silent;
+  for (const NodeId& v : next->voters) {
+    if (!recently_heard(v)) silent.push_back(v);
+  }
+  const size_t reachable = next->voters.size() - silent.size();
+  if (reachable < next->quorum()) {
+    std::string names;
+    for (const NodeId& v : silent)
+      names += (names.empty() ? "" : ", ") + v;
+    return Status::refused(
+        "after this change " + std::to_string(next->voters.size()) + " voters would remain, " +
+        std::to_string(reachable) + " of them reachable, and a quorum needs " +
+        std::to_string(next->quorum()) + ": the group could not commit again until " + names +
+        " answered. Bring " + names + " back first, or remove an unreachable voter instead");
+  }
   if (change.type == ConfigChangeType::kPromoteLearner) {
     auto it = progress_.find(change.node);
     if (it == progress_.end() || it->second.match < commit_) {

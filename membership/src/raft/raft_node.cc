@@ -162,8 +162,10 @@ void RaftNode::tick() {
         return;
       }
     }
-    for (auto& [peer, pr] : progress_)
+    for (auto& [peer, pr] : progress_) {
+      pr.last_round = pr.activity;
       pr.activity = Activity::kSilent;
+    }
   }
   if (++heartbeat_elapsed_ >= options_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;

@@ -582,7 +582,7 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
         return;
       }
     }
-    pending_changes_.push_back(PendingChange{std::move(change), std::move(done), deadline_ms});
+    pending_changes_.push_back(PendingChange{std::move(change), std::move(done), deadline_ms, {}});
     try_pending_changes();
     return;
   }
@@ -637,15 +637,22 @@ void MembershipService::try_pending_changes() {
       pending_changes_.erase(pending_changes_.begin());
       continue;
     }
-    // A change that no longer applies fails now; anything else (a configuration change still
-    // uncommitted, no entry of this term committed yet, a learner still catching up) is retried
-    // on the next tick until the deadline.
+    // A change that no longer applies, or that would leave no reachable quorum, fails now;
+    // anything else (a configuration change still uncommitted, no entry of this term
+    // committed yet, a learner still catching up) is retried on the next tick until the
+    // deadline.
     if (Result<raft::Configuration> next = raft::apply_change(node_->configuration(), pc.change);
         !next) {
       completions.emplace_back(std::move(pc.done), Status::refused(next.error()));
       pending_changes_.erase(pending_changes_.begin());
       continue;
     }
+    if (index.status().is_refused()) {
+      completions.emplace_back(std::move(pc.done), index.status());
+      pending_changes_.erase(pending_changes_.begin());
+      continue;
+    }
+    pc.waiting_for = index.error();
     break;
   }
   run_completions(completions);
@@ -694,7 +701,13 @@ void MembershipService::expire_requests() {
   sweep(applied_waiters_);
   for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
     if (it->deadline_ms <= now) {
-      completions.emplace_back(std::move(it->done), timeout);
+      // Never proposed: nothing will apply it later.
+      completions.emplace_back(
+          std::move(it->done),
+          Status::error(
+              "not proposed within " + std::to_string(options_.request_timeout_ms) +
+              " ms, nothing was changed: " +
+              (it->waiting_for.empty() ? "an earlier change was still waiting" : it->waiting_for)));
       it = pending_changes_.erase(it);
     } else {
       ++it;

@@ -40,6 +40,28 @@ TEST(ConfigChange, RefusedWhileAnotherIsPending) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// Removing a healthy voter while another is down would leave the leader and the dead one: no
+// quorum, and no way to undo the change. It is refused; removing the dead one is not.
+TEST(ConfigChange, RefusedWhenTheVotersLeftCouldNotReachAQuorum) {
+  Cluster c{ClusterOptions{}};
+  raft::NodeId leader = await_leader(c);
+  std::vector<raft::NodeId> followers = followers_of(c, leader);
+  c.isolate(followers[0]);
+  c.run(40);  // more than two check-quorum rounds without a word from it
+  ASSERT_EQ(c.node(leader).role(), raft::Role::kLeader);
+  Result<raft::Index> removal = c.change_config(leader, {ConfigChangeType::kRemove, followers[1]});
+  ASSERT_FALSE(removal.is_ok());
+  EXPECT_TRUE(removal.status().is_refused());
+  EXPECT_NE(removal.error().find("2 voters would remain, 1 of them reachable"), std::string::npos)
+      << removal.error();
+  EXPECT_NE(removal.error().find(followers[0] + " answered"), std::string::npos) << removal.error();
+  Result<raft::Index> dead = c.change_config(leader, {ConfigChangeType::kRemove, followers[0]});
+  ASSERT_TRUE(dead.is_ok()) << dead.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *dead; }, 50));
+  EXPECT_EQ(c.node(leader).configuration().voters.size(), 2u);
+  EXPECT_NO_VIOLATION(c);
+}
+
 TEST(ConfigChange, RefusedUntilTheLeaderCommittedInItsTerm) {
   raft::PersistentState state = raft::bootstrap_state(voters({"p1", "p2", "p3"}));
   auto node = make_node("p1", state);

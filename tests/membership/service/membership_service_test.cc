@@ -442,6 +442,34 @@ TEST_F(ServiceTest, CutOffLeaderStepsDownAndGoesStaleWhileTheMajorityMovesOn) {
   EXPECT_EQ(agreed_leader(all()), static_cast<int>(leader));
 }
 
+// A learner that never catches up (here: never started) cannot be promoted. The change is
+// never proposed, and the answer says so and why, rather than "may still be applied".
+TEST_F(ServiceTest, PromotingALearnerThatNeverCaughtUpSaysWhy) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  Node& fourth = add_node_slot("p4");
+  Answer added;
+  svc(leader).add_peer("p4", fourth.address, added.callback());
+  ASSERT_TRUE(added.wait().is_ok());
+  Answer promoted;
+  svc(leader).promote_peer("p4", promoted.callback());
+  Result<uint64_t> promote = promoted.wait();
+  ASSERT_FALSE(promote.is_ok());
+  EXPECT_NE(promote.error().find("not proposed within 2500 ms, nothing was changed"),
+            std::string::npos)
+      << promote.error();
+  EXPECT_NE(promote.error().find("learner p4 has not caught up"), std::string::npos)
+      << promote.error();
+  EXPECT_EQ(svc(leader).status().peers.size(), 3u);
+  for (const PeerStatus& p : svc(leader).status().peers) {
+    if (p.id == "p4") {
+      EXPECT_EQ(p.suffrage, "learner");
+    }
+  }
+}
+
 TEST_F(ServiceTest, AddLearnerPromoteItRemoveAnotherAndKeepCommitting) {
   make_nodes(3);
   start_all();

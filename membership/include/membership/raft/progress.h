@@ -32,6 +32,8 @@ struct Progress {
   uint64_t match_seq = 0;
   // Reset at every check-quorum round; kHeard once any response arrives.
   Activity activity = Activity::kSilent;
+  // What `activity` was at the end of the previous round.
+  Activity last_round = Activity::kSilent;
 };
 
 }  // namespace ringleader::membership::raft

@@ -73,7 +73,10 @@ class RaftNode {
   // Appends a configuration entry; returns its index. Fails unless leader, while a transfer
   // runs, until an entry of the leader's term has committed, while another configuration entry
   // is uncommitted, when the change does not apply (see apply_change), or when promoting a
-  // learner that has not replicated up to the commit index yet.
+  // learner that has not replicated up to the commit index yet. Refuses (Status::refused) a
+  // change after which fewer than a quorum of the voters have answered the leader within the
+  // last election timeout: the group could not commit again, nor undo the change, until the
+  // silent ones return.
   Result<Index> propose_config_change(const ConfigChange& change);
   // Hands leadership to `target` (a voter), or, without one, to the voter whose log is most
   // up to date. The leader stops accepting proposals, brings the target's log up to date, then
@@ -172,6 +175,8 @@ class RaftNode {
   void recompute_configuration();
   Configuration configuration_at(Index index) const;
   void sync_progress_with_configuration();
+  // The leader itself, or a peer that answered it in this check-quorum round or the last.
+  bool recently_heard(const NodeId& peer) const;
 
   // Reads and transfer (read_index.cc, transfer.cc).
   void handle_read_index_request(const Message& m, const ReadIndexRequest& req);

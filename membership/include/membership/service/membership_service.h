@@ -192,6 +192,7 @@ class MembershipService {
     raft::ConfigChange change;
     Done done;
     uint64_t deadline_ms = 0;
+    std::string waiting_for;  // why the core did not take it at the last try
   };
 
   MembershipService(ServiceOptions options, RingSink sink);
