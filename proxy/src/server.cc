@@ -14,6 +14,7 @@
 #include "core/uv_util.h"
 #include "core/worker.h"
 #include "membership/state/membership_state.h"
+#include "membership/storage/file_storage.h"
 #include "protocols.h"
 #include "server_impl.h"
 
@@ -348,6 +349,11 @@ Status ProxyServer::validate(const config::Config& config) {
   if (!config.backends.empty()) {
     auto ring = ring::Ring::build(config.backends, config.ring, 0);
     if (!ring) return Status::error("ring: " + ring.error());
+  }
+  if (raft) {
+    if (Status s = membership::storage::FileStorage::check_usable(config.membership.data_dir); !s) {
+      return Status::error("membership.data_dir " + s.message());
+    }
   }
   if (raft && !config.backends.empty()) {
     // The seed must pass the membership's rules (field lengths, backend count, ...): check it

@@ -90,6 +90,21 @@ FileStorage::~FileStorage() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
+Status FileStorage::check_usable(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path path = std::filesystem::absolute(dir, ec);
+  if (ec) return Status::error(dir + ": " + ec.message());
+  while (path.has_relative_path()) {
+    std::filesystem::file_status st = std::filesystem::status(path, ec);
+    if (st.type() == std::filesystem::file_type::directory) break;
+    if (st.type() != std::filesystem::file_type::not_found) {
+      return Status::error(dir + ": " + path.string() + " is not a directory");
+    }
+    path = path.parent_path();
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir, std::string_view owner) {
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec)) {
