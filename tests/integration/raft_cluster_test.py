@@ -494,7 +494,13 @@ class ClusterTest(unittest.TestCase):
                        what="frames with the wrong secret to be counted on both sides")
             wait_until(lambda: "fail authentication" in leader.proc.tail(200), timeout=5,
                        what="the leader's warning")
-            self.assertIn("fail authentication", p4.proc.tail(200))
+            # Named on both sides: by its peers entry on a connection it dialled, by the name
+            # in the peer's hello on one it accepted.
+            def warning(node):
+                return next(line for line in node.proc.tail(200).splitlines()
+                            if "fail authentication" in line)
+            self.assertRegex(warning(leader), r"frames from (peer p4 \(|.* says it is peer p4 )")
+            self.assertRegex(warning(p4), r"frames from (peer p[123] \(|.* says it is peer p[123] )")
             self.assertEqual(p4.ring()["backends"], [])  # it never got the membership
 
     def test_routing_stays_correct_while_changes_commit(self):

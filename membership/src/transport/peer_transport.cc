@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -488,7 +489,7 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
     std::string_view payload(head + kFrameHeaderBytes, len);
     if (!mac_matches(options_.secret, payload, mac)) {
       ++stats_.rejected_bad_mac;
-      warn_bad_mac(conn);
+      warn_bad_mac(conn, payload);
       close_connection(conn, "bad frame MAC (wrong membership.secret?)");
       return;
     }
@@ -548,22 +549,41 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
   return !conn->closing;
 }
 
-void PeerTransport::warn_bad_mac(Connection* conn) {
-  // Peers reconnect every second or so: say it once, then again after kBadMacWarnIntervalMs.
-  constexpr uint64_t kBadMacWarnIntervalMs = 30'000;
-  const uint64_t now = uv_now(loop_);
-  if (bad_mac_warned_ && now - last_bad_mac_warning_ms_ < kBadMacWarnIntervalMs) return;
-  bad_mac_warned_ = true;
-  last_bad_mac_warning_ms_ = now;
+void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
   std::string who;
+  std::string source;  // what the rate limit is kept by
   if (conn->peer != nullptr) {
     who = "peer " + conn->peer->id + " (" + conn->peer->address + ")";
+    source = conn->peer->id;
   } else {
     sockaddr_storage addr{};
     int len = sizeof(addr);
     uv_tcp_getpeername(&conn->tcp, reinterpret_cast<sockaddr*>(&addr), &len);
     who = "a connection from " + format_address(addr);
+    // Its first frame is a hello naming the sender. Unauthenticated, so only a claim, but
+    // the name an operator needs to find it.
+    Result<Frame> decoded = decode_frame(payload);
+    const Hello* hello = conn->remote.empty() && decoded ? std::get_if<Hello>(&*decoded) : nullptr;
+    auto printable = [](std::string_view id) {
+      return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+    };
+    if (hello != nullptr && printable(hello->node_id)) {
+      who += " that says it is peer " + hello->node_id;
+      source = hello->node_id;
+    } else {
+      source = who;
+    }
   }
+  // Peers reconnect every second or so: each source is named once, then again after
+  // kBadMacWarnIntervalMs.
+  constexpr uint64_t kBadMacWarnIntervalMs = 30'000;
+  const uint64_t now = uv_now(loop_);
+  auto [it, first] = bad_mac_warned_.try_emplace(source, now);
+  if (!first && now - it->second < kBadMacWarnIntervalMs) return;
+  it->second = now;
+  if (bad_mac_warned_.size() > 256) bad_mac_warned_.clear();  // bounded, whoever connects
   RL_LOG_WARN(
       "membership %s: frames from %s fail authentication: its membership.secret is not "
       "this node's (%llu rejected so far; repeated at most every %llu s)",

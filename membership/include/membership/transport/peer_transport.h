@@ -138,8 +138,9 @@ class PeerTransport {
   // False when the connection was closed while handling the frame.
   bool handle_frame(Connection* conn, std::string_view payload);
   void close_connection(Connection* conn, const char* reason);
-  // Logs, rate-limited, that `conn` carries frames sealed with another secret.
-  void warn_bad_mac(Connection* conn);
+  // Logs, rate-limited per source, that `conn` carries frames sealed with another secret
+  // (`payload` is the rejected frame's).
+  void warn_bad_mac(Connection* conn, std::string_view payload);
   void queue_sealed(const raft::NodeId& to, std::string sealed);
   bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
   bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
@@ -160,8 +161,8 @@ class PeerTransport {
   std::set<raft::NodeId> blocked_out_;
   TransportStats stats_;
   bool closed_ = false;
-  bool bad_mac_warned_ = false;
-  uint64_t last_bad_mac_warning_ms_ = 0;
+  // When each source of frames with another secret was last named in a warning.
+  std::map<std::string, uint64_t> bad_mac_warned_;
 };
 
 }  // namespace ringleader::membership::transport
