@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "ring/params.h"
 
 namespace ringleader::app::ctl {
 namespace {
@@ -134,11 +135,17 @@ Result<CtlCall> plan_peers(const CtlOptions& o) {
     return call("POST", "/cluster/peers", CtlView::kChange,
                 body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  if (sub == "promote") {
+    if (Status s = expect_operands(w, 3, "peers promote ID"); !s) return s;
+    nlohmann::json body = {{"id", w[2]}, {"promote", true}};
+    return call("POST", "/cluster/peers", CtlView::kChange,
+                body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
   if (sub == "remove") {
     if (Status s = expect_operands(w, 3, "peers remove ID"); !s) return s;
     return call("DELETE", "/cluster/peers/" + url_encode(w[2]), CtlView::kChange);
   }
-  return Status::error("peers: expected add or remove");
+  return Status::error("peers: expected add, promote or remove");
 }
 
 }  // namespace
@@ -159,7 +166,9 @@ const char* ctl_usage() {
          "  backends undrain NAME                            NAME active again\n"
          "  ring set FIELD=VALUE...                          change ring parameters (replicas, "
          "vnodes, ...)\n"
-         "  peers add ID ADDRESS\n"
+         "  peers add ID ADDRESS                             a learner (started with "
+         "membership.join)\n"
+         "  peers promote ID                                 the learner becomes a voter\n"
          "  peers remove ID\n"
          "  health                                           is the process up\n"
          "  ready                                            can it route requests\n"
@@ -201,9 +210,11 @@ Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
     } else if (auto weight = option_value(args, &i, "--weight")) {
       if (!*weight) return weight->status();
       o.weight = parse_weight(weight->value());
-      if (!o.weight)
-        return Status::error("--weight must be a whole number from 1 to 999999999, not \"" +
-                             weight->value() + "\"");
+      if (!o.weight || *o.weight > ring::kMaxWeight) {
+        return Status::error("--weight must be a whole number from 1 to " +
+                             std::to_string(ring::kMaxWeight) + ", not \"" + weight->value() +
+                             "\"");
+      }
     } else if (auto zone = option_value(args, &i, "--zone")) {
       if (!*zone) return zone->status();
       o.zone = zone->value();

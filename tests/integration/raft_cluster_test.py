@@ -399,8 +399,11 @@ class ClusterTest(unittest.TestCase):
             cl.wait_converged(timeout=10)
             self.assertEqual(p4.cluster()["role"], "learner")
             epoch = leader.ring()["epoch"]
-            status, body = http("POST", leader.admin, "/cluster/peers", {"id": "p4", "promote": True})
-            self.assertEqual(status, 200, body)
+            run = subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{leader.admin}",
+                                  "--json", "peers", "promote", "p4"],
+                                 capture_output=True, text=True, timeout=20)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            body = json.loads(run.stdout)
             # A peer change answers with its log index and leaves the ring's epoch as it was.
             self.assertEqual(set(body), {"peer", "index"})
             self.assertGreater(body["index"], epoch)

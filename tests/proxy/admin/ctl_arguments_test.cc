@@ -58,6 +58,11 @@ TEST(CtlArguments, UsageErrors) {
             std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a", "127.0.0.1:1", "--weight", "x"}).find("--weight"),
             std::string::npos);
+  // The server's own limit, not the parser's.
+  EXPECT_NE(plan_error({"backends", "add", "a", "127.0.0.1:1", "--weight", "10001"})
+                .find("from 1 to 10000"),
+            std::string::npos);
+  EXPECT_TRUE(parse_ctl_arguments({"backends", "set", "a", "--weight", "10000"}, "").is_ok());
   EXPECT_NE(plan_error({"frob"}).find("unknown command"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "extra"}).find("usage"), std::string::npos);
   EXPECT_NE(plan_error({"lookup"}).find("lookup KEY"), std::string::npos);
@@ -147,6 +152,12 @@ TEST(CtlArguments, PeerChanges) {
   EXPECT_EQ(add.request.target, "/cluster/peers");
   EXPECT_EQ(nlohmann::json::parse(add.request.body),
             (nlohmann::json{{"id", "p4"}, {"address", "10.0.0.4:7401"}}));
+  CtlCall promote = plan_ok({"peers", "promote", "p4"});
+  EXPECT_EQ(promote.request.method, "POST");
+  EXPECT_EQ(promote.request.target, "/cluster/peers");
+  EXPECT_EQ(nlohmann::json::parse(promote.request.body),
+            (nlohmann::json{{"id", "p4"}, {"promote", true}}));
+  EXPECT_NE(plan_error({"peers", "promote"}).find("peers promote ID"), std::string::npos);
   CtlCall remove = plan_ok({"peers", "remove", "p4"});
   EXPECT_EQ(remove.request.method, "DELETE");
   EXPECT_EQ(remove.request.target, "/cluster/peers/p4");
