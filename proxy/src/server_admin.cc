@@ -408,6 +408,14 @@ void Server::update_ring(const nlohmann::json& body, Reply reply) {
       if (Status s = state::validate_ring_params(params); !s) {
         return reply(error_reply(400, s.message()));
       }
+      // As a config file's [ring] is checked against its [[backends]]. (Only here: removing
+      // backends later leaves each key on all the backends there are.)
+      if (body.contains("replicas") && params.replicas > r->backends().size()) {
+        return reply(error_reply(409, "replicas = " + std::to_string(params.replicas) +
+                                          " is more than the " +
+                                          std::to_string(r->backends().size()) +
+                                          " backends of the ring: add backends first"));
+      }
       propose(state::SetRingParams{params}, {{"ring", params_json(params)}}, reply);
     });
   });

@@ -442,6 +442,9 @@ class ClusterTest(unittest.TestCase):
             refused("PATCH", "/ring", {"algorithm": "rendezvous"}, 400,
                     '"algorithm": unknown value "rendezvous"')
             refused("PATCH", "/ring", {"colour": "blue"}, 400, 'unknown field "colour"')
+            # Fine on its own, not with the 3 backends there are (a config file's [ring] is
+            # held to its [[backends]] the same way).
+            refused("PATCH", "/ring", {"replicas": 4}, 409, "more than the 3 backends")
             refused("POST", "/cluster/peers", {"id": "bad id/x", "address": "127.0.0.1:1"}, 400,
                     '"id"')
             # A refusal by the state is 409 whatever the names in it say.
