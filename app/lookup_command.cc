@@ -53,6 +53,14 @@ int run_lookup(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s\n", ring.error().c_str());
     return 1;
   }
+  if (loaded.config.membership.mode != config::MembershipMode::kStatic) {
+    // On stderr, so that scripts reading the placement on stdout are not disturbed.
+    std::fprintf(stderr,
+                 "%s: note: membership.mode is \"raft\": this is the placement of the file's "
+                 "seed; the live ring may differ (ringleader ctl lookup KEY asks a running "
+                 "instance)\n",
+                 path.c_str());
+  }
   for (const auto& k : keys)
     print_key(*ring.value(), k);
   if (from_stdin) {
