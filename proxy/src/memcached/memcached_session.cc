@@ -91,8 +91,8 @@ bool noreply_requested(CommandKind kind, std::span<const std::string_view> t) {
       return last && t.size() == 6;
     case CommandKind::kCas:
       return last && (t.size() == 6 || t.size() == 7);
-    case CommandKind::kDelete:
-      return last && (t.size() == 3 || (t.size() == 4 && t[2] == "0"));
+    case CommandKind::kDelete:  // "delete k 10 noreply" is an error, and a silent one
+      return last && (t.size() == 3 || t.size() == 4);
     case CommandKind::kArithmetic:
     case CommandKind::kTouch:
       return last && (t.size() == 3 || t.size() == 4);
@@ -368,11 +368,12 @@ void MemcachedSession::forward_cas(std::string_view key, std::string_view payloa
 
 void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::string_view raw,
                                     PendingRequest& req) {
-  // The parser has checked <bytes> and read the data block.
+  // The parser has checked <bytes> and read the data block. memcached ignores one word after
+  // the arguments that is not "noreply" ("set k 0 0 1 x" stores k).
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
   const bool noreply = noreply_;
   uint64_t number = 0;
-  if (t.size() != words + (noreply ? 1 : 0) || !parse_unsigned(t[2], &number) ||
+  if (t.size() < words || t.size() > words + 1 || !parse_unsigned(t[2], &number) ||
       number > UINT32_MAX || !parse_exptime(t[3]) ||
       (words == 6 && !parse_unsigned(t[5], &number))) {
     refuse(req, noreply, kBadFormat);
@@ -407,7 +408,10 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
   size_t words = 2 + args;
   if (args == 0 && t.size() >= 3 && t[2] == "0") words = 3;  // delete's legacy zero time
   const bool noreply = noreply_;
-  if (t.size() < 2 || t.size() != words + (noreply ? 1 : 0)) {
+  // Like the storage commands, incr/decr/touch ignore one more word that is not "noreply";
+  // delete does not.
+  const bool ignored_word = args == 1 && !noreply && t.size() == words + 1;
+  if (t.size() < 2 || (t.size() != words + (noreply ? 1 : 0) && !ignored_word)) {
     refuse(req, noreply, kBadFormat);
     return;
   }
@@ -645,13 +649,19 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
 }
 
 void MemcachedSession::plan_flush_all(Tokens t, PendingRequest& req) {
-  // flush_all [delay] [noreply]
-  const bool noreply = noreply_;
-  size_t words = noreply ? t.size() - 1 : t.size();
-  if (words > 2 || (words == 2 && !parse_exptime(t[1]))) {
-    refuse(req, noreply, kBadFormat);
+  // flush_all [delay] [noreply], as memcached reads it: one more word that is not "noreply"
+  // is ignored, and a longer line is an unknown command.
+  if (t.size() > 3) {
+    answer(req, "ERROR");
     return;
   }
+  const bool noreply = noreply_;
+  size_t words = noreply ? t.size() - 1 : t.size();
+  if (words >= 2 && !parse_exptime(t[1])) {
+    refuse(req, noreply, "CLIENT_ERROR invalid exptime argument");
+    return;
+  }
+  words = std::min<size_t>(words, 2);
   req.merge.kind = static_cast<uint8_t>(noreply ? MergeKind::kSilent : MergeKind::kAllOk);
   std::string payload = encode(t, words, false, {});
   // Every backend of the ring, ejected ones included: one that cannot be reached fails its

@@ -227,9 +227,10 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
            {"gat x k\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
            {"set k x 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
            {"set k 4294967296 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
-           {"set k 0 0 1 extra\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
            {"cas k 0 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
-           {"flush_all soon\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"flush_all soon\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
+           {"flush_all 0 x y\r\n", "ERROR\r\n"},
+           {"delete n 0 x\r\n", "CLIENT_ERROR bad command line format\r\n"},
        }) {
     PendingRequest* req = plan(c.input);
     EXPECT_TRUE(req->complete) << c.input;
@@ -544,6 +545,23 @@ TEST_F(MemcachedSessionTest, ALineWithNulAndAnOversizedBlockStillSkipsTheBlock) 
   const std::string block = "flush_all\r\n" + std::string(89, 'x') + "\r\n";
   ASSERT_EQ(session_->next(block, ring_, *next_req, &consumed), NextStatus::kDiscarded);
   EXPECT_EQ(consumed, block.size());
+}
+
+TEST_F(MemcachedSessionTest, OneWordAfterTheArgumentsIsIgnoredAsMemcachedIgnoresIt) {
+  for (std::string input : {"set k 0 0 1 extra\r\nv\r\n", "cas k 0 0 1 5 extra\r\nv\r\n",
+                            "incr k 1 extra\r\n", "touch k 10 extra\r\n"}) {
+    PendingRequest* req = plan(input);
+    EXPECT_FALSE(req->complete) << input;
+    EXPECT_EQ(req->fragments.size(), 1u) << input;
+  }
+  PendingRequest* flush = plan("flush_all 10 extra\r\n");
+  ASSERT_FALSE(flush->fragments.empty());
+  EXPECT_EQ(flush->fragments[0].payload, "flush_all 10\r\n");
+  // delete takes no such word; with noreply its error is silent, as memcached's is.
+  PendingRequest* del = plan("delete k 10 noreply\r\n");
+  EXPECT_TRUE(del->complete);
+  EXPECT_TRUE(del->fragments.empty());
+  EXPECT_EQ(del->reply, "");
 }
 
 TEST_F(MemcachedSessionTest, NoreplyCountsOnlyWithAWordCountTheCommandTakes) {
