@@ -124,10 +124,10 @@ RequestParser::Step RequestParser::complete(std::string_view input, size_t end) 
 RequestParser::Step RequestParser::parse_multibulk_count(std::string_view input) {
   const NumberLine line = read_number_line(input, pos_);
   if (line.status == NumberLine::Status::kNeedMore) return need_more(input);
-  if (line.status == NumberLine::Status::kError || line.value < -1) {
+  if (line.status == NumberLine::Status::kError) {
     return fail("Protocol error: invalid multibulk length");
   }
-  if (line.value <= 0) {  // `*0` and `*-1`: an empty request, skipped
+  if (line.value <= 0) {  // `*0`, `*-1` or any negative count: an empty request, skipped
     pos_ = line.next;
     state_ = State::kStart;
     return Step::kContinue;

@@ -48,7 +48,6 @@ std::vector<BadCase> bad_cases() {
       {"count_plus_sign", "*+1\r\n", "invalid multibulk length"},
       {"count_overflow_long", "*99999999999999999999\r\n", "invalid multibulk length"},
       {"count_overflow_int64", "*9223372036854775808\r\n", "invalid multibulk length"},
-      {"count_negative", "*-2\r\n", "invalid multibulk length"},
       {"count_lf_only", "*1\n$4\nPING\n", "invalid multibulk length"},
       {"count_cr_without_lf", "*1\r$4\r\n", "invalid multibulk length"},
       {"count_empty", "*\r\n", "invalid multibulk length"},

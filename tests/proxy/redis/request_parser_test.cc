@@ -35,6 +35,11 @@ std::vector<GoodCase> good_cases() {
       {"binary_bulk", "*2\r\n$4\r\nECHO\r\n$6\r\n\r\n\0*$\n\r\n"s, {"ECHO", "\r\n\0*$\n"s}, 0},
       {"ping_only", "*1\r\n$4\r\nPING\r\n", {"PING"}, 0},
       {"skips_empty_multibulk", "*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n", {"PING"}, 0},
+      // Redis reads any count <= 0 as an empty request.
+      {"skips_negative_multibulk",
+       "*-5\r\n*-9223372036854775808\r\n*1\r\n$4\r\nPING\r\n",
+       {"PING"},
+       0},
       {"inline_crlf", "SET k v\r\n", {"SET", "k", "v"}, 0},
       {"inline_lf", "GET k\n", {"GET", "k"}, 0},
       {"inline_extra_blanks", "  GET \t k  \r\n", {"GET", "k"}, 0},
