@@ -59,13 +59,20 @@ TEST(Replication, FollowerReplacesConflictingSuffixOnly) {
   EXPECT_EQ(only_append_response(*node).match_index, 3u);
 }
 
-TEST(Replication, LeaderBacksUpByWholeTerms) {
+// p1 elected leader of p1..p3 over a log of terms 1 1 3 3 3; its no-op at 6 is not taken out
+// of its Ready yet.
+std::unique_ptr<raft::RaftNode> leader_over_five_entries() {
   raft::PersistentState state;
   state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
   state.hard_state.term = 3;
   state.entries = entries_with_terms({1, 1, 3, 3, 3});
   auto node = make_node("p1", state);
   elect_bare(*node, {"p2", "p3"});
+  return node;
+}
+
+TEST(Replication, LeaderBacksUpByWholeTerms) {
+  auto node = leader_over_five_entries();
   node->take_ready();
   ASSERT_EQ(node->progress("p2")->next, 6u);  // then the no-op at 6 went out
 
@@ -100,12 +107,7 @@ uint64_t seq_of_append_to(raft::RaftNode& leader, const raft::NodeId& peer) {
 // acknowledged. The leader starts over with it instead of ignoring it for the rest of the term;
 // a stale rejection (from before the acknowledgement) changes nothing.
 TEST(Replication, APeerThatLostWhatItAcknowledgedIsReplicatedToAgain) {
-  raft::PersistentState state;
-  state.snapshot = raft::Snapshot{raft::SnapshotMeta{0, 0, voters({"p1", "p2", "p3"})}, ""};
-  state.hard_state.term = 3;
-  state.entries = entries_with_terms({1, 1, 3, 3, 3});
-  auto node = make_node("p1", state);
-  elect_bare(*node, {"p2", "p3"});
+  auto node = leader_over_five_entries();
   const uint64_t first = seq_of_append_to(*node, "p2");  // the no-op at 6
   node->step(raft::Message{"p2", "p1", node->term(),
                            raft::AppendResponse{raft::Verdict::kGranted, 6, 0, 0, 0, first}});
