@@ -191,7 +191,9 @@ Status MembershipState::apply(const Command& command) {
           MembershipState seeded;
           if (Status s = seeded.apply(SetRingParams{c.params}); !s) return s;
           for (const ring::Backend& b : c.backends) {
-            if (Status s = seeded.apply(AddBackend{b}); !s) return s;
+            if (Status s = seeded.apply(AddBackend{b}); !s) {
+              return Status::error("backend \"" + b.name + "\": " + s.message());
+            }
           }
           *this = std::move(seeded);
           return Status::ok();
