@@ -130,27 +130,6 @@ void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& 
   req.latency_class = static_cast<uint8_t>(c);
 }
 
-bool RedisSession::answer_in_refused_multi(const CommandSpec& spec, PendingRequest& req) {
-  if (spec.name == "quit") return false;
-  if (spec.name == "exec") {
-    in_refused_multi_ = false;
-    reply_error(req,
-                "EXECABORT Transaction discarded: MULTI is not supported by ringleader, and "
-                "none of the commands since it ran");
-  } else if (spec.name == "discard") {
-    in_refused_multi_ = false;
-    append_simple(req.reply, "OK");
-    req.complete = true;
-  } else if (spec.name == "multi") {
-    reply_error(req, "ERR MULTI calls can not be nested");
-  } else {
-    reply_error(req,
-                "ERR not run: this connection sent MULTI, which ringleader does not support; "
-                "EXEC or DISCARD ends it");
-  }
-  return true;
-}
-
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   const CommandSpec* spec = resolve_command(args);
   if (spec == nullptr) {
@@ -162,7 +141,6 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     reply_error(req, "NOAUTH Authentication required.");
     return;
   }
-  if (in_refused_multi_ && answer_in_refused_multi(*spec, req)) return;
   if (Status arity = check_arity(*spec, args); !arity) {
     reply_error(req, "ERR " + arity.message());
     return;
@@ -176,10 +154,12 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   switch (spec->routing) {
     case Routing::kUnsupported:
       if (spec->name == "multi") {
-        // A client that pipelines MULTI ... EXEC expects all or nothing: nothing then.
-        in_refused_multi_ = true;
+        // A client that pipelines MULTI ... EXEC expects all or nothing: nothing then. The
+        // connection closes after the error, so what was sent after MULTI never runs, and
+        // a client that reads the error first is not left inside a transaction that is not.
         reply_error(req, "ERR " + unsupported_message(*spec, args) +
-                             "; the commands up to EXEC or DISCARD are not run");
+                             "; the connection is closed so that nothing sent after it runs");
+        req.close_after = true;
         return;
       }
       reply_error(req, "ERR " + unsupported_message(*spec, args));

@@ -73,9 +73,6 @@ class RedisSession final : public Session {
   // kRead for read-only commands, kWrite for every other command that names keys.
   static Access access_of(const CommandSpec& spec);
 
-  // Answers `spec` inside a refused MULTI; false when it runs as usual (QUIT).
-  bool answer_in_refused_multi(const CommandSpec& spec, PendingRequest& req);
-
   // INFO: the proxy's sections, plus keyspace totals over the backends that answered.
   void merge_info(PendingRequest& req);
   // Whether INFO's sections (merge.note: lowercase, space-separated, "default" when none was
@@ -87,9 +84,6 @@ class RedisSession final : public Session {
   const SessionEnv& env_;
   RequestParser parser_;
   bool authenticated_;
-  // The client sent MULTI, which was refused: what it meant to run atomically is not run at
-  // all (each command gets an error) until EXEC (EXECABORT) or DISCARD ends it.
-  bool in_refused_multi_ = false;
   std::string client_name_;
   uint64_t client_id_;
 };
