@@ -66,6 +66,13 @@ Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {
   }
   Result<Configuration> next = apply_change(config_, change);
   if (!next) return next.status();
+  // First, so that a learner still catching up is waited for rather than refused as silent.
+  if (change.type == ConfigChangeType::kPromoteLearner) {
+    auto it = progress_.find(change.node);
+    if (it == progress_.end() || it->second.match < commit_) {
+      return Status::error("learner " + change.node + " has not caught up with the log yet");
+    }
+  }
   // Strict reconfiguration: the new voters must include a quorum that is reachable now.
   std::vector<NodeId> silent;
   for (const NodeId& v : next->voters) {
@@ -81,12 +88,6 @@ Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {
         std::to_string(reachable) + " of them reachable, and a quorum needs " +
         std::to_string(next->quorum()) + ": the group could not commit again until " + names +
         " answered. Bring " + names + " back first, or remove an unreachable voter instead");
-  }
-  if (change.type == ConfigChangeType::kPromoteLearner) {
-    auto it = progress_.find(change.node);
-    if (it == progress_.end() || it->second.match < commit_) {
-      return Status::error("learner " + change.node + " has not caught up with the log yet");
-    }
   }
   append_to_log(
       Entry{term_, log_.last_index() + 1, EntryType::kConfig, encode_configuration(next.value())});

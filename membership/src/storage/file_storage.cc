@@ -96,7 +96,11 @@ Status FileStorage::check_usable(const std::string& dir) {
   if (ec) return Status::error(dir + ": " + ec.message());
   while (path.has_relative_path()) {
     std::filesystem::file_status st = std::filesystem::status(path, ec);
-    if (st.type() == std::filesystem::file_type::directory) break;
+    // A directory, or a path this user cannot look into (none): nothing to object to.
+    if (st.type() == std::filesystem::file_type::directory ||
+        st.type() == std::filesystem::file_type::none) {
+      break;
+    }
     if (st.type() != std::filesystem::file_type::not_found) {
       return Status::error(dir + ": " + path.string() + " is not a directory");
     }

@@ -573,17 +573,26 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
       who += " that says it is peer " + hello->node_id;
       source = hello->node_id;
     } else {
-      source = who;
+      const std::string address = format_address(addr);
+      source = address.substr(0, address.rfind(':'));  // the host: each retry has a new port
     }
   }
   // Peers reconnect every second or so: each source is named once, then again after
-  // kBadMacWarnIntervalMs.
+  // kBadMacWarnIntervalMs; and whatever connects (claiming any id), at most
+  // kMaxBadMacWarnings lines are written per interval.
   constexpr uint64_t kBadMacWarnIntervalMs = 30'000;
+  constexpr uint32_t kMaxBadMacWarnings = 8;
   const uint64_t now = uv_now(loop_);
-  auto [it, first] = bad_mac_warned_.try_emplace(source, now);
-  if (!first && now - it->second < kBadMacWarnIntervalMs) return;
-  it->second = now;
-  if (bad_mac_warned_.size() > 256) bad_mac_warned_.clear();  // bounded, whoever connects
+  auto it = bad_mac_warned_.find(source);
+  if (it != bad_mac_warned_.end() && now - it->second < kBadMacWarnIntervalMs) return;
+  if (now - bad_mac_window_start_ms_ >= kBadMacWarnIntervalMs) {
+    bad_mac_window_start_ms_ = now;
+    bad_mac_warnings_in_window_ = 0;
+  }
+  if (bad_mac_warnings_in_window_ >= kMaxBadMacWarnings) return;
+  ++bad_mac_warnings_in_window_;
+  if (bad_mac_warned_.size() >= 256) bad_mac_warned_.clear();  // bounded, whoever connects
+  bad_mac_warned_[source] = now;
   RL_LOG_WARN(
       "membership %s: frames from %s fail authentication: its membership.secret is not "
       "this node's (%llu rejected so far; repeated at most every %llu s)",

@@ -62,6 +62,22 @@ TEST(ConfigChange, RefusedWhenTheVotersLeftCouldNotReachAQuorum) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// A learner not heard from yet is waited for (an error the caller retries), not refused as
+// unreachable: in a group of one, the promotion would otherwise fail at once.
+TEST(ConfigChange, PromotingALearnerThatHasNotAnsweredIsRetriedNotRefused) {
+  auto node = make_node("p1", raft::bootstrap_state(voters({"p1"})));
+  for (int i = 0; i < 100 && node->role() != raft::Role::kLeader; ++i)
+    node->tick();
+  ASSERT_EQ(node->role(), raft::Role::kLeader);
+  ASSERT_TRUE(node->propose_config_change({ConfigChangeType::kAddLearner, "p2"}).is_ok());
+  ASSERT_EQ(node->commit_index(), node->log().last_index());  // a group of one commits at once
+  Result<raft::Index> promote =
+      node->propose_config_change({ConfigChangeType::kPromoteLearner, "p2"});
+  ASSERT_FALSE(promote.is_ok());
+  EXPECT_FALSE(promote.status().is_refused());
+  EXPECT_NE(promote.error().find("has not caught up"), std::string::npos) << promote.error();
+}
+
 TEST(ConfigChange, RefusedUntilTheLeaderCommittedInItsTerm) {
   raft::PersistentState state = raft::bootstrap_state(voters({"p1", "p2", "p3"}));
   auto node = make_node("p1", state);

@@ -12,7 +12,8 @@ namespace ringleader::membership::raft {
 enum class Activity : uint8_t { kSilent, kHeard };
 
 struct Progress {
-  // Highest index known to match the leader's log on the peer. Only grows within a term.
+  // Highest index known to match the leader's log on the peer. Only grows within a term,
+  // except when the peer turns out to have lost entries it acknowledged (back to 0).
   Index match = 0;
   // Next index to send. Invariant: match < next <= leader's last index + 1. Set to last + 1 on
   // election, lowered by rejections (using the conflict hints), raised by acknowledgements.

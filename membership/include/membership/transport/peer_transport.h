@@ -163,6 +163,8 @@ class PeerTransport {
   bool closed_ = false;
   // When each source of frames with another secret was last named in a warning.
   std::map<std::string, uint64_t> bad_mac_warned_;
+  uint64_t bad_mac_window_start_ms_ = 0;
+  uint32_t bad_mac_warnings_in_window_ = 0;
 };
 
 }  // namespace ringleader::membership::transport
