@@ -330,6 +330,14 @@ class ReadTest(RedisReplicationCase):
         self.assertEqual(c.llen("h-missing"), 0)
         self.assertEqual(metric_value(rl.admin_port, "ringleader_read_miss_failovers_total"),
                          len(keys) + 1)
+        # A read never sees what its client wrote after it: with a write already sent behind
+        # it, a read that would fail over to the replica the write reached takes the primary's
+        # miss instead of the later value.
+        pipe = c.pipeline(transaction=False)
+        for k in keys[:10]:
+            pipe.get(k).set(k, "later")
+        self.assertEqual(pipe.execute()[::2], [None] * 10)
+        self.assertEqual([c.get(k) for k in keys[:10]], [b"later"] * 10)
 
     def test_any_spreads_reads_over_the_replicas(self):
         rl = self.proxy(replicas=2, read="any")

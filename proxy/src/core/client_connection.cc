@@ -1,5 +1,7 @@
 #include "client_connection.h"
 
+#include <algorithm>
+
 #include "backend_pool.h"
 #include "common/log.h"
 #include "replication.h"
@@ -359,6 +361,17 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
   }
 }
 
+bool ClientConnection::later_write_sent(const PendingRequest* req) const {
+  auto it = std::find(queue_.begin(), queue_.end(), req);
+  if (it == queue_.end()) return false;
+  for (++it; it != queue_.end(); ++it) {
+    for (const Fragment& f : (*it)->fragments) {
+      if (f.access != Access::kRead && f.access != Access::kReadPrimary) return true;
+    }
+  }
+  return false;
+}
+
 bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
   const bool miss = f.state == FragmentState::kDone;
@@ -366,7 +379,7 @@ bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
     return false;  // an answer
   }
   if (f.replicas_deferred) resolve_replicas(*req, f);  // the primary was tried (tried = 0)
-  if (f.tried + 1u >= f.replicas.size()) {
+  if (f.tried + 1u >= f.replicas.size() || later_write_sent(req)) {
     // Out of replicas. An earlier replica's miss (still in `reply`) is a better answer than
     // a later one's failure.
     if (!miss && !f.reply.empty()) {

@@ -34,6 +34,11 @@ class ClientConnection final : public IoBatch::Writer {
   // replication.miss_failover, sends it to its next replica if one is left (true). False: its
   // outcome stands (after a failure that follows an earlier replica's miss, the miss).
   bool fail_over(PendingRequest* req, uint32_t fragment);
+  // Whether a request after `req` of this client went to the backends with more than a read
+  // (a write, a fan-out). A read that failed over now would reach the next replica after it,
+  // and could see what the client wrote after the read: such a read takes the answer it has
+  // (a miss, an error) instead.
+  bool later_write_sent(const PendingRequest* req) const;
 
   // Closes now, dropping unwritten replies.
   void close();
