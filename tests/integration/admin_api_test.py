@@ -290,6 +290,57 @@ class ReloadTest(unittest.TestCase):
                     r.__exit__(None, None, None)
 
 
+    def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
+        # Pipelined writes under load while SIGHUP takes two of four backends out and puts
+        # them back: requests already sent to a backend that leaves are answered by it, not
+        # failed ("shutting down"); later ones go to the keys' new owners.
+        with TempDir() as tmp:
+            redises = [RedisServer(tmp).__enter__() for _ in range(4)]
+            try:
+                rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises])
+                with rl:
+                    with open(rl.config_path) as f:
+                        full = f.read()
+                    cut = full.split("[[backends]]")
+                    reduced = "[[backends]]".join(cut[:3])  # the first two backends only
+                    errors, done = [], {"n": 0}
+                    stop = threading.Event()
+
+                    def load(worker):
+                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                        deadline = time.monotonic() + 40
+                        batch = 0
+                        while not stop.is_set() and time.monotonic() < deadline and batch < 4000:
+                            pipe = c.pipeline(transaction=False)
+                            for i in range(50):
+                                pipe.set(f"hup:{worker}:{batch}:{i}", i)
+                            for reply in pipe.execute(raise_on_error=False):
+                                if isinstance(reply, Exception):
+                                    errors.append(str(reply))
+                            done["n"] += 1
+                            batch += 1
+                    threads = [threading.Thread(target=load, args=(w,)) for w in range(3)]
+                    for t in threads:
+                        t.start()
+                    for text in [reduced, full, reduced, full]:
+                        before = done["n"]
+                        wait_until(lambda: done["n"] > before + 20, timeout=20, what="load")
+                        with open(rl.config_path, "w") as f:
+                            f.write(text)
+                        rl.proc.send_signal(signal.SIGHUP)
+                        wanted = text.count("[[backends]]")
+                        wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"])
+                                   == wanted, timeout=10, what="the reloaded ring")
+                    before = done["n"]
+                    wait_until(lambda: done["n"] > before + 20, timeout=20, what="load after")
+                    stop.set()
+                    for t in threads:
+                        t.join(timeout=60)
+                    self.assertEqual(errors[:5], [])
+            finally:
+                for r in redises:
+                    r.__exit__(None, None, None)
+
     def test_sighup_takes_a_new_admin_token_and_names_what_needs_a_restart(self):
         with TempDir() as tmp, RedisServer(tmp) as r:
             rl = Ringleader(RINGLEADER, tmp, [r.port])

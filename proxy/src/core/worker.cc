@@ -75,7 +75,9 @@ Status Worker::start(const sockaddr_storage& addr) {
   poll_ring_.data = this;
   uv_prepare_start(&poll_ring_, [](uv_prepare_t* p) {
     loop_clock_forget();
-    static_cast<Worker*>(p->data)->refresh_ring();
+    auto* w = static_cast<Worker*>(p->data);
+    w->refresh_ring();
+    w->sweep_retiring();
   });
   uv_check_init(&loop_, &flush_check_);
   flush_check_.data = this;
@@ -144,7 +146,11 @@ bool Worker::backends_idle() const {
   for (const auto& [name, pool] : pools_) {
     if (!pool->idle()) return false;
   }
-  return true;
+  return retiring_.empty();
+}
+
+void Worker::sweep_retiring() {
+  std::erase_if(retiring_, [](const std::unique_ptr<BackendPool>& pool) { return pool->idle(); });
 }
 
 void Worker::finish_drain() {
@@ -153,6 +159,7 @@ void Worker::finish_drain() {
     c->close();
   pools_by_index_.clear();
   pools_.clear();  // connections fail what they hold and close themselves
+  retiring_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
@@ -187,8 +194,9 @@ void Worker::refresh_ring() {
   ring_ = rings_.current();
   PendingRequest::forget_rings();
   pools_by_index_.assign(ring_->backends().size(), nullptr);
-  // Pools that go are destroyed only once pools_ and pools_by_index_ describe the new ring:
-  // destroying one fails its requests, and their reads fail over through pool_for().
+  // Pools that go take nothing new. Those with requests in flight keep running until the
+  // backend has answered them (or they time out), as a client's connection is not dropped
+  // either; the idle ones close once pools_ and pools_by_index_ describe the new ring.
   std::vector<std::unique_ptr<BackendPool>> retired;
   for (ring::BackendIndex i = 0; i < ring_->backends().size(); ++i) {
     const ring::Backend& b = ring_->backend(i);
@@ -210,7 +218,7 @@ void Worker::refresh_ring() {
     }
     pools_by_index_[i] = it->second.get();
   }
-  // Pools of backends that left the ring close; requests still on them fail.
+  // Pools of backends that left the ring.
   for (auto it = pools_.begin(); it != pools_.end();) {
     if (ring_->find(it->first)) {
       ++it;
@@ -219,14 +227,24 @@ void Worker::refresh_ring() {
     retired.push_back(std::move(it->second));
     it = pools_.erase(it);
   }
+  for (std::unique_ptr<BackendPool>& pool : retired) {
+    if (!pool->idle()) retiring_.push_back(std::move(pool));
+  }
   retired.clear();
 }
 
 BackendPool* Worker::pool_for(const ring::Ring& r, ring::BackendIndex index) {
   if (index == ring::kNoBackend) return nullptr;
   if (&r == ring_.get()) return pools_by_index_[index];
-  auto it = pools_.find(r.backend(index).name);
-  return it == pools_.end() ? nullptr : it->second.get();
+  const ring::Backend& b = r.backend(index);
+  auto it = pools_.find(b.name);
+  if (it != pools_.end()) return it->second.get();
+  // A request planned on an older ring may still reach a backend that left it while that
+  // backend's pool finishes what it holds (a conditional write's follow-ups, say).
+  for (const std::unique_ptr<BackendPool>& pool : retiring_) {
+    if (pool->name() == b.name && pool->address() == b.address) return pool.get();
+  }
+  return nullptr;
 }
 
 void Worker::send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) {

@@ -81,6 +81,7 @@ class Worker final : public PoolOwner {
   void on_wakeup();
   void finish_drain();
   bool backends_idle() const;  // no pool has a request in flight
+  void sweep_retiring();       // closes the retiring pools that have nothing left in flight
   void flush_all();
 
   uint32_t id_;
@@ -119,6 +120,9 @@ class Worker final : public PoolOwner {
   ring::RingSnapshot ring_;
   std::unordered_map<std::string, std::unique_ptr<BackendPool>> pools_;  // by backend name
   std::vector<BackendPool*> pools_by_index_;  // for ring_: index -> pool (or nullptr)
+  // Pools of backends that left the ring (or moved to another address) with requests still
+  // in flight: nothing new goes to them, and they close once those are answered.
+  std::vector<std::unique_ptr<BackendPool>> retiring_;
   std::unordered_set<ClientConnection*> clients_;
   uint32_t next_lane_ = 0;
 };
