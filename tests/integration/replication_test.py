@@ -449,6 +449,21 @@ class MemcachedReplicationTest(unittest.TestCase):
         finally:
             rl.__exit__(None, None, None)
 
+    def test_gat_moves_every_copys_ttl(self):
+        # gat reads (and touches) the primary; the other copy gets the same exptime once the
+        # read hit, so the copies expire together.
+        self.assertEqual(mc_command(self.rl.port, "set t 0 2 1", b"v"), b"STORED\r\n")
+        for cmd in ("gat", "gats"):
+            reply = mc_command(self.rl.port, f"{cmd} 1000 t")
+            self.assertTrue(reply.startswith(b"VALUE t 0 1"), reply)
+            for i in self.holders("t"):
+                ttl = int(mc_command(self.mcs[i].port, "mg t t").split(b"t")[1])
+                self.assertGreater(ttl, 900, (cmd, i))
+        # A miss touches nothing.
+        self.assertEqual(mc_command(self.rl.port, "gat 1000 t-absent"), b"END\r\n")
+        for i in self.holders("t-absent"):
+            self.assertEqual(mc_command(self.mcs[i].port, "mg t-absent t"), b"EN\r\n")
+
     def test_cas_applies_on_the_primary_and_drops_the_other_copy(self):
         self.assertEqual(mc_command(self.rl.port, "set c 0 0 1", b"a"), b"STORED\r\n")
         owners = self.holders("c")

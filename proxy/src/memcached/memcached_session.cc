@@ -345,6 +345,23 @@ void MemcachedSession::forward(std::string_view key, std::string_view payload, A
   f.payload.assign(payload);
 }
 
+void MemcachedSession::touch_other_copies(std::string_view key, std::string_view exptime,
+                                          PendingRequest& req) {
+  const ring::Ring& ring = *req.ring;
+  const ring::ReplicaSet replicas = ring.replicas(ring.hash(key));
+  if (replicas.size() <= 1) return;
+  req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
+  const std::string touch = "touch " + std::string(key) + " " + std::string(exptime) + "\r\n";
+  // Only once the read hit: a miss leaves every copy as it was.
+  for (uint32_t r = 1; r < replicas.size(); ++r) {
+    Fragment& f = req.add_fragment();
+    f.backend = replicas[r];
+    f.payload = touch;
+    f.after = 0;
+    f.after_reply.assign("VALUE ");
+  }
+}
+
 void MemcachedSession::forward_cas(std::string_view key, std::string_view payload,
                                    std::string_view stored, std::string_view drop,
                                    PendingRequest& req) {
@@ -467,6 +484,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     } else {
       forward(t[first_key], raw, access, req);
     }
+    if (first_key == 2 && !req.complete) touch_other_copies(t[first_key], t[1], req);
     return;
   }
   // Each distinct key once, grouped by owner in the client's order. A key asked again is

@@ -59,6 +59,9 @@ class MemcachedSession final : public Session {
   // cas with replicas: applied on the primary only (a cas unique belongs to one server); once
   // the primary's reply starts with `stored` the other replicas get `drop` (a delete of the
   // key), so that none serves the value the cas replaced.
+  // gat/gats of one key move the TTL of the copy they read; once it hit, the key's other
+  // replicas are touched with the same exptime, so the copies expire together.
+  void touch_other_copies(std::string_view key, std::string_view exptime, PendingRequest& req);
   void forward_cas(std::string_view key, std::string_view payload, std::string_view stored,
                    std::string_view drop, PendingRequest& req);
   void merge(PendingRequest& req);  // the reply before quiet mode drops it
