@@ -330,6 +330,9 @@ class ReadTest(RedisReplicationCase):
         self.assertEqual(c.llen("h-missing"), 0)
         self.assertEqual(metric_value(rl.admin_port, "ringleader_read_miss_failovers_total"),
                          len(keys) + 1)
+        # An MGET part whose keys all miss on their primary asks the next replica too.
+        self.assertEqual(c.mget(keys), [k.encode() for k in keys])
+        self.assertEqual(p.mget(keys), [None] * len(keys))
         # A read never sees what its client wrote after it: with a write already sent behind
         # it, a read that would fail over to the replica the write reached takes the primary's
         # miss instead of the later value.

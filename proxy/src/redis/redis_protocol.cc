@@ -29,6 +29,25 @@ size_t RedisProtocol::handshake_replies(const config::BackendPoolConfig& backend
   return backend.password.empty() ? 0 : 1;
 }
 
+bool RedisProtocol::is_miss_reply(std::string_view reply) {
+  if (reply == "$-1\r\n" || reply == "*-1\r\n") return true;
+  if (reply.size() < 4 || reply[0] != '*') return false;
+  const size_t end = reply.find("\r\n");
+  if (end == std::string_view::npos || end < 2 || end > 12) return false;
+  uint64_t count = 0;
+  for (char c : reply.substr(1, end - 1)) {
+    if (c < '0' || c > '9') return false;
+    count = count * 10 + static_cast<uint64_t>(c - '0');
+  }
+  constexpr std::string_view kNil = "$-1\r\n";
+  std::string_view items = reply.substr(end + 2);
+  if (count == 0 || items.size() != count * kNil.size()) return false;
+  for (size_t at = 0; at < items.size(); at += kNil.size()) {
+    if (items.substr(at, kNil.size()) != kNil) return false;
+  }
+  return true;
+}
+
 bool RedisProtocol::handshake_accepted(std::string_view reply) {
   return !reply.empty() && reply[0] == '+';
 }

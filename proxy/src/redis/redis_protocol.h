@@ -15,10 +15,10 @@ class RedisProtocol final : public Protocol {
   bool handshake_accepted(std::string_view reply) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
-  // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array.
-  bool is_miss_reply(std::string_view reply) override {
-    return reply == "$-1\r\n" || reply == "*-1\r\n";
-  }
+  // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array; and an array of
+  // nothing but nil bulk strings (MGET's part, HMGET), where every key asked is missing, as
+  // a memcached get that finds none of its keys is a miss.
+  bool is_miss_reply(std::string_view reply) override;
   bool complete_follow_up(Fragment& follow_up, std::string_view decided) override;
   size_t command_count() override;
   std::string_view command_name(size_t index) override;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/counters.h"
+#include "redis/redis_protocol.h"
 #include "session_fixture.h"
 
 namespace ringleader::proxy::redis {
@@ -482,6 +483,16 @@ TEST_F(RedisSessionAuthTest, NothingIsForwardedBeforeAuth) {
   PendingRequest* get = plan("GET foo\r\n");
   EXPECT_FALSE(get->complete);
   EXPECT_EQ(get->fragments.size(), 1u);
+}
+
+TEST(RedisProtocolTest, MissesAreNilsAndArraysOfNothingButNils) {
+  RedisProtocol protocol;
+  for (const char* miss : {"$-1\r\n", "*-1\r\n", "*1\r\n$-1\r\n", "*3\r\n$-1\r\n$-1\r\n$-1\r\n"})
+    EXPECT_TRUE(protocol.is_miss_reply(miss)) << miss;
+  for (const char* hit :
+       {"$1\r\nx\r\n", "*0\r\n", "*2\r\n$-1\r\n$1\r\nx\r\n", "*2\r\n$-1\r\n",
+        "*1\r\n$-1\r\n$-1\r\n", ":0\r\n", "*x\r\n$-1\r\n", "*1\r\n*-1\r\n", "-ERR x\r\n"})
+    EXPECT_FALSE(protocol.is_miss_reply(hit)) << hit;
 }
 
 }  // namespace
