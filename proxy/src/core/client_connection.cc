@@ -1,7 +1,5 @@
 #include "client_connection.h"
 
-#include <algorithm>
-
 #include "backend_pool.h"
 #include "common/log.h"
 #include "replication.h"
@@ -306,9 +304,13 @@ void ClientConnection::process_input() {
 void ClientConnection::dispatch(PendingRequest* req) {
   req->outstanding = static_cast<uint32_t>(req->fragments.size()) + 1;  // +1: held below
   const uint32_t planned = static_cast<uint32_t>(req->fragments.size());
+  req->client_seq = ++dispatched_;
   // Known before anything is sent: a fragment may finish inside the loop below.
   for (const Fragment& f : req->fragments) {
     if (f.after != Fragment::kNoAfter) req->has_waiting = true;
+    if (f.access != Access::kRead && f.access != Access::kReadPrimary) {
+      last_write_seq_ = req->client_seq;
+    }
   }
   for (uint32_t i = 0; i < planned; ++i) {
     Fragment& f = req->fragments[i];
@@ -361,17 +363,6 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
   }
 }
 
-bool ClientConnection::later_write_sent(const PendingRequest* req) const {
-  auto it = std::find(queue_.begin(), queue_.end(), req);
-  if (it == queue_.end()) return false;
-  for (++it; it != queue_.end(); ++it) {
-    for (const Fragment& f : (*it)->fragments) {
-      if (f.access != Access::kRead && f.access != Access::kReadPrimary) return true;
-    }
-  }
-  return false;
-}
-
 bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
   const bool miss = f.state == FragmentState::kDone;
@@ -379,7 +370,7 @@ bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
     return false;  // an answer
   }
   if (f.replicas_deferred) resolve_replicas(*req, f);  // the primary was tried (tried = 0)
-  if (f.tried + 1u >= f.replicas.size() || later_write_sent(req)) {
+  if (f.tried + 1u >= f.replicas.size() || last_write_seq_ > req->client_seq) {
     // Out of replicas. An earlier replica's miss (still in `reply`) is a better answer than
     // a later one's failure.
     if (!miss && !f.reply.empty()) {

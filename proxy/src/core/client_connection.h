@@ -34,11 +34,6 @@ class ClientConnection final : public IoBatch::Writer {
   // replication.miss_failover, sends it to its next replica if one is left (true). False: its
   // outcome stands (after a failure that follows an earlier replica's miss, the miss).
   bool fail_over(PendingRequest* req, uint32_t fragment);
-  // Whether a request after `req` of this client went to the backends with more than a read
-  // (a write, a fan-out). A read that failed over now would reach the next replica after it,
-  // and could see what the client wrote after the read: such a read takes the answer it has
-  // (a miss, an error) instead.
-  bool later_write_sent(const PendingRequest* req) const;
 
   // Closes now, dropping unwritten replies.
   void close();
@@ -78,6 +73,12 @@ class ClientConnection final : public IoBatch::Writer {
   Worker& worker_;
   std::unique_ptr<Session> session_;
   const uint32_t lane_;  // see PendingRequest::lane
+  // Requests sent to backends so far, and the PendingRequest::client_seq of the last one with
+  // more than reads (a write, a fan-out). A read that would fail over after such a later
+  // request went out keeps the answer it has (a miss, an error): the next replica may have
+  // run the client's later write already.
+  uint64_t dispatched_ = 0;
+  uint64_t last_write_seq_ = 0;
   IoBuffer in_;
   std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
   // A request with fragments that wait for another of its fragments (a conditional write's

@@ -78,6 +78,7 @@ void PendingRequest::recycle() {
   latency_class = 0;
   started_ns = 0;
   batch = 0;
+  client_seq = 0;
   reply_bytes = 0;
   client_ = nullptr;
   t_free_list.free.push_back(this);

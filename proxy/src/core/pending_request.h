@@ -208,6 +208,8 @@ class PendingRequest {
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;
   uint64_t batch = 0;  // the client read that delivered it: its replies go out together
+  // Position among the client's requests sent to backends (1, 2, ...; 0 before dispatch).
+  uint64_t client_seq = 0;
   // Which of a backend pool's connections carries its fragments. Every request of one client
   // has the same lane, so a backend runs a client's requests in the order they were sent.
   uint32_t lane = 0;
