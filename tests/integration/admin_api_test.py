@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The admin HTTP API, metrics and SIGHUP reload against a running `ringleader serve`,
 with real redis-servers, promtool and a real Prometheus server (all on 127.0.0.1)."""
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,47 @@ def lookup(config_path, key):
     out = subprocess.run([RINGLEADER, "lookup", "-c", config_path, key], capture_output=True,
                          check=True).stdout.decode()
     return out.rstrip("\n").split("\t")[2].split(",")
+
+
+@contextlib.contextmanager
+def redis_servers(tmp, count):
+    """`count` redis-servers, stopped when the block ends."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(RedisServer(tmp)) for _ in range(count)]
+
+
+class BackgroundLoad:
+    """Three threads, each calling step(worker, i, client) for i = 0, 1, ... with its own
+    redis-py client on `port`, until the block ends, 40 s pass or 20,000 steps are done."""
+
+    def __init__(self, port, step, threads=3):
+        self.port, self.step, self.steps = port, step, 0
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(w,)) for w in range(threads)]
+
+    def _run(self, worker):
+        c = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
+        deadline = time.monotonic() + 40
+        i = 0
+        while not self.stop.is_set() and time.monotonic() < deadline and i < 20000:
+            self.step(worker, i, c)
+            self.steps += 1
+            i += 1
+
+    def wait_for(self, more, what="load"):
+        """Returns once `more` further steps are done."""
+        target = self.steps + more
+        wait_until(lambda: self.steps >= target, timeout=20, what=what)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=60)
 
 
 class AdminCase(unittest.TestCase):
@@ -237,109 +279,70 @@ class StartupRulesTest(unittest.TestCase):
 
 class ReloadTest(unittest.TestCase):
     def test_sighup_publishes_new_backends_without_failing_a_request(self):
-        with TempDir() as tmp:
-            redises = [RedisServer(tmp).__enter__() for _ in range(4)]
-            try:
-                rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises[:3]])
-                with rl:
-                    errors, misses, done = [], [], {"n": 0}
-                    stop = threading.Event()
+        with TempDir() as tmp, redis_servers(tmp, 4) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises[:3]])
+            errors, misses = [], []
 
-                    def load(worker):
-                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
-                        deadline = time.monotonic() + 30
-                        i = 0
-                        while not stop.is_set() and time.monotonic() < deadline and i < 20000:
-                            k = f"reload:{worker}:{i}"
-                            try:
-                                c.set(k, i)
-                                value = c.get(k)
-                                if value is None:
-                                    # The reload moved the key between the SET and the GET:
-                                    # a miss, not a failure. Checked below: only moved keys.
-                                    misses.append(k)
-                                elif value != str(i).encode():
-                                    errors.append(f"{k}: wrong value {value!r}")
-                                done["n"] += 1
-                            except redis.RedisError as e:
-                                errors.append(f"{k}: {e}")
-                            i += 1
-                    threads = [threading.Thread(target=load, args=(w,)) for w in range(3)]
-                    for t in threads:
-                        t.start()
-                    wait_until(lambda: done["n"] > 500, timeout=20, what="load")
-                    with open(rl.config_path, "a") as f:
-                        f.write(f'\n[[backends]]\nname = "redis-3"\naddress = "127.0.0.1:{redises[3].port}"\n')
-                    rl.proc.send_signal(signal.SIGHUP)
-                    wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"]) == 4,
-                               timeout=10, what="the reloaded ring")
-                    before = done["n"]
-                    wait_until(lambda: done["n"] > before + 500, timeout=20, what="load after reload")
-                    stop.set()
-                    for t in threads:
-                        t.join(timeout=60)
-                    self.assertEqual(errors, [])
-                    for k in misses:
-                        self.assertEqual(lookup(rl.config_path, k)[0], "redis-3",
-                                         f"{k} missed but did not move to the new backend")
-                    self.assertLess(len(misses), 10)
-                    self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
-                                       "the new backend got no keys")
-            finally:
-                for r in redises:
-                    r.__exit__(None, None, None)
+            def set_then_get(worker, i, c):
+                k = f"reload:{worker}:{i}"
+                try:
+                    c.set(k, i)
+                    value = c.get(k)
+                    if value is None:
+                        # The reload moved the key between the SET and the GET: a miss, not a
+                        # failure. Checked below: only moved keys.
+                        misses.append(k)
+                    elif value != str(i).encode():
+                        errors.append(f"{k}: wrong value {value!r}")
+                except redis.RedisError as e:
+                    errors.append(f"{k}: {e}")
 
+            with rl, BackgroundLoad(rl.port, set_then_get) as load:
+                load.wait_for(500)
+                with open(rl.config_path, "a") as f:
+                    f.write(f'\n[[backends]]\nname = "redis-3"\n'
+                            f'address = "127.0.0.1:{redises[3].port}"\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"]) == 4,
+                           timeout=10, what="the reloaded ring")
+                load.wait_for(500, "load after reload")
+            self.assertEqual(errors, [])
+            for k in misses:
+                self.assertEqual(lookup(rl.config_path, k)[0], "redis-3",
+                                 f"{k} missed but did not move to the new backend")
+            self.assertLess(len(misses), 10)
+            self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
+                               "the new backend got no keys")
 
     def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
         # Pipelined writes under load while SIGHUP takes two of four backends out and puts
         # them back: requests already sent to a backend that leaves are answered by it, not
         # failed ("shutting down"); later ones go to the keys' new owners.
-        with TempDir() as tmp:
-            redises = [RedisServer(tmp).__enter__() for _ in range(4)]
-            try:
-                rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises])
-                with rl:
-                    with open(rl.config_path) as f:
-                        full = f.read()
-                    cut = full.split("[[backends]]")
-                    reduced = "[[backends]]".join(cut[:3])  # the first two backends only
-                    errors, done = [], {"n": 0}
-                    stop = threading.Event()
+        with TempDir() as tmp, redis_servers(tmp, 4) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [r.port for r in redises])
+            errors = []
 
-                    def load(worker):
-                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
-                        deadline = time.monotonic() + 40
-                        batch = 0
-                        while not stop.is_set() and time.monotonic() < deadline and batch < 4000:
-                            pipe = c.pipeline(transaction=False)
-                            for i in range(50):
-                                pipe.set(f"hup:{worker}:{batch}:{i}", i)
-                            for reply in pipe.execute(raise_on_error=False):
-                                if isinstance(reply, Exception):
-                                    errors.append(str(reply))
-                            done["n"] += 1
-                            batch += 1
-                    threads = [threading.Thread(target=load, args=(w,)) for w in range(3)]
-                    for t in threads:
-                        t.start()
-                    for text in [reduced, full, reduced, full]:
-                        before = done["n"]
-                        wait_until(lambda: done["n"] > before + 20, timeout=20, what="load")
-                        with open(rl.config_path, "w") as f:
-                            f.write(text)
-                        rl.proc.send_signal(signal.SIGHUP)
-                        wanted = text.count("[[backends]]")
-                        wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"])
-                                   == wanted, timeout=10, what="the reloaded ring")
-                    before = done["n"]
-                    wait_until(lambda: done["n"] > before + 20, timeout=20, what="load after")
-                    stop.set()
-                    for t in threads:
-                        t.join(timeout=60)
-                    self.assertEqual(errors[:5], [])
-            finally:
-                for r in redises:
-                    r.__exit__(None, None, None)
+            def pipelined_sets(worker, batch, c):
+                pipe = c.pipeline(transaction=False)
+                for i in range(50):
+                    pipe.set(f"hup:{worker}:{batch}:{i}", i)
+                errors.extend(str(reply) for reply in pipe.execute(raise_on_error=False)
+                              if isinstance(reply, Exception))
+
+            with rl, BackgroundLoad(rl.port, pipelined_sets) as load:
+                with open(rl.config_path) as f:
+                    full = f.read()
+                reduced = "[[backends]]".join(full.split("[[backends]]")[:3])  # two backends
+                for text in [reduced, full, reduced, full]:
+                    load.wait_for(20)
+                    with open(rl.config_path, "w") as f:
+                        f.write(text)
+                    rl.proc.send_signal(signal.SIGHUP)
+                    wanted = text.count("[[backends]]")
+                    wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"])
+                               == wanted, timeout=10, what="the reloaded ring")
+                load.wait_for(20, "load after")
+            self.assertEqual(errors[:5], [])
 
     def test_sighup_takes_a_new_admin_token_and_names_what_needs_a_restart(self):
         with TempDir() as tmp, RedisServer(tmp) as r:
