@@ -353,12 +353,17 @@ void MemcachedSession::touch_other_copies(std::string_view key, std::string_view
   req.merge.kind = static_cast<uint8_t>(MergeKind::kFirstAnswers);
   const std::string touch = "touch " + std::string(key) + " " + std::string(exptime) + "\r\n";
   // Only once the read hit: a miss leaves every copy as it was.
+  follow_primary(replicas, touch, "VALUE ", req);
+}
+
+void MemcachedSession::follow_primary(const ring::ReplicaSet& replicas, std::string_view payload,
+                                      std::string_view primary_reply, PendingRequest& req) {
   for (uint32_t r = 1; r < replicas.size(); ++r) {
     Fragment& f = req.add_fragment();
     f.backend = replicas[r];
-    f.payload = touch;
+    f.payload.assign(payload);
     f.after = 0;
-    f.after_reply.assign("VALUE ");
+    f.after_reply.assign(primary_reply);
   }
 }
 
@@ -374,13 +379,7 @@ void MemcachedSession::forward_cas(std::string_view key, std::string_view payloa
   }
   // Only once the primary stored it: a cas refused (EXISTS, NOT_FOUND) or unanswered leaves
   // every copy as it was.
-  for (uint32_t r = 1; r < replicas.size(); ++r) {
-    Fragment& f = req.add_fragment();
-    f.backend = replicas[r];
-    f.payload.assign(drop);
-    f.after = 0;
-    f.after_reply.assign(stored);
-  }
+  follow_primary(replicas, drop, stored, req);
 }
 
 void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::string_view raw,

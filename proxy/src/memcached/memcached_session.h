@@ -62,6 +62,10 @@ class MemcachedSession final : public Session {
   // gat/gats of one key move the TTL of the copy they read; once it hit, the key's other
   // replicas are touched with the same exptime, so the copies expire together.
   void touch_other_copies(std::string_view key, std::string_view exptime, PendingRequest& req);
+  // Adds `payload` for each of `replicas` but the first, sent once fragment 0 (the primary's)
+  // has a reply starting with `primary_reply`.
+  void follow_primary(const ring::ReplicaSet& replicas, std::string_view payload,
+                      std::string_view primary_reply, PendingRequest& req);
   void forward_cas(std::string_view key, std::string_view payload, std::string_view stored,
                    std::string_view drop, PendingRequest& req);
   void merge(PendingRequest& req);  // the reply before quiet mode drops it
