@@ -175,6 +175,46 @@ class DataTypesTest(ClusterCase):
         info = c.info()
         self.assertIn("ringleader_version", info)
 
+    def test_script_exists_and_time(self):
+        c = self.client()
+        sha = c.script_load("return 7")
+        self.assertEqual(c.script_exists(sha, "0" * 40), [True, False])
+        # A script one backend lost (a restart, SCRIPT FLUSH there) does not exist for the
+        # pool: an EVALSHA could land on that backend.
+        self.direct("redis-1").script_flush()
+        self.assertEqual(c.script_exists(sha), [False])
+        self.assertEqual(c.script_load("return 7"), sha)
+        self.assertEqual(c.script_exists(sha), [True])
+        seconds, micros = c.time()
+        self.assertLess(abs(seconds + micros / 1e6 - time.time()), 5)
+
+    def test_info_speaks_for_the_backends_where_it_describes_data(self):
+        # Clients read redis_version to decide what they may send; tools read used_memory,
+        # the keyspace and hit counters. The proxy sums the backends' (or, for the version,
+        # takes the lowest: every backend speaks it).
+        c = self.client()
+        c.set("info:k", "v")
+        directs = [self.direct(name) for name in self.names]
+        info = c.info()
+        self.assertEqual(info["redis_version"], directs[0].info("server")["redis_version"])
+        self.assertEqual(info["role"], "master")
+        self.assertEqual(info["blocked_clients"], 0)
+        # Each backend's used_memory moves a little between the two reads: bound it.
+        direct_memory = sum(d.info("memory")["used_memory"] for d in directs)
+        self.assertGreater(info["used_memory"], direct_memory // 2)
+        self.assertLess(info["used_memory"], direct_memory * 2)
+        hits = c.info("stats")["keyspace_hits"]
+        self.assertEqual(c.get("info:k"), b"v")
+        self.assertEqual(c.info("stats")["keyspace_hits"], hits + 1)
+        # redis-cli --stat reads keys, used_memory, clients, blocked clients, requests and
+        # connections from INFO; it printed LONG_MIN where a field was missing.
+        stat = subprocess.run(["timeout", "1.5", "stdbuf", "-oL", "redis-cli", "-p", str(self.rl.port), "--stat",
+                               "-i", "0.2"], capture_output=True, text=True, timeout=30)
+        lines = [ln for ln in stat.stdout.splitlines() if ln.strip()]
+        self.assertGreaterEqual(len(lines), 3, stat.stdout + stat.stderr)
+        self.assertNotIn("-9223372036854775808", stat.stdout)
+        self.assertRegex(lines[-1], r"^\d+\s+[\d.]+[BKMG]\s+\d+\s+0\s+\d+", stat.stdout)
+
     def test_a_transaction_runs_nothing(self):
         # MULTI is refused, and what was meant to run atomically does not run in part: the
         # connection closes after the error, so nothing sent after MULTI runs.

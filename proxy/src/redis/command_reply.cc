@@ -129,12 +129,14 @@ void append_command_getkeys(std::string& out, std::span<const std::string_view> 
 }
 
 void append_command_reply(std::string& out, std::span<const std::string_view> args) {
+  static const std::string kServed =
+      "ringleader answers COMMAND, COMMAND COUNT, COMMAND GETKEYS, COMMAND INFO and COMMAND LIST";
   if (args.size() <= 1) return append_command_all(out);
   const CommandSpec* spec = resolve_command(args);
   if (spec == nullptr || spec->subcommands.size() != 0) {  // COMMAND itself: not a listed sub
     constexpr size_t kMaxShown = 64;
     std::string shown(args[1].substr(0, kMaxShown));
-    return append_error_message(out, "unknown subcommand '" + shown + "'. Try COMMAND HELP.");
+    return append_error_message(out, "unknown subcommand '" + shown + "'. " + kServed);
   }
   if (spec->routing == Routing::kUnsupported) {
     return append_error_message(out, unsupported_message(*spec, args));
@@ -155,7 +157,7 @@ void append_command_reply(std::string& out, std::span<const std::string_view> ar
     return append_command_list(out);
   }
   if (sub == "getkeys") return append_command_getkeys(out, args.subspan(2));
-  append_error_message(out, "unknown subcommand '" + std::string(sub) + "'. Try COMMAND HELP.");
+  append_error_message(out, "unknown subcommand '" + std::string(sub) + "'. " + kServed);
 }
 
 }  // namespace ringleader::proxy::redis

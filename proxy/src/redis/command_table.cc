@@ -156,6 +156,7 @@ constexpr CommandSpec kObjectSubcommands[] = {
     single("object|refcount", 3, kR, 2),
 };
 constexpr CommandSpec kScriptSubcommands[] = {
+    fanout("script|exists", -3, kNS, Merge::kArrayAnd),
     fanout("script|flush", -2, kNS, Merge::kAllOk),
     fanout("script|load", 3, kNS | kS, Merge::kAllEqual),
 };
@@ -375,8 +376,8 @@ constexpr CommandSpec kCommandTable[] = {
     script("fcall_ro", -3, kR | kNS | kS),
     // Loading scripts and functions goes to every backend, so EVALSHA/FCALL find them anywhere.
     refuse("script", -2, k0,
-           "the SCRIPT subcommands served are LOAD and FLUSH (sent to every backend)", no_keys(),
-           kScriptSubcommands),
+           "the SCRIPT subcommands served are LOAD, FLUSH and EXISTS (sent to every backend)",
+           no_keys(), kScriptSubcommands),
     refuse("function", -2, k0,
            "the FUNCTION subcommands served are LOAD, DELETE and FLUSH (sent to every backend)",
            no_keys(), kFunctionSubcommands),
@@ -391,6 +392,7 @@ constexpr CommandSpec kCommandTable[] = {
     local("ping", -1, kFa),
     local("quit", -1, kNS | kL | kS | kFa | kNA),
     local("select", 2, kL | kS | kFa),
+    local("time", 1, kL | kS | kFa),
 
     // ---- The whole keyspace: every backend, replies merged
     fanout("dbsize", 1, kR | kFa, Merge::kIntegerSum),
@@ -410,7 +412,6 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("bzmpop", -5, kW | kB, kBlocking, numkeys_at(2, 1)),
     refuse("bzpopmax", -3, kW | kNS | kB | kFa, kBlocking, key_range(1, -2, 1)),
     refuse("bzpopmin", -3, kW | kNS | kB | kFa, kBlocking, key_range(1, -2, 1)),
-    refuse("wait", 3, kNS, kBlocking),
     // Pub/sub
     refuse("psubscribe", -2, kP | kNS | kL | kS, kPubSub),
     refuse("publish", 3, kP | kL | kS | kFa, kPubSub),
@@ -441,6 +442,7 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("role", 1, kNS | kL | kS | kFa, kCluster),
     refuse("slaveof", 3, kA | kNS | kS, kCluster),
     refuse("sync", 1, kA | kNS, kCluster),
+    refuse("wait", 3, kNS, kCluster),
     // Other databases
     refuse("move", 3, kW | kFa, kOtherDatabase, key_at(1)),
     refuse("swapdb", 3, kW | kFa, kOtherDatabase),
@@ -463,7 +465,6 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("save", 1, kA | kNS, kServerAdmin),
     refuse("shutdown", -1, kA | kNS | kL | kS, kServerAdmin),
     refuse("slowlog", -2, k0, kServerAdmin),
-    refuse("time", 1, kL | kS | kFa, kServerAdmin),
 };
 
 // ---- Lookup ----------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-// Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT.
+// Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT TIME.
+#include <time.h>
+
 #include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
@@ -147,6 +149,16 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
       append_error(out, "ERR ringleader shards database 0 only; SELECT " + printable(args[1], 20) +
                             " is not supported");
     }
+    return;
+  }
+  if (name == "time") {
+    // The proxy's clock: it is the server the client talks to. (Backends on other hosts may
+    // differ by their clock skew; scripts that need a backend's clock call TIME themselves.)
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    append_array_header(out, 2);
+    append_bulk(out, std::to_string(now.tv_sec));
+    append_bulk(out, std::to_string(now.tv_nsec / 1000));
     return;
   }
   if (name == "command") {

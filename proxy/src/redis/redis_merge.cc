@@ -1,13 +1,8 @@
 // Turning backend replies into the client's reply (RedisSession::complete).
-#include <unistd.h>
-
-#include <cstdio>
-#include <map>
-
-#include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
 #include "core/uv_util.h"
+#include "info_reply.h"
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_value.h"
 #include "redis_session.h"
@@ -33,24 +28,6 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
       out += f.reply;
       return true;
     }
-  }
-  return false;
-}
-
-// INFO with no section, "all" or "everything": every section the proxy has.
-bool shows_every_section(std::string_view section) {
-  return section == "default" || section == "all" || section == "everything";
-}
-
-// Whether INFO's sections (lowercase, space-separated, as in PendingRequest::merge.note)
-// include `section`, by name or by showing every one.
-bool info_shows(std::string_view sections, std::string_view section) {
-  while (!sections.empty()) {
-    const size_t space = sections.find(' ');
-    const std::string_view s = sections.substr(0, space);
-    if (s == section || shows_every_section(s)) return true;
-    if (space == std::string_view::npos) break;
-    sections.remove_prefix(space + 1);
   }
   return false;
 }
@@ -138,6 +115,26 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kKeysConcat:
       merge_keys(req);
       return;
+    case MergeKind::kArrayAnd: {
+      std::vector<int64_t> all;
+      for (size_t i = 0; i < req.fragments.size(); ++i) {
+        auto v = parse_reply(req.fragments[i].reply);
+        if (!v || v->type != ReplyValue::Type::kArray ||
+            (i > 0 && v->elements.size() != all.size())) {
+          append_error(out, "ERR ringleader: unexpected reply to a request sent to every backend");
+          return;
+        }
+        if (i == 0) all.assign(v->elements.size(), 1);
+        for (size_t e = 0; e < all.size(); ++e) {
+          const ReplyValue& x = v->elements[e];
+          if (x.type != ReplyValue::Type::kInteger || x.integer != 1) all[e] = 0;
+        }
+      }
+      append_array_header(out, static_cast<int64_t>(all.size()));
+      for (int64_t x : all)
+        append_integer(out, x);
+      return;
+    }
     case MergeKind::kAllEqual:
       for (const Fragment& f : req.fragments) {
         if (f.reply != req.fragments[0].reply) {
@@ -150,74 +147,21 @@ void RedisSession::complete(PendingRequest& req) {
   }
 }
 
-bool RedisSession::info_needs_keyspace(std::string_view sections) {
-  return info_shows(sections, "keyspace");
-}
-
 void RedisSession::merge_info(PendingRequest& req) {
-  // Sum "db0:keys=N,expires=M,avg_ttl=T" over backends.
-  uint64_t keys = 0, expires = 0;
-  size_t unanswered = req.merge.aux;  // backends down: not asked
+  InfoSources in;
+  in.sections = req.merge.note;
+  in.backends = req.fragments.size() + req.merge.aux;  // merge.aux: backends down, not asked
   for (const Fragment& f : req.fragments) {
-    if (f.state != FragmentState::kDone) {
-      ++unanswered;
-      continue;
-    }
-    auto v = parse_reply(f.reply);
-    if (!v || v->type != ReplyValue::Type::kBulk) {
-      ++unanswered;  // an error reply (LOADING, NOAUTH, ...)
-      continue;
-    }
-    std::string_view text = v->text;
-    size_t at = text.find("db0:keys=");
-    if (at == std::string_view::npos) continue;
-    uint64_t k = 0, e = 0;
-    std::string line(text.substr(at, text.find('\n', at) - at));
-    if (std::sscanf(line.c_str(), "db0:keys=%lu,expires=%lu", &k, &e) == 2) {
-      keys += k;
-      expires += e;
-    }
+    if (f.state != FragmentState::kDone) continue;
+    // An error reply (LOADING, NOAUTH, ...) counts as no answer. The text views f.reply.
+    if (auto v = parse_reply(f.reply); v && v->type == ReplyValue::Type::kBulk)
+      in.backend_texts.push_back(v->text);
   }
-  auto wants = [&](std::string_view s) { return info_shows(req.merge.note, s); };
-  CounterTotals t = env_.counters->totals();
-  std::string text;
-  if (wants("server")) {
-    uint64_t uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
-    text += "# Server\r\nringleader_version:";
-    text += ringleader::kVersion;
-    text += "\r\nredis_mode:proxy\r\nprocess_id:" + std::to_string(::getpid()) +
-            "\r\nuptime_in_seconds:" + std::to_string(uptime_s) +
-            "\r\nring_epoch:" + std::to_string(req.ring->epoch()) +
-            "\r\nring_backends:" + std::to_string(req.ring->backends().size()) + "\r\n\r\n";
-  }
-  if (wants("clients")) {
-    text += "# Clients\r\nconnected_clients:" + std::to_string(t.client_connections) +
-            "\r\nrejected_connections:" + std::to_string(t.clients_rejected) + "\r\n\r\n";
-  }
-  if (wants("stats")) {
-    text += "# Stats\r\ntotal_connections_received:" + std::to_string(t.clients_accepted) +
-            "\r\ntotal_commands_processed:" + std::to_string(t.requests) +
-            "\r\nbackend_requests:" + std::to_string(t.fragments_sent) +
-            "\r\nbackend_failures:" + std::to_string(t.fragments_failed) +
-            "\r\nbackend_timeouts:" + std::to_string(t.backend_timeouts) +
-            "\r\nread_failovers:" + std::to_string(t.read_failovers) +
-            "\r\nreplica_write_failures:" + std::to_string(t.replica_write_failures) +
-            "\r\ntotal_net_input_bytes:" + std::to_string(t.bytes_from_clients) +
-            "\r\ntotal_net_output_bytes:" + std::to_string(t.bytes_to_clients) + "\r\n\r\n";
-  }
-  if (wants("keyspace")) {
-    text += "# Keyspace\r\n";
-    if (unanswered > 0) {
-      text += "# ringleader: " + std::to_string(unanswered) + " of " +
-              std::to_string(req.fragments.size() + req.merge.aux) +
-              " backends gave no keyspace; their keys are not counted\r\n";
-    }
-    if (keys > 0) {
-      text += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +
-              ",avg_ttl=0\r\n";
-    }
-  }
-  append_bulk(req.reply, text);
+  in.totals = env_.counters->totals();
+  in.uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
+  in.ring_epoch = req.ring->epoch();
+  in.max_clients = env_.config ? env_.config->proxy.max_clients : 0;
+  append_bulk(req.reply, info_text(in));
 }
 
 void RedisSession::merge_scan(PendingRequest& req) {

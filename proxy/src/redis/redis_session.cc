@@ -5,6 +5,7 @@
 
 #include "core/counters.h"
 #include "core/text.h"
+#include "info_reply.h"
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
 
@@ -364,20 +365,22 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
     case Merge::kScanCursor:
       plan_scan(args, req);
       return;
-    case Merge::kInfo:
-      // Backends contribute their keyspace section only; the rest is the proxy's own, so a
-      // section without keyspace totals is answered without asking any backend.
-      sub = {"INFO", "keyspace"};
+    case Merge::kInfo: {
+      // Sections that only the proxy fills are answered without asking any backend.
       req.merge.kind = static_cast<uint8_t>(MergeKind::kInfo);
       req.merge.note = args.size() > 1 ? std::string() : "default";
       for (size_t i = 1; i < args.size(); ++i)
         req.merge.note += (i > 1 ? " " : "") + lowercase(args[i]);
-      if (!info_needs_keyspace(req.merge.note)) {
+      std::string_view section;
+      if (!backend_info_section(req.merge.note, &section)) {
         merge_info(req);
         req.complete = true;
         return;
       }
+      sub = {"INFO"};
+      if (!section.empty()) sub.push_back(section);
       break;
+    }
     case Merge::kIntegerSum:
       req.merge.kind = static_cast<uint8_t>(MergeKind::kIntegerSum);
       break;
@@ -386,6 +389,9 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
       break;
     case Merge::kAllEqual:
       req.merge.kind = static_cast<uint8_t>(MergeKind::kAllEqual);
+      break;
+    case Merge::kArrayAnd:
+      req.merge.kind = static_cast<uint8_t>(MergeKind::kArrayAnd);
       break;
     case Merge::kAllOk:
     default:

@@ -20,10 +20,11 @@ enum class MergeKind : uint8_t {
   kArrayInKeyOrder,  // MGET: elements reassembled in the client's key order
   kIntegerSum,       // DEL UNLINK EXISTS TOUCH DBSIZE: sum of integer replies
   kAllOk,            // MSET FLUSHDB FLUSHALL: +OK only if every part answered +OK
-  kInfo,             // INFO: the proxy's sections plus summed keyspace lines
+  kInfo,             // INFO: the proxy's sections plus the backends' summed (info_reply.h)
   kScan,             // SCAN: cursor re-encoded with the backend, keys filtered to primaries
   kKeysConcat,       // KEYS: concatenation, keys filtered to primaries
   kAllEqual,         // SCRIPT LOAD, FUNCTION LOAD: the common reply when all are equal
+  kArrayAnd,         // SCRIPT EXISTS: element-wise, 1 only where every backend said 1
   kFirstAnswers,     // a conditional write: the primary's reply; its follow-ups only replicate
 };
 
@@ -73,11 +74,8 @@ class RedisSession final : public Session {
   // kRead for read-only commands, kWrite for every other command that names keys.
   static Access access_of(const CommandSpec& spec);
 
-  // INFO: the proxy's sections, plus keyspace totals over the backends that answered.
+  // INFO: the proxy's sections, plus what the backends that answered said (info_reply.h).
   void merge_info(PendingRequest& req);
-  // Whether INFO's sections (merge.note: lowercase, space-separated, "default" when none was
-  // named) show keyspace totals.
-  static bool info_needs_keyspace(std::string_view sections);
   void merge_scan(PendingRequest& req);
   void merge_keys(PendingRequest& req);
 

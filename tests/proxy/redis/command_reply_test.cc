@@ -108,7 +108,9 @@ TEST(CommandReplyTest, GetKeysUsesTheTable) {
 }
 
 TEST(CommandReplyTest, ErrorsForEverythingElse) {
-  EXPECT_EQ(reply_to({"COMMAND", "FOO"}), "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
+  EXPECT_EQ(reply_to({"COMMAND", "FOO"}),
+            "-ERR unknown subcommand 'FOO'. ringleader answers COMMAND, COMMAND COUNT, COMMAND "
+            "GETKEYS, COMMAND INFO and COMMAND LIST\r\n");
   EXPECT_NE(reply_to({"COMMAND", "DOCS"}).find("not supported by ringleader"), std::string::npos);
   EXPECT_EQ(reply_to({"COMMAND", "COUNT", "x"}),
             "-ERR wrong number of arguments for 'command|count' command\r\n");

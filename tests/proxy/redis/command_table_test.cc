@@ -174,7 +174,7 @@ TEST(CommandTableTest, UnsupportedCommandsSayWhy) {
       {{"BLPOP", "k", "0"}, "blocking"},
       {{"brpoplpush", "a", "b", "0"}, "blocking"},
       {{"bzpopmin", "z", "0"}, "blocking"},
-      {{"wait", "1", "0"}, "blocking"},
+      {{"wait", "1", "0"}, "replication"},
       {{"SUBSCRIBE", "ch"}, "pub/sub"},
       {{"publish", "ch", "m"}, "pub/sub"},
       {{"MULTI"}, "transactions"},
@@ -190,7 +190,7 @@ TEST(CommandTableTest, UnsupportedCommandsSayWhy) {
       {{"randomkey"}, "spread over several backends"},
       {{"client", "kill", "x"}, "CLIENT SETNAME, GETNAME and ID"},
       {{"OBJECT", "help"}, "ENCODING, FREQ"},
-      {{"script", "exists", "abc"}, "LOAD and FLUSH"},
+      {{"script", "kill"}, "LOAD, FLUSH and EXISTS"},
   };
   for (const Expected& e : cases) {
     const CommandSpec* spec = resolve_command(e.args);
@@ -212,6 +212,8 @@ TEST(CommandTableTest, FanoutScriptAndFunctionLoading) {
   EXPECT_EQ(resolve_command(load)->merge, Merge::kAllEqual);
   const std::vector<std::string_view> flush = {"script", "flush"};
   EXPECT_EQ(resolve_command(flush)->merge, Merge::kAllOk);
+  const std::vector<std::string_view> exists = {"script", "EXISTS", "a", "b"};
+  EXPECT_EQ(resolve_command(exists)->merge, Merge::kArrayAnd);
   const std::vector<std::string_view> fload = {"FUNCTION", "LOAD", "#!lua name=x\n"};
   EXPECT_EQ(resolve_command(fload)->routing, Routing::kFanout);
 }

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <vector>
 
 #include "core/counters.h"
+#include "proxy/redis/reply_value.h"
 #include "redis/redis_protocol.h"
 #include "session_fixture.h"
 
@@ -267,13 +269,57 @@ TEST_F(RedisSessionTest, NeedMoreUntilTheRequestIsWhole) {
   EXPECT_EQ(req->fragments.size(), 1u);
 }
 
-TEST_F(RedisSessionTest, InfoSectionsWithoutKeyspaceAskNoBackend) {
+TEST_F(RedisSessionTest, InfoSectionsOfTheProxyAloneAskNoBackend) {
+  PendingRequest* req = plan("INFO clients replication cpu\r\n");
+  ASSERT_TRUE(req->complete);
+  EXPECT_TRUE(req->fragments.empty());
+  for (const char* line :
+       {"# Clients\r\n", "blocked_clients:0\r\n", "role:master\r\n", "used_cpu_user:"})
+    EXPECT_NE(req->reply.find(line), std::string::npos) << line << " in " << req->reply;
+  EXPECT_EQ(req->reply.find("# Keyspace"), std::string::npos) << req->reply;
+}
+
+TEST_F(RedisSessionTest, InfoAsksBackendsForOneSectionOrTheDefaults) {
   PendingRequest* stats = plan("INFO stats\r\n");
-  ASSERT_TRUE(stats->complete);
-  EXPECT_TRUE(stats->fragments.empty());
-  EXPECT_NE(stats->reply.find("# Stats\r\n"), std::string::npos) << stats->reply;
-  EXPECT_NE(stats->reply.find("read_failovers:0\r\n"), std::string::npos) << stats->reply;
+  ASSERT_EQ(stats->fragments.size(), 3u);
+  EXPECT_EQ(stats->fragments[0].payload, "*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n");
+  reply(stats, 0, bulk("# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:1\r\n"));
+  reply(stats, 1, bulk("# Stats\r\nkeyspace_hits:5\r\nkeyspace_misses:2\r\n"));
+  reply(stats, 2, bulk("# Stats\r\nkeyspace_hits:1\r\nkeyspace_misses:0\r\n"));
+  session_->complete(*stats);
+  for (const char* line : {"keyspace_hits:16\r\n", "keyspace_misses:3\r\n", "read_failovers:0\r\n",
+                           "total_commands_processed:"})
+    EXPECT_NE(stats->reply.find(line), std::string::npos) << line << " in " << stats->reply;
   EXPECT_EQ(stats->reply.find("# Keyspace"), std::string::npos) << stats->reply;
+  // Several backend sections: the backends' default INFO holds them all.
+  PendingRequest* all = plan("INFO\r\n");
+  ASSERT_EQ(all->fragments.size(), 3u);
+  EXPECT_EQ(all->fragments[0].payload, "*1\r\n$4\r\nINFO\r\n");
+}
+
+TEST_F(RedisSessionTest, InfoSumsMemoryAndReportsTheLowestRedisVersion) {
+  PendingRequest* req = plan("INFO\r\n");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  reply(req, 0,
+        bulk("# Server\r\nredis_version:7.2.4\r\n\r\n# Memory\r\nused_memory:1024\r\n"
+             "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n"));
+  reply(req, 1,
+        bulk("# Server\r\nredis_version:7.0.15\r\n\r\n# Memory\r\nused_memory:2048\r\n"
+             "maxmemory:1000\r\nmaxmemory_policy:noeviction\r\n"
+             "# Keyspace\r\ndb0:keys=4,expires=1,avg_ttl=9\r\n"));
+  reply(req, 2, "-LOADING Redis is loading the dataset in memory\r\n");
+  session_->complete(*req);
+  for (const char* line :
+       {"redis_version:7.0.15\r\n", "used_memory:3072\r\n", "used_memory_human:3.00K\r\n",
+        "maxmemory:0\r\n",  // one backend without a limit: none overall
+        "maxmemory_policy:noeviction\r\n", "db0:keys=4,expires=1,avg_ttl=0\r\n",
+        "# ringleader: 1 of 3 backends gave no memory figures",
+        "connected_clients:", "role:master\r\n"})
+    EXPECT_NE(req->reply.find(line), std::string::npos) << line << " in " << req->reply;
+  // Sections appear in Redis's order.
+  EXPECT_LT(req->reply.find("# Server"), req->reply.find("# Clients"));
+  EXPECT_LT(req->reply.find("# Memory"), req->reply.find("# Stats"));
+  EXPECT_LT(req->reply.find("# CPU"), req->reply.find("# Keyspace"));
 }
 
 TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
@@ -308,12 +354,44 @@ TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
       << info->reply;
 }
 
-TEST_F(RedisSessionTest, InfoShowsEverySectionNamed) {
-  PendingRequest* req = plan("INFO server clients\r\n");
+TEST_F(RedisSessionTest, ScriptExistsOnlyWhereEveryBackendHasIt) {
+  // EVALSHA may land on any backend: a script exists for the pool when every backend has it.
+  PendingRequest* req = plan("SCRIPT EXISTS a b c\r\n");
+  ASSERT_EQ(req->fragments.size(), 3u);
+  reply(req, 0, "*3\r\n:1\r\n:1\r\n:0\r\n");
+  reply(req, 1, "*3\r\n:1\r\n:0\r\n:0\r\n");
+  reply(req, 2, "*3\r\n:1\r\n:1\r\n:0\r\n");
+  session_->complete(*req);
+  EXPECT_EQ(req->reply, "*3\r\n:1\r\n:0\r\n:0\r\n");
+  PendingRequest* odd = plan("SCRIPT EXISTS a\r\n");
+  reply(odd, 0, "*1\r\n:1\r\n");
+  reply(odd, 1, "*2\r\n:1\r\n:1\r\n");  // a broken backend
+  reply(odd, 2, "*1\r\n:1\r\n");
+  session_->complete(*odd);
+  EXPECT_EQ(odd->reply.rfind("-ERR ringleader: unexpected reply", 0), 0u) << odd->reply;
+}
+
+TEST_F(RedisSessionTest, TimeIsTheProxysClock) {
+  const int64_t before = static_cast<int64_t>(::time(nullptr));
+  PendingRequest* req = plan("TIME\r\n");
   ASSERT_TRUE(req->complete);
-  EXPECT_NE(req->reply.find("# Server\r\n"), std::string::npos) << req->reply;
+  auto v = parse_reply(req->reply);
+  ASSERT_TRUE(v && v->type == ReplyValue::Type::kArray && v->elements.size() == 2) << req->reply;
+  const int64_t seconds = std::stoll(std::string(v->elements[0].text));
+  EXPECT_GE(seconds, before);
+  EXPECT_LE(seconds, before + 5);
+  EXPECT_LT(std::stoll(std::string(v->elements[1].text)), 1000000);
+}
+
+TEST_F(RedisSessionTest, InfoShowsEverySectionNamed) {
+  PendingRequest* req = plan("INFO clients cpu\r\n");
+  ASSERT_TRUE(req->complete);
   EXPECT_NE(req->reply.find("# Clients\r\n"), std::string::npos) << req->reply;
+  EXPECT_NE(req->reply.find("# CPU\r\n"), std::string::npos) << req->reply;
   EXPECT_EQ(req->reply.find("# Stats\r\n"), std::string::npos) << req->reply;
+  PendingRequest* server = plan("INFO server clients\r\n");
+  ASSERT_EQ(server->fragments.size(), 3u);  // for the backends' redis_version
+  EXPECT_EQ(server->fragments[0].payload, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n");
   EXPECT_EQ(plan("INFO stats KEYSPACE\r\n")->fragments.size(), 3u);
 }
 

@@ -33,8 +33,9 @@ enum class Merge : uint8_t {
   kArrayConcat,      // KEYS: the concatenation of every backend's array
   kAllEqual,         // SCRIPT LOAD, FUNCTION LOAD: every backend's reply, when all are equal
                      // (the SHA1 / library name), else the first error or a mismatch error
+  kArrayAnd,         // SCRIPT EXISTS: element i is 1 when every backend answered 1 for it
   kScanCursor,       // SCAN: the client's cursor encodes (backend, backend cursor)
-  kInfo,             // INFO: the proxy's own sections plus keyspace totals over the backends
+  kInfo,             // INFO: the proxy's own sections plus the backends' figures summed
 };
 
 // How a command's key arguments are found (all positions are indexes into the arguments,
