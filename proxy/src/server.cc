@@ -1,8 +1,12 @@
 #include "proxy/server.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,11 +28,13 @@ namespace {
 constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
 
-Result<sockaddr_storage> listen_address(const std::string& listen) {
+// `key` names the setting in errors ("proxy.listen").
+Result<sockaddr_storage> listen_address(const std::string& listen,
+                                        const std::string& key = "proxy.listen") {
   std::string host;
   uint16_t port = 0;
   if (!config::parse_host_port(listen, &host, &port)) {
-    return Status::error("proxy.listen: invalid address \"" + listen + "\"");
+    return Status::error(key + ": invalid address \"" + listen + "\"");
   }
   sockaddr_storage addr{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0) return addr;
@@ -37,7 +43,31 @@ Result<sockaddr_storage> listen_address(const std::string& listen) {
     uv_ip4_addr("127.0.0.1", port, reinterpret_cast<sockaddr_in*>(&addr));
     return addr;
   }
-  return Status::error("proxy.listen: \"" + host + "\" is not an IP address");
+  return Status::error(key + ": \"" + host + "\" is not an IP address");
+}
+
+// Fails when some process listens on `listen` already. Workers bind the client address with
+// SO_REUSEPORT to share it, and so would a second ringleader of the same user, silently
+// taking part of the clients to another ring: a plain bind (which no listener lets through)
+// finds it first. Port 0 (any free port) needs no check.
+Status check_nobody_listens(const std::string& key, const std::string& listen) {
+  auto addr = listen_address(listen, key);
+  if (!addr) return addr.status();
+  const sockaddr_storage& a = addr.value();
+  const uint16_t port = a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
+                                                : reinterpret_cast<const sockaddr_in&>(a).sin_port;
+  if (port == 0) return Status::ok();
+  int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::error(key + ": socket: " + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no listener
+  socklen_t len = a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  const int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), len);
+  const int err = errno;
+  ::close(fd);
+  if (rc == 0) return Status::ok();
+  return Status::error(key + ": cannot listen on " + listen + ": " + std::strerror(err) +
+                       (err == EADDRINUSE ? " (another process listens there)" : ""));
 }
 
 }  // namespace
@@ -91,6 +121,12 @@ int Server::run() {
     close_loop();
     return 1;
   };
+  // Before anything listens, so that a clash leaves no listener up even for a moment.
+  for (const auto& [key, listen] : {std::pair{"proxy.listen", config_.proxy.listen},
+                                    std::pair{"admin.listen", config_.admin.listen}}) {
+    if (listen.empty()) continue;
+    if (Status s = check_nobody_listens(key, listen); !s) return fail(s.message());
+  }
   // Static mode serves the config's ring at once; raft mode once the membership has been
   // applied (its first ring arrives through the RingSink).
   if (rings_.current()) {

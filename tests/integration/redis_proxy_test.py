@@ -6,6 +6,7 @@ Loads are bounded in count and time.
 """
 import contextlib
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -16,7 +17,8 @@ import unittest
 import redis
 
 from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, send_and_half_close, wait_until, with_random_traffic)
+                     run_unittests, send_and_half_close, sigstop, wait_until,
+                     with_random_traffic)
 
 RINGLEADER = None
 
@@ -398,6 +400,38 @@ class OutputLimitTest(ClusterCase):
         self.assertEqual(len(c.mget(["output:big"] * 8)), 8)
 
 
+class OutputLimitBehindASlowRequestTest(ClusterCase):
+    # Long enough that the stalled backend never times out during the test.
+    proxy_extra = "max_client_output_bytes = 1048576"
+    extra = "[backend]\ntimeout_ms = 20000"
+
+    def test_replies_waiting_behind_a_stalled_request_count(self):
+        # GET of a key on a stopped backend, then GETs of big values elsewhere: their replies
+        # wait behind the first, and used to pile up without limit (hundreds of MB) until it
+        # was answered. They count toward the limit like replies written but unread.
+        c = self.client()
+        by_owner = {}
+        for i in range(200):
+            by_owner.setdefault(self.owner(f"hol:{i}"), f"hol:{i}")
+        stalled, other = list(by_owner.items())[:2]
+        c.set(other[1], "v" * 100000)
+        before = metric_value(self.rl.admin_port, "ringleader_client_output_limit_closed_total")
+        pid = self.names[stalled[0]].proc.pid
+        s = socket.socket()
+        sigstop(pid)
+        try:
+            s.connect(("127.0.0.1", self.rl.port))
+            s.sendall(f"GET {stalled[1]}\r\n".encode() + f"GET {other[1]}\r\n".encode() * 300)
+            wait_until(lambda: metric_value(self.rl.admin_port,
+                                            "ringleader_client_output_limit_closed_total")
+                       == before + 1, timeout=8, what="the client to be cut off")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+            s.close()
+        self.assertEqual(len(c.get(other[1])), 100000)
+        self.assertIsNone(c.get(stalled[1]))
+
+
 class LimitsTest(ClusterCase):
     proxy_extra = "max_clients = 4\nmax_request_bytes = 65536\nclient_idle_timeout_ms = 300"
 
@@ -596,6 +630,23 @@ class BackendPasswordTest(unittest.TestCase):
                         self.assertTrue(c.set(f"pw:{i}", i))
                     self.assertEqual(c.get("pw:7"), b"7")
 
+    def test_a_missing_or_wrong_backend_password_is_named(self):
+        # Without backend.password a requirepass server answered every request NOAUTH,
+        # which the client took for the proxy's own AUTH, and nothing said which backend.
+        for extra, expected in (("", "it requires a password and backend.password is not set "
+                                     "(NOAUTH Authentication required.)"),
+                                ('[backend]\npassword = "wrong"', "handshake refused: -WRONGPASS")):
+            with TempDir() as tmp, RedisServer(tmp, password="bpass") as r:
+                with Ringleader(RINGLEADER, tmp, [r.port],
+                                extra=extra + "\n[log]\nlevel = \"warn\"") as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    for _ in range(3):  # failure_limit: the ejection is logged with the cause
+                        with self.assertRaises(redis.ResponseError) as err:
+                            c.get("k")
+                        self.assertIn(f"backend redis-0 (127.0.0.1:{r.port}): ", str(err.exception))
+                        self.assertIn(expected, str(err.exception))
+                    wait_until(lambda: expected in rl.tail(), timeout=5, what="a log line")
+
 
 @contextlib.contextmanager
 def proxy_over_three_redises(extra):
@@ -693,6 +744,21 @@ class BackendFailureTest(unittest.TestCase):
             owners = lookup(rl.config_path, keys)
             dead = [k for k, o in zip(keys, owners) if o == "redis-2"]
             redises[2].stop()
+            # Pipelines of requests that fail in a row (a failed connect, then each request
+            # that finds the backend in its reconnect backoff): the ejection is logged once,
+            # with its cause, not once per failure_limit of them.
+            def ejections():
+                with open(rl.log_path, errors="replace") as f:
+                    return [ln for ln in f if "consecutive failures" in ln]
+            for _ in range(5):
+                pipe = c.pipeline(transaction=False)
+                for k in dead[:40]:
+                    pipe.get(k)
+                pipe.execute(raise_on_error=False)
+            wait_until(ejections, timeout=5, what="the ejection to be logged")
+            self.assertEqual(len(ejections()), 1, ejections())
+            self.assertRegex(ejections()[0], r"2 consecutive failures, the last: backend redis-2 "
+                             r"\(127\.0\.0\.1:\d+\): .*(refused|connect).*; ejecting for 60000 ms")
 
             def all_writable():
                 try:
@@ -1041,6 +1107,28 @@ class ShutdownTest(unittest.TestCase):
                     rl.proc.terminate()
                     self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
 
+
+class StartupTest(unittest.TestCase):
+    def test_a_second_instance_cannot_share_the_addresses(self):
+        # Workers bind the client port with SO_REUSEPORT; a second instance used to bind it
+        # too, silently, and the kernel split new clients between two rings.
+        with TempDir() as tmp, RedisServer(tmp) as r, Ringleader(RINGLEADER, tmp, [r.port]) as first:
+            for clash, key in ((first.port, "proxy.listen"), (first.admin_port, "admin.listen")):
+                second = Ringleader(RINGLEADER, tmp, [r.port], name=f"second-{key}")
+                with open(second.config_path) as f:
+                    conf = f.read()
+                own = second.port if key == "proxy.listen" else second.admin_port
+                with open(second.config_path, "w") as f:
+                    f.write(conf.replace(f'"127.0.0.1:{own}"', f'"127.0.0.1:{clash}"'))
+                run = subprocess.run([RINGLEADER, "serve", "-c", second.config_path],
+                                     capture_output=True, text=True, timeout=20)
+                self.assertEqual(run.returncode, 1, run.stderr)
+                self.assertIn(f"{key}: cannot listen on 127.0.0.1:{clash}: Address already in use "
+                              "(another process listens there)", run.stderr)
+            # The first instance serves every client as before.
+            c = redis.Redis(host="127.0.0.1", port=first.port, socket_timeout=5)
+            self.assertTrue(c.set("still", "here"))
+            self.assertEqual(c.get("still"), b"here")
 
 if __name__ == "__main__":
     run_unittests(globals())

@@ -27,7 +27,8 @@ struct ProxyConfig {
   uint32_t client_idle_timeout_ms = 0;  // 0 = never
   uint64_t max_request_bytes = 64ull << 20;
   // A client with more than this many bytes of replies still unwritten when another reply is
-  // ready is disconnected (it sends faster than it reads). 0 = no limit.
+  // ready, counting replies held behind an earlier unanswered request, is disconnected (it
+  // sends faster than it reads). 0 = no limit.
   uint64_t max_client_output_bytes = 256ull << 20;
   std::string requirepass;  // empty = no AUTH required
   bool io_uring = true;     // batch each loop iteration's socket writes where the kernel allows

@@ -57,9 +57,9 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
       return;
     case State::kBackoff:
       if (now < backoff_until_ns_) {
-        finish(held, FragmentState::kFailed,
-               pool_.describe() + ": unavailable (" + last_error_ + ")");
-        pool_.report_failure();
+        const std::string why = pool_.describe() + ": unavailable (" + last_error_ + ")";
+        finish(held, FragmentState::kFailed, why);
+        pool_.report_failure(why);
         return;
       }
       state_ = State::kIdle;
@@ -307,6 +307,11 @@ void BackendConnection::process_replies() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }
+    if (std::string refusal = protocol_.connection_refusal(reply); !refusal.empty()) {
+      last_error_ = std::move(refusal);
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    }
     release_head_charge();
     Held held = in_flight_.front();
     in_flight_.pop_front();
@@ -335,13 +340,14 @@ bool BackendConnection::over_budget(size_t head) const {
 void BackendConnection::charge_head(size_t head) {
   PendingRequest* req = budget_of_head();
   if (req == nullptr) return;
-  req->reply_bytes = req->reply_bytes - head_charge_ + head;
+  req->set_reply_bytes(req->reply_bytes - head_charge_ + head);
   head_charge_ = head;
 }
 
 void BackendConnection::release_head_charge() {
   if (head_charge_ == 0) return;
-  in_flight_.front().req->reply_bytes -= head_charge_;
+  PendingRequest* req = in_flight_.front().req;
+  req->set_reply_bytes(req->reply_bytes - head_charge_);
   head_charge_ = 0;
 }
 
@@ -438,7 +444,7 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   if (state == FragmentState::kDone) {
     if (!PendingRequest::is_copy(held.fragment)) {
       // (A read that failed over after a miss replaces the miss it was charged for.)
-      held.req->reply_bytes = held.req->reply_bytes - f.reply.size() + reply_or_error.size();
+      held.req->set_reply_bytes(held.req->reply_bytes - f.reply.size() + reply_or_error.size());
     }
     f.reply.assign(reply_or_error);
     f.error.clear();  // what earlier replicas of a failed-over read said
@@ -475,7 +481,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
   for (Held& h : waiting_)
     failed.push_back(h);
   waiting_.clear();
-  if (count_failure) pool_.report_failure();
+  if (count_failure) pool_.report_failure(why);
   for (size_t i = 0; i < failed.size(); ++i)
     finish(failed[i], FragmentState::kFailed, i == 0 || why_behind.empty() ? why : why_behind);
 }

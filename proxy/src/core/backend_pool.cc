@@ -80,11 +80,15 @@ bool BackendPool::idle() const {
   return true;
 }
 
-void BackendPool::report_failure() {
+void BackendPool::report_failure(const std::string& why) {
   ++consecutive_failures_;
   if (config_.failure_limit > 0 && consecutive_failures_ % config_.failure_limit == 0) {
-    RL_LOG_WARN("%s: %u consecutive failures, ejecting for %u ms", describe().c_str(),
-                consecutive_failures_, config_.retry_timeout_ms);
+    // Said once a run of failures: while it goes on, each further failure_limit of them asks
+    // for the ejection again (it may have expired) without saying so again.
+    if (consecutive_failures_ == config_.failure_limit) {
+      RL_LOG_WARN("%u consecutive failures, the last: %s; ejecting for %u ms",
+                  consecutive_failures_, why.c_str(), config_.retry_timeout_ms);
+    }
     owner_.request_ejection(name_);
   }
 }

@@ -76,7 +76,9 @@ class BackendPool {
   bool idle() const;
 
   void report_success() { consecutive_failures_ = 0; }
-  void report_failure();
+  // A request or connection failed; `why` names the backend and the cause. After
+  // backend.failure_limit failures in a row the backend is ejected.
+  void report_failure(const std::string& why);
 
   // "backend NAME (ADDRESS)": how errors name this backend.
   std::string describe() const { return "backend " + name_ + " (" + address_ + ")"; }

@@ -283,6 +283,7 @@ void ClientConnection::process_input() {
         }
       }
     }
+    if (req->complete) charge_held(*req, req->reply.size());
     const bool close_after = req->close_after;
     req->release();
     if (close_after) {
@@ -393,14 +394,14 @@ void ClientConnection::on_request_ready(PendingRequest* req) {
   if (req->complete) return;
   session_->complete(*req);
   req->complete = true;
+  charge_held(*req, req->reply.size());
   if (req == barrier_) barrier_ = nullptr;  // flush_ready() resumes the input
   flush_ready();
 }
 
 void ClientConnection::flush_ready() {
-  const uint64_t output_limit = worker_.config().proxy.max_client_output_bytes;
   while (!queue_.empty() && queue_.front()->complete) {
-    if (output_limit != 0 && out_pending_.size() + out_writing_.size() > output_limit) {
+    if (over_output_limit()) {
       // It sends faster than it reads: requests dispatched before its replies piled up would
       // keep adding to them. Like Redis's client-output-buffer-limit, it is cut off.
       WorkerCounters::bump(worker_.counters().clients_closed_output_limit);
@@ -409,6 +410,8 @@ void ClientConnection::flush_ready() {
     }
     PendingRequest* req = queue_.front();
     queue_.pop_front();
+    held_bytes_ -= req->held_charge;
+    req->held_charge = 0;
     record(*req);
     out_pending_ += req->reply;
     out_batch_ = req->batch;
@@ -429,6 +432,23 @@ void ClientConnection::flush_ready() {
     if (!input_eof_) start_reading();
     if (!in_.empty()) process_input();
   }
+}
+
+void ClientConnection::charge_held(PendingRequest& req, size_t bytes) {
+  if (closing_) return;
+  held_bytes_ = held_bytes_ - req.held_charge + bytes;
+  req.held_charge = bytes;
+  if (over_output_limit()) {
+    WorkerCounters::bump(worker_.counters().clients_closed_output_limit);
+    close();
+  }
+}
+
+bool ClientConnection::over_output_limit() const {
+  const uint64_t limit = worker_.config().proxy.max_client_output_bytes;
+  if (limit == 0) return false;
+  const size_t behind = queue_.empty() ? 0 : held_bytes_ - queue_.front()->held_charge;
+  return out_pending_.size() + out_writing_.size() + behind > limit;
 }
 
 void ClientConnection::record(const PendingRequest& req) {
@@ -571,9 +591,11 @@ void ClientConnection::close() {
   closing_ = true;
   for (PendingRequest* req : queue_) {
     req->detach_client();
+    req->held_charge = 0;
     req->release();
   }
   queue_.clear();
+  held_bytes_ = 0;
   if (admitted_) {
     worker_.proxy_counters().connected_clients.fetch_sub(1, std::memory_order_relaxed);
     worker_.counters().client_connections.fetch_sub(1, std::memory_order_relaxed);

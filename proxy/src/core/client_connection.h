@@ -35,6 +35,12 @@ class ClientConnection final : public IoBatch::Writer {
   // outcome stands (after a failure that follows an earlier replica's miss, the miss).
   bool fail_over(PendingRequest* req, uint32_t fragment);
 
+  // What `req` holds for this client (its replies, or what has arrived of them) is now
+  // `bytes`. Replies that wait behind an earlier unanswered request count toward
+  // proxy.max_client_output_bytes like replies written but unread: a client past the limit
+  // is closed, here if need be.
+  void charge_held(PendingRequest& req, size_t bytes);
+
   // Closes now, dropping unwritten replies.
   void close();
   // Closes once the queue is empty and written (graceful shutdown).
@@ -56,6 +62,10 @@ class ClientConnection final : public IoBatch::Writer {
 
   void send_copies(PendingRequest* req, uint32_t fragment);
   void record(const PendingRequest& req);  // statistics for a reply about to be written
+  // Whether what waits for the client, written or held behind the first request in the queue,
+  // is over proxy.max_client_output_bytes. The first request's own reply does not count until
+  // it is written out: one reply is always taken whole.
+  bool over_output_limit() const;
   void flush_ready();
   void write_out();
   void on_write_done(int status);
@@ -86,6 +96,7 @@ class ClientConnection final : public IoBatch::Writer {
   // no later input is parsed or read, so no later request of this client reaches those
   // replicas before the follow-ups do.
   const PendingRequest* barrier_ = nullptr;
+  size_t held_bytes_ = 0;    // PendingRequest::held_charge summed over queue_
   std::string out_pending_;  // replies ready to write
   std::string out_writing_;  // bytes of the write in progress
   uv_write_t write_req_;

@@ -3,6 +3,8 @@
 #include <initializer_list>
 #include <utility>
 
+#include "client_connection.h"
+
 namespace ringleader::proxy {
 namespace {
 // Bounds on what a free list keeps: requests beyond kMaxFree, and requests that held a
@@ -80,8 +82,14 @@ void PendingRequest::recycle() {
   batch = 0;
   client_seq = 0;
   reply_bytes = 0;
+  held_charge = 0;
   client_ = nullptr;
   t_free_list.free.push_back(this);
+}
+
+void PendingRequest::set_reply_bytes(size_t bytes) {
+  reply_bytes = bytes;
+  if (client_ != nullptr && !complete) client_->charge_held(*this, bytes);
 }
 
 }  // namespace ringleader::proxy

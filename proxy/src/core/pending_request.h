@@ -194,6 +194,8 @@ class PendingRequest {
 
   ClientConnection* client() const { return client_; }
   void detach_client() { client_ = nullptr; }
+  // Sets reply_bytes; while the request waits for its reply, its client counts it as held.
+  void set_reply_bytes(size_t bytes);
 
   FragmentList fragments;  // what the session planned; merged by the session
   FragmentList copies;     // one per replica of each kWrite fragment (the core's)
@@ -219,6 +221,9 @@ class PendingRequest {
   // (MGET, a multi-key get) together fit the limit one reply must fit. Copies of a write are
   // left out: one of them answers, so each is bounded alone.
   size_t reply_bytes = 0;
+  // Bytes the client counts this request for while it is in the client's queue: reply_bytes
+  // until it is complete, then its reply (ClientConnection::charge_held).
+  size_t held_charge = 0;
 
  private:
   ~PendingRequest() = default;

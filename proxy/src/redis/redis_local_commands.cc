@@ -51,7 +51,7 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
                    "user. Are you sure your configuration is correct?");
     } else if (user == "default" && (requirepass.empty() || password_matches(requirepass, pass))) {
       // Without proxy.requirepass the default user takes any password, as in Redis.
-      authenticated_ = true;
+      set_authenticated();
       append_simple(out, "OK");
     } else {
       append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
@@ -100,7 +100,7 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
                    "otherwise the HELLO AUTH <user> <pass> option can be used");
       return;
     }
-    authenticated_ = true;
+    set_authenticated();
     client_name_ = new_name;
     append_array_header(out, 14);
     append_bulk(out, "server");

@@ -52,6 +52,15 @@ bool RedisProtocol::handshake_accepted(std::string_view reply) {
   return !reply.empty() && reply[0] == '+';
 }
 
+std::string RedisProtocol::connection_refusal(std::string_view reply) {
+  if (!reply.starts_with("-NOAUTH")) return {};
+  reply.remove_prefix(1);
+  while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r'))
+    reply.remove_suffix(1);
+  return "it requires a password and backend.password is not set (" +
+         std::string(reply.substr(0, 200)) + ")";
+}
+
 bool RedisProtocol::complete_follow_up(Fragment& follow_up, std::string_view decided) {
   return complete_derived(static_cast<Derived>(follow_up.derive), follow_up.payload,
                           follow_up.derive_at, decided);

@@ -13,6 +13,7 @@ class RedisProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig& backend) override;
   size_t handshake_replies(const config::BackendPoolConfig& backend) override;
   bool handshake_accepted(std::string_view reply) override;
+  std::string connection_refusal(std::string_view reply) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
   // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array; and an array of

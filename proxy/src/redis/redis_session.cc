@@ -41,10 +41,21 @@ std::string describe(const ring::Ring& ring, const ring::ReplicaSet& replicas) {
 
 RedisSession::RedisSession(const SessionEnv& env)
     : env_(env),
-      parser_(ParseLimits{env.config->proxy.max_request_bytes, ParseLimits{}.max_args,
-                          ParseLimits{}.max_inline_bytes}),
       authenticated_(env.config->proxy.requirepass.empty()),
-      client_id_(next_client_id.fetch_add(1, std::memory_order_relaxed)) {}
+      client_id_(next_client_id.fetch_add(1, std::memory_order_relaxed)) {
+  parser_.set_limits(authenticated_ ? limits_after_auth() : kLimitsBeforeAuth);
+}
+
+ParseLimits RedisSession::limits_after_auth() const {
+  ParseLimits limits;
+  limits.max_request_bytes = env_.config->proxy.max_request_bytes;
+  return limits;
+}
+
+void RedisSession::set_authenticated() {
+  if (!authenticated_) parser_.set_limits(limits_after_auth());
+  authenticated_ = true;
+}
 
 NextStatus RedisSession::next(std::string_view input, const ring::RingSnapshot& ring,
                               PendingRequest& req, size_t* consumed) {
@@ -418,6 +429,14 @@ void RedisSession::plan_scan(Args args, PendingRequest& req) {
   uint64_t cursor = 0;
   if (!parse_u64(args[1], &cursor)) {
     reply_error(req, "ERR invalid cursor");
+    return;
+  }
+  // With every backend down, an empty scan would pass for an empty keyspace.
+  bool any_up = false;
+  for (ring::BackendIndex b = 0; b < ring.backends().size() && !any_up; ++b)
+    any_up = ring.backend(b).state != ring::BackendState::kDown;
+  if (!any_up) {
+    reply_error(req, "ERR ringleader: no backend available");
     return;
   }
   const uint64_t mask = (uint64_t{1} << kScanBackendBits) - 1;

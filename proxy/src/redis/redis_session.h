@@ -79,6 +79,14 @@ class RedisSession final : public Session {
   void merge_scan(PendingRequest& req);
   void merge_keys(PendingRequest& req);
 
+  // Until a client with proxy.requirepass set has authenticated, its requests are held to
+  // what AUTH and HELLO need (10 arguments, 64 KiB), as Redis holds them (10 arguments,
+  // 16 KiB each): nobody without the password makes the proxy buffer max_request_bytes.
+  static constexpr ParseLimits kLimitsBeforeAuth{64 * 1024, 10, 16 * 1024, "the limit before AUTH",
+                                                 "the limit before AUTH"};
+  ParseLimits limits_after_auth() const;
+  void set_authenticated();
+
   const SessionEnv& env_;
   RequestParser parser_;
   bool authenticated_;

@@ -97,7 +97,7 @@ RequestParser::Step RequestParser::fail(std::string message) {
 // Every byte shown belongs to the unfinished request (and the empty ones skipped before it).
 RequestParser::Step RequestParser::need_more(std::string_view input) {
   if (input.size() > limits_.max_request_bytes) {
-    return fail("Protocol error: request exceeds max_request_bytes (" +
+    return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }
   return Step::kNeedMore;
@@ -105,7 +105,7 @@ RequestParser::Step RequestParser::need_more(std::string_view input) {
 
 RequestParser::Step RequestParser::complete(std::string_view input, size_t end) {
   if (end > limits_.max_request_bytes) {
-    return fail("Protocol error: request exceeds max_request_bytes (" +
+    return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }
   args_.clear();
@@ -133,7 +133,7 @@ RequestParser::Step RequestParser::parse_multibulk_count(std::string_view input)
     return Step::kContinue;
   }
   if (static_cast<uint64_t>(line.value) > limits_.max_args) {
-    return fail("Protocol error: request has more than max_args (" +
+    return fail("Protocol error: request has more than " + std::string(limits_.args_name) + " (" +
                 std::to_string(limits_.max_args) + ") arguments");
   }
   args_expected_ = static_cast<size_t>(line.value);
@@ -156,7 +156,7 @@ RequestParser::Step RequestParser::parse_bulk_length(std::string_view input) {
   // Refuse an oversized request as soon as its size is announced, before buffering it.
   const uint64_t length = static_cast<uint64_t>(line.value);
   if (length > limits_.max_request_bytes || line.next + length + 2 > limits_.max_request_bytes) {
-    return fail("Protocol error: request exceeds max_request_bytes (" +
+    return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }
   bulk_length_ = static_cast<size_t>(length);
@@ -201,7 +201,7 @@ RequestParser::Step RequestParser::parse_inline(std::string_view input) {
     case InlineSplit::kUnbalancedQuotes:
       return fail("Protocol error: unbalanced quotes in request");
     case InlineSplit::kTooManyArgs:
-      return fail("Protocol error: request has more than max_args (" +
+      return fail("Protocol error: request has more than " + std::string(limits_.args_name) + " (" +
                   std::to_string(limits_.max_args) + ") arguments");
   }
   if (ranges_.empty()) {  // a blank line: skipped

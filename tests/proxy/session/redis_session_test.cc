@@ -383,6 +383,18 @@ TEST_F(RedisSessionTest, TimeIsTheProxysClock) {
   EXPECT_LT(std::stoll(std::string(v->elements[1].text)), 1000000);
 }
 
+TEST_F(RedisSessionTest, WholeKeyspaceReadsWithEveryBackendDownAreErrors) {
+  std::vector<ring::Backend> backends = ring_->backends();
+  for (ring::Backend& b : backends)
+    b.state = ring::BackendState::kDown;
+  ring_ = ring::Ring::build(backends, config_.ring, 6).value();
+  for (const char* request : {"SCAN 0\r\n", "SCAN 0 COUNT 10\r\n", "DBSIZE\r\n", "KEYS *\r\n"}) {
+    PendingRequest* req = plan(request);
+    EXPECT_TRUE(req->complete) << request;
+    EXPECT_EQ(req->reply, "-ERR ringleader: no backend available\r\n") << request;
+  }
+}
+
 TEST_F(RedisSessionTest, InfoShowsEverySectionNamed) {
   PendingRequest* req = plan("INFO clients cpu\r\n");
   ASSERT_TRUE(req->complete);
@@ -561,6 +573,25 @@ TEST_F(RedisSessionAuthTest, NothingIsForwardedBeforeAuth) {
   PendingRequest* get = plan("GET foo\r\n");
   EXPECT_FALSE(get->complete);
   EXPECT_EQ(get->fragments.size(), 1u);
+}
+
+TEST_F(RedisSessionAuthTest, RequestsBeforeAuthAreHeldSmall) {
+  // Eleven arguments, or a 70 KB request, before AUTH: refused as the header arrives, as
+  // Redis refuses them, so nobody without the password makes the proxy buffer 64 MB.
+  PendingRequest* many = plan("*11\r\n", NextStatus::kFatal);
+  EXPECT_EQ(many->reply,
+            "-ERR Protocol error: request has more than the limit before AUTH (10) "
+            "arguments\r\n");
+  session_ = std::make_unique<RedisSession>(env_);
+  PendingRequest* big = plan("*2\r\n$3\r\nGET\r\n$70000\r\n", NextStatus::kFatal);
+  EXPECT_EQ(big->reply.rfind("-ERR Protocol error: request exceeds the limit before AUTH", 0), 0u)
+      << big->reply;
+  // After AUTH (pipelined with them), proxy.max_request_bytes applies.
+  session_ = std::make_unique<RedisSession>(env_);
+  EXPECT_EQ(plan("AUTH pw\r\n")->reply, "+OK\r\n");
+  const std::string value(100000, 'v');
+  PendingRequest* set = plan("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + value + "\r\n");
+  EXPECT_EQ(set->fragments.size(), 1u);
 }
 
 TEST(RedisProtocolTest, MissesAreNilsAndArraysOfNothingButNils) {

@@ -17,6 +17,9 @@ struct ParseLimits {
   size_t max_request_bytes = size_t{64} << 20;  // whole request, framing included
   size_t max_args = size_t{1} << 20;            // arguments of one request
   size_t max_inline_bytes = size_t{64} << 10;   // one inline command line, newline excluded
+  // How errors name the byte and argument limits.
+  std::string_view bytes_name = "max_request_bytes";
+  std::string_view args_name = "max_args";
 };
 
 }  // namespace ringleader::proxy::redis

@@ -60,6 +60,8 @@ class RequestParser {
 
   // Forgets the current request; keeps allocated capacity for the next one.
   void reset();
+  // Limits for the requests parsed from now on (between requests: after reset()).
+  void set_limits(const ParseLimits& limits) { limits_ = limits; }
 
  private:
   enum class State : uint8_t {
