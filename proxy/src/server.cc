@@ -1,5 +1,6 @@
 #include "proxy/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,8 @@ namespace {
 
 constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
+constexpr uint64_t kHeapTrimMs = 2000;
+constexpr size_t kHeapTrimBytes = size_t{32} << 20;
 
 // `key` names the setting in errors ("proxy.listen").
 Result<sockaddr_storage> listen_address(const std::string& listen,
@@ -147,6 +150,11 @@ int Server::run() {
   uv_timer_start(
       &sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep_ejections(); },
       kEjectionSweepMs, kEjectionSweepMs);
+  uv_timer_init(&loop_, &heap_timer_);
+  heap_timer_.data = this;
+  uv_timer_start(
+      &heap_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->trim_heap(); }, kHeapTrimMs,
+      kHeapTrimMs);
   uv_run(&loop_, UV_RUN_DEFAULT);
   close_loop();
   RL_LOG_INFO("ringleader stopped");
@@ -237,6 +245,17 @@ void Server::run_posted() {
     t();
 }
 
+void Server::trim_heap() {
+  // A trim leaves the chunks it emptied in malloc's free lists (only their pages go back), so
+  // the free bytes stay high after it: what counts is how much they grew since.
+  const size_t free_bytes = mallinfo2().fordblks;
+  heap_free_after_trim_ = std::min(heap_free_after_trim_, free_bytes);
+  if (free_bytes < heap_free_after_trim_ + kHeapTrimBytes) return;
+  malloc_trim(0);
+  heap_free_after_trim_ = mallinfo2().fordblks;
+  RL_LOG_DEBUG("returned free heap memory to the system (%zu MB were free)", free_bytes >> 20);
+}
+
 void Server::on_signal(int signum) {
   if (signum == SIGHUP) {
     reload();
@@ -251,6 +270,8 @@ void Server::on_signal(int signum) {
   stop_workers();
   uv_timer_stop(&sweep_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+  uv_timer_stop(&heap_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&heap_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
   close_signals();

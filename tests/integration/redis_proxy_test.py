@@ -432,6 +432,35 @@ class OutputLimitBehindASlowRequestTest(ClusterCase):
         self.assertIsNone(c.get(stalled[1]))
 
 
+class MemoryTest(ClusterCase):
+    def test_memory_a_burst_took_is_given_back(self):
+        # Pipelined bursts of 40 KB replies left hundreds of MB in the workers' malloc arenas
+        # (freed, kept for reuse) and in the request free lists, for good.
+        c = self.client()
+        for i in range(50):
+            c.set(f"burst:{i}", "v" * 40000)
+        pid = self.rl.proc.pid
+
+        def rss_mb():
+            with open(f"/proc/{pid}/status") as f:
+                return next(int(ln.split()[1]) // 1024 for ln in f if ln.startswith("VmRSS"))
+        baseline = rss_mb()
+        request = b"".join(f"GET burst:{i % 50}\r\n".encode() for i in range(5000))
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", self.rl.port)) as s:
+                s.sendall(request)
+                got, deadline = 0, time.monotonic() + 30
+                while got < 5000 * 40000 and time.monotonic() < deadline:
+                    chunk = s.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+                self.assertGreaterEqual(got, 5000 * 40000)
+        peak = rss_mb()
+        wait_until(lambda: rss_mb() < baseline + 80, timeout=15,
+                   what=f"RSS back near {baseline} MB (peak {peak} MB)")
+
+
 class LimitsTest(ClusterCase):
     proxy_extra = "max_clients = 4\nmax_request_bytes = 65536\nclient_idle_timeout_ms = 300"
 

@@ -1,5 +1,6 @@
 #include "pending_request.h"
 
+#include <cstdint>
 #include <initializer_list>
 #include <utility>
 
@@ -7,15 +8,20 @@
 
 namespace ringleader::proxy {
 namespace {
-// Bounds on what a free list keeps: requests beyond kMaxFree, and requests that held a
-// buffer larger than PendingRequest::kMaxKeptBytes (a 10 MB value, the slots of a huge MGET),
-// are deleted.
+// Bounds on what a free list keeps: requests beyond kMaxFree, requests that held a buffer
+// larger than PendingRequest::kMaxKeptBytes (a 10 MB value, the slots of a huge MGET), and
+// requests whose buffers would take the list's past kMaxFreeBytes are deleted. Without the
+// last bound, 4096 requests that each carried a 40 KB value kept 300 MB per worker after
+// the burst that needed them.
 constexpr size_t kMaxFree = 4096;
 constexpr size_t kMaxKeptBytes = PendingRequest::kMaxKeptBytes;
+constexpr size_t kMaxFreeBytes = size_t{8} << 20;
+constexpr size_t kTooBig = SIZE_MAX;
 }  // namespace
 
 struct RequestFreeList {
   std::vector<PendingRequest*> free;
+  size_t bytes = 0;  // PendingRequest::kept_bytes_ summed over `free`
   ~RequestFreeList() {
     for (PendingRequest* r : free)
       delete r;
@@ -25,23 +31,25 @@ struct RequestFreeList {
 namespace {
 thread_local RequestFreeList t_free_list;
 
+// The bytes of the buffers `r` would keep, or kTooBig when one of them is over kMaxKeptBytes.
 // Fragments beyond the ones in use need no look: they were empty when this request was
 // recycled last, and nothing has touched them since.
-bool keeps_small_buffers(const PendingRequest& r) {
-  if (r.reply.capacity() > kMaxKeptBytes ||
-      r.merge.slots.capacity() * sizeof(r.merge.slots[0]) > kMaxKeptBytes ||
-      (r.fragments.kept() + r.copies.kept()) * sizeof(Fragment) > kMaxKeptBytes) {
-    return false;
+size_t buffer_bytes(const PendingRequest& r) {
+  const size_t slots = r.merge.slots.capacity() * sizeof(r.merge.slots[0]);
+  const size_t fragments = (r.fragments.kept() + r.copies.kept()) * sizeof(Fragment);
+  if (r.reply.capacity() > kMaxKeptBytes || slots > kMaxKeptBytes || fragments > kMaxKeptBytes) {
+    return kTooBig;
   }
+  size_t bytes = r.reply.capacity() + slots + fragments;
   for (const FragmentList* list : {&r.fragments, &r.copies}) {
     for (const Fragment& f : *list) {
-      if (f.payload.capacity() > kMaxKeptBytes || f.reply.capacity() > kMaxKeptBytes ||
-          f.error.capacity() > kMaxKeptBytes || f.after_reply.capacity() > kMaxKeptBytes) {
-        return false;
+      for (const std::string* s : {&f.payload, &f.reply, &f.error, &f.after_reply}) {
+        if (s->capacity() > kMaxKeptBytes) return kTooBig;
+        bytes += s->capacity();
       }
     }
   }
-  return true;
+  return bytes;
 }
 }  // namespace
 
@@ -50,6 +58,7 @@ PendingRequest* PendingRequest::create(ClientConnection* client) {
   if (free.empty()) return new PendingRequest(client);
   PendingRequest* r = free.back();
   free.pop_back();
+  t_free_list.bytes -= r->kept_bytes_;
   r->client_ = client;
   r->refs_ = 1;
   return r;
@@ -61,10 +70,13 @@ void PendingRequest::forget_rings() {
 }
 
 void PendingRequest::recycle() {
-  if (t_free_list.free.size() >= kMaxFree || !keeps_small_buffers(*this)) {
+  const size_t bytes = t_free_list.free.size() < kMaxFree ? buffer_bytes(*this) : kTooBig;
+  if (bytes == kTooBig || t_free_list.bytes + bytes > kMaxFreeBytes) {
     delete this;
     return;
   }
+  kept_bytes_ = bytes;
+  t_free_list.bytes += bytes;
   fragments.clear();
   copies.clear();
   merge.kind = 0;

@@ -230,7 +230,8 @@ class PendingRequest {
   void recycle();
   friend struct RequestFreeList;
   ClientConnection* client_;
-  uint32_t refs_ = 1;  // the client queue's reference
+  uint32_t refs_ = 1;      // the client queue's reference
+  size_t kept_bytes_ = 0;  // its buffers' bytes, while in a free list
 };
 
 }  // namespace ringleader::proxy
