@@ -7,8 +7,11 @@ namespace ringleader::membership::storage {
 namespace {
 
 // A crash in the middle of an append leaves a torn tail: records cut short or failing their
-// checksum. A record that passes its checksum but does not decode, or comes out of sequence,
-// is no crash's doing: the log was damaged (or written by two processes).
+// checksum, then nothing or garbage (zeros where the file grew but its data never reached the
+// disk). A record that passes its checksum but does not decode, or comes out of sequence, is
+// no crash's doing: the log was damaged (or written by two processes). So is a record failing
+// its checksum with later entries intact after it: those were written, and may have been
+// acknowledged, after it; cutting them could lose committed entries, so nothing is cut.
 Status damaged(uint64_t offset, const std::string& what) {
   return Status::error("record at offset " + std::to_string(offset) + ": " + what +
                        ": the log is damaged, not torn by a crash (two processes writing it, or "
@@ -33,11 +36,15 @@ Result<LogScan> scan_log(std::string_view file) {
     ParsedRecord r = parse_record(file.substr(offset));
     if (r.defect != RecordDefect::kNone) {
       scan.defect = std::string(to_string(r.defect));
-      // A crash can leave the blocks of one unacknowledged append persisted out of order, so
-      // an intact record after a bad one is cut too; but it is worth telling.
-      if (r.defect == RecordDefect::kChecksum && offset + r.size < file.size() &&
-          parse_record(file.substr(offset + r.size)).defect == RecordDefect::kNone) {
-        scan.defect += "; an intact record follows it";
+      const raft::Index expected = scan.first_index + scan.entries.size();
+      if (r.defect == RecordDefect::kChecksum && offset + r.size < file.size()) {
+        ParsedRecord next = parse_record(file.substr(offset + r.size));
+        Result<raft::Entry> later =
+            next.defect == RecordDefect::kNone ? decode_entry(next.payload) : Status::error("");
+        if (later && later->index >= expected) {
+          return damaged(offset, "fails its checksum, and entry " + std::to_string(later->index) +
+                                     " follows it intact");
+        }
       }
       break;
     }

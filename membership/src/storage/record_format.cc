@@ -75,12 +75,12 @@ ParsedRecord parse_record(std::string_view in) {
     return r;
   }
   std::string_view payload = in.substr(kRecordHeaderBytes, length);
+  r.size = kRecordHeaderBytes + length;  // as its length says, even when it fails the check
   if (record_crc(in.substr(0, 4), payload) != crc) {
     r.defect = RecordDefect::kChecksum;
     return r;
   }
   r.payload = payload;
-  r.size = kRecordHeaderBytes + length;
   return r;
 }
 

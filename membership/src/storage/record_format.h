@@ -41,7 +41,9 @@ std::string_view to_string(RecordDefect defect);
 struct ParsedRecord {
   RecordDefect defect = RecordDefect::kNone;
   std::string_view payload;  // valid only when defect == kNone
-  size_t size = 0;           // bytes the record occupies, header included
+  // Bytes the record occupies, header included: set when defect is kNone or kChecksum (then
+  // as its length field says, which the failed checksum does not vouch for).
+  size_t size = 0;
 };
 // Reads the record at the start of `in`.
 ParsedRecord parse_record(std::string_view in);

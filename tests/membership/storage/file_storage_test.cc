@@ -126,6 +126,65 @@ TEST(FileStorage, FlippedByteInTheTailIsDetected) {
   }
 }
 
+// A record failing its checksum with intact entries after it was not torn by a crash: the
+// entries after it were written later and may have been acknowledged. Cutting them could lose
+// committed entries (the group then elects a leader without them), so open fails instead.
+TEST(FileStorage, FlippedByteBeforeIntactEntriesFailsOpenInsteadOfCutting) {
+  TempDir dir;
+  uint64_t first_two = 0, first_three = 0;
+  std::string full;
+  {
+    auto s = open_ok(dir.path());
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1})).is_ok());
+    first_two = read_file(dir.file("log")).size();
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(3, {1})).is_ok());
+    first_three = read_file(dir.file("log")).size();
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(4, {1, 1})).is_ok());
+    full = read_file(dir.file("log"));
+  }
+  uint64_t refused = 0;
+  for (uint64_t at = first_two; at < first_three; ++at) {
+    std::string damaged = full;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    write_file(dir.file("log"), damaged);
+    auto s = FileStorage::open(dir.path());
+    refused += s.is_ok() ? 0 : 1;
+    if (s.is_ok()) {
+      // The flip hit the record's length: what follows no longer frames as entry 4. Cut
+      // as a torn tail, which is all a scan can tell.
+      EXPECT_EQ(indexes(load_ok(**s)), (std::vector<raft::Index>{1, 2})) << "flip at " << at;
+      continue;
+    }
+    EXPECT_NE(s.error().find("entry 4 follows it intact"), std::string::npos) << s.error();
+    EXPECT_NE(s.error().find("the log is damaged, not torn"), std::string::npos) << s.error();
+    EXPECT_EQ(read_file(dir.file("log")), damaged) << "flip at " << at;
+  }
+  // Only the 4 bytes of the length can hide what follows; every other flip is refused.
+  EXPECT_EQ(refused, first_three - first_two - 4);
+}
+
+// Where the file grew but its data never reached the disk, a crash leaves zeros after the
+// torn record; they frame as an empty record, which is no entry: still a torn tail.
+TEST(FileStorage, ZerosAfterATornRecordAreATornTail) {
+  TempDir dir;
+  uint64_t before = 0;
+  std::string full;
+  {
+    auto s = open_ok(dir.path());
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1})).is_ok());
+    before = read_file(dir.file("log")).size();
+    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(3, {1, 1})).is_ok());
+    full = read_file(dir.file("log"));
+  }
+  std::string torn = full.substr(0, before + 12) + std::string(full.size() - before - 12, '\0');
+  torn[before + 9] = static_cast<char>(torn[before + 9] ^ 0x20);  // entry 3 fails its checksum
+  write_file(dir.file("log"), torn);
+  auto s = open_ok(dir.path());
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->recovery().truncated());
+  EXPECT_EQ(indexes(load_ok(*s)), (std::vector<raft::Index>{1, 2}));
+}
+
 TEST(FileStorage, SnapshotCompactsTheLog) {
   TempDir dir;
   auto s = open_ok(dir.path());
