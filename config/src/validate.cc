@@ -177,6 +177,19 @@ void validate_admin(const Config& config, Diagnostics* diagnostics) {
                                   " could change the cluster): set admin.token, got " +
                                   quote(config.admin.listen));
   }
+  // The same for the Raft transport: without a secret, anyone who reaches it can join the
+  // group's traffic and forge its messages.
+  if (config.membership.mode == MembershipMode::kRaft && config.membership.secret.empty() &&
+      !diagnostics->failed("membership.listen") &&
+      parse_host_port(config.membership.listen, &host, nullptr) && surely_not_loopback(host)) {
+    diagnostics->error_at_key("membership.listen",
+                              "expected a loopback address while membership.secret is empty "
+                              "(anyone who reaches " +
+                                  config.membership.listen +
+                                  " could forge the group's messages): set membership.secret, "
+                                  "got " +
+                                  quote(config.membership.listen));
+  }
 }
 
 void validate_listeners(const Config& config, Diagnostics* diagnostics) {

@@ -129,6 +129,14 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
       !read_text(body, "hash_tag", &p->hash_tag, why)) {
     return false;
   }
+  // As ring.hash_tag in a config file (the state machine, which earlier logs replay through,
+  // only insists on two characters).
+  if (body.contains("hash_tag") && p->hash_tag.size() == 2 && p->hash_tag[0] == p->hash_tag[1]) {
+    *why =
+        "\"hash_tag\" must be two different characters such as \"{}\", or \"\" to disable "
+        "hash tags";
+    return false;
+  }
   if (body.contains("balance_factor")) {
     if (!body.at("balance_factor").is_number()) {
       *why = "\"balance_factor\" must be a number: 0 (off) or at least 1";
@@ -440,15 +448,21 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
   auto done = [this, reply, id](Result<uint64_t> applied) {
     post([this, reply, id, applied] { answer_applied(applied, {{"peer", id}}, reply, "index"); });
   };
+  std::string why;
   if (body.contains("promote")) {
+    if (!only_fields(body, {"id", "promote"}, "a promotion", &why)) {
+      return reply(error_reply(400, why));
+    }
     if (!body.at("promote").is_boolean() || !body.at("promote").get<bool>()) {
       return reply(error_reply(400, "\"promote\" must be true"));
     }
     membership_->promote_peer(id, done);
     return;
   }
+  if (!only_fields(body, {"id", "address"}, "adding a peer", &why)) {
+    return reply(error_reply(400, why));
+  }
   std::string address;
-  std::string why;
   if (!read_text(body, "address", &address, &why)) return reply(error_reply(400, why));
   if (!config::parse_host_port(address, nullptr, nullptr)) {
     return reply(error_reply(400, "\"address\" must be the peer's membership host:port"));

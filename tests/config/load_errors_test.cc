@@ -440,9 +440,18 @@ TEST(ConfigErrors, RaftListenMustHaveThePortOfThisNodesPeerEntry) {
   // Another host with the same port is fine: a wildcard listener, an address behind NAT.
   std::string wildcard(kRaftHead);
   wildcard.replace(wildcard.find("127.0.0.1:7401"), 14, "0.0.0.0:7401");
-  EXPECT_TRUE(load_with_backend(wildcard + R"(peers = ["n1@10.0.0.1:7401"]
+  EXPECT_TRUE(load_with_backend(wildcard + R"(secret = "s"
+peers = ["n1@10.0.0.1:7401"]
 )")
                   .ok());
+}
+
+TEST(ConfigErrors, RaftOffLoopbackNeedsASecret) {
+  std::string wildcard(kRaftHead);
+  wildcard.replace(wildcard.find("127.0.0.1:7401"), 14, "0.0.0.0:7401");
+  const LoadResult result = load_with_backend(wildcard + R"(peers = ["n1@10.0.0.1:7401"]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.listen", 4, "set membership.secret"));
 }
 
 TEST(ConfigErrors, AdminOffLoopbackNeedsAToken) {

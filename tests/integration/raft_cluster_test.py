@@ -190,6 +190,22 @@ class ClusterTest(unittest.TestCase):
             self.assertLess(elapsed, 1.0)
             self.assertEqual(ring["epoch"], epoch)
             self.assertEqual([b["name"] for b in ring["backends"]], ["r0", "r1", "r2", "r3"])
+            # A retry that changes nothing is answered with the epoch it leaves as it was.
+            for _ in range(2):
+                status, body = http("PATCH", follower.admin, "/backends/r3", {"weight": 1})
+                self.assertEqual((status, body["epoch"]), (200, epoch), body)
+            # Bodies are checked as strictly as a config file: nothing is half-understood.
+            for method, path, bad, why in (
+                    ("PATCH", "/ring", {"hash_tag": "aa"}, "two different characters"),
+                    ("POST", "/cluster/peers", {"id": "p9", "address": "127.0.0.1:1", "x": 1},
+                     'unknown field "x"'),
+                    ("POST", "/cluster/peers",
+                     {"id": "p9", "promote": True, "address": "127.0.0.1:1"},
+                     'unknown field "address"')):
+                status, body = http(method, follower.admin, path, bad)
+                self.assertEqual(status, 400, body)
+                self.assertIn(why, body["error"])
+            self.assertEqual(follower.ring()["epoch"], epoch)
             # Traffic through any instance reaches the new backend.
             c = redis.Redis(port=cl.nodes["p1"].port, socket_timeout=5)
             for i in range(300):

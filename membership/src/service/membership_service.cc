@@ -408,6 +408,10 @@ void MembershipService::process_ready() {
     for (const raft::Entry& entry : ready.committed_entries) {
       if (entry.index <= state_machine_.applied_index()) continue;  // in a restored snapshot
       Status applied = state_machine_.apply(entry);
+      // A command answers with the ring epoch it left (its index, or the one it kept as it
+      // changed nothing); a configuration change with its own index.
+      const raft::Index answer =
+          entry.type == raft::EntryType::kCommand ? state_machine_.ring_epoch() : entry.index;
       if (state_machine_.applied_index() != entry.index) {
         fail_storage("entry " + std::to_string(entry.index) +
                      " cannot be applied: " + applied.message());
@@ -431,7 +435,7 @@ void MembershipService::process_ready() {
         } else if (!applied) {
           completions.emplace_back(std::move(p.done), Status::refused(applied.message()));
         } else {
-          completions.emplace_back(std::move(p.done), entry.index);
+          completions.emplace_back(std::move(p.done), answer);
         }
       }
     }

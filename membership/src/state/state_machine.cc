@@ -58,8 +58,9 @@ Status MembershipStateMachine::apply(const raft::Entry& entry) {
   if (entry.type != raft::EntryType::kCommand) return Status::ok();
   Result<Command> command = decode_command(entry.data);
   if (!command) return command.status();
+  const MembershipState before = state_;  // small, and changes are rare
   Status s = state_.apply(*command);
-  if (s) ring_epoch_ = entry.index;
+  if (s && !(state_ == before)) ring_epoch_ = entry.index;
   return s;
 }
 

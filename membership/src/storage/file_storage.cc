@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "log_scan.h"
@@ -96,9 +98,19 @@ Status FileStorage::check_usable(const std::string& dir) {
   if (ec) return Status::error(dir + ": " + ec.message());
   while (path.has_relative_path()) {
     std::filesystem::file_status st = std::filesystem::status(path, ec);
-    // A directory, or a path this user cannot look into (none): nothing to object to.
-    if (st.type() == std::filesystem::file_type::directory ||
-        st.type() == std::filesystem::file_type::none) {
+    // A path this user cannot look into (none): nothing to object to.
+    if (st.type() == std::filesystem::file_type::none) break;
+    if (st.type() == std::filesystem::file_type::directory) {
+      // The directory itself, or the nearest one that exists: the instance creates what it
+      // needs there, so try it (a read-only file system, /proc). Permissions are left out:
+      // they depend on the user, and `check` may run as another one than `serve`.
+      std::string probe = (path / ".ringleader-check-XXXXXX").string();
+      if (::mkdtemp(probe.data()) != nullptr) {
+        ::rmdir(probe.c_str());
+      } else if (errno != EACCES && errno != EPERM) {
+        return Status::error(dir + ": cannot create anything in " + path.string() + ": " +
+                             std::strerror(errno));
+      }
       break;
     }
     if (st.type() != std::filesystem::file_type::not_found) {

@@ -186,6 +186,23 @@ bool nests_too_deep(std::string_view text) {
   return false;
 }
 
+// Requests that carry everything in their path take no body: an empty one, or {}. Anything
+// else is refused rather than ignored, so a field the caller meant to set is not lost.
+bool takes_no_body(const HttpRequest& request, HttpResponse* error) {
+  const std::string_view body = request.body;
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return true;
+  const size_t last = body.find_last_not_of(" \t\r\n");
+  std::string_view inner = body.substr(first, last - first + 1);
+  if (inner.size() >= 2 && inner.front() == '{' && inner.back() == '}' &&
+      inner.substr(1, inner.size() - 2).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return true;
+  }
+  *error = error_response(400, request.method + " " + request.path +
+                                   " takes no body (everything is in the path), or {}");
+  return false;
+}
+
 // The request body as a JSON object, or the 400 to send. `example` shows a valid body.
 std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
                                                 std::string_view example, HttpResponse* error) {
@@ -366,6 +383,7 @@ void AdminRouter::dispatch(Route route, const HttpRequest& request, const std::s
     }
     case Route::kBackend:
       if (request.method == "DELETE") {
+        if (!takes_no_body(request, &error)) return respond(std::move(error));
         service_.remove_backend(param, reply);
         return;
       } else {
@@ -376,9 +394,11 @@ void AdminRouter::dispatch(Route route, const HttpRequest& request, const std::s
         return;
       }
     case Route::kBackendDrain:
+      if (!takes_no_body(request, &error)) return respond(std::move(error));
       service_.drain_backend(param, reply);
       return;
     case Route::kBackendUndrain:
+      if (!takes_no_body(request, &error)) return respond(std::move(error));
       service_.undrain_backend(param, reply);
       return;
     case Route::kPeers: {
@@ -388,6 +408,7 @@ void AdminRouter::dispatch(Route route, const HttpRequest& request, const std::s
       return;
     }
     case Route::kPeer:
+      if (!takes_no_body(request, &error)) return respond(std::move(error));
       service_.remove_peer(param, reply);
       return;
   }

@@ -139,6 +139,13 @@ TEST(RingFromRaft, TheEpochMovesOnlyWithTheRing) {
     ASSERT_FALSE(in.outcomes.at(refused).is_ok());
     EXPECT_EQ(in.machine.applied_index(), refused);
     EXPECT_EQ(in.machine.ring_epoch(), changed);
+    // Changes that change nothing (a retry, a weight set to what it is) keep it too.
+    for (const state::Command& same :
+         {state::Command{state::SetWeight{"r1", 1}}, state::Command{state::UndrainBackend{"r1"}}}) {
+      raft::Index at = in.propose(same);
+      ASSERT_TRUE(in.outcomes.at(at).is_ok());
+      EXPECT_EQ(in.machine.ring_epoch(), changed);
+    }
     // The snapshot is taken past the last change: it carries the epoch.
     ASSERT_TRUE(in.node->compact(in.machine.applied_index(), in.machine.snapshot_data()).is_ok());
     in.drive();

@@ -247,6 +247,24 @@ TEST_F(AdminRouterTest, JsonBodyErrors) {
   EXPECT_TRUE(service_.calls.empty());
 }
 
+TEST_F(AdminRouterTest, RequestsWithEverythingInThePathTakeNoBody) {
+  // A body they would ignore is refused: the caller meant something by it.
+  for (const char* body : {"not json at all", R"({"state":"down"})", "[]"}) {
+    for (auto [method, path] : {std::pair{"POST", "/backends/r4/drain"},
+                                {"POST", "/backends/r4/undrain"},
+                                {"DELETE", "/backends/r4"},
+                                {"DELETE", "/cluster/peers/p4"}}) {
+      EXPECT_NE(error_of(make_request(method, path, body), 400).find("takes no body"),
+                std::string::npos)
+          << method << " " << path << " " << body;
+    }
+  }
+  EXPECT_TRUE(service_.calls.empty());
+  call(make_request("POST", "/backends/r4/drain", " {} \n"));
+  call(make_request("DELETE", "/cluster/peers/p4", ""));
+  EXPECT_EQ(service_.calls, (std::vector<std::string>{"drain_backend r4", "remove_peer p4"}));
+}
+
 TEST_F(AdminRouterTest, DeeplyNestedJsonIsRefused) {
   const std::string deep = "{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}";
   EXPECT_NE(error_of(make_request("POST", "/backends", deep), 400).find("nests deeper"),

@@ -22,8 +22,9 @@ class MembershipStateMachine {
   static Result<MembershipStateMachine> restore(const raft::Snapshot& snapshot);
 
   // Applies the committed entry `entry` (whose index must be applied_index() + 1): a command
-  // is decoded and applied, and its index becomes the ring epoch; no-op and config entries
-  // only advance the applied index. Returns the command's outcome: an undecodable or invalid
+  // is decoded and applied, and when it changed the state its index becomes the ring epoch;
+  // no-op and config entries, and commands that leave the state as it was, only advance the
+  // applied index. Returns the command's outcome: an undecodable or invalid
   // command is an error and changes nothing but the applied index — the same on every
   // instance.
   Status apply(const raft::Entry& entry);

@@ -45,9 +45,10 @@ class FileStorage final : public RaftStorage {
   // process has the directory open, and when `owner` (a node id; empty: not checked) differs
   // from the node the directory was first opened for.
   static Result<std::unique_ptr<FileStorage>> open(std::string dir, std::string_view owner = {});
-  // Whether open() could use or create `dir`, without creating anything: it is a directory,
-  // or the nearest part of its path that exists is one. (Permissions are not checked: they
-  // depend on the user, and `check` may run as another one than `serve`.)
+  // Whether open() could use or create `dir`, leaving nothing behind: it is a directory, or
+  // the nearest part of its path that exists is one, and a directory can be created in that
+  // one (a scratch directory, removed at once). Permissions are not checked: they depend on
+  // the user, and `check` may run as another one than `serve`.
   static Status check_usable(const std::string& dir);
 
   ~FileStorage() override;
