@@ -712,6 +712,20 @@ class MalformedStorageTest(McClusterCase):
         self.assert_stored("mf:pre", 0, "v")
         self.assert_works(other, "mf:still")
 
+    def test_a_binary_protocol_client_is_told_and_closed(self):
+        # Three binary VERSION requests: nothing in them ends a text line, so the client
+        # waited for ever for a binary reply.
+        version = bytes([0x80, 0x0b]) + bytes(22)
+        started = time.monotonic()
+        reply, closed = raw_exchange(self.rl.port, version * 3)
+        self.assertEqual(reply, b"CLIENT_ERROR ringleader speaks memcached's text protocol only, "
+                                b"not the binary one\r\n")
+        self.assertTrue(closed)
+        self.assertLess(time.monotonic() - started, 2)  # closed, not left to time out
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", "mf:binary", "mf:binary")), b"STORED")
+        self.assert_works(other, "mf:binary")
+
 
 class LimitsTest(McClusterCase):
     proxy_extra = "max_request_bytes = 65536"

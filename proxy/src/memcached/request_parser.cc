@@ -70,6 +70,14 @@ bool RequestParser::tokenize(std::string_view line) {
 }
 
 ParseStatus RequestParser::parse(std::string_view input) {
+  // A binary-protocol request starts with its magic byte; no text command does. Its client
+  // would wait for a binary reply that never comes (nothing in it ends a text line): say
+  // so and close instead.
+  if (!line_found_ && scanned_ == 0 && !input.empty() &&
+      static_cast<unsigned char>(input[0]) == kBinaryRequestMagic) {
+    return fail(
+        "CLIENT_ERROR ringleader speaks memcached's text protocol only, not the binary one");
+  }
   if (!line_found_) {
     const size_t limit = std::min(input.size(), limits_.max_request_bytes);
     const void* nl =

@@ -50,6 +50,11 @@ std::vector<BadCase> bad_requests() {
       {"line_over_limit", std::string(100, 'g'),
        "CLIENT_ERROR ringleader: command line longer than proxy.max_request_bytes\r\n",
        max_request(64)},
+      // A binary GET of "a" (header, then the key): nothing in it ends a text line.
+      {"binary_protocol",
+       std::string("\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01", 12) + std::string(12, '\0') +
+           "a",
+       "CLIENT_ERROR ringleader speaks memcached's text protocol only, not the binary one\r\n"},
       {"too_many_words", "get a b c d e\r\n",
        "CLIENT_ERROR ringleader: too many words on one command line (limit 4)\r\n", max_tokens(4)},
   };

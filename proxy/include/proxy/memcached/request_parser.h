@@ -31,6 +31,8 @@ struct ParseLimits {
 };
 
 // memcached's own limit on key length; longer keys are refused.
+// The first byte of every request of memcached's binary protocol.
+inline constexpr unsigned char kBinaryRequestMagic = 0x80;
 inline constexpr size_t kMaxKeyBytes = 250;
 // memcached's largest item (its -I limit) is 1 GiB, and it reads <bytes> into a 32-bit int: a
 // longer data block is refused whatever proxy.max_request_bytes says.
