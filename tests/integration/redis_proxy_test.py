@@ -677,13 +677,29 @@ class BackendPasswordTest(unittest.TestCase):
                     wait_until(lambda: expected in rl.tail(), timeout=5, what="a log line")
 
 
+def drain(sock, at_least, deadline):
+    """Reads from sock until at_least bytes arrived, it closed, or the deadline passed."""
+    got = 0
+    sock.settimeout(5)
+    while got < at_least and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except OSError:
+            return got
+        if not chunk:
+            return got
+        got += len(chunk)
+    return got
+
+
 @contextlib.contextmanager
-def proxy_over_three_redises(extra):
-    """Three redis-servers (redis-0..2) and a ringleader over them with `extra` config;
-    yields (redises, ringleader) and stops them all."""
+def proxy_over_three_redises(extra, proxy=""):
+    """Three redis-servers (redis-0..2) and a ringleader over them with `extra` config (and
+    `proxy` lines in [proxy]); yields (redises, ringleader) and stops them all."""
     with TempDir() as tmp, contextlib.ExitStack() as stack:
         redises = [stack.enter_context(RedisServer(tmp)) for _ in range(3)]
-        with Ringleader(RINGLEADER, tmp, [r.port for r in redises], extra=extra) as rl:
+        with Ringleader(RINGLEADER, tmp, [r.port for r in redises], proxy=proxy,
+                        extra=extra) as rl:
             yield redises, rl
 
 
@@ -845,6 +861,59 @@ class BackendFailureTest(unittest.TestCase):
                     self.assertIn("redis-1", str(e))
                     return False
             wait_until(answers, timeout=10, what="redis-1 to answer again")
+
+    def test_a_request_behind_a_long_stream_of_replies_does_not_time_out(self):
+        """backend.timeout_ms measures silence, not queueing: a GET queued on the backend
+        connection behind 20 requests that a backend answers steadily, one every 50 ms (1 s in
+        all, against a 300 ms timeout), is answered. It used to time out at 300 ms, failing
+        every request behind it and counting toward the healthy backend's ejection."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(10)
+        problems = []
+
+        def paced_backend():
+            try:
+                conn, _ = listener.accept()
+            except OSError as e:
+                problems.append(f"no connection: {e}")
+                return
+            with conn:
+                conn.settimeout(10)
+                buffered, answered, deadline = b"", 0, time.monotonic() + 20
+                while answered < 21 and time.monotonic() < deadline:
+                    if buffered.count(b"\r\n") < 5 * (answered + 1):  # *2 $3 GET $1 k
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            return
+                        buffered += chunk
+                        continue
+                    time.sleep(0.05)
+                    conn.sendall(b"$1\r\nx\r\n")
+                    answered += 1
+
+        with TempDir() as tmp:
+            thread = threading.Thread(target=paced_backend)
+            thread.start()
+            try:
+                port = listener.getsockname()[1]
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1",
+                                extra="[backend]\ntimeout_ms = 300\nfailure_limit = 0") as rl:
+                    with socket.create_connection(("127.0.0.1", rl.port)) as first:
+                        first.sendall(b"GET a\r\n" * 20)
+                        time.sleep(0.1)  # queued first on the backend connection
+                        c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                        started = time.monotonic()
+                        self.assertEqual(c.get("b"), b"x")
+                        self.assertGreater(time.monotonic() - started, 0.5)  # it did wait
+                        self.assertEqual(drain(first, 20 * 7, time.monotonic() + 10), 20 * 7)
+                    self.assertEqual(
+                        metric_value(rl.admin_port, "ringleader_backend_timeouts_total"), 0)
+            finally:
+                listener.close()
+                thread.join(timeout=30)
+        self.assertEqual(problems, [])
 
     def test_replies_still_arriving_count_against_a_splits_limit(self):
         """MGET over two scripted backends, each declaring a 700 KB reply and sending 1,000 bytes

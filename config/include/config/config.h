@@ -40,7 +40,7 @@ struct ProxyConfig {
 struct BackendPoolConfig {
   uint32_t connections = 1;  // per backend per worker
   uint32_t connect_timeout_ms = 1000;
-  uint32_t timeout_ms = 1000;
+  uint32_t timeout_ms = 1000;  // since the request was sent, and the backend's last bytes
   uint32_t failure_limit = 3;  // consecutive failures before ejection; 0 = never eject
   uint32_t retry_timeout_ms = 5000;
   std::string password;

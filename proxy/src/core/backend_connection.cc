@@ -250,6 +250,7 @@ void BackendConnection::on_read(ssize_t nread) {
     return;
   }
   in_.commit(static_cast<size_t>(nread));
+  last_read_ns_ = loop_now_ns();
   WorkerCounters::bump(pool_.counters().backend_reads);
   process_replies();
 }
@@ -382,6 +383,18 @@ bool BackendConnection::drop_oversized_reply(size_t head) {
   return true;
 }
 
+bool BackendConnection::bytes_waiting() const {
+  if (socket_ == nullptr) return false;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&socket_->tcp), &fd) != 0) return false;
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+uint64_t BackendConnection::pushed_back(uint64_t deadline_ns) const {
+  return std::max(deadline_ns, last_read_ns_ + uint64_t{pool_.config().timeout_ms} * kMs);
+}
+
 void BackendConnection::arm_timer() {
   if (state_ != State::kReady) return;
   if (in_flight_.empty() && !discarding_) {
@@ -390,8 +403,9 @@ void BackendConnection::arm_timer() {
   }
   uint64_t now = loop_now_ns();
   uint64_t deadline = UINT64_MAX;
-  if (discarding_) deadline = discard_deadline_ns_;
-  if (!in_flight_.empty()) deadline = std::min(deadline, in_flight_.front().deadline_ns);
+  if (discarding_) deadline = pushed_back(discard_deadline_ns_);
+  if (!in_flight_.empty())
+    deadline = std::min(deadline, pushed_back(in_flight_.front().deadline_ns));
   uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); }, wait_ms,
@@ -411,14 +425,22 @@ void BackendConnection::on_timer() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     case State::kReady:
-      if (discarding_ && discard_deadline_ns_ <= loop_now_ns()) {
+      // Timers run before the iteration's reads: after a long iteration of this worker, bytes
+      // the backend sent in time may wait unread. They are progress, not silence.
+      if (bytes_waiting()) {
+        last_read_ns_ = loop_now_ns();
+        arm_timer();
+        return;
+      }
+      if (discarding_ && pushed_back(discard_deadline_ns_) <= loop_now_ns()) {
         // The request of the reply being dropped was answered already: the connection, out
         // of step now, fails the requests behind it for that.
         last_error_ = "the rest of a dropped oversized reply did not arrive within " +
                       std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
         fail_all(pool_.describe() + ": connection closed: " + last_error_, true);
-      } else if (!in_flight_.empty() && in_flight_.front().deadline_ns <= loop_now_ns()) {
+      } else if (!in_flight_.empty() &&
+                 pushed_back(in_flight_.front().deadline_ns) <= loop_now_ns()) {
         // Replies still due would arrive out of step: the connection cannot be reused. The
         // request that timed out says so; those behind it on the connection fail because of it.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";

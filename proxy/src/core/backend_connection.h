@@ -113,6 +113,15 @@ class BackendConnection final : public IoBatch::Writer {
   // reply must arrive by then, as a reply held whole would have had to; a backend that stalls
   // in the middle of it fails the connection even when nothing else is in flight.
   uint64_t discard_deadline_ns_ = 0;
+  // When the socket last delivered bytes. Deadlines (a request's, the rest of a dropped
+  // reply's) are pushed back to timeout_ms after it: a backend streaming replies is answering,
+  // and a request queued behind a long stream of them is not timed out by it (which also
+  // failed every request behind it, and counted toward the backend's ejection).
+  uint64_t last_read_ns_ = 0;
+  // A deadline as it stands, given the reads since it was set.
+  uint64_t pushed_back(uint64_t deadline_ns) const;
+  // Whether the socket holds bytes not read yet.
+  bool bytes_waiting() const;
   // Bytes of the head reply counted in in_flight_.front()'s PendingRequest::reply_bytes.
   size_t head_charge_ = 0;
   std::string out_pending_;         // bytes not yet handed to a write
