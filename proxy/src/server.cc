@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -30,6 +31,16 @@ constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
 constexpr uint64_t kHeapTrimMs = 2000;
 constexpr size_t kHeapTrimBytes = size_t{32} << 20;
+
+// This process's resident set, from /proc/self/statm; 0 when it cannot be read.
+size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, resident = 0;
+  const int read = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return read == 2 ? resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
 
 // `key` names the setting in errors ("proxy.listen").
 Result<sockaddr_storage> listen_address(const std::string& listen,
@@ -152,6 +163,8 @@ int Server::run() {
       kEjectionSweepMs, kEjectionSweepMs);
   uv_timer_init(&loop_, &heap_timer_);
   heap_timer_.data = this;
+  rss_after_trim_ = resident_bytes();
+  free_after_trim_ = mallinfo2().fordblks;
   uv_timer_start(
       &heap_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->trim_heap(); }, kHeapTrimMs,
       kHeapTrimMs);
@@ -247,13 +260,23 @@ void Server::run_posted() {
 
 void Server::trim_heap() {
   // A trim leaves the chunks it emptied in malloc's free lists (only their pages go back), so
-  // the free bytes stay high after it: what counts is how much they grew since.
+  // after one the free bytes stay high. Memory to give back again shows as free bytes grown
+  // since (memory in use at the last trim, freed now) or as resident bytes grown since (free
+  // chunks used again, their pages back, and freed again); either by kHeapTrimBytes, with
+  // at least that much free.
+  const size_t rss = resident_bytes();
   const size_t free_bytes = mallinfo2().fordblks;
-  heap_free_after_trim_ = std::min(heap_free_after_trim_, free_bytes);
-  if (free_bytes < heap_free_after_trim_ + kHeapTrimBytes) return;
+  rss_after_trim_ = std::min(rss_after_trim_, rss);
+  free_after_trim_ = std::min(free_after_trim_, free_bytes);
+  if (free_bytes < kHeapTrimBytes) return;  // in use, not free
+  if (rss < rss_after_trim_ + kHeapTrimBytes && free_bytes < free_after_trim_ + kHeapTrimBytes) {
+    return;
+  }
   malloc_trim(0);
-  heap_free_after_trim_ = mallinfo2().fordblks;
-  RL_LOG_DEBUG("returned free heap memory to the system (%zu MB were free)", free_bytes >> 20);
+  rss_after_trim_ = resident_bytes();
+  free_after_trim_ = mallinfo2().fordblks;
+  RL_LOG_DEBUG("returned free heap memory to the system: %zu MB resident, %zu MB after", rss >> 20,
+               rss_after_trim_ >> 20);
 }
 
 void Server::on_signal(int signum) {

@@ -89,7 +89,8 @@ class Server final : public ProxyServer, public admin::AdminService {
   // Gives the memory a burst left free in malloc's arenas back to the system. glibc keeps
   // freed chunks for reuse and returns only the top of each arena: after pipelined bursts of
   // 40 KB replies the workers' arenas held hundreds of MB, free, for good. Checked every
-  // kHeapTrimMs; trimmed once the free bytes have grown by kHeapTrimBytes since the last trim.
+  // kHeapTrimMs; trimmed once the free or the resident bytes have grown by kHeapTrimBytes
+  // since the last trim and at least that much of the heap is free.
   void trim_heap();
   void wake_workers();
   admin::AdminReply static_membership_refusal() const;
@@ -114,7 +115,8 @@ class Server final : public ProxyServer, public admin::AdminService {
   uv_async_t eject_async_;
   uv_timer_t sweep_timer_;
   uv_timer_t heap_timer_;
-  size_t heap_free_after_trim_ = 0;  // see trim_heap()
+  size_t rss_after_trim_ = 0;  // see trim_heap()
+  size_t free_after_trim_ = 0;
   std::vector<uv_signal_t*> signals_;
   std::mutex eject_mu_;
   std::vector<std::string> eject_queue_;  // guarded by eject_mu_

@@ -103,6 +103,12 @@ def send_and_half_close(port, payload, timeout=5.0):
             got += chunk
 
 
+def sanitized(binary):
+    """Whether `binary` runs under a sanitizer's allocator (ASan, TSan) instead of glibc's."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return "libasan" in out or "libtsan" in out
+
+
 def sigstop(pid):
     """Stops process `pid` (SIGSTOP) and returns once it is stopped: the signal takes effect
     asynchronously, and a thread already running could still answer a request sent at once."""

@@ -17,7 +17,7 @@ import unittest
 import redis
 
 from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, send_and_half_close, sigstop, wait_until,
+                     run_unittests, sanitized, send_and_half_close, sigstop, wait_until,
                      with_random_traffic)
 
 RINGLEADER = None
@@ -436,6 +436,8 @@ class MemoryTest(ClusterCase):
     def test_memory_a_burst_took_is_given_back(self):
         # Pipelined bursts of 40 KB replies left hundreds of MB in the workers' malloc arenas
         # (freed, kept for reuse) and in the request free lists, for good.
+        if sanitized(RINGLEADER):
+            self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
         c = self.client()
         for i in range(50):
             c.set(f"burst:{i}", "v" * 40000)
@@ -457,7 +459,9 @@ class MemoryTest(ClusterCase):
                     got += len(chunk)
                 self.assertGreaterEqual(got, 5000 * 40000)
         peak = rss_mb()
-        wait_until(lambda: rss_mb() < baseline + 80, timeout=15,
+        # What stays is what is still in use: free lists, buffers, and free chunks too small
+        # to hold a whole page. Without the trim it stayed at the peak (576 MB).
+        wait_until(lambda: rss_mb() < baseline + 128, timeout=15,
                    what=f"RSS back near {baseline} MB (peak {peak} MB)")
 
 
