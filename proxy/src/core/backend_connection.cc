@@ -308,8 +308,7 @@ void BackendConnection::process_replies() {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }
-    if (std::string refusal = protocol_.connection_refusal(reply); !refusal.empty()) {
-      last_error_ = std::move(refusal);
+    if (protocol_.refuses_connection(reply, &last_error_)) {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }

@@ -103,10 +103,11 @@ class Protocol {
   virtual std::string handshake(const config::BackendPoolConfig& backend) = 0;
   virtual size_t handshake_replies(const config::BackendPoolConfig& backend) = 0;
   virtual bool handshake_accepted(std::string_view reply) = 0;
-  // Why a reply to a forwarded request says the connection cannot serve any request (a
-  // Redis that asks for a password the pool does not send), or empty. The connection then
+  // Whether a reply to a forwarded request says the connection cannot serve any request (a
+  // Redis that asks for a password the pool does not send), with *why. The connection then
   // fails as a refused handshake would; other error replies are answers like any other.
-  virtual std::string connection_refusal(std::string_view reply) = 0;
+  // Called for every reply: cheap when the answer is no.
+  virtual bool refuses_connection(std::string_view reply, std::string* why) = 0;
   // An error reply in this protocol, for errors raised outside a session (e.g. too many clients);
   // `message` carries no protocol prefix (the protocol adds "ERR ", "SERVER_ERROR ", ...).
   virtual std::string error_reply(std::string_view message) = 0;

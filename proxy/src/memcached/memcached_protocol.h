@@ -14,7 +14,7 @@ class MemcachedProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig&) override { return {}; }
   size_t handshake_replies(const config::BackendPoolConfig&) override { return 0; }
   bool handshake_accepted(std::string_view) override { return true; }
-  std::string connection_refusal(std::string_view) override { return {}; }
+  bool refuses_connection(std::string_view, std::string*) override { return false; }
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
   // A retrieval that found none of its keys.

@@ -52,13 +52,14 @@ bool RedisProtocol::handshake_accepted(std::string_view reply) {
   return !reply.empty() && reply[0] == '+';
 }
 
-std::string RedisProtocol::connection_refusal(std::string_view reply) {
-  if (!reply.starts_with("-NOAUTH")) return {};
+bool RedisProtocol::refuses_with_error(std::string_view reply, std::string* why) {
+  if (!reply.starts_with("-NOAUTH")) return false;
   reply.remove_prefix(1);
   while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r'))
     reply.remove_suffix(1);
-  return "it requires a password and backend.password is not set (" +
+  *why = "it requires a password and backend.password is not set (" +
          std::string(reply.substr(0, 200)) + ")";
+  return true;
 }
 
 bool RedisProtocol::complete_follow_up(Fragment& follow_up, std::string_view decided) {

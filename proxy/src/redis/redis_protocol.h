@@ -13,7 +13,9 @@ class RedisProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig& backend) override;
   size_t handshake_replies(const config::BackendPoolConfig& backend) override;
   bool handshake_accepted(std::string_view reply) override;
-  std::string connection_refusal(std::string_view reply) override;
+  bool refuses_connection(std::string_view reply, std::string* why) override {
+    return !reply.empty() && reply[0] == '-' && refuses_with_error(reply, why);
+  }
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
   // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array; and an array of
@@ -23,6 +25,10 @@ class RedisProtocol final : public Protocol {
   bool complete_follow_up(Fragment& follow_up, std::string_view decided) override;
   size_t command_count() override;
   std::string_view command_name(size_t index) override;
+
+ private:
+  // refuses_connection() for an error reply: -NOAUTH, the password backend.password lacks.
+  static bool refuses_with_error(std::string_view reply, std::string* why);
 };
 
 }  // namespace ringleader::proxy::redis
