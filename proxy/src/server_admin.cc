@@ -201,6 +201,20 @@ admin::AdminReply Server::readiness() {
                 "routing with the last ring (epoch " +
                     std::to_string(epoch) + ")"}}};
     }
+    if (!st.caught_up) {
+      std::string why = !st.heard_leader
+                            ? "no leader heard from since this instance started"
+                            : "applied index " + std::to_string(st.applied_index) +
+                                  ", waiting for the leader to confirm its commit index (last "
+                                  "announced " +
+                                  std::to_string(st.leader_commit) + ")";
+      return {503,
+              {{"ready", false},
+               {"catching_up", true},
+               {"epoch", epoch},
+               {"error", "catching up: " + why + "; routing with the last ring (epoch " +
+                             std::to_string(epoch) + ")"}}};
+    }
   }
   for (const ring::Backend& b : r->backends()) {
     if (b.state != ring::BackendState::kDown) return {200, {{"ready", true}, {"epoch", epoch}}};
@@ -276,6 +290,7 @@ admin::AdminReply Server::cluster() {
            {"applied_index", st.applied_index},
            {"epoch", r ? r->epoch() : 0},
            {"stale", st.stale},
+           {"caught_up", st.caught_up},
            {"elections", st.elections},
            {"listen", st.listen_address},
            {"peers", peers}}};

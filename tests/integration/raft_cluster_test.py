@@ -319,6 +319,42 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(after["epoch"], before["epoch"])  # elections leave the ring as it was
             self.assertEqual(after["backends"][2]["state"], "draining")
 
+    def test_a_restarted_instance_is_ready_only_once_it_has_caught_up(self):
+        # After a restart an instance routes with the ring in its data_dir, which may miss
+        # changes made while it was down: /readyz says so until the leader confirmed what it
+        # must apply.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            leader = cl.wait_leader()
+            for n in cl.up():
+                wait_until(lambda: http("GET", n.admin, "/readyz")[0] == 200, timeout=5,
+                           what=f"{n.id} ready")
+            follower = cl.follower()
+            follower.stop()
+            status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 7})
+            self.assertEqual(status, 200, body)
+            others = [n for n in cl.up() if n is not follower]
+            for n in others:
+                sigstop(n.proc.proc.pid)
+            try:
+                follower.start()
+                wait_until(lambda: follower.ring()["epoch"] > 0, timeout=5,
+                           what="the ring recovered from data_dir")
+                status, body = http("GET", follower.admin, "/readyz")
+                self.assertEqual(status, 503, body)
+                self.assertTrue(body.get("catching_up"), body)
+                self.assertIn("no leader heard from since this instance started", body["error"])
+                self.assertFalse(follower.cluster()["caught_up"])
+                self.assertEqual(follower.ring()["backends"][1]["weight"], 1)
+            finally:
+                for n in others:
+                    n.signal(signal.SIGCONT)
+            wait_until(lambda: http("GET", follower.admin, "/readyz")[0] == 200, timeout=10,
+                       what="the restarted instance to be ready")
+            # Ready means caught up: the change made while it was down is in its ring.
+            self.assertEqual(follower.ring()["backends"][1]["weight"], 7)
+            self.assertTrue(follower.cluster()["caught_up"])
+            self.assertIn("caught up with the leader", follower.proc.tail(50))
+
     def test_a_follower_restarted_with_lost_data_catches_up(self):
         # Raft assumes what a peer acknowledged survives. A follower whose data_dir was
         # restored from an older copy, or wiped, breaks that: the leader must notice, say so,

@@ -297,6 +297,7 @@ void MembershipService::on_tick() {
   }
   if (failure_.empty()) {
     node_->tick();
+    check_caught_up();
     process_ready();
     try_pending_changes();
     maybe_seed();
@@ -311,7 +312,16 @@ void MembershipService::on_message(raft::Message message) {
   uint64_t now = now_ms();
   last_heard_ms_[message.from] = now;
   node_->step(message);
-  if (!node_->leader().empty() && message.from == node_->leader()) last_leader_contact_ms_ = now;
+  if (!node_->leader().empty() && message.from == node_->leader()) {
+    last_leader_contact_ms_ = now;
+    if (const auto* append = std::get_if<raft::AppendRequest>(&message.payload)) {
+      heard_leader_ = true;
+      leader_commit_seen_ = std::max(leader_commit_seen_, append->leader_commit);
+    } else if (const auto* snap = std::get_if<raft::SnapshotRequest>(&message.payload)) {
+      heard_leader_ = true;
+      leader_commit_seen_ = std::max(leader_commit_seen_, snap->snapshot.meta.index);
+    }
+  }
   process_ready();
   refresh_status();
 }
@@ -459,6 +469,28 @@ void MembershipService::process_ready() {
     run_completions(completions);
     resolve_applied_waiters();
   }
+}
+
+void MembershipService::check_caught_up() {
+  if (caught_up_ || catch_up_pending_ || node_->leader().empty()) return;
+  catch_up_pending_ = true;
+  uint64_t id = next_request_id_++;
+  // Answered once this node has applied the leader's commit index as of now; a failure
+  // (no leader confirmed it, a timeout) is retried at a later tick.
+  reads_.emplace(id, Pending{[this](Result<uint64_t> r) {
+                               catch_up_pending_ = false;
+                               if (!r.is_ok() || caught_up_) return;
+                               caught_up_ = true;
+                               leader_commit_seen_ = std::max(leader_commit_seen_, r.value());
+                               RL_LOG_INFO(
+                                   "membership %s: caught up with the leader: applied index "
+                                   "%llu, ring epoch %llu",
+                                   options_.node_id.c_str(),
+                                   static_cast<unsigned long long>(state_machine_.applied_index()),
+                                   static_cast<unsigned long long>(published_epoch_));
+                             },
+                             now_ms() + 2 * uint64_t{options_.election_timeout_ms}});
+  node_->read_index(id);
 }
 
 void MembershipService::publish_ring() {
@@ -790,7 +822,14 @@ void MembershipService::refresh_status() {
   s.epoch = published_epoch_;
   // A leader counts as its own contact, so that one deposed by check-quorum becomes stale two
   // election timeouts after it stepped down, like any follower.
-  if (node_->role() == raft::Role::kLeader) last_leader_contact_ms_ = now;
+  if (node_->role() == raft::Role::kLeader) {
+    last_leader_contact_ms_ = now;
+    heard_leader_ = true;
+    leader_commit_seen_ = std::max(leader_commit_seen_, node_->commit_index());
+  }
+  s.caught_up = caught_up_;
+  s.heard_leader = heard_leader_;
+  s.leader_commit = leader_commit_seen_;
   s.stale = node_->role() != raft::Role::kLeader &&
             now - last_leader_contact_ms_ > 2 * uint64_t{options_.election_timeout_ms};
   if (node_->vote() == options_.node_id && node_->term() != last_campaign_term_) {

@@ -368,6 +368,38 @@ TEST_F(ServiceTest, LeaderStopsNewLeaderTakesOverAndRestartedNodeCatchesUpBySnap
   ASSERT_TRUE(converged(everyone, *r));
 }
 
+TEST_F(ServiceTest, RestartedFollowerIsNotCaughtUpUntilItHasAppliedTheLeadersCommits) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  for (size_t i : all())
+    EXPECT_TRUE(eventually([&] { return svc(i).status().caught_up; })) << nodes_[i]->id;
+
+  size_t follower = follower_of(leader, all());
+  stop(follower);
+  Result<uint64_t> change = propose(leader, state::AddBackend{backend("r9", 7009)});
+  ASSERT_TRUE(change.is_ok()) << change.error();
+  // The others drop everything from and to the restarted follower until the test heals them.
+  for (size_t i : all())
+    svc(i).set_blocked({nodes_[follower]->id});
+  start(follower);
+  ASSERT_TRUE(eventually([&] { return nodes_[follower]->rings->epoch() >= 3; }));
+  std::this_thread::sleep_for(200ms);  // half an election timeout: it would have heard by now
+  ServiceStatus cut = svc(follower).status();
+  EXPECT_FALSE(cut.caught_up);
+  EXPECT_FALSE(nodes_[follower]->rings->has_backend("r9"));
+
+  for (size_t i : all())
+    svc(i).set_blocked({});
+  ASSERT_TRUE(eventually([&] { return svc(follower).status().caught_up; }));
+  ServiceStatus healed = svc(follower).status();
+  EXPECT_GE(healed.leader_commit, *change);
+  EXPECT_GE(healed.applied_index, healed.leader_commit);
+  EXPECT_TRUE(nodes_[follower]->rings->has_backend("r9"));
+  EXPECT_TRUE(svc(leader).status().caught_up);
+}
+
 TEST_F(ServiceTest, BlockedNodeGoesStaleCannotCommitAndConvergesAfterHeal) {
   make_nodes(3);
   start_all();

@@ -120,6 +120,14 @@ struct ServiceStatus {
   // Not a leader and no word from one for more than 2 election timeouts: the instance keeps
   // routing with its last ring, but that ring may be out of date.
   bool stale = false;
+  // Has caught up once since this process started: a read barrier through the leader
+  // completed, so it applied everything committed when the barrier began. Until then its
+  // ring is the one recovered from data_dir, possibly out of date. Once set it stays set for
+  // the life of the process; `stale` covers losing the leader later.
+  bool caught_up = false;
+  bool heard_leader = false;  // a leader's append or snapshot arrived since start, or it leads
+  // Highest commit index a leader announced since start (0 before any word from one).
+  uint64_t leader_commit = 0;
   std::vector<PeerStatus> peers;  // this node excluded
   uint64_t elections = 0;         // elections this node started (terms it campaigned in)
   // Times, while leading, a peer was found to have lost entries it had acknowledged.
@@ -233,6 +241,9 @@ class MembershipService {
   void refresh_status();
   uint64_t now_ms() const { return uv_now(&loop_); }
   uint64_t deadline() const { return now_ms() + options_.request_timeout_ms; }
+  // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
+  // the leader when none is in flight and a leader is known.
+  void check_caught_up();
 
   const ServiceOptions options_;
   const RingSink sink_;
@@ -268,6 +279,12 @@ class MembershipService {
   // When a message from the current leader last arrived (or the service started).
   uint64_t last_leader_contact_ms_ = 0;
   std::map<raft::NodeId, uint64_t> last_heard_ms_;
+  // Highest commit index announced by a leader since start (appends, snapshots, the
+  // catch-up barrier); a leader's own commit index counts once it leads.
+  uint64_t leader_commit_seen_ = 0;
+  bool heard_leader_ = false;
+  bool caught_up_ = false;         // see ServiceStatus::caught_up
+  bool catch_up_pending_ = false;  // a catch-up read barrier is in flight
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
