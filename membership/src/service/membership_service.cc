@@ -299,6 +299,7 @@ void MembershipService::on_tick() {
     node_->tick();
     check_caught_up();
     process_ready();
+    fail_forwarded_to_former_leaders();
     try_pending_changes();
     maybe_seed();
     process_ready();
@@ -312,6 +313,7 @@ void MembershipService::on_message(raft::Message message) {
   uint64_t now = now_ms();
   last_heard_ms_[message.from] = now;
   node_->step(message);
+  fail_forwarded_to_former_leaders();
   if (!node_->leader().empty() && message.from == node_->leader()) {
     last_leader_contact_ms_ = now;
     if (const auto* append = std::get_if<raft::AppendRequest>(&message.payload)) {
@@ -362,7 +364,7 @@ void MembershipService::on_forward_response(const raft::NodeId& from,
   last_heard_ms_[from] = now_ms();
   auto it = forwarded_.find(response.request_id);
   if (it == forwarded_.end()) return;
-  Pending pending = std::move(it->second);
+  ForwardedRequest pending = std::move(it->second);
   forwarded_.erase(it);
   if (!response.ok) {
     pending.done(response.refused ? Status::refused(response.error)
@@ -469,6 +471,25 @@ void MembershipService::process_ready() {
     run_completions(completions);
     resolve_applied_waiters();
   }
+}
+
+void MembershipService::fail_forwarded_to_former_leaders() {
+  const raft::NodeId& leader = node_->leader();
+  if (leader.empty() || forwarded_.empty()) return;
+  Completions completions;
+  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
+    if (it->second.leader == leader) {
+      ++it;
+      continue;
+    }
+    completions.emplace_back(
+        std::move(it->second.done),
+        Status::error("the leader " + it->second.leader + " was replaced by " + leader +
+                      " before it answered; the change may still be applied (GET /ring shows "
+                      "whether it was)"));
+    it = forwarded_.erase(it);
+  }
+  run_completions(completions);
 }
 
 void MembershipService::check_caught_up() {
@@ -588,7 +609,7 @@ void MembershipService::forward_to_leader(transport::ForwardRequest request, Don
     return;
   }
   request.request_id = next_request_id_++;
-  forwarded_.emplace(request.request_id, Pending{std::move(done), deadline_ms});
+  forwarded_.emplace(request.request_id, ForwardedRequest{std::move(done), deadline_ms, leader});
   transport_->send_frame(leader, request);
 }
 

@@ -145,7 +145,7 @@ class ServiceTest : public ::testing::Test {
     o.secret = "service-test";
     o.seed_backends = {backend("r1", 7001), backend("r2", 7002)};
     o.seed_params.replicas = 2;
-    o.request_timeout_ms = 2500;
+    o.request_timeout_ms = request_timeout_ms_;
     o.snapshot_every = snapshot_every_;
     return o;
   }
@@ -267,6 +267,7 @@ class ServiceTest : public ::testing::Test {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::set<std::string> founders_;
   uint64_t snapshot_every_ = 1000;
+  uint32_t request_timeout_ms_ = 2500;
 };
 
 TEST_F(ServiceTest, ElectsLeaderSeedsAndAppliesFollowerProposalEverywhere) {
@@ -472,6 +473,37 @@ TEST_F(ServiceTest, CutOffLeaderStepsDownAndGoesStaleWhileTheMajorityMovesOn) {
   EXPECT_FALSE(nodes_[old_leader]->rings->has_backend("lost"));
   EXPECT_TRUE(eventually([&] { return !svc(old_leader).status().stale; }));
   EXPECT_EQ(agreed_leader(all()), static_cast<int>(leader));
+}
+
+TEST_F(ServiceTest, ChangeForwardedToALeaderThatIsReplacedFailsAsSoonAsTheNewLeaderIsKnown) {
+  request_timeout_ms_ = 8000;  // far longer than an election: the answer must not be a timeout
+  make_nodes(3);
+  start_all();
+  size_t old_leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  std::set<raft::NodeId> others;
+  std::vector<size_t> majority;
+  for (size_t i : all()) {
+    if (i != old_leader) {
+      others.insert(nodes_[i]->id);
+      majority.push_back(i);
+    }
+  }
+  svc(old_leader).set_blocked(others);
+  std::this_thread::sleep_for(50ms);  // the block is in place on the leader's thread
+
+  size_t follower = majority[0];
+  Result<uint64_t> r = propose(follower, state::AddBackend{backend("f1", 7401)});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("was replaced by"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("may still be applied"), std::string::npos) << r.error();
+  // The new leader takes the same change at once.
+  size_t leader = wait_leader(majority);
+  EXPECT_NE(leader, old_leader);
+  Result<uint64_t> again = propose_retrying(follower, state::AddBackend{backend("f1", 7401)});
+  ASSERT_TRUE(again.is_ok()) << again.error();
+  svc(old_leader).set_blocked({});
+  ASSERT_TRUE(converged(all(), *again));
 }
 
 // A learner that never catches up (here: never started) cannot be promoted. The change is

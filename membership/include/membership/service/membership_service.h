@@ -196,6 +196,12 @@ class MembershipService {
     Done done;
     uint64_t deadline_ms = 0;
   };
+  // A request forwarded to `leader`, which answers it.
+  struct ForwardedRequest {
+    Done done;
+    uint64_t deadline_ms = 0;
+    raft::NodeId leader;
+  };
   struct PendingChange {
     raft::ConfigChange change;
     Done done;
@@ -244,6 +250,9 @@ class MembershipService {
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
   void check_caught_up();
+  // Fails forwarded requests whose leader is no longer the leader this node follows: their
+  // outcome is unknown, and waiting out the deadline would learn nothing more.
+  void fail_forwarded_to_former_leaders();
 
   const ServiceOptions options_;
   const RingSink sink_;
@@ -270,7 +279,7 @@ class MembershipService {
   // Membership changes waiting until the leader may propose them (one config change at a time).
   std::vector<PendingChange> pending_changes_;
   // Proposals forwarded to the leader, by request id.
-  std::map<uint64_t, Pending> forwarded_;
+  std::map<uint64_t, ForwardedRequest> forwarded_;
   // Read barriers waiting for their ReadState, by request id.
   std::map<uint64_t, Pending> reads_;
   // Callers waiting until the applied index reaches the key.
