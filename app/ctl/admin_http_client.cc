@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -34,6 +36,14 @@ class Socket {
 
 std::string errno_text(int err) {
   return std::strerror(err);
+}
+
+// "30 s", "0.5 s".
+std::string seconds_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f s", static_cast<double>(d.count()) / 1000.0);
+  return text;
 }
 
 // Connects `fd` to `address` within `timeout`; 0 or an errno value.
@@ -226,6 +236,8 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
   }
   Socket socket(fd);
   set_io_timeouts(fd, timeouts.exchange);
+  const auto deadline = std::chrono::steady_clock::now() + timeouts.exchange;
+  const std::string no_answer = "no answer within " + seconds_text(timeouts.exchange);
 
   int err = 0;
   if (!send_all(fd, format_request(host, port, request), &err)) {
@@ -239,16 +251,21 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
     const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      response.outcome = AdminResponse::Outcome::kFailed;
-      response.error =
-          (errno == EAGAIN || errno == EWOULDBLOCK)
-              ? "no answer within " + std::to_string(timeouts.exchange.count() / 1000) + " s"
-              : "reading the answer failed: " + errno_text(errno);
+      const bool timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+      response.outcome =
+          timed_out ? AdminResponse::Outcome::kNoAnswer : AdminResponse::Outcome::kFailed;
+      response.error = timed_out ? no_answer : "reading the answer failed: " + errno_text(errno);
       return response;
     }
     if (n == 0) break;
     raw.append(chunk, static_cast<size_t>(n));
     if (complete_by_length(raw)) break;
+    // Each recv waits at most the timeout; an answer that trickles in must be whole by then.
+    if (std::chrono::steady_clock::now() > deadline) {
+      response.outcome = AdminResponse::Outcome::kNoAnswer;
+      response.error = no_answer + " (part of it arrived)";
+      return response;
+    }
     if (raw.size() > kMaxResponseBytes) {
       response.outcome = AdminResponse::Outcome::kFailed;
       response.error = "the answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes";

@@ -17,8 +17,9 @@ struct AdminRequest {
 
 struct AdminResponse {
   // kConnectFailed: no connection could be made (resolve, refused, timeout); nothing was sent.
-  // kFailed: connected, but the exchange failed (reset, timeout, not HTTP). kOk: a response.
-  enum class Outcome { kOk, kConnectFailed, kFailed };
+  // kNoAnswer: the request was sent, and no whole answer came within the exchange timeout.
+  // kFailed: connected, but the exchange failed (reset, not HTTP). kOk: a response.
+  enum class Outcome { kOk, kConnectFailed, kNoAnswer, kFailed };
   Outcome outcome = Outcome::kOk;
   std::string error;  // what went wrong, when outcome != kOk
   int status = 0;
@@ -28,7 +29,7 @@ struct AdminResponse {
 
 struct ClientTimeouts {
   std::chrono::milliseconds connect{5'000};
-  std::chrono::milliseconds exchange{30'000};  // each send/receive may stall this long
+  std::chrono::milliseconds exchange{30'000};  // sending the request and reading the answer
 };
 
 // Sends `request` to `host`:`port` (an IP literal or a name; IPv6 without brackets) and reads

@@ -151,7 +151,8 @@ Result<CtlCall> plan_peers(const CtlOptions& o) {
 }  // namespace
 
 const char* ctl_usage() {
-  return "usage: ringleader ctl [--admin HOST:PORT] [--token TOKEN] [--json] COMMAND\n"
+  return "usage: ringleader ctl [--admin HOST:PORT] [--token TOKEN] [--json] [--timeout S] "
+         "COMMAND\n"
          "\n"
          "commands:\n"
          "  ring [--consistent]                              the ring: epoch, parameters, "
@@ -177,8 +178,10 @@ const char* ctl_usage() {
          "  --admin HOST:PORT  the admin API (admin.listen); default 127.0.0.1:9180\n"
          "  --token TOKEN      admin.token, for changes; default $RINGLEADER_ADMIN_TOKEN\n"
          "  --json             print the server's JSON answer as is (for scripts)\n"
+         "  --timeout SECONDS  how long to wait for the answer; default 30\n"
          "\n"
-         "exit codes: 0 ok, 1 the server answered with an error, 2 usage, 3 cannot connect\n";
+         "exit codes: 0 ok, 1 the server answered with an error, 2 usage, 3 cannot connect,\n"
+         "4 no answer in time (a change may still be applied: `ring` shows whether it was)\n";
 }
 
 Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
@@ -215,6 +218,15 @@ Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
                              std::to_string(ring::kMaxWeight) + ", not \"" + weight->value() +
                              "\"");
       }
+    } else if (auto timeout = option_value(args, &i, "--timeout")) {
+      if (!*timeout) return timeout->status();
+      std::optional<uint32_t> s = parse_weight(timeout->value());
+      if (!s || *s > kMaxTimeoutSeconds) {
+        return Status::error("--timeout must be a whole number of seconds from 1 to " +
+                             std::to_string(kMaxTimeoutSeconds) + ", not \"" + timeout->value() +
+                             "\"");
+      }
+      o.timeout_s = *s;
     } else if (auto zone = option_value(args, &i, "--zone")) {
       if (!*zone) return zone->status();
       o.zone = zone->value();

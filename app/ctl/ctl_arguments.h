@@ -14,12 +14,14 @@ namespace ringleader::app::ctl {
 
 inline constexpr const char* kDefaultAdminAddress = "127.0.0.1:9180";
 inline constexpr const char* kTokenEnvironmentVariable = "RINGLEADER_ADMIN_TOKEN";
+inline constexpr uint32_t kMaxTimeoutSeconds = 3600;
 
 // Everything on the command line. Options may appear before or after the command words.
 struct CtlOptions {
   std::string admin = kDefaultAdminAddress;  // --admin HOST:PORT
   std::string token;                         // --token, else $RINGLEADER_ADMIN_TOKEN
   bool json = false;                         // --json: print the server's JSON as is
+  uint32_t timeout_s = 30;                   // --timeout SECONDS: for the whole answer
   bool help = false;                         // -h / --help
   bool consistent = false;                   // ring --consistent
   std::optional<uint32_t> weight;            // backends add/set --weight N

@@ -1,5 +1,7 @@
 #include "ctl_main.h"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <nlohmann/json.hpp>
 
@@ -43,12 +45,23 @@ int run(const std::vector<std::string>& args, const std::string& env_token, std:
   std::string host;
   uint16_t port = 0;
   config::parse_host_port(options->admin, &host, &port);  // validated by parse_ctl_arguments
-  const AdminResponse response = call_admin(host, port, call.request);
+  const std::chrono::milliseconds timeout{uint64_t{options->timeout_s} * 1000};
+  const AdminResponse response =
+      call_admin(host, port, call.request, {std::min(timeout, ClientTimeouts{}.connect), timeout});
   if (response.outcome == AdminResponse::Outcome::kConnectFailed) {
     err << "ringleader ctl: cannot connect to the admin API at " << options->admin << ": "
         << response.error << " (is ringleader running with admin.listen = \"" << options->admin
         << "\"? use --admin HOST:PORT)\n";
     return kExitNoConnection;
+  }
+  if (response.outcome == AdminResponse::Outcome::kNoAnswer) {
+    err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "
+        << options->admin << ": " << response.error;
+    if (call.request.method != "GET") {
+      err << "; the change may still be applied (ringleader ctl ring shows whether it was)";
+    }
+    err << "; use --timeout SECONDS to wait longer\n";
+    return kExitNoAnswer;
   }
   if (response.outcome == AdminResponse::Outcome::kFailed) {
     err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "

@@ -12,6 +12,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitServerError = 1;  // the server answered with an error (or garbage)
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitNoConnection = 3;  // could not connect to the admin address
+inline constexpr int kExitNoAnswer = 4;  // sent, but no answer in time: a change's outcome unknown
 
 // Runs `ringleader ctl ARGS...`: answers go to `out`, problems to `err`. `env_token` is the
 // value of $RINGLEADER_ADMIN_TOKEN (empty when unset). Returns the exit code.

@@ -32,7 +32,19 @@ TEST(CtlArguments, Defaults) {
   EXPECT_EQ(o.admin, "127.0.0.1:9180");
   EXPECT_EQ(o.token, "");
   EXPECT_FALSE(o.json);
+  EXPECT_EQ(o.timeout_s, 30u);
   EXPECT_EQ(o.words, std::vector<std::string>{"ring"});
+}
+
+TEST(CtlArguments, TimeoutIsWholeSecondsUpToAnHour) {
+  EXPECT_EQ(parse_ok({"--timeout", "5", "ring"}).timeout_s, 5u);
+  EXPECT_EQ(parse_ok({"ring", "--timeout=3600"}).timeout_s, 3600u);
+  for (const char* bad : {"0", "-1", "1.5", "x", "3601", ""}) {
+    auto parsed = parse_ctl_arguments({"--timeout", bad, "ring"}, "");
+    ASSERT_FALSE(parsed.is_ok()) << bad;
+    EXPECT_NE(parsed.error().find("--timeout must be a whole number of seconds"), std::string::npos)
+        << parsed.error();
+  }
 }
 
 TEST(CtlArguments, OptionsAnywhereInBothForms) {

@@ -1,5 +1,9 @@
 // `ringleader ctl` (in-process) against a real AdminServer with a scripted service.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sstream>
 
@@ -137,6 +141,45 @@ TEST_F(CtlEndToEndTest, CannotConnectExitsThreeNamingTheAddress) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("cannot connect to the admin API at " + address_), std::string::npos)
       << r.err;
+}
+
+// A listener that never accepts: connecting succeeds (the kernel's backlog), nothing answers.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    socklen_t len = sizeof(sa);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  }
+  ~SilentListener() { ::close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+TEST_F(CtlEndToEndTest, NoAnswerInTimeExitsFourAndSaysAChangeMayStillApply) {
+  SilentListener silent;
+  std::ostringstream out, err;
+  int code = run(
+      {"--admin", silent.address(), "--timeout", "1", "--token", "t", "backends", "drain", "r1"},
+      "", out, err);
+  EXPECT_EQ(code, 4);
+  EXPECT_NE(err.str().find("no answer within 1 s"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("the change may still be applied"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("--timeout"), std::string::npos) << err.str();
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(run({"--admin", silent.address(), "--timeout", "1", "ring"}, "", out2, err2), 4);
+  EXPECT_NE(err2.str().find("no answer within 1 s"), std::string::npos) << err2.str();
+  EXPECT_EQ(err2.str().find("may still be applied"), std::string::npos) << "a read changes nothing";
 }
 
 TEST_F(CtlEndToEndTest, UsageErrorsExitTwo) {
