@@ -191,6 +191,17 @@ admin::AdminReply Server::readiness() {
   uint64_t epoch = r->epoch();
   if (membership_) {
     membership::service::ServiceStatus st = membership_->status();
+    if (st.removed) {
+      return {503,
+              {{"ready", false},
+               {"removed", true},
+               {"epoch", epoch},
+               {"error", "removed from the membership group at log index " +
+                             std::to_string(st.removed_at) +
+                             ": this instance gets no more membership changes and routes with "
+                             "its last ring (epoch " +
+                             std::to_string(epoch) + "); stop it, or add it back as a peer"}}};
+    }
     if (st.stale) {
       return {503,
               {{"ready", false},
@@ -291,6 +302,7 @@ admin::AdminReply Server::cluster() {
            {"epoch", r ? r->epoch() : 0},
            {"stale", st.stale},
            {"caught_up", st.caught_up},
+           {"removed", st.removed},
            {"elections", st.elections},
            {"listen", st.listen_address},
            {"peers", peers}}};

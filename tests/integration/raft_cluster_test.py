@@ -465,6 +465,15 @@ class ClusterTest(unittest.TestCase):
             victim = next(n for n in cl.nodes.values() if n.id != "p4" and n is not cl.wait_leader())
             status, body = http("DELETE", cl.wait_leader().admin, f"/cluster/peers/{victim.id}")
             self.assertEqual(status, 200, body)
+            # The removed instance learns it: not ready, and says why.
+            wait_until(lambda: http("GET", victim.admin, "/readyz")[1].get("removed"), timeout=5,
+                       what="the removed instance to know it was removed")
+            status, ready = http("GET", victim.admin, "/readyz")
+            self.assertEqual(status, 503, ready)
+            self.assertIn(f"removed from the membership group at log index {body['index']}",
+                          ready["error"])
+            self.assertTrue(victim.cluster()["removed"])
+            self.assertIn("removed from the group", victim.proc.tail(50))
             victim.stop()
             leader = cl.wait_leader()
             status, body = http("PATCH", leader.admin, "/backends/r0", {"weight": 3})

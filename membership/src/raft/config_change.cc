@@ -35,8 +35,15 @@ void RaftNode::recompute_configuration() {
 }
 
 void RaftNode::sync_progress_with_configuration() {
-  for (auto it = progress_.begin(); it != progress_.end();) {
-    it = config_.is_member(it->first) ? std::next(it) : progress_.erase(it);
+  for (auto& [peer, pr] : progress_) {
+    if (config_.is_member(peer)) {
+      pr.removed_at = 0;  // added back while departing
+      pr.removal_told_seq = 0;
+      pr.removal_learned = false;
+      pr.departing_ticks = 0;
+    } else if (pr.removed_at == 0) {
+      pr.removed_at = config_index_;
+    }
   }
   for (const NodeId& member : config_.members()) {
     if (member == id() || progress_.count(member) != 0) continue;
@@ -45,6 +52,25 @@ void RaftNode::sync_progress_with_configuration() {
     progress_.emplace(member, pr);
   }
   if (!transfer_target_.empty() && !config_.is_voter(transfer_target_)) abort_transfer();
+}
+
+void RaftNode::note_commit_sent(Progress& pr) const {
+  if (pr.removed_at != 0 && pr.removal_told_seq == 0 && pr.commit_told >= pr.removed_at)
+    pr.removal_told_seq = heartbeat_seq_;
+}
+
+void RaftNode::drop_departed_peers() {
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    const Progress& pr = it->second;
+    const bool given_up = pr.departing_ticks >= 4 * options_.election_ticks;
+    it = pr.removed_at != 0 && (pr.removal_learned || given_up) ? progress_.erase(it)
+                                                                : std::next(it);
+  }
+}
+
+bool RaftNode::removed() const {
+  if (config_.is_member(id()) || config_index_ == 0 || config_index_ > commit_) return false;
+  return configuration_at(config_index_ - 1).is_member(id());
 }
 
 bool RaftNode::recently_heard(const NodeId& peer) const {

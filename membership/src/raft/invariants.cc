@@ -67,7 +67,10 @@ Status RaftNode::check_invariants() const {
     if (m != id() && progress_.count(m) == 0) return fail("no progress for member " + m);
   }
   for (const auto& [peer, pr] : progress_) {
-    if (!config_.is_member(peer)) return fail("progress for non-member " + peer);
+    if (config_.is_member(peer) != (pr.removed_at == 0)) {
+      return fail("progress of " + peer + ": departing iff not a member");
+    }
+    if (pr.removed_at > config_index_) return fail("progress of " + peer + ": removed later");
     if (!(pr.match < pr.next && pr.next <= log_.last_index() + 1)) {
       return fail("progress of " + peer + ": match " + std::to_string(pr.match) + " < next " +
                   std::to_string(pr.next) + " <= last + 1 " +

@@ -148,7 +148,9 @@ void RaftNode::tick() {
   }
   for (auto& [peer, pr] : progress_) {
     if (pr.snapshot_in_flight) ++pr.ticks_since_snapshot;
+    if (pr.removed_at != 0) ++pr.departing_ticks;
   }
+  drop_departed_peers();
   if (++election_elapsed_ >= options_.election_ticks) {
     election_elapsed_ = 0;
     if (options_.check_quorum == CheckQuorum::kOn) {

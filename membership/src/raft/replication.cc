@@ -60,6 +60,7 @@ void RaftNode::send_append(const NodeId& peer) {
   req.leader_commit = commit_;
   req.heartbeat_seq = heartbeat_seq_;
   pr.commit_told = std::max(pr.commit_told, std::min(commit_, prev + req.entries.size()));
+  note_commit_sent(pr);
   send(peer, term_, std::move(req));
 }
 
@@ -79,6 +80,7 @@ void RaftNode::maybe_send_commit(const NodeId& peer) {
   req.leader_commit = commit_;
   req.heartbeat_seq = heartbeat_seq_;
   pr.commit_told = reachable;
+  note_commit_sent(pr);
   send(peer, term_, std::move(req));
 }
 
@@ -96,6 +98,12 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
   bool reads_may_advance = resp.heartbeat_seq > pr.acked_seq;
   pr.acked_seq = std::max(pr.acked_seq, std::min(resp.heartbeat_seq, heartbeat_seq_));
 
+  if (resp.verdict == Verdict::kGranted && pr.removed_at != 0 && pr.removal_told_seq != 0 &&
+      resp.heartbeat_seq > pr.removal_told_seq && resp.match_index >= pr.removed_at) {
+    // Every append of a later round carried a commit index >= removed_at, and this one was
+    // accepted with the removal entry: the departing peer now knows it was removed.
+    pr.removal_learned = true;
+  }
   if (resp.verdict == Verdict::kGranted) {
     if (resp.match_index > log_.last_index()) return;  // not from this leader's log
     if (resp.match_index >= pr.match) pr.match_seq = std::max(pr.match_seq, resp.heartbeat_seq);
@@ -147,6 +155,7 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
     }
   }
   if (reads_may_advance) release_confirmed_reads();
+  if (role_ == Role::kLeader) drop_departed_peers();  // `pr` may be gone after this
 }
 
 void RaftNode::maybe_commit() {

@@ -850,6 +850,18 @@ void MembershipService::refresh_status() {
   }
   s.caught_up = caught_up_;
   s.heard_leader = heard_leader_;
+  s.removed = node_->removed();
+  if (s.removed) {
+    s.removed_at = node_->configuration_index();
+    if (!removal_logged_) {
+      removal_logged_ = true;
+      RL_LOG_ERROR(
+          "membership %s: removed from the group by the configuration at index %llu; this "
+          "instance gets no more membership changes and routes with its last ring (epoch %llu)",
+          options_.node_id.c_str(), static_cast<unsigned long long>(s.removed_at),
+          static_cast<unsigned long long>(published_epoch_));
+    }
+  }
   s.leader_commit = leader_commit_seen_;
   s.stale = node_->role() != raft::Role::kLeader &&
             now - last_leader_contact_ms_ > 2 * uint64_t{options_.election_timeout_ms};

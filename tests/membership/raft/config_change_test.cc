@@ -146,5 +146,61 @@ TEST(ConfigChange, RemovedLeaderStepsDownAfterCommitAndOthersTakeOver) {
   EXPECT_NO_VIOLATION(c);
 }
 
+TEST(ConfigChange, RemovedFollowerLearnsItWasRemovedAndIsThenForgotten) {
+  Cluster c(ClusterOptions{});
+  raft::NodeId leader = await_leader(c);
+  raft::NodeId victim = followers_of(c, leader).front();
+  EXPECT_FALSE(c.node(victim).removed());
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kRemove, victim});
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  // Still replicated to until it holds that its removal committed.
+  EXPECT_TRUE(c.node(leader).progress(victim).has_value());
+  ASSERT_TRUE(c.run_until([&] { return c.node(victim).removed(); }, 50));
+  EXPECT_GE(c.node(victim).commit_index(), *index);
+  EXPECT_FALSE(c.node(victim).configuration().is_member(victim));
+  ASSERT_TRUE(c.run_until([&] { return !c.node(leader).progress(victim).has_value(); }, 50));
+  // Its acknowledgements never counted: the two left commit, and it never campaigns.
+  commit_on_all(c, "two voters", 200, {victim});
+  Term term = c.node(victim).term();
+  c.isolate(victim);
+  c.run(100);
+  EXPECT_EQ(c.node(victim).role(), raft::Role::kFollower);
+  EXPECT_EQ(c.node(victim).term(), term);
+  EXPECT_TRUE(c.node(victim).removed());
+  for (const raft::NodeId& other : followers_of(c, leader))
+    EXPECT_FALSE(c.node(other).removed()) << other;
+  EXPECT_FALSE(c.node(leader).removed());
+  EXPECT_NO_VIOLATION(c);
+}
+
+TEST(ConfigChange, ADepartingPeerThatNeverAnswersIsForgottenAfterFourElectionTimeouts) {
+  Cluster c(ClusterOptions{});
+  raft::NodeId leader = await_leader(c);
+  std::vector<raft::NodeId> followers = followers_of(c, leader);
+  raft::NodeId dead = followers[0];
+  c.crash(dead);
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kRemove, dead});
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *index; }, 50));
+  EXPECT_TRUE(c.node(leader).progress(dead).has_value());
+  ASSERT_TRUE(c.run_until([&] { return !c.node(leader).progress(dead).has_value(); },
+                          5 * c.node(leader).options().election_ticks));
+  EXPECT_NO_VIOLATION(c);
+}
+
+// A learner replays configurations from before it was added; none of them makes it "removed".
+TEST(ConfigChange, ALearnerCatchingUpOnOlderConfigurationsIsNotRemoved) {
+  Cluster c(with_spare());
+  raft::NodeId leader = await_leader(c);
+  ASSERT_TRUE(c.change_config(leader, {ConfigChangeType::kAddLearner, "p4"}).is_ok());
+  for (int step = 0; step < 200 && c.node("p4").commit_index() < c.node(leader).commit_index();
+       ++step) {
+    c.run(1);
+    EXPECT_FALSE(c.node("p4").removed()) << "step " << step;
+  }
+  EXPECT_TRUE(c.node("p4").configuration().is_learner("p4"));
+  EXPECT_NO_VIOLATION(c);
+}
+
 }  // namespace
 }  // namespace ringleader::membership::testing

@@ -571,6 +571,13 @@ TEST_F(ServiceTest, AddLearnerPromoteItRemoveAnotherAndKeepCommitting) {
   svc(leader).remove_peer(nodes_[removed]->id, removal.callback());
   Result<uint64_t> remove = removal.wait();
   ASSERT_TRUE(remove.is_ok()) << remove.error();
+  ASSERT_TRUE(eventually([&] { return svc(removed).status().removed; }));
+  EXPECT_EQ(svc(removed).status().removed_at, *remove);
+  for (size_t i : all()) {
+    if (i != removed) {
+      EXPECT_FALSE(svc(i).status().removed) << nodes_[i]->id;
+    }
+  }
   stop(removed);
 
   std::vector<size_t> remaining = all();

@@ -35,6 +35,16 @@ struct Progress {
   Activity activity = Activity::kSilent;
   // What `activity` was at the end of the previous round.
   Activity last_round = Activity::kSilent;
+  // Departing peer: the index of the configuration entry that removed it (0 for a member).
+  // The leader keeps replicating to it until it acknowledged a heartbeat round sent after it
+  // was told that entry committed, so that it learns it was removed, or until
+  // four election timeouts passed. Its acknowledgements never count toward commits or reads.
+  Index removed_at = 0;
+  // Heartbeat round in which the peer was first sent a commit index >= removed_at (0: not yet).
+  uint64_t removal_told_seq = 0;
+  // It acknowledged removed_at in answer to a later round: it holds that the entry committed.
+  bool removal_learned = false;
+  uint32_t departing_ticks = 0;
 };
 
 }  // namespace ringleader::membership::raft

@@ -117,7 +117,10 @@ class RaftNode {
   // configuration came from the snapshot.
   Index configuration_index() const { return config_index_; }
   bool is_learner() const { return config_.is_learner(options_.id); }
-  // The leader's view of `peer`; none unless leader and `peer` is a member.
+  // This node was a member, and the configuration entry removing it is committed here: it
+  // takes no part in the group any more (it never campaigns) and gets no further entries.
+  bool removed() const;
+  // The leader's view of `peer`; none unless leader and `peer` is a member or departing.
   std::optional<Progress> progress(const NodeId& peer) const;
   // The target of a running leadership transfer, or empty.
   const NodeId& transfer_target() const { return transfer_target_; }
@@ -175,6 +178,11 @@ class RaftNode {
   void recompute_configuration();
   Configuration configuration_at(Index index) const;
   void sync_progress_with_configuration();
+  // Marks `pr`'s removal as told once a commit index covering it is sent to the peer.
+  void note_commit_sent(Progress& pr) const;
+  // Forgets departing peers that learned their removal (see Progress::removed_at), or that
+  // have been departing for too long.
+  void drop_departed_peers();
   // The leader itself, or a peer that answered it in this check-quorum round or the last.
   bool recently_heard(const NodeId& peer) const;
 

@@ -126,6 +126,10 @@ struct ServiceStatus {
   // the life of the process; `stale` covers losing the leader later.
   bool caught_up = false;
   bool heard_leader = false;  // a leader's append or snapshot arrived since start, or it leads
+  // This node was removed from the group (the removal is committed here): it gets no more
+  // changes, and keeps routing with its last ring. `removed_at` is the removal's log index.
+  bool removed = false;
+  uint64_t removed_at = 0;
   // Highest commit index a leader announced since start (0 before any word from one).
   uint64_t leader_commit = 0;
   std::vector<PeerStatus> peers;  // this node excluded
@@ -294,6 +298,7 @@ class MembershipService {
   bool heard_leader_ = false;
   bool caught_up_ = false;         // see ServiceStatus::caught_up
   bool catch_up_pending_ = false;  // a catch-up read barrier is in flight
+  bool removal_logged_ = false;
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
