@@ -16,6 +16,7 @@
 #include "admin/admin_server.h"
 #include "common/log.h"
 #include "core/counters.h"
+#include "core/fd_limit.h"
 #include "core/ring_publisher.h"
 #include "core/uv_util.h"
 #include "core/worker.h"
@@ -123,6 +124,35 @@ int Server::run() {
     counters_.workers.push_back(std::make_unique<WorkerCounters>(protocol_->command_count()));
   }
   counters_.backends = std::make_unique<BackendStatsRegistry>(n);
+  {
+    // Raft mode learns its backends later: the file's seed stands in for them here.
+    const uint64_t backends =
+        rings_.current() ? rings_.current()->backends().size() : config_.backends.size();
+    const uint64_t needed =
+        descriptors_needed(config_.proxy.max_clients, n, backends, config_.backend.connections);
+    const FdLimit fds = raise_fd_limit(needed);
+    if (fds.after > fds.before) {
+      RL_LOG_INFO("open-file limit raised from %llu to %llu",
+                  static_cast<unsigned long long>(fds.before),
+                  static_cast<unsigned long long>(fds.after));
+    }
+    counters_.max_clients = config_.proxy.max_clients;
+    if (fds.after != 0 && fds.after < needed) {
+      // As many clients as the descriptors left over hold: one more gets the max_clients
+      // error reply, rather than being closed without a word once accept() runs out.
+      const uint64_t others = needed - config_.proxy.max_clients;
+      counters_.max_clients = static_cast<uint32_t>(
+          fds.after > others ? std::min<uint64_t>(fds.after - others, config_.proxy.max_clients)
+                             : 1);
+      RL_LOG_WARN(
+          "the open-file limit is %llu (hard limit %llu), below the %llu that proxy.max_clients "
+          "= %u and %u workers' backend connections need: at most %u clients are admitted. "
+          "Raise the limit (ulimit -n, LimitNOFILE=) or lower proxy.max_clients",
+          static_cast<unsigned long long>(fds.after), static_cast<unsigned long long>(fds.hard),
+          static_cast<unsigned long long>(needed), config_.proxy.max_clients, n,
+          counters_.max_clients);
+    }
+  }
 
   auto fail = [this](const std::string& why) {
     RL_LOG_ERROR("%s", why.c_str());

@@ -6,6 +6,7 @@ Loads are bounded in count and time.
 """
 import contextlib
 import os
+import re
 import signal
 import socket
 import struct
@@ -1228,6 +1229,37 @@ class StartupTest(unittest.TestCase):
             c = redis.Redis(host="127.0.0.1", port=first.port, socket_timeout=5)
             self.assertTrue(c.set("still", "here"))
             self.assertEqual(c.get("still"), b"here")
+
+    def test_too_few_file_descriptors_for_the_workers_fail_the_start_clearly(self):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            rl = Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 16")
+            run = subprocess.run(["prlimit", "--nofile=64:64", "--", RINGLEADER, "serve", "-c",
+                                  rl.config_path], capture_output=True, text=True, timeout=20)
+            self.assertEqual(run.returncode, 1, run.stderr)
+            self.assertIn("the open-file limit is 64", run.stderr)
+            self.assertRegex(run.stderr, r"worker \d+: (cannot create its event loop|socket)")
+
+    def test_clients_past_what_the_open_file_limit_holds_get_the_max_clients_error(self):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            rl = Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 1")
+            rl.argv = ["prlimit", "--nofile=100:100", "--"] + rl.argv
+            with rl:
+                m = re.search(r"at most (\d+) clients are admitted", rl.tail())
+                self.assertIsNotNone(m, rl.tail())
+                admitted = int(m.group(1))
+                self.assertGreater(admitted, 10)
+                self.assertLess(admitted, 100)
+                clients = [redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                           for _ in range(admitted)]
+                for i, c in enumerate(clients):
+                    self.assertTrue(c.set(f"k{i}", i))
+                with socket.create_connection(("127.0.0.1", rl.port), timeout=5) as extra:
+                    self.assertIn(b"max number of clients reached", extra.recv(200))
+                # Those admitted are served as before.
+                self.assertEqual(clients[0].get("k0"), b"0")
+                self.assertEqual(clients[-1].get(f"k{admitted - 1}"), str(admitted - 1).encode())
+                for c in clients:
+                    c.close()
 
 if __name__ == "__main__":
     run_unittests(globals())

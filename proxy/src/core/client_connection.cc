@@ -157,7 +157,7 @@ void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
   uv_tcp_nodelay(&c->tcp_, 1);
   ProxyCounters& pc = worker.proxy_counters();
   int64_t open = pc.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
-  bool admitted = open <= static_cast<int64_t>(worker.config().proxy.max_clients);
+  bool admitted = open <= static_cast<int64_t>(pc.max_clients);
   if (!admitted) pc.connected_clients.fetch_sub(1, std::memory_order_relaxed);
   c->start(admitted);
 }

@@ -9,6 +9,7 @@
 #include "backend_connection.h"
 #include "client_connection.h"
 #include "common/log.h"
+#include "fd_limit.h"
 #include "pending_request.h"
 #include "uv_util.h"
 
@@ -28,17 +29,25 @@ Worker::Worker(uint32_t id, const config::Config& config, Protocol& protocol, Ri
   env_.worker_id = id_;
   env_.start_time_ns = counters.start_time_ns;
   replication_ = ReplicationPolicy::from(config_);
-  uv_loop_init(&loop_);
+  loop_status_ = uv_loop_init(&loop_);
 }
 
 Worker::~Worker() {
   join();
-  uv_loop_close(&loop_);
+  if (loop_status_ == 0) uv_loop_close(&loop_);
 }
 
 Status Worker::start(const sockaddr_storage& addr) {
+  if (loop_status_ != 0) {
+    return Status::error("worker " + std::to_string(id_) + ": cannot create its event loop: " +
+                         uv_strerror(loop_status_) + fd_exhaustion_hint(-loop_status_));
+  }
   int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::error(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) {
+    const int err = errno;
+    return Status::error("worker " + std::to_string(id_) + ": socket: " + std::strerror(err) +
+                         fd_exhaustion_hint(err));
+  }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // Every worker binds the same address; the kernel spreads connections over them.
@@ -57,8 +66,11 @@ Status Worker::start(const sockaddr_storage& addr) {
   uv_tcp_open(&listener_, fd);
   int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024,
                      [](uv_stream_t* server, int status) {
-                       if (status != 0) return;
                        auto* w = static_cast<Worker*>(server->data);
+                       if (status != 0) {
+                         w->on_accept_failed(status);
+                         return;
+                       }
                        ClientConnection::accept(*w, server);
                      });
   if (rc != 0) {
@@ -103,6 +115,16 @@ void Worker::run() {
   }
   uv_run(&loop_, UV_RUN_DEFAULT);
   RL_LOG_DEBUG("worker %u stopped", id_);
+}
+
+void Worker::on_accept_failed(int status) {
+  // A connection libuv could not accept (it handles running out of descriptors itself, by
+  // closing pending connections): said at most every 10 s per worker.
+  const uint64_t now = loop_now_ns();
+  if (accept_failure_logged_ns_ != 0 && now - accept_failure_logged_ns_ < 10'000'000'000ull) return;
+  accept_failure_logged_ns_ = now;
+  RL_LOG_ERROR("worker %u: cannot accept clients: %s%s; they are closed at once", id_,
+               uv_strerror(status), fd_exhaustion_hint(-status).c_str());
 }
 
 void Worker::join() {

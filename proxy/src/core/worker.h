@@ -82,6 +82,7 @@ class Worker final : public PoolOwner {
   void finish_drain();
   bool backends_idle() const;  // no pool has a request in flight
   void sweep_retiring();       // closes the retiring pools that have nothing left in flight
+  void on_accept_failed(int status);
   void flush_all();
 
   uint32_t id_;
@@ -96,6 +97,8 @@ class Worker final : public PoolOwner {
   uint64_t read_turn_ = 0;
 
   uv_loop_t loop_;
+  int loop_status_ = 0;  // uv_loop_init's result: start() fails with it
+  uint64_t accept_failure_logged_ns_ = 0;
   uv_tcp_t listener_;
   uv_async_t wakeup_;       // drain requests from other threads
   uv_prepare_t poll_ring_;  // before each poll: forget the loop clock, pick up a new ring

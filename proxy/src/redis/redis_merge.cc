@@ -160,7 +160,7 @@ void RedisSession::merge_info(PendingRequest& req) {
   in.totals = env_.counters->totals();
   in.uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
   in.ring_epoch = req.ring->epoch();
-  in.max_clients = env_.config ? env_.config->proxy.max_clients : 0;
+  in.max_clients = env_.counters->max_clients;
   append_bulk(req.reply, info_text(in));
 }
 

@@ -1,0 +1,31 @@
+// The open-file limit (RLIMIT_NOFILE) against what the proxy needs: every client, every
+// backend connection of every worker, and the listeners, timers and admin connections.
+// Running out means accept() fails and clients are dropped, so `serve` raises the soft limit
+// toward the need at start (as far as the hard limit allows) and warns when it falls short.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ringleader::proxy {
+
+// Descriptors `serve` may hold at once: `max_clients` clients, `backend_connections` per
+// backend per worker, and a fixed reserve per worker (listener, event loop, io_uring, wakeup)
+// and for the process (admin connections, Raft peers, log, data_dir).
+uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t backends,
+                            uint32_t backend_connections);
+
+struct FdLimit {
+  uint64_t before = 0;  // soft limit found
+  uint64_t after = 0;   // soft limit now
+  uint64_t hard = 0;
+};
+
+// Raises the soft limit to min(needed, hard) when it is below `needed`; never lowers it.
+FdLimit raise_fd_limit(uint64_t needed);
+
+// For an errno from socket() or accept(): when it says the process (EMFILE) or the system
+// (ENFILE) ran out of descriptors, " (...)" naming the limit and what to change; else "".
+std::string fd_exhaustion_hint(int err);
+
+}  // namespace ringleader::proxy
