@@ -128,7 +128,7 @@ void decode_ring(TableReader& in, ring::RingParams* out) {
   }
 
   uint32_t table_size = 0;
-  if (in.read_unsigned<uint32_t>("maglev_table_size", 0, kUint32Max, &table_size)) {
+  if (in.read_unsigned<uint32_t>("maglev_table_size", 0, ring::kMaxMaglevTableSize, &table_size)) {
     if (table_size != 0 && (table_size < kMinMaglevTableSize || !is_prime(table_size))) {
       std::string message = "expected 0 (size chosen automatically) or a prime >= " +
                             std::to_string(kMinMaglevTableSize) + ", got " +

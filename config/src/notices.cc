@@ -14,11 +14,28 @@ std::vector<std::string> notices(const Config& config) {
         "replication.read = \"nearest\" without proxy.zone: this instance has no zone, so reads "
         "go to each key's primary first, as with read = \"primary\"");
   }
-  if (replicated && config.membership.mode == MembershipMode::kStatic &&
-      config.backends.size() < config.ring.replicas) {
+  const bool static_mode = config.membership.mode == MembershipMode::kStatic;
+  size_t serving = 0;  // backends not "down"
+  for (const ring::Backend& b : config.backends)
+    serving += b.state != ring::BackendState::kDown ? 1 : 0;
+  if (static_mode && !config.backends.empty() && serving == 0) {
+    out.push_back(
+        "every backend has state = \"down\": no key can be served until one is "
+        "active again");
+  }
+  if (replicated && static_mode && serving > 0 && serving < config.ring.replicas) {
     out.push_back("ring.replicas = " + std::to_string(config.ring.replicas) + " but only " +
-                  std::to_string(config.backends.size()) +
-                  " backends: each key has as many copies as there are backends");
+                  std::to_string(serving) +
+                  " backends that are not down: each key has at most that many copies");
+  }
+  const bool maglev = config.ring.algorithm == ring::Algorithm::kMaglev;
+  if (!maglev && config.ring.maglev_table_size != 0) {
+    out.push_back("ring.maglev_table_size applies to algorithm = \"maglev\" only; it is unused");
+  }
+  if (maglev && config.ring.vnodes != ring::RingParams{}.vnodes) {
+    out.push_back(
+        "ring.vnodes applies to algorithm = \"vnode\" only; maglev sizes its table "
+        "with ring.maglev_table_size");
   }
   if (!replicated && config.replication.miss_failover) {
     out.push_back(

@@ -35,6 +35,14 @@ void validate_ring(const Config& config, Diagnostics* diagnostics) {
                               "not supported with algorithm \"ketama\" (twemproxy's continuum "
                               "has no load bound); expected 0 or no value");
   }
+  const bool maglev =
+      params.algorithm == ring::Algorithm::kMaglev && !diagnostics->failed("ring.algorithm");
+  if (maglev && params.balance_factor != 0 && !diagnostics->failed("ring.balance_factor")) {
+    diagnostics->error_at_key("ring.balance_factor",
+                              "not supported with algorithm \"maglev\" (its table already "
+                              "spreads keys evenly; the bound applies to vnode placement); "
+                              "expected 0 or no value");
+  }
   if (ketama && params.vnodes != kKetamaPointsPerServer && diagnostics->has_key("ring.vnodes") &&
       !diagnostics->failed("ring.vnodes")) {
     diagnostics->error_at_key("ring.vnodes",

@@ -443,6 +443,13 @@ void Server::update_ring(const nlohmann::json& body, Reply reply) {
       if (Status s = state::validate_ring_params(params); !s) {
         return reply(error_reply(400, s.message()));
       }
+      // As in a config file; the state machine, which earlier logs replay through, lets it by.
+      if ((body.contains("balance_factor") || body.contains("algorithm")) &&
+          params.algorithm == ring::Algorithm::kMaglev && params.balance_factor != 0) {
+        return reply(error_reply(400,
+                                 "\"balance_factor\" is not supported with algorithm \"maglev\" "
+                                 "(its table already spreads keys evenly): set it to 0"));
+      }
       // As a config file's [ring] is checked against its [[backends]]. (Only here: removing
       // backends later leaves each key on all the backends there are.)
       if (body.contains("replicas") && params.replicas > r->backends().size()) {

@@ -4,6 +4,8 @@
 // and claims the first free slot on each of its turns; turns are handed out in proportion to
 // weight. Active backends populate the table; when none is active, draining ones do.
 // A position maps to slot floor(position × M / 2^64). Replicas walk the slots forward.
+// Backends take their turns in name order, so the table depends on the set of backends, not
+// on the order a config file lists them in.
 #include <xxhash.h>
 
 #include <algorithm>
@@ -21,8 +23,12 @@ constexpr uint32_t kMinTableSize = 65537;
 
 class MaglevTable final : public Placement {
  public:
-  MaglevTable(std::vector<BackendIndex> table, PickerInputs inputs, uint32_t populated)
-      : table_(std::move(table)), inputs_(std::move(inputs)), populated_(populated) {}
+  MaglevTable(std::vector<BackendIndex> table, PickerInputs inputs, uint32_t populated,
+              std::vector<BackendIndex> by_name)
+      : table_(std::move(table)),
+        inputs_(std::move(inputs)),
+        populated_(populated),
+        by_name_(std::move(by_name)) {}
 
   BackendIndex primary(uint64_t position) const override { return table_[slot(position)]; }
 
@@ -34,9 +40,9 @@ class MaglevTable final : public Placement {
       if (picker.offer(table_[s]) || picker.distinct_seen() >= populated_) break;
       if (++s == m) s = 0;
     }
-    // Backends that do not populate the table (draining ones) come last, by index.
-    for (BackendIndex b = 0; b < inputs_.states.size() && !picker.exhausted(); ++b) {
-      if (picker.offer(b)) break;
+    // Backends that do not populate the table (draining ones) come last, by name.
+    for (BackendIndex b : by_name_) {
+      if (picker.exhausted() || picker.offer(b)) break;
     }
     return picker.finish();
   }
@@ -59,7 +65,8 @@ class MaglevTable final : public Placement {
 
   std::vector<BackendIndex> table_;
   PickerInputs inputs_;
-  uint32_t populated_;  // distinct backends in the table
+  uint32_t populated_;                 // distinct backends in the table
+  std::vector<BackendIndex> by_name_;  // every backend's index, in name order
 };
 
 }  // namespace
@@ -85,16 +92,22 @@ std::unique_ptr<Placement> build_maglev(const std::vector<Backend>& backends, Pi
                                         uint32_t table_size) {
   const uint32_t m = table_size;
   RL_CHECK(is_prime(m) && m >= backends.size());
+  std::vector<BackendIndex> by_name(backends.size());
+  for (BackendIndex i = 0; i < backends.size(); ++i)
+    by_name[i] = i;
+  std::sort(by_name.begin(), by_name.end(),
+            [&](BackendIndex a, BackendIndex b) { return backends[a].name < backends[b].name; });
   std::vector<BackendIndex> members;
   for (BackendState wanted : {BackendState::kActive, BackendState::kDraining}) {
-    for (BackendIndex i = 0; i < backends.size(); ++i) {
+    for (BackendIndex i : by_name) {
       if (backends[i].state == wanted) members.push_back(i);
     }
     if (!members.empty()) break;
   }
   std::vector<BackendIndex> table(m, kNoBackend);
   if (members.empty()) {
-    return std::make_unique<MaglevTable>(std::move(table), std::move(inputs), 0);
+    return std::make_unique<MaglevTable>(std::move(table), std::move(inputs), 0,
+                                         std::move(by_name));
   }
 
   struct Cursor {
@@ -130,7 +143,8 @@ std::unique_ptr<Placement> build_maglev(const std::vector<Backend>& backends, Pi
     }
   }
   auto populated = static_cast<uint32_t>(members.size());
-  return std::make_unique<MaglevTable>(std::move(table), std::move(inputs), populated);
+  return std::make_unique<MaglevTable>(std::move(table), std::move(inputs), populated,
+                                       std::move(by_name));
 }
 
 }  // namespace ringleader::ring

@@ -46,8 +46,10 @@ Status validate(const std::vector<Backend>& backends, const RingParams& p) {
     }
   }
   if (p.algorithm == Algorithm::kMaglev && p.maglev_table_size != 0 &&
-      (!is_prime(p.maglev_table_size) || p.maglev_table_size < backends.size())) {
-    return Status::error("maglev_table_size must be a prime >= the number of backends");
+      (!is_prime(p.maglev_table_size) || p.maglev_table_size < backends.size() ||
+       p.maglev_table_size > kMaxMaglevTableSize)) {
+    return Status::error("maglev_table_size must be a prime >= the number of backends and <= " +
+                         std::to_string(kMaxMaglevTableSize));
   }
   size_t points = 0;
   for (const Backend& b : backends)

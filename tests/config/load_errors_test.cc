@@ -342,6 +342,15 @@ vnodes = 100
   EXPECT_TRUE(HasError(result, "ring.vnodes", 5, "expected 160 or no value"));
 }
 
+TEST(ConfigErrors, MaglevRejectsBalanceFactor) {
+  const LoadResult result = load_with_backend(R"([ring]
+algorithm = "maglev"
+balance_factor = 1.25
+)");
+  EXPECT_TRUE(
+      HasOnlyError(result, "ring.balance_factor", 3, "not supported with algorithm \"maglev\""));
+}
+
 TEST(ConfigErrors, InvalidHashNameDoesNotAlsoTriggerTheKetamaRule) {
   const LoadResult result = load_with_backend(R"([ring]
 algorithm = "ketama"
@@ -382,6 +391,10 @@ TEST(ConfigErrors, MaglevTableSizeMustBeALargeEnoughPrime) {
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 1021\n"),
                            "ring.maglev_table_size", 2,
                            "expected 0 (size chosen automatically) or a prime >= 1031, got 1021"));
+  // A prime, but building a table that size would take minutes and gigabytes.
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 4294967291\n"),
+                           "ring.maglev_table_size", 2,
+                           "expected an integer between 0 and 16777216, got 4294967291"));
 }
 
 TEST(ConfigErrors, ReplicasBeyondNumberOfBackends) {

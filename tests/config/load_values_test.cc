@@ -110,7 +110,7 @@ retry_timeout_ms = 10000
 max_reply_bytes = 2097152
 
 [ring]
-algorithm = "maglev"
+algorithm = "vnode"
 hash = "md5"
 vnodes = 200
 replicas = 2
@@ -167,7 +167,7 @@ level = "debug"
   EXPECT_EQ(c.backend.retry_timeout_ms, 10000u);
   EXPECT_EQ(c.backend.max_reply_bytes, 2097152u);
 
-  EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kMaglev);
+  EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kVnode);
   EXPECT_EQ(c.ring.hash, ring::HashKind::kMd5);
   EXPECT_EQ(c.ring.vnodes, 200u);
   EXPECT_EQ(c.ring.replicas, 2u);

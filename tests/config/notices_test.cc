@@ -47,7 +47,34 @@ TEST(ConfigNotices, MoreReplicasThanBackendsIsSaid) {
   c.ring.replicas = 3;
   const auto n = notices(c);
   ASSERT_EQ(n.size(), 1u);
-  EXPECT_TRUE(mentions(n, "ring.replicas = 3 but only 1 backends")) << n[0];
+  EXPECT_TRUE(mentions(n, "ring.replicas = 3 but only 1 backends that are not down")) << n[0];
+  // Backends that are down hold no copies.
+  Config some_down = loaded("");
+  some_down.backends.push_back(some_down.backends[0]);
+  some_down.backends[1].name = "second";
+  some_down.backends[1].state = ring::BackendState::kDown;
+  some_down.ring.replicas = 2;
+  const auto d = notices(some_down);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(mentions(d, "ring.replicas = 2 but only 1 backends that are not down")) << d[0];
+}
+
+TEST(ConfigNotices, EveryBackendDownIsSaid) {
+  Config c = loaded("");
+  c.backends[0].state = ring::BackendState::kDown;
+  const auto n = notices(c);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(mentions(n, "every backend has state = \"down\"")) << n[0];
+}
+
+TEST(ConfigNotices, SettingsOfAnotherAlgorithmAreSaidUnused) {
+  const auto table = notices(loaded("[ring]\nmaglev_table_size = 65537\n"));
+  ASSERT_EQ(table.size(), 1u);
+  EXPECT_TRUE(mentions(table, "maglev_table_size applies to algorithm = \"maglev\" only"))
+      << table[0];
+  const auto vnodes = notices(loaded("[ring]\nalgorithm = \"maglev\"\nvnodes = 100\n"));
+  ASSERT_EQ(vnodes.size(), 1u);
+  EXPECT_TRUE(mentions(vnodes, "ring.vnodes applies to algorithm = \"vnode\" only")) << vnodes[0];
 }
 
 TEST(ConfigNotices, MissFailoverNeedsReplicas) {

@@ -503,6 +503,8 @@ class ClusterTest(unittest.TestCase):
             refused("PATCH", "/ring", {"algorithm": "rendezvous"}, 400,
                     '"algorithm": unknown value "rendezvous"')
             refused("PATCH", "/ring", {"colour": "blue"}, 400, 'unknown field "colour"')
+            refused("PATCH", "/ring", {"algorithm": "maglev", "balance_factor": 1.5}, 400,
+                    "not supported with algorithm \"maglev\"")
             # Fine on its own, not with the 3 backends there are (a config file's [ring] is
             # held to its [[backends]] the same way).
             refused("PATCH", "/ring", {"replicas": 4}, 409, "more than the 3 backends")

@@ -26,6 +26,24 @@ TEST(MaglevTest, TableSizeIsAPrime) {
   EXPECT_EQ(must_build(make_backends(10), p)->placement().size(), 1031u);
 }
 
+TEST(MaglevTest, PlacementDoesNotDependOnTheOrderBackendsAreListedIn) {
+  std::vector<Backend> listed = make_backends(12);
+  listed[3].weight = 3;
+  listed[7].state = BackendState::kDraining;
+  std::vector<Backend> reversed(listed.rbegin(), listed.rend());
+  RingParams p = maglev();
+  p.replicas = 3;
+  auto a = must_build(listed, p);
+  auto b = must_build(reversed, p);
+  for (const std::string& key : make_keys(20000)) {
+    const ReplicaSet ra = a->replicas(a->hash(key));
+    const ReplicaSet rb = b->replicas(b->hash(key));
+    ASSERT_EQ(ra.size(), rb.size()) << key;
+    for (size_t i = 0; i < ra.size(); ++i)
+      ASSERT_EQ(a->backend(ra[i]).name, b->backend(rb[i]).name) << key << " replica " << i;
+  }
+}
+
 TEST(MaglevTest, NearPerfectBalance) {
   auto ring = must_build(make_backends(100), maglev());
   // Each backend holds floor or ceil of M/N slots.

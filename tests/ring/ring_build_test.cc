@@ -42,6 +42,9 @@ TEST(RingBuildTest, RejectsBadInput) {
   RingParams maglev_not_prime;
   maglev_not_prime.algorithm = Algorithm::kMaglev;
   maglev_not_prime.maglev_table_size = 65536;
+  RingParams maglev_huge;
+  maglev_huge.algorithm = Algorithm::kMaglev;
+  maglev_huge.maglev_table_size = 4294967291u;  // a prime
   std::vector<Case> cases = {
       {{}, RingParams{}, "at least one backend"},
       {dup, RingParams{}, "duplicate backend name"},
@@ -52,6 +55,7 @@ TEST(RingBuildTest, RejectsBadInput) {
       {make_backends(2), factor, "balance_factor"},
       {make_backends(2), ketama_xxh3, "fnv1a_64 or md5"},
       {make_backends(2), maglev_not_prime, "prime"},
+      {make_backends(2), maglev_huge, "<= 16777216"},
   };
   for (const auto& c : cases) {
     auto r = Ring::build(c.backends, c.params, 0);

@@ -31,6 +31,9 @@ std::optional<Algorithm> parse_algorithm(std::string_view name);
 inline constexpr uint32_t kMaxReplicas = 8;
 inline constexpr uint32_t kMaxVnodes = 10000;
 inline constexpr uint32_t kMaxWeight = 10000;
+// Largest Maglev lookup table (entries): building one takes time and memory in proportion,
+// on every instance, at every ring change.
+inline constexpr uint32_t kMaxMaglevTableSize = 1u << 24;
 
 struct RingParams {
   Algorithm algorithm = Algorithm::kVnode;

@@ -23,7 +23,7 @@ namespace ringleader::membership::state {
 // Most backends the membership holds.
 inline constexpr size_t kMaxMembershipBackends = 4096;
 // Largest Maglev table the membership accepts (keeps every instance's memory bounded).
-inline constexpr uint32_t kMaxMaglevTableSize = 1u << 24;
+inline constexpr uint32_t kMaxMaglevTableSize = ring::kMaxMaglevTableSize;
 
 class MembershipState {
  public:
