@@ -275,6 +275,28 @@ class PipelineTest(ClusterCase):
         for i, r in enumerate(results):
             self.assertEqual(r, True if i % 2 == 0 else str(i - 1).encode(), f"reply {i}")
 
+    def test_a_pipeline_written_whole_before_its_replies_are_read(self):
+        # redis-py, Jedis and go-redis write a whole pipeline, then read. Here its 12 MB of
+        # requests outgrow the sockets' buffers and its 108 MB of replies outgrow what the
+        # proxy used to buffer before it stopped reading: both sides then waited for ever.
+        c = self.client()
+        c.set("pw:v", "x" * 100)
+        count = 1000000
+        reply = b"$100\r\n" + b"x" * 100 + b"\r\n"
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=60) as s:
+            s.sendall(b"GET pw:v\r\n" * count)
+            want = len(reply) * count
+            got = 0
+            first = b""
+            while got < want:
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, f"closed after {got} of {want} bytes")
+                if len(first) < len(reply):
+                    first += chunk[:len(reply)]
+                got += len(chunk)
+            self.assertEqual(got, want)
+            self.assertEqual(first[:len(reply)], reply)
+
     def test_a_client_that_half_closes_gets_its_replies(self):
         # Complete requests, then the start of one that never ends.
         got = send_and_half_close(

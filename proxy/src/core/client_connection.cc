@@ -9,10 +9,11 @@
 namespace ringleader::proxy {
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;
-// Reading pauses while this many requests wait for replies, or this many reply bytes wait
-// to be written; TCP pushes back on the client meanwhile.
+// Reading pauses while this many requests wait for replies; TCP pushes back on the client
+// meanwhile. Replies waiting to be written never pause it: a client that writes its whole
+// pipeline before reading (most client libraries) would then wait on the proxy while the
+// proxy waits on it. proxy.max_client_output_bytes bounds them instead.
 constexpr size_t kMaxQueuedRequests = 16 * 1024;
-constexpr size_t kMaxUnwrittenBytes = 64u << 20;
 constexpr uint64_t kLingerMs = 1000;
 // Replies to requests that arrived in one read are written together while fewer than this
 // many bytes are ready: a pipelining client gets its batch in one segment, not one per
@@ -238,7 +239,7 @@ void ClientConnection::process_input() {
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
   while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
-    if (queue_.size() >= kMaxQueuedRequests || out_pending_.size() >= kMaxUnwrittenBytes) {
+    if (queue_.size() >= kMaxQueuedRequests) {
       if (reading_) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
         reading_ = false;
@@ -427,8 +428,7 @@ void ClientConnection::flush_ready() {
     worker_.schedule_flush(this);
   }
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
-      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
-      out_pending_.size() < kMaxUnwrittenBytes / 2) {
+      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2) {
     if (!input_eof_) start_reading();
     if (!in_.empty()) process_input();
   }
