@@ -728,6 +728,30 @@ def proxy_over_three_redises(extra, proxy=""):
 
 
 class BackendFailureTest(unittest.TestCase):
+    def test_a_backend_closing_idle_connections_is_not_a_failure(self):
+        # redis-server's `timeout` closes idle connections. With more connections per worker
+        # than failure_limit, those closes used to eject a healthy backend, and its keys then
+        # read as missing from the next one.
+        extra = "[backend]\nconnections = 4\nfailure_limit = 3\nretry_timeout_ms = 5000"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            keys = [f"idle:{i}" for i in range(60)]
+            key = next(k for k, o in zip(keys, lookup(rl.config_path, keys)) if o == "redis-1")
+            redis.Redis(port=redises[1].port).config_set("timeout", 1)
+            clients = [redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                       for _ in range(32)]
+            for c in clients:
+                self.assertTrue(c.set(key, "v"))
+            # Every backend connection to redis-1 idle past its timeout, closed by it.
+            series = 'ringleader_backend_connections{backend="redis-1"}'
+            self.assertGreater(metric_value(rl.admin_port, series), 2)
+            wait_until(lambda: metric_value(rl.admin_port, series) == 0, timeout=10,
+                       what="redis-1 to close the idle connections")
+            for c in clients:
+                self.assertEqual(c.get(key), b"v")
+            self.assertNotIn("ejecting", rl.tail(50))
+            self.assertEqual(metric_value(
+                rl.admin_port, 'ringleader_backend_ejections_total{backend="redis-1"}'), 0)
+
     def test_big_requests_to_a_backend_that_is_down_fail_cleanly(self):
         # A backend reconnecting after a failure fails new requests at once; a big request
         # failed that way was written, released and freed while still being dispatched.

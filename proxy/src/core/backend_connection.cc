@@ -246,6 +246,16 @@ void BackendConnection::on_read(ssize_t nread) {
   if (nread == 0) return;  // EAGAIN
   if (nread < 0) {
     last_error_ = nread == UV_EOF ? "connection closed by backend" : uv_error_text(int(nread));
+    if (state_ == State::kReady && in_flight_.empty() && waiting_.empty() && !writing_ &&
+        in_.empty()) {
+      // An idle connection the backend closed (redis-server's `timeout`, a restart between
+      // requests): nothing was lost and nothing says the backend is unwell. No failure, no
+      // backoff: the next request connects again, and that attempt is what counts.
+      close_socket();
+      uv_timer_stop(&timer_);
+      state_ = State::kIdle;
+      return;
+    }
     fail_all(pool_.describe() + ": " + last_error_, true);
     return;
   }
