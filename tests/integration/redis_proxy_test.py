@@ -509,6 +509,28 @@ class LimitsTest(ClusterCase):
             self.assertEqual(s.recv(10), b"")  # closed by the proxy
             self.assertLess(time.monotonic() - start, 4)
 
+    def test_a_client_still_reading_its_replies_is_not_idle(self):
+        # client_idle_timeout_ms = 300; the replies take seconds to read. They used to be cut
+        # off once the last request was 300 ms old, although the client kept reading.
+        key = "slowread:big"
+        self.direct(self.owner(key)).set(key, "v" * (1 << 20))
+        want = len(b"$1048576\r\n") + (1 << 20) + 2
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.settimeout(5)
+            s.connect(("127.0.0.1", self.rl.port))
+            s.sendall(f"GET {key}\r\n".encode() * 8)
+            got = 0
+            start = time.monotonic()
+            while got < 8 * want and time.monotonic() - start < 30:
+                chunk = s.recv(32768)
+                self.assertTrue(chunk, f"closed after {got} of {8 * want} bytes, "
+                                       f"{time.monotonic() - start:.1f} s")
+                got += len(chunk)
+                time.sleep(0.005)
+            self.assertEqual(got, 8 * want)
+            self.assertGreater(time.monotonic() - start, 0.6)  # well past the idle timeout
+
     def test_the_idle_timeout_counts_from_the_last_request(self):
         # client_idle_timeout_ms = 300: a request 50 ms after connecting moves the close to
         # about 300 ms after it, neither sooner nor a whole timeout later (600 ms after connect).

@@ -502,6 +502,7 @@ void ClientConnection::write_out() {
 void ClientConnection::on_batched_write(int written) {
   writing_ = false;
   if (closing_) return;
+  if (written > 0) last_activity_ns_ = loop_now_ns();
   if (written == static_cast<int>(attempted_)) {
     out_pending_.erase(0, attempted_);  // replies may have been appended meanwhile
     if (!out_pending_.empty()) {
@@ -540,6 +541,7 @@ void ClientConnection::on_write_done(int status) {
     close();
     return;
   }
+  last_activity_ns_ = loop_now_ns();
   write_out();
   flush_ready();
 }
@@ -564,6 +566,13 @@ void ClientConnection::on_idle_timer() {
   // connection would have been idle long enough, and checks then.
   const uint32_t idle_ms = worker_.config().proxy.client_idle_timeout_ms;
   const uint64_t idle_ns = uint64_t{idle_ms} * 1000000;
+  // Replies being written are activity while they make progress, as for Redis's `timeout`:
+  // a client still reading them is not idle (one that stopped reading is).
+  if (writing_) {
+    const size_t unwritten = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+    if (unwritten != unwritten_at_idle_check_) last_activity_ns_ = loop_now_ns();
+    unwritten_at_idle_check_ = unwritten;
+  }
   const uint64_t quiet_ns = loop_now_ns() - last_activity_ns_;
   if (queue_.empty() && quiet_ns >= idle_ns) {
     WorkerCounters::bump(worker_.counters().clients_closed_idle);

@@ -114,9 +114,10 @@ class ClientConnection final : public IoBatch::Writer {
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
-  uint64_t reads_ = 0;      // socket reads that got data; numbers each request's batch
-  uint64_t out_batch_ = 0;  // the batch of the last reply appended to out_pending_
-  size_t attempted_ = 0;    // bytes of out_pending_ handed to the write in progress
+  size_t unwritten_at_idle_check_ = 0;  // libuv's write queue at the last idle check
+  uint64_t reads_ = 0;                  // socket reads that got data; numbers each request's batch
+  uint64_t out_batch_ = 0;              // the batch of the last reply appended to out_pending_
+  size_t attempted_ = 0;                // bytes of out_pending_ handed to the write in progress
 };
 
 }  // namespace ringleader::proxy
