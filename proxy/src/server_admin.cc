@@ -227,13 +227,22 @@ admin::AdminReply Server::readiness() {
                              std::to_string(epoch) + ")"}}};
     }
   }
+  const auto stats = counters_.backends ? counters_.backends->all()
+                                        : std::map<std::string, std::shared_ptr<BackendStats>>{};
   for (const ring::Backend& b : r->backends()) {
-    if (b.state != ring::BackendState::kDown) return {200, {{"ready", true}, {"epoch", epoch}}};
+    auto st = stats.find(b.name);
+    const bool unreachable =
+        st != stats.end() && st->second->unreachable_since_ns.load(std::memory_order_relaxed) != 0;
+    if (b.state != ring::BackendState::kDown && !unreachable) {
+      return {200, {{"ready", true}, {"epoch", epoch}}};
+    }
   }
   return {503,
           {{"ready", false},
            {"epoch", epoch},
-           {"error", "no backend can take requests: every backend is down or ejected"}}};
+           {"error",
+            "no backend can take requests: every backend is down, ejected, or failed its last "
+            "connection attempt"}}};
 }
 
 void Server::ring(bool consistent, Reply reply) {

@@ -17,7 +17,7 @@ import unittest
 
 import redis
 
-from harness import (metric_value, primary_backends, RedisServer, Ringleader, TempDir,
+from harness import (admin_http, metric_value, primary_backends, RedisServer, Ringleader, TempDir,
                      run_unittests, sanitized, send_and_half_close, sigstop, wait_until,
                      with_random_traffic)
 
@@ -750,6 +750,81 @@ def proxy_over_three_redises(extra, proxy=""):
 
 
 class BackendFailureTest(unittest.TestCase):
+    def test_a_backend_name_that_does_not_resolve_fails_its_keys_and_is_ejected(self):
+        # Names are looked up at every connection attempt: a failed lookup counts like a
+        # refused connection (it used to be tried once, at start, and then never again while
+        # the backend looked healthy). localhost resolves and serves.
+        with TempDir() as tmp, RedisServer(tmp) as r0, RedisServer(tmp) as r1:
+            backends = [{"name": "named", "address": f"localhost:{r0.port}"},
+                        {"name": "plain", "address": f"127.0.0.1:{r1.port}"},
+                        {"name": "nowhere", "address": "nosuchhost.invalid:6379"}]
+            extra = ("[backend]\nconnect_timeout_ms = 300\nfailure_limit = 3\n"
+                     "retry_timeout_ms = 60000")
+            with Ringleader(RINGLEADER, tmp, backends, extra=extra) as rl:
+                keys = [f"dns:{i}" for i in range(90)]
+                owner = dict(zip(keys, lookup(rl.config_path, keys)))
+                lost = [k for k in keys if owner[k] == "nowhere"]
+                self.assertTrue(lost)
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                e = None
+                for k in lost[:3]:
+                    with self.assertRaises(redis.ResponseError) as e:
+                        c.set(k, "v")
+                    self.assertIn("backend nowhere", str(e.exception))
+                self.assertRegex(str(e.exception), "cannot resolve|lookup timeout")
+                wait_until(lambda: metric_value(
+                    rl.admin_port, 'ringleader_backend_ejections_total{backend="nowhere"}') >= 1,
+                    timeout=10, what="the unresolvable backend to be ejected")
+                self.assertEqual(metric_value(rl.admin_port,
+                                              'ringleader_backend_up{backend="nowhere"}'), 0)
+                # Its keys move to the others while it is ejected; those serve, localhost too.
+                for k in keys:
+                    self.assertTrue(c.set(k, "v"), k)
+                    self.assertEqual(c.get(k), b"v")
+                self.assertGreater(redis.Redis(port=r0.port).dbsize(), 0)
+                self.assertIn("backend nowhere (nosuchhost.invalid:6379): cannot connect: "
+                              "cannot resolve", rl.tail(50))
+
+    def test_an_unreachable_backend_is_logged_and_not_up_even_without_ejection(self):
+        # failure_limit = 0 never ejects; a backend that cannot be reached must still show, in
+        # the log (once, not per request), in ringleader_backend_up and in /readyz.
+        extra = "[backend]\nconnect_timeout_ms = 200\nfailure_limit = 0\nretry_timeout_ms = 200"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            keys = [f"unreach:{i}" for i in range(60)]
+            owner = dict(zip(keys, lookup(rl.config_path, keys)))
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            port = redises[1].port
+            redises[1].stop()
+            victims = [k for k in keys if owner[k] == "redis-1"]
+            for k in victims * 5:
+                with self.assertRaises(redis.ResponseError):
+                    c.get(k)
+                time.sleep(0.01)
+            up = 'ringleader_backend_up{backend="redis-1"}'
+            self.assertEqual(metric_value(rl.admin_port, up), 0)
+            self.assertEqual(metric_value(rl.admin_port, 'ringleader_backend_up{backend="redis-0"}'), 1)
+            self.assertEqual(admin_http("GET", rl.admin_port, "/readyz")[0], 200)
+            self.assertEqual(rl.tail(100).count("(127.0.0.1:%d): cannot connect" % port), 1)
+            # Back: the next attempt connects, and says so.
+            redises[1].__enter__()  # the same port again
+            def serves():
+                try:
+                    return c.set(victims[0], "v")
+                except redis.ResponseError:
+                    return False  # still backing off
+            wait_until(serves, timeout=10, what="redis-1 serving again")
+            self.assertEqual(metric_value(rl.admin_port, up), 1)
+            self.assertIn("connected again after", rl.tail(50))
+            # Every backend unreachable: not ready.
+            for r in redises:
+                r.stop()
+            for k in keys:
+                with self.assertRaises(redis.ResponseError):
+                    c.get(k)
+            status, body = admin_http("GET", rl.admin_port, "/readyz")
+            self.assertEqual(status, 503, body)
+            self.assertIn("failed its last connection attempt", body["error"])
+
     def test_a_backend_closing_idle_connections_is_not_a_failure(self):
         # redis-server's `timeout` closes idle connections. With more connections per worker
         # than failure_limit, those closes used to eject a healthy backend, and its keys then

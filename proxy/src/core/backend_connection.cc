@@ -1,6 +1,7 @@
 #include "backend_connection.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "backend_pool.h"
 #include "common/log.h"
@@ -27,6 +28,13 @@ struct BackendConnection::Socket {
   uv_connect_t connect_req;
 };
 
+// A host-name lookup on libuv's thread pool. Its callback always runs (UV_EAI_CANCELED when
+// cancelled); `owner` is cleared when the connection no longer waits for it.
+struct BackendConnection::Resolve {
+  uv_getaddrinfo_t req;
+  BackendConnection* owner;
+};
+
 struct BackendConnection::WriteOp {
   uv_write_t req;
   std::string bytes;
@@ -34,13 +42,8 @@ struct BackendConnection::WriteOp {
   Socket* socket;  // the socket it was written on; a stale op after a reconnect is ignored
 };
 
-BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol,
-                                     const sockaddr_storage& address)
-    : loop_(loop),
-      pool_(pool),
-      protocol_(protocol),
-      address_(address),
-      framer_(protocol.new_framer()) {
+BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol)
+    : loop_(loop), pool_(pool), protocol_(protocol), framer_(protocol.new_framer()) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }
@@ -83,6 +86,61 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
 }
 
 void BackendConnection::start_connect() {
+  state_ = State::kConnecting;
+  // One deadline for the lookup and the connect together.
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
+      std::max<uint32_t>(1, pool_.config().connect_timeout_ms), 0);
+  if (const sockaddr_storage* fixed = pool_.fixed_address()) {
+    connect_to(*fixed);
+    return;
+  }
+  auto* r = new Resolve{};
+  r->owner = this;
+  r->req.data = r;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  resolve_ = r;
+  int rc = uv_getaddrinfo(
+      loop_, &r->req,
+      [](uv_getaddrinfo_t* req, int status, addrinfo* found) {
+        auto* lookup = static_cast<Resolve*>(req->data);
+        if (lookup->owner != nullptr) lookup->owner->on_resolved(status, found);
+        uv_freeaddrinfo(found);
+        delete lookup;
+      },
+      pool_.host().c_str(), nullptr, &hints);
+  if (rc != 0) {
+    resolve_ = nullptr;
+    delete r;
+    connect_failed("cannot resolve \"" + pool_.host() + "\": " + uv_strerror(rc));
+  }
+}
+
+void BackendConnection::on_resolved(int status, const addrinfo* found) {
+  resolve_ = nullptr;
+  if (status != 0 || found == nullptr) {
+    connect_failed("cannot resolve \"" + pool_.host() +
+                   "\": " + (status != 0 ? uv_strerror(status) : "no address"));
+    return;
+  }
+  sockaddr_storage address{};
+  std::memcpy(&address, found->ai_addr, found->ai_addrlen);
+  const uint16_t port = htons(pool_.port());
+  if (address.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&address)->sin_port = port;
+  if (address.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = port;
+  connect_to(address);
+}
+
+void BackendConnection::connect_failed(const std::string& error) {
+  last_error_ = error;
+  WorkerCounters::bump(pool_.counters().backend_connect_failures);
+  pool_.note_connect_failure(error);
+  fail_all(pool_.describe() + ": " + error, true);
+}
+
+void BackendConnection::connect_to(const sockaddr_storage& address) {
   socket_ = new Socket{};
   socket_->owner = this;
   socket_->parent = this;
@@ -91,34 +149,24 @@ void BackendConnection::start_connect() {
   ++open_handles_;
   uv_tcp_nodelay(&socket_->tcp, 1);
   socket_->connect_req.data = socket_;
-  state_ = State::kConnecting;
   int rc = uv_tcp_connect(&socket_->connect_req, &socket_->tcp,
-                          reinterpret_cast<const sockaddr*>(&address_),
+                          reinterpret_cast<const sockaddr*>(&address),
                           [](uv_connect_t* req, int status) {
                             auto* s = static_cast<Socket*>(req->data);
                             if (s->owner) s->owner->on_connected(status);
                           });
-  if (rc != 0) {
-    last_error_ = uv_error_text(rc);
-    WorkerCounters::bump(pool_.counters().backend_connect_failures);
-    fail_all(pool_.describe() + ": connect failed: " + last_error_, true);
-    return;
-  }
-  uv_timer_start(
-      &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
-      std::max<uint32_t>(1, pool_.config().connect_timeout_ms), 0);
+  if (rc != 0) connect_failed("connect failed: " + uv_error_text(rc));
 }
 
 void BackendConnection::on_connected(int status) {
   if (status != 0) {
     if (status == UV_ECANCELED) return;  // socket closed while connecting
-    last_error_ = uv_error_text(status);
-    WorkerCounters::bump(pool_.counters().backend_connect_failures);
-    fail_all(pool_.describe() + ": connect failed: " + last_error_, true);
+    connect_failed("connect failed: " + uv_error_text(status));
     return;
   }
   uv_timer_stop(&timer_);
   WorkerCounters::bump(pool_.counters().backend_connects);
+  pool_.note_connected();
   connected_ = true;
   pool_.stats().connections.fetch_add(1, std::memory_order_relaxed);
   backoff_step_ = 0;
@@ -424,10 +472,9 @@ void BackendConnection::arm_timer() {
 void BackendConnection::on_timer() {
   switch (state_) {
     case State::kConnecting:
-      last_error_ =
-          "connect timeout after " + std::to_string(pool_.config().connect_timeout_ms) + " ms";
-      WorkerCounters::bump(pool_.counters().backend_connect_failures);
-      fail_all(pool_.describe() + ": " + last_error_, true);
+      connect_failed(
+          (resolve_ != nullptr ? "host name lookup timeout after " : "connect timeout after ") +
+          std::to_string(pool_.config().connect_timeout_ms) + " ms");
       return;
     case State::kHandshake:
       last_error_ = "handshake timeout";
@@ -518,6 +565,11 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
 }
 
 void BackendConnection::close_socket() {
+  if (resolve_ != nullptr) {
+    resolve_->owner = nullptr;  // its callback frees it
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
+    resolve_ = nullptr;
+  }
   in_.clear();
   discarding_ = false;
   discard_deadline_ns_ = 0;

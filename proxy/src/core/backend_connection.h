@@ -8,6 +8,7 @@
 // once. Owned by its BackendPool; single-threaded (the worker's loop).
 #pragma once
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <uv.h>
 
@@ -26,9 +27,8 @@ class BackendPool;
 
 class BackendConnection final : public IoBatch::Writer {
  public:
-  // `address` is a resolved socket address (BackendPool resolves the backend's host:port).
-  BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol,
-                    const sockaddr_storage& address);
+  // Connects to the pool's address, resolving a host name at every attempt.
+  BackendConnection(uv_loop_t* loop, BackendPool& pool, Protocol& protocol);
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
 
@@ -57,8 +57,13 @@ class BackendConnection final : public IoBatch::Writer {
   struct Socket;   // uv_tcp_t plus a back pointer; freed in its close callback
   struct WriteOp;  // uv_write_t plus the bytes it writes; freed in its callback
 
+  // Resolves the pool's host name first when it has one (asynchronously), then connects.
   void start_connect();
+  void on_resolved(int status, const addrinfo* found);
+  void connect_to(const sockaddr_storage& address);
   void on_connected(int status);
+  // A connection attempt failed (`error` says how): fails what waits, backs off.
+  void connect_failed(const std::string& error);
   void on_read(ssize_t nread);
   void on_write_done(int status);
   void on_batched_write(int result) override;  // the write flush() started is done
@@ -92,7 +97,8 @@ class BackendConnection final : public IoBatch::Writer {
   uv_loop_t* loop_;
   BackendPool& pool_;
   Protocol& protocol_;
-  sockaddr_storage address_;
+  struct Resolve;
+  Resolve* resolve_ = nullptr;  // a host-name lookup in flight; detached when abandoned
   std::unique_ptr<ReplyFramer> framer_;
   State state_ = State::kIdle;
   Socket* socket_ = nullptr;  // non-null from connect until close

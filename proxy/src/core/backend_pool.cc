@@ -7,49 +7,36 @@
 
 #include "backend_connection.h"
 #include "common/log.h"
+#include "uv_util.h"
 
 namespace ringleader::proxy {
 namespace {
 
-Result<sockaddr_storage> resolve(const std::string& address) {
-  std::string host;
-  uint16_t port = 0;
-  if (!config::parse_host_port(address, &host, &port)) {
-    return Status::error("invalid backend address \"" + address + "\"");
-  }
-  sockaddr_storage out{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (uv_ip4_addr(host.c_str(), port, v4) == 0) return out;
-  if (uv_ip6_addr(host.c_str(), port, v6) == 0) return out;
-  // A host name: resolved once, when the pool is created.
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0 || found == nullptr) {
-    return Status::error("cannot resolve \"" + host + "\": " + gai_strerror(rc));
-  }
-  std::memcpy(&out, found->ai_addr, found->ai_addrlen);
-  if (out.ss_family == AF_INET) v4->sin_port = htons(port);
-  if (out.ss_family == AF_INET6) v6->sin6_port = htons(port);
-  freeaddrinfo(found);
-  return out;
-}
+constexpr uint64_t kUnreachableRelogNs = 60ull * 1000000000;
 
 }  // namespace
 
 Result<std::unique_ptr<BackendPool>> BackendPool::create(
     uv_loop_t* loop, PoolOwner& owner, Protocol& protocol, const config::BackendPoolConfig& config,
     const ring::Backend& backend, std::shared_ptr<BackendStats> stats, uint32_t worker_id) {
-  auto addr = resolve(backend.address);
-  if (!addr) return Status::error("backend " + backend.name + ": " + addr.error());
+  std::string host;
+  uint16_t port = 0;
+  if (!config::parse_host_port(backend.address, &host, &port)) {
+    return Status::error("backend " + backend.name + ": invalid address \"" + backend.address +
+                         "\"");
+  }
   std::unique_ptr<BackendPool> pool(
       new BackendPool(owner, config, backend.name, backend.address, std::move(stats), worker_id));
+  pool->host_ = host;
+  pool->port_ = port;
+  sockaddr_storage addr{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+    pool->fixed_ = addr;
+  }
   uint32_t n = std::max<uint32_t>(1, config.connections);
   for (uint32_t i = 0; i < n; ++i) {
-    pool->connections_.push_back(new BackendConnection(loop, *pool, protocol, addr.value()));
+    pool->connections_.push_back(new BackendConnection(loop, *pool, protocol));
   }
   return pool;
 }
@@ -78,6 +65,30 @@ bool BackendPool::idle() const {
     if (c->load() > 0) return false;
   }
   return true;
+}
+
+void BackendPool::note_connect_failure(const std::string& error) {
+  const uint64_t now = monotonic_ns();
+  uint64_t since = 0;
+  if (stats_->unreachable_since_ns.compare_exchange_strong(since, now)) {
+    stats_->unreachable_logged_ns.store(now);
+    RL_LOG_WARN("%s: cannot connect: %s; retrying (backoff up to %u ms)", describe().c_str(),
+                error.c_str(), config_.retry_timeout_ms);
+    return;
+  }
+  uint64_t logged = stats_->unreachable_logged_ns.load();
+  if (now - logged >= kUnreachableRelogNs &&
+      stats_->unreachable_logged_ns.compare_exchange_strong(logged, now)) {
+    RL_LOG_WARN("%s: still cannot connect after %llu s: %s", describe().c_str(),
+                static_cast<unsigned long long>((now - since) / 1000000000), error.c_str());
+  }
+}
+
+void BackendPool::note_connected() {
+  const uint64_t since = stats_->unreachable_since_ns.exchange(0);
+  if (since == 0) return;
+  RL_LOG_INFO("%s: connected again after %.1f s unreachable", describe().c_str(),
+              static_cast<double>(monotonic_ns() - since) / 1e9);
 }
 
 void BackendPool::report_failure(const std::string& why) {

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,10 @@ class PoolOwner {
 
 class BackendPool {
  public:
-  // Resolves `backend.address` (host names once, here) and prepares its connections;
-  // they connect on first use.
+  // Prepares the connections to `backend.address`; they connect on first use. An IP address
+  // is parsed here; a host name is resolved at every connection attempt (without blocking the
+  // loop), so a failed lookup fails and counts like a refused connection, and a name that
+  // moves is followed on reconnect.
   static Result<std::unique_ptr<BackendPool>> create(uv_loop_t* loop, PoolOwner& owner,
                                                      Protocol& protocol,
                                                      const config::BackendPoolConfig& config,
@@ -83,6 +86,16 @@ class BackendPool {
   // "backend NAME (ADDRESS)": how errors name this backend.
   std::string describe() const { return "backend " + name_ + " (" + address_ + ")"; }
 
+  // The address to connect to when it is an IP literal; null when host() must be resolved.
+  const sockaddr_storage* fixed_address() const { return fixed_ ? &*fixed_ : nullptr; }
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+
+  // Connection attempts, for the log: the first failure of an outage is logged (with `error`)
+  // and then at most once a minute, across all workers; the first success after it too.
+  void note_connect_failure(const std::string& error);
+  void note_connected();
+
  private:
   BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config, std::string name,
               std::string address, std::shared_ptr<BackendStats> stats, uint32_t worker_id);
@@ -91,6 +104,9 @@ class BackendPool {
   config::BackendPoolConfig config_;
   std::string name_;
   std::string address_;
+  std::string host_;
+  uint16_t port_ = 0;
+  std::optional<sockaddr_storage> fixed_;
   std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
   uint32_t consecutive_failures_ = 0;
   std::shared_ptr<BackendStats> stats_;

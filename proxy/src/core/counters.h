@@ -118,6 +118,11 @@ struct BackendStats {
       slots.push_back(std::make_unique<Slot>());
   }
   std::vector<std::unique_ptr<Slot>> slots;
+  // Since when (monotonic ns) attempts to connect fail, all workers together: set by the
+  // first failed attempt, cleared by the next one that connects; 0 while none fails.
+  std::atomic<uint64_t> unreachable_since_ns{0};
+  // When that was last logged (the first failure, then at most once a minute).
+  std::atomic<uint64_t> unreachable_logged_ns{0};
 };
 
 // Backend statistics by name. Entries outlive pools: a backend that leaves and comes back
