@@ -1,6 +1,9 @@
 // decode_document: the schema of every table, as a sequence of typed reads.
 #include "decode.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <limits>
 #include <map>
 #include <sstream>
@@ -59,9 +62,23 @@ constexpr Choice<std::string_view> kLogLevels[] = {
 constexpr StringRule kHostPort{
     [](std::string_view s) { return parse_host_port(s, nullptr, nullptr); },
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\")"};
-constexpr StringRule kHostPortOrEmpty{
-    [](std::string_view s) { return s.empty() || parse_host_port(s, nullptr, nullptr); },
-    "host:port such as \"127.0.0.1:9180\", or \"\" to disable"};
+// What `serve` can bind: an IP address or localhost (it resolves no other name to listen on).
+bool is_bindable(std::string_view s) {
+  std::string host;
+  if (!parse_host_port(s, &host, nullptr)) return false;
+  in_addr v4{};
+  in6_addr v6{};
+  return host == "localhost" || inet_pton(AF_INET, host.c_str(), &v4) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
+constexpr StringRule kListenAddress{
+    is_bindable,
+    "an IP address and port such as \"127.0.0.1:6379\" or \"0.0.0.0:6379\" (IPv6 in brackets: "
+    "\"[::1]:6379\"; of host names only localhost)"};
+constexpr StringRule kListenAddressOrEmpty{
+    [](std::string_view s) { return s.empty() || is_bindable(s); },
+    "an IP address and port such as \"127.0.0.1:9180\" (of host names only localhost), or \"\" "
+    "to disable"};
 constexpr StringRule kBackendName{is_valid_backend_name,
                                   "a name of 1 to 128 characters from A-Z a-z 0-9 . _ : -"};
 constexpr StringRule kNodeId{is_valid_node_id,
@@ -85,7 +102,7 @@ std::string index_path(std::string_view array_path, size_t index) {
 }
 
 void decode_proxy(TableReader& in, ProxyConfig* out) {
-  in.read_string("listen", &out->listen, &kHostPort);
+  in.read_string("listen", &out->listen, &kListenAddress);
   in.read_choice("protocol", kProtocols, &out->protocol);
   in.read_unsigned<uint32_t>("workers", 0, kMaxWorkers, &out->workers);
   in.read_unsigned<uint32_t>("max_clients", 1, kUint32Max, &out->max_clients);
@@ -186,8 +203,13 @@ void decode_backends(const toml::array& entries, std::vector<ring::Backend>* out
       check_unique(in, "name", "backend name", backend.name, path + ".name", &names);
     }
     if (in.require("address") && in.read_string("address", &backend.address, &kHostPort)) {
-      check_unique(in, "address", "backend address", backend.address, path + ".address",
-                   &addresses);
+      // localhost is 127.0.0.1 to `serve` (and to most resolvers): the same backend twice.
+      std::string host;
+      uint16_t port = 0;
+      parse_host_port(backend.address, &host, &port);
+      const std::string same =
+          host == "localhost" ? "127.0.0.1:" + std::to_string(port) : backend.address;
+      check_unique(in, "address", "backend address", same, path + ".address", &addresses);
     }
     in.read_unsigned<uint32_t>("weight", 1, ring::kMaxWeight, &backend.weight);
     in.read_string("zone", &backend.zone);
@@ -253,7 +275,7 @@ void decode_membership(TableReader& in, MembershipConfig* out, Diagnostics* diag
 }
 
 void decode_admin(TableReader& in, AdminConfig* out) {
-  in.read_string("listen", &out->listen, &kHostPortOrEmpty);
+  in.read_string("listen", &out->listen, &kListenAddressOrEmpty);
   in.read_string("token", &out->token);
 }
 

@@ -151,13 +151,17 @@ bool is_wildcard(std::string_view host) {
   return host == "0.0.0.0" || host == "::";
 }
 
-// Whether binding both addresses would collide: same port, and the same host or a wildcard.
+// Whether binding both addresses would collide (or, for a backend, whether connecting to `b`
+// reaches the listener `a`): same port, and the same host or a wildcard. localhost is
+// 127.0.0.1, as `serve` binds it.
 bool listeners_collide(const std::string& a, const std::string& b) {
   std::string host_a, host_b;
   uint16_t port_a = 0, port_b = 0;
   if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {
     return false;
   }
+  if (host_a == "localhost") host_a = "127.0.0.1";
+  if (host_b == "localhost") host_b = "127.0.0.1";
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
 }
 
@@ -220,6 +224,18 @@ void validate_listeners(const Config& config, Diagnostics* diagnostics) {
                                                 std::string(other.key) + " (" + *other.address +
                                                 "), got " + quote(*blamed.address));
     }
+  }
+  // A backend at the proxy's own address: every request for its keys would come back in.
+  if (diagnostics->failed("proxy.listen")) return;
+  for (size_t i = 0; i < config.backends.size(); ++i) {
+    const std::string key = "backends[" + std::to_string(i) + "].address";
+    if (diagnostics->failed(key) ||
+        !listeners_collide(config.proxy.listen, config.backends[i].address)) {
+      continue;
+    }
+    diagnostics->error_at_key(key, "expected a backend, got proxy.listen's own address " +
+                                       quote(config.backends[i].address) +
+                                       ": requests for its keys would loop through the proxy");
   }
 }
 

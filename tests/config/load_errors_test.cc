@@ -202,8 +202,55 @@ TEST(ConfigErrors, ListenWithoutPort) {
   const LoadResult result = load_with_backend(R"([proxy]
 listen = "127.0.0.1"
 )");
-  EXPECT_TRUE(
-      HasOnlyError(result, "proxy.listen", 2, "expected host:port such as \"127.0.0.1:6379\""));
+  EXPECT_TRUE(HasOnlyError(result, "proxy.listen", 2,
+                           "expected an IP address and port such as \"127.0.0.1:6379\""));
+}
+
+TEST(ConfigErrors, ListenersTakeIpAddressesOrLocalhost) {
+  // `serve` resolves no name to listen on: `check` refuses what it would refuse.
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[admin]\nlisten = \"nosuch.invalid:9180\"\n"),
+                           "admin.listen", 2, "of host names only localhost"));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[proxy]\nlisten = \"proxy.example:6379\"\n"),
+                           "proxy.listen", 2, "of host names only localhost"));
+  EXPECT_TRUE(load_with_backend("[proxy]\nlisten = \"localhost:6379\"\n[admin]\nlisten = "
+                                "\"[::1]:9180\"\n")
+                  .ok());
+}
+
+TEST(ConfigErrors, LocalhostIsTheSameAddressAs127001) {
+  EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
+listen = "127.0.0.1:7000"
+[admin]
+listen = "localhost:7000"
+[[backends]]
+name = "a"
+address = "127.0.0.1:6379"
+)",
+                                       "test.toml"),
+                           "admin.listen", 4, "expected an address not used by proxy.listen"));
+  EXPECT_TRUE(HasOnlyError(load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:6379"
+[[backends]]
+name = "b"
+address = "localhost:6379"
+)",
+                                       "test.toml"),
+                           "backends[1].address", 6, "duplicate backend address"));
+}
+
+TEST(ConfigErrors, ABackendAtTheProxysOwnAddressWouldLoop) {
+  EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
+listen = "0.0.0.0:7000"
+[[backends]]
+name = "a"
+address = "127.0.0.1:6379"
+[[backends]]
+name = "self"
+address = "127.0.0.1:7000"
+)",
+                                       "test.toml"),
+                           "backends[1].address", 8, "requests for its keys would loop"));
 }
 
 TEST(ConfigErrors, BackendWeightOutOfRangeInSecondEntry) {
