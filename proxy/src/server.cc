@@ -316,7 +316,12 @@ void Server::on_signal(int signum) {
   }
   if (stopping_) return;
   stopping_ = true;
-  RL_LOG_INFO("signal %d: draining (up to %u ms)", signum, kShutdownGraceMs);
+  RL_LOG_INFO("signal %d: draining (up to %u ms; a second SIGTERM or SIGINT stops at once)", signum,
+              kShutdownGraceMs);
+  // The drain blocks this loop: with the handlers gone, a second SIGTERM or SIGINT takes its
+  // default action and ends the process at once. A SIGHUP then changes nothing.
+  close_signals();
+  ::signal(SIGHUP, SIG_IGN);
   // Membership first: a leader hands leadership over, and no ring is published any more.
   if (membership_) membership_->stop();
   if (admin_) admin_->close();
@@ -327,7 +332,6 @@ void Server::on_signal(int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&heap_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&eject_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&task_async_), nullptr);
-  close_signals();
 }
 
 void Server::close_signals() {

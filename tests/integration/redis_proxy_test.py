@@ -1351,6 +1351,40 @@ class ShutdownTest(unittest.TestCase):
                     self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
 
 
+    def test_a_drain_past_its_grace_says_what_it_abandons_and_a_second_signal_stops_at_once(self):
+        extra = "[backend]\ntimeout_ms = 20000"
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            with Ringleader(RINGLEADER, tmp, [r.port], extra=extra) as rl:
+                sigstop(r.proc.pid)
+                try:
+                    s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+                    s.sendall(b"GET a\r\nGET b\r\nGET c\r\n")
+                    time.sleep(0.2)
+                    rl.proc.terminate()
+                    start = time.monotonic()
+                    self.assertEqual(rl.proc.wait(timeout=15), 0, rl.tail())
+                    self.assertGreater(time.monotonic() - start, 4)  # the 5 s grace
+                    self.assertRegex(rl.tail(), r"shutdown grace over: closing 1 clients with 3 "
+                                                r"requests unanswered")
+                    s.close()
+                finally:
+                    r.proc.send_signal(signal.SIGCONT)
+            with Ringleader(RINGLEADER, tmp, [r.port], extra=extra, name="second") as rl:
+                sigstop(r.proc.pid)
+                try:
+                    s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+                    s.sendall(b"GET a\r\n")
+                    time.sleep(0.2)
+                    rl.proc.terminate()
+                    wait_until(lambda: "draining" in rl.tail(), timeout=5, what="the drain")
+                    start = time.monotonic()
+                    rl.proc.send_signal(signal.SIGINT)
+                    self.assertEqual(rl.proc.wait(timeout=15), -signal.SIGINT)
+                    self.assertLess(time.monotonic() - start, 3)
+                    s.close()
+                finally:
+                    r.proc.send_signal(signal.SIGCONT)
+
 class StartupTest(unittest.TestCase):
     def test_a_second_instance_cannot_share_the_addresses(self):
         # Workers bind the client port with SO_REUSEPORT; a second instance used to bind it

@@ -48,6 +48,8 @@ class ClientConnection final : public IoBatch::Writer {
   // Writes the replies queued in this loop iteration (called by the worker).
   void flush_writes();
   bool idle() const { return queue_.empty() && !writing_ && out_pending_.empty(); }
+  // Requests read and not yet answered (their replies not yet queued for writing).
+  size_t unanswered() const { return queue_.size(); }
 
  private:
   ClientConnection(Worker& worker, std::unique_ptr<Session> session);

@@ -177,6 +177,15 @@ void Worker::sweep_retiring() {
 
 void Worker::finish_drain() {
   std::vector<ClientConnection*> clients(clients_.begin(), clients_.end());
+  if (!clients.empty() || !backends_idle()) {
+    size_t unanswered = 0;
+    for (const ClientConnection* c : clients)
+      unanswered += c->unanswered();
+    RL_LOG_WARN(
+        "worker %u: shutdown grace over: closing %zu clients with %zu requests unanswered%s", id_,
+        clients.size(), unanswered,
+        backends_idle() ? "" : "; backend requests still in flight are abandoned");
+  }
   for (ClientConnection* c : clients)
     c->close();
   pools_by_index_.clear();
