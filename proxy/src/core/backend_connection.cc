@@ -256,12 +256,13 @@ void BackendConnection::on_batched_write(int written) {
     return;
   }
   auto* op = new WriteOp{};
-  op->bytes.assign(out_pending_, written > 0 ? static_cast<size_t>(written) : 0);
-  out_pending_.clear();
+  op->bytes.swap(out_pending_);  // no copy of a big request's bytes: sent from where they are
+  const size_t offset = written > 0 ? static_cast<size_t>(written) : 0;
   op->owner = this;
   op->socket = socket_;
   op->req.data = op;
-  uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned>(op->bytes.size()));
+  uv_buf_t buf =
+      uv_buf_init(op->bytes.data() + offset, static_cast<unsigned>(op->bytes.size() - offset));
   writing_ = true;
   int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(&socket_->tcp), &buf, 1,
                     [](uv_write_t* req, int status) {

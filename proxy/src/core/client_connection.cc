@@ -19,6 +19,8 @@ constexpr uint64_t kLingerMs = 1000;
 // many bytes are ready: a pipelining client gets its batch in one segment, not one per
 // backend that answered.
 constexpr size_t kHoldBytes = 16 * 1024;
+// Replies at least this big are queued as chunks of their own (see out_chunks_).
+constexpr size_t kChunkBytes = 64 * 1024;
 
 bool finished(const Fragment& f) {
   return f.state == FragmentState::kDone || f.state == FragmentState::kFailed;
@@ -414,7 +416,20 @@ void ClientConnection::flush_ready() {
     held_bytes_ -= req->held_charge;
     req->held_charge = 0;
     record(*req);
-    out_pending_ += req->reply;
+    if (req->reply.size() < kChunkBytes) {
+      out_pending_ += req->reply;
+    } else {
+      // No write is handed out here (those finish within the worker's flush), so the
+      // buffers can move.
+      if (!out_pending_.empty()) {
+        out_chunk_bytes_ += out_pending_.size();
+        out_chunks_.push_back(std::move(out_pending_));
+        out_pending_ = std::string();
+      }
+      out_chunk_bytes_ += req->reply.size();
+      out_chunks_.push_back(std::move(req->reply));
+      req->reply = std::string();
+    }
     out_batch_ = req->batch;
     if (req->close_after) close_after_write_ = true;
     // Copies of a write acknowledged early may still be in flight: they must not find this
@@ -448,7 +463,8 @@ bool ClientConnection::over_output_limit() const {
   const uint64_t limit = worker_.config().proxy.max_client_output_bytes;
   if (limit == 0) return false;
   const size_t behind = queue_.empty() ? 0 : held_bytes_ - queue_.front()->held_charge;
-  return out_pending_.size() + out_writing_.size() + behind > limit;
+  return out_chunk_bytes_ + out_pending_.size() + (out_writing_.size() - out_written_) + behind >
+         limit;
 }
 
 void ClientConnection::record(const PendingRequest& req) {
@@ -474,7 +490,7 @@ void ClientConnection::flush_writes() {
 void ClientConnection::write_out() {
   if (closing_) return;
   if (writing_) return;
-  if (out_pending_.empty()) {
+  if (out_pending_.empty() && out_chunks_.empty()) {
     if (close_after_write_) {
       linger_then_close();
     } else if ((drain_ || input_eof_) && queue_.empty()) {
@@ -482,20 +498,22 @@ void ClientConnection::write_out() {
     }
     return;
   }
-  if (!close_after_write_ && !queue_.empty() && queue_.front()->batch == out_batch_ &&
-      out_pending_.size() < kHoldBytes) {
+  if (out_chunks_.empty() && !close_after_write_ && !queue_.empty() &&
+      queue_.front()->batch == out_batch_ && out_pending_.size() < kHoldBytes) {
     return;  // the rest of this read's replies are still due: written when they are ready
   }
-  WorkerCounters::bump(worker_.counters().bytes_to_clients, out_pending_.size());
+  writing_chunk_ = !out_chunks_.empty();
+  std::string& source = writing_chunk_ ? out_chunks_.front() : out_pending_;
+  WorkerCounters::bump(worker_.counters().bytes_to_clients, source.size());
   WorkerCounters::bump(worker_.counters().client_writes);
   // A plain non-blocking write first (with the iteration's others when batching): when the
   // socket takes it all (the common case) libuv needs no write request or poll-set change.
   writing_ = true;
-  attempted_ = out_pending_.size();
+  attempted_ = source.size();
   uv_os_fd_t fd = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd);
-  if (worker_.queue_write(fd, out_pending_.data(), attempted_, this)) return;
-  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
+  if (worker_.queue_write(fd, source.data(), attempted_, this)) return;
+  uv_buf_t attempt = uv_buf_init(source.data(), static_cast<unsigned>(attempted_));
   on_batched_write(uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &attempt, 1));
 }
 
@@ -503,9 +521,15 @@ void ClientConnection::on_batched_write(int written) {
   writing_ = false;
   if (closing_) return;
   if (written > 0) last_activity_ns_ = loop_now_ns();
+  std::string& source = writing_chunk_ ? out_chunks_.front() : out_pending_;
   if (written == static_cast<int>(attempted_)) {
-    out_pending_.erase(0, attempted_);  // replies may have been appended meanwhile
-    if (!out_pending_.empty()) {
+    if (writing_chunk_) {
+      out_chunk_bytes_ -= source.size();
+      out_chunks_.pop_front();
+    } else {
+      out_pending_.erase(0, attempted_);  // replies may have been appended meanwhile
+    }
+    if (!out_pending_.empty() || !out_chunks_.empty()) {
       flush_ready();
     } else if (close_after_write_) {
       linger_then_close();
@@ -518,9 +542,16 @@ void ClientConnection::on_batched_write(int written) {
     close();
     return;
   }
-  out_writing_.assign(out_pending_, written > 0 ? static_cast<size_t>(written) : 0);
-  out_pending_.clear();
-  uv_buf_t buf = uv_buf_init(out_writing_.data(), static_cast<unsigned>(out_writing_.size()));
+  // The rest goes out from where it is, without a copy.
+  out_writing_.clear();
+  out_writing_.swap(source);
+  if (writing_chunk_) {
+    out_chunk_bytes_ -= out_writing_.size();
+    out_chunks_.pop_front();
+  }
+  out_written_ = written > 0 ? static_cast<size_t>(written) : 0;
+  uv_buf_t buf = uv_buf_init(out_writing_.data() + out_written_,
+                             static_cast<unsigned>(out_writing_.size() - out_written_));
   write_req_.data = this;
   writing_ = true;
   int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
@@ -536,6 +567,7 @@ void ClientConnection::on_batched_write(int written) {
 void ClientConnection::on_write_done(int status) {
   writing_ = false;
   out_writing_.clear();
+  out_written_ = 0;
   if (out_writing_.capacity() > (1u << 20)) std::string().swap(out_writing_);
   if (status != 0 || closing_) {
     close();

@@ -47,7 +47,9 @@ class ClientConnection final : public IoBatch::Writer {
   void close_when_idle();
   // Writes the replies queued in this loop iteration (called by the worker).
   void flush_writes();
-  bool idle() const { return queue_.empty() && !writing_ && out_pending_.empty(); }
+  bool idle() const {
+    return queue_.empty() && !writing_ && out_pending_.empty() && out_chunks_.empty();
+  }
   // Requests read and not yet answered (their replies not yet queued for writing).
   size_t unanswered() const { return queue_.size(); }
 
@@ -98,9 +100,17 @@ class ClientConnection final : public IoBatch::Writer {
   // no later input is parsed or read, so no later request of this client reaches those
   // replicas before the follow-ups do.
   const PendingRequest* barrier_ = nullptr;
-  size_t held_bytes_ = 0;    // PendingRequest::held_charge summed over queue_
-  std::string out_pending_;  // replies ready to write
-  std::string out_writing_;  // bytes of the write in progress
+  size_t held_bytes_ = 0;  // PendingRequest::held_charge summed over queue_
+  // Replies ready to write: out_chunks_ first, then out_pending_. Small replies are copied
+  // together into out_pending_ (one write for many); a big one is moved, not copied, to the
+  // end of out_chunks_ (with out_pending_ before it), so a stream of big replies never makes
+  // one huge buffer grow, which copied it and faulted in fresh pages each time it doubled.
+  std::deque<std::string> out_chunks_;
+  size_t out_chunk_bytes_ = 0;  // summed over out_chunks_
+  bool writing_chunk_ = false;  // the write handed out is out_chunks_.front(), not out_pending_
+  std::string out_pending_;
+  std::string out_writing_;  // bytes of the write in progress, from out_written_ on
+  size_t out_written_ = 0;   // its prefix the socket took before the write request
   uv_write_t write_req_;
   uv_shutdown_t shutdown_req_;
   bool writing_ = false;
