@@ -83,6 +83,16 @@ constexpr StringRule kBackendName{is_valid_backend_name,
                                   "a name of 1 to 128 characters from A-Z a-z 0-9 . _ : -"};
 constexpr StringRule kNodeId{is_valid_node_id,
                              "an id of 1 to 64 characters from A-Z a-z 0-9 . _ -"};
+// As the membership holds zones (raft mode refuses others): up to 255 bytes, no control
+// characters.
+constexpr StringRule kZone{[](std::string_view s) {
+                             if (s.size() > 255) return false;
+                             for (char c : s) {
+                               if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+                             }
+                             return true;
+                           },
+                           "a zone of at most 255 bytes without control characters"};
 constexpr StringRule kHashTag{
     [](std::string_view s) { return s.empty() || (s.size() == 2 && s[0] != s[1]); },
     "two different characters such as \"{}\", or \"\" to disable hash tags"};
@@ -113,7 +123,7 @@ void decode_proxy(TableReader& in, ProxyConfig* out) {
                              &out->max_client_output_bytes);
   in.read_string("requirepass", &out->requirepass);
   in.read_bool("io_uring", &out->io_uring);
-  in.read_string("zone", &out->zone);
+  in.read_string("zone", &out->zone, &kZone);
 }
 
 void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {
@@ -212,7 +222,7 @@ void decode_backends(const toml::array& entries, std::vector<ring::Backend>* out
       check_unique(in, "address", "backend address", same, path + ".address", &addresses);
     }
     in.read_unsigned<uint32_t>("weight", 1, ring::kMaxWeight, &backend.weight);
-    in.read_string("zone", &backend.zone);
+    in.read_string("zone", &backend.zone, &kZone);
     in.read_choice("state", state_choices, &backend.state);
     in.report_unknown_keys();
     out->push_back(std::move(backend));

@@ -28,6 +28,15 @@ std::vector<std::string> notices(const Config& config) {
                   std::to_string(serving) +
                   " backends that are not down: each key has at most that many copies");
   }
+  if (static_mode) {
+    MembershipConfig raft_only = config.membership;
+    raft_only.mode = MembershipMode::kStatic;
+    if (!(raft_only == MembershipConfig{})) {
+      out.push_back(
+          "the [membership] settings other than mode apply to mode = \"raft\" only; "
+          "with mode = \"static\" they are unused");
+    }
+  }
   const bool maglev = config.ring.algorithm == ring::Algorithm::kMaglev;
   if (!maglev && config.ring.maglev_table_size != 0) {
     out.push_back("ring.maglev_table_size applies to algorithm = \"maglev\" only; it is unused");

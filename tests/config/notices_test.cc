@@ -67,6 +67,19 @@ TEST(ConfigNotices, EveryBackendDownIsSaid) {
   EXPECT_TRUE(mentions(n, "every backend has state = \"down\"")) << n[0];
 }
 
+TEST(ConfigNotices, RaftSettingsInStaticModeAreSaidUnused) {
+  const auto n = notices(loaded("[membership]\nnode_id = \"p1\"\ndata_dir = \"/var/lib/x\"\n"));
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(mentions(n, "apply to mode = \"raft\" only")) << n[0];
+}
+
+TEST(ConfigErrors, ZonesAreHeldToTheMembershipsRule) {
+  const std::string long_zone(256, 'z');
+  EXPECT_FALSE(load_with_backend("[proxy]\nzone = \"" + long_zone + "\"\n").ok());
+  EXPECT_FALSE(load_with_backend("[proxy]\nzone = \"a\\u0001b\"\n").ok());
+  EXPECT_TRUE(load_with_backend("[proxy]\nzone = \"" + std::string(255, 'z') + "\"\n").ok());
+}
+
 TEST(ConfigNotices, SettingsOfAnotherAlgorithmAreSaidUnused) {
   const auto table = notices(loaded("[ring]\nmaglev_table_size = 65537\n"));
   ASSERT_EQ(table.size(), 1u);
