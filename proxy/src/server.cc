@@ -6,7 +6,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -32,6 +34,10 @@ constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
 constexpr uint64_t kHeapTrimMs = 2000;
 constexpr size_t kHeapTrimBytes = size_t{32} << 20;
+
+double unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // This process's resident set, from /proc/self/statm; 0 when it cannot be read.
 size_t resident_bytes() {
@@ -118,6 +124,7 @@ int Server::run() {
   }
 
   counters_.start_time_ns = monotonic_ns();
+  config_loaded_unix_s_ = unix_seconds();
   uint32_t n = config_.proxy.workers ? config_.proxy.workers
                                      : std::max(1u, std::thread::hardware_concurrency());
   for (uint32_t i = 0; i < n; ++i) {
@@ -355,10 +362,55 @@ void Server::close_loop() {
   uv_loop_close(&loop_);
 }
 
+namespace {
+
+// "added r4; removed r2; changed r1, r3; ring parameters changed": what a reload changes.
+std::string ring_changes(const config::Config& before, const config::Config& after) {
+  std::vector<std::string> added, removed, changed;
+  for (const ring::Backend& b : after.backends) {
+    auto old = std::find_if(before.backends.begin(), before.backends.end(),
+                            [&](const ring::Backend& o) { return o.name == b.name; });
+    if (old == before.backends.end()) {
+      added.push_back(b.name);
+    } else if (!(*old == b)) {
+      changed.push_back(b.name);
+    }
+  }
+  for (const ring::Backend& b : before.backends) {
+    if (std::none_of(after.backends.begin(), after.backends.end(),
+                     [&](const ring::Backend& n) { return n.name == b.name; })) {
+      removed.push_back(b.name);
+    }
+  }
+  std::string out;
+  auto part = [&out](const char* what, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    out += out.empty() ? "" : "; ";
+    out += what;
+    for (size_t i = 0; i < names.size(); ++i)
+      out += (i == 0 ? " " : ", ") + names[i];
+  };
+  part("added", added);
+  part("removed", removed);
+  part("changed", changed);
+  if (!(before.ring == after.ring))
+    out += out.empty() ? "ring parameters changed" : "; ring parameters changed";
+  return out;
+}
+
+}  // namespace
+
 void Server::reload() {
   if (config_.source.empty()) return;
+  bool ok = true;
+  auto record = [this](bool applied) {
+    ++(applied ? reloads_ok_ : reloads_error_);
+    last_reload_ok_ = applied;
+    if (applied) config_loaded_unix_s_ = unix_seconds();
+  };
   config::LoadResult loaded = config::load_file(config_.source);
   if (!loaded.ok()) {
+    record(false);
     RL_LOG_ERROR("SIGHUP: %s has errors; keeping the running configuration",
                  config_.source.c_str());
     for (const auto& e : loaded.errors)
@@ -377,13 +429,16 @@ void Server::reload() {
         "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
         "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
   } else if (auto ring = ring::Ring::build(next.backends, next.ring, 0); !ring) {
+    ok = false;
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());
   } else {
+    const std::string changes = ring_changes(config_, next);
     rings_.set_base(ring.value());
     wake_workers();
     config_.backends = next.backends;
     config_.ring = next.ring;
-    RL_LOG_INFO("SIGHUP: published a new ring: %zu backends", next.backends.size());
+    RL_LOG_INFO("SIGHUP: published a new ring: %zu backends (%s)", next.backends.size(),
+                changes.c_str());
   }
   if (next.admin.token != config_.admin.token && next.admin.listen != config_.admin.listen) {
     RL_LOG_WARN(
@@ -395,6 +450,7 @@ void Server::reload() {
       config_.admin.token = next.admin.token;
       RL_LOG_INFO("SIGHUP: admin.token changed: mutations need the new one");
     } else {
+      ok = false;
       RL_LOG_ERROR("SIGHUP: %s; keeping the old token", changed.message().c_str());
     }
   }
@@ -413,6 +469,7 @@ void Server::reload() {
   if (!restart.empty()) {
     RL_LOG_WARN("SIGHUP: changes in %s need a restart; they were not applied", restart.c_str());
   }
+  record(ok);
 }
 
 // Any worker thread: ask the control loop to eject a backend.

@@ -111,6 +111,13 @@ class Server final : public ProxyServer, public admin::AdminService {
   std::mutex task_mu_;
   std::vector<std::function<void()>> tasks_;   // guarded by task_mu_
   std::map<std::string, uint64_t> ejections_;  // backend -> times ejected
+  // SIGHUP reloads: how many applied what they could ("ok") or were refused in part or whole
+  // ("error": the file had errors, the ring or the token could not change), the last one's
+  // outcome, and when the configuration in force was last loaded without error.
+  uint64_t reloads_ok_ = 0;
+  uint64_t reloads_error_ = 0;
+  bool last_reload_ok_ = true;
+  double config_loaded_unix_s_ = 0;
   uv_loop_t loop_;
   uv_async_t eject_async_;
   uv_timer_t sweep_timer_;

@@ -163,6 +163,19 @@ std::string Server::metrics_text() {
     e.observations(h, {{"backend", name}});
   }
 
+  // Configuration reloads (SIGHUP).
+  e.counter("ringleader_config_reloads_total",
+            "SIGHUP reloads: ok (everything that can change at runtime applied) or error (the "
+            "file had errors, or the ring or the admin token could not change)");
+  e.value(static_cast<double>(reloads_ok_), {{"result", "ok"}});
+  e.value(static_cast<double>(reloads_error_), {{"result", "error"}});
+  e.gauge("ringleader_config_last_reload_successful",
+          "1 when the last SIGHUP reload (or the start) applied without error");
+  e.value(last_reload_ok_ ? 1 : 0);
+  e.gauge("ringleader_config_last_reload_success_timestamp_seconds",
+          "Unix time of the last reload (or the start) that applied without error");
+  e.value(config_loaded_unix_s_);
+
   // Ring.
   e.gauge("ringleader_ring_epoch",
           "Epoch of the ring this instance routes with (the Raft index that produced it; 0 in "

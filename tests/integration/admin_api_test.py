@@ -378,6 +378,41 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(status("newer"), 401)
 
 
+    def test_reloads_are_counted_and_say_what_changed(self):
+        with TempDir() as tmp, RedisServer(tmp) as r0, RedisServer(tmp) as r1:
+            rl = Ringleader(RINGLEADER, tmp, [r0.port])
+            with open(rl.config_path) as f:
+                original = f.read()
+
+            def rewrite(text):
+                with open(rl.config_path, "w") as f:
+                    f.write(text)
+
+            def metric(series):
+                return metric_value(rl.admin_port, series)
+
+            with rl:
+                self.assertEqual(metric("ringleader_config_last_reload_successful"), 1)
+                started = metric("ringleader_config_last_reload_success_timestamp_seconds")
+                self.assertAlmostEqual(started, time.time(), delta=60)
+                rewrite(original + "\n[ring\n")  # not TOML
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: metric('ringleader_config_reloads_total{result="error"}') == 1,
+                           timeout=10, what="the refused reload counted")
+                self.assertEqual(metric("ringleader_config_last_reload_successful"), 0)
+                self.assertEqual(
+                    metric("ringleader_config_last_reload_success_timestamp_seconds"), started)
+                time.sleep(0.01)
+                rewrite(original
+                        + f'\n[[backends]]\nname = "added"\naddress = "127.0.0.1:{r1.port}"\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: metric('ringleader_config_reloads_total{result="ok"}') == 1,
+                           timeout=10, what="the reload counted")
+                self.assertEqual(metric("ringleader_config_last_reload_successful"), 1)
+                self.assertGreater(
+                    metric("ringleader_config_last_reload_success_timestamp_seconds"), started)
+                self.assertIn("published a new ring: 2 backends (added added)", rl.tail(20))
+
 class PrometheusScrapeTest(unittest.TestCase):
     def test_a_real_prometheus_scrapes_ringleader(self):
         prometheus = shutil.which("prometheus")
