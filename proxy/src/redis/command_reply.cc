@@ -122,7 +122,11 @@ void append_command_getkeys(std::string& out, std::span<const std::string_view> 
   }
   const Result<KeyPositions> keys = key_positions(*spec, command_args);
   if (!keys) return append_error_message(out, keys.error());
-  if (keys->empty()) return append_error_message(out, "The command has no key arguments");
+  // As Redis: a command that takes no keys is an error; one that takes a count of them may
+  // be given none (EVAL s 0) and has an empty list.
+  if (keys->empty() && spec->keys.search == KeySearch::kNone) {
+    return append_error_message(out, "The command has no key arguments");
+  }
   append_array_header(out, keys->size());
   for (uint32_t index : *keys)
     append_bulk(out, command_args[index]);

@@ -98,6 +98,7 @@ TEST(CommandReplyTest, GetKeysUsesTheTable) {
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}),
             "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
   EXPECT_EQ(reply_to({"command", "getkeys", "eval", "s", "1", "k", "x"}), "*1\r\n$1\r\nk\r\n");
+  EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "EVAL", "s", "0"}), "*0\r\n");
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "ping", "x"}),
             "-ERR The command has no key arguments\r\n");
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "nope", "x"}), "-ERR Invalid command specified\r\n");

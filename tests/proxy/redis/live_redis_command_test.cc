@@ -281,7 +281,9 @@ TEST_F(LiveRedisCommandTest, KeyPositionsMatchCommandGetkeys) {
                                           "SUNION a",
                                           "RPOPLPUSH a b",
                                           "RENAMENX a b",
-                                          "SUNIONSTORE d a"};
+                                          "SUNIONSTORE d a",
+                                          "EVAL s 0",
+                                          "FCALL f 0"};
   for (const std::string& line : lines) {
     std::istringstream in(line);
     std::vector<std::string> words;
