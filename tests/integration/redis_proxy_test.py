@@ -1408,6 +1408,10 @@ class StartupTest(unittest.TestCase):
             self.assertEqual(c.get("still"), b"here")
 
     def test_too_few_file_descriptors_for_the_workers_fail_the_start_clearly(self):
+        if sanitized(RINGLEADER):
+            # Out of descriptors, the sanitizer runtime cannot check memory either (it needs a
+            # pipe for that) and reports objects it could not read as corrupt.
+            self.skipTest("runs out of file descriptors, which the sanitizer runtime needs")
         with TempDir() as tmp, RedisServer(tmp) as r:
             rl = Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 16")
             run = subprocess.run(["prlimit", "--nofile=64:64", "--", RINGLEADER, "serve", "-c",
