@@ -68,8 +68,8 @@ bool is_bindable(std::string_view s) {
   if (!parse_host_port(s, &host, nullptr)) return false;
   in_addr v4{};
   in6_addr v6{};
-  return host == "localhost" || inet_pton(AF_INET, host.c_str(), &v4) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+  host = canonical_host(host);
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 constexpr StringRule kListenAddress{
     is_bindable,
@@ -83,15 +83,8 @@ constexpr StringRule kBackendName{is_valid_backend_name,
                                   "a name of 1 to 128 characters from A-Z a-z 0-9 . _ : -"};
 constexpr StringRule kNodeId{is_valid_node_id,
                              "an id of 1 to 64 characters from A-Z a-z 0-9 . _ -"};
-// As the membership holds zones (raft mode refuses others): up to 255 bytes, no control
-// characters.
-constexpr StringRule kZone{[](std::string_view s) {
-                             if (s.size() > 255) return false;
-                             for (char c : s) {
-                               if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-                             }
-                             return true;
-                           },
+// As the membership holds zones (raft mode refuses others).
+constexpr StringRule kZone{ring::is_valid_zone,
                            "a zone of at most 255 bytes without control characters"};
 constexpr StringRule kHashTag{
     [](std::string_view s) { return s.empty() || (s.size() == 2 && s[0] != s[1]); },
@@ -213,12 +206,12 @@ void decode_backends(const toml::array& entries, std::vector<ring::Backend>* out
       check_unique(in, "name", "backend name", backend.name, path + ".name", &names);
     }
     if (in.require("address") && in.read_string("address", &backend.address, &kHostPort)) {
-      // localhost is 127.0.0.1 to `serve` (and to most resolvers): the same backend twice.
+      // localhost and 127.0.0.1 are the same backend twice.
       std::string host;
       uint16_t port = 0;
       parse_host_port(backend.address, &host, &port);
       const std::string same =
-          host == "localhost" ? "127.0.0.1:" + std::to_string(port) : backend.address;
+          host == "localhost" ? canonical_host(host) + ":" + std::to_string(port) : backend.address;
       check_unique(in, "address", "backend address", same, path + ".address", &addresses);
     }
     in.read_unsigned<uint32_t>("weight", 1, ring::kMaxWeight, &backend.weight);

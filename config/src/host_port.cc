@@ -80,6 +80,10 @@ bool is_ipv4_or_hostname(std::string_view text) {
 
 }  // namespace
 
+std::string canonical_host(std::string_view host) {
+  return host == "localhost" ? std::string("127.0.0.1") : std::string(host);
+}
+
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view host_part;
   std::string_view port_part;

@@ -160,8 +160,8 @@ bool listeners_collide(const std::string& a, const std::string& b) {
   if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {
     return false;
   }
-  if (host_a == "localhost") host_a = "127.0.0.1";
-  if (host_b == "localhost") host_b = "127.0.0.1";
+  host_a = canonical_host(host_a);
+  host_b = canonical_host(host_b);
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
 }
 

@@ -57,13 +57,10 @@ Result<sockaddr_storage> listen_address(const std::string& listen,
   if (!config::parse_host_port(listen, &host, &port)) {
     return Status::error(key + ": invalid address \"" + listen + "\"");
   }
+  host = config::canonical_host(host);
   sockaddr_storage addr{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0) return addr;
   if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) return addr;
-  if (host == "localhost") {
-    uv_ip4_addr("127.0.0.1", port, reinterpret_cast<sockaddr_in*>(&addr));
-    return addr;
-  }
   return Status::error(key + ": \"" + host + "\" is not an IP address");
 }
 

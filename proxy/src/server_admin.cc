@@ -227,12 +227,8 @@ admin::AdminReply Server::readiness() {
                              std::to_string(epoch) + ")"}}};
     }
   }
-  const auto stats = counters_.backends ? counters_.backends->all()
-                                        : std::map<std::string, std::shared_ptr<BackendStats>>{};
   for (const ring::Backend& b : r->backends()) {
-    auto st = stats.find(b.name);
-    const bool unreachable =
-        st != stats.end() && st->second->unreachable_since_ns.load(std::memory_order_relaxed) != 0;
+    const bool unreachable = counters_.backends && counters_.backends->unreachable(b.name);
     if (b.state != ring::BackendState::kDown && !unreachable) {
       return {200, {{"ready", true}, {"epoch", epoch}}};
     }

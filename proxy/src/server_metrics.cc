@@ -110,10 +110,9 @@ std::string Server::metrics_text() {
           "1 when the backend takes requests on this instance (in the ring, not down, not "
           "ejected, and its last connection attempt succeeded)");
   for (const ring::Backend& b : r->backends()) {
-    auto st = stats.find(b.name);
-    const bool unreachable =
-        st != stats.end() && st->second->unreachable_since_ns.load(std::memory_order_relaxed) != 0;
-    e.value(b.state == ring::BackendState::kDown || unreachable ? 0 : 1, {{"backend", b.name}});
+    const bool up =
+        b.state != ring::BackendState::kDown && !counters_.backends->unreachable(b.name);
+    e.value(up ? 1 : 0, {{"backend", b.name}});
   }
   e.gauge("ringleader_backend_state", "The backend's state; 1 on the current one");
   for (const ring::Backend& b : r->backends()) {

@@ -4,6 +4,14 @@
 
 namespace ringleader::ring {
 
+bool is_valid_zone(std::string_view zone) {
+  if (zone.size() > kMaxZoneBytes) return false;
+  for (char c : zone) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 std::string_view to_string(BackendState state) {
   switch (state) {
     case BackendState::kActive:

@@ -38,6 +38,12 @@ def redis_servers(tmp, count):
         yield [stack.enter_context(RedisServer(tmp)) for _ in range(count)]
 
 
+def rewrite(path, text):
+    """Replaces the config file at `path` with `text` (for a SIGHUP to read)."""
+    with open(path, "w") as f:
+        f.write(text)
+
+
 class BackgroundLoad:
     """Three threads, each calling step(worker, i, client) for i = 0, 1, ... with its own
     redis-py client on `port`, until the block ends, 40 s pass or 20,000 steps are done."""
@@ -350,16 +356,12 @@ class ReloadTest(unittest.TestCase):
             with open(rl.config_path) as f:
                 original = f.read()
 
-            def rewrite(text):
-                with open(rl.config_path, "w") as f:
-                    f.write(text)
-
-            rewrite(original.replace("[admin]\n", '[admin]\ntoken = "old"\n', 1))
+            rewrite(rl.config_path, original.replace("[admin]\n", '[admin]\ntoken = "old"\n', 1))
             with rl:
                 def status(token):
                     return http("POST", rl.admin_port, "/backends/redis-0/drain", token=token)[0]
                 self.assertEqual(status("old"), 409)  # accepted, refused by static mode
-                rewrite(original.replace("[admin]\n", '[admin]\ntoken = "new"\n', 1)
+                rewrite(rl.config_path, original.replace("[admin]\n", '[admin]\ntoken = "new"\n', 1)
                         .replace("[proxy]\n", "[proxy]\nmax_clients = 77\n", 1)
                         + '\n[backend]\ntimeout_ms = 1234\n')
                 rl.proc.send_signal(signal.SIGHUP)
@@ -368,7 +370,8 @@ class ReloadTest(unittest.TestCase):
                 wait_until(lambda: "need a restart" in rl.tail(50), timeout=10, what="the warning")
                 self.assertIn("changes in [proxy], [backend] need a restart", rl.tail(50))
                 # A token that comes with a new admin.listen waits for the restart with it.
-                rewrite(original.replace("[admin]\n", '[admin]\ntoken = "newer"\n', 1)
+                rewrite(rl.config_path,
+                        original.replace("[admin]\n", '[admin]\ntoken = "newer"\n', 1)
                         .replace(f'listen = "127.0.0.1:{rl.admin_port}"',
                                  f'listen = "127.0.0.1:{free_port()}"'))
                 rl.proc.send_signal(signal.SIGHUP)
@@ -384,10 +387,6 @@ class ReloadTest(unittest.TestCase):
             with open(rl.config_path) as f:
                 original = f.read()
 
-            def rewrite(text):
-                with open(rl.config_path, "w") as f:
-                    f.write(text)
-
             def metric(series):
                 return metric_value(rl.admin_port, series)
 
@@ -395,7 +394,7 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(metric("ringleader_config_last_reload_successful"), 1)
                 started = metric("ringleader_config_last_reload_success_timestamp_seconds")
                 self.assertAlmostEqual(started, time.time(), delta=60)
-                rewrite(original + "\n[ring\n")  # not TOML
+                rewrite(rl.config_path, original + "\n[ring\n")  # not TOML
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: metric('ringleader_config_reloads_total{result="error"}') == 1,
                            timeout=10, what="the refused reload counted")
@@ -403,7 +402,7 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(
                     metric("ringleader_config_last_reload_success_timestamp_seconds"), started)
                 time.sleep(0.01)
-                rewrite(original
+                rewrite(rl.config_path, original
                         + f'\n[[backends]]\nname = "added"\naddress = "127.0.0.1:{r1.port}"\n')
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: metric('ringleader_config_reloads_total{result="ok"}') == 1,

@@ -147,6 +147,9 @@ std::vector<std::string> notices(const Config& config);
 // null when only validation is wanted. On failure the outputs are untouched.
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port);
 
+// The host as `serve` binds and compares it: "localhost" is "127.0.0.1"; others unchanged.
+std::string canonical_host(std::string_view host);
+
 // Parses a membership peer "id@host:port"; nullopt when the id is not a valid node id or the
 // address is not a valid host:port.
 std::optional<PeerConfig> parse_peer(std::string_view text);

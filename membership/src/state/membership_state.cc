@@ -67,6 +67,9 @@ Status unknown(std::string_view name) {
 
 }  // namespace
 
+// The generic text rule is the zone rule config files are held to (ring::is_valid_zone).
+static_assert(kMaxFieldLength == ring::kMaxZoneBytes);
+
 Status validate_zone(std::string_view zone) {
   return validate_text("zone", zone, Emptiness::kAllowed);
 }

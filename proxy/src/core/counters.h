@@ -136,6 +136,14 @@ class BackendStatsRegistry {
     if (!entry) entry = std::make_shared<BackendStats>(workers_);
     return entry;
   }
+  // Whether the backend's last connection attempt failed (BackendStats::unreachable_since_ns);
+  // false for a backend never tried.
+  bool unreachable(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_name_.find(name);
+    return it != by_name_.end() &&
+           it->second->unreachable_since_ns.load(std::memory_order_relaxed) != 0;
+  }
   std::map<std::string, std::shared_ptr<BackendStats>> all() const {
     std::lock_guard<std::mutex> lock(mu_);
     return by_name_;

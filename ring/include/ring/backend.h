@@ -1,6 +1,7 @@
 // A backend as the ring sees it: identity, placement inputs and routing state.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,11 @@ enum class BackendState : uint8_t { kActive, kDraining, kDown };
 
 std::string_view to_string(BackendState state);
 std::optional<BackendState> parse_backend_state(std::string_view name);
+
+// A zone: at most kMaxZoneBytes bytes, no control characters (empty = no zone). The one rule
+// for config files and the membership alike.
+inline constexpr size_t kMaxZoneBytes = 255;
+bool is_valid_zone(std::string_view zone);
 
 struct Backend {
   std::string name;     // stable identity; placement hashes the name, never the address
