@@ -33,6 +33,19 @@ from harness import (MemcachedServer, Process, RedisServer, Ringleader, TempDir,
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def write_nutcracker_config(directory, listen_port, backend_ports, redis=True):
+    """A nutcracker pool placing keys as ringleader's ketama/fnv1a_64 ring does (weight 1 each,
+    no ejection, one connection per backend); returns the file's path."""
+    conf = os.path.join(directory, "nutcracker.yml")
+    with open(conf, "w") as f:
+        f.write(f"bench:\n  listen: 127.0.0.1:{listen_port}\n  hash: fnv1a_64\n"
+                f"  distribution: ketama\n  redis: {'true' if redis else 'false'}\n"
+                "  auto_eject_hosts: false\n  server_connections: 1\n  servers:\n")
+        for port in backend_ports:
+            f.write(f"   - 127.0.0.1:{port}:1\n")
+    return conf
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -104,14 +117,8 @@ def main():
                    for _ in range(4)]
         try:
             nc_port = free_port()
-            conf = os.path.join(tmp, "nutcracker.yml")
-            with open(conf, "w") as f:
-                f.write(f"bench:\n  listen: 127.0.0.1:{nc_port}\n  hash: fnv1a_64\n"
-                        f"  distribution: ketama\n  redis: {'false' if memcached else 'true'}\n"
-                        "  auto_eject_hosts: false\n"
-                        "  server_connections: 1\n  servers:\n")
-                for r in redises:
-                    f.write(f"   - 127.0.0.1:{r.port}:1\n")
+            conf = write_nutcracker_config(tmp, nc_port, [r.port for r in redises],
+                                           redis=not memcached)
             backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
                         for r in redises]
             proxy = f"workers = {args.workers}" + ("\nio_uring = false" if args.no_io_uring else "")

@@ -455,6 +455,66 @@ class OutputLimitBehindASlowRequestTest(ClusterCase):
         self.assertIsNone(c.get(stalled[1]))
 
 
+class FairReadingTest(ClusterCase):
+    """A connection reads at most its share (256 KiB) per loop iteration, then waits its turn.
+
+    One worker, so the bulk transfers and the probe client share one loop. Whether a probe
+    is answered within some time is for benchmarks; here the turns are observed through the
+    deferred-read counters, and every byte is checked.
+    """
+    proxy_extra = "workers = 1"
+
+    def metric(self, name):
+        value = metric_value(self.rl.admin_port, name)
+        self.assertIsNotNone(value, f"{name} not exported")
+        return value
+
+    def test_a_stream_of_big_replies_is_read_in_turns_and_arrives_whole(self):
+        c = self.client()
+        big = os.urandom(2 * 1024 * 1024)
+        c.set("fair:big", big)
+        small = {f"fair:small:{i}": f"v{i}" for i in range(20)}
+        c.mset(small)
+        deferred = self.metric("ringleader_backend_reads_deferred_total")
+        count = 40  # 80 MB of replies
+        reply = b"$%d\r\n" % len(big) + big + b"\r\n"
+        received = []
+
+        def bulk():
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=30) as s:
+                s.sendall(b"GET fair:big\r\n" * count)
+                got = 0
+                buf = bytearray(1 << 20)
+                while got < count * len(reply):
+                    n = s.recv_into(buf)
+                    if n == 0:
+                        break
+                    received.append(bytes(buf[:n]))
+                    got += n
+
+        thread = threading.Thread(target=bulk)
+        thread.start()
+        probe = self.client()
+        probes = 0
+        deadline = time.monotonic() + 60
+        while (thread.is_alive() or probes < 50) and time.monotonic() < deadline:
+            key = f"fair:small:{probes % 20}"
+            self.assertEqual(probe.get(key).decode(), small[key])
+            probes += 1
+        thread.join(timeout=60)
+        self.assertFalse(thread.is_alive(), "the bulk client got its replies in time")
+        self.assertEqual(b"".join(received), reply * count)
+        self.assertGreater(self.metric("ringleader_backend_reads_deferred_total"), deferred)
+
+    def test_a_big_request_is_read_in_turns_and_arrives_whole(self):
+        c = self.client()
+        deferred = self.metric("ringleader_client_reads_deferred_total")
+        value = os.urandom(8 * 1024 * 1024)
+        self.assertTrue(c.set("fair:upload", value))
+        self.assertGreater(self.metric("ringleader_client_reads_deferred_total"), deferred)
+        self.assertEqual(self.direct(self.owner("fair:upload")).get("fair:upload"), value)
+
+
 class MemoryTest(ClusterCase):
     def test_memory_a_burst_took_is_given_back(self):
         # Pipelined bursts of 40 KB replies left hundreds of MB in the workers' malloc arenas

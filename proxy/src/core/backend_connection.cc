@@ -176,7 +176,7 @@ void BackendConnection::on_connected(int status) {
         auto* s = static_cast<Socket*>(h->data);
         size_t available = 0;
         buf->base = s->owner ? s->owner->in_.prepare(kReadChunk, &available) : nullptr;
-        buf->len = available;
+        buf->len = s->owner ? s->owner->read_budget_.offer(available) : 0;
       },
       [](uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
         auto* s = static_cast<Socket*>(stream->data);
@@ -292,7 +292,11 @@ void BackendConnection::on_write_done(int status) {
 }
 
 void BackendConnection::on_read(ssize_t nread) {
-  if (nread == 0) return;  // EAGAIN
+  if (nread == 0) return;     // EAGAIN
+  if (nread == UV_ENOBUFS) {  // this iteration's read budget is spent: read on in the next
+    WorkerCounters::bump(pool_.counters().backend_reads_deferred);
+    return;
+  }
   if (nread < 0) {
     last_error_ = nread == UV_EOF ? "connection closed by backend" : uv_error_text(int(nread));
     if (state_ == State::kReady && in_flight_.empty() && waiting_.empty() && !writing_ &&
@@ -309,6 +313,7 @@ void BackendConnection::on_read(ssize_t nread) {
     return;
   }
   in_.commit(static_cast<size_t>(nread));
+  read_budget_.charge(static_cast<size_t>(nread));
   last_read_ns_ = loop_now_ns();
   WorkerCounters::bump(pool_.counters().backend_reads);
   process_replies();

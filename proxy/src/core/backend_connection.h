@@ -20,6 +20,7 @@
 #include "io_buffer.h"
 #include "pending_request.h"
 #include "protocol.h"
+#include "read_budget.h"
 
 namespace ringleader::proxy {
 
@@ -113,6 +114,7 @@ class BackendConnection final : public IoBatch::Writer {
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
   IoBuffer in_;
+  ReadBudget read_budget_;
   bool discarding_ =
       false;  // the head reply is oversized: its request is answered, its bytes dropped
   // While discarding_: the deadline of the request the dropped reply answered. The rest of the

@@ -201,7 +201,7 @@ void ClientConnection::start_reading() {
         auto* self = static_cast<ClientConnection*>(h->data);
         size_t available = 0;
         buf->base = self->in_.prepare(kReadChunk, &available);
-        buf->len = available;
+        buf->len = self->read_budget_.offer(available);
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
         static_cast<ClientConnection*>(s->data)->on_read(nread);
@@ -209,7 +209,11 @@ void ClientConnection::start_reading() {
 }
 
 void ClientConnection::on_read(ssize_t nread) {
-  if (nread == 0) return;
+  if (nread == 0) return;     // EAGAIN
+  if (nread == UV_ENOBUFS) {  // this iteration's read budget is spent: read on in the next
+    WorkerCounters::bump(worker_.counters().client_reads_deferred);
+    return;
+  }
   if (nread < 0) {
     if (nread != UV_EOF || lingering_) {
       close();
@@ -229,6 +233,7 @@ void ClientConnection::on_read(ssize_t nread) {
     return;
   }
   in_.commit(static_cast<size_t>(nread));
+  read_budget_.charge(static_cast<size_t>(nread));
   WorkerCounters::bump(worker_.counters().bytes_from_clients, static_cast<uint64_t>(nread));
   WorkerCounters::bump(worker_.counters().client_reads);
   ++reads_;

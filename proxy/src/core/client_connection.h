@@ -17,6 +17,7 @@
 #include "io_buffer.h"
 #include "pending_request.h"
 #include "protocol.h"
+#include "read_budget.h"
 
 namespace ringleader::proxy {
 
@@ -94,6 +95,7 @@ class ClientConnection final : public IoBatch::Writer {
   uint64_t dispatched_ = 0;
   uint64_t last_write_seq_ = 0;
   IoBuffer in_;
+  ReadBudget read_budget_;
   std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
   // A request with fragments that wait for another of its fragments (a conditional write's
   // follow-ups to the other replicas, sent once the primary applied it). Until it is complete

@@ -51,6 +51,10 @@ namespace ringleader::proxy {
   X(client_writes, "ringleader_client_writes_total",                                             \
     "Socket writes to clients (replies ready together share one)")                               \
   X(backend_reads, "ringleader_backend_reads_total", "Socket reads from backends that got data") \
+  X(client_reads_deferred, "ringleader_client_reads_deferred_total",                             \
+    "Client reads put off to the next loop iteration: the connection had read its share")        \
+  X(backend_reads_deferred, "ringleader_backend_reads_deferred_total",                           \
+    "Backend reads put off to the next loop iteration: the connection had read its share")       \
   X(backend_writes, "ringleader_backend_writes_total",                                           \
     "Socket writes to backends (requests queued together share one)")
 

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "fd_limit.h"
 #include "pending_request.h"
+#include "read_budget.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -87,6 +88,7 @@ Status Worker::start(const sockaddr_storage& addr) {
   poll_ring_.data = this;
   uv_prepare_start(&poll_ring_, [](uv_prepare_t* p) {
     loop_clock_forget();
+    ++loop_turn;
     auto* w = static_cast<Worker*>(p->data);
     w->refresh_ring();
     w->sweep_retiring();
