@@ -45,6 +45,7 @@ std::shared_ptr<AdminConnection> AdminConnection::accept(uv_loop_t* loop, uv_str
 AdminConnection::AdminConnection(AdminConnectionOwner& owner) : owner_(owner) {}
 
 void AdminConnection::start(Admission admission) {
+  waiting_since_ms_ = uv_now(tcp_.loop);
   uv_tcp_nodelay(&tcp_, 1);
   set_reading(true);
   if (admission == Admission::kReject) {
@@ -129,6 +130,11 @@ void AdminConnection::process_input() {
   }
 }
 
+bool AdminConnection::idle() const {
+  return !closing_ && !awaiting_reply_ && !close_after_write_ && !lingering_ && !peer_eof_ &&
+         writes_in_flight_ == 0 && parser_.idle() && input_.empty();
+}
+
 bool AdminConnection::answer_unsent() {
   return uv_stream_get_write_queue_size(as_stream(&tcp_)) > 0;
 }
@@ -148,6 +154,7 @@ void AdminConnection::begin_request(HttpRequest request) {
 void AdminConnection::on_response(uint64_t seq, HttpResponse response) {
   if (closing_ || !awaiting_reply_ || seq != request_seq_) return;
   awaiting_reply_ = false;
+  waiting_since_ms_ = uv_now(tcp_.loop);
   const bool keep_alive = reply_keep_alive_;
   write(serialize(response, keep_alive, reply_mode_));
   if (closing_) return;

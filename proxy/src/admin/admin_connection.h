@@ -69,6 +69,13 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
   // Closes the connection now (answers in flight are cancelled). Idempotent.
   void close();
+  bool closing() const { return closing_; }
+  // Waiting for its next request with nothing of it received, every answer written (a fresh
+  // connection, or a keep-alive one between requests): a full server closes the one idle
+  // longest to admit a new connection, as HTTP lets a server close idle persistent
+  // connections at any time.
+  bool idle() const;
+  uint64_t idle_since_ms() const { return waiting_since_ms_; }  // loop time; valid when idle()
 
  private:
   struct WriteRequest;
@@ -109,6 +116,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   bool lingering_ = false;          // shut down; discarding input until EOF or timeout
   bool in_process_ = false;         // process_input() is on the stack (no re-entry)
   size_t writes_in_flight_ = 0;
+  uint64_t waiting_since_ms_ = 0;  // loop time of the accept or of the last answer
 
   HttpRequestParser parser_;
   std::string input_;  // received bytes not yet fed to the parser

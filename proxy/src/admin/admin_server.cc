@@ -132,13 +132,31 @@ class AdminListener final : public AdminConnectionOwner {
       RL_LOG_WARN("admin: accept: %s", uv_strerror(status));
       return;
     }
-    const auto admission = connections_.size() < limits_.max_connections
-                               ? AdminConnection::Admission::kServe
-                               : AdminConnection::Admission::kReject;
+    const auto admission =
+        make_room() ? AdminConnection::Admission::kServe : AdminConnection::Admission::kReject;
     auto connection =
         AdminConnection::accept(loop_, reinterpret_cast<uv_stream_t*>(&tcp_), *this, admission);
     AdminConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));
+  }
+
+  // Whether a new connection fits: under the limit, or once the connection idle longest is
+  // closed (a health probe must not fail because dashboards hold keep-alive connections
+  // open). Connections busy with a request are never closed for a newcomer.
+  bool make_room() {
+    size_t open = 0;
+    AdminConnection* idlest = nullptr;
+    for (const auto& [raw, connection] : connections_) {
+      if (raw->closing()) continue;
+      ++open;
+      if (raw->idle() && (idlest == nullptr || raw->idle_since_ms() < idlest->idle_since_ms()))
+        idlest = raw;
+    }
+    if (open < limits_.max_connections) return true;
+    if (idlest == nullptr) return false;
+    RL_LOG_DEBUG("admin: %zu connections open: closing the one idle longest for a new one", open);
+    idlest->close();
+    return true;
   }
 
   void maybe_delete() {

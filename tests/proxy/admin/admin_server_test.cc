@@ -368,21 +368,57 @@ TEST_F(AdminServerTest, OneStalledClientDoesNotDisturbOthers) {
   EXPECT_EQ(response->status, 200);
 }
 
-TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503) {
+TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503WhileNoneIsIdle) {
+  service_.hold_replies = true;
   AdminServerLimits limits;
-  limits.max_connections = 1;
+  limits.max_connections = 2;
   start({"127.0.0.1:0", ""}, limits);
-  RawHttpClient first(port_);
-  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 1; }));
-  RawHttpClient second(port_);
-  auto refused = second.read_response();
+  // One waits for its answer, one is part-way through sending a request: neither is idle.
+  RawHttpClient waiting(port_);
+  ASSERT_TRUE(waiting.send("POST /backends/r1/drain HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+  ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
+  RawHttpClient sending(port_);
+  ASSERT_TRUE(sending.send("GET /heal"));
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+  RawHttpClient third(port_);
+  auto refused = third.read_response();
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
-  EXPECT_TRUE(second.reads_eof());
-  ASSERT_TRUE(first.send(kGetHealth));
-  auto ok = first.read_response();
+  EXPECT_TRUE(third.reads_eof());
+  // Both kept their place.
+  ASSERT_TRUE(sending.send("thz HTTP/1.1\r\n\r\n"));
+  auto ok = sending.read_response();
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+  loop_.run([this] { service_.held[0]({202, {{"epoch", 9}}}); });
+  auto answered = waiting.read_response();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 202);
+}
+
+TEST_F(AdminServerTest, AFullServerClosesTheConnectionIdleLongestForANewOne) {
+  AdminServerLimits limits;
+  limits.max_connections = 2;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient oldest(port_);  // keep-alive, idle after its answer
+  ASSERT_TRUE(oldest.send(kGetHealth));
+  ASSERT_TRUE(oldest.read_response());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loop time moves on
+  RawHttpClient newer(port_);
+  ASSERT_TRUE(newer.send(kGetHealth));
+  ASSERT_TRUE(newer.read_response());
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+
+  RawHttpClient probe(port_);  // a health probe gets in
+  ASSERT_TRUE(probe.send(kGetHealth));
+  auto ok = probe.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_TRUE(oldest.reads_eof());
+  ASSERT_TRUE(newer.send(kGetHealth));
+  auto still = newer.read_response();
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
 }
 
 TEST_F(AdminServerTest, RefusesNonLoopbackWithoutToken) {
