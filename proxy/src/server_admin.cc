@@ -267,9 +267,15 @@ admin::AdminReply Server::lookup(std::string_view key) {
   json replicas = json::array();
   for (ring::BackendIndex b : r->replicas(h))
     replicas.push_back(r->backend(b).name);
-  // Keys may be binary: the JSON string holds them with invalid UTF-8 replaced.
+  // Keys may be binary: the JSON string holds them with invalid UTF-8 replaced. The hash is
+  // also given as a decimal string: JSON readers whose numbers are doubles (jq, JavaScript)
+  // round it above 2^53.
   return {200,
-          {{"key", std::string(key)}, {"hash", h}, {"epoch", r->epoch()}, {"replicas", replicas}}};
+          {{"key", std::string(key)},
+           {"hash", h},
+           {"hash_str", std::to_string(h)},
+           {"epoch", r->epoch()},
+           {"replicas", replicas}}};
 }
 
 admin::AdminReply Server::cluster() {

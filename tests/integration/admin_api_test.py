@@ -25,10 +25,16 @@ RINGLEADER = None
 http = admin_http
 
 
-def lookup(config_path, key):
+def offline_lookup(config_path, key):
+    """(hash, replica names) from `ringleader lookup`."""
     out = subprocess.run([RINGLEADER, "lookup", "-c", config_path, key], capture_output=True,
                          check=True).stdout.decode()
-    return out.rstrip("\n").split("\t")[2].split(",")
+    fields = out.rstrip("\n").split("\t")
+    return int(fields[1]), fields[2].split(",")
+
+
+def lookup(config_path, key):
+    return offline_lookup(config_path, key)[1]
 
 
 @contextlib.contextmanager
@@ -143,7 +149,12 @@ class EndpointsTest(AdminCase):
             self.assertEqual(status, 200)
             self.assertEqual(body["key"], key)
             self.assertEqual(body["epoch"], 0)
-            self.assertEqual(body["replicas"], lookup(self.rl.config_path, key))
+            offline_hash, offline_replicas = offline_lookup(self.rl.config_path, key)
+            self.assertEqual(body["replicas"], offline_replicas)
+            # The hash as a number, and as a decimal string for consumers whose numbers are
+            # doubles (jq, JavaScript), which round hashes above 2^53.
+            self.assertEqual(body["hash"], offline_hash)
+            self.assertEqual(body["hash_str"], str(offline_hash))
             self.assertEqual(len(body["replicas"]), 2)
             c.set(key, "x")
             primary = self.redises[int(body["replicas"][0].split("-")[1])]
