@@ -37,6 +37,16 @@ std::string describe(const ring::Ring& ring, const ring::ReplicaSet& replicas) {
   return out;
 }
 
+// A SCAN cursor as Redis reads one (strtoul): decimal digits after an optional sign, a
+// negative cursor wrapping around (-1 is 2^64-1); anything else is "invalid cursor".
+bool parse_scan_cursor(std::string_view text, uint64_t* out) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  if (!parse_u64(text, out)) return false;
+  if (negative) *out = uint64_t{0} - *out;
+  return true;
+}
+
 }  // namespace
 
 RedisSession::RedisSession(const SessionEnv& env)
@@ -427,7 +437,7 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
 void RedisSession::plan_scan(Args args, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
   uint64_t cursor = 0;
-  if (!parse_u64(args[1], &cursor)) {
+  if (!parse_scan_cursor(args[1], &cursor)) {
     reply_error(req, "ERR invalid cursor");
     return;
   }

@@ -199,6 +199,26 @@ TEST_F(RedisSessionTest, ScanWalksBackendsThroughTheCursor) {
   EXPECT_EQ(last->reply, "*2\r\n$1\r\n0\r\n*0\r\n");  // backend 2 was the last
 }
 
+TEST_F(RedisSessionTest, ScanReadsCursorsAsRedisDoes) {
+  // Signs as strtoul reads them: -1 is 2^64-1, past every backend, so the scan is over.
+  PendingRequest* wrapped = plan("SCAN -1\r\n");
+  EXPECT_TRUE(wrapped->fragments.empty());
+  EXPECT_EQ(wrapped->reply, "*2\r\n$1\r\n0\r\n*0\r\n");
+  PendingRequest* plus = plan("SCAN +1\r\n");
+  ASSERT_EQ(plus->fragments.size(), 1u);
+  EXPECT_EQ(plus->fragments[0].backend, 1u);
+  const std::string minus_max_plus_two = "-18446744073709551614";  // wraps to 2
+  PendingRequest* far = plan("SCAN " + minus_max_plus_two + "\r\n");
+  ASSERT_EQ(far->fragments.size(), 1u);
+  EXPECT_EQ(far->fragments[0].backend, 2u);
+  for (const char* bad : {"SCAN 18446744073709551616\r\n", "SCAN --1\r\n", "SCAN 5x\r\n",
+                          "SCAN -\r\n", "*2\r\n$4\r\nSCAN\r\n$2\r\n 5\r\n"}) {
+    PendingRequest* req = plan(bad);
+    EXPECT_TRUE(req->fragments.empty()) << bad;
+    EXPECT_EQ(req->reply, "-ERR invalid cursor\r\n") << bad;
+  }
+}
+
 TEST_F(RedisSessionTest, ScanCursorsReachEveryBackendOfABigRing) {
   std::vector<ring::Backend> backends;
   for (int i = 0; i < 1100; ++i)
