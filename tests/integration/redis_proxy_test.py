@@ -158,6 +158,28 @@ class DataTypesTest(ClusterCase):
             c.eval("return 1", 0)
         self.assertIn("without keys", str(err.exception))
 
+    def test_sort_patterns_under_the_keys_hash_tag(self):
+        c = self.client()
+        c.rpush("{u2}:ids", "1", "2", "3")
+        for i, (weight, name) in enumerate([(30, "a"), (10, "b"), (20, "c")], start=1):
+            c.set(f"{{u2}}:w_{i}", weight)
+            c.hset(f"{{u2}}:o_{i}", "name", name)
+        sorted_names = c.sort("{u2}:ids", by="{u2}:w_*", get=["#", "{u2}:o_*->name"])
+        self.assertEqual(sorted_names, [b"2", b"b", b"3", b"c", b"1", b"a"])
+        owner = self.direct(self.owner("{u2}:ids"))
+        self.assertEqual(owner.sort("{u2}:ids", by="{u2}:w_*", get=["#", "{u2}:o_*->name"]),
+                         sorted_names)
+        self.assertEqual(c.sort("{u2}:ids", by="{u2}:w_*", store="{u2}:sorted"), 3)
+        self.assertEqual(owner.lrange("{u2}:sorted", 0, -1), [b"2", b"3", b"1"])
+        # Without the tag, the elements decide where the pattern's keys live: refused.
+        with self.assertRaises(redis.ResponseError) as err:
+            c.sort("{u2}:ids", by="w_*")
+        self.assertIn("CROSSSLOT", str(err.exception))
+        self.assertIn("hash tag", str(err.exception))
+        # COMMAND GETKEYS names what Redis names: the sorted key and the destination.
+        self.assertEqual(raw_exchange(self.rl.port, b"COMMAND GETKEYS SORT l BY w_* STORE d\r\n"),
+                         b"*2\r\n$1\r\nl\r\n$1\r\nd\r\n")
+
     def test_local_and_refused_commands(self):
         c = self.client()
         self.assertTrue(c.ping())

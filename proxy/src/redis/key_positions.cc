@@ -1,6 +1,7 @@
 // Key extraction and arity checks: reads a request's arguments as its KeySpec describes them.
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "ascii.h"
 #include "proxy/redis/command_table.h"
@@ -99,21 +100,20 @@ Status add_streams(const CommandSpec& spec, Args args, KeyPositions& keys) {
 }
 
 // kSortStore: SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
-// [STORE destination]. A pattern with '*' reads keys the ring may place anywhere: refused.
-Status add_sort_keys(const CommandSpec& spec, Args args, KeyPositions& keys) {
+// [STORE destination]. The keys are the sorted key and the destination, as Redis reports
+// them; `patterns` (when given) gets the BY and GET patterns that name keys (with a '*').
+Status walk_sort(const CommandSpec& spec, Args args, KeyPositions& keys,
+                 std::vector<uint32_t>* patterns) {
   keys.push_back(static_cast<uint32_t>(spec.keys.first));
   size_t store_at = 0;
   for (size_t i = static_cast<size_t>(spec.keys.keywords_from); i < args.size(); ++i) {
     const std::string_view arg = args[i];
-    const bool by = equals_lowercase(arg, "by");
-    if (by || equals_lowercase(arg, "get")) {
+    if (equals_lowercase(arg, "by") || equals_lowercase(arg, "get")) {
       if (i + 1 >= args.size()) return syntax_error();
-      if (args[i + 1].find('*') != std::string_view::npos) {
-        return Status::error("'" + std::string(spec.name) +
-                             "' with a BY or GET pattern is not supported by ringleader: the "
-                             "pattern's keys may live on other backends");
-      }
       ++i;
+      if (patterns != nullptr && args[i].find('*') != std::string_view::npos) {
+        patterns->push_back(static_cast<uint32_t>(i));
+      }
     } else if (equals_lowercase(arg, "limit")) {
       if (i + 2 >= args.size()) return syntax_error();
       i += 2;
@@ -166,7 +166,7 @@ Result<KeyPositions> key_positions(const CommandSpec& spec,
       found = add_streams(spec, args, keys);
       break;
     case KeySearch::kSortStore:
-      found = add_sort_keys(spec, args, keys);
+      found = walk_sort(spec, args, keys, nullptr);
       break;
     case KeySearch::kGeoStore:
       found = add_geo_keys(spec, args, keys);
@@ -174,6 +174,15 @@ Result<KeyPositions> key_positions(const CommandSpec& spec,
   }
   if (!found) return found;
   return keys;
+}
+
+std::vector<uint32_t> sort_patterns(const CommandSpec& spec,
+                                    std::span<const std::string_view> args) {
+  std::vector<uint32_t> patterns;
+  if (spec.keys.search != KeySearch::kSortStore || !check_arity(spec, args)) return patterns;
+  KeyPositions keys;
+  if (!walk_sort(spec, args, keys, &patterns)) patterns.clear();
+  return patterns;
 }
 
 std::string unsupported_message(const CommandSpec& spec, std::span<const std::string_view> args) {

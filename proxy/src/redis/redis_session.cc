@@ -47,6 +47,17 @@ bool parse_scan_cursor(std::string_view text, uint64_t* out) {
   return true;
 }
 
+// Whether every key that a SORT BY or GET pattern names hashes like `key`: true when the
+// pattern's hash tag lies whole before its '*' (no element can change it) and is `key`'s.
+bool pattern_hashes_like(const ring::Ring& ring, std::string_view pattern, std::string_view key) {
+  const size_t star = pattern.find('*');
+  if (star == std::string_view::npos) return true;  // names no key
+  const std::string_view prefix = pattern.substr(0, star);
+  const std::string_view tag = ring.hash_input(prefix);
+  if (tag.size() == prefix.size()) return false;  // no tag: the element decides the hash
+  return tag == ring.hash_input(key);
+}
+
 }  // namespace
 
 RedisSession::RedisSession(const SessionEnv& env)
@@ -360,6 +371,18 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
     return;
   }
   const ring::Ring& ring = *req.ring;
+  for (uint32_t at : sort_patterns(spec, args)) {
+    if (!pattern_hashes_like(ring, args[at], args[(*keys)[0]])) {
+      reply_error(req, "CROSSSLOT ringleader: the keys that the pattern '" +
+                           printable(args[at], 40) + "' of '" + lowercase(args[0]) +
+                           "' names may live on other backends "
+                           "than '" +
+                           printable(args[(*keys)[0]], 40) +
+                           "'; give the pattern the key's hash tag before its '*', such as "
+                           "{user1}list with {user1}weight_*");
+      return;
+    }
+  }
   const ring::ReplicaSet first = ring.replicas(ring.hash(args[(*keys)[0]]));
   for (size_t k = 1; k < keys->size(); ++k) {
     const ring::ReplicaSet other = ring.replicas(ring.hash(args[(*keys)[k]]));

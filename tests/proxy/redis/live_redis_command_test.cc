@@ -268,6 +268,8 @@ TEST_F(LiveRedisCommandTest, KeyPositionsMatchCommandGetkeys) {
                                           "SORT k",
                                           "SORT k LIMIT 0 10 ALPHA DESC STORE dst",
                                           "SORT k BY nosort GET #",
+                                          "SORT k BY w_* GET o_*->f GET # STORE d",
+                                          "SORT_RO k BY w_*",
                                           "SORT_RO k ALPHA",
                                           "GEORADIUS k 0 0 1 km STORE dst",
                                           "GEORADIUS k 0 0 1 km WITHDIST COUNT 3",

@@ -113,6 +113,27 @@ TEST_F(RedisSessionTest, DelSumsTheCounts) {
   EXPECT_EQ(req->reply, ":2\r\n");
 }
 
+TEST_F(RedisSessionTest, SortPatternsMustKeepTheKeysHashTag) {
+  // The hash tag lies whole before the '*': every key the pattern names lives with the list.
+  for (const char* request :
+       {"SORT {u}l BY {u}w_* GET {u}o_*->f GET # STORE {u}d\r\n", "SORT_RO {u}l BY w{u}_*\r\n",
+        "SORT {u}l BY nosort GET #\r\n", "SORT l BY w_\r\n"}) {
+    PendingRequest* req = plan(request);
+    EXPECT_FALSE(req->complete) << request << req->reply;
+    EXPECT_EQ(req->fragments.size(), 1u) << request;
+  }
+  // The element decides where the key lives: no tag, an empty one, one that the '*' is
+  // inside or before, another key's tag.
+  for (const char* request :
+       {"SORT l BY w_*\r\n", "SORT {u}l GET o_*->f\r\n", "SORT {u}l BY {}w_*\r\n",
+        "SORT {u}l BY {u*}w\r\n", "SORT {u}l BY *{u}\r\n", "SORT {u}l GET # GET {v}o_*\r\n"}) {
+    PendingRequest* req = plan(request);
+    ASSERT_TRUE(req->complete) << request;
+    EXPECT_EQ(req->reply.rfind("-CROSSSLOT", 0), 0u) << request << req->reply;
+    EXPECT_NE(req->reply.find("hash tag"), std::string::npos) << req->reply;
+  }
+}
+
 TEST_F(RedisSessionTest, CountsThatOverflowAreAnErrorNotAWrappedSum) {
   auto [a, b] = keys_apart();
   std::string input = "*3\r\n$6\r\nEXISTS\r\n$" + std::to_string(a.size()) + "\r\n" + a + "\r\n$" +

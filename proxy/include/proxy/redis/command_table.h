@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "proxy/redis/command_spec.h"
@@ -36,9 +37,15 @@ Status check_arity(const CommandSpec& spec, std::span<const std::string_view> ar
 // duplicates kept. Checks the arity first. Errors (fit for the client after "ERR "):
 // wrong arity, bad numkeys ("Number of keys can't be greater than number of args"),
 // unbalanced XREAD streams, and options ringleader refuses — XREAD/XREADGROUP with BLOCK
-// (blocking) and SORT with BY/GET patterns (the pattern's keys may live anywhere).
-// For kSplitKeyValues, the value of the key at index i is at i + 1.
+// (blocking). For kSplitKeyValues, the value of the key at index i is at i + 1. SORT's keys
+// are the sorted key and a STORE destination, as Redis reports them: the keys its BY and
+// GET patterns name are not known before it runs (see sort_patterns).
 Result<KeyPositions> key_positions(const CommandSpec& spec, std::span<const std::string_view> args);
+
+// The indexes of a SORT's (kSortStore) BY and GET patterns that name keys (those with a '*',
+// which each element substitutes); empty for other commands and for malformed requests.
+std::vector<uint32_t> sort_patterns(const CommandSpec& spec,
+                                    std::span<const std::string_view> args);
 
 // The error text for a request refused because resolve_command(args) gave a kUnsupported
 // spec, naming the command (and an unlisted subcommand) and the reason:
