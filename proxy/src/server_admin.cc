@@ -202,6 +202,18 @@ admin::AdminReply Server::readiness() {
                              "its last ring (epoch " +
                              std::to_string(epoch) + "); stop it, or add it back as a peer"}}};
     }
+    if (st.diverged) {
+      return {503,
+              {{"ready", false},
+               {"diverged", true},
+               {"epoch", epoch},
+               {"error",
+                "diverged: a leader's log disagrees with entries committed here, so this "
+                "instance follows no more membership changes and routes with its last ring "
+                "(epoch " +
+                    std::to_string(epoch) +
+                    "); stop it, wipe its data_dir and add it back under a new id"}}};
+    }
     if (st.stale) {
       return {503,
               {{"ready", false},
@@ -314,6 +326,7 @@ admin::AdminReply Server::cluster() {
            {"stale", st.stale},
            {"caught_up", st.caught_up},
            {"removed", st.removed},
+           {"diverged", st.diverged},
            {"elections", st.elections},
            {"listen", st.listen_address},
            {"peers", peers}}};

@@ -88,6 +88,10 @@ std::string Server::metrics_text() {
               "Times this instance, leading, found a peer without log entries it had "
               "acknowledged (a wiped or restored data_dir)");
     e.value(static_cast<double>(st.peer_log_losses));
+    e.counter("ringleader_raft_committed_conflicts_total",
+              "Leader terms in which an append disagreed with entries committed on this "
+              "instance: its log is not the group's (see /readyz)");
+    e.value(static_cast<double>(st.committed_conflicts));
     e.counter("ringleader_raft_frames_rejected_total",
               "Frames from other instances refused, closing their connection, by reason "
               "(bad_mac: another membership.secret)");

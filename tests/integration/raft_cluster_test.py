@@ -389,6 +389,48 @@ class ClusterTest(unittest.TestCase):
             logs = "".join(n.proc.tail(200) for n in cl.up() if n is not follower)
             self.assertIn(f"peer {follower.id} lost log entries it had acknowledged", logs)
 
+    def test_a_data_dir_from_another_group_is_reported_diverged(self):
+        # Two groups with the same node ids; group B changes leaders twice, so its later
+        # entries carry higher terms than group A's at the same indexes.
+        dir_b = os.path.join(self.dir, "b")
+        os.makedirs(dir_b)
+        with Cluster(dir_b, backends=self.seed) as b:
+            for weight in (2, 3):
+                leader = b.wait_leader()
+                status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": weight})
+                self.assertEqual(status, 200, body)
+                leader.stop()  # hands leadership over
+                b.wait_leader()
+                leader.start()
+            b.wait_converged()
+        with Cluster(self.dir, backends=self.seed) as a:
+            for weight in range(2, 12):
+                status, body = http("PATCH", a.wait_leader().admin, "/backends/r2",
+                                    {"weight": weight})
+                self.assertEqual(status, 200, body)
+            a.wait_converged()
+            for n in a.up():
+                self.assertEqual(http("GET", n.admin, "/readyz")[0], 200)
+            p3 = a.nodes["p3"]
+            p3.stop()
+            shutil.rmtree(os.path.join(self.dir, "data-p3"))
+            shutil.copytree(os.path.join(dir_b, "data-p3"), os.path.join(self.dir, "data-p3"))
+            p3.start()
+
+            def diverged():
+                return [n for n in a.up()
+                        if (metric_value(n.admin, "ringleader_raft_committed_conflicts_total")
+                            or 0) > 0]
+
+            reporters = wait_until(diverged, timeout=15, what="an instance reporting divergence")
+            for n in reporters:
+                status, body = http("GET", n.admin, "/readyz")
+                self.assertEqual(status, 503, body)
+                self.assertTrue(body["diverged"], body)
+                self.assertIn("wipe its data_dir", body["error"])
+                self.assertTrue(n.cluster()["diverged"])
+                self.assertIn("disagrees with log entry", n.proc.tail(200))
+
     def test_a_removal_that_would_leave_no_reachable_quorum_is_refused(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             leader = cl.wait_leader()

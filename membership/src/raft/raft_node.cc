@@ -398,7 +398,7 @@ Status RaftNode::compact(Index index, std::string data) {
 bool RaftNode::has_ready() const {
   return HardState{term_, vote_, commit_} != last_hard_state_ || pending_snapshot_ ||
          unstable_from_ <= log_.last_index() || !outbox_.empty() || commit_ > applied_ ||
-         !ready_reads_.empty() || !log_losses_.empty();
+         !ready_reads_.empty() || !log_losses_.empty() || !committed_conflicts_.empty();
 }
 
 Ready RaftNode::take_ready() {
@@ -427,6 +427,8 @@ Ready RaftNode::take_ready() {
   ready_reads_.clear();
   r.log_losses = std::move(log_losses_);
   log_losses_.clear();
+  r.committed_conflicts = std::move(committed_conflicts_);
+  committed_conflicts_.clear();
   return r;
 }
 

@@ -204,6 +204,22 @@ void RaftNode::reject_append(const Message& m, Index prev_index) {
   send(m.from, term_, resp);
 }
 
+void RaftNode::check_committed_agree(const Message& m, const AppendRequest& req) {
+  if (conflict_reported_term_ == term_) return;
+  auto disagrees = [&](Index index, Term leaders) {
+    if (index == 0 || index > commit_) return false;
+    const std::optional<Term> ours = log_.term_at(index);  // none: compacted away
+    if (!ours || *ours == leaders) return false;
+    conflict_reported_term_ = term_;
+    committed_conflicts_.push_back(CommittedConflict{m.from, term_, index, *ours, leaders});
+    return true;
+  };
+  if (disagrees(req.prev_index, req.prev_term)) return;
+  for (const Entry& e : req.entries) {
+    if (e.index > commit_ || disagrees(e.index, e.term)) return;
+  }
+}
+
 void RaftNode::handle_append_request(const Message& m, const AppendRequest& req) {
   // Here m.term == term_ and m.from leads term_.
   if (role_ == Role::kLeader) return;  // two leaders in one term cannot happen; drop
@@ -214,6 +230,7 @@ void RaftNode::handle_append_request(const Message& m, const AppendRequest& req)
     reset_election_timer();
   }
 
+  check_committed_agree(m, req);
   Index last_new = req.prev_index + req.entries.size();
   AppendResponse ok;
   ok.verdict = Verdict::kGranted;

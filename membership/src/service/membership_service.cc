@@ -386,6 +386,19 @@ void MembershipService::process_ready() {
     }
     for (const raft::Message& m : ready.messages)
       transport_->send(m);
+    for (const raft::CommittedConflict& c : ready.committed_conflicts) {
+      ++committed_conflicts_;
+      RL_LOG_ERROR(
+          "membership %s: leader %s (term %llu) disagrees with log entry %llu, committed here "
+          "(term %llu here, %llu in the leader's log): this instance's log is not the group's "
+          "(a data_dir copied from another group or rolled back). It keeps its committed "
+          "entries, follows no more changes and routes with its last ring (epoch %llu); stop "
+          "it, wipe its data_dir and add it back under a new id",
+          options_.node_id.c_str(), c.leader.c_str(),
+          static_cast<unsigned long long>(c.leader_term), static_cast<unsigned long long>(c.index),
+          static_cast<unsigned long long>(c.ours), static_cast<unsigned long long>(c.leaders),
+          static_cast<unsigned long long>(published_epoch_));
+    }
     for (const raft::LogLoss& loss : ready.log_losses) {
       ++peer_log_losses_;
       RL_LOG_ERROR(
@@ -871,6 +884,8 @@ void MembershipService::refresh_status() {
   }
   s.elections = elections_;
   s.peer_log_losses = peer_log_losses_;
+  s.committed_conflicts = committed_conflicts_;
+  s.diverged = committed_conflicts_ > 0;
   s.listen_address = listen_address_;
   s.failed = !failure_.empty();
   s.failure = failure_;

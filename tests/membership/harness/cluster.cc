@@ -267,6 +267,11 @@ void Cluster::handle_ready(SimNode& s, raft::Ready r) {
   }
   for (raft::Message& m : r.messages)
     send(std::move(m));
+  // Storage here never loses what it persisted, so no leader can contradict a committed entry.
+  for (const raft::CommittedConflict& c : r.committed_conflicts) {
+    fail(s.id + " reports leader " + c.leader + " (term " + std::to_string(c.leader_term) +
+         ") contradicting committed entry " + std::to_string(c.index));
+  }
   if (r.snapshot && r.snapshot_origin == raft::SnapshotOrigin::kFromLeader) {
     s.applied = r.snapshot->meta.index;
     s.chain = std::stoull(r.snapshot->data);

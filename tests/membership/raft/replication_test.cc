@@ -59,6 +59,50 @@ TEST(Replication, FollowerReplacesConflictingSuffixOnly) {
   EXPECT_EQ(only_append_response(*node).match_index, 3u);
 }
 
+// Committed entries are in every later leader's log. A leader that disagrees with one (a log
+// from another group, a rolled-back data_dir) is reported, once per term; the committed
+// entry stays.
+TEST(Replication, AnAppendDisagreeingWithCommittedEntriesIsReportedAndTruncatesNothing) {
+  raft::PersistentState state;
+  state.hard_state.term = 3;
+  state.hard_state.commit = 3;
+  state.entries = entries_with_terms({1, 1, 2, 2});
+  auto node = make_node("p2", state);
+  node->take_ready();
+  ASSERT_EQ(node->commit_index(), 3u);
+
+  // Agreeing appends, below and above the commit index, report nothing.
+  node->step(raft::Message{"p1", "p2", 3,
+                           raft::AppendRequest{1, 1, entries_with_terms({1, 2, 3}, 2), 4, 0}});
+  raft::Ready agreeing = node->take_ready();
+  EXPECT_TRUE(agreeing.committed_conflicts.empty());
+  ASSERT_EQ(node->log().term_at(4), 3u);  // the uncommitted entry was replaced
+
+  // Index 3 is committed here with term 2; this leader has term 1 there.
+  node->step(
+      raft::Message{"p1", "p2", 3, raft::AppendRequest{2, 1, entries_with_terms({1, 3}, 3), 4, 0}});
+  raft::Ready ready = node->take_ready();
+  ASSERT_EQ(ready.committed_conflicts.size(), 1u);
+  EXPECT_EQ(ready.committed_conflicts[0].leader, "p1");
+  EXPECT_EQ(ready.committed_conflicts[0].leader_term, 3u);
+  EXPECT_EQ(ready.committed_conflicts[0].index, 3u);
+  EXPECT_EQ(ready.committed_conflicts[0].ours, 2u);
+  EXPECT_EQ(ready.committed_conflicts[0].leaders, 1u);
+  EXPECT_EQ(node->log().term_at(3), 2u);
+  EXPECT_TRUE(ready.entries.empty() || ready.entries.front().index > 3u);
+
+  // A conflicting prev_index at the commit index; once per term.
+  node->step(raft::Message{"p1", "p2", 3, raft::AppendRequest{3, 1, {}, 4, 0}});
+  EXPECT_TRUE(node->take_ready().committed_conflicts.empty());
+  node->step(raft::Message{"p3", "p2", 4, raft::AppendRequest{3, 1, {}, 4, 0}});
+  raft::Ready next_term = node->take_ready();
+  ASSERT_EQ(next_term.committed_conflicts.size(), 1u);
+  EXPECT_EQ(next_term.committed_conflicts[0].leader, "p3");
+  EXPECT_EQ(next_term.committed_conflicts[0].index, 3u);
+  EXPECT_EQ(node->log().term_at(3), 2u);
+  EXPECT_EQ(node->commit_index(), 4u);
+}
+
 // p1 elected leader of p1..p3 over a log of terms 1 1 3 3 3; its no-op at 6 is not taken out
 // of its Ready yet.
 std::unique_ptr<raft::RaftNode> leader_over_five_entries() {

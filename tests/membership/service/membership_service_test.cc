@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -632,6 +633,69 @@ TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   ASSERT_TRUE(converged(all(), *r));
   // Not seeded twice.
   EXPECT_EQ(nodes_[0]->rings->latest()->backends().size(), before.size());
+}
+
+// A data_dir copied from another group with the same node ids: its committed entries disagree
+// with this group's log (Raft compares terms). Whoever holds committed entries that a leader
+// contradicts reports it; nothing committed is truncated.
+TEST_F(ServiceTest, ALogFromAnotherGroupIsReportedAsDiverged) {
+  // Group B: leadership changes twice, so its later entries carry higher terms.
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(propose_retrying(
+                    leader, state::AddBackend{backend("b" + std::to_string(round), 7100 + round)})
+                    .is_ok());
+    stop(leader);
+    size_t next = wait_leader(all());
+    start(leader);
+    leader = next;
+  }
+  Result<uint64_t> last_b = propose_retrying(leader, state::AddBackend{backend("b9", 7199)});
+  ASSERT_TRUE(last_b.is_ok()) << last_b.error();
+  ASSERT_TRUE(converged(all(), *last_b));
+  for (size_t i = 0; i < 3; ++i)
+    stop(i);
+  std::vector<std::unique_ptr<Node>> group_b = std::move(nodes_);
+  nodes_.clear();
+  founders_.clear();
+
+  // Group A: the same ids, one term, a longer log.
+  make_nodes(3);
+  start_all();
+  leader = wait_leader(all());
+  uint64_t last_a = 0;
+  for (int k = 0; k < 12; ++k) {
+    Result<uint64_t> r =
+        propose_retrying(leader, state::AddBackend{backend("a" + std::to_string(k), 7200 + k)});
+    ASSERT_TRUE(r.is_ok()) << r.error();
+    last_a = *r;
+  }
+  ASSERT_TRUE(converged(all(), last_a));
+  ASSERT_GT(last_a, *last_b);
+  for (size_t i : all())
+    EXPECT_FALSE(svc(i).status().diverged);
+
+  // p3 restarts with group B's p3 data.
+  const size_t p3 = 2;
+  stop(p3);
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::directory_iterator(nodes_[p3]->dir->path()))
+    fs::remove_all(entry.path());
+  fs::copy(group_b[p3]->dir->path(), nodes_[p3]->dir->path(), fs::copy_options::recursive);
+  nodes_[p3]->rings = std::make_shared<RingLog>();  // its epochs are group B's
+  start(p3);
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i : all()) {
+      if (svc(i).status().diverged) return true;
+    }
+    return false;
+  })) << "no instance reported the conflict";
+  for (size_t i : all()) {
+    const ServiceStatus st = svc(i).status();
+    EXPECT_EQ(st.diverged, st.committed_conflicts > 0) << nodes_[i]->id;
+  }
 }
 
 TEST_F(ServiceTest, StoppedServiceAnswersAtOnceAndBadOptionsFail) {

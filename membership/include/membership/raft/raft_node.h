@@ -172,6 +172,9 @@ class RaftNode {
   void maybe_commit();
   void on_commit_advanced();
   void reject_append(const Message& m, Index prev_index);
+  // Reports (once per term) an append that disagrees with a committed entry; see
+  // CommittedConflict.
+  void check_committed_agree(const Message& m, const AppendRequest& req);
 
   // Membership (config_change.cc).
   void apply_configuration(Configuration config, Index index);
@@ -276,6 +279,8 @@ class RaftNode {
   std::vector<Message> outbox_;
   std::vector<ReadState> ready_reads_;
   std::vector<LogLoss> log_losses_;
+  std::vector<CommittedConflict> committed_conflicts_;
+  Term conflict_reported_term_ = 0;  // the term of the last CommittedConflict reported
 };
 
 }  // namespace ringleader::membership::raft

@@ -46,6 +46,20 @@ struct LogLoss {
   Index agrees_below = 0;
 };
 
+// An append from the leader of `leader_term` that disagrees with an entry this node holds
+// committed: at `index` the leader has term `leaders`, this log `ours`. Committed entries are
+// in every later leader's log (Leader Completeness), so this happens only once safety was
+// broken outside the protocol (a data_dir copied from another group, a log rolled back while
+// its entries counted). The node keeps its committed entries, never truncating them, so it
+// stops following the group's changes; reported once per leader term.
+struct CommittedConflict {
+  NodeId leader;
+  Term leader_term = 0;
+  Index index = 0;
+  Term ours = 0;
+  Term leaders = 0;
+};
+
 struct Ready {
   // Changed since the last Ready; persist before sending.
   std::optional<HardState> hard_state;
@@ -62,10 +76,12 @@ struct Ready {
   std::vector<ReadState> reads;
   // Only to report (log, count): the node has already acted on them.
   std::vector<LogLoss> log_losses;
+  std::vector<CommittedConflict> committed_conflicts;
 
   bool empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() &&
-           committed_entries.empty() && reads.empty() && log_losses.empty();
+           committed_entries.empty() && reads.empty() && log_losses.empty() &&
+           committed_conflicts.empty();
   }
 };
 

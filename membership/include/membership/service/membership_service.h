@@ -136,6 +136,11 @@ struct ServiceStatus {
   uint64_t elections = 0;         // elections this node started (terms it campaigned in)
   // Times, while leading, a peer was found to have lost entries it had acknowledged.
   uint64_t peer_log_losses = 0;
+  // A leader's append disagreed with an entry committed here (raft::CommittedConflict, at
+  // most one per term): this instance's log is not the group's, it cannot follow the group's
+  // changes and routes with its last ring. Set for the life of the process.
+  bool diverged = false;
+  uint64_t committed_conflicts = 0;
   std::string listen_address;
   bool failed = false;  // storage failed; the node stopped
   std::string failure;
@@ -302,6 +307,7 @@ class MembershipService {
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
+  uint64_t committed_conflicts_ = 0;
   // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
   bool shutting_down_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
