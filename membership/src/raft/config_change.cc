@@ -76,8 +76,9 @@ bool RaftNode::removed() const {
 bool RaftNode::recently_heard(const NodeId& peer) const {
   if (peer == id()) return true;
   auto it = progress_.find(peer);
-  return it != progress_.end() &&
-         (it->second.activity == Activity::kHeard || it->second.last_round == Activity::kHeard);
+  // Within the last election timeout: the check-quorum rounds are too coarse (a peer silent
+  // for up to two timeouts was still "heard" in the round before).
+  return it != progress_.end() && it->second.ticks_since_heard < options_.election_ticks;
 }
 
 Result<Index> RaftNode::propose_config_change(const ConfigChange& change) {

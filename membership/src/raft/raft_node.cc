@@ -148,6 +148,7 @@ void RaftNode::tick() {
   }
   for (auto& [peer, pr] : progress_) {
     if (pr.snapshot_in_flight) ++pr.ticks_since_snapshot;
+    if (pr.ticks_since_heard != Progress::kNeverHeard) ++pr.ticks_since_heard;
     if (pr.removed_at != 0) ++pr.departing_ticks;
   }
   drop_departed_peers();

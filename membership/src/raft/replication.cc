@@ -95,6 +95,7 @@ void RaftNode::handle_append_response(const Message& m, const AppendResponse& re
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.activity = Activity::kHeard;
+  pr.ticks_since_heard = 0;
   bool reads_may_advance = resp.heartbeat_seq > pr.acked_seq;
   pr.acked_seq = std::max(pr.acked_seq, std::min(resp.heartbeat_seq, heartbeat_seq_));
 

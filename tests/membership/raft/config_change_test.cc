@@ -62,6 +62,29 @@ TEST(ConfigChange, RefusedWhenTheVotersLeftCouldNotReachAQuorum) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// "Reachable" means heard from within the last election timeout, however the check-quorum
+// rounds fall: a voter silent for just over one timeout already counts as unreachable.
+TEST(ConfigChange, AVoterSilentForOneElectionTimeoutIsUnreachable) {
+  Cluster c{ClusterOptions{}};
+  raft::NodeId leader = await_leader(c);
+  std::vector<raft::NodeId> followers = followers_of(c, leader);
+  const uint32_t timeout = c.node(leader).options().election_ticks;
+  for (uint32_t offset = 0; offset < timeout; offset += 3) {
+    c.run(offset);  // shifts where the silence starts within a check-quorum round
+    c.isolate(followers[0]);
+    c.run(timeout + 1);
+    ASSERT_EQ(c.node(leader).role(), raft::Role::kLeader);
+    Result<raft::Index> removal =
+        c.change_config(leader, {ConfigChangeType::kRemove, followers[1]});
+    ASSERT_FALSE(removal.is_ok()) << "offset " << offset;
+    EXPECT_TRUE(removal.status().is_refused()) << removal.error();
+    c.heal();
+    ASSERT_TRUE(c.run_until([&] { return c.node(leader).role() == raft::Role::kLeader; }, 50));
+    c.run(2);
+  }
+  EXPECT_NO_VIOLATION(c);
+}
+
 // A learner not heard from yet is waited for (an error the caller retries), not refused as
 // unreachable: in a group of one, the promotion would otherwise fail at once.
 TEST(ConfigChange, PromotingALearnerThatHasNotAnsweredIsRetriedNotRefused) {

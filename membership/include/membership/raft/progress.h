@@ -31,6 +31,10 @@ struct Progress {
   // holds what it acknowledged (its data was wiped or restored from an older copy); an
   // earlier one is a stale message.
   uint64_t match_seq = 0;
+  // Ticks since the last response from the peer (kNeverHeard before the first in this term).
+  // A voter silent for a whole election timeout counts as unreachable for membership changes.
+  static constexpr uint32_t kNeverHeard = UINT32_MAX;
+  uint32_t ticks_since_heard = kNeverHeard;
   // Reset at every check-quorum round; kHeard once any response arrives.
   Activity activity = Activity::kSilent;
   // What `activity` was at the end of the previous round.
