@@ -622,7 +622,12 @@ void MembershipService::forward_to_leader(transport::ForwardRequest request, Don
     return;
   }
   request.request_id = next_request_id_++;
-  forwarded_.emplace(request.request_id, ForwardedRequest{std::move(done), deadline_ms, leader});
+  // The leader gives the request its own deadline and always answers by then, saying what
+  // happened ("not proposed, nothing was changed" is not "may still be applied"): its answer
+  // gets a second longer to arrive before this instance gives up on it.
+  constexpr uint64_t kLeaderAnswerGraceMs = 1000;
+  forwarded_.emplace(request.request_id,
+                     ForwardedRequest{std::move(done), deadline_ms + kLeaderAnswerGraceMs, leader});
   transport_->send_frame(leader, request);
 }
 

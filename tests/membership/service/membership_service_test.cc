@@ -527,6 +527,16 @@ TEST_F(ServiceTest, PromotingALearnerThatNeverCaughtUpSaysWhy) {
       << promote.error();
   EXPECT_NE(promote.error().find("learner p4 has not caught up"), std::string::npos)
       << promote.error();
+  // Through a follower, the leader's answer is what comes back, not the follower's own
+  // "timed out ... may still be applied" (their deadlines used to race).
+  const size_t follower = follower_of(leader, all());
+  for (int i = 0; i < 2; ++i) {
+    Answer forwarded;
+    svc(follower).promote_peer("p4", forwarded.callback());
+    Result<uint64_t> r = forwarded.wait();
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.error().find("nothing was changed"), std::string::npos) << r.error();
+  }
   EXPECT_EQ(svc(leader).status().peers.size(), 3u);
   for (const PeerStatus& p : svc(leader).status().peers) {
     if (p.id == "p4") {
