@@ -523,6 +523,42 @@ class ClusterTest(unittest.TestCase):
             ring = cl.wait_converged()
             self.assertEqual(ring["backends"][0]["weight"], 3)
 
+    def test_peers_added_at_runtime_reach_each_other_once_the_founders_are_gone(self):
+        # p4 and p5 each list only the founders and themselves: they learn each other's
+        # address from the configuration, which records the address a peer was added with.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            for new in ("p4", "p5"):
+                node, (status, body) = cl.add_joiner(new)
+                self.assertEqual(status, 200, body)
+
+                def promoted():
+                    status, body = http("POST", cl.wait_leader().admin, "/cluster/peers",
+                                        {"id": new, "promote": True})
+                    return status == 200 or None
+
+                wait_until(promoted, timeout=20, what=f"{new} promoted")
+            for founder in ("p1", "p2", "p3"):
+                status, body = http("DELETE", cl.wait_leader().admin, f"/cluster/peers/{founder}")
+                self.assertEqual(status, 200, body)
+                wait_until(lambda: cl.nodes[founder].cluster().get("removed"), timeout=10,
+                           what=f"{founder} to know it was removed")
+                cl.nodes[founder].stop()
+            p4, p5 = cl.nodes["p4"], cl.nodes["p5"]
+            peers = {p["id"]: p for p in p4.cluster()["peers"]}
+            self.assertEqual(peers["p5"]["address"], f"127.0.0.1:{p5.raft}")
+            self.assertEqual(peers["p5"]["suffrage"], "voter")
+            for restart in (False, True):
+                if restart:  # their config files still name only the founders and themselves
+                    p4.stop()
+                    p5.stop()
+                    p4.start()
+                    p5.start()
+                leader = cl.wait_leader(timeout=15)
+                status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 5 + restart})
+                self.assertEqual(status, 200, body)
+                ring = cl.wait_converged()
+                self.assertEqual(ring["backends"][1]["weight"], 5 + restart)
+
     def test_admin_changes_are_checked_whole_and_reach_every_instance(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             follower = cl.follower()

@@ -68,9 +68,24 @@ void RaftNode::drop_departed_peers() {
   }
 }
 
+Index RaftNode::removal_index() const {
+  if (config_.is_member(id()) || config_index_ == 0) return 0;
+  // Back through the configuration entries that leave this node out, to the first of them:
+  // the one before it (or the snapshot's) must hold the node.
+  Index removal = 0;
+  for (Index i = config_index_; i >= log_.first_index(); --i) {
+    const Entry& e = log_.at(i);
+    if (e.type != EntryType::kConfig) continue;
+    Result<Configuration> c = decode_configuration(e.data);
+    RL_CHECK(c.is_ok());
+    if (c->is_member(id())) return removal != 0 && removal <= commit_ ? removal : 0;
+    removal = i;
+  }
+  return removal != 0 && removal <= commit_ && snapshot_.meta.config.is_member(id()) ? removal : 0;
+}
+
 bool RaftNode::removed() const {
-  if (config_.is_member(id()) || config_index_ == 0 || config_index_ > commit_) return false;
-  return configuration_at(config_index_ - 1).is_member(id());
+  return removal_index() != 0;
 }
 
 bool RaftNode::recently_heard(const NodeId& peer) const {

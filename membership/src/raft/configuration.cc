@@ -8,7 +8,9 @@
 namespace ringleader::membership::raft {
 namespace {
 
-constexpr uint8_t kConfigurationVersion = 1;
+// Version 1: voters and learners. Version 2 adds the recorded peer addresses.
+constexpr uint8_t kConfigurationVersion = 2;
+constexpr uint8_t kConfigurationVersionWithoutAddresses = 1;
 constexpr uint32_t kMaxMembers = 1024;
 
 bool contains(const std::vector<NodeId>& sorted, std::string_view id) {
@@ -58,6 +60,13 @@ Status Configuration::validate() const {
   for (const NodeId& id : learners) {
     if (is_voter(id)) return Status::error("node " + id + " is both voter and learner");
   }
+  for (const auto& [id, address] : addresses) {
+    if (!is_member(id)) return Status::error("address recorded for " + id + ", not a member");
+    if (address.empty() || address.size() > kMaxPeerAddressLength) {
+      return Status::error("address of " + id + " must be 1.." +
+                           std::to_string(kMaxPeerAddressLength) + " bytes");
+    }
+  }
   return Status::ok();
 }
 
@@ -80,11 +89,16 @@ Result<Configuration> apply_change(const Configuration& current, const ConfigCha
   if (id.empty() || id.size() > kMaxNodeIdLength) {
     return Status::error("node id must be 1.." + std::to_string(kMaxNodeIdLength) + " bytes");
   }
+  if (change.address.size() > kMaxPeerAddressLength) {
+    return Status::error("address must be at most " + std::to_string(kMaxPeerAddressLength) +
+                         " bytes");
+  }
   Configuration next = current;
   switch (change.type) {
     case ConfigChangeType::kAddLearner:
       if (current.is_member(id)) return Status::error("node " + id + " is already a member");
       insert_sorted(next.learners, id);
+      if (!change.address.empty()) next.addresses[id] = change.address;
       break;
     case ConfigChangeType::kPromoteLearner:
       if (!current.is_learner(id)) return Status::error("node " + id + " is not a learner");
@@ -94,6 +108,7 @@ Result<Configuration> apply_change(const Configuration& current, const ConfigCha
     case ConfigChangeType::kAddVoter:
       if (current.is_member(id)) return Status::error("node " + id + " is already a member");
       insert_sorted(next.voters, id);
+      if (!change.address.empty()) next.addresses[id] = change.address;
       break;
     case ConfigChangeType::kRemove:
       if (!current.is_member(id)) return Status::error("node " + id + " is not a member");
@@ -102,6 +117,7 @@ Result<Configuration> apply_change(const Configuration& current, const ConfigCha
       }
       erase(next.voters, id);
       erase(next.learners, id);
+      next.addresses.erase(id);
       break;
     default:
       return Status::error("unknown configuration change");
@@ -119,12 +135,19 @@ std::string encode_configuration(const Configuration& config) {
   w.u32(static_cast<uint32_t>(config.learners.size()));
   for (const NodeId& id : config.learners)
     w.bytes(id);
+  w.u32(static_cast<uint32_t>(config.addresses.size()));
+  for (const auto& [id, address] : config.addresses) {
+    w.bytes(id);
+    w.bytes(address);
+  }
   return std::move(w).take();
 }
 
 Result<Configuration> decode_configuration(std::string_view bytes) {
   codec::ByteReader r(bytes);
-  if (r.u8() != kConfigurationVersion || !r.ok()) {
+  const uint8_t version = r.u8();
+  if (!r.ok() ||
+      (version != kConfigurationVersion && version != kConfigurationVersionWithoutAddresses)) {
     return Status::error("configuration: unknown version or empty input");
   }
   Configuration config;
@@ -133,6 +156,17 @@ Result<Configuration> decode_configuration(std::string_view bytes) {
     if (!r.ok() || n > kMaxMembers) return Status::error("configuration: bad member count");
     for (uint32_t i = 0; i < n && r.ok(); ++i)
       list->push_back(r.bytes(kMaxNodeIdLength));
+  }
+  if (version == kConfigurationVersion) {
+    uint32_t n = r.u32();
+    if (!r.ok() || n > kMaxMembers) return Status::error("configuration: bad address count");
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+      NodeId id = r.bytes(kMaxNodeIdLength);
+      std::string address = r.bytes(kMaxPeerAddressLength);
+      if (r.ok() && !config.addresses.emplace(std::move(id), std::move(address)).second) {
+        return Status::error("configuration: an address recorded twice");
+      }
+    }
   }
   if (!r.done()) return Status::error("configuration: truncated or trailing bytes");
   if (Status s = config.validate(); !s) return Status::error("configuration: " + s.message());

@@ -169,6 +169,7 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
     // restart is as recent as what this node published before it stopped.
     self->process_ready();
     self->publish_ring();
+    self->sync_recorded_addresses();
     self->refresh_status();
     uv_run(&self->loop_, UV_RUN_DEFAULT);
   });
@@ -465,6 +466,7 @@ void MembershipService::process_ready() {
       }
     }
     publish_ring();
+    sync_recorded_addresses();
     for (const raft::ReadState& rs : ready.reads) {
       auto it = reads_.find(rs.request_id);
       if (it == reads_.end()) continue;
@@ -656,6 +658,7 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
         done(Status::refused(s.message()));
         return;
       }
+      change.address = address;  // recorded in the configuration for every instance
     }
     pending_changes_.push_back(PendingChange{std::move(change), std::move(done), deadline_ms, {}});
     try_pending_changes();
@@ -666,6 +669,23 @@ void MembershipService::submit_change(raft::ConfigChange change, std::string add
   request.change = std::move(change);
   request.address = std::move(address);
   forward_to_leader(std::move(request), std::move(done), deadline_ms);
+}
+
+void MembershipService::sync_recorded_addresses() {
+  const std::map<raft::NodeId, std::string>& recorded = node_->configuration().addresses;
+  if (recorded == synced_addresses_) return;
+  synced_addresses_ = recorded;
+  const std::map<raft::NodeId, std::string> known = transport_->peers();
+  for (const auto& [id, address] : recorded) {
+    // membership.peers of this instance's config file names where a listed peer is now.
+    if (id == options_.node_id || options_.peers.count(id) != 0) continue;
+    auto it = known.find(id);
+    if (it != known.end() && it->second == address) continue;
+    if (Status s = transport_->set_peer(id, address); !s) {
+      RL_LOG_WARN("membership %s: peer %s's recorded address %s is unusable: %s",
+                  options_.node_id.c_str(), id.c_str(), address.c_str(), s.message().c_str());
+    }
+  }
 }
 
 Status MembershipService::address_free_for(const raft::NodeId& id,
@@ -868,9 +888,9 @@ void MembershipService::refresh_status() {
   }
   s.caught_up = caught_up_;
   s.heard_leader = heard_leader_;
-  s.removed = node_->removed();
+  s.removed_at = node_->removal_index();
+  s.removed = s.removed_at != 0;
   if (s.removed) {
-    s.removed_at = node_->configuration_index();
     if (!removal_logged_) {
       removal_logged_ = true;
       RL_LOG_ERROR(

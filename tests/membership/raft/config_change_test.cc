@@ -196,6 +196,32 @@ TEST(ConfigChange, RemovedFollowerLearnsItWasRemovedAndIsThenForgotten) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// Removals back to back: the first removed node may receive the second removal's entry too
+// (it is replicated to until it learns of its own). It stays removed, at its own removal.
+TEST(ConfigChange, ANodeRemovedRightBeforeAnotherStaysRemovedAtItsOwnRemoval) {
+  Cluster c(with_spare());
+  raft::NodeId leader = await_leader(c);
+  ASSERT_TRUE(c.change_config(leader, {ConfigChangeType::kAddVoter, "p4"}).is_ok());
+  commit_on_all(c, "four voters");
+  std::vector<raft::NodeId> followers = followers_of(c, leader);
+  Result<raft::Index> first = c.change_config(leader, {ConfigChangeType::kRemove, followers[0]});
+  ASSERT_TRUE(first.is_ok()) << first.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *first; }, 50));
+  Result<raft::Index> second = Status::error("not tried");
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        second = c.change_config(leader, {ConfigChangeType::kRemove, followers[1]});
+        return second.is_ok();
+      },
+      50));
+  ASSERT_TRUE(c.run_until([&] { return c.node(followers[1]).removed(); }, 100));
+  EXPECT_TRUE(c.node(followers[0]).removed());
+  EXPECT_EQ(c.node(followers[0]).removal_index(), *first);
+  EXPECT_EQ(c.node(followers[1]).removal_index(), *second);
+  EXPECT_FALSE(c.node(leader).removed());
+  EXPECT_NO_VIOLATION(c);
+}
+
 TEST(ConfigChange, ADepartingPeerThatNeverAnswersIsForgottenAfterFourElectionTimeouts) {
   Cluster c(ClusterOptions{});
   raft::NodeId leader = await_leader(c);

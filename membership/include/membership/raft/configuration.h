@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ struct Configuration {
   // Invariant: both sorted, without duplicates, and disjoint.
   std::vector<NodeId> voters;
   std::vector<NodeId> learners;
+  // host:port of members added with one (ConfigChange::address), so that every instance,
+  // including those whose membership.peers never listed them, can reach them. Keys are
+  // members. Founding members have none: their addresses are in every instance's config.
+  std::map<NodeId, std::string> addresses = {};
 
   bool operator==(const Configuration&) const = default;
 
@@ -50,7 +55,12 @@ std::string_view to_string(ConfigChangeType type);
 struct ConfigChange {
   ConfigChangeType type = ConfigChangeType::kAddLearner;
   NodeId node;
+  // For additions: where `node` listens, recorded in the configuration (empty: not recorded).
+  std::string address = {};
 };
+
+// Longest peer address recorded in a configuration.
+inline constexpr size_t kMaxPeerAddressLength = 300;
 
 // The configuration after `change`, or why the change does not apply to `current`.
 Result<Configuration> apply_change(const Configuration& current, const ConfigChange& change);

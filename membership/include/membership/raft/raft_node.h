@@ -120,6 +120,9 @@ class RaftNode {
   // This node was a member, and the configuration entry removing it is committed here: it
   // takes no part in the group any more (it never campaigns) and gets no further entries.
   bool removed() const;
+  // The index of the configuration entry that removed this node (the first of those that
+  // leave it out since it was last a member), once committed here; 0 when not removed.
+  Index removal_index() const;
   // The leader's view of `peer`; none unless leader and `peer` is a member or departing.
   std::optional<Progress> progress(const NodeId& peer) const;
   // The target of a running leadership transfer, or empty.

@@ -256,6 +256,9 @@ class MembershipService {
   void refresh_status();
   uint64_t now_ms() const { return uv_now(&loop_); }
   uint64_t deadline() const { return now_ms() + options_.request_timeout_ms; }
+  // Gives the transport the addresses the configuration records for peers that this
+  // instance's membership.peers does not list (peers added at runtime).
+  void sync_recorded_addresses();
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
   void check_caught_up();
@@ -308,6 +311,7 @@ class MembershipService {
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
   uint64_t committed_conflicts_ = 0;
+  std::map<raft::NodeId, std::string> synced_addresses_;  // see sync_recorded_addresses()
   // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
   bool shutting_down_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
