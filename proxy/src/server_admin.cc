@@ -209,7 +209,8 @@ admin::AdminReply Server::readiness() {
                {"epoch", epoch},
                {"error",
                 "diverged: a leader's log disagrees with entries committed here, so this "
-                "instance follows no more membership changes and routes with its last ring "
+                "instance takes no further part in the membership group and routes with its "
+                "last ring "
                 "(epoch " +
                     std::to_string(epoch) +
                     "); stop it, wipe its data_dir and add it back under a new id"}}};

@@ -239,6 +239,7 @@ bool RaftNode::step_term(const Message& m) {
 
 void RaftNode::step(const Message& m) {
   if (m.to != id() || m.from == id() || !payload_is_consistent(m)) return;
+  if (diverged_) return;  // takes no part any more: see CommittedConflict
   if (!step_term(m)) return;
   std::visit(
       [&](const auto& p) {
@@ -298,6 +299,7 @@ void RaftNode::become_follower(Term term, const NodeId& leader) {
 }
 
 bool RaftNode::promotable() const {
+  if (diverged_) return false;
   if (config_.is_voter(id())) return true;
   // Our removal may not be committed yet. Until it is, the committed configuration counts on
   // us, and we may hold the only copy of the entries the others need (say, the removal

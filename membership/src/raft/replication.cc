@@ -206,12 +206,12 @@ void RaftNode::reject_append(const Message& m, Index prev_index) {
 }
 
 void RaftNode::check_committed_agree(const Message& m, const AppendRequest& req) {
-  if (conflict_reported_term_ == term_) return;
+  if (diverged_) return;
   auto disagrees = [&](Index index, Term leaders) {
     if (index == 0 || index > commit_) return false;
     const std::optional<Term> ours = log_.term_at(index);  // none: compacted away
     if (!ours || *ours == leaders) return false;
-    conflict_reported_term_ = term_;
+    diverged_ = true;
     committed_conflicts_.push_back(CommittedConflict{m.from, term_, index, *ours, leaders});
     return true;
   };
@@ -232,6 +232,7 @@ void RaftNode::handle_append_request(const Message& m, const AppendRequest& req)
   }
 
   check_committed_agree(m, req);
+  if (diverged_) return;  // neither takes the entries nor answers: it has left the group
   Index last_new = req.prev_index + req.entries.size();
   AppendResponse ok;
   ok.verdict = Verdict::kGranted;

@@ -392,9 +392,10 @@ void MembershipService::process_ready() {
       RL_LOG_ERROR(
           "membership %s: leader %s (term %llu) disagrees with log entry %llu, committed here "
           "(term %llu here, %llu in the leader's log): this instance's log is not the group's "
-          "(a data_dir copied from another group or rolled back). It keeps its committed "
-          "entries, follows no more changes and routes with its last ring (epoch %llu); stop "
-          "it, wipe its data_dir and add it back under a new id",
+          "(founders bootstrapped with different membership.peers, or a data_dir copied from "
+          "another group or rolled back). It keeps its committed entries, takes no further "
+          "part in the group and routes with its last ring (epoch %llu); stop it, wipe its "
+          "data_dir and add it back under a new id",
           options_.node_id.c_str(), c.leader.c_str(),
           static_cast<unsigned long long>(c.leader_term), static_cast<unsigned long long>(c.index),
           static_cast<unsigned long long>(c.ours), static_cast<unsigned long long>(c.leaders),

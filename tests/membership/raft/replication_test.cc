@@ -60,9 +60,9 @@ TEST(Replication, FollowerReplacesConflictingSuffixOnly) {
 }
 
 // Committed entries are in every later leader's log. A leader that disagrees with one (a log
-// from another group, a rolled-back data_dir) is reported, once per term; the committed
-// entry stays.
-TEST(Replication, AnAppendDisagreeingWithCommittedEntriesIsReportedAndTruncatesNothing) {
+// from another group, a rolled-back data_dir) is reported; the committed entry stays, and the
+// node takes no further part: no answers, no campaigns.
+TEST(Replication, AnAppendDisagreeingWithCommittedEntriesIsReportedAndTheNodeStops) {
   raft::PersistentState state;
   state.hard_state.term = 3;
   state.hard_state.commit = 3;
@@ -77,10 +77,11 @@ TEST(Replication, AnAppendDisagreeingWithCommittedEntriesIsReportedAndTruncatesN
   raft::Ready agreeing = node->take_ready();
   EXPECT_TRUE(agreeing.committed_conflicts.empty());
   ASSERT_EQ(node->log().term_at(4), 3u);  // the uncommitted entry was replaced
+  ASSERT_EQ(node->commit_index(), 4u);
 
   // Index 3 is committed here with term 2; this leader has term 1 there.
-  node->step(
-      raft::Message{"p1", "p2", 3, raft::AppendRequest{2, 1, entries_with_terms({1, 3}, 3), 4, 0}});
+  node->step(raft::Message{"p1", "p2", 3,
+                           raft::AppendRequest{2, 1, entries_with_terms({1, 3, 3}, 3), 5, 0}});
   raft::Ready ready = node->take_ready();
   ASSERT_EQ(ready.committed_conflicts.size(), 1u);
   EXPECT_EQ(ready.committed_conflicts[0].leader, "p1");
@@ -88,19 +89,24 @@ TEST(Replication, AnAppendDisagreeingWithCommittedEntriesIsReportedAndTruncatesN
   EXPECT_EQ(ready.committed_conflicts[0].index, 3u);
   EXPECT_EQ(ready.committed_conflicts[0].ours, 2u);
   EXPECT_EQ(ready.committed_conflicts[0].leaders, 1u);
+  EXPECT_TRUE(ready.entries.empty());
+  EXPECT_TRUE(ready.messages.empty());
+  EXPECT_TRUE(node->diverged());
   EXPECT_EQ(node->log().term_at(3), 2u);
-  EXPECT_TRUE(ready.entries.empty() || ready.entries.front().index > 3u);
+  EXPECT_EQ(node->log().last_index(), 4u);
 
-  // A conflicting prev_index at the commit index; once per term.
-  node->step(raft::Message{"p1", "p2", 3, raft::AppendRequest{3, 1, {}, 4, 0}});
-  EXPECT_TRUE(node->take_ready().committed_conflicts.empty());
-  node->step(raft::Message{"p3", "p2", 4, raft::AppendRequest{3, 1, {}, 4, 0}});
-  raft::Ready next_term = node->take_ready();
-  ASSERT_EQ(next_term.committed_conflicts.size(), 1u);
-  EXPECT_EQ(next_term.committed_conflicts[0].leader, "p3");
-  EXPECT_EQ(next_term.committed_conflicts[0].index, 3u);
-  EXPECT_EQ(node->log().term_at(3), 2u);
-  EXPECT_EQ(node->commit_index(), 4u);
+  // From now on: nothing answered or taken, from any leader, and no campaign.
+  node->step(raft::Message{"p3", "p2", 4, raft::AppendRequest{4, 3, {}, 4, 0}});
+  node->step(
+      raft::Message{"p3", "p2", 5,
+                    raft::VoteRequest{raft::VoteKind::kVote, raft::ElectionCause::kTimeout, 9, 9}});
+  for (int i = 0; i < 100; ++i)
+    node->tick();
+  raft::Ready after = node->take_ready();
+  EXPECT_TRUE(after.messages.empty());
+  EXPECT_TRUE(after.committed_conflicts.empty());
+  EXPECT_EQ(node->term(), 3u);
+  EXPECT_EQ(node->role(), raft::Role::kFollower);
 }
 
 // p1 elected leader of p1..p3 over a log of terms 1 1 3 3 3; its no-op at 6 is not taken out

@@ -123,6 +123,9 @@ class RaftNode {
   // The index of the configuration entry that removed this node (the first of those that
   // leave it out since it was last a member), once committed here; 0 when not removed.
   Index removal_index() const;
+  // See CommittedConflict: this node found its committed log contradicted and has stopped
+  // taking part in the group.
+  bool diverged() const { return diverged_; }
   // The leader's view of `peer`; none unless leader and `peer` is a member or departing.
   std::optional<Progress> progress(const NodeId& peer) const;
   // The target of a running leadership transfer, or empty.
@@ -175,7 +178,7 @@ class RaftNode {
   void maybe_commit();
   void on_commit_advanced();
   void reject_append(const Message& m, Index prev_index);
-  // Reports (once per term) an append that disagrees with a committed entry; see
+  // Reports an append that disagrees with a committed entry, and stops taking part; see
   // CommittedConflict.
   void check_committed_agree(const Message& m, const AppendRequest& req);
 
@@ -283,7 +286,10 @@ class RaftNode {
   std::vector<ReadState> ready_reads_;
   std::vector<LogLoss> log_losses_;
   std::vector<CommittedConflict> committed_conflicts_;
-  Term conflict_reported_term_ = 0;  // the term of the last CommittedConflict reported
+  // A CommittedConflict was found: this log is not the group's. The node then ignores every
+  // message and never campaigns (its log could win an election and overwrite entries the
+  // group committed), for the rest of the process's life.
+  bool diverged_ = false;
 };
 
 }  // namespace ringleader::membership::raft

@@ -50,8 +50,9 @@ struct LogLoss {
 // committed: at `index` the leader has term `leaders`, this log `ours`. Committed entries are
 // in every later leader's log (Leader Completeness), so this happens only once safety was
 // broken outside the protocol (a data_dir copied from another group, a log rolled back while
-// its entries counted). The node keeps its committed entries, never truncating them, so it
-// stops following the group's changes; reported once per leader term.
+// its entries counted, or founders bootstrapped with different membership.peers). The node
+// keeps its committed entries, never truncating them, and takes no further part in the group:
+// it answers no message and never campaigns. Reported once.
 struct CommittedConflict {
   NodeId leader;
   Term leader_term = 0;
