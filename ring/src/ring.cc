@@ -51,11 +51,11 @@ Status validate(const std::vector<Backend>& backends, const RingParams& p) {
     return Status::error("maglev_table_size must be a prime >= the number of backends and <= " +
                          std::to_string(kMaxMaglevTableSize));
   }
-  size_t points = 0;
+  uint64_t points = 0;
   for (const Backend& b : backends)
-    points += size_t{b.weight} * p.vnodes;
-  if (p.algorithm == Algorithm::kVnode && points > (size_t{1} << 26)) {
-    return Status::error("too many ring points (weights x vnodes): " + std::to_string(points));
+    points += uint64_t{b.weight} * p.vnodes;
+  if (p.algorithm == Algorithm::kVnode && points > kMaxVnodePoints) {
+    return Status::error(too_many_points(points));
   }
   return Status::ok();
 }

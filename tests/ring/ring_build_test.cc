@@ -45,7 +45,12 @@ TEST(RingBuildTest, RejectsBadInput) {
   RingParams maglev_huge;
   maglev_huge.algorithm = Algorithm::kMaglev;
   maglev_huge.maglev_table_size = 4294967291u;  // a prime
+  auto heavy = make_backends(2);
+  heavy[0].weight = heavy[1].weight = kMaxWeight;
+  RingParams many_vnodes;
+  many_vnodes.vnodes = 210;  // 2 x 10000 x 210 points: over kMaxVnodePoints
   std::vector<Case> cases = {
+      {heavy, many_vnodes, "too many ring points"},
       {{}, RingParams{}, "at least one backend"},
       {dup, RingParams{}, "duplicate backend name"},
       {zero_weight, RingParams{}, "weight must be"},

@@ -10,7 +10,6 @@ namespace {
 
 constexpr uint8_t kStateEncodingVersion = 1;
 // Ring::build refuses vnode rings with more points than this (weights x vnodes).
-constexpr uint64_t kMaxRingPoints = uint64_t{1} << 26;
 
 bool is_prime(uint32_t n) {
   if (n < 2) return false;
@@ -54,10 +53,7 @@ Status validate_ring_size(const std::vector<ring::Backend>& backends,
   uint64_t points = 0;
   for (const ring::Backend& b : backends)
     points += uint64_t{b.weight} * params.vnodes;
-  if (points > kMaxRingPoints) {
-    return Status::error("too many ring points (weights x vnodes = " + std::to_string(points) +
-                         ", at most " + std::to_string(kMaxRingPoints) + ")");
-  }
+  if (points > ring::kMaxVnodePoints) return Status::error(ring::too_many_points(points));
   return Status::ok();
 }
 

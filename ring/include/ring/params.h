@@ -31,6 +31,16 @@ std::optional<Algorithm> parse_algorithm(std::string_view name);
 inline constexpr uint32_t kMaxReplicas = 8;
 inline constexpr uint32_t kMaxVnodes = 10000;
 inline constexpr uint32_t kMaxWeight = 10000;
+// Most points a vnode ring holds (weights x vnodes, summed over backends): about 0.2 s and
+// 80 MB to build on a 2-core VM. In raft mode every instance builds each new ring on its
+// membership thread, so a bigger ring would hold up heartbeats and start needless elections.
+// Weights are relative: big weights want fewer vnodes.
+inline constexpr uint64_t kMaxVnodePoints = uint64_t{1} << 22;
+// The error for a vnode ring of `points` > kMaxVnodePoints.
+inline std::string too_many_points(uint64_t points) {
+  return "too many ring points (weights x vnodes = " + std::to_string(points) + ", at most " +
+         std::to_string(kMaxVnodePoints) + "): weights are relative, so lower them or ring.vnodes";
+}
 // Largest Maglev lookup table (entries): building one takes time and memory in proportion,
 // on every instance, at every ring change.
 inline constexpr uint32_t kMaxMaglevTableSize = 1u << 24;

@@ -116,6 +116,11 @@ TEST(MembershipState, InvalidCommandsAreDeterministicNoOps) {
   p.vnodes = ring::kMaxVnodes;
   ASSERT_TRUE(s.apply(SetWeight{"b1", ring::kMaxWeight}).is_ok());
   expect_refused(s, SetRingParams{p}, "ring points");
+  // The cap is exact: (10000 + 1 + 1) x 419 points fit in 2^22, x 420 do not.
+  p.vnodes = 419;
+  ASSERT_TRUE(s.apply(SetRingParams{p}).is_ok());
+  p.vnodes = 420;
+  expect_refused(s, SetRingParams{p}, "at most 4194304");
 
   MembershipState one;
   ASSERT_TRUE(one.apply(AddBackend{backend("b1")}).is_ok());
