@@ -207,12 +207,8 @@ void decode_backends(const toml::array& entries, std::vector<ring::Backend>* out
     }
     if (in.require("address") && in.read_string("address", &backend.address, &kHostPort)) {
       // localhost and 127.0.0.1 are the same backend twice.
-      std::string host;
-      uint16_t port = 0;
-      parse_host_port(backend.address, &host, &port);
-      const std::string same =
-          host == "localhost" ? canonical_host(host) + ":" + std::to_string(port) : backend.address;
-      check_unique(in, "address", "backend address", same, path + ".address", &addresses);
+      check_unique(in, "address", "backend address", canonical_address(backend.address),
+                   path + ".address", &addresses);
     }
     in.read_unsigned<uint32_t>("weight", 1, ring::kMaxWeight, &backend.weight);
     in.read_string("zone", &backend.zone, &kZone);

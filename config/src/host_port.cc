@@ -84,6 +84,15 @@ std::string canonical_host(std::string_view host) {
   return host == "localhost" ? std::string("127.0.0.1") : std::string(host);
 }
 
+std::string canonical_address(std::string_view host_port) {
+  std::string host;
+  uint16_t port = 0;
+  if (!parse_host_port(host_port, &host, &port) || host != "localhost") {
+    return std::string(host_port);
+  }
+  return canonical_host(host) + ":" + std::to_string(port);
+}
+
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view host_part;
   std::string_view port_part;

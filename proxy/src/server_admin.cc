@@ -374,6 +374,17 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
   if (!config::parse_host_port(b.address, nullptr, nullptr)) {
     return reply(error_reply(400, "\"address\" must be host:port, e.g. \"127.0.0.1:6379\""));
   }
+  // The membership compares addresses as text; localhost and 127.0.0.1 are one server too
+  // (with replicas, a key's copies would land on it twice).
+  if (ring::RingSnapshot r = rings_.current()) {
+    const std::string same = config::canonical_address(b.address);
+    for (const ring::Backend& other : r->backends()) {
+      if (other.address != b.address && config::canonical_address(other.address) == same) {
+        return reply(error_reply(409, "address " + b.address + " is the server of backend \"" +
+                                          other.name + "\" (" + other.address + ")"));
+      }
+    }
+  }
   json echo = {{"backend",
                 {{"name", b.name},
                  {"address", b.address},

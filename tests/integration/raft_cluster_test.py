@@ -590,6 +590,10 @@ class ClusterTest(unittest.TestCase):
                     '"id"')
             # A refusal by the state is 409 whatever the names in it say.
             refused("DELETE", "/backends/leader-timeout", None, 409, "unknown backend")
+            # localhost and 127.0.0.1 are one server: a key's replicas would land on it twice.
+            r0_port = self.seed[0][1]
+            refused("POST", "/backends", {"name": "r9", "address": f"localhost:{r0_port}"}, 409,
+                    f'is the server of backend "r0" (127.0.0.1:{r0_port})')
             for member in cl.nodes.values():  # the leader's own address among them
                 refused("POST", "/cluster/peers",
                         {"id": "p9", "address": f"127.0.0.1:{cl.peers[member.id]}"}, 409,

@@ -149,6 +149,9 @@ bool parse_host_port(std::string_view text, std::string* host, uint16_t* port);
 
 // The host as `serve` binds and compares it: "localhost" is "127.0.0.1"; others unchanged.
 std::string canonical_host(std::string_view host);
+// A host:port with canonical_host applied, so two spellings of one server compare equal; the
+// text unchanged when it does not parse.
+std::string canonical_address(std::string_view host_port);
 
 // Parses a membership peer "id@host:port"; nullopt when the id is not a valid node id or the
 // address is not a valid host:port.
