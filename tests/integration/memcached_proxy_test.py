@@ -725,6 +725,11 @@ class MalformedStorageTest(McClusterCase):
         other = self.conn()
         self.assertEqual(other.command(storage("set", "mf:binary", "mf:binary")), b"STORED")
         self.assert_works(other, "mf:binary")
+        # Only first on a connection: later a 0x80 begins an unknown command, as with memcached.
+        reply, closed = raw_exchange(self.rl.port,
+                                     b"set mf:b 0 0 1\r\nx\r\n\x80junk\r\nget mf:b\r\n")
+        self.assertEqual(reply, b"STORED\r\nERROR\r\nVALUE mf:b 0 1\r\nx\r\nEND\r\n")
+        self.assertFalse(closed)
 
 
 class LimitsTest(McClusterCase):

@@ -73,7 +73,7 @@ ParseStatus RequestParser::parse(std::string_view input) {
   // A binary-protocol request starts with its magic byte; no text command does. Its client
   // would wait for a binary reply that never comes (nothing in it ends a text line): say
   // so and close instead.
-  if (!line_found_ && scanned_ == 0 && !input.empty() &&
+  if (!text_seen_ && !line_found_ && scanned_ == 0 && !input.empty() &&
       static_cast<unsigned char>(input[0]) == kBinaryRequestMagic) {
     return fail(
         "CLIENT_ERROR ringleader speaks memcached's text protocol only, not the binary one");
@@ -94,6 +94,7 @@ ParseStatus RequestParser::parse(std::string_view input) {
     line_length_ = crlf_ ? at - 1 : at;
     line_end_ = at + 1;
     line_found_ = true;
+    text_seen_ = true;
     if (!tokenize(input.substr(0, line_length_))) return ParseStatus::kError;
     size_t length_token = 0;
     if (!token_spans_.empty()) {

@@ -114,6 +114,18 @@ TEST(RequestParserTest, PipelinedRequestsAreConsumedOneAtATime) {
   EXPECT_EQ(rest, "set b 0 0 2\r\nxy");
 }
 
+// The binary protocol's magic byte is refused only where a binary client starts: first on the
+// connection. Later it begins an unknown command, as with memcached.
+TEST(RequestParserTest, AByte0x80AfterTheFirstCommandIsAnUnknownCommand) {
+  RequestParser parser;
+  ASSERT_EQ(parser.parse("get a\r\n"), ParseStatus::kComplete);
+  parser.reset();
+  const std::string later = "\x80junk\r\n";
+  ASSERT_EQ(parser.parse(later), ParseStatus::kComplete);
+  EXPECT_EQ(parser.tokens()[0], "\x80junk");
+  EXPECT_EQ(parser.consumed(), later.size());
+}
+
 TEST(RequestParserTest, DataBlockMayHoldAnythingOfItsAnnouncedLength) {
   std::string value;
   for (int c = 0; c < 256; ++c)

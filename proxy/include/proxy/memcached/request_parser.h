@@ -80,6 +80,9 @@ class RequestParser {
   size_t line_end_ = 0;     // offset just past the terminator
   size_t data_length_ = 0;  // announced data block size, when has_data_
   bool line_found_ = false;
+  // A text command line was found on this connection: a binary client's magic byte can only
+  // come first, and later a 0x80 is an unknown command like any other.
+  bool text_seen_ = false;
   bool has_data_ = false;
   bool crlf_ = false;
   size_t discard_ = 0;
