@@ -4,6 +4,8 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -217,8 +219,24 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
     return std::nullopt;
   }
   nlohmann::json body;
+  // A name given twice in one object would silently take its last value (parsers differ on
+  // which): refused instead.
+  std::vector<std::set<std::string>> names;  // of each enclosing object, innermost last
+  std::optional<std::string> duplicate;
+  auto check_names = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      names.emplace_back();
+    } else if (event == Event::object_end && !names.empty()) {
+      names.pop_back();
+    } else if (event == Event::key && !names.empty() &&
+               !names.back().insert(parsed.get<std::string>()).second && !duplicate) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    body = nlohmann::json::parse(request.body);
+    body = nlohmann::json::parse(request.body, check_names);
   } catch (const nlohmann::json::exception& e) {
     // A syntax error, or a number out of range (1e400). e.what() is
     // "[json.exception.parse_error.101] parse error at line 1, column 9: ...".
@@ -226,6 +244,11 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
     if (const size_t bracket = what.find("] "); what.front() == '[' && bracket != what.npos)
       what.remove_prefix(bracket + 2);
     *error = error_response(400, "malformed JSON body: " + std::string(what));
+    return std::nullopt;
+  }
+  if (duplicate) {
+    *error = error_response(
+        400, "malformed JSON body: the name \"" + *duplicate + "\" appears twice in one object");
     return std::nullopt;
   }
   if (!body.is_object()) {

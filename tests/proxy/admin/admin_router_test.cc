@@ -239,6 +239,15 @@ TEST_F(AdminRouterTest, JsonBodyErrors) {
   message = error_of(make_request("POST", "/backends", ""), 400);
   EXPECT_NE(message.find("JSON object body"), std::string::npos) << message;
 
+  // A name twice in one object, at any depth; the same name in sibling objects is fine.
+  message = error_of(make_request("POST", "/backends", R"({"name": "x1", "name": "x2"})"), 400);
+  EXPECT_NE(message.find("the name \"name\" appears twice"), std::string::npos) << message;
+  message =
+      error_of(make_request("PATCH", "/ring", R"({"replicas": 2, "x": {"a": 1, "a": 2}})"), 400);
+  EXPECT_NE(message.find("\"a\" appears twice"), std::string::npos) << message;
+  message = error_of(make_request("PATCH", "/backends/x", R"([{"a": 1}, {"a": 2}])"), 400);
+  EXPECT_NE(message.find("must be a JSON object, got array"), std::string::npos) << message;
+
   message = error_of(make_request("PATCH", "/backends/x", "[1,2]"), 400);
   EXPECT_NE(message.find("must be a JSON object, got array"), std::string::npos) << message;
 
