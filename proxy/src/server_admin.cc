@@ -185,45 +185,39 @@ admin::AdminReply Server::health() {
   return {200, {{"status", "ok"}}};
 }
 
+namespace {
+// /readyz's 503 for a membership reason: `reason` is true in the body, `error` says why and
+// that the instance routes with its last ring (epoch `epoch`).
+admin::AdminReply not_ready(const char* reason, uint64_t epoch, const std::string& error) {
+  return {503, {{"ready", false}, {reason, true}, {"epoch", epoch}, {"error", error}}};
+}
+}  // namespace
+
 admin::AdminReply Server::readiness() {
   ring::RingSnapshot r = rings_.current();
   if (!r) return no_ring_yet();
   uint64_t epoch = r->epoch();
   if (membership_) {
     membership::service::ServiceStatus st = membership_->status();
+    const std::string last_ring = "routes with its last ring (epoch " + std::to_string(epoch) + ")";
     if (st.removed) {
-      return {503,
-              {{"ready", false},
-               {"removed", true},
-               {"epoch", epoch},
-               {"error", "removed from the membership group at log index " +
-                             std::to_string(st.removed_at) +
-                             ": this instance gets no more membership changes and routes with "
-                             "its last ring (epoch " +
-                             std::to_string(epoch) + "); stop it, or add it back as a peer"}}};
+      return not_ready("removed", epoch,
+                       "removed from the membership group at log index " +
+                           std::to_string(st.removed_at) +
+                           ": this instance gets no more membership changes and " + last_ring +
+                           "; stop it, or add it back as a peer");
     }
     if (st.diverged) {
-      return {503,
-              {{"ready", false},
-               {"diverged", true},
-               {"epoch", epoch},
-               {"error",
-                "diverged: a leader's log disagrees with entries committed here, so this "
-                "instance takes no further part in the membership group and routes with its "
-                "last ring "
-                "(epoch " +
-                    std::to_string(epoch) +
-                    "); stop it, wipe its data_dir and add it back under a new id"}}};
+      return not_ready("diverged", epoch,
+                       "diverged: a leader's log disagrees with entries committed here, so this "
+                       "instance takes no further part in the membership group and " +
+                           last_ring +
+                           "; stop it, wipe its data_dir and add it back under a new id");
     }
     if (st.stale) {
-      return {503,
-              {{"ready", false},
-               {"stale", true},
-               {"epoch", epoch},
-               {"error",
-                "stale: no leader heard from for more than two election timeouts; "
-                "routing with the last ring (epoch " +
-                    std::to_string(epoch) + ")"}}};
+      return not_ready(
+          "stale", epoch,
+          "stale: no leader heard from for more than two election timeouts; it " + last_ring);
     }
     if (!st.caught_up) {
       std::string why = !st.heard_leader
@@ -232,12 +226,7 @@ admin::AdminReply Server::readiness() {
                                   ", waiting for the leader to confirm its commit index (last "
                                   "announced " +
                                   std::to_string(st.leader_commit) + ")";
-      return {503,
-              {{"ready", false},
-               {"catching_up", true},
-               {"epoch", epoch},
-               {"error", "catching up: " + why + "; routing with the last ring (epoch " +
-                             std::to_string(epoch) + ")"}}};
+      return not_ready("catching_up", epoch, "catching up: " + why + "; it " + last_ring);
     }
   }
   for (const ring::Backend& b : r->backends()) {
