@@ -124,11 +124,19 @@ std::string format_cluster(const nlohmann::json& body) {
   std::string out = render_table(field_rows(
       body, {"node_id", "role", "term", "leader", "commit_index", "applied_index"}, {"peers"}));
   const auto peers = body.find("peers");
-  if (peers == body.end() || !peers->is_array()) return out;
-  out += "\n";
-  if (peers->empty()) return out + "no peers\n";
-  return out +
-         object_table(*peers, {"id", "address", "role", "voter", "match_index", "next_index"});
+  if (peers != body.end() && peers->is_array()) {
+    out += "\n";
+    out +=
+        peers->empty()
+            ? "no peers\n"
+            : object_table(*peers, {"id", "address", "role", "voter", "match_index", "next_index"});
+  }
+  const auto foreign = body.find("foreign_peers");
+  if (foreign != body.end() && foreign->is_array() && !foreign->empty()) {
+    out += "\nrefused: bootstrapped with other founders than this group's\n" +
+           object_table(*foreign, {"id", "founders"});
+  }
+  return out;
 }
 
 std::string format_fields(const nlohmann::json& body) {

@@ -292,9 +292,14 @@ admin::AdminReply Server::cluster() {
              {"applied_index", 0},
              {"epoch", r ? r->epoch() : 0},
              {"stale", false},
+             {"founders", json::array()},
+             {"foreign_peers", json::array()},
              {"peers", json::array()}}};
   }
   membership::service::ServiceStatus st = membership_->status();
+  json foreign = json::array();
+  for (const auto& [id, founders] : st.foreign_peers)
+    foreign.push_back({{"id", id}, {"founders", founders}});
   json peers = json::array();
   for (const auto& p : st.peers) {
     json peer = {{"id", p.id},
@@ -319,6 +324,8 @@ admin::AdminReply Server::cluster() {
            {"diverged", st.diverged},
            {"elections", st.elections},
            {"listen", st.listen_address},
+           {"founders", st.founders},
+           {"foreign_peers", foreign},
            {"peers", peers}}};
 }
 

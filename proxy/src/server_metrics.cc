@@ -94,11 +94,13 @@ std::string Server::metrics_text() {
     e.value(static_cast<double>(st.committed_conflicts));
     e.counter("ringleader_raft_frames_rejected_total",
               "Frames from other instances refused, closing their connection, by reason "
-              "(bad_mac: another membership.secret)");
+              "(bad_mac: another membership.secret; group: a group bootstrapped with other "
+              "voters, see /cluster foreign_peers)");
     e.value(static_cast<double>(st.transport.rejected_bad_mac), {{"reason", "bad_mac"}});
     e.value(static_cast<double>(st.transport.rejected_oversized), {{"reason", "oversized"}});
     e.value(static_cast<double>(st.transport.rejected_undecodable), {{"reason", "undecodable"}});
     e.value(static_cast<double>(st.transport.rejected_protocol), {{"reason", "protocol"}});
+    e.value(static_cast<double>(st.transport.rejected_group), {{"reason", "group"}});
   }
 
   if (!r) return e.text();  // raft mode before the first applied ring

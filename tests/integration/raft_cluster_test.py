@@ -431,6 +431,55 @@ class ClusterTest(unittest.TestCase):
                 self.assertTrue(n.cluster()["diverged"])
                 self.assertIn("disagrees with log entry", n.proc.tail(200))
 
+    def test_founders_started_with_different_peer_lists_refuse_each_other(self):
+        # p3's membership.peers also lists a p4: its group is not p1's and p2's.
+        cl = Cluster(self.dir, backends=self.seed)
+        wrong = dict(cl.peers, p4=free_port())
+        cl.nodes["p3"] = Node(self.dir, "p3", wrong, self.seed)
+        p1, p2, p3 = cl.nodes["p1"], cl.nodes["p2"], cl.nodes["p3"]
+        try:
+            for n in (p1, p2, p3):
+                n.start()
+            cl.wait_leader(among=[p1, p2])
+
+            def refused(node, peer):
+                return {f["id"]: f["founders"] for f in node.cluster()["foreign_peers"]}.get(peer)
+            wait_until(lambda: refused(p1, "p3") and refused(p2, "p3") and refused(p3, "p1")
+                       and refused(p3, "p2"), timeout=10, what="both sides to refuse the other")
+            self.assertEqual(refused(p1, "p3"), ["p1", "p2", "p3", "p4"])
+            self.assertEqual(refused(p3, "p2"), ["p1", "p2", "p3"])
+            self.assertEqual(p1.cluster()["founders"], ["p1", "p2", "p3"])
+            self.assertEqual(p3.cluster()["founders"], ["p1", "p2", "p3", "p4"])
+            self.assertGreater(metric_value(
+                p1.admin, 'ringleader_raft_frames_rejected_total{reason="group"}'), 0)
+            self.assertIn("refused peer p3: its group was bootstrapped with voters "
+                          "[p1,p2,p3,p4], this node's with [p1,p2,p3]", p1.proc.tail(200))
+            out = subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{p1.admin}",
+                                  "cluster", "status"], capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertRegex(out.stdout, r"refused: bootstrapped with other founders.*\n.*\n"
+                                         r"p3 +p1, p2, p3, p4")
+            # p1 and p2 serve and change the membership; p3 took none of it.
+            status, body = http("PATCH", cl.wait_leader(among=[p1, p2]).admin, "/backends/r1",
+                                {"weight": 4})
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p1.ring()["epoch"] == p2.ring()["epoch"] >= body["epoch"],
+                       timeout=5, what="p1 and p2 on the change")
+            self.assertEqual(p3.cluster()["commit_index"], 0)
+            self.assertEqual(p3.ring()["backends"], [])
+            self.assertEqual(http("GET", p3.admin, "/readyz")[0], 503)
+
+            # The fix: p3 restarted with an empty data_dir and the group's peer list.
+            p3.stop()
+            shutil.rmtree(os.path.join(self.dir, "data-p3"))
+            cl.nodes["p3"] = p3 = Node(self.dir, "p3", cl.peers, self.seed)
+            p3.start()
+            ring = cl.wait_converged(timeout=10)
+            self.assertEqual({b["name"]: b["weight"] for b in ring["backends"]}["r1"], 4)
+            self.assertEqual(p3.cluster()["foreign_peers"], [])
+        finally:
+            cl.__exit__(None, None, None)
+
     def test_a_removal_that_would_leave_no_reachable_quorum_is_refused(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             leader = cl.wait_leader()

@@ -55,6 +55,15 @@ Status validate(const ServiceOptions& o) {
   return Status::ok();
 }
 
+// The founding voters, when `entry` is a group's first entry: every group starts with its
+// bootstrap configuration at index 1 (raft::bootstrap_state), and a node that joins later
+// receives that entry from the leader unless the leader compacted it into a snapshot.
+std::vector<raft::NodeId> founders_in(const raft::Entry& entry) {
+  if (entry.index != 1 || entry.type != raft::EntryType::kConfig) return {};
+  Result<raft::Configuration> config = raft::decode_configuration(entry.data);
+  return config ? config->voters : std::vector<raft::NodeId>{};
+}
+
 }  // namespace
 
 MembershipService::MembershipService(ServiceOptions options, RingSink sink)
@@ -102,6 +111,17 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
     RL_LOG_INFO("membership %s: bootstrapped a new group of %zu voters", o.node_id.c_str(),
                 initial.voters.size());
   }
+  // The founders: recorded at bootstrap, or when this node first learned them; a data_dir
+  // written before they were recorded still holds them in its first entry unless compacted.
+  std::vector<raft::NodeId> founders = svc->storage_->founders();
+  if (founders.empty() && !state.entries.empty()) {
+    founders = founders_in(state.entries.front());
+    if (!founders.empty()) {
+      if (Status s = svc->storage_->set_founders(founders); !s) {
+        return Status::error("membership.data_dir " + o.data_dir + ": " + s.message());
+      }
+    }
+  }
   if (state.snapshot) {
     Result<state::MembershipStateMachine> restored =
         state::MembershipStateMachine::restore(*state.snapshot);
@@ -129,6 +149,7 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
   to.listen = o.listen;
   to.secret = o.secret;
   to.peers = o.peers;
+  to.founders = std::move(founders);
   to.reconnect_max_ms = std::max<uint32_t>(o.heartbeat_ms, 200);
   transport::TransportCallbacks cb;
   cb.on_message = [self](raft::Message m) { self->on_message(std::move(m)); };
@@ -137,6 +158,9 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
   };
   cb.on_forward_response = [self](const raft::NodeId& from, transport::ForwardResponse r) {
     self->on_forward_response(from, std::move(r));
+  };
+  cb.on_foreign_group = [self](const raft::NodeId& id, const std::vector<raft::NodeId>& f) {
+    self->foreign_peers_[id] = f;
   };
   cb.on_peer_address = [self](const raft::NodeId& id, const std::string& address) {
     RL_LOG_INFO("membership %s: peer %s is at %s", self->options_.node_id.c_str(), id.c_str(),
@@ -304,9 +328,28 @@ void MembershipService::on_tick() {
     try_pending_changes();
     maybe_seed();
     process_ready();
+    const raft::NodeId& leader = node_->leader();
+    if (failure_.empty() && transport_->founders().empty() && !leader.empty() &&
+        leader != options_.node_id && heard_leader_) {
+      learn_founders(transport_->founders_of(leader), ("leader " + leader).c_str());
+    }
   }
   expire_requests();
   refresh_status();
+}
+
+void MembershipService::learn_founders(std::vector<raft::NodeId> founders, const char* source) {
+  if (founders.empty()) return;
+  if (Status s = storage_->set_founders(founders); !s) {
+    fail_storage("recording the group's founders failed: " + s.message());
+    return;
+  }
+  std::string list;
+  for (const raft::NodeId& id : founders)
+    list += (list.empty() ? "" : ",") + id;
+  RL_LOG_INFO("membership %s: the group was founded by [%s] (learned from %s)",
+              options_.node_id.c_str(), list.c_str(), source);
+  transport_->set_founders(std::move(founders));
 }
 
 void MembershipService::on_message(raft::Message message) {
@@ -384,6 +427,10 @@ void MembershipService::process_ready() {
     if (Status s = storage_->persist(storage::PersistBatch::of(ready)); !s) {
       fail_storage("persisting the raft log failed: " + s.message());
       return;
+    }
+    if (transport_->founders().empty() && !ready.entries.empty()) {
+      learn_founders(founders_in(ready.entries.front()), "the group's first log entry");
+      if (closed_ || !failure_.empty()) return;
     }
     for (const raft::Message& m : ready.messages)
       transport_->send(m);
@@ -916,6 +963,8 @@ void MembershipService::refresh_status() {
   s.failed = !failure_.empty();
   s.failure = failure_;
   s.transport = transport_->stats();
+  s.founders = transport_->founders();
+  s.foreign_peers = foreign_peers_;
   std::map<raft::NodeId, std::string> addresses = transport_->peers();
   std::set<raft::NodeId> ids;
   for (const raft::NodeId& id : node_->configuration().members())

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@ constexpr const char* kHardStateName = "hardstate";
 constexpr const char* kSnapshotName = "snapshot";
 constexpr const char* kLockName = "lock";
 constexpr const char* kOwnerName = "node";
+constexpr const char* kFoundersName = "founders";
 
 // Locks the directory for this process (flock on dir/lock, released when the fd closes or the
 // process dies): two processes appending to one log would interleave their records.
@@ -70,6 +72,16 @@ Result<std::optional<raft::Snapshot>> read_snapshot(const std::string& dir) {
   Result<raft::Snapshot> snap = decode_snapshot_file(*bytes);
   if (!snap) return Status::error(path + ": " + snap.error());
   return std::optional<raft::Snapshot>(std::move(snap).value());
+}
+
+Result<std::vector<raft::NodeId>> read_founders(const std::string& dir) {
+  std::string path = dir + "/" + kFoundersName;
+  if (!file_exists(path)) return std::vector<raft::NodeId>{};
+  Result<std::string> bytes = read_whole_file(path);
+  if (!bytes) return bytes.status();
+  Result<std::vector<raft::NodeId>> founders = decode_founders_file(*bytes);
+  if (!founders) return Status::error(path + ": " + founders.error());
+  return founders;
 }
 
 Result<raft::HardState> read_hard_state(const std::string& dir) {
@@ -141,6 +153,8 @@ Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir, std::str
   if (!snapshot) return snapshot.status();
   Result<raft::HardState> hs = read_hard_state(dir);
   if (!hs) return hs.status();
+  Result<std::vector<raft::NodeId>> founders = read_founders(dir);
+  if (!founders) return founders.status();
 
   std::string log_path = dir + "/" + kLogName;
   if (!file_exists(log_path)) {
@@ -177,6 +191,7 @@ Result<std::unique_ptr<FileStorage>> FileStorage::open(std::string dir, std::str
     storage->entry_terms_.push_back(e.term);
   storage->log_size_ = scan->valid_bytes;
   storage->stored_hard_state_ = std::move(hs).value();
+  storage->founders_ = std::move(founders).value();
   storage->recovery_ = std::move(report);
   return storage;
 }
@@ -291,6 +306,18 @@ Status FileStorage::append_entries(std::span<const raft::Entry> entries) {
   for (const raft::Entry& e : entries)
     entry_terms_.push_back(e.term);
   log_size_ += buf.size();
+  return Status::ok();
+}
+
+Status FileStorage::set_founders(std::vector<raft::NodeId> founders) {
+  if (founders.empty() || !std::is_sorted(founders.begin(), founders.end()) ||
+      std::adjacent_find(founders.begin(), founders.end()) != founders.end()) {
+    return Status::error("founders must be sorted, distinct and at least one");
+  }
+  if (Status s = write_file_atomically(dir_, kFoundersName, encode_founders_file(founders)); !s) {
+    return s;
+  }
+  founders_ = std::move(founders);
   return Status::ok();
 }
 

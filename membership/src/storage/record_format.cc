@@ -13,6 +13,7 @@ constexpr uint8_t kKindEntry = 2;
 constexpr uint32_t kLogMagic = 0x474c4c52;        // "RLLG"
 constexpr uint32_t kHardStateMagic = 0x53484c52;  // "RLHS"
 constexpr uint32_t kSnapshotMagic = 0x4e534c52;   // "RLSN"
+constexpr uint32_t kFoundersMagic = 0x44464c52;   // "RLFD"
 constexpr uint8_t kFormatVersion = 1;
 
 uint32_t record_crc(std::string_view length_bytes, std::string_view payload) {
@@ -143,6 +144,32 @@ std::string encode_hard_state_file(const raft::HardState& hs) {
   w.bytes(hs.vote);
   w.u64(hs.commit);
   return frame_record(w.view());
+}
+
+std::string encode_founders_file(const std::vector<raft::NodeId>& founders) {
+  codec::ByteWriter w;
+  w.u32(kFoundersMagic);
+  w.u8(kFormatVersion);
+  w.bytes(raft::encode_configuration(raft::Configuration{founders, {}}));
+  return frame_record(w.view());
+}
+
+Result<std::vector<raft::NodeId>> decode_founders_file(std::string_view file) {
+  Result<std::string_view> payload = sole_record(file, "founders");
+  if (!payload) return payload.status();
+  codec::ByteReader r(*payload);
+  uint32_t magic = r.u32();
+  uint8_t version = r.u8();
+  std::string config = r.bytes(kMaxRecordPayload);
+  if (!r.done() || magic != kFoundersMagic || version != kFormatVersion) {
+    return Status::error("founders: malformed or unsupported version");
+  }
+  Result<raft::Configuration> decoded = raft::decode_configuration(config);
+  if (!decoded) return Status::error("founders: " + decoded.error());
+  if (decoded->voters.empty() || !decoded->learners.empty() || !decoded->addresses.empty()) {
+    return Status::error("founders: not a list of voters");
+  }
+  return std::move(decoded->voters);
 }
 
 Result<raft::HardState> decode_hard_state_file(std::string_view file) {

@@ -9,6 +9,8 @@
 //                           u64 commit)
 //   snapshot file  = record(u32 magic "RLSN" | u8 version | u64 index | u64 term |
 //                           u32 length | encoded configuration | u32 length | data)
+//   founders file  = record(u32 magic "RLFD" | u8 version | u32 length |
+//                           encoded configuration holding only the founding voters)
 //
 // Decoders never throw or assert: bad bytes are an error value.
 #pragma once
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "membership/raft/snapshot.h"
@@ -57,5 +60,8 @@ std::string encode_hard_state_file(const raft::HardState& hs);
 Result<raft::HardState> decode_hard_state_file(std::string_view file);
 std::string encode_snapshot_file(const raft::Snapshot& snapshot);
 Result<raft::Snapshot> decode_snapshot_file(std::string_view file);
+// Founders: at least one voter, nothing else.
+std::string encode_founders_file(const std::vector<raft::NodeId>& founders);
+Result<std::vector<raft::NodeId>> decode_founders_file(std::string_view file);
 
 }  // namespace ringleader::membership::storage

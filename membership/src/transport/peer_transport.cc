@@ -168,8 +168,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
   int len = sizeof(bound);
   uv_tcp_getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &len);
   t->listen_address_ = format_address(bound);
-  t->hello_ = seal_frame(t->options_.secret,
-                         encode_frame(Frame{Hello{t->options_.node_id, t->listen_address_}}));
+  t->set_founders(t->options_.founders);
   for (const auto& [id, address] : t->options_.peers) {
     Status s = t->set_peer(id, address);
     if (!s) {
@@ -179,6 +178,17 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
     }
   }
   return t;
+}
+
+void PeerTransport::set_founders(std::vector<raft::NodeId> founders) {
+  founders_ = std::move(founders);
+  hello_ = seal_frame(options_.secret,
+                      encode_frame(Frame{Hello{options_.node_id, listen_address_, founders_}}));
+}
+
+std::vector<raft::NodeId> PeerTransport::founders_of(const raft::NodeId& id) const {
+  auto it = claimed_founders_.find(id);
+  return it == claimed_founders_.end() ? std::vector<raft::NodeId>{} : it->second;
 }
 
 PeerTransport::~PeerTransport() {
@@ -514,7 +524,15 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       close_connection(conn, hello == nullptr ? "first frame is not a hello" : "hello from self");
       return false;
     }
+    if (!founders_.empty() && !hello->founders.empty() && hello->founders != founders_) {
+      ++stats_.rejected_group;
+      warn_foreign_group(hello->node_id, hello->founders);
+      if (callbacks_.on_foreign_group) callbacks_.on_foreign_group(hello->node_id, hello->founders);
+      close_connection(conn, "hello from another group (other founders)");
+      return false;
+    }
     conn->remote = hello->node_id;
+    if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
     if (blocked_in(conn->remote) || hello->listen_address.empty()) return true;
     auto it = peers_.find(conn->remote);
     if (it == peers_.end() || it->second->address != hello->listen_address) {
@@ -599,6 +617,32 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
       options_.node_id.c_str(), who.c_str(),
       static_cast<unsigned long long>(stats_.rejected_bad_mac),
       static_cast<unsigned long long>(kBadMacWarnIntervalMs / 1000));
+}
+
+void PeerTransport::warn_foreign_group(const raft::NodeId& id,
+                                       const std::vector<raft::NodeId>& founders) {
+  // The peer reconnects every second or so: named once, then again after the interval; the
+  // map is bounded (ids come from authenticated peers, but any number of them).
+  constexpr uint64_t kWarnIntervalMs = 30'000;
+  const uint64_t now = uv_now(loop_);
+  auto it = foreign_warned_.find(id);
+  if (it != foreign_warned_.end() && now - it->second < kWarnIntervalMs) return;
+  if (foreign_warned_.size() >= 256) foreign_warned_.clear();
+  foreign_warned_[id] = now;
+  auto list = [](const std::vector<raft::NodeId>& ids) {
+    std::string out;
+    for (const raft::NodeId& i : ids)
+      out += (out.empty() ? "" : ",") + i;
+    return out;
+  };
+  RL_LOG_ERROR(
+      "membership %s: refused peer %s: its group was bootstrapped with voters [%s], this "
+      "node's with [%s]. Founding members must list the same membership.peers; a node in "
+      "the wrong group needs an empty data_dir and must join (%llu refused so far; repeated "
+      "at most every %llu s)",
+      options_.node_id.c_str(), id.c_str(), list(founders).c_str(), list(founders_).c_str(),
+      static_cast<unsigned long long>(stats_.rejected_group),
+      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
 }
 
 void PeerTransport::close_connection(Connection* conn, const char* reason) {

@@ -228,6 +228,9 @@ std::string encode_frame(const Frame& frame) {
           w.u8(static_cast<uint8_t>(FrameKind::kHello));
           w.bytes(f.node_id);
           w.bytes(f.listen_address);
+          w.u32(static_cast<uint32_t>(f.founders.size()));
+          for (const raft::NodeId& id : f.founders)
+            w.bytes(id);
         } else if constexpr (std::is_same_v<T, raft::Message>) {
           w.u8(static_cast<uint8_t>(FrameKind::kRaft));
           put_message(w, f);
@@ -260,7 +263,7 @@ Result<Frame> decode_frame(std::string_view payload) {
   uint8_t version = r.u8();
   uint8_t kind = r.u8();
   if (!r.ok()) return Status::error("frame: truncated header");
-  if (version != kWireVersion) {
+  if (version != kWireVersion && version != 1) {
     return Status::error("frame: unknown wire version " + std::to_string(version));
   }
   Frame frame;
@@ -270,6 +273,21 @@ Result<Frame> decode_frame(std::string_view payload) {
       h.node_id = r.bytes(raft::kMaxNodeIdLength);
       h.listen_address = r.bytes(kMaxAddressLength);
       if (r.ok() && h.node_id.empty()) return Status::error("frame: hello without a node id");
+      if (version >= 2) {
+        uint32_t count = r.u32();
+        // Each id takes at least its 4-byte length: refuse counts the input cannot hold.
+        if (r.ok() && (count > kMaxFounders || count > r.remaining() / 4)) {
+          return Status::error("frame: hello with too many founders");
+        }
+        for (uint32_t i = 0; i < count && r.ok(); ++i) {
+          h.founders.push_back(r.bytes(raft::kMaxNodeIdLength));
+          // Sorted and distinct, as in a Configuration: one list has one encoding.
+          if (r.ok() &&
+              (h.founders.back().empty() || (i > 0 && h.founders[i - 1] >= h.founders.back()))) {
+            return Status::error("frame: hello founders not sorted, distinct and non-empty");
+          }
+        }
+      }
       frame = std::move(h);
       break;
     }

@@ -116,6 +116,8 @@ class ServiceTest : public ::testing::Test {
     std::unique_ptr<testing::TempDir> dir = std::make_unique<testing::TempDir>();
     std::shared_ptr<RingLog> rings = std::make_shared<RingLog>();
     std::unique_ptr<MembershipService> service;
+    // When set: the ids this node's membership.peers lists at bootstrap, instead of founders_.
+    std::set<std::string> listed_peers;
   };
 
   // Creates `n` founding members (not started).
@@ -135,9 +137,9 @@ class ServiceTest : public ::testing::Test {
     ServiceOptions o;
     o.node_id = node.id;
     o.listen = node.address;
+    const std::set<std::string>& listed = node.listed_peers.empty() ? founders_ : node.listed_peers;
     for (auto& other : nodes_) {
-      if (mode == StartMode::kJoin || founders_.count(other->id))
-        o.peers[other->id] = other->address;
+      if (mode == StartMode::kJoin || listed.count(other->id)) o.peers[other->id] = other->address;
     }
     o.start_mode = mode;
     o.data_dir = node.dir->path();
@@ -706,6 +708,114 @@ TEST_F(ServiceTest, ALogFromAnotherGroupIsReportedAsDiverged) {
     const ServiceStatus st = svc(i).status();
     EXPECT_EQ(st.diverged, st.committed_conflicts > 0) << nodes_[i]->id;
   }
+}
+
+// Founders started with different membership.peers: p3 also lists a p4. p1 and p2 form the
+// group; p3 is refused by both (and refuses them), so it never takes an entry of theirs, and
+// every side reports the other group's founders.
+TEST_F(ServiceTest, FoundersWithDifferentPeerListsNeverExchangeAMessage) {
+  make_nodes(3);
+  founders_ = {"p1", "p2", "p3"};
+  add_node_slot("p4");  // listed by p3 only; never started
+  nodes_[2]->listed_peers = {"p1", "p2", "p3", "p4"};
+  for (size_t i = 0; i < 3; ++i)
+    start(i);
+  size_t leader = wait_leader({0, 1});
+  Result<uint64_t> r = propose_retrying(leader, state::AddBackend{backend("n1", 7301)});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(converged({0, 1}, *r));
+
+  const std::vector<std::string> abc = {"p1", "p2", "p3"}, abcd = {"p1", "p2", "p3", "p4"};
+  auto reports = [&](size_t i, const std::string& peer, const std::vector<std::string>& f) {
+    ServiceStatus st = svc(i).status();
+    auto it = st.foreign_peers.find(peer);
+    return it != st.foreign_peers.end() && it->second == f;
+  };
+  ASSERT_TRUE(eventually([&] {
+    return reports(0, "p3", abcd) && reports(1, "p3", abcd) && reports(2, "p1", abc) &&
+           reports(2, "p2", abc);
+  }));
+  for (int round = 0; round < 2; ++round) {
+    ServiceStatus p3 = svc(2).status();
+    EXPECT_EQ(p3.founders, abcd);
+    EXPECT_GT(p3.transport.rejected_group, 0u);
+    EXPECT_EQ(p3.commit_index, 0u) << "p3 never took an entry of the group";
+    EXPECT_NE(p3.role, "leader");
+    EXPECT_EQ(nodes_[2]->rings->epoch(), 0u);
+    for (size_t i : {0, 1}) {
+      ServiceStatus st = svc(i).status();
+      EXPECT_EQ(st.founders, abc);
+      EXPECT_EQ(st.foreign_peers.size(), 1u) << nodes_[i]->id;
+      EXPECT_FALSE(st.diverged);
+    }
+    // Restarted, p3 still knows its founders (data_dir) and is still refused.
+    if (round == 0) {
+      stop(2);
+      start(2);
+      ASSERT_TRUE(eventually([&] { return reports(2, "p1", abc) && reports(2, "p2", abc); }));
+      r = propose_retrying(leader, state::AddBackend{backend("n2", 7302)});
+      ASSERT_TRUE(r.is_ok()) << r.error();
+      ASSERT_TRUE(converged({0, 1}, *r));
+    }
+  }
+}
+
+// A node that joins learns the founders from the group's first entry, or, when the leader sends
+// it a snapshot instead, from the leader's hello; either way they are kept in its data_dir. A
+// data_dir without them (an older release wrote it) takes them from its first entry.
+TEST_F(ServiceTest, JoinersAndOldDataDirsLearnTheFounders) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  const std::vector<std::string> founders = {"p1", "p2", "p3"};
+
+  auto join = [&](const std::string& id) {
+    Node& node = add_node_slot(id);
+    size_t i = nodes_.size() - 1;
+    start(i, StartMode::kJoin);
+    EXPECT_TRUE(svc(i).status().founders.empty()) << id << " cannot know them yet";
+    Answer added;
+    svc(leader).add_peer(id, node.address, added.callback());
+    Result<uint64_t> add = added.wait();
+    EXPECT_TRUE(add.is_ok()) << add.error();
+    EXPECT_TRUE(eventually([&] { return svc(i).status().founders == founders; })) << id;
+    stop(i);
+    start(i, StartMode::kJoin);
+    EXPECT_EQ(svc(i).status().founders, founders) << id << " after a restart";
+    return i;
+  };
+  join("p4");  // from entry 1
+  const size_t p4 = 3;
+
+  snapshot_every_ = 4;  // restarted with it, the founders compact their logs
+  for (size_t i : {0, 1, 2}) {
+    stop(i);
+    start(i);
+  }
+  leader = wait_leader(all());
+  for (int k = 0; k < 10; ++k) {
+    ASSERT_TRUE(
+        propose_retrying(leader, state::AddBackend{backend("n" + std::to_string(k), 7400 + k)})
+            .is_ok());
+  }
+  size_t p5 = join("p5");  // from the leader's hello: entry 1 is in the leader's snapshot
+
+  // Data dirs without the founders file, as older releases left them.
+  namespace fs = std::filesystem;
+  snapshot_every_ = 1000;
+  const size_t plain = p4;  // its log still starts at entry 1: it never compacted
+  for (size_t i : {plain, p5}) {
+    stop(i);
+    ASSERT_TRUE(fs::remove(nodes_[i]->dir->file("founders")));
+    start(i, StartMode::kJoin);
+  }
+  EXPECT_EQ(svc(plain).status().founders, founders) << "taken from its first entry at start";
+  EXPECT_TRUE(fs::exists(nodes_[plain]->dir->file("founders")));
+  EXPECT_TRUE(svc(p5).status().founders.empty()) << "p5's log starts with a snapshot";
+  EXPECT_TRUE(eventually([&] { return svc(p5).status().founders == founders; }))
+      << "learned from the leader";
+  EXPECT_TRUE(fs::exists(nodes_[p5]->dir->file("founders")));
 }
 
 TEST_F(ServiceTest, StoppedServiceAnswersAtOnceAndBadOptionsFail) {

@@ -249,6 +249,28 @@ TEST(FileStorage, DamagedHardStateFailsOpenInsteadOfGuessing) {
   EXPECT_NE(s.error().find("hardstate"), std::string::npos) << s.error();
 }
 
+TEST(FileStorage, FoundersAreKeptAcrossReopensAndCheckedOnWrite) {
+  TempDir dir;
+  {
+    auto s = open_ok(dir.path());
+    EXPECT_TRUE(s->founders().empty()) << "none recorded";
+    EXPECT_FALSE(s->set_founders({}).is_ok());
+    EXPECT_FALSE(s->set_founders({"p2", "p1"}).is_ok()) << "unsorted";
+    EXPECT_FALSE(s->set_founders({"p1", "p1"}).is_ok()) << "twice";
+    EXPECT_TRUE(s->founders().empty()) << "a refused list is not kept";
+    ASSERT_TRUE(s->set_founders({"p1", "p2", "p3"}).is_ok());
+    EXPECT_EQ(s->founders(), (std::vector<raft::NodeId>{"p1", "p2", "p3"}));
+  }
+  EXPECT_EQ(open_ok(dir.path())->founders(), (std::vector<raft::NodeId>{"p1", "p2", "p3"}));
+
+  std::string bytes = read_file(dir.file("founders"));
+  bytes[bytes.size() - 1] ^= 1;
+  write_file(dir.file("founders"), bytes);
+  auto s = FileStorage::open(dir.path());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.error().find("founders"), std::string::npos) << s.error();
+}
+
 TEST(FileStorage, OneProcessAtATimeHasTheDirectory) {
   TempDir dir;
   auto first = open_ok(dir.path());

@@ -23,6 +23,7 @@ struct Inbox {
   std::vector<std::pair<raft::NodeId, ForwardRequest>> requests;
   std::vector<std::pair<raft::NodeId, ForwardResponse>> responses;
   std::vector<std::pair<raft::NodeId, std::string>> learned;
+  std::vector<std::pair<raft::NodeId, std::vector<raft::NodeId>>> foreign;
 };
 
 // A libuv loop driven by the test thread, with transports on loopback ports.
@@ -45,7 +46,8 @@ class TransportTest : public ::testing::Test {
 
   // Starts a transport on a free port; `index` is its slot in transports_/inboxes_.
   size_t start(const std::string& id, std::string secret = kSecret,
-               std::map<raft::NodeId, std::string> peers = {}, size_t max_queue = 1024) {
+               std::map<raft::NodeId, std::string> peers = {}, size_t max_queue = 1024,
+               std::vector<raft::NodeId> founders = {}) {
     size_t index = transports_.size();
     inboxes_.push_back(std::make_unique<Inbox>());
     Inbox* inbox = inboxes_.back().get();
@@ -55,6 +57,7 @@ class TransportTest : public ::testing::Test {
     o.secret = std::move(secret);
     o.peers = std::move(peers);
     o.max_queued_frames = max_queue;
+    o.founders = std::move(founders);
     o.reconnect_min_ms = 10;
     o.reconnect_max_ms = 100;
     TransportCallbacks cb;
@@ -67,6 +70,9 @@ class TransportTest : public ::testing::Test {
     };
     cb.on_peer_address = [inbox](const raft::NodeId& id2, const std::string& address) {
       inbox->learned.emplace_back(id2, address);
+    };
+    cb.on_foreign_group = [inbox](const raft::NodeId& id2, const std::vector<raft::NodeId>& f) {
+      inbox->foreign.emplace_back(id2, f);
     };
     auto t = PeerTransport::start(&loop_, std::move(o), std::move(cb));
     EXPECT_TRUE(t.is_ok()) << t.error();
@@ -166,6 +172,59 @@ TEST_F(TransportTest, ExchangesMessagesBothWays) {
     from_c += m.from == "c";
   EXPECT_EQ(from_c, 50u);
   EXPECT_EQ(t(a).stats().rejected_bad_mac, 0u);
+}
+
+// Founders started with different peer lists: their links are refused at the hello, both
+// ways; a node that does not know its founders yet is neither checked nor checking.
+TEST_F(TransportTest, RefusesPeersOfAGroupWithOtherFounders) {
+  const std::vector<raft::NodeId> abc = {"a", "b", "c"}, abcd = {"a", "b", "c", "d"};
+  size_t a = start("a", kSecret, {}, 1024, abc);
+  size_t b = start("b", kSecret, {}, 1024, abc);
+  size_t c = start("c", kSecret, {}, 1024, abcd);
+  size_t d = start("d");
+  connect_all();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    for (const char* from : {"a", "b", "c", "d"}) {
+      for (const char* to : {"a", "b", "c", "d"}) {
+        if (std::string(from) != to) t(from[0] - 'a').send(heartbeat(from, to, i));
+      }
+    }
+  }
+  auto from = [&](size_t at, const std::string& sender) {
+    size_t n = 0;
+    for (const raft::Message& m : in(at).messages)
+      n += m.from == sender;
+    return n;
+  };
+  ASSERT_TRUE(run_until([&] {
+    return from(a, "b") == 3 && from(a, "d") == 3 && from(b, "a") == 3 && from(d, "a") == 3 &&
+           from(d, "c") == 3 && from(c, "d") == 3 && t(a).stats().rejected_group > 0 &&
+           t(b).stats().rejected_group > 0 && t(c).stats().rejected_group >= 2;
+  }));
+  EXPECT_EQ(from(a, "c"), 0u);
+  EXPECT_EQ(from(b, "c"), 0u);
+  EXPECT_EQ(from(c, "a"), 0u);
+  EXPECT_EQ(from(c, "b"), 0u);
+  ASSERT_FALSE(in(a).foreign.empty());
+  EXPECT_EQ(in(a).foreign.front(), (std::pair<raft::NodeId, std::vector<raft::NodeId>>{"c", abcd}));
+  ASSERT_FALSE(in(c).foreign.empty());
+  EXPECT_EQ(in(c).foreign.front().second, abc);
+  EXPECT_EQ(t(a).founders_of("b"), abc);
+  EXPECT_TRUE(t(a).founders_of("d").empty()) << "d does not know its founders";
+  EXPECT_TRUE(t(a).founders_of("c").empty()) << "a refused hello is not recorded";
+  EXPECT_EQ(t(d).founders_of("a"), abc);
+  EXPECT_EQ(t(d).founders_of("c"), abcd);
+  EXPECT_EQ(t(d).stats().rejected_group, 0u);
+
+  // Founders set later name the group in later hellos, and are checked from then on.
+  size_t e = start("e");
+  t(e).set_founders(abcd);
+  EXPECT_EQ(t(e).founders(), abcd);
+  ASSERT_TRUE(t(e).set_peer("a", t(a).listen_address()).is_ok());
+  uint64_t refused_before = t(a).stats().rejected_group;
+  t(e).send(heartbeat("e", "a", 1));
+  ASSERT_TRUE(run_until([&] { return t(a).stats().rejected_group > refused_before; }));
+  EXPECT_EQ(from(a, "e"), 0u);
 }
 
 TEST_F(TransportTest, CarriesEveryMessageTypeAndForwardFrames) {

@@ -87,6 +87,23 @@ TEST(CtlFormat, ClusterStatusWithPeers) {
             "n3  127.0.0.1:7403  15           true\n");
 }
 
+TEST(CtlFormat, ClusterStatusListsPeersRefusedForOtherFounders) {
+  EXPECT_EQ(format_answer(CtlView::kCluster, nlohmann::json::parse(R"({
+      "node_id": "n1", "role": "leader", "founders": ["n1", "n2", "n3"],
+      "peers": [{"id": "n2", "address": "127.0.0.1:7402"}],
+      "foreign_peers": [{"id": "n3", "founders": ["n1", "n2", "n3", "n4"]}]})")),
+            "node_id   n1\n"
+            "role      leader\n"
+            "founders  n1, n2, n3\n"
+            "\n"
+            "ID  ADDRESS\n"
+            "n2  127.0.0.1:7402\n"
+            "\n"
+            "refused: bootstrapped with other founders than this group's\n"
+            "ID  FOUNDERS\n"
+            "n3  n1, n2, n3, n4\n");
+}
+
 TEST(CtlFormat, StaticClusterHasNoPeers) {
   EXPECT_EQ(format_answer(CtlView::kCluster, nlohmann::json::parse(R"({
       "node_id": "", "role": "static", "term": 0, "leader": null, "commit_index": 0,

@@ -17,7 +17,11 @@
 //
 // Bootstrap and seeding:
 //   - StartMode::kBootstrap with empty storage: the group's first configuration is the voters
-//     in `peers` (every founding member must list the same ids). StartMode::kJoin with empty
+//     in `peers` (every founding member must list the same ids). These founders identify the
+//     group: they are recorded in data_dir and named in every transport Hello, and a peer
+//     that names other founders is refused (ServiceStatus::foreign_peers). A node that joins
+//     learns them from the group's first log entry, or from the leader's Hello when the
+//     leader sends a snapshot instead. StartMode::kJoin with empty
 //     storage: start with nothing and wait for a leader (add_peer on the group adds the node as
 //     a learner); `peers` is then only an address book. With data in data_dir the mode does not
 //     matter: the state is recovered from disk (snapshot + log).
@@ -142,6 +146,13 @@ struct ServiceStatus {
   bool diverged = false;
   uint64_t committed_conflicts = 0;
   std::string listen_address;
+  // The voters the group was bootstrapped with (sorted); empty until this node knows them
+  // (a node that joined learns them from the leader).
+  std::vector<std::string> founders;
+  // Peers whose connections were refused because their group has other founders, with the
+  // founders they named: founding members started with different membership.peers, or two
+  // groups under one secret.
+  std::map<std::string, std::vector<std::string>> foreign_peers;
   bool failed = false;  // storage failed; the node stopped
   std::string failure;
   transport::TransportStats transport;
@@ -252,6 +263,9 @@ class MembershipService {
   void begin_shutdown();
   void finish_shutdown();
   void fail_storage(const std::string& what);
+  // Records the group's founders once known (nothing when `founders` is empty): durably, then
+  // in the transport, so that every later Hello names them and every later one is checked.
+  void learn_founders(std::vector<raft::NodeId> founders, const char* source);
   void fail_all(const std::string& why);
   void refresh_status();
   uint64_t now_ms() const { return uv_now(&loop_); }
@@ -311,6 +325,7 @@ class MembershipService {
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
   uint64_t committed_conflicts_ = 0;
+  std::map<raft::NodeId, std::vector<raft::NodeId>> foreign_peers_;  // see ServiceStatus
   std::map<raft::NodeId, std::string> synced_addresses_;  // see sync_recorded_addresses()
   // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
   bool shutting_down_ = false;

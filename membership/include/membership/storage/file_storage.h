@@ -5,8 +5,9 @@
 //   hardstate — term, vote and commit; replaced atomically (temp file, fsync, rename, fsync
 //               of the directory).
 //   snapshot  — the latest snapshot; replaced atomically.
-// And two small ones: `lock`, which the open storage holds (flock) so that no second process
-// opens the directory, and `node`, the id of the node whose state this is.
+// And small ones: `lock`, which the open storage holds (flock) so that no second process
+// opens the directory; `node`, the id of the node whose state this is; `founders`, the voters
+// the node's group was bootstrapped with, once known (replaced atomically).
 // On open, a torn or corrupt tail of the log (a crash in the middle of an append) is detected
 // by length and checksum, cut off, and described in recovery(); the records before it are
 // kept. A damaged hardstate or snapshot file (never written in place) fails open().
@@ -56,6 +57,11 @@ class FileStorage final : public RaftStorage {
   const RecoveryReport& recovery() const { return recovery_; }
   const std::string& dir() const { return dir_; }
 
+  // The founding voters recorded in `founders` (sorted); empty when none are recorded.
+  const std::vector<raft::NodeId>& founders() const { return founders_; }
+  // Records them (sorted, non-empty), durably.
+  Status set_founders(std::vector<raft::NodeId> founders);
+
   Status persist(const PersistBatch& batch) override;
   // Reads the files again.
   Result<raft::PersistentState> load() const override;
@@ -70,6 +76,7 @@ class FileStorage final : public RaftStorage {
   raft::Index log_last() const { return log_first_ + entry_offsets_.size() - 1; }
 
   const std::string dir_;
+  std::vector<raft::NodeId> founders_;
   // Open for appending; replaced when compact_log() renames a new log into place.
   int log_fd_;
   // Holds the directory's lock until closed.

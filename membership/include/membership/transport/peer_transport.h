@@ -12,6 +12,11 @@
 //   - The first frame on a connection is a Hello with the caller's node id and listen address.
 //     A peer that was unknown, or that now listens elsewhere, is added to the peer list, so a
 //     node learns the address of a new learner when the learner connects.
+//   - The Hello also names the group: the voters it was bootstrapped with (founders). When both
+//     ends know theirs and they differ, the connection is refused (counted, logged, reported
+//     through on_foreign_group): two groups, or founders started with different peer lists,
+//     never exchange a Raft message. An end that does not know its founders yet (empty) is
+//     not checked and checks nobody.
 //   - Outbound: connects to every known peer at once and reconnects with exponential backoff
 //     (reconnect_min_ms doubling up to reconnect_max_ms). Frames wait in a per-peer queue of at
 //     most max_queued_frames; when it is full the oldest frame is dropped (Raft retransmits).
@@ -35,6 +40,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "membership/raft/message.h"
@@ -50,6 +56,8 @@ struct TransportOptions {
   std::string secret;
   // Initial peers: id -> address (this node may be listed; it is skipped).
   std::map<raft::NodeId, std::string> peers;
+  // The voters this node's group was bootstrapped with, sorted; empty when not known yet.
+  std::vector<raft::NodeId> founders;
   size_t max_queued_frames = 1024;
   uint32_t reconnect_min_ms = 20;
   uint32_t reconnect_max_ms = 1000;
@@ -67,6 +75,7 @@ struct TransportStats {
   uint64_t rejected_oversized = 0;    // each closed the connection
   uint64_t rejected_undecodable = 0;  // each closed the connection
   uint64_t rejected_protocol = 0;     // no hello first, self hello, message from/to someone else
+  uint64_t rejected_group = 0;        // hello naming other founders; each closed the connection
   uint64_t connects = 0;              // outbound connections established
   uint64_t connect_failures = 0;
   uint64_t accepted = 0;  // inbound connections accepted
@@ -80,6 +89,9 @@ struct TransportCallbacks {
   std::function<void(const raft::NodeId& from, ForwardResponse)> on_forward_response;
   // A Hello taught a new or changed address (already added to the peer list).
   std::function<void(const raft::NodeId& id, const std::string& address)> on_peer_address;
+  // A Hello from `id` named other founders than this node's: its connection was refused.
+  std::function<void(const raft::NodeId& id, const std::vector<raft::NodeId>& founders)>
+      on_foreign_group;
 };
 
 class PeerTransport {
@@ -105,6 +117,14 @@ class PeerTransport {
   std::map<raft::NodeId, std::string> peers() const;
   // True while the outbound connection to `id` is established.
   bool connected(const raft::NodeId& id) const;
+
+  // This node's founders (see TransportOptions::founders).
+  const std::vector<raft::NodeId>& founders() const { return founders_; }
+  // Sets them once learned (sorted ids): later Hellos carry them, later connections are checked.
+  void set_founders(std::vector<raft::NodeId> founders);
+  // The founders `id` named in its last accepted Hello (empty: none accepted, or it did not
+  // know them).
+  std::vector<raft::NodeId> founders_of(const raft::NodeId& id) const;
 
   // Queues `message` for message.to. Dropped (and counted) when the peer is unknown or
   // blocked, or when it pushes the oldest frame out of a full queue.
@@ -141,6 +161,8 @@ class PeerTransport {
   // Logs, rate-limited per source, that `conn` carries frames sealed with another secret
   // (`payload` is the rejected frame's).
   void warn_bad_mac(Connection* conn, std::string_view payload);
+  // Logs, rate-limited per peer, that `id` belongs to a group with other founders.
+  void warn_foreign_group(const raft::NodeId& id, const std::vector<raft::NodeId>& founders);
   void queue_sealed(const raft::NodeId& to, std::string sealed);
   bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
   bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
@@ -153,6 +175,11 @@ class PeerTransport {
   std::string listen_address_;
   // The sealed Hello sent first on every outbound connection.
   std::string hello_;
+  std::vector<raft::NodeId> founders_;
+  // Founders named by each peer's last accepted Hello.
+  std::map<raft::NodeId, std::vector<raft::NodeId>> claimed_founders_;
+  // When each peer was last named in a warning about another group.
+  std::map<raft::NodeId, uint64_t> foreign_warned_;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
   std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
   // Every open connection (inbound and outbound); removed when it starts closing.

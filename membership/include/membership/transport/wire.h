@@ -4,12 +4,13 @@
 //   frame on the stream = u32 payload length (little-endian)
 //                       | 32 bytes HMAC-SHA256(secret, payload)
 //                       | payload
-//   payload             = u8 version (kWireVersion) | u8 kind | body
+//   payload             = u8 version (kWireVersion; version 1 is still decoded) | u8 kind | body
 //   kinds: 1 hello, 2 raft message, 3 forward request, 4 forward response
 //
 // Bodies use the membership's ByteWriter conventions: integers little-endian fixed width,
 // strings u32 length + bytes, enums u8 (checked against their range on decode).
-//   hello            = node id | listen address
+//   hello            = node id | listen address | u32 count | founder ids (version 2; a
+//                      version 1 hello ends after the address: founders unknown)
 //   raft message     = from | to | u64 term | u8 payload tag (index in raft::Payload) | fields
 //                      entries = u32 count | (u64 term | u64 index | u8 type | data)*
 //                      snapshot = u64 index | u64 term | encode_configuration bytes | data
@@ -27,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/result.h"
 #include "membership/raft/configuration.h"
@@ -34,7 +36,7 @@
 
 namespace ringleader::membership::transport {
 
-inline constexpr uint8_t kWireVersion = 1;
+inline constexpr uint8_t kWireVersion = 2;
 // Bytes of the frame header: length + MAC.
 inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kFrameHeaderBytes = 4 + kMacBytes;
@@ -43,12 +45,17 @@ inline constexpr size_t kMaxFramePayload = size_t{64} << 20;
 // Longest listen address or error text carried in a frame.
 inline constexpr size_t kMaxAddressLength = 255;
 inline constexpr size_t kMaxErrorLength = 4096;
+// Most founder ids a hello carries.
+inline constexpr size_t kMaxFounders = 1024;
 
 // First frame on every connection: who is calling and where it listens, so that a peer learns
-// the address of a node that is not in its configuration yet (a new learner).
+// the address of a node that is not in its configuration yet (a new learner), and which group
+// it belongs to: the voters the group was bootstrapped with (sorted; empty while the caller
+// does not know them yet, e.g. a node that joined and has not heard from a leader).
 struct Hello {
   raft::NodeId node_id;
   std::string listen_address;
+  std::vector<raft::NodeId> founders = {};
 
   bool operator==(const Hello&) const = default;
 };
