@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,15 @@ void validate_membership(const Config& config, Diagnostics* diagnostics) {
   const MembershipConfig& membership = config.membership;
   if (diagnostics->failed("membership.mode")) return;
 
+  const bool all_down =
+      !config.backends.empty() &&
+      std::all_of(config.backends.begin(), config.backends.end(),
+                  [](const ring::Backend& b) { return b.state == ring::BackendState::kDown; });
+  if (all_down && !diagnostics->failed("backends")) {
+    diagnostics->error_at_key("backends",
+                              "every [[backends]] entry has state \"down\", so every request "
+                              "would fail: keep at least one \"active\" or \"draining\"");
+  }
   if (membership.mode == MembershipMode::kStatic) {
     if (config.backends.empty() && !diagnostics->failed("backends")) {
       diagnostics->error_at_key(

@@ -359,6 +359,29 @@ listen = "127.0.0.1:6380"
   EXPECT_TRUE(HasOnlyError(result, "backends", 0, "at least one [[backends]] entry is required"));
 }
 
+TEST(ConfigErrors, EveryBackendDownIsRefused) {
+  const std::string two_down = R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+state = "down"
+
+[[backends]]
+name = "b"
+address = "127.0.0.1:7002"
+state = "STATE"
+)";
+  std::string all_down = two_down;
+  all_down.replace(all_down.find("STATE"), 5, "down");
+  EXPECT_TRUE(HasOnlyError(load_string(all_down, "test.toml"), "backends", 1,
+                           "every [[backends]] entry has state \"down\""));
+  for (const char* up : {"active", "draining"}) {
+    std::string one_up = two_down;
+    one_up.replace(one_up.find("STATE"), 5, up);
+    const LoadResult result = load_string(one_up, "test.toml");
+    EXPECT_TRUE(result.ok()) << up;
+  }
+}
+
 TEST(ConfigErrors, KetamaWithExplicitXxh3Hash) {
   const LoadResult result = load_with_backend(R"([ring]
 algorithm = "ketama"

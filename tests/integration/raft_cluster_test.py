@@ -660,6 +660,19 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(status, 200, body)
             self.assertEqual(cl.wait_converged()["backends"][0]["state"], "active")
 
+            # Down one by one, but never every one: the last would fail every request.
+            for name in ("r0", "r1"):
+                status, body = http("PATCH", follower.admin, f"/backends/{name}",
+                                    {"state": "down"})
+                self.assertEqual(status, 200, body)
+            refused("PATCH", "/backends/r2", {"state": "down"}, 409,
+                    "every backend would be down")
+            for name in ("r0", "r1"):
+                status, body = http("POST", follower.admin, f"/backends/{name}/undrain")
+                self.assertEqual(status, 200, body)
+            self.assertEqual([b["state"] for b in cl.wait_converged()["backends"]],
+                             ["active"] * 3)
+
             # Ring parameters change on every instance; fields not named keep their values.
             status, body = http("PATCH", follower.admin, "/ring", {"replicas": 2})
             self.assertEqual(status, 200, body)

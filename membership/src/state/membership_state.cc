@@ -109,6 +109,22 @@ ring::Backend* MembershipState::find_mutable(std::string_view name) {
 }
 
 Status MembershipState::apply(const Command& command) {
+  MembershipState next = *this;
+  if (Status s = next.apply_one(command); !s) return s;
+  const bool none_up = !next.backends_.empty() &&
+                       std::all_of(next.backends_.begin(), next.backends_.end(), [](const auto& b) {
+                         return b.state == ring::BackendState::kDown;
+                       });
+  if (none_up) {
+    return Status::error(
+        "every backend would be down, and every request would fail: keep at least one backend "
+        "active or draining");
+  }
+  *this = std::move(next);
+  return Status::ok();
+}
+
+Status MembershipState::apply_one(const Command& command) {
   return std::visit(
       [this](const auto& c) -> Status {
         using T = std::decay_t<decltype(c)>;
@@ -188,9 +204,9 @@ Status MembershipState::apply(const Command& command) {
                 "an empty one");
           }
           MembershipState seeded;
-          if (Status s = seeded.apply(SetRingParams{c.params}); !s) return s;
+          if (Status s = seeded.apply_one(SetRingParams{c.params}); !s) return s;
           for (const ring::Backend& b : c.backends) {
-            if (Status s = seeded.apply(AddBackend{b}); !s) {
+            if (Status s = seeded.apply_one(AddBackend{b}); !s) {
               return Status::error("backend \"" + b.name + "\": " + s.message());
             }
           }

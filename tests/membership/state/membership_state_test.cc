@@ -127,6 +127,32 @@ TEST(MembershipState, InvalidCommandsAreDeterministicNoOps) {
   expect_refused(one, RemoveBackend{"b1"}, "last backend");
 }
 
+// A change that would leave every backend down is refused whichever command makes it; a
+// draining backend still takes requests.
+TEST(MembershipState, SomeBackendStaysUp) {
+  MembershipState s = three_backends();
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b1"}).is_ok());
+  ASSERT_TRUE(s.apply(DrainBackend{"b2"}).is_ok());
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b3"}).is_ok());
+  const MembershipState before = s;
+  expect_refused(s, MarkBackendDown{"b2"}, "every backend would be down");
+  EXPECT_EQ(s, before) << "a refused change changes nothing";
+  ASSERT_TRUE(s.apply(UndrainBackend{"b3"}).is_ok());
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b2"}).is_ok());
+  expect_refused(s, RemoveBackend{"b3"}, "every backend would be down");
+
+  ring::Backend down = backend("d7");
+  down.state = ring::BackendState::kDown;
+  MembershipState empty;
+  expect_refused(empty, AddBackend{down}, "every backend would be down");
+  ring::Backend down2 = backend("d8");
+  down2.state = ring::BackendState::kDown;
+  expect_refused(empty, Seed{ring::RingParams{}, {down, down2}}, "every backend would be down");
+  // Checked once the whole seed is in: its first backend may be down.
+  ASSERT_TRUE(empty.apply(Seed{ring::RingParams{}, {down, backend("b1")}}).is_ok());
+  EXPECT_EQ(empty.backends().size(), 2u);
+}
+
 TEST(MembershipState, EncodingRoundTripsAndRejectsGarbage) {
   MembershipState s = three_backends();
   ASSERT_TRUE(s.apply(SetZone{"b1", "z1"}).is_ok());

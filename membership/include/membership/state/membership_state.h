@@ -35,7 +35,8 @@ class MembershipState {
   const ring::RingParams& params() const { return params_; }
   const ring::Backend* find(std::string_view name) const;
 
-  // Applies `command` when valid; otherwise returns why and changes nothing.
+  // Applies `command` when valid and when it leaves a backend that is not down (or none at
+  // all); otherwise returns why and changes nothing.
   Status apply(const Command& command);
 
   // The ring these backends and parameters produce, stamped with `epoch`.
@@ -51,9 +52,12 @@ class MembershipState {
 
  private:
   ring::Backend* find_mutable(std::string_view name);
+  // apply() without the rule that some backend is up (a seed is checked once, whole).
+  Status apply_one(const Command& command);
 
   // Invariant: names unique and 1..kMaxFieldLength bytes, weights 1..kMaxWeight, at most
-  // kMaxMembershipBackends; params_ pass validate_ring_params. Changed only by apply().
+  // kMaxMembershipBackends; params_ pass validate_ring_params; apply() leaves some backend
+  // not down (a snapshot of an older release may hold none). Changed only by apply().
   std::vector<ring::Backend> backends_;
   ring::RingParams params_;
 };
