@@ -10,6 +10,7 @@ constexpr std::string_view kPerServer =
 constexpr CommandSpec kCommands[] = {
     {"get", CommandKind::kRetrieval, {}},
     {"gets", CommandKind::kRetrieval, {}},
+    {"bget", CommandKind::kRetrieval, {}},  // memcached's other name for get
     {"gat", CommandKind::kRetrievalTouch, {}},
     {"gats", CommandKind::kRetrievalTouch, {}},
     {"set", CommandKind::kStorage, {}},

@@ -476,7 +476,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   }
   // get may be served by any replica; a cas unique (gets, gats) belongs to the server that
   // gave it, and gat/gats touch the copy they read: those read the primary while it answers.
-  const Access access = t[0] == "get" ? Access::kRead : Access::kReadPrimary;
+  const Access access = t[0] == "get" || t[0] == "bget" ? Access::kRead : Access::kReadPrimary;
   if (t.size() == first_key + 1) {
     if (raw.empty()) {
       forward(t[first_key], encode(t, t.size(), false, {}), access, req);
