@@ -200,6 +200,26 @@ class DataTypesTest(ClusterCase):
         info = c.info()
         self.assertIn("ringleader_version", info)
 
+    def test_deeply_nested_script_replies_pass_through_like_any_other(self):
+        # Lua tables nested thousands deep come back from redis-server as nested arrays; the
+        # proxy frames them like any reply, so the backend stays healthy for everyone.
+        script = ("local t={} local c=t for i=1,tonumber(ARGV[1]) do local n={} c[1]=n c=n "
+                  "end return t")
+        owner = self.owner("deep")
+        failed = f'ringleader_backend_requests_total{{backend="{owner}",outcome="failed"}}'
+        before = metric_value(self.rl.admin_port, failed)
+        for depth in (1100, 2500):
+            args = [b"EVAL", script.encode(), b"1", b"deep", str(depth).encode()]
+            payload = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a)
+                                                       for a in args)
+            direct = raw_exchange(self.names[owner].port, payload)
+            self.assertTrue(direct.startswith(b"*1\r\n" * depth), direct[:80])
+            self.assertEqual(raw_exchange(self.rl.port, payload), direct, depth)
+        self.assertEqual(metric_value(self.rl.admin_port, failed), before)
+        c = self.client()
+        c.set("deep", "still here")
+        self.assertEqual(c.get("deep"), b"still here")
+
     def test_script_exists_and_time(self):
         c = self.client()
         sha = c.script_load("return 7")

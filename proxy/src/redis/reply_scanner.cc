@@ -14,7 +14,7 @@ void ReplyScanner::reset() {
   pos_ = 0;
   line_scan_ = 0;
   bulk_length_ = 0;
-  open_arrays_.clear();
+  pending_ = 1;
   length_ = 0;
   error_.clear();
 }
@@ -72,14 +72,11 @@ ReplyScanner::Step ReplyScanner::fail(std::string message) {
   return Step::kError;
 }
 
-// One value ended at pos_: count it against the arrays that hold it.
+// One value ended at pos_: one fewer to go.
 ReplyScanner::Step ReplyScanner::value_done() {
-  while (!open_arrays_.empty()) {
-    if (--open_arrays_.back() > 0) {
-      state_ = State::kType;
-      return Step::kContinue;
-    }
-    open_arrays_.pop_back();  // the array itself is complete: a value of its parent
+  if (--pending_ > 0) {
+    state_ = State::kType;
+    return Step::kContinue;
   }
   length_ = pos_;
   state_ = State::kDone;
@@ -126,10 +123,12 @@ ReplyScanner::Step ReplyScanner::scan_type(std::string_view input) {
     return Step::kContinue;
   }
   if (line.value <= 0) return value_done();  // null or empty array
-  if (open_arrays_.size() >= max_depth_) {
-    return fail("Protocol error: reply nests arrays deeper than " + std::to_string(max_depth_));
+  // The array stands for its elements.
+  const uint64_t elements = static_cast<uint64_t>(line.value);
+  if (elements - 1 > kMaxPendingReplyValues - pending_) {
+    return fail("Protocol error: reply arrays declare more than 2^62 elements");
   }
-  open_arrays_.push_back(line.value);
+  pending_ += elements - 1;
   state_ = State::kType;
   return Step::kContinue;
 }

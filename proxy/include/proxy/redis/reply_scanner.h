@@ -8,25 +8,26 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "proxy/redis/parse_status.h"
 
 namespace ringleader::proxy::redis {
 
-// Arrays nested deeper than this are a protocol error (Redis itself never nests this deep).
-inline constexpr size_t kMaxReplyDepth = 1024;
+// More values than this still expected in one reply (array lengths add up beyond it) is a
+// protocol error: no reply that fits in memory declares as many.
+inline constexpr uint64_t kMaxPendingReplyValues = uint64_t{1} << 62;
 
 class ReplyScanner {
  public:
-  explicit ReplyScanner(size_t max_depth = kMaxReplyDepth) : max_depth_(max_depth) {}
+  ReplyScanner() = default;
 
   // Scans the reply at the start of `input`, under the same contract as RequestParser::parse:
   // input starts at the reply's first byte; bytes shown before are unchanged on the next call
   // (the buffer may have moved); resumable, so the total work is linear in the reply's size
   // however it is split — bulk bodies are skipped, not examined.
   // Accepts every RESP2 type: +simple, -error, :integer, $bulk (and $-1), *array (and *-1),
-  // arrays nested up to max_depth.
+  // arrays nested to any depth: it only counts the values still expected (an array of n
+  // stands for n of them), so its memory does not grow with the reply's shape.
   // kComplete: length() is the size of the whole reply; call reset() before the next one.
   // kError: error() says why; the stream cannot be resynchronised. Never reads past input.
   ParseStatus scan(std::string_view input);
@@ -62,13 +63,14 @@ class ReplyScanner {
   Step scan_text_line(std::string_view input);
   Step scan_bulk_body(std::string_view input);
 
-  size_t max_depth_;
   State state_ = State::kType;
   size_t pos_ = 0;          // offset of the next unprocessed byte; everything before is valid
   size_t line_scan_ = 0;    // kTextLine: where the search for '\r' resumes
   size_t bulk_length_ = 0;  // kBulkBody
-  // Elements still expected by each open array, outermost first. Invariant: every entry > 0.
-  std::vector<int64_t> open_arrays_;
+  // Values still to scan before the reply is complete, the one at pos_ included: 1 at the
+  // start; a scalar takes one off, an array of n replaces one by n. Invariant: > 0 until
+  // kDone, and at most kMaxPendingReplyValues.
+  uint64_t pending_ = 1;
   size_t length_ = 0;
   std::string error_;
 };
