@@ -220,6 +220,20 @@ class DataTypesTest(ClusterCase):
         c.set("deep", "still here")
         self.assertEqual(c.get("deep"), b"still here")
 
+    def test_a_function_load_that_some_backends_refuse_names_them(self):
+        lib = "#!lua name=partlib\nredis.register_function('partfn', function() return 1 end)"
+        c = self.client()
+        self.direct("redis-1").function_load(lib)
+        with self.assertRaises(redis.ResponseError) as err:
+            c.function_load(lib)
+        self.assertEqual(str(err.exception),
+                         "Library 'partlib' already exists (ringleader: done on 2 of 3 "
+                         "backends: redis-0, redis-2; not on: redis-1)")
+        for name in self.names:
+            self.assertEqual(self.direct(name).function_list(library="partlib")[0][1], b"partlib")
+        self.assertEqual(c.function_load(lib, replace=True), b"partlib")
+        self.assertEqual(c.execute_command("FUNCTION", "DELETE", "partlib"), b"OK")
+
     def test_script_exists_and_time(self):
         c = self.client()
         sha = c.script_load("return 7")

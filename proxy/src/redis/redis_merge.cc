@@ -32,6 +32,46 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
   return false;
 }
 
+// A request whose parts went to several backends, where some parts succeeded and some did
+// not (MSET, FLUSHALL, FUNCTION LOAD ...): a write took effect where it succeeded, so the
+// answer is the first part's error (a backend's own error code kept) followed by where the
+// request was done and where not. False when every part succeeded or none did (then the
+// first failure or error reply is the answer, as a single server's).
+bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) {
+  std::vector<const Fragment*> done, not_done;
+  for (const Fragment& f : req.fragments) {
+    const bool success = f.state == FragmentState::kDone && !f.reply.empty() && f.reply[0] != '-' &&
+                         (!ok_only || f.reply == "+OK\r\n");
+    (success ? done : not_done).push_back(&f);
+  }
+  if (done.empty() || not_done.empty()) return false;
+  auto names = [&req](const std::vector<const Fragment*>& parts) {
+    constexpr size_t kMaxNamed = 8;
+    std::string list;
+    for (size_t i = 0; i < parts.size() && i < kMaxNamed; ++i)
+      list += (i == 0 ? "" : ", ") + req.ring->backend(parts[i]->backend).name;
+    if (parts.size() > kMaxNamed) list += ", ...";
+    return list;
+  };
+  const Fragment& first = *not_done.front();
+  std::string text;
+  if (first.state == FragmentState::kFailed) {
+    text = "ERR ringleader: " + first.error + " (";
+  } else {
+    std::string_view reply = first.reply;
+    const bool error = !reply.empty() && reply[0] == '-';
+    if (!reply.empty() && (error || reply[0] == '+')) reply.remove_prefix(1);
+    if (reply.size() >= 2 && reply.substr(reply.size() - 2) == "\r\n") reply.remove_suffix(2);
+    text = error ? printable(reply, 400) + " (ringleader: "
+                 : "ERR ringleader: " + req.ring->backend(first.backend).name + " answered " +
+                       printable(reply, 200) + " (";
+  }
+  text += "done on " + std::to_string(done.size()) + " of " + std::to_string(req.fragments.size()) +
+          " backends: " + names(done) + "; not on: " + names(not_done) + ")";
+  append_error(out, text);
+  return true;
+}
+
 }  // namespace
 
 void RedisSession::complete(PendingRequest& req) {
@@ -45,6 +85,10 @@ void RedisSession::complete(PendingRequest& req) {
     } else {
       out.swap(decided.reply);
     }
+    return;
+  }
+  if ((kind == MergeKind::kAllOk || kind == MergeKind::kAllEqual) &&
+      partial_success(req, kind == MergeKind::kAllOk, out)) {
     return;
   }
   // INFO answers with what it has: a backend that did not answer is left out of the totals.
@@ -100,7 +144,7 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kAllOk:
       for (const Fragment& f : req.fragments) {
         if (f.reply != "+OK\r\n") {
-          append_error(out, "ERR ringleader: a backend did not answer OK");
+          append_error(out, "ERR ringleader: no backend answered OK");
           return;
         }
       }

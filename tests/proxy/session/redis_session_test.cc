@@ -98,7 +98,10 @@ TEST_F(RedisSessionTest, MsetIsOkOnlyIfEveryPartIs) {
   reply(bad, 0, "+OK\r\n");
   reply(bad, 1, "-OOM command not allowed\r\n");
   session_->complete(*bad);
-  EXPECT_EQ(bad->reply, "-OOM command not allowed\r\n");
+  // Done on one backend: the backend's error (its code kept) says so.
+  EXPECT_EQ(bad->reply, "-OOM command not allowed (ringleader: done on 1 of 2 backends: " +
+                            ring_->backend(bad->fragments[0].backend).name + "; not on: " +
+                            ring_->backend(bad->fragments[1].backend).name + ")\r\n");
 }
 
 TEST_F(RedisSessionTest, DelSumsTheCounts) {
@@ -393,6 +396,45 @@ TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
   EXPECT_NE(info->reply.find("db0:keys=12,"), std::string::npos) << info->reply;
   EXPECT_NE(info->reply.find("# ringleader: 1 of 3 backends gave no keyspace"), std::string::npos)
       << info->reply;
+}
+
+// A change sent to every backend that some did and some did not: the error says where it took
+// effect and why not elsewhere. When none did, the backends' own error is the answer.
+TEST_F(RedisSessionTest, PartlyAppliedFanOutSaysWhereItTookEffect) {
+  PendingRequest* load = plan("FUNCTION LOAD \"#!lua name=lib1\\n...\"\r\n");
+  ASSERT_EQ(load->fragments.size(), 3u);
+  reply(load, 0, "$4\r\nlib1\r\n");
+  reply(load, 1, "-ERR Library 'lib1' already exists\r\n");
+  reply(load, 2, "$4\r\nlib1\r\n");
+  session_->complete(*load);
+  auto name = [&](PendingRequest* req, size_t i) {
+    return ring_->backend(req->fragments[i].backend).name;
+  };
+  EXPECT_EQ(load->reply,
+            "-ERR Library 'lib1' already exists (ringleader: done on 2 of 3 "
+            "backends: " +
+                name(load, 0) + ", " + name(load, 2) + "; not on: " + name(load, 1) + ")\r\n");
+
+  PendingRequest* flush = plan("FLUSHALL\r\n");
+  reply(flush, 0, "+OK\r\n");
+  fail(flush, 1, "backend b1 (127.0.0.1:7001): timed out");
+  reply(flush, 2, "+OK\r\n");
+  session_->complete(*flush);
+  EXPECT_EQ(flush->reply,
+            "-ERR ringleader: backend b1 (127.0.0.1:7001): timed out (done on 2 of 3 backends: " +
+                name(flush, 0) + ", " + name(flush, 2) + "; not on: " + name(flush, 1) + ")\r\n");
+
+  PendingRequest* none = plan("FUNCTION DELETE nosuchlib\r\n");
+  for (size_t i = 0; i < 3; ++i)
+    reply(none, i, "-ERR Library not found\r\n");
+  session_->complete(*none);
+  EXPECT_EQ(none->reply, "-ERR Library not found\r\n");
+
+  PendingRequest* all = plan("FLUSHDB\r\n");
+  for (size_t i = 0; i < 3; ++i)
+    reply(all, i, "+OK\r\n");
+  session_->complete(*all);
+  EXPECT_EQ(all->reply, "+OK\r\n");
 }
 
 TEST_F(RedisSessionTest, ScriptExistsOnlyWhereEveryBackendHasIt) {
