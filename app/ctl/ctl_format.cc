@@ -121,8 +121,9 @@ std::string format_lookup(const nlohmann::json& body) {
 }
 
 std::string format_cluster(const nlohmann::json& body) {
-  std::string out = render_table(field_rows(
-      body, {"node_id", "role", "term", "leader", "commit_index", "applied_index"}, {"peers"}));
+  std::string out = render_table(
+      field_rows(body, {"node_id", "role", "term", "leader", "commit_index", "applied_index"},
+                 {"peers", "foreign_peers"}));
   const auto peers = body.find("peers");
   if (peers != body.end() && peers->is_array()) {
     out += "\n";

@@ -107,7 +107,7 @@ TEST(CtlFormat, ClusterStatusListsPeersRefusedForOtherFounders) {
 TEST(CtlFormat, StaticClusterHasNoPeers) {
   EXPECT_EQ(format_answer(CtlView::kCluster, nlohmann::json::parse(R"({
       "node_id": "", "role": "static", "term": 0, "leader": null, "commit_index": 0,
-      "applied_index": 0, "peers": []})")),
+      "applied_index": 0, "foreign_peers": [], "peers": []})")),
             "node_id        -\nrole           static\nterm           0\nleader         -\n"
             "commit_index   0\napplied_index  0\n\nno peers\n");
 }
