@@ -1,5 +1,6 @@
 #include "redis_session.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -56,6 +57,22 @@ bool pattern_hashes_like(const ring::Ring& ring, std::string_view pattern, std::
   const std::string_view tag = ring.hash_input(prefix);
   if (tag.size() == prefix.size()) return false;  // no tag: the element decides the hash
   return tag == ring.hash_input(key);
+}
+
+// Redis's own text: the name and the first arguments, 128 bytes of each at most, each cut at a
+// NUL, with CR and LF as spaces.
+std::string unknown_command_error(std::span<const std::string_view> args) {
+  auto shown = [](std::string_view s, size_t max) {
+    s = s.substr(0, std::min(s.find('\0'), max));
+    std::string out(s);
+    std::replace(out.begin(), out.end(), '\r', ' ');
+    std::replace(out.begin(), out.end(), '\n', ' ');
+    return out;
+  };
+  std::string rest;
+  for (size_t i = 1; i < args.size() && rest.size() < 128; ++i)
+    rest += "'" + shown(args[i], 128 - rest.size()) + "' ";
+  return "ERR unknown command '" + shown(args[0], 128) + "', with args beginning with: " + rest;
 }
 
 }  // namespace
@@ -166,7 +183,7 @@ void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& 
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   const CommandSpec* spec = resolve_command(args);
   if (spec == nullptr) {
-    reply_error(req, "ERR unknown command '" + printable(args[0], 64) + "'");
+    reply_error(req, unknown_command_error(args));
     return;
   }
   classify(args, *spec, req);
