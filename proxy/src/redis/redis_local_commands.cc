@@ -1,12 +1,15 @@
 // Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT TIME.
 #include <time.h>
 
+#include <optional>
+
 #include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
 #include "proxy/redis/command_reply.h"
 #include "proxy/redis/encoder.h"
 #include "redis_session.h"
+#include "resp_integer.h"
 
 namespace ringleader::proxy::redis {
 namespace {
@@ -61,12 +64,13 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
   if (name == "hello") {
     size_t i = 1;
     if (args.size() > 1) {
-      int64_t version = 0;
-      if (!parse_i64(args[1], &version)) {
+      // As Redis reads integers: no sign but '-', no leading zero.
+      const std::optional<int64_t> version = parse_resp_integer(args[1]);
+      if (!version) {
         append_error(out, "ERR Protocol version is not an integer or out of range");
         return;
       }
-      if (version != 2) {
+      if (*version != 2) {
         append_error(out, "NOPROTO ringleader speaks RESP2 only (HELLO 2)");
         return;
       }
@@ -143,7 +147,10 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     return;
   }
   if (name == "select") {
-    if (args[1] == "0") {
+    const std::optional<int64_t> db = parse_resp_integer(args[1]);
+    if (!db) {
+      append_error(out, "ERR value is not an integer or out of range");
+    } else if (*db == 0) {
       append_simple(out, "OK");
     } else {
       append_error(out, "ERR ringleader shards database 0 only; SELECT " + printable(args[1], 20) +

@@ -284,6 +284,17 @@ TEST_F(RedisSessionTest, LocalCommands) {
   EXPECT_EQ(plan("SELECT 0\r\n")->reply, "+OK\r\n");
   EXPECT_EQ(plan("SELECT 1\r\n")->reply.rfind("-ERR", 0), 0u);
   EXPECT_EQ(plan("HELLO 3\r\n")->reply.rfind("-NOPROTO", 0), 0u);
+  // Integers as Redis reads them (redis-server 7.0.15's replies to the same requests).
+  for (const char* bad : {"x", "00", "-0", "+1"}) {
+    EXPECT_EQ(plan(std::string("SELECT ") + bad + "\r\n")->reply,
+              "-ERR value is not an integer or out of range\r\n")
+        << bad;
+  }
+  for (const char* bad : {"02", "+2", "2x"}) {
+    EXPECT_EQ(plan(std::string("HELLO ") + bad + "\r\n")->reply,
+              "-ERR Protocol version is not an integer or out of range\r\n")
+        << bad;
+  }
   EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
   EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$3\r\napp\r\n");
   EXPECT_EQ(plan("CLIENT ID\r\n")->reply.rfind(":", 0), 0u);
