@@ -38,36 +38,46 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
 // request was done and where not. False when every part succeeded or none did (then the
 // first failure or error reply is the answer, as a single server's).
 bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) {
-  std::vector<const Fragment*> done, not_done;
+  auto succeeded = [ok_only](const Fragment& f) {
+    return f.state == FragmentState::kDone && !f.reply.empty() && f.reply[0] != '-' &&
+           (!ok_only || f.reply == "+OK\r\n");
+  };
+  // Counted first: the common answer (all succeeded) allocates nothing.
+  size_t done = 0;
+  const Fragment* first = nullptr;  // the first part that did not succeed
   for (const Fragment& f : req.fragments) {
-    const bool success = f.state == FragmentState::kDone && !f.reply.empty() && f.reply[0] != '-' &&
-                         (!ok_only || f.reply == "+OK\r\n");
-    (success ? done : not_done).push_back(&f);
+    if (succeeded(f)) {
+      ++done;
+    } else if (first == nullptr) {
+      first = &f;
+    }
   }
-  if (done.empty() || not_done.empty()) return false;
-  auto names = [&req](const std::vector<const Fragment*>& parts) {
+  if (done == 0 || first == nullptr) return false;
+  auto names = [&](bool of_succeeded) {
     constexpr size_t kMaxNamed = 8;
     std::string list;
-    for (size_t i = 0; i < parts.size() && i < kMaxNamed; ++i)
-      list += (i == 0 ? "" : ", ") + req.ring->backend(parts[i]->backend).name;
-    if (parts.size() > kMaxNamed) list += ", ...";
+    size_t named = 0;
+    for (const Fragment& f : req.fragments) {
+      if (succeeded(f) != of_succeeded) continue;
+      if (named++ == kMaxNamed) return list + ", ...";
+      list += (named == 1 ? "" : ", ") + req.ring->backend(f.backend).name;
+    }
     return list;
   };
-  const Fragment& first = *not_done.front();
   std::string text;
-  if (first.state == FragmentState::kFailed) {
-    text = "ERR ringleader: " + first.error + " (";
+  if (first->state == FragmentState::kFailed) {
+    text = "ERR ringleader: " + first->error + " (";
   } else {
-    std::string_view reply = first.reply;
+    std::string_view reply = first->reply;
     const bool error = !reply.empty() && reply[0] == '-';
     if (!reply.empty() && (error || reply[0] == '+')) reply.remove_prefix(1);
     if (reply.size() >= 2 && reply.substr(reply.size() - 2) == "\r\n") reply.remove_suffix(2);
     text = error ? printable(reply, 400) + " (ringleader: "
-                 : "ERR ringleader: " + req.ring->backend(first.backend).name + " answered " +
+                 : "ERR ringleader: " + req.ring->backend(first->backend).name + " answered " +
                        printable(reply, 200) + " (";
   }
-  text += "done on " + std::to_string(done.size()) + " of " + std::to_string(req.fragments.size()) +
-          " backends: " + names(done) + "; not on: " + names(not_done) + ")";
+  text += "done on " + std::to_string(done) + " of " + std::to_string(req.fragments.size()) +
+          " backends: " + names(true) + "; not on: " + names(false) + ")";
   append_error(out, text);
   return true;
 }
