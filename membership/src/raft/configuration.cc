@@ -173,4 +173,11 @@ Result<Configuration> decode_configuration(std::string_view bytes) {
   return config;
 }
 
+std::string join_ids(const std::vector<NodeId>& ids) {
+  std::string out;
+  for (const NodeId& id : ids)
+    out += (out.empty() ? "" : ",") + id;
+  return out;
+}
+
 }  // namespace ringleader::membership::raft

@@ -344,11 +344,8 @@ void MembershipService::learn_founders(std::vector<raft::NodeId> founders, const
     fail_storage("recording the group's founders failed: " + s.message());
     return;
   }
-  std::string list;
-  for (const raft::NodeId& id : founders)
-    list += (list.empty() ? "" : ",") + id;
   RL_LOG_INFO("membership %s: the group was founded by [%s] (learned from %s)",
-              options_.node_id.c_str(), list.c_str(), source);
+              options_.node_id.c_str(), raft::join_ids(founders).c_str(), source);
   transport_->set_founders(std::move(founders));
 }
 

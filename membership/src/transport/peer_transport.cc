@@ -629,19 +629,13 @@ void PeerTransport::warn_foreign_group(const raft::NodeId& id,
   if (it != foreign_warned_.end() && now - it->second < kWarnIntervalMs) return;
   if (foreign_warned_.size() >= 256) foreign_warned_.clear();
   foreign_warned_[id] = now;
-  auto list = [](const std::vector<raft::NodeId>& ids) {
-    std::string out;
-    for (const raft::NodeId& i : ids)
-      out += (out.empty() ? "" : ",") + i;
-    return out;
-  };
   RL_LOG_ERROR(
       "membership %s: refused peer %s: its group was bootstrapped with voters [%s], this "
       "node's with [%s]. Founding members must list the same membership.peers; a node in "
       "the wrong group needs an empty data_dir and must join (%llu refused so far; repeated "
       "at most every %llu s)",
-      options_.node_id.c_str(), id.c_str(), list(founders).c_str(), list(founders_).c_str(),
-      static_cast<unsigned long long>(stats_.rejected_group),
+      options_.node_id.c_str(), id.c_str(), raft::join_ids(founders).c_str(),
+      raft::join_ids(founders_).c_str(), static_cast<unsigned long long>(stats_.rejected_group),
       static_cast<unsigned long long>(kWarnIntervalMs / 1000));
 }
 

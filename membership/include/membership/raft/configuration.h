@@ -68,6 +68,9 @@ Result<Configuration> apply_change(const Configuration& current, const ConfigCha
 // Longest node id accepted anywhere (ids travel in messages and on disk).
 inline constexpr size_t kMaxNodeIdLength = 255;
 
+// Ids joined with commas ("p1,p2,p3"), for log lines and errors.
+std::string join_ids(const std::vector<NodeId>& ids);
+
 // Versioned binary form used in config entries and snapshots.
 std::string encode_configuration(const Configuration& config);
 // Fails (never throws or asserts) on truncated, oversized or invalid input.
