@@ -180,6 +180,29 @@ class DataTypesTest(ClusterCase):
         self.assertEqual(raw_exchange(self.rl.port, b"COMMAND GETKEYS SORT l BY w_* STORE d\r\n"),
                          b"*2\r\n$1\r\nl\r\n$1\r\nd\r\n")
 
+    def test_client_setinfo_and_client_info_describe_the_connection(self):
+        # What clients since Redis 7.2 send on connecting (CLIENT SETINFO), and CLIENT INFO
+        # naming this very socket, read back with redis-py's own parser.
+        c = redis.Redis(host="127.0.0.1", port=self.rl.port, single_connection_client=True)
+        self.assertTrue(c.execute_command("CLIENT", "SETINFO", "LIB-NAME", "redis-py"))
+        self.assertTrue(c.execute_command("CLIENT", "SETINFO", "LIB-VER", redis.__version__))
+        c.client_setname("reporter")
+        with self.assertRaises(redis.ResponseError) as err:
+            c.execute_command("CLIENT", "SETINFO", "LIB-NAME", "has space")
+        self.assertIn("cannot contain spaces", str(err.exception))
+        info = c.client_info()
+        sock = c.connection._sock
+        here, there = sock.getsockname(), sock.getpeername()
+        self.assertEqual(info["addr"], f"{here[0]}:{here[1]}")
+        self.assertEqual(info["laddr"], f"{there[0]}:{there[1]}")
+        self.assertEqual(info["name"], "reporter")
+        self.assertEqual(info["lib-name"], "redis-py")
+        # The line ends in "\n", as Redis's does, and redis-py 4 leaves it on the last field.
+        self.assertEqual(info["lib-ver"].rstrip("\n"), redis.__version__)
+        self.assertEqual(info["id"], c.client_id())
+        self.assertEqual(info["db"], 0)
+        c.close()
+
     def test_local_and_refused_commands(self):
         c = self.client()
         self.assertTrue(c.ping())

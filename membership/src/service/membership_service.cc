@@ -327,6 +327,7 @@ void MembershipService::on_tick() {
     fail_forwarded_to_former_leaders();
     try_pending_changes();
     maybe_seed();
+    submit_waiting_commands();
     process_ready();
     const raft::NodeId& leader = node_->leader();
     if (failure_.empty() && transport_->founders().empty() && !leader.empty() &&
@@ -635,14 +636,21 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
     return;
   }
   if (node_->role() == raft::Role::kLeader) {
+    if (!leader_caught_up()) {
+      // A new leader's applied state may lack what earlier leaders committed (the seed
+      // among it): checked against it, a change to an existing backend would be refused as
+      // unknown. It waits for the leader's first commit instead, within its deadline.
+      waiting_commands_.push_back(WaitingCommand{std::move(encoded), std::move(done), deadline_ms});
+      return;
+    }
     Result<state::Command> command = state::decode_command(encoded);
     if (!command) {
       done(Status::refused("invalid command: " + command.error()));
       return;
     }
-    // Reject what cannot apply to the current state now; the applied outcome stays the answer
-    // for what passes (entries ahead of it may still change the state).
-    state::MembershipState probe = state_machine_.state();
+    // Reject what cannot apply to the state it will meet: the applied state followed by what
+    // this leader's log already holds. The applied outcome stays the answer for what passes.
+    state::MembershipState probe = projected_state();
     if (Status s = probe.apply(*command); !s) {
       done(Status::refused(s.message()));
       return;
@@ -659,6 +667,34 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
   request.kind = transport::ForwardKind::kCommand;
   request.command = std::move(encoded);
   forward_to_leader(std::move(request), std::move(done), deadline_ms);
+}
+
+bool MembershipService::leader_caught_up() const {
+  return node_->role() == raft::Role::kLeader && seed_checked_term_ == node_->term();
+}
+
+void MembershipService::submit_waiting_commands() {
+  if (waiting_commands_.empty()) return;
+  if (node_->role() == raft::Role::kLeader && !leader_caught_up()) return;
+  std::vector<WaitingCommand> waiting;
+  waiting.swap(waiting_commands_);
+  for (WaitingCommand& w : waiting)
+    submit_command(std::move(w.encoded), std::move(w.done), w.deadline_ms);
+}
+
+state::MembershipState MembershipService::projected_state() const {
+  state::MembershipState projected = state_machine_.state();
+  const raft::RaftLog& log = node_->log();
+  for (raft::Index i = std::max(state_machine_.applied_index() + 1, log.first_index());
+       i <= log.last_index(); ++i) {
+    const raft::Entry& entry = log.at(i);
+    if (entry.type != raft::EntryType::kCommand) continue;
+    // As the state machine applies it: a command it refuses leaves the state as it was.
+    if (Result<state::Command> command = state::decode_command(entry.data)) {
+      (void)projected.apply(*command);
+    }
+  }
+  return projected;
 }
 
 void MembershipService::forward_to_leader(transport::ForwardRequest request, Done done,
@@ -839,6 +875,19 @@ void MembershipService::expire_requests() {
   sweep(forwarded_);
   sweep(reads_);
   sweep(applied_waiters_);
+  for (auto it = waiting_commands_.begin(); it != waiting_commands_.end();) {
+    if (it->deadline_ms <= now) {
+      // Never proposed: nothing will apply it later.
+      completions.emplace_back(
+          std::move(it->done),
+          Status::error("not proposed within " + std::to_string(options_.request_timeout_ms) +
+                        " ms, nothing was changed: the leader had not "
+                        "caught up with its log (no quorum reachable?)"));
+      it = waiting_commands_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
     if (it->deadline_ms <= now) {
       // Never proposed: nothing will apply it later.
@@ -906,11 +955,14 @@ void MembershipService::fail_all(const std::string& why) {
     completions.emplace_back(std::move(p.done), error);
   for (PendingChange& pc : pending_changes_)
     completions.emplace_back(std::move(pc.done), error);
+  for (WaitingCommand& w : waiting_commands_)
+    completions.emplace_back(std::move(w.done), error);
   proposals_.clear();
   forwarded_.clear();
   reads_.clear();
   applied_waiters_.clear();
   pending_changes_.clear();
+  waiting_commands_.clear();
   run_completions(completions);
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/assert.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 
 namespace ringleader::membership::transport {
 
@@ -113,18 +114,6 @@ Result<sockaddr_storage> parse_address(const std::string& address) {
   return Status::error("address '" + address + "': host must be a numeric IP or localhost");
 }
 
-std::string format_address(const sockaddr_storage& addr) {
-  char host[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET6) {
-    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    uv_ip6_name(a6, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6->sin6_port));
-  }
-  const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
-  uv_ip4_name(a4, host, sizeof(host));
-  return std::string(host) + ":" + std::to_string(ntohs(a4->sin_port));
-}
-
 }  // namespace
 
 PeerTransport::PeerTransport(uv_loop_t* loop, TransportOptions options,
@@ -167,7 +156,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
   sockaddr_storage bound{};
   int len = sizeof(bound);
   uv_tcp_getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &len);
-  t->listen_address_ = format_address(bound);
+  t->listen_address_ = format_socket_address(bound);
   t->set_founders(t->options_.founders);
   for (const auto& [id, address] : t->options_.peers) {
     Status s = t->set_peer(id, address);
@@ -577,7 +566,7 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
     sockaddr_storage addr{};
     int len = sizeof(addr);
     uv_tcp_getpeername(&conn->tcp, reinterpret_cast<sockaddr*>(&addr), &len);
-    who = "a connection from " + format_address(addr);
+    who = "a connection from " + format_socket_address(addr);
     // Its first frame is a hello naming the sender. Unauthenticated, so only a claim, but
     // the name an operator needs to find it.
     Result<Frame> decoded = decode_frame(payload);
@@ -591,7 +580,7 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
       who += " that says it is peer " + hello->node_id;
       source = hello->node_id;
     } else {
-      const std::string address = format_address(addr);
+      const std::string address = format_socket_address(addr);
       source = address.substr(0, address.rfind(':'));  // the host: each retry has a new port
     }
   }

@@ -10,6 +10,7 @@
 #include "admin/admin_connection.h"
 #include "admin/admin_router.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 
 namespace ringleader::proxy::admin {
 namespace {
@@ -49,20 +50,6 @@ Result<sockaddr_storage> resolve(uv_loop_t* loop, const std::string& host, uint1
     reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(port);
   }
   return address;
-}
-
-std::string format_address(const sockaddr_storage& address, uint16_t* port) {
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    uv_ip6_name(in6, text.data(), text.size());
-    *port = ntohs(in6->sin6_port);
-    return "[" + std::string(text.data()) + "]:" + std::to_string(*port);
-  }
-  const auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
-  uv_ip4_name(in4, text.data(), text.size());
-  *port = ntohs(in4->sin_port);
-  return std::string(text.data()) + ":" + std::to_string(*port);
 }
 
 }  // namespace
@@ -209,8 +196,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(uv_loop_t* loop,
     listener->close();  // frees itself in the close callback
     return status;
   }
-  uint16_t bound_port = 0;
-  std::string bound = format_address(listener->bound_address(), &bound_port);
+  const uint16_t bound_port = socket_address_port(listener->bound_address());
+  std::string bound = format_socket_address(listener->bound_address());
   RL_LOG_DEBUG("admin API listening on %s%s", bound.c_str(),
                config.token.empty() ? "" : " (mutations need admin.token)");
   return std::unique_ptr<AdminServer>(new AdminServer(listener, std::move(bound), bound_port));

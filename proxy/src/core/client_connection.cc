@@ -2,6 +2,7 @@
 
 #include "backend_pool.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 #include "replication.h"
 #include "uv_util.h"
 #include "worker.h"
@@ -166,7 +167,45 @@ void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
 }
 
 ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> session)
-    : worker_(worker), session_(std::move(session)), lane_(worker.next_client_lane()) {}
+    : worker_(worker), session_(std::move(session)), lane_(worker.next_client_lane()) {
+  session_->attach(*this);
+}
+
+std::string ClientConnection::peer_address() const {
+  sockaddr_storage address{};
+  int length = sizeof(address);
+  if (closing_ || uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return {};
+  }
+  return format_socket_address(address);
+}
+
+std::string ClientConnection::local_address() const {
+  sockaddr_storage address{};
+  int length = sizeof(address);
+  if (closing_ || uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return {};
+  }
+  return format_socket_address(address);
+}
+
+ClientBuffers ClientConnection::buffers() const {
+  ClientBuffers b;
+  b.input = in_.size();
+  b.input_capacity = in_.capacity();
+  b.output = out_pending_.size();
+  b.output_chunks = out_chunks_.size();
+  b.output_waiting =
+      out_pending_.size() + out_chunk_bytes_ + held_bytes_ + (out_writing_.size() - out_written_);
+  b.memory = in_.capacity() + out_pending_.capacity() + out_chunk_bytes_ + out_writing_.capacity();
+  return b;
+}
+
+int ClientConnection::fd() const {
+  uv_os_fd_t fd = -1;
+  if (closing_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
 
 void ClientConnection::start(bool admitted) {
   worker_.client_opened(this);
@@ -185,6 +224,7 @@ void ClientConnection::start(bool admitted) {
   WorkerCounters::bump(wc.clients_accepted);
   wc.client_connections.fetch_add(1, std::memory_order_relaxed);
   last_activity_ns_ = loop_now_ns();
+  connected_ns_ = last_activity_ns_;
   if (uint32_t idle = worker_.config().proxy.client_idle_timeout_ms; idle > 0) {
     uv_timer_start(
         &idle_timer_,

@@ -23,7 +23,7 @@ namespace ringleader::proxy {
 
 class Worker;
 
-class ClientConnection final : public IoBatch::Writer {
+class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
  public:
   // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
   // reply and is closed.
@@ -53,6 +53,13 @@ class ClientConnection final : public IoBatch::Writer {
   }
   // Requests read and not yet answered (their replies not yet queued for writing).
   size_t unanswered() const { return queue_.size(); }
+
+  // ClientEndpoint
+  std::string peer_address() const override;
+  std::string local_address() const override;
+  int fd() const override;
+  uint64_t connected_ns() const override { return connected_ns_; }
+  ClientBuffers buffers() const override;
 
  private:
   ClientConnection(Worker& worker, std::unique_ptr<Session> session);
@@ -128,6 +135,7 @@ class ClientConnection final : public IoBatch::Writer {
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
+  uint64_t connected_ns_ = 0;
   size_t unwritten_at_idle_check_ = 0;  // libuv's write queue at the last idle check
   uint64_t reads_ = 0;                  // socket reads that got data; numbers each request's batch
   uint64_t out_batch_ = 0;              // the batch of the last reply appended to out_pending_

@@ -1,6 +1,6 @@
 // The protocol boundary. Workers, connections and backend pools move bytes and requests;
 // everything that knows a wire protocol (parsing, command rules, merging, local answers)
-// sits behind these interfaces. Redis implements them now; memcached is the next.
+// sits behind these interfaces, implemented once for Redis and once for memcached.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +32,37 @@ enum class NextStatus : uint8_t {
                // memcached data block; no request: call again for the next one
 };
 
+// A client connection's buffers, in bytes unless said otherwise.
+struct ClientBuffers {
+  size_t input = 0;           // read and not yet parsed (the request being answered included)
+  size_t input_capacity = 0;  // the input buffer's size
+  size_t output = 0;          // small replies joined, waiting to be written
+  size_t output_chunks = 0;   // big replies queued whole (a count)
+  size_t output_waiting = 0;  // every reply byte not yet written, held ones included
+  size_t memory = 0;          // input and output storage together
+};
+
+// What a session may ask about its client's connection (Redis CLIENT INFO), read from the
+// socket and buffers on demand. The connection outlives its session.
+class ClientEndpoint {
+ public:
+  virtual std::string peer_address() const = 0;   // "127.0.0.1:50312", "" once closed
+  virtual std::string local_address() const = 0;  // the listener's side, likewise
+  virtual int fd() const = 0;                     // -1 once closed
+  virtual uint64_t connected_ns() const = 0;      // loop_now_ns() when it was accepted
+  virtual ClientBuffers buffers() const = 0;
+
+ protected:
+  ~ClientEndpoint() = default;
+};
+
 // The protocol side of one client connection (owned by it; single-threaded).
 class Session {
  public:
   virtual ~Session() = default;
+
+  // The connection this session serves; set once, before the first next().
+  void attach(const ClientEndpoint& endpoint) { endpoint_ = &endpoint; }
 
   // Parses the request at the start of `input` and plans it into `req`: either a local
   // answer (req.complete with req.reply set) or fragments to send (req.fragments, each with
@@ -46,6 +73,9 @@ class Session {
 
   // Called once every fragment of `req` is kDone or kFailed: sets req.reply.
   virtual void complete(PendingRequest& req) = 0;
+
+ protected:
+  const ClientEndpoint* endpoint_ = nullptr;  // null until attached (unit tests may not)
 };
 
 // The protocol side of one backend connection: frames replies, checks the handshake.

@@ -128,8 +128,8 @@ constexpr std::string_view kWholeKeyspace =
 // ---- Containers and their subcommands ------------------------------------------------------
 
 constexpr CommandSpec kClientSubcommands[] = {
-    local("client|getname", 2, kNS | kL | kS),
-    local("client|id", 2, kNS | kL | kS),
+    local("client|getname", 2, kNS | kL | kS), local("client|id", 2, kNS | kL | kS),
+    local("client|info", 2, kNS | kL | kS),    local("client|setinfo", 4, kNS | kL | kS),
     local("client|setname", 3, kNS | kL | kS),
 };
 constexpr CommandSpec kCommandSubcommands[] = {
@@ -384,7 +384,8 @@ constexpr CommandSpec kCommandTable[] = {
 
     // ---- Answered by the proxy
     local("auth", -2, kNS | kL | kS | kFa | kNA),
-    refuse("client", -2, k0, "only CLIENT SETNAME, GETNAME and ID are answered by ringleader",
+    refuse("client", -2, k0,
+           "only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are answered by ringleader",
            no_keys(), kClientSubcommands),
     local("command", -1, kL | kS, kCommandSubcommands),
     local("echo", 2, kL | kS | kFa),

@@ -6,6 +6,7 @@
 #include "common/version.h"
 #include "core/counters.h"
 #include "core/text.h"
+#include "core/uv_util.h"
 #include "proxy/redis/command_reply.h"
 #include "proxy/redis/encoder.h"
 #include "redis_session.h"
@@ -188,12 +189,64 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
       }
     } else if (args.size() == 2 && iequals(args[1], "ID")) {
       append_integer(out, static_cast<int64_t>(client_id_));
+    } else if (args.size() == 4 && iequals(args[1], "SETINFO")) {
+      client_setinfo(args[2], args[3], out);
+    } else if (args.size() == 2 && iequals(args[1], "INFO")) {
+      append_bulk(out, client_info_line(args));
     } else {
-      append_error(out, "ERR ringleader supports CLIENT SETNAME, CLIENT GETNAME and CLIENT ID");
+      append_error(out,
+                   "ERR ringleader supports CLIENT SETNAME, GETNAME, ID, INFO and SETINFO only");
     }
     return;
   }
   append_error(out, "ERR ringleader cannot answer '" + name + "' locally");
+}
+
+void RedisSession::client_setinfo(std::string_view attribute, std::string_view value,
+                                  std::string& out) {
+  std::string* field = iequals(attribute, "lib-name")  ? &lib_name_
+                       : iequals(attribute, "lib-ver") ? &lib_ver_
+                                                       : nullptr;
+  if (field == nullptr) {
+    append_error(out, "ERR Unrecognized option '" + printable(attribute, 40) + "'");
+  } else if (!valid_client_name(value)) {
+    append_error(out, "ERR " + lowercase(attribute) +
+                          " cannot contain spaces, newlines or special characters.");
+  } else {
+    field->assign(value);
+    append_simple(out, "OK");
+  }
+}
+
+std::string RedisSession::client_info_line(Args args) const {
+  // Redis 7.2's CLIENT INFO fields, in its order, as they apply to a proxy's client: no
+  // pub/sub, transactions or other databases; the buffers are this connection's own. Requests
+  // are answered in order, so the connection is never idle while it asks.
+  std::string addr, laddr;
+  int fd = -1;
+  uint64_t age_s = 0;
+  ClientBuffers buffers;
+  if (endpoint_ != nullptr) {
+    addr = endpoint_->peer_address();
+    laddr = endpoint_->local_address();
+    fd = endpoint_->fd();
+    age_s = (loop_now_ns() - endpoint_->connected_ns()) / 1'000'000'000;
+    buffers = endpoint_->buffers();
+  }
+  size_t argv_bytes = 0;
+  for (std::string_view a : args)
+    argv_bytes += a.size();
+  auto number = [](uint64_t n) { return std::to_string(n); };
+  return "id=" + number(client_id_) + " addr=" + addr + " laddr=" + laddr +
+         " fd=" + std::to_string(fd) + " name=" + client_name_ + " age=" + number(age_s) +
+         " idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=" + number(buffers.input) +
+         " qbuf-free=" + number(buffers.input_capacity - buffers.input) +
+         " argv-mem=" + number(argv_bytes) + " multi-mem=0 rbs=" + number(buffers.input_capacity) +
+         " obl=" + number(buffers.output) + " oll=" + number(buffers.output_chunks) +
+         " omem=" + number(buffers.output_waiting) +
+         " tot-mem=" + number(buffers.memory + argv_bytes) +
+         " events=r cmd=client|info user=default redir=-1 resp=2 lib-name=" + lib_name_ +
+         " lib-ver=" + lib_ver_ + "\n";
 }
 
 }  // namespace ringleader::proxy::redis

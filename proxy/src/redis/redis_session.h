@@ -63,6 +63,9 @@ class RedisSession final : public Session {
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);
   void plan_scan(Args args, PendingRequest& req);
   void answer_local(const CommandSpec& spec, Args args, PendingRequest& req);
+  // CLIENT SETINFO LIB-NAME|LIB-VER value, and the line CLIENT INFO answers.
+  void client_setinfo(std::string_view attribute, std::string_view value, std::string& out);
+  std::string client_info_line(Args args) const;
 
   void reply_error(PendingRequest& req, std::string_view message);
   // Appends a fragment for `backend` carrying `args` re-encoded (or `raw` when not empty).
@@ -91,6 +94,8 @@ class RedisSession final : public Session {
   RequestParser parser_;
   bool authenticated_;
   std::string client_name_;
+  std::string lib_name_;  // CLIENT SETINFO
+  std::string lib_ver_;
   uint64_t client_id_;
 };
 

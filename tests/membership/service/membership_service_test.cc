@@ -443,6 +443,63 @@ TEST_F(ServiceTest, BlockedNodeGoesStaleCannotCommitAndConvergesAfterHeal) {
   EXPECT_EQ(svc(leader).status().role, "leader");
 }
 
+// A change is checked against the state it will meet: what the leader's log already holds
+// counts, committed or not. A weight for a backend whose addition is still on its way is
+// taken, not refused as "unknown backend".
+TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  std::set<raft::NodeId> others;
+  for (size_t i : all()) {
+    if (i != leader) others.insert(nodes_[i]->id);
+  }
+  // Nothing commits while the leader's messages are held back; the service thread runs these
+  // in order, so both proposals meet the same uncommitted log.
+  svc(leader).set_blocked_outgoing(others);
+  Answer added, weighted;
+  svc(leader).propose(state::AddBackend{backend("r5", 7005)}, added.callback());
+  svc(leader).propose(state::SetWeight{"r5", 7}, weighted.callback());
+  svc(leader).set_blocked_outgoing({});
+  Result<uint64_t> a = added.wait();
+  Result<uint64_t> w = weighted.wait();
+  ASSERT_TRUE(a.is_ok()) << a.error();
+  ASSERT_TRUE(w.is_ok()) << w.error();
+  ASSERT_TRUE(converged(all(), *w));
+  EXPECT_EQ(nodes_[leader]->rings->latest()->backends().size(), 3u);
+  // Still checked: a change the projected state refuses is refused at once.
+  Result<uint64_t> unknown = propose(leader, state::SetWeight{"nope", 2});
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_TRUE(unknown.status().is_refused());
+  EXPECT_NE(unknown.error().find("unknown backend \"nope\""), std::string::npos) << unknown.error();
+}
+
+// A new group's first leader proposes the seed only after it has committed an entry of its
+// term (up to a heartbeat later). A change to a seeded backend that reaches it before then
+// waits for the seed instead of being refused as an unknown backend.
+TEST_F(ServiceTest, AChangeReachingTheFirstLeaderBeforeTheSeedWaitsForIt) {
+  make_nodes(3);
+  start_all();
+  // Ask each node, every 100 us, whether it leads; propose at once to the first that does.
+  int leader = -1;
+  const auto deadline = Clock::now() + 10s;
+  while (leader < 0 && Clock::now() < deadline) {
+    for (size_t i = 0; i < nodes_.size() && leader < 0; ++i) {
+      if (svc(i).status().role == "leader") leader = static_cast<int>(i);
+    }
+    if (leader < 0) std::this_thread::sleep_for(100us);
+  }
+  ASSERT_GE(leader, 0) << "no leader";
+  const bool seeded_already = svc(leader).status().applied_index >= 2;
+  Result<uint64_t> w = propose(leader, state::SetWeight{"r1", 5});
+  ASSERT_TRUE(w.is_ok()) << w.error() << (seeded_already ? " (after the seed)" : " (before it)");
+  ASSERT_TRUE(converged(all(), *w));
+  for (const ring::Backend& b : nodes_[leader]->rings->latest()->backends()) {
+    EXPECT_EQ(b.weight, b.name == "r1" ? 5u : 1u) << b.name;
+  }
+}
+
 TEST_F(ServiceTest, CutOffLeaderStepsDownAndGoesStaleWhileTheMajorityMovesOn) {
   make_nodes(3);
   start_all();

@@ -188,7 +188,7 @@ TEST(CommandTableTest, UnsupportedCommandsSayWhy) {
       {{"move", "k", "1"}, "database 0"},
       {{"swapdb", "0", "1"}, "database 0"},
       {{"randomkey"}, "spread over several backends"},
-      {{"client", "kill", "x"}, "CLIENT SETNAME, GETNAME and ID"},
+      {{"client", "kill", "x"}, "CLIENT SETNAME, GETNAME, ID, INFO and SETINFO"},
       {{"OBJECT", "help"}, "ENCODING, FREQ"},
       {{"script", "kill"}, "LOAD, FLUSH and EXISTS"},
   };

@@ -205,6 +205,9 @@ TEST_F(LiveRedisCommandTest, ArityFlagsAndKeyRangeMatchRedis) {
   for (size_t i = 0; i < specs.size(); ++i) {
     const CommandSpec& spec = *specs[i];
     const ReplyValue& entry = info->elements[i];
+    // Answered by the proxy itself and newer than Debian 12's redis-server (7.0): CLIENT
+    // SETINFO came with 7.2 (arity 4, as its command document says).
+    if (spec.name == "client|setinfo" && entry.type == Type::kNullBulk) continue;
     ASSERT_EQ(entry.type, Type::kArray) << spec.name << " is unknown to redis-server";
     ASSERT_GE(entry.elements.size(), 6u) << spec.name;
     EXPECT_EQ(entry.elements[0].text, spec.name);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/counters.h"
+#include "core/uv_util.h"
 #include "proxy/redis/reply_value.h"
 #include "redis/redis_protocol.h"
 #include "session_fixture.h"
@@ -312,6 +313,49 @@ TEST_F(RedisSessionTest, LocalCommands) {
   PendingRequest* quit = plan("QUIT\r\n");
   EXPECT_EQ(quit->reply, "+OK\r\n");
   EXPECT_TRUE(quit->close_after);
+}
+
+// CLIENT SETINFO as Redis 7.2 answers it (clients send it on connecting and ignore errors),
+// and CLIENT INFO describing the proxy's client connection.
+TEST_F(RedisSessionTest, ClientSetinfoAndInfo) {
+  struct FakeEndpoint final : ClientEndpoint {
+    std::string peer_address() const override { return "127.0.0.1:50312"; }
+    std::string local_address() const override { return "127.0.0.1:6380"; }
+    int fd() const override { return 17; }
+    uint64_t connected_ns() const override { return loop_now_ns() - 3'500'000'000; }
+    ClientBuffers buffers() const override {
+      return {.input = 17,
+              .input_capacity = 16384,
+              .output = 5,
+              .output_chunks = 1,
+              .output_waiting = 70005,
+              .memory = 90000};
+    }
+  } endpoint;
+  session_->attach(endpoint);
+  EXPECT_EQ(plan("CLIENT SETINFO LIB-NAME redis-py(app_v1.0)\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("CLIENT SETINFO lib-ver 5.0.1\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("CLIENT SETINFO lib-color red\r\n")->reply,
+            "-ERR Unrecognized option 'lib-color'\r\n");
+  EXPECT_EQ(plan("*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$7\r\nLIB-VER\r\n$3\r\n5 0\r\n")->reply,
+            "-ERR lib-ver cannot contain spaces, newlines or special characters.\r\n");
+  EXPECT_EQ(plan("CLIENT SETINFO lib-name\r\n")->reply.rfind("-ERR wrong number of arguments", 0),
+            0u);
+  EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
+
+  const std::string id = plan("CLIENT ID\r\n")->reply.substr(1);  // ":<id>\r\n"
+  const std::string line = "id=" + id.substr(0, id.size() - 2) +
+                           " addr=127.0.0.1:50312 laddr=127.0.0.1:6380 fd=17 name=app age=3 idle=0"
+                           " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=17"
+                           " qbuf-free=16367 argv-mem=10 multi-mem=0 rbs=16384 obl=5 oll=1"
+                           " omem=70005 tot-mem=90010 events=r cmd=client|info user=default"
+                           " redir=-1 resp=2 lib-name=redis-py(app_v1.0) lib-ver=5.0.1\n";
+  EXPECT_EQ(plan("CLIENT INFO\r\n")->reply,
+            "$" + std::to_string(line.size()) + "\r\n" + line + "\r\n");
+  // An empty value clears the attribute, as in Redis; a refused one left it as it was.
+  EXPECT_EQ(plan("CLIENT SETINFO lib-name \"\"\r\n")->reply, "+OK\r\n");
+  const std::string after = plan("CLIENT INFO\r\n")->reply;
+  EXPECT_NE(after.find(" lib-name= lib-ver=5.0.1\n"), std::string::npos) << after;
 }
 
 TEST_F(RedisSessionTest, ProtocolErrorIsFatal) {

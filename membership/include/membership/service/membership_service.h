@@ -42,7 +42,10 @@
 //   - on the calling thread, at once, with an error, when the service is stopped or stopping.
 // A follower forwards proposals and membership changes to the leader over the transport; the
 // leader answers once the entry is applied on the leader, and the follower answers its caller
-// once it has applied that index itself.
+// once it has applied that index itself. The leader refuses a command at once when the state
+// it will meet refuses it: the applied state with every command its log holds after it
+// applied too. A leader that has not yet committed an entry of its term (nor made its seeding
+// decision) holds commands until it has, since its state may lack what was committed before.
 //
 // Threading: start(), stop() and the destructor on any thread but the service thread;
 // propose/add_peer/promote_peer/remove_peer/read_barrier/set_blocked/status from any thread
@@ -222,6 +225,12 @@ class MembershipService {
     uint64_t deadline_ms = 0;
     raft::NodeId leader;
   };
+  // A command that reached the leader before it caught up (see submit_command).
+  struct WaitingCommand {
+    std::string encoded;
+    Done done;
+    uint64_t deadline_ms = 0;
+  };
   struct PendingChange {
     raft::ConfigChange change;
     Done done;
@@ -252,6 +261,15 @@ class MembershipService {
   void maybe_compact();
   void maybe_seed();
   void submit_command(std::string encoded, Done done, uint64_t deadline_ms);
+  // Whether this leader has committed an entry of its term and made its seeding decision,
+  // so its state holds everything earlier leaders committed.
+  bool leader_caught_up() const;
+  // Submits the commands held in waiting_commands_ once the leader caught up (or forwards
+  // them, when this node is no longer the leader).
+  void submit_waiting_commands();
+  // The applied state with every command in the log after it applied too: what a new
+  // command will be applied to if this leader commits what it holds.
+  state::MembershipState projected_state() const;
   void submit_change(raft::ConfigChange change, std::string address, Done done,
                      uint64_t deadline_ms);
   // Refused when `address` is this node's or another member's than `id`.
@@ -304,6 +322,8 @@ class MembershipService {
   std::map<raft::Index, PendingProposal> proposals_;
   // Membership changes waiting until the leader may propose them (one config change at a time).
   std::vector<PendingChange> pending_changes_;
+  // Commands held while this leader catches up, in arrival order.
+  std::vector<WaitingCommand> waiting_commands_;
   // Proposals forwarded to the leader, by request id.
   std::map<uint64_t, ForwardedRequest> forwarded_;
   // Read barriers waiting for their ReadState, by request id.

@@ -1,0 +1,41 @@
+// Socket addresses as text, the way Redis and the logs write them: "127.0.0.1:6379" and
+// "[::1]:6379" (brackets around an IPv6 host, so the port stays unambiguous).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace ringleader {
+
+// The port of an AF_INET or AF_INET6 address (0 for any other family).
+inline uint16_t socket_address_port(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  }
+  return 0;
+}
+
+// "host:port" for AF_INET, "[host]:port" for AF_INET6; "?" for any other family.
+inline std::string format_socket_address(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (address.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, host,
+                sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(socket_address_port(address));
+  }
+  if (address.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, host,
+                sizeof(host));
+    return std::string(host) + ":" + std::to_string(socket_address_port(address));
+  }
+  return "?";
+}
+
+}  // namespace ringleader
