@@ -109,6 +109,13 @@ def sanitized(binary):
     return "libasan" in out or "libtsan" in out
 
 
+def time_bound(binary, seconds):
+    """A latency bound the product promises for its release build, widened 3x for a build
+    under a sanitizer, which runs several times slower: the bound is still checked there,
+    against what that build can do, instead of failing on the sanitizer's own cost."""
+    return seconds * 3 if sanitized(binary) else seconds
+
+
 def sigstop(pid):
     """Stops process `pid` (SIGSTOP) and returns once it is stopped: the signal takes effect
     asynchronously, and a thread already running could still answer a request sent at once."""
@@ -141,6 +148,31 @@ def port_open(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def listens_on(pid, port):
+    """Whether process `pid` holds a socket listening on 127.0.0.1/0.0.0.0 TCP `port`: a server
+    that lost its port to another process (a free_port() race with a test running alongside)
+    must not be mistaken for one that started."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                inodes.add(f"socket:[{inode}]")
+    if not inodes:
+        return False
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return True
+            except OSError:
+                continue
+    except OSError:
+        return False
+    return False
 
 
 class Process:
@@ -189,43 +221,72 @@ class Process:
             return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
 
 
-class RedisServer(Process):
+class ServerOnPort(Process):
+    """A server listening on one loopback port. Started, it is up once it holds the listening
+    socket itself. One that exits at its first start on a port free_port() chose (taken
+    meanwhile by a process outside this one) starts again on another; a port given, or one
+    already started on, is kept."""
+
+    def __init__(self, workdir, port, name):
+        self.workdir = workdir
+        self.name = name
+        self.port_given = port is not None
+        self.port = port or free_port()
+        super().__init__(self.server_argv(), os.path.join(workdir, f"{name}-{self.port}.log"))
+
+    def server_argv(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        for _ in range(5):
+            super().__enter__()
+            wait_until(lambda: self.proc.poll() is not None or listens_on(self.proc.pid, self.port),
+                       what=f"{self.name} on {self.port}")
+            if self.proc.poll() is None:
+                self.port_given = True  # restarts keep it: clients know it now
+                return self
+            self.log.close()
+            if self.port_given:
+                break
+            self.port = free_port()
+            self.argv = self.server_argv()
+            self.log_path = os.path.join(self.workdir, f"{self.name}-{self.port}.log")
+        with open(self.log_path, errors="replace") as f:
+            raise AssertionError(f"{self.name} on {self.port} exited at start:\n{f.read()[-2000:]}")
+
+
+class RedisServer(ServerOnPort):
     """redis-server on a free loopback port, no persistence."""
 
     def __init__(self, workdir, port=None, password=None):
-        self.port = port or free_port()
+        self.password = password
+        super().__init__(workdir, port, "redis")
+
+    def server_argv(self):
         argv = [shutil.which("redis-server") or "/usr/bin/redis-server",
                 "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", workdir, "--daemonize", "no"]
-        if password:
-            argv += ["--requirepass", password]
-        super().__init__(argv, os.path.join(workdir, f"redis-{self.port}.log"))
-
-    def __enter__(self):
-        super().__enter__()
-        wait_until(lambda: port_open(self.port), what=f"redis-server on {self.port}")
-        return self
+                "--appendonly", "no", "--dir", self.workdir, "--daemonize", "no"]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        return argv
 
 
-class MemcachedServer(Process):
+class MemcachedServer(ServerOnPort):
     """memcached on a free loopback port (TCP only, 64 MB, one thread).
 
     extra_args: further memcached options, e.g. ("-I", "2m") for items up to 2 MB.
     """
 
     def __init__(self, workdir, port=None, extra_args=()):
-        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        super().__init__(workdir, port, "memcached")
+
+    def server_argv(self):
         argv = [shutil.which("memcached") or "/usr/bin/memcached",
                 "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "64", "-t", "1"]
         if os.geteuid() == 0:
             argv += ["-u", "root"]  # memcached refuses to run as root without -u
-        argv += list(extra_args)
-        super().__init__(argv, os.path.join(workdir, f"memcached-{self.port}.log"))
-
-    def __enter__(self):
-        super().__enter__()
-        wait_until(lambda: port_open(self.port), what=f"memcached on {self.port}")
-        return self
+        return argv + self.extra_args
 
 
 class TempDir:

@@ -16,7 +16,7 @@ import unittest
 import redis
 
 from harness import (Process, RedisServer, TempDir, admin_http, free_port, metric_value,
-                     port_open, run_unittests, sigstop, wait_until)
+                     port_open, run_unittests, sigstop, time_bound, wait_until)
 
 RINGLEADER = None
 
@@ -185,9 +185,9 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(status, 200, body)
             epoch = body["epoch"]
             self.assertEqual(follower.ring()["epoch"], epoch)  # answered after applying here
-            ring = cl.wait_converged(timeout=1.0)
+            ring = cl.wait_converged(timeout=10)
             elapsed = time.monotonic() - start
-            self.assertLess(elapsed, 1.0)
+            self.assertLess(elapsed, time_bound(RINGLEADER, 1.0))
             self.assertEqual(ring["epoch"], epoch)
             self.assertEqual([b["name"] for b in ring["backends"]], ["r0", "r1", "r2", "r3"])
             # A retry that changes nothing is answered with the epoch it leaves as it was.
@@ -230,11 +230,11 @@ class ClusterTest(unittest.TestCase):
                 killed_at = time.monotonic()
                 old.kill()
                 survivors = [n for n in cl.nodes.values() if n is not old and n.proc]
-                new = cl.wait_leader(among=survivors, timeout=5)
+                new = cl.wait_leader(among=survivors, timeout=15)
                 times.append(time.monotonic() - killed_at)
                 self.assertIsNot(new, old)
                 # The new term's first entry (a no-op) is applied and leaves the ring's epoch.
-                wait_until(lambda: new.cluster()["applied_index"] > applied, timeout=5,
+                wait_until(lambda: new.cluster()["applied_index"] > applied, timeout=15,
                            what="the new leader's first entry applied")
                 self.assertEqual([n.ring()["epoch"] for n in survivors], [epoch] * 2)
                 status, body = http("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
@@ -244,7 +244,7 @@ class ClusterTest(unittest.TestCase):
                 self.assertEqual(old.ring()["backends"][1]["weight"], trial + 2)
             print(f"\n  leader failover: {', '.join(f'{t * 1000:.0f}' for t in times)} ms",
                   file=sys.stderr)
-            self.assertLess(max(times), 2.0)
+            self.assertLess(max(times), time_bound(RINGLEADER, 2.0))
 
     def test_a_minority_cannot_commit_and_reports_itself_stale(self):
         with Cluster(self.dir, backends=self.seed) as cl:
@@ -271,7 +271,7 @@ class ClusterTest(unittest.TestCase):
                 self.assertEqual(status, 503, body)
                 self.assertIn("may still be applied", body["error"])
                 self.assertEqual(lonely.ring()["epoch"], epoch)
-                wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 503, timeout=5,
+                wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 503, timeout=15,
                            what="the minority to report itself stale")
                 self.assertTrue(http("GET", lonely.admin, "/readyz")[1]["stale"])
                 _, metrics = admin_http("GET", lonely.admin, "/metrics")
@@ -326,7 +326,7 @@ class ClusterTest(unittest.TestCase):
         with Cluster(self.dir, backends=self.seed) as cl:
             leader = cl.wait_leader()
             for n in cl.up():
-                wait_until(lambda: http("GET", n.admin, "/readyz")[0] == 200, timeout=5,
+                wait_until(lambda: http("GET", n.admin, "/readyz")[0] == 200, timeout=15,
                            what=f"{n.id} ready")
             follower = cl.follower()
             follower.stop()
@@ -337,7 +337,7 @@ class ClusterTest(unittest.TestCase):
                 sigstop(n.proc.proc.pid)
             try:
                 follower.start()
-                wait_until(lambda: follower.ring()["epoch"] > 0, timeout=5,
+                wait_until(lambda: follower.ring()["epoch"] > 0, timeout=15,
                            what="the ring recovered from data_dir")
                 status, body = http("GET", follower.admin, "/readyz")
                 self.assertEqual(status, 503, body)
@@ -382,10 +382,10 @@ class ClusterTest(unittest.TestCase):
                     shutil.copytree(data + ".old", data)
                 before = losses()
                 follower.start()
-                ring = cl.wait_converged(timeout=5)
+                ring = cl.wait_converged(timeout=15)
                 self.assertEqual(ring["epoch"], epoch, what)
                 self.assertEqual(follower.ring()["backends"][1]["weight"], 3, what)
-                wait_until(lambda: losses() > before, timeout=5, what="the loss counted")
+                wait_until(lambda: losses() > before, timeout=15, what="the loss counted")
             logs = "".join(n.proc.tail(200) for n in cl.up() if n is not follower)
             self.assertIn(f"peer {follower.id} lost log entries it had acknowledged", logs)
 
@@ -464,7 +464,7 @@ class ClusterTest(unittest.TestCase):
                                 {"weight": 4})
             self.assertEqual(status, 200, body)
             wait_until(lambda: p1.ring()["epoch"] == p2.ring()["epoch"] >= body["epoch"],
-                       timeout=5, what="p1 and p2 on the change")
+                       timeout=15, what="p1 and p2 on the change")
             self.assertEqual(p3.cluster()["commit_index"], 0)
             self.assertEqual(p3.ring()["backends"], [])
             self.assertEqual(http("GET", p3.admin, "/readyz")[0], 503)
@@ -485,7 +485,10 @@ class ClusterTest(unittest.TestCase):
             leader = cl.wait_leader()
             down, healthy = [n for n in cl.nodes.values() if n is not leader]
             down.kill()
-            time.sleep(1.0)  # two election timeouts without a word from it
+            # Two election timeouts without a word from it, as the leader counts them.
+            wait_until(lambda: next(p["last_contact_ms"] for p in leader.cluster()["peers"]
+                                    if p["id"] == down.id) > 1000,
+                       timeout=15, what=f"{down.id} silent for a second")
             status, body = http("DELETE", leader.admin, f"/cluster/peers/{healthy.id}")
             self.assertEqual(status, 409, body)
             self.assertIn(f"until {down.id} answered", body["error"])
@@ -557,7 +560,7 @@ class ClusterTest(unittest.TestCase):
             status, body = http("DELETE", cl.wait_leader().admin, f"/cluster/peers/{victim.id}")
             self.assertEqual(status, 200, body)
             # The removed instance learns it: not ready, and says why.
-            wait_until(lambda: http("GET", victim.admin, "/readyz")[1].get("removed"), timeout=5,
+            wait_until(lambda: http("GET", victim.admin, "/readyz")[1].get("removed"), timeout=15,
                        what="the removed instance to know it was removed")
             status, ready = http("GET", victim.admin, "/readyz")
             self.assertEqual(status, 503, ready)
@@ -691,7 +694,7 @@ class ClusterTest(unittest.TestCase):
 
             def copies():
                 return [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
-            wait_until(lambda: copies().count(b"v") == 2, timeout=5, what="two copies")
+            wait_until(lambda: copies().count(b"v") == 2, timeout=15, what="two copies")
             self.assertEqual(copies().count(b"v"), 2)
 
     def test_a_peer_with_another_secret_is_named_in_the_log_and_counted(self):
@@ -705,7 +708,7 @@ class ClusterTest(unittest.TestCase):
                                     'ringleader_raft_frames_rejected_total{reason="bad_mac"}') or 0
             wait_until(lambda: rejected(leader) > 0 and rejected(p4) > 0, timeout=10,
                        what="frames with the wrong secret to be counted on both sides")
-            wait_until(lambda: "fail authentication" in leader.proc.tail(200), timeout=5,
+            wait_until(lambda: "fail authentication" in leader.proc.tail(200), timeout=15,
                        what="the leader's warning")
             # Named on both sides: by its peers entry on a connection it dialled, by the name
             # in the peer's hello on one it accepted.

@@ -646,7 +646,7 @@ class BigValueMemoryTest(ClusterCase):
 
 
 class LimitsTest(ClusterCase):
-    proxy_extra = "max_clients = 4\nmax_request_bytes = 65536\nclient_idle_timeout_ms = 300"
+    proxy_extra = "max_clients = 4\nmax_request_bytes = 65536"
 
     def test_max_request_bytes(self):
         c = self.client()
@@ -657,7 +657,8 @@ class LimitsTest(ClusterCase):
     def test_max_clients(self):
         held = [socket.create_connection(("127.0.0.1", self.rl.port)) for _ in range(4)]
         try:
-            time.sleep(0.1)
+            wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 4,
+                       what="the 4 clients accepted")
             reply = raw_exchange(self.rl.port, b"PING\r\n", read_until_close=True)
             self.assertIn(b"max number of clients", reply)
         finally:
@@ -666,6 +667,11 @@ class LimitsTest(ClusterCase):
             # The next test needs the slots back: wait until the proxy has seen the closes.
             wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 0,
                        what="the held clients closed")
+
+
+
+class IdleTimeoutTest(ClusterCase):
+    proxy_extra = "client_idle_timeout_ms = 300"
 
     def test_idle_clients_are_closed(self):
         with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
@@ -696,19 +702,26 @@ class LimitsTest(ClusterCase):
             self.assertEqual(got, 8 * want)
             self.assertGreater(time.monotonic() - start, 0.6)  # well past the idle timeout
 
+
+
+class IdleTimeoutFromTheLastRequestTest(ClusterCase):
+    proxy_extra = "client_idle_timeout_ms = 1000"
+
     def test_the_idle_timeout_counts_from_the_last_request(self):
-        # client_idle_timeout_ms = 300: a request 50 ms after connecting moves the close to
-        # about 300 ms after it, neither sooner nor a whole timeout later (600 ms after connect).
+        # A request 500 ms after connecting moves the close to 1000 ms after it: not sooner,
+        # and neither 1000 ms after connecting (500 ms after the request) nor a whole timeout
+        # later (1500 ms after it). The proxy reads the request after `sent`, so the close
+        # comes at least 1000 ms after `sent`.
         with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
             s.settimeout(5)
-            time.sleep(0.05)
+            time.sleep(0.5)
+            sent = time.monotonic()
             s.sendall(b"PING\r\n")
             self.assertEqual(s.recv(10), b"+PONG\r\n")
-            last = time.monotonic()
             self.assertEqual(s.recv(10), b"")  # closed by the proxy
-            quiet = time.monotonic() - last
-            self.assertGreaterEqual(quiet, 0.28)
-            self.assertLess(quiet, 0.45)
+            quiet = time.monotonic() - sent
+            self.assertGreaterEqual(quiet, 0.99)
+            self.assertLess(quiet, 1.45)
 
 
 def status_bytes(pid, field):
@@ -1141,7 +1154,7 @@ class BackendFailureTest(unittest.TestCase):
             for k in keys:
                 c.set(k, "v")
             direct = redis.Redis(host="127.0.0.1", port=redises[1].port, socket_timeout=5)
-            direct.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+            direct.execute_command("CLIENT", "PAUSE", "6000", "ALL")  # past every check below
             started = time.monotonic()
             with self.assertRaises(redis.ResponseError) as caught:
                 c.get(stalled)
@@ -1170,18 +1183,19 @@ class BackendFailureTest(unittest.TestCase):
                 except redis.ResponseError as e:  # reconnecting after the backoff
                     self.assertIn("redis-1", str(e))
                     return False
-            wait_until(answers, timeout=10, what="redis-1 to answer again")
+            wait_until(answers, timeout=15, what="redis-1 to answer again")
 
     def test_a_request_behind_a_long_stream_of_replies_does_not_time_out(self):
         """backend.timeout_ms measures silence, not queueing: a GET queued on the backend
-        connection behind 20 requests that a backend answers steadily, one every 50 ms (1 s in
-        all, against a 300 ms timeout), is answered. It used to time out at 300 ms, failing
-        every request behind it and counting toward the healthy backend's ejection."""
+        connection behind 20 requests that a backend answers steadily, one every 150 ms (3 s in
+        all, against a 1000 ms timeout), is answered. It used to time out after the timeout,
+        failing every request behind it and counting toward the healthy backend's ejection."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
         listener.listen(4)
         listener.settimeout(10)
         problems = []
+        all_read = threading.Event()  # the 20 GETs are in: a later one queues behind them
 
         def paced_backend():
             try:
@@ -1199,7 +1213,9 @@ class BackendFailureTest(unittest.TestCase):
                             return
                         buffered += chunk
                         continue
-                    time.sleep(0.05)
+                    if buffered.count(b"\r\n") >= 5 * 20:
+                        all_read.set()
+                    time.sleep(0.15)
                     conn.sendall(b"$1\r\nx\r\n")
                     answered += 1
 
@@ -1209,10 +1225,10 @@ class BackendFailureTest(unittest.TestCase):
             try:
                 port = listener.getsockname()[1]
                 with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1",
-                                extra="[backend]\ntimeout_ms = 300\nfailure_limit = 0") as rl:
+                                extra="[backend]\ntimeout_ms = 1000\nfailure_limit = 0") as rl:
                     with socket.create_connection(("127.0.0.1", rl.port)) as first:
                         first.sendall(b"GET a\r\n" * 20)
-                        time.sleep(0.1)  # queued first on the backend connection
+                        self.assertTrue(all_read.wait(10), "the 20 GETs never reached the backend")
                         c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
                         started = time.monotonic()
                         self.assertEqual(c.get("b"), b"x")
@@ -1256,7 +1272,7 @@ class BackendFailureTest(unittest.TestCase):
             t.start()
         try:
             with TempDir() as tmp:
-                extra = "[backend]\ntimeout_ms = 3000\nfailure_limit = 0\nmax_reply_bytes = 1048576"
+                extra = "[backend]\ntimeout_ms = 8000\nfailure_limit = 0\nmax_reply_bytes = 1048576"
                 ports = [lst.getsockname()[1] for lst in listeners]
                 with Ringleader(RINGLEADER, tmp, ports, extra=extra) as rl:
                     keys = [f"k{i}" for i in range(40)]
@@ -1268,10 +1284,10 @@ class BackendFailureTest(unittest.TestCase):
                         started = time.monotonic()
                         wait_until(lambda: metric_value(
                             rl.admin_port, "ringleader_backend_replies_too_large_total") == 1,
-                            timeout=2.5, what="one of the two replies to be refused")
-                        self.assertLess(time.monotonic() - started, 2.5)  # not the timeout
+                            timeout=6, what="one of the two replies to be refused")
+                        self.assertLess(time.monotonic() - started, 6)  # not the timeout
                         # The MGET itself is answered once the other backend is given up on.
-                        s.settimeout(10)
+                        s.settimeout(20)
                         self.assertTrue(s.recv(65536).startswith(b"-ERR ringleader: backend "))
             self.assertEqual(problems, [])
         finally:
@@ -1347,7 +1363,9 @@ class BatchingTest(ClusterCase):
     client shares one connection per backend.
     """
     proxy_extra = "workers = 1"
-    extra = "[backend]\ntimeout_ms = 5000"  # longer than the pauses
+    # Pauses long enough for a slow (sanitized, loaded) run to make its checks inside them,
+    # and a backend timeout longer than the pauses.
+    extra = "[backend]\ntimeout_ms = 10000"
 
     def metric(self, name):
         value = metric_value(self.rl.admin_port, name)
@@ -1376,7 +1394,7 @@ class BatchingTest(ClusterCase):
         c = self.client()
         for k in keys:
             c.set(k, f"v-{k}")  # also connects the proxy to redis-0
-        self.direct("redis-0").client_pause(1500, all=True)
+        self.direct("redis-0").client_pause(5000, all=True)
         writes = self.metric("ringleader_backend_writes_total")
         parsed = self.metric("ringleader_requests_parsed_total")
         results = {}
@@ -1408,7 +1426,7 @@ class BatchingTest(ClusterCase):
         # 15 requests wait behind an unanswered batch; the 16th sends them all at once.
         keys = self.keys_on("redis-0", 17, "deep")
         self.client().set(keys[0], "first")  # connects the proxy to redis-0
-        self.direct("redis-0").client_pause(3000, all=True)
+        self.direct("redis-0").client_pause(6000, all=True)
         writes = self.metric("ringleader_backend_writes_total")
         parsed = self.metric("ringleader_requests_parsed_total")
         results = {}
@@ -1440,7 +1458,7 @@ class BatchingTest(ClusterCase):
         c = self.client()
         c.set(slow, "S")
         c.set(fast, "F")
-        self.direct("redis-0").client_pause(700, all=True)
+        self.direct("redis-0").client_pause(2000, all=True)
         writes = self.metric("ringleader_client_writes_total")
         with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
             s.sendall(f"GET {fast}\r\nGET {slow}\r\nGET {fast}\r\n".encode())
@@ -1524,7 +1542,9 @@ class ShutdownTest(unittest.TestCase):
                 try:
                     s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
                     s.sendall(b"GET a\r\nGET b\r\nGET c\r\n")
-                    time.sleep(0.2)
+                    wait_until(lambda: metric_value(rl.admin_port,
+                                                    "ringleader_requests_parsed_total") >= 3,
+                               what="the 3 GETs read")
                     rl.proc.terminate()
                     start = time.monotonic()
                     self.assertEqual(rl.proc.wait(timeout=15), 0, rl.tail())
@@ -1539,7 +1559,9 @@ class ShutdownTest(unittest.TestCase):
                 try:
                     s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
                     s.sendall(b"GET a\r\n")
-                    time.sleep(0.2)
+                    wait_until(lambda: metric_value(rl.admin_port,
+                                                    "ringleader_requests_parsed_total") >= 1,
+                               what="the GET read")
                     rl.proc.terminate()
                     wait_until(lambda: "draining" in rl.tail(), timeout=5, what="the drain")
                     start = time.monotonic()

@@ -1,6 +1,7 @@
 #include "membership/service/membership_service.h"
 
 #include <algorithm>
+#include <future>
 #include <random>
 #include <utility>
 
@@ -281,12 +282,29 @@ void MembershipService::read_barrier(Done done) {
   }
 }
 
+void MembershipService::run_on_service_thread(std::function<void()> task) {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    task();
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ran = done->get_future();
+  if (!post([task = std::move(task), done] {
+        task();
+        done->set_value();
+      })) {
+    return;  // stopping: no frame moves any more
+  }
+  ran.wait();
+}
+
 void MembershipService::set_blocked(std::set<raft::NodeId> peers) {
-  post([this, peers = std::move(peers)]() mutable { transport_->set_blocked(std::move(peers)); });
+  run_on_service_thread(
+      [this, peers = std::move(peers)]() mutable { transport_->set_blocked(std::move(peers)); });
 }
 
 void MembershipService::set_blocked_outgoing(std::set<raft::NodeId> peers) {
-  post([this, peers = std::move(peers)]() mutable {
+  run_on_service_thread([this, peers = std::move(peers)]() mutable {
     transport_->set_blocked_outgoing(std::move(peers));
   });
 }

@@ -455,8 +455,8 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
   for (size_t i : all()) {
     if (i != leader) others.insert(nodes_[i]->id);
   }
-  // Nothing commits while the leader's messages are held back; the service thread runs these
-  // in order, so both proposals meet the same uncommitted log.
+  // Nothing commits while the leader's messages are held back (the block is in place once
+  // set_blocked_outgoing returns), so both proposals meet the same uncommitted log.
   svc(leader).set_blocked_outgoing(others);
   Answer added, weighted;
   svc(leader).propose(state::AddBackend{backend("r5", 7005)}, added.callback());
@@ -549,8 +549,7 @@ TEST_F(ServiceTest, ChangeForwardedToALeaderThatIsReplacedFailsAsSoonAsTheNewLea
       majority.push_back(i);
     }
   }
-  svc(old_leader).set_blocked(others);
-  std::this_thread::sleep_for(50ms);  // the block is in place on the leader's thread
+  svc(old_leader).set_blocked(others);  // in place on the leader's thread once it returns
 
   size_t follower = majority[0];
   Result<uint64_t> r = propose(follower, state::AddBackend{backend("f1", 7401)});

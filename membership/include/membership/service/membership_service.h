@@ -199,7 +199,8 @@ class MembershipService {
   const raft::NodeId& node_id() const { return options_.node_id; }
 
   // Fault hooks, forwarded to the transport: drop everything to and from `peers`, or only what
-  // this node sends to them. An empty set heals.
+  // this node sends to them. An empty set heals. They return once in place (after the
+  // requests posted before them ran, before any posted after).
   void set_blocked(std::set<raft::NodeId> peers);
   void set_blocked_outgoing(std::set<raft::NodeId> peers);
 
@@ -248,6 +249,9 @@ class MembershipService {
   // Runs submit_change() on the service thread; `done` fails at once if stopped.
   void post_change(raft::ConfigChange change, std::string address, Done done);
   bool post(std::function<void()> task);
+  // Runs `task` on the service thread and returns once it ran (at once on that thread;
+  // without running it when the service is stopping).
+  void run_on_service_thread(std::function<void()> task);
 
   // ---- service thread ----
   void run_tasks();
