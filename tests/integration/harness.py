@@ -5,6 +5,7 @@ manager, also when the test fails. Waiting is by polling with a deadline, never 
 fixed sleep.
 """
 import argparse
+import functools
 import json
 import os
 import random
@@ -103,6 +104,7 @@ def send_and_half_close(port, payload, timeout=5.0):
             got += chunk
 
 
+@functools.lru_cache(maxsize=None)
 def sanitized(binary):
     """Whether `binary` runs under a sanitizer's allocator (ASan, TSan) instead of glibc's."""
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout

@@ -59,15 +59,16 @@ def value_reply(items, with_cas=False):
     return b"".join(out) + b"END\r\n"
 
 
-def raw_exchange(port, payload, timeout=5.0):
+def raw_exchange(port, payload, timeout=5.0, until_close=False):
     """Sends bytes on a fresh socket; returns (what came back, whether the peer closed).
 
-    Reading stops at close, or after a 0.5 s pause with nothing new.
+    Reading stops at close, or after a 0.5 s pause with nothing new; with until_close, only
+    at close or once `timeout` has passed (for a reply the proxy closes after).
     """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(payload)
         chunks = []
-        s.settimeout(0.5)
+        s.settimeout(timeout if until_close else 0.5)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -413,11 +414,11 @@ class CommandsTest(McClusterCase):
         self.assertEqual(c.command(b"verbosity 1\r\n"), b"OK")
         self.assertEqual(c.command(b"verbosity 0\r\n"), b"OK")
         self.assertEqual(c.command(storage("set", "quit:k", "v")), b"STORED")
-        reply, closed = raw_exchange(self.rl.port, b"quit\r\n")
+        reply, closed = raw_exchange(self.rl.port, b"quit\r\n", until_close=True)
         self.assertEqual((reply, closed), (b"", True))
         # Requests before quit are answered; those after it are neither run nor answered.
         reply, closed = raw_exchange(self.rl.port, b"get quit:k\r\nquit\r\nget quit:k\r\n"
-                                     + storage("set", "quit:after", "v"))
+                                     + storage("set", "quit:after", "v"), until_close=True)
         self.assertEqual((reply, closed, self.holders("quit:after")),
                          (value_reply([("quit:k", 0, "v")]), True, []),
                          "(reply, connection closed, backends holding the key set after quit)")
@@ -670,7 +671,7 @@ class MalformedStorageTest(McClusterCase):
         for payload in [b"set mf:k 0 0 notanumber\r\n", b"set mf:k 0 0\r\n",
                         b"set mf:k 0 0 -1\r\n", b"set mf:k\r\n", b"add mf:k 0 0 1x\r\n",
                         b"replace mf:k 0 0\r\n", b"append mf:k 0 0 z\r\n", b"prepend mf:k\r\n"]:
-            reply, closed = raw_exchange(self.rl.port, payload)
+            reply, closed = raw_exchange(self.rl.port, payload, until_close=True)
             if not (reply.startswith(b"CLIENT_ERROR ") and reply.endswith(b"\r\n")
                     and reply.count(b"\r\n") == 1):
                 problems.append(f"{payload!r} answered {reply!r}")
@@ -698,14 +699,15 @@ class MalformedStorageTest(McClusterCase):
         self.assertEqual(other.command(storage("set", "mf:still", "mf:still")), b"STORED")
         for payload in [b"set mf:chunk 0 0 3\r\nabcde\r\n", b"set mf:chunk 0 0 3\r\nabc\nX",
                         b"add mf:chunk 0 0 0\r\nXY", b"cas mf:chunk 0 0 1 1\r\nvv\r\n"]:
-            reply, closed = raw_exchange(self.rl.port, payload)
+            reply, closed = raw_exchange(self.rl.port, payload, until_close=True)
             self.assertEqual(reply, b"CLIENT_ERROR bad data chunk\r\n", payload)
             self.assertTrue(closed, f"{payload!r}: the connection stays open")
             self.assert_works(other, "mf:still")
         # Replies to the requests before the bad one still arrive, in order.
         reply, closed = raw_exchange(self.rl.port,
                                      storage("set", "mf:pre", "v") + b"get mf:still\r\n"
-                                     + b"set mf:chunk 0 0 3\r\nabcde\r\nget mf:still\r\n")
+                                     + b"set mf:chunk 0 0 3\r\nabcde\r\nget mf:still\r\n",
+                                     until_close=True)
         self.assertEqual(reply, b"STORED\r\n" + value_reply([("mf:still", 0, "mf:still")])
                          + b"CLIENT_ERROR bad data chunk\r\n")
         self.assertTrue(closed)
@@ -718,7 +720,7 @@ class MalformedStorageTest(McClusterCase):
         # waited for ever for a binary reply.
         version = bytes([0x80, 0x0b]) + bytes(22)
         started = time.monotonic()
-        reply, closed = raw_exchange(self.rl.port, version * 3)
+        reply, closed = raw_exchange(self.rl.port, version * 3, until_close=True)
         self.assertEqual(reply, b"CLIENT_ERROR ringleader speaks memcached's text protocol only, "
                                 b"not the binary one\r\n")
         self.assertTrue(closed)

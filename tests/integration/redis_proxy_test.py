@@ -29,15 +29,36 @@ def lookup(config_path, keys):
     return primary_backends(RINGLEADER, config_path, keys)
 
 
-def raw_exchange(port, payload, read_until_close=False, timeout=5.0):
-    """Sends bytes on a fresh socket and returns what comes back (until close or a pause)."""
+def complete_replies(data):
+    """How many whole RESP2 values `data` starts with (nesting of any depth)."""
+    count, at, need = 0, 0, 0  # need: values still owed to the top-level value being read
+    while True:
+        end = data.find(b"\r\n", at)
+        if end < 0:
+            return count
+        kind, header = data[at:at + 1], data[at + 1:end]
+        at = end + 2
+        if kind == b"$" and int(header) >= 0:
+            at += int(header) + 2
+            if at > len(data):
+                return count
+        need = max(need, 1) - 1  # this value settles one that was owed (or is a new one)
+        if kind == b"*" and int(header) > 0:
+            need += int(header)
+        if need == 0:
+            count += 1
+
+
+def raw_exchange(port, payload, read_until_close=False, timeout=5.0, replies=None):
+    """Sends bytes on a fresh socket and returns what comes back: until `replies` whole RESP
+    values arrived, when given; else until close, or (read_until_close False) a 0.5 s pause."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(payload)
         chunks = []
-        s.settimeout(0.5 if not read_until_close else timeout)
+        s.settimeout(0.5 if not read_until_close and replies is None else timeout)
         try:
-            while True:
-                b = s.recv(65536)
+            while replies is None or complete_replies(b"".join(chunks)) < replies:
+                b = s.recv(1 << 20)
                 if not b:
                     break
                 chunks.append(b)
@@ -177,7 +198,8 @@ class DataTypesTest(ClusterCase):
         self.assertIn("CROSSSLOT", str(err.exception))
         self.assertIn("hash tag", str(err.exception))
         # COMMAND GETKEYS names what Redis names: the sorted key and the destination.
-        self.assertEqual(raw_exchange(self.rl.port, b"COMMAND GETKEYS SORT l BY w_* STORE d\r\n"),
+        self.assertEqual(raw_exchange(self.rl.port, b"COMMAND GETKEYS SORT l BY w_* STORE d\r\n",
+                                      replies=1),
                          b"*2\r\n$1\r\nl\r\n$1\r\nd\r\n")
 
     def test_client_setinfo_and_client_info_describe_the_connection(self):
@@ -235,9 +257,9 @@ class DataTypesTest(ClusterCase):
             args = [b"EVAL", script.encode(), b"1", b"deep", str(depth).encode()]
             payload = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a)
                                                        for a in args)
-            direct = raw_exchange(self.names[owner].port, payload)
+            direct = raw_exchange(self.names[owner].port, payload, replies=1)
             self.assertTrue(direct.startswith(b"*1\r\n" * depth), direct[:80])
-            self.assertEqual(raw_exchange(self.rl.port, payload), direct, depth)
+            self.assertEqual(raw_exchange(self.rl.port, payload, replies=1), direct, depth)
         self.assertEqual(metric_value(self.rl.admin_port, failed), before)
         c = self.client()
         c.set("deep", "still here")
@@ -825,7 +847,7 @@ class ReplyLimitTest(ClusterCase):
             for args in [[b"GET", b"{r}a"], [b"LRANGE", b"{r}list", b"0", b"-1"],
                          [b"GET", b"{r}a"], [b"GET", b"{r}str"], [b"LRANGE", b"{r}list", b"0", b"1"],
                          [b"STRLEN", b"{r}str"]])
-        reply = raw_exchange(self.rl.port, payload, timeout=10)
+        reply = raw_exchange(self.rl.port, payload, timeout=30, replies=6)
         limit_error = (b"-ERR ringleader: backend %s (127.0.0.1:%d): reply larger than "
                        b"backend.max_reply_bytes (1048576 bytes), dropped\r\n"
                        % (self.owner("{r}list").encode(), owner.connection_pool.connection_kwargs["port"]))
