@@ -153,9 +153,10 @@ def port_open(port):
 
 
 def listens_on(pid, port):
-    """Whether process `pid` holds a socket listening on 127.0.0.1/0.0.0.0 TCP `port`: a server
-    that lost its port to another process (a free_port() race with a test running alongside)
-    must not be mistaken for one that started."""
+    """Whether process `pid` holds a socket listening on IPv4 TCP `port` (any local address;
+    the servers here bind 127.0.0.1): a server that lost its port to another process (a
+    free_port() race with a test running alongside) must not be mistaken for one that
+    started."""
     inodes = set()
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
@@ -242,8 +243,13 @@ class ServerOnPort(Process):
     def __enter__(self):
         for _ in range(5):
             super().__enter__()
-            wait_until(lambda: self.proc.poll() is not None or listens_on(self.proc.pid, self.port),
-                       what=f"{self.name} on {self.port}")
+            try:
+                wait_until(lambda: self.proc.poll() is not None
+                           or listens_on(self.proc.pid, self.port),
+                           what=f"{self.name} on {self.port}")
+            except BaseException:
+                self.__exit__(None, None, None)  # stopped, its log closed
+                raise
             if self.proc.poll() is None:
                 self.port_given = True  # restarts keep it: clients know it now
                 return self

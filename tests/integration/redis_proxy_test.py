@@ -50,14 +50,18 @@ def complete_replies(data):
 
 
 def raw_exchange(port, payload, read_until_close=False, timeout=5.0, replies=None):
-    """Sends bytes on a fresh socket and returns what comes back: until `replies` whole RESP
-    values arrived, when given; else until close, or (read_until_close False) a 0.5 s pause."""
+    """Sends bytes on a fresh socket and returns what comes back: with `replies`, until that
+    many whole RESP values arrived, and whatever follows within 0.2 s more (so a stray extra
+    reply shows); else until close, or (read_until_close False) a 0.5 s pause."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(payload)
         chunks = []
         s.settimeout(0.5 if not read_until_close and replies is None else timeout)
         try:
-            while replies is None or complete_replies(b"".join(chunks)) < replies:
+            while True:
+                if replies is not None and complete_replies(b"".join(chunks)) >= replies:
+                    s.settimeout(0.2)
+                    replies = None
                 b = s.recv(1 << 20)
                 if not b:
                     break

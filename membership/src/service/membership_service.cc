@@ -190,6 +190,7 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
 
   svc->stopped_ = false;
   svc->thread_ = std::thread([self] {
+    self->service_thread_id_.store(std::this_thread::get_id());
     // Apply what the recovered log says is committed, then publish: the first ring after a
     // restart is as recent as what this node published before it stopped.
     self->process_ready();
@@ -283,7 +284,7 @@ void MembershipService::read_barrier(Done done) {
 }
 
 void MembershipService::run_on_service_thread(std::function<void()> task) {
-  if (std::this_thread::get_id() == thread_.get_id()) {
+  if (std::this_thread::get_id() == service_thread_id_.load()) {
     task();
     return;
   }
@@ -668,9 +669,17 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
     }
     // Reject what cannot apply to the state it will meet: the applied state followed by what
     // this leader's log already holds. The applied outcome stays the answer for what passes.
+    // A refusal that only the uncommitted entries cause is not final (they are lost if this
+    // leader is deposed before they commit): it is an error to retry, not a refusal.
     state::MembershipState probe = projected_state();
     if (Status s = probe.apply(*command); !s) {
-      done(Status::refused(s.message()));
+      state::MembershipState applied = state_machine_.state();
+      if (applied.apply(*command)) {
+        done(Status::error(s.message() + " once the changes not yet committed apply; retry "
+                                         "when they have"));
+      } else {
+        done(Status::refused(s.message()));
+      }
       return;
     }
     Result<raft::Index> index = node_->propose(std::move(encoded));

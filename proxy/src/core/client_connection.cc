@@ -172,27 +172,32 @@ ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> sess
 }
 
 std::string ClientConnection::peer_address() const {
-  sockaddr_storage address{};
-  int length = sizeof(address);
-  if (closing_ || uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return {};
+  if (peer_address_.empty() && !closing_) {
+    sockaddr_storage address{};
+    int length = sizeof(address);
+    if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      peer_address_ = format_socket_address(address);
+    }
   }
-  return format_socket_address(address);
+  return peer_address_;
 }
 
 std::string ClientConnection::local_address() const {
-  sockaddr_storage address{};
-  int length = sizeof(address);
-  if (closing_ || uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return {};
+  if (local_address_.empty() && !closing_) {
+    sockaddr_storage address{};
+    int length = sizeof(address);
+    if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      local_address_ = format_socket_address(address);
+    }
   }
-  return format_socket_address(address);
+  return local_address_;
 }
 
 ClientBuffers ClientConnection::buffers() const {
   ClientBuffers b;
   b.input = in_.size();
   b.input_capacity = in_.capacity();
+  b.input_free = in_.free_at_tail();
   b.output = out_pending_.size();
   b.output_chunks = out_chunks_.size();
   b.output_waiting =

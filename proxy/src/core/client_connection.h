@@ -136,6 +136,8 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
   uint64_t connected_ns_ = 0;
+  mutable std::string peer_address_;  // read on first use (CLIENT INFO)
+  mutable std::string local_address_;
   size_t unwritten_at_idle_check_ = 0;  // libuv's write queue at the last idle check
   uint64_t reads_ = 0;                  // socket reads that got data; numbers each request's batch
   uint64_t out_batch_ = 0;              // the batch of the last reply appended to out_pending_

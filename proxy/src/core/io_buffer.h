@@ -58,6 +58,8 @@ class IoBuffer {
     }
   }
   size_t capacity() const { return capacity_; }
+  // Room after the unconsumed bytes: what prepare() offers before it moves or grows anything.
+  size_t free_at_tail() const { return capacity_ - tail_; }
 
  private:
   void make_room(size_t min_free) {

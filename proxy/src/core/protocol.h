@@ -36,6 +36,7 @@ enum class NextStatus : uint8_t {
 struct ClientBuffers {
   size_t input = 0;           // read and not yet parsed (the request being answered included)
   size_t input_capacity = 0;  // the input buffer's size
+  size_t input_free = 0;      // room left after the input, before the buffer must move or grow
   size_t output = 0;          // small replies joined, waiting to be written
   size_t output_chunks = 0;   // big replies queued whole (a count)
   size_t output_waiting = 0;  // every reply byte not yet written, held ones included
@@ -46,7 +47,9 @@ struct ClientBuffers {
 // socket and buffers on demand. The connection outlives its session.
 class ClientEndpoint {
  public:
-  virtual std::string peer_address() const = 0;   // "127.0.0.1:50312", "" once closed
+  // "127.0.0.1:50312", read on first use and kept (a reset later does not lose it); "" when
+  // it could not be read.
+  virtual std::string peer_address() const = 0;
   virtual std::string local_address() const = 0;  // the listener's side, likewise
   virtual int fd() const = 0;                     // -1 once closed
   virtual uint64_t connected_ns() const = 0;      // loop_now_ns() when it was accepted

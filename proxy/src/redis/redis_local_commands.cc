@@ -207,10 +207,11 @@ void RedisSession::client_setinfo(std::string_view attribute, std::string_view v
   std::string* field = iequals(attribute, "lib-name")  ? &lib_name_
                        : iequals(attribute, "lib-ver") ? &lib_ver_
                                                        : nullptr;
+  // Redis names the attribute as the client wrote it (long ones are cut here).
   if (field == nullptr) {
-    append_error(out, "ERR Unrecognized option '" + printable(attribute, 40) + "'");
+    append_error(out, "ERR Unrecognized option '" + printable(attribute, 256) + "'");
   } else if (!valid_client_name(value)) {
-    append_error(out, "ERR " + lowercase(attribute) +
+    append_error(out, "ERR " + std::string(attribute) +
                           " cannot contain spaces, newlines or special characters.");
   } else {
     field->assign(value);
@@ -220,8 +221,10 @@ void RedisSession::client_setinfo(std::string_view attribute, std::string_view v
 
 std::string RedisSession::client_info_line(Args args) const {
   // Redis 7.2's CLIENT INFO fields, in its order, as they apply to a proxy's client: no
-  // pub/sub, transactions or other databases; the buffers are this connection's own. Requests
-  // are answered in order, so the connection is never idle while it asks.
+  // pub/sub, transactions or other databases; the buffers are this connection's own (its
+  // input buffer grows to the largest input held and is released only when idle, so its size
+  // stands for Redis's read buffer peak). Requests are answered in order, so the connection
+  // is never idle while it asks.
   std::string addr, laddr;
   int fd = -1;
   uint64_t age_s = 0;
@@ -239,11 +242,11 @@ std::string RedisSession::client_info_line(Args args) const {
   auto number = [](uint64_t n) { return std::to_string(n); };
   return "id=" + number(client_id_) + " addr=" + addr + " laddr=" + laddr +
          " fd=" + std::to_string(fd) + " name=" + client_name_ + " age=" + number(age_s) +
-         " idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=" + number(buffers.input) +
-         " qbuf-free=" + number(buffers.input_capacity - buffers.input) +
-         " argv-mem=" + number(argv_bytes) + " multi-mem=0 rbs=" + number(buffers.input_capacity) +
-         " obl=" + number(buffers.output) + " oll=" + number(buffers.output_chunks) +
-         " omem=" + number(buffers.output_waiting) +
+         " idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=" + number(buffers.input) +
+         " qbuf-free=" + number(buffers.input_free) + " argv-mem=" + number(argv_bytes) +
+         " multi-mem=0 rbs=" + number(buffers.input_capacity) +
+         " rbp=" + number(buffers.input_capacity) + " obl=" + number(buffers.output) +
+         " oll=" + number(buffers.output_chunks) + " omem=" + number(buffers.output_waiting) +
          " tot-mem=" + number(buffers.memory + argv_bytes) +
          " events=r cmd=client|info user=default redir=-1 resp=2 lib-name=" + lib_name_ +
          " lib-ver=" + lib_ver_ + "\n";

@@ -326,6 +326,7 @@ TEST_F(RedisSessionTest, ClientSetinfoAndInfo) {
     ClientBuffers buffers() const override {
       return {.input = 17,
               .input_capacity = 16384,
+              .input_free = 16300,
               .output = 5,
               .output_chunks = 1,
               .output_waiting = 70005,
@@ -338,7 +339,7 @@ TEST_F(RedisSessionTest, ClientSetinfoAndInfo) {
   EXPECT_EQ(plan("CLIENT SETINFO lib-color red\r\n")->reply,
             "-ERR Unrecognized option 'lib-color'\r\n");
   EXPECT_EQ(plan("*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$7\r\nLIB-VER\r\n$3\r\n5 0\r\n")->reply,
-            "-ERR lib-ver cannot contain spaces, newlines or special characters.\r\n");
+            "-ERR LIB-VER cannot contain spaces, newlines or special characters.\r\n");
   EXPECT_EQ(plan("CLIENT SETINFO lib-name\r\n")->reply.rfind("-ERR wrong number of arguments", 0),
             0u);
   EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
@@ -346,8 +347,8 @@ TEST_F(RedisSessionTest, ClientSetinfoAndInfo) {
   const std::string id = plan("CLIENT ID\r\n")->reply.substr(1);  // ":<id>\r\n"
   const std::string line = "id=" + id.substr(0, id.size() - 2) +
                            " addr=127.0.0.1:50312 laddr=127.0.0.1:6380 fd=17 name=app age=3 idle=0"
-                           " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=17"
-                           " qbuf-free=16367 argv-mem=10 multi-mem=0 rbs=16384 obl=5 oll=1"
+                           " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=17 qbuf-free=16300"
+                           " argv-mem=10 multi-mem=0 rbs=16384 rbp=16384 obl=5 oll=1"
                            " omem=70005 tot-mem=90010 events=r cmd=client|info user=default"
                            " redir=-1 resp=2 lib-name=redis-py(app_v1.0) lib-ver=5.0.1\n";
   EXPECT_EQ(plan("CLIENT INFO\r\n")->reply,

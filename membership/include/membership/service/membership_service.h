@@ -44,8 +44,10 @@
 // leader answers once the entry is applied on the leader, and the follower answers its caller
 // once it has applied that index itself. The leader refuses a command at once when the state
 // it will meet refuses it: the applied state with every command its log holds after it
-// applied too. A leader that has not yet committed an entry of its term (nor made its seeding
-// decision) holds commands until it has, since its state may lack what was committed before.
+// applied too; when only the entries not yet committed make it refuse, the answer is an error
+// to retry instead (they are lost if the leader is deposed first). A leader that has not yet
+// committed an entry of its term (nor made its seeding decision) holds commands until it has,
+// since its state may lack what was committed before.
 //
 // Threading: start(), stop() and the destructor on any thread but the service thread;
 // propose/add_peer/promote_peer/remove_peer/read_barrier/set_blocked/status from any thread
@@ -55,6 +57,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -199,8 +202,10 @@ class MembershipService {
   const raft::NodeId& node_id() const { return options_.node_id; }
 
   // Fault hooks, forwarded to the transport: drop everything to and from `peers`, or only what
-  // this node sends to them. An empty set heals. They return once in place (after the
-  // requests posted before them ran, before any posted after).
+  // this node sends to them. An empty set heals. They block until in place (after the
+  // requests posted before them ran, before any posted after), so they must not be called
+  // holding what a `done` callback or the sink takes; on a stopping service they return
+  // without effect.
   void set_blocked(std::set<raft::NodeId> peers);
   void set_blocked_outgoing(std::set<raft::NodeId> peers);
 
@@ -311,6 +316,7 @@ class MembershipService {
   uv_timer_t tick_timer_{};
   uv_async_t wake_{};
   std::thread thread_;
+  std::atomic<std::thread::id> service_thread_id_{};  // set by the thread itself
   std::unique_ptr<storage::FileStorage> storage_;
   std::unique_ptr<raft::RaftNode> node_;
   // Applied state; applied_index() trails node_->commit_index() only inside process_ready().
