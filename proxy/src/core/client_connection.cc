@@ -171,26 +171,29 @@ ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> sess
   session_->attach(*this);
 }
 
-std::string ClientConnection::peer_address() const {
-  if (peer_address_.empty() && !closing_) {
+namespace {
+
+// `cached`, read first with `get` (uv_tcp_getpeername or uv_tcp_getsockname) unless closing.
+std::string cached_address(std::string& cached, bool closing, const uv_tcp_t* tcp,
+                           int (*get)(const uv_tcp_t*, sockaddr*, int*)) {
+  if (cached.empty() && !closing) {
     sockaddr_storage address{};
     int length = sizeof(address);
-    if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      peer_address_ = format_socket_address(address);
+    if (get(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      cached = format_socket_address(address);
     }
   }
-  return peer_address_;
+  return cached;
+}
+
+}  // namespace
+
+std::string ClientConnection::peer_address() const {
+  return cached_address(peer_address_, closing_, &tcp_, uv_tcp_getpeername);
 }
 
 std::string ClientConnection::local_address() const {
-  if (local_address_.empty() && !closing_) {
-    sockaddr_storage address{};
-    int length = sizeof(address);
-    if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      local_address_ = format_socket_address(address);
-    }
-  }
-  return local_address_;
+  return cached_address(local_address_, closing_, &tcp_, uv_tcp_getsockname);
 }
 
 ClientBuffers ClientConnection::buffers() const {
