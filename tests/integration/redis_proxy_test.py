@@ -672,7 +672,8 @@ class BigValueMemoryTest(ClusterCase):
 
 
 class LimitsTest(ClusterCase):
-    proxy_extra = "max_clients = 4\nmax_request_bytes = 65536"
+    # One worker: its accepts follow arrival order, which test_max_clients relies on.
+    proxy_extra = "workers = 1\nmax_clients = 4\nmax_request_bytes = 65536"
 
     def test_max_request_bytes(self):
         c = self.client()
@@ -681,6 +682,12 @@ class LimitsTest(ClusterCase):
         self.assertTrue(self.client().set("small", "x" * 1000))
 
     def test_max_clients(self):
+        # Start from no client: connections made before (the harness's readiness probe, earlier
+        # tests) are accepted once one made after them is answered, and gone once counted out.
+        # A probe still waiting to be accepted would take a slot from the clients held below.
+        self.assertEqual(raw_exchange(self.rl.port, b"PING\r\n", replies=1), b"+PONG\r\n")
+        wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 0,
+                   what="earlier clients gone")
         held = [socket.create_connection(("127.0.0.1", self.rl.port)) for _ in range(4)]
         try:
             wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 4,
