@@ -241,7 +241,7 @@ class ServerOnPort(Process):
         raise NotImplementedError
 
     def __enter__(self):
-        for _ in range(5):
+        for attempt in range(5):
             super().__enter__()
             try:
                 wait_until(lambda: self.proc.poll() is not None
@@ -254,12 +254,12 @@ class ServerOnPort(Process):
                 self.port_given = True  # restarts keep it: clients know it now
                 return self
             self.log.close()
-            if self.port_given:
+            if self.port_given or attempt == 4:
                 break
             self.port = free_port()
             self.argv = self.server_argv()
             self.log_path = os.path.join(self.workdir, f"{self.name}-{self.port}.log")
-        with open(self.log_path, errors="replace") as f:
+        with open(self.log_path, errors="replace") as f:  # the last attempt's
             raise AssertionError(f"{self.name} on {self.port} exited at start:\n{f.read()[-2000:]}")
 
 

@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 
-#include <array>
 #include <cstring>
 #include <unordered_map>
 #include <utility>

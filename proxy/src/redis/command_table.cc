@@ -128,8 +128,10 @@ constexpr std::string_view kWholeKeyspace =
 // ---- Containers and their subcommands ------------------------------------------------------
 
 constexpr CommandSpec kClientSubcommands[] = {
-    local("client|getname", 2, kNS | kL | kS), local("client|id", 2, kNS | kL | kS),
-    local("client|info", 2, kNS | kL | kS),    local("client|setinfo", 4, kNS | kL | kS),
+    local("client|getname", 2, kNS | kL | kS),  // the name CLIENT SETNAME gave
+    local("client|id", 2, kNS | kL | kS),       // the proxy's number for the connection
+    local("client|info", 2, kNS | kL | kS),     // the client's connection to the proxy
+    local("client|setinfo", 4, kNS | kL | kS),  // Redis 7.2; clients send it on connecting
     local("client|setname", 3, kNS | kL | kS),
 };
 constexpr CommandSpec kCommandSubcommands[] = {
