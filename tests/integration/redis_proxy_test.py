@@ -646,7 +646,9 @@ class MemoryTest(ClusterCase):
 
 
 class BigValueMemoryTest(ClusterCase):
-    """A proxy of its own: what the test measures must not be left over from another."""
+    """A proxy of its own: what the test measures must not be left over from another. One
+    worker, so one thread arena: what the allocator policy may keep is known (below)."""
+    proxy_extra = "workers = 1"
 
     def test_memory_big_values_took_is_given_back(self):
         # Values of tens of MB land at the top of the workers' own malloc arenas, which
@@ -665,7 +667,9 @@ class BigValueMemoryTest(ClusterCase):
             self.assertEqual(c.get(f"big-value:{i}"), value)
         peak = rss_mb()
         clients[0].delete(*[f"big-value:{i}" for i in range(4)])
-        wait_until(lambda: rss_mb() < baseline + 32, timeout=15,
+        # The policy (common/malloc_policy.h) lets the worker's arena keep a free top of up to
+        # its 32 MiB trim threshold; a few MB more are buffers and fragmentation.
+        wait_until(lambda: rss_mb() < baseline + 40, timeout=15,
                    what=f"RSS back near {baseline} MB (peak {peak} MB)")
         for c in clients:
             c.close()
