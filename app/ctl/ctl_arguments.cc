@@ -66,8 +66,8 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
   if (sub == "add") {
     if (Status s = expect_operands(w, 4, "backends add NAME ADDRESS [--weight N] [--zone Z]"); !s)
       return s;
-    if (!config::parse_host_port(w[3], nullptr, nullptr))
-      return Status::error("backends add: ADDRESS \"" + w[3] + "\" is not HOST:PORT");
+    if (!config::is_backend_address(w[3]))
+      return Status::error("backends add: ADDRESS \"" + w[3] + "\" is not HOST:PORT or unix:/PATH");
     return call("POST", "/backends", CtlView::kChange, backend_body(o, &w[2], &w[3]));
   }
   if (sub == "remove") {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -62,6 +63,10 @@ constexpr Choice<std::string_view> kLogLevels[] = {
 constexpr StringRule kHostPort{
     [](std::string_view s) { return parse_host_port(s, nullptr, nullptr); },
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\")"};
+constexpr StringRule kBackendAddress{
+    is_backend_address,
+    "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\"), or a Unix "
+    "socket such as \"unix:/run/redis/redis.sock\" (an absolute path of at most 107 bytes)"};
 // What `serve` can bind: an IP address or localhost (it resolves no other name to listen on).
 bool is_bindable(std::string_view s) {
   std::string host;
@@ -71,10 +76,18 @@ bool is_bindable(std::string_view s) {
   host = canonical_host(host);
   return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
-constexpr StringRule kListenAddress{
-    is_bindable,
+constexpr StringRule kProxyListenAddress{
+    [](std::string_view s) { return is_bindable(s) || parse_unix_address(s, nullptr); },
     "an IP address and port such as \"127.0.0.1:6379\" or \"0.0.0.0:6379\" (IPv6 in brackets: "
-    "\"[::1]:6379\"; of host names only localhost)"};
+    "\"[::1]:6379\"; of host names only localhost), or a Unix socket such as "
+    "\"unix:/run/ringleader.sock\" (an absolute path of at most 107 bytes)"};
+// Permission bits as chmod takes them in octal: "660", "0660", at most 0777.
+bool is_file_mode(std::string_view s) {
+  if (s.empty() || s.size() > 4 || (s.size() == 4 && s[0] != '0')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '7'; });
+}
+constexpr StringRule kFileMode{is_file_mode,
+                               "permission bits in octal, as a string such as \"0660\""};
 constexpr StringRule kListenAddressOrEmpty{
     [](std::string_view s) { return s.empty() || is_bindable(s); },
     "an IP address and port such as \"127.0.0.1:9180\" (of host names only localhost), or \"\" "
@@ -105,7 +118,11 @@ std::string index_path(std::string_view array_path, size_t index) {
 }
 
 void decode_proxy(TableReader& in, ProxyConfig* out) {
-  in.read_string("listen", &out->listen, &kListenAddress);
+  in.read_string("listen", &out->listen, &kProxyListenAddress);
+  std::string mode;
+  if (in.read_string("unix_socket_mode", &mode, &kFileMode)) {
+    out->unix_socket_mode = static_cast<uint32_t>(std::stoul(mode, nullptr, 8));
+  }
   in.read_choice("protocol", kProtocols, &out->protocol);
   in.read_unsigned<uint32_t>("workers", 0, kMaxWorkers, &out->workers);
   in.read_unsigned<uint32_t>("max_clients", 1, kUint32Max, &out->max_clients);
@@ -205,7 +222,7 @@ void decode_backends(const toml::array& entries, std::vector<ring::Backend>* out
     if (in.require("name") && in.read_string("name", &backend.name, &kBackendName)) {
       check_unique(in, "name", "backend name", backend.name, path + ".name", &names);
     }
-    if (in.require("address") && in.read_string("address", &backend.address, &kHostPort)) {
+    if (in.require("address") && in.read_string("address", &backend.address, &kBackendAddress)) {
       // localhost and 127.0.0.1 are the same backend twice.
       check_unique(in, "address", "backend address", canonical_address(backend.address),
                    path + ".address", &addresses);

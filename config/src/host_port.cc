@@ -1,5 +1,7 @@
-// Syntax of addresses and identifiers in config files: host:port, peers, backend names, node ids.
+// Syntax of addresses and identifiers in config files: host:port, unix:/path, peers, backend
+// names, node ids.
 #include <arpa/inet.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <string>
@@ -117,6 +119,26 @@ bool parse_host_port(std::string_view text, std::string* host, uint16_t* port) {
   if (host != nullptr) host->assign(host_part);
   if (port != nullptr) *port = *parsed_port;
   return true;
+}
+
+bool is_unix_address(std::string_view text) {
+  return text.starts_with(kUnixAddressPrefix);
+}
+
+bool parse_unix_address(std::string_view text, std::string* path) {
+  if (!is_unix_address(text)) return false;
+  const std::string_view p = text.substr(kUnixAddressPrefix.size());
+  // sun_path holds the path and its terminating NUL.
+  if (!p.starts_with('/') || p.size() >= sizeof(sockaddr_un{}.sun_path) ||
+      p.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  if (path != nullptr) path->assign(p);
+  return true;
+}
+
+bool is_backend_address(std::string_view text) {
+  return parse_host_port(text, nullptr, nullptr) || parse_unix_address(text, nullptr);
 }
 
 std::optional<PeerConfig> parse_peer(std::string_view text) {

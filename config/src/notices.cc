@@ -37,6 +37,12 @@ std::vector<std::string> notices(const Config& config) {
           "with mode = \"static\" they are unused");
     }
   }
+  if (!is_unix_address(config.proxy.listen) &&
+      config.proxy.unix_socket_mode != ProxyConfig{}.unix_socket_mode) {
+    out.push_back(
+        "proxy.unix_socket_mode applies to a unix: proxy.listen only; with a TCP listener it is "
+        "unused");
+  }
   const bool maglev = config.ring.algorithm == ring::Algorithm::kMaglev;
   if (!maglev && config.ring.maglev_table_size != 0) {
     out.push_back("ring.maglev_table_size applies to algorithm = \"maglev\" only; it is unused");

@@ -162,9 +162,11 @@ bool is_wildcard(std::string_view host) {
 }
 
 // Whether binding both addresses would collide (or, for a backend, whether connecting to `b`
-// reaches the listener `a`): same port, and the same host or a wildcard. localhost is
-// 127.0.0.1, as `serve` binds it.
+// reaches the listener `a`): same port, and the same host or a wildcard (localhost is
+// 127.0.0.1, as `serve` binds it); for Unix sockets, the same path as written.
 bool listeners_collide(const std::string& a, const std::string& b) {
+  std::string path_a, path_b;
+  if (parse_unix_address(a, &path_a) && parse_unix_address(b, &path_b)) return path_a == path_b;
   std::string host_a, host_b;
   uint16_t port_a = 0, port_b = 0;
   if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {

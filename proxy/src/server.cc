@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -52,6 +53,17 @@ size_t resident_bytes() {
 // `key` names the setting in errors ("proxy.listen").
 Result<sockaddr_storage> listen_address(const std::string& listen,
                                         const std::string& key = "proxy.listen") {
+  if (config::is_unix_address(listen)) {
+    std::string path;
+    if (!config::parse_unix_address(listen, &path)) {
+      return Status::error(key + ": invalid Unix socket address \"" + listen + "\"");
+    }
+    sockaddr_storage addr{};
+    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, path.data(), path.size());
+    return addr;
+  }
   std::string host;
   uint16_t port = 0;
   if (!config::parse_host_port(listen, &host, &port)) {
@@ -72,6 +84,10 @@ Status check_nobody_listens(const std::string& key, const std::string& listen) {
   auto addr = listen_address(listen, key);
   if (!addr) return addr.status();
   const sockaddr_storage& a = addr.value();
+  if (a.ss_family == AF_UNIX) {
+    Status s = UnixListener::check_free(reinterpret_cast<const sockaddr_un&>(a).sun_path);
+    return s ? s : Status::error(key + ": " + s.message());
+  }
   const uint16_t port = a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
                                                 : reinterpret_cast<const sockaddr_in&>(a).sin_port;
   if (port == 0) return Status::ok();
@@ -209,11 +225,19 @@ int Server::run() {
 }
 
 Status Server::start_workers() {
+  int shared_fd = -1;
+  if (addr_.ss_family == AF_UNIX) {
+    auto listener = UnixListener::open(reinterpret_cast<const sockaddr_un&>(addr_).sun_path,
+                                       config_.proxy.unix_socket_mode);
+    if (!listener) return Status::error("proxy.listen: " + listener.error());
+    unix_listener_ = std::move(listener.value());
+    shared_fd = unix_listener_->fd();
+  }
   for (uint32_t i = 0; i < counters_.workers.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
                                  [this](const std::string& name) { queue_ejection(name); }));
-    if (Status s = workers_.back()->start(addr_); !s) {
+    if (Status s = workers_.back()->start(addr_, shared_fd); !s) {
       workers_.pop_back();
       return s;
     }
@@ -352,6 +376,7 @@ void Server::stop_workers() {
   for (auto& w : workers_)
     w->join();
   workers_.clear();
+  unix_listener_.reset();  // removes the socket file
 }
 
 void Server::close_loop() {

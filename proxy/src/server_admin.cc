@@ -367,8 +367,11 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
   if (!config::is_valid_backend_name(b.name)) {
     return reply(error_reply(400, "\"name\" must be 1..128 characters of [A-Za-z0-9._:-]"));
   }
-  if (!config::parse_host_port(b.address, nullptr, nullptr)) {
-    return reply(error_reply(400, "\"address\" must be host:port, e.g. \"127.0.0.1:6379\""));
+  if (!config::is_backend_address(b.address)) {
+    return reply(error_reply(400,
+                             "\"address\" must be host:port, e.g. \"127.0.0.1:6379\", or a Unix "
+                             "socket, e.g. \"unix:/run/redis/redis.sock\" (an absolute path of at "
+                             "most 107 bytes)"));
   }
   // The membership compares addresses as text; localhost and 127.0.0.1 are one server too
   // (with replicas, a key's copies would land on it twice).

@@ -19,6 +19,7 @@
 #include "core/counters.h"
 #include "core/protocol.h"
 #include "core/ring_publisher.h"
+#include "core/unix_listener.h"
 #include "core/worker.h"
 #include "membership/service/membership_service.h"
 #include "proxy/server.h"
@@ -99,6 +100,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   std::unique_ptr<Protocol> protocol_;
   RingPublisher rings_;
   sockaddr_storage addr_;
+  std::unique_ptr<UnixListener> unix_listener_;  // a unix: proxy.listen, once workers start
   ProxyCounters counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;  // null when admin.listen is empty

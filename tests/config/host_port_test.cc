@@ -1,4 +1,4 @@
-// parse_host_port, parse_peer and the identifier rules.
+// parse_host_port, parse_unix_address, parse_peer and the identifier rules.
 #include <gtest/gtest.h>
 
 #include "config/config.h"
@@ -65,6 +65,37 @@ TEST(ParseHostPort, RejectsMalformedAddresses) {
 TEST(ParseHostPort, OutputsMayBeNull) {
   EXPECT_TRUE(parse_host_port("127.0.0.1:80", nullptr, nullptr));
   EXPECT_FALSE(parse_host_port("127.0.0.1", nullptr, nullptr));
+}
+
+TEST(ParseUnixAddress, TakesAnAbsolutePathThatFitsASocketAddress) {
+  std::string path;
+  ASSERT_TRUE(parse_unix_address("unix:/run/redis/redis.sock", &path));
+  EXPECT_EQ(path, "/run/redis/redis.sock");
+  const std::string longest = "/" + std::string(106, 'a');  // 107 bytes, sun_path's limit
+  ASSERT_TRUE(parse_unix_address("unix:" + longest, &path));
+  EXPECT_EQ(path, longest);
+  EXPECT_TRUE(parse_unix_address("unix:/", nullptr));
+  EXPECT_TRUE(is_backend_address("unix:/tmp/r.sock"));
+  EXPECT_TRUE(is_backend_address("127.0.0.1:6379"));
+}
+
+TEST(ParseUnixAddress, RejectsRelativeEmptyAndOverlongPaths) {
+  for (const std::string& text : {
+           std::string("unix:"),                           // no path
+           std::string("unix:redis.sock"),                 // relative
+           std::string("unix:./redis.sock"),               //
+           std::string("unix:/") + std::string(107, 'a'),  // 108 bytes
+           std::string("unix:/a\0b", 9),                   // a NUL inside
+           std::string("/run/redis.sock"),                 // no prefix
+           std::string("UNIX:/run/redis.sock"),            // the prefix is lower case
+       }) {
+    std::string path = "untouched";
+    EXPECT_FALSE(parse_unix_address(text, &path)) << text;
+    EXPECT_EQ(path, "untouched") << text;
+    EXPECT_FALSE(is_backend_address(text)) << text;
+  }
+  EXPECT_TRUE(is_unix_address("unix:relative"));  // asks for one, invalid or not
+  EXPECT_FALSE(is_unix_address("127.0.0.1:6379"));
 }
 
 TEST(ParsePeer, SplitsIdAndAddress) {

@@ -217,6 +217,45 @@ TEST(ConfigErrors, ListenersTakeIpAddressesOrLocalhost) {
                   .ok());
 }
 
+TEST(ConfigErrors, UnixSocketAddressesMustBeAbsolutePathsThatFit) {
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[proxy]\nlisten = \"unix:ringleader.sock\"\n"),
+                           "proxy.listen", 2, "or a Unix socket such as"));
+  EXPECT_TRUE(HasOnlyError(
+      load_string("[[backends]]\nname = \"a\"\naddress = \"unix:/" + std::string(107, 'x') + "\"\n",
+                  "test.toml"),
+      "backends[0].address", 3, "(an absolute path of at most 107 bytes)"));
+  // Membership and admin listeners stay TCP: other instances and operators dial them.
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[admin]\nlisten = \"unix:/tmp/admin.sock\"\n"),
+                           "admin.listen", 2, "expected an IP address and port"));
+  EXPECT_TRUE(load_string(R"([proxy]
+listen = "unix:/run/ringleader/ringleader.sock"
+unix_socket_mode = "0666"
+[[backends]]
+name = "a"
+address = "unix:/run/redis/redis.sock"
+[[backends]]
+name = "b"
+address = "127.0.0.1:6379"
+)",
+                          "test.toml")
+                  .ok());
+}
+
+TEST(ConfigErrors, UnixSocketModeIsOctalPermissionBits) {
+  for (const char* bad : {"\"0999\"", "\"1777\"", "\"\"", "\"rw-rw----\"", "\"07777\""}) {
+    EXPECT_TRUE(
+        HasOnlyError(load_with_backend(std::string("[proxy]\nunix_socket_mode = ") + bad + "\n"),
+                     "proxy.unix_socket_mode", 2, "permission bits in octal"))
+        << bad;
+  }
+  // A bare 660 would be decimal: a string is asked for, so it cannot be misread.
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[proxy]\nunix_socket_mode = 660\n"),
+                           "proxy.unix_socket_mode", 2, "expected a string"));
+  LoadResult ok = load_with_backend("[proxy]\nunix_socket_mode = \"640\"\n");
+  ASSERT_TRUE(ok.ok()) << testing::describe_errors(ok);
+  EXPECT_EQ(ok.config.proxy.unix_socket_mode, 0640u);
+}
+
 TEST(ConfigErrors, LocalhostIsTheSameAddressAs127001) {
   EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
 listen = "127.0.0.1:7000"
@@ -251,6 +290,25 @@ address = "127.0.0.1:7000"
 )",
                                        "test.toml"),
                            "backends[1].address", 8, "requests for its keys would loop"));
+}
+
+TEST(ConfigErrors, ABackendAtTheProxysOwnUnixSocketWouldLoop) {
+  EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
+listen = "unix:/run/ringleader.sock"
+[[backends]]
+name = "self"
+address = "unix:/run/ringleader.sock"
+)",
+                                       "test.toml"),
+                           "backends[0].address", 5, "requests for its keys would loop"));
+  EXPECT_TRUE(load_string(R"([proxy]
+listen = "unix:/run/ringleader.sock"
+[[backends]]
+name = "a"
+address = "unix:/run/redis.sock"
+)",
+                          "test.toml")
+                  .ok());
 }
 
 TEST(ConfigErrors, BackendWeightOutOfRangeInSecondEntry) {

@@ -17,6 +17,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.source, "test.toml");
 
   EXPECT_EQ(c.proxy.listen, "127.0.0.1:6380");
+  EXPECT_EQ(c.proxy.unix_socket_mode, 0660u);
   EXPECT_EQ(c.proxy.protocol, Protocol::kRedis);
   EXPECT_EQ(c.proxy.workers, 0u);
   EXPECT_EQ(c.proxy.max_clients, 10000u);

@@ -32,6 +32,14 @@ TEST(ConfigNotices, NoneWhenEverythingConfiguredIsInForce) {
   EXPECT_TRUE(notices(c).empty()) << notices(c)[0];
 }
 
+TEST(ConfigNotices, UnixSocketModeWithATcpListenerIsSaidUnused) {
+  EXPECT_TRUE(mentions(notices(loaded("[proxy]\nunix_socket_mode = \"0600\"\n")),
+                       "proxy.unix_socket_mode applies to a unix: proxy.listen only"));
+  EXPECT_TRUE(notices(loaded("[proxy]\nlisten = \"unix:/tmp/rl.sock\"\nunix_socket_mode = "
+                             "\"0600\"\n"))
+                  .empty());
+}
+
 TEST(ConfigNotices, NearestReadsWithoutAZoneReadThePrimary) {
   Config c = loaded("[replication]\nread = \"nearest\"\n");
   c.ring.replicas = 2;

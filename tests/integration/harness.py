@@ -152,6 +152,13 @@ def port_open(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def unix_socket_open(path):
+    """Whether something accepts connections on the Unix-domain socket at `path`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(path) == 0
+
+
 def listens_on(pid, port):
     """Whether process `pid` holds a socket listening on IPv4 TCP `port` (any local address;
     the servers here bind 127.0.0.1): a server that lost its port to another process (a
@@ -264,10 +271,12 @@ class ServerOnPort(Process):
 
 
 class RedisServer(ServerOnPort):
-    """redis-server on a free loopback port, no persistence."""
+    """redis-server on a free loopback port, no persistence; with `unixsocket` (a path), also
+    on that Unix-domain socket."""
 
-    def __init__(self, workdir, port=None, password=None):
+    def __init__(self, workdir, port=None, password=None, unixsocket=None):
         self.password = password
+        self.unixsocket = unixsocket
         super().__init__(workdir, port, "redis")
 
     def server_argv(self):
@@ -276,6 +285,8 @@ class RedisServer(ServerOnPort):
                 "--appendonly", "no", "--dir", self.workdir, "--daemonize", "no"]
         if self.password:
             argv += ["--requirepass", self.password]
+        if self.unixsocket:
+            argv += ["--unixsocket", self.unixsocket, "--unixsocketperm", "700"]
         return argv
 
 
@@ -310,15 +321,19 @@ class Ringleader(Process):
     """`ringleader serve` over the given backends, on a free loopback port.
 
     extra: TOML text appended to the generated config (tables other than [proxy],
-    [ring] and [[backends]]); proxy: extra lines for [proxy]; ring: extra lines for [ring].
+    [ring] and [[backends]]); proxy: extra lines for [proxy]; ring: extra lines for [ring];
+    unix_path: listen on that Unix-domain socket instead of a port (`port` is then None).
     """
 
-    def __init__(self, binary, workdir, backends, proxy="", ring="", extra="", name="rl"):
-        self.port = free_port()
+    def __init__(self, binary, workdir, backends, proxy="", ring="", extra="", name="rl",
+                 unix_path=None):
+        self.unix_path = unix_path
+        self.port = None if unix_path else free_port()
         self.admin_port = free_port()
         self.config_path = os.path.join(workdir, f"{name}.toml")
         workers = "" if "workers" in proxy else "workers = 2"
-        lines = ["[proxy]", f'listen = "127.0.0.1:{self.port}"', workers, proxy, "",
+        listen = f"unix:{unix_path}" if unix_path else f"127.0.0.1:{self.port}"
+        lines = ["[proxy]", f'listen = "{listen}"', workers, proxy, "",
                  "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', "",
                  "[ring]", ring, ""]
         for i, b in enumerate(backends):
@@ -338,14 +353,17 @@ class Ringleader(Process):
             # Both ports: the admin API listens once the proxy's listeners are up, so another
             # process already on the data port cannot pass for this one.
             wait_until(lambda: self.proc.poll() is not None
-                       or (port_open(self.port) and port_open(self.admin_port)),
-                       what=f"ringleader on {self.port}")
+                       or (self.listening() and port_open(self.admin_port)),
+                       what=f"ringleader on {self.unix_path or self.port}")
         except TimeoutError:
             self.stop()
             raise
         if self.proc.poll() is not None:
             raise RuntimeError(f"ringleader exited with {self.proc.returncode}:\n{self.tail()}")
         return self
+
+    def listening(self):
+        return unix_socket_open(self.unix_path) if self.unix_path else port_open(self.port)
 
 
 def admin_http(method, port, path, body=None, token=None, timeout=10):

@@ -1,12 +1,15 @@
-// Socket addresses as text, the way Redis and the logs write them: "127.0.0.1:6379" and
-// "[::1]:6379" (brackets around an IPv6 host, so the port stays unambiguous).
+// Socket addresses as text, the way Redis and the logs write them: "127.0.0.1:6379",
+// "[::1]:6379" (brackets around an IPv6 host, so the port stays unambiguous) and
+// "/run/redis.sock:0" (a Unix-domain socket's path, port 0).
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace ringleader {
@@ -22,7 +25,8 @@ inline uint16_t socket_address_port(const sockaddr_storage& address) {
   return 0;
 }
 
-// "host:port" for AF_INET, "[host]:port" for AF_INET6; "?" for any other family.
+// "host:port" for AF_INET, "[host]:port" for AF_INET6, "path:0" for a named AF_UNIX socket;
+// "?" for anything else.
 inline std::string format_socket_address(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = {0};
   if (address.ss_family == AF_INET6) {
@@ -34,6 +38,12 @@ inline std::string format_socket_address(const sockaddr_storage& address) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, host,
                 sizeof(host));
     return std::string(host) + ":" + std::to_string(socket_address_port(address));
+  }
+  if (address.ss_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&address);
+    const std::string path(un->sun_path, ::strnlen(un->sun_path, sizeof un->sun_path));
+    // An unnamed socket, or an abstract one (leading NUL), has no path to show.
+    if (!path.empty()) return path + ":0";
   }
   return "?";
 }

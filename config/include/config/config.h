@@ -20,7 +20,10 @@ enum class ReadPolicy : uint8_t { kPrimary, kAny, kNearest };
 enum class MembershipMode : uint8_t { kStatic, kRaft };
 
 struct ProxyConfig {
-  std::string listen = "127.0.0.1:6380";  // host:port
+  std::string listen = "127.0.0.1:6380";  // host:port, or unix:/path (a Unix-domain socket)
+  // Permissions of a unix: listen socket, set when it is created (chmod, so the umask does not
+  // apply). No effect on a TCP listener.
+  uint32_t unix_socket_mode = 0660;
   Protocol protocol = Protocol::kRedis;
   uint32_t workers = 0;  // 0 = one per core
   uint32_t max_clients = 10000;
@@ -146,6 +149,17 @@ std::vector<std::string> notices(const Config& config);
 // On success stores the host without IPv6 brackets ("::1") and the port; either output may be
 // null when only validation is wanted. On failure the outputs are untouched.
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port);
+
+// Unix-domain socket addresses, accepted by proxy.listen and backend addresses:
+// "unix:/absolute/path", the path at most 107 bytes (what a socket address holds).
+inline constexpr std::string_view kUnixAddressPrefix = "unix:";
+// Whether `text` asks for a Unix-domain socket (starts with "unix:"), valid or not.
+bool is_unix_address(std::string_view text);
+// Parses "unix:/path"; false when the prefix is missing, the path is not absolute, is longer
+// than 107 bytes or holds a NUL. On success stores the path (may be null).
+bool parse_unix_address(std::string_view text, std::string* path);
+// A backend address: host:port or unix:/path.
+bool is_backend_address(std::string_view text);
 
 // The host as `serve` binds and compares it: "localhost" is "127.0.0.1"; others unchanged.
 std::string canonical_host(std::string_view host);

@@ -1,5 +1,7 @@
 #include "backend_connection.h"
 
+#include <sys/un.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,7 +24,7 @@ constexpr size_t kHoldBytes = 16 * 1024;
 }  // namespace
 
 struct BackendConnection::Socket {
-  uv_tcp_t tcp;
+  StreamHandle stream;        // TCP, or a Unix-domain socket for a unix: address
   BackendConnection* owner;   // null once detached: late callbacks then do nothing
   BackendConnection* parent;  // never null: told when the handle is closed
   uv_connect_t connect_req;
@@ -144,17 +146,24 @@ void BackendConnection::connect_to(const sockaddr_storage& address) {
   socket_ = new Socket{};
   socket_->owner = this;
   socket_->parent = this;
-  uv_tcp_init(loop_, &socket_->tcp);
-  socket_->tcp.data = socket_;
+  const bool unix_domain = address.ss_family == AF_UNIX;
+  socket_->stream.init(loop_, unix_domain);
+  socket_->stream.handle()->data = socket_;
   ++open_handles_;
-  uv_tcp_nodelay(&socket_->tcp, 1);
   socket_->connect_req.data = socket_;
-  int rc = uv_tcp_connect(&socket_->connect_req, &socket_->tcp,
-                          reinterpret_cast<const sockaddr*>(&address),
-                          [](uv_connect_t* req, int status) {
-                            auto* s = static_cast<Socket*>(req->data);
-                            if (s->owner) s->owner->on_connected(status);
-                          });
+  auto connected = [](uv_connect_t* req, int status) {
+    auto* s = static_cast<Socket*>(req->data);
+    if (s->owner) s->owner->on_connected(status);
+  };
+  if (unix_domain) {
+    // Errors (no such file, refused) come through the callback.
+    uv_pipe_connect(&socket_->connect_req, &socket_->stream.pipe,
+                    reinterpret_cast<const sockaddr_un*>(&address)->sun_path, connected);
+    return;
+  }
+  uv_tcp_nodelay(&socket_->stream.tcp, 1);
+  int rc = uv_tcp_connect(&socket_->connect_req, &socket_->stream.tcp,
+                          reinterpret_cast<const sockaddr*>(&address), connected);
   if (rc != 0) connect_failed("connect failed: " + uv_error_text(rc));
 }
 
@@ -171,7 +180,7 @@ void BackendConnection::on_connected(int status) {
   pool_.stats().connections.fetch_add(1, std::memory_order_relaxed);
   backoff_step_ = 0;
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&socket_->tcp),
+      socket_->stream.stream(),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
         auto* s = static_cast<Socket*>(h->data);
         size_t available = 0;
@@ -236,10 +245,10 @@ void BackendConnection::flush() {
   attempted_ = out_pending_.size();
   write_socket_ = socket_;
   uv_os_fd_t fd = -1;
-  uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_->tcp), &fd);
+  uv_fileno(socket_->stream.handle(), &fd);
   if (pool_.owner().queue_write(fd, out_pending_.data(), attempted_, this)) return;
   uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
-  on_batched_write(uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_->tcp), &attempt, 1));
+  on_batched_write(uv_try_write(socket_->stream.stream(), &attempt, 1));
 }
 
 void BackendConnection::on_batched_write(int written) {
@@ -264,14 +273,13 @@ void BackendConnection::on_batched_write(int written) {
   uv_buf_t buf =
       uv_buf_init(op->bytes.data() + offset, static_cast<unsigned>(op->bytes.size() - offset));
   writing_ = true;
-  int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(&socket_->tcp), &buf, 1,
-                    [](uv_write_t* req, int status) {
-                      auto* w = static_cast<WriteOp*>(req->data);
-                      BackendConnection* c = w->owner;
-                      bool current = c && c->socket_ == w->socket;
-                      delete w;
-                      if (current) c->on_write_done(status);
-                    });
+  int rc = uv_write(&op->req, socket_->stream.stream(), &buf, 1, [](uv_write_t* req, int status) {
+    auto* w = static_cast<WriteOp*>(req->data);
+    BackendConnection* c = w->owner;
+    bool current = c && c->socket_ == w->socket;
+    delete w;
+    if (current) c->on_write_done(status);
+  });
   if (rc != 0) {
     delete op;
     writing_ = false;
@@ -449,7 +457,7 @@ bool BackendConnection::drop_oversized_reply(size_t head) {
 bool BackendConnection::bytes_waiting() const {
   if (socket_ == nullptr) return false;
   uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&socket_->tcp), &fd) != 0) return false;
+  if (uv_fileno(socket_->stream.handle(), &fd) != 0) return false;
   char byte;
   return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
@@ -592,10 +600,10 @@ void BackendConnection::close_socket() {
   Socket* s = socket_;
   socket_ = nullptr;
   s->owner = nullptr;  // callbacks still due (connect, write, read) see a detached socket
-  s->tcp.data = s;
+  s->stream.handle()->data = s;
   // libuv runs the socket's cancelled write and connect callbacks before its close
   // callback, and this object outlives them all: it goes only when every handle is closed.
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->tcp), [](uv_handle_t* h) {
+  uv_close(s->stream.handle(), [](uv_handle_t* h) {
     auto* sock = static_cast<Socket*>(h->data);
     BackendConnection* parent = sock->parent;
     delete sock;

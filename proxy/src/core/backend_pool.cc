@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstring>
 
@@ -21,7 +22,9 @@ Result<std::unique_ptr<BackendPool>> BackendPool::create(
     const ring::Backend& backend, std::shared_ptr<BackendStats> stats, uint32_t worker_id) {
   std::string host;
   uint16_t port = 0;
-  if (!config::parse_host_port(backend.address, &host, &port)) {
+  std::string path;
+  const bool unix_domain = config::parse_unix_address(backend.address, &path);
+  if (!unix_domain && !config::parse_host_port(backend.address, &host, &port)) {
     return Status::error("backend " + backend.name + ": invalid address \"" + backend.address +
                          "\"");
   }
@@ -30,8 +33,13 @@ Result<std::unique_ptr<BackendPool>> BackendPool::create(
   pool->host_ = host;
   pool->port_ = port;
   sockaddr_storage addr{};
-  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
-      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+  if (unix_domain) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, path.data(), path.size());  // fits: parse_unix_address checked
+    pool->fixed_ = addr;
+  } else if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+             uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
     pool->fixed_ = addr;
   }
   uint32_t n = std::max<uint32_t>(1, config.connections);

@@ -86,7 +86,8 @@ class BackendPool {
   // "backend NAME (ADDRESS)": how errors name this backend.
   std::string describe() const { return "backend " + name_ + " (" + address_ + ")"; }
 
-  // The address to connect to when it is an IP literal; null when host() must be resolved.
+  // The address to connect to when it is an IP literal or a Unix socket path; null when
+  // host() must be resolved.
   const sockaddr_storage* fixed_address() const { return fixed_ ? &*fixed_ : nullptr; }
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }

@@ -147,18 +147,18 @@ void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) 
   count_finished(req);
 }
 
-void ClientConnection::accept(Worker& worker, uv_stream_t* listener) {
+void ClientConnection::accept(Worker& worker, StreamHandle& listener) {
   auto* c = new ClientConnection(worker, worker.protocol().new_session(worker.session_env()));
-  uv_tcp_init(worker.loop(), &c->tcp_);
-  c->tcp_.data = c;
+  c->socket_.init(worker.loop(), listener.unix_domain);
+  c->socket_.handle()->data = c;
   c->open_handles_ = 1;
-  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+  if (uv_accept(listener.stream(), c->socket_.stream()) != 0) {
     c->closing_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
+    uv_close(c->socket_.handle(),
              [](uv_handle_t* h) { static_cast<ClientConnection*>(h->data)->on_handle_closed(); });
     return;
   }
-  uv_tcp_nodelay(&c->tcp_, 1);
+  if (!listener.unix_domain) uv_tcp_nodelay(&c->socket_.tcp, 1);
   ProxyCounters& pc = worker.proxy_counters();
   int64_t open = pc.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
   bool admitted = open <= static_cast<int64_t>(pc.max_clients);
@@ -173,13 +173,19 @@ ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> sess
 
 namespace {
 
-// `cached`, read first with `get` (uv_tcp_getpeername or uv_tcp_getsockname) unless closing.
-std::string cached_address(std::string& cached, bool closing, const uv_tcp_t* tcp,
-                           int (*get)(const uv_tcp_t*, sockaddr*, int*)) {
+// `cached`, read first from the socket unless closing: its peer's address (`peer`) or its
+// own. A Unix-domain client has no address of its own; both are the listening socket's path,
+// as Redis reports them ("/run/ringleader.sock:0").
+std::string cached_address(std::string& cached, bool closing, const StreamHandle& socket,
+                           bool peer) {
   if (cached.empty() && !closing) {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(socket.handle(), &fd) != 0) return cached;
     sockaddr_storage address{};
-    int length = sizeof(address);
-    if (get(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    socklen_t length = sizeof(address);
+    const bool own = !peer || socket.unix_domain;
+    if ((own ? ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length)
+             : ::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length)) == 0) {
       cached = format_socket_address(address);
     }
   }
@@ -189,11 +195,11 @@ std::string cached_address(std::string& cached, bool closing, const uv_tcp_t* tc
 }  // namespace
 
 std::string ClientConnection::peer_address() const {
-  return cached_address(peer_address_, closing_, &tcp_, uv_tcp_getpeername);
+  return cached_address(peer_address_, closing_, socket_, true);
 }
 
 std::string ClientConnection::local_address() const {
-  return cached_address(local_address_, closing_, &tcp_, uv_tcp_getsockname);
+  return cached_address(local_address_, closing_, socket_, false);
 }
 
 ClientBuffers ClientConnection::buffers() const {
@@ -211,7 +217,7 @@ ClientBuffers ClientConnection::buffers() const {
 
 int ClientConnection::fd() const {
   uv_os_fd_t fd = -1;
-  if (closing_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  if (closing_ || uv_fileno(socket_.handle(), &fd) != 0) return -1;
   return fd;
 }
 
@@ -244,7 +250,7 @@ void ClientConnection::start(bool admitted) {
 void ClientConnection::start_reading() {
   reading_ = true;
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&tcp_),
+      socket_.stream(),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
         auto* self = static_cast<ClientConnection*>(h->data);
         size_t available = 0;
@@ -296,7 +302,7 @@ void ClientConnection::process_input() {
   while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
     if (queue_.size() >= kMaxQueuedRequests) {
       if (reading_) {
-        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        uv_read_stop(socket_.stream());
         reading_ = false;
       }
       break;
@@ -334,7 +340,7 @@ void ClientConnection::process_input() {
       if (req->has_waiting && !req->complete) {
         barrier_ = req;
         if (reading_) {
-          uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+          uv_read_stop(socket_.stream());
           reading_ = false;
         }
       }
@@ -347,7 +353,7 @@ void ClientConnection::process_input() {
       // themselves: what follows it in the input is dropped unread, and reading stops.
       input_done_ = true;
       if (reading_) {
-        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        uv_read_stop(socket_.stream());
         reading_ = false;
       }
       break;
@@ -564,10 +570,10 @@ void ClientConnection::write_out() {
   writing_ = true;
   attempted_ = source.size();
   uv_os_fd_t fd = -1;
-  uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd);
+  uv_fileno(socket_.handle(), &fd);
   if (worker_.queue_write(fd, source.data(), attempted_, this)) return;
   uv_buf_t attempt = uv_buf_init(source.data(), static_cast<unsigned>(attempted_));
-  on_batched_write(uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &attempt, 1));
+  on_batched_write(uv_try_write(socket_.stream(), &attempt, 1));
 }
 
 void ClientConnection::on_batched_write(int written) {
@@ -607,10 +613,9 @@ void ClientConnection::on_batched_write(int written) {
                              static_cast<unsigned>(out_writing_.size() - out_written_));
   write_req_.data = this;
   writing_ = true;
-  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
-                    [](uv_write_t* r, int status) {
-                      static_cast<ClientConnection*>(r->data)->on_write_done(status);
-                    });
+  int rc = uv_write(&write_req_, socket_.stream(), &buf, 1, [](uv_write_t* r, int status) {
+    static_cast<ClientConnection*>(r->data)->on_write_done(status);
+  });
   if (rc != 0) {
     writing_ = false;
     close();
@@ -638,8 +643,7 @@ void ClientConnection::linger_then_close() {
       &idle_timer_, [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->close(); },
       kLingerMs, 0);
   shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
-                  [](uv_shutdown_t*, int) {}) != 0) {
+  if (uv_shutdown(&shutdown_req_, socket_.stream(), [](uv_shutdown_t*, int) {}) != 0) {
     close();
     return;
   }
@@ -654,7 +658,7 @@ void ClientConnection::on_idle_timer() {
   // Replies being written are activity while they make progress, as for Redis's `timeout`:
   // a client still reading them is not idle (one that stopped reading is).
   if (writing_) {
-    const size_t unwritten = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+    const size_t unwritten = uv_stream_get_write_queue_size(socket_.stream());
     if (unwritten != unwritten_at_idle_check_) last_activity_ns_ = loop_now_ns();
     unwritten_at_idle_check_ = unwritten;
   }
@@ -674,7 +678,7 @@ void ClientConnection::on_idle_timer() {
 void ClientConnection::close_when_idle() {
   drain_ = true;
   if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uv_read_stop(socket_.stream());
     reading_ = false;
   }
   if (idle()) close();
@@ -699,7 +703,7 @@ void ClientConnection::close() {
     static_cast<ClientConnection*>(h->data)->on_handle_closed();
   };
   if (open_handles_ == 2) uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), on_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_closed);
+  uv_close(socket_.handle(), on_closed);
 }
 
 void ClientConnection::on_handle_closed() {

@@ -18,6 +18,7 @@
 #include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
+#include "uv_util.h"
 
 namespace ringleader::proxy {
 
@@ -27,7 +28,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
  public:
   // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
   // reply and is closed.
-  static void accept(Worker& worker, uv_stream_t* listener);
+  static void accept(Worker& worker, StreamHandle& listener);
 
   // A request of this client has every fragment finished: merge and write what is in order.
   void on_request_ready(PendingRequest* req);
@@ -90,7 +91,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   void linger_then_close();
   void start_reading();
 
-  uv_tcp_t tcp_;
+  StreamHandle socket_;  // TCP, or Unix-domain under a unix: listener
   uv_timer_t idle_timer_;
   Worker& worker_;
   std::unique_ptr<Session> session_;

@@ -20,6 +20,28 @@ void close_and_delete(T* owner, Handle* handle) {
            [](uv_handle_t* h) { delete static_cast<T*>(h->data); });
 }
 
+// A connection's or listener's handle: TCP or a Unix-domain socket (a libuv pipe). Both
+// begin with uv_stream_t's fields, so stream() and handle() serve either; `unix_domain`
+// says which one was initialised.
+struct StreamHandle {
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  };
+  bool unix_domain = false;
+
+  StreamHandle() : tcp{} {}
+  // uv_tcp_init or uv_pipe_init (without handle passing), per `unix`.
+  int init(uv_loop_t* loop, bool unix) {
+    unix_domain = unix;
+    return unix ? uv_pipe_init(loop, &pipe, 0) : uv_tcp_init(loop, &tcp);
+  }
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp); }
+  const uv_stream_t* stream() const { return reinterpret_cast<const uv_stream_t*>(&tcp); }
+  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&tcp); }
+  const uv_handle_t* handle() const { return reinterpret_cast<const uv_handle_t*>(&tcp); }
+};
+
 inline std::string uv_error_text(int err) {
   return uv_strerror(err);
 }

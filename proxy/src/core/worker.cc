@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,44 +39,51 @@ Worker::~Worker() {
   if (loop_status_ == 0) uv_loop_close(&loop_);
 }
 
-Status Worker::start(const sockaddr_storage& addr) {
+Status Worker::start(const sockaddr_storage& addr, int shared_listener_fd) {
   if (loop_status_ != 0) {
     return Status::error("worker " + std::to_string(id_) + ": cannot create its event loop: " +
                          uv_strerror(loop_status_) + fd_exhaustion_hint(-loop_status_));
   }
-  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const bool unix_domain = shared_listener_fd >= 0;
+  int fd = unix_domain ? ::fcntl(shared_listener_fd, F_DUPFD_CLOEXEC, 0)
+                       : ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     const int err = errno;
-    return Status::error("worker " + std::to_string(id_) + ": socket: " + std::strerror(err) +
-                         fd_exhaustion_hint(err));
+    return Status::error("worker " + std::to_string(id_) + ": " + (unix_domain ? "dup" : "socket") +
+                         ": " + std::strerror(err) + fd_exhaustion_hint(err));
   }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // Every worker binds the same address; the kernel spreads connections over them.
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-    ::close(fd);
-    return Status::error(std::string("SO_REUSEPORT: ") + std::strerror(errno));
+  if (!unix_domain) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Every worker binds the same address; the kernel spreads connections over them.
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ::close(fd);
+      return Status::error(std::string("SO_REUSEPORT: ") + std::strerror(errno));
+    }
+    socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::error("cannot listen on " + config_.proxy.listen + ": " + std::strerror(err));
+    }
   }
-  socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
-    int err = errno;
-    ::close(fd);
-    return Status::error("cannot listen on " + config_.proxy.listen + ": " + std::strerror(err));
-  }
-  uv_tcp_init(&loop_, &listener_);
-  listener_.data = this;
-  uv_tcp_open(&listener_, fd);
-  int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024,
-                     [](uv_stream_t* server, int status) {
-                       auto* w = static_cast<Worker*>(server->data);
-                       if (status != 0) {
-                         w->on_accept_failed(status);
-                         return;
-                       }
-                       ClientConnection::accept(*w, server);
-                     });
+  listener_.init(&loop_, unix_domain);
+  listener_.handle()->data = this;
+  int rc = unix_domain ? uv_pipe_open(&listener_.pipe, fd) : uv_tcp_open(&listener_.tcp, fd);
   if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    ::close(fd);  // not adopted by the handle
+  } else {
+    rc = uv_listen(listener_.stream(), 1024, [](uv_stream_t* server, int status) {
+      auto* w = static_cast<Worker*>(server->data);
+      if (status != 0) {
+        w->on_accept_failed(status);
+        return;
+      }
+      ClientConnection::accept(*w, w->listener_);
+    });
+  }
+  if (rc != 0) {
+    uv_close(listener_.handle(), nullptr);
     uv_run(&loop_, UV_RUN_NOWAIT);
     return Status::error("cannot listen on " + config_.proxy.listen + ": " + uv_strerror(rc));
   }
@@ -145,7 +153,7 @@ void Worker::on_wakeup() {
   draining_ = true;
   if (listener_open_) {
     listener_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_close(listener_.handle(), nullptr);
   }
   std::vector<ClientConnection*> clients(clients_.begin(), clients_.end());
   for (ClientConnection* c : clients)

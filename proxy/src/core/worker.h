@@ -23,6 +23,7 @@
 #include "protocol.h"
 #include "replication.h"
 #include "ring_publisher.h"
+#include "uv_util.h"
 
 namespace ringleader::proxy {
 
@@ -38,8 +39,9 @@ class Worker final : public PoolOwner {
   ~Worker() override;
 
   // Binds the listener (the socket is created here, so bind errors surface at once) and
-  // starts the thread.
-  Status start(const sockaddr_storage& listen_address);
+  // starts the thread. With `shared_listener_fd` (a bound Unix-domain socket, see
+  // UnixListener), listens on a duplicate of it instead and ignores `listen_address`.
+  Status start(const sockaddr_storage& listen_address, int shared_listener_fd = -1);
   // Thread-safe: stop accepting, let in-flight requests finish for up to `grace_ms`, then
   // close everything; the thread ends when the loop is empty.
   void drain(uint32_t grace_ms);
@@ -99,7 +101,7 @@ class Worker final : public PoolOwner {
   uv_loop_t loop_;
   int loop_status_ = 0;  // uv_loop_init's result: start() fails with it
   uint64_t accept_failure_logged_ns_ = 0;
-  uv_tcp_t listener_;
+  StreamHandle listener_;
   uv_async_t wakeup_;       // drain requests from other threads
   uv_prepare_t poll_ring_;  // before each poll: forget the loop clock, pick up a new ring
   uv_check_t flush_check_;  // after each poll's callbacks: coalesced writes

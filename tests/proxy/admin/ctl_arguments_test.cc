@@ -124,6 +124,11 @@ TEST(CtlArguments, BackendChanges) {
                 {"name", "redis-4"}, {"address", "127.0.0.1:7004"}, {"weight", 3}, {"zone", "b"}}));
   EXPECT_EQ(nlohmann::json::parse(plan_ok({"backends", "add", "r", "h:1"}).request.body),
             (nlohmann::json{{"name", "r"}, {"address", "h:1"}}));
+  EXPECT_EQ(
+      nlohmann::json::parse(plan_ok({"backends", "add", "r", "unix:/run/redis.sock"}).request.body),
+      (nlohmann::json{{"name", "r"}, {"address", "unix:/run/redis.sock"}}));
+  EXPECT_NE(plan_error({"backends", "add", "r", "unix:redis.sock"}).find("HOST:PORT or unix:/PATH"),
+            std::string::npos);
 
   CtlCall remove = plan_ok({"backends", "remove", "127.0.0.1:7001"});
   EXPECT_EQ(remove.request.method, "DELETE");
