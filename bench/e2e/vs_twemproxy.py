@@ -13,8 +13,12 @@ of 32-byte values, one request in flight per client) and the same mix with gets 
 (-d 10), which both proxies split over the servers. memaslap reports latency only as a
 power-of-two histogram, so p50 and p99 there are bucket upper bounds.
 
+With --unix backends, both proxies reach the redis-servers over their Unix-domain sockets;
+with --unix all, both also listen on one and redis-benchmark connects to it (-s).
+
     bench/e2e/vs_twemproxy.py --ringleader build/app/ringleader [--requests 200000]
         [--pipelined-requests 1000000] [--rounds 3] [--protocol memcached]
+        [--unix backends|all]
 """
 import argparse
 import csv
@@ -28,21 +32,26 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
 from harness import (MemcachedServer, Process, RedisServer, Ringleader, TempDir,  # noqa: E402
-                     free_port, port_open, wait_until)
+                     free_port, port_open, unix_socket_open, wait_until)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def write_nutcracker_config(directory, listen_port, backend_ports, redis=True):
+def write_nutcracker_config(directory, listen_port, backend_ports, redis=True, listen=None,
+                            servers=None):
     """A nutcracker pool placing keys as ringleader's ketama/fnv1a_64 ring does (weight 1 each,
-    no ejection, one connection per backend); returns the file's path."""
+    no ejection, one connection per backend); returns the file's path. listen: a Unix socket
+    path instead of the port; servers: the backends as written (host:port or socket paths)
+    instead of the loopback ports."""
     conf = os.path.join(directory, "nutcracker.yml")
+    listen = f"{listen} 0600" if listen else f"127.0.0.1:{listen_port}"
+    servers = servers or [f"127.0.0.1:{port}" for port in backend_ports]
     with open(conf, "w") as f:
-        f.write(f"bench:\n  listen: 127.0.0.1:{listen_port}\n  hash: fnv1a_64\n"
+        f.write(f"bench:\n  listen: {listen}\n  hash: fnv1a_64\n"
                 f"  distribution: ketama\n  redis: {'true' if redis else 'false'}\n"
                 "  auto_eject_hosts: false\n  server_connections: 1\n  servers:\n")
-        for port in backend_ports:
-            f.write(f"   - 127.0.0.1:{port}:1\n")
+        for server in servers:
+            f.write(f"   - {server}:1\n")
     return conf
 
 
@@ -53,8 +62,10 @@ def cpu_seconds(pid):
 
 
 def redis_benchmark(port, test, pipeline, requests, clients):
-    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
-                          "-n", str(requests), "-c", str(clients), "-P", str(pipeline),
+    """One redis-benchmark run against 127.0.0.1:port, or the Unix socket at `port` when it is
+    a path; (requests/s, p50 ms, p99 ms)."""
+    target = ["-s", port] if isinstance(port, str) else ["-h", "127.0.0.1", "-p", str(port)]
+    out = subprocess.run(["redis-benchmark", *target, "-t", test, "-n", str(requests), "-c", str(clients), "-P", str(pipeline),
                           "-r", "100000", "-d", "32", "--csv"],
                          capture_output=True, text=True, timeout=600, check=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -106,31 +117,49 @@ def main():
     ap.add_argument("--protocol", choices=("redis", "memcached"), default="redis")
     ap.add_argument("--no-io-uring", action="store_true",
                     help="run ringleader with proxy.io_uring = false (one write per socket)")
+    ap.add_argument("--unix", choices=("none", "backends", "all"), default="none",
+                    help="Unix-domain sockets: to the backends, or also between client and proxy")
     args = ap.parse_args()
     memcached = args.protocol == "memcached"
+    if memcached and args.unix != "none":
+        ap.error("--unix applies to --protocol redis (memaslap has no Unix-socket client)")
     pipelines = [1] if memcached else [int(p) for p in args.pipelines.split(",")]
     tests = ["mixed", "mget10"] if memcached else args.tests.split(",")
     nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
 
     with TempDir() as tmp:
-        redises = [(MemcachedServer(tmp) if memcached else RedisServer(tmp)).__enter__()
-                   for _ in range(4)]
+        unix_backends = args.unix != "none"
+        redises = [(MemcachedServer(tmp) if memcached else
+                    RedisServer(tmp, unixsocket=os.path.join(tmp, f"redis-{i}.sock")
+                                if unix_backends else None)).__enter__()
+                   for i in range(4)]
         try:
+            if unix_backends:
+                wait_until(lambda: all(unix_socket_open(r.unixsocket) for r in redises),
+                           what="redis Unix sockets")
+            # Over TCP both proxies name the backends alike, so ketama places keys alike; a
+            # Unix socket's path is no backend name, so there the placements differ.
+            addresses = ([r.unixsocket for r in redises] if unix_backends
+                         else [f"127.0.0.1:{r.port}" for r in redises])
             nc_port = free_port()
+            nc_unix = os.path.join(tmp, "nutcracker.sock") if args.unix == "all" else None
+            rl_unix = os.path.join(tmp, "ringleader.sock") if args.unix == "all" else None
             conf = write_nutcracker_config(tmp, nc_port, [r.port for r in redises],
-                                           redis=not memcached)
-            backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
-                        for r in redises]
+                                           redis=not memcached, listen=nc_unix, servers=addresses)
+            backends = [{"name": f"redis-{i}", "address": f"unix:{a}"} if unix_backends
+                        else {"name": a, "address": a} for i, a in enumerate(addresses)]
             proxy = f"workers = {args.workers}" + ("\nio_uring = false" if args.no_io_uring else "")
             if memcached:
                 proxy += '\nprotocol = "memcached"'
             rl = Ringleader(args.ringleader, tmp, backends, proxy=proxy,
                             ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
-                            extra="[log]\nlevel = \"warn\"")
+                            extra="[log]\nlevel = \"warn\"", unix_path=rl_unix)
             with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
                          os.path.join(tmp, "nc.log")) as nc, rl:
-                wait_until(lambda: port_open(nc_port), what="nutcracker")
-                targets = {"twemproxy": (nc_port, nc.proc.pid), "ringleader": (rl.port, rl.proc.pid)}
+                wait_until(lambda: unix_socket_open(nc_unix) if nc_unix else port_open(nc_port),
+                           what="nutcracker")
+                targets = {"twemproxy": (nc_unix or nc_port, nc.proc.pid),
+                           "ringleader": (rl_unix or rl.port, rl.proc.pid)}
                 results = {}
                 for rnd in range(args.rounds):
                     for pipeline in pipelines:
@@ -164,8 +193,10 @@ def main():
     else:
         print(f"redis-benchmark, {args.clients} clients, {args.requests} requests at -P 1 and "
               f"{args.pipelined_requests} when pipelined, 4 redis-servers, ", end="")
-    print(f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}, "
-          f"median of {args.rounds} rounds")
+    unix = {"none": "", "backends": ", backends over Unix sockets",
+            "all": ", clients and backends over Unix sockets"}[args.unix]
+    print(f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}"
+          f"{unix}, median of {args.rounds} rounds")
     print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
     for pipeline in pipelines:
         for test in tests:

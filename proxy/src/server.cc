@@ -242,6 +242,7 @@ Status Server::start_workers() {
       return s;
     }
   }
+  if (unix_listener_) unix_listener_->close_descriptor();  // each worker holds a duplicate
   workers_started_ = true;
   ring::RingSnapshot r = rings_.current();
   RL_LOG_INFO("ringleader listening on %s (%s, %zu workers, %zu backends, ring %s, epoch %llu)",

@@ -5,6 +5,7 @@
 temporary directory."""
 import os
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -137,6 +138,37 @@ class RedisOverUnixSocketsTest(unittest.TestCase):
         finally:
             os.umask(old)
         self.assertEqual(stat.S_IMODE(os.stat(rl.unix_path).st_mode), 0o666)
+
+    def test_draining_refuses_new_clients_and_answers_the_held_request(self):
+        rl = self.proxy()
+        keys = [f"d{i}" for i in range(50)]
+        key = next(k for k, owner in zip(keys, primary_backends(RINGLEADER, rl.config_path, keys))
+                   if owner == "redis-0")
+        redis.Redis(unix_socket_path=rl.unix_path, socket_timeout=10).set(key, "held")
+        self.direct(0).client_pause(1500)  # the GET below waits for it (timeout_ms 2000)
+        held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        held.settimeout(10)
+        held.connect(rl.unix_path)
+        held.sendall(f"GET {key}\r\n".encode())
+        time.sleep(0.3)  # parsed and sent to the paused backend
+        rl.proc.send_signal(signal.SIGTERM)
+
+        def refused():
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(1)
+                    s.connect(rl.unix_path)
+                return False
+            except (ConnectionRefusedError, FileNotFoundError):
+                return True
+
+        # Refused while the held request is still being waited for, not only at exit.
+        wait_until(refused, timeout=1, what="new connections refused during the drain")
+        self.assertIsNone(rl.proc.poll())
+        self.assertEqual(held.recv(100), b"$4\r\nheld\r\n")
+        held.close()
+        self.assertEqual(rl.proc.wait(timeout=10), 0)
+        self.assertFalse(os.path.exists(rl.unix_path))
 
     def test_a_stale_socket_file_is_replaced_and_a_live_one_refused(self):
         rl = self.proxy()

@@ -88,12 +88,17 @@ Result<std::unique_ptr<UnixListener>> UnixListener::open(const std::string& path
   return std::unique_ptr<UnixListener>(new UnixListener(fd, path, st.st_dev, st.st_ino));
 }
 
+void UnixListener::close_descriptor() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 UnixListener::~UnixListener() {
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
     ::unlink(path_.c_str());
   }
-  ::close(fd_);
+  close_descriptor();
 }
 
 }  // namespace ringleader::proxy

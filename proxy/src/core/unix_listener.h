@@ -30,7 +30,12 @@ class UnixListener {
   UnixListener& operator=(const UnixListener&) = delete;
   ~UnixListener();
 
+  // The bound socket; -1 after close_descriptor().
   int fd() const { return fd_; }
+  // Closes this object's descriptor once every worker holds its duplicate, so that the socket
+  // stops accepting as soon as the workers close theirs (at drain), not at exit. The file
+  // stays until the destructor.
+  void close_descriptor();
   const std::string& path() const { return path_; }
 
  private:
