@@ -290,9 +290,6 @@ address = "127.0.0.1:7000"
 )",
                                        "test.toml"),
                            "backends[1].address", 8, "requests for its keys would loop"));
-}
-
-TEST(ConfigErrors, ABackendAtTheProxysOwnUnixSocketWouldLoop) {
   EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
 listen = "unix:/run/ringleader.sock"
 [[backends]]

@@ -46,33 +46,23 @@ class RedisOverUnixSocketsTest(unittest.TestCase):
     listens on a Unix socket."""
 
     def setUp(self):
-        self.tmp_ctx = TempDir()
-        self.tmp = self.tmp_ctx.__enter__()
-        self.redises = [RedisServer(self.tmp, unixsocket=os.path.join(self.tmp, f"r{i}.sock"))
-                        .__enter__() for i in range(2)]
-        self.redises.append(RedisServer(self.tmp).__enter__())
+        # Cleanups run last in, first out: proxies, then servers, then the directory.
+        self.tmp = self.enterContext(TempDir())
+        self.redises = [self.enterContext(RedisServer(
+            self.tmp, unixsocket=os.path.join(self.tmp, f"r{i}.sock"))) for i in range(2)]
+        self.redises.append(self.enterContext(RedisServer(self.tmp)))
         wait_until(lambda: all(unix_socket_open(r.unixsocket) for r in self.redises[:2]),
                    what="redis Unix sockets")
         self.backends = [{"name": "redis-0", "address": f"unix:{self.redises[0].unixsocket}"},
                          {"name": "redis-1", "address": f"unix:{self.redises[1].unixsocket}"},
                          {"name": "redis-2", "address": f"127.0.0.1:{self.redises[2].port}"}]
         self.socket_path = os.path.join(self.tmp, "ringleader.sock")
-        self.proxies = []
-
-    def tearDown(self):
-        for p in self.proxies:
-            p.__exit__(None, None, None)
-        for r in self.redises:
-            r.__exit__(None, None, None)
-        self.tmp_ctx.__exit__(None, None, None)
 
     def proxy(self, name="rl", mode="0640", start=True):
         rl = Ringleader(RINGLEADER, self.tmp, self.backends, name=name,
                         proxy=f'unix_socket_mode = "{mode}"', extra=BACKEND,
                         unix_path=self.socket_path)
-        if start:
-            self.proxies.append(rl.__enter__())
-        return rl
+        return self.enterContext(rl) if start else rl
 
     def direct(self, i):
         r = self.redises[i]
@@ -128,8 +118,7 @@ class RedisOverUnixSocketsTest(unittest.TestCase):
         st = os.stat(rl.unix_path)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
-        rl.__exit__(None, None, None)  # SIGTERM: drains and stops
-        self.proxies.remove(rl)
+        rl.__exit__(None, None, None)  # SIGTERM: drains and stops (its cleanup then does nothing)
         self.assertFalse(os.path.exists(rl.unix_path))
         # Another mode, set whatever the umask.
         old = os.umask(0o077)
