@@ -20,6 +20,8 @@ constexpr uint32_t kMaxWorkers = 256;
 constexpr uint32_t kMinRequestBytes = 1024;
 constexpr uint32_t kMinReplyBytes = 1024;
 constexpr uint32_t kMaxBackendConnections = 64;
+// TCP_KEEPIDLE above this is refused by Linux (MAX_TCP_KEEPIDLE).
+constexpr uint32_t kMaxKeepaliveSeconds = 32767;
 // Smallest Maglev table an operator may ask for; smaller tables balance too coarsely.
 constexpr uint32_t kMinMaglevTableSize = 1031;
 constexpr uint32_t kUint32Max = std::numeric_limits<uint32_t>::max();
@@ -127,6 +129,7 @@ void decode_proxy(TableReader& in, ProxyConfig* out) {
   in.read_unsigned<uint32_t>("workers", 0, kMaxWorkers, &out->workers);
   in.read_unsigned<uint32_t>("max_clients", 1, kUint32Max, &out->max_clients);
   in.read_unsigned<uint32_t>("client_idle_timeout_ms", 0, kUint32Max, &out->client_idle_timeout_ms);
+  in.read_unsigned<uint32_t>("tcp_keepalive_s", 0, kMaxKeepaliveSeconds, &out->tcp_keepalive_s);
   in.read_unsigned<uint64_t>("max_request_bytes", kMinRequestBytes, kUint64Max,
                              &out->max_request_bytes);
   in.read_unsigned<uint64_t>("max_client_output_bytes", 0, kUint64Max,
@@ -142,6 +145,7 @@ void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {
   in.read_unsigned<uint32_t>("timeout_ms", 1, kUint32Max, &out->timeout_ms);
   in.read_unsigned<uint32_t>("failure_limit", 0, kUint32Max, &out->failure_limit);
   in.read_unsigned<uint32_t>("retry_timeout_ms", 1, kUint32Max, &out->retry_timeout_ms);
+  in.read_unsigned<uint32_t>("tcp_keepalive_s", 0, kMaxKeepaliveSeconds, &out->tcp_keepalive_s);
   in.read_string("password", &out->password);
   in.read_unsigned<uint64_t>("max_reply_bytes", kMinReplyBytes, kUint64Max, &out->max_reply_bytes);
 }

@@ -198,6 +198,14 @@ connections = 65
   EXPECT_TRUE(HasError(result, "backend.connections", 4, "between 1 and 64, got 65"));
 }
 
+TEST(ConfigErrors, KeepaliveIdleTimeIsBoundedByTheKernelsLimit) {
+  const LoadResult result =
+      load_with_backend("[proxy]\ntcp_keepalive_s = 32768\n[backend]\ntcp_keepalive_s = 32768\n");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "proxy.tcp_keepalive_s", 2, "between 0 and 32767, got 32768"));
+  EXPECT_TRUE(HasError(result, "backend.tcp_keepalive_s", 4, "between 0 and 32767, got 32768"));
+}
+
 TEST(ConfigErrors, ListenWithoutPort) {
   const LoadResult result = load_with_backend(R"([proxy]
 listen = "127.0.0.1"

@@ -22,6 +22,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.proxy.workers, 0u);
   EXPECT_EQ(c.proxy.max_clients, 10000u);
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 0u);
+  EXPECT_EQ(c.proxy.tcp_keepalive_s, 300u);
   EXPECT_EQ(c.proxy.max_request_bytes, 64ull << 20);
   EXPECT_EQ(c.proxy.max_client_output_bytes, 256ull << 20);
   EXPECT_EQ(c.proxy.requirepass, "");
@@ -33,6 +34,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.backend.timeout_ms, 1000u);
   EXPECT_EQ(c.backend.failure_limit, 3u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 5000u);
+  EXPECT_EQ(c.backend.tcp_keepalive_s, 300u);
   EXPECT_EQ(c.backend.password, "");
   EXPECT_EQ(c.backend.max_reply_bytes, 512ull << 20);
 
@@ -97,6 +99,7 @@ protocol = "memcached"
 workers = 4
 max_clients = 500
 client_idle_timeout_ms = 30000
+tcp_keepalive_s = 60
 max_request_bytes = 1048576
 max_client_output_bytes = 0
 io_uring = false
@@ -108,6 +111,7 @@ connect_timeout_ms = 250
 timeout_ms = 400
 failure_limit = 0
 retry_timeout_ms = 10000
+tcp_keepalive_s = 0
 max_reply_bytes = 2097152
 
 [ring]
@@ -156,6 +160,7 @@ level = "debug"
   EXPECT_EQ(c.proxy.workers, 4u);
   EXPECT_EQ(c.proxy.max_clients, 500u);
   EXPECT_EQ(c.proxy.client_idle_timeout_ms, 30000u);
+  EXPECT_EQ(c.proxy.tcp_keepalive_s, 60u);
   EXPECT_EQ(c.proxy.max_request_bytes, 1048576u);
   EXPECT_EQ(c.proxy.max_client_output_bytes, 0u);
   EXPECT_FALSE(c.proxy.io_uring);
@@ -166,6 +171,7 @@ level = "debug"
   EXPECT_EQ(c.backend.timeout_ms, 400u);
   EXPECT_EQ(c.backend.failure_limit, 0u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 10000u);
+  EXPECT_EQ(c.backend.tcp_keepalive_s, 0u);
   EXPECT_EQ(c.backend.max_reply_bytes, 2097152u);
 
   EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kVnode);

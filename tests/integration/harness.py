@@ -159,6 +159,24 @@ def unix_socket_open(path):
         return s.connect_ex(path) == 0
 
 
+def tcp_timers(local_port=None, remote_port=None):
+    """The kernel's timer on each established IPv4 TCP socket with that local and/or remote
+    port, from /proc/net/tcp: a list of (local port, remote port, timer, seconds left), timer
+    0 for none, 1 retransmit, 2 keepalive, 4 zero-window probe."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote, state, timer = fields[1], fields[2], fields[3], fields[5]
+            lport, rport = int(local.split(":")[1], 16), int(remote.split(":")[1], 16)
+            if state != "01" or local_port not in (None, lport) or remote_port not in (None, rport):
+                continue
+            kind, when = timer.split(":")
+            found.append((lport, rport, int(kind, 16), int(when, 16) / ticks))
+    return found
+
+
 def listens_on(pid, port):
     """Whether process `pid` holds a socket listening on IPv4 TCP `port` (any local address;
     the servers here bind 127.0.0.1): a server that lost its port to another process (a

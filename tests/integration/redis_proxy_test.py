@@ -18,8 +18,8 @@ import unittest
 import redis
 
 from harness import (admin_http, metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, sanitized, send_and_half_close, sigstop, wait_until,
-                     with_random_traffic)
+                     run_unittests, sanitized, send_and_half_close, sigstop, tcp_timers,
+                     wait_until, with_random_traffic)
 
 RINGLEADER = None
 
@@ -739,6 +739,52 @@ class IdleTimeoutTest(ClusterCase):
             self.assertEqual(got, 8 * want)
             self.assertGreater(time.monotonic() - start, 0.6)  # well past the idle timeout
 
+
+
+class TcpKeepaliveTest(ClusterCase):
+    """proxy.tcp_keepalive_s and backend.tcp_keepalive_s, read off the kernel's timer of each
+    socket: a keepalive timer due within the configured idle time."""
+    proxy_extra = "workers = 1\ntcp_keepalive_s = 7"
+    extra = "[backend]\ntcp_keepalive_s = 30\n"
+    client_idle, backend_idle = 7, 30
+
+    def idle_sockets(self):
+        """The proxy's side of one client connection and of its connection to each backend,
+        as tcp_timers() entries once none is retransmitting (a keepalive timer runs only while
+        nothing sent is unacknowledged)."""
+        with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+            # Keys on every backend, so the worker connects to each.
+            s.sendall(b"MSET " + b" ".join(f"ka:{i} {i}".encode() for i in range(30)) + b"\r\n")
+            self.assertEqual(s.recv(100), b"+OK\r\n")
+            pairs = [(self.rl.port, s.getsockname()[1])]
+            for r in self.redises:
+                pairs += [(lp, rp) for lp, rp, _, _ in tcp_timers(remote_port=r.port)]
+            self.assertEqual(len(pairs), 1 + len(self.redises), pairs)
+
+            def settled():
+                timers = [t for lp, rp in pairs for t in tcp_timers(lp, rp)]
+                return timers if len(timers) == len(pairs) and all(t[2] != 1 for t in timers) \
+                    else None
+            return wait_until(settled, timeout=5, what="the sockets' timers")
+
+    def test_client_and_backend_connections_probe_when_idle(self):
+        client, *backends = self.idle_sockets()
+        self.assertEqual(client[2], 2, client)  # keepalive
+        self.assertGreater(client[3], 0)
+        self.assertLessEqual(client[3], self.client_idle)
+        for b in backends:
+            self.assertEqual(b[2], 2, b)
+            # The backend setting, not the client one (a few seconds may pass meanwhile).
+            self.assertGreater(b[3], self.client_idle + 1)
+            self.assertLessEqual(b[3], self.backend_idle)
+
+
+class TcpKeepaliveOffTest(TcpKeepaliveTest):
+    proxy_extra = "workers = 1\ntcp_keepalive_s = 0"
+    extra = "[backend]\ntcp_keepalive_s = 0\n"
+
+    def test_client_and_backend_connections_probe_when_idle(self):
+        self.assertEqual([t[2] for t in self.idle_sockets()], [0] * (1 + len(self.redises)))
 
 
 class IdleTimeoutFromTheLastRequestTest(ClusterCase):

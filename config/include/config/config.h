@@ -28,6 +28,10 @@ struct ProxyConfig {
   uint32_t workers = 0;  // 0 = one per core
   uint32_t max_clients = 10000;
   uint32_t client_idle_timeout_ms = 0;  // 0 = never
+  // TCP keepalive on client connections (as Redis's tcp-keepalive): probes after this many
+  // seconds of silence, so a client whose host vanished without closing is dropped within
+  // about twice that. 0 = off; at most 32767 (the kernel's limit).
+  uint32_t tcp_keepalive_s = 300;
   uint64_t max_request_bytes = 64ull << 20;
   // A client with more than this many bytes of replies still unwritten when another reply is
   // ready, counting replies held behind an earlier unanswered request, is disconnected (it
@@ -46,6 +50,10 @@ struct BackendPoolConfig {
   uint32_t timeout_ms = 1000;  // since the request was sent, and the backend's last bytes
   uint32_t failure_limit = 3;  // consecutive failures before ejection; 0 = never eject
   uint32_t retry_timeout_ms = 5000;
+  // TCP keepalive on backend connections: probes after this many seconds of silence, which
+  // also keeps idle connections alive through firewalls and NAT that forget quiet flows.
+  // 0 = off; at most 32767.
+  uint32_t tcp_keepalive_s = 300;
   std::string password;
   // A reply larger than this is dropped as it streams in and its request gets an error, so
   // one huge answer (KEYS *, HGETALL of a giant hash) cannot exhaust the proxy's memory.

@@ -7,6 +7,7 @@
 
 #include "backend_pool.h"
 #include "common/log.h"
+#include "tcp_keepalive.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -174,6 +175,11 @@ void BackendConnection::on_connected(int status) {
     return;
   }
   uv_timer_stop(&timer_);
+  if (!socket_->stream.unix_domain) {
+    if (int err = enable_tcp_keepalive(&socket_->stream.tcp, pool_.config().tcp_keepalive_s)) {
+      RL_LOG_DEBUG("%s: TCP keepalive not set: %s", pool_.describe().c_str(), std::strerror(err));
+    }
+  }
   WorkerCounters::bump(pool_.counters().backend_connects);
   pool_.note_connected();
   connected_ = true;

@@ -1,9 +1,12 @@
 #include "client_connection.h"
 
+#include <cstring>
+
 #include "backend_pool.h"
 #include "common/log.h"
 #include "common/socket_address.h"
 #include "replication.h"
+#include "tcp_keepalive.h"
 #include "uv_util.h"
 #include "worker.h"
 
@@ -158,7 +161,12 @@ void ClientConnection::accept(Worker& worker, StreamHandle& listener) {
              [](uv_handle_t* h) { static_cast<ClientConnection*>(h->data)->on_handle_closed(); });
     return;
   }
-  if (!listener.unix_domain) uv_tcp_nodelay(&c->socket_.tcp, 1);
+  if (!listener.unix_domain) {
+    uv_tcp_nodelay(&c->socket_.tcp, 1);
+    if (int err = enable_tcp_keepalive(&c->socket_.tcp, worker.config().proxy.tcp_keepalive_s)) {
+      RL_LOG_DEBUG("client connection: TCP keepalive not set: %s", std::strerror(err));
+    }
+  }
   ProxyCounters& pc = worker.proxy_counters();
   int64_t open = pc.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
   bool admitted = open <= static_cast<int64_t>(pc.max_clients);
