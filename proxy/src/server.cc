@@ -3,7 +3,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -18,6 +17,7 @@
 
 #include "admin/admin_server.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 #include "core/counters.h"
 #include "core/fd_limit.h"
 #include "core/ring_publisher.h"
@@ -58,11 +58,7 @@ Result<sockaddr_storage> listen_address(const std::string& listen,
     if (!config::parse_unix_address(listen, &path)) {
       return Status::error(key + ": invalid Unix socket address \"" + listen + "\"");
     }
-    sockaddr_storage addr{};
-    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
-    un->sun_family = AF_UNIX;
-    std::memcpy(un->sun_path, path.data(), path.size());
-    return addr;
+    return *unix_socket_address(path);  // parse_unix_address checked that it fits
   }
   std::string host;
   uint16_t port = 0;
@@ -85,7 +81,7 @@ Status check_nobody_listens(const std::string& key, const std::string& listen) {
   if (!addr) return addr.status();
   const sockaddr_storage& a = addr.value();
   if (a.ss_family == AF_UNIX) {
-    Status s = UnixListener::check_free(reinterpret_cast<const sockaddr_un&>(a).sun_path);
+    Status s = UnixListener::check_free(unix_socket_path(a));
     return s ? s : Status::error(key + ": " + s.message());
   }
   const uint16_t port = a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
@@ -227,8 +223,7 @@ int Server::run() {
 Status Server::start_workers() {
   int shared_fd = -1;
   if (addr_.ss_family == AF_UNIX) {
-    auto listener = UnixListener::open(reinterpret_cast<const sockaddr_un&>(addr_).sun_path,
-                                       config_.proxy.unix_socket_mode);
+    auto listener = UnixListener::open(unix_socket_path(addr_), config_.proxy.unix_socket_mode);
     if (!listener) return Status::error("proxy.listen: " + listener.error());
     unix_listener_ = std::move(listener.value());
     shared_fd = unix_listener_->fd();

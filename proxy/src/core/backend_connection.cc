@@ -1,12 +1,11 @@
 #include "backend_connection.h"
 
-#include <sys/un.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "backend_pool.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 #include "tcp_keepalive.h"
 #include "uv_util.h"
 
@@ -158,8 +157,8 @@ void BackendConnection::connect_to(const sockaddr_storage& address) {
   };
   if (unix_domain) {
     // Errors (no such file, refused) come through the callback.
-    uv_pipe_connect(&socket_->connect_req, &socket_->stream.pipe,
-                    reinterpret_cast<const sockaddr_un*>(&address)->sun_path, connected);
+    uv_pipe_connect(&socket_->connect_req, &socket_->stream.pipe, unix_socket_path(address).c_str(),
+                    connected);
     return;
   }
   uv_tcp_nodelay(&socket_->stream.tcp, 1);

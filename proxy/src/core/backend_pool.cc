@@ -2,12 +2,12 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <cstring>
 
 #include "backend_connection.h"
 #include "common/log.h"
+#include "common/socket_address.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -34,10 +34,7 @@ Result<std::unique_ptr<BackendPool>> BackendPool::create(
   pool->port_ = port;
   sockaddr_storage addr{};
   if (unix_domain) {
-    auto* un = reinterpret_cast<sockaddr_un*>(&addr);
-    un->sun_family = AF_UNIX;
-    std::memcpy(un->sun_path, path.data(), path.size());  // fits: parse_unix_address checked
-    pool->fixed_ = addr;
+    pool->fixed_ = unix_socket_address(path);  // fits: parse_unix_address checked
   } else if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
              uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
     pool->fixed_ = addr;

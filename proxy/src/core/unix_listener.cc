@@ -8,18 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/socket_address.h"
+
 namespace ringleader::proxy {
 namespace {
 
-Result<sockaddr_un> socket_address(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof address.sun_path) {
+Result<sockaddr_storage> socket_address(const std::string& path) {
+  std::optional<sockaddr_storage> address = unix_socket_address(path);
+  if (!address) {
     return Status::error("Unix socket path \"" + path + "\" must be 1 to " +
-                         std::to_string(sizeof address.sun_path - 1) + " bytes");
+                         std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
   }
-  std::memcpy(address.sun_path, path.data(), path.size());
-  return address;
+  return *address;
 }
 
 std::string errno_text(int err) {
