@@ -268,11 +268,19 @@ bool PeerTransport::connected(const raft::NodeId& id) const {
 
 void PeerTransport::set_blocked(std::set<raft::NodeId> peers) {
   blocked_in_ = peers;
-  blocked_out_ = std::move(peers);
+  set_blocked_outgoing(std::move(peers));
 }
 
 void PeerTransport::set_blocked_outgoing(std::set<raft::NodeId> peers) {
   blocked_out_ = std::move(peers);
+  // Frames queued for a blocked peer and not yet written (it was unreachable, say) are lost
+  // as a partition would lose them: delivered after the block they would slip through it.
+  for (const raft::NodeId& id : blocked_out_) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) continue;
+    stats_.dropped_blocked += it->second->queue.size();
+    it->second->queue.clear();
+  }
 }
 
 // ---- sending ----------------------------------------------------------------------------------

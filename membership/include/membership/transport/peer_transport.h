@@ -20,7 +20,8 @@
 //   - Outbound: connects to every known peer at once and reconnects with exponential backoff
 //     (reconnect_min_ms doubling up to reconnect_max_ms). Frames wait in a per-peer queue of at
 //     most max_queued_frames; when it is full the oldest frame is dropped (Raft retransmits).
-//   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers.
+//   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers, those
+//     already queued for them included.
 //
 // Addresses are numeric "host:port" (IPv4 "127.0.0.1:7401", IPv6 "[::1]:7401") or
 // "localhost:port"; names are not resolved (that would block the loop).
@@ -132,7 +133,8 @@ class PeerTransport {
   // Queues any frame for `to` (forward requests and responses).
   void send_frame(const raft::NodeId& to, const Frame& frame);
 
-  // Drops every frame to and from these peers (replaces the previous set).
+  // Drops every frame to and from these peers (replaces the previous set), including frames
+  // queued for them and not yet written.
   void set_blocked(std::set<raft::NodeId> peers);
   // One-way: drops frames this node sends to these peers; what they send still arrives.
   void set_blocked_outgoing(std::set<raft::NodeId> peers);
