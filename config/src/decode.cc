@@ -22,6 +22,8 @@ constexpr uint32_t kMinReplyBytes = 1024;
 constexpr uint32_t kMaxBackendConnections = 64;
 // TCP_KEEPIDLE above this is refused by Linux (MAX_TCP_KEEPIDLE).
 constexpr uint32_t kMaxKeepaliveSeconds = 32767;
+// Redis's `databases` is at most INT_MAX, so database indexes stop one below.
+constexpr uint32_t kMaxRedisDatabase = 2147483646;
 // Smallest Maglev table an operator may ask for; smaller tables balance too coarsely.
 constexpr uint32_t kMinMaglevTableSize = 1031;
 constexpr uint32_t kUint32Max = std::numeric_limits<uint32_t>::max();
@@ -146,7 +148,9 @@ void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {
   in.read_unsigned<uint32_t>("failure_limit", 0, kUint32Max, &out->failure_limit);
   in.read_unsigned<uint32_t>("retry_timeout_ms", 1, kUint32Max, &out->retry_timeout_ms);
   in.read_unsigned<uint32_t>("tcp_keepalive_s", 0, kMaxKeepaliveSeconds, &out->tcp_keepalive_s);
+  in.read_string("username", &out->username);
   in.read_string("password", &out->password);
+  in.read_unsigned<uint32_t>("db", 0, kMaxRedisDatabase, &out->db);
   in.read_unsigned<uint64_t>("max_reply_bytes", kMinReplyBytes, kUint64Max, &out->max_reply_bytes);
 }
 

@@ -267,12 +267,33 @@ void validate_protocol(const Config& config, Diagnostics* diagnostics) {
                               "not supported with protocol \"memcached\" (its text protocol has "
                               "no authentication); remove it");
   }
+  if (!config.backend.username.empty()) {
+    diagnostics->error_at_key("backend.username",
+                              "not supported with protocol \"memcached\" (its text protocol has "
+                              "no authentication); remove it");
+  }
+  if (config.backend.db != 0) {
+    diagnostics->error_at_key("backend.db",
+                              "not supported with protocol \"memcached\" (memcached has no "
+                              "numbered databases); remove it");
+  }
+}
+
+// AUTH takes a user name only with a password.
+void validate_backend(const Config& config, Diagnostics* diagnostics) {
+  if (!config.backend.username.empty() && config.backend.password.empty() &&
+      config.proxy.protocol == Protocol::kRedis) {
+    diagnostics->error_at_key("backend.username",
+                              "needs backend.password: backends authenticate with AUTH "
+                              "username password");
+  }
 }
 
 }  // namespace
 
 void validate_config(const Config& config, Diagnostics* diagnostics) {
   validate_protocol(config, diagnostics);
+  validate_backend(config, diagnostics);
   validate_ring(config, diagnostics);
   validate_membership(config, diagnostics);
   validate_listeners(config, diagnostics);

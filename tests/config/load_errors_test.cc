@@ -110,13 +110,42 @@ password = "secret"
   EXPECT_TRUE(HasOnlyError(backend, "backend.password", 4,
                            "not supported with protocol \"memcached\" (its text protocol has no "
                            "authentication); remove it"));
+  const LoadResult user = load_with_backend(R"([proxy]
+protocol = "memcached"
+[backend]
+username = "proxy"
+db = 2
+)");
+  ASSERT_EQ(user.errors.size(), 2u) << testing::describe_errors(user);
+  EXPECT_TRUE(HasError(user, "backend.username", 4,
+                       "not supported with protocol \"memcached\" (its text protocol has no "
+                       "authentication); remove it"));
+  EXPECT_TRUE(HasError(user, "backend.db", 5,
+                       "not supported with protocol \"memcached\" (memcached has no numbered "
+                       "databases); remove it"));
   // The same keys are fine for Redis.
   EXPECT_TRUE(load_with_backend(R"([proxy]
 requirepass = "secret"
 [backend]
+username = "proxy"
 password = "secret"
+db = 2
 )")
                   .ok());
+}
+
+TEST(ConfigErrors, BackendUserNameNeedsAPassword) {
+  const LoadResult result = load_with_backend("[backend]\nusername = \"proxy\"\n");
+  EXPECT_TRUE(HasOnlyError(result, "backend.username", 2,
+                           "needs backend.password: backends authenticate with AUTH username "
+                           "password"));
+}
+
+TEST(ConfigErrors, BackendDatabaseIsARedisDatabaseIndex) {
+  const LoadResult negative = load_with_backend("[backend]\ndb = -1\n");
+  EXPECT_TRUE(HasOnlyError(negative, "backend.db", 2, "between 0 and 2147483646, got -1"));
+  const LoadResult text = load_with_backend("[backend]\ndb = \"1\"\n");
+  EXPECT_TRUE(HasOnlyError(text, "backend.db", 2, "expected an integer, got a string"));
 }
 
 TEST(ConfigErrors, EnumValueOfWrongType) {

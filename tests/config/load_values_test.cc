@@ -35,7 +35,9 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.backend.failure_limit, 3u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 5000u);
   EXPECT_EQ(c.backend.tcp_keepalive_s, 300u);
+  EXPECT_EQ(c.backend.username, "");
   EXPECT_EQ(c.backend.password, "");
+  EXPECT_EQ(c.backend.db, 0u);
   EXPECT_EQ(c.backend.max_reply_bytes, 512ull << 20);
 
   EXPECT_EQ(c.ring.algorithm, ring::Algorithm::kVnode);
@@ -79,15 +81,19 @@ TEST(ConfigValues, RedisPasswords) {
 [proxy]
 requirepass = "s3cret"
 [backend]
+username = "proxy"
 password = "backend-pass"
+db = 3
 [[backends]]
 name = "r1"
 address = "127.0.0.1:6379"
 )",
                                         "redis.toml");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.ok()) << describe_errors(result);
   EXPECT_EQ(result.config.proxy.requirepass, "s3cret");
+  EXPECT_EQ(result.config.backend.username, "proxy");
   EXPECT_EQ(result.config.backend.password, "backend-pass");
+  EXPECT_EQ(result.config.backend.db, 3u);
 }
 
 // Every key but the passwords (see RedisPasswords).

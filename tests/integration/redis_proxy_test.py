@@ -984,6 +984,50 @@ class BackendPasswordTest(unittest.TestCase):
                     wait_until(lambda: expected in rl.tail(), timeout=5, what="a log line")
 
 
+class BackendUserAndDatabaseTest(unittest.TestCase):
+    def test_an_acl_user_and_a_database_apply_to_every_backend_connection(self):
+        with TempDir() as tmp, RedisServer(tmp, password="admin") as r1, \
+                RedisServer(tmp, password="admin") as r2:
+            admins = [redis.Redis(port=r.port, password="admin", socket_timeout=5) for r in (r1, r2)]
+            for admin in admins:
+                admin.execute_command("ACL", "SETUSER", "proxy", "on", ">upass", "~*", "+@all")
+                admin.set("marker", "database 0")
+            extra = '[backend]\nusername = "proxy"\npassword = "upass"\ndb = 3'
+            with Ringleader(RINGLEADER, tmp, [r1.port, r2.port], extra=extra) as rl:
+                c = redis.Redis(port=rl.port, socket_timeout=5)
+                for i in range(100):
+                    self.assertTrue(c.set(f"db:{i}", i))
+                # Every key is in database 3 of its backend, written by the ACL user.
+                direct = [redis.Redis(port=r.port, username="proxy", password="upass", db=3,
+                                      socket_timeout=5) for r in (r1, r2)]
+                sizes = [d.dbsize() for d in direct]
+                self.assertEqual(sum(sizes), 100)
+                self.assertTrue(all(sizes), sizes)
+                for d in direct:
+                    for key in d.scan_iter(count=1000):
+                        self.assertEqual(d.get(key), c.get(key))
+                self.assertTrue(any(cl["user"] == "proxy" and cl["db"] == "3"
+                                    for cl in admins[0].client_list()))
+                # Clients see that database as db 0.
+                self.assertEqual(c.dbsize(), 100)
+                self.assertEqual(c.info("keyspace")["db0"]["keys"], 100)
+                self.assertEqual(c.get("marker"), None)
+                # FLUSHDB through the proxy empties database 3 only.
+                self.assertTrue(c.flushdb())
+                self.assertEqual([d.dbsize() for d in direct], [0, 0])
+                self.assertEqual([a.get("marker") for a in admins], [b"database 0"] * 2)
+
+    def test_a_database_the_backend_lacks_is_named_in_the_error(self):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            with Ringleader(RINGLEADER, tmp, [r.port],
+                            extra='[backend]\ndb = 99\n[log]\nlevel = "warn"') as rl:
+                c = redis.Redis(port=rl.port, socket_timeout=5)
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.get("k")
+                self.assertIn(f"backend redis-0 (127.0.0.1:{r.port}): handshake refused: "
+                              "-ERR DB index is out of range", str(err.exception))
+
+
 def drain(sock, at_least, deadline):
     """Reads from sock until at_least bytes arrived, it closed, or the deadline passed."""
     got = 0

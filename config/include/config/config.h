@@ -54,7 +54,13 @@ struct BackendPoolConfig {
   // also keeps idle connections alive through firewalls and NAT that forget quiet flows.
   // 0 = off; at most 32767.
   uint32_t tcp_keepalive_s = 300;
+  // Redis only: every connection authenticates with AUTH [username] password, then selects
+  // database `db` (twemproxy's redis_auth and redis_db). Clients keep seeing database 0: what
+  // they call db 0 is database `db` of every backend. `username` (a Redis 6 ACL user) needs a
+  // password.
+  std::string username;
   std::string password;
+  uint32_t db = 0;
   // A reply larger than this is dropped as it streams in and its request gets an error, so
   // one huge answer (KEYS *, HGETALL of a giant hash) cannot exhaust the proxy's memory.
   // The default holds any value Redis accepts (proto-max-bulk-len, 512 MB).

@@ -156,12 +156,13 @@ void cpu_section(std::string& out) {
 }
 
 void keyspace_section(const InfoSources& in, std::string& out) {
-  // Sum "db0:keys=N,expires=M,avg_ttl=T" over backends.
+  // Sum "dbN:keys=K,expires=E,avg_ttl=T" over backends, N being backend.db, which clients
+  // see as db0.
   uint64_t keys = 0, expires = 0;
+  const std::string db = "db" + std::to_string(in.backend_db);
   for (std::string_view text : in.backend_texts) {
-    std::string_view db0 = info_field(text, "db0");
     uint64_t k = 0, e = 0;
-    std::string line(db0);
+    std::string line(info_field(text, db));
     if (std::sscanf(line.c_str(), "keys=%lu,expires=%lu", &k, &e) == 2) {
       keys += k;
       expires += e;

@@ -28,6 +28,8 @@ struct InfoSources {
   uint64_t uptime_s = 0;
   uint64_t ring_epoch = 0;
   uint32_t max_clients = 0;
+  // The backends' database that clients see as db 0 (backend.db).
+  uint32_t backend_db = 0;
 };
 
 // Whether INFO's `sections` include `section`, by name or by asking for every section.

@@ -215,6 +215,7 @@ void RedisSession::merge_info(PendingRequest& req) {
   in.uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
   in.ring_epoch = req.ring->epoch();
   in.max_clients = env_.counters->max_clients;
+  if (env_.config != nullptr) in.backend_db = env_.config->backend.db;
   append_bulk(req.reply, info_text(in));
 }
 

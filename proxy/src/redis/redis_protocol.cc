@@ -18,15 +18,23 @@ std::unique_ptr<ReplyFramer> RedisProtocol::new_framer() {
 
 std::string RedisProtocol::handshake(const config::BackendPoolConfig& backend) {
   std::string out;
-  if (!backend.password.empty()) {
+  if (!backend.password.empty() && !backend.username.empty()) {
+    std::string_view args[] = {"AUTH", backend.username, backend.password};
+    append_command(out, args);
+  } else if (!backend.password.empty()) {
     std::string_view args[] = {"AUTH", backend.password};
+    append_command(out, args);
+  }
+  if (backend.db != 0) {
+    const std::string db = std::to_string(backend.db);
+    std::string_view args[] = {"SELECT", db};
     append_command(out, args);
   }
   return out;
 }
 
 size_t RedisProtocol::handshake_replies(const config::BackendPoolConfig& backend) {
-  return backend.password.empty() ? 0 : 1;
+  return (backend.password.empty() ? 0 : 1) + (backend.db == 0 ? 0 : 1);
 }
 
 bool RedisProtocol::is_miss_reply(std::string_view reply) {

@@ -1,5 +1,5 @@
 // The pieces INFO's merge is made of: reading a backend's fields, comparing versions,
-// printing sizes as Redis does.
+// printing sizes as Redis does, summing the keyspace.
 #include "redis/info_reply.h"
 
 #include <gtest/gtest.h>
@@ -48,6 +48,23 @@ TEST(InfoReplyTest, UnknownSectionIsEmpty) {
   InfoSources in;
   in.sections = "nosuchsection";
   EXPECT_EQ(info_text(in), "");
+}
+
+// Keys are summed over the backends from the database clients see as db0: backend.db.
+TEST(InfoReplyTest, KeyspaceSumsTheBackendsSelectedDatabase) {
+  const std::string a =
+      "# Keyspace\r\ndb0:keys=7,expires=1,avg_ttl=0\r\n"
+      "db3:keys=10,expires=2,avg_ttl=5\r\n";
+  const std::string b = "# Keyspace\r\ndb3:keys=5,expires=0,avg_ttl=0\r\n";
+  InfoSources in;
+  in.sections = "keyspace";
+  in.backend_texts = {a, b};
+  in.backends = 2;
+  EXPECT_EQ(info_text(in), "# Keyspace\r\ndb0:keys=7,expires=1,avg_ttl=0\r\n");
+  in.backend_db = 3;
+  EXPECT_EQ(info_text(in), "# Keyspace\r\ndb0:keys=15,expires=2,avg_ttl=0\r\n");
+  in.backend_db = 4;
+  EXPECT_EQ(info_text(in), "# Keyspace\r\n");
 }
 
 }  // namespace
