@@ -147,6 +147,7 @@ void decode_backend_pool(TableReader& in, BackendPoolConfig* out) {
   in.read_unsigned<uint32_t>("timeout_ms", 1, kUint32Max, &out->timeout_ms);
   in.read_unsigned<uint32_t>("failure_limit", 0, kUint32Max, &out->failure_limit);
   in.read_unsigned<uint32_t>("retry_timeout_ms", 1, kUint32Max, &out->retry_timeout_ms);
+  in.read_bool("preconnect", &out->preconnect);
   in.read_unsigned<uint32_t>("tcp_keepalive_s", 0, kMaxKeepaliveSeconds, &out->tcp_keepalive_s);
   in.read_string("username", &out->username);
   in.read_string("password", &out->password);

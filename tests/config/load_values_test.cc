@@ -34,6 +34,7 @@ TEST(ConfigValues, DefaultsWhenOnlyABackendIsGiven) {
   EXPECT_EQ(c.backend.timeout_ms, 1000u);
   EXPECT_EQ(c.backend.failure_limit, 3u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 5000u);
+  EXPECT_FALSE(c.backend.preconnect);
   EXPECT_EQ(c.backend.tcp_keepalive_s, 300u);
   EXPECT_EQ(c.backend.username, "");
   EXPECT_EQ(c.backend.password, "");
@@ -117,6 +118,7 @@ connect_timeout_ms = 250
 timeout_ms = 400
 failure_limit = 0
 retry_timeout_ms = 10000
+preconnect = true
 tcp_keepalive_s = 0
 max_reply_bytes = 2097152
 
@@ -177,6 +179,7 @@ level = "debug"
   EXPECT_EQ(c.backend.timeout_ms, 400u);
   EXPECT_EQ(c.backend.failure_limit, 0u);
   EXPECT_EQ(c.backend.retry_timeout_ms, 10000u);
+  EXPECT_TRUE(c.backend.preconnect);
   EXPECT_EQ(c.backend.tcp_keepalive_s, 0u);
   EXPECT_EQ(c.backend.max_reply_bytes, 2097152u);
 

@@ -17,7 +17,7 @@ import unittest
 
 import redis
 
-from harness import (admin_http, metric_value, primary_backends, RedisServer, Ringleader, TempDir,
+from harness import (admin_http, free_port, metric_value, primary_backends, RedisServer, Ringleader, TempDir,
                      run_unittests, sanitized, send_and_half_close, sigstop, tcp_timers,
                      wait_until, with_random_traffic)
 
@@ -1026,6 +1026,54 @@ class BackendUserAndDatabaseTest(unittest.TestCase):
                     c.get("k")
                 self.assertIn(f"backend redis-0 (127.0.0.1:{r.port}): handshake refused: "
                               "-ERR DB index is out of range", str(err.exception))
+
+
+class PreconnectTest(unittest.TestCase):
+    """backend.preconnect: every worker opens its backend.connections to each backend at start,
+    before any request, and a backend that is down then is reported in the log at once."""
+
+    def test_connections_open_before_any_request_and_a_dead_backend_shows_at_once(self):
+        with TempDir() as tmp, RedisServer(tmp) as r1, RedisServer(tmp) as r2:
+            dead = free_port()
+            backends = [r1.port, r2.port, {"name": "gone", "address": f"127.0.0.1:{dead}"}]
+            with Ringleader(RINGLEADER, tmp, backends, proxy="workers = 2",
+                            extra="[backend]\nconnections = 2\npreconnect = true") as rl:
+                # 2 workers x 2 connections to each live backend, plus this test's own.
+                direct = [redis.Redis(port=r.port, socket_timeout=5) for r in (r1, r2)]
+                wait_until(lambda: [d.info("clients")["connected_clients"] for d in direct]
+                           == [5, 5], timeout=10, what="preconnected backends")
+                wait_until(lambda: metric_value(rl.admin_port,
+                                                'ringleader_backend_connections{backend="redis-0"}')
+                           == 4, timeout=10, what="the connection gauge")
+                wait_until(lambda: "backend gone (127.0.0.1:%d): cannot connect" % dead
+                           in rl.tail(), timeout=10, what="the dead backend in the log")
+                # The preconnected connections serve (no second set is opened).
+                c = redis.Redis(port=rl.port, socket_timeout=5)
+                for i in range(40):
+                    key = f"pre:{i}"
+                    try:
+                        c.set(key, i)
+                    except redis.ResponseError as e:
+                        self.assertIn(f"backend gone (127.0.0.1:{dead})", str(e))
+                self.assertEqual([d.info("clients")["connected_clients"] for d in direct],
+                                 [5, 5])
+                # A backend added later (here by a reload) is connected as it joins.
+                with RedisServer(tmp) as r3:
+                    with open(rl.config_path, "a") as f:
+                        f.write(f'\n[[backends]]\nname = "late"\naddress = "127.0.0.1:{r3.port}"\n')
+                    rl.proc.send_signal(signal.SIGHUP)
+                    late = redis.Redis(port=r3.port, socket_timeout=5)
+                    wait_until(lambda: late.info("clients")["connected_clients"] == 5,
+                               timeout=10, what="the added backend preconnected")
+
+    def test_without_it_backends_are_connected_on_first_use(self):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            with Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 2") as rl:
+                direct = redis.Redis(port=r.port, socket_timeout=5)
+                time.sleep(0.5)
+                self.assertEqual(direct.info("clients")["connected_clients"], 1)
+                redis.Redis(port=rl.port, socket_timeout=5).set("k", "v")
+                self.assertGreaterEqual(direct.info("clients")["connected_clients"], 2)
 
 
 def drain(sock, at_least, deadline):

@@ -50,6 +50,11 @@ struct BackendPoolConfig {
   uint32_t timeout_ms = 1000;  // since the request was sent, and the backend's last bytes
   uint32_t failure_limit = 3;  // consecutive failures before ejection; 0 = never eject
   uint32_t retry_timeout_ms = 5000;
+  // Open every connection to a backend when it enters the ring (at start, or added later)
+  // rather than at its first request, as twemproxy's preconnect: the first requests find them
+  // open, and a backend that is down at start shows in the log, the metrics and its failure
+  // count before any request needs it. Later reconnects stay on demand.
+  bool preconnect = false;
   // TCP keepalive on backend connections: probes after this many seconds of silence, which
   // also keeps idle connections alive through firewalls and NAT that forget quiet flows.
   // 0 = off; at most 32767.

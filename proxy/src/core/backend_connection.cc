@@ -87,6 +87,10 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   }
 }
 
+void BackendConnection::preconnect() {
+  if (state_ == State::kIdle) start_connect();
+}
+
 void BackendConnection::start_connect() {
   state_ = State::kConnecting;
   // One deadline for the lookup and the connect together.

@@ -35,6 +35,9 @@ class BackendConnection final : public IoBatch::Writer {
 
   // Takes a reference on req while part `part` (PendingRequest::part) is held here.
   void send(PendingRequest* req, uint32_t part);
+  // Starts connecting now if the connection is idle (backend.preconnect). A failure counts
+  // and backs off as for a connection a request asked for.
+  void preconnect();
 
   // Writes what send() queued (called by the worker after the loop's I/O callbacks).
   void flush();

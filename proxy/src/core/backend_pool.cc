@@ -65,6 +65,11 @@ void BackendPool::send(PendingRequest* req, uint32_t fragment) {
   connections_[req->lane % connections_.size()]->send(req, fragment);
 }
 
+void BackendPool::preconnect() {
+  for (BackendConnection* c : connections_)
+    c->preconnect();
+}
+
 bool BackendPool::idle() const {
   for (const BackendConnection* c : connections_) {
     if (c->load() > 0) return false;

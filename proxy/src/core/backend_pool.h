@@ -77,6 +77,8 @@ class BackendPool {
   void send(PendingRequest* req, uint32_t part);
   // No request is waiting for or awaiting a reply on any of its connections.
   bool idle() const;
+  // Starts connecting every idle connection (backend.preconnect).
+  void preconnect();
 
   void report_success() { consecutive_failures_ = 0; }
   // A request or connection failed; `why` names the backend and the cause. After

@@ -99,6 +99,7 @@ Status Worker::start(const sockaddr_storage& addr, int shared_listener_fd) {
     ++loop_turn;
     auto* w = static_cast<Worker*>(p->data);
     w->refresh_ring();
+    w->preconnect_new_pools();
     w->sweep_retiring();
   });
   uv_check_init(&loop_, &flush_check_);
@@ -228,6 +229,13 @@ void Worker::flush_all() {
   loop_clock_forget();
 }
 
+void Worker::preconnect_new_pools() {
+  for (const std::string& name : to_preconnect_) {
+    if (auto it = pools_.find(name); it != pools_.end()) it->second->preconnect();
+  }
+  to_preconnect_.clear();
+}
+
 void Worker::refresh_ring() {
   uint64_t version = rings_.version();
   if (version == ring_version_) return;
@@ -256,6 +264,9 @@ void Worker::refresh_ring() {
         continue;
       }
       it = pools_.emplace(b.name, std::move(pool.value())).first;
+      if (config_.backend.preconnect && b.state != ring::BackendState::kDown) {
+        to_preconnect_.push_back(b.name);
+      }
     }
     pools_by_index_[i] = it->second.get();
   }

@@ -80,6 +80,9 @@ class Worker final : public PoolOwner {
  private:
   void run();
   void refresh_ring();
+  // backend.preconnect: connects the pools refresh_ring() created, on the loop's thread (the
+  // first refresh runs on the thread that starts the worker).
+  void preconnect_new_pools();
   void on_wakeup();
   void finish_drain();
   bool backends_idle() const;  // no pool has a request in flight
@@ -125,6 +128,7 @@ class Worker final : public PoolOwner {
   ring::RingSnapshot ring_;
   std::unordered_map<std::string, std::unique_ptr<BackendPool>> pools_;  // by backend name
   std::vector<BackendPool*> pools_by_index_;  // for ring_: index -> pool (or nullptr)
+  std::vector<std::string> to_preconnect_;    // names of pools created since the last poll
   // Pools of backends that left the ring (or moved to another address) with requests still
   // in flight: nothing new goes to them, and they close once those are answered.
   std::vector<std::unique_ptr<BackendPool>> retiring_;
