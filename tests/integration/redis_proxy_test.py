@@ -1012,6 +1012,15 @@ class BackendUserAndDatabaseTest(unittest.TestCase):
                 self.assertEqual(c.dbsize(), 100)
                 self.assertEqual(c.info("keyspace")["db0"]["keys"], 100)
                 self.assertEqual(c.get("marker"), None)
+                # COPY stays within the database; DB 0 would leave it.
+                self.assertEqual(c.execute_command("COPY", "{t}a", "{t}b"), 0)
+                c.set("{t}a", "v")
+                self.assertEqual(c.execute_command("COPY", "{t}a", "{t}b"), 1)
+                self.assertEqual(c.get("{t}b"), b"v")
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.execute_command("COPY", "{t}a", "{t}c", "DB", "0")
+                self.assertIn("backend.db", str(err.exception))
+                c.delete("{t}a", "{t}b")
                 # FLUSHDB through the proxy empties database 3 only.
                 self.assertTrue(c.flushdb())
                 self.assertEqual([d.dbsize() for d in direct], [0, 0])

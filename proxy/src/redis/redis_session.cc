@@ -16,13 +16,22 @@ namespace {
 std::atomic<uint64_t> next_client_id{1};
 
 // COPY ... DB n would write into a database no client of the proxy can reach (MOVE and
-// SWAPDB are refused for the same reason).
-Status check_database_option(const CommandSpec& spec, std::span<const std::string_view> args) {
+// SWAPDB are refused for the same reason). DB 0 is the clients' database, which on the
+// backends is backend.db: forwarded as it is only when that is 0 too.
+Status check_database_option(const CommandSpec& spec, std::span<const std::string_view> args,
+                             uint32_t backend_db) {
   if (spec.name != "copy") return Status::ok();
   for (size_t i = 3; i + 1 < args.size(); ++i) {
-    if (iequals(args[i], "DB") && args[i + 1] != "0") {
+    if (!iequals(args[i], "DB")) continue;
+    if (args[i + 1] != "0") {
       return Status::error("ERR COPY ... DB " + printable(args[i + 1], 20) +
                            ": ringleader serves database 0 only");
+    }
+    if (backend_db != 0) {
+      return Status::error(
+          "ERR COPY ... DB 0: the backends would read it as their database 0, "
+          "while clients' database 0 is their database " +
+          std::to_string(backend_db) + " (backend.db); leave the option out to copy within it");
     }
   }
   return Status::ok();
@@ -195,7 +204,7 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     reply_error(req, "ERR " + arity.message());
     return;
   }
-  if (Status database = check_database_option(*spec, args); !database) {
+  if (Status database = check_database_option(*spec, args, env_.config->backend.db); !database) {
     reply_error(req, database.message());
     return;
   }

@@ -441,6 +441,26 @@ TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
       << req->reply;
 }
 
+// With backend.db, clients' database 0 is that database of every backend.
+TEST_F(RedisSessionTest, BackendDatabaseIsTheClientsDatabaseZero) {
+  config_.backend.db = 3;
+  PendingRequest* info = plan("INFO keyspace\r\n");
+  ASSERT_EQ(info->fragments.size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i)
+    reply(
+        info, i,
+        bulk("# "
+             "Keyspace\r\ndb0:keys=100,expires=0,avg_ttl=0\r\ndb3:keys=4,expires=1,avg_ttl=0\r\n"));
+  session_->complete(*info);
+  EXPECT_NE(info->reply.find("db0:keys=12,expires=3,avg_ttl=0\r\n"), std::string::npos)
+      << info->reply;
+  // COPY ... DB 0 would reach the backends' database 0, not the clients'.
+  PendingRequest* copy = plan("COPY {u}:a {u}:b DB 0\r\n");
+  ASSERT_TRUE(copy->complete);
+  EXPECT_NE(copy->reply.find("database 3 (backend.db)"), std::string::npos) << copy->reply;
+  EXPECT_FALSE(plan("COPY {u}:a {u}:b REPLACE\r\n")->complete);
+}
+
 TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
   std::vector<ring::Backend> backends = ring_->backends();
   backends[1].state = ring::BackendState::kDown;  // ejected, or marked down
