@@ -1021,10 +1021,12 @@ class BackendUserAndDatabaseTest(unittest.TestCase):
                     c.execute_command("COPY", "{t}a", "{t}c", "DB", "0")
                 self.assertIn("backend.db", str(err.exception))
                 c.delete("{t}a", "{t}b")
-                # FLUSHDB through the proxy empties database 3 only.
-                self.assertTrue(c.flushdb())
-                self.assertEqual([d.dbsize() for d in direct], [0, 0])
-                self.assertEqual([a.get("marker") for a in admins], [b"database 0"] * 2)
+                # FLUSHDB, and FLUSHALL too, through the proxy empty database 3 only.
+                for flush in (c.flushdb, c.flushall):
+                    c.set("again", 1)
+                    self.assertTrue(flush())
+                    self.assertEqual([d.dbsize() for d in direct], [0, 0])
+                    self.assertEqual([a.get("marker") for a in admins], [b"database 0"] * 2)
 
     def test_a_database_the_backend_lacks_is_named_in_the_error(self):
         with TempDir() as tmp, RedisServer(tmp) as r:

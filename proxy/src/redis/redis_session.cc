@@ -466,6 +466,9 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
     case Merge::kAllOk:
     default:
       req.merge.kind = static_cast<uint8_t>(MergeKind::kAllOk);
+      // Clients see one database, backend.db, so FLUSHALL empties that one: the backends'
+      // other databases are not theirs.
+      if (spec.name == "flushall" && env_.config->backend.db != 0) sub[0] = "FLUSHDB";
       break;
   }
   // Changes (FLUSHALL, SCRIPT LOAD, ...) go to every backend, down ones included: one that

@@ -459,6 +459,13 @@ TEST_F(RedisSessionTest, BackendDatabaseIsTheClientsDatabaseZero) {
   ASSERT_TRUE(copy->complete);
   EXPECT_NE(copy->reply.find("database 3 (backend.db)"), std::string::npos) << copy->reply;
   EXPECT_FALSE(plan("COPY {u}:a {u}:b REPLACE\r\n")->complete);
+  // FLUSHALL empties that database only.
+  PendingRequest* flush = plan("FLUSHALL ASYNC\r\n");
+  ASSERT_EQ(flush->fragments.size(), 3u);
+  for (const Fragment& f : flush->fragments)
+    EXPECT_EQ(f.payload, "*2\r\n$7\r\nFLUSHDB\r\n$5\r\nASYNC\r\n");
+  config_.backend.db = 0;
+  EXPECT_EQ(plan("FLUSHALL\r\n")->fragments[0].payload, "*1\r\n$8\r\nFLUSHALL\r\n");
 }
 
 TEST_F(RedisSessionTest, ChangesReachBackendsThatAreDownReadsSkipThem) {
