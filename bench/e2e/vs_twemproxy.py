@@ -61,6 +61,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def sleeps(pid):
+    """Times the process went to sleep waiting (voluntary context switches): for a server
+    blocked in epoll_wait between requests, each one is a wakeup someone paid for."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    return 0
+
+
+def backends_load(pids):
+    """CPU seconds and sleeps of the backend servers together."""
+    return sum(cpu_seconds(p) for p in pids), sum(sleeps(p) for p in pids)
+
+
 def redis_benchmark(port, test, pipeline, requests, clients):
     """One redis-benchmark run against 127.0.0.1:port, or the Unix socket at `port` when it is
     a path; (requests/s, p50 ms, p99 ms)."""
@@ -161,24 +176,32 @@ def main():
                 targets = {"twemproxy": (nc_unix or nc_port, nc.proc.pid),
                            "ringleader": (rl_unix or rl.port, rl.proc.pid)}
                 results = {}
+                server_pids = [r.proc.pid for r in redises]
                 for rnd in range(args.rounds):
                     for pipeline in pipelines:
                         for name, (port, pid) in targets.items():
                             for test in tests:
                                 n = args.requests if pipeline == 1 else args.pipelined_requests
                                 before = cpu_seconds(pid)
+                                servers_before = backends_load(server_pids)
                                 if memcached:
                                     rps, p50, p99 = memaslap(port, test, n, args.clients)
                                 else:
                                     rps, p50, p99 = redis_benchmark(port, test, pipeline, n,
                                                                     args.clients)
                                 cpu = cpu_seconds(pid) - before
+                                servers_after = backends_load(server_pids)
+                                server_cpu = servers_after[0] - servers_before[0]
+                                wakeups = servers_after[1] - servers_before[1]
                                 results.setdefault((name, test, pipeline), []).append(
-                                    (rps, p50, p99, cpu / n * 100000))
+                                    (rps, p50, p99, cpu / n * 100000, server_cpu / n * 100000,
+                                     wakeups / n))
                                 label = test.upper() if memcached else f"{test.upper()} -P {pipeline:2d}"
                                 print(f"round {rnd + 1} {name:10s} {label}: "
                                       f"{rps:10.0f} req/s p50 {p50:.3f} ms p99 {p99:.3f} ms "
-                                      f"cpu {cpu / n * 100000:.3f} s/100k",
+                                      f"cpu {cpu / n * 100000:.3f} s/100k, servers' cpu "
+                                      f"{server_cpu / n * 100000:.3f} s/100k and "
+                                      f"{wakeups / n:.3f} wakeups per request",
                                       file=sys.stderr)
         finally:
             for r in redises:
@@ -197,17 +220,25 @@ def main():
             "all": ", clients and backends over Unix sockets"}[args.unix]
     print(f"ringleader workers={args.workers}{' io_uring=false' if args.no_io_uring else ''}"
           f"{unix}, median of {args.rounds} rounds")
-    print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu s/100k':>11s}")
+    # The servers' columns: the four backend servers together, per request. A server sleeps
+    # in epoll_wait when it has nothing to do, so its sleeps count the times the proxy had to
+    # wake it: smaller batches per backend write mean more of them, and more server CPU.
+    print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} "
+          f"{'cpu s/100k':>11s} {'servers cpu':>12s} {'wakeups/req':>12s}")
     for pipeline in pipelines:
         for test in tests:
             for name in ("twemproxy", "ringleader"):
                 k = (name, test, pipeline)
                 label = test.upper() if memcached else f"{test.upper()} -P {pipeline}"
                 print(f"{label:10s} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "
-                      f"{med(k, 2):8.3f} {med(k, 3):11.3f}")
+                      f"{med(k, 2):8.3f} {med(k, 3):11.3f} {med(k, 4):12.3f} {med(k, 5):12.3f}")
             t, r = ("twemproxy", test, pipeline), ("ringleader", test, pipeline)
-            print(f"{'':10s} {'ratio':11s} {med(r, 0) / med(t, 0):10.2f}x {med(r, 1) / med(t, 1):7.2f}x "
-                  f"{med(r, 2) / med(t, 2):7.2f}x {med(r, 3) / max(med(t, 3), 1e-9):10.2f}x")
+
+            def ratio(i):
+                return med(r, i) / max(med(t, i), 1e-9)
+
+            print(f"{'':10s} {'ratio':11s} {ratio(0):10.2f}x {ratio(1):7.2f}x "
+                  f"{ratio(2):7.2f}x {ratio(3):10.2f}x {ratio(4):11.2f}x {ratio(5):11.2f}x")
 
 
 if __name__ == "__main__":
