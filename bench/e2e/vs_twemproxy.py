@@ -62,13 +62,20 @@ def cpu_seconds(pid):
 
 
 def sleeps(pid):
-    """Times the process went to sleep waiting (voluntary context switches): for a server
-    blocked in epoll_wait between requests, each one is a wakeup someone paid for."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("voluntary_ctxt_switches:"):
-                return int(line.split()[1])
-    return 0
+    """Times the process's threads went to sleep waiting (voluntary context switches): for a
+    server blocked in epoll_wait between requests, each one is a wakeup someone paid for.
+    Summed over every thread (memcached serves from worker threads; /proc/PID/status counts
+    the main thread's alone)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return total
 
 
 def backends_load(pids):
