@@ -84,9 +84,7 @@ Status check_nobody_listens(const std::string& key, const std::string& listen) {
     Status s = UnixListener::check_free(unix_socket_path(a));
     return s ? s : Status::error(key + ": " + s.message());
   }
-  const uint16_t port = a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
-                                                : reinterpret_cast<const sockaddr_in&>(a).sin_port;
-  if (port == 0) return Status::ok();
+  if (socket_address_port(a) == 0) return Status::ok();
   int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::error(key + ": socket: " + std::strerror(errno));
   int one = 1;

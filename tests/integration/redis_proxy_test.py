@@ -1048,7 +1048,8 @@ class PreconnectTest(unittest.TestCase):
             dead = free_port()
             backends = [r1.port, r2.port, {"name": "gone", "address": f"127.0.0.1:{dead}"}]
             with Ringleader(RINGLEADER, tmp, backends, proxy="workers = 2",
-                            extra="[backend]\nconnections = 2\npreconnect = true") as rl:
+                            extra="[backend]\nconnections = 2\npreconnect = true\n"
+                                  "failure_limit = 2") as rl:
                 # 2 workers x 2 connections to each live backend, plus this test's own.
                 direct = [redis.Redis(port=r.port, socket_timeout=5) for r in (r1, r2)]
                 wait_until(lambda: [d.info("clients")["connected_clients"] for d in direct]
@@ -1058,6 +1059,11 @@ class PreconnectTest(unittest.TestCase):
                            == 4, timeout=10, what="the connection gauge")
                 wait_until(lambda: "backend gone (127.0.0.1:%d): cannot connect" % dead
                            in rl.tail(), timeout=10, what="the dead backend in the log")
+                # Failed connects count as failures: each worker's 2 reach failure_limit, and
+                # the backend is ejected before any request.
+                wait_until(lambda: metric_value(
+                    rl.admin_port, 'ringleader_backend_ejections_total{backend="gone"}') == 1,
+                    timeout=10, what="the dead backend ejected before any request")
                 # The preconnected connections serve (no second set is opened).
                 c = redis.Redis(port=rl.port, socket_timeout=5)
                 for i in range(40):

@@ -2,7 +2,8 @@
 // silence, then one every idle_s / 3 seconds (at least 1), and the kernel resets the
 // connection after 3 unanswered probes. A peer that vanished without closing (its host gone,
 // its state dropped by a firewall) is thus found within about twice idle_s, and an idle
-// connection's steady probes keep middleboxes from forgetting it.
+// connection's steady probes keep middleboxes from forgetting it. (libuv's uv_tcp_keepalive
+// sets only the idle time, leaving the kernel's 75 s interval and 9 probes.)
 #pragma once
 
 #include <uv.h>

@@ -1,5 +1,8 @@
 #include "redis_protocol.h"
 
+#include <string_view>
+#include <vector>
+
 #include "proxy/redis/command_table.h"
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
@@ -18,11 +21,11 @@ std::unique_ptr<ReplyFramer> RedisProtocol::new_framer() {
 
 std::string RedisProtocol::handshake(const config::BackendPoolConfig& backend) {
   std::string out;
-  if (!backend.password.empty() && !backend.username.empty()) {
-    std::string_view args[] = {"AUTH", backend.username, backend.password};
-    append_command(out, args);
-  } else if (!backend.password.empty()) {
-    std::string_view args[] = {"AUTH", backend.password};
+  if (!backend.password.empty()) {
+    // AUTH [username] password
+    std::vector<std::string_view> args{"AUTH"};
+    if (!backend.username.empty()) args.push_back(backend.username);
+    args.push_back(backend.password);
     append_command(out, args);
   }
   if (backend.db != 0) {
