@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "common/version.h"
 #include "core/counters.h"
 #include "core/uv_util.h"
 #include "proxy/redis/reply_value.h"
@@ -277,6 +278,24 @@ TEST_F(RedisSessionTest, DbsizeFansOutAndSums) {
   reply(req, 2, ":3\r\n");
   session_->complete(*req);
   EXPECT_EQ(req->reply, ":6\r\n");
+}
+
+// HELLO is the proxy's own answer, never a backend's: it completes without a fragment, so a
+// client connecting never waits on a backend, and names the proxy and its version.
+TEST_F(RedisSessionTest, HelloIsAnsweredByTheProxyWithoutABackend) {
+  PendingRequest* hello = plan("HELLO 2 SETNAME app\r\n");
+  EXPECT_TRUE(hello->complete);
+  EXPECT_TRUE(hello->fragments.empty());
+  const std::string version(ringleader::kVersion);
+  std::string expected = "*14\r\n$6\r\nserver\r\n$10\r\nringleader\r\n$7\r\nversion\r\n$" +
+                         std::to_string(version.size()) + "\r\n" + version +
+                         "\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:";
+  EXPECT_EQ(hello->reply.substr(0, expected.size()), expected);
+  const std::string tail =
+      "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+  ASSERT_GE(hello->reply.size(), tail.size());
+  EXPECT_EQ(hello->reply.substr(hello->reply.size() - tail.size()), tail);
+  EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$3\r\napp\r\n");
 }
 
 TEST_F(RedisSessionTest, LocalCommands) {
