@@ -29,6 +29,26 @@ def election_ms():
 
 http = admin_http
 
+# Texts of 503 answers that say a change was not proposed (no leader yet, or one that lost
+# leadership first): asking again cannot apply it twice.
+NOT_PROPOSED = ("no leader known", "not proposed", "lost leadership before proposing",
+                "which is not the leader")
+
+
+def change(method, port, path, body=None, timeout=15):
+    """(status, body) of a membership change through the admin API. A 503 saying it was not
+    proposed is asked again for up to `timeout` s: on two loaded cores an instance can stall
+    past an election timeout, and an election then runs while the change arrives. An answer
+    whose outcome is unknown (proposed, then the leader lost) is returned as it is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, reply = http(method, port, path, body)
+        retry = (status == 503 and isinstance(reply, dict)
+                 and any(text in reply.get("error", "") for text in NOT_PROPOSED))
+        if not retry or time.monotonic() > deadline:
+            return status, reply
+        time.sleep(0.2)
+
 
 class Node:
     """One ringleader instance in raft mode; restartable with the same data_dir."""
@@ -154,7 +174,7 @@ class Cluster:
         node = Node(self.tmp, node_id, peers, self.backends, join=True, **node_args)
         node.start()
         self.nodes[node_id] = node
-        answer = http("POST", self.wait_leader().admin, "/cluster/peers",
+        answer = change("POST", self.wait_leader().admin, "/cluster/peers",
                       {"id": node_id, "address": f"127.0.0.1:{peers[node_id]}"})
         return node, answer
 
@@ -166,12 +186,13 @@ class Cluster:
         """Asks the leader to remove a voter; returns its (status, body). A refusal because a
         remaining voter has not been heard within an election timeout is asked again: a leader
         elected a moment ago has not yet heard every peer, and on two loaded cores a peer can
-        miss a heartbeat. Nothing is proposed when it refuses, so asking again is safe."""
+        miss a heartbeat. Nothing is proposed when it refuses, so asking again is safe (as for
+        the 503s change() asks again)."""
         answer = None
 
         def settled():
             nonlocal answer
-            answer = http("DELETE", self.wait_leader().admin, f"/cluster/peers/{node_id}")
+            answer = change("DELETE", self.wait_leader().admin, f"/cluster/peers/{node_id}")
             status, body = answer
             return not (status == 409 and isinstance(body, dict)
                         and "reachable" in body.get("error", ""))
@@ -207,7 +228,7 @@ class ClusterTest(unittest.TestCase):
         with Cluster(self.dir, backends=self.seed) as cl:
             follower = cl.follower()
             start = time.monotonic()
-            status, body = http("POST", follower.admin, "/backends",
+            status, body = change("POST", follower.admin, "/backends",
                                 {"name": "r3", "address": f"127.0.0.1:{self.redises[3].port}"})
             self.assertEqual(status, 200, body)
             epoch = body["epoch"]
@@ -219,7 +240,7 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual([b["name"] for b in ring["backends"]], ["r0", "r1", "r2", "r3"])
             # A retry that changes nothing is answered with the epoch it leaves as it was.
             for _ in range(2):
-                status, body = http("PATCH", follower.admin, "/backends/r3", {"weight": 1})
+                status, body = change("PATCH", follower.admin, "/backends/r3", {"weight": 1})
                 self.assertEqual((status, body["epoch"]), (200, epoch), body)
             # Bodies are checked as strictly as a config file: nothing is half-understood.
             for method, path, bad, why in (
@@ -240,7 +261,7 @@ class ClusterTest(unittest.TestCase):
             self.assertGreater(redis.Redis(port=self.redises[3].port).dbsize(), 0)
             self.assertIn('backend="r3"', http("GET", follower.admin, "/metrics")[1])
             # Removed again: its series leave the scrape with it.
-            status, body = http("DELETE", follower.admin, "/backends/r3")
+            status, body = change("DELETE", follower.admin, "/backends/r3")
             self.assertEqual(status, 200, body)
             cl.wait_converged()
             self.assertNotIn('backend="r3"', http("GET", follower.admin, "/metrics")[1])
@@ -264,7 +285,7 @@ class ClusterTest(unittest.TestCase):
                 wait_until(lambda: new.cluster()["applied_index"] > applied, timeout=15,
                            what="the new leader's first entry applied")
                 self.assertEqual([n.ring()["epoch"] for n in survivors], [epoch] * 2)
-                status, body = http("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
+                status, body = change("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
                 self.assertEqual(status, 200, body)
                 old.start()  # restarts from its data dir and catches up
                 cl.wait_converged(timeout=10)
@@ -283,7 +304,7 @@ class ClusterTest(unittest.TestCase):
             sigstop(others[1].proc.proc.pid)
             try:
                 leader = cl.wait_leader(among=[lonely, others[0]])
-                status, body = http("PATCH", leader.admin, "/backends/r0", {"zone": "a"})
+                status, body = change("PATCH", leader.admin, "/backends/r0", {"zone": "a"})
                 self.assertEqual(status, 200, body)
             finally:
                 others[1].signal(signal.SIGCONT)
@@ -334,7 +355,7 @@ class ClusterTest(unittest.TestCase):
     def test_restarting_every_instance_recovers_the_membership(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             leader = cl.wait_leader()
-            self.assertEqual(http("POST", leader.admin, "/backends/r2/drain")[0], 200)
+            self.assertEqual(change("POST", leader.admin, "/backends/r2/drain")[0], 200)
             before = cl.wait_converged()
             for n in cl.nodes.values():
                 n.stop()
@@ -357,7 +378,7 @@ class ClusterTest(unittest.TestCase):
                            what=f"{n.id} ready")
             follower = cl.follower()
             follower.stop()
-            status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 7})
+            status, body = change("PATCH", leader.admin, "/backends/r1", {"weight": 7})
             self.assertEqual(status, 200, body)
             others = [n for n in cl.up() if n is not follower]
             for n in others:
@@ -393,7 +414,7 @@ class ClusterTest(unittest.TestCase):
             shutil.copytree(data, data + ".old")
             follower.start()
             for weight in (2, 3):
-                status, body = http("PATCH", cl.wait_leader().admin, "/backends/r1",
+                status, body = change("PATCH", cl.wait_leader().admin, "/backends/r1",
                                     {"weight": weight})
                 self.assertEqual(status, 200, body)
             epoch = cl.wait_converged()["epoch"]
@@ -424,7 +445,7 @@ class ClusterTest(unittest.TestCase):
         with Cluster(dir_b, backends=self.seed) as b:
             for weight in (2, 3):
                 leader = b.wait_leader()
-                status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": weight})
+                status, body = change("PATCH", leader.admin, "/backends/r1", {"weight": weight})
                 self.assertEqual(status, 200, body)
                 leader.stop()  # hands leadership over
                 b.wait_leader()
@@ -432,7 +453,7 @@ class ClusterTest(unittest.TestCase):
             b.wait_converged()
         with Cluster(self.dir, backends=self.seed) as a:
             for weight in range(2, 12):
-                status, body = http("PATCH", a.wait_leader().admin, "/backends/r2",
+                status, body = change("PATCH", a.wait_leader().admin, "/backends/r2",
                                     {"weight": weight})
                 self.assertEqual(status, 200, body)
             a.wait_converged()
@@ -487,7 +508,7 @@ class ClusterTest(unittest.TestCase):
             self.assertRegex(out.stdout, r"refused: bootstrapped with other founders.*\n.*\n"
                                          r"p3 +p1, p2, p3, p4")
             # p1 and p2 serve and change the membership; p3 took none of it.
-            status, body = http("PATCH", cl.wait_leader(among=[p1, p2]).admin, "/backends/r1",
+            status, body = change("PATCH", cl.wait_leader(among=[p1, p2]).admin, "/backends/r1",
                                 {"weight": 4})
             self.assertEqual(status, 200, body)
             wait_until(lambda: p1.ring()["epoch"] == p2.ring()["epoch"] >= body["epoch"],
@@ -520,9 +541,9 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(status, 409, body)
             self.assertIn(f"until {down.id} answered", body["error"])
             # Nothing changed: the group still commits, and the dead voter can be removed.
-            status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 5})
+            status, body = change("PATCH", leader.admin, "/backends/r1", {"weight": 5})
             self.assertEqual(status, 200, body)
-            status, body = http("DELETE", leader.admin, f"/cluster/peers/{down.id}")
+            status, body = change("DELETE", leader.admin, f"/cluster/peers/{down.id}")
             self.assertEqual(status, 200, body)
             members = [p["id"] for p in leader.cluster()["peers"] if p["suffrage"] != "none"]
             self.assertEqual(members, [healthy.id])
@@ -597,7 +618,7 @@ class ClusterTest(unittest.TestCase):
             self.assertIn("removed from the group", victim.proc.tail(50))
             victim.stop()
             leader = cl.wait_leader()
-            status, body = http("PATCH", leader.admin, "/backends/r0", {"weight": 3})
+            status, body = change("PATCH", leader.admin, "/backends/r0", {"weight": 3})
             self.assertEqual(status, 200, body)
             ring = cl.wait_converged()
             self.assertEqual(ring["backends"][0]["weight"], 3)
@@ -633,7 +654,7 @@ class ClusterTest(unittest.TestCase):
                     p4.start()
                     p5.start()
                 leader = cl.wait_leader(timeout=15)
-                status, body = http("PATCH", leader.admin, "/backends/r1", {"weight": 5 + restart})
+                status, body = change("PATCH", leader.admin, "/backends/r1", {"weight": 5 + restart})
                 self.assertEqual(status, 200, body)
                 ring = cl.wait_converged()
                 self.assertEqual(ring["backends"][1]["weight"], 5 + restart)
@@ -681,30 +702,30 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(cl.wait_converged()["backends"][0]["weight"], 1)
 
             # Several fields in one PATCH; a drained backend made active again.
-            status, body = http("PATCH", follower.admin, "/backends/r0",
+            status, body = change("PATCH", follower.admin, "/backends/r0",
                                 {"weight": 3, "zone": "a", "state": "draining"})
             self.assertEqual(status, 200, body)
             r0 = cl.wait_converged()["backends"][0]
             self.assertEqual((r0["weight"], r0["zone"], r0["state"]), (3, "a", "draining"))
-            status, body = http("POST", follower.admin, "/backends/r0/undrain")
+            status, body = change("POST", follower.admin, "/backends/r0/undrain")
             self.assertEqual(status, 200, body)
             self.assertEqual(cl.wait_converged()["backends"][0]["state"], "active")
 
             # Down one by one, but never every one: the last would fail every request.
             for name in ("r0", "r1"):
-                status, body = http("PATCH", follower.admin, f"/backends/{name}",
+                status, body = change("PATCH", follower.admin, f"/backends/{name}",
                                     {"state": "down"})
                 self.assertEqual(status, 200, body)
             refused("PATCH", "/backends/r2", {"state": "down"}, 409,
                     "every backend would be down")
             for name in ("r0", "r1"):
-                status, body = http("POST", follower.admin, f"/backends/{name}/undrain")
+                status, body = change("POST", follower.admin, f"/backends/{name}/undrain")
                 self.assertEqual(status, 200, body)
             self.assertEqual([b["state"] for b in cl.wait_converged()["backends"]],
                              ["active"] * 3)
 
             # Ring parameters change on every instance; fields not named keep their values.
-            status, body = http("PATCH", follower.admin, "/ring", {"replicas": 2})
+            status, body = change("PATCH", follower.admin, "/ring", {"replicas": 2})
             self.assertEqual(status, 200, body)
             self.assertEqual(body["ring"]["replicas"], 2)
             out = subprocess.run([RINGLEADER, "ctl", "--admin", f"127.0.0.1:{follower.admin}",
@@ -777,7 +798,7 @@ class ClusterTest(unittest.TestCase):
                            ("POST", "/backends/r0/drain", None),
                            ("PATCH", "/backends/r1", {"zone": "z1"})]
                 for method, path, body in changes:
-                    status, reply = http(method, cl.follower().admin, path, body)
+                    status, reply = change(method, cl.follower().admin, path, body)
                     self.assertEqual(status, 200, (path, reply))
                     n = done["n"]
                     wait_until(lambda: done["n"] > n + 100, timeout=20, what="load to go on")
