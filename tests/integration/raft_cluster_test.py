@@ -175,7 +175,7 @@ class Cluster:
         node.start()
         self.nodes[node_id] = node
         answer = change("POST", self.wait_leader().admin, "/cluster/peers",
-                      {"id": node_id, "address": f"127.0.0.1:{peers[node_id]}"})
+                        {"id": node_id, "address": f"127.0.0.1:{peers[node_id]}"})
         return node, answer
 
     def follower(self):
@@ -229,7 +229,7 @@ class ClusterTest(unittest.TestCase):
             follower = cl.follower()
             start = time.monotonic()
             status, body = change("POST", follower.admin, "/backends",
-                                {"name": "r3", "address": f"127.0.0.1:{self.redises[3].port}"})
+                                  {"name": "r3", "address": f"127.0.0.1:{self.redises[3].port}"})
             self.assertEqual(status, 200, body)
             epoch = body["epoch"]
             self.assertEqual(follower.ring()["epoch"], epoch)  # answered after applying here
@@ -415,7 +415,7 @@ class ClusterTest(unittest.TestCase):
             follower.start()
             for weight in (2, 3):
                 status, body = change("PATCH", cl.wait_leader().admin, "/backends/r1",
-                                    {"weight": weight})
+                                      {"weight": weight})
                 self.assertEqual(status, 200, body)
             epoch = cl.wait_converged()["epoch"]
 
@@ -454,7 +454,7 @@ class ClusterTest(unittest.TestCase):
         with Cluster(self.dir, backends=self.seed) as a:
             for weight in range(2, 12):
                 status, body = change("PATCH", a.wait_leader().admin, "/backends/r2",
-                                    {"weight": weight})
+                                      {"weight": weight})
                 self.assertEqual(status, 200, body)
             a.wait_converged()
             for n in a.up():
@@ -509,7 +509,7 @@ class ClusterTest(unittest.TestCase):
                                          r"p3 +p1, p2, p3, p4")
             # p1 and p2 serve and change the membership; p3 took none of it.
             status, body = change("PATCH", cl.wait_leader(among=[p1, p2]).admin, "/backends/r1",
-                                {"weight": 4})
+                                  {"weight": 4})
             self.assertEqual(status, 200, body)
             wait_until(lambda: p1.ring()["epoch"] == p2.ring()["epoch"] >= body["epoch"],
                        timeout=15, what="p1 and p2 on the change")
@@ -703,7 +703,7 @@ class ClusterTest(unittest.TestCase):
 
             # Several fields in one PATCH; a drained backend made active again.
             status, body = change("PATCH", follower.admin, "/backends/r0",
-                                {"weight": 3, "zone": "a", "state": "draining"})
+                                  {"weight": 3, "zone": "a", "state": "draining"})
             self.assertEqual(status, 200, body)
             r0 = cl.wait_converged()["backends"][0]
             self.assertEqual((r0["weight"], r0["zone"], r0["state"]), (3, "a", "draining"))
@@ -714,7 +714,7 @@ class ClusterTest(unittest.TestCase):
             # Down one by one, but never every one: the last would fail every request.
             for name in ("r0", "r1"):
                 status, body = change("PATCH", follower.admin, f"/backends/{name}",
-                                    {"state": "down"})
+                                      {"state": "down"})
                 self.assertEqual(status, 200, body)
             refused("PATCH", "/backends/r2", {"state": "down"}, 409,
                     "every backend would be down")
