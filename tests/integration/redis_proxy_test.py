@@ -7,6 +7,7 @@ Loads are bounded in count and time.
 import contextlib
 import os
 import re
+import resource
 import signal
 import socket
 import struct
@@ -673,6 +674,67 @@ class BigValueMemoryTest(ClusterCase):
                    what=f"RSS back near {baseline} MB (peak {peak} MB)")
         for c in clients:
             c.close()
+
+
+class QuietClientMemoryTest(ClusterCase):
+    """A client that once sent or received a big value, then went quiet, keeps no buffer of
+    that size: the worker's sweep gives quiet clients' buffers back within two seconds."""
+    proxy_extra = "workers = 1"
+
+    def test_a_quiet_client_gives_its_input_buffer_back(self):
+        # CLIENT INFO's tot-mem counts the connection's buffers (input capacity included).
+        c = redis.Redis(host="127.0.0.1", port=self.rl.port, socket_timeout=10,
+                        single_connection_client=True)
+        c.set("quiet:big", b"q" * 100_000)  # grows the input buffer to 128 KiB
+        self.assertGreaterEqual(int(c.client_info()["tot-mem"]), 128 * 1024)
+        # Quiet for over two sweeps (asking meanwhile would be activity). CLIENT INFO itself
+        # is a read: the buffer it lands in is a fresh one of 64 KiB.
+        time.sleep(2.5)
+        self.assertLess(int(c.client_info()["tot-mem"]), 100_000)
+        self.assertEqual(c.get("quiet:big"), b"q" * 100_000)  # and it still works
+        c.close()
+
+    def test_many_quiet_clients_after_a_burst_hold_little(self):
+        # 800 clients each SET and GET 64 KiB, then go quiet. Each kept 100 KiB resident
+        # (input and output buffers) for as long as it stayed connected: 80 MB here. Freed,
+        # the memory goes back to the system with the next heap trim (Server::trim_heap).
+        if sanitized(RINGLEADER):
+            self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
+        clients = 800
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < clients + 200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 200), hard))
+
+        def rss_mb():
+            return status_bytes(self.rl.proc.pid, "VmRSS") / (1 << 20)
+        socks = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+                 for _ in range(clients)]
+        try:
+            for s in socks:  # every connection accepted and read once
+                s.sendall(b"PING\r\n")
+                self.assertEqual(s.recv(16), b"+PONG\r\n")
+            time.sleep(2.5)
+            baseline = rss_mb()
+            value = b"v" * 65536
+            for i, s in enumerate(socks):
+                key = f"quiet:{i}".encode()
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$65536\r\n%s\r\n"
+                          b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n"
+                          % (len(key), key, value, len(key), key))
+                expected = b"+OK\r\n$65536\r\n" + value + b"\r\n"
+                got = b""
+                while len(got) < len(expected):
+                    chunk = s.recv(len(expected) - len(got))
+                    self.assertTrue(chunk, "connection closed")
+                    got += chunk
+                self.assertEqual(got, expected)
+            peak = rss_mb()
+            self.assertGreater(peak, baseline + 40)  # the burst did take memory
+            wait_until(lambda: rss_mb() < baseline + 16, timeout=20,
+                       what=f"RSS back near {baseline:.0f} MB (peak {peak:.0f} MB)")
+        finally:
+            for s in socks:
+                s.close()
 
 
 class LimitsTest(ClusterCase):

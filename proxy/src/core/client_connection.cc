@@ -372,6 +372,18 @@ void ClientConnection::process_input() {
   flush_ready();
 }
 
+void ClientConnection::release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_ns) {
+  // While a write is out, the socket or the io_uring batch may still read out_pending_ or
+  // out_writing_; in process_input() views into in_ are live.
+  if (closing_ || writing_ || in_process_ || now_ns - last_activity_ns_ < quiet_ns) return;
+  if (in_.empty()) {
+    in_.clear();
+    session_->release_idle_memory();
+  }
+  if (out_pending_.empty()) std::string().swap(out_pending_);
+  std::string().swap(out_writing_);  // only in use while writing_
+}
+
 void ClientConnection::dispatch(PendingRequest* req) {
   req->outstanding = static_cast<uint32_t>(req->fragments.size()) + 1;  // +1: held below
   const uint32_t planned = static_cast<uint32_t>(req->fragments.size());

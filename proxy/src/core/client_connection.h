@@ -54,6 +54,12 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   }
   // Requests read and not yet answered (their replies not yet queued for writing).
   size_t unanswered() const { return queue_.size(); }
+  // A client that has neither read nor written for `quiet_ns` gives back its buffers: the
+  // input buffer when it holds no partial request, the output buffers when nothing waits to
+  // be written, and what its session keeps between requests. Without this, every client
+  // that once sent or received a big value would keep a buffer of that size for as long as
+  // it stays connected. Called by the worker's sweep (Worker::sweep_quiet_clients).
+  void release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_ns);
 
   // ClientEndpoint
   std::string peer_address() const override;

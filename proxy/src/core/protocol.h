@@ -77,6 +77,10 @@ class Session {
   // Called once every fragment of `req` is kDone or kFailed: sets req.reply.
   virtual void complete(PendingRequest& req) = 0;
 
+  // The client has gone quiet with no request partly received: give back what is kept
+  // between requests (parser buffers). The next request allocates anew.
+  virtual void release_idle_memory() {}
+
  protected:
   const ClientEndpoint* endpoint_ = nullptr;  // null until attached (unit tests may not)
 };

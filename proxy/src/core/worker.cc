@@ -107,6 +107,12 @@ Status Worker::start(const sockaddr_storage& addr, int shared_listener_fd) {
   uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Worker*>(c->data)->flush_all(); });
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
+  uv_timer_init(&loop_, &quiet_sweep_);
+  quiet_sweep_.data = this;
+  uv_timer_start(
+      &quiet_sweep_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->sweep_quiet_clients(); },
+      kQuietSweepMs, kQuietSweepMs);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&quiet_sweep_));
   refresh_ring();
   thread_ = std::thread([this] { run(); });
   return Status::ok();
@@ -203,9 +209,16 @@ void Worker::finish_drain() {
   pools_.clear();  // connections fail what they hold and close themselves
   retiring_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&quiet_sweep_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+}
+
+void Worker::sweep_quiet_clients() {
+  const uint64_t now = loop_now_ns();
+  for (ClientConnection* c : clients_)
+    c->release_buffers_if_quiet(now, uint64_t{kQuietSweepMs} * 1000000);
 }
 
 void Worker::flush_all() {

@@ -78,6 +78,8 @@ class Worker final : public PoolOwner {
   bool draining() const { return draining_; }
 
  private:
+  static constexpr uint32_t kQuietSweepMs = 1000;
+
   void run();
   void refresh_ring();
   // backend.preconnect: connects the pools refresh_ring() created, on the loop's thread (the
@@ -89,6 +91,9 @@ class Worker final : public PoolOwner {
   void sweep_retiring();       // closes the retiring pools that have nothing left in flight
   void on_accept_failed(int status);
   void flush_all();
+  // Every kQuietSweepMs: clients quiet for as long give back their buffers
+  // (ClientConnection::release_buffers_if_quiet).
+  void sweep_quiet_clients();
 
   uint32_t id_;
   const config::Config& config_;
@@ -118,6 +123,7 @@ class Worker final : public PoolOwner {
   std::unique_ptr<IoBatch> io_batch_;  // null: io_uring off or unavailable
   bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
   uv_timer_t drain_timer_;
+  uv_timer_t quiet_sweep_;  // unreferenced: it never keeps the loop alive
   std::thread thread_;
   std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
   uint64_t drain_deadline_ms_ = 0;           // loop time at which waiting for clients ends

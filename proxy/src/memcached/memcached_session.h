@@ -37,6 +37,7 @@ class MemcachedSession final : public Session {
   NextStatus next(std::string_view input, const ring::RingSnapshot& ring, PendingRequest& req,
                   size_t* consumed) override;
   void complete(PendingRequest& req) override;
+  void release_idle_memory() override { parser_.release_memory(); }
 
  private:
   using Tokens = std::span<const std::string_view>;

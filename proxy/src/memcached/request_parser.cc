@@ -27,6 +27,13 @@ bool has_data_block(std::string_view command, size_t* length_token) {
   return false;
 }
 
+void RequestParser::release_memory() {
+  if (scanned_ != 0 || line_found_ || discard_ != 0) return;  // a request is partly read
+  std::vector<std::pair<size_t, size_t>>().swap(token_spans_);
+  std::vector<std::string_view>().swap(tokens_);
+  std::string().swap(error_);
+}
+
 void RequestParser::reset() {
   scanned_ = 0;
   line_length_ = 0;

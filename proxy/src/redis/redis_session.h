@@ -35,6 +35,7 @@ class RedisSession final : public Session {
   NextStatus next(std::string_view input, const ring::RingSnapshot& ring, PendingRequest& req,
                   size_t* consumed) override;
   void complete(PendingRequest& req) override;
+  void release_idle_memory() override { parser_.release_memory(); }
 
   // SCAN cursors carry the backend index in their low kScanBackendBits bits, enough for any
   // ring (at most 2^20 - 1 backends); the backend's own cursor keeps the other 44 (a Redis

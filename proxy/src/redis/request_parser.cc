@@ -41,6 +41,14 @@ void RequestParser::reset() {
   error_.clear();
 }
 
+void RequestParser::release_memory() {
+  if (state_ != State::kStart || pos_ != 0) return;  // a request is partly parsed
+  std::vector<detail::ArgRange>().swap(ranges_);
+  std::vector<std::string_view>().swap(args_);
+  std::string().swap(unescaped_);
+  std::string().swap(error_);
+}
+
 ParseStatus RequestParser::parse(std::string_view input) {
   // A caller contract, not untrusted input: the bytes shown before are still there.
   RL_CHECK(input.size() >= pos_);

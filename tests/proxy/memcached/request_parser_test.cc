@@ -116,6 +116,38 @@ TEST(RequestParserTest, PipelinedRequestsAreConsumedOneAtATime) {
 
 // The binary protocol's magic byte is refused only where a binary client starts: first on the
 // connection. Later it begins an unknown command, as with memcached.
+// What a quiet client's parser gives back (release_memory) changes nothing it parses: between
+// requests it starts afresh, and inside a request it keeps what it has found.
+TEST(RequestParserTest, MemoryReleasedBetweenRequestsLeavesTheNextOneAsItWas) {
+  std::string get = "get";
+  for (int i = 0; i < 1000; ++i)
+    get += " key" + std::to_string(i);
+  get += "\r\n";
+  RequestParser parser;
+  ASSERT_EQ(parser.parse(get), ParseStatus::kComplete);
+  ASSERT_EQ(parser.tokens().size(), 1001u);
+  parser.reset();
+  parser.release_memory();
+  const std::string next = "set k 0 0 2\r\nab\r\n";
+  ASSERT_EQ(parser.parse(next), ParseStatus::kComplete);
+  ASSERT_EQ(parser.tokens().size(), 5u);
+  EXPECT_EQ(parser.tokens()[1], "k");
+  EXPECT_EQ(parser.data(), "ab");
+}
+
+TEST(RequestParserTest, MemoryReleaseInsideARequestKeepsWhatWasFound) {
+  const std::string input = "set key 0 0 5\r\nvalue\r\n";
+  for (size_t cut = 1; cut < input.size(); ++cut) {
+    RequestParser parser;
+    ASSERT_EQ(parser.parse(std::string_view(input).substr(0, cut)), ParseStatus::kNeedMore);
+    parser.release_memory();
+    ASSERT_EQ(parser.parse(input), ParseStatus::kComplete) << cut;
+    ASSERT_EQ(parser.tokens().size(), 5u) << cut;
+    EXPECT_EQ(parser.tokens()[1], "key") << cut;
+    EXPECT_EQ(parser.data(), "value") << cut;
+  }
+}
+
 TEST(RequestParserTest, AByte0x80AfterTheFirstCommandIsAnUnknownCommand) {
   RequestParser parser;
   ASSERT_EQ(parser.parse("get a\r\n"), ParseStatus::kComplete);

@@ -114,6 +114,37 @@ TEST(RequestParserTest, PlainInlineWordsAreViewsIntoTheInput) {
   EXPECT_EQ(parser.args()[2], "quoted");
 }
 
+// What a quiet client's parser gives back (release_memory) changes nothing it parses: between
+// requests it starts afresh, and inside a request it keeps what it has found.
+TEST(RequestParserTest, MemoryReleasedBetweenRequestsLeavesTheNextOneAsItWas) {
+  Args big{"MSET"};
+  for (int i = 0; i < 1000; ++i) {
+    big.push_back("key" + std::to_string(i));
+    big.push_back("value" + std::to_string(i));
+  }
+  const std::string first = multibulk(big);
+  RequestParser parser;
+  ASSERT_EQ(parser.parse(first), ParseStatus::kComplete);
+  ASSERT_EQ(parser.args().size(), big.size());
+  parser.reset();
+  parser.release_memory();
+  const std::string next = "SET k \"a b\"\r\n";
+  ASSERT_EQ(parser.parse(next), ParseStatus::kComplete);
+  EXPECT_EQ(Args(parser.args().begin(), parser.args().end()), (Args{"SET", "k", "a b"}));
+}
+
+TEST(RequestParserTest, MemoryReleaseInsideARequestKeepsWhatWasFound) {
+  const std::string input = multibulk({"SET", "key", "value"});
+  for (size_t cut = 1; cut < input.size(); ++cut) {
+    RequestParser parser;
+    ASSERT_EQ(parser.parse(std::string_view(input).substr(0, cut)), ParseStatus::kNeedMore);
+    parser.release_memory();
+    ASSERT_EQ(parser.parse(input), ParseStatus::kComplete) << cut;
+    EXPECT_EQ(Args(parser.args().begin(), parser.args().end()), (Args{"SET", "key", "value"}))
+        << cut;
+  }
+}
+
 TEST(RequestParserTest, PipelinedRequestsBackToBack) {
   std::string input;
   std::vector<Args> expected;

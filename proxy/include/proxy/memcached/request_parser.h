@@ -68,6 +68,9 @@ class RequestParser {
 
   // Forgets the current request; keeps allocated capacity.
   void reset();
+  // Between requests (after reset(), before the next input): gives back the capacity reset()
+  // keeps, for a client gone quiet. A get of 100,000 keys leaves megabytes here.
+  void release_memory();
 
  private:
   ParseStatus fail(std::string line);

@@ -60,6 +60,9 @@ class RequestParser {
 
   // Forgets the current request; keeps allocated capacity for the next one.
   void reset();
+  // Between requests (after reset(), before the next input): gives back the capacity reset()
+  // keeps, for a client gone quiet. A request of 100,000 arguments leaves megabytes here.
+  void release_memory();
   // Limits for the requests parsed from now on (between requests: after reset()).
   void set_limits(const ParseLimits& limits) { limits_ = limits; }
 
