@@ -15,7 +15,6 @@ loop iteration.
 import argparse
 import multiprocessing
 import os
-import shutil
 import socket
 import statistics
 import sys
@@ -25,9 +24,8 @@ import redis
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import (Process, RedisServer, Ringleader, TempDir, free_port, port_open,  # noqa: E402
-                     wait_until)
-from vs_twemproxy import write_nutcracker_config  # noqa: E402
+from harness import RedisServer, TempDir  # noqa: E402
+from vs_twemproxy import both_proxies  # noqa: E402
 
 
 def command(*args):
@@ -103,24 +101,15 @@ def main():
     ap.add_argument("--pipeline", type=int, default=200)
     ap.add_argument("--transfers", type=int, default=3, help="bulk transfers per measurement")
     args = ap.parse_args()
-    nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
 
     with TempDir() as tmp:
         redises = [RedisServer(tmp).__enter__() for _ in range(2)]
         try:
-            nc_port = free_port()
-            conf = write_nutcracker_config(tmp, nc_port, [r.port for r in redises])
-            backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
-                        for r in redises]
-            rl = Ringleader(args.ringleader, tmp, backends, proxy="workers = 1",
-                            ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
-                            extra="[log]\nlevel = \"warn\"")
-            with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
-                         os.path.join(tmp, "nc.log")) as _, rl:
-                wait_until(lambda: port_open(nc_port), what="nutcracker")
+            with both_proxies(tmp, args.ringleader, redises) as proxies:
+                nc_port, rl_port = proxies["twemproxy"][0], proxies["ringleader"][0]
                 # A big key and a small key on different backends (both proxies place alike:
                 # ketama over the same names and weights).
-                c = redis.Redis(port=rl.port)
+                c = redis.Redis(port=rl_port)
                 owners = {}
                 for i in range(100):
                     key = f"k{i}"
@@ -134,7 +123,7 @@ def main():
                 c.set(big_key, b"x" * args.value_bytes)
                 results = {}
                 for rnd in range(args.rounds):
-                    for name, port in (("twemproxy", nc_port), ("ringleader", rl.port)):
+                    for name, port in (("twemproxy", nc_port), ("ringleader", rl_port)):
                         r = measure(port, args, big_key, small_key)
                         results.setdefault(name, []).append(r)
                         print(f"round {rnd + 1} {name:10s}: bulk {r[0]:6.0f} MB/s, probe p50 "

@@ -19,14 +19,13 @@ connection count is bounded (the open-file limit is raised to what it needs).
 import argparse
 import os
 import resource
-import shutil
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import Process, RedisServer, Ringleader, TempDir, free_port, port_open, wait_until  # noqa: E402
-from vs_twemproxy import write_nutcracker_config  # noqa: E402
+from harness import RedisServer, TempDir  # noqa: E402
+from vs_twemproxy import both_proxies  # noqa: E402
 
 
 def rss_kib(pid):
@@ -104,26 +103,14 @@ def main():
         if hard != resource.RLIM_INFINITY and hard < need:
             ap.error(f"the open-file limit ({hard}) is too low for {args.clients} clients")
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-    nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
     with TempDir() as tmp:
         redises = [RedisServer(tmp).__enter__() for _ in range(2)]
         try:
-            nc_port = free_port()
-            conf = write_nutcracker_config(tmp, nc_port, [r.port for r in redises])
-            backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
-                        for r in redises]
-            rl = Ringleader(args.ringleader, tmp, backends,
-                            proxy=f"workers = 1\nmax_clients = {args.clients + 100}",
-                            ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
-                            extra="[log]\nlevel = \"warn\"")
-            with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
-                         os.path.join(tmp, "nc.log")) as nc, rl:
-                wait_until(lambda: port_open(nc_port), what="nutcracker")
-                rows = {}
-                for name, port, pid in (("twemproxy", nc_port, nc.proc.pid),
-                                        ("ringleader", rl.port, rl.proc.pid)):
-                    rows[name] = measure(name, port, pid, args.clients, args.value_bytes,
-                                         args.settle)
+            with both_proxies(tmp, args.ringleader, redises,
+                              proxy=f"workers = 1\nmax_clients = {args.clients + 100}") as proxies:
+                rows = {name: measure(name, port, pid, args.clients, args.value_bytes,
+                                      args.settle)
+                        for name, (port, pid) in proxies.items()}
         finally:
             for r in redises:
                 r.__exit__(None, None, None)

@@ -21,6 +21,7 @@ with --unix all, both also listen on one and redis-benchmark connects to it (-s)
         [--unix backends|all]
 """
 import argparse
+import contextlib
 import csv
 import io
 import os
@@ -53,6 +54,25 @@ def write_nutcracker_config(directory, listen_port, backend_ports, redis=True, l
         for server in servers:
             f.write(f"   - {server}:1\n")
     return conf
+
+
+@contextlib.contextmanager
+def both_proxies(tmp, ringleader, redises, proxy="workers = 1"):
+    """nutcracker and ringleader over the same redis-servers, placing keys alike (ketama,
+    fnv1a_64, backends named by address); yields {"twemproxy": (port, pid), "ringleader":
+    (port, pid)} once both accept, and stops both on leaving."""
+    nutcracker = shutil.which("nutcracker") or "/usr/sbin/nutcracker"
+    nc_port = free_port()
+    conf = write_nutcracker_config(tmp, nc_port, [r.port for r in redises])
+    backends = [{"name": f"127.0.0.1:{r.port}", "address": f"127.0.0.1:{r.port}"}
+                for r in redises]
+    rl = Ringleader(ringleader, tmp, backends, proxy=proxy,
+                    ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
+                    extra="[log]\nlevel = \"warn\"")
+    with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
+                 os.path.join(tmp, "nc.log")) as nc, rl:
+        wait_until(lambda: port_open(nc_port), what="nutcracker")
+        yield {"twemproxy": (nc_port, nc.proc.pid), "ringleader": (rl.port, rl.proc.pid)}
 
 
 def cpu_seconds(pid):
