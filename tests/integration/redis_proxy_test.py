@@ -695,12 +695,13 @@ class QuietClientMemoryTest(ClusterCase):
         c.close()
 
     def test_many_quiet_clients_after_a_burst_hold_little(self):
-        # 800 clients each SET and GET 64 KiB, then go quiet. Each kept 100 KiB resident
-        # (input and output buffers) for as long as it stayed connected: 80 MB here. Freed,
-        # the memory goes back to the system with the next heap trim (Server::trim_heap).
+        # 1200 clients each SET and GET 64 KiB, then go quiet. Each kept 100 KiB resident
+        # (input and output buffers) for as long as it stayed connected: 120 MB here. Freed,
+        # the memory goes back to the system with the heap trims (Server::trim_heap), which
+        # may leave up to 32 MiB free in the process, reusable: hence the 40 MB allowed.
         if sanitized(RINGLEADER):
             self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
-        clients = 800
+        clients = 1200
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < clients + 200:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 200), hard))
@@ -716,11 +717,22 @@ class QuietClientMemoryTest(ClusterCase):
             time.sleep(2.5)
             baseline = rss_mb()
             value = b"v" * 65536
+            # Every request goes out before any reply is read, so the burst is over before a
+            # sweep could give early clients' buffers to later ones: its peak is every
+            # client's buffers at once.
             for i, s in enumerate(socks):
                 key = f"quiet:{i}".encode()
                 s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$65536\r\n%s\r\n"
                           b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n"
                           % (len(key), key, value, len(key), key))
+            peak = 0.0
+
+            def burst_peak():
+                nonlocal peak
+                peak = max(peak, rss_mb())
+                return peak > baseline + 50
+            wait_until(burst_peak, timeout=5, what=f"the burst's memory (baseline {baseline:.0f} MB)")
+            for s in socks:
                 expected = b"+OK\r\n$65536\r\n" + value + b"\r\n"
                 got = b""
                 while len(got) < len(expected):
@@ -728,9 +740,7 @@ class QuietClientMemoryTest(ClusterCase):
                     self.assertTrue(chunk, "connection closed")
                     got += chunk
                 self.assertEqual(got, expected)
-            peak = rss_mb()
-            self.assertGreater(peak, baseline + 40)  # the burst did take memory
-            wait_until(lambda: rss_mb() < baseline + 16, timeout=20,
+            wait_until(lambda: rss_mb() < baseline + 40, timeout=20,
                        what=f"RSS back near {baseline:.0f} MB (peak {peak:.0f} MB)")
         finally:
             for s in socks:
