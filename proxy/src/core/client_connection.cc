@@ -382,6 +382,8 @@ void ClientConnection::release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_
   }
   if (out_pending_.empty()) std::string().swap(out_pending_);
   std::string().swap(out_writing_);  // only in use while writing_
+  queue_.release_if_empty();
+  out_chunks_.release_if_empty();
 }
 
 void ClientConnection::dispatch(PendingRequest* req) {
@@ -707,7 +709,8 @@ void ClientConnection::close_when_idle() {
 void ClientConnection::close() {
   if (closing_) return;
   closing_ = true;
-  for (PendingRequest* req : queue_) {
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    PendingRequest* req = queue_[i];
     req->detach_client();
     req->held_charge = 0;
     req->release();

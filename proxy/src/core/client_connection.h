@@ -9,7 +9,6 @@
 
 #include <uv.h>
 
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -18,6 +17,7 @@
 #include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
+#include "ring_queue.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -110,7 +110,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   uint64_t last_write_seq_ = 0;
   IoBuffer in_;
   ReadBudget read_budget_;
-  std::deque<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
+  RingQueue<PendingRequest*> queue_;  // arrival order; each holds the queue's reference
   // A request with fragments that wait for another of its fragments (a conditional write's
   // follow-ups to the other replicas, sent once the primary applied it). Until it is complete
   // no later input is parsed or read, so no later request of this client reaches those
@@ -121,7 +121,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   // together into out_pending_ (one write for many); a big one is moved, not copied, to the
   // end of out_chunks_ (with out_pending_ before it), so a stream of big replies never makes
   // one huge buffer grow, which copied it and faulted in fresh pages each time it doubled.
-  std::deque<std::string> out_chunks_;
+  RingQueue<std::string> out_chunks_;
   size_t out_chunk_bytes_ = 0;  // summed over out_chunks_
   bool writing_chunk_ = false;  // the write handed out is out_chunks_.front(), not out_pending_
   std::string out_pending_;
