@@ -24,16 +24,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import RedisServer, TempDir  # noqa: E402
+from harness import RedisServer, TempDir, status_bytes  # noqa: E402
 from vs_twemproxy import both_proxies  # noqa: E402
 
 
 def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
+    return status_bytes(pid, "VmRSS") / 1024
 
 
 def command(*args):

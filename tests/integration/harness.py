@@ -203,6 +203,15 @@ def listens_on(pid, port):
     return False
 
 
+def status_bytes(pid, field):
+    """A size field of /proc/PID/status ("VmRSS", "VmHWM", ...), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
 class Process:
     """A child process stopped (SIGTERM, then SIGKILL) when the context exits."""
 

@@ -19,7 +19,7 @@ import unittest
 import redis
 
 from harness import (admin_http, free_port, metric_value, primary_backends, RedisServer, Ringleader, TempDir,
-                     run_unittests, sanitized, send_and_half_close, sigstop, tcp_timers,
+                     run_unittests, sanitized, send_and_half_close, sigstop, status_bytes, tcp_timers,
                      wait_until, with_random_traffic)
 
 RINGLEADER = None
@@ -877,15 +877,6 @@ class IdleTimeoutFromTheLastRequestTest(ClusterCase):
             quiet = time.monotonic() - sent
             self.assertGreaterEqual(quiet, 0.99)
             self.assertLess(quiet, 1.45)
-
-
-def status_bytes(pid, field):
-    """A size field of /proc/PID/status ("VmRSS", "VmHWM", ...), in bytes."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field}")
 
 
 def peak_rss_bytes(pid):
