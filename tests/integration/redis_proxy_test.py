@@ -1677,6 +1677,31 @@ class BatchingTest(ClusterCase):
         self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 2,
                          "the waiting requests left in one write")
 
+    def test_writes_to_idle_backends_gather_under_a_pipelined_load(self):
+        # redis-benchmark's clients keep 16 requests each in flight: requests arrive fast, so
+        # writes to a backend with nothing to answer wait for more to join them.
+        writes = self.metric("ringleader_backend_writes_total")
+        gathered = self.metric("ringleader_backend_gathered_writes_total")
+        parsed = self.metric("ringleader_requests_parsed_total")
+        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-t", "get", "-c", "20",
+                        "-P", "16", "-n", "100000", "-r", "1000", "-q"],
+                       check=True, capture_output=True, timeout=120)
+        requests = self.metric("ringleader_requests_parsed_total") - parsed
+        written = self.metric("ringleader_backend_writes_total") - writes
+        self.assertGreaterEqual(requests, 100000)
+        self.assertGreater(self.metric("ringleader_backend_gathered_writes_total") - gathered,
+                           written // 4, f"{written} writes for {requests} requests")
+        # A client that sends one request at a time never waits for others: each request
+        # goes out in a write of its own, at once.
+        c = self.client()
+        c.set("alone", "1")
+        writes = self.metric("ringleader_backend_writes_total")
+        gathered = self.metric("ringleader_backend_gathered_writes_total")
+        for _ in range(300):
+            self.assertEqual(c.get("alone"), b"1")
+        self.assertEqual(self.metric("ringleader_backend_gathered_writes_total"), gathered)
+        self.assertEqual(self.metric("ringleader_backend_writes_total"), writes + 300)
+
     def test_a_deep_queue_is_not_held(self):
         # 15 requests wait behind an unanswered batch; the 16th sends them all at once.
         keys = self.keys_on("redis-0", 17, "deep")

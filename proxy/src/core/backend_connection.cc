@@ -21,6 +21,12 @@ constexpr size_t kReadChunk = 64 * 1024;
 // wait for the proxy.
 constexpr size_t kHoldRequests = 16;
 constexpr size_t kHoldBytes = 16 * 1024;
+// Gathering (see BackendConnection::gather): a write to an idle backend waits for up to
+// kGatherTarget requests, for at most kGatherNs, and only when requests have been arriving
+// fast enough that kGatherMin of them are expected within kGatherNs.
+constexpr size_t kGatherTarget = 64;
+constexpr size_t kGatherMin = 16;
+constexpr uint64_t kGatherNs = 500 * 1000;
 }  // namespace
 
 struct BackendConnection::Socket {
@@ -48,6 +54,10 @@ BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protoco
     : loop_(loop), pool_(pool), protocol_(protocol), framer_(protocol.new_framer()) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
+  uv_prepare_init(loop_, &gather_prepare_);
+  gather_prepare_.data = this;
+  uv_timer_init(loop_, &gather_timer_);
+  gather_timer_.data = this;
 }
 
 void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
@@ -246,6 +256,9 @@ void BackendConnection::flush() {
       out_pending_.size() < kHoldBytes) {
     return;
   }
+  const size_t unwritten = in_flight_.size() - on_wire_;
+  if (on_wire_ == 0 && state_ == State::kReady && gather(unwritten)) return;
+  note_write(unwritten);
   on_wire_ = in_flight_.size();
   WorkerCounters::bump(pool_.counters().backend_writes);
   // A plain non-blocking write first (with the iteration's others when batching); a write
@@ -258,6 +271,58 @@ void BackendConnection::flush() {
   if (pool_.owner().queue_write(fd, out_pending_.data(), attempted_, this)) return;
   uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
   on_batched_write(uv_try_write(socket_->stream.stream(), &attempt, 1));
+}
+
+bool BackendConnection::gather(size_t unwritten) {
+  if (unwritten >= kGatherTarget || out_pending_.size() >= kHoldBytes) return false;
+  const uint64_t now = loop_now_ns();
+  if (gather_started_ns_ == 0) {
+    // A request that comes alone is written at once, even right after a burst, when the
+    // averages below still describe the burst.
+    if (unwritten < 2) return false;
+    // Requests expected within kGatherNs at the recent rate: batch_avg_ per interval_avg_ns_,
+    // or per the time since the last write when that is longer.
+    const double interval = std::max(interval_avg_ns_, static_cast<double>(now - last_write_ns_));
+    if (batch_avg_ * static_cast<double>(kGatherNs) < kGatherMin * interval) return false;
+    gather_started_ns_ = now;
+    // The bound when the loop has nothing else to do: libuv's timers count milliseconds.
+    uv_timer_start(
+        &gather_timer_,
+        [](uv_timer_t* h) {
+          auto* c = static_cast<BackendConnection*>(h->data);
+          if (c->gather_started_ns_ != 0) c->flush();
+        },
+        1, 0);
+  } else if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&gather_timer_)) ||
+             now - gather_started_ns_ >= kGatherNs || unwritten == gathered_) {
+    return false;  // the time is up, or the last poll brought this backend nothing
+  }
+  gathered_ = unwritten;
+  // Looked at again after the next poll: the prepare phase runs just before it, and a flush
+  // asked for there runs in the check phase just after it.
+  uv_prepare_start(&gather_prepare_, [](uv_prepare_t* h) {
+    uv_prepare_stop(h);
+    auto* c = static_cast<BackendConnection*>(h->data);
+    if (c->gather_started_ns_ != 0) c->request_flush();
+  });
+  return true;
+}
+
+void BackendConnection::note_write(size_t requests) {
+  const uint64_t now = loop_now_ns();
+  if (gather_started_ns_ != 0) {
+    WorkerCounters::bump(pool_.counters().backend_gathered_writes);
+    gather_started_ns_ = 0;
+    uv_prepare_stop(&gather_prepare_);
+    uv_timer_stop(&gather_timer_);
+  }
+  if (last_write_ns_ != 0) {
+    // Averages of the batch and of the time between writes, kept apart: an average of their
+    // ratios would let two writes microseconds apart pass for a burst.
+    batch_avg_ += (static_cast<double>(requests) - batch_avg_) / 8;
+    interval_avg_ns_ += (static_cast<double>(now - last_write_ns_) - interval_avg_ns_) / 8;
+  }
+  last_write_ns_ = now;
 }
 
 void BackendConnection::on_batched_write(int written) {
@@ -596,6 +661,9 @@ void BackendConnection::close_socket() {
   in_.clear();
   discarding_ = false;
   discard_deadline_ns_ = 0;
+  gather_started_ns_ = 0;
+  uv_prepare_stop(&gather_prepare_);
+  uv_timer_stop(&gather_timer_);
   out_pending_.clear();
   on_wire_ = 0;
   writing_ = false;
@@ -629,6 +697,10 @@ void BackendConnection::shutdown(const std::string& why) {
   state_ = State::kClosed;
   fail_all(why, false);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
+           [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&gather_prepare_),
+           [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&gather_timer_),
            [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
 }
 

@@ -56,7 +56,9 @@ namespace ringleader::proxy {
   X(backend_reads_deferred, "ringleader_backend_reads_deferred_total",                           \
     "Backend reads put off to the next loop iteration: the connection had read its share")       \
   X(backend_writes, "ringleader_backend_writes_total",                                           \
-    "Socket writes to backends (requests queued together share one)")
+    "Socket writes to backends (requests queued together share one)")                            \
+  X(backend_gathered_writes, "ringleader_backend_gathered_writes_total",                         \
+    "Backend writes that waited for more requests to join them, as requests were arriving fast")
 
 // How a request ended, for ringleader_requests_total{outcome}.
 enum class Outcome : uint8_t {
