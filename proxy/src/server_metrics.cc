@@ -58,6 +58,10 @@ std::string Server::metrics_text() {
   e.value(static_cast<double>(t.field));
   RINGLEADER_WORKER_COUNTERS(RL_COUNTER_FAMILY)
 #undef RL_COUNTER_FAMILY
+  e.counter("ringleader_backend_gather_wait_seconds_total",
+            "Time gathered backend writes waited for more requests, summed: over "
+            "ringleader_backend_gathered_writes_total, the wait of one");
+  e.value(static_cast<double>(t.backend_gather_wait_ns) / 1e9);
 
   // Clients.
   e.gauge("ringleader_client_connections", "Open client connections");

@@ -56,6 +56,8 @@ BackendConnection::BackendConnection(uv_loop_t* loop, BackendPool& pool, Protoco
   timer_.data = this;
   uv_prepare_init(loop_, &gather_prepare_);
   gather_prepare_.data = this;
+  uv_idle_init(loop_, &gather_idle_);
+  gather_idle_.data = this;
   uv_timer_init(loop_, &gather_timer_);
   gather_timer_.data = this;
 }
@@ -259,7 +261,7 @@ void BackendConnection::flush() {
   const size_t unwritten = in_flight_.size() - on_wire_;
   if (on_wire_ == 0 && state_ == State::kReady && gather(unwritten)) return;
   note_write(unwritten);
-  on_wire_ = in_flight_.size();
+  set_on_wire(in_flight_.size());
   WorkerCounters::bump(pool_.counters().backend_writes);
   // A plain non-blocking write first (with the iteration's others when batching); a write
   // request only for what the socket did not take.
@@ -271,6 +273,17 @@ void BackendConnection::flush() {
   if (pool_.owner().queue_write(fd, out_pending_.data(), attempted_, this)) return;
   uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
   on_batched_write(uv_try_write(socket_->stream.stream(), &attempt, 1));
+}
+
+void BackendConnection::set_on_wire(size_t n) {
+  if ((on_wire_ == 0) != (n == 0)) {
+    if (n > 0) {
+      ++pool_.owner().awaiting_replies;
+    } else {
+      --pool_.owner().awaiting_replies;
+    }
+  }
+  on_wire_ = n;
 }
 
 bool BackendConnection::gather(size_t unwritten) {
@@ -305,16 +318,32 @@ bool BackendConnection::gather(size_t unwritten) {
     auto* c = static_cast<BackendConnection*>(h->data);
     if (c->gather_started_ns_ != 0) c->request_flush();
   });
+  // The poll may block (until an event, or the timer) only while another backend's replies
+  // are due: one of them ends it soon. Otherwise nothing but a client may wake the loop, and
+  // clients that wait for these very requests would not: an active idle handle makes the
+  // poll only look (libuv polls without blocking while one is active when it polls, so the
+  // handle is stopped here and in stop_gathering(), never in its own callback).
+  if (pool_.owner().awaiting_replies == 0) {
+    uv_idle_start(&gather_idle_, [](uv_idle_t*) {});
+  } else {
+    uv_idle_stop(&gather_idle_);
+  }
   return true;
+}
+
+void BackendConnection::stop_gathering() {
+  gather_started_ns_ = 0;
+  uv_prepare_stop(&gather_prepare_);
+  uv_idle_stop(&gather_idle_);
+  uv_timer_stop(&gather_timer_);
 }
 
 void BackendConnection::note_write(size_t requests) {
   const uint64_t now = loop_now_ns();
   if (gather_started_ns_ != 0) {
     WorkerCounters::bump(pool_.counters().backend_gathered_writes);
-    gather_started_ns_ = 0;
-    uv_prepare_stop(&gather_prepare_);
-    uv_timer_stop(&gather_timer_);
+    WorkerCounters::bump(pool_.counters().backend_gather_wait_ns, now - gather_started_ns_);
+    stop_gathering();
   }
   if (last_write_ns_ != 0) {
     // Averages of the batch and of the time between writes, kept apart: an average of their
@@ -461,7 +490,7 @@ void BackendConnection::process_replies() {
     release_head_charge();
     Held held = in_flight_.front();
     in_flight_.pop_front();
-    if (on_wire_ > 0) --on_wire_;
+    if (on_wire_ > 0) set_on_wire(on_wire_ - 1);
     pool_.report_success();
     finish(held, FragmentState::kDone, reply);
     in_.consume(length);
@@ -512,7 +541,7 @@ bool BackendConnection::drop_oversized_reply(size_t head) {
     Held held = in_flight_.front();
     discard_deadline_ns_ = held.deadline_ns;
     in_flight_.pop_front();
-    if (on_wire_ > 0) --on_wire_;
+    if (on_wire_ > 0) set_on_wire(on_wire_ - 1);
     pool_.report_success();
     WorkerCounters::bump(pool_.counters().replies_too_large);
     finish(held, FragmentState::kDone,
@@ -661,11 +690,9 @@ void BackendConnection::close_socket() {
   in_.clear();
   discarding_ = false;
   discard_deadline_ns_ = 0;
-  gather_started_ns_ = 0;
-  uv_prepare_stop(&gather_prepare_);
-  uv_timer_stop(&gather_timer_);
+  stop_gathering();
   out_pending_.clear();
-  on_wire_ = 0;
+  set_on_wire(0);
   writing_ = false;
   framer_->reset();
   handshake_pending_ = 0;
@@ -699,6 +726,8 @@ void BackendConnection::shutdown(const std::string& why) {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
            [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
   uv_close(reinterpret_cast<uv_handle_t*>(&gather_prepare_),
+           [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&gather_idle_),
            [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });
   uv_close(reinterpret_cast<uv_handle_t*>(&gather_timer_),
            [](uv_handle_t* h) { static_cast<BackendConnection*>(h->data)->on_handle_closed(); });

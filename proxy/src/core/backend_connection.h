@@ -81,11 +81,16 @@ class BackendConnection final : public IoBatch::Writer {
   // its server, not the proxy, becomes what limits throughput. So when requests have been
   // arriving fast (kGatherMin or more expected within kGatherNs), the write waits while every
   // poll of the loop brings this backend more, until kGatherTarget are queued or kGatherNs
-  // (at most about a millisecond when the loop falls idle) have passed. At a low rate no
-  // write waits: a request that comes alone goes out at once.
+  // (at most about a millisecond when the loop falls idle) have passed. The poll blocks only
+  // while another backend's replies are due (PoolOwner::awaiting_replies); otherwise it only
+  // looks, so clients waiting on this very batch never leave it to the timer. At a low rate
+  // no write waits: a request that comes alone goes out at once.
   bool gather(size_t unwritten);
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);
+  void stop_gathering();
+  // Sets on_wire_, keeping PoolOwner::awaiting_replies.
+  void set_on_wire(size_t n);
   void write_waiting();
   void arm_timer();
   // Closes the socket and fails every request it holds with `why`; with `why_behind`, only the
@@ -119,10 +124,10 @@ class BackendConnection final : public IoBatch::Writer {
   Socket* socket_ = nullptr;     // non-null from connect until close
   uv_timer_t timer_;             // connect / request deadlines
   uv_prepare_t gather_prepare_;  // while gathering: asks for a flush after the next poll
+  uv_idle_t gather_idle_;        // while gathering with no replies due: the poll only looks
   uv_timer_t gather_timer_;      // while gathering: the bound when the loop falls idle
-  // timer_, gather_prepare_, gather_timer_, and socket_ when set; delete this at 0 after
-  // shutdown.
-  int open_handles_ = 3;
+  // timer_, the three gather_ handles, and socket_ when set; delete this at 0 after shutdown.
+  int open_handles_ = 4;
   uint64_t gather_started_ns_ = 0;  // 0 unless a write is being held by gather()
   size_t gathered_ = 0;             // unwritten requests when gather() last held the write
   uint64_t last_write_ns_ = 0;

@@ -48,6 +48,11 @@ class PoolOwner {
   // fails the part at once when the owner has none. Needs no client: a conditional write's
   // follow-ups go out after its client has gone.
   virtual void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) = 0;
+
+  // Backend connections of this owner with a write out whose replies are still due: while
+  // there are any, a reply is bound to end the loop's next poll soon
+  // (BackendConnection::gather waits for the next poll only then).
+  size_t awaiting_replies = 0;
 };
 
 class BackendPool {

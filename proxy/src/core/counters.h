@@ -87,6 +87,8 @@ struct WorkerCounters {
   RINGLEADER_WORKER_COUNTERS(RL_COUNTER_FIELD)
 #undef RL_COUNTER_FIELD
   std::atomic<int64_t> client_connections{0};  // gauge: open client connections
+  // Time gathered backend writes waited, summed (ringleader_backend_gather_wait_seconds_total).
+  std::atomic<uint64_t> backend_gather_wait_ns{0};
 
   // requests_by_command[command * kOutcomes + outcome]
   size_t command_count;
@@ -109,6 +111,7 @@ struct CounterTotals {
   RINGLEADER_WORKER_COUNTERS(RL_COUNTER_TOTAL)
 #undef RL_COUNTER_TOTAL
   int64_t client_connections = 0;
+  uint64_t backend_gather_wait_ns = 0;
 };
 
 // One backend's statistics, one slot per worker (each written by its worker only).
@@ -180,6 +183,7 @@ struct ProxyCounters {
       RINGLEADER_WORKER_COUNTERS(RL_COUNTER_SUM)
 #undef RL_COUNTER_SUM
       t.client_connections += w->client_connections.load(std::memory_order_relaxed);
+      t.backend_gather_wait_ns += w->backend_gather_wait_ns.load(std::memory_order_relaxed);
     }
     return t;
   }
