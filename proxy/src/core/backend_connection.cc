@@ -319,11 +319,11 @@ bool BackendConnection::gather(size_t unwritten) {
     if (c->gather_started_ns_ != 0) c->request_flush();
   });
   // The poll may block (until an event, or the timer) only while another backend's replies
-  // are due: one of them ends it soon. Otherwise nothing but a client may wake the loop, and
-  // clients that wait for these very requests would not: an active idle handle makes the
+  // or a client's next requests are due: one of them ends it soon. Otherwise clients wait for
+  // these very requests and nothing would end it but the timer: an active idle handle makes the
   // poll only look (libuv polls without blocking while one is active when it polls, so the
   // handle is stopped here and in stop_gathering(), never in its own callback).
-  if (pool_.owner().awaiting_replies == 0) {
+  if (pool_.owner().awaiting_replies == 0 && pool_.owner().clients_due == 0) {
     uv_idle_start(&gather_idle_, [](uv_idle_t*) {});
   } else {
     uv_idle_stop(&gather_idle_);

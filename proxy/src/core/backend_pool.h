@@ -49,10 +49,14 @@ class PoolOwner {
   // follow-ups go out after its client has gone.
   virtual void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) = 0;
 
-  // Backend connections of this owner with a write out whose replies are still due: while
-  // there are any, a reply is bound to end the loop's next poll soon
-  // (BackendConnection::gather waits for the next poll only then).
+  // What is bound to end the loop's next poll soon (BackendConnection::gather waits for the
+  // next poll only while either is above 0):
+  //   awaiting_replies — backend connections with a write out whose replies are still due;
+  //   clients_due — clients whose every request was answered and that have not sent since
+  //                 (a pipelining client sends its next batch when its replies arrive); a
+  //                 client that stays quiet stops counting at the next quiet-client sweep.
   size_t awaiting_replies = 0;
+  size_t clients_due = 0;
 };
 
 class BackendPool {

@@ -334,6 +334,7 @@ void ClientConnection::process_input() {
     in_.consume(consumed);
     WorkerCounters::bump(wc.requests);
     queue_.push_back(req);
+    set_due(false);
     // dispatch() may finish the request at once (every backend unavailable) and the queue
     // then write and release it: this loop holds it until it is done with it.
     req->retain();
@@ -376,6 +377,7 @@ void ClientConnection::release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_
   // While a write is out, the socket or the io_uring batch may still read out_pending_ or
   // out_writing_; in process_input() views into in_ are live.
   if (closing_ || writing_ || in_process_ || now_ns - last_activity_ns_ < quiet_ns) return;
+  set_due(false);  // answered a while ago and sent nothing since: not about to send
   if (in_.empty()) {
     in_.clear();
     session_->release_idle_memory();
@@ -494,6 +496,7 @@ void ClientConnection::flush_ready() {
     }
     PendingRequest* req = queue_.front();
     queue_.pop_front();
+    if (queue_.empty()) set_due(true);
     held_bytes_ -= req->held_charge;
     req->held_charge = 0;
     record(*req);
@@ -706,9 +709,20 @@ void ClientConnection::close_when_idle() {
   if (idle()) close();
 }
 
+void ClientConnection::set_due(bool due) {
+  if (due == due_) return;
+  due_ = due;
+  if (due) {
+    ++worker_.clients_due;
+  } else {
+    --worker_.clients_due;
+  }
+}
+
 void ClientConnection::close() {
   if (closing_) return;
   closing_ = true;
+  set_due(false);
   for (size_t i = 0; i < queue_.size(); ++i) {
     PendingRequest* req = queue_[i];
     req->detach_client();
