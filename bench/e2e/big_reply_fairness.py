@@ -13,6 +13,7 @@ loop iteration.
     bench/e2e/big_reply_fairness.py --ringleader build/app/ringleader [--rounds 3]
 """
 import argparse
+import hashlib
 import multiprocessing
 import os
 import socket
@@ -108,17 +109,21 @@ def main():
             with both_proxies(tmp, args.ringleader, redises) as proxies:
                 nc_port, rl_port = proxies["twemproxy"][0], proxies["ringleader"][0]
                 # A big key and a small key on different backends (both proxies place alike:
-                # ketama over the same names and weights).
+                # ketama over the same names and weights). fnv1a_64 keeps 32 bits of its hash,
+                # and for short keys that differ in their last bytes those bits differ little:
+                # "k0" to "k99" can all fall on one backend, so the keys differ everywhere.
                 c = redis.Redis(port=rl_port)
                 owners = {}
-                for i in range(100):
-                    key = f"k{i}"
+                for i in range(1000):
+                    key = "fairness-" + hashlib.sha1(str(i).encode()).hexdigest()[:16]
                     c.set(key, "s")
                     owner = next(r for r in redises
                                  if redis.Redis(port=r.port).exists(key))
                     owners.setdefault(owner.port, key)
                     if len(owners) == 2:
                         break
+                if len(owners) < 2:
+                    sys.exit("no two keys on different backends among 1000: is one down?")
                 big_key, small_key = (k.encode() for k in owners.values())
                 c.set(big_key, b"x" * args.value_bytes)
                 results = {}

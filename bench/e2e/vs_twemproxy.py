@@ -16,9 +16,14 @@ power-of-two histogram, so p50 and p99 there are bucket upper bounds.
 With --unix backends, both proxies reach the redis-servers over their Unix-domain sockets;
 with --unix all, both also listen on one and redis-benchmark connects to it (-s).
 
+While it runs, a watcher per CPU (host_pauses.py) notes the times the machine ran nothing for
+10 ms or more (--pause-threshold-ms; 0 turns it off): on a virtual machine the host can stop
+the guest, and every request in flight through either proxy then takes that long. Each run's
+line names the pauses within it, and the summary counts them per proxy.
+
     bench/e2e/vs_twemproxy.py --ringleader build/app/ringleader [--requests 200000]
         [--pipelined-requests 1000000] [--rounds 3] [--protocol memcached]
-        [--unix backends|all]
+        [--unix backends|all] [--pause-threshold-ms 10]
 """
 import argparse
 import contextlib
@@ -30,6 +35,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
+
+from host_pauses import HostPauses, describe
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
 from harness import (MemcachedServer, Process, RedisServer, Ringleader, TempDir,  # noqa: E402
@@ -161,6 +169,8 @@ def main():
                     help="run ringleader with proxy.io_uring = false (one write per socket)")
     ap.add_argument("--unix", choices=("none", "backends", "all"), default="none",
                     help="Unix-domain sockets: to the backends, or also between client and proxy")
+    ap.add_argument("--pause-threshold-ms", type=float, default=10,
+                    help="report host pauses this long or longer (0: do not watch)")
     args = ap.parse_args()
     memcached = args.protocol == "memcached"
     if memcached and args.unix != "none":
@@ -196,13 +206,18 @@ def main():
             rl = Ringleader(args.ringleader, tmp, backends, proxy=proxy,
                             ring='algorithm = "ketama"\nhash = "fnv1a_64"\nhash_tag = ""',
                             extra="[log]\nlevel = \"warn\"", unix_path=rl_unix)
+            watch = (HostPauses(args.pause_threshold_ms / 1000) if args.pause_threshold_ms > 0
+                     else None)
+            cpus = len(os.sched_getaffinity(0))
             with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
-                         os.path.join(tmp, "nc.log")) as nc, rl:
+                         os.path.join(tmp, "nc.log")) as nc, rl, \
+                    (watch or contextlib.nullcontext()):
                 wait_until(lambda: unix_socket_open(nc_unix) if nc_unix else port_open(nc_port),
                            what="nutcracker")
                 targets = {"twemproxy": (nc_unix or nc_port, nc.proc.pid),
                            "ringleader": (rl_unix or rl.port, rl.proc.pid)}
                 results = {}
+                pauses = {name: [] for name in targets}
                 server_pids = [r.proc.pid for r in redises]
                 for rnd in range(args.rounds):
                     for pipeline in pipelines:
@@ -211,12 +226,15 @@ def main():
                                 n = args.requests if pipeline == 1 else args.pipelined_requests
                                 before = cpu_seconds(pid)
                                 servers_before = backends_load(server_pids)
+                                started = time.monotonic()
                                 if memcached:
                                     rps, p50, p99 = memaslap(port, test, n, args.clients)
                                 else:
                                     rps, p50, p99 = redis_benchmark(port, test, pipeline, n,
                                                                     args.clients)
                                 cpu = cpu_seconds(pid) - before
+                                paused = watch.between(started, time.monotonic()) if watch else []
+                                pauses[name] += paused
                                 servers_after = backends_load(server_pids)
                                 server_cpu = servers_after[0] - servers_before[0]
                                 wakeups = servers_after[1] - servers_before[1]
@@ -228,7 +246,8 @@ def main():
                                       f"{rps:10.0f} req/s p50 {p50:.3f} ms p99 {p99:.3f} ms "
                                       f"cpu {cpu / n * 100000:.3f} s/100k, servers' cpu "
                                       f"{server_cpu / n * 100000:.3f} s/100k and "
-                                      f"{wakeups / n:.3f} wakeups per request",
+                                      f"{wakeups / n:.3f} wakeups per request"
+                                      f"{'; ' if paused else ''}{describe(paused, cpus)}",
                                       file=sys.stderr)
         finally:
             for r in redises:
@@ -266,6 +285,12 @@ def main():
 
             print(f"{'':10s} {'ratio':11s} {ratio(0):10.2f}x {ratio(1):7.2f}x "
                   f"{ratio(2):7.2f}x {ratio(3):10.2f}x {ratio(4):11.2f}x {ratio(5):11.2f}x")
+    if args.pause_threshold_ms > 0:
+        # A pause adds its length to every request in flight: the runs it fell in lose a
+        # little throughput and gain a maximum latency that says nothing about the proxy.
+        print(f"host pauses of {args.pause_threshold_ms:.0f} ms or more during the runs: " +
+              "; ".join(f"{name} {describe(found, cpus) or 'none'}"
+                        for name, found in pauses.items()))
 
 
 if __name__ == "__main__":
