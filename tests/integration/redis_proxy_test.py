@@ -1722,6 +1722,37 @@ class BatchingTest(ClusterCase):
         self.assertLess(waited / gathered, 0.0006,
                         f"{gathered} gathered writes waited {waited:.3f} s in all")
 
+    def test_a_gathered_write_does_not_wait_for_a_backend_busy_with_a_slow_command(self):
+        # The case above, while another backend holds a request it does not answer (paused,
+        # as a server busy with a slow command would be): its reply is due, but it has been
+        # due for longer than a gathering lasts, so it is no sign that the poll will end soon.
+        # When any due reply let the poll block, each write here waited for the timer (over
+        # a millisecond).
+        one = self.owner("{one}:x")
+        other = next(name for name in self.names if name != one)
+        stalled_key = self.keys_on(other, 1, "stalled")[0]
+        self.client().set(stalled_key, "late")  # connects the proxy to that backend
+        writes = self.metric("ringleader_backend_writes_total")
+        self.direct(other).client_pause(6000, all=True)
+        result = {}
+        stalled = threading.Thread(
+            target=lambda: result.update(value=self.client().get(stalled_key)))
+        stalled.start()
+        self.wait_written(writes + 1, "the stalled GET written")
+        gathered = self.metric("ringleader_backend_gathered_writes_total")
+        waited = self.metric("ringleader_backend_gather_wait_seconds_total")
+        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-c", "3", "-P", "16",
+                        "-n", "30000", "-r", "1000", "GET", "{one}:__rand_int__"],
+                       check=True, capture_output=True, timeout=120)
+        gathered = self.metric("ringleader_backend_gathered_writes_total") - gathered
+        waited = self.metric("ringleader_backend_gather_wait_seconds_total") - waited
+        self.assertTrue(stalled.is_alive(), "the pause ended before the load did")
+        stalled.join(timeout=15)
+        self.assertEqual(result.get("value"), b"late")
+        self.assertGreater(gathered, 0)
+        self.assertLess(waited / gathered, 0.0006,
+                        f"{gathered} gathered writes waited {waited:.3f} s in all")
+
     def test_a_deep_queue_is_not_held(self):
         # 15 requests wait behind an unanswered batch; the 16th sends them all at once.
         keys = self.keys_on("redis-0", 17, "deep")

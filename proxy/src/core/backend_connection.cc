@@ -262,6 +262,7 @@ void BackendConnection::flush() {
   if (on_wire_ == 0 && state_ == State::kReady && gather(unwritten)) return;
   note_write(unwritten);
   set_on_wire(in_flight_.size());
+  pool_.owner().awaiting_replies.join(awaiting_, loop_now_ns());  // replies due from now
   WorkerCounters::bump(pool_.counters().backend_writes);
   // A plain non-blocking write first (with the iteration's others when batching); a write
   // request only for what the socket did not take.
@@ -276,13 +277,7 @@ void BackendConnection::flush() {
 }
 
 void BackendConnection::set_on_wire(size_t n) {
-  if ((on_wire_ == 0) != (n == 0)) {
-    if (n > 0) {
-      ++pool_.owner().awaiting_replies;
-    } else {
-      --pool_.owner().awaiting_replies;
-    }
-  }
+  if (n == 0) pool_.owner().awaiting_replies.leave(awaiting_);
   on_wire_ = n;
 }
 
@@ -319,11 +314,14 @@ bool BackendConnection::gather(size_t unwritten) {
     if (c->gather_started_ns_ != 0) c->request_flush();
   });
   // The poll may block (until an event, or the timer) only while another backend's replies
-  // or a client's next requests are due: one of them ends it soon. Otherwise clients wait for
-  // these very requests and nothing would end it but the timer: an active idle handle makes the
-  // poll only look (libuv polls without blocking while one is active when it polls, so the
-  // handle is stopped here and in stop_gathering(), never in its own callback).
-  if (pool_.owner().awaiting_replies == 0 && pool_.owner().clients_due == 0) {
+  // or a client's next requests are due, and became due within kGatherNs: one of them ends it
+  // soon. Otherwise clients wait for these very requests (or for a backend busy with a slow
+  // command) and nothing may end it but the timer: an active idle handle makes the poll only
+  // look (libuv polls without blocking while one is active when it polls, so the handle is
+  // stopped here and in stop_gathering(), never in its own callback).
+  const uint64_t recent = now > kGatherNs ? now - kGatherNs : 0;
+  if (!pool_.owner().awaiting_replies.joined_since(recent) &&
+      !pool_.owner().clients_due.joined_since(recent)) {
     uv_idle_start(&gather_idle_, [](uv_idle_t*) {});
   } else {
     uv_idle_stop(&gather_idle_);

@@ -21,6 +21,7 @@
 #include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
+#include "recent_list.h"
 
 namespace ringleader::proxy {
 
@@ -82,14 +83,16 @@ class BackendConnection final : public IoBatch::Writer {
   // arriving fast (kGatherMin or more expected within kGatherNs), the write waits while every
   // poll of the loop brings this backend more, until kGatherTarget are queued or kGatherNs
   // (at most about a millisecond when the loop falls idle) have passed. The poll blocks only
-  // while another backend's replies are due (PoolOwner::awaiting_replies); otherwise it only
-  // looks, so clients waiting on this very batch never leave it to the timer. At a low rate
-  // no write waits: a request that comes alone goes out at once.
+  // while another backend's replies or a client's next requests are due and recent
+  // (PoolOwner::awaiting_replies, clients_due); otherwise it only looks, so clients waiting on
+  // this very batch never leave it to the timer, neither when nothing else is due nor when
+  // all that is due is a backend stuck on a slow command. At a low rate no write waits: a
+  // request that comes alone goes out at once.
   bool gather(size_t unwritten);
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);
   void stop_gathering();
-  // Sets on_wire_, keeping PoolOwner::awaiting_replies.
+  // Sets on_wire_; at 0 the connection leaves PoolOwner::awaiting_replies (flush() joins it).
   void set_on_wire(size_t n);
   void write_waiting();
   void arm_timer();
@@ -141,6 +144,7 @@ class BackendConnection final : public IoBatch::Writer {
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
+  RecentList::Node awaiting_;   // in PoolOwner::awaiting_replies while on_wire_ > 0
   IoBuffer in_;
   ReadBudget read_budget_;
   bool discarding_ =

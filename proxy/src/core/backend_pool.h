@@ -25,6 +25,7 @@
 #include "io_batch.h"
 #include "pending_request.h"
 #include "protocol.h"
+#include "recent_list.h"
 #include "ring/backend.h"
 
 namespace ringleader::proxy {
@@ -49,14 +50,18 @@ class PoolOwner {
   // follow-ups go out after its client has gone.
   virtual void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) = 0;
 
-  // What is bound to end the loop's next poll soon (BackendConnection::gather waits for the
-  // next poll only while either is above 0):
-  //   awaiting_replies — backend connections with a write out whose replies are still due;
-  //   clients_due — clients whose every request was answered and that have not sent since
-  //                 (a pipelining client sends its next batch when its replies arrive); a
-  //                 client that stays quiet stops counting at the next quiet-client sweep.
-  size_t awaiting_replies = 0;
-  size_t clients_due = 0;
+  // What may end the loop's next poll soon. BackendConnection::gather lets the poll block
+  // only while a member of either joined within the last kGatherNs: a backend that has not
+  // answered for longer is busy (a slow command, a stall), and a client answered longer ago
+  // has gone quiet; waiting for them would leave a gathered write to its timer.
+  //   awaiting_replies — backend connections with a write out whose replies are still due,
+  //                      joined at their latest write;
+  //   clients_due — clients whose every request was answered and that have not sent since,
+  //                 joined when the last reply was queued (a pipelining client sends its next
+  //                 batch when its replies arrive); the quiet-client sweep takes out those
+  //                 that stay quiet.
+  RecentList awaiting_replies;
+  RecentList clients_due;
 };
 
 class BackendPool {

@@ -710,12 +710,10 @@ void ClientConnection::close_when_idle() {
 }
 
 void ClientConnection::set_due(bool due) {
-  if (due == due_) return;
-  due_ = due;
-  if (due) {
-    ++worker_.clients_due;
-  } else {
-    --worker_.clients_due;
+  if (!due) {
+    worker_.clients_due.leave(due_);
+  } else if (!due_.linked()) {
+    worker_.clients_due.join(due_, loop_now_ns());
   }
 }
 

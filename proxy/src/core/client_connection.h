@@ -17,6 +17,7 @@
 #include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
+#include "recent_list.h"
 #include "ring_queue.h"
 #include "uv_util.h"
 
@@ -96,8 +97,8 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   // and could destroy the reply before the client reads it.
   void linger_then_close();
   void start_reading();
-  // Keeps PoolOwner::clients_due: true once every request of this client is answered, false
-  // when it sends again, closes, or stays quiet until the sweep.
+  // Keeps PoolOwner::clients_due: joins once every request of this client is answered,
+  // leaves when it sends again, closes, or stays quiet until the sweep.
   void set_due(bool due);
 
   StreamHandle socket_;  // TCP, or Unix-domain under a unix: listener
@@ -143,7 +144,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   bool in_process_ = false;         // inside process_input(): no nested parsing
   bool lingering_ = false;          // linger_then_close() started
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
-  bool due_ = false;                // counted in PoolOwner::clients_due
+  RecentList::Node due_;            // in PoolOwner::clients_due (see set_due)
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
   uint64_t connected_ns_ = 0;
