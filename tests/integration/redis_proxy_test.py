@@ -1711,10 +1711,15 @@ class BatchingTest(ClusterCase):
         # or more). The poll must only look then, and the write go out once a look finds
         # nothing new or 500 us have passed. Blocking instead made each write wait about
         # 1.3 ms here.
+        self.assert_gathered_briefly(60000)
+
+    def assert_gathered_briefly(self, requests):
+        """3 redis-benchmark clients send `requests` GETs of keys of one backend, 16 at a time:
+        writes to it are gathered, and each waits 0.6 ms at most on average."""
         gathered = self.metric("ringleader_backend_gathered_writes_total")
         waited = self.metric("ringleader_backend_gather_wait_seconds_total")
         subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-c", "3", "-P", "16",
-                        "-n", "60000", "-r", "1000", "GET", "{one}:__rand_int__"],
+                        "-n", str(requests), "-r", "1000", "GET", "{one}:__rand_int__"],
                        check=True, capture_output=True, timeout=120)
         gathered = self.metric("ringleader_backend_gathered_writes_total") - gathered
         waited = self.metric("ringleader_backend_gather_wait_seconds_total") - waited
@@ -1739,19 +1744,10 @@ class BatchingTest(ClusterCase):
             target=lambda: result.update(value=self.client().get(stalled_key)))
         stalled.start()
         self.wait_written(writes + 1, "the stalled GET written")
-        gathered = self.metric("ringleader_backend_gathered_writes_total")
-        waited = self.metric("ringleader_backend_gather_wait_seconds_total")
-        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-c", "3", "-P", "16",
-                        "-n", "30000", "-r", "1000", "GET", "{one}:__rand_int__"],
-                       check=True, capture_output=True, timeout=120)
-        gathered = self.metric("ringleader_backend_gathered_writes_total") - gathered
-        waited = self.metric("ringleader_backend_gather_wait_seconds_total") - waited
+        self.assert_gathered_briefly(30000)
         self.assertTrue(stalled.is_alive(), "the pause ended before the load did")
         stalled.join(timeout=15)
         self.assertEqual(result.get("value"), b"late")
-        self.assertGreater(gathered, 0)
-        self.assertLess(waited / gathered, 0.0006,
-                        f"{gathered} gathered writes waited {waited:.3f} s in all")
 
     def test_a_deep_queue_is_not_held(self):
         # 15 requests wait behind an unanswered batch; the 16th sends them all at once.
