@@ -177,6 +177,7 @@ void ClientConnection::accept(Worker& worker, StreamHandle& listener) {
 ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> session)
     : worker_(worker), session_(std::move(session)), lane_(worker.next_client_lane()) {
   session_->attach(*this);
+  held_.client = this;
 }
 
 namespace {
@@ -571,6 +572,10 @@ void ClientConnection::flush_writes() {
   write_out();
 }
 
+void ClientConnection::write_held() {
+  write_out();
+}
+
 void ClientConnection::write_out() {
   if (closing_) return;
   if (writing_) return;
@@ -584,8 +589,19 @@ void ClientConnection::write_out() {
   }
   if (out_chunks_.empty() && !close_after_write_ && !queue_.empty() &&
       queue_.front()->batch == out_batch_ && out_pending_.size() < kHoldBytes) {
-    return;  // the rest of this read's replies are still due: written when they are ready
+    // The rest of this read's replies are still due: written with them when they are ready,
+    // or without them once these have waited kReplyHoldNs (the worker then calls
+    // write_held()).
+    const uint64_t now = loop_now_ns();
+    if (hold_since_ns_ == 0) {
+      hold_since_ns_ = now;
+      worker_.hold_replies(held_, now);
+      return;
+    }
+    if (now - hold_since_ns_ < kReplyHoldNs) return;
   }
+  hold_since_ns_ = 0;
+  worker_.held_replies.leave(held_);
   writing_chunk_ = !out_chunks_.empty();
   std::string& source = writing_chunk_ ? out_chunks_.front() : out_pending_;
   WorkerCounters::bump(worker_.counters().bytes_to_clients, source.size());
@@ -721,6 +737,8 @@ void ClientConnection::close() {
   if (closing_) return;
   closing_ = true;
   set_due(false);
+  hold_since_ns_ = 0;
+  worker_.held_replies.leave(held_);
   for (size_t i = 0; i < queue_.size(); ++i) {
     PendingRequest* req = queue_[i];
     req->detach_client();

@@ -27,6 +27,15 @@ class Worker;
 
 class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
  public:
+  // How long ready replies wait for the rest of the replies to their read (see write_out):
+  // long enough for the other backends of a pipelined batch to answer, short enough that a
+  // backend busy with a slow command delays only what must follow its reply.
+  static constexpr uint64_t kReplyHoldNs = 1000 * 1000;
+  // A node of Worker::held_replies, and the connection it belongs to.
+  struct HeldReplies : RecentList::Node {
+    ClientConnection* client = nullptr;
+  };
+
   // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
   // reply and is closed.
   static void accept(Worker& worker, StreamHandle& listener);
@@ -50,6 +59,8 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   void close_when_idle();
   // Writes the replies queued in this loop iteration (called by the worker).
   void flush_writes();
+  // The worker ended this connection's hold (kReplyHoldNs passed): writes what is ready.
+  void write_held();
   bool idle() const {
     return queue_.empty() && !writing_ && out_pending_.empty() && out_chunks_.empty();
   }
@@ -145,6 +156,8 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   bool lingering_ = false;          // linger_then_close() started
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration
   RecentList::Node due_;            // in PoolOwner::clients_due (see set_due)
+  HeldReplies held_;                // in Worker::held_replies while hold_since_ns_ != 0
+  uint64_t hold_since_ns_ = 0;      // when ready replies began to wait for the rest of a read
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
   uint64_t connected_ns_ = 0;

@@ -1,9 +1,11 @@
 // RecentList: the members of a set in the order they last joined it, each with the time it
 // did, so whether any joined within the last moments is known in O(1) from the youngest.
-// A worker keeps two: its backend connections awaiting replies (joined at each write) and
-// its clients whose requests are all answered (joined when the last reply was queued). A
+// A worker keeps three: its backend connections awaiting replies (joined at each write), its
+// clients whose requests are all answered (joined when the last reply was queued), and its
+// clients holding ready replies for the rest of their read (joined when the hold began). A
 // member that has waited long is no sign that its event is near (a backend stuck on a slow
-// command, a client that went quiet); one that joined a moment ago is.
+// command, a client that went quiet); one that joined a moment ago is. A hold that began
+// long ago has lasted long enough.
 //
 // Intrusive: a member embeds a RecentList::Node, is in at most one list through it, and must
 // leave before it is destroyed (the node asserts so). Invariants: nodes run from head_
@@ -80,6 +82,9 @@ class RecentList {
     node.prev = node.next = nullptr;
     --size_;
   }
+
+  // The member that joined longest ago, or null.
+  Node* oldest() const { return head_; }
 
   // Whether a member joined at or after `since_ns`.
   bool joined_since(uint64_t since_ns) const {

@@ -113,6 +113,8 @@ Status Worker::start(const sockaddr_storage& addr, int shared_listener_fd) {
       &quiet_sweep_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->sweep_quiet_clients(); },
       kQuietSweepMs, kQuietSweepMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&quiet_sweep_));
+  uv_timer_init(&loop_, &hold_timer_);
+  hold_timer_.data = this;
   refresh_ring();
   thread_ = std::thread([this] { run(); });
   return Status::ok();
@@ -210,6 +212,7 @@ void Worker::finish_drain() {
   retiring_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&quiet_sweep_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&hold_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
@@ -221,12 +224,32 @@ void Worker::sweep_quiet_clients() {
     c->release_buffers_if_quiet(now, uint64_t{kQuietSweepMs} * 1000000);
 }
 
+void Worker::hold_replies(ClientConnection::HeldReplies& node, uint64_t now_ns) {
+  held_replies.join(node, now_ns);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&hold_timer_))) {
+    uv_timer_start(
+        &hold_timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->end_expired_holds(); },
+        1, 1);
+  }
+}
+
+void Worker::end_expired_holds() {
+  const uint64_t now = loop_now_ns();
+  while (RecentList::Node* oldest = held_replies.oldest()) {
+    if (now - oldest->since_ns() < ClientConnection::kReplyHoldNs) return;
+    held_replies.leave(*oldest);
+    static_cast<ClientConnection::HeldReplies*>(oldest)->client->write_held();
+  }
+  uv_timer_stop(&hold_timer_);
+}
+
 void Worker::flush_all() {
   // Clients first: their replies finish requests, the backend writes start new ones, and a
   // write wakes its reader in this order. Writers' reactions to outcomes (a failed backend
   // fails its requests, whose clients then have replies) can ask for more flushes: repeat
   // until nothing is left.
   collecting_writes_ = io_batch_ != nullptr && io_batch_->usable();
+  if (!held_replies.empty()) end_expired_holds();
   do {
     flushing_clients_.clear();
     flushing_clients_.swap(client_flushes_);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backend_pool.h"
+#include "client_connection.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "counters.h"
@@ -76,6 +77,12 @@ class Worker final : public PoolOwner {
   uint32_t next_client_lane() { return next_lane_++; }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
   bool draining() const { return draining_; }
+  // Clients whose ready replies wait for the rest of their read, in the order their holds
+  // began. A hold ends after ClientConnection::kReplyHoldNs at most: checked after every poll,
+  // and by hold_timer_ while the loop waits.
+  RecentList held_replies;
+  // Begins `node`'s hold (its client joins held_replies) at `now_ns`.
+  void hold_replies(ClientConnection::HeldReplies& node, uint64_t now_ns);
 
  private:
   static constexpr uint32_t kQuietSweepMs = 1000;
@@ -91,6 +98,8 @@ class Worker final : public PoolOwner {
   void sweep_retiring();       // closes the retiring pools that have nothing left in flight
   void on_accept_failed(int status);
   void flush_all();
+  // Ends the holds that have lasted ClientConnection::kReplyHoldNs.
+  void end_expired_holds();
   // Every kQuietSweepMs: clients quiet for as long give back their buffers
   // (ClientConnection::release_buffers_if_quiet).
   void sweep_quiet_clients();
@@ -124,6 +133,7 @@ class Worker final : public PoolOwner {
   bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
   uv_timer_t drain_timer_;
   uv_timer_t quiet_sweep_;  // unreferenced: it never keeps the loop alive
+  uv_timer_t hold_timer_;   // every millisecond while held_replies has members
   std::thread thread_;
   std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
   uint64_t drain_deadline_ms_ = 0;           // loop time at which waiting for clients ends
