@@ -228,8 +228,8 @@ void Worker::hold_replies(ClientConnection::HeldReplies& node, uint64_t now_ns) 
   held_replies.join(node, now_ns);
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&hold_timer_))) {
     uv_timer_start(
-        &hold_timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->end_expired_holds(); },
-        1, 1);
+        &hold_timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->end_expired_holds(); }, 1,
+        1);
   }
 }
 
