@@ -664,11 +664,8 @@ class BigValueMemoryTest(ClusterCase):
         peak = rss_mb()
         clients[0].delete(*[f"big-value:{i}" for i in range(4)])
         # The policy (common/malloc_policy.h) lets the worker's arena keep a free top of up to
-        # its 32 MiB trim threshold, and the periodic trim (Server::trim_heap) runs once 32 MiB
-        # more are free or resident than after the last one: depending on when the last trim
-        # fell, up to 64 MiB can stay, and a few MB more are buffers and fragmentation. (A
-        # bound of 40 MiB failed now and then with 54 MB resident.)
-        wait_until(lambda: rss_mb() < baseline + 70, timeout=15,
+        # its 32 MiB trim threshold; a few MB more are buffers and fragmentation.
+        wait_until(lambda: rss_mb() < baseline + 40, timeout=15,
                    what=f"RSS back near {baseline} MB (peak {peak} MB)")
         for c in clients:
             c.close()
