@@ -34,7 +34,6 @@ namespace {
 constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
 constexpr uint64_t kHeapTrimMs = 2000;
-constexpr size_t kHeapTrimBytes = size_t{32} << 20;
 
 double unix_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -48,6 +47,12 @@ size_t resident_bytes() {
   const int read = std::fscanf(f, "%lu %lu", &size, &resident);
   std::fclose(f);
   return read == 2 ? resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// Bytes malloc has handed out, in its arenas and in chunks it mapped on their own.
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
 }
 
 // `key` names the setting in errors ("proxy.listen").
@@ -207,8 +212,7 @@ int Server::run() {
       kEjectionSweepMs, kEjectionSweepMs);
   uv_timer_init(&loop_, &heap_timer_);
   heap_timer_.data = this;
-  rss_after_trim_ = resident_bytes();
-  free_after_trim_ = mallinfo2().fordblks;
+  heap_trim_rule_.at_rest(resident_bytes(), heap_in_use());
   uv_timer_start(
       &heap_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->trim_heap(); }, kHeapTrimMs,
       kHeapTrimMs);
@@ -311,24 +315,13 @@ void Server::run_posted() {
 }
 
 void Server::trim_heap() {
-  // A trim leaves the chunks it emptied in malloc's free lists (only their pages go back), so
-  // after one the free bytes stay high. Memory to give back again shows as free bytes grown
-  // since (memory in use at the last trim, freed now) or as resident bytes grown since (free
-  // chunks used again, their pages back, and freed again); either by kHeapTrimBytes, with
-  // at least that much free.
   const size_t rss = resident_bytes();
-  const size_t free_bytes = mallinfo2().fordblks;
-  rss_after_trim_ = std::min(rss_after_trim_, rss);
-  free_after_trim_ = std::min(free_after_trim_, free_bytes);
-  if (free_bytes < kHeapTrimBytes) return;  // in use, not free
-  if (rss < rss_after_trim_ + kHeapTrimBytes && free_bytes < free_after_trim_ + kHeapTrimBytes) {
-    return;
-  }
+  if (!heap_trim_rule_.due(rss, heap_in_use())) return;
   malloc_trim(0);
-  rss_after_trim_ = resident_bytes();
-  free_after_trim_ = mallinfo2().fordblks;
+  const size_t after = resident_bytes();
+  heap_trim_rule_.at_rest(after, heap_in_use());
   RL_LOG_DEBUG("returned free heap memory to the system: %zu MB resident, %zu MB after", rss >> 20,
-               rss_after_trim_ >> 20);
+               after >> 20);
 }
 
 void Server::on_signal(int signum) {

@@ -17,6 +17,7 @@
 
 #include "admin/admin_service.h"
 #include "core/counters.h"
+#include "core/heap_trim_rule.h"
 #include "core/protocol.h"
 #include "core/ring_publisher.h"
 #include "core/unix_listener.h"
@@ -90,8 +91,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   // Gives the memory a burst left free in malloc's arenas back to the system. glibc keeps
   // freed chunks for reuse and returns only the top of each arena: after pipelined bursts of
   // 40 KB replies the workers' arenas held hundreds of MB, free, for good. Checked every
-  // kHeapTrimMs; trimmed once the free or the resident bytes have grown by kHeapTrimBytes
-  // since the last trim and at least that much of the heap is free.
+  // kHeapTrimMs; trimmed when heap_trim_rule_ says (freed memory left resident).
   void trim_heap();
   void wake_workers();
   admin::AdminReply static_membership_refusal() const;
@@ -124,8 +124,11 @@ class Server final : public ProxyServer, public admin::AdminService {
   uv_async_t eject_async_;
   uv_timer_t sweep_timer_;
   uv_timer_t heap_timer_;
-  size_t rss_after_trim_ = 0;  // see trim_heap()
-  size_t free_after_trim_ = 0;
+  // Freed memory left resident that asks for a trim at once (a small part of what a burst
+  // of big values takes), and what asks for one when it is still there a sample later.
+  static constexpr size_t kHeapTrimBytes = size_t{16} << 20;
+  static constexpr size_t kHeapSettledBytes = size_t{1} << 20;
+  HeapTrimRule heap_trim_rule_{kHeapTrimBytes, kHeapSettledBytes};  // see trim_heap()
   std::vector<uv_signal_t*> signals_;
   std::mutex eject_mu_;
   std::vector<std::string> eject_queue_;  // guarded by eject_mu_

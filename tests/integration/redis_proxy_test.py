@@ -663,8 +663,10 @@ class BigValueMemoryTest(ClusterCase):
             self.assertEqual(c.get(f"big-value:{i}"), value)
         peak = rss_mb()
         clients[0].delete(*[f"big-value:{i}" for i in range(4)])
-        # The policy (common/malloc_policy.h) lets the worker's arena keep a free top of up to
-        # its 32 MiB trim threshold; a few MB more are buffers and fragmentation.
+        # Freed, the values' memory goes back with the next heap trim (Server::trim_heap: one
+        # is due once 16 MiB of freed memory are resident). A trim cannot shrink the worker
+        # arena's free top, which malloc keeps up to its 32 MiB trim threshold
+        # (common/malloc_policy.h); a few MB more are buffers. Measured: 6-7 MB stay.
         wait_until(lambda: rss_mb() < baseline + 40, timeout=15,
                    what=f"RSS back near {baseline} MB (peak {peak} MB)")
         for c in clients:
@@ -693,7 +695,8 @@ class QuietClientMemoryTest(ClusterCase):
         # 1200 clients each SET and GET 64 KiB, then go quiet. Each kept 100 KiB resident
         # (input and output buffers) for as long as it stayed connected: 120 MB here. Freed,
         # the memory goes back to the system with the heap trims (Server::trim_heap), which
-        # may leave up to 32 MiB free in the process, reusable: hence the 40 MB allowed.
+        # leave up to 16 MiB of freed memory resident and a worker arena's free top (up to
+        # malloc's 32 MiB trim threshold), reusable: hence the 40 MB allowed.
         if sanitized(RINGLEADER):
             self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
         clients = 1200
