@@ -1,6 +1,5 @@
 #include "proxy/server.h"
 
-#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -37,22 +35,6 @@ constexpr uint64_t kHeapTrimMs = 2000;
 
 double unix_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// This process's resident set, from /proc/self/statm; 0 when it cannot be read.
-size_t resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  const int read = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return read == 2 ? resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) : 0;
-}
-
-// Bytes malloc has handed out, in its arenas and in chunks it mapped on their own.
-size_t heap_in_use() {
-  const struct mallinfo2 m = mallinfo2();
-  return m.uordblks + m.hblkhd;
 }
 
 // `key` names the setting in errors ("proxy.listen").
@@ -212,7 +194,7 @@ int Server::run() {
       kEjectionSweepMs, kEjectionSweepMs);
   uv_timer_init(&loop_, &heap_timer_);
   heap_timer_.data = this;
-  heap_trim_rule_.at_rest(resident_bytes(), heap_in_use());
+  heap_trimmer_.start();
   uv_timer_start(
       &heap_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->trim_heap(); }, kHeapTrimMs,
       kHeapTrimMs);
@@ -315,13 +297,11 @@ void Server::run_posted() {
 }
 
 void Server::trim_heap() {
-  const size_t rss = resident_bytes();
-  if (!heap_trim_rule_.due(rss, heap_in_use())) return;
-  malloc_trim(0);
-  const size_t after = resident_bytes();
-  heap_trim_rule_.at_rest(after, heap_in_use());
-  RL_LOG_DEBUG("returned free heap memory to the system: %zu MB resident, %zu MB after", rss >> 20,
-               after >> 20);
+  const uint64_t returned = heap_trimmer_.returned_bytes();
+  if (heap_trimmer_.look()) {
+    RL_LOG_DEBUG("returned %zu MB of freed heap memory to the system",
+                 static_cast<size_t>((heap_trimmer_.returned_bytes() - returned) >> 20));
+  }
 }
 
 void Server::on_signal(int signum) {

@@ -17,7 +17,7 @@
 
 #include "admin/admin_service.h"
 #include "core/counters.h"
-#include "core/heap_trim_rule.h"
+#include "core/heap_trimmer.h"
 #include "core/protocol.h"
 #include "core/ring_publisher.h"
 #include "core/unix_listener.h"
@@ -91,7 +91,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   // Gives the memory a burst left free in malloc's arenas back to the system. glibc keeps
   // freed chunks for reuse and returns only the top of each arena: after pipelined bursts of
   // 40 KB replies the workers' arenas held hundreds of MB, free, for good. Checked every
-  // kHeapTrimMs; trimmed when heap_trim_rule_ says (freed memory left resident).
+  // kHeapTrimMs; trimmed when heap_trimmer_'s rule says (freed memory left resident).
   void trim_heap();
   void wake_workers();
   admin::AdminReply static_membership_refusal() const;
@@ -128,7 +128,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   // of big values takes), and what asks for one when it is still there a sample later.
   static constexpr size_t kHeapTrimBytes = size_t{16} << 20;
   static constexpr size_t kHeapSettledBytes = size_t{1} << 20;
-  HeapTrimRule heap_trim_rule_{kHeapTrimBytes, kHeapSettledBytes};  // see trim_heap()
+  HeapTrimmer heap_trimmer_{kHeapTrimBytes, kHeapSettledBytes};  // see trim_heap()
   std::vector<uv_signal_t*> signals_;
   std::mutex eject_mu_;
   std::vector<std::string> eject_queue_;  // guarded by eject_mu_

@@ -67,6 +67,14 @@ std::string Server::metrics_text() {
   e.gauge("ringleader_client_connections", "Open client connections");
   e.value(static_cast<double>(t.client_connections));
 
+  // Memory given back (Server::trim_heap).
+  e.counter("ringleader_heap_trims_total",
+            "Times freed memory left resident was given back to the system (malloc_trim)");
+  e.value(static_cast<double>(heap_trimmer_.trims()));
+  e.counter("ringleader_heap_returned_bytes_total",
+            "Resident bytes the heap trims gave back, from the resident set before and after each");
+  e.value(static_cast<double>(heap_trimmer_.returned_bytes()));
+
   // Raft.
   if (membership_) {
     membership::service::ServiceStatus st = membership_->status();

@@ -219,7 +219,8 @@ class EndpointsTest(AdminCase):
         for name in ("ringleader_request_duration_seconds_bucket", "ringleader_backend_up",
                      "ringleader_backend_connections", "ringleader_ring_epoch",
                      "ringleader_client_connections", "ringleader_backend_key_space_share",
-                     "ringleader_backend_request_duration_seconds_count"):
+                     "ringleader_backend_request_duration_seconds_count",
+                     "ringleader_heap_trims_total", "ringleader_heap_returned_bytes_total"):
             self.assertIn(name, text)
 
 

@@ -105,6 +105,12 @@ class ClusterCase(unittest.TestCase):
     def owner(self, key):
         return lookup(self.rl.config_path, [key])[0]
 
+    def metric(self, name):
+        """The proxy's metric `name` (a series without labels, or with them spelled out)."""
+        value = metric_value(self.rl.admin_port, name)
+        self.assertIsNotNone(value, f"{name} not exported")
+        return value
+
 
 class DataTypesTest(ClusterCase):
     def test_every_data_type_matches_the_owning_backend(self):
@@ -564,11 +570,6 @@ class FairReadingTest(ClusterCase):
     deferred-read counters, and every byte is checked.
     """
     proxy_extra = "workers = 1"
-
-    def metric(self, name):
-        value = metric_value(self.rl.admin_port, name)
-        self.assertIsNotNone(value, f"{name} not exported")
-        return value
 
     def test_a_stream_of_big_replies_is_read_in_turns_and_arrives_whole(self):
         c = self.client()
@@ -1625,11 +1626,6 @@ class BatchingTest(ClusterCase):
     # Pauses long enough for a slow (sanitized, loaded) run to make its checks inside them,
     # and a backend timeout longer than the pauses.
     extra = "[backend]\ntimeout_ms = 10000"
-
-    def metric(self, name):
-        value = metric_value(self.rl.admin_port, name)
-        self.assertIsNotNone(value, f"{name} not exported")
-        return value
 
     def wait_written(self, writes, what):
         wait_until(lambda: self.metric("ringleader_backend_writes_total") == writes, what=what)
