@@ -5,7 +5,10 @@ Starts 4 redis-servers, one nutcracker (ketama, fnv1a_64) and one ringleader (ke
 fnv1a_64: the same placement) over them, then runs redis-benchmark SET and GET with 50
 clients at -P 1 and -P 16 against each proxy in alternation, and prints requests/s, p50,
 p99 and the proxy's CPU seconds per 100k requests (utime + stime from /proc), with the
-ringleader/twemproxy ratios. Medians over --rounds rounds.
+ringleader/twemproxy ratios. Medians over --rounds rounds. It also prints what the rest of
+the machine spent per request: the four servers' CPU and wakeups, the load generator's CPU
+(its rusage), and the total of the three CPU figures. When the load saturates the cores,
+as -P 1 does on two, that total is what bounds the requests/s.
 
 With --protocol memcached: 4 memcached servers, nutcracker with "redis: false", and
 memaslap (libmemcached-tools) with 50 concurrent clients: its default mix (90% get, 10% set
@@ -31,6 +34,7 @@ import csv
 import io
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,6 +113,13 @@ def sleeps(pid):
 def backends_load(pids):
     """CPU seconds and sleeps of the backend servers together."""
     return sum(cpu_seconds(p) for p in pids), sum(sleeps(p) for p in pids)
+
+
+def client_cpu_seconds():
+    """CPU seconds of this script's finished children: a load generator's, once it has been
+    waited for (the proxies and servers still run, so they are not counted)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def redis_benchmark(port, test, pipeline, requests, clients):
@@ -226,6 +237,7 @@ def main():
                                 n = args.requests if pipeline == 1 else args.pipelined_requests
                                 before = cpu_seconds(pid)
                                 servers_before = backends_load(server_pids)
+                                client_before = client_cpu_seconds()
                                 started = time.monotonic()
                                 if memcached:
                                     rps, p50, p99 = memaslap(port, test, n, args.clients)
@@ -233,6 +245,7 @@ def main():
                                     rps, p50, p99 = redis_benchmark(port, test, pipeline, n,
                                                                     args.clients)
                                 cpu = cpu_seconds(pid) - before
+                                client_cpu = client_cpu_seconds() - client_before
                                 paused = watch.between(started, time.monotonic()) if watch else []
                                 pauses[name] += paused
                                 servers_after = backends_load(server_pids)
@@ -240,13 +253,15 @@ def main():
                                 wakeups = servers_after[1] - servers_before[1]
                                 results.setdefault((name, test, pipeline), []).append(
                                     (rps, p50, p99, cpu / n * 100000, server_cpu / n * 100000,
-                                     wakeups / n))
+                                     wakeups / n, client_cpu / n * 100000,
+                                     (cpu + server_cpu + client_cpu) / n * 100000))
                                 label = test.upper() if memcached else f"{test.upper()} -P {pipeline:2d}"
                                 print(f"round {rnd + 1} {name:10s} {label}: "
                                       f"{rps:10.0f} req/s p50 {p50:.3f} ms p99 {p99:.3f} ms "
                                       f"cpu {cpu / n * 100000:.3f} s/100k, servers' cpu "
                                       f"{server_cpu / n * 100000:.3f} s/100k and "
-                                      f"{wakeups / n:.3f} wakeups per request"
+                                      f"{wakeups / n:.3f} wakeups per request, client's cpu "
+                                      f"{client_cpu / n * 100000:.3f} s/100k"
                                       f"{'; ' if paused else ''}{describe(paused, cpus)}",
                                       file=sys.stderr)
         finally:
@@ -269,22 +284,27 @@ def main():
     # The servers' columns: the four backend servers together, per request. A server sleeps
     # in epoll_wait when it has nothing to do, so its sleeps count the times the proxy had to
     # wake it: smaller batches per backend write mean more of them, and more server CPU.
+    # The client's: the load generator's CPU per request. The total: proxy, servers and
+    # client together, per request; with the cores saturated, requests/s follow its inverse.
     print(f"{'test':10s} {'proxy':11s} {'req/s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} "
-          f"{'cpu s/100k':>11s} {'servers cpu':>12s} {'wakeups/req':>12s}")
+          f"{'cpu s/100k':>11s} {'servers cpu':>12s} {'wakeups/req':>12s} {'client cpu':>11s} "
+          f"{'total cpu':>10s}")
     for pipeline in pipelines:
         for test in tests:
             for name in ("twemproxy", "ringleader"):
                 k = (name, test, pipeline)
                 label = test.upper() if memcached else f"{test.upper()} -P {pipeline}"
                 print(f"{label:10s} {name:11s} {med(k, 0):10.0f} {med(k, 1):8.3f} "
-                      f"{med(k, 2):8.3f} {med(k, 3):11.3f} {med(k, 4):12.3f} {med(k, 5):12.3f}")
+                      f"{med(k, 2):8.3f} {med(k, 3):11.3f} {med(k, 4):12.3f} {med(k, 5):12.3f} "
+                      f"{med(k, 6):11.3f} {med(k, 7):10.3f}")
             t, r = ("twemproxy", test, pipeline), ("ringleader", test, pipeline)
 
             def ratio(i):
                 return med(r, i) / max(med(t, i), 1e-9)
 
             print(f"{'':10s} {'ratio':11s} {ratio(0):10.2f}x {ratio(1):7.2f}x "
-                  f"{ratio(2):7.2f}x {ratio(3):10.2f}x {ratio(4):11.2f}x {ratio(5):11.2f}x")
+                  f"{ratio(2):7.2f}x {ratio(3):10.2f}x {ratio(4):11.2f}x {ratio(5):11.2f}x "
+                  f"{ratio(6):10.2f}x {ratio(7):9.2f}x")
     if args.pause_threshold_ms > 0:
         # A pause adds its length to every request in flight: the runs it fell in lose a
         # little throughput and gain a maximum latency that says nothing about the proxy.

@@ -84,7 +84,14 @@ class BenchScriptsTest(unittest.TestCase):
                     "--rounds", "1")
         for test in ("SET -P 1", "GET -P 1", "SET -P 16", "GET -P 16"):
             for proxy in ("twemproxy", "ringleader"):
-                self.assertRegex(out, rf"(?m)^{test}\s+{proxy}\s+\d+\s")
+                row = re.search(rf"(?m)^{test}\s+{proxy}\s+(.*)$", out)
+                self.assertIsNotNone(row, out)
+                # req/s, p50, p99, proxy cpu, servers cpu, wakeups, client cpu, total cpu
+                rps, _, _, cpu, servers, _, client, total = map(float, row.group(1).split())
+                self.assertGreater(rps, 0)
+                self.assertGreater(client, 0, row.group(0))
+                # One round: the total is the sum of the three, each rounded to 0.001.
+                self.assertAlmostEqual(total, cpu + servers + client, delta=0.003)
         ratios = [float(r) for r in self.RATIO.findall(out)]
         self.assertEqual(len(ratios), 4)
         self.assertTrue(all(r > 0 for r in ratios), out)
