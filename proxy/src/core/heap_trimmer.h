@@ -2,8 +2,8 @@
 // HeapTrimRule (heap_trim_rule.h) says it is due.
 //
 // look() samples this process (its resident set from /proc/self/statm, malloc's bytes in use
-// from mallinfo2) and trims with malloc_trim(); it is meant to run every few seconds on one
-// thread, the first call to start() before it. mallinfo2 and malloc_trim take each arena's
+// from mallinfo2) and trims with malloc_trim(). Call start() once, then look() every few
+// seconds, both from one thread (not a worker's). mallinfo2 and malloc_trim take each arena's
 // lock in turn and walk its free chunks (about a millisecond after a burst of 20 KB
 // values), which is why this is not done on every free. trims() and returned_bytes() may be
 // read from any thread.
