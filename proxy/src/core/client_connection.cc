@@ -339,12 +339,17 @@ void ClientConnection::process_input() {
     // dispatch() may finish the request at once (every backend unavailable) and the queue
     // then write and release it: this loop holds it until it is done with it.
     req->retain();
+    // A reply counts toward the output limit once, while its request is queued: here for
+    // those answered without a backend, in on_request_ready() for the dispatched ones (even
+    // when dispatch() finishes one at once, which may also take it off the queue).
     if (st == NextStatus::kFatal) {
       WorkerCounters::bump(wc.clients_closed_protocol_error);
       req->complete = true;
       req->close_after = true;
+      charge_held(*req, req->reply.size());
     } else if (req->complete) {
       WorkerCounters::bump(wc.requests_local);
+      charge_held(*req, req->reply.size());
     } else {
       dispatch(req);
       if (req->has_waiting && !req->complete) {
@@ -355,7 +360,6 @@ void ClientConnection::process_input() {
         }
       }
     }
-    if (req->complete) charge_held(*req, req->reply.size());
     const bool close_after = req->close_after;
     req->release();
     if (close_after) {
