@@ -236,7 +236,11 @@ void BackendConnection::write_waiting() {
     h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
     out_pending_ += h.req->payload(h.fragment);
     in_flight_.push_back(h);
-    WorkerCounters::bump(pool_.counters().fragments_sent);
+    if (counted_waiting_ > 0) {
+      --counted_waiting_;
+    } else {
+      WorkerCounters::bump(pool_.counters().fragments_sent);
+    }
   }
   request_flush();
   arm_timer();
@@ -408,14 +412,20 @@ void BackendConnection::on_read(ssize_t nread) {
   }
   if (nread < 0) {
     last_error_ = nread == UV_EOF ? "connection closed by backend" : uv_error_text(int(nread));
-    if (state_ == State::kReady && in_flight_.empty() && waiting_.empty() && !writing_ &&
-        in_.empty()) {
+    if (state_ == State::kReady && on_wire_ == 0 && waiting_.empty() && !writing_ && in_.empty()) {
       // An idle connection the backend closed (redis-server's `timeout`, a restart between
       // requests): nothing was lost and nothing says the backend is unwell. No failure, no
-      // backoff: the next request connects again, and that attempt is what counts.
+      // backoff. Requests queued since the last poll but not handed to the socket yet go out
+      // on a new connection; with none, the next request connects again. Either way that
+      // attempt is what counts.
       close_socket();
       uv_timer_stop(&timer_);
       state_ = State::kIdle;
+      if (!in_flight_.empty()) {
+        counted_waiting_ = in_flight_.size();
+        waiting_.swap(in_flight_);
+        start_connect();
+      }
       return;
     }
     fail_all(pool_.describe() + ": " + last_error_, true);
@@ -476,12 +486,13 @@ void BackendConnection::process_replies() {
       discarding_ = false;
       continue;
     }
-    if (in_flight_.empty()) {
-      last_error_ = "unexpected reply with no request pending";
+    // A refusal can come before any request was written (backend.preconnect).
+    if (protocol_.refuses_connection(reply, &last_error_)) {
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }
-    if (protocol_.refuses_connection(reply, &last_error_)) {
+    if (in_flight_.empty()) {
+      last_error_ = "unexpected reply with no request pending";
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     }
@@ -674,6 +685,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
   for (Held& h : waiting_)
     failed.push_back(h);
   waiting_.clear();
+  counted_waiting_ = 0;
   if (count_failure) pool_.report_failure(why);
   for (size_t i = 0; i < failed.size(); ++i)
     finish(failed[i], FragmentState::kFailed, i == 0 || why_behind.empty() ? why : why_behind);

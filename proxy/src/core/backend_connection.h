@@ -142,6 +142,7 @@ class BackendConnection final : public IoBatch::Writer {
   size_t handshake_pending_ = 0;  // handshake replies still expected
 
   std::deque<Held> waiting_;    // not yet written (not connected yet)
+  size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
   RecentList::Node awaiting_;   // in PoolOwner::awaiting_replies while on_wire_ > 0
