@@ -1273,15 +1273,42 @@ class LibmemcachedToolsTest(McClusterCase):
         self.assertNotIn("SERVER_ERROR", out.stdout + out.stderr)
 
 
+@contextlib.contextmanager
+def proxy_over_memcacheds(extra, server_args):
+    """A memcached per entry of server_args (its extra options), named mc-0, mc-1, ..., and
+    a memcached ringleader over them with `extra` config; yields (memcacheds, ringleader)."""
+    with TempDir() as tmp, contextlib.ExitStack() as stack:
+        mcs = [stack.enter_context(MemcachedServer(tmp, extra_args=args)) for args in server_args]
+        rl = stack.enter_context(Ringleader(
+            RINGLEADER, tmp, [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
+                              for i, m in enumerate(mcs)],
+            proxy='protocol = "memcached"', extra=extra))
+        yield mcs, rl
+
+
 class BackendFailureTest(unittest.TestCase):
+    def test_a_backend_at_its_connection_limit_fails_as_a_connection_and_is_ejected(self):
+        # memcached at its connection limit (-c; with 12 its own descriptors use them all)
+        # answers "ERROR Too many open connections" and closes. That line used to pass for
+        # the first request's reply, and the connection's failure never counted.
+        extra = "[backend]\nfailure_limit = 2\nretry_timeout_ms = 5000"
+        with proxy_over_memcacheds(extra, [(), ("-c", "12"), ()]) as (mcs, rl):
+            keys = [f"full:{i}" for i in range(60)]
+            key = next(k for k, o in zip(keys, lookup(rl.config_path, keys)) if o == "mc-1")
+            with McConn(rl.port) as conn:
+                for _ in range(2):  # failure_limit connections, each refused
+                    reply = conn.command(b"get " + b(key) + b"\r\n")
+                    self.assertTrue(reply.startswith(b"SERVER_ERROR "), reply)
+                    self.assertIn(b"backend mc-1", reply)
+                    self.assertIn(b"Too many open connections", reply)
+                    time.sleep(0.12)  # past the reconnect backoff
+                self.assertEqual(metric_value(
+                    rl.admin_port, 'ringleader_backend_ejections_total{backend="mc-1"}'), 1)
+                self.assertEqual(conn.get(key), [])  # its keys go to the next backend meanwhile
+
     def test_dead_backend_fails_only_its_keys_under_load(self):
-        with TempDir() as tmp, contextlib.ExitStack() as stack:
-            mcs = [stack.enter_context(MemcachedServer(tmp)) for _ in range(3)]
-            extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
-            rl = stack.enter_context(Ringleader(
-                RINGLEADER, tmp, [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
-                                  for i, m in enumerate(mcs)],
-                proxy='protocol = "memcached"', extra=extra))
+        extra = "[backend]\ntimeout_ms = 500\nconnect_timeout_ms = 200\nfailure_limit = 0"
+        with proxy_over_memcacheds(extra, [()] * 3) as (mcs, rl):
             keys = [f"kill:{i}" for i in range(600)]
             owner = dict(zip(keys, lookup(rl.config_path, keys)))
             self.assertEqual(set(owner.values()), {"mc-0", "mc-1", "mc-2"})

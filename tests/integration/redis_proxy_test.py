@@ -562,6 +562,37 @@ class OutputLimitBehindASlowRequestTest(ClusterCase):
         self.assertIsNone(c.get(stalled[1]))
 
 
+class OutputLimitWithFailingRequestsTest(ClusterCase):
+    # Never ejected, so every request for the dead backend's keys fails, most of them at once
+    # (while its reconnects back off), without being written anywhere.
+    proxy_extra = "max_client_output_bytes = 2000"
+    extra = "[backend]\nfailure_limit = 0\nretry_timeout_ms = 10000"
+
+    def test_errors_read_one_by_one_never_reach_the_limit(self):
+        # Each error reply is about 100 bytes: a client that reads every reply before it sends
+        # the next request has nothing behind, however many it gets. Replies of requests that
+        # failed at once used to be counted a second time, and never uncounted: this client
+        # was cut off after about 20 of them.
+        keys = [f"fail:{i}" for i in range(100)]
+        key = next(k for k in keys if self.owner(k) == "redis-1")
+        other = next(k for k in keys if self.owner(k) != "redis-1")
+        before = self.metric("ringleader_client_output_limit_closed_total")
+        c = self.client()
+        self.assertTrue(c.set(other, "v"))
+        self.names["redis-1"].__exit__(None, None, None)
+        try:
+            for _ in range(300):
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.get(key)
+                self.assertIn("backend redis-1", str(err.exception))
+            self.assertEqual(c.get(other), b"v")  # the same connection, still served
+            info = c.execute_command("CLIENT", "INFO").decode()
+            self.assertIn(" omem=0 ", f" {info} ")
+        finally:
+            self.names["redis-1"].__enter__()
+        self.assertEqual(self.metric("ringleader_client_output_limit_closed_total"), before)
+
+
 class FairReadingTest(ClusterCase):
     """A connection reads at most its share (256 KiB) per loop iteration, then waits its turn.
 
@@ -1187,7 +1218,21 @@ def proxy_over_three_redises(extra, proxy=""):
             yield redises, rl
 
 
+def key_owned_by(rl, backend, prefix):
+    """A key, named prefix:N, whose primary is `backend` in rl's ring."""
+    keys = [f"{prefix}:{i}" for i in range(200)]
+    return next(k for k, o in zip(keys, lookup(rl.config_path, keys)) if o == backend)
+
+
+def ejections(rl, backend):
+    return metric_value(rl.admin_port, f'ringleader_backend_ejections_total{{backend="{backend}"}}')
+
+
 class BackendFailureTest(unittest.TestCase):
+    def assert_never_ejected(self, rl, backend):
+        self.assertNotIn("ejecting", rl.tail(50))
+        self.assertEqual(ejections(rl, backend), 0)
+
     def test_a_backend_name_that_does_not_resolve_fails_its_keys_and_is_ejected(self):
         # Names are looked up at every connection attempt: a failed lookup counts like a
         # refused connection (it used to be tried once, at start, and then never again while
@@ -1269,8 +1314,7 @@ class BackendFailureTest(unittest.TestCase):
         # read as missing from the next one.
         extra = "[backend]\nconnections = 4\nfailure_limit = 3\nretry_timeout_ms = 5000"
         with proxy_over_three_redises(extra) as (redises, rl):
-            keys = [f"idle:{i}" for i in range(60)]
-            key = next(k for k, o in zip(keys, lookup(rl.config_path, keys)) if o == "redis-1")
+            key = key_owned_by(rl, "redis-1", "idle")
             redis.Redis(port=redises[1].port).config_set("timeout", 1)
             clients = [redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
                        for _ in range(32)]
@@ -1283,9 +1327,55 @@ class BackendFailureTest(unittest.TestCase):
                        what="redis-1 to close the idle connections")
             for c in clients:
                 self.assertEqual(c.get(key), b"v")
-            self.assertNotIn("ejecting", rl.tail(50))
-            self.assertEqual(metric_value(
-                rl.admin_port, 'ringleader_backend_ejections_total{backend="redis-1"}'), 0)
+            self.assert_never_ejected(rl, "redis-1")
+
+    def test_a_request_queued_as_the_backend_closes_the_connection_goes_out_on_a_new_one(self):
+        # The request arrives and the backend closes the idle connection in the same loop
+        # iteration (the proxy is stopped while both happen): the request was not written
+        # yet, so nothing was lost. It used to fail with "connection closed by backend" and
+        # count toward ejection (here at the first failure).
+        extra = "[backend]\nfailure_limit = 1\nretry_timeout_ms = 5000"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "close")
+            direct = redis.Redis(port=redises[1].port)
+            s = socket.create_connection(("127.0.0.1", rl.port), timeout=5)
+            for value in range(3):
+                s.sendall(f"SET {key} {value}\r\n".encode())  # the connection now idle
+                self.assertEqual(s.recv(100), b"+OK\r\n")
+                sigstop(rl.proc.pid)
+                try:
+                    s.sendall(f"GET {key}\r\n".encode())
+                    time.sleep(0.05)
+                    self.assertEqual(direct.execute_command("CLIENT", "KILL", "TYPE", "normal",
+                                                            "SKIPME", "yes"), 1)
+                    time.sleep(0.05)
+                finally:
+                    os.kill(rl.proc.pid, signal.SIGCONT)
+                self.assertEqual(s.recv(100), f"$1\r\n{value}\r\n".encode())
+            s.close()
+            self.assert_never_ejected(rl, "redis-1")
+
+    def test_a_backend_at_maxclients_fails_as_a_connection_and_is_ejected(self):
+        # A redis-server at maxclients accepts, says "-ERR max number of clients reached" and
+        # closes. That error used to pass for the first request's reply, and the success it
+        # counted kept the backend from ever being ejected.
+        extra = "[backend]\nfailure_limit = 2\nretry_timeout_ms = 5000\nconnect_timeout_ms = 500"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "full")
+            direct = redis.Redis(port=redises[1].port)  # its connection is the one client left
+            direct.config_set("maxclients", 1)
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            try:
+                for _ in range(2):  # failure_limit connections, each refused
+                    with self.assertRaises(redis.ResponseError) as err:
+                        c.get(key)
+                    self.assertIn("backend redis-1", str(err.exception))
+                    self.assertIn("maxclients", str(err.exception))
+                    time.sleep(0.12)  # past the reconnect backoff
+                self.assertEqual(ejections(rl, "redis-1"), 1)
+                self.assertIsNone(c.get(key))  # its keys go to the next backend meanwhile
+            finally:
+                direct.config_set("maxclients", 10000)
 
     def test_big_requests_to_a_backend_that_is_down_fail_cleanly(self):
         # A backend reconnecting after a failure fails new requests at once; a big request

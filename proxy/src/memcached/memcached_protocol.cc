@@ -25,6 +25,13 @@ std::string MemcachedProtocol::error_reply(std::string_view message) {
   return "SERVER_ERROR " + std::string(message) + "\r\n";
 }
 
+bool MemcachedProtocol::refuses_connection(std::string_view reply, std::string* why) {
+  constexpr std::string_view kLimit = "ERROR Too many open connections";
+  if (!reply.starts_with(kLimit)) return false;
+  *why = "it refuses new connections (" + std::string(kLimit) + ")";
+  return true;
+}
+
 bool MemcachedProtocol::is_error_reply(std::string_view reply) {
   return starts_with(reply, "ERROR\r\n") || starts_with(reply, "CLIENT_ERROR ") ||
          starts_with(reply, "SERVER_ERROR ");

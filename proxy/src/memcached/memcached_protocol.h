@@ -14,7 +14,8 @@ class MemcachedProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig&) override { return {}; }
   size_t handshake_replies(const config::BackendPoolConfig&) override { return 0; }
   bool handshake_accepted(std::string_view) override { return true; }
-  bool refuses_connection(std::string_view, std::string*) override { return false; }
+  // memcached at its connection limit says so and closes the connection.
+  bool refuses_connection(std::string_view reply, std::string* why) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
   // A retrieval that found none of its keys.

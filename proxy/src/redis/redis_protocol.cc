@@ -64,12 +64,23 @@ bool RedisProtocol::handshake_accepted(std::string_view reply) {
 }
 
 bool RedisProtocol::refuses_with_error(std::string_view reply, std::string* why) {
-  if (!reply.starts_with("-NOAUTH")) return false;
+  // What a server says on a connection it will not serve: it wants a password, it is at
+  // maxclients (it closes the connection after saying so), or it is in protected mode (the
+  // same). Each one is a failed connection, never an answer to the request it met.
+  std::string_view cause;
+  if (reply.starts_with("-NOAUTH")) {
+    cause = "it requires a password and backend.password is not set";
+  } else if (reply.starts_with("-ERR max number of clients reached")) {
+    cause = "it refuses new connections (maxclients)";
+  } else if (reply.starts_with("-DENIED")) {
+    cause = "it refuses connections (protected mode)";
+  } else {
+    return false;
+  }
   reply.remove_prefix(1);
   while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r'))
     reply.remove_suffix(1);
-  *why = "it requires a password and backend.password is not set (" +
-         std::string(reply.substr(0, 200)) + ")";
+  *why = std::string(cause) + " (" + std::string(reply.substr(0, 200)) + ")";
   return true;
 }
 

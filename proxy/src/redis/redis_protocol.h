@@ -27,7 +27,8 @@ class RedisProtocol final : public Protocol {
   std::string_view command_name(size_t index) override;
 
  private:
-  // refuses_connection() for an error reply: -NOAUTH, the password backend.password lacks.
+  // refuses_connection() for an error reply: -NOAUTH (the password backend.password lacks),
+  // maxclients reached, protected mode.
   static bool refuses_with_error(std::string_view reply, std::string* why);
 };
 
