@@ -765,8 +765,14 @@ class QuietClientMemoryTest(ClusterCase):
             for s in socks:
                 expected = b"+OK\r\n$65536\r\n" + value + b"\r\n"
                 self.assertEqual(recv_exactly(s, len(expected)), expected)
-            wait_until(lambda: rss_mb() < baseline + 40, timeout=20,
-                       what=f"RSS back near {baseline:.0f} MB (peak {peak:.0f} MB)")
+            try:
+                wait_until(lambda: rss_mb() < baseline + 40, timeout=20,
+                           what=f"RSS back near {baseline:.0f} MB (peak {peak:.0f} MB)")
+            except TimeoutError as e:  # what the trims did, for whoever reads the failure
+                trims = self.metric("ringleader_heap_trims_total")
+                returned = self.metric("ringleader_heap_returned_bytes_total") / (1 << 20)
+                raise AssertionError(f"{e}; RSS {rss_mb():.0f} MB after {trims:.0f} heap trims "
+                                     f"that returned {returned:.0f} MB") from e
         finally:
             for s in socks:
                 s.close()

@@ -38,21 +38,21 @@ constexpr KeySpec key_at(int8_t index) {
 constexpr KeySpec key_range(int8_t first, int8_t last, int8_t step) {
   return {KeySearch::kRange, first, last, step};
 }
-// `numkeys` at `at`, that many keys after it, at least `min`. `dest` adds a fixed key before.
-constexpr KeySpec numkeys_at(int8_t at, int8_t min) {
-  return {KeySearch::kNumkeys, 0, 0, 0, at, min, 0};
+// `numkeys` at `at`, that many keys after it, checked by `rule`. `dest` adds a fixed key before.
+constexpr KeySpec numkeys_at(int8_t at, NumkeysRule rule) {
+  return {KeySearch::kNumkeys, 0, 0, 0, at, rule, 0};
 }
-constexpr KeySpec dest_then_numkeys_at(int8_t dest, int8_t at, int8_t min) {
-  return {KeySearch::kNumkeys, dest, dest, 1, at, min, 0};
+constexpr KeySpec dest_then_numkeys_at(int8_t dest, int8_t at, NumkeysRule rule) {
+  return {KeySearch::kNumkeys, dest, dest, 1, at, rule, 0};
 }
 constexpr KeySpec streams() {
-  return {KeySearch::kStreams, 0, 0, 0, 0, 0, 1};
+  return {KeySearch::kStreams, 0, 0, 0, 0, NumkeysRule::kScript, 1};
 }
 constexpr KeySpec sort_store() {
-  return {KeySearch::kSortStore, 1, 1, 1, 0, 0, 2};
+  return {KeySearch::kSortStore, 1, 1, 1, 0, NumkeysRule::kScript, 2};
 }
 constexpr KeySpec geo_store(int8_t options_from) {
-  return {KeySearch::kGeoStore, 1, 1, 1, 0, 0, options_from};
+  return {KeySearch::kGeoStore, 1, 1, 1, 0, NumkeysRule::kScript, options_from};
 }
 
 // ---- Entries -----------------------------------------------------------------------------
@@ -94,8 +94,9 @@ constexpr CommandSpec split(std::string_view name, int16_t arity, CommandFlag fl
                             Routing routing, Merge merge) {
   return entry(name, arity, flags, keys, routing, merge);
 }
-constexpr CommandSpec script(std::string_view name, int16_t arity, CommandFlag flags) {
-  return entry(name, arity, flags, numkeys_at(2, 0), Routing::kScript);
+constexpr CommandSpec script(std::string_view name, int16_t arity, CommandFlag flags,
+                             NumkeysRule rule) {
+  return entry(name, arity, flags, numkeys_at(2, rule), Routing::kScript);
 }
 constexpr CommandSpec local(std::string_view name, int16_t arity, CommandFlag flags,
                             std::span<const CommandSpec> subcommands = {}) {
@@ -338,26 +339,26 @@ constexpr CommandSpec kCommandTable[] = {
     // Lists
     together("lmove", 5, kW | kM, key_range(1, 2, 1)),
     together("rpoplpush", 3, kW | kM, key_range(1, 2, 1)),
-    together("lmpop", -4, kW, numkeys_at(1, 1)),
+    together("lmpop", -4, kW, numkeys_at(1, NumkeysRule::kPop)),
     // Sets
     together("sdiff", -2, kR, key_range(1, -1, 1)),
     together("sdiffstore", -3, kW | kM, key_range(1, -1, 1)),
     together("sinter", -2, kR, key_range(1, -1, 1)),
-    together("sintercard", -3, kR, numkeys_at(1, 1)),
+    together("sintercard", -3, kR, numkeys_at(1, NumkeysRule::kCard)),
     together("sinterstore", -3, kW | kM, key_range(1, -1, 1)),
     together("smove", 4, kW | kFa, key_range(1, 2, 1)),
     together("sunion", -2, kR, key_range(1, -1, 1)),
     together("sunionstore", -3, kW | kM, key_range(1, -1, 1)),
     // Sorted sets
-    together("zdiff", -3, kR, numkeys_at(1, 1)),
-    together("zdiffstore", -4, kW | kM, dest_then_numkeys_at(1, 2, 1)),
-    together("zinter", -3, kR, numkeys_at(1, 1)),
-    together("zintercard", -3, kR, numkeys_at(1, 1)),
-    together("zinterstore", -4, kW | kM, dest_then_numkeys_at(1, 2, 1)),
-    together("zmpop", -4, kW, numkeys_at(1, 1)),
+    together("zdiff", -3, kR, numkeys_at(1, NumkeysRule::kZset)),
+    together("zdiffstore", -4, kW | kM, dest_then_numkeys_at(1, 2, NumkeysRule::kZset)),
+    together("zinter", -3, kR, numkeys_at(1, NumkeysRule::kZset)),
+    together("zintercard", -3, kR, numkeys_at(1, NumkeysRule::kZset)),
+    together("zinterstore", -4, kW | kM, dest_then_numkeys_at(1, 2, NumkeysRule::kZset)),
+    together("zmpop", -4, kW, numkeys_at(1, NumkeysRule::kPop)),
     together("zrangestore", -5, kW | kM, key_range(1, 2, 1)),
-    together("zunion", -3, kR, numkeys_at(1, 1)),
-    together("zunionstore", -4, kW | kM, dest_then_numkeys_at(1, 2, 1)),
+    together("zunion", -3, kR, numkeys_at(1, NumkeysRule::kZset)),
+    together("zunionstore", -4, kW | kM, dest_then_numkeys_at(1, 2, NumkeysRule::kZset)),
     // HyperLogLog
     together("pfcount", -2, kR, key_range(1, -1, 1)),
     together("pfmerge", -2, kW | kM, key_range(1, -1, 1)),
@@ -370,12 +371,12 @@ constexpr CommandSpec kCommandTable[] = {
     together("xreadgroup", -7, kW | kB, streams()),
 
     // ---- Scripts and functions: every key on one backend
-    script("eval", -3, kNS | kS),
-    script("eval_ro", -3, kR | kNS | kS),
-    script("evalsha", -3, kNS | kS),
-    script("evalsha_ro", -3, kR | kNS | kS),
-    script("fcall", -3, kNS | kS),
-    script("fcall_ro", -3, kR | kNS | kS),
+    script("eval", -3, kNS | kS, NumkeysRule::kScript),
+    script("eval_ro", -3, kR | kNS | kS, NumkeysRule::kScript),
+    script("evalsha", -3, kNS | kS, NumkeysRule::kScript),
+    script("evalsha_ro", -3, kR | kNS | kS, NumkeysRule::kScript),
+    script("fcall", -3, kNS | kS, NumkeysRule::kFunction),
+    script("fcall_ro", -3, kR | kNS | kS, NumkeysRule::kFunction),
     // Loading scripts and functions goes to every backend, so EVALSHA/FCALL find them anywhere.
     refuse("script", -2, k0,
            "the SCRIPT subcommands served are LOAD, FLUSH and EXISTS (sent to every backend)",
@@ -408,11 +409,11 @@ constexpr CommandSpec kCommandTable[] = {
     // ---- Refused
     // Blocking
     refuse("blmove", 6, kW | kM | kNS | kB, kBlocking, key_range(1, 2, 1)),
-    refuse("blmpop", -5, kW | kB, kBlocking, numkeys_at(2, 1)),
+    refuse("blmpop", -5, kW | kB, kBlocking, numkeys_at(2, NumkeysRule::kPop)),
     refuse("blpop", -3, kW | kNS | kB, kBlocking, key_range(1, -2, 1)),
     refuse("brpop", -3, kW | kNS | kB, kBlocking, key_range(1, -2, 1)),
     refuse("brpoplpush", 4, kW | kM | kNS | kB, kBlocking, key_range(1, 2, 1)),
-    refuse("bzmpop", -5, kW | kB, kBlocking, numkeys_at(2, 1)),
+    refuse("bzmpop", -5, kW | kB, kBlocking, numkeys_at(2, NumkeysRule::kPop)),
     refuse("bzpopmax", -3, kW | kNS | kB | kFa, kBlocking, key_range(1, -2, 1)),
     refuse("bzpopmin", -3, kW | kNS | kB | kFa, kBlocking, key_range(1, -2, 1)),
     // Pub/sub

@@ -36,20 +36,35 @@ Status add_range(const CommandSpec& spec, Args args, KeyPositions& keys) {
   return Status::ok();
 }
 
-// kNumkeys: the fixed keys (a destination), then args[numkeys_at] keys after numkeys.
+// kNumkeys: the fixed keys (a destination), then args[numkeys_at] keys after numkeys,
+// checked as spec.keys.numkeys_rule says (see NumkeysRule).
 Status add_numkeys(const CommandSpec& spec, Args args, KeyPositions& keys) {
   if (Status fixed = add_range(spec, args, keys); !fixed) return fixed;
   const size_t at = static_cast<size_t>(spec.keys.numkeys_at);
   if (at >= args.size()) return arity_error(spec);
+  const NumkeysRule rule = spec.keys.numkeys_rule;
+  const bool positive_rule = rule == NumkeysRule::kCard || rule == NumkeysRule::kPop;
   const std::optional<int64_t> numkeys = parse_resp_integer(args[at]);
-  if (!numkeys) return Status::error("value is not an integer or out of range");
-  if (*numkeys < 0) return Status::error("Number of keys can't be negative");
-  if (*numkeys < spec.keys.min_numkeys) {
-    return Status::error("at least " + std::to_string(spec.keys.min_numkeys) +
-                         " input key is needed for '" + std::string(spec.name) + "' command");
+  if (positive_rule && (!numkeys || *numkeys < 1)) {
+    return Status::error("numkeys should be greater than 0");
   }
-  if (static_cast<uint64_t>(*numkeys) > args.size() - at - 1) {
-    return Status::error("Number of keys can't be greater than number of args");
+  if (!numkeys) {
+    return Status::error(rule == NumkeysRule::kFunction
+                             ? "Bad number of keys provided"
+                             : "value is not an integer or out of range");
+  }
+  if (rule == NumkeysRule::kZset && *numkeys < 1) {
+    return Status::error("at least 1 input key is needed for '" + std::string(spec.name) +
+                         "' command");
+  }
+  if (*numkeys < 0) return Status::error("Number of keys can't be negative");
+  const size_t after = args.size() - at - 1;  // arguments after numkeys
+  // kPop needs its direction (LEFT/RIGHT, MIN/MAX) after the keys.
+  const size_t room = rule == NumkeysRule::kPop ? (after > 0 ? after - 1 : 0) : after;
+  if (static_cast<uint64_t>(*numkeys) > room) {
+    return rule == NumkeysRule::kZset || rule == NumkeysRule::kPop
+               ? syntax_error()
+               : Status::error("Number of keys can't be greater than number of args");
   }
   const size_t count = static_cast<size_t>(*numkeys);
   keys.reserve(keys.size() + count);
@@ -87,10 +102,12 @@ Status add_streams(const CommandSpec& spec, Args args, KeyPositions& keys) {
                          "hold a backend connection that other clients share");
   }
   const size_t rest = args.size() - streams_at - 1;
-  if (rest == 0 || rest % 2 != 0) {
-    return Status::error("Unbalanced '" + std::string(spec.name) +
-                         "' list of streams: for each stream key an ID or '$' must be "
-                         "specified.");
+  if (rest == 0) return syntax_error();
+  if (rest % 2 != 0) {
+    // Redis 7.0's words, XREADGROUP's included.
+    return Status::error(
+        "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+        "specified.");
   }
   keys.reserve(rest / 2);
   for (size_t i = streams_at + 1; i <= streams_at + rest / 2; ++i) {
@@ -117,9 +134,11 @@ Status walk_sort(const CommandSpec& spec, Args args, KeyPositions& keys,
     } else if (equals_lowercase(arg, "limit")) {
       if (i + 2 >= args.size()) return syntax_error();
       i += 2;
-    } else if (equals_lowercase(arg, "store")) {
+    } else if (equals_lowercase(arg, "store") && spec.has(CommandFlag::kWrite)) {
       if (i + 1 >= args.size()) return syntax_error();
       store_at = ++i;
+    } else if (equals_lowercase(arg, "store")) {
+      return syntax_error();  // SORT_RO stores nothing
     }
     // ASC, DESC, ALPHA and anything else: no key; the backend checks the syntax.
   }

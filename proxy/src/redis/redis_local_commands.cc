@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include <optional>
+#include <utility>
 
 #include "common/version.h"
 #include "core/counters.h"
@@ -77,36 +78,44 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
       }
       i = 2;
     }
-    bool authenticated = authenticated_;
-    std::string new_name = client_name_;
+    // As Redis: every option is read first (the last AUTH and SETNAME count), then the
+    // credentials are checked, then the name; a bad name leaves the client authenticated.
+    std::optional<std::pair<std::string_view, std::string_view>> credentials;
+    std::optional<std::string_view> new_name;
     for (; i < args.size(); ++i) {
       if (iequals(args[i], "AUTH") && i + 2 < args.size()) {
-        if (args[i + 1] != "default" ||
-            (!requirepass.empty() && !password_matches(requirepass, args[i + 2]))) {
-          append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
-          return;
-        }
-        authenticated = true;
+        credentials.emplace(args[i + 1], args[i + 2]);
         i += 2;
       } else if (iequals(args[i], "SETNAME") && i + 1 < args.size()) {
-        if (!valid_client_name(args[i + 1])) {
-          append_error(out, std::string(kBadClientName));
-          return;
-        }
-        new_name = std::string(args[++i]);
+        new_name = args[++i];
       } else {
         append_error(out, "ERR Syntax error in HELLO option '" + printable(args[i], 40) + "'");
         return;
       }
     }
-    if (!authenticated) {
+    if (credentials) {
+      if (credentials->first != "default" ||
+          (!requirepass.empty() && !password_matches(requirepass, credentials->second))) {
+        append_error(out, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      set_authenticated();
+    }
+    if (!authenticated_) {
       append_error(out,
                    "NOAUTH HELLO must be called with the client already authenticated, "
-                   "otherwise the HELLO AUTH <user> <pass> option can be used");
+                   "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                   "authenticate the client and select the RESP protocol version at the same "
+                   "time");
       return;
     }
-    set_authenticated();
-    client_name_ = new_name;
+    if (new_name) {
+      if (!valid_client_name(*new_name)) {
+        append_error(out, std::string(kBadClientName));
+        return;
+      }
+      client_name_ = std::string(*new_name);
+    }
     append_array_header(out, 14);
     append_bulk(out, "server");
     append_bulk(out, "ringleader");

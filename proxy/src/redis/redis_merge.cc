@@ -33,7 +33,7 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
 }
 
 // A request whose parts went to several backends, where some parts succeeded and some did
-// not (MSET, FLUSHALL, FUNCTION LOAD ...): a write took effect where it succeeded, so the
+// not (MSET, DEL, FLUSHALL, FUNCTION LOAD ...): a write took effect where it succeeded, so the
 // answer is the first part's error (a backend's own error code kept) followed by where the
 // request was done and where not. False when every part succeeded or none did (then the
 // first failure or error reply is the answer, as a single server's).
@@ -97,7 +97,10 @@ void RedisSession::complete(PendingRequest& req) {
     }
     return;
   }
-  if ((kind == MergeKind::kAllOk || kind == MergeKind::kAllEqual) &&
+  // A sum with a part missing has no right answer; what it can say is where the request
+  // was done (a DEL or UNLINK deleted the keys there).
+  if ((kind == MergeKind::kAllOk || kind == MergeKind::kAllEqual ||
+       kind == MergeKind::kIntegerSum) &&
       partial_success(req, kind == MergeKind::kAllOk, out)) {
     return;
   }

@@ -17,14 +17,18 @@ std::atomic<uint64_t> next_client_id{1};
 
 // COPY ... DB n would write into a database no client of the proxy can reach (MOVE and
 // SWAPDB are refused for the same reason). DB 0 is the clients' database, which on the
-// backends is backend.db: forwarded as it is only when that is 0 too.
+// backends is backend.db: forwarded as it is only when that is 0 too. The options are read
+// as Redis reads them (REPLACE, DB n; anything else is a syntax error), before the keys'
+// placement is checked, so a malformed COPY gets Redis's answer wherever its keys live.
 Status check_database_option(const CommandSpec& spec, std::span<const std::string_view> args,
                              uint32_t backend_db) {
   if (spec.name != "copy") return Status::ok();
-  for (size_t i = 3; i + 1 < args.size(); ++i) {
-    if (!iequals(args[i], "DB")) continue;
-    if (args[i + 1] != "0") {
-      return Status::error("ERR COPY ... DB " + printable(args[i + 1], 20) +
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (iequals(args[i], "REPLACE")) continue;
+    if (!iequals(args[i], "DB") || i + 1 >= args.size()) return Status::error("ERR syntax error");
+    ++i;
+    if (args[i] != "0") {
+      return Status::error("ERR COPY ... DB " + printable(args[i], 20) +
                            ": ringleader serves database 0 only");
     }
     if (backend_db != 0) {
@@ -47,11 +51,23 @@ std::string describe(const ring::Ring& ring, const ring::ReplicaSet& replicas) {
   return out;
 }
 
-// A SCAN cursor as Redis reads one (strtoul): decimal digits after an optional sign, a
-// negative cursor wrapping around (-1 is 2^64-1); anything else is "invalid cursor".
+// A SCAN cursor as Redis reads one (strtoul): decimal digits after an optional sign, leading
+// zeros allowed, a negative cursor wrapping around (-1 is 2^64-1), and an empty one 0;
+// anything else is "invalid cursor".
 bool parse_scan_cursor(std::string_view text, uint64_t* out) {
-  const bool negative = !text.empty() && text[0] == '-';
-  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  if (text.empty()) {  // strtoul reads no digits, and Redis takes that for 0
+    *out = 0;
+    return true;
+  }
+  const bool negative = text[0] == '-';
+  if (text[0] == '-' || text[0] == '+') text.remove_prefix(1);
+  // Leading zeros do not count toward the 20 digits a 64-bit cursor has at most.
+  const size_t digits = text.find_first_not_of('0');
+  if (digits == std::string_view::npos && !text.empty()) {
+    text = text.substr(text.size() - 1);
+  } else if (digits != std::string_view::npos) {
+    text.remove_prefix(digits);
+  }
   if (!parse_u64(text, out)) return false;
   if (negative) *out = uint64_t{0} - *out;
   return true;
@@ -196,12 +212,13 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     return;
   }
   classify(args, *spec, req);
-  if (!authenticated_ && spec->routing != Routing::kProxyLocal) {
-    reply_error(req, "NOAUTH Authentication required.");
-    return;
-  }
+  // Redis's order: the arity is checked before authentication is asked for.
   if (Status arity = check_arity(*spec, args); !arity) {
     reply_error(req, "ERR " + arity.message());
+    return;
+  }
+  if (!authenticated_ && spec->routing != Routing::kProxyLocal) {
+    reply_error(req, "NOAUTH Authentication required.");
     return;
   }
   if (Status database = check_database_option(*spec, args, env_.config->backend.db); !database) {

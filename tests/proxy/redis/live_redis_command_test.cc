@@ -317,5 +317,63 @@ TEST_F(LiveRedisCommandTest, KeyPositionsMatchCommandGetkeys) {
   }
 }
 
+// Requests whose key arguments are malformed: key_positions() refuses each with the error
+// redis-server itself answers (the proxy sends it as "-ERR <message>").
+TEST_F(LiveRedisCommandTest, KeyArgumentErrorsMatchRedis) {
+  // FCALL checks its numkeys once the function is found.
+  const std::string loaded = redis_.call(
+      {"FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() end)"});
+  ASSERT_EQ(loaded, "$3\r\nlib\r\n");
+  const std::vector<std::string> lines = {"LMPOP 0 a LEFT",
+                                          "LMPOP -1 a LEFT",
+                                          "LMPOP x a LEFT",
+                                          "LMPOP 5 a LEFT",
+                                          "LMPOP 2 a LEFT",
+                                          "ZMPOP 0 a MIN",
+                                          "ZMPOP 2 a MIN",
+                                          "SINTERCARD 0 a",
+                                          "SINTERCARD x a",
+                                          "SINTERCARD 3 a",
+                                          "ZUNIONSTORE d -1 a",
+                                          "ZUNIONSTORE d 0 a",
+                                          "ZUNIONSTORE d 3 a",
+                                          "ZUNIONSTORE d x a",
+                                          "ZDIFF -1 a",
+                                          "ZDIFF 3 a",
+                                          "ZINTERCARD 0 a",
+                                          "ZINTERCARD 3 a",
+                                          "EVAL s -1",
+                                          "EVAL s 3 a",
+                                          "EVAL s x",
+                                          "FCALL f 3 a",
+                                          "FCALL f -1",
+                                          "FCALL f x",
+                                          "FCALL_RO f 2 a",
+                                          "XREAD STREAMS a b 0",
+                                          "XREAD COUNT 1 STREAMS",
+                                          "XREADGROUP GROUP g c STREAMS a b 0",
+                                          "SORT_RO k STORE x",
+                                          "SORT k STORE",
+                                          "SORT k BY",
+                                          "SORT k LIMIT 0",
+                                          "GET",
+                                          "MSET a 1 b"};
+  for (const std::string& line : lines) {
+    std::istringstream in(line);
+    std::vector<std::string> words;
+    for (std::string w; in >> w;)
+      words.push_back(w);
+    const std::vector<std::string_view> args(words.begin(), words.end());
+    const std::string redis_error = redis_.call(args);
+    ASSERT_TRUE(redis_error.starts_with("-ERR ")) << line << ": " << redis_error;
+
+    const CommandSpec* spec = resolve_command(args);
+    ASSERT_NE(spec, nullptr) << line;
+    const auto positions = key_positions(*spec, args);
+    ASSERT_FALSE(positions) << line << " passes, redis-server says " << redis_error;
+    EXPECT_EQ("-ERR " + positions.error() + "\r\n", redis_error) << line;
+  }
+}
+
 }  // namespace
 }  // namespace ringleader::proxy::redis

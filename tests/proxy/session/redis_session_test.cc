@@ -116,6 +116,16 @@ TEST_F(RedisSessionTest, DelSumsTheCounts) {
   reply(req, 1, ":1\r\n");
   session_->complete(*req);
   EXPECT_EQ(req->reply, ":2\r\n");
+
+  // A part that failed leaves no count to give: the error says where keys were deleted.
+  PendingRequest* part = plan(input);
+  reply(part, 0, ":1\r\n");
+  fail(part, 1, "backend b1 (127.0.0.1:7001): timed out");
+  session_->complete(*part);
+  EXPECT_EQ(part->reply,
+            "-ERR ringleader: backend b1 (127.0.0.1:7001): timed out (done on 1 of 2 backends: " +
+                ring_->backend(part->fragments[0].backend).name +
+                "; not on: " + ring_->backend(part->fragments[1].backend).name + ")\r\n");
 }
 
 TEST_F(RedisSessionTest, SortPatternsMustKeepTheKeysHashTag) {
@@ -243,8 +253,16 @@ TEST_F(RedisSessionTest, ScanReadsCursorsAsRedisDoes) {
   PendingRequest* far = plan("SCAN " + minus_max_plus_two + "\r\n");
   ASSERT_EQ(far->fragments.size(), 1u);
   EXPECT_EQ(far->fragments[0].backend, 2u);
-  for (const char* bad : {"SCAN 18446744073709551616\r\n", "SCAN --1\r\n", "SCAN 5x\r\n",
-                          "SCAN -\r\n", "*2\r\n$4\r\nSCAN\r\n$2\r\n 5\r\n"}) {
+  // An empty cursor is 0, and leading zeros are no digits too many.
+  PendingRequest* empty = plan("*2\r\n$4\r\nSCAN\r\n$0\r\n\r\n");
+  ASSERT_EQ(empty->fragments.size(), 1u);
+  EXPECT_EQ(empty->fragments[0].backend, 0u);
+  PendingRequest* zeros = plan("SCAN 0000000000000000000000001\r\n");
+  ASSERT_EQ(zeros->fragments.size(), 1u);
+  EXPECT_EQ(zeros->fragments[0].backend, 1u);
+  for (const char* bad :
+       {"SCAN 18446744073709551616\r\n", "SCAN --1\r\n", "SCAN 5x\r\n", "SCAN -\r\n", "SCAN +\r\n",
+        "SCAN 00x\r\n", "*2\r\n$4\r\nSCAN\r\n$2\r\n 5\r\n"}) {
     PendingRequest* req = plan(bad);
     EXPECT_TRUE(req->fragments.empty()) << bad;
     EXPECT_EQ(req->reply, "-ERR invalid cursor\r\n") << bad;
@@ -764,6 +782,34 @@ TEST_F(RedisSessionAuthTest, NothingIsForwardedBeforeAuth) {
   PendingRequest* get = plan("GET foo\r\n");
   EXPECT_FALSE(get->complete);
   EXPECT_EQ(get->fragments.size(), 1u);
+}
+
+TEST_F(RedisSessionAuthTest, ArityIsCheckedBeforeAuthenticationAsRedisDoes) {
+  EXPECT_EQ(plan("GET\r\n")->reply, "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(plan("GET a b\r\n")->reply, "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(plan("GET a\r\n")->reply, "-NOAUTH Authentication required.\r\n");
+}
+
+TEST_F(RedisSessionAuthTest, HelloAuthenticatesBeforeItChecksTheName) {
+  // Redis's order: options read, credentials checked, then the name; a bad name is an error
+  // that leaves the client authenticated.
+  EXPECT_EQ(plan("HELLO 2\r\n")->reply,
+            "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
+            "the RESP protocol version at the same time\r\n");
+  EXPECT_EQ(plan("HELLO 2 AUTH default pw SETNAME \"bad name\" FOO\r\n")->reply,
+            "-ERR Syntax error in HELLO option 'FOO'\r\n");  // nothing done
+  EXPECT_EQ(plan("PING\r\n")->reply.rfind("-NOAUTH", 0), 0u);
+  EXPECT_EQ(
+      plan("HELLO 2 AUTH default pw SETNAME \"bad name\"\r\n")->reply.rfind("-ERR Client names", 0),
+      0u);
+  EXPECT_EQ(plan("PING\r\n")->reply, "+PONG\r\n");
+  EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$-1\r\n");  // no name was set
+  // The last AUTH given counts.
+  session_ = std::make_unique<RedisSession>(env_);
+  EXPECT_EQ(plan("HELLO 2 AUTH default pw AUTH default nope\r\n")->reply.rfind("-WRONGPASS", 0),
+            0u);
+  EXPECT_EQ(plan("PING\r\n")->reply.rfind("-NOAUTH", 0), 0u);
 }
 
 TEST_F(RedisSessionAuthTest, RequestsBeforeAuthAreHeldSmall) {

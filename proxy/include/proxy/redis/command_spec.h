@@ -51,14 +51,26 @@ enum class KeySearch : uint8_t {
   kGeoStore,   // GEORADIUS*: key `first`, plus each STORE/STOREDIST destination
 };
 
+// How a kNumkeys command checks its numkeys, with Redis 7.0's error for each family:
+//   kScript    EVAL*:  any integer >= 0; "Number of keys can't be negative", "... greater
+//              than number of args"; not an integer: "value is not an integer ...".
+//   kFunction  FCALL*: as kScript, but not an integer is "Bad number of keys provided".
+//   kZset      ZUNION*/ZINTER*/ZDIFF*: >= 1, "at least 1 input key is needed for '<name>'
+//              command"; more keys than arguments is "syntax error".
+//   kCard      SINTERCARD: not an integer or < 1: "numkeys should be greater than 0"; more
+//              keys than arguments: "Number of keys can't be greater than number of args".
+//   kPop       LMPOP/ZMPOP (and their blocking forms): as kCard, but more keys than
+//              arguments, or no direction after the keys, is "syntax error".
+enum class NumkeysRule : uint8_t { kScript, kFunction, kZset, kCard, kPop };
+
 struct KeySpec {
   KeySearch search = KeySearch::kNone;
   // The legacy COMMAND first/last/step: the keys every form of the command has (0 0 0: none).
   int8_t first = 0;
   int8_t last = 0;
   int8_t step = 0;
-  int8_t numkeys_at = 0;     // kNumkeys: index of the numkeys argument
-  int8_t min_numkeys = 0;    // kNumkeys: smallest numkeys accepted
+  int8_t numkeys_at = 0;                            // kNumkeys: index of the numkeys argument
+  NumkeysRule numkeys_rule = NumkeysRule::kScript;  // kNumkeys: how numkeys is checked
   int8_t keywords_from = 0;  // kStreams/kSortStore/kGeoStore: first index searched for keywords
 };
 
