@@ -152,6 +152,15 @@ class LiveRedis {
   int fd_ = -1;
 };
 
+// A request written as words separated by spaces.
+std::vector<std::string> words_of(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;)
+    words.push_back(w);
+  return words;
+}
+
 class LiveRedisCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -290,10 +299,7 @@ TEST_F(LiveRedisCommandTest, KeyPositionsMatchCommandGetkeys) {
                                           "EVAL s 0",
                                           "FCALL f 0"};
   for (const std::string& line : lines) {
-    std::istringstream in(line);
-    std::vector<std::string> words;
-    for (std::string w; in >> w;)
-      words.push_back(w);
+    const std::vector<std::string> words = words_of(line);
     const std::vector<std::string_view> args(words.begin(), words.end());
 
     std::vector<std::string_view> request = {"COMMAND", "GETKEYS"};
@@ -359,10 +365,7 @@ TEST_F(LiveRedisCommandTest, KeyArgumentErrorsMatchRedis) {
                                           "GET",
                                           "MSET a 1 b"};
   for (const std::string& line : lines) {
-    std::istringstream in(line);
-    std::vector<std::string> words;
-    for (std::string w; in >> w;)
-      words.push_back(w);
+    const std::vector<std::string> words = words_of(line);
     const std::vector<std::string_view> args(words.begin(), words.end());
     const std::string redis_error = redis_.call(args);
     ASSERT_TRUE(redis_error.starts_with("-ERR ")) << line << ": " << redis_error;
