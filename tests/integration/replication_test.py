@@ -286,6 +286,48 @@ class WriteTest(RedisReplicationCase):
         self.assertEqual(c.info("stats")["replica_write_failures"], failures + 1)
 
 
+class RefusedWriteTest(RedisReplicationCase):
+    """A replica that refuses a write (out of memory, read-only, loading...) did not take it:
+    no acknowledgement. Error replies used to count as acknowledgements, so `all` answered OK
+    for a write a replica never stored."""
+
+    def refuse_writes(self, index):
+        self.direct(index).config_set("maxmemory-policy", "noeviction")
+        self.direct(index).config_set("maxmemory", 1)
+
+    def test_a_refusing_replica_fails_an_all_write_and_counts_as_a_replica_failure(self):
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"oom:{i}" for i in range(60)]
+        key, (primary, replica) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        self.refuse_writes(replica)
+        failures = metric_value(rl.admin_port, "ringleader_replica_write_failures_total")
+        with self.assertRaises(redis.ResponseError) as err:
+            c.set(key, "v")
+        self.assertIn("write acknowledged by 1 of 2 replicas", str(err.exception))
+        self.assertIn(f"redis-{replica}", str(err.exception))
+        self.assertIn("OOM", str(err.exception))
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_replica_write_failures_total"),
+                         failures + 1)
+        self.assertEqual(self.direct(primary).get(key), b"v")  # no rollback, as documented
+        self.assertIsNone(self.direct(replica).get(key))
+
+    def test_with_one_the_taking_replica_answers_and_with_none_the_refusal_does(self):
+        rl = self.proxy(replicas=2, write="one")
+        c = self.client(rl)
+        keys = [f"oom:{i}" for i in range(60)]
+        key, (primary, replica) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        # The primary refuses, the other replica takes it: `one` is met, by that replica.
+        self.refuse_writes(primary)
+        self.assertTrue(c.set(key, "v"))
+        self.assertEqual(self.direct(replica).get(key), b"v")
+        # Both refuse: the primary's refusal is the answer, its error code kept.
+        self.refuse_writes(replica)
+        with self.assertRaises(redis.ResponseError) as err:
+            c.set(key, "w")
+        self.assertTrue(str(err.exception).startswith("OOM "), str(err.exception))
+
+
 class ReadTest(RedisReplicationCase):
     def test_reads_fail_over_when_the_primary_is_gone(self):
         rl = self.proxy(replicas=2, write="all")
@@ -307,6 +349,22 @@ class ReadTest(RedisReplicationCase):
         with self.assertRaises(redis.ResponseError) as err:
             c.get(on_dead[0])
         self.assertIn("redis-0", str(err.exception))
+
+    def test_a_pipelined_whole_keyspace_read_leaves_failover_alone(self):
+        # Only a later write of the same client stops a read from failing over; DBSIZE, SCAN
+        # and INFO after it in a pipeline used to count as writes (their fragments go straight
+        # to every backend) and failed the GET whose primary was gone.
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"p:{i}" for i in range(60)]
+        self.assertTrue(c.mset({k: k for k in keys}))
+        key = next(k for k, h in zip(keys, self.holders(rl, keys)) if h[0] == 0)
+        self.redises[0].stop()
+        for then in (("DBSIZE",), ("SCAN", "0"), ("INFO", "keyspace")):
+            p = c.pipeline(transaction=False)
+            p.get(key)
+            p.execute_command(*then)
+            self.assertEqual(p.execute(raise_on_error=False)[0], key.encode(), then)
 
     def test_miss_failover_reads_past_an_empty_replica(self):
         plain = self.proxy(replicas=2, write="all", name="plain")

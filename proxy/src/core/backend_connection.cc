@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/socket_address.h"
 #include "tcp_keepalive.h"
+#include "text.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -654,6 +655,17 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
     WorkerCounters::bump(stats.replies);
+    if (PendingRequest::is_copy(held.fragment) && protocol_.is_refusal(reply_or_error)) {
+      // The backend did not take this copy of the write: a failure for the write's tally,
+      // described like one, with the reply kept (it answers when no replica took the write).
+      std::string_view line = reply_or_error;
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.remove_suffix(1);
+      if (line.starts_with('-')) line.remove_prefix(1);  // RESP's error marker
+      f.refused = true;
+      f.error = pool_.describe() + ": " + printable(line, 200);
+      WorkerCounters::bump(pool_.counters().replica_write_failures);
+    }
   } else {
     // A read that failed over keeps every replica's error, in the order they were tried.
     if (!f.error.empty()) f.error += "; ";

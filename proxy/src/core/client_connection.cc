@@ -50,19 +50,22 @@ bool settle_copy(PendingRequest& req, Fragment& copy) {
     return false;
   }
   const uint32_t n = write.replicas.size();
-  if (copy.state == FragmentState::kDone) {
+  auto acknowledged = [](const Fragment& c) {
+    return c.state == FragmentState::kDone && !c.refused;
+  };
+  if (acknowledged(copy)) {
     ++write.acks;
     // Only the first acknowledged copy in replica order can answer, so one reply is kept:
     // a write that returns data (GETDEL of a big value) holds it once, not once per replica.
     bool ahead = false;
     for (uint32_t i = 0; i < n; ++i) {
       Fragment& c = req.copies[write.first_copy + i];
-      if (c.state != FragmentState::kDone) continue;
+      if (!acknowledged(c)) continue;
       if (ahead) drop_reply(c.reply);
       ahead = true;
     }
   } else {
-    ++write.failures;
+    ++write.failures;  // failed, or refused (its error reply kept: a few bytes)
   }
   switch (write_verdict(write.acks, write.failures, write.needed, n)) {
     case WriteVerdict::kPending:
@@ -72,7 +75,7 @@ bool settle_copy(PendingRequest& req, Fragment& copy) {
       // Taken, not copied: nothing reads a copy's reply once its write is decided.
       for (uint32_t i = 0; i < n; ++i) {
         Fragment& c = req.copies[write.first_copy + i];
-        if (c.state == FragmentState::kDone) {
+        if (acknowledged(c)) {
           write.reply.swap(c.reply);
           break;
         }
@@ -80,10 +83,22 @@ bool settle_copy(PendingRequest& req, Fragment& copy) {
       write.state = FragmentState::kDone;
       return true;
     case WriteVerdict::kFailed: {
+      // No replica took it and one at least refused it: the first refusal in replica order
+      // answers, its error code kept, as the one server's would without replicas.
+      if (write.acks == 0) {
+        for (uint32_t i = 0; i < n; ++i) {
+          Fragment& c = req.copies[write.first_copy + i];
+          if (c.state == FragmentState::kDone) {
+            write.reply.swap(c.reply);
+            write.state = FragmentState::kDone;
+            return true;
+          }
+        }
+      }
       std::string errors;
       for (uint32_t i = 0; i < n; ++i) {
         const Fragment& c = req.copies[write.first_copy + i];
-        if (c.state != FragmentState::kFailed) continue;
+        if (acknowledged(c)) continue;
         if (!errors.empty()) errors += "; ";
         errors += c.error;
       }
@@ -400,7 +415,7 @@ void ClientConnection::dispatch(PendingRequest* req) {
   // Known before anything is sent: a fragment may finish inside the loop below.
   for (const Fragment& f : req->fragments) {
     if (f.after != Fragment::kNoAfter) req->has_waiting = true;
-    if (f.access != Access::kRead && f.access != Access::kReadPrimary) {
+    if (!req->reads_only && f.access != Access::kRead && f.access != Access::kReadPrimary) {
       last_write_seq_ = req->client_seq;
     }
   }

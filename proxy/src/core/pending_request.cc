@@ -88,6 +88,7 @@ void PendingRequest::recycle() {
   complete = false;
   close_after = false;
   has_waiting = false;
+  reads_only = false;
   command = 0;
   latency_class = 0;
   started_ns = 0;

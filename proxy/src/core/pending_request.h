@@ -81,6 +81,9 @@ struct Fragment {
   uint8_t acks = 0;
   uint8_t failures = 0;
   uint8_t needed = 0;
+  // A copy whose backend refused the write (Protocol::is_refusal): kDone, its reply kept,
+  // but no acknowledgement.
+  bool refused = false;
 
   // Addresses the fragment to the keys held by `set` (primary first), used as `how` says.
   void target(const ring::ReplicaSet& set, Access how) {
@@ -114,6 +117,7 @@ struct Fragment {
     derive_at = 0;
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
+    refused = false;
   }
 };
 
@@ -200,12 +204,16 @@ class PendingRequest {
   FragmentList fragments;  // what the session planned; merged by the session
   FragmentList copies;     // one per replica of each kWrite fragment (the core's)
   MergePlan merge;
-  ring::RingSnapshot ring;    // the snapshot the request was routed with
-  std::string reply;          // the bytes for the client, once complete()
-  uint32_t outstanding = 0;   // fragments neither kDone nor kFailed
-  bool complete = false;      // reply is final
-  bool close_after = false;   // close the client once this reply is written (QUIT, fatal)
-  bool has_waiting = false;   // some fragment waits for another (Fragment::after)
+  ring::RingSnapshot ring;   // the snapshot the request was routed with
+  std::string reply;         // the bytes for the client, once complete()
+  uint32_t outstanding = 0;  // fragments neither kDone nor kFailed
+  bool complete = false;     // reply is final
+  bool close_after = false;  // close the client once this reply is written (QUIT, fatal)
+  bool has_waiting = false;  // some fragment waits for another (Fragment::after)
+  // Set by the session for a command that changes nothing (DBSIZE, SCAN, GET, ...): its
+  // kDirect fragments are reads too, so they do not stop the client's earlier reads from
+  // failing over (ClientConnection::fail_over). Unset, a kDirect fragment counts as a write.
+  bool reads_only = false;
   uint16_t command = 0;       // the protocol's command index (0 = unknown), for statistics
   uint8_t latency_class = 0;  // LatencyClass, for statistics
   uint64_t started_ns = 0;

@@ -145,6 +145,10 @@ class Protocol {
   // fails as a refused handshake would; other error replies are answers like any other.
   // Called for every reply: cheap when the answer is no.
   virtual bool refuses_connection(std::string_view reply, std::string* why) = 0;
+  // Whether an error reply says the server did not run the command at all (out of memory, a
+  // read-only or loading server, ...), as opposed to an answer of the command itself (a wrong
+  // type, a failed condition). A copy of a write answered so is no acknowledgement.
+  virtual bool is_refusal(std::string_view reply) = 0;
   // An error reply in this protocol, for errors raised outside a session (e.g. too many clients);
   // `message` carries no protocol prefix (the protocol adds "ERR ", "SERVER_ERROR ", ...).
   virtual std::string error_reply(std::string_view message) = 0;

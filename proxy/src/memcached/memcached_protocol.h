@@ -18,6 +18,8 @@ class MemcachedProtocol final : public Protocol {
   bool refuses_connection(std::string_view reply, std::string* why) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
+  // SERVER_ERROR (out of memory, an item too large for its cache, ...): the command did not run.
+  bool is_refusal(std::string_view reply) override { return reply.starts_with("SERVER_ERROR"); }
   // A retrieval that found none of its keys.
   // A get with no hit, and a meta get's (or meta debug's) miss.
   bool is_miss_reply(std::string_view reply) override {

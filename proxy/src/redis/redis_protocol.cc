@@ -84,6 +84,17 @@ bool RedisProtocol::refuses_with_error(std::string_view reply, std::string* why)
   return true;
 }
 
+bool RedisProtocol::is_refusal(std::string_view reply) {
+  if (reply.empty() || reply[0] != '-') return false;
+  constexpr std::string_view kRefusals[] = {"OOM ",  "LOADING ",  "READONLY ",   "MISCONF ",
+                                            "BUSY ", "NOSCRIPT ", "MASTERDOWN ", "NOREPLICAS "};
+  reply.remove_prefix(1);
+  for (std::string_view code : kRefusals) {
+    if (reply.starts_with(code)) return true;
+  }
+  return false;
+}
+
 bool RedisProtocol::complete_follow_up(Fragment& follow_up, std::string_view decided) {
   return complete_derived(static_cast<Derived>(follow_up.derive), follow_up.payload,
                           follow_up.derive_at, decided);

@@ -18,6 +18,8 @@ class RedisProtocol final : public Protocol {
   }
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
+  // -OOM, -LOADING, -READONLY, -MISCONF, -BUSY, -NOSCRIPT, -MASTERDOWN, -NOREPLICAS.
+  bool is_refusal(std::string_view reply) override;
   // The RESP2 nulls: a nil bulk string (GET, HGET, ...) and a nil array; and an array of
   // nothing but nil bulk strings (MGET's part, HMGET), where every key asked is missing, as
   // a memcached get that finds none of its keys is a miss.

@@ -225,6 +225,8 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     reply_error(req, database.message());
     return;
   }
+  // Scripts may write whatever their flags say; INFO, DBSIZE, SCAN, GET, ... do not.
+  req.reads_only = !spec->has(CommandFlag::kWrite) && spec->routing != Routing::kScript;
   // Only multibulk requests travel as received; inline ones are re-encoded.
   std::string_view forward = (!raw.empty() && raw[0] == '*') ? raw : std::string_view();
   switch (spec->routing) {
