@@ -328,6 +328,27 @@ class RefusedWriteTest(RedisReplicationCase):
         self.assertTrue(str(err.exception).startswith("OOM "), str(err.exception))
 
 
+class PartlyDoneWriteTest(RedisReplicationCase):
+    def test_a_split_write_names_the_backends_that_took_it_and_the_one_that_did_not(self):
+        # An MSET whose keys cover every replica set, with one backend down: the error says
+        # where it was done by backend. It used to count replica sets as backends (6 of 3)
+        # and name each set's primary, even one that had taken every key.
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"part:{i}" for i in range(200)]
+        by_set = {}
+        for k, h in zip(keys, self.holders(rl, keys)):
+            by_set.setdefault(tuple(h), k)
+        self.assertEqual(len(by_set), 6, "every ordered pair of the 3 backends is a set")
+        self.redises[2].stop()
+        with self.assertRaises(redis.ResponseError) as err:
+            c.mset({k: "v" for k in by_set.values()})
+        self.assertIn("(done on 2 of 3 backends: ", str(err.exception))
+        self.assertIn("; not on: redis-2)", str(err.exception))
+        for k in by_set.values():  # the two that are up took every key they hold
+            self.assertEqual(self.direct(0).get(k) or self.direct(1).get(k), b"v")
+
+
 class ReadTest(RedisReplicationCase):
     def test_reads_fail_over_when_the_primary_is_gone(self):
         rl = self.proxy(replicas=2, write="all")

@@ -1,4 +1,7 @@
 // Turning backend replies into the client's reply (RedisSession::complete).
+#include <algorithm>
+#include <vector>
+
 #include "core/counters.h"
 #include "core/text.h"
 #include "core/uv_util.h"
@@ -53,14 +56,40 @@ bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) 
     }
   }
   if (done == 0 || first == nullptr) return false;
-  auto names = [&](bool of_succeeded) {
+  // Where it took effect, by backend. A replicated write's parts are its copies: a backend
+  // is "done" when it took every copy it got, "not on" when it missed one; copies still on
+  // their way (the write was decided without them) are neither. Other parts count whole.
+  std::vector<ring::BackendIndex> done_on, missed_on;
+  auto note = [&](ring::BackendIndex b, bool took) {
+    const bool missed = std::find(missed_on.begin(), missed_on.end(), b) != missed_on.end();
+    const auto was_done = std::find(done_on.begin(), done_on.end(), b);
+    if (took) {
+      if (!missed && was_done == done_on.end()) done_on.push_back(b);
+    } else if (!missed) {
+      if (was_done != done_on.end()) done_on.erase(was_done);
+      missed_on.push_back(b);
+    }
+  };
+  for (const Fragment& f : req.fragments) {
+    // (Copies exist once the core dispatched the write: not in a session's own tests.)
+    if (f.access != Access::kWrite || f.replicas.size() <= 1 ||
+        req.copies.size() < f.first_copy + f.replicas.size()) {
+      note(f.backend, succeeded(f));
+      continue;
+    }
+    for (uint32_t i = 0; i < f.replicas.size(); ++i) {
+      const Fragment& copy = req.copies[f.first_copy + i];
+      if (copy.state == FragmentState::kDone || copy.state == FragmentState::kFailed) {
+        note(copy.backend, copy.state == FragmentState::kDone && !copy.refused);
+      }
+    }
+  }
+  auto names = [&](const std::vector<ring::BackendIndex>& backends) {
     constexpr size_t kMaxNamed = 8;
     std::string list;
-    size_t named = 0;
-    for (const Fragment& f : req.fragments) {
-      if (succeeded(f) != of_succeeded) continue;
-      if (named++ == kMaxNamed) return list + ", ...";
-      list += (named == 1 ? "" : ", ") + req.ring->backend(f.backend).name;
+    for (size_t i = 0; i < backends.size(); ++i) {
+      if (i == kMaxNamed) return list + ", ...";
+      list += (i == 0 ? "" : ", ") + req.ring->backend(backends[i]).name;
     }
     return list;
   };
@@ -76,8 +105,9 @@ bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) 
                  : "ERR ringleader: " + req.ring->backend(first->backend).name + " answered " +
                        printable(reply, 200) + " (";
   }
-  text += "done on " + std::to_string(done) + " of " + std::to_string(req.fragments.size()) +
-          " backends: " + names(true) + "; not on: " + names(false) + ")";
+  text += "done on " + std::to_string(done_on.size()) + " of " +
+          std::to_string(done_on.size() + missed_on.size()) + " backends: " + names(done_on) +
+          "; not on: " + names(missed_on) + ")";
   append_error(out, text);
   return true;
 }
