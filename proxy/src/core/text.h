@@ -38,9 +38,9 @@ inline std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
-// Decimal digits only, no sign, no overflow.
+// Decimal digits only, no sign, no overflow; leading zeros allowed, as strtoull takes them.
 inline bool parse_u64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
+  if (s.empty()) return false;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;

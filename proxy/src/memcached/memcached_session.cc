@@ -112,6 +112,15 @@ size_t canonical_length(std::span<const std::string_view> t) {
   return n;
 }
 
+// A storage line of `words` words (5: set, add, ...; 6: cas) with one more ignored, whose
+// flags, exptime and cas unique read as numbers memcached takes.
+bool storage_line_ok(std::span<const std::string_view> t, size_t words) {
+  uint64_t number = 0;
+  return t.size() >= words && t.size() <= words + 1 && parse_unsigned(t[2], &number) &&
+         number <= UINT32_MAX && parse_exptime(t[3]) &&
+         (words != 6 || parse_unsigned(t[5], &number));
+}
+
 }  // namespace
 
 MemcachedSession::MemcachedSession(const SessionEnv& env)
@@ -300,6 +309,12 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
     refuse(req, noreply_, line);
     return;
   }
+  // memcached reads a set's line before it sizes the item: a malformed one is refused as
+  // such, and unlinks nothing.
+  if (!meta && !storage_line_ok(t, 5)) {
+    refuse(req, noreply_, kBadFormat);
+    return;
+  }
   bool base64 = false;
   for (size_t i = 3; meta && i < t.size(); ++i)
     base64 = base64 || t[i][0] == 'b';
@@ -388,10 +403,7 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   // the arguments that is not "noreply" ("set k 0 0 1 x" stores k).
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
   const bool noreply = noreply_;
-  uint64_t number = 0;
-  if (t.size() < words || t.size() > words + 1 || !parse_unsigned(t[2], &number) ||
-      number > UINT32_MAX || !parse_exptime(t[3]) ||
-      (words == 6 && !parse_unsigned(t[5], &number))) {
+  if (!storage_line_ok(t, words)) {
     refuse(req, noreply, kBadFormat);
     return;
   }
@@ -517,8 +529,9 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     place_of[k] = Place{owner, static_cast<uint32_t>(list.size())};
     list.push_back(key);
   }
-  // memcached reads get and gets lines of any length, gat and gats lines up to 2048 bytes.
-  const bool long_lines = first_key == 1;
+  // memcached reads get and gets lines of any length; bget, gat and gats lines up to 2048
+  // bytes (a longer one resets the connection, and with it every client's requests on it).
+  const bool long_lines = t[0] == "get" || t[0] == "gets";
   if (distinct.size() == 1 && repeats == 0 && (long_lines || !raw.empty())) {
     // One owner takes the whole request as it is: forward it and pass its reply through.
     const size_t line = raw.empty() ? canonical_length(t) : raw.size();

@@ -61,13 +61,6 @@ bool parse_scan_cursor(std::string_view text, uint64_t* out) {
   }
   const bool negative = text[0] == '-';
   if (text[0] == '-' || text[0] == '+') text.remove_prefix(1);
-  // Leading zeros do not count toward the 20 digits a 64-bit cursor has at most.
-  const size_t digits = text.find_first_not_of('0');
-  if (digits == std::string_view::npos && !text.empty()) {
-    text = text.substr(text.size() - 1);
-  } else if (digits != std::string_view::npos) {
-    text.remove_prefix(digits);
-  }
   if (!parse_u64(text, out)) return false;
   if (negative) *out = uint64_t{0} - *out;
   return true;

@@ -436,6 +436,48 @@ TEST_F(MemcachedSessionTest, PaddedLinesAreRewrittenWithSingleSpaces) {
   EXPECT_EQ(plan("set  k 0 0 1\r\nv\r\n")->fragments[0].payload, "set k 0 0 1\r\nv\r\n");
 }
 
+TEST_F(MemcachedSessionTest, NumbersTakeLeadingZerosAsMemcachedDoes) {
+  // memcached reads its numbers with strtoull / strtol: any number of leading zeros.
+  const std::string zeros(24, '0');
+  for (const std::string& line :
+       {"incr a " + zeros + "1\r\n", "touch a " + zeros + "10\r\n",
+        "set b " + zeros + "7 0 1\r\nx\r\n", "set b 0 0 " + zeros + "1\r\nx\r\n",
+        "cas a 0 0 1 " + zeros + "1\r\nx\r\n"}) {
+    PendingRequest* req = plan(line);
+    EXPECT_FALSE(req->complete) << line << req->reply;
+    EXPECT_EQ(req->fragments.size(), 1u) << line;
+  }
+  EXPECT_EQ(plan("incr a 99999999999999999999\r\n")->reply,
+            "CLIENT_ERROR invalid numeric delta argument\r\n");  // past 2^64 still is not
+}
+
+TEST_F(MemcachedSessionTest, LongBgetIsCutUnderMemcachedsLineLimit) {
+  // bget is get by another name, but memcached reads only get and gets lines past 2048
+  // bytes: a longer bget line resets the backend connection, failing every client's
+  // requests on it. So it is cut as gat is, even when one backend owns every key.
+  for (const bool one_owner : {true, false}) {
+    std::string input = "bget";
+    for (int i = 0; i < 300; ++i)
+      input += (one_owner ? " {t}key-" : " key-") + std::to_string(i);
+    input += "\r\n";
+    session_ = std::make_unique<MemcachedSession>(env_);
+    PendingRequest* req = plan(input);
+    ASSERT_GT(req->fragments.size(), 1u) << one_owner;
+    for (const Fragment& f : req->fragments) {
+      EXPECT_LE(f.payload.size(), 2000u) << one_owner;
+      EXPECT_EQ(f.payload.rfind("bget ", 0), 0u) << one_owner;
+    }
+  }
+  // get and gets lines of any length go as they are.
+  std::string get = "get";
+  for (int i = 0; i < 300; ++i)
+    get += " {t}key-" + std::to_string(i);
+  get += "\r\n";
+  PendingRequest* whole = plan(get);
+  ASSERT_EQ(whole->fragments.size(), 1u);
+  EXPECT_EQ(whole->fragments[0].payload, get);
+}
+
 TEST_F(MemcachedSessionTest, LongGatIsCutUnderMemcachedsLineLimit) {
   std::string input = "gat 60";
   std::vector<std::string> keys;
@@ -520,6 +562,19 @@ TEST_F(MemcachedSessionTest, OversizedDataBlockIsAnsweredAndSkippedAsItArrives) 
   // Then the next request, as usual.
   ASSERT_EQ(session_->next("get k\r\n", ring_, *next_req, &consumed), NextStatus::kRequest);
   EXPECT_EQ(next_req->fragments.size(), 1u);
+}
+
+TEST_F(MemcachedSessionTest, AnOversizedSetWithAMalformedLineUnlinksNothing) {
+  // memcached refuses the line before it sizes the item, and leaves the key as it was.
+  config_.proxy.max_request_bytes = 64;
+  for (const char* line : {"set k abc 0 100\r\n", "set k 0 x 100\r\n", "set k 0 0 100 a b\r\n",
+                           "set k 4294967296 0 100\r\n"}) {
+    session_ = std::make_unique<MemcachedSession>(env_);
+    PendingRequest* req = plan(line);
+    EXPECT_TRUE(req->complete) << line;
+    EXPECT_TRUE(req->fragments.empty()) << line;
+    EXPECT_EQ(req->reply, "CLIENT_ERROR bad command line format\r\n") << line;
+  }
 }
 
 TEST_F(MemcachedSessionTest, OversizedOtherStorageCommandsAreRefusedWithoutABackend) {
