@@ -119,13 +119,21 @@ def time_bound(binary, seconds):
 
 
 def sigstop(pid):
-    """Stops process `pid` (SIGSTOP) and returns once it is stopped: the signal takes effect
-    asynchronously, and a thread already running could still answer a request sent at once."""
+    """Stops process `pid` (SIGSTOP) and returns once every thread of it is stopped: the
+    signal takes effect asynchronously, thread by thread, and a thread still running (a
+    ringleader worker, when the main thread already shows stopped) could still handle a
+    request sent at once."""
     os.kill(pid, signal.SIGSTOP)
 
     def stopped():
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "T":
+                        return False
+            except FileNotFoundError:
+                pass  # a thread that ended meanwhile
+        return True
     wait_until(stopped, timeout=5, what=f"process {pid} to stop")
 
 
