@@ -658,12 +658,8 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
     if (PendingRequest::is_copy(held.fragment) && protocol_.is_refusal(reply_or_error)) {
       // The backend did not take this copy of the write: a failure for the write's tally,
       // described like one, with the reply kept (it answers when no replica took the write).
-      std::string_view line = reply_or_error;
-      while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.remove_suffix(1);
-      if (line.starts_with('-')) line.remove_prefix(1);  // RESP's error marker
       f.refused = true;
-      f.error = pool_.describe() + ": " + printable(line, 200);
+      f.error = pool_.describe() + ": " + printable(reply_line(reply_or_error), 200);
       WorkerCounters::bump(pool_.counters().replica_write_failures);
     }
   } else {

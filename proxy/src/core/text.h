@@ -38,6 +38,14 @@ inline std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
+// A one-line reply's text: without its line end, nor RESP's status or error marker ('+', '-').
+inline std::string_view reply_line(std::string_view reply) {
+  while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r'))
+    reply.remove_suffix(1);
+  if (!reply.empty() && (reply[0] == '-' || reply[0] == '+')) reply.remove_prefix(1);
+  return reply;
+}
+
 // Decimal digits only, no sign, no overflow; leading zeros allowed, as strtoull takes them.
 inline bool parse_u64(std::string_view s, uint64_t* out) {
   if (s.empty()) return false;

@@ -97,10 +97,8 @@ bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) 
   if (first->state == FragmentState::kFailed) {
     text = "ERR ringleader: " + first->error + " (";
   } else {
-    std::string_view reply = first->reply;
-    const bool error = !reply.empty() && reply[0] == '-';
-    if (!reply.empty() && (error || reply[0] == '+')) reply.remove_prefix(1);
-    if (reply.size() >= 2 && reply.substr(reply.size() - 2) == "\r\n") reply.remove_suffix(2);
+    const bool error = first->reply.starts_with('-');
+    const std::string_view reply = reply_line(first->reply);
     text = error ? printable(reply, 400) + " (ringleader: "
                  : "ERR ringleader: " + req.ring->backend(first->backend).name + " answered " +
                        printable(reply, 200) + " (";

@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
 #include "proxy/redis/command_table.h"
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
@@ -77,10 +78,7 @@ bool RedisProtocol::refuses_with_error(std::string_view reply, std::string* why)
   } else {
     return false;
   }
-  reply.remove_prefix(1);
-  while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r'))
-    reply.remove_suffix(1);
-  *why = std::string(cause) + " (" + std::string(reply.substr(0, 200)) + ")";
+  *why = std::string(cause) + " (" + printable(reply_line(reply), 200) + ")";
   return true;
 }
 
