@@ -761,6 +761,30 @@ class LimitsTest(McClusterCase):
         self.assertEqual(c.get("lim:old"), [])
         self.assert_absent("lim:old")
 
+    def test_an_oversized_ms_is_refused_as_memcached_refuses_it(self):
+        # memcached checks an ms line's flags before it sizes the item: a line it refuses
+        # leaves the key alone; one it takes is "too large" and unlinks the key. For each
+        # line, the proxy's answer and what becomes of the key match memcached's own, asked
+        # directly with a block over its 1 MB item size.
+        direct = McConn(self.mcs[0].port)
+        self.addCleanup(direct.close)
+        c = self.conn()
+        opaque = b"O" + b"a" * 32
+        for flags in [b"T5", b"F3 MS", b"q", b"Tx", b"F-1", b"J-1", b"MX", b"MEE", b"q q", b"S5",
+                      opaque, b"Tx MEE", b"MX Tx", b"b", b"b Tx"]:
+            answers = []
+            for conn, size in [(direct, 1100000), (c, 70000)]:
+                self.assertEqual(conn.command(storage("set", "lim:ms", "old")), b"STORED")
+                conn.send(b"ms lim:ms %d %s\r\n%s\r\n" % (size, flags, b"z" * size))
+                answer = conn.line()
+                conn.send(b"mg lim:ms v\r\n")
+                kept = conn.line() == b"VA 3"
+                if kept:
+                    self.assertEqual(conn.line(), b"old")
+                answers.append((answer, kept))
+            self.assertEqual(answers[1], answers[0], flags)
+            self.assertEqual(answers[0][1], not answers[0][0].startswith(b"SERVER_ERROR"), flags)
+
     def test_requests_under_the_limit_pass(self):
         c = self.conn()
         value = os.urandom(60000)

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "core/uv_util.h"
 #include "decimal.h"
+#include "proxy/memcached/ms_flags.h"
 
 namespace ringleader::proxy::memcached {
 namespace {
@@ -309,20 +310,22 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
     refuse(req, noreply_, line);
     return;
   }
-  // memcached reads a set's line before it sizes the item: a malformed one is refused as
-  // such, and unlinks nothing.
+  // memcached reads the line before it sizes the item: a malformed one is refused as such,
+  // and unlinks nothing.
   if (!meta && !storage_line_ok(t, 5)) {
     refuse(req, noreply_, kBadFormat);
+    return;
+  }
+  if (const std::string_view error = meta ? ms_flags_error(t) : std::string_view();
+      !error.empty()) {
+    refuse(req, noreply_, error);
     return;
   }
   bool base64 = false;
   for (size_t i = 3; meta && i < t.size(); ++i)
     base64 = base64 || t[i][0] == 'b';
   std::string decoded;
-  if (base64 && !decode_base64(t[1], &decoded)) {
-    refuse(req, noreply_, line);
-    return;
-  }
+  if (base64) decode_base64(t[1], &decoded);  // ms_flags_error() refused a key that fails
   req.merge.kind = static_cast<uint8_t>(noreply_ ? MergeKind::kSilent : MergeKind::kFixed);
   req.merge.note.assign(line);
   req.merge.note += "\r\n";
