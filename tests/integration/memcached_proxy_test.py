@@ -865,6 +865,11 @@ class MetaCommandsTest(McClusterCase):
         self.assertEqual(conn.line(), b"CLIENT_ERROR options flags are too long")
         self.assertEqual(self.meta_value(conn), (b"VA 1", b"x"))
         self.assertEqual(conn.line(), b"MN")
+        # A repeated q is refused, as any repeated flag: the proxy does not hide it.
+        conn.send(b"mg quiet:missing v q q\r\nmd quiet:missing q1 q\r\nmn\r\n")
+        self.assertEqual(conn.line(), b"CLIENT_ERROR duplicate flag")
+        self.assertEqual(conn.line(), b"CLIENT_ERROR invalid or duplicate flag")
+        self.assertEqual(conn.line(), b"MN")
 
     def test_meta_cas_with_the_token_mg_gave(self):
         c = self.conn()

@@ -607,7 +607,8 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     answer(req, kBadFormat);
     return;
   }
-  bool base64 = false, quiet = false, compare = false, value = false, conditional = false;
+  bool base64 = false, compare = false, value = false, conditional = false;
+  int quiet_flags = 0;
   bool primary_read = cm == "me";
   for (size_t i = first_flag; i < t.size(); ++i) {
     switch (t[i][0]) {
@@ -615,7 +616,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
         base64 = true;
         break;
       case 'q':  // memcached reads a flag by its first character: "q1" is q too
-        quiet = true;
+        ++quiet_flags;
         break;
       case 'v':
         value = true;
@@ -658,6 +659,10 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     }
     return out;
   };
+  // Quiet mode is the proxy's to apply: the backend answers every request, so replies stay in
+  // step. A repeated q is left in for the backend to refuse, as memcached refuses any
+  // repeated flag.
+  const bool quiet = quiet_flags == 1;
   const std::string payload = quiet || raw.empty() ? without_flags("q") : std::string();
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (quiet) {
