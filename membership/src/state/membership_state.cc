@@ -47,8 +47,16 @@ Status validate_weight(uint32_t weight) {
 }
 
 // Vnode rings place weight x vnodes points per backend; Ring::build caps the total.
+// The rules of ring::Ring::build that depend on the backends as well as the parameters: a
+// state the membership accepts always builds a ring, so every change it answers is routed.
 Status validate_ring_size(const std::vector<ring::Backend>& backends,
                           const ring::RingParams& params) {
+  if (params.algorithm == ring::Algorithm::kMaglev && params.maglev_table_size != 0 &&
+      params.maglev_table_size < backends.size()) {
+    return Status::error("maglev_table_size " + std::to_string(params.maglev_table_size) +
+                         " is smaller than the number of backends (" +
+                         std::to_string(backends.size()) + ")");
+  }
   if (params.algorithm != ring::Algorithm::kVnode) return Status::ok();
   uint64_t points = 0;
   for (const ring::Backend& b : backends)
@@ -250,8 +258,10 @@ Result<MembershipState> MembershipState::decode(std::string_view bytes) {
   for (uint32_t i = 0; i < count && r.ok(); ++i) {
     ring::Backend b = read_backend(r);
     if (!r.ok()) break;
-    // Rebuild through apply() so a decoded state obeys exactly the rules commands obey.
-    if (Status s = state.apply(AddBackend{std::move(b)}); !s) {
+    // Rebuilt through the rules commands obey, one backend at a time; the rule that some
+    // backend is up held for the whole state when it was made (a backend before the first one
+    // up may be down), and a snapshot of an older release may hold none up.
+    if (Status s = state.apply_one(AddBackend{std::move(b)}); !s) {
       return Status::error("membership state: " + s.message());
     }
   }

@@ -112,7 +112,17 @@ TEST(MembershipState, InvalidCommandsAreDeterministicNoOps) {
   p = ring::RingParams{};
   p.maglev_table_size = 65536;
   expect_refused(s, SetRingParams{p}, "prime");
+  // A table smaller than the backends builds no ring: refused, whichever command makes it.
   p = ring::RingParams{};
+  p.algorithm = ring::Algorithm::kMaglev;
+  p.maglev_table_size = 2;
+  expect_refused(s, SetRingParams{p}, "smaller than the number of backends (3)");
+  p.maglev_table_size = 3;
+  ASSERT_TRUE(s.apply(SetRingParams{p}).is_ok());
+  ASSERT_TRUE(s.build_ring(1).is_ok());
+  expect_refused(s, AddBackend{backend("b4")}, "smaller than the number of backends (4)");
+  p = ring::RingParams{};
+  ASSERT_TRUE(s.apply(SetRingParams{p}).is_ok());
   p.vnodes = ring::kMaxVnodes;
   ASSERT_TRUE(s.apply(SetWeight{"b1", ring::kMaxWeight}).is_ok());
   expect_refused(s, SetRingParams{p}, "ring points");
@@ -170,6 +180,18 @@ TEST(MembershipState, EncodingRoundTripsAndRejectsGarbage) {
   }
   EXPECT_FALSE(MembershipState::decode(bytes + "x").is_ok());
   EXPECT_TRUE(MembershipState::decode(MembershipState().encode()).is_ok());
+}
+
+// Whatever order the backends were added in, a state that some command made decodes: here
+// the first backend is down, which no prefix of the backends would allow on its own.
+TEST(MembershipState, DecodesAStateWhoseFirstBackendsAreDown) {
+  MembershipState s = three_backends();
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b1"}).is_ok());
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b2"}).is_ok());
+  auto back = MembershipState::decode(s.encode());
+  ASSERT_TRUE(back.is_ok()) << back.error();
+  EXPECT_EQ(*back, s);
+  ASSERT_TRUE(back->build_ring(7).is_ok());
 }
 
 }  // namespace
