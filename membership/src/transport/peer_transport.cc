@@ -114,6 +114,23 @@ Result<sockaddr_storage> parse_address(const std::string& address) {
   return Status::error("address '" + address + "': host must be a numeric IP or localhost");
 }
 
+// 0.0.0.0 or [::]: an address to listen on, which names no host to connect to.
+bool is_unspecified(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (a.ss_family == AF_INET6) {
+    const in6_addr& v6 = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
+    return std::memcmp(&v6, &in6addr_any, sizeof(v6)) == 0;
+  }
+  return false;
+}
+
+bool names_a_host(const std::string& address) {
+  Result<sockaddr_storage> a = parse_address(address);
+  return a.is_ok() && !is_unspecified(*a);
+}
+
 }  // namespace
 
 PeerTransport::PeerTransport(uv_loop_t* loop, TransportOptions options,
@@ -157,6 +174,15 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
   int len = sizeof(bound);
   uv_tcp_getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &len);
   t->listen_address_ = format_socket_address(bound);
+  // What peers are told to connect to: this node's own entry in the peer list when it has one
+  // (the address others reach it by, behind NAT or a wildcard listener), else the bound
+  // address when it names a host; else nothing, and peers keep what they were given.
+  auto self = t->options_.peers.find(t->options_.node_id);
+  if (self != t->options_.peers.end()) {
+    t->advertised_address_ = self->second;
+  } else if (!is_unspecified(bound)) {
+    t->advertised_address_ = t->listen_address_;
+  }
   t->set_founders(t->options_.founders);
   for (const auto& [id, address] : t->options_.peers) {
     Status s = t->set_peer(id, address);
@@ -172,7 +198,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
 void PeerTransport::set_founders(std::vector<raft::NodeId> founders) {
   founders_ = std::move(founders);
   hello_ = seal_frame(options_.secret,
-                      encode_frame(Frame{Hello{options_.node_id, listen_address_, founders_}}));
+                      encode_frame(Frame{Hello{options_.node_id, advertised_address_, founders_}}));
 }
 
 std::vector<raft::NodeId> PeerTransport::founders_of(const raft::NodeId& id) const {
@@ -530,7 +556,12 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     }
     conn->remote = hello->node_id;
     if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
-    if (blocked_in(conn->remote) || hello->listen_address.empty()) return true;
+    // A Hello teaches the address of a peer this node was not configured with; a configured
+    // address is the operator's, and a wildcard one reaches no peer.
+    if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||
+        !names_a_host(hello->listen_address)) {
+      return true;
+    }
     auto it = peers_.find(conn->remote);
     if (it == peers_.end() || it->second->address != hello->listen_address) {
       if (set_peer(conn->remote, hello->listen_address).is_ok() && callbacks_.on_peer_address) {

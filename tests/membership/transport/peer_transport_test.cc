@@ -47,13 +47,13 @@ class TransportTest : public ::testing::Test {
   // Starts a transport on a free port; `index` is its slot in transports_/inboxes_.
   size_t start(const std::string& id, std::string secret = kSecret,
                std::map<raft::NodeId, std::string> peers = {}, size_t max_queue = 1024,
-               std::vector<raft::NodeId> founders = {}) {
+               std::vector<raft::NodeId> founders = {}, std::string listen = "127.0.0.1:0") {
     size_t index = transports_.size();
     inboxes_.push_back(std::make_unique<Inbox>());
     Inbox* inbox = inboxes_.back().get();
     TransportOptions o;
     o.node_id = id;
-    o.listen = "127.0.0.1:0";
+    o.listen = std::move(listen);
     o.secret = std::move(secret);
     o.peers = std::move(peers);
     o.max_queued_frames = max_queue;
@@ -402,6 +402,68 @@ TEST_F(TransportTest, OneWayBlockDropsOnlyOutgoing) {
   t(a).send(heartbeat("a", "b", 2));
   ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 1; }));
   EXPECT_EQ(seq_of(in(b).messages[0]), 2u);
+}
+
+// A port nothing listens on now, for a node that must know its port before it starts.
+uint16_t unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+std::string port_of(const std::string& address) {
+  return address.substr(address.rfind(':') + 1);
+}
+
+// A node listening on every interface tells peers nothing it cannot be reached by: a peer
+// keeps the address it was configured with, and one that was not configured with it learns
+// nothing from the Hello.
+TEST_F(TransportTest, AWildcardListenerIsNotAnAddressToLearn) {
+  size_t b = start("b", kSecret, {}, 1024, {}, "0.0.0.0:0");
+  const std::string b_address = "127.0.0.1:" + port_of(t(b).listen_address());
+  size_t a = start("a", kSecret, {{"b", b_address}});
+  size_t c = start("c");
+  ASSERT_TRUE(t(b).set_peer("a", t(a).listen_address()).is_ok());
+  ASSERT_TRUE(t(b).set_peer("c", t(c).listen_address()).is_ok());
+  t(b).send(heartbeat("b", "a", 1));
+  t(b).send(heartbeat("b", "c", 1));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1 && in(c).messages.size() == 1; }));
+  EXPECT_TRUE(in(a).learned.empty());
+  EXPECT_TRUE(in(c).learned.empty());
+  EXPECT_EQ(t(a).peers().at("b"), b_address);
+  EXPECT_FALSE(t(c).peers().contains("b"));
+  // a still reaches b where it was told to.
+  t(a).send(heartbeat("a", "b", 2));
+  ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 1; }));
+  EXPECT_EQ(seq_of(in(b).messages[0]), 2u);
+}
+
+// A node with its own entry in the peer list advertises that entry, not the address it bound;
+// a configured address is never replaced by what a Hello says.
+TEST_F(TransportTest, ANodeAdvertisesItsOwnPeerEntry) {
+  const std::string port = std::to_string(unused_port());
+  const std::string b_entry = "localhost:" + port;
+  size_t b = start("b", kSecret, {{"b", b_entry}}, 1024, {}, "0.0.0.0:" + port);
+  size_t a = start("a");
+  size_t c = start("c", kSecret, {{"b", "127.0.0.1:" + port}});
+  ASSERT_TRUE(t(b).set_peer("a", t(a).listen_address()).is_ok());
+  ASSERT_TRUE(t(b).set_peer("c", t(c).listen_address()).is_ok());
+  t(b).send(heartbeat("b", "a", 1));
+  t(b).send(heartbeat("b", "c", 1));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1 && in(c).messages.size() == 1; }));
+  ASSERT_EQ(in(a).learned.size(), 1u);
+  EXPECT_EQ(in(a).learned[0], std::make_pair(std::string("b"), b_entry));
+  EXPECT_TRUE(in(c).learned.empty());
+  EXPECT_EQ(t(c).peers().at("b"), "127.0.0.1:" + port);
+  t(a).send(heartbeat("a", "b", 2));
+  t(c).send(heartbeat("c", "b", 3));
+  ASSERT_TRUE(run_until([&] { return in(b).messages.size() == 2; }));
 }
 
 TEST_F(TransportTest, LearnsTheAddressOfAnUnknownPeerFromItsHello) {

@@ -175,6 +175,7 @@ class PeerTransport {
   // Listening handle; heap-allocated, freed in its close callback. Null once closed.
   uv_tcp_t* listener_ = nullptr;
   std::string listen_address_;
+  std::string advertised_address_;  // sent in the Hello; may be empty
   // The sealed Hello sent first on every outbound connection.
   std::string hello_;
   std::vector<raft::NodeId> founders_;

@@ -54,7 +54,7 @@ inline constexpr size_t kMaxFounders = 1024;
 // does not know them yet, e.g. a node that joined and has not heard from a leader).
 struct Hello {
   raft::NodeId node_id;
-  std::string listen_address;
+  std::string listen_address;  // where peers reach the caller; empty when it cannot tell
   std::vector<raft::NodeId> founders = {};
 
   bool operator==(const Hello&) const = default;
