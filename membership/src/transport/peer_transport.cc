@@ -512,7 +512,9 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
   while (conn->rbuf.size() - pos >= kFrameHeaderBytes) {
     const char* head = conn->rbuf.data() + pos;
     uint32_t len = read_u32(head);
-    if (len > options_.max_frame_payload) {
+    const bool before_hello = conn->inbound && conn->remote.empty();
+    if (len > (before_hello ? std::min(kMaxHelloPayload, options_.max_frame_payload)
+                            : options_.max_frame_payload)) {
       ++stats_.rejected_oversized;
       close_connection(conn, "oversized frame");
       return;

@@ -310,6 +310,18 @@ TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
     EXPECT_EQ(t(a).stats().rejected_oversized, 1u);
   }
   {
+    // Before its hello, a caller may announce no frame longer than the longest hello: one
+    // without the secret cannot have the node wait for and buffer a 64 MiB frame.
+    RawClient client(t(a).listen_address());
+    std::string header(kFrameHeaderBytes, '\0');
+    const uint32_t len = kMaxHelloPayload + 1;
+    for (int i = 0; i < 4; ++i)
+      header[i] = static_cast<char>(len >> (8 * i));
+    ASSERT_TRUE(client.write(header));
+    ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
+    EXPECT_EQ(t(a).stats().rejected_oversized, 2u);
+  }
+  {
     RawClient client(t(a).listen_address());
     ASSERT_TRUE(client.write(seal_frame(kSecret, "\x01\x63garbage")));
     ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));

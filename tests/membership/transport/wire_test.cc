@@ -169,6 +169,19 @@ TEST(Wire, RejectsHelloWithTooManyOrMalformedFounders) {
   EXPECT_FALSE(decode_frame(encode_frame(Hello{"p1", "x", {"p1", "p1"}})).is_ok()) << "twice";
 }
 
+// kMaxHelloPayload is exactly the longest hello that decodes: every string at its limit.
+TEST(Wire, TheLongestHelloFitsKMaxHelloPayload) {
+  const std::string longest_id(raft::kMaxNodeIdLength, 'n');
+  Hello h{longest_id, std::string(kMaxAddressLength, '1')};
+  for (size_t i = 0; i < kMaxFounders; ++i) {
+    std::string id = std::to_string(1000000 + i);  // sorted and distinct
+    h.founders.push_back(id + std::string(raft::kMaxNodeIdLength - id.size(), 'f'));
+  }
+  const std::string bytes = encode_frame(h);
+  ASSERT_TRUE(decode_frame(bytes).is_ok());
+  EXPECT_EQ(bytes.size(), kMaxHelloPayload);
+}
+
 TEST(Wire, HugeEntryCountFailsWithoutAllocating) {
   raft::Message m{"a", "b", 1, raft::AppendRequest{}};
   std::string bytes = encode_message(m);

@@ -47,6 +47,12 @@ inline constexpr size_t kMaxAddressLength = 255;
 inline constexpr size_t kMaxErrorLength = 4096;
 // Most founder ids a hello carries.
 inline constexpr size_t kMaxFounders = 1024;
+// Largest hello payload: version, kind, node id, address, founders, each string with its u32
+// length. Until a connection's hello arrived, a longer frame closes it: a caller that has not
+// shown it holds the secret cannot make the node buffer kMaxFramePayload bytes.
+inline constexpr size_t kMaxHelloPayload = 2 + (4 + raft::kMaxNodeIdLength) +
+                                           (4 + kMaxAddressLength) + 4 +
+                                           kMaxFounders * (4 + raft::kMaxNodeIdLength);
 
 // First frame on every connection: who is calling and where it listens, so that a peer learns
 // the address of a node that is not in its configuration yet (a new learner), and which group
