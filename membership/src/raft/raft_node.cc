@@ -187,6 +187,7 @@ bool RaftNode::payload_is_consistent(const Message& m) const {
   if (m.from.empty() || m.from.size() > kMaxNodeIdLength) return false;
   if (const auto* req = std::get_if<AppendRequest>(&m.payload)) {
     if (req->prev_term > m.term) return false;
+    if (req->prev_index >= kMaxIndex - req->entries.size()) return false;
     Term prev = req->prev_term;
     for (size_t k = 0; k < req->entries.size(); ++k) {
       const Entry& e = req->entries[k];
@@ -199,7 +200,10 @@ bool RaftNode::payload_is_consistent(const Message& m) const {
       prev = e.term;
     }
   } else if (const auto* snap = std::get_if<SnapshotRequest>(&m.payload)) {
-    if (snap->snapshot.meta.term > m.term || !snap->snapshot.meta.config.validate()) return false;
+    if (snap->snapshot.meta.term > m.term || snap->snapshot.meta.index >= kMaxIndex ||
+        !snap->snapshot.meta.config.validate()) {
+      return false;
+    }
   } else if (const auto* vote = std::get_if<VoteRequest>(&m.payload)) {
     if (vote->last_log_term > m.term) return false;
   }

@@ -83,6 +83,27 @@ TEST(Snapshot, ConflictingLogIsReplacedBySnapshot) {
   EXPECT_TRUE(node->check_invariants().is_ok());
 }
 
+// Indexes no log reaches are dropped, whatever the term: index + 1 would wrap, and the node
+// must not assert on what a peer sends.
+TEST(Snapshot, AnIndexPastKMaxIndexIsDropped) {
+  for (raft::Index index : {raft::kMaxIndex, UINT64_MAX - 1, UINT64_MAX}) {
+    raft::PersistentState state;
+    state.hard_state.term = 2;
+    state.entries = entries_with_terms({1, 1, 2});
+    auto node = make_node("p2", state);
+    raft::Snapshot snap{raft::SnapshotMeta{index, 2, voters({"p1", "p2"})}, "state"};
+    node->step(raft::Message{"p1", "p2", 2, raft::SnapshotRequest{snap, 0}});
+    node->step(raft::Message{
+        "p1", "p2", 2,
+        raft::AppendRequest{
+            index - 1, 2, {raft::Entry{2, index, raft::EntryType::kNoop, ""}}, index, 1}});
+    EXPECT_EQ(node->log().snapshot_index(), 0u) << index;
+    EXPECT_EQ(node->log().last_index(), 3u) << index;
+    EXPECT_EQ(node->commit_index(), 0u) << index;
+    EXPECT_TRUE(node->check_invariants().is_ok()) << index;
+  }
+}
+
 TEST(Snapshot, RestartFromSnapshotAndLog) {
   Cluster c(ClusterOptions{});
   await_leader(c);

@@ -12,6 +12,9 @@ using NodeId = std::string;
 using Term = uint64_t;
 // Log position; the first entry has index 1, index 0 is "before the log".
 using Index = uint64_t;
+// No log comes near this index. A message naming a later one is dropped as inconsistent, so
+// index + 1 never wraps whatever a peer sends.
+inline constexpr Index kMaxIndex = Index{1} << 62;
 
 // What a log entry holds.
 //   noop    — appended by every new leader at the start of its term; carries no data.
