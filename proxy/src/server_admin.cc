@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "membership/state/command_codec.h"
 #include "ring/hash.h"
 #include "server_impl.h"
 
@@ -372,6 +373,10 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
                              "\"address\" must be host:port, e.g. \"127.0.0.1:6379\", or a Unix "
                              "socket, e.g. \"unix:/run/redis/redis.sock\" (an absolute path of at "
                              "most 107 bytes)"));
+  }
+  if (b.address.size() > state::kMaxFieldLength) {
+    return reply(error_reply(
+        400, "\"address\" is longer than " + std::to_string(state::kMaxFieldLength) + " bytes"));
   }
   // The membership compares addresses as text; localhost and 127.0.0.1 are one server too
   // (with replicas, a key's copies would land on it twice).

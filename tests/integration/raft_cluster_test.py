@@ -674,6 +674,9 @@ class ClusterTest(unittest.TestCase):
                     400, 'unknown field "wieght"')
             refused("POST", "/backends", {"name": "r9", "address": "127.0.0.1:1", "zone": "z" * 300},
                     400, "longer than 255 bytes")
+            host = ".".join(["h" * 62] * 4)[:253]  # the longest host name
+            refused("POST", "/backends", {"name": "r9", "address": host + ":6379"}, 400,
+                    '"address" is longer than 255 bytes')
             refused("PATCH", "/backends/r0", {"weight": 7, "zone": "z" * 300}, 400, "zone")
             refused("PATCH", "/backends/r0", {"weight": 7, "state": "asleep"}, 400, '"state"')
             refused("PATCH", "/ring", {"replicas": 99}, 400, "replicas")
@@ -686,6 +689,10 @@ class ClusterTest(unittest.TestCase):
             # Fine on its own, not with the 3 backends there are (a config file's [ring] is
             # held to its [[backends]] the same way).
             refused("PATCH", "/ring", {"replicas": 4}, 409, "more than the 3 backends")
+            # A table the 3 backends do not fit in builds no ring: refused, not answered and
+            # then never routed with.
+            refused("PATCH", "/ring", {"algorithm": "maglev", "maglev_table_size": 2}, 409,
+                    "smaller than the number of backends (3)")
             refused("POST", "/cluster/peers", {"id": "bad id/x", "address": "127.0.0.1:1"}, 400,
                     '"id"')
             # A refusal by the state is 409 whatever the names in it say.
