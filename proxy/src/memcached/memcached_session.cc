@@ -436,14 +436,20 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
                                   PendingRequest& req) {
   // delete <key> [0] [noreply] | incr/decr <key> <delta> [noreply] | touch <key> <exptime>
   // [noreply]
+  // A word count memcached does not take for the command (delete: 2-4, the others: 3-4) is
+  // an unknown command to it, answered before any noreply is looked at.
+  if (t.size() < 2 + args || t.size() > 4) {
+    answer(req, "ERROR");
+    return;
+  }
   size_t words = 2 + args;
   if (args == 0 && t.size() >= 3 && t[2] == "0") words = 3;  // delete's legacy zero time
   const bool noreply = noreply_;
   // Like the storage commands, incr/decr/touch ignore one more word that is not "noreply";
-  // delete does not.
+  // delete does not, and says how it is used.
   const bool ignored_word = args == 1 && !noreply && t.size() == words + 1;
-  if (t.size() < 2 || (t.size() != words + (noreply ? 1 : 0) && !ignored_word)) {
-    refuse(req, noreply, kBadFormat);
+  if (t.size() != words + (noreply ? 1 : 0) && !ignored_word) {
+    refuse(req, noreply, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
     return;
   }
   if (t[1].size() > kMaxKeyBytes) {
@@ -592,8 +598,12 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   // parser). Flags are single characters, some followed by a token ("O123", "T60").
   const std::string_view cm = t[0];
   const size_t first_flag = cm == "ms" ? 3 : 2;
-  if (t.size() < 2 || t[1].size() > kMaxKeyBytes) {
-    answer(req, kBadFormat);  // memcached's answer to a missing or too long key
+  if (t.size() < 2) {
+    answer(req, cm == "me" ? kBadFormat : "ERROR");  // memcached's answers to a missing key
+    return;
+  }
+  if (t[1].size() > kMaxKeyBytes) {
+    answer(req, kBadFormat);
     return;
   }
   // memcached refuses a meta line of more than kMaxMetaWords words without reading an ms data
