@@ -509,6 +509,20 @@ class MemcachedReplicationTest(unittest.TestCase):
         failovers = int(stats.split(b"STAT read_failovers ")[1].split(b"\r\n")[0])
         self.assertGreater(failovers, 0)
 
+    def test_gets_reads_the_primary_only(self):
+        # A cas unique belongs to the server that gave it, and a cas goes to the primary: a
+        # unique read from another replica could match a newer item there and let a stale cas
+        # through. So gets and a meta get with c fail while the primary does not answer;
+        # a plain get fails over.
+        self.assertEqual(mc_command(self.rl.port, "set pc 0 0 1", b"a"), b"STORED\r\n")
+        owners = self.holders("pc")
+        self.mcs[owners[0]].stop()
+        for line in ("gets pc", "mg pc c v", "gat 100 pc"):
+            reply = mc_command(self.rl.port, line)
+            self.assertTrue(reply.startswith(b"SERVER_ERROR ringleader: backend mc-%d "
+                                             % owners[0]), (line, reply))
+        self.assertEqual(mc_command(self.rl.port, "get pc"), b"VALUE pc 0 1\r\na\r\nEND\r\n")
+
     def test_miss_failover_for_gets(self):
         backends = [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
                     for i, m in enumerate(self.mcs)]

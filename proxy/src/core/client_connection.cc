@@ -131,8 +131,9 @@ void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) 
   } else {
     const Fragment& f = req->fragments[part];
     // A read that got no reply (or a miss, with miss_failover) tries the next replica,
-    // while its client waits for it.
-    if (f.access == Access::kRead || f.access == Access::kReadPrimary) {
+    // while its client waits for it. A primary read does not: what it returns belongs to
+    // the primary (a cas unique from another replica could match a newer item there).
+    if (f.access == Access::kRead) {
       if (ClientConnection* client = req->client(); client && client->fail_over(req, part)) {
         return;
       }

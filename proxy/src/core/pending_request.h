@@ -29,8 +29,8 @@ class ClientConnection;
 enum class Access : uint8_t {
   kDirect,       // exactly `backend`, nothing else (whole-keyspace fan-out, SCAN)
   kRead,         // one replica, chosen and ordered by replication.read; on failure the next
-  kReadPrimary,  // as kRead, but always in replica order (memcached gets, whose cas unique
-                 // belongs to the replica that answered)
+  kReadPrimary,  // the primary only, never another replica (memcached gets: a cas unique
+                 // belongs to the server that gave it, and the cas goes to the primary)
   kWrite,        // a copy to every replica, decided by replication.write (one/quorum/all)
 };
 
