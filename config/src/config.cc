@@ -1,6 +1,7 @@
 // Entry points: read a file or a string, parse TOML, decode, validate, collect every error.
 #include "config/config.h"
 
+#include <pthread.h>
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -18,6 +19,16 @@ namespace ringleader::config {
 
 namespace {
 
+// Far above any real configuration (4096 backends take about 400 KiB).
+constexpr size_t kMaxConfigBytes = size_t{1} << 20;
+// toml++ parses dotted keys and table headers recursively, one call per part: a key of tens of
+// thousands of parts overflows an ordinary thread's stack. Parsing runs on a thread whose
+// stack fits the deepest document of kMaxConfigBytes (two bytes per part, a few hundred
+// bytes of stack each), and the document is freed there too, as its destructor recurses the
+// same way. The stack is address space: only the pages a parse touches are used; where even
+// that cannot be had, the parse runs on a thread of the default size.
+constexpr size_t kParseStackBytes = size_t{256} << 20;
+
 // The whole file at `path`, or the system's reason it could not be read.
 Result<std::string> read_file(const std::string& path) {
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
@@ -28,6 +39,10 @@ Result<std::string> read_file(const std::string& path) {
   while (true) {
     const size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
     contents.append(buffer, n);
+    if (contents.size() > kMaxConfigBytes) {
+      return Status::error("larger than " + std::to_string(kMaxConfigBytes >> 20) +
+                           " MiB; a configuration is far smaller");
+    }
     if (n < sizeof buffer) break;
   }
   if (std::ferror(file.get())) return Status::error(std::generic_category().message(errno));
@@ -48,7 +63,9 @@ std::string ConfigError::to_string() const {
   return out;
 }
 
-LoadResult load_string(std::string_view toml_text, const std::string& source_name) {
+namespace {
+
+LoadResult parse_and_check(std::string_view toml_text, const std::string& source_name) {
   LoadResult result;
   result.config.source = source_name;
   Diagnostics diagnostics(source_name);
@@ -65,6 +82,41 @@ LoadResult load_string(std::string_view toml_text, const std::string& source_nam
   }
   result.errors = diagnostics.take_errors();
   return result;
+}
+
+struct ParseJob {
+  std::string_view text;
+  const std::string* source_name;
+  LoadResult result;
+};
+
+}  // namespace
+
+LoadResult load_string(std::string_view toml_text, const std::string& source_name) {
+  ParseJob job{toml_text, &source_name, {}};
+  auto run = [](void* arg) -> void* {
+    auto* j = static_cast<ParseJob*>(arg);
+    j->result = parse_and_check(j->text, *j->source_name);
+    return nullptr;
+  };
+  bool ran = false;
+  for (size_t stack_bytes : {kParseStackBytes, size_t{0}}) {
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) continue;
+    pthread_t thread;
+    if (stack_bytes == 0 || pthread_attr_setstacksize(&attr, stack_bytes) == 0) {
+      ran = pthread_create(&thread, &attr, run, &job) == 0 && pthread_join(thread, nullptr) == 0;
+    }
+    pthread_attr_destroy(&attr);
+    if (ran) break;
+  }
+  if (!ran) {
+    job.result = LoadResult{};
+    job.result.config.source = source_name;
+    job.result.errors.push_back(ConfigError{
+        source_name, 0, 0, "", "cannot load the configuration: no thread to parse it on"});
+  }
+  return std::move(job.result);
 }
 
 LoadResult load_file(const std::string& path) {

@@ -1,6 +1,7 @@
 // Bad configs: each test checks the key path, the line and a distinctive part of the message.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "config/config.h"
@@ -746,6 +747,35 @@ TEST(ConfigErrors, DirectoryInsteadOfFile) {
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_NE(result.errors[0].message.find("cannot read file"), std::string::npos)
       << result.errors[0].message;
+}
+
+// toml++ parses a dotted key or a table header one part per call: tens of thousands of parts
+// are an error about the key, not a crash (a SIGHUP with such a file took a proxy down).
+TEST(ConfigErrors, KeysTensOfThousandsOfPartsDeepAreAnErrorNotACrash) {
+  std::string parts;
+  for (int i = 0; i < 50000; ++i)
+    parts += i == 0 ? "a" : ".a";
+  EXPECT_TRUE(HasOnlyError(load_with_backend(parts + " = 1\n"), "a", 1, "unknown table"));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[" + parts + "]\nx = 1\n"), "a", 1, "unknown table"));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[proxy]\n" + parts + " = 1\n"), "proxy.a", 2,
+                           "unknown table"));
+}
+
+TEST(ConfigErrors, AFileOverOneMebibyteIsNotRead) {
+  const std::string path = ::testing::TempDir() + "/ringleader-huge.toml";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string comment = "# " + std::string(1022, 'x') + "\n";
+    for (int i = 0; i < 1025; ++i)
+      std::fwrite(comment.data(), 1, comment.size(), f);
+    std::fclose(f);
+  }
+  const LoadResult result = load_file(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].to_string(),
+            path + ": cannot read file: larger than 1 MiB; a configuration is far smaller");
 }
 
 }  // namespace
