@@ -274,7 +274,8 @@ void decode_peers(const toml::array& entries, std::vector<PeerConfig>* out,
           pos, path, "duplicate peer id " + quote(peer->id) + "; already used by " + id_it->second);
       continue;
     }
-    const auto [address_it, new_address] = addresses.emplace(peer->address, path);
+    const auto [address_it, new_address] =
+        addresses.emplace(canonical_address(peer->address), path);
     if (!new_address) {
       diagnostics->error(pos, path,
                          "duplicate peer address " + quote(peer->address) + "; already used by " +

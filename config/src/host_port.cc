@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "config/config.h"
@@ -83,16 +84,28 @@ bool is_ipv4_or_hostname(std::string_view text) {
 }  // namespace
 
 std::string canonical_host(std::string_view host) {
-  return host == "localhost" ? std::string("127.0.0.1") : std::string(host);
+  // A scoped IPv6 address names an interface, whose name is case-sensitive: left as written.
+  if (host.find('%') != std::string_view::npos) return std::string(host);
+  std::string lower(host);
+  for (char& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "localhost") return "127.0.0.1";
+  in6_addr v6{};
+  char text[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET6, lower.c_str(), &v6) == 1 &&
+      inet_ntop(AF_INET6, &v6, text, sizeof text) != nullptr) {
+    return text;
+  }
+  return lower;
 }
 
 std::string canonical_address(std::string_view host_port) {
   std::string host;
   uint16_t port = 0;
-  if (!parse_host_port(host_port, &host, &port) || host != "localhost") {
-    return std::string(host_port);
-  }
-  return canonical_host(host) + ":" + std::to_string(port);
+  if (!parse_host_port(host_port, &host, &port)) return std::string(host_port);
+  host = canonical_host(host);
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
 }
 
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port) {

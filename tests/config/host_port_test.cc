@@ -1,6 +1,9 @@
 // parse_host_port, parse_unix_address, parse_peer and the identifier rules.
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "config/config.h"
 
 namespace ringleader::config {
@@ -28,6 +31,26 @@ TEST(ParseHostPort, AcceptsIpv4NamesAndBracketedIpv6) {
     EXPECT_EQ(host, c.host) << c.text;
     EXPECT_EQ(port, c.port) << c.text;
   }
+}
+
+// Two spellings of one server compare equal: localhost, the case of a name, IPv6's forms.
+TEST(CanonicalAddress, OneServerOneSpelling) {
+  for (const auto& [a, b] : std::vector<std::pair<const char*, const char*>>{
+           {"localhost:7001", "127.0.0.1:7001"},
+           {"LOCALHOST:7001", "127.0.0.1:7001"},
+           {"Cache-1.Example.COM:11211", "cache-1.example.com:11211"},
+           {"[0:0:0:0:0:0:0:1]:7001", "[::1]:7001"},
+           {"[2001:DB8:0::7]:80", "[2001:db8::7]:80"},
+           {"[::]:6379", "[::]:6379"},
+           {"[fe80::1%eth0]:11211", "[fe80::1%eth0]:11211"},
+           {"not an address", "not an address"},
+       }) {
+    EXPECT_EQ(canonical_address(a), b) << a;
+  }
+  EXPECT_NE(canonical_address("127.0.0.1:7001"), canonical_address("127.0.0.2:7001"));
+  EXPECT_NE(canonical_address("[fe80::1%eth0]:1"), canonical_address("[fe80::1%ETH0]:1"));
+  EXPECT_EQ(canonical_host("[::1]"), "[::1]");  // hosts come without brackets
+  EXPECT_EQ(canonical_host("0:0::0"), "::");
 }
 
 TEST(ParseHostPort, RejectsMalformedAddresses) {

@@ -383,6 +383,31 @@ address = "127.0.0.1:7001"
                        "backends[0].address"));
 }
 
+// One server however it is spelled: with replicas, both copies of a key would land on it.
+TEST(ConfigErrors, DuplicateBackendAddressIgnoresCaseAndIpv6Spelling) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+[[backends]]
+name = "b"
+address = "LOCALHOST:7001"
+[[backends]]
+name = "c"
+address = "[::1]:7001"
+[[backends]]
+name = "d"
+address = "[0:0:0:0:0:0:0:1]:7001"
+)",
+                                        "test.toml");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "backends[1].address", 6,
+                       "duplicate backend address \"127.0.0.1:7001\"; already used by "
+                       "backends[0].address"));
+  EXPECT_TRUE(HasError(result, "backends[3].address", 12,
+                       "duplicate backend address \"[::1]:7001\"; already used by "
+                       "backends[2].address"));
+}
+
 TEST(ConfigErrors, BackendNameWithForbiddenCharacters) {
   const LoadResult result = load_string(R"([[backends]]
 name = "my backend"
@@ -659,6 +684,17 @@ TEST(ConfigErrors, DuplicatePeerId) {
 )");
   EXPECT_TRUE(HasOnlyError(result, "membership.peers[1]", 8,
                            "duplicate peer id \"n1\"; already used by membership.peers[0]"));
+}
+
+TEST(ConfigErrors, DuplicatePeerAddressHoweverSpelled) {
+  const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@127.0.0.1:7401",
+  "n2@localhost:7401",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(result, "membership.peers[1]", 8,
+                           "duplicate peer address \"localhost:7401\"; already used by "
+                           "membership.peers[0]"));
 }
 
 TEST(ConfigErrors, PeersMustBeAnArrayOfStrings) {
