@@ -300,9 +300,26 @@ void decode_membership(TableReader& in, MembershipConfig* out, Diagnostics* diag
   in.read_bool("join", &out->join);
 }
 
+// Whether an Authorization header can carry `token`: HTTP drops white space around a header
+// value and allows no control characters in it, so such a token could never match. The error
+// does not quote the token.
+bool fits_a_header(std::string_view token) {
+  if (!token.empty() && (token.front() == ' ' || token.front() == '\t' || token.back() == ' ' ||
+                         token.back() == '\t')) {
+    return false;
+  }
+  return std::none_of(token.begin(), token.end(), [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+  });
+}
+
 void decode_admin(TableReader& in, AdminConfig* out) {
   in.read_string("listen", &out->listen, &kListenAddressOrEmpty);
-  in.read_string("token", &out->token);
+  if (in.read_string("token", &out->token) && !fits_a_header(out->token)) {
+    in.error("token",
+             "begins or ends with white space or holds a control character: no Authorization "
+             "header can carry it, so every admin request would be refused");
+  }
 }
 
 void decode_log(TableReader& in, LogConfig* out) {

@@ -665,6 +665,19 @@ token = "t"
                   .ok());
 }
 
+// HTTP trims a header value's white space and carries no control characters: such a token
+// could never match. The error does not show the token.
+TEST(ConfigErrors, AnAdminTokenNoHeaderCanCarryIsRefused) {
+  for (const char* token : {"s3cret ", " s3cret", "s3cret\\t", "s3\\ncret", "s3\\u007fcret"}) {
+    const LoadResult result =
+        load_with_backend(std::string("[admin]\ntoken = \"") + token + "\"\n");
+    EXPECT_TRUE(HasOnlyError(result, "admin.token", 2, "no Authorization header can carry it"))
+        << token;
+    EXPECT_EQ(result.errors[0].message.find("s3"), std::string::npos) << token;
+  }
+  EXPECT_TRUE(load_with_backend("[admin]\ntoken = \"s3 cret-+/=\"\n").ok());
+}
+
 TEST(ConfigErrors, MalformedPeer) {
   const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
   "n1@127.0.0.1:7401",
