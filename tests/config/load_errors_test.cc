@@ -671,7 +671,7 @@ TEST(ConfigErrors, AnAdminTokenNoHeaderCanCarryIsRefused) {
   for (const char* token : {"s3cret ", " s3cret", "s3cret\\t", "s3\\ncret", "s3\\u007fcret"}) {
     const LoadResult result =
         load_with_backend(std::string("[admin]\ntoken = \"") + token + "\"\n");
-    EXPECT_TRUE(HasOnlyError(result, "admin.token", 2, "no Authorization header can carry it"))
+    ASSERT_TRUE(HasOnlyError(result, "admin.token", 2, "no Authorization header can carry it"))
         << token;
     EXPECT_EQ(result.errors[0].message.find("s3"), std::string::npos) << token;
   }
