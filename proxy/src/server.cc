@@ -257,7 +257,8 @@ Status Server::start_membership() {
   // Runs on the membership thread: publish at once (workers poll the publisher), then let
   // the control thread start or wake the workers.
   auto sink = [this](ring::RingSnapshot ring) {
-    rings_.set_base(std::move(ring));
+    for (const std::string& name : rings_.set_base(std::move(ring)))
+      RL_LOG_INFO("backend %s readmitted: its address changed", name.c_str());
     post([this] {
       if (stopping_) return;
       if (!workers_started_) {
@@ -422,7 +423,8 @@ void Server::reload() {
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());
   } else {
     const std::string changes = ring_changes(config_, next);
-    rings_.set_base(ring.value());
+    for (const std::string& name : rings_.set_base(ring.value()))
+      RL_LOG_INFO("SIGHUP: backend %s readmitted: its address changed", name.c_str());
     wake_workers();
     config_.backends = next.backends;
     config_.ring = next.ring;

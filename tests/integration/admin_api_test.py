@@ -332,6 +332,36 @@ class ReloadTest(unittest.TestCase):
             self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
                                "the new backend got no keys")
 
+    def test_sighup_readdressing_an_ejected_backend_readmits_it(self):
+        # An ejection is of a server: a reload that points the backend at another address
+        # ends it, rather than leaving the new server out until retry_timeout_ms.
+        with TempDir() as tmp, redis_servers(tmp, 2) as redises:
+            dead = free_port()
+            rl = Ringleader(RINGLEADER, tmp, [
+                {"name": "live", "address": f"127.0.0.1:{redises[0].port}"},
+                {"name": "moved", "address": f"127.0.0.1:{dead}"}],
+                extra="[backend]\nfailure_limit = 1\nretry_timeout_ms = 600000\n")
+            with rl:
+                key = next(k for k in (f"mv:{i}" for i in range(200))
+                           if lookup(rl.config_path, k)[0] == "moved")
+                c = redis.Redis(port=rl.port, socket_timeout=10)
+                with self.assertRaises(redis.RedisError):
+                    c.get(key)
+
+                def ejected():
+                    return {b["name"]: b["ejected"]
+                            for b in http("GET", rl.admin_port, "/ring")[1]["backends"]}
+
+                wait_until(lambda: ejected()["moved"], timeout=10, what="the ejection")
+                with open(rl.config_path) as f:
+                    text = f.read()
+                with open(rl.config_path, "w") as f:
+                    f.write(text.replace(f"127.0.0.1:{dead}", f"127.0.0.1:{redises[1].port}"))
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: not ejected()["moved"], timeout=10, what="the readmission")
+                self.assertTrue(c.set(key, "here"))
+                self.assertEqual(redis.Redis(port=redises[1].port).get(key), b"here")
+
     def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
         # Pipelined writes under load while SIGHUP takes two of four backends out and puts
         # them back: requests already sent to a backend that leaves are answered by it, not

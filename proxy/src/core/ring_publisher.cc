@@ -11,13 +11,24 @@ ring::RingSnapshot RingPublisher::current() const {
   return current_;
 }
 
-void RingPublisher::set_base(ring::RingSnapshot base) {
+std::vector<std::string> RingPublisher::set_base(ring::RingSnapshot base) {
   std::lock_guard<std::mutex> lock(mu_);
+  const ring::RingSnapshot old = std::move(base_);
   base_ = std::move(base);
+  std::vector<std::string> readmitted;
   for (auto it = eject_.begin(); base_ && it != eject_.end();) {
-    it = base_->find(it->first) ? std::next(it) : eject_.erase(it);
+    // An ejection is of a server: it ends when the name leaves the ring or names another one.
+    const auto now = base_->find(it->first);
+    const auto before = old ? old->find(it->first) : std::nullopt;
+    if (now && before && base_->backend(*now).address == old->backend(*before).address) {
+      ++it;
+      continue;
+    }
+    if (now) readmitted.push_back(it->first);
+    it = eject_.erase(it);
   }
   publish_locked();
+  return readmitted;
 }
 
 bool RingPublisher::eject(const std::string& name, Clock::time_point until) {

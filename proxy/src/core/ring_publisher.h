@@ -32,8 +32,9 @@ class RingPublisher {
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   // Replaces the base ring (reload, membership change); ejections of backends that still
-  // exist carry over.
-  void set_base(ring::RingSnapshot base);
+  // exist at the same address carry over. Returns the ejected backends readmitted because
+  // their address changed.
+  std::vector<std::string> set_base(ring::RingSnapshot base);
   // Marks `name` down until `until`. False when unknown or already ejected.
   bool eject(const std::string& name, Clock::time_point until);
   // Re-admits every backend whose ejection ended by `now`; returns their names.
