@@ -161,22 +161,6 @@ bool is_wildcard(std::string_view host) {
   return host == "0.0.0.0" || host == "::";
 }
 
-// Whether binding both addresses would collide (or, for a backend, whether connecting to `b`
-// reaches the listener `a`): same port, and the same host or a wildcard (localhost is
-// 127.0.0.1, as `serve` binds it); for Unix sockets, the same path as written.
-bool listeners_collide(const std::string& a, const std::string& b) {
-  std::string path_a, path_b;
-  if (parse_unix_address(a, &path_a) && parse_unix_address(b, &path_b)) return path_a == path_b;
-  std::string host_a, host_b;
-  uint16_t port_a = 0, port_b = 0;
-  if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {
-    return false;
-  }
-  host_a = canonical_host(host_a);
-  host_b = canonical_host(host_b);
-  return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
-}
-
 // Whether `host` is certainly not a loopback address: an IP literal outside 127.0.0.0/8 and
 // ::1. Names other than localhost are resolved by `serve`, which applies the same rule.
 bool surely_not_loopback(const std::string& host) {
@@ -290,6 +274,19 @@ void validate_backend(const Config& config, Diagnostics* diagnostics) {
 }
 
 }  // namespace
+
+bool listeners_collide(const std::string& a, const std::string& b) {
+  std::string path_a, path_b;
+  if (parse_unix_address(a, &path_a) && parse_unix_address(b, &path_b)) return path_a == path_b;
+  std::string host_a, host_b;
+  uint16_t port_a = 0, port_b = 0;
+  if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {
+    return false;
+  }
+  host_a = canonical_host(host_a);
+  host_b = canonical_host(host_b);
+  return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
+}
 
 void validate_config(const Config& config, Diagnostics* diagnostics) {
   validate_protocol(config, diagnostics);

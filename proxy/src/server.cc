@@ -390,6 +390,14 @@ std::string ring_changes(const config::Config& before, const config::Config& aft
 
 }  // namespace
 
+const ring::Backend* Server::backend_at_own_listener(
+    const std::vector<ring::Backend>& backends) const {
+  for (const ring::Backend& b : backends) {
+    if (config::listeners_collide(config_.proxy.listen, b.address)) return &b;
+  }
+  return nullptr;
+}
+
 void Server::reload() {
   if (config_.source.empty()) return;
   bool ok = true;
@@ -418,6 +426,14 @@ void Server::reload() {
     RL_LOG_WARN(
         "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
         "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
+  } else if (const ring::Backend* loop = backend_at_own_listener(next.backends)) {
+    // The file was checked against its own proxy.listen, which takes a restart to change:
+    // this is the address in force.
+    ok = false;
+    RL_LOG_ERROR(
+        "SIGHUP: new ring rejected, the running one stays: backend %s (%s) is this proxy's "
+        "own listen address %s; its requests would come back in",
+        loop->name.c_str(), loop->address.c_str(), config_.proxy.listen.c_str());
   } else if (auto ring = ring::Ring::build(next.backends, next.ring, 0); !ring) {
     ok = false;
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());

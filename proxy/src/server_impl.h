@@ -85,6 +85,8 @@ class Server final : public ProxyServer, public admin::AdminService {
   void close_signals();
   void close_loop();
   void reload();
+  // The first of `backends` at the running proxy.listen, or null.
+  const ring::Backend* backend_at_own_listener(const std::vector<ring::Backend>& backends) const;
   void queue_ejection(const std::string& name);
   void apply_ejections();
   void sweep_ejections();

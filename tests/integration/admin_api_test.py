@@ -362,6 +362,29 @@ class ReloadTest(unittest.TestCase):
                 self.assertTrue(c.set(key, "here"))
                 self.assertEqual(redis.Redis(port=redises[1].port).get(key), b"here")
 
+    def test_sighup_refuses_a_backend_at_the_running_listen_address(self):
+        # proxy.listen takes a restart to change, so the file's new listen is not the one in
+        # force: a backend at the running address would have its requests come back in.
+        with TempDir() as tmp, RedisServer(tmp) as r0:
+            rl = Ringleader(RINGLEADER, tmp, [r0.port])
+            with open(rl.config_path) as f:
+                original = f.read()
+            with rl:
+                rewrite(rl.config_path,
+                        original.replace(f'listen = "127.0.0.1:{rl.port}"',
+                                         f'listen = "127.0.0.1:{free_port()}"', 1)
+                        + f'\n[[backends]]\nname = "self"\naddress = "localhost:{rl.port}"\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: "new ring rejected" in rl.tail(50), timeout=10,
+                           what="the refusal")
+                self.assertIn(f"backend self (localhost:{rl.port}) is this proxy's own listen "
+                              f"address 127.0.0.1:{rl.port}", rl.tail(50))
+                ring = http("GET", rl.admin_port, "/ring")[1]
+                self.assertEqual([b["name"] for b in ring["backends"]], ["redis-0"])
+                c = redis.Redis(port=rl.port, socket_timeout=10)
+                for i in range(50):
+                    self.assertTrue(c.set(f"self:{i}", i))
+
     def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
         # Pipelined writes under load while SIGHUP takes two of four backends out and puts
         # them back: requests already sent to a backend that leaves are answered by it, not

@@ -186,6 +186,10 @@ std::string canonical_host(std::string_view host);
 // A host:port with canonical_host applied, so two spellings of one server compare equal; the
 // text unchanged when it does not parse.
 std::string canonical_address(std::string_view host_port);
+// Whether binding both addresses would collide (or, for a backend, whether connecting to `b`
+// reaches the listener `a`): same port, and the same host or a wildcard (localhost is
+// 127.0.0.1, as `serve` binds it); for Unix sockets, the same path as written.
+bool listeners_collide(const std::string& a, const std::string& b);
 
 // Parses a membership peer "id@host:port"; nullopt when the id is not a valid node id or the
 // address is not a valid host:port.
