@@ -131,12 +131,7 @@ int Server::run() {
         rings_.current() ? rings_.current()->backends().size() : config_.backends.size();
     const uint64_t needed =
         descriptors_needed(config_.proxy.max_clients, n, backends, config_.backend.connections);
-    const FdLimit fds = raise_fd_limit(needed);
-    if (fds.after > fds.before) {
-      RL_LOG_INFO("open-file limit raised from %llu to %llu",
-                  static_cast<unsigned long long>(fds.before),
-                  static_cast<unsigned long long>(fds.after));
-    }
+    const FdLimit fds = fit_fd_limit(backends);
     counters_.max_clients = config_.proxy.max_clients;
     if (fds.after != 0 && fds.after < needed) {
       // As many clients as the descriptors left over hold: one more gets the max_clients
@@ -257,6 +252,7 @@ Status Server::start_membership() {
   // Runs on the membership thread: publish at once (workers poll the publisher), then let
   // the control thread start or wake the workers.
   auto sink = [this](ring::RingSnapshot ring) {
+    if (ring) fit_fd_limit(ring->backends().size());
     for (const std::string& name : rings_.set_base(std::move(ring)))
       RL_LOG_INFO("backend %s readmitted: its address changed", name.c_str());
     post([this] {
@@ -390,6 +386,20 @@ std::string ring_changes(const config::Config& before, const config::Config& aft
 
 }  // namespace
 
+FdLimit Server::fit_fd_limit(uint64_t backends) const {
+  const uint64_t needed =
+      descriptors_needed(config_.proxy.max_clients, static_cast<uint32_t>(counters_.workers.size()),
+                         backends, config_.backend.connections);
+  const FdLimit fds = raise_fd_limit(needed);
+  if (fds.after > fds.before) {
+    RL_LOG_INFO("open-file limit raised from %llu to %llu for %llu backends",
+                static_cast<unsigned long long>(fds.before),
+                static_cast<unsigned long long>(fds.after),
+                static_cast<unsigned long long>(backends));
+  }
+  return fds;
+}
+
 const ring::Backend* Server::backend_at_own_listener(
     const std::vector<ring::Backend>& backends) const {
   for (const ring::Backend& b : backends) {
@@ -439,6 +449,7 @@ void Server::reload() {
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());
   } else {
     const std::string changes = ring_changes(config_, next);
+    fit_fd_limit(next.backends.size());
     for (const std::string& name : rings_.set_base(ring.value()))
       RL_LOG_INFO("SIGHUP: backend %s readmitted: its address changed", name.c_str());
     wake_workers();

@@ -17,6 +17,7 @@
 
 #include "admin/admin_service.h"
 #include "core/counters.h"
+#include "core/fd_limit.h"
 #include "core/heap_trimmer.h"
 #include "core/protocol.h"
 #include "core/ring_publisher.h"
@@ -85,6 +86,9 @@ class Server final : public ProxyServer, public admin::AdminService {
   void close_signals();
   void close_loop();
   void reload();
+  // Raises the open-file limit toward what `backends` backends need, at start and whenever
+  // the ring grows (as far as the hard limit allows; the start warns when it falls short).
+  FdLimit fit_fd_limit(uint64_t backends) const;
   // The first of `backends` at the running proxy.listen, or null.
   const ring::Backend* backend_at_own_listener(const std::vector<ring::Backend>& backends) const;
   void queue_ejection(const std::string& name);

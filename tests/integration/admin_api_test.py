@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -384,6 +385,29 @@ class ReloadTest(unittest.TestCase):
                 c = redis.Redis(port=rl.port, socket_timeout=10)
                 for i in range(50):
                     self.assertTrue(c.set(f"self:{i}", i))
+
+    def test_sighup_adding_backends_raises_the_open_file_limit(self):
+        # The limit is raised toward what the ring needs at start, and again when a reload
+        # grows the ring: the new backends' connections must not fail with EMFILE.
+        with TempDir() as tmp, redis_servers(tmp, 2) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [redises[0].port],
+                            proxy="workers = 8\nmax_clients = 100",
+                            extra="[backend]\nconnections = 64\n")
+            with rl:
+                # Enough for 100 clients and 8 workers x 64 connections to one backend, not
+                # to two.
+                _, hard = resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE)
+                self.assertGreater(hard, 2000)
+                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, (1000, hard))
+                with open(rl.config_path, "a") as f:
+                    f.write(f'\n[[backends]]\nname = "redis-1"\n'
+                            f'address = "127.0.0.1:{redises[1].port}"\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"]) == 2,
+                           timeout=10, what="the reloaded ring")
+                raised, _ = resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE)
+                self.assertGreaterEqual(raised, 100 + 2 * 512)
+                self.assertIn("open-file limit raised", rl.tail(50))
 
     def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
         # Pipelined writes under load while SIGHUP takes two of four backends out and puts
