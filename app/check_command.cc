@@ -9,9 +9,9 @@ namespace ringleader::app {
 int run_check(const std::vector<std::string>& args) {
   std::string path;
   for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
+    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size() && path.empty()) {
       path = args[++i];
-    } else {
+    } else {  // one file per check: a second -c would hide which one was checked
       std::fprintf(stderr, "usage: ringleader check -c FILE\n");
       return 2;
     }

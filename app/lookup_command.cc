@@ -1,4 +1,4 @@
-// `ringleader lookup -c FILE [--stdin] [KEY...]`: where keys live under a configuration's
+// `ringleader lookup -c FILE [--stdin] [--] [KEY...]`: where keys live under a configuration's
 // static ring, computed offline. One line per key: KEY, TAB, hash, TAB, replica names
 // (primary first) separated by commas. With --stdin, keys are read one per line.
 #include <cstdio>
@@ -29,17 +29,24 @@ int run_lookup(const std::vector<std::string>& args) {
   std::string path;
   bool from_stdin = false;
   std::vector<std::string> keys;
+  // A word starting with '-' is an option; after "--" every word is a key, so keys that
+  // start with '-' can be looked up. A misspelt option is a usage error, not a key.
+  bool bad_usage = false, keys_only = false;
   for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
+    if (keys_only || args[i].empty() || args[i][0] != '-') {
+      keys.push_back(args[i]);
+    } else if (args[i] == "--") {
+      keys_only = true;
+    } else if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size() && path.empty()) {
       path = args[++i];
     } else if (args[i] == "--stdin") {
       from_stdin = true;
     } else {
-      keys.push_back(args[i]);
+      bad_usage = true;
     }
   }
-  if (path.empty() || (keys.empty() && !from_stdin)) {
-    std::fprintf(stderr, "usage: ringleader lookup -c FILE [--stdin] [KEY...]\n");
+  if (bad_usage || path.empty() || (keys.empty() && !from_stdin)) {
+    std::fprintf(stderr, "usage: ringleader lookup -c FILE [--stdin] [--] [KEY...]\n");
     return 2;
   }
   config::LoadResult loaded = config::load_file(path);
