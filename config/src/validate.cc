@@ -58,6 +58,24 @@ void validate_ring(const Config& config, Diagnostics* diagnostics) {
                                                    " (the number of [[backends]]), got " +
                                                    std::to_string(params.replicas));
   }
+  // The ring's own bound on points, reported where the fix goes: ring.vnodes when the file
+  // sets it, else the heaviest backend's weight.
+  if (params.algorithm == ring::Algorithm::kVnode && !diagnostics->failed("ring.vnodes") &&
+      !diagnostics->failed("ring.algorithm")) {
+    uint64_t points = 0;
+    size_t heaviest = 0;
+    for (size_t i = 0; i < backends; ++i) {
+      points += uint64_t{config.backends[i].weight} * params.vnodes;
+      if (config.backends[i].weight > config.backends[heaviest].weight) heaviest = i;
+    }
+    if (points > ring::kMaxVnodePoints) {
+      const std::string weight_key = "backends[" + std::to_string(heaviest) + "].weight";
+      diagnostics->error_at_key(
+          diagnostics->has_key("ring.vnodes") || !diagnostics->has_key(weight_key) ? "ring.vnodes"
+                                                                                   : weight_key,
+          ring::too_many_points(points));
+    }
+  }
   if (params.maglev_table_size != 0 && params.maglev_table_size < backends &&
       !diagnostics->failed("ring.maglev_table_size")) {
     diagnostics->error_at_key("ring.maglev_table_size",

@@ -678,6 +678,35 @@ TEST(ConfigErrors, AnAdminTokenNoHeaderCanCarryIsRefused) {
   EXPECT_TRUE(load_with_backend("[admin]\ntoken = \"s3 cret-+/=\"\n").ok());
 }
 
+// The ring's bound on points is an error at the key to change, with its line: ring.vnodes
+// when the file sets it, else the heaviest backend's weight.
+TEST(ConfigErrors, TooManyRingPointsNamesTheKeyToChange) {
+  LoadResult result = load_string(R"([ring]
+vnodes = 1000
+[[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+weight = 10000
+)",
+                                  "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "ring.vnodes", 2, "too many ring points"));
+  result = load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:7001"
+weight = 9000
+[[backends]]
+name = "b"
+address = "127.0.0.1:7002"
+weight = 10000
+[[backends]]
+name = "c"
+address = "127.0.0.1:7003"
+weight = 10000
+)",
+                       "test.toml");
+  EXPECT_TRUE(HasOnlyError(result, "backends[1].weight", 8, "too many ring points"));
+}
+
 TEST(ConfigErrors, MalformedPeer) {
   const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
   "n1@127.0.0.1:7401",
