@@ -26,8 +26,8 @@ HistogramSnapshot LatencyHistogram::snapshot() const {
   HistogramSnapshot s;
   for (size_t i = 0; i < buckets_.size(); ++i) {
     s.buckets[i] = buckets_[i].load(std::memory_order_relaxed);
+    s.count += s.buckets[i];
   }
-  s.count = count_.load(std::memory_order_relaxed);
   s.sum_ns = sum_ns_.load(std::memory_order_relaxed);
   return s;
 }

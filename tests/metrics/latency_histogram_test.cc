@@ -58,5 +58,28 @@ TEST(LatencyHistogramTest, ReaderSeesAWritersProgressWithoutTearing) {
   EXPECT_EQ(h.snapshot().sum_ns, kSamples * 1000);
 }
 
+// The exposition requires a histogram's _count to equal its +Inf bucket in every scrape: a
+// snapshot taken while the writer records in several buckets keeps them equal.
+TEST(LatencyHistogramTest, ACountIsItsBucketsTotalInEverySnapshot) {
+  LatencyHistogram h;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (uint64_t i = 0; i < 300000; ++i)
+      h.record_ns((i % 7) * 400000);  // 0 .. 2.4 ms: six buckets
+    done = true;
+  });
+  int snapshots = 0;
+  while (!done || snapshots == 0) {
+    const HistogramSnapshot s = h.snapshot();
+    uint64_t total = 0;
+    for (uint64_t b : s.buckets)
+      total += b;
+    ASSERT_EQ(s.count, total) << "snapshot " << snapshots;
+    ++snapshots;
+  }
+  writer.join();
+  EXPECT_EQ(h.snapshot().count, 300000u);
+}
+
 }  // namespace
 }  // namespace ringleader::metrics

@@ -18,7 +18,7 @@ inline constexpr std::array<double, 16> kLatencyBounds = {
 
 struct HistogramSnapshot {
   std::array<uint64_t, kLatencyBounds.size() + 1> buckets{};  // per bucket, last = +Inf
-  uint64_t count = 0;
+  uint64_t count = 0;  // the buckets' total, so a scrape's _count is its +Inf bucket
   uint64_t sum_ns = 0;
 
   HistogramSnapshot& operator+=(const HistogramSnapshot& other);
@@ -30,7 +30,6 @@ class LatencyHistogram {
   void record_ns(uint64_t ns) {
     size_t b = bucket_of(ns);
     bump(buckets_[b], 1);
-    bump(count_, 1);
     bump(sum_ns_, ns);
   }
 
@@ -45,7 +44,6 @@ class LatencyHistogram {
   }
 
   std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> buckets_{};
-  std::atomic<uint64_t> count_{0};
   std::atomic<uint64_t> sum_ns_{0};
 };
 

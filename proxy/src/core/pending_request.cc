@@ -90,7 +90,7 @@ void PendingRequest::recycle() {
   has_waiting = false;
   reads_only = false;
   command = 0;
-  latency_class = 0;
+  latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
   started_ns = 0;
   batch = 0;
   client_seq = 0;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/counters.h"
 #include "ring/ring.h"
 
 namespace ringleader::proxy {
@@ -214,8 +215,10 @@ class PendingRequest {
   // kDirect fragments are reads too, so they do not stop the client's earlier reads from
   // failing over (ClientConnection::fail_over). Unset, a kDirect fragment counts as a write.
   bool reads_only = false;
-  uint16_t command = 0;       // the protocol's command index (0 = unknown), for statistics
-  uint8_t latency_class = 0;  // LatencyClass, for statistics
+  uint16_t command = 0;  // the protocol's command index (0 = unknown), for statistics
+  // LatencyClass, for statistics: sessions set it for what they plan; a request answered
+  // before it is classified (unknown command, malformed input) is local.
+  uint8_t latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
   uint64_t started_ns = 0;
   uint64_t batch = 0;  // the client read that delivered it: its replies go out together
   // Position among the client's requests sent to backends (1, 2, ...; 0 before dispatch).

@@ -669,6 +669,8 @@ TEST_F(MemcachedSessionTest, QuitClosesWithoutAReply) {
 TEST_F(MemcachedSessionTest, UnframableRequestIsFatalWithItsErrorLine) {
   PendingRequest* req = plan("set k 0 0 3\r\nabcdef\r\n", NextStatus::kFatal);
   EXPECT_EQ(req->reply, "CLIENT_ERROR bad data chunk\r\n");
+  // Answered by the proxy: its latency counts as local, not as a read.
+  EXPECT_EQ(static_cast<LatencyClass>(req->latency_class), LatencyClass::kLocal);
 }
 
 TEST_F(MemcachedSessionTest, PipelinedInputIsTakenOneRequestAtATime) {

@@ -200,6 +200,20 @@ TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
   EXPECT_NE(arity->reply.find("wrong number of arguments"), std::string::npos) << arity->reply;
 }
 
+// Latency statistics by class: a request answered before it was classified (an unknown
+// command, a wrong arity) is local, not a read.
+TEST_F(RedisSessionTest, RequestsAnsweredBeforeClassifyingAreLocal) {
+  const auto cls = [](const PendingRequest* r) {
+    return static_cast<LatencyClass>(r->latency_class);
+  };
+  EXPECT_EQ(cls(plan("FROB x\r\n")), LatencyClass::kLocal);
+  EXPECT_EQ(cls(plan("CLIENT FROB\r\n")), LatencyClass::kLocal);
+  EXPECT_EQ(cls(plan("PING\r\n")), LatencyClass::kLocal);
+  EXPECT_EQ(cls(plan("GET foo\r\n")), LatencyClass::kRead);
+  EXPECT_EQ(cls(plan("SET foo bar\r\n")), LatencyClass::kWrite);
+  EXPECT_EQ(cls(plan("FROB\r\n")), LatencyClass::kLocal);  // after a read, on a recycled request
+}
+
 TEST_F(RedisSessionTest, FailedFragmentBecomesAnErrorNamingTheBackend) {
   PendingRequest* req = plan("GET foo\r\n");
   fail(req, 0, "backend b1 (127.0.0.1:7001): timeout after 1000 ms");
