@@ -309,14 +309,15 @@ class RedisServer(ServerOnPort):
     """redis-server on a free loopback port, no persistence; with `unixsocket` (a path), also
     on that Unix-domain socket."""
 
-    def __init__(self, workdir, port=None, password=None, unixsocket=None):
+    def __init__(self, workdir, port=None, password=None, unixsocket=None, host="127.0.0.1"):
         self.password = password
         self.unixsocket = unixsocket
+        self.host = host
         super().__init__(workdir, port, "redis")
 
     def server_argv(self):
         argv = [shutil.which("redis-server") or "/usr/bin/redis-server",
-                "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--port", str(self.port), "--bind", self.host, "--save", "",
                 "--appendonly", "no", "--dir", self.workdir, "--daemonize", "no"]
         if self.password:
             argv += ["--requirepass", self.password]

@@ -4,9 +4,11 @@ a real nutcracker wrote it to.
 
 Starts 4 redis-servers and one nutcracker with three pools over them (separate Redis
 databases): fnv1a_64 with default server names, md5 with explicit names and uneven
-weights, and fnv1a_64 with a {} hash tag. Writes 10,000 keys through each pool (including
-non-ASCII keys, which exercise fnv1a_64's sign extension), reads every key back from the
-backends directly, and compares with `ringleader lookup` on an equivalent config.
+weights, and fnv1a_64 with a {} hash tag; and a fourth pool over 4 more servers on
+127.0.0.2-5, port 11211, whose default names leave that port out (as libmemcached does).
+Writes 10,000 keys through each pool (including non-ASCII keys, which exercise fnv1a_64's
+sign extension), reads every key back from the backends directly, and compares with
+`ringleader lookup` on an equivalent config, named as the README says.
 """
 import argparse
 import os
@@ -39,11 +41,18 @@ POOLS = [
     ("md5", 1, "md5", None, [1, 2, 3, 1], True),
     ("tagged", 2, "fnv1a_64", "{}", [2, 1, 1, 1], False),
 ]
+# Over the servers on port 11211.
+DEFAULT_PORT_POOL = ("port11211", 0, "fnv1a_64", None, [1, 1, 2, 1], False)
 
 
-def nutcracker_yaml(redises, ports):
+def default_name(r):
+    """twemproxy's name for an unnamed server: host:port, the host alone on port 11211."""
+    return r.host if r.port == 11211 else f"{r.host}:{r.port}"
+
+
+def nutcracker_yaml(pools, ports):
     out = []
-    for (name, db, hash_name, tag, weights, named), port in zip(POOLS, ports):
+    for (name, db, hash_name, tag, weights, named), redises, port in pools_with(pools, ports):
         out.append(f"{name}:")
         out.append(f"  listen: 127.0.0.1:{port}")
         out.append(f"  hash: {hash_name}")
@@ -56,8 +65,13 @@ def nutcracker_yaml(redises, ports):
         out.append("  servers:")
         for i, (r, w) in enumerate(zip(redises, weights)):
             suffix = f" shard-{i}" if named else ""
-            out.append(f"   - 127.0.0.1:{r.port}:{w}{suffix}")
+            out.append(f"   - {r.host}:{r.port}:{w}{suffix}")
     return "\n".join(out) + "\n"
+
+
+def pools_with(pools, ports):
+    """(pool, its servers, its listen port) for each of `pools`: (pool, servers) pairs."""
+    return [(pool, redises, port) for (pool, redises), port in zip(pools, ports)]
 
 
 def ringleader_toml(redises, pool):
@@ -65,8 +79,8 @@ def ringleader_toml(redises, pool):
     lines = ["[ring]", 'algorithm = "ketama"', f'hash = "{hash_name}"',
              f'hash_tag = "{tag or ""}"', ""]
     for i, (r, w) in enumerate(zip(redises, weights)):
-        backend_name = f"shard-{i}" if named else f"127.0.0.1:{r.port}"
-        lines += ["[[backends]]", f'name = "{backend_name}"', f'address = "127.0.0.1:{r.port}"',
+        backend_name = f"shard-{i}" if named else default_name(r)
+        lines += ["[[backends]]", f'name = "{backend_name}"', f'address = "{r.host}:{r.port}"',
                   f"weight = {w}", ""]
     return "\n".join(lines)
 
@@ -80,25 +94,29 @@ def main():
     failures = 0
     with TempDir() as tmp:
         redises = [RedisServer(tmp) for _ in range(4)]
-        for r in redises:
-            r.__enter__()
+        on_11211 = [RedisServer(tmp, port=11211, host=f"127.0.0.{2 + i}") for i in range(4)]
+        started = []
         try:
-            ports = [free_port() for _ in POOLS]
+            for r in redises + on_11211:
+                r.__enter__()
+                started.append(r)
+            pools = [(pool, redises) for pool in POOLS] + [(DEFAULT_PORT_POOL, on_11211)]
+            ports = [free_port() for _ in pools]
             conf = os.path.join(tmp, "nutcracker.yml")
             with open(conf, "w") as f:
-                f.write(nutcracker_yaml(redises, ports))
+                f.write(nutcracker_yaml(pools, ports))
             with Process([nutcracker, "-c", conf, "-s", str(free_port()), "-a", "127.0.0.1"],
                          os.path.join(tmp, "nutcracker.log")) as nc:
                 wait_until(lambda: all(port_open(p) for p in ports), what="nutcracker")
-                for pool, port in zip(POOLS, ports):
-                    failures += check_pool(args.ringleader, tmp, redises, pool, port, nc)
+                for pool, servers, port in pools_with(pools, ports):
+                    failures += check_pool(args.ringleader, tmp, servers, pool, port, nc)
         finally:
-            for r in redises:
+            for r in started:
                 r.__exit__(None, None, None)
     if failures:
         print(f"FAILED: {failures} keys placed differently from nutcracker")
         return 1
-    print(f"OK: {KEYS_PER_POOL * len(POOLS)} keys placed exactly as nutcracker placed them")
+    print(f"OK: {KEYS_PER_POOL * (len(POOLS) + 1)} keys placed exactly as nutcracker placed them")
     return 0
 
 
@@ -115,7 +133,7 @@ def check_pool(ringleader, tmp, redises, pool, port, nc):
     # Where each key actually lives, read from the backends directly.
     actual = {}
     for i, r in enumerate(redises):
-        direct = redis.Redis(host="127.0.0.1", port=r.port, db=db)
+        direct = redis.Redis(host=r.host, port=r.port, db=db)
         for k in direct.scan_iter(count=1000):
             assert k not in actual, f"key {k!r} found on two backends"
             actual[k] = i
@@ -128,7 +146,7 @@ def check_pool(ringleader, tmp, redises, pool, port, nc):
                          input=b"\n".join(keys) + b"\n", capture_output=True, check=True).stdout
     names = {}
     for i, r in enumerate(redises):
-        names[f"shard-{i}" if pool[5] else f"127.0.0.1:{r.port}"] = i
+        names[f"shard-{i}" if pool[5] else default_name(r)] = i
     lines = out.rstrip(b"\n").split(b"\n")
     assert len(lines) == len(keys), f"pool {name}: lookup printed {len(lines)} lines"
     wrong = 0
