@@ -1,5 +1,6 @@
 // twemproxy-compatible ketama continuum. The point count per backend reproduces nutcracker's
 // single-precision arithmetic exactly, since a different rounding would move keys.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -14,13 +15,26 @@ constexpr uint32_t kPointsPerHash = 4;   // one MD5 digest yields four points
 
 ContinuumArrays ketama_arrangement(const std::vector<Backend>& backends,
                                    const PickerInputs& inputs) {
+  // As twemproxy rebuilds its continuum from the live servers when one is ejected, a backend
+  // that is down (or ejected) takes no part in the point counts: the others' shares are those
+  // twemproxy would give them, and an active backend whose weight rounds to no points next to
+  // a heavy one gets them once that one is down. With every backend down, all take part, and
+  // every key has no primary.
+  const bool any_up = std::any_of(backends.begin(), backends.end(),
+                                  [](const Backend& b) { return b.state != BackendState::kDown; });
+  auto counted = [any_up](const Backend& b) { return !any_up || b.state != BackendState::kDown; };
   uint32_t total_weight = 0;
-  for (const Backend& b : backends)
+  uint32_t live = 0;
+  for (const Backend& b : backends) {
+    if (!counted(b)) continue;
     total_weight += b.weight;
-  const auto nservers = static_cast<float>(backends.size());
+    ++live;
+  }
+  const auto nservers = static_cast<float>(live);
   std::vector<uint64_t> points;
   for (BackendIndex i = 0; i < backends.size(); ++i) {
     const Backend& b = backends[i];
+    if (!counted(b)) continue;
     float pct = static_cast<float>(b.weight) / static_cast<float>(total_weight);
     // Same expression and types as nutcracker: float products, then + 1e-10 in double.
     float scaled = pct * kPointsPerServer / 4 * nservers;

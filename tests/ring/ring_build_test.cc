@@ -110,5 +110,49 @@ TEST(RingBuildTest, KetamaPointsFollowTwemproxyFormula) {
   EXPECT_EQ(must_build(weighted, p)->placement().size(), 80u + 240u);
 }
 
+// A backend that is down (or ejected) is left out of ketama's point counts, as twemproxy leaves
+// an ejected server out when it rebuilds its continuum: every key is where a ring of the other
+// backends alone puts it.
+TEST(RingBuildTest, KetamaWithABackendDownIsTheRingOfTheOthers) {
+  RingParams p;
+  p.algorithm = Algorithm::kKetama;
+  p.hash = HashKind::kMd5;
+  auto all = make_backends(5);
+  for (size_t i = 0; i < all.size(); ++i)
+    all[i].weight = static_cast<uint32_t>(1 + i % 3);
+  for (size_t down = 0; down < all.size(); ++down) {
+    auto with_down = all;
+    with_down[down].state = BackendState::kDown;
+    auto others = all;
+    others.erase(others.begin() + static_cast<ptrdiff_t>(down));
+    auto a = must_build(with_down, p);
+    auto b = must_build(others, p);
+    for (const auto& key : testing::make_keys(5000)) {
+      const BackendIndex pa = a->primary_for_key(key);
+      const BackendIndex pb = b->primary_for_key(key);
+      ASSERT_NE(pa, kNoBackend) << key;
+      ASSERT_EQ(a->backend(pa).name, b->backend(pb).name)
+          << key << " with backend " << down << " down";
+    }
+  }
+}
+
+// Next to a heavy backend a light one can round to no points; once the heavy one is down, the
+// light one owns every key (before, no key had a primary).
+TEST(RingBuildTest, KetamaGivesEveryKeyToTheOnlyActiveBackend) {
+  RingParams p;
+  p.algorithm = Algorithm::kKetama;
+  p.hash = HashKind::kFnv1a64;
+  auto backends = make_backends(2);
+  backends[0].weight = 200;
+  backends[1].weight = 1;
+  // 200/201 x 160/4 x 2 = 79.6: 79 hashes (316 points); 1/201 x 160/4 x 2 = 0.4: none.
+  EXPECT_EQ(must_build(backends, p)->placement().size(), 316u);
+  backends[0].state = BackendState::kDown;
+  auto ring = must_build(backends, p);
+  for (const auto& key : testing::make_keys(1000))
+    ASSERT_EQ(ring->primary_for_key(key), 1u) << key;
+}
+
 }  // namespace
 }  // namespace ringleader::ring
