@@ -48,7 +48,7 @@ TEST(PendingRequestRecycling, AReleasedRequestComesBackEmptyWithItsBuffers) {
   EXPECT_FALSE(again->complete);
   EXPECT_FALSE(again->close_after);
   EXPECT_EQ(again->command, 0);
-  EXPECT_EQ(again->latency_class, 0);
+  EXPECT_EQ(again->latency_class, static_cast<uint8_t>(LatencyClass::kLocal));  // until classified
   EXPECT_EQ(again->started_ns, 0u);
   EXPECT_EQ(again->batch, 0u);
   Fragment& f = again->add_fragment();
