@@ -22,8 +22,10 @@ struct PeerTransport::Peer {
   raft::NodeId id;
   std::string address;
   sockaddr_storage addr{};
-  // Sealed frames waiting for the connection; bounded by max_queued_frames.
+  // Sealed frames waiting for the connection; bounded by max_queued_frames and (but for the
+  // newest frame) max_queued_bytes. `queued_bytes` is the sum of their sizes.
   std::deque<std::string> queue;
+  size_t queued_bytes = 0;
   // The outbound connection (connecting or connected), or null.
   Connection* conn = nullptr;
   bool connected = false;
@@ -306,6 +308,7 @@ void PeerTransport::set_blocked_outgoing(std::set<raft::NodeId> peers) {
     if (it == peers_.end()) continue;
     stats_.dropped_blocked += it->second->queue.size();
     it->second->queue.clear();
+    it->second->queued_bytes = 0;
   }
 }
 
@@ -339,11 +342,16 @@ void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame) {
 
 void PeerTransport::queue_sealed(const raft::NodeId& to, std::string sealed) {
   Peer& peer = *peers_.at(to);
-  if (peer.queue.size() >= options_.max_queued_frames) {
+  peer.queued_bytes += sealed.size();
+  peer.queue.push_back(std::move(sealed));
+  // The oldest frames go first (Raft retransmits what matters): a stalled peer cannot pin
+  // more than max_queued_bytes of snapshots and entries.
+  while (peer.queue.size() > options_.max_queued_frames ||
+         (peer.queued_bytes > options_.max_queued_bytes && peer.queue.size() > 1)) {
+    peer.queued_bytes -= peer.queue.front().size();
     peer.queue.pop_front();
     ++stats_.dropped_queue_full;
   }
-  peer.queue.push_back(std::move(sealed));
   flush(peer);
 }
 
@@ -352,6 +360,7 @@ void PeerTransport::flush(Peer& peer) {
   auto* w = new WriteRequest;
   w->conn = peer.conn;
   while (!peer.queue.empty() && w->frames.size() < kMaxFramesPerWrite) {
+    peer.queued_bytes -= peer.queue.front().size();
     w->frames.push_back(std::move(peer.queue.front()));
     peer.queue.pop_front();
   }
@@ -445,7 +454,9 @@ void PeerTransport::on_connected(Connection* conn, int status) {
       });
   // The Hello goes first.
   peer->queue.push_front(hello_);
+  peer->queued_bytes += hello_.size();
   if (peer->queue.size() > options_.max_queued_frames + 1) {
+    peer->queued_bytes -= peer->queue[1].size();
     peer->queue.erase(peer->queue.begin() + 1);
     ++stats_.dropped_queue_full;
   }

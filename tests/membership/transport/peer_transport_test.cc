@@ -47,7 +47,8 @@ class TransportTest : public ::testing::Test {
   // Starts a transport on a free port; `index` is its slot in transports_/inboxes_.
   size_t start(const std::string& id, std::string secret = kSecret,
                std::map<raft::NodeId, std::string> peers = {}, size_t max_queue = 1024,
-               std::vector<raft::NodeId> founders = {}, std::string listen = "127.0.0.1:0") {
+               std::vector<raft::NodeId> founders = {}, std::string listen = "127.0.0.1:0",
+               size_t max_bytes = size_t{64} << 20) {
     size_t index = transports_.size();
     inboxes_.push_back(std::make_unique<Inbox>());
     Inbox* inbox = inboxes_.back().get();
@@ -57,6 +58,7 @@ class TransportTest : public ::testing::Test {
     o.secret = std::move(secret);
     o.peers = std::move(peers);
     o.max_queued_frames = max_queue;
+    o.max_queued_bytes = max_bytes;
     o.founders = std::move(founders);
     o.reconnect_min_ms = 10;
     o.reconnect_max_ms = 100;
@@ -512,6 +514,32 @@ TEST_F(TransportTest, FullQueueDropsOldestAndUnknownPeersAreCounted) {
   EXPECT_EQ(t(a).stats().dropped_unknown_peer, 1u);
   EXPECT_TRUE(run_until([&] { return t(a).stats().connect_failures >= 2; }));
   EXPECT_FALSE(t(a).connected("gone"));
+  ::close(holder);
+}
+
+// A stalled peer cannot pin more than max_queued_bytes: the oldest frames go, the newest stays
+// even when it alone is larger.
+TEST_F(TransportTest, QueuedBytesAreBoundedTooOldestFirst) {
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);  // refuses every connect, as above
+  ASSERT_GE(holder, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  size_t a = start("a", kSecret, {{"gone", dead}}, 1024, {}, "127.0.0.1:0", 10000);
+  ForwardRequest big;
+  big.command = std::string(3000, 'x');
+  for (uint64_t i = 1; i <= 10; ++i) {
+    big.request_id = i;
+    t(a).send_frame("gone", big);
+  }
+  EXPECT_EQ(t(a).stats().dropped_queue_full, 7u) << "three frames of about 3 KB fit in 10,000";
+  big.command = std::string(20000, 'y');
+  t(a).send_frame("gone", big);
+  EXPECT_EQ(t(a).stats().dropped_queue_full, 10u) << "the newest frame stays alone";
   ::close(holder);
 }
 

@@ -19,7 +19,8 @@
 //     not checked and checks nobody.
 //   - Outbound: connects to every known peer at once and reconnects with exponential backoff
 //     (reconnect_min_ms doubling up to reconnect_max_ms). Frames wait in a per-peer queue of at
-//     most max_queued_frames; when it is full the oldest frame is dropped (Raft retransmits).
+//     most max_queued_frames and max_queued_bytes; when it is full the oldest frame is dropped
+//     (Raft retransmits).
 //   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers, those
 //     already queued for them included.
 //
@@ -60,6 +61,8 @@ struct TransportOptions {
   // The voters this node's group was bootstrapped with, sorted; empty when not known yet.
   std::vector<raft::NodeId> founders;
   size_t max_queued_frames = 1024;
+  // Bytes queued per peer; past it the oldest frames are dropped (the newest is always kept).
+  size_t max_queued_bytes = size_t{64} << 20;
   uint32_t reconnect_min_ms = 20;
   uint32_t reconnect_max_ms = 1000;
   size_t max_frame_payload = kMaxFramePayload;
