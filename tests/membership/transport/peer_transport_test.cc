@@ -494,18 +494,32 @@ TEST_F(TransportTest, LearnsTheAddressOfAnUnknownPeerFromItsHello) {
   ASSERT_TRUE(run_until([&] { return in(learner).messages.size() == 1; }));
 }
 
+// A loopback port bound and never listened on, held while the object lives: every connect to
+// it is refused, and no other process (tests run in parallel) can start listening there.
+class RefusingPort {
+ public:
+  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  }
+  ~RefusingPort() { ::close(fd_); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_;
+  std::string address_;
+};
+
 TEST_F(TransportTest, FullQueueDropsOldestAndUnknownPeersAreCounted) {
-  // A port bound and never listened on, held for the whole test: every connect to it is
-  // refused, and no other process (tests run in parallel) can start listening there.
-  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(holder, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  socklen_t len = sizeof sa;
-  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  RefusingPort gone;
+  const std::string dead = gone.address();
   size_t a = start("a", kSecret, {{"gone", dead}}, 4);
   for (uint64_t i = 1; i <= 10; ++i)
     t(a).send(heartbeat("a", "gone", i));
@@ -514,21 +528,13 @@ TEST_F(TransportTest, FullQueueDropsOldestAndUnknownPeersAreCounted) {
   EXPECT_EQ(t(a).stats().dropped_unknown_peer, 1u);
   EXPECT_TRUE(run_until([&] { return t(a).stats().connect_failures >= 2; }));
   EXPECT_FALSE(t(a).connected("gone"));
-  ::close(holder);
 }
 
 // A stalled peer cannot pin more than max_queued_bytes: the oldest frames go, the newest stays
 // even when it alone is larger.
 TEST_F(TransportTest, QueuedBytesAreBoundedTooOldestFirst) {
-  int holder = ::socket(AF_INET, SOCK_STREAM, 0);  // refuses every connect, as above
-  ASSERT_GE(holder, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  socklen_t len = sizeof sa;
-  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  RefusingPort gone;
+  const std::string dead = gone.address();
   size_t a = start("a", kSecret, {{"gone", dead}}, 1024, {}, "127.0.0.1:0", 10000);
   ForwardRequest big;
   big.command = std::string(3000, 'x');
@@ -540,7 +546,6 @@ TEST_F(TransportTest, QueuedBytesAreBoundedTooOldestFirst) {
   big.command = std::string(20000, 'y');
   t(a).send_frame("gone", big);
   EXPECT_EQ(t(a).stats().dropped_queue_full, 10u) << "the newest frame stays alone";
-  ::close(holder);
 }
 
 TEST_F(TransportTest, BadListenAddressFailsToStart) {
