@@ -289,6 +289,9 @@ Status FileStorage::append_entries(std::span<const raft::Entry> entries) {
     if (::ftruncate(log_fd_, static_cast<off_t>(cut)) != 0) {
       return errno_status(log_path(), "truncate conflicting entries");
     }
+    // Durable before the new records are written, so that a crash cannot leave the old
+    // records' bytes after a torn new one: the scan would take those for a later write's.
+    if (::fdatasync(log_fd_) != 0) return errno_status(log_path(), "fdatasync after truncation");
     entry_offsets_.resize(first - log_first_);
     entry_terms_.resize(first - log_first_);
     log_size_ = cut;
@@ -298,7 +301,7 @@ Status FileStorage::append_entries(std::span<const raft::Entry> entries) {
   for (const raft::Entry& e : entries) {
     if (e.index != first + offsets.size()) return Status::error("entries are not contiguous");
     offsets.push_back(log_size_ + buf.size());
-    buf += frame_record(encode_entry(e));
+    buf += frame_record(encode_entry(e, buf.size()));
   }
   if (Status s = write_all(log_fd_, buf, log_path()); !s) return s;
   if (::fdatasync(log_fd_) != 0) return errno_status(log_path(), "fdatasync");

@@ -9,12 +9,16 @@ namespace ringleader::membership::storage {
 namespace {
 
 constexpr uint8_t kKindLogHeader = 1;
-constexpr uint8_t kKindEntry = 2;
+constexpr uint8_t kKindEntryV1 = 2;  // without its offset into its write
+constexpr uint8_t kKindEntry = 3;
 constexpr uint32_t kLogMagic = 0x474c4c52;        // "RLLG"
 constexpr uint32_t kHardStateMagic = 0x53484c52;  // "RLHS"
 constexpr uint32_t kSnapshotMagic = 0x4e534c52;   // "RLSN"
 constexpr uint32_t kFoundersMagic = 0x44464c52;   // "RLFD"
 constexpr uint8_t kFormatVersion = 1;
+// The log's own version: 2 since entries record their offset into their write. Version 1
+// logs are read (and appended to) as they are.
+constexpr uint8_t kLogFormatVersion = 2;
 
 uint32_t record_crc(std::string_view length_bytes, std::string_view payload) {
   return crc32c(payload, crc32c(length_bytes));
@@ -89,7 +93,7 @@ std::string encode_log_header(raft::Index first_index) {
   codec::ByteWriter w;
   w.u8(kKindLogHeader);
   w.u32(kLogMagic);
-  w.u8(kFormatVersion);
+  w.u8(kLogFormatVersion);
   w.u64(first_index);
   return std::move(w).take();
 }
@@ -103,16 +107,17 @@ Result<raft::Index> decode_log_header(std::string_view payload) {
   if (!r.done() || kind != kKindLogHeader || magic != kLogMagic) {
     return Status::error("not a ringleader raft log");
   }
-  if (version != kFormatVersion) {
+  if (version != 1 && version != kLogFormatVersion) {
     return Status::error("unsupported log format version " + std::to_string(version));
   }
   if (first == 0) return Status::error("log header: first index 0");
   return first;
 }
 
-std::string encode_entry(const raft::Entry& entry) {
+std::string encode_entry(const raft::Entry& entry, uint64_t into_write) {
   codec::ByteWriter w;
   w.u8(kKindEntry);
+  w.u64(into_write);
   w.u64(entry.term);
   w.u64(entry.index);
   w.u8(static_cast<uint8_t>(entry.type));
@@ -120,20 +125,24 @@ std::string encode_entry(const raft::Entry& entry) {
   return std::move(w).take();
 }
 
-Result<raft::Entry> decode_entry(std::string_view payload) {
+Result<StoredEntry> decode_entry(std::string_view payload) {
   codec::ByteReader r(payload);
-  raft::Entry e;
+  StoredEntry out;
+  raft::Entry& e = out.entry;
   uint8_t kind = r.u8();
+  if (kind == kKindEntry) out.into_write = r.u64();
   e.term = r.u64();
   e.index = r.u64();
   uint8_t type = r.u8();
   e.data = r.bytes(kMaxRecordPayload);
-  if (!r.done() || kind != kKindEntry) return Status::error("malformed entry record");
+  if (!r.done() || (kind != kKindEntry && kind != kKindEntryV1)) {
+    return Status::error("malformed entry record");
+  }
   if (type > static_cast<uint8_t>(raft::EntryType::kConfig)) {
     return Status::error("unknown entry type " + std::to_string(type));
   }
   e.type = static_cast<raft::EntryType>(type);
-  return e;
+  return out;
 }
 
 std::string encode_hard_state_file(const raft::HardState& hs) {

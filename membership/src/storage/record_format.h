@@ -4,7 +4,12 @@
 //
 //   log file       = record(log header) record(entry)*
 //     log header   = u8 kind=1 | u32 magic "RLLG" | u8 version | u64 index of the first entry
-//     entry        = u8 kind=2 | u64 term | u64 index | u8 entry type | u32 length | data
+//     entry        = u8 kind=3 | u64 bytes into its write | u64 term | u64 index |
+//                    u8 entry type | u32 length | data
+//       "bytes into its write": from the first record that the same append (one write, one
+//       fdatasync) wrote to this record's start, as written; the scan tells an unsynced
+//       write's records from those made durable before it by it. Version 1 logs hold
+//       kind=2 entries, which lack the field; they are still read.
 //   hardstate file = record(u32 magic "RLHS" | u8 version | u64 term | u32 length | vote |
 //                           u64 commit)
 //   snapshot file  = record(u32 magic "RLSN" | u8 version | u64 index | u64 term |
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,8 +59,14 @@ ParsedRecord parse_record(std::string_view in);
 
 std::string encode_log_header(raft::Index first_index);
 Result<raft::Index> decode_log_header(std::string_view payload);
-std::string encode_entry(const raft::Entry& entry);
-Result<raft::Entry> decode_entry(std::string_view payload);
+// An entry record as read: the entry, and how far into its write it was written (absent in a
+// version 1 record).
+struct StoredEntry {
+  raft::Entry entry;
+  std::optional<uint64_t> into_write;
+};
+std::string encode_entry(const raft::Entry& entry, uint64_t into_write);
+Result<StoredEntry> decode_entry(std::string_view payload);
 
 std::string encode_hard_state_file(const raft::HardState& hs);
 Result<raft::HardState> decode_hard_state_file(std::string_view file);

@@ -10,7 +10,10 @@
 // the node's group was bootstrapped with, once known (replaced atomically).
 // On open, a torn or corrupt tail of the log (a crash in the middle of an append) is detected
 // by length and checksum, cut off, and described in recovery(); the records before it are
-// kept. A damaged hardstate or snapshot file (never written in place) fails open().
+// kept, and so is nothing after it: records of the same append that reached the disk intact
+// after a lost page are cut with it (that append had not been synced). A bad record followed
+// by an intact one of a later append is damage, not a crash's doing, and fails open(). A
+// damaged hardstate or snapshot file (never written in place) fails open().
 //
 // Threading: one thread at a time.
 #pragma once
