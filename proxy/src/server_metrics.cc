@@ -198,13 +198,18 @@ std::string Server::metrics_text() {
           "Epoch of the ring this instance routes with (the Raft index that produced it; 0 in "
           "static mode)");
   e.value(static_cast<double>(r->epoch()));
-  e.gauge("ringleader_ring_backends", "Backends in the ring, by state");
-  for (ring::BackendState s :
-       {ring::BackendState::kActive, ring::BackendState::kDraining, ring::BackendState::kDown}) {
+  // An ejected backend is counted as ejected, not by the state the ring gives it (down): the
+  // states partition the ring's backends as ringleader_backend_state does.
+  e.gauge("ringleader_ring_backends",
+          "Backends in the ring, by state (ejected: by this instance, after failures)");
+  for (const char* s : {"active", "draining", "down", "ejected"}) {
     size_t n = 0;
-    for (const ring::Backend& b : r->backends())
-      n += b.state == s;
-    e.value(static_cast<double>(n), {{"state", std::string(ring::to_string(s))}});
+    for (const ring::Backend& b : r->backends()) {
+      bool is_ejected = std::find(ejected.begin(), ejected.end(), b.name) != ejected.end();
+      n += is_ejected ? std::string_view(s) == "ejected"
+                      : std::string_view(s) == ring::to_string(b.state);
+    }
+    e.value(static_cast<double>(n), {{"state", s}});
   }
   e.gauge("ringleader_ring_replicas", "Replicas per key (ring.replicas)");
   e.value(r->params().replicas);

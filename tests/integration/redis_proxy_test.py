@@ -1495,6 +1495,12 @@ class BackendFailureTest(unittest.TestCase):
             for k in keys:
                 c.set(k, "v2")
             self.assertEqual(c.mget(keys), [b"v2"] * len(keys))
+            # The ring's backends by state count it as ejected, as the backend's own state does.
+            for state, n in (("active", 2), ("draining", 0), ("down", 0), ("ejected", 1)):
+                self.assertEqual(metric_value(
+                    rl.admin_port, 'ringleader_ring_backends{state="%s"}' % state), n, state)
+            self.assertEqual(metric_value(
+                rl.admin_port, 'ringleader_backend_state{backend="redis-2",state="ejected"}'), 1)
 
     def test_a_stalled_backend_times_out_only_its_requests(self):
         """backend.timeout_ms: a backend that stops answering (CLIENT PAUSE) gives its requests
