@@ -395,7 +395,35 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
                  {"weight", b.weight},
                  {"zone", b.zone},
                  {"state", "active"}}}};
-  propose(state::AddBackend{b}, echo, reply);
+  membership_->propose(state::AddBackend{b}, [this, b, echo, reply](Result<uint64_t> applied) {
+    post([this, b, applied, echo, reply] {
+      if (applied || !applied.status().is_refused()) return answer_applied(applied, echo, reply);
+      answer_existing_backend(b, applied.error(), echo, reply);
+    });
+  });
+}
+
+void Server::answer_existing_backend(const ring::Backend& asked, const std::string& refusal,
+                                     nlohmann::json echo, Reply reply) {
+  // Asking again for an add whose answer was lost (a 503 "may still be applied", a dropped
+  // connection) finds the backend there. When it is the very backend asked for, that is the
+  // outcome asked for: 200 with "unchanged". Anything else keeps the refusal.
+  membership_->read_barrier([this, asked, refusal, echo, reply](Result<uint64_t> index) {
+    post([this, asked, refusal, echo, reply, index] {
+      ring::RingSnapshot r = rings_.current();
+      std::optional<ring::BackendIndex> i = index && r ? r->find(asked.name) : std::nullopt;
+      if (!i) return reply(error_reply(409, refusal));
+      const ring::Backend& have = r->backend(*i);
+      if (have.address != asked.address || have.weight != asked.weight || have.zone != asked.zone) {
+        return reply(error_reply(409, refusal));
+      }
+      nlohmann::json same = echo;
+      same["backend"]["state"] = std::string(ring::to_string(have.state));
+      same["epoch"] = r->epoch();
+      same["unchanged"] = true;
+      reply({200, same});
+    });
+  });
 }
 
 void Server::remove_backend(const std::string& name, Reply reply) {

@@ -70,6 +70,11 @@ class Server final : public ProxyServer, public admin::AdminService {
   // the ring: its index is the new ring epoch), or the error.
   void answer_applied(Result<uint64_t> applied, nlohmann::json echo, Reply reply,
                       const char* index_key = "epoch");
+  // POST /backends refused with `refusal`: 200 with `echo`, the backend's state, the current
+  // epoch and "unchanged" when (after a linearizable read) the ring holds exactly the backend
+  // `asked` for, name, address, weight and zone; else 409 with the refusal.
+  void answer_existing_backend(const ring::Backend& asked, const std::string& refusal,
+                               nlohmann::json echo, Reply reply);
   // One change of a multi-field request: what it changes ("weight") and its command.
   struct Step {
     std::string what;

@@ -705,6 +705,17 @@ class ClusterTest(unittest.TestCase):
                 refused("POST", "/cluster/peers",
                         {"id": "p9", "address": f"127.0.0.1:{cl.peers[member.id]}"}, 409,
                         f"already used by peer {member.id}")
+            # Asking again for an add that took effect (its first answer lost) is a 200 that
+            # changes nothing; the same name with anything else different is still refused.
+            status, body = change("POST", follower.admin, "/backends",
+                                  {"name": "r0", "address": f"127.0.0.1:{r0_port}"})
+            self.assertEqual(status, 200, body)
+            self.assertEqual((body["unchanged"], body["epoch"], body["backend"]["state"]),
+                             (True, epoch, "active"))
+            refused("POST", "/backends", {"name": "r0", "address": f"127.0.0.1:{r0_port}",
+                                          "weight": 2}, 409, 'backend "r0" already exists')
+            refused("POST", "/backends", {"name": "r0", "address": f"127.0.0.1:{r0_port}",
+                                          "zone": "b"}, 409, 'backend "r0" already exists')
             self.assertEqual(cl.wait_converged()["epoch"], epoch)
             self.assertEqual(cl.wait_converged()["backends"][0]["weight"], 1)
 
