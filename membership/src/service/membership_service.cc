@@ -738,7 +738,9 @@ void MembershipService::forward_to_leader(transport::ForwardRequest request, Don
   constexpr uint64_t kLeaderAnswerGraceMs = 1000;
   forwarded_.emplace(request.request_id,
                      ForwardedRequest{std::move(done), deadline_ms + kLeaderAnswerGraceMs, leader});
-  transport_->send_frame(leader, request);
+  // Not written after its deadline: the leader would apply a change whose caller has been
+  // told it timed out, as late as the link to the leader comes back.
+  transport_->send_frame(leader, request, deadline_ms);
 }
 
 void MembershipService::submit_change(raft::ConfigChange change, std::string address, Done done,

@@ -24,7 +24,7 @@ struct PeerTransport::Peer {
   sockaddr_storage addr{};
   // Sealed frames waiting for the connection; bounded by max_queued_frames and (but for the
   // newest frame) max_queued_bytes. `queued_bytes` is the sum of their sizes.
-  std::deque<std::string> queue;
+  std::deque<QueuedFrame> queue;
   size_t queued_bytes = 0;
   // The outbound connection (connecting or connected), or null.
   Connection* conn = nullptr;
@@ -324,10 +324,10 @@ void PeerTransport::send(const raft::Message& message) {
     ++stats_.dropped_unknown_peer;
     return;
   }
-  queue_sealed(message.to, seal_frame(options_.secret, encode_frame(Frame{message})));
+  queue_sealed(message.to, seal_frame(options_.secret, encode_frame(Frame{message})), 0);
 }
 
-void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame) {
+void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame, uint64_t send_by_ms) {
   if (closed_) return;
   if (blocked_out(to)) {
     ++stats_.dropped_blocked;
@@ -337,18 +337,18 @@ void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame) {
     ++stats_.dropped_unknown_peer;
     return;
   }
-  queue_sealed(to, seal_frame(options_.secret, encode_frame(frame)));
+  queue_sealed(to, seal_frame(options_.secret, encode_frame(frame)), send_by_ms);
 }
 
-void PeerTransport::queue_sealed(const raft::NodeId& to, std::string sealed) {
+void PeerTransport::queue_sealed(const raft::NodeId& to, std::string sealed, uint64_t send_by_ms) {
   Peer& peer = *peers_.at(to);
   peer.queued_bytes += sealed.size();
-  peer.queue.push_back(std::move(sealed));
+  peer.queue.push_back(QueuedFrame{std::move(sealed), send_by_ms});
   // The oldest frames go first (Raft retransmits what matters): a stalled peer cannot pin
   // more than max_queued_bytes of snapshots and entries.
   while (peer.queue.size() > options_.max_queued_frames ||
          (peer.queued_bytes > options_.max_queued_bytes && peer.queue.size() > 1)) {
-    peer.queued_bytes -= peer.queue.front().size();
+    peer.queued_bytes -= peer.queue.front().sealed.size();
     peer.queue.pop_front();
     ++stats_.dropped_queue_full;
   }
@@ -359,10 +359,20 @@ void PeerTransport::flush(Peer& peer) {
   if (!peer.connected || peer.writing || peer.queue.empty() || peer.conn == nullptr) return;
   auto* w = new WriteRequest;
   w->conn = peer.conn;
+  const uint64_t now = uv_now(loop_);
   while (!peer.queue.empty() && w->frames.size() < kMaxFramesPerWrite) {
-    peer.queued_bytes -= peer.queue.front().size();
-    w->frames.push_back(std::move(peer.queue.front()));
+    QueuedFrame& f = peer.queue.front();
+    peer.queued_bytes -= f.sealed.size();
+    if (f.send_by_ms != 0 && f.send_by_ms < now) {
+      ++stats_.dropped_expired;
+    } else {
+      w->frames.push_back(std::move(f.sealed));
+    }
     peer.queue.pop_front();
+  }
+  if (w->frames.empty()) {
+    delete w;
+    return;
   }
   for (std::string& f : w->frames) {
     w->bufs.push_back(uv_buf_init(f.data(), static_cast<unsigned>(f.size())));
@@ -453,10 +463,10 @@ void PeerTransport::on_connected(Connection* conn, int status) {
         if (nread < 0) c->owner->close_connection(c, "peer closed");
       });
   // The Hello goes first.
-  peer->queue.push_front(hello_);
+  peer->queue.push_front(QueuedFrame{hello_, 0});
   peer->queued_bytes += hello_.size();
   if (peer->queue.size() > options_.max_queued_frames + 1) {
-    peer->queued_bytes -= peer->queue[1].size();
+    peer->queued_bytes -= peer->queue[1].sealed.size();
     peer->queue.erase(peer->queue.begin() + 1);
     ++stats_.dropped_queue_full;
   }

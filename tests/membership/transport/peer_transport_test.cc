@@ -548,6 +548,37 @@ TEST_F(TransportTest, QueuedBytesAreBoundedTooOldestFirst) {
   EXPECT_EQ(t(a).stats().dropped_queue_full, 10u) << "the newest frame stays alone";
 }
 
+// A frame with a send-by time is dropped when the peer's connection comes up after it; the
+// others queued with it are delivered in order.
+TEST_F(TransportTest, AQueuedFrameIsDroppedOnceItsSendByTimeHasPassed) {
+  RefusingPort gone;
+  size_t a = start("a", kSecret, {{"b", gone.address()}});
+  size_t b = start("b");
+  ForwardRequest r;
+  r.command = "change";
+  uv_update_time(&loop_);
+  r.request_id = 1;
+  t(a).send_frame("b", r, uv_now(&loop_) + 50);
+  r.request_id = 2;
+  t(a).send_frame("b", r, uv_now(&loop_) + 60000);
+  r.request_id = 3;
+  t(a).send_frame("b", r);
+  const auto queued = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(
+      [&] { return std::chrono::steady_clock::now() - queued > std::chrono::milliseconds(150); }));
+  EXPECT_TRUE(in(b).requests.empty());
+  ASSERT_TRUE(t(a).set_peer("b", t(b).listen_address()).is_ok());
+  ASSERT_TRUE(run_until([&] { return in(b).requests.size() == 2; }));
+  EXPECT_EQ(in(b).requests[0].second.request_id, 2u);
+  EXPECT_EQ(in(b).requests[1].second.request_id, 3u);
+  EXPECT_EQ(t(a).stats().dropped_expired, 1u);
+  // Once connected, a frame sent before its time goes out.
+  r.request_id = 4;
+  t(a).send_frame("b", r, uv_now(&loop_) + 60000);
+  ASSERT_TRUE(run_until([&] { return in(b).requests.size() == 3; }));
+  EXPECT_EQ(in(b).requests[2].second.request_id, 4u);
+}
+
 TEST_F(TransportTest, BadListenAddressFailsToStart) {
   TransportOptions o;
   o.node_id = "a";

@@ -73,6 +73,7 @@ struct TransportStats {
   uint64_t frames_sent = 0;      // handed to the socket
   uint64_t frames_received = 0;  // authenticated, decoded and delivered
   uint64_t dropped_queue_full = 0;
+  uint64_t dropped_expired = 0;       // still queued at their send_by time
   uint64_t dropped_blocked = 0;       // by set_blocked, either direction
   uint64_t dropped_unknown_peer = 0;  // sent to a node with no known address
   uint64_t rejected_bad_mac = 0;      // each closed the connection
@@ -133,8 +134,11 @@ class PeerTransport {
   // Queues `message` for message.to. Dropped (and counted) when the peer is unknown or
   // blocked, or when it pushes the oldest frame out of a full queue.
   void send(const raft::Message& message);
-  // Queues any frame for `to` (forward requests and responses).
-  void send_frame(const raft::NodeId& to, const Frame& frame);
+  // Queues any frame for `to` (forward requests and responses). A frame still queued at
+  // `send_by_ms` (uv_now of the loop; 0: no limit) is dropped instead of written, and counted
+  // in dropped_expired: a forwarded request must not reach the leader long after the instance
+  // that forwarded it gave up on it (a link down for minutes, then back).
+  void send_frame(const raft::NodeId& to, const Frame& frame, uint64_t send_by_ms = 0);
 
   // Drops every frame to and from these peers (replaces the previous set), including frames
   // queued for them and not yet written.
@@ -168,7 +172,12 @@ class PeerTransport {
   void warn_bad_mac(Connection* conn, std::string_view payload);
   // Logs, rate-limited per peer, that `id` belongs to a group with other founders.
   void warn_foreign_group(const raft::NodeId& id, const std::vector<raft::NodeId>& founders);
-  void queue_sealed(const raft::NodeId& to, std::string sealed);
+  // A sealed frame waiting for its peer's connection; send_by_ms as for send_frame.
+  struct QueuedFrame {
+    std::string sealed;
+    uint64_t send_by_ms = 0;
+  };
+  void queue_sealed(const raft::NodeId& to, std::string sealed, uint64_t send_by_ms);
   bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
   bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
 
