@@ -1383,6 +1383,39 @@ class BackendFailureTest(unittest.TestCase):
             finally:
                 direct.config_set("maxclients", 10000)
 
+    def test_an_error_reply_that_reads_like_a_refusal_is_only_an_answer(self):
+        # A script can answer with any error text. Taken for the server refusing the
+        # connection, it failed every request on the shared connection (other clients'
+        # too), and three of them ejected a healthy backend.
+        # One worker, so that the first script is the first request of the backend connection.
+        extra = "[backend]\nfailure_limit = 1\nretry_timeout_ms = 60000"
+        with proxy_over_three_redises(extra, proxy="workers = 1") as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "script")
+            redis.Redis(port=redises[1].port, socket_timeout=5).set(key, "v")
+            b = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            for text in ("NOAUTH not really", "ERR max number of clients reached",
+                         "DENIED not really"):
+                # b's GET waits behind the script on the same backend connection.
+                slow = ("local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + "
+                        "100000; repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= "
+                        "stop; return redis.error_reply(ARGV[1])")
+                # Raw RESP: redis-py takes such errors for its own connection's and retries.
+                raw = socket.create_connection(("127.0.0.1", rl.port), timeout=5)
+                args = [b"EVAL", slow.encode(), b"1", key.encode(), text.encode()]
+                raw.sendall(b"*%d\r\n" % len(args) +
+                            b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in args))
+                time.sleep(0.03)
+                self.assertEqual(b.get(key), b"v")
+                reply = b""
+                while not reply.endswith(b"\r\n"):
+                    chunk = raw.recv(1000)
+                    self.assertTrue(chunk)
+                    reply += chunk
+                raw.close()
+                self.assertEqual(reply.decode(), "-" + text + "\r\n")  # as the script said
+            self.assertEqual(ejections(rl, "redis-1"), 0)
+            self.assertEqual(b.get(key), b"v")
+
     def test_big_requests_to_a_backend_that_is_down_fail_cleanly(self):
         # A backend reconnecting after a failure fails new requests at once; a big request
         # failed that way was written, released and freed while still being dispatched.

@@ -487,10 +487,20 @@ void BackendConnection::process_replies() {
       discarding_ = false;
       continue;
     }
-    // A refusal can come before any request was written (backend.preconnect).
-    if (protocol_.refuses_connection(reply, &last_error_)) {
-      fail_all(pool_.describe() + ": " + last_error_, true);
-      return;
+    // A server that will not serve the connection says so in its first reply (or before any
+    // request was written: backend.preconnect). Later replies are answers, whatever they say:
+    // a script's error_reply("NOAUTH ...") must not fail the connection and other clients'
+    // requests on it, nor count toward the backend's ejection.
+    // The first reply can be a script's, though: it proves nothing, and the next one decides.
+    if (!replied_) {
+      const uint16_t command = in_flight_.empty() ? 0 : in_flight_.front().req->command;
+      if (!protocol_.any_error_is_an_answer(command)) {
+        if (protocol_.refuses_connection(reply, &last_error_)) {
+          fail_all(pool_.describe() + ": " + last_error_, true);
+          return;
+        }
+        replied_ = true;
+      }
     }
     if (in_flight_.empty()) {
       last_error_ = "unexpected reply with no request pending";
@@ -714,6 +724,7 @@ void BackendConnection::close_socket() {
   writing_ = false;
   framer_->reset();
   handshake_pending_ = 0;
+  replied_ = false;
   if (connected_) {
     connected_ = false;
     pool_.stats().connections.fetch_sub(1, std::memory_order_relaxed);

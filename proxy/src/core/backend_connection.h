@@ -140,6 +140,7 @@ class BackendConnection final : public IoBatch::Writer {
   uint32_t backoff_step_ = 0;
   std::string last_error_;
   size_t handshake_pending_ = 0;  // handshake replies still expected
+  bool replied_ = false;          // a reply after the handshake came on this socket
 
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent

@@ -143,8 +143,17 @@ class Protocol {
   // Whether a reply to a forwarded request says the connection cannot serve any request (a
   // Redis that asks for a password the pool does not send), with *why. The connection then
   // fails as a refused handshake would; other error replies are answers like any other.
-  // Called for every reply: cheap when the answer is no.
+  // Asked only until a connection's first reply after its handshake that answers a command
+  // whose errors are not the client's own text (see any_error_is_an_answer): a later reply
+  // is an answer, whatever it says.
   virtual bool refuses_connection(std::string_view reply, std::string* why) = 0;
+  // Whether `command` (an index as for command_name) can answer with any error text the
+  // client chose (a Redis script's error_reply): its reply never says the connection is
+  // refused.
+  virtual bool any_error_is_an_answer(uint16_t command) {
+    (void)command;
+    return false;
+  }
   // Whether an error reply says the server did not run the command at all (out of memory, a
   // read-only or loading server, ...), as opposed to an answer of the command itself (a wrong
   // type, a failed condition). A copy of a write answered so is no acknowledgement.

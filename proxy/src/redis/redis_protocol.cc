@@ -107,6 +107,12 @@ std::string_view RedisProtocol::command_name(size_t index) {
                                                      : all_commands()[index - 1].name;
 }
 
+bool RedisProtocol::any_error_is_an_answer(uint16_t command) {
+  const std::string_view name = command_name(command);
+  return name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro" ||
+         name == "fcall" || name == "fcall_ro";
+}
+
 std::string RedisProtocol::error_reply(std::string_view message) {
   std::string out;
   append_error(out, "ERR " + std::string(message));

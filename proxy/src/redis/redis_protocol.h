@@ -16,6 +16,8 @@ class RedisProtocol final : public Protocol {
   bool refuses_connection(std::string_view reply, std::string* why) override {
     return !reply.empty() && reply[0] == '-' && refuses_with_error(reply, why);
   }
+  // EVAL, EVALSHA, FCALL and their _RO forms: a script's error_reply says anything.
+  bool any_error_is_an_answer(uint16_t command) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override { return !reply.empty() && reply[0] == '-'; }
   // -OOM, -LOADING, -READONLY, -MISCONF, -BUSY, -NOSCRIPT, -MASTERDOWN, -NOREPLICAS.
