@@ -778,6 +778,48 @@ class QuietClientMemoryTest(ClusterCase):
                 s.close()
 
 
+class QueuedRequestBytesTest(ClusterCase):
+    proxy_extra = "workers = 1"
+    extra = "[backend]\ntimeout_ms = 30000"  # the stall must not time the requests out
+
+    def test_a_client_pipelining_big_writes_to_a_stalled_backend_is_held_back(self):
+        # Its requests wait for replies in its queue, bytes and all: reading stops once they
+        # reach 32 MiB, and TCP holds the client back. Every request is answered once the
+        # backend answers again.
+        value = b"x" * (1 << 20)
+        count = 80
+        keys = [f"{{held}}:{i}".encode() for i in range(count)]
+        payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                           % (len(k), k, len(value), value) for k in keys)
+        owner = self.direct(self.owner(keys[0].decode()))
+        owner.execute_command("CLIENT", "PAUSE", "20000", "WRITE")  # UNPAUSE still runs
+        s = socket.create_connection(("127.0.0.1", self.rl.port))
+        try:
+            s.settimeout(1)
+            sent = 0
+            deadline = time.monotonic() + 15
+            while sent < len(payload) and time.monotonic() < deadline:
+                try:
+                    sent += s.send(payload[sent:sent + (1 << 20)])
+                except socket.timeout:
+                    break  # a second without room: the proxy stopped reading
+            self.assertLess(sent, 56 << 20, "the proxy kept reading a stalled client's writes")
+            owner.execute_command("CLIENT", "UNPAUSE")
+            s.settimeout(10)
+            s.sendall(payload[sent:])
+            expected = b"+OK\r\n" * count
+            got = b""
+            while len(got) < len(expected):
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "closed before every reply")
+                got += chunk
+            self.assertEqual(got, expected)
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+            s.close()
+        self.assertEqual(self.client().strlen(keys[-1].decode()), len(value))
+
+
 class LimitsTest(ClusterCase):
     # One worker: its accepts follow arrival order, which test_max_clients relies on.
     proxy_extra = "workers = 1\nmax_clients = 4\nmax_request_bytes = 65536"

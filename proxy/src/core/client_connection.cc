@@ -18,6 +18,10 @@ constexpr size_t kReadChunk = 64 * 1024;
 // pipeline before reading (most client libraries) would then wait on the proxy while the
 // proxy waits on it. proxy.max_client_output_bytes bounds them instead.
 constexpr size_t kMaxQueuedRequests = 16 * 1024;
+// ... or while their bytes (as the client sent them) reach this: each is held until its reply
+// comes, so a client pipelining big writes to a slow backend would otherwise pin up to 16 Ki
+// of them. One request of any size (up to proxy.max_request_bytes) is taken below it.
+constexpr size_t kMaxQueuedRequestBytes = size_t{32} << 20;
 constexpr uint64_t kLingerMs = 1000;
 // Replies to requests that arrived in one read are written together while fewer than this
 // many bytes are ready: a pipelining client gets its batch in one segment, not one per
@@ -325,7 +329,7 @@ void ClientConnection::process_input() {
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
   while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
-    if (queue_.size() >= kMaxQueuedRequests) {
+    if (queue_.size() >= kMaxQueuedRequests || queued_request_bytes_ >= kMaxQueuedRequestBytes) {
       if (reading_) {
         uv_read_stop(socket_.stream());
         reading_ = false;
@@ -350,6 +354,8 @@ void ClientConnection::process_input() {
     }
     in_.consume(consumed);
     WorkerCounters::bump(wc.requests);
+    req->request_bytes = consumed;
+    queued_request_bytes_ += consumed;
     queue_.push_back(req);
     set_due(false);
     // dispatch() may finish the request at once (every backend unavailable) and the queue
@@ -520,6 +526,8 @@ void ClientConnection::flush_ready() {
     if (queue_.empty()) set_due(true);
     held_bytes_ -= req->held_charge;
     req->held_charge = 0;
+    queued_request_bytes_ -= req->request_bytes;
+    req->request_bytes = 0;
     record(*req);
     if (req->reply.size() < kChunkBytes) {
       out_pending_ += req->reply;
@@ -548,7 +556,8 @@ void ClientConnection::flush_ready() {
     worker_.schedule_flush(this);
   }
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
-      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2) {
+      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
+      queued_request_bytes_ < kMaxQueuedRequestBytes / 2) {
     if (!input_eof_) start_reading();
     if (!in_.empty()) process_input();
   }
@@ -767,6 +776,7 @@ void ClientConnection::close() {
   }
   queue_.clear();
   held_bytes_ = 0;
+  queued_request_bytes_ = 0;
   if (admitted_) {
     worker_.proxy_counters().connected_clients.fetch_sub(1, std::memory_order_relaxed);
     worker_.counters().client_connections.fetch_sub(1, std::memory_order_relaxed);

@@ -131,7 +131,8 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   // no later input is parsed or read, so no later request of this client reaches those
   // replicas before the follow-ups do.
   const PendingRequest* barrier_ = nullptr;
-  size_t held_bytes_ = 0;  // PendingRequest::held_charge summed over queue_
+  size_t held_bytes_ = 0;            // PendingRequest::held_charge summed over queue_
+  size_t queued_request_bytes_ = 0;  // PendingRequest::request_bytes summed over queue_
   // Replies ready to write: out_chunks_ first, then out_pending_. Small replies are copied
   // together into out_pending_ (one write for many); a big one is moved, not copied, to the
   // end of out_chunks_ (with out_pending_ before it), so a stream of big replies never makes

@@ -96,6 +96,7 @@ void PendingRequest::recycle() {
   client_seq = 0;
   reply_bytes = 0;
   held_charge = 0;
+  request_bytes = 0;
   client_ = nullptr;
   t_free_list.free.push_back(this);
 }

@@ -235,6 +235,9 @@ class PendingRequest {
   // Bytes the client counts this request for while it is in the client's queue: reply_bytes
   // until it is complete, then its reply (ClientConnection::charge_held).
   size_t held_charge = 0;
+  // Bytes of the client's input it was read from, while it is in the client's queue (which
+  // stops reading past a total; see ClientConnection).
+  size_t request_bytes = 0;
 
  private:
   ~PendingRequest() = default;
