@@ -135,6 +135,11 @@ bool AdminConnection::idle() const {
          writes_in_flight_ == 0 && parser_.idle() && input_.empty();
 }
 
+bool AdminConnection::receiving() const {
+  return !closing_ && !awaiting_reply_ && !close_after_write_ && !lingering_ && !peer_eof_ &&
+         writes_in_flight_ == 0 && !(parser_.idle() && input_.empty());
+}
+
 bool AdminConnection::answer_unsent() {
   return uv_stream_get_write_queue_size(as_stream(&tcp_)) > 0;
 }

@@ -38,6 +38,9 @@ struct AdminServerLimits {
   uint64_t request_timeout_ms = 10'000;  // a whole request, from the previous answer or accept
   uint64_t linger_ms = 1'000;            // draining input after the last answer before close
   size_t max_connections = 64;           // more are answered 503 and closed
+  // A full server closes, for a new connection, one that has been sending its request for
+  // this long (a slow sender, or many holding the port: health probes must still get in).
+  uint64_t slow_sender_ms = 2'000;
 };
 
 class AdminConnection;
@@ -76,6 +79,9 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // connections at any time.
   bool idle() const;
   uint64_t idle_since_ms() const { return waiting_since_ms_; }  // loop time; valid when idle()
+  // Part of its next request received, not all of it, and nothing else going on; then
+  // idle_since_ms() is when it began waiting for that request.
+  bool receiving() const;
 
  private:
   struct WriteRequest;

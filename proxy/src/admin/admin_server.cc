@@ -128,21 +128,35 @@ class AdminListener final : public AdminConnectionOwner {
 
   // Whether a new connection fits: under the limit, or once the connection idle longest is
   // closed (a health probe must not fail because dashboards hold keep-alive connections
-  // open). Connections busy with a request are never closed for a newcomer.
+  // open), or else the one that has been sending its request longest, past slow_sender_ms
+  // (nor because clients trickle requests into every slot). Connections waiting for an answer
+  // are never closed for a newcomer, nor are requests still arriving at a normal pace.
   bool make_room() {
     size_t open = 0;
     AdminConnection* idlest = nullptr;
+    AdminConnection* slowest = nullptr;
     for (const auto& [raw, connection] : connections_) {
       if (raw->closing()) continue;
       ++open;
       if (raw->idle() && (idlest == nullptr || raw->idle_since_ms() < idlest->idle_since_ms()))
         idlest = raw;
+      if (raw->receiving() &&
+          (slowest == nullptr || raw->idle_since_ms() < slowest->idle_since_ms()))
+        slowest = raw;
     }
     if (open < limits_.max_connections) return true;
-    if (idlest == nullptr) return false;
-    RL_LOG_DEBUG("admin: %zu connections open: closing the one idle longest for a new one", open);
-    idlest->close();
-    return true;
+    if (idlest != nullptr) {
+      RL_LOG_DEBUG("admin: %zu connections open: closing the one idle longest for a new one", open);
+      idlest->close();
+      return true;
+    }
+    if (slowest != nullptr && uv_now(loop_) - slowest->idle_since_ms() >= limits_.slow_sender_ms) {
+      RL_LOG_DEBUG("admin: %zu connections open: closing the one sending its request longest",
+                   open);
+      slowest->close();
+      return true;
+    }
+    return false;
   }
 
   void maybe_delete() {

@@ -396,6 +396,35 @@ TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503WhileNoneIsIdle) {
   EXPECT_EQ(answered->status, 202);
 }
 
+// Clients trickling requests into every slot do not lock health probes out: past
+// slow_sender_ms, the one sending longest is closed for a newcomer; the others keep their
+// place.
+TEST_F(AdminServerTest, AFullServerClosesTheSlowestSenderForANewOne) {
+  AdminServerLimits limits;
+  limits.max_connections = 2;
+  limits.slow_sender_ms = 100;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient first(port_);
+  ASSERT_TRUE(first.send("GET /heal"));
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loop time moves on
+  RawHttpClient second(port_);
+  ASSERT_TRUE(second.send("GET /heal"));
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+
+  RawHttpClient probe(port_);
+  ASSERT_TRUE(probe.send(kGetHealth));
+  auto ok = probe.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_TRUE(first.reads_eof());
+  ASSERT_TRUE(second.send("thz HTTP/1.1\r\n\r\n"));
+  auto still = second.read_response();
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+}
+
 TEST_F(AdminServerTest, AFullServerClosesTheConnectionIdleLongestForANewOne) {
   AdminServerLimits limits;
   limits.max_connections = 2;
