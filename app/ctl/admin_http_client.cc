@@ -68,12 +68,22 @@ int connect_with_timeout(int fd, const addrinfo& address, std::chrono::milliseco
   return 0;
 }
 
-void set_io_timeouts(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+// Milliseconds left until `deadline` (0 once it passed), for poll().
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left.count(), 1 << 30));
+}
+
+// Waits until `fd` has `events` or `deadline` passes: true when it has them (or an error to
+// read), false on timeout.
+bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    return ready != 0;
+  }
 }
 
 std::string host_header(const std::string& host, uint16_t port) {
@@ -95,10 +105,19 @@ std::string format_request(const std::string& host, uint16_t port, const AdminRe
   return out;
 }
 
-bool send_all(int fd, std::string_view bytes, int* err) {
+// Sends everything by `deadline`; false with *err (ETIMEDOUT when the time ran out).
+bool send_all(int fd, std::string_view bytes, std::chrono::steady_clock::time_point deadline,
+              int* err) {
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_for(fd, POLLOUT, deadline)) {
+        *err = ETIMEDOUT;
+        return false;
+      }
+      continue;
+    }
     if (n < 0) {
       *err = errno;
       return false;
@@ -204,6 +223,8 @@ std::string url_encode(std::string_view text) {
 
 AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequest& request,
                          ClientTimeouts timeouts) {
+  // One deadline for the whole exchange, connecting included: --timeout is what ctl waits.
+  const auto deadline = std::chrono::steady_clock::now() + timeouts.exchange;
   AdminResponse response;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -218,12 +239,17 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
   int fd = -1;
   int last_error = 0;
   for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
+    const std::chrono::milliseconds left{remaining_ms(deadline)};
+    if (left.count() == 0) {
+      last_error = ETIMEDOUT;
+      break;
+    }
     fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
       last_error = errno;
       continue;
     }
-    last_error = connect_with_timeout(fd, *a, timeouts.connect);
+    last_error = connect_with_timeout(fd, *a, std::min(timeouts.connect, left));
     if (last_error == 0) break;
     ::close(fd);
     fd = -1;
@@ -235,37 +261,48 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
     return response;
   }
   Socket socket(fd);
-  set_io_timeouts(fd, timeouts.exchange);
-  const auto deadline = std::chrono::steady_clock::now() + timeouts.exchange;
   const std::string no_answer = "no answer within " + seconds_text(timeouts.exchange);
 
   int err = 0;
-  if (!send_all(fd, format_request(host, port, request), &err)) {
-    response.outcome = AdminResponse::Outcome::kFailed;
-    response.error = "sending the request failed: " + errno_text(err);
+  if (!send_all(fd, format_request(host, port, request), deadline, &err)) {
+    response.outcome =
+        err == ETIMEDOUT ? AdminResponse::Outcome::kNoAnswer : AdminResponse::Outcome::kFailed;
+    response.error =
+        err == ETIMEDOUT ? no_answer : "sending the request failed: " + errno_text(err);
     return response;
   }
   std::string raw;
   char chunk[16384];
   while (true) {
-    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-    if (n < 0 && errno == EINTR) continue;
+    if (!wait_for(fd, POLLIN, deadline)) {
+      response.outcome = AdminResponse::Outcome::kNoAnswer;
+      response.error = raw.empty() ? no_answer : no_answer + " (part of it arrived)";
+      return response;
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if ((n < 0 || n == 0) && raw.empty()) {
+      // The server took the request and went away without a word: whether it acted on it is
+      // unknown, as when no answer comes in time.
+      response.outcome = AdminResponse::Outcome::kLost;
+      response.error = n == 0 ? "the connection closed before any answer"
+                              : "the connection failed before any answer: " + errno_text(errno);
+      return response;
+    }
     if (n < 0) {
-      const bool timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
-      response.outcome =
-          timed_out ? AdminResponse::Outcome::kNoAnswer : AdminResponse::Outcome::kFailed;
-      response.error = timed_out ? no_answer : "reading the answer failed: " + errno_text(errno);
+      response.outcome = AdminResponse::Outcome::kFailed;
+      response.error = "reading the answer failed: " + errno_text(errno);
       return response;
     }
     if (n == 0) break;
     raw.append(chunk, static_cast<size_t>(n));
-    if (complete_by_length(raw)) break;
-    // Each recv waits at most the timeout; an answer that trickles in must be whole by then.
-    if (std::chrono::steady_clock::now() > deadline) {
-      response.outcome = AdminResponse::Outcome::kNoAnswer;
-      response.error = no_answer + " (part of it arrived)";
+    // Something other than HTTP (a Redis port, say) may never close: say so at once.
+    if (!std::string_view("HTTP/").starts_with(std::string_view(raw).substr(0, 5))) {
+      response.outcome = AdminResponse::Outcome::kFailed;
+      response.error = "the answer is not an HTTP response (is this the admin port?)";
       return response;
     }
+    if (complete_by_length(raw)) break;
     if (raw.size() > kMaxResponseBytes) {
       response.outcome = AdminResponse::Outcome::kFailed;
       response.error = "the answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes";

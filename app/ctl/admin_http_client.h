@@ -18,8 +18,10 @@ struct AdminRequest {
 struct AdminResponse {
   // kConnectFailed: no connection could be made (resolve, refused, timeout); nothing was sent.
   // kNoAnswer: the request was sent, and no whole answer came within the exchange timeout.
-  // kFailed: connected, but the exchange failed (reset, not HTTP). kOk: a response.
-  enum class Outcome { kOk, kConnectFailed, kNoAnswer, kFailed };
+  // kLost: the request was sent and the connection ended before any byte of an answer: the
+  // outcome is as unknown as with kNoAnswer.
+  // kFailed: connected, but the exchange failed (not HTTP, cut short). kOk: a response.
+  enum class Outcome { kOk, kConnectFailed, kNoAnswer, kLost, kFailed };
   Outcome outcome = Outcome::kOk;
   std::string error;  // what went wrong, when outcome != kOk
   int status = 0;
@@ -29,7 +31,8 @@ struct AdminResponse {
 
 struct ClientTimeouts {
   std::chrono::milliseconds connect{5'000};
-  std::chrono::milliseconds exchange{30'000};  // sending the request and reading the answer
+  // The whole exchange: connecting, sending the request and reading the answer.
+  std::chrono::milliseconds exchange{30'000};
 };
 
 // Sends `request` to `host`:`port` (an IP literal or a name; IPv6 without brackets) and reads

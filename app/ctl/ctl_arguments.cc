@@ -37,9 +37,38 @@ std::optional<uint32_t> parse_weight(const std::string& text) {
   return value;
 }
 
-Status expect_operands(const std::vector<std::string>& words, size_t count, const char* synopsis) {
+// A whole number up to 2^32 - 1.
+std::optional<uint32_t> parse_uint32(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(value);
+}
+
+// `count` words, none of the operands (after the first `fixed` words) empty: an empty NAME or
+// ID would name an endpoint that does not exist.
+Status expect_operands(const std::vector<std::string>& words, size_t count, const char* synopsis,
+                       size_t fixed = 2) {
   if (words.size() != count) return Status::error(std::string("usage: ringleader ctl ") + synopsis);
+  for (size_t i = fixed; i < words.size(); ++i) {
+    if (words[i].empty()) {
+      return Status::error(std::string("an operand is empty; usage: ringleader ctl ") + synopsis);
+    }
+  }
   return Status::ok();
+}
+
+// Why `address` is not a backend address, for the usage error.
+std::string address_problem(const std::string& address) {
+  constexpr size_t kMaxUnixPath = 107;  // sun_path less its terminating NUL
+  if (address.starts_with("unix:") && address.size() - 5 > kMaxUnixPath) {
+    return "its path is longer than " + std::to_string(kMaxUnixPath) + " bytes";
+  }
+  return "it is not HOST:PORT or unix:/PATH (an absolute path)";
 }
 
 CtlCall call(std::string method, std::string target, CtlView view, std::string body = "") {
@@ -57,6 +86,7 @@ std::string backend_body(const CtlOptions& o, const std::string* name, const std
   if (address) body["address"] = *address;
   if (o.weight) body["weight"] = *o.weight;
   if (o.zone) body["zone"] = *o.zone;
+  if (o.state) body["state"] = *o.state;
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -66,8 +96,9 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
   if (sub == "add") {
     if (Status s = expect_operands(w, 4, "backends add NAME ADDRESS [--weight N] [--zone Z]"); !s)
       return s;
-    if (!config::is_backend_address(w[3]))
-      return Status::error("backends add: ADDRESS \"" + w[3] + "\" is not HOST:PORT or unix:/PATH");
+    if (!config::is_backend_address(w[3])) {
+      return Status::error("backends add: ADDRESS \"" + w[3] + "\": " + address_problem(w[3]));
+    }
     return call("POST", "/backends", CtlView::kChange, backend_body(o, &w[2], &w[3]));
   }
   if (sub == "remove") {
@@ -75,9 +106,14 @@ Result<CtlCall> plan_backends(const CtlOptions& o) {
     return call("DELETE", "/backends/" + url_encode(w[2]), CtlView::kChange);
   }
   if (sub == "set") {
-    if (Status s = expect_operands(w, 3, "backends set NAME [--weight N] [--zone Z]"); !s) return s;
-    if (!o.weight && !o.zone)
-      return Status::error("backends set: say what to change with --weight N and/or --zone Z");
+    if (Status s = expect_operands(w, 3, "backends set NAME [--weight N] [--zone Z] [--state S]");
+        !s)
+      return s;
+    if (!o.weight && !o.zone && !o.state) {
+      return Status::error(
+          "backends set: say what to change with --weight N, --zone Z and/or --state "
+          "active|draining|down");
+    }
     return call("PATCH", "/backends/" + url_encode(w[2]), CtlView::kChange,
                 backend_body(o, nullptr, nullptr));
   }
@@ -107,8 +143,11 @@ Result<CtlCall> plan_ring_set(const CtlOptions& o) {
       return Status::error("ring set: expected FIELD=VALUE, got \"" + w[i] + "\"");
     const std::string field = w[i].substr(0, eq), value = w[i].substr(eq + 1);
     if (field == "replicas" || field == "vnodes" || field == "maglev_table_size") {
-      std::optional<uint32_t> n = value == "0" ? std::optional<uint32_t>(0) : parse_weight(value);
-      if (!n) return Status::error("ring set: " + field + " must be a whole number");
+      std::optional<uint32_t> n = parse_uint32(value);
+      if (!n) {
+        return Status::error("ring set: " + field + " must be a whole number (below 2^32), not \"" +
+                             value + "\"");
+      }
       body[field] = *n;
     } else if (field == "balance_factor") {
       char* end = nullptr;
@@ -162,7 +201,7 @@ const char* ctl_usage() {
          "  cluster status                                   node, role, term, leader, peers\n"
          "  backends add NAME ADDRESS [--weight N] [--zone Z]\n"
          "  backends remove NAME\n"
-         "  backends set NAME [--weight N] [--zone Z]\n"
+         "  backends set NAME [--weight N] [--zone Z] [--state active|draining|down]\n"
          "  backends drain NAME                              no new keys (primaries) for NAME\n"
          "  backends undrain NAME                            NAME active again\n"
          "  ring set FIELD=VALUE...                          change ring parameters (replicas, "
@@ -181,7 +220,8 @@ const char* ctl_usage() {
          "  --timeout SECONDS  how long to wait for the answer; default 30\n"
          "\n"
          "exit codes: 0 ok, 1 the server answered with an error, 2 usage, 3 cannot connect,\n"
-         "4 no answer in time (a change may still be applied: `ring` shows whether it was)\n";
+         "4 no answer in time, or the connection ended before one (a change may still be\n"
+         "applied: `ring`, or `cluster status` for peers, shows whether it was)\n";
 }
 
 Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
@@ -230,11 +270,30 @@ Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
     } else if (auto zone = option_value(args, &i, "--zone")) {
       if (!*zone) return zone->status();
       o.zone = zone->value();
+    } else if (auto state = option_value(args, &i, "--state")) {
+      if (!*state) return state->status();
+      if (state->value() != "active" && state->value() != "draining" && state->value() != "down") {
+        return Status::error("--state must be active, draining or down, not \"" + state->value() +
+                             "\"");
+      }
+      o.state = state->value();
     } else {
       return Status::error("unknown option " + arg);
     }
   }
   if (!token_given) o.token = env_token;
+  // It goes into a header line: a line break would end it (and start another header), and
+  // admin.token never has white space at its ends or control characters.
+  for (char c : o.token) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::error(std::string(token_given ? "--token" : kTokenEnvironmentVariable) +
+                           " holds a control character (a line break?); admin.token has none");
+    }
+  }
+  if (!o.token.empty() && (o.token.front() == ' ' || o.token.back() == ' ')) {
+    return Status::error(std::string(token_given ? "--token" : kTokenEnvironmentVariable) +
+                         " starts or ends with a space; admin.token does not");
+  }
   if (!config::parse_host_port(o.admin, nullptr, nullptr))
     return Status::error("--admin \"" + o.admin + "\" is not HOST:PORT (e.g. 127.0.0.1:9180)");
   if (o.words.empty() && !o.help) return Status::error("a command is needed");
@@ -248,6 +307,8 @@ Result<CtlCall> plan_call(const CtlOptions& o) {
       command == "backends" && w.size() > 1 && (w[1] == "add" || w[1] == "set");
   if ((o.weight || o.zone) && !sets_backend)
     return Status::error("--weight and --zone go with backends add or backends set");
+  if (o.state && !(command == "backends" && w.size() > 1 && w[1] == "set"))
+    return Status::error("--state goes with backends set");
   if (o.consistent && command != "ring")
     return Status::error("--consistent goes with the ring command");
 

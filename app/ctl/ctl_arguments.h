@@ -26,6 +26,7 @@ struct CtlOptions {
   bool consistent = false;                   // ring --consistent
   std::optional<uint32_t> weight;            // backends add/set --weight N
   std::optional<std::string> zone;           // backends add/set --zone Z
+  std::optional<std::string> state;          // backends set --state active|draining|down
   std::vector<std::string> words;            // the command and its operands
 };
 

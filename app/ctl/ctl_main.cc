@@ -21,10 +21,14 @@ std::string error_message(const AdminResponse& response, const nlohmann::json& b
   return "HTTP status " + std::to_string(response.status);
 }
 
-}  // namespace
+// What to run to see whether a change whose answer was lost took effect.
+std::string where_to_look(const AdminRequest& request) {
+  return request.target.starts_with("/cluster/peers") ? "ringleader ctl cluster status"
+                                                      : "ringleader ctl ring";
+}
 
-int run(const std::vector<std::string>& args, const std::string& env_token, std::ostream& out,
-        std::ostream& err) {
+int run_call(const std::vector<std::string>& args, const std::string& env_token, std::ostream& out,
+             std::ostream& err) {
   auto options = parse_ctl_arguments(args, env_token);
   if (!options) {
     err << "ringleader ctl: " << options.error() << "\n\n" << ctl_usage();
@@ -54,13 +58,17 @@ int run(const std::vector<std::string>& args, const std::string& env_token, std:
         << "\"? use --admin HOST:PORT)\n";
     return kExitNoConnection;
   }
-  if (response.outcome == AdminResponse::Outcome::kNoAnswer) {
+  if (response.outcome == AdminResponse::Outcome::kNoAnswer ||
+      response.outcome == AdminResponse::Outcome::kLost) {
     err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "
         << options->admin << ": " << response.error;
     if (call.request.method != "GET") {
-      err << "; the change may still be applied (ringleader ctl ring shows whether it was)";
+      err << "; the change may still be applied (" << where_to_look(call.request)
+          << " shows whether it was)";
     }
-    err << "; use --timeout SECONDS to wait longer\n";
+    if (response.outcome == AdminResponse::Outcome::kNoAnswer)
+      err << "; use --timeout SECONDS to wait longer";
+    err << "\n";
     return kExitNoAnswer;
   }
   if (response.outcome == AdminResponse::Outcome::kFailed) {
@@ -90,6 +98,20 @@ int run(const std::vector<std::string>& args, const std::string& env_token, std:
     return kExitServerError;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const std::string& env_token, std::ostream& out,
+        std::ostream& err) {
+  const int code = run_call(args, env_token, out, err);
+  // An answer that could not be written (a full disk, a closed pipe) is no success.
+  out.flush();
+  if (!out && code == kExitOk) {
+    err << "ringleader ctl: the answer could not be written to standard output\n";
+    return kExitServerError;
+  }
+  return code;
 }
 
 }  // namespace ringleader::app::ctl

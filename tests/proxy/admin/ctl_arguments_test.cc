@@ -91,6 +91,19 @@ TEST(CtlArguments, UsageErrors) {
   EXPECT_NE(plan_error({"lookup", "k", "--consistent"}).find("ring"), std::string::npos);
   EXPECT_NE(plan_error({"cluster", "members"}).find("cluster status"), std::string::npos);
   EXPECT_TRUE(parse_ok({"--help"}).help);
+  EXPECT_NE(plan_error({"backends", "remove", ""}).find("an operand is empty"), std::string::npos);
+  EXPECT_NE(plan_error({"peers", "add", "", "127.0.0.1:1"}).find("an operand is empty"),
+            std::string::npos);
+  EXPECT_NE(plan_error({"backends", "add", "r", "unix:/" + std::string(107, 'p')})
+                .find("longer than 107 bytes"),
+            std::string::npos);
+  EXPECT_NE(plan_error({"backends", "drain", "r", "--state", "down"}).find("backends set"),
+            std::string::npos);
+  EXPECT_FALSE(parse_ctl_arguments({"backends", "set", "r", "--state", "asleep"}, "").is_ok());
+  // A token goes into a header line.
+  EXPECT_FALSE(parse_ctl_arguments({"--token", "a\r\nX-Injected: yes", "ring"}, "").is_ok());
+  EXPECT_FALSE(parse_ctl_arguments({"ring"}, "token\n").is_ok());
+  EXPECT_FALSE(parse_ctl_arguments({"--token", " t", "ring"}, "").is_ok());
 }
 
 TEST(CtlArguments, ReadRequests) {
@@ -139,6 +152,10 @@ TEST(CtlArguments, BackendChanges) {
   EXPECT_EQ(set.request.target, "/backends/r1");
   EXPECT_EQ(nlohmann::json::parse(set.request.body), (nlohmann::json{{"zone", "c"}}));
 
+  EXPECT_EQ(
+      nlohmann::json::parse(plan_ok({"backends", "set", "r1", "--state", "down"}).request.body),
+      (nlohmann::json{{"state", "down"}}));
+
   CtlCall drain = plan_ok({"backends", "drain", "r1"});
   EXPECT_EQ(drain.request.method, "POST");
   EXPECT_EQ(drain.request.target, "/backends/r1/drain");
@@ -161,6 +178,11 @@ TEST(CtlArguments, RingChanges) {
                                                                      {"balance_factor", 1.25},
                                                                      {"algorithm", "maglev"},
                                                                      {"maglev_table_size", 0}}));
+  // Any whole number is sent; the server says which it takes.
+  EXPECT_EQ(nlohmann::json::parse(plan_ok({"ring", "set", "replicas=4294967295"}).request.body),
+            (nlohmann::json{{"replicas", 4294967295u}}));
+  EXPECT_NE(plan_error({"ring", "set", "replicas=4294967296"}).find("below 2^32"),
+            std::string::npos);
 }
 
 TEST(CtlArguments, PeerChanges) {

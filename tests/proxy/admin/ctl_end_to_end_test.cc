@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <functional>
 #include <sstream>
+#include <thread>
 
 #include "admin/admin_server.h"
 #include "ctl_main.h"
@@ -182,11 +185,123 @@ TEST_F(CtlEndToEndTest, NoAnswerInTimeExitsFourAndSaysAChangeMayStillApply) {
   EXPECT_EQ(err2.str().find("may still be applied"), std::string::npos) << "a read changes nothing";
 }
 
+// A listener that accepts one connection, reads the request's head and then does what the
+// test says with the connection (on its own thread), then closes it.
+class ScriptedPeer {
+ public:
+  explicit ScriptedPeer(std::function<void(int fd)> script) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    socklen_t len = sizeof(sa);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    thread_ = std::thread([this, script = std::move(script)] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+      }
+      script(c);
+      ::close(c);
+    });
+  }
+  ~ScriptedPeer() {
+    thread_.join();
+    ::close(fd_);
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+  std::thread thread_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A server that took the request and closed without a word may have applied it: the same
+// exit code and warning as no answer in time (with where to look for a peer change), not a
+// server error.
+TEST_F(CtlEndToEndTest, AConnectionClosedBeforeAnyAnswerExitsFour) {
+  for (const char* what : {"backends", "peers"}) {
+    ScriptedPeer peer([](int) {});
+    std::ostringstream out, err;
+    const std::vector<std::string> args =
+        std::string(what) == "backends"
+            ? std::vector<std::string>{"--admin", peer.address(), "backends", "drain", "r1"}
+            : std::vector<std::string>{"--admin", peer.address(), "peers", "promote", "p4"};
+    EXPECT_EQ(run(args, "", out, err), 4) << err.str();
+    EXPECT_NE(err.str().find("the connection closed before any answer"), std::string::npos)
+        << err.str();
+    EXPECT_NE(err.str().find("the change may still be applied"), std::string::npos) << err.str();
+    const std::string look = std::string(what) == "backends"
+                                 ? "ringleader ctl ring shows"
+                                 : "ringleader ctl cluster status shows";
+    EXPECT_NE(err.str().find(look), std::string::npos) << err.str();
+  }
+}
+
+// Something that is not the admin API (a Redis port answers at once and keeps the connection
+// open): said at once, not after the timeout.
+TEST_F(CtlEndToEndTest, AnAnswerThatIsNotHttpFailsAtOnce) {
+  ScriptedPeer peer([](int fd) {
+    const std::string reply = "-ERR unknown command 'POST'\r\n";
+    ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  });
+  std::ostringstream out, err;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"--admin", peer.address(), "--timeout", "5", "ring"}, "", out, err), 1);
+  EXPECT_LT(seconds_since(start), 2.0);
+  EXPECT_NE(err.str().find("not an HTTP response"), std::string::npos) << err.str();
+}
+
+// --timeout bounds the whole exchange, even when the answer trickles in.
+TEST_F(CtlEndToEndTest, ATricklingAnswerIsCutAtTheTimeout) {
+  ScriptedPeer peer([](int fd) {
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    for (char c : answer) {  // a byte every 100 ms: 4 s in all
+      if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::ostringstream out, err;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"--admin", peer.address(), "--timeout", "1", "ring"}, "", out, err), 4);
+  EXPECT_LT(seconds_since(start), 1.6);
+  EXPECT_NE(err.str().find("no answer within 1 s (part of it arrived)"), std::string::npos)
+      << err.str();
+}
+
+TEST_F(CtlEndToEndTest, AnAnswerThatCannotBeWrittenIsAFailure) {
+  start();
+  std::ostream broken(nullptr);  // every write fails
+  std::ostringstream err;
+  EXPECT_EQ(run({"--admin", address_, "ring"}, "", broken, err), 1);
+  EXPECT_NE(err.str().find("could not be written"), std::string::npos) << err.str();
+}
+
 TEST_F(CtlEndToEndTest, UsageErrorsExitTwo) {
   start();
   EXPECT_EQ(ctl({}).exit_code, 2);
   EXPECT_EQ(ctl({"frobnicate"}).exit_code, 2);
   EXPECT_EQ(ctl({"backends", "set", "r1"}).exit_code, 2);
+  // Empty names would name endpoints that do not exist; nothing is sent.
+  EXPECT_EQ(ctl({"backends", "remove", ""}).exit_code, 2);
+  EXPECT_EQ(ctl({"backends", "drain", ""}).exit_code, 2);
+  EXPECT_EQ(ctl({"backends", "set", "", "--weight", "2"}).exit_code, 2);
+  EXPECT_EQ(ctl({"peers", "remove", ""}).exit_code, 2);
+  EXPECT_EQ(ctl({"--token", "t\r\nX-Injected: yes", "health"}).exit_code, 2);
   CtlRun help = ctl({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("backends add NAME ADDRESS"), std::string::npos);
