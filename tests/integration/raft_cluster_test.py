@@ -616,6 +616,10 @@ class ClusterTest(unittest.TestCase):
                           ready["error"])
             self.assertTrue(victim.cluster()["removed"])
             self.assertIn("removed from the group", victim.proc.tail(50))
+            # A change asked of it is refused for good, not a 503 to retry.
+            status, refused = http("POST", victim.admin, "/backends/r0/drain")
+            self.assertEqual(status, 409, refused)
+            self.assertIn("this instance was removed from the group", refused["error"])
             victim.stop()
             leader = cl.wait_leader()
             status, body = change("PATCH", leader.admin, "/backends/r0", {"weight": 3})

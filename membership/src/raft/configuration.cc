@@ -101,7 +101,10 @@ Result<Configuration> apply_change(const Configuration& current, const ConfigCha
       if (!change.address.empty()) next.addresses[id] = change.address;
       break;
     case ConfigChangeType::kPromoteLearner:
-      if (!current.is_learner(id)) return Status::error("node " + id + " is not a learner");
+      if (!current.is_member(id)) {
+        return Status::error("node " + id + " is not a member: add it as a learner first");
+      }
+      if (!current.is_learner(id)) return Status::error("node " + id + " is already a voter");
       erase(next.learners, id);
       insert_sorted(next.voters, id);
       break;

@@ -726,6 +726,13 @@ state::MembershipState MembershipService::projected_state() const {
 
 void MembershipService::forward_to_leader(transport::ForwardRequest request, Done done,
                                           uint64_t deadline_ms) {
+  if (const raft::Index removed_at = node_->removal_index(); removed_at != 0) {
+    // No leader will ever be known here again: not a 503 to retry.
+    done(Status::refused("this instance was removed from the group (configuration at index " +
+                         std::to_string(removed_at) +
+                         "); it takes no more changes: send them to a member"));
+    return;
+  }
   const raft::NodeId& leader = node_->leader();
   if (leader.empty()) {
     done(Status::error("no leader known; retry shortly"));

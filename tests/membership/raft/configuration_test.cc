@@ -35,7 +35,10 @@ TEST(Configuration, RefusesChangesThatDoNotApply) {
   Configuration c = config({"p1"}, {"p2"});
   EXPECT_FALSE(apply_change(c, {ConfigChangeType::kAddLearner, "p1"}).is_ok());
   EXPECT_FALSE(apply_change(c, {ConfigChangeType::kAddVoter, "p2"}).is_ok());
-  EXPECT_FALSE(apply_change(c, {ConfigChangeType::kPromoteLearner, "p1"}).is_ok());
+  EXPECT_EQ(apply_change(c, {ConfigChangeType::kPromoteLearner, "p1"}).error(),
+            "node p1 is already a voter");
+  EXPECT_EQ(apply_change(c, {ConfigChangeType::kPromoteLearner, "p9"}).error(),
+            "node p9 is not a member: add it as a learner first");
   EXPECT_FALSE(apply_change(c, {ConfigChangeType::kRemove, "p9"}).is_ok());
   EXPECT_FALSE(apply_change(c, {ConfigChangeType::kRemove, "p1"}).is_ok());  // last voter
   EXPECT_FALSE(apply_change(c, {ConfigChangeType::kAddVoter, ""}).is_ok());
