@@ -35,12 +35,14 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Packaged services must not start on install: tests start their own on free ports.
-policy_added=0
-if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-  $SUDO chmod +x /usr/sbin/policy-rc.d
-  policy_added=1
+# Packaged services must not start on install: tests start their own on free ports. The
+# policy file is removed however the install ends; one left by an interrupted earlier run
+# (it carries the marker) is taken as this run's.
+POLICY=/usr/sbin/policy-rc.d
+MARKER="# added by ringleader scripts/deps.sh for the install"
+if [[ ! -e $POLICY ]] || grep -qxF "$MARKER" "$POLICY"; then
+  printf '#!/bin/sh\n%s\nexit 101\n' "$MARKER" | $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod +x "$POLICY"
+  trap '$SUDO rm -f "$POLICY"' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-if ((policy_added)); then $SUDO rm -f /usr/sbin/policy-rc.d; fi

@@ -24,7 +24,11 @@ stop_demo() {
     for pidfile in "$DEMO"/*.pid; do
       [[ -e "$pidfile" ]] || continue
       pid=$(cat "$pidfile")
-      if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+      # Only a process of the demo: after a reboot the number may be another program's.
+      if kill -0 "$pid" 2>/dev/null &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'redis-server|memcached|ringleader'; then
+        kill "$pid" 2>/dev/null || true
+      fi
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f "$pidfile"
     done
@@ -54,7 +58,8 @@ stop_demo
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 for port in "${BACKEND_PORTS[@]}" "$SPARE_PORT" $PROXY_PORT $((PROXY_PORT + 1)) $((PROXY_PORT + 2)) \
-  $ADMIN_PORT $((ADMIN_PORT + 1)) $((ADMIN_PORT + 2)) $RAFT_PORT $((RAFT_PORT + 1)) $((RAFT_PORT + 2)); do
+  $ADMIN_PORT $((ADMIN_PORT + 1)) $((ADMIN_PORT + 2)) $RAFT_PORT $((RAFT_PORT + 1)) $((RAFT_PORT + 2)) \
+  "${MC_PORTS[@]}" $MC_PROXY_PORT $MC_ADMIN_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port on 127.0.0.1 is taken by another program; the demo needs it" >&2
     exit 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds ringleader and runs the whole test suite through CTest, then
-# rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs every test not
-# labelled slow again (integration tests check the proxy's output for sanitizer reports).
+# rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the whole suite again
+# (integration tests check the proxy's output for sanitizer reports). Labels: unit,
+# integration (real servers; the longest), bench (the benchmark scripts' smoke run).
 # Idempotent; safe to run repeatedly. Build trees: build/ and build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,9 @@ cmake --build build -j "$JOBS"
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$JOBS"
 
-echo "== sanitizer build (ASan + UBSan), all tests but the slow ones"
+echo "== sanitizer build (ASan + UBSan), the whole suite again"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGLEADER_WERROR=ON \
   -DRINGLEADER_SANITIZE=ON -DRINGLEADER_BENCH=OFF
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -LE slow
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS"
