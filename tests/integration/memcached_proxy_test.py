@@ -761,6 +761,39 @@ class MalformedLinesTest(McClusterCase):
         self.assertEqual([d for d in differ if d[1] != d[2]], [])
 
 
+class LongLinesTest(McClusterCase):
+    """memcached resets a connection whose line passes 2048 bytes (get and gets aside): a
+    client's long line must not reach it, where it failed every request on the shared
+    connection and, repeated, ejected the backend."""
+
+    def test_lines_memcached_would_reset_on_never_reach_it(self):
+        key = "long:k"
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", key, key)), b"STORED")
+        c = self.conn()
+        zeros = b"0" * 20000
+        junk = b"y" * 20000
+        for line, answer in [
+                (b"set %s %s0 0 1\r\nx\r\n" % (b(key), zeros), b"CLIENT_ERROR bad command line format"),
+                (b"set %s 0 %s0 1\r\nx\r\n" % (b(key), zeros), b"CLIENT_ERROR bad command line format"),
+                (b"touch %s %s0\r\n" % (b(key), zeros), b"CLIENT_ERROR bad command line format"),
+                (b"incr long:n %s1\r\n" % zeros, b"CLIENT_ERROR bad command line format"),
+                (b"gat %s0 %s\r\n" % (zeros, b(key)), b"CLIENT_ERROR bad command line format"),
+                (b"gat %s0 %s long:other\r\n" % (zeros, b(key)),
+                 b"CLIENT_ERROR bad command line format"),
+                # The one word memcached ignores is left out, and the rest goes on.
+                (b"touch %s 0 %s\r\n" % (b(key), junk), b"TOUCHED"),
+                (b"set long:m 0 0 1 %s\r\nm\r\n" % junk, b"STORED")]:
+            for _ in range(3):  # failure_limit times: none of it may count against mc
+                c.send(line)
+                self.assertEqual(c.line(), answer, line[:40])
+            self.assert_works(c, key)
+            self.assert_works(other, key)
+        self.assertEqual(c.get("long:m"), [(b"long:m", 0, b"m", None)])
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_ejections_total"
+                                      '{backend="%s"}' % self.owner(key)), 0)
+
+
 class LimitsTest(McClusterCase):
     proxy_extra = "max_request_bytes = 65536"
 

@@ -59,7 +59,8 @@ bool parse_unsigned(std::string_view s, uint64_t* out) {
 constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
 
 // memcached closes a connection that sends more than 2048 bytes without a newline, except for
-// get and gets lines: every other line the proxy writes stays under this.
+// get and gets lines: every other line the proxy writes stays under this (a line that cannot
+// is refused: bad command line format).
 constexpr size_t kMaxBackendLine = 2000;
 // memcached 1.6.18 refuses meta lines of 20 words or more ("options flags too long").
 constexpr size_t kMaxMetaWords = 19;
@@ -111,6 +112,13 @@ size_t canonical_length(std::span<const std::string_view> t) {
   for (std::string_view w : t)
     n += w.size();
   return n;
+}
+
+// Whether the words, joined by single spaces, make a line memcached reads: a longer one
+// resets the connection, failing every client's requests on it and counting toward the
+// backend's ejection.
+bool fits_backend_line(std::span<const std::string_view> t) {
+  return canonical_length(t) + 2 <= kMaxBackendLine;
 }
 
 // A storage line of `words` words (5: set, add, ...; 6: cas) with one more ignored, whose
@@ -414,9 +422,15 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
     refuse(req, noreply, "CLIENT_ERROR key too long");
     return;
   }
+  if (!fits_backend_line(t.first(words))) {
+    refuse(req, noreply, kBadFormat);
+    return;
+  }
   if (noreply) req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
-  const std::string payload =
-      noreply || raw.empty() ? encode(t, words, true, parser_.data()) : std::string();
+  // Without the ignored word when that alone makes the line too long.
+  const std::string payload = noreply || raw.empty() || !fits_backend_line(t)
+                                  ? encode(t, words, true, parser_.data())
+                                  : std::string();
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (spec.kind == CommandKind::kCas) {
     forward_cas(t[1], bytes, "STORED\r\n", "delete " + std::string(t[1]) + "\r\n", req);
@@ -456,6 +470,10 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
     refuse(req, noreply, "CLIENT_ERROR key too long");
     return;
   }
+  if (!fits_backend_line(t.first(words))) {
+    refuse(req, noreply, kBadFormat);
+    return;
+  }
   if (args == 1) {
     uint64_t delta = 0;
     if (t[0] == "touch" ? !parse_exptime(t[2]) : !parse_unsigned(t[2], &delta)) {
@@ -466,7 +484,7 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
     }
   }
   if (noreply) req.merge.kind = static_cast<uint8_t>(MergeKind::kSilent);
-  if (!noreply && !raw.empty()) {
+  if (!noreply && !raw.empty() && fits_backend_line(t)) {
     forward(t[1], raw, Access::kWrite, req);
   } else {
     forward(t[1], encode(t, words, false, {}), Access::kWrite, req);
@@ -489,11 +507,18 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     answer(req, "END");
     return;
   }
+  size_t longest_key = 0;
   for (size_t k = first_key; k < t.size(); ++k) {
     if (t[k].size() > kMaxKeyBytes) {
       answer(req, "CLIENT_ERROR key too long");
       return;
     }
+    longest_key = std::max(longest_key, t[k].size());
+  }
+  // gat and gats parts each repeat the exptime: one with a key must fit memcached's line.
+  if (first_key == 2 && canonical_length(t.first(2)) + 1 + longest_key + 2 > kMaxBackendLine) {
+    answer(req, kBadFormat);
+    return;
   }
   // get may be served by any replica; a cas unique (gets, gats) belongs to the server that
   // gave it, and gat/gats touch the copy they read: those read the primary while it answers.
