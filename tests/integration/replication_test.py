@@ -2,6 +2,7 @@
 """Replication through `ringleader serve` with real redis-servers and memcacheds on 127.0.0.1:
 writes reach every replica of a key and are acknowledged as replication.write says, reads
 follow replication.read and fail over to the next replica when a backend is gone."""
+import os
 import signal
 import socket
 import struct
@@ -11,7 +12,7 @@ import unittest
 import redis
 
 from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_value,
-                     replica_backends, run_unittests, wait_until)
+                     replica_backends, run_unittests, sigstop, wait_until)
 
 # Never eject (failure_limit = 0): a dead backend stays in every replica set, so each request
 # meets it; short timeouts keep the dead one's failures quick.
@@ -542,6 +543,43 @@ class MemcachedReplicationTest(unittest.TestCase):
                 self.assertEqual(mc_command(rl.port, f"mg {k} v"),
                                  f"VA {len(k)}\r\n{k}\r\n".encode())
                 self.assertEqual(mc_command(self.rl.port, f"mg {k} v"), b"EN\r\n")
+        finally:
+            rl.__exit__(None, None, None)
+
+    def test_a_returned_cas_token_is_the_primarys(self):
+        # ms and ma with c answer a cas token, which a later C compares on the primary. Under
+        # write = "one" the copy acknowledged first answered, and a stalled primary made that
+        # the other server's token: the compare then failed (EX) on a key nobody had changed.
+        backends = [{"name": f"mc-{i}", "address": f"127.0.0.1:{m.port}"}
+                    for i, m in enumerate(self.mcs)]
+        rl = Ringleader(RINGLEADER, self.tmp, backends, proxy='protocol = "memcached"',
+                        ring="replicas = 2", name="rl-one",
+                        extra=BACKEND + replication("one", "primary")).__enter__()
+        try:
+            for key, line, data in (("ct", "ms ct 1 c", b"x"), ("cn", "ma cn N0 J5 c", None)):
+                primary = self.mcs[self.holders(key)[0]]
+                for _ in range(2):  # ma: created, then incremented
+                    sigstop(primary.proc.pid)
+                    try:
+                        s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+                        s.sendall(line.encode() + b"\r\n" + (data + b"\r\n" if data else b""))
+                        time.sleep(0.3)  # the other copy answers meanwhile
+                    finally:
+                        os.kill(primary.proc.pid, signal.SIGCONT)
+                    reply = b""
+                    while not reply.endswith(b"\r\n"):
+                        reply += s.recv(1000)
+                    s.close()
+                    token = reply.split(b" c")[1].strip()
+                    on_primary = mc_command(primary.port, f"mg {key} c")
+                    self.assertEqual(on_primary, b"HD c" + token + b"\r\n", (line, reply))
+                    # The token passes a compare through the proxy.
+                    if data:
+                        self.assertEqual(mc_command(rl.port, f"ms {key} 1 C{token.decode()}",
+                                                    b"y"), b"HD\r\n")
+                    else:
+                        self.assertEqual(mc_command(rl.port, f"ma {key} C{token.decode()}"),
+                                         b"HD\r\n")
         finally:
             rl.__exit__(None, None, None)
 

@@ -642,7 +642,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     answer(req, kBadFormat);
     return;
   }
-  bool base64 = false, compare = false, value = false, conditional = false;
+  bool base64 = false, compare = false, value = false, conditional = false, returns_cas = false;
   int quiet_flags = 0;
   bool primary_read = cm == "me";
   for (size_t i = first_flag; i < t.size(); ++i) {
@@ -663,6 +663,9 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
         conditional = cm == "ms" && t[i].size() == 2 && std::strchr("EeRr", t[i][1]) != nullptr;
         break;
       case 'c':  // returns a cas token, which belongs to the server that gave it
+        returns_cas = true;
+        primary_read = true;
+        break;
       case 'N':  // creates the item on a miss: on the server asked, so always the same one
       case 'R':  // recache race: decided on one server
       case 'T':  // updates the TTL of the copy read
@@ -712,6 +715,12 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     drop += base64 ? " b\r\n" : "\r\n";
     // Applied: HD, or with v on ma (the new number) VA.
     forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", drop, req);
+  } else if (returns_cas && !conditional && (cm == "ms" || cm == "ma") &&
+             req.ring->replicas(req.ring->hash(place)).size() > 1) {
+    // The cas token answered must be the primary's, where a later C compares it (a copy
+    // acknowledged first, under write = "one", would give another server's): the primary
+    // first, then the same change to the others, without c.
+    forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", without_flags("qc"), req);
   } else if (conditional && req.ring->params().replicas > 1) {
     // As add and replace: the primary decides; once it stored the item, the other replicas
     // store it in the default mode (set), so copies that drifted apart converge.
