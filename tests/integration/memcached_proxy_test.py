@@ -743,7 +743,15 @@ class MalformedLinesTest(McClusterCase):
              b"delete ml:k x y", b"delete ml:k x y z", b"delete ml:k noreply", b"touch ml:k",
              b"touch ml:k 5 noreply extra", b"touch ml:k 5 x", b"touch ml:k soon", b"get",
              b"gets", b"gat", b"mg", b"md", b"ma", b"me", b"mg ml:k q q", b"mg ml:k Tx",
-             b"mg ml:k !", b"md ml:k !", b"ma ml:k MX", b"verbosity", b"verbosity 1 2 3"]
+             b"mg ml:k !", b"md ml:k !", b"ma ml:k MX", b"verbosity", b"verbosity 1 2 3",
+             # keys over 250 bytes, in every command
+             b"get " + b"k" * 251, b"gets ml:k " + b"k" * 251, b"gat 1 " + b"k" * 251,
+             b"delete " + b"k" * 251, b"incr " + b"k" * 251 + b" 1", b"touch " + b"k" * 251 + b" 1",
+             b"mg " + b"k" * 251 + b" v", b"md " + b"k" * 251,
+             # 20 words: worded differently for mg
+             b"mg ml:k" + b" T1" * 18, b"md ml:k" + b" T1" * 18, b"ma ml:k" + b" T1" * 18,
+             # "-0" is 0 to memcached
+             b"incr ml:n -0", b"decr ml:n -0", b"incr ml:n +2", b"incr ml:n -1"]
 
     def answers(self, conn, line):
         conn.send(line + b"\r\nmn\r\n")
@@ -753,12 +761,34 @@ class MalformedLinesTest(McClusterCase):
         return got
 
     def test_answers_match_memcached(self):
-        direct = McConn(self.mcs[0].port)
+        # A memcached that does not hold ml:n for the proxy: the counter lines run on two items.
+        direct = McConn(next(m for name, m in self.names.items() if name != self.owner("ml:n")).port)
         self.addCleanup(direct.close)
         proxied = self.conn()
+        for conn in (direct, proxied):
+            self.assertEqual(conn.command(storage("set", "ml:n", "5")), b"STORED")
         differ = [(line, self.answers(direct, line), self.answers(proxied, line))
                   for line in self.LINES]
         self.assertEqual([d for d in differ if d[1] != d[2]], [])
+
+    def test_flags_are_read_as_memcached_reads_them(self):
+        # 2^32 and more keep their low 32 bits; "-0" is 0; "+5" is 5; "-1" is refused.
+        direct = McConn(self.mcs[0].port)
+        self.addCleanup(direct.close)
+        proxied = self.conn()
+        for flags in (b"4294967296", b"18446744073709551615", b"-0", b"+5", b"-1"):
+            line = b"set ml:f %s 0 1\r\nx\r\n" % flags
+            answers = []
+            for conn in (direct, proxied):
+                answer = conn.command(line)
+                if answer == b"STORED":
+                    answers.append((answer, conn.get("ml:f")))
+                else:
+                    answers.append((answer, None))
+                    conn.send(b"mn\r\n")  # memcached runs the block as a command; skip it
+                    while conn.line() != b"MN":
+                        pass
+            self.assertEqual(answers[1], answers[0], flags)
 
 
 class LongLinesTest(McClusterCase):
@@ -921,7 +951,7 @@ class MetaCommandsTest(McClusterCase):
         # 20 words would have memcached run its data block as a command.
         conn.send(b"mg quiet:missing v q1\r\nms quiet:m 9" + b" T0" * 17 + b"\r\nflush_all\r\n"
                   b"mg %s v\r\nmn\r\n" % b(b_))
-        self.assertEqual(conn.line(), b"CLIENT_ERROR options flags are too long")
+        self.assertEqual(conn.line(), b"CLIENT_ERROR options flags too long")  # memcached's
         self.assertEqual(self.meta_value(conn), (b"VA 1", b"x"))
         self.assertEqual(conn.line(), b"MN")
         # A repeated q is refused, as any repeated flag: the proxy does not hide it.

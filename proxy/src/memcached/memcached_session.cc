@@ -52,7 +52,13 @@ bool parse_exptime(std::string_view s) {
   return !s.empty() && s[0] == '+' ? parse_i64(s.substr(1), &v) && s[1] != '-' : parse_i64(s, &v);
 }
 
+// memcached reads unsigned numbers with strtoull and refuses a '-' only when the result is
+// negative as a signed number: "-0" (any number of zeros) is 0 to it.
 bool parse_unsigned(std::string_view s, uint64_t* out) {
+  if (s.size() > 1 && s[0] == '-' && s.find_first_not_of('0', 1) == std::string_view::npos) {
+    *out = 0;
+    return true;
+  }
   return parse_u64(without_plus(s), out);
 }
 
@@ -122,12 +128,12 @@ bool fits_backend_line(std::span<const std::string_view> t) {
 }
 
 // A storage line of `words` words (5: set, add, ...; 6: cas) with one more ignored, whose
-// flags, exptime and cas unique read as numbers memcached takes.
+// flags, exptime and cas unique read as numbers memcached takes (flags of 2^32 or more too:
+// memcached keeps their low 32 bits).
 bool storage_line_ok(std::span<const std::string_view> t, size_t words) {
   uint64_t number = 0;
   return t.size() >= words && t.size() <= words + 1 && parse_unsigned(t[2], &number) &&
-         number <= UINT32_MAX && parse_exptime(t[3]) &&
-         (words != 6 || parse_unsigned(t[5], &number));
+         parse_exptime(t[3]) && (words != 6 || parse_unsigned(t[5], &number));
 }
 
 }  // namespace
@@ -261,8 +267,8 @@ void MemcachedSession::plan(const CommandSpec& spec, Tokens t, std::string_view 
 }
 
 void MemcachedSession::answer_stats(Tokens t, PendingRequest& req) {
-  static constexpr std::string_view kPerServer[] = {"slabs",    "items",  "sizes", "conns",
-                                                    "settings", "detail", "reset", "extstore"};
+  static constexpr std::string_view kPerServer[] = {
+      "slabs", "items", "sizes", "conns", "settings", "detail", "reset", "extstore", "cachedump"};
   if (t.size() > 1) {
     for (std::string_view sub : kPerServer) {
       if (t[1] == sub) {
@@ -314,7 +320,11 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
   // ms does as set (its key may be in base64: flag b).
   const std::string_view line = "SERVER_ERROR object too large for cache";
   const bool meta = t[0] == "ms";
-  if ((t[0] != "set" && !meta) || t.size() < 2 || t[1].size() > kMaxKeyBytes) {
+  if (t.size() >= 2 && t[1].size() > kMaxKeyBytes) {
+    refuse(req, noreply_, kBadFormat);  // memcached looks at the key before the size
+    return;
+  }
+  if ((t[0] != "set" && !meta) || t.size() < 2) {
     refuse(req, noreply_, line);
     return;
   }
@@ -419,7 +429,7 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
     return;
   }
   if (t[1].size() > kMaxKeyBytes) {
-    refuse(req, noreply, "CLIENT_ERROR key too long");
+    refuse(req, noreply, kBadFormat);  // memcached's answer to a key over 250 bytes
     return;
   }
   if (!fits_backend_line(t.first(words))) {
@@ -467,7 +477,7 @@ void MemcachedSession::plan_keyed(Tokens t, size_t args, std::string_view raw,
     return;
   }
   if (t[1].size() > kMaxKeyBytes) {
-    refuse(req, noreply, "CLIENT_ERROR key too long");
+    refuse(req, noreply, kBadFormat);  // memcached's answer to a key over 250 bytes
     return;
   }
   if (!fits_backend_line(t.first(words))) {
@@ -510,7 +520,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   size_t longest_key = 0;
   for (size_t k = first_key; k < t.size(); ++k) {
     if (t[k].size() > kMaxKeyBytes) {
-      answer(req, "CLIENT_ERROR key too long");
+      answer(req, kBadFormat);  // memcached's answer to a key over 250 bytes
       return;
     }
     longest_key = std::max(longest_key, t[k].size());
@@ -635,7 +645,9 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   // block, which it would then run as commands; and it drops a connection that sends over
   // 2048 bytes without a newline. Neither reaches a backend: no real meta line comes close.
   if (t.size() > kMaxMetaWords) {
-    answer(req, "CLIENT_ERROR options flags are too long");
+    // Worded as memcached 1.6.18 words it, which differs between mg and the others.
+    answer(req, cm == "mg" ? "CLIENT_ERROR options flags are too long"
+                           : "CLIENT_ERROR options flags too long");
     return;
   }
   if (canonical_length(t) + 2 > kMaxBackendLine) {
