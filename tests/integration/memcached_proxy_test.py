@@ -683,11 +683,14 @@ class MalformedStorageTest(McClusterCase):
         # The data block can still be told from the next request: it is read and dropped, the
         # client gets one error line, and its next request is answered.
         c = self.conn()
-        for payload in [b"set mf:r notaflag 0 1\r\nv\r\n", b"set mf:r 0 soon 1\r\nv\r\n",
-                        b"set mf:r 4294967296 0 1\r\nv\r\n", b"cas mf:r 0 0 1\r\nv\r\n",
-                        b"cas mf:r 0 0 1 notacas\r\nv\r\n"]:
+        for payload, answer in [
+                (b"set mf:r notaflag 0 1\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
+                (b"set mf:r 0 soon 1\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
+                (b"set mf:r -1 0 1\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
+                (b"cas mf:r 0 0 1\r\nv\r\n", b"ERROR"),  # a word count cas does not take
+                (b"cas mf:r 0 0 1 notacas\r\nv\r\n", b"CLIENT_ERROR bad command line format")]:
             c.send(payload + b"version\r\n")
-            self.assertEqual(c.line(), b"CLIENT_ERROR bad command line format", payload)
+            self.assertEqual(c.line(), answer, payload)
             self.assertTrue(c.line().startswith(b"VERSION "), payload)
         self.assert_absent("mf:r")
 

@@ -330,6 +330,10 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
   }
   // memcached reads the line before it sizes the item: a malformed one is refused as such,
   // and unlinks nothing.
+  if (!meta && (t.size() < 5 || t.size() > 6)) {
+    refuse(req, false, "ERROR");  // a word count set does not take: an unknown command
+    return;
+  }
   if (!meta && !storage_line_ok(t, 5)) {
     refuse(req, noreply_, kBadFormat);
     return;
@@ -424,6 +428,12 @@ void MemcachedSession::plan_storage(const CommandSpec& spec, Tokens t, std::stri
   // the arguments that is not "noreply" ("set k 0 0 1 x" stores k).
   const size_t words = spec.kind == CommandKind::kCas ? 6 : 5;
   const bool noreply = noreply_;
+  // A word count the command does not take is an unknown command to memcached (ERROR, noreply
+  // or not), which then runs the data block as a command too; the proxy drops the block.
+  if (t.size() < words || t.size() > words + 1) {
+    answer(req, "ERROR");
+    return;
+  }
   if (!storage_line_ok(t, words)) {
     refuse(req, noreply, kBadFormat);
     return;

@@ -236,8 +236,10 @@ TEST_F(MemcachedSessionTest, LocalAnswers) {
             "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"},
            {"gat x k\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
            {"set k x 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
-           {"set k 4294967296 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
-           {"cas k 0 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k -1 0 1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           // A word count a storage command does not take: unknown to memcached.
+           {"cas k 0 0 1\r\nv\r\n", "ERROR\r\n"},
+           {"set k 0 0 1 x y\r\nv\r\n", "ERROR\r\n"},
            {"flush_all soon\r\n", "CLIENT_ERROR invalid exptime argument\r\n"},
            {"flush_all 0 x y\r\n", "ERROR\r\n"},
            {"delete n 0 x\r\n",
@@ -586,13 +588,16 @@ TEST_F(MemcachedSessionTest, OversizedDataBlockIsAnsweredAndSkippedAsItArrives) 
 TEST_F(MemcachedSessionTest, AnOversizedSetWithAMalformedLineUnlinksNothing) {
   // memcached refuses the line before it sizes the item, and leaves the key as it was.
   config_.proxy.max_request_bytes = 64;
-  for (const char* line : {"set k abc 0 100\r\n", "set k 0 x 100\r\n", "set k 0 0 100 a b\r\n",
-                           "set k 4294967296 0 100\r\n"}) {
+  for (const auto& [line, reply] : std::vector<std::pair<std::string, std::string>>{
+           {"set k abc 0 100\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k 0 x 100\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k -1 0 100\r\n", "CLIENT_ERROR bad command line format\r\n"},
+           {"set k 0 0 100 a b\r\n", "ERROR\r\n"}}) {
     session_ = std::make_unique<MemcachedSession>(env_);
     PendingRequest* req = plan(line);
     EXPECT_TRUE(req->complete) << line;
     EXPECT_TRUE(req->fragments.empty()) << line;
-    EXPECT_EQ(req->reply, "CLIENT_ERROR bad command line format\r\n") << line;
+    EXPECT_EQ(req->reply, reply) << line;
   }
 }
 
