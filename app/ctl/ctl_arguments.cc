@@ -26,17 +26,6 @@ std::optional<Result<std::string>> option_value(const std::vector<std::string>& 
   return std::nullopt;
 }
 
-std::optional<uint32_t> parse_weight(const std::string& text) {
-  if (text.empty() || text.size() > 9) return std::nullopt;
-  uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (value == 0) return std::nullopt;
-  return value;
-}
-
 // A whole number up to 2^32 - 1.
 std::optional<uint32_t> parse_uint32(const std::string& text) {
   if (text.empty() || text.size() > 10) return std::nullopt;
@@ -47,6 +36,13 @@ std::optional<uint32_t> parse_uint32(const std::string& text) {
   }
   if (value > UINT32_MAX) return std::nullopt;
   return static_cast<uint32_t>(value);
+}
+
+// A whole number from 1 up to 2^32 - 1 (weights, timeouts: their callers bound them further).
+std::optional<uint32_t> parse_weight(const std::string& text) {
+  std::optional<uint32_t> value = parse_uint32(text);
+  if (value == 0u) return std::nullopt;
+  return value;
 }
 
 // `count` words, none of the operands (after the first `fixed` words) empty: an empty NAME or

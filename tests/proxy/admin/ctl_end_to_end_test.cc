@@ -146,26 +146,30 @@ TEST_F(CtlEndToEndTest, CannotConnectExitsThreeNamingTheAddress) {
       << r.err;
 }
 
+// A listening socket on a free loopback port; its "127.0.0.1:PORT" in *address.
+int loopback_listener(std::string* address) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  EXPECT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  *address = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  return fd;
+}
+
 // A listener that never accepts: connecting succeeds (the kernel's backlog), nothing answers.
 class SilentListener {
  public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-    EXPECT_EQ(::listen(fd_, 8), 0);
-    socklen_t len = sizeof(sa);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
-  }
+  SilentListener() : fd_(loopback_listener(&address_)) {}
   ~SilentListener() { ::close(fd_); }
   const std::string& address() const { return address_; }
 
  private:
+  std::string address_;  // before fd_: the constructor fills it while opening fd_
   int fd_ = -1;
-  std::string address_;
 };
 
 TEST_F(CtlEndToEndTest, NoAnswerInTimeExitsFourAndSaysAChangeMayStillApply) {
@@ -189,16 +193,7 @@ TEST_F(CtlEndToEndTest, NoAnswerInTimeExitsFourAndSaysAChangeMayStillApply) {
 // test says with the connection (on its own thread), then closes it.
 class ScriptedPeer {
  public:
-  explicit ScriptedPeer(std::function<void(int fd)> script) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-    EXPECT_EQ(::listen(fd_, 8), 0);
-    socklen_t len = sizeof(sa);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  explicit ScriptedPeer(std::function<void(int fd)> script) : fd_(loopback_listener(&address_)) {
     thread_ = std::thread([this, script = std::move(script)] {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
@@ -220,8 +215,8 @@ class ScriptedPeer {
   const std::string& address() const { return address_; }
 
  private:
+  std::string address_;  // before fd_: the constructor fills it while opening fd_
   int fd_ = -1;
-  std::string address_;
   std::thread thread_;
 };
 
