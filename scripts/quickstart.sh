@@ -20,19 +20,23 @@ MC_PROXY_PORT=7420         # a ringleader speaking the memcached protocol
 MC_ADMIN_PORT=7421
 
 stop_demo() {
-  if [[ -d "$DEMO" ]]; then
-    for pidfile in "$DEMO"/*.pid; do
-      [[ -e "$pidfile" ]] || continue
-      pid=$(cat "$pidfile")
-      # Only a process of the demo: after a reboot the number may be another program's.
-      if kill -0 "$pid" 2>/dev/null &&
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'redis-server|memcached|ringleader'; then
-        kill "$pid" 2>/dev/null || true
-      fi
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      rm -f "$pidfile"
-    done
-  fi
+  [[ -d "$DEMO" ]] || return 0
+  local stopping=()
+  for pidfile in "$DEMO"/*.pid; do
+    [[ -e "$pidfile" ]] || continue
+    pid=$(cat "$pidfile")
+    # Only a process of the demo: after a reboot the number may be another program's.
+    if kill -0 "$pid" 2>/dev/null &&
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'redis-server|memcached|ringleader'; then
+      kill "$pid" 2>/dev/null || true
+      stopping+=("$pid")
+    fi
+    rm -f "$pidfile"
+  done
+  # All were asked at once; each gets up to 5 s to finish.
+  for pid in "${stopping[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 
 if [[ "${1:-}" == "stop" ]]; then

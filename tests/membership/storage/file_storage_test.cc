@@ -34,6 +34,23 @@ std::vector<raft::Index> indexes(const raft::PersistentState& s) {
   return out;
 }
 
+// A log written in two appends (two writes, each synced): its bytes, and where the second
+// write starts.
+struct TwoWrites {
+  uint64_t second_at = 0;
+  std::string log;
+};
+TwoWrites write_twice(const TempDir& dir, const std::vector<raft::Entry>& first,
+                      const std::vector<raft::Entry>& second) {
+  TwoWrites out;
+  auto s = open_ok(dir.path());
+  EXPECT_TRUE(persist(*s, nullptr, nullptr, first).is_ok());
+  out.second_at = read_file(dir.file("log")).size();
+  EXPECT_TRUE(persist(*s, nullptr, nullptr, second).is_ok());
+  out.log = read_file(dir.file("log"));
+  return out;
+}
+
 TEST(FileStorage, EmptyDirectoryOpensEmpty) {
   TempDir dir;
   auto s = open_ok(dir.path() + "/data");
@@ -107,15 +124,7 @@ TEST(FileStorage, CrashAtEveryByteOfTheLastRecordRecoversThePrefix) {
 
 TEST(FileStorage, FlippedByteInTheTailIsDetected) {
   TempDir dir;
-  uint64_t before = 0;
-  std::string full;
-  {
-    auto s = open_ok(dir.path());
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1, 1})).is_ok());
-    before = read_file(dir.file("log")).size();
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(4, {1})).is_ok());
-    full = read_file(dir.file("log"));
-  }
+  const auto [before, full] = write_twice(dir, make_entries(1, {1, 1, 1}), make_entries(4, {1}));
   for (uint64_t at = before; at < full.size(); ++at) {
     std::string damaged = full;
     damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
@@ -170,15 +179,7 @@ TEST(FileStorage, FlippedByteBeforeIntactEntriesFailsOpenInsteadOfCutting) {
 // torn record; they frame as an empty record, which is no entry: still a torn tail.
 TEST(FileStorage, ZerosAfterATornRecordAreATornTail) {
   TempDir dir;
-  uint64_t before = 0;
-  std::string full;
-  {
-    auto s = open_ok(dir.path());
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1})).is_ok());
-    before = read_file(dir.file("log")).size();
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(3, {1, 1})).is_ok());
-    full = read_file(dir.file("log"));
-  }
+  const auto [before, full] = write_twice(dir, make_entries(1, {1, 1}), make_entries(3, {1, 1}));
   std::string torn = full.substr(0, before + 12) + std::string(full.size() - before - 12, '\0');
   torn[before + 9] = static_cast<char>(torn[before + 9] ^ 0x20);  // entry 3 fails its checksum
   write_file(dir.file("log"), torn);
@@ -201,15 +202,7 @@ std::vector<raft::Entry> big_entries(raft::Index first, size_t n, size_t bytes) 
 // record, wherever the lost page falls.
 TEST(FileStorage, ALostPageInTheLastWriteIsATornTailEvenWithIntactRecordsAfterIt) {
   TempDir dir;
-  uint64_t before = 0;
-  std::string full;
-  {
-    auto s = open_ok(dir.path());
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, make_entries(1, {1, 1})).is_ok());
-    before = read_file(dir.file("log")).size();
-    ASSERT_TRUE(persist(*s, nullptr, nullptr, big_entries(3, 3, 10000)).is_ok());
-    full = read_file(dir.file("log"));
-  }
+  const auto [before, full] = write_twice(dir, make_entries(1, {1, 1}), big_entries(3, 3, 10000));
   // Where each record of the last write starts (entries 3, 4, 5: equal sizes).
   const uint64_t record = (full.size() - before) / 3;
   ASSERT_EQ(before + 3 * record, full.size());
