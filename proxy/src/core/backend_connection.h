@@ -140,7 +140,9 @@ class BackendConnection final : public IoBatch::Writer {
   uint32_t backoff_step_ = 0;
   std::string last_error_;
   size_t handshake_pending_ = 0;  // handshake replies still expected
-  bool replied_ = false;          // a reply after the handshake came on this socket
+  // A reply after the handshake, not to a script, came on this socket: later replies are
+  // never read as the server refusing the connection.
+  bool replied_ = false;
 
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent
