@@ -113,6 +113,49 @@ std::string Server::metrics_text() {
     e.value(static_cast<double>(st.transport.rejected_undecodable), {{"reason", "undecodable"}});
     e.value(static_cast<double>(st.transport.rejected_protocol), {{"reason", "protocol"}});
     e.value(static_cast<double>(st.transport.rejected_group), {{"reason", "group"}});
+    e.counter("ringleader_raft_frames_sent_total",
+              "Frames written to other instances' connections");
+    e.value(static_cast<double>(st.transport.frames_sent));
+    e.counter("ringleader_raft_frames_received_total",
+              "Frames from other instances authenticated and delivered");
+    e.value(static_cast<double>(st.transport.frames_received));
+    e.counter("ringleader_raft_frames_dropped_total",
+              "Frames for other instances never written, by reason (queue_full: the oldest "
+              "queued for a peer that does not take them; expired: a forwarded change still "
+              "queued when its caller had given up; unknown_peer: no address known)");
+    e.value(static_cast<double>(st.transport.dropped_queue_full), {{"reason", "queue_full"}});
+    e.value(static_cast<double>(st.transport.dropped_expired), {{"reason", "expired"}});
+    e.value(static_cast<double>(st.transport.dropped_unknown_peer), {{"reason", "unknown_peer"}});
+    e.counter("ringleader_raft_peer_connects_total",
+              "Connections this instance opened to other instances, by result");
+    e.value(static_cast<double>(st.transport.connects), {{"result", "ok"}});
+    e.value(static_cast<double>(st.transport.connect_failures), {{"result", "failed"}});
+    e.counter("ringleader_raft_peer_accepts_total",
+              "Connections other instances opened to this one");
+    e.value(static_cast<double>(st.transport.accepted));
+    e.gauge("ringleader_raft_peer_connected",
+            "1 while this instance's connection to the peer is up (members and known "
+            "addresses, this instance excluded)");
+    for (const membership::service::PeerStatus& p : st.peers) {
+      e.value(p.connected ? 1 : 0, {{"peer", p.id}});
+    }
+    e.gauge("ringleader_raft_peer_last_contact_seconds",
+            "Seconds since a frame from the peer arrived; absent until one has");
+    for (const membership::service::PeerStatus& p : st.peers) {
+      if (p.last_contact_ms) {
+        e.value(static_cast<double>(*p.last_contact_ms) / 1e3, {{"peer", p.id}});
+      }
+    }
+    if (st.role == "leader") {
+      e.gauge("ringleader_raft_peer_match_index",
+              "Leader only: the highest log index known replicated on each member; "
+              "ringleader_raft_commit_index minus it is the member's lag");
+      for (const membership::service::PeerStatus& p : st.peers) {
+        if (p.suffrage != "none") {
+          e.value(static_cast<double>(p.match_index), {{"peer", p.id}});
+        }
+      }
+    }
   }
 
   if (!r) return e.text();  // raft mode before the first applied ring

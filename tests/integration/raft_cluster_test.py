@@ -287,12 +287,39 @@ class ClusterTest(unittest.TestCase):
                 self.assertEqual([n.ring()["epoch"] for n in survivors], [epoch] * 2)
                 status, body = change("PATCH", new.admin, "/backends/r1", {"weight": trial + 2})
                 self.assertEqual(status, 200, body)
+                if trial == 0:
+                    self.check_peer_link_metrics(new, old, survivors)
                 old.start()  # restarts from its data dir and catches up
                 cl.wait_converged(timeout=10)
+                if trial == 0:
+                    wait_until(lambda: metric_value(
+                        new.admin, f'ringleader_raft_peer_connected{{peer="{old.id}"}}') == 1,
+                        timeout=10, what="the link to the restarted instance to count as up")
                 self.assertEqual(old.ring()["backends"][1]["weight"], trial + 2)
             print(f"\n  leader failover: {', '.join(f'{t * 1000:.0f}' for t in times)} ms",
                   file=sys.stderr)
             self.assertLess(max(times), time_bound(RINGLEADER, 2.0))
+
+    def check_peer_link_metrics(self, leader, dead, survivors):
+        """The new leader's metrics show its link to the killed instance down, to the other
+        survivor up and caught up, and count its failed reconnections."""
+        other = next(n for n in survivors if n is not leader)
+
+        def m(series):
+            return metric_value(leader.admin, series)
+        wait_until(lambda: m(f'ringleader_raft_peer_connected{{peer="{dead.id}"}}') == 0,
+                   timeout=10, what="the link to the killed instance to count as down")
+        wait_until(lambda: (m('ringleader_raft_peer_connects_total{result="failed"}') or 0) > 0,
+                   timeout=10, what="a failed reconnection to be counted")
+        self.assertEqual(m(f'ringleader_raft_peer_connected{{peer="{other.id}"}}'), 1)
+        commit = m("ringleader_raft_commit_index")
+        wait_until(lambda: m(f'ringleader_raft_peer_match_index{{peer="{other.id}"}}') >= commit,
+                   timeout=10, what="the other survivor's match index to reach the commit")
+        self.assertLess(m(f'ringleader_raft_peer_match_index{{peer="{dead.id}"}}'), commit)
+        self.assertLess(m(f'ringleader_raft_peer_last_contact_seconds{{peer="{other.id}"}}'), 5)
+        self.assertGreater(m("ringleader_raft_frames_sent_total"), 0)
+        self.assertGreater(m("ringleader_raft_frames_received_total"), 0)
+        self.assertIsNotNone(m('ringleader_raft_frames_dropped_total{reason="expired"}'))
 
     def test_a_minority_cannot_commit_and_reports_itself_stale(self):
         with Cluster(self.dir, backends=self.seed) as cl:
