@@ -627,7 +627,7 @@ class CommandsTest(McClusterCase):
             _, key, _, size = line.split(b" ")
             got.append((key, c.exact(int(size) + 2)[:-2]))
         self.assertEqual(got, [(b(k), b(k)) for k in keys])
-        c.send(b"touch pad:still" + b" " * 20000 + b"600\r\n")
+        c.send(b"touch pad:still" + b" " * 12000 + b"600\r\n")  # under 16 KiB: memcached reads it
         self.assertEqual(c.line(), b"TOUCHED")
         for _ in range(20):
             self.assert_works(other, "pad:still")
@@ -804,8 +804,9 @@ class LongLinesTest(McClusterCase):
         other = self.conn()
         self.assertEqual(other.command(storage("set", key, key)), b"STORED")
         c = self.conn()
-        zeros = b"0" * 20000
-        junk = b"y" * 20000
+        # Over memcached's 2048 bytes, under the 16 KiB it reads at once.
+        zeros = b"0" * 12000
+        junk = b"y" * 12000
         for line, answer in [
                 (b"set %s %s0 0 1\r\nx\r\n" % (b(key), zeros), b"CLIENT_ERROR bad command line format"),
                 (b"set %s 0 %s0 1\r\nx\r\n" % (b(key), zeros), b"CLIENT_ERROR bad command line format"),
@@ -823,6 +824,27 @@ class LongLinesTest(McClusterCase):
             self.assert_works(c, key)
             self.assert_works(other, key)
         self.assertEqual(c.get("long:m"), [(b"long:m", 0, b"m", None)])
+        self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_ejections_total"
+                                      '{backend="%s"}' % self.owner(key)), 0)
+
+    def test_a_line_over_16_KiB_gets_an_error_and_the_client_is_closed(self):
+        # memcached never answers such a line (it reads 16 KiB at a time and closes a
+        # connection whose full read holds no newline); the proxy holds no more of it either.
+        key = "long:k2"
+        other = self.conn()
+        self.assertEqual(other.command(storage("set", key, key)), b"STORED")
+        refused = (b"CLIENT_ERROR ringleader: command line longer than 16384 bytes (only get, "
+                   b"gets, gat, gats and bget lines may be)")
+        for line in [b"set %s 0 0 1 %s\r\nx\r\n" % (b(key), b"y" * 20000),
+                     b"touch %s %s" % (b(key), b"0" * 20000)]:  # no newline yet
+            c = self.conn()
+            c.send(line)
+            self.assertEqual(c.line(), refused, line[:40])
+            self.assertTrue(c.closed(), "the connection is closed")
+            self.assert_works(other, key)
+        # A get of more than 16 KiB of keys is read whole, as memcached reads it.
+        keys = [key] + [f"long:missing:{i}" for i in range(2000)]
+        self.assertEqual(other.get(*keys), [(b(key), 0, b(key), None)])
         self.assertEqual(metric_value(self.rl.admin_port, "ringleader_backend_ejections_total"
                                       '{backend="%s"}' % self.owner(key)), 0)
 

@@ -27,6 +27,19 @@ bool has_data_block(std::string_view command, size_t* length_token) {
   return false;
 }
 
+bool may_exceed_line_limit(std::string_view line) {
+  const size_t start = line.find_first_not_of(' ');
+  if (start == std::string_view::npos || start > 100) return false;
+  const size_t end = line.find(' ', start);
+  if (end == std::string_view::npos) return false;
+  const std::string_view first = line.substr(start, end - start);
+  return first == "get" || first == "gets" || first == "gat" || first == "gats" || first == "bget";
+}
+
+constexpr std::string_view kLineTooLong =
+    "CLIENT_ERROR ringleader: command line longer than 16384 bytes (only get, gets, gat, gats "
+    "and bget lines may be)";
+
 void RequestParser::release_memory() {
   if (scanned_ != 0 || line_found_ || discard_ != 0) return;  // a request is partly read
   std::vector<std::pair<size_t, size_t>>().swap(token_spans_);
@@ -94,11 +107,20 @@ ParseStatus RequestParser::parse(std::string_view input) {
       if (input.size() >= limits_.max_request_bytes) {
         return fail("CLIENT_ERROR ringleader: command line longer than proxy.max_request_bytes");
       }
+      // A '\r' at the end may be the terminator's first byte.
+      const size_t text = limit > 0 && input[limit - 1] == '\r' ? limit - 1 : limit;
+      if (text > kMaxCommandLineBytes && !may_exceed_line_limit(input)) {
+        return fail(std::string(kLineTooLong));
+      }
       return ParseStatus::kNeedMore;
     }
     size_t at = static_cast<size_t>(static_cast<const char*>(nl) - input.data());
     crlf_ = at > 0 && input[at - 1] == '\r';
     line_length_ = crlf_ ? at - 1 : at;
+    if (line_length_ > kMaxCommandLineBytes &&
+        !may_exceed_line_limit(input.substr(0, line_length_))) {
+      return fail(std::string(kLineTooLong));
+    }
     line_end_ = at + 1;
     line_found_ = true;
     text_seen_ = true;

@@ -34,6 +34,10 @@ ParseLimits max_tokens(size_t n) {
   return limits;
 }
 
+const std::string kLineTooLong =
+    "CLIENT_ERROR ringleader: command line longer than 16384 bytes (only get, gets, gat, gats and "
+    "bget lines may be)\r\n";
+
 std::vector<BadCase> bad_requests() {
   return {
       {"length_not_a_number", "set k 0 0 abc\r\n", "CLIENT_ERROR bad command line format\r\n"},
@@ -55,6 +59,13 @@ std::vector<BadCase> bad_requests() {
        std::string("\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01", 12) + std::string(12, '\0') +
            "a",
        "CLIENT_ERROR ringleader speaks memcached's text protocol only, not the binary one\r\n"},
+      // memcached never answers a line it cannot read whole into its 16 KiB buffer.
+      {"set_line_over_16_KiB", "set k 0 0 1 " + std::string(16400, 'y') + "\r\nx\r\n",
+       std::string(kLineTooLong)},
+      {"junk_over_16_KiB_without_newline", std::string(16385, 'x'), std::string(kLineTooLong)},
+      {"get_after_more_than_100_spaces", std::string(101, ' ') + "get " + std::string(16400, 'k'),
+       std::string(kLineTooLong)},
+      {"a_key_glued_to_get", "get" + std::string(16400, 'k'), std::string(kLineTooLong)},
       {"too_many_words", "get a b c d e\r\n",
        "CLIENT_ERROR ringleader: too many words on one command line (limit 4)\r\n", max_tokens(4)},
   };

@@ -183,6 +183,35 @@ TEST(RequestParserTest, RequestOfExactlyTheLimitIsAccepted) {
   EXPECT_EQ(over.discard, 12u);
 }
 
+TEST(RequestParserTest, RetrievalLinesMayBeLongerThanMemcachedsBuffer) {
+  // Lines of 8,192 keys (about 32 KiB), at every split: memcached itself reads get and gets
+  // lines of any length, and the proxy cuts gat, gats and bget into lines a backend reads.
+  for (std::string command : {"get", "gets", "gat 0", "gats 0", "bget", "  get"}) {
+    std::string line = command;
+    for (int i = 0; i < 8192; ++i)
+      line += " k" + std::to_string(i % 10);
+    const std::string input = line + "\r\n";
+    for (size_t split = 0; split <= input.size(); split += 997) {
+      auto r = parse_split(input, split);
+      ASSERT_EQ(r.status, ParseStatus::kComplete) << command << " split " << split << r.error;
+      EXPECT_EQ(r.consumed, input.size());
+    }
+  }
+}
+
+TEST(RequestParserTest, OtherLinesOfUpTo16KiBAreRead) {
+  std::string line = "set k 0 0 1 ";
+  line.resize(kMaxCommandLineBytes, 'y');  // the word memcached ignores, 16 KiB in all
+  const std::string input = line + "\r\nx\r\n";
+  for (size_t split = 0; split <= input.size(); split += 31) {
+    auto r = parse_split(input, split);
+    ASSERT_EQ(r.status, ParseStatus::kComplete) << "split " << split << r.error;
+    EXPECT_EQ(r.data, "x");
+  }
+  auto bare = parse_split(line + "\nx\r\n", line.size());  // a bare '\n' terminator too
+  EXPECT_EQ(bare.status, ParseStatus::kComplete) << bare.error;
+}
+
 TEST(HasDataBlockTest, OnlyStorageCommandsCarryData) {
   size_t token = 0;
   for (const char* name : {"set", "add", "replace", "append", "prepend", "cas"}) {

@@ -38,6 +38,18 @@ inline constexpr size_t kMaxKeyBytes = 250;
 // longer data block is refused whatever proxy.max_request_bytes says.
 inline constexpr size_t kMaxDataBytes = size_t{1} << 30;
 
+// memcached reads a connection 16 KiB at a time and closes it when a full read holds no
+// newline, unless the line is a get or gets: no other command line longer than this is ever
+// answered by it. The parser refuses such a line, whole or in part (a rule on the bytes alone,
+// whatever way they arrive), unless it is a retrieval of many keys the proxy takes: get, gets,
+// and gat, gats and bget, which it cuts into lines a backend reads.
+inline constexpr size_t kMaxCommandLineBytes = 16384;
+
+// Whether a command line starting with `line` may be longer than kMaxCommandLineBytes: its
+// first word (after at most 100 spaces, as memcached skips) names a retrieval and is followed
+// by a space.
+bool may_exceed_line_limit(std::string_view line);
+
 // Whether `command` is followed by a data block, and which token holds its length.
 bool has_data_block(std::string_view command, size_t* length_token);
 
