@@ -210,7 +210,9 @@ Status Server::start_workers() {
   for (uint32_t i = 0; i < counters_.workers.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(i, config_, *protocol_, rings_, counters_,
-                                 [this](const std::string& name) { queue_ejection(name); }));
+                                 [this](const std::string& name, const std::string& address) {
+                                   queue_ejection(name, address);
+                                 }));
     if (Status s = workers_.back()->start(addr_, shared_fd); !s) {
       workers_.pop_back();
       return s;
@@ -491,24 +493,24 @@ void Server::reload() {
 }
 
 // Any worker thread: ask the control loop to eject a backend.
-void Server::queue_ejection(const std::string& name) {
+void Server::queue_ejection(const std::string& name, const std::string& address) {
   {
     std::lock_guard<std::mutex> lock(eject_mu_);
-    eject_queue_.push_back(name);
+    eject_queue_.emplace_back(name, address);
   }
   uv_async_send(&eject_async_);
 }
 
 void Server::apply_ejections() {
-  std::vector<std::string> names;
+  std::vector<std::pair<std::string, std::string>> asked;
   {
     std::lock_guard<std::mutex> lock(eject_mu_);
-    names.swap(eject_queue_);
+    asked.swap(eject_queue_);
   }
   auto until =
       RingPublisher::Clock::now() + std::chrono::milliseconds(config_.backend.retry_timeout_ms);
-  for (const auto& name : names) {
-    if (rings_.eject(name, until)) {
+  for (const auto& [name, address] : asked) {
+    if (rings_.eject(name, address, until)) {
       ++ejections_[name];
       RL_LOG_WARN("backend %s ejected from the ring for %u ms", name.c_str(),
                   config_.backend.retry_timeout_ms);

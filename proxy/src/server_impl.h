@@ -96,7 +96,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   FdLimit fit_fd_limit(uint64_t backends) const;
   // The first of `backends` at the running proxy.listen, or null.
   const ring::Backend* backend_at_own_listener(const std::vector<ring::Backend>& backends) const;
-  void queue_ejection(const std::string& name);
+  void queue_ejection(const std::string& name, const std::string& address);
   void apply_ejections();
   void sweep_ejections();
   // Gives the memory a burst left free in malloc's arenas back to the system. glibc keeps
@@ -142,7 +142,7 @@ class Server final : public ProxyServer, public admin::AdminService {
   HeapTrimmer heap_trimmer_{kHeapTrimBytes, kHeapSettledBytes};  // see trim_heap()
   std::vector<uv_signal_t*> signals_;
   std::mutex eject_mu_;
-  std::vector<std::string> eject_queue_;  // guarded by eject_mu_
+  std::vector<std::pair<std::string, std::string>> eject_queue_;  // (name, address); eject_mu_
 };
 
 }  // namespace ringleader::proxy

@@ -8,6 +8,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -43,6 +44,15 @@ def redis_servers(tmp, count):
     """`count` redis-servers, stopped when the block ends."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(RedisServer(tmp)) for _ in range(count)]
+
+
+def socket_listening_silently():
+    """A loopback socket that listens and never accepts: the kernel completes connections to
+    it, and what is sent there is never answered."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    return s
 
 
 def rewrite(path, text):
@@ -360,6 +370,51 @@ class ReloadTest(unittest.TestCase):
                     f.write(text.replace(f"127.0.0.1:{dead}", f"127.0.0.1:{redises[1].port}"))
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: not ejected()["moved"], timeout=10, what="the readmission")
+                # The old address could not be reached; nothing is known of the new one yet.
+                self.assertEqual(metric_value(rl.admin_port,
+                                              'ringleader_backend_up{backend="moved"}'), 1)
+                self.assertTrue(c.set(key, "here"))
+                self.assertEqual(redis.Redis(port=redises[1].port).get(key), b"here")
+
+    def test_failures_at_an_old_address_do_not_eject_the_backend_at_its_new_one(self):
+        # A request in flight when a reload re-points its backend fails at the old address;
+        # that is no reason to take the backend out at the new one.
+        with TempDir() as tmp, redis_servers(tmp, 2) as redises, \
+                contextlib.closing(socket_listening_silently()) as silent:
+            rl = Ringleader(RINGLEADER, tmp, [
+                {"name": "live", "address": f"127.0.0.1:{redises[0].port}"},
+                {"name": "moved", "address": f"127.0.0.1:{silent.getsockname()[1]}"}],
+                proxy="workers = 1",
+                extra="[backend]\ntimeout_ms = 1500\nfailure_limit = 1\n"
+                      "retry_timeout_ms = 600000\n")
+            with rl:
+                key = next(k for k in (f"mv:{i}" for i in range(200))
+                           if lookup(rl.config_path, k)[0] == "moved")
+                outcome = []
+
+                def stuck_get():
+                    try:
+                        outcome.append(redis.Redis(port=rl.port, socket_timeout=10).get(key))
+                    except redis.RedisError as e:
+                        outcome.append(e)
+
+                t = threading.Thread(target=stuck_get)
+                t.start()
+                wait_until(lambda: metric_value(
+                    rl.admin_port, 'ringleader_backend_connections{backend="moved"}'),
+                    timeout=10, what="the request to reach the silent server")
+                with open(rl.config_path) as f:
+                    text = f.read()
+                rewrite(rl.config_path, text.replace(f"127.0.0.1:{silent.getsockname()[1]}",
+                                                     f"127.0.0.1:{redises[1].port}"))
+                rl.proc.send_signal(signal.SIGHUP)
+                t.join(timeout=15)
+                self.assertIn("timeout", str(outcome[0]))
+                time.sleep(0.3)  # the ejection the failure asked for would be applied by now
+                ring = http("GET", rl.admin_port, "/ring")[1]
+                self.assertEqual({b["name"]: b["ejected"] for b in ring["backends"]},
+                                 {"live": False, "moved": False})
+                c = redis.Redis(port=rl.port, socket_timeout=10)
                 self.assertTrue(c.set(key, "here"))
                 self.assertEqual(redis.Redis(port=redises[1].port).get(key), b"here")
 

@@ -110,7 +110,7 @@ void BackendPool::report_failure(const std::string& why) {
       RL_LOG_WARN("%u consecutive failures, the last: %s; ejecting for %u ms",
                   consecutive_failures_, why.c_str(), config_.retry_timeout_ms);
     }
-    owner_.request_ejection(name_);
+    owner_.request_ejection(name_, address());
   }
 }
 

@@ -36,7 +36,9 @@ class BackendConnection;
 class PoolOwner {
  public:
   virtual ~PoolOwner() = default;
-  virtual void request_ejection(const std::string& backend_name) = 0;
+  // Asks to eject the backend `backend_name` at `address`: a pool of an address the backend
+  // no longer has (still finishing its requests) must not eject it at its new one.
+  virtual void request_ejection(const std::string& backend_name, const std::string& address) = 0;
   virtual WorkerCounters& counters() = 0;
   // Writes are coalesced: a connection asks to be flushed once, after this loop
   // iteration's I/O callbacks, so requests of many clients share one write.

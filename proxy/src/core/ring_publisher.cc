@@ -31,9 +31,12 @@ std::vector<std::string> RingPublisher::set_base(ring::RingSnapshot base) {
   return readmitted;
 }
 
-bool RingPublisher::eject(const std::string& name, Clock::time_point until) {
+bool RingPublisher::eject(const std::string& name, const std::string& address,
+                          Clock::time_point until) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!base_ || !base_->find(name) || eject_.count(name)) return false;
+  if (!base_ || eject_.count(name)) return false;
+  const auto index = base_->find(name);
+  if (!index || base_->backend(*index).address != address) return false;
   eject_[name] = until;
   publish_locked();
   return true;

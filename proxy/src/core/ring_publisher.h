@@ -35,8 +35,9 @@ class RingPublisher {
   // exist at the same address carry over. Returns the ejected backends readmitted because
   // their address changed.
   std::vector<std::string> set_base(ring::RingSnapshot base);
-  // Marks `name` down until `until`. False when unknown or already ejected.
-  bool eject(const std::string& name, Clock::time_point until);
+  // Marks `name` down until `until` if it is still at `address` (the failures were of that
+  // server). False when unknown, elsewhere now, or already ejected.
+  bool eject(const std::string& name, const std::string& address, Clock::time_point until);
   // Re-admits every backend whose ejection ended by `now`; returns their names.
   std::vector<std::string> expire(Clock::time_point now);
   std::vector<std::string> ejected() const;

@@ -287,10 +287,13 @@ void Worker::refresh_ring() {
     const ring::Backend& b = ring_->backend(i);
     auto it = pools_.find(b.name);
     if (it != pools_.end() && it->second->address() != b.address) {
-      // Re-addressed: in-flight requests fail, new ones connect anew.
+      // Re-addressed: in-flight requests fail, new ones connect anew, and whether the old
+      // address could be reached says nothing of the new one (nor do the old pool's
+      // failures eject it: PoolOwner::request_ejection names the address).
       retired.push_back(std::move(it->second));
       pools_.erase(it);
       it = pools_.end();
+      proxy_counters_.backends->get(b.name)->unreachable_since_ns.store(0);
     }
     if (it == pools_.end()) {
       auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b,

@@ -33,7 +33,8 @@ class ClientConnection;
 
 class Worker final : public PoolOwner {
  public:
-  using EjectionRequest = std::function<void(const std::string& backend)>;
+  using EjectionRequest =
+      std::function<void(const std::string& backend, const std::string& address)>;
 
   Worker(uint32_t id, const config::Config& config, Protocol& protocol, RingPublisher& rings,
          ProxyCounters& counters, EjectionRequest eject);
@@ -64,7 +65,9 @@ class Worker final : public PoolOwner {
   // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
   BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
   void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) override;
-  void request_ejection(const std::string& backend) override { eject_(backend); }
+  void request_ejection(const std::string& backend, const std::string& address) override {
+    eject_(backend, address);
+  }
   void schedule_flush(BackendConnection* c) override { backend_flushes_.push_back(c); }
   void schedule_flush(ClientConnection* c) { client_flushes_.push_back(c); }
   bool queue_write(int fd, const char* data, size_t len, IoBatch::Writer* writer) override {

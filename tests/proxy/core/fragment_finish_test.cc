@@ -19,7 +19,7 @@ namespace {
 // Records what the core asks to send instead of sending it.
 class RecordingOwner final : public PoolOwner {
  public:
-  void request_ejection(const std::string&) override {}
+  void request_ejection(const std::string&, const std::string&) override {}
   WorkerCounters& counters() override { return counters_; }
   void schedule_flush(BackendConnection*) override {}
   bool queue_write(int, const char*, size_t, IoBatch::Writer*) override { return false; }
