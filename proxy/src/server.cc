@@ -129,25 +129,8 @@ int Server::run() {
     // Raft mode learns its backends later: the file's seed stands in for them here.
     const uint64_t backends =
         rings_.current() ? rings_.current()->backends().size() : config_.backends.size();
-    const uint64_t needed =
-        descriptors_needed(config_.proxy.max_clients, n, backends, config_.backend.connections);
-    const FdLimit fds = fit_fd_limit(backends);
     counters_.max_clients = config_.proxy.max_clients;
-    if (fds.after != 0 && fds.after < needed) {
-      // As many clients as the descriptors left over hold: one more gets the max_clients
-      // error reply, rather than being closed without a word once accept() runs out.
-      const uint64_t others = needed - config_.proxy.max_clients;
-      counters_.max_clients = static_cast<uint32_t>(
-          fds.after > others ? std::min<uint64_t>(fds.after - others, config_.proxy.max_clients)
-                             : 1);
-      RL_LOG_WARN(
-          "the open-file limit is %llu (hard limit %llu), below the %llu that proxy.max_clients "
-          "= %u and %u workers' backend connections need: at most %u clients are admitted. "
-          "Raise the limit (ulimit -n, LimitNOFILE=) or lower proxy.max_clients",
-          static_cast<unsigned long long>(fds.after), static_cast<unsigned long long>(fds.hard),
-          static_cast<unsigned long long>(needed), config_.proxy.max_clients, n,
-          counters_.max_clients);
-    }
+    fit_fd_limit(backends);
   }
 
   auto fail = [this](const std::string& why) {
@@ -388,10 +371,11 @@ std::string ring_changes(const config::Config& before, const config::Config& aft
 
 }  // namespace
 
-FdLimit Server::fit_fd_limit(uint64_t backends) const {
+void Server::fit_fd_limit(uint64_t backends) {
+  const auto workers = static_cast<uint32_t>(counters_.workers.size());
+  const uint32_t max_clients = config_.proxy.max_clients;
   const uint64_t needed =
-      descriptors_needed(config_.proxy.max_clients, static_cast<uint32_t>(counters_.workers.size()),
-                         backends, config_.backend.connections);
+      descriptors_needed(max_clients, workers, backends, config_.backend.connections);
   const FdLimit fds = raise_fd_limit(needed);
   if (fds.after > fds.before) {
     RL_LOG_INFO("open-file limit raised from %llu to %llu for %llu backends",
@@ -399,7 +383,19 @@ FdLimit Server::fit_fd_limit(uint64_t backends) const {
                 static_cast<unsigned long long>(fds.after),
                 static_cast<unsigned long long>(backends));
   }
-  return fds;
+  const uint32_t admitted = clients_admitted(fds.after, needed, max_clients);
+  const uint32_t before = counters_.max_clients.exchange(admitted);
+  if (admitted < max_clients && admitted != before) {
+    RL_LOG_WARN(
+        "the open-file limit is %llu (hard limit %llu), below the %llu that proxy.max_clients "
+        "= %u and %u workers' connections to %llu backends need: at most %u clients are "
+        "admitted. Raise the limit (ulimit -n, LimitNOFILE=) or lower proxy.max_clients",
+        static_cast<unsigned long long>(fds.after), static_cast<unsigned long long>(fds.hard),
+        static_cast<unsigned long long>(needed), max_clients, workers,
+        static_cast<unsigned long long>(backends), admitted);
+  } else if (admitted == max_clients && before < max_clients) {
+    RL_LOG_INFO("the open-file limit now holds proxy.max_clients = %u clients again", max_clients);
+  }
 }
 
 const ring::Backend* Server::backend_at_own_listener(

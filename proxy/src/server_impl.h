@@ -91,9 +91,10 @@ class Server final : public ProxyServer, public admin::AdminService {
   void close_signals();
   void close_loop();
   void reload();
-  // Raises the open-file limit toward what `backends` backends need, at start and whenever
-  // the ring grows (as far as the hard limit allows; the start warns when it falls short).
-  FdLimit fit_fd_limit(uint64_t backends) const;
+  // Raises the open-file limit toward what `backends` backends need and sets the clients
+  // admitted (counters_.max_clients) to what it holds, saying so when that changes. Any
+  // thread (the membership sink calls it).
+  void fit_fd_limit(uint64_t backends);
   // The first of `backends` at the running proxy.listen, or null.
   const ring::Backend* backend_at_own_listener(const std::vector<ring::Backend>& backends) const;
   void queue_ejection(const std::string& name, const std::string& address);

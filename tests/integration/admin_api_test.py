@@ -464,6 +464,59 @@ class ReloadTest(unittest.TestCase):
                 self.assertGreaterEqual(raised, 100 + 2 * 512)
                 self.assertIn("open-file limit raised", rl.tail(50))
 
+    def test_sighup_growing_the_ring_past_the_open_file_limit_admits_fewer_clients(self):
+        # What the limit cannot hold once the new backends' connections are counted is
+        # refused with the max_clients error, not closed without a word when accept() fails.
+        with TempDir() as tmp, redis_servers(tmp, 2) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [redises[0].port],
+                            proxy="workers = 1\nmax_clients = 100",
+                            extra="[backend]\nconnections = 64\n")
+            with open(rl.config_path) as f:
+                one = f.read()
+            two = one + (f'\n[[backends]]\nname = "redis-1"\n'
+                         f'address = "127.0.0.1:{redises[1].port}"\n')
+            with rl:
+                # 100 clients and 64 connections to one backend fit in 250 descriptors; to
+                # two backends, 66 clients do.
+                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, (250, 250))
+                rewrite(rl.config_path, two)
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: "at most 66 clients are admitted" in rl.tail(50), timeout=10,
+                           what="the warning")
+
+                def admitted():
+                    conns, refused = [], 0
+                    try:
+                        for _ in range(101):
+                            s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+                            conns.append(s)
+                            s.sendall(b"PING\r\n")
+                            reply = s.recv(100)
+                            if reply == b"-ERR max number of clients reached\r\n":
+                                refused += 1
+                            else:
+                                self.assertEqual(reply, b"+PONG\r\n")
+                    finally:
+                        for s in conns:
+                            s.close()
+                    return 101 - refused
+
+                def no_clients():
+                    wait_until(lambda: metric_value(rl.admin_port,
+                                                    "ringleader_client_connections") == 0,
+                               timeout=10, what="the clients gone")
+
+                self.assertEqual(admitted(), 66)
+                no_clients()
+                info = redis.Redis(port=rl.port, socket_timeout=10).info("clients")
+                self.assertEqual(info["maxclients"], 66)
+                rewrite(rl.config_path, one)
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: "holds proxy.max_clients = 100 clients again" in rl.tail(50),
+                           timeout=10, what="the limit to hold every client again")
+                no_clients()
+                self.assertEqual(admitted(), 100)
+
     def test_sighup_removing_backends_lets_their_requests_in_flight_finish(self):
         # Pipelined writes under load while SIGHUP takes two of four backends out and puts
         # them back: requests already sent to a backend that leaves are answered by it, not

@@ -189,7 +189,7 @@ void ClientConnection::accept(Worker& worker, StreamHandle& listener) {
   }
   ProxyCounters& pc = worker.proxy_counters();
   int64_t open = pc.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
-  bool admitted = open <= static_cast<int64_t>(pc.max_clients);
+  bool admitted = open <= static_cast<int64_t>(pc.max_clients.load(std::memory_order_relaxed));
   if (!admitted) pc.connected_clients.fetch_sub(1, std::memory_order_relaxed);
   c->start(admitted);
 }

@@ -170,9 +170,10 @@ struct ProxyCounters {
   std::unique_ptr<BackendStatsRegistry> backends;
   // Open client connections across all workers; admission control for max_clients.
   std::atomic<int64_t> connected_clients{0};
-  // proxy.max_clients, lowered at start when the open-file limit cannot hold that many
-  // (see fd_limit.h). Set before the workers start, read-only after.
-  uint32_t max_clients = 0;
+  // proxy.max_clients, lowered when the open-file limit cannot hold that many with the
+  // current ring's backend connections (see fd_limit.h): set at start and whenever the ring
+  // changes its number of backends.
+  std::atomic<uint32_t> max_clients{0};
   // Workers that batch their socket writes with io_uring (proxy.io_uring and the kernel).
   std::atomic<int64_t> io_uring_workers{0};
 

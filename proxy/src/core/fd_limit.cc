@@ -22,6 +22,13 @@ uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t bac
   return uint64_t{max_clients} + uint64_t{workers} * per_worker + kProcessReserve;
 }
 
+uint32_t clients_admitted(uint64_t limit, uint64_t needed, uint32_t max_clients) {
+  if (limit == 0 || limit >= needed) return max_clients;
+  const uint64_t others = needed - max_clients;
+  return limit > others ? static_cast<uint32_t>(std::min<uint64_t>(limit - others, max_clients))
+                        : 1;
+}
+
 FdLimit raise_fd_limit(uint64_t needed) {
   FdLimit out;
   rlimit rl{};

@@ -21,6 +21,13 @@ struct FdLimit {
   uint64_t hard = 0;
 };
 
+// Clients the descriptors can hold: all `max_clients` when the limit `fds.after` covers
+// `needed` (descriptors_needed for them), else as many as the limit leaves after everything
+// else, at least 1 (0 from getrlimit, as for an unreadable limit, means no cap). One more
+// then gets the max_clients error reply rather than being closed without a word when
+// accept() runs out of descriptors.
+uint32_t clients_admitted(uint64_t limit, uint64_t needed, uint32_t max_clients);
+
 // Raises the soft limit to min(needed, hard) when it is below `needed`; never lowers it.
 FdLimit raise_fd_limit(uint64_t needed);
 

@@ -245,7 +245,7 @@ void RedisSession::merge_info(PendingRequest& req) {
   in.totals = env_.counters->totals();
   in.uptime_s = (monotonic_ns() - env_.start_time_ns) / 1000000000;
   in.ring_epoch = req.ring->epoch();
-  in.max_clients = env_.counters->max_clients;
+  in.max_clients = env_.counters->max_clients.load(std::memory_order_relaxed);
   if (env_.config != nullptr) in.backend_db = env_.config->backend.db;
   append_bulk(req.reply, info_text(in));
 }

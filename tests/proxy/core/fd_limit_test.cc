@@ -20,6 +20,16 @@ TEST(FdLimit, NeedCountsClientsBackendConnectionsAndReserves) {
   EXPECT_EQ(descriptors_needed(100, 1, 3, 0), one);
 }
 
+TEST(FdLimit, ClientsAdmittedAreWhatTheLimitLeavesForThem) {
+  EXPECT_EQ(clients_admitted(500, 500, 100), 100u);
+  EXPECT_EQ(clients_admitted(5000, 500, 100), 100u);
+  EXPECT_EQ(clients_admitted(0, 500, 100), 100u);  // the limit could not be read
+  EXPECT_EQ(clients_admitted(450, 500, 100), 50u);
+  EXPECT_EQ(clients_admitted(401, 500, 100), 1u);
+  EXPECT_EQ(clients_admitted(400, 500, 100), 1u);  // nothing left: one, to say why
+  EXPECT_EQ(clients_admitted(10, 500, 100), 1u);
+}
+
 // Restores the soft limit the test found, whatever the test did to it.
 class FdLimitRaise : public ::testing::Test {
  protected:
