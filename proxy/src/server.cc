@@ -335,6 +335,13 @@ void Server::close_loop() {
 
 namespace {
 
+// The backends sorted by name: their order in the file places no key.
+std::vector<ring::Backend> by_name(std::vector<ring::Backend> backends) {
+  std::sort(backends.begin(), backends.end(),
+            [](const ring::Backend& a, const ring::Backend& b) { return a.name < b.name; });
+  return backends;
+}
+
 // "added r4; removed r2; changed r1, r3; ring parameters changed": what a reload changes.
 std::string ring_changes(const config::Config& before, const config::Config& after) {
   std::vector<std::string> added, removed, changed;
@@ -426,7 +433,7 @@ void Server::reload() {
   const config::Config& next = loaded.config;
   // Each part below is applied or reported on its own: one that cannot change does not keep
   // the others from it.
-  if (next.backends == config_.backends && next.ring == config_.ring) {
+  if (by_name(next.backends) == by_name(config_.backends) && next.ring == config_.ring) {
     RL_LOG_INFO(raft_mode() ? "SIGHUP: the file's [[backends]] and [ring] unchanged (in raft mode "
                               "they only seed a new group)"
                             : "SIGHUP: [[backends]] and [ring] unchanged");
@@ -447,6 +454,7 @@ void Server::reload() {
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());
   } else {
     const std::string changes = ring_changes(config_, next);
+    const std::vector<std::string> noticed = config::notices(config_);
     fit_fd_limit(next.backends.size());
     for (const std::string& name : rings_.set_base(ring.value()))
       RL_LOG_INFO("SIGHUP: backend %s readmitted: its address changed", name.c_str());
@@ -455,6 +463,11 @@ void Server::reload() {
     config_.ring = next.ring;
     RL_LOG_INFO("SIGHUP: published a new ring: %zu backends (%s)", next.backends.size(),
                 changes.c_str());
+    // What the new ring makes of settings that do not do all they seem to, as at start.
+    for (const std::string& notice : config::notices(config_)) {
+      if (std::find(noticed.begin(), noticed.end(), notice) == noticed.end())
+        RL_LOG_WARN("SIGHUP: %s", notice.c_str());
+    }
   }
   if (next.admin.token != config_.admin.token && next.admin.listen != config_.admin.listen) {
     RL_LOG_WARN(

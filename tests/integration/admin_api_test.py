@@ -608,6 +608,26 @@ class ReloadTest(unittest.TestCase):
                 self.assertGreater(
                     metric("ringleader_config_last_reload_success_timestamp_seconds"), started)
                 self.assertIn("published a new ring: 2 backends (added added)", rl.tail(20))
+                epoch = http("GET", rl.admin_port, "/ring")[1]["epoch"]
+                # The same backends in another order place every key as before.
+                first = original.index("[[backends]]")
+                rewrite(rl.config_path,
+                        original[:first] + f'[[backends]]\nname = "added"\n'
+                        f'address = "127.0.0.1:{r1.port}"\n\n' + original[first:])
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: metric('ringleader_config_reloads_total{result="ok"}') == 2,
+                           timeout=10, what="the reload counted")
+                self.assertIn("SIGHUP: [[backends]] and [ring] unchanged", rl.tail(5))
+                self.assertEqual(http("GET", rl.admin_port, "/ring")[1]["epoch"], epoch)
+                # A reload is told what its new ring makes of the settings, as a start is.
+                rewrite(rl.config_path, original.replace("[ring]\n", "[ring]\nreplicas = 2\n", 1)
+                        + f'\n[[backends]]\nname = "added"\naddress = "127.0.0.1:{r1.port}"\n'
+                        'state = "down"\n')
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: metric('ringleader_config_reloads_total{result="ok"}') == 3,
+                           timeout=10, what="the reload counted")
+                self.assertIn("SIGHUP: ring.replicas = 2 but only 1 backends that are not down",
+                              rl.tail(5))
 
 class PrometheusScrapeTest(unittest.TestCase):
     def test_a_real_prometheus_scrapes_ringleader(self):
