@@ -203,15 +203,18 @@ std::string Server::metrics_text() {
     e.value(static_cast<double>(n), {{"backend", name}});
   }
   e.counter("ringleader_backend_requests_total",
-            "Backend requests finished, by outcome (ok: a reply arrived; failed: timeout, "
-            "connection error, unavailable)");
+            "Backend requests finished, by outcome (ok: a reply arrived; refused: a reply "
+            "saying the server did not run it, such as LOADING, BUSY, READONLY or OOM, or "
+            "memcached's SERVER_ERROR; failed: timeout, connection error, unavailable)");
   for (const auto& [name, s] : stats) {
-    uint64_t ok = 0, failed = 0;
+    uint64_t ok = 0, refused = 0, failed = 0;
     for (const auto& slot : s->slots) {
       ok += slot->replies.load(std::memory_order_relaxed);
+      refused += slot->refusals.load(std::memory_order_relaxed);
       failed += slot->failures.load(std::memory_order_relaxed);
     }
     e.value(static_cast<double>(ok), {{"backend", name}, {"outcome", "ok"}});
+    e.value(static_cast<double>(refused), {{"backend", name}, {"outcome", "refused"}});
     e.value(static_cast<double>(failed), {{"backend", name}, {"outcome", "failed"}});
   }
   e.histogram("ringleader_backend_request_duration_seconds",

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import struct
+import threading
 import time
 import unittest
 
@@ -367,10 +368,51 @@ class ReadTest(RedisReplicationCase):
         self.assertGreaterEqual(failovers, len(on_dead))
         self.assertEqual(c.info("stats")["read_failovers"], failovers)
         # With every replica of a key gone, the read fails naming both.
-        self.redises[holders[keys.index(on_dead[0])][1]].stop()
+        other = holders[keys.index(on_dead[0])][1]
+        self.redises[other].stop()
         with self.assertRaises(redis.ResponseError) as err:
             c.get(on_dead[0])
         self.assertIn("redis-0", str(err.exception))
+        # A split read names both for the part that failed, and claims nothing "done".
+        with self.assertRaises(redis.ResponseError) as err:
+            c.exists(*keys)
+        self.assertRegex(str(err.exception),
+                         f"^ringleader: backend redis-[0{other}] .*; backend redis-[0{other}] ")
+        self.assertNotIn("done on", str(err.exception))
+
+    def test_reads_fail_over_past_a_primary_that_refuses_them(self):
+        # A server busy with a script answers every read -BUSY (one loading its data,
+        # -LOADING): it did not run the read, and the other replica can.
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"busy:{i}" for i in range(60)]
+        self.assertTrue(c.mset({k: k for k in keys}))
+        key, (primary, _) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        on_primary = [k for k, h in zip(keys, self.holders(rl, keys)) if h[0] == primary]
+        self.direct(primary).config_set("busy-reply-threshold", 100)
+        script = threading.Thread(target=lambda: self.assertRaises(
+            redis.RedisError, self.direct(primary).eval, "while true do end", 0))
+        script.start()
+        try:
+            def busy():
+                try:
+                    self.direct(primary).ping()
+                    return False
+                except redis.RedisError as e:
+                    return "BUSY" in str(e)
+            wait_until(busy, timeout=10, what="the primary to be busy")
+            failovers = metric_value(rl.admin_port, "ringleader_read_failovers_total")
+            self.assertEqual(c.get(key), key.encode())
+            self.assertEqual(c.mget(keys), [k.encode() for k in keys])
+            self.assertEqual(c.exists(*on_primary), len(on_primary))
+            self.assertGreaterEqual(metric_value(rl.admin_port, "ringleader_read_failovers_total"),
+                                    failovers + 3)  # GET, and a part of MGET and of EXISTS
+            self.assertGreaterEqual(metric_value(
+                rl.admin_port, 'ringleader_backend_requests_total{backend="redis-%d",'
+                'outcome="refused"}' % primary), 3)
+        finally:
+            self.direct(primary).script_kill()
+            script.join(timeout=10)
 
     def test_a_pipelined_whole_keyspace_read_leaves_failover_alone(self):
         # Only a later write of the same client stops a read from failing over; DBSIZE, SCAN

@@ -664,8 +664,10 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
     f.reply.assign(reply_or_error);
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
-    WorkerCounters::bump(stats.replies);
-    if (PendingRequest::is_copy(held.fragment) && protocol_.is_refusal(reply_or_error)) {
+    const bool refused = protocol_.is_refusal(reply_or_error) &&
+                         !protocol_.any_error_is_an_answer(held.req->command);
+    WorkerCounters::bump(refused ? stats.refusals : stats.replies);
+    if (PendingRequest::is_copy(held.fragment) && refused) {
       // The backend did not take this copy of the write: a failure for the write's tally,
       // described like one, with the reply kept (it answers when no replica took the write).
       f.refused = true;

@@ -134,7 +134,7 @@ void on_fragment_finished(PoolOwner& owner, PendingRequest* req, uint32_t part) 
     part = req->part(part).parent;
   } else {
     const Fragment& f = req->fragments[part];
-    // A read that got no reply (or a miss, with miss_failover) tries the next replica,
+    // A read that got no reply, a refusal (or a miss, with miss_failover) tries the next replica,
     // while its client waits for it. A primary read does not: what it returns belongs to
     // the primary (a cas unique from another replica could match a newer item there).
     if (f.access == Access::kRead) {
@@ -479,15 +479,21 @@ void ClientConnection::send_copies(PendingRequest* req, uint32_t fragment) {
 
 bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   Fragment& f = req->fragments[fragment];
-  const bool miss = f.state == FragmentState::kDone;
-  if (miss && !(worker_.replication().miss_failover && worker_.protocol().is_miss_reply(f.reply))) {
+  Protocol& protocol = worker_.protocol();
+  const bool answered = f.state == FragmentState::kDone;
+  // A reply saying the server did not run the read (loading its data, busy with a script)
+  // sends it to the next replica, as no reply does.
+  const bool refused =
+      answered && protocol.is_refusal(f.reply) && !protocol.any_error_is_an_answer(req->command);
+  const bool miss = answered && !refused;
+  if (miss && !(worker_.replication().miss_failover && protocol.is_miss_reply(f.reply))) {
     return false;  // an answer
   }
   if (f.replicas_deferred) resolve_replicas(*req, f);  // the primary was tried (tried = 0)
   if (f.tried + 1u >= f.replicas.size() || last_write_seq_ > req->client_seq) {
-    // Out of replicas. An earlier replica's miss (still in `reply`) is a better answer than
-    // a later one's failure.
-    if (!miss && !f.reply.empty()) {
+    // Out of replicas. An earlier replica's miss or refusal (still in `reply`) is a better
+    // answer than a later one's failure.
+    if (!answered && !f.reply.empty()) {
       f.state = FragmentState::kDone;
       f.error.clear();
     }

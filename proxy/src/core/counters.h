@@ -118,7 +118,8 @@ struct CounterTotals {
 struct BackendStats {
   struct Slot {
     metrics::LatencyHistogram latency;    // send to reply
-    std::atomic<uint64_t> replies{0};     // fragments answered
+    std::atomic<uint64_t> replies{0};     // fragments answered (refusals excluded)
+    std::atomic<uint64_t> refusals{0};    // answered with Protocol::is_refusal: not run
     std::atomic<uint64_t> failures{0};    // fragments failed
     std::atomic<int64_t> connections{0};  // open connections (gauge)
   };

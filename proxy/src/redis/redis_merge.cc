@@ -35,12 +35,18 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
   return false;
 }
 
-// A request whose parts went to several backends, where some parts succeeded and some did
-// not (MSET, DEL, FLUSHALL, FUNCTION LOAD ...): a write took effect where it succeeded, so the
+// A write whose parts went to several backends, where some parts succeeded and some did
+// not (MSET, DEL, FLUSHALL, FUNCTION LOAD ...): it took effect where it succeeded, so the
 // answer is the first part's error (a backend's own error code kept) followed by where the
 // request was done and where not. False when every part succeeded or none did (then the
 // first failure or error reply is the answer, as a single server's).
 bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) {
+  // A read (EXISTS, DBSIZE) took effect nowhere: its failed part's error, which names every
+  // replica it tried, is the answer.
+  if (std::all_of(req.fragments.begin(), req.fragments.end(),
+                  [](const Fragment& f) { return f.access == Access::kRead; })) {
+    return false;
+  }
   auto succeeded = [ok_only](const Fragment& f) {
     return f.state == FragmentState::kDone && !f.reply.empty() && f.reply[0] != '-' &&
            (!ok_only || f.reply == "+OK\r\n");
