@@ -386,6 +386,10 @@ Status RaftNode::compact(Index index, std::string data) {
   if (pending_snapshot_ && pending_snapshot_origin_ == SnapshotOrigin::kFromLeader) {
     return Status::error("a snapshot from the leader is waiting to be applied");
   }
+  // A removed node keeps the entry that removed it: a snapshot's configuration would leave
+  // it out with no record that it had been in, and removal_index() reads that entry. No
+  // leader sends it entries once it knows, so its log stays as it is.
+  if (removed()) return Status::error("this node was removed; its log keeps the removal");
   RL_CHECK(unstable_from_ > index);
   Snapshot snap;
   snap.meta.index = index;

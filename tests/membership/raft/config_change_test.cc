@@ -193,6 +193,11 @@ TEST(ConfigChange, RemovedFollowerLearnsItWasRemovedAndIsThenForgotten) {
   for (const raft::NodeId& other : followers_of(c, leader))
     EXPECT_FALSE(c.node(other).removed()) << other;
   EXPECT_FALSE(c.node(leader).removed());
+  // Compaction would fold the removal into a snapshot that no longer says this node was in:
+  // a removed node keeps its log, and stays removed at its removal.
+  EXPECT_FALSE(c.compact(victim).is_ok());
+  EXPECT_EQ(c.node(victim).removal_index(), *index);
+  EXPECT_TRUE(c.compact(leader).is_ok());
   EXPECT_NO_VIOLATION(c);
 }
 
