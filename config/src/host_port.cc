@@ -92,9 +92,12 @@ std::string canonical_host(std::string_view host) {
   if (lower == "localhost") return "127.0.0.1";
   in6_addr v6{};
   char text[INET6_ADDRSTRLEN];
-  if (inet_pton(AF_INET6, lower.c_str(), &v6) == 1 &&
-      inet_ntop(AF_INET6, &v6, text, sizeof text) != nullptr) {
-    return text;
+  if (inet_pton(AF_INET6, lower.c_str(), &v6) == 1) {
+    // An IPv4-mapped address (::ffff:a.b.c.d) reaches the IPv4 host itself.
+    if (IN6_IS_ADDR_V4MAPPED(&v6) && inet_ntop(AF_INET, &v6.s6_addr[12], text, sizeof text)) {
+      return text;
+    }
+    if (inet_ntop(AF_INET6, &v6, text, sizeof text) != nullptr) return text;
   }
   return lower;
 }

@@ -1,6 +1,8 @@
 // The admin API's view of the proxy. Static mode (membership.mode = "static"): the ring comes
 // from the config file and changes only with SIGHUP, so membership mutations answer 409.
 // Raft mode: mutations are proposals to the membership group, answered once applied here.
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
@@ -566,8 +568,17 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
   }
   std::string address;
   if (!read_text(body, "address", &address, &why)) return reply(error_reply(400, why));
-  if (!config::parse_host_port(address, nullptr, nullptr)) {
+  std::string host;
+  if (!config::parse_host_port(address, &host, nullptr)) {
     return reply(error_reply(400, "\"address\" must be the peer's membership host:port"));
+  }
+  // Peers reach each other by number, never through a resolver (membership.peers alike).
+  in6_addr any{};
+  if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &any) != 1 &&
+      inet_pton(AF_INET6, host.c_str(), &any) != 1) {
+    return reply(error_reply(400,
+                             "\"address\": the host of a peer must be a numeric IP or "
+                             "localhost, not a name"));
   }
   membership_->add_peer(id, address, done);
 }

@@ -43,6 +43,8 @@ TEST(CanonicalAddress, OneServerOneSpelling) {
            {"[2001:DB8:0::7]:80", "[2001:db8::7]:80"},
            {"[::]:6379", "[::]:6379"},
            {"[fe80::1%eth0]:11211", "[fe80::1%eth0]:11211"},
+           {"[::ffff:127.0.0.1]:7001", "127.0.0.1:7001"},  // IPv4-mapped: the IPv4 host
+           {"[::FFFF:7f00:2]:7001", "127.0.0.2:7001"},
            {"not an address", "not an address"},
        }) {
     EXPECT_EQ(canonical_address(a), b) << a;

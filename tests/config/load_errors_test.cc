@@ -397,9 +397,15 @@ address = "[::1]:7001"
 [[backends]]
 name = "d"
 address = "[0:0:0:0:0:0:0:1]:7001"
+[[backends]]
+name = "e"
+address = "[::ffff:127.0.0.1]:7001"
 )",
                                         "test.toml");
-  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  ASSERT_EQ(result.errors.size(), 3u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "backends[4].address", 15,
+                       "duplicate backend address \"127.0.0.1:7001\"; already used by "
+                       "backends[0].address"));
   EXPECT_TRUE(HasError(result, "backends[1].address", 6,
                        "duplicate backend address \"127.0.0.1:7001\"; already used by "
                        "backends[0].address"));

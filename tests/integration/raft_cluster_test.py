@@ -733,9 +733,13 @@ class ClusterTest(unittest.TestCase):
             refused("POST", "/backends", {"name": "r9", "address": f"localhost:{r0_port}"}, 409,
                     f'is the server of backend "r0" (127.0.0.1:{r0_port})')
             for member in cl.nodes.values():  # the leader's own address among them
-                refused("POST", "/cluster/peers",
-                        {"id": "p9", "address": f"127.0.0.1:{cl.peers[member.id]}"}, 409,
-                        f"already used by peer {member.id}")
+                for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"]:
+                    refused("POST", "/cluster/peers",
+                            {"id": "p9", "address": f"{host}:{cl.peers[member.id]}"}, 409,
+                            f"already used by peer {member.id}")
+            # Peers are reached by numeric address: a name is a bad request, not a refusal.
+            refused("POST", "/cluster/peers", {"id": "p9", "address": "example.com:7000"}, 400,
+                    "numeric IP or localhost")
             # Asking again for an add that took effect (its first answer lost) is a 200 that
             # changes nothing; the same name with anything else different is still refused.
             status, body = change("POST", follower.admin, "/backends",

@@ -181,7 +181,8 @@ bool parse_unix_address(std::string_view text, std::string* path);
 bool is_backend_address(std::string_view text);
 
 // The host as `serve` binds and compares it: "localhost" is "127.0.0.1", names are lower case
-// (DNS ignores case), and an IPv6 literal takes its shortest form ("0:0::1" is "::1").
+// (DNS ignores case), an IPv6 literal takes its shortest form ("0:0::1" is "::1"), and an
+// IPv4-mapped one its IPv4 address ("::ffff:127.0.0.1" is "127.0.0.1").
 std::string canonical_host(std::string_view host);
 // A host:port with canonical_host applied, so two spellings of one server compare equal; the
 // text unchanged when it does not parse.

@@ -7,6 +7,7 @@
 
 #include "common/assert.h"
 #include "common/log.h"
+#include "config/config.h"
 #include "membership/state/command_codec.h"
 
 namespace ringleader::membership::service {
@@ -672,9 +673,11 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
     // A refusal that only the uncommitted entries cause is not final (they are lost if this
     // leader is deposed before they commit): it is an error to retry, not a refusal.
     state::MembershipState probe = projected_state();
-    if (Status s = probe.apply(*command); !s) {
+    Status s = address_unused(probe, *command);
+    if (s) s = probe.apply(*command);
+    if (!s) {
       state::MembershipState applied = state_machine_.state();
-      if (applied.apply(*command)) {
+      if (address_unused(applied, *command) && applied.apply(*command)) {
         done(Status::error(s.message() + " once the changes not yet committed apply; retry "
                                          "when they have"));
       } else {
@@ -694,6 +697,24 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
   request.kind = transport::ForwardKind::kCommand;
   request.command = std::move(encoded);
   forward_to_leader(std::move(request), std::move(done), deadline_ms);
+}
+
+Status MembershipService::address_unused(const state::MembershipState& projected,
+                                         const state::Command& command) {
+  const auto* add = std::get_if<state::AddBackend>(&command);
+  if (add == nullptr) return Status::ok();
+  // The state compares addresses as written (its apply must not change with how they are
+  // read); the leader also refuses another spelling of one in use, the projected state's
+  // included, so concurrent adds through different instances cannot both take one server.
+  const std::string wanted = config::canonical_address(add->backend.address);
+  for (const ring::Backend& other : projected.backends()) {
+    if (other.address != add->backend.address &&
+        config::canonical_address(other.address) == wanted) {
+      return Status::error("address " + add->backend.address + " is the server of backend \"" +
+                           other.name + "\" (" + other.address + ")");
+    }
+  }
+  return Status::ok();
 }
 
 bool MembershipService::leader_caught_up() const {
@@ -807,7 +828,12 @@ void MembershipService::sync_recorded_addresses() {
 
 Status MembershipService::address_free_for(const raft::NodeId& id,
                                            const std::string& address) const {
-  if (address == options_.listen || address == transport_->listen_address()) {
+  // Two spellings of one listener ("localhost:7000", "127.0.0.1:7000") are one address.
+  const std::string wanted = config::canonical_address(address);
+  auto same = [&wanted](const std::string& other) {
+    return config::canonical_address(other) == wanted;
+  };
+  if (same(options_.listen) || same(transport_->listen_address())) {
     return Status::refused("address " + address + " is already used by peer " + options_.node_id +
                            " (this node)");
   }
@@ -817,13 +843,13 @@ Status MembershipService::address_free_for(const raft::NodeId& id,
   for (const PendingChange& pc : pending_changes_) {
     ids.push_back(pc.change.node);
     auto it = known.find(pc.change.node);
-    if (pc.change.node == id && it != known.end() && it->second != address) {
+    if (pc.change.node == id && it != known.end() && !same(it->second)) {
       return Status::refused("peer " + id + " is already being added at " + it->second);
     }
   }
   for (const raft::NodeId& other : ids) {
     auto it = known.find(other);
-    if (other != id && it != known.end() && it->second == address) {
+    if (other != id && it != known.end() && same(it->second)) {
       return Status::refused("address " + address + " is already used by peer " + other);
     }
   }

@@ -473,6 +473,17 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
   // Refused only because of what is not committed yet: not final, an error to retry.
   svc(leader).propose(state::AddBackend{backend("r5", 7005)}, again.callback());
   Result<uint64_t> twice = again.wait();
+  // Another spelling of the address r5 is being added at: the same server, not yet final.
+  ring::Backend spelled = backend("r6", 7005);
+  spelled.address = "localhost:7005";
+  Answer respelled;
+  svc(leader).propose(state::AddBackend{spelled}, respelled.callback());
+  Result<uint64_t> same_server = respelled.wait();
+  ASSERT_FALSE(same_server.is_ok());
+  EXPECT_FALSE(same_server.status().is_refused()) << same_server.error();
+  EXPECT_NE(same_server.error().find("address localhost:7005 is the server of backend \"r5\""),
+            std::string::npos)
+      << same_server.error();
   svc(leader).set_blocked_outgoing({});
   ASSERT_FALSE(twice.is_ok());
   EXPECT_FALSE(twice.status().is_refused()) << twice.error();
@@ -486,6 +497,9 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
   Result<uint64_t> duplicate = propose(leader, state::AddBackend{backend("r5", 7005)});
   ASSERT_FALSE(duplicate.is_ok());
   EXPECT_TRUE(duplicate.status().is_refused()) << duplicate.error();
+  Result<uint64_t> respelled_later = propose(leader, state::AddBackend{spelled});
+  ASSERT_FALSE(respelled_later.is_ok());
+  EXPECT_TRUE(respelled_later.status().is_refused()) << respelled_later.error();
   ASSERT_TRUE(converged(all(), *w));
   EXPECT_EQ(nodes_[leader]->rings->latest()->backends().size(), 3u);
   // Still checked: a change the projected state refuses is refused at once.
