@@ -10,9 +10,9 @@ namespace ringleader::app {
 int run_serve(const std::vector<std::string>& args) {
   std::string path;
   for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
+    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size() && path.empty()) {
       path = args[++i];
-    } else {
+    } else {  // one file: with a second -c, which one is in force would be a guess
       std::fprintf(stderr, "usage: ringleader serve -c FILE\n");
       return 2;
     }

@@ -104,8 +104,8 @@ constexpr StringRule kNodeId{is_valid_node_id,
 constexpr StringRule kZone{ring::is_valid_zone,
                            "a zone of at most 255 bytes without control characters"};
 constexpr StringRule kHashTag{
-    [](std::string_view s) { return s.empty() || (s.size() == 2 && s[0] != s[1]); },
-    "two different characters such as \"{}\", or \"\" to disable hash tags"};
+    ring::is_valid_hash_tag,
+    "two different printable ASCII characters such as \"{}\", or \"\" to disable hash tags"};
 constexpr StringRule kNonEmpty{[](std::string_view s) { return !s.empty(); }, "a non-empty string"};
 
 bool is_prime(uint32_t n) {

@@ -134,10 +134,10 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
   }
   // As ring.hash_tag in a config file (the state machine, which earlier logs replay through,
   // only insists on two characters).
-  if (body.contains("hash_tag") && p->hash_tag.size() == 2 && p->hash_tag[0] == p->hash_tag[1]) {
+  if (body.contains("hash_tag") && !ring::is_valid_hash_tag(p->hash_tag)) {
     *why =
-        "\"hash_tag\" must be two different characters such as \"{}\", or \"\" to disable "
-        "hash tags";
+        "\"hash_tag\" must be two different printable ASCII characters such as \"{}\", or \"\" "
+        "to disable hash tags";
     return false;
   }
   if (body.contains("balance_factor")) {
