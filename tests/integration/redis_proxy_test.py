@@ -850,6 +850,37 @@ class LimitsTest(ClusterCase):
             wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 0,
                        what="the held clients closed")
 
+    def test_a_flood_of_refused_clients_holds_a_bounded_number_of_descriptors(self):
+        # A refused client lingers up to a second so that its error is read before the
+        # close; 64 of them at most, or a flood past max_clients would take every descriptor.
+        fds = lambda: len(os.listdir(f"/proc/{self.rl.proc.pid}/fd"))
+        held = [socket.create_connection(("127.0.0.1", self.rl.port)) for _ in range(4)]
+        refused = []
+        try:
+            wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 4,
+                       what="the 4 clients accepted")
+            before = fds()
+            for _ in range(200):
+                s = socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+                s.sendall(b"PING\r\n")  # unread input: closing at once would reset it
+                refused.append(s)
+            wait_until(lambda: metric_value(self.rl.admin_port,
+                                            "ringleader_client_connections_rejected_total") >= 200,
+                       timeout=10, what="the 200 refusals")
+            self.assertLessEqual(fds() - before, 64 + 8)
+            answered = 0
+            for s in refused:
+                try:
+                    answered += b"max number of clients" in s.recv(200)
+                except OSError:
+                    pass
+            self.assertGreaterEqual(answered, 64)
+        finally:
+            for s in held + refused:
+                s.close()
+            wait_until(lambda: metric_value(self.rl.admin_port, "ringleader_client_connections") == 0,
+                       what="the held clients closed")
+
 
 
 class IdleTimeoutTest(ClusterCase):
@@ -2136,13 +2167,13 @@ class StartupTest(unittest.TestCase):
     def test_clients_past_what_the_open_file_limit_holds_get_the_max_clients_error(self):
         with TempDir() as tmp, RedisServer(tmp) as r:
             rl = Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 1")
-            rl.argv = ["prlimit", "--nofile=100:100", "--"] + rl.argv
+            rl.argv = ["prlimit", "--nofile=200:200", "--"] + rl.argv
             with rl:
                 m = re.search(r"at most (\d+) clients are admitted", rl.tail())
                 self.assertIsNotNone(m, rl.tail())
                 admitted = int(m.group(1))
                 self.assertGreater(admitted, 10)
-                self.assertLess(admitted, 100)
+                self.assertLess(admitted, 200)
                 clients = [redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
                            for _ in range(admitted)]
                 for i, c in enumerate(clients):

@@ -5,6 +5,7 @@
 #include "backend_pool.h"
 #include "common/log.h"
 #include "common/socket_address.h"
+#include "fd_limit.h"
 #include "replication.h"
 #include "tcp_keepalive.h"
 #include "uv_util.h"
@@ -259,6 +260,10 @@ void ClientConnection::start(bool admitted) {
   WorkerCounters& wc = worker_.counters();
   if (!admitted) {
     WorkerCounters::bump(wc.clients_rejected);
+    // Past the bound, no lingering: the error is written and the connection closed, which
+    // may reset it before the client reads the error.
+    linger_refused_ = worker_.refused_clients_open < kMaxRefusedClientsOpen;
+    ++worker_.refused_clients_open;
     out_pending_ = worker_.protocol().error_reply("max number of clients reached");
     close_after_write_ = true;
     write_out();
@@ -714,6 +719,10 @@ void ClientConnection::on_write_done(int status) {
 
 void ClientConnection::linger_then_close() {
   if (lingering_ || closing_) return;
+  if (!admitted_ && !linger_refused_) {  // refused, past the bound on those lingering
+    close();
+    return;
+  }
   lingering_ = true;
   uv_timer_start(
       &idle_timer_, [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->close(); },
@@ -786,6 +795,8 @@ void ClientConnection::close() {
   if (admitted_) {
     worker_.proxy_counters().connected_clients.fetch_sub(1, std::memory_order_relaxed);
     worker_.counters().client_connections.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    --worker_.refused_clients_open;
   }
   worker_.client_closed(this);
   auto on_closed = [](uv_handle_t* h) {

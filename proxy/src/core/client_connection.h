@@ -153,6 +153,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   bool drain_ = false;              // close_when_idle() called
   bool input_eof_ = false;          // the client closed its side: answer, then close
   bool admitted_ = false;           // counted in ProxyCounters::connected_clients
+  bool linger_refused_ = false;     // refused, and within Worker::refused_clients_open's bound
   bool in_process_ = false;         // inside process_input(): no nested parsing
   bool lingering_ = false;          // linger_then_close() started
   bool flush_scheduled_ = false;    // in the worker's flush list for this iteration

@@ -17,8 +17,8 @@ uint64_t as_count(rlim_t v) {
 
 uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t backends,
                             uint32_t backend_connections) {
-  const uint64_t per_worker =
-      backends * std::max<uint32_t>(1, backend_connections) + kPerWorkerReserve;
+  const uint64_t per_worker = backends * std::max<uint32_t>(1, backend_connections) +
+                              kPerWorkerReserve + kMaxRefusedClientsOpen;
   return uint64_t{max_clients} + uint64_t{workers} * per_worker + kProcessReserve;
 }
 

@@ -9,9 +9,14 @@
 
 namespace ringleader::proxy {
 
+// Clients refused over max_clients that one worker lets linger (to deliver the error before
+// closing) at once; past it a refused client is closed as soon as its error is written.
+inline constexpr uint32_t kMaxRefusedClientsOpen = 64;
+
 // Descriptors `serve` may hold at once: `max_clients` clients, `backend_connections` per
-// backend per worker, and a fixed reserve per worker (listener, event loop, io_uring, wakeup)
-// and for the process (admin connections, Raft peers, log, data_dir).
+// backend per worker, and a fixed reserve per worker (listener, event loop, io_uring, wakeup,
+// refused clients lingering) and for the process (admin connections, Raft peers, log,
+// data_dir).
 uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t backends,
                             uint32_t backend_connections);
 

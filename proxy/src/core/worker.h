@@ -79,6 +79,10 @@ class Worker final : public PoolOwner {
   // Lanes spread clients over a backend's connections (PendingRequest::lane).
   uint32_t next_client_lane() { return next_lane_++; }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
+  // Clients refused over max_clients that are still open (writing their error, lingering):
+  // at most kMaxRefusedClientsOpen of them linger, so a flood of them holds a bounded number
+  // of descriptors (fd_limit.h counts them per worker).
+  uint32_t refused_clients_open = 0;
   bool draining() const { return draining_; }
   // Clients whose ready replies wait for the rest of their read, in the order their holds
   // began. A hold ends after ClientConnection::kReplyHoldNs at most: checked after every poll,
