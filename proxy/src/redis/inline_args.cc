@@ -3,14 +3,14 @@
 namespace ringleader::proxy::redis {
 namespace {
 
-// Blanks skipped between words (C isspace, plus NUL).
+// Blanks skipped between words (C isspace). Lines hold no NUL (the parser refuses it).
 bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == '\0';
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
 // Bytes that end an unquoted word (Redis does not end a word at \v or \f).
 bool ends_word(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 int hex_value(char c) {

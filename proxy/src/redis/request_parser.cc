@@ -203,6 +203,11 @@ RequestParser::Step RequestParser::parse_inline(std::string_view input) {
     return fail("Protocol error: too big inline request");
   }
   const std::string_view line = input.substr(pos_, line_end - pos_);
+  // Redis reads an inline line as a C string: past a NUL it never finds the newline and never
+  // answers. Said and closed here rather than guessed at.
+  if (line.find('\0') != std::string_view::npos) {
+    return fail("Protocol error: NUL byte in inline request");
+  }
   switch (split_inline_args(line, pos_, limits_.max_args, ranges_, unescaped_)) {
     case InlineSplit::kOk:
       break;
