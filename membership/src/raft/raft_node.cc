@@ -390,6 +390,14 @@ Status RaftNode::compact(Index index, std::string data) {
   // it out with no record that it had been in, and removal_index() reads that entry. No
   // leader sends it entries once it knows, so its log stays as it is.
   if (removed()) return Status::error("this node was removed; its log keeps the removal");
+  // Nor does a leader compact away what a departing peer still needs to learn its removal:
+  // the snapshot it would be sent instead leaves it out with no word of why. Until it learns
+  // or is given up on (Progress::departing_ticks), a few election timeouts at most.
+  for (const auto& [peer, pr] : progress_) {
+    if (pr.removed_at != 0 && index >= pr.next) {
+      return Status::error("peer " + peer + " has yet to learn of its removal");
+    }
+  }
   RL_CHECK(unstable_from_ > index);
   Snapshot snap;
   snap.meta.index = index;

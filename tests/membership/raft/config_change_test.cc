@@ -201,6 +201,42 @@ TEST(ConfigChange, RemovedFollowerLearnsItWasRemovedAndIsThenForgotten) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// A leader does not compact away the entries a departing peer needs to learn its removal:
+// the snapshot it would be sent instead leaves it out without saying it was removed.
+TEST(ConfigChange, ALeaderKeepsTheEntriesAnIsolatedDepartingPeerNeedsToLearnItsRemoval) {
+  Cluster c(ClusterOptions{});
+  raft::NodeId leader = await_leader(c);
+  raft::NodeId victim = followers_of(c, leader).front();
+  c.isolate(victim);
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kRemove, victim});
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *index; }, 50));
+  commit_on_all(c, "past the removal", 20, {victim});
+  EXPECT_FALSE(c.compact(leader).is_ok());
+  c.heal();
+  ASSERT_TRUE(c.run_until([&] { return c.node(victim).removed(); }, 100));
+  EXPECT_EQ(c.node(victim).removal_index(), *index);
+  ASSERT_TRUE(c.run_until([&] { return !c.node(leader).progress(victim).has_value(); }, 100));
+  EXPECT_TRUE(c.compact(leader).is_ok());
+  EXPECT_NO_VIOLATION(c);
+}
+
+// One that never answers is given up on, and compaction goes on.
+TEST(ConfigChange, ALeaderCompactsOnceADepartingPeerThatNeverAnswersIsGivenUp) {
+  Cluster c(ClusterOptions{});
+  raft::NodeId leader = await_leader(c);
+  raft::NodeId victim = followers_of(c, leader).front();
+  c.isolate(victim);
+  Result<raft::Index> index = c.change_config(leader, {ConfigChangeType::kRemove, victim});
+  ASSERT_TRUE(index.is_ok()) << index.error();
+  ASSERT_TRUE(c.run_until([&] { return c.node(leader).commit_index() >= *index; }, 50));
+  EXPECT_FALSE(c.compact(leader).is_ok());
+  ASSERT_TRUE(c.run_until([&] { return !c.node(leader).progress(victim).has_value(); }, 200));
+  commit_on_all(c, "after the peer was given up", 5, {victim});
+  EXPECT_TRUE(c.compact(leader).is_ok());
+  EXPECT_NO_VIOLATION(c);
+}
+
 // Removals back to back: the first removed node may receive the second removal's entry too
 // (it is replicated to until it learns of its own). It stays removed, at its own removal.
 TEST(ConfigChange, ANodeRemovedRightBeforeAnotherStaysRemovedAtItsOwnRemoval) {
