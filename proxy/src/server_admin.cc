@@ -574,8 +574,9 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
   }
   // Peers reach each other by number, never through a resolver (membership.peers alike).
   in6_addr any{};
+  const std::string unscoped = host.substr(0, host.find('%'));  // fe80::1%eth0 names a link
   if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &any) != 1 &&
-      inet_pton(AF_INET6, host.c_str(), &any) != 1) {
+      inet_pton(AF_INET6, unscoped.c_str(), &any) != 1) {
     return reply(error_reply(400,
                              "\"address\": the host of a peer must be a numeric IP or "
                              "localhost, not a name"));

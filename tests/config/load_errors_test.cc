@@ -577,6 +577,7 @@ hash_tag = "{{"
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"\\t}\"\n"), "ring.hash_tag", 2,
                            "printable ASCII"));
   EXPECT_TRUE(load_with_backend("[ring]\nhash_tag = \"<>\"\n").ok());
+  EXPECT_TRUE(load_with_backend("[ring]\nhash_tag = \" |\"\n").ok());  // a space is ASCII too
 }
 
 TEST(ConfigErrors, MaglevTableSizeMustBeALargeEnoughPrime) {

@@ -371,8 +371,9 @@ class ReloadTest(unittest.TestCase):
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: not ejected()["moved"], timeout=10, what="the readmission")
                 # The old address could not be reached; nothing is known of the new one yet.
-                self.assertEqual(metric_value(rl.admin_port,
-                                              'ringleader_backend_up{backend="moved"}'), 1)
+                wait_until(lambda: metric_value(
+                    rl.admin_port, 'ringleader_backend_up{backend="moved"}') == 1, timeout=10,
+                    what="the moved backend no longer reported unreachable")
                 self.assertTrue(c.set(key, "here"))
                 self.assertEqual(redis.Redis(port=redises[1].port).get(key), b"here")
 

@@ -330,6 +330,25 @@ class RefusedWriteTest(RedisReplicationCase):
         self.assertTrue(str(err.exception).startswith("OOM "), str(err.exception))
 
 
+    def test_a_script_write_a_replica_refuses_is_not_acknowledged_there(self):
+        # A replica that lost its scripts (restarted) answers EVALSHA -NOSCRIPT: it did not
+        # run the write, whatever command carried it.
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"script:{i}" for i in range(60)]
+        key, (primary, replica) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        sha = self.direct(primary).script_load("return redis.call('SET', KEYS[1], ARGV[1])")
+        failures = metric_value(rl.admin_port, "ringleader_replica_write_failures_total")
+        with self.assertRaises(redis.ResponseError) as err:
+            c.evalsha(sha, 1, key, "v")
+        self.assertIn("write acknowledged by 1 of 2 replicas", str(err.exception))
+        self.assertIn("NOSCRIPT", str(err.exception))
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_replica_write_failures_total"),
+                         failures + 1)
+        self.assertEqual(self.direct(primary).get(key), b"v")
+        self.assertIsNone(self.direct(replica).get(key))
+
+
 class PartlyDoneWriteTest(RedisReplicationCase):
     def test_a_split_write_names_the_backends_that_took_it_and_the_one_that_did_not(self):
         # An MSET whose keys cover every replica set, with one backend down: the error says
@@ -379,6 +398,9 @@ class ReadTest(RedisReplicationCase):
         self.assertRegex(str(err.exception),
                          f"^ringleader: backend redis-[0{other}] .*; backend redis-[0{other}] ")
         self.assertNotIn("done on", str(err.exception))
+        with self.assertRaises(redis.ResponseError) as err:  # a read of every backend too
+            c.dbsize()
+        self.assertNotIn("done on", str(err.exception))
 
     def test_reads_fail_over_past_a_primary_that_refuses_them(self):
         # A server busy with a script answers every read -BUSY (one loading its data,
@@ -413,6 +435,31 @@ class ReadTest(RedisReplicationCase):
         finally:
             self.direct(primary).script_kill()
             script.join(timeout=10)
+
+    def test_a_refusal_after_a_miss_leaves_the_miss_as_the_answer(self):
+        # As after a failure: the replica that refused said nothing of the key.
+        rl = self.proxy(replicas=2, write="all", miss_failover=True)
+        c = self.client(rl)
+        keys = [f"busymiss:{i}" for i in range(60)]
+        key, (_, replica) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        self.direct(replica).set(key, "only here")
+        self.direct(replica).config_set("busy-reply-threshold", 100)
+        script = threading.Thread(target=lambda: self.assertRaises(
+            redis.RedisError, self.direct(replica).eval, "while true do end", 0))
+        script.start()
+        try:
+            def busy():
+                try:
+                    self.direct(replica).ping()
+                    return False
+                except redis.RedisError as e:
+                    return "BUSY" in str(e)
+            wait_until(busy, timeout=10, what="the replica to be busy")
+            self.assertIsNone(c.get(key))
+        finally:
+            self.direct(replica).script_kill()
+            script.join(timeout=10)
+        self.assertEqual(c.get(key), b"only here")
 
     def test_a_pipelined_whole_keyspace_read_leaves_failover_alone(self):
         # Only a later write of the same client stops a read from failing over; DBSIZE, SCAN

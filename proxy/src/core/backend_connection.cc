@@ -657,15 +657,20 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
   f.state = state;
   BackendStats::Slot& stats = pool_.stats();
   if (state == FragmentState::kDone) {
-    if (!PendingRequest::is_copy(held.fragment)) {
-      // (A read that failed over after a miss replaces the miss it was charged for.)
-      held.req->set_reply_bytes(held.req->reply_bytes - f.reply.size() + reply_or_error.size());
+    // A refusal says the server did not run the command (scripts included: their copies
+    // and reads are refused alike). One that reaches a failed-over read leaves the earlier
+    // replica's answer (a miss, or the first refusal) in place, as a failure does.
+    const bool refused = protocol_.is_refusal(reply_or_error);
+    const bool copy = PendingRequest::is_copy(held.fragment);
+    if (!(refused && !copy && f.tried > 0 && !f.reply.empty())) {
+      if (!copy) {
+        // (A read that failed over after a miss replaces the miss it was charged for.)
+        held.req->set_reply_bytes(held.req->reply_bytes - f.reply.size() + reply_or_error.size());
+      }
+      f.reply.assign(reply_or_error);
     }
-    f.reply.assign(reply_or_error);
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);
-    const bool refused = protocol_.is_refusal(reply_or_error) &&
-                         !protocol_.any_error_is_an_answer(held.req->command);
     WorkerCounters::bump(refused ? stats.refusals : stats.replies);
     if (PendingRequest::is_copy(held.fragment) && refused) {
       // The backend did not take this copy of the write: a failure for the write's tally,

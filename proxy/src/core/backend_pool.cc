@@ -78,6 +78,7 @@ bool BackendPool::idle() const {
 }
 
 void BackendPool::note_connect_failure(const std::string& error) {
+  if (retired_) return;
   const uint64_t now = monotonic_ns();
   uint64_t since = 0;
   if (stats_->unreachable_since_ns.compare_exchange_strong(since, now)) {
@@ -95,6 +96,7 @@ void BackendPool::note_connect_failure(const std::string& error) {
 }
 
 void BackendPool::note_connected() {
+  if (retired_) return;
   const uint64_t since = stats_->unreachable_since_ns.exchange(0);
   if (since == 0) return;
   RL_LOG_INFO("%s: connected again after %.1f s unreachable", describe().c_str(),

@@ -114,6 +114,9 @@ class BackendPool {
   // and then at most once a minute, across all workers; the first success after it too.
   void note_connect_failure(const std::string& error);
   void note_connected();
+  // The backend left the ring or moved to another address; this pool only finishes the
+  // requests it holds. Its connection outcomes no longer speak for the backend's name.
+  void retire() { retired_ = true; }
 
  private:
   BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config, std::string name,
@@ -128,6 +131,7 @@ class BackendPool {
   std::optional<sockaddr_storage> fixed_;
   std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
   uint32_t consecutive_failures_ = 0;
+  bool retired_ = false;
   std::shared_ptr<BackendStats> stats_;
   uint32_t worker_id_;
 };

@@ -488,8 +488,7 @@ bool ClientConnection::fail_over(PendingRequest* req, uint32_t fragment) {
   const bool answered = f.state == FragmentState::kDone;
   // A reply saying the server did not run the read (loading its data, busy with a script)
   // sends it to the next replica, as no reply does.
-  const bool refused =
-      answered && protocol.is_refusal(f.reply) && !protocol.any_error_is_an_answer(req->command);
+  const bool refused = answered && protocol.is_refusal(f.reply);
   const bool miss = answered && !refused;
   if (miss && !(worker_.replication().miss_failover && protocol.is_miss_reply(f.reply))) {
     return false;  // an answer

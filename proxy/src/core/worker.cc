@@ -319,6 +319,7 @@ void Worker::refresh_ring() {
     it = pools_.erase(it);
   }
   for (std::unique_ptr<BackendPool>& pool : retired) {
+    pool->retire();
     if (!pool->idle()) retiring_.push_back(std::move(pool));
   }
   retired.clear();

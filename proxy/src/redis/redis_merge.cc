@@ -43,10 +43,7 @@ bool first_error_reply(const PendingRequest& req, std::string& out) {
 bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) {
   // A read (EXISTS, DBSIZE) took effect nowhere: its failed part's error, which names every
   // replica it tried, is the answer.
-  if (std::all_of(req.fragments.begin(), req.fragments.end(),
-                  [](const Fragment& f) { return f.access == Access::kRead; })) {
-    return false;
-  }
+  if (req.reads_only) return false;
   auto succeeded = [ok_only](const Fragment& f) {
     return f.state == FragmentState::kDone && !f.reply.empty() && f.reply[0] != '-' &&
            (!ok_only || f.reply == "+OK\r\n");

@@ -208,6 +208,9 @@ TEST(RequestParserTest, OtherLinesOfUpTo16KiBAreRead) {
     ASSERT_EQ(r.status, ParseStatus::kComplete) << "split " << split << r.error;
     EXPECT_EQ(r.data, "x");
   }
+  // Cut right after the '\r': 16 KiB of text and a '\r' wait for the '\n'.
+  auto at_cr = parse_split(input, line.size() + 1);
+  EXPECT_EQ(at_cr.status, ParseStatus::kComplete) << at_cr.error;
   auto bare = parse_split(line + "\nx\r\n", line.size());  // a bare '\n' terminator too
   EXPECT_EQ(bare.status, ParseStatus::kComplete) << bare.error;
 }
