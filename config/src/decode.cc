@@ -105,7 +105,7 @@ constexpr StringRule kZone{ring::is_valid_zone,
                            "a zone of at most 255 bytes without control characters"};
 constexpr StringRule kHashTag{
     ring::is_valid_hash_tag,
-    "two different printable ASCII characters such as \"{}\", or \"\" to disable hash tags"};
+    "two printable ASCII characters such as \"{}\" or \"$$\", or \"\" to disable hash tags"};
 constexpr StringRule kNonEmpty{[](std::string_view s) { return !s.empty(); }, "a non-empty string"};
 
 bool is_prime(uint32_t n) {

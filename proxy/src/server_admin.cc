@@ -136,7 +136,7 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
   // only insists on two characters).
   if (body.contains("hash_tag") && !ring::is_valid_hash_tag(p->hash_tag)) {
     *why =
-        "\"hash_tag\" must be two different printable ASCII characters such as \"{}\", or \"\" "
+        "\"hash_tag\" must be two printable ASCII characters such as \"{}\" or \"$$\", or \"\" "
         "to disable hash tags";
     return false;
   }

@@ -562,15 +562,15 @@ balance_factor = nan
   EXPECT_TRUE(HasOnlyError(result, "ring.balance_factor", 2, "expected a finite number"));
 }
 
-TEST(ConfigErrors, HashTagMustBeTwoDistinctCharacters) {
+TEST(ConfigErrors, HashTagMustBeTwoPrintableCharacters) {
   const LoadResult result = load_with_backend(R"([ring]
-hash_tag = "{{"
+hash_tag = "{"
 )");
   EXPECT_TRUE(HasOnlyError(result, "ring.hash_tag", 2,
-                           "expected two different printable ASCII characters such as \"{}\", "
-                           "or \"\" to disable hash tags, got \"{{\""));
-  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"{\"\n"), "ring.hash_tag", 2,
-                           "got \"{\""));
+                           "expected two printable ASCII characters such as \"{}\" or \"$$\", "
+                           "or \"\" to disable hash tags, got \"{\""));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"{}}\"\n"), "ring.hash_tag",
+                           2, "got \"{}}\""));
   // Keys are bytes: "é" is two bytes, and neither is a character of the key's text.
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"é\"\n"), "ring.hash_tag", 2,
                            "printable ASCII"));
@@ -578,6 +578,10 @@ hash_tag = "{{"
                            "printable ASCII"));
   EXPECT_TRUE(load_with_backend("[ring]\nhash_tag = \"<>\"\n").ok());
   EXPECT_TRUE(load_with_backend("[ring]\nhash_tag = \" |\"\n").ok());  // a space is ASCII too
+  // The same character twice, as twemproxy documents ("$$"): the text between two of them.
+  const LoadResult same = load_with_backend("[ring]\nhash_tag = \"$$\"\n");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same.config.ring.hash_tag, "$$");
 }
 
 TEST(ConfigErrors, MaglevTableSizeMustBeALargeEnoughPrime) {

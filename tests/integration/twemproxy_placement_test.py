@@ -2,9 +2,10 @@
 """twemproxy compatibility: ringleader's ketama ring names, for every key, the backend that
 a real nutcracker wrote it to.
 
-Starts 4 redis-servers and one nutcracker with three pools over them (separate Redis
+Starts 4 redis-servers and one nutcracker with four pools over them (separate Redis
 databases): fnv1a_64 with default server names, md5 with explicit names and uneven
-weights, and fnv1a_64 with a {} hash tag; and a fourth pool over 4 more servers on
+weights, fnv1a_64 with a {} hash tag, and md5 with a $$ hash tag (one character at both
+ends, as twemproxy's documentation shows it); and a fifth pool over 4 more servers on
 127.0.0.2-5, port 11211, whose default names leave that port out (as libmemcached does).
 Writes 10,000 keys through each pool (including non-ASCII keys, which exercise fnv1a_64's
 sign extension), reads every key back from the backends directly, and compares with
@@ -30,6 +31,10 @@ def make_keys(pool):
             keys.append(f"ключ:{pool}:{i}".encode())  # bytes >= 0x80
         elif i % 10 == 1:
             keys.append(f"user:{{{i % 97}}}:{pool}:{i}".encode())  # hash tags
+        elif i % 10 == 2:
+            keys.append(f"order:${i % 89}$:{pool}:{i}".encode())  # $$ hash tags
+        elif i % 10 == 3:
+            keys.append(f"cart:$$:{pool}:{i}".encode())  # an empty tag: the whole key counts
         else:
             keys.append(f"key:{pool}:{i}".encode())
     return keys
@@ -40,6 +45,7 @@ POOLS = [
     ("fnv", 0, "fnv1a_64", None, [1, 1, 1, 1], False),
     ("md5", 1, "md5", None, [1, 2, 3, 1], True),
     ("tagged", 2, "fnv1a_64", "{}", [2, 1, 1, 1], False),
+    ("dollars", 3, "md5", "$$", [1, 1, 1, 2], False),
 ]
 # Over the servers on port 11211.
 DEFAULT_PORT_POOL = ("port11211", 0, "fnv1a_64", None, [1, 1, 2, 1], False)

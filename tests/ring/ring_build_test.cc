@@ -88,6 +88,8 @@ TEST(RingBuildTest, HashTagSelectsTheHashedPart) {
   colon.hash_tag = "::";
   auto colon_ring = must_build(make_backends(3), colon);
   EXPECT_EQ(colon_ring->hash_input("a:tag:b"), "tag");
+  EXPECT_EQ(colon_ring->hash_input("a::b:c"), "a::b:c");  // the first tag is empty: whole key
+  EXPECT_EQ(colon_ring->hash_input("a:b"), "a:b");
 }
 
 TEST(RingBuildTest, SameInputSameRing) {

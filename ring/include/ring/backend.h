@@ -23,9 +23,9 @@ std::optional<BackendState> parse_backend_state(std::string_view name);
 // for config files and the membership alike.
 inline constexpr size_t kMaxZoneBytes = 255;
 bool is_valid_zone(std::string_view zone);
-// A hash tag as a config file or the admin API takes it: empty (off), or two different
-// printable ASCII characters, the opening and the closing one. Keys are bytes: a character
-// of two bytes could never be one of the pair.
+// A hash tag as a config file or the admin API takes it: empty (off), or two printable ASCII
+// characters, the opening and the closing one, which may be the same (twemproxy's "$$"). Keys
+// are bytes: a character of two bytes could never be one of the pair.
 bool is_valid_hash_tag(std::string_view tag);
 
 struct Backend {
