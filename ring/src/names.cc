@@ -6,8 +6,7 @@ namespace ringleader::ring {
 
 bool is_valid_hash_tag(std::string_view tag) {
   auto printable = [](char c) { return c >= ' ' && c < 0x7f; };
-  return tag.empty() ||
-         (tag.size() == 2 && printable(tag[0]) && printable(tag[1]));
+  return tag.empty() || (tag.size() == 2 && printable(tag[0]) && printable(tag[1]));
 }
 
 bool is_valid_zone(std::string_view zone) {

@@ -569,8 +569,8 @@ hash_tag = "{"
   EXPECT_TRUE(HasOnlyError(result, "ring.hash_tag", 2,
                            "expected two printable ASCII characters such as \"{}\" or \"$$\", "
                            "or \"\" to disable hash tags, got \"{\""));
-  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"{}}\"\n"), "ring.hash_tag",
-                           2, "got \"{}}\""));
+  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"{}}\"\n"), "ring.hash_tag", 2,
+                           "got \"{}}\""));
   // Keys are bytes: "é" is two bytes, and neither is a character of the key's text.
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nhash_tag = \"é\"\n"), "ring.hash_tag", 2,
                            "printable ASCII"));
