@@ -353,6 +353,27 @@ class CommandsTest(McClusterCase):
         self.assertEqual(c.get("order:missing", "order:missing2"), [])
         self.assertEqual(c.get(k[0]), [(b(k[0]), 0, b"value-0", None)])
 
+    def test_a_gat_that_expires_what_it_touches_misses_a_key_asked_again(self):
+        # memcached touches each key as it reads it: after a touch that expires the item (a
+        # negative exptime, or an absolute time already past) the same key asked again is
+        # gone. A memcached read directly shows it; the proxy, which asks each key once,
+        # answers the repeats alike.
+        keys = [ks[0] for ks in self.keys_per_backend("expiring", 1).values()][:2]
+        asked = [keys[0], keys[1], keys[0], keys[1]]
+        c = self.conn()
+        direct = McConn(self.mcs[0].port)
+        self.addCleanup(direct.close)
+        for exptime, once in ((b"-1", True), (b"2592001", True), (b"100", False)):
+            for i, key in enumerate(keys):
+                self.assertEqual(c.command(storage("set", key, f"v{i}")), b"STORED")
+            self.assertEqual(direct.command(storage("set", "expiring:d", "d")), b"STORED")
+            direct.send(b"gat %s expiring:d expiring:d\r\n" % exptime)
+            want = value_reply([("expiring:d", 0, "d")] * (1 if once else 2))
+            self.assertEqual(direct.take(len(want)), want, exptime)
+            hits = [(key, 0, f"v{keys.index(key)}") for key in (asked[:2] if once else asked)]
+            c.send(b"gat %s %s\r\n" % (exptime, b" ".join(b(k) for k in asked)))
+            self.assertEqual(c.take(len(value_reply(hits))), value_reply(hits), exptime)
+
     def test_delete_incr_decr_touch(self):
         c = self.conn()
         port = self.names[self.owner("num:n")].port

@@ -150,8 +150,9 @@ void MemcachedSession::merge_values(PendingRequest& req) {
     for (std::string_view item : items_of)
       sent += item.size();
   }
-  for (const auto& [fragment, position] : req.merge.slots)
-    merged += hit[fragment][position].size();
+  for (const auto& [fragment, position] : req.merge.slots) {
+    if (fragment != kMissSlot.first) merged += hit[fragment][position].size();
+  }
   if (merged > sent + kMaxRepeatBytes) {
     out = "SERVER_ERROR ringleader: the keys asked again would repeat over " +
           std::to_string(kMaxRepeatBytes >> 20) + " MiB of values; ask each key once\r\n";
@@ -159,7 +160,7 @@ void MemcachedSession::merge_values(PendingRequest& req) {
   }
   out.reserve(merged);
   for (const auto& [fragment, position] : req.merge.slots) {
-    out += hit[fragment][position];
+    if (fragment != kMissSlot.first) out += hit[fragment][position];
   }
   out += kEnd;
 }

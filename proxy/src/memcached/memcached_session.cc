@@ -47,9 +47,22 @@ std::string encode(std::span<const std::string_view> t, size_t count, bool has_d
 
 // Numbers as memcached reads them: decimal, an optional sign ('-' only where negatives are
 // allowed), no overflow.
-bool parse_exptime(std::string_view s) {
+bool parse_exptime(std::string_view s, int64_t* out = nullptr) {
   int64_t v = 0;
-  return !s.empty() && s[0] == '+' ? parse_i64(s.substr(1), &v) && s[1] != '-' : parse_i64(s, &v);
+  const bool ok =
+      !s.empty() && s[0] == '+' ? parse_i64(s.substr(1), &v) && s[1] != '-' : parse_i64(s, &v);
+  if (ok && out) *out = v;
+  return ok;
+}
+
+// Whether a touch to `exptime` expires the item at once, as memcached reads it: a negative
+// time, or one past 30 days (an absolute Unix time) that is not after now. A gat or gats that
+// asks for the key again then finds nothing there.
+bool touch_expires_at_once(std::string_view exptime) {
+  constexpr int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
+  int64_t v = 0;
+  if (!parse_exptime(exptime, &v)) return false;
+  return v < 0 || (v > kMaxRelativeExptime && v <= static_cast<int64_t>(std::time(nullptr)));
 }
 
 // memcached reads unsigned numbers with strtoull and refuses a '-' only when the result is
@@ -554,11 +567,15 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   }
   // Each distinct key once, grouped by owner in the client's order. A key asked again is
   // answered from its one copy: a client repeating a key cannot multiply what backends send.
+  // Unless the gat or gats expires what it touches: memcached then finds nothing the second
+  // time, and the repeats are misses.
+  const bool repeats_miss = first_key == 2 && touch_expires_at_once(t[1]);
   const ring::Ring& ring = *req.ring;
   const size_t keys = t.size() - first_key;
   struct Place {
     ring::ReplicaSet owner;  // the key's replica set
     uint32_t index;          // among the set's distinct keys
+    bool miss = false;       // a repeat answered as a miss (repeats_miss)
   };
   std::vector<Place> place_of(keys);
   std::map<ring::ReplicaSet, std::vector<std::string_view>> distinct;
@@ -570,6 +587,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
     const uint32_t earlier = first_seen.try_emplace(key, k).first->second;
     if (earlier != k) {
       place_of[k] = place_of[earlier];
+      place_of[k].miss = repeats_miss;
       ++repeats;
       continue;
     }
@@ -635,7 +653,7 @@ void MemcachedSession::plan_retrieval(Tokens t, size_t first_key, std::string_vi
   }
   req.merge.slots.reserve(keys);
   for (const Place& p : place_of)
-    req.merge.slots.push_back(at[p.owner][p.index]);
+    req.merge.slots.push_back(p.miss ? kMissSlot : at[p.owner][p.index]);
 }
 
 void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest& req) {

@@ -6,9 +6,11 @@
 // backend stream stays framed; the client then gets nothing for that request, as it asked.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/protocol.h"
 #include "proxy/memcached/command_table.h"
@@ -26,6 +28,9 @@ enum class MergeKind : uint8_t {
   kFirstAnswers,      // cas with replicas: fragment 0 (the primary) answers; the others
                       // drop the key's copy on the other replicas, whatever they said
 };
+// A kValuesInKeyOrder slot that stands for a miss no backend was asked about (a key a gat
+// asked again after expiring it).
+inline constexpr std::pair<uint32_t, uint32_t> kMissSlot{UINT32_MAX, 0};
 // Meta commands in quiet mode (flag q) are forwarded without it, so that every backend
 // request has a reply; the proxy then drops the replies the client asked not to hear
 // (merge.note holds their return codes, e.g. "EN" for mg). Errors always reach the client.
