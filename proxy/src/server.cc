@@ -24,6 +24,7 @@
 #include "membership/state/membership_state.h"
 #include "membership/storage/file_storage.h"
 #include "protocols.h"
+#include "ring_report.h"
 #include "server_impl.h"
 
 namespace ringleader::proxy {
@@ -236,8 +237,11 @@ Status Server::start_membership() {
   o.stop_transfer_timeout_ms = 2000;
   // Runs on the membership thread: publish at once (workers poll the publisher), then let
   // the control thread start or wake the workers.
-  auto sink = [this](ring::RingSnapshot ring) {
-    if (ring) fit_fd_limit(ring->backends().size());
+  auto sink = [this, report = RingReport(config_.proxy.listen)](ring::RingSnapshot ring) mutable {
+    if (ring) {
+      fit_fd_limit(ring->backends().size());
+      report.look(*ring);
+    }
     for (const std::string& name : rings_.set_base(std::move(ring)))
       RL_LOG_INFO("backend %s readmitted: its address changed", name.c_str());
     post([this] {

@@ -391,6 +391,13 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
       }
     }
   }
+  // As a config file refuses it (other instances' addresses are known only to them: each logs
+  // an error if it finds itself in the ring).
+  if (config::listeners_collide(config_.proxy.listen, b.address)) {
+    return reply(error_reply(409, "address " + b.address +
+                                      " is this instance's own proxy.listen: requests for its "
+                                      "keys would loop through the proxy"));
+  }
   json echo = {{"backend",
                 {{"name", b.name},
                  {"address", b.address},

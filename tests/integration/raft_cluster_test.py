@@ -733,6 +733,10 @@ class ClusterTest(unittest.TestCase):
             r0_port = self.seed[0][1]
             refused("POST", "/backends", {"name": "r9", "address": f"localhost:{r0_port}"}, 409,
                     f'is the server of backend "r0" (127.0.0.1:{r0_port})')
+            # A backend at the instance's own proxy address: its keys' requests would loop.
+            for host in ["127.0.0.1", "localhost"]:
+                refused("POST", "/backends", {"name": "r9", "address": f"{host}:{follower.port}"},
+                        409, "own proxy.listen")
             for member in cl.nodes.values():  # the leader's own address among them
                 for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"]:
                     refused("POST", "/cluster/peers",
@@ -798,6 +802,22 @@ class ClusterTest(unittest.TestCase):
                 return [redis.Redis(port=r.port).get("two-copies") for r in self.redises[:3]]
             wait_until(lambda: copies().count(b"v") == 2, timeout=15, what="two copies")
             self.assertEqual(copies().count(b"v"), 2)
+
+            # A removal may leave fewer backends than ring.replicas (each key is then on all
+            # there are): every instance says so, and says when the copies are back.
+            status, body = change("PATCH", follower.admin, "/ring", {"replicas": 3})
+            self.assertEqual(status, 200, body)
+            status, body = change("DELETE", follower.admin, "/backends/r2")
+            self.assertEqual(status, 200, body)
+            for n in cl.up():
+                wait_until(lambda: "ring.replicas = 3 but only 2 backends that are not down"
+                           in n.proc.tail(400), timeout=10, what=f"{n.id}'s warning")
+            status, body = change("POST", follower.admin, "/backends",
+                                  {"name": "r2", "address": f"127.0.0.1:{self.seed[2][1]}"})
+            self.assertEqual(status, 200, body)
+            for n in cl.up():
+                wait_until(lambda: "every key has its ring.replicas = 3 copies again"
+                           in n.proc.tail(400), timeout=10, what=f"{n.id}'s all-clear")
 
     def test_a_peer_with_another_secret_is_named_in_the_log_and_counted(self):
         with Cluster(self.dir, backends=self.seed) as cl:
