@@ -347,6 +347,21 @@ class DataTypesTest(ClusterCase):
         # The client's next connection works as usual.
         self.assertTrue(self.client().set("tx:k", "v"))
 
+    def test_a_client_that_turns_replies_off_is_closed_after_the_error(self):
+        # CLIENT REPLY OFF or SKIP: the client then reads no reply to what follows (or to the
+        # next command), so any reply it got would be taken for another's. The error, then the
+        # close: nothing sent after it runs. REPLY ON is the state every client is in.
+        for mode in (b"OFF", b"SKIP", b"skip"):
+            reply = send_and_half_close(self.rl.port, b"CLIENT REPLY %s\r\nSET cr:k v\r\n" % mode)
+            self.assertTrue(reply.startswith(b"-ERR 'client reply' is not supported"), reply)
+            self.assertIn(b"the connection is closed", reply)
+            self.assertEqual(reply.count(b"\r\n"), 1, reply)
+            self.assertEqual(self.client().exists("cr:k"), 0)
+        reply = send_and_half_close(self.rl.port, b"CLIENT REPLY ON\r\nSET cr:k v\r\n")
+        self.assertTrue(reply.startswith(b"-ERR 'client reply' is not supported"), reply)
+        self.assertTrue(reply.endswith(b"\r\n+OK\r\n"), reply)
+        self.assertEqual(self.client().get("cr:k"), b"v")
+
     def test_whole_keyspace_commands(self):
         c = self.client()
         c.flushdb()

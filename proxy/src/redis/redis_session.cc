@@ -233,6 +233,16 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
         req.close_after = true;
         return;
       }
+      if (spec->name == "client" && args.size() >= 2 && iequals(args[1], "reply") &&
+          !(args.size() == 3 && iequals(args[2], "on"))) {
+        // CLIENT REPLY OFF or SKIP: the client expects no reply to what follows (or to the
+        // next command), and would take the replies it gets for others'. Closed as MULTI is.
+        reply_error(req, "ERR " + unsupported_message(*spec, args) +
+                             "; the connection is closed so that no reply reaches a client "
+                             "that asked for none");
+        req.close_after = true;
+        return;
+      }
       reply_error(req, "ERR " + unsupported_message(*spec, args));
       return;
     case Routing::kProxyLocal:
