@@ -82,8 +82,10 @@ Status check_nobody_listens(const std::string& key, const std::string& listen) {
   const int err = errno;
   ::close(fd);
   if (rc == 0) return Status::ok();
-  return Status::error(key + ": cannot listen on " + listen + ": " + std::strerror(err) +
-                       (err == EADDRINUSE ? " (another process listens there)" : ""));
+  return Status::error(
+      key + ": cannot listen on " + listen + ": " + std::strerror(err) +
+      (err == EADDRINUSE ? " (a process listens there, or a connection uses it as its local port)"
+                         : ""));
 }
 
 }  // namespace

@@ -1454,6 +1454,77 @@ class BackendFailureTest(unittest.TestCase):
             s.close()
             self.assert_never_ejected(rl, "redis-1")
 
+    def test_a_backend_busy_past_the_timeout_once_is_not_ejected(self):
+        # One busy spell (a client's huge request, a slow script; here the server stopped for
+        # 0.3 s) times a request out: one failure. The requests refused while the connection
+        # waited to reconnect used to count as well, so a client asking steadily got a healthy
+        # backend ejected (failure_limit = 3) after a single timeout, and its keys moved.
+        extra = "[backend]\ntimeout_ms = 200\nfailure_limit = 3\nretry_timeout_ms = 5000"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "busy")
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            self.assertTrue(c.set(key, "v"))
+            errors = []
+            pid = redises[1].proc.pid
+            sigstop(pid)
+            try:
+                started = time.monotonic()
+                resumed = False
+                while time.monotonic() - started < 1.0:
+                    if not resumed and time.monotonic() - started >= 0.3:
+                        os.kill(pid, signal.SIGCONT)
+                        resumed = True
+                    try:
+                        c.get(key)
+                    except redis.ResponseError as e:
+                        errors.append(str(e))
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            self.assertTrue(any("timeout after 200 ms" in e for e in errors), errors[:3])
+            self.assertTrue(any("unavailable" in e for e in errors), errors[:3])
+            self.assert_never_ejected(rl, "redis-1")
+            self.assertEqual(c.get(key), b"v")
+
+    def test_a_big_request_is_timed_from_its_last_byte_while_the_backend_reads_it(self):
+        # A 24 MiB SET to a backend that reads 16 MB/s takes 1.5 s to write; with timeout_ms =
+        # 500 it used to time out while the backend was still reading (failing the request
+        # and counting toward ejection). The time counts from when the backend last took some
+        # of it; the reply then arrives in time.
+        value = b"x" * (24 << 20)
+        request = b"*3\r\n$3\r\nSET\r\n$6\r\nbig:k1\r\n$%d\r\n%s\r\n" % (len(value), value)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # no autotuning
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        self.addCleanup(listener.close)
+        read = {"bytes": 0}
+
+        def slow_backend():
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(10)
+                while read["bytes"] < len(request):
+                    chunk = conn.recv(256 << 10)
+                    if not chunk:
+                        return
+                    read["bytes"] += len(chunk)
+                    time.sleep(0.016)  # 256 KiB per 16 ms: 16 MB/s
+                conn.sendall(b"+OK\r\n")
+                conn.recv(1)  # until the proxy closes
+        reader = threading.Thread(target=slow_backend, daemon=True)
+        reader.start()
+        backends = [{"name": "slow", "address": f"127.0.0.1:{listener.getsockname()[1]}"}]
+        with TempDir() as tmp, Ringleader(RINGLEADER, tmp, backends, proxy="workers = 1",
+                                          extra="[backend]\ntimeout_ms = 500") as rl:
+            s = socket.create_connection(("127.0.0.1", rl.port), timeout=10)
+            started = time.monotonic()
+            s.sendall(request)
+            self.assertEqual(s.recv(100), b"+OK\r\n")
+            self.assertGreater(time.monotonic() - started, 1.0)  # well past timeout_ms
+            s.close()
+            self.assertEqual(read["bytes"], len(request))
+            self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_timeouts_total") or 0, 0)
+
     def test_a_backend_at_maxclients_fails_as_a_connection_and_is_ejected(self):
         # A redis-server at maxclients accepts, says "-ERR max number of clients reached" and
         # closes. That error used to pass for the first request's reply, and the success it
@@ -2165,7 +2236,7 @@ class StartupTest(unittest.TestCase):
                                      capture_output=True, text=True, timeout=20)
                 self.assertEqual(run.returncode, 1, run.stderr)
                 self.assertIn(f"{key}: cannot listen on 127.0.0.1:{clash}: Address already in use "
-                              "(another process listens there)", run.stderr)
+                              "(a process listens there, or a connection uses it as its local port)", run.stderr)
             # The first instance serves every client as before.
             c = redis.Redis(host="127.0.0.1", port=first.port, socket_timeout=5)
             self.assertTrue(c.set("still", "here"))

@@ -1,5 +1,8 @@
 #include "backend_connection.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -77,7 +80,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
       if (now < backoff_until_ns_) {
         const std::string why = pool_.describe() + ": unavailable (" + last_error_ + ")";
         finish(held, FragmentState::kFailed, why);
-        pool_.report_failure(why);
+        if (backoff_refusals_count_) pool_.report_failure(why);
         return;
       }
       state_ = State::kIdle;
@@ -386,6 +389,8 @@ void BackendConnection::on_batched_write(int written) {
     delete w;
     if (current) c->on_write_done(status);
   });
+  // libuv writes what it can at once: what is left is what later progress is measured by.
+  if (rc == 0) unsent_seen_ = unsent_bytes();
   if (rc != 0) {
     delete op;
     writing_ = false;
@@ -402,6 +407,9 @@ void BackendConnection::on_write_done(int status) {
     fail_all(pool_.describe() + ": write failed: " + last_error_, true);
     return;
   }
+  // The kernel holds the tail of the write: its progress counts from here.
+  last_write_progress_ns_ = loop_now_ns();
+  unsent_seen_ = unsent_bytes();
   flush();
 }
 
@@ -585,8 +593,21 @@ bool BackendConnection::bytes_waiting() const {
   return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+size_t BackendConnection::unsent_bytes() const {
+  if (socket_ == nullptr) return 0;
+  size_t unsent = socket_->stream.stream()->write_queue_size;
+  uv_os_fd_t fd;
+  int queued = 0;
+  if (uv_fileno(socket_->stream.handle(), &fd) == 0 && ::ioctl(fd, SIOCOUTQ, &queued) == 0 &&
+      queued > 0) {
+    unsent += static_cast<size_t>(queued);
+  }
+  return unsent;
+}
+
 uint64_t BackendConnection::pushed_back(uint64_t deadline_ns) const {
-  return std::max(deadline_ns, last_read_ns_ + uint64_t{pool_.config().timeout_ms} * kMs);
+  const uint64_t progress = std::max(last_read_ns_, last_write_progress_ns_);
+  return std::max(deadline_ns, progress + uint64_t{pool_.config().timeout_ms} * kMs);
 }
 
 void BackendConnection::arm_timer() {
@@ -625,6 +646,15 @@ void BackendConnection::on_timer() {
         arm_timer();
         return;
       }
+      if (const size_t unsent = unsent_bytes(); unsent < unsent_seen_) {
+        // The backend took more of a big write since the last look: it is reading.
+        unsent_seen_ = unsent;
+        last_write_progress_ns_ = loop_now_ns();
+        arm_timer();
+        return;
+      } else {
+        unsent_seen_ = unsent;
+      }
       if (discarding_ && pushed_back(discard_deadline_ns_) <= loop_now_ns()) {
         // The request of the reply being dropped was answered already: the connection, out
         // of step now, fails the requests behind it for that.
@@ -632,6 +662,7 @@ void BackendConnection::on_timer() {
                       std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
         fail_all(pool_.describe() + ": connection closed: " + last_error_, true);
+        backoff_refusals_count_ = false;
       } else if (!in_flight_.empty() &&
                  pushed_back(in_flight_.front().deadline_ns) <= loop_now_ns()) {
         // Replies still due would arrive out of step: the connection cannot be reused. The
@@ -643,6 +674,7 @@ void BackendConnection::on_timer() {
                      ": connection closed: an earlier request on it timed out "
                      "after " +
                      std::to_string(pool_.config().timeout_ms) + " ms");
+        backoff_refusals_count_ = false;
       } else {
         arm_timer();
       }
@@ -702,6 +734,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
     uint64_t backoff = std::min(cap, kFirstBackoffNs << std::min<uint32_t>(backoff_step_, 16));
     backoff_until_ns_ = loop_now_ns() + backoff;
     ++backoff_step_;
+    backoff_refusals_count_ = true;
   }
   uv_timer_stop(&timer_);
   release_head_charge();
@@ -729,6 +762,7 @@ void BackendConnection::close_socket() {
   out_pending_.clear();
   set_on_wire(0);
   writing_ = false;
+  unsent_seen_ = 0;
   framer_->reset();
   handshake_pending_ = 0;
   replied_ = false;

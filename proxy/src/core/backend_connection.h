@@ -138,6 +138,10 @@ class BackendConnection final : public IoBatch::Writer {
   double interval_avg_ns_ = 0;  // time between writes, moving average
   uint64_t backoff_until_ns_ = 0;
   uint32_t backoff_step_ = 0;
+  // Whether requests refused until backoff_until_ns_ count as failures: not after a timeout
+  // (the backend was there, only slow: one busy spell is one failure, not one per request
+  // that arrived during the backoff).
+  bool backoff_refusals_count_ = true;
   std::string last_error_;
   size_t handshake_pending_ = 0;  // handshake replies still expected
   // A reply after the handshake, not to a script, came on this socket: later replies are
@@ -162,7 +166,17 @@ class BackendConnection final : public IoBatch::Writer {
   // and a request queued behind a long stream of them is not timed out by it (which also
   // failed every request behind it, and counted toward the backend's ejection).
   uint64_t last_read_ns_ = 0;
-  // A deadline as it stands, given the reads since it was set.
+  // The same for a request too big for the socket to take at once (written through libuv's
+  // queue): when the backend last took some of it, from libuv's queue or from the kernel's
+  // send queue behind it. Its reply cannot come before its last byte was read, so its time
+  // counts from there. Writes the socket takes whole are not progress: a stopped backend's
+  // socket still takes those until its buffers are full, and only its reading empties them.
+  uint64_t last_write_progress_ns_ = 0;
+  size_t unsent_seen_ = 0;  // unsent_bytes() at the last look
+  // Bytes written to the socket that the backend's side has not taken yet (libuv's queue and
+  // the kernel's send queue).
+  size_t unsent_bytes() const;
+  // A deadline as it stands, given the reads (and queued-write progress) since it was set.
   uint64_t pushed_back(uint64_t deadline_ns) const;
   // Whether the socket holds bytes not read yet.
   bool bytes_waiting() const;

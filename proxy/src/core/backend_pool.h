@@ -3,8 +3,9 @@
 //
 // Failure accounting: every failure of a connection (a request timeout, a refused or broken
 // connection, a failed handshake) counts one failure, however many requests it fails, and so
-// does every request refused while the connection waits to reconnect; any reply resets the
-// count. At failure_limit consecutive
+// does every request refused while the connection waits to reconnect, unless what it waits
+// after is a timeout (a slow backend is not a dead one: a busy spell counts once, and each
+// timeout after the reconnect once more); any reply resets the count. At failure_limit consecutive
 // failures the pool asks the worker to eject the backend from this instance's ring (the
 // control thread does it, for retry_timeout_ms), and again after every further
 // failure_limit failures (the request is ignored while the backend is still ejected).
