@@ -6,6 +6,15 @@
 
 namespace ringleader::config {
 
+std::string short_of_replicas(uint32_t replicas, const std::vector<ring::Backend>& backends) {
+  size_t serving = 0;  // backends not "down"
+  for (const ring::Backend& b : backends)
+    serving += b.state != ring::BackendState::kDown ? 1 : 0;
+  if (replicas <= 1 || serving == 0 || serving >= replicas) return "";
+  return "ring.replicas = " + std::to_string(replicas) + " but only " + std::to_string(serving) +
+         " backends that are not down: each key has at most that many copies";
+}
+
 std::vector<std::string> notices(const Config& config) {
   std::vector<std::string> out;
   const bool replicated = config.ring.replicas > 1;
@@ -23,10 +32,11 @@ std::vector<std::string> notices(const Config& config) {
         "every backend has state = \"down\": no key can be served until one is "
         "active again");
   }
-  if (replicated && static_mode && serving > 0 && serving < config.ring.replicas) {
-    out.push_back("ring.replicas = " + std::to_string(config.ring.replicas) + " but only " +
-                  std::to_string(serving) +
-                  " backends that are not down: each key has at most that many copies");
+  if (static_mode) {
+    if (std::string shortfall = short_of_replicas(config.ring.replicas, config.backends);
+        !shortfall.empty()) {
+      out.push_back(std::move(shortfall));
+    }
   }
   if (static_mode) {
     MembershipConfig raft_only = config.membership;

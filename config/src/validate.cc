@@ -306,6 +306,14 @@ bool listeners_collide(const std::string& a, const std::string& b) {
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
 }
 
+const ring::Backend* backend_at_listener(const std::string& listen,
+                                         const std::vector<ring::Backend>& backends) {
+  for (const ring::Backend& b : backends) {
+    if (listeners_collide(listen, b.address)) return &b;
+  }
+  return nullptr;
+}
+
 void validate_config(const Config& config, Diagnostics* diagnostics) {
   validate_protocol(config, diagnostics);
   validate_backend(config, diagnostics);

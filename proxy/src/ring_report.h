@@ -8,7 +8,6 @@
 // Each is logged when it starts, changes or ends, not on every epoch.
 #pragma once
 
-#include <cstddef>
 #include <string>
 
 #include "ring/ring.h"
@@ -24,8 +23,8 @@ class RingReport {
 
  private:
   std::string own_listen_;
-  size_t short_serving_ = 0;  // backends not down while short of replicas; 0 = not short
-  std::string looping_;       // "name address" of a backend at own_listen_, "" = none
+  std::string shortfall_;  // config::short_of_replicas of the last ring, "" = none
+  std::string looping_;    // "name address" of a backend at own_listen_, "" = none
 };
 
 }  // namespace ringleader::proxy

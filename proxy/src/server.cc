@@ -413,10 +413,7 @@ void Server::fit_fd_limit(uint64_t backends) {
 
 const ring::Backend* Server::backend_at_own_listener(
     const std::vector<ring::Backend>& backends) const {
-  for (const ring::Backend& b : backends) {
-    if (config::listeners_collide(config_.proxy.listen, b.address)) return &b;
-  }
-  return nullptr;
+  return config::backend_at_listener(config_.proxy.listen, backends);
 }
 
 void Server::reload() {

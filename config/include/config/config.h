@@ -191,6 +191,14 @@ std::string canonical_address(std::string_view host_port);
 // reaches the listener `a`): same port, and the same host or a wildcard (localhost is
 // 127.0.0.1, as `serve` binds it); for Unix sockets, the same path as written.
 bool listeners_collide(const std::string& a, const std::string& b);
+// The first of `backends` whose address reaches the listener `listen` (listeners_collide):
+// requests for its keys would loop through the proxy. Null when none does.
+const ring::Backend* backend_at_listener(const std::string& listen,
+                                         const std::vector<ring::Backend>& backends);
+// When fewer of `backends` than `replicas` are not down (but some are), the sentence that
+// says keys are short of copies; "" otherwise. One wording for a config file's notices and
+// for the rings the membership applies.
+std::string short_of_replicas(uint32_t replicas, const std::vector<ring::Backend>& backends);
 
 // Parses a membership peer "id@host:port"; nullopt when the id is not a valid node id or the
 // address is not a valid host:port.
