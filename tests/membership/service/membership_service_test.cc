@@ -513,20 +513,33 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
 // term (up to a heartbeat later). A change to a seeded backend that reaches it before then
 // waits for the seed instead of being refused as an unknown backend.
 TEST_F(ServiceTest, AChangeReachingTheFirstLeaderBeforeTheSeedWaitsForIt) {
-  make_nodes(3);
-  start_all();
-  // Ask each node, every 100 us, whether it leads; propose at once to the first that does.
+  // The window lasts up to a heartbeat; a loaded host can deschedule this thread past it.
+  // A group whose seed was applied before its leader was seen is stopped and a new one
+  // started, up to 5 times.
   int leader = -1;
-  const auto deadline = Clock::now() + 10s;
-  while (leader < 0 && Clock::now() < deadline) {
-    for (size_t i = 0; i < nodes_.size() && leader < 0; ++i) {
-      if (svc(i).status().role == "leader") leader = static_cast<int>(i);
+  for (int attempt = 0; attempt < 5 && leader < 0; ++attempt) {
+    if (attempt > 0) {
+      for (size_t i = 0; i < nodes_.size(); ++i)
+        stop(i);
+      nodes_.clear();
+      founders_.clear();
     }
-    if (leader < 0) std::this_thread::sleep_for(100us);
+    make_nodes(3);
+    start_all();
+    // Ask each node, every 100 us, whether it leads; propose at once to the first that does.
+    int seen = -1;
+    const auto deadline = Clock::now() + 10s;
+    while (seen < 0 && Clock::now() < deadline) {
+      for (size_t i = 0; i < nodes_.size() && seen < 0; ++i) {
+        if (svc(i).status().role == "leader") seen = static_cast<int>(i);
+      }
+      if (seen < 0) std::this_thread::sleep_for(100us);
+    }
+    ASSERT_GE(seen, 0) << "no leader";
+    // Seen leading before its seed was applied: the change is sent inside the window.
+    if (svc(seen).status().applied_index < 2u) leader = seen;
   }
-  ASSERT_GE(leader, 0) << "no leader";
-  // Seen leading before its seed was applied: the change is sent inside the window.
-  ASSERT_LT(svc(leader).status().applied_index, 2u) << "the seed was applied already";
+  ASSERT_GE(leader, 0) << "the seed was applied before the leader was seen, 5 times";
   Result<uint64_t> w = propose(leader, state::SetWeight{"r1", 5});
   ASSERT_TRUE(w.is_ok()) << w.error();
   ASSERT_TRUE(converged(all(), *w));
