@@ -112,6 +112,12 @@ class BenchScriptsTest(unittest.TestCase):
         for proxy in ("twemproxy", "ringleader"):
             self.assertRegex(out, rf"(?m)^\| {proxy} \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$")
 
+    def test_flood_fairness(self):
+        out = bench("flood_fairness.py", "--rounds", "1", "--clients", "50", "--pipeline", "50",
+                    "--requests", "50000")
+        for proxy in ("twemproxy", "ringleader"):
+            self.assertRegex(out, rf"(?m)^\| {proxy} \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$")
+
     def test_idle_clients(self):
         out = bench("idle_clients.py", "--clients", "100", "--value-bytes", "1024",
                     "--settle", "1")

@@ -1914,6 +1914,70 @@ class BackendFailureTest(unittest.TestCase):
         self.assertEqual(problems, [])
 
 
+class FairTurnsTest(ClusterCase):
+    """Clients take turns for room on a shared backend connection.
+
+    One worker, so every client shares one connection per backend. The backend is stalled
+    with CLIENT PAUSE WRITE while a flood queues up behind it, so where another client's
+    request lands in the flood is seen in what INCR answers it: its place in the backend's
+    order.
+    """
+    proxy_extra = "workers = 1"
+    extra = "[backend]\ntimeout_ms = 30000"  # the pause must not time the requests out
+    flooders = 50
+    each = 2000
+    max_outstanding = 16384  # BackendConnection::kMaxOutstanding
+    quantum = 64  # BackendConnection::kTurnQuantum
+
+    def test_a_request_sent_after_a_flood_waits_for_one_turn_not_for_the_flood(self):
+        key = "{turns}:counter"
+        owner = self.direct(self.owner(key))
+        self.client().set(key, 0)  # connects the proxy to the owner
+        parsed = self.metric("ringleader_requests_parsed_total")
+        queued = self.metric("ringleader_backend_requests_queued_total")
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        flood = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+                 for _ in range(self.flooders)]
+        light = socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+        owner.execute_command("CLIENT", "PAUSE", "25000", "WRITE")
+        try:
+            for s in flood:
+                s.sendall(incr * self.each)
+            total = self.flooders * self.each
+            wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + total,
+                       timeout=20, what="the flood parsed")
+            light.sendall(incr)
+            wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + total + 1,
+                       timeout=10, what="the light client's request parsed")
+            self.assertGreaterEqual(self.metric("ringleader_backend_requests_queued_total") - queued,
+                                    total - self.max_outstanding,
+                                    "the flood past the connection's limit waited in the proxy")
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+
+        def replies(s, count):
+            data = b""
+            while data.count(b"\r\n") < count:
+                chunk = s.recv(1 << 16)
+                self.assertTrue(chunk, "closed before every reply")
+                data += chunk
+            return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
+
+        place = replies(light, 1)[0]
+        # Ahead of it: what was outstanding on the connection, then at most one turn of each
+        # flooding client (19,585 at most). In arrival order it would have been 100,001st.
+        self.assertLessEqual(place, self.max_outstanding + self.quantum * self.flooders + 1)
+        seen = [place]
+        for s in flood:
+            got = replies(s, self.each)
+            self.assertEqual(got, sorted(got), "a client's requests ran out of its order")
+            seen += got
+        self.assertEqual(sorted(seen), list(range(1, total + 2)), "every INCR ran once")
+        for s in flood + [light]:
+            s.close()
+        self.assertEqual(int(self.client().get(key)), total + 1)
+
+
 class BatchingTest(ClusterCase):
     """Requests queue behind a backend's unanswered batch; one read's replies leave together.
 

@@ -72,19 +72,26 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   f.state = FragmentState::kSent;
   uint64_t now = loop_now_ns();
   Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs, now};
-  switch (state_) {
-    case State::kClosed:
-      finish(held, FragmentState::kFailed, pool_.describe() + ": shutting down");
+  if (state_ == State::kClosed) {
+    finish(held, FragmentState::kFailed, pool_.describe() + ": shutting down");
+    return;
+  }
+  if (state_ == State::kBackoff) {
+    if (now < backoff_until_ns_) {
+      const std::string why = pool_.describe() + ": unavailable (" + last_error_ + ")";
+      finish(held, FragmentState::kFailed, why);
+      if (backoff_refusals_count_) pool_.report_failure(why);
       return;
-    case State::kBackoff:
-      if (now < backoff_until_ns_) {
-        const std::string why = pool_.describe() + ": unavailable (" + last_error_ + ")";
-        finish(held, FragmentState::kFailed, why);
-        if (backoff_refusals_count_) pool_.report_failure(why);
-        return;
-      }
-      state_ = State::kIdle;
-      [[fallthrough]];
+    }
+    state_ = State::kIdle;
+  }
+  if (!turns_.empty() || outstanding() >= kMaxOutstanding) {
+    turns_.push(req->lane, held);
+    WorkerCounters::bump(pool_.counters().backend_fragments_queued);
+    if (state_ == State::kIdle) start_connect();
+    return;
+  }
+  switch (state_) {
     case State::kIdle:
       waiting_.push_back(held);
       start_connect();
@@ -100,6 +107,9 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
       request_flush();
       if (in_flight_.size() == 1) arm_timer();
       return;
+    case State::kBackoff:
+    case State::kClosed:
+      return;  // handled above
   }
 }
 
@@ -246,8 +256,25 @@ void BackendConnection::write_waiting() {
       WorkerCounters::bump(pool_.counters().fragments_sent);
     }
   }
+  take_turns();
   request_flush();
   arm_timer();
+}
+
+void BackendConnection::take_turns() {
+  if (turns_.empty() || state_ != State::kReady) return;
+  const uint64_t now = loop_now_ns();
+  const bool was_empty = in_flight_.empty();
+  while (!turns_.empty() && outstanding() < kMaxOutstanding) {
+    Held h = turns_.pop();
+    // As for a fragment that waited for the connection: its time runs from the write.
+    h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
+    out_pending_ += h.req->payload(h.fragment);
+    in_flight_.push_back(h);
+    WorkerCounters::bump(pool_.counters().fragments_sent);
+  }
+  request_flush();
+  if (was_empty) arm_timer();
 }
 
 void BackendConnection::request_flush() {
@@ -524,6 +551,7 @@ void BackendConnection::process_replies() {
     in_.consume(length);
   }
   in_.shrink_if_idle(256 * 1024);
+  take_turns();
   if (!out_pending_.empty()) request_flush();
   arm_timer();
 }
@@ -743,6 +771,8 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
   for (Held& h : waiting_)
     failed.push_back(h);
   waiting_.clear();
+  while (!turns_.empty())
+    failed.push_back(turns_.pop());
   counted_waiting_ = 0;
   if (count_failure) pool_.report_failure(why);
   for (size_t i = 0; i < failed.size(); ++i)

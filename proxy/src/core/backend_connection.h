@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "fair_queue.h"
 #include "io_batch.h"
 #include "io_buffer.h"
 #include "pending_request.h"
@@ -44,7 +45,22 @@ class BackendConnection final : public IoBatch::Writer {
   void flush();
 
   // Fragments written or waiting here.
-  size_t load() const { return waiting_.size() + in_flight_.size(); }
+  size_t load() const { return waiting_.size() + in_flight_.size() + turns_.size(); }
+
+  // Outstanding fragments (waiting for the connection, queued to be written, or written and
+  // unanswered) past which further ones wait in turns_, taken round robin by client as
+  // replies make room. Far above what a pipelined load keeps outstanding (50 clients at
+  // -P 16 keep about 200 per backend), so only a flood waits. Lower limits cost a flood's
+  // throughput: a loop iteration refills a connection once, so the limit is what one
+  // backend round trip can carry (1,024 halved the throughput of 1,000 clients at -P 500).
+  static constexpr size_t kMaxOutstanding = 16384;
+  // Fragments a client gives per turn: a client's replies that leave together share one
+  // write to it (a quantum of 1 made a flood cost one client write per reply), and a
+  // request sent during a flood of N clients waits for at most
+  // kMaxOutstanding + kTurnQuantum * N ahead of it, not for the whole flood.
+  static constexpr size_t kTurnQuantum = 64;
+  // Fragments waiting for the connection or in in_flight_: at most kMaxOutstanding.
+  size_t outstanding() const { return waiting_.size() + in_flight_.size(); }
 
   // Fails what it holds, closes its handles and deletes itself once libuv has run their
   // close callbacks. The caller must not touch the object afterwards.
@@ -95,6 +111,9 @@ class BackendConnection final : public IoBatch::Writer {
   // Sets on_wire_; at 0 the connection leaves PoolOwner::awaiting_replies (flush() joins it).
   void set_on_wire(size_t n);
   void write_waiting();
+  // Moves fragments from turns_ to in_flight_, by client in turn, while fewer than
+  // kMaxOutstanding are outstanding (state kReady only).
+  void take_turns();
   void arm_timer();
   // Closes the socket and fails every request it holds with `why`; with `why_behind`, only the
   // first in flight gets `why` and the others that (the head timed out, they did not).
@@ -151,8 +170,12 @@ class BackendConnection final : public IoBatch::Writer {
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
-  size_t on_wire_ = 0;          // leading in_flight_ entries already handed to the socket
-  RecentList::Node awaiting_;   // in PoolOwner::awaiting_replies while on_wire_ > 0
+  // Past kMaxOutstanding: fragments waiting for room, by client lane (PendingRequest::lane).
+  // Non-empty only while waiting_ and in_flight_ hold kMaxOutstanding together, and every
+  // fragment sent meanwhile joins it, so a client's fragments still leave in its order.
+  FairQueue<Held> turns_{kTurnQuantum};
+  size_t on_wire_ = 0;         // leading in_flight_ entries already handed to the socket
+  RecentList::Node awaiting_;  // in PoolOwner::awaiting_replies while on_wire_ > 0
   IoBuffer in_;
   ReadBudget read_budget_;
   bool discarding_ =

@@ -57,6 +57,9 @@ namespace ringleader::proxy {
     "Backend reads put off to the next loop iteration: the connection had read its share")       \
   X(backend_writes, "ringleader_backend_writes_total",                                           \
     "Socket writes to backends (requests queued together share one)")                            \
+  X(backend_fragments_queued, "ringleader_backend_requests_queued_total",                        \
+    "Backend requests that waited in the proxy, taken in turns by client, for room on a "        \
+    "connection holding its limit of outstanding requests")                                      \
   X(backend_gathered_writes, "ringleader_backend_gathered_writes_total",                         \
     "Backend writes that waited for more requests to join them, as requests were arriving fast")
 
