@@ -4,8 +4,9 @@
 Starts one redis-server, one nutcracker and one ringleader (one worker) over it. Against each
 proxy in turn, redis-benchmark floods it (--clients connections, each keeping --pipeline GETs
 outstanding, --requests in all) while a probe client (its own process) sends one GET every
-5 ms and times its reply. Prints the probe's latency (p50, p99, max) during the flood and
-the flood's requests/s, as medians over --rounds rounds. A proxy that writes requests to a
+5 ms and times its reply. Prints the probe's latency (p50, p99, max) during the flood, the
+flood's requests/s, and the proxy's peak resident memory so far (VmHWM), as medians over
+--rounds rounds. A proxy that writes requests to a
 backend connection in arrival order puts each probe behind everything the flood has
 outstanding; ringleader keeps at most 1,024 requests outstanding per backend connection and
 takes the rest 16 per client in turn.
@@ -54,6 +55,15 @@ def probe(port, stop, out):
             time.sleep(0.005)
 
 
+def peak_rss_mb(pid):
+    """The process's peak resident memory so far, in MB (VmHWM)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def measure(port, args):
     """(flood requests/s, probe p50 ms, p99 ms, max ms, probes)."""
     with multiprocessing.Manager() as manager:
@@ -65,7 +75,11 @@ def measure(port, args):
         out = subprocess.run(
             ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "get",
              "-n", str(args.requests), "-c", str(args.clients), "-P", str(args.pipeline),
-             "--csv"], capture_output=True, text=True, timeout=600, check=True).stdout
+             "--csv"], capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(f"redis-benchmark failed ({out.returncode}): "
+                               f"{(out.stderr or out.stdout).strip()[-500:]}")
+        out = out.stdout
         stop.set()
         p.join(timeout=150)
         lat = sorted(lat)
@@ -98,19 +112,21 @@ def main():
                 results = {}
                 for rnd in range(args.rounds):
                     for name in args.proxies.split(","):
-                        r = measure(proxies[name][0], args)
+                        port, pid = proxies[name]
+                        r = measure(port, args) + (peak_rss_mb(pid),)
                         results.setdefault(name, []).append(r)
                         print(f"round {rnd + 1} {name:10s}: flood {r[0]:8.0f} req/s, probe p50 "
-                              f"{r[1]:.1f} ms p99 {r[2]:.1f} ms max {r[3]:.1f} ms ({r[4]} GETs)",
-                              flush=True)
+                              f"{r[1]:.1f} ms p99 {r[2]:.1f} ms max {r[3]:.1f} ms ({r[4]} GETs), "
+                              f"peak RSS {r[5]:.0f} MB", flush=True)
                 print(f"\nmedians over {args.rounds} rounds (redis-benchmark GET, {args.clients} "
                       f"clients at -P {args.pipeline}, {args.requests} requests):")
-                print("| proxy | flood req/s | probe p50 ms | probe p99 ms | probe max ms |")
-                print("| --- | --- | --- | --- | --- |")
+                print("| proxy | flood req/s | probe p50 ms | probe p99 ms | probe max ms | "
+                      "peak RSS MB |")
+                print("| --- | --- | --- | --- | --- | --- |")
                 for name, rows in results.items():
                     med = [statistics.median(col) for col in zip(*rows)]
                     print(f"| {name} | {med[0]:.0f} | {med[1]:.1f} | {med[2]:.1f} | "
-                          f"{med[3]:.1f} |")
+                          f"{med[3]:.1f} | {max(r[5] for r in rows):.0f} |")
         finally:
             server.__exit__(None, None, None)
 

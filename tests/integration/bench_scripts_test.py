@@ -116,7 +116,7 @@ class BenchScriptsTest(unittest.TestCase):
         out = bench("flood_fairness.py", "--rounds", "1", "--clients", "50", "--pipeline", "50",
                     "--requests", "50000")
         for proxy in ("twemproxy", "ringleader"):
-            self.assertRegex(out, rf"(?m)^\| {proxy} \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$")
+            self.assertRegex(out, rf"(?m)^\| {proxy} \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \|$")
 
     def test_idle_clients(self):
         out = bench("idle_clients.py", "--clients", "100", "--value-bytes", "1024",

@@ -1978,6 +1978,121 @@ class FairTurnsTest(ClusterCase):
         self.assertEqual(int(self.client().get(key)), total + 1)
 
 
+class WorkerQueueLimitTest(ClusterCase):
+    """A worker stops reading clients that have requests waiting once it holds its limit of
+    queued requests; a client with none is still read and answered."""
+    proxy_extra = "workers = 1"
+    extra = "[backend]\ntimeout_ms = 30000"  # the pause must not time the requests out
+    flooders = 10
+    each = 16000  # under a client's own limit (16,384); 160,000 in all
+    worker_limit = 128 * 1024  # Worker::kMaxQueuedRequests
+
+    def test_a_flood_past_the_workers_limit_waits_unread_while_others_are_served(self):
+        key = "{queued}:counter"
+        owner_name = self.owner(key)
+        owner = self.direct(owner_name)
+        other_key = next(k for k in (f"other:{i}" for i in range(200))
+                         if self.owner(k) != owner_name)
+        self.client().set(key, 0)
+        self.client().set(other_key, "elsewhere")
+        parsed = self.metric("ringleader_requests_parsed_total")
+        pauses = self.metric("ringleader_client_reads_paused_worker_full_total")
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        flood = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+                 for _ in range(self.flooders)]
+        total = self.flooders * self.each
+        owner.execute_command("CLIENT", "PAUSE", "25000", "WRITE")
+        try:
+            writers = [threading.Thread(target=s.sendall, args=(incr * self.each,)) for s in flood]
+            for w in writers:
+                w.start()
+            wait_until(lambda: self.metric("ringleader_requests_parsed_total")
+                       >= parsed + self.worker_limit, timeout=20, what="the worker's limit parsed")
+            time.sleep(0.5)  # what the worker would still read, it reads in this time
+            held = self.metric("ringleader_requests_parsed_total") - parsed
+            # Past the limit, each flooding client parses at most the request it was on.
+            self.assertLessEqual(held, self.worker_limit + self.flooders,
+                                 "the worker kept reading clients past its limit")
+            self.assertGreater(self.metric("ringleader_client_reads_paused_worker_full_total"),
+                               pauses)
+            # Another client, with nothing waiting, is read and answered meanwhile.
+            other = self.client()
+            self.assertTrue(other.ping())
+            self.assertEqual(other.get(other_key), b"elsewhere")
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+
+        def replies(s, count):
+            data = b""
+            while data.count(b"\r\n") < count:
+                chunk = s.recv(1 << 16)
+                self.assertTrue(chunk, "closed before every reply")
+                data += chunk
+            return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
+
+        seen = []
+        for s in flood:
+            got = replies(s, self.each)
+            self.assertEqual(got, sorted(got), "a client's requests ran out of its order")
+            seen += got
+        for w in writers:
+            w.join(timeout=10)
+        self.assertEqual(sorted(seen), list(range(1, total + 1)), "every INCR ran once")
+        for s in flood:
+            s.close()
+
+
+class LongIterationTimeoutTest(ClusterCase):
+    """A backend's time runs from the write, not from when the worker began parsing."""
+    proxy_extra = "workers = 1"
+    # Far shorter than the worker takes to parse the flood below in one loop iteration (up to
+    # its limit of 131,072 queued requests), far longer than a redis-server takes to answer.
+    extra = "[backend]\ntimeout_ms = 100"
+    clients = 100
+    each = 9000  # GETs per client: about 250 KB, what one read takes (256 KiB per turn)
+
+    def test_a_long_parse_does_not_time_out_a_request_parsed_before_it(self):
+        flood_key = "{flood}:k"
+        flood_owner = self.owner(flood_key)
+        key = next(k for k in (f"early:{i}" for i in range(200)) if self.owner(k) != flood_owner)
+        self.client().set(key, "v")
+        self.client().set(flood_key, "f")
+        timeouts = self.metric("ringleader_backend_timeouts_total")
+
+        def get(k):
+            return b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k.encode())
+
+        early = socket.create_connection(("127.0.0.1", self.rl.port), timeout=30)
+        conns = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=30)
+                 for _ in range(self.clients)]
+        try:
+            for c in [early] + conns:  # accepted before the stop
+                c.sendall(b"PING\r\n")
+                self.assertEqual(c.recv(100), b"+PONG\r\n")
+            # Written while the proxy is stopped: once it runs again, one loop iteration reads
+            # the early GET first, then parses the flood, and writes them all at its end.
+            sigstop(self.rl.proc.pid)
+            try:
+                early.sendall(get(key))
+                for c in conns:
+                    c.sendall(get(flood_key) * self.each)
+            finally:
+                os.kill(self.rl.proc.pid, signal.SIGCONT)
+            self.assertEqual(early.recv(100), b"$1\r\nv\r\n")
+            expected = b"$1\r\nf\r\n" * self.each
+            for c in conns:
+                got = b""
+                while len(got) < len(expected):
+                    chunk = c.recv(1 << 20)
+                    self.assertTrue(chunk, "closed before every reply")
+                    got += chunk
+                self.assertEqual(got, expected, got[:300])
+        finally:
+            for c in [early] + conns:
+                c.close()
+        self.assertEqual(self.metric("ringleader_backend_timeouts_total"), timeouts)
+
+
 class BatchingTest(ClusterCase):
     """Requests queue behind a backend's unanswered batch; one read's replies leave together.
 

@@ -295,6 +295,11 @@ void BackendConnection::flush() {
   }
   const size_t unwritten = in_flight_.size() - on_wire_;
   if (on_wire_ == 0 && state_ == State::kReady && gather(unwritten)) return;
+  // A fragment's time runs from its write. The poll's callbacks that queued it may have taken
+  // long (a worker parsing a flood), and that is the proxy's time, not the backend's.
+  const uint64_t written_by = loop_now_ns() + uint64_t{pool_.config().timeout_ms} * kMs;
+  for (size_t i = on_wire_; i < in_flight_.size(); ++i)
+    in_flight_[i].deadline_ns = std::max(in_flight_[i].deadline_ns, written_by);
   note_write(unwritten);
   set_on_wire(in_flight_.size());
   pool_.owner().awaiting_replies.join(awaiting_, loop_now_ns());  // replies due from now

@@ -334,10 +334,13 @@ void ClientConnection::process_input() {
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
   while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
-    if (queue_.size() >= kMaxQueuedRequests || queued_request_bytes_ >= kMaxQueuedRequestBytes) {
+    const bool worker_full = !queue_.empty() && worker_.queue_full();
+    if (queue_.size() >= kMaxQueuedRequests || queued_request_bytes_ >= kMaxQueuedRequestBytes ||
+        worker_full) {
       if (reading_) {
         uv_read_stop(socket_.stream());
         reading_ = false;
+        if (worker_full) WorkerCounters::bump(wc.client_reads_paused_worker_full);
       }
       break;
     }
@@ -361,6 +364,8 @@ void ClientConnection::process_input() {
     WorkerCounters::bump(wc.requests);
     req->request_bytes = consumed;
     queued_request_bytes_ += consumed;
+    ++worker_.queued_requests;
+    worker_.queued_request_bytes += consumed;
     queue_.push_back(req);
     set_due(false);
     // dispatch() may finish the request at once (every backend unavailable) and the queue
@@ -537,6 +542,8 @@ void ClientConnection::flush_ready() {
     held_bytes_ -= req->held_charge;
     req->held_charge = 0;
     queued_request_bytes_ -= req->request_bytes;
+    --worker_.queued_requests;
+    worker_.queued_request_bytes -= req->request_bytes;
     req->request_bytes = 0;
     record(*req);
     if (req->reply.size() < kChunkBytes) {
@@ -567,7 +574,8 @@ void ClientConnection::flush_ready() {
   }
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
       barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
-      queued_request_bytes_ < kMaxQueuedRequestBytes / 2) {
+      queued_request_bytes_ < kMaxQueuedRequestBytes / 2 &&
+      (queue_.empty() || worker_.queue_below_half())) {
     if (!input_eof_) start_reading();
     if (!in_.empty()) process_input();
   }
@@ -788,6 +796,8 @@ void ClientConnection::close() {
     req->held_charge = 0;
     req->release();
   }
+  worker_.queued_requests -= queue_.size();
+  worker_.queued_request_bytes -= queued_request_bytes_;
   queue_.clear();
   held_bytes_ = 0;
   queued_request_bytes_ = 0;

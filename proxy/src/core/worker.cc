@@ -249,6 +249,9 @@ void Worker::flush_all() {
   // fails its requests, whose clients then have replies) can ask for more flushes: repeat
   // until nothing is left.
   collecting_writes_ = io_batch_ != nullptr && io_batch_->usable();
+  // The writes' time (backend deadlines run from them), not the poll's: its callbacks may
+  // have taken long.
+  loop_clock_forget();
   if (!held_replies.empty()) end_expired_holds();
   do {
     flushing_clients_.clear();

@@ -83,6 +83,25 @@ class Worker final : public PoolOwner {
   // at most kMaxRefusedClientsOpen of them linger, so a flood of them holds a bounded number
   // of descriptors (fd_limit.h counts them per worker).
   uint32_t refused_clients_open = 0;
+  // Requests read from this worker's clients and not yet answered to them (in the clients'
+  // queues), and the bytes they were read from. Each client's own share is bounded
+  // (ClientConnection), but a flood from thousands of clients would hold thousands of shares:
+  // memory without bound, and a worker busy parsing floods while other clients wait. So
+  // from kMaxQueuedRequests (or kMaxQueuedRequestBytes) on, clients with requests of their
+  // own waiting are not read; a client with none is, so one that asks little still gets
+  // through. A paused client reads again when its own requests are all answered, or when
+  // the worker is below half its limits.
+  static constexpr size_t kMaxQueuedRequests = 128 * 1024;
+  static constexpr size_t kMaxQueuedRequestBytes = size_t{256} << 20;
+  size_t queued_requests = 0;
+  size_t queued_request_bytes = 0;
+  bool queue_full() const {
+    return queued_requests >= kMaxQueuedRequests || queued_request_bytes >= kMaxQueuedRequestBytes;
+  }
+  bool queue_below_half() const {
+    return queued_requests < kMaxQueuedRequests / 2 &&
+           queued_request_bytes < kMaxQueuedRequestBytes / 2;
+  }
   bool draining() const { return draining_; }
   // Clients whose ready replies wait for the rest of their read, in the order their holds
   // began. A hold ends after ClientConnection::kReplyHoldNs at most: checked after every poll,
