@@ -547,6 +547,11 @@ void Server::wake_workers() {
 Status ProxyServer::validate(const config::Config& config) {
   auto addr = listen_address(config.proxy.listen);
   if (!addr) return addr.status();
+  if (addr.value().ss_family == AF_UNIX) {
+    if (Status s = UnixListener::check_place(unix_socket_path(addr.value())); !s) {
+      return Status::error("proxy.listen: " + s.message());
+    }
+  }
   const bool raft = config.membership.mode != config::MembershipMode::kStatic;
   if (!raft && config.backends.empty()) return Status::error("no backends configured");
   if (!config.backends.empty()) {

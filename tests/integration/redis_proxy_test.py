@@ -50,6 +50,17 @@ def complete_replies(data):
             count += 1
 
 
+def integer_replies(sock, count):
+    """The next `count` RESP integer replies on `sock`, as ints."""
+    data = b""
+    while data.count(b"\r\n") < count:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise AssertionError("closed before every reply")
+        data += chunk
+    return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
+
+
 def raw_exchange(port, payload, read_until_close=False, timeout=5.0, replies=None):
     """Sends bytes on a fresh socket and returns what comes back: with `replies`, until that
     many whole RESP values arrived, and whatever follows within 0.2 s more (so a stray extra
@@ -1955,21 +1966,13 @@ class FairTurnsTest(ClusterCase):
         finally:
             owner.execute_command("CLIENT", "UNPAUSE")
 
-        def replies(s, count):
-            data = b""
-            while data.count(b"\r\n") < count:
-                chunk = s.recv(1 << 16)
-                self.assertTrue(chunk, "closed before every reply")
-                data += chunk
-            return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
-
-        place = replies(light, 1)[0]
+        place = integer_replies(light, 1)[0]
         # Ahead of it: what was outstanding on the connection, then at most one turn of each
         # flooding client (19,585 at most). In arrival order it would have been 100,001st.
         self.assertLessEqual(place, self.max_outstanding + self.quantum * self.flooders + 1)
         seen = [place]
         for s in flood:
-            got = replies(s, self.each)
+            got = integer_replies(s, self.each)
             self.assertEqual(got, sorted(got), "a client's requests ran out of its order")
             seen += got
         self.assertEqual(sorted(seen), list(range(1, total + 2)), "every INCR ran once")
@@ -2022,17 +2025,9 @@ class WorkerQueueLimitTest(ClusterCase):
         finally:
             owner.execute_command("CLIENT", "UNPAUSE")
 
-        def replies(s, count):
-            data = b""
-            while data.count(b"\r\n") < count:
-                chunk = s.recv(1 << 16)
-                self.assertTrue(chunk, "closed before every reply")
-                data += chunk
-            return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
-
         seen = []
         for s in flood:
-            got = replies(s, self.each)
+            got = integer_replies(s, self.each)
             self.assertEqual(got, sorted(got), "a client's requests ran out of its order")
             seen += got
         for w in writers:

@@ -62,6 +62,27 @@ Status UnixListener::check_free(const std::string& path) {
   return inspect(path, &stale);
 }
 
+Status UnixListener::check_place(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISSOCK(st.st_mode)) return Status::ok();
+    return Status::error("cannot listen on unix:" + path + ": the path exists and is not a socket");
+  }
+  if (errno != ENOENT)
+    return Status::error("cannot listen on unix:" + path + ": " + errno_text(errno));
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0) {
+    return Status::error("cannot listen on unix:" + path + ": " + dir + ": " + errno_text(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::error("cannot listen on unix:" + path + ": " + dir + " is not a directory");
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<UnixListener>> UnixListener::open(const std::string& path, unsigned mode) {
   auto address = socket_address(path);
   if (!address) return address.status();

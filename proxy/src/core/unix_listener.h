@@ -25,6 +25,10 @@ class UnixListener {
   static Result<std::unique_ptr<UnixListener>> open(const std::string& path, unsigned mode);
   // Whether open() could take `path` now: nothing there, or a stale socket file.
   static Status check_free(const std::string& path);
+  // Whether `path` is a place for a socket at all: its directory exists, and what is at the
+  // path, if anything, is a socket. Unlike check_free(), a live socket passes: `check` of
+  // the config a running instance serves must not fail for that instance's own socket.
+  static Status check_place(const std::string& path);
 
   UnixListener(const UnixListener&) = delete;
   UnixListener& operator=(const UnixListener&) = delete;
