@@ -174,6 +174,11 @@ class RedisOverUnixSocketsTest(unittest.TestCase):
                       out)
         self.assertEqual(client.get("after-restart"), b"1")
         self.assertTrue(os.path.exists(self.socket_path))
+        # `check` of the config the live instance serves passes (before a SIGHUP, say): it
+        # looks at the path's place, it does not try to take it.
+        run = subprocess.run([RINGLEADER, "check", "-c", second.config_path], capture_output=True,
+                             text=True, timeout=time_bound(RINGLEADER, 20))
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
 
     def test_a_path_that_is_not_a_socket_is_refused_and_left_alone(self):
         with open(self.socket_path, "w") as f:
