@@ -2,8 +2,8 @@
 """End-to-end: what a flood of pipelined requests from many clients costs another client.
 
 Starts one redis-server, one nutcracker and one ringleader (one worker) over it. Against each
-proxy in turn, redis-benchmark floods it (--clients connections, each keeping --pipeline GETs
-outstanding, --requests in all) while a probe client (its own process) sends one GET every
+proxy in turn, redis-benchmark floods it with GETs of one key (--clients connections, each
+keeping --pipeline GETs outstanding, --requests in all) while a probe client (its own process) sends one GET every
 5 ms and times its reply. Prints the probe's latency (p50, p99, max) during the flood, the
 flood's requests/s, and the proxy's peak resident memory so far (VmHWM), as medians over
 --rounds rounds. A proxy that writes requests to a
@@ -14,14 +14,10 @@ takes the rest 16 per client in turn.
     bench/e2e/flood_fairness.py --ringleader build/app/ringleader [--rounds 3]
 """
 import argparse
-import csv
-import io
 import multiprocessing
 import os
-import resource
 import socket
 import statistics
-import subprocess
 import sys
 import time
 
@@ -29,8 +25,8 @@ import redis
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import RedisServer, TempDir  # noqa: E402
-from vs_twemproxy import both_proxies  # noqa: E402
+from harness import RedisServer, TempDir, raise_open_file_limit, status_bytes  # noqa: E402
+from vs_twemproxy import both_proxies, redis_benchmark  # noqa: E402
 
 KEY = b"flood-fairness-probe"
 GET = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(KEY), KEY)
@@ -55,15 +51,6 @@ def probe(port, stop, out):
             time.sleep(0.005)
 
 
-def peak_rss_mb(pid):
-    """The process's peak resident memory so far, in MB (VmHWM)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def measure(port, args):
     """(flood requests/s, probe p50 ms, p99 ms, max ms, probes)."""
     with multiprocessing.Manager() as manager:
@@ -71,19 +58,12 @@ def measure(port, args):
         p = multiprocessing.Process(target=probe, args=(port, stop, lat))
         p.start()
         time.sleep(0.2)
-        # Without -r every request is a GET of the one key "key:__rand_int__".
-        out = subprocess.run(
-            ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "get",
-             "-n", str(args.requests), "-c", str(args.clients), "-P", str(args.pipeline),
-             "--csv"], capture_output=True, text=True, timeout=600)
-        if out.returncode != 0:
-            raise RuntimeError(f"redis-benchmark failed ({out.returncode}): "
-                               f"{(out.stderr or out.stdout).strip()[-500:]}")
-        out = out.stdout
+        # Every request a GET of the one key "key:__rand_int__".
+        rps = redis_benchmark(port, "get", args.pipeline, args.requests, args.clients,
+                              random_keys=False)[0]
         stop.set()
         p.join(timeout=150)
         lat = sorted(lat)
-    rps = float(list(csv.DictReader(io.StringIO(out)))[-1]["rps"])
     return (rps, lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3, lat[-1] * 1e3,
             len(lat))
 
@@ -98,10 +78,9 @@ def main():
     ap.add_argument("--proxies", default="twemproxy,ringleader",
                     help="comma-separated: which proxies to measure, in this order")
     args = ap.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * args.clients + 200  # redis-benchmark and the proxies inherit the limit
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    # Ours, redis-benchmark's and the proxies' (they inherit the limit).
+    if not raise_open_file_limit(2 * args.clients + 200):
+        ap.error(f"the open-file limit is too low for {args.clients} clients")
 
     with TempDir() as tmp:
         server = RedisServer(tmp).__enter__()
@@ -113,7 +92,7 @@ def main():
                 for rnd in range(args.rounds):
                     for name in args.proxies.split(","):
                         port, pid = proxies[name]
-                        r = measure(port, args) + (peak_rss_mb(pid),)
+                        r = measure(port, args) + (status_bytes(pid, "VmHWM") / 2**20,)
                         results.setdefault(name, []).append(r)
                         print(f"round {rnd + 1} {name:10s}: flood {r[0]:8.0f} req/s, probe p50 "
                               f"{r[1]:.1f} ms p99 {r[2]:.1f} ms max {r[3]:.1f} ms ({r[4]} GETs), "

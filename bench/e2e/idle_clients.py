@@ -18,13 +18,12 @@ connection count is bounded (the open-file limit is raised to what it needs).
 """
 import argparse
 import os
-import resource
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
-from harness import RedisServer, TempDir, status_bytes  # noqa: E402
+from harness import RedisServer, TempDir, raise_open_file_limit, status_bytes  # noqa: E402
 from vs_twemproxy import both_proxies  # noqa: E402
 
 
@@ -93,12 +92,9 @@ def main():
     args = ap.parse_args()
     if not 1 <= args.clients <= 20000:
         ap.error("--clients must be 1..20000")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = args.clients * 2 + 256  # ours, and the proxy's (it inherits the limit)
-    if soft < need:
-        if hard != resource.RLIM_INFINITY and hard < need:
-            ap.error(f"the open-file limit ({hard}) is too low for {args.clients} clients")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    # Ours, and the proxy's (it inherits the limit).
+    if not raise_open_file_limit(args.clients * 2 + 256):
+        ap.error(f"the open-file limit is too low for {args.clients} clients")
     with TempDir() as tmp:
         redises = [RedisServer(tmp).__enter__() for _ in range(2)]
         try:

@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -209,6 +210,18 @@ def listens_on(pid, port):
     except OSError:
         return False
     return False
+
+
+def raise_open_file_limit(need):
+    """Raises this process's soft open-file limit (children inherit it) to at least `need`;
+    False when the hard limit does not allow that many."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return True
 
 
 def status_bytes(pid, field):
