@@ -62,6 +62,13 @@ std::string Server::metrics_text() {
             "Time gathered backend writes waited for more requests, summed: over "
             "ringleader_backend_gathered_writes_total, the wait of one");
   e.value(static_cast<double>(t.backend_gather_wait_ns) / 1e9);
+  e.counter("ringleader_worker_poll_wait_seconds_total",
+            "Time each worker's loop waited in its poll for something to do: one less its "
+            "rate is the share of the time the worker was busy");
+  for (size_t w = 0; w < counters_.workers.size(); ++w) {
+    const uint64_t ns = w < workers_.size() ? workers_[w]->poll_wait_ns() : 0;  // 0: not started
+    e.value(static_cast<double>(ns) / 1e9, {{"worker", std::to_string(w)}});
+  }
 
   // Clients.
   e.gauge("ringleader_client_connections", "Open client connections");

@@ -27,9 +27,11 @@ constexpr size_t kHoldRequests = 16;
 constexpr size_t kHoldBytes = 16 * 1024;
 // Gathering (see BackendConnection::gather): a write to an idle backend waits for up to
 // kGatherTarget requests, for at most kGatherNs, and only when requests have been arriving
-// fast enough that kGatherMin of them are expected within kGatherNs.
+// fast enough that kGatherMin of them (kGatherMinBusy while the worker's loop is busy) are
+// expected within kGatherNs.
 constexpr size_t kGatherTarget = 64;
 constexpr size_t kGatherMin = 16;
+constexpr size_t kGatherMinBusy = 4;
 constexpr uint64_t kGatherNs = 500 * 1000;
 }  // namespace
 
@@ -331,7 +333,9 @@ bool BackendConnection::gather(size_t unwritten) {
     // Requests expected within kGatherNs at the recent rate: batch_avg_ per interval_avg_ns_,
     // or per the time since the last write when that is longer.
     const double interval = std::max(interval_avg_ns_, static_cast<double>(now - last_write_ns_));
-    if (batch_avg_ * static_cast<double>(kGatherNs) < kGatherMin * interval) return false;
+    const size_t wanted = pool_.owner().loop_load.busy() ? kGatherMinBusy : kGatherMin;
+    if (batch_avg_ * static_cast<double>(kGatherNs) < static_cast<double>(wanted) * interval)
+      return false;
     gather_started_ns_ = now;
     // The bound when the loop has nothing else to do: libuv's timers count milliseconds.
     uv_timer_start(

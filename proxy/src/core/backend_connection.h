@@ -96,14 +96,16 @@ class BackendConnection final : public IoBatch::Writer {
   // nothing to answer. A backend woken for a few requests spends more on waking (its poll,
   // read and write system calls, a context switch) than on them, and under a pipelined load
   // its server, not the proxy, becomes what limits throughput. So when requests have been
-  // arriving fast (kGatherMin or more expected within kGatherNs), the write waits while every
-  // poll of the loop brings this backend more, until kGatherTarget are queued or kGatherNs
-  // (at most about a millisecond when the loop falls idle) have passed. The poll blocks only
-  // while another backend's replies or a client's next requests are due and recent
-  // (PoolOwner::awaiting_replies, clients_due); otherwise it only looks, so clients waiting on
-  // this very batch never leave it to the timer, neither when nothing else is due nor when
-  // all that is due is a backend stuck on a slow command. At a low rate no write waits: a
-  // request that comes alone goes out at once.
+  // arriving fast (kGatherMin or more expected within kGatherNs; a quarter of that while the
+  // worker's loop is busy, PoolOwner::loop_load, as its requests then wait for its
+  // iterations anyway and a backend woken less often leaves the shared cores to it), the
+  // write waits while every poll of the loop brings this backend more, until kGatherTarget
+  // are queued or kGatherNs (at most about a millisecond when the loop falls idle) have
+  // passed. The poll blocks only while another backend's replies or a client's next requests
+  // are due and recent (PoolOwner::awaiting_replies, clients_due); otherwise it only looks,
+  // so clients waiting on this very batch never leave it to the timer, neither when nothing
+  // else is due nor when all that is due is a backend stuck on a slow command. At a low rate
+  // no write waits: a request that comes alone goes out at once.
   bool gather(size_t unwritten);
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "counters.h"
 #include "io_batch.h"
+#include "loop_load.h"
 #include "pending_request.h"
 #include "protocol.h"
 #include "recent_list.h"
@@ -65,6 +66,9 @@ class PoolOwner {
   //                 that stay quiet.
   RecentList awaiting_replies;
   RecentList clients_due;
+  // How busy the loop has been lately (sampled by the owner once per iteration): a busy loop
+  // gathers writes to idle backends at a lower rate (BackendConnection::gather).
+  LoopLoad loop_load;
 };
 
 class BackendPool {

@@ -32,6 +32,11 @@ Worker::Worker(uint32_t id, const config::Config& config, Protocol& protocol, Ri
   env_.start_time_ns = counters.start_time_ns;
   replication_ = ReplicationPolicy::from(config_);
   loop_status_ = uv_loop_init(&loop_);
+  // The time the loop waits in its poll: LoopLoad, and a metric.
+  if (loop_status_ == 0) {
+    loop_status_ = uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
+    if (loop_status_ != 0) uv_loop_close(&loop_);
+  }
 }
 
 Worker::~Worker() {
@@ -252,6 +257,7 @@ void Worker::flush_all() {
   // The writes' time (backend deadlines run from them), not the poll's: its callbacks may
   // have taken long.
   loop_clock_forget();
+  loop_load.sample(loop_now_ns(), uv_metrics_idle_time(&loop_));
   if (!held_replies.empty()) end_expired_holds();
   do {
     flushing_clients_.clear();

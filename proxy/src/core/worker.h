@@ -53,6 +53,9 @@ class Worker final : public PoolOwner {
 
   // --- for the worker's own connections (loop thread only) ---
   uv_loop_t* loop() { return &loop_; }
+  // Time the loop has waited in its poll for something to do, in all (libuv's idle time,
+  // counted up to the moment of the call while it waits). Any thread, while the worker exists.
+  uint64_t poll_wait_ns() { return uv_metrics_idle_time(&loop_); }
   const config::Config& config() const { return config_; }
   const SessionEnv& session_env() const { return env_; }
   Protocol& protocol() override { return protocol_; }
