@@ -1980,6 +1980,56 @@ class FairTurnsTest(ClusterCase):
             s.close()
         self.assertEqual(int(self.client().get(key)), total + 1)
 
+    @staticmethod
+    def calls(server, command):
+        return server.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    def test_reads_of_clients_that_left_are_not_sent_and_their_writes_are(self):
+        # A flood at a paused backend: 16,384 requests are outstanding on the connection and
+        # the rest wait for turns. Then every flooding client resets its connection, as a
+        # client that gives up does: the GETs still waiting are dropped when their turn
+        # comes, and only the outstanding ones reach the server; the INCRs that waited
+        # still run, all of them.
+        key, counter = "{turns}:left", "{turns}:left-counter"
+        owner = self.direct(self.owner(key))
+        self.client().set(key, "v")  # connects the proxy to the owner
+        self.client().set(counter, 0)
+        parsed = self.metric("ringleader_requests_parsed_total")
+        queued = self.metric("ringleader_backend_requests_queued_total")
+        gets_before = self.calls(owner, "get")
+        incrs_before = self.calls(owner, "incr")
+        get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(counter), counter.encode())
+        readers = self.flooders - 1
+        flood = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+                 for _ in range(self.flooders)]
+        # ALL pauses reads too, and every client, so nothing can lift it: it lapses.
+        pause_s = 10
+        paused = time.monotonic()
+        owner.execute_command("CLIENT", "PAUSE", str(pause_s * 1000), "ALL")
+        for s in flood[:readers]:
+            s.sendall(get * self.each)
+        flood[readers].sendall(incr * self.each)
+        total = self.flooders * self.each
+        wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= parsed + total,
+                   timeout=pause_s, what="the flood parsed")
+        self.assertGreaterEqual(self.metric("ringleader_backend_requests_queued_total") - queued,
+                                total - self.max_outstanding)
+        for s in flood:  # a reset, not a FIN: the proxy sees the client gone at once
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        wait_until(lambda: self.metric("ringleader_client_connections") == 0, timeout=pause_s,
+                   what="the flooding clients closed")
+        self.assertLess(time.monotonic() - paused, pause_s, "the pause ended before the clients left")
+        wait_until(lambda: self.calls(owner, "incr") - incrs_before == self.each, timeout=20,
+                   what="every INCR of the client that left run")
+        gets = self.calls(owner, "get") - gets_before
+        self.assertLessEqual(gets, self.max_outstanding, f"{gets} GETs of gone clients ran")
+        dropped = self.metric("ringleader_backend_reads_dropped_client_gone_total")
+        self.assertEqual(gets + dropped, readers * self.each)
+        self.assertEqual(int(self.client().get(counter)), self.each)
+        self.assertEqual(self.client().get(key), b"v")
+
 
 class WorkerQueueLimitTest(ClusterCase):
     """A worker stops reading clients that have requests waiting once it holds its limit of

@@ -269,6 +269,7 @@ void BackendConnection::take_turns() {
   const bool was_empty = in_flight_.empty();
   while (!turns_.empty() && outstanding() < kMaxOutstanding) {
     Held h = turns_.pop();
+    if (drop_abandoned_read(h)) continue;
     // As for a fragment that waited for the connection: its time runs from the write.
     h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
     out_pending_ += h.req->payload(h.fragment);
@@ -277,6 +278,21 @@ void BackendConnection::take_turns() {
   }
   request_flush();
   if (was_empty) arm_timer();
+}
+
+bool BackendConnection::drop_abandoned_read(const Held& held) {
+  PendingRequest* req = held.req;
+  if (!req->abandoned || PendingRequest::is_copy(held.fragment)) return false;
+  Fragment& f = req->part(held.fragment);
+  const bool read = f.access == Access::kRead || f.access == Access::kReadPrimary ||
+                    (f.access == Access::kDirect && req->reads_only);
+  if (!read) return false;
+  f.state = FragmentState::kFailed;
+  f.error = "client gone";
+  WorkerCounters::bump(pool_.counters().backend_reads_dropped);
+  on_fragment_finished(pool_.owner(), req, held.fragment);
+  req->release();
+  return true;
 }
 
 void BackendConnection::request_flush() {

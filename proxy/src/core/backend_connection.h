@@ -113,6 +113,12 @@ class BackendConnection final : public IoBatch::Writer {
   // Sets on_wire_; at 0 the connection leaves PoolOwner::awaiting_replies (flush() joins it).
   void set_on_wire(size_t n);
   void write_waiting();
+  // A read whose client closed before it was answered (PendingRequest::abandoned), still
+  // waiting for its turn: finished here, not sent, as nobody will read its reply. Under a
+  // flood, clients that give up and reconnect would otherwise leave their reads to be run
+  // after them. Writes still go: a write may apply wherever it was sent, and its copies must
+  // reach every replica. False for anything else.
+  bool drop_abandoned_read(const Held& held);
   // Moves fragments from turns_ to in_flight_, by client in turn, while fewer than
   // kMaxOutstanding are outstanding (state kReady only).
   void take_turns();

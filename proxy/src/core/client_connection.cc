@@ -792,6 +792,7 @@ void ClientConnection::close() {
   worker_.held_replies.leave(held_);
   for (size_t i = 0; i < queue_.size(); ++i) {
     PendingRequest* req = queue_[i];
+    if (!req->complete) req->abandoned = true;
     req->detach_client();
     req->held_charge = 0;
     req->release();

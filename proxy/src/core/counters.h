@@ -64,7 +64,9 @@ namespace ringleader::proxy {
     "Backend requests that waited in the proxy, taken in turns by client, for room on a "        \
     "connection holding its limit of outstanding requests")                                      \
   X(backend_gathered_writes, "ringleader_backend_gathered_writes_total",                         \
-    "Backend writes that waited for more requests to join them, as requests were arriving fast")
+    "Backend writes that waited for more requests to join them, as requests were arriving fast") \
+  X(backend_reads_dropped, "ringleader_backend_reads_dropped_client_gone_total",                 \
+    "Reads not sent to a backend because their client closed while they waited for a turn")
 
 // How a request ended, for ringleader_requests_total{outcome}.
 enum class Outcome : uint8_t {

@@ -88,6 +88,7 @@ void PendingRequest::recycle() {
   complete = false;
   close_after = false;
   has_waiting = false;
+  abandoned = false;
   reads_only = false;
   command = 0;
   latency_class = static_cast<uint8_t>(LatencyClass::kLocal);

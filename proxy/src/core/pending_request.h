@@ -211,6 +211,9 @@ class PendingRequest {
   bool complete = false;     // reply is final
   bool close_after = false;  // close the client once this reply is written (QUIT, fatal)
   bool has_waiting = false;  // some fragment waits for another (Fragment::after)
+  // Its client closed before it was answered: nobody will read its reply, so reads of it
+  // still waiting for a turn are not sent (BackendConnection::drop_abandoned_read).
+  bool abandoned = false;
   // Set by the session for a command that changes nothing (DBSIZE, SCAN, GET, ...): its
   // kDirect fragments are reads too, so they do not stop the client's earlier reads from
   // failing over (ClientConnection::fail_over). Unset, a kDirect fragment counts as a write.
