@@ -61,6 +61,18 @@ def integer_replies(sock, count):
     return [int(line[1:]) for line in data.split(b"\r\n")[:count]]
 
 
+def assert_incrs_ran_once_in_order(case, socks, each, seen):
+    """Each of `socks` sent `each` INCRs of one counter, and the counter's other INCRs
+    answered `seen`: every client's replies rise (its requests ran in its order), and together
+    they are 1, 2, ... (every INCR ran once)."""
+    seen = list(seen)
+    for s in socks:
+        got = integer_replies(s, each)
+        case.assertEqual(got, sorted(got), "a client's requests ran out of its order")
+        seen += got
+    case.assertEqual(sorted(seen), list(range(1, len(seen) + 1)), "every INCR ran once")
+
+
 def raw_exchange(port, payload, read_until_close=False, timeout=5.0, replies=None):
     """Sends bytes on a fresh socket and returns what comes back: with `replies`, until that
     many whole RESP values arrived, and whatever follows within 0.2 s more (so a stray extra
@@ -1970,12 +1982,7 @@ class FairTurnsTest(ClusterCase):
         # Ahead of it: what was outstanding on the connection, then at most one turn of each
         # flooding client (19,585 at most). In arrival order it would have been 100,001st.
         self.assertLessEqual(place, self.max_outstanding + self.quantum * self.flooders + 1)
-        seen = [place]
-        for s in flood:
-            got = integer_replies(s, self.each)
-            self.assertEqual(got, sorted(got), "a client's requests ran out of its order")
-            seen += got
-        self.assertEqual(sorted(seen), list(range(1, total + 2)), "every INCR ran once")
+        assert_incrs_ran_once_in_order(self, flood, self.each, [place])
         for s in flood + [light]:
             s.close()
         self.assertEqual(int(self.client().get(key)), total + 1)
@@ -2087,11 +2094,81 @@ class WorkerQueueLimitTest(ClusterCase):
             s.close()
 
 
+class ParseShareTest(ClusterCase):
+    """A worker parses a share of a flood per loop iteration: a client that sends little is
+    parsed before the rest of a flood that arrived with it.
+
+    One worker. The proxy is stopped (SIGSTOP) while the flood and then the light client's
+    request are written, so its first loop iteration finds them all; where the light client's
+    INCR lands in the backend's order shows where it was parsed.
+    """
+    proxy_extra = "workers = 1"
+    flooders = 40
+    each = 400  # 16,000 in all: under a backend connection's 16,384 outstanding (no turns)
+    budget = 4096  # Worker::kParseBudget
+    quantum = 64  # ClientConnection::kParseQuantum
+
+    def test_a_request_sent_after_a_flood_is_parsed_within_one_share_of_it(self):
+        key = "{shares}:counter"
+        self.client().set(key, 0)
+        deferred = self.metric("ringleader_client_parses_deferred_total")
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        flood = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=30)
+                 for _ in range(self.flooders)]
+        light = socket.create_connection(("127.0.0.1", self.rl.port), timeout=30)
+        try:
+            for c in flood + [light]:  # accepted before the stop
+                c.sendall(b"PING\r\n")
+                self.assertEqual(c.recv(100), b"+PONG\r\n")
+            sigstop(self.rl.proc.pid)
+            try:
+                for c in flood:
+                    c.sendall(incr * self.each)
+                light.sendall(incr)
+            finally:
+                os.kill(self.rl.proc.pid, signal.SIGCONT)
+            place = integer_replies(light, 1)[0]
+            # Ahead of it: the worker's budget for the iteration, then at most a quantum of
+            # each flooding client (6,657 at most). Parsed whole, the flood put it 16,001st.
+            self.assertLessEqual(place, self.budget + self.quantum * self.flooders + 1)
+            assert_incrs_ran_once_in_order(self, flood, self.each, [place])
+        finally:
+            for c in flood + [light]:
+                c.close()
+        self.assertGreaterEqual(self.metric("ringleader_client_parses_deferred_total") - deferred,
+                                self.flooders - self.budget // self.each)
+
+    def test_a_flood_parsed_in_shares_loses_nothing_when_its_clients_half_close(self):
+        # Clients that send a pipeline and shut their sending side: what waits for a share is
+        # still parsed and answered before the connection closes.
+        key = "{shares}:eof"
+        self.client().set(key, 0)
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        flood = [socket.create_connection(("127.0.0.1", self.rl.port), timeout=30)
+                 for _ in range(self.flooders)]
+        try:
+            sigstop(self.rl.proc.pid)
+            try:
+                for c in flood:
+                    c.sendall(incr * self.each)
+                    c.shutdown(socket.SHUT_WR)
+            finally:
+                os.kill(self.rl.proc.pid, signal.SIGCONT)
+            for c in flood:
+                got = integer_replies(c, self.each)
+                self.assertEqual(got, sorted(got))
+                self.assertEqual(c.recv(100), b"", "closed once every reply was written")
+        finally:
+            for c in flood:
+                c.close()
+        self.assertEqual(int(self.client().get(key)), self.flooders * self.each)
+
+
 class LongIterationTimeoutTest(ClusterCase):
     """A backend's time runs from the write, not from when the worker began parsing."""
     proxy_extra = "workers = 1"
-    # Far shorter than the worker takes to parse the flood below in one loop iteration (up to
-    # its limit of 131,072 queued requests), far longer than a redis-server takes to answer.
+    # Far shorter than the worker takes to parse the whole flood below, far longer than a
+    # redis-server takes to answer.
     extra = "[backend]\ntimeout_ms = 100"
     clients = 100
     each = 9000  # GETs per client: about 250 KB, what one read takes (256 KiB per turn)
@@ -2114,8 +2191,9 @@ class LongIterationTimeoutTest(ClusterCase):
             for c in [early] + conns:  # accepted before the stop
                 c.sendall(b"PING\r\n")
                 self.assertEqual(c.recv(100), b"+PONG\r\n")
-            # Written while the proxy is stopped: once it runs again, one loop iteration reads
-            # the early GET first, then parses the flood, and writes them all at its end.
+            # Written while the proxy is stopped: once it runs again, it reads the early GET
+            # first, then parses the flood (over several loop iterations, a share in each:
+            # ParseShareTest). A request's time runs from the write that carries it.
             sigstop(self.rl.proc.pid)
             try:
                 early.sendall(get(key))

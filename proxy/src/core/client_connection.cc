@@ -199,6 +199,7 @@ ClientConnection::ClientConnection(Worker& worker, std::unique_ptr<Session> sess
     : worker_(worker), session_(std::move(session)), lane_(worker.next_client_lane()) {
   session_->attach(*this);
   held_.client = this;
+  backlog_.client = this;
 }
 
 namespace {
@@ -333,6 +334,13 @@ void ClientConnection::process_input() {
   if (in_process_) return;
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
+  if (parse_turn_ != loop_turn) {
+    parse_turn_ = loop_turn;
+    parsed_in_turn_ = 0;
+  }
+  // Why parsing stopped: all complete requests parsed, its share of this iteration taken, or
+  // something else that resumes it (a full queue, a barrier, a closing request).
+  enum class Stop { kDrained, kShare, kOther } stop = Stop::kOther;
   while (!closing_ && !close_after_write_ && !input_done_ && barrier_ == nullptr && !in_.empty()) {
     const bool worker_full = !queue_.empty() && worker_.queue_full();
     if (queue_.size() >= kMaxQueuedRequests || queued_request_bytes_ >= kMaxQueuedRequestBytes ||
@@ -341,6 +349,19 @@ void ClientConnection::process_input() {
         uv_read_stop(socket_.stream());
         reading_ = false;
         if (worker_full) WorkerCounters::bump(wc.client_reads_paused_worker_full);
+      }
+      break;
+    }
+    if (parsed_in_turn_ >= kParseQuantum && !worker_.parse_budget_left()) {
+      stop = Stop::kShare;
+      if (reading_) {
+        uv_read_stop(socket_.stream());
+        reading_ = false;
+        read_paused_for_parse_ = true;
+      }
+      if (!backlog_.linked()) {
+        worker_.parse_backlog.join(backlog_, loop_now_ns());
+        WorkerCounters::bump(wc.client_parses_deferred);
       }
       break;
     }
@@ -353,8 +374,11 @@ void ClientConnection::process_input() {
     if (st == NextStatus::kNeedMore) {
       req->release();
       if (input_eof_) in_.clear();  // the rest of a request that will never come
+      stop = Stop::kDrained;
       break;
     }
+    ++parsed_in_turn_;
+    worker_.count_parsed();
     if (st == NextStatus::kDiscarded) {
       req->release();
       in_.consume(consumed);
@@ -404,6 +428,17 @@ void ClientConnection::process_input() {
       }
       break;
     }
+  }
+  if (stop == Stop::kOther && in_.empty()) stop = Stop::kDrained;
+  if (stop != Stop::kShare) {
+    worker_.parse_backlog.leave(backlog_);
+    // Reading stopped only for the share resumes once the input is parsed; stopped for
+    // another reason as well, it resumes with that reason (see on_request_ready).
+    if (read_paused_for_parse_ && stop == Stop::kDrained && !reading_ && !closing_ && !input_eof_ &&
+        !input_done_ && !close_after_write_) {
+      start_reading();
+    }
+    read_paused_for_parse_ = false;
   }
   in_.shrink_if_idle(256 * 1024);
   in_process_ = false;
@@ -572,8 +607,9 @@ void ClientConnection::flush_ready() {
     flush_scheduled_ = true;
     worker_.schedule_flush(this);
   }
+  // (A client waiting for a parse share is taken up by the worker: Worker::resume_parsing.)
   if (!reading_ && !in_process_ && !closing_ && !close_after_write_ && !input_done_ && !drain_ &&
-      barrier_ == nullptr && queue_.size() < kMaxQueuedRequests / 2 &&
+      barrier_ == nullptr && !backlog_.linked() && queue_.size() < kMaxQueuedRequests / 2 &&
       queued_request_bytes_ < kMaxQueuedRequestBytes / 2 &&
       (queue_.empty() || worker_.queue_below_half())) {
     if (!input_eof_) start_reading();
@@ -629,7 +665,7 @@ void ClientConnection::write_out() {
   if (out_pending_.empty() && out_chunks_.empty()) {
     if (close_after_write_) {
       linger_then_close();
-    } else if ((drain_ || input_eof_) && queue_.empty()) {
+    } else if ((drain_ || input_eof_) && queue_.empty() && !backlog_.linked()) {
       close();
     }
     return;
@@ -680,7 +716,7 @@ void ClientConnection::on_batched_write(int written) {
       flush_ready();
     } else if (close_after_write_) {
       linger_then_close();
-    } else if ((drain_ || input_eof_) && queue_.empty()) {
+    } else if ((drain_ || input_eof_) && queue_.empty() && !backlog_.linked()) {
       close();
     }
     return;
@@ -790,6 +826,7 @@ void ClientConnection::close() {
   set_due(false);
   hold_since_ns_ = 0;
   worker_.held_replies.leave(held_);
+  worker_.parse_backlog.leave(backlog_);
   for (size_t i = 0; i < queue_.size(); ++i) {
     PendingRequest* req = queue_[i];
     if (!req->complete) req->abandoned = true;

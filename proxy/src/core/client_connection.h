@@ -35,6 +35,18 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   struct HeldReplies : RecentList::Node {
     ClientConnection* client = nullptr;
   };
+  // Parsing shares. A client may parse kParseQuantum requests per loop iteration, and more
+  // while its worker has parsed fewer than Worker::kParseBudget in the iteration. Past that,
+  // its buffered input waits, and it reads no more, until the worker takes it up again
+  // (Worker::parse_backlog, oldest first, in later iterations). So a flood that arrives all
+  // at once from many clients is parsed over several iterations, with replies written and
+  // other clients read in between, and one iteration parses about kParseBudget requests plus
+  // kParseQuantum per client read in it. A client that sends a few requests at a time never
+  // waits for this.
+  static constexpr size_t kParseQuantum = 64;
+  struct ParseBacklog : RecentList::Node {
+    ClientConnection* client = nullptr;
+  };
 
   // Accepts one pending connection on `listener`. Over max_clients, the client gets an error
   // reply and is closed.
@@ -61,8 +73,11 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   void flush_writes();
   // The worker ended this connection's hold (kReplyHoldNs passed): writes what is ready.
   void write_held();
+  // The worker took this client out of its parse backlog: parses on (see kParseQuantum).
+  void resume_parsing() { process_input(); }
   bool idle() const {
-    return queue_.empty() && !writing_ && out_pending_.empty() && out_chunks_.empty();
+    return queue_.empty() && !writing_ && out_pending_.empty() && out_chunks_.empty() &&
+           !backlog_.linked();
   }
   // Requests read and not yet answered (their replies not yet queued for writing).
   size_t unanswered() const { return queue_.size(); }
@@ -160,6 +175,10 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   RecentList::Node due_;            // in PoolOwner::clients_due (see set_due)
   HeldReplies held_;                // in Worker::held_replies while hold_since_ns_ != 0
   uint64_t hold_since_ns_ = 0;      // when ready replies began to wait for the rest of a read
+  ParseBacklog backlog_;            // in Worker::parse_backlog while parsing waits for a share
+  bool read_paused_for_parse_ = false;  // reading stopped when parsing waited for a share
+  uint64_t parse_turn_ = 0;             // the loop_turn parsed_in_turn_ counts in
+  size_t parsed_in_turn_ = 0;           // requests parsed in that iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
   uint64_t connected_ns_ = 0;

@@ -53,6 +53,9 @@ namespace ringleader::proxy {
   X(backend_reads, "ringleader_backend_reads_total", "Socket reads from backends that got data") \
   X(client_reads_deferred, "ringleader_client_reads_deferred_total",                             \
     "Client reads put off to the next loop iteration: the connection had read its share")        \
+  X(client_parses_deferred, "ringleader_client_parses_deferred_total",                           \
+    "Times a client's buffered requests waited for a later loop iteration: the worker had "      \
+    "parsed its share of the iteration and the client its own")                                  \
   X(client_reads_paused_worker_full, "ringleader_client_reads_paused_worker_full_total",         \
     "Clients whose reading paused because their worker held its limit of queued requests "       \
     "(they had requests of their own waiting)")                                                  \

@@ -106,7 +106,10 @@ Status Worker::start(const sockaddr_storage& addr, int shared_listener_fd) {
     w->refresh_ring();
     w->preconnect_new_pools();
     w->sweep_retiring();
+    w->resume_parsing();
   });
+  uv_idle_init(&loop_, &parse_idle_);
+  parse_idle_.data = this;
   uv_check_init(&loop_, &flush_check_);
   flush_check_.data = this;
   uv_check_start(&flush_check_, [](uv_check_t* c) { static_cast<Worker*>(c->data)->flush_all(); });
@@ -218,6 +221,7 @@ void Worker::finish_drain() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&quiet_sweep_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&hold_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&parse_idle_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_ring_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
@@ -246,6 +250,21 @@ void Worker::end_expired_holds() {
     static_cast<ClientConnection::HeldReplies*>(oldest)->client->write_held();
   }
   uv_timer_stop(&hold_timer_);
+}
+
+void Worker::resume_parsing() {
+  // A client deferred again rejoins at the tail: one pass takes each at most once.
+  size_t pass = parse_backlog.size();
+  for (bool first = true; pass > 0 && (first || parse_budget_left()); --pass, first = false) {
+    RecentList::Node* oldest = parse_backlog.oldest();
+    parse_backlog.leave(*oldest);
+    static_cast<ClientConnection::ParseBacklog*>(oldest)->client->resume_parsing();
+  }
+  if (parse_backlog.empty()) {
+    uv_idle_stop(&parse_idle_);
+  } else {
+    uv_idle_start(&parse_idle_, [](uv_idle_t*) {});
+  }
 }
 
 void Worker::flush_all() {

@@ -95,6 +95,21 @@ class Worker final : public PoolOwner {
   // through. A paused client reads again when its own requests are all answered, or when
   // the worker is below half its limits.
   static constexpr size_t kMaxQueuedRequests = 128 * 1024;
+  // Requests the worker parses per loop iteration before clients past their own share wait
+  // for a later one (ClientConnection::kParseQuantum).
+  static constexpr size_t kParseBudget = 4096;
+  bool parse_budget_left() const {
+    return parsed_turn_ != loop_turn || parsed_in_turn_ < kParseBudget;
+  }
+  void count_parsed() {
+    if (parsed_turn_ != loop_turn) {
+      parsed_turn_ = loop_turn;
+      parsed_in_turn_ = 0;
+    }
+    ++parsed_in_turn_;
+  }
+  // Clients whose buffered input waits for a share of an iteration, oldest first.
+  RecentList parse_backlog;
   static constexpr size_t kMaxQueuedRequestBytes = size_t{256} << 20;
   size_t queued_requests = 0;
   size_t queued_request_bytes = 0;
@@ -162,7 +177,13 @@ class Worker final : public PoolOwner {
   bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
   uv_timer_t drain_timer_;
   uv_timer_t quiet_sweep_;  // unreferenced: it never keeps the loop alive
-  uv_timer_t hold_timer_;   // every millisecond while held_replies has members
+  // Takes clients out of parse_backlog, oldest first, while the iteration's budget lasts (at
+  // least one each iteration); keeps the poll from blocking while any are left.
+  void resume_parsing();
+  uint64_t parsed_turn_ = 0;
+  size_t parsed_in_turn_ = 0;
+  uv_idle_t parse_idle_;   // active while parse_backlog has members: the poll only looks
+  uv_timer_t hold_timer_;  // every millisecond while held_replies has members
   std::thread thread_;
   std::atomic<int64_t> drain_grace_ms_{-1};  // >= 0: drain requested
   uint64_t drain_deadline_ms_ = 0;           // loop time at which waiting for clients ends
