@@ -345,8 +345,10 @@ void ClientConnection::process_input() {
     const bool worker_full = !queue_.empty() && worker_.queue_full();
     if (queue_.size() >= kMaxQueuedRequests || queued_request_bytes_ >= kMaxQueuedRequestBytes ||
         worker_full) {
-      if (reading_) {
-        uv_read_stop(socket_.stream());
+      // (Reading may have stopped already while the client waited for a parse share: it now
+      // waits for this instead, and resumes with it.)
+      if (reading_ || read_paused_for_parse_) {
+        if (reading_) uv_read_stop(socket_.stream());
         reading_ = false;
         if (worker_full) WorkerCounters::bump(wc.client_reads_paused_worker_full);
       }
@@ -791,13 +793,15 @@ void ClientConnection::on_idle_timer() {
     unwritten_at_idle_check_ = unwritten;
   }
   const uint64_t quiet_ns = loop_now_ns() - last_activity_ns_;
-  if (queue_.empty() && quiet_ns >= idle_ns) {
+  // Requests in flight, or read and waiting for a parse share, are activity.
+  const bool busy = !queue_.empty() || backlog_.linked();
+  if (!busy && quiet_ns >= idle_ns) {
     WorkerCounters::bump(worker_.counters().clients_closed_idle);
     close();
     return;
   }
-  // Requests still in flight are activity: check a whole timeout from now.
-  const uint64_t left_ms = queue_.empty() ? (idle_ns - quiet_ns + 999999) / 1000000 : idle_ms;
+  // Busy: check a whole timeout from now.
+  const uint64_t left_ms = busy ? idle_ms : (idle_ns - quiet_ns + 999999) / 1000000;
   uv_timer_start(
       &idle_timer_, [](uv_timer_t* t) { static_cast<ClientConnection*>(t->data)->on_idle_timer(); },
       left_ms, 0);
