@@ -437,7 +437,7 @@ void ClientConnection::process_input() {
     // Reading stopped only for the share resumes once the input is parsed; stopped for
     // another reason as well, it resumes with that reason (see on_request_ready).
     if (read_paused_for_parse_ && stop == Stop::kDrained && !reading_ && !closing_ && !input_eof_ &&
-        !input_done_ && !close_after_write_) {
+        !input_done_ && !close_after_write_ && !drain_) {
       start_reading();
     }
     read_paused_for_parse_ = false;
