@@ -75,8 +75,10 @@ def main():
         base = [statistics.median(x[i] for x in results[("R=1", test)]) for i in range(3)]
         for name, _, _ in SETTINGS:
             m = [statistics.median(x[i] for x in results[(name, test)]) for i in range(3)]
+            # CPU is counted in clock ticks (10 ms): a short run of R=1 may show none at all.
+            cpu_ratio = f"{m[2] / base[2]:10.2f}x" if base[2] > 0 else f"{'n/a':>11s}"
             print(f"{test.upper():6s} {name:12s} {m[0]:10.0f} {m[1]:8.3f} {m[2]:11.3f} "
-                  f"{m[0] / base[0]:12.2f}x {m[2] / base[2]:10.2f}x")
+                  f"{m[0] / base[0]:12.2f}x {cpu_ratio}")
 
 
 if __name__ == "__main__":
