@@ -334,10 +334,6 @@ void ClientConnection::process_input() {
   if (in_process_) return;
   in_process_ = true;
   WorkerCounters& wc = worker_.counters();
-  if (parse_turn_ != loop_turn) {
-    parse_turn_ = loop_turn;
-    parsed_in_turn_ = 0;
-  }
   // Why parsing stopped: all complete requests parsed, its share of this iteration taken, or
   // something else that resumes it (a full queue, a barrier, a closing request).
   enum class Stop { kDrained, kShare, kOther } stop = Stop::kOther;
@@ -354,7 +350,7 @@ void ClientConnection::process_input() {
       }
       break;
     }
-    if (parsed_in_turn_ >= kParseQuantum && !worker_.parse_budget_left()) {
+    if (parsed_.value() >= kParseQuantum && !worker_.parse_budget_left()) {
       stop = Stop::kShare;
       if (reading_) {
         uv_read_stop(socket_.stream());
@@ -379,7 +375,7 @@ void ClientConnection::process_input() {
       stop = Stop::kDrained;
       break;
     }
-    ++parsed_in_turn_;
+    parsed_.add();
     worker_.count_parsed();
     if (st == NextStatus::kDiscarded) {
       req->release();

@@ -177,8 +177,7 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   uint64_t hold_since_ns_ = 0;      // when ready replies began to wait for the rest of a read
   ParseBacklog backlog_;            // in Worker::parse_backlog while parsing waits for a share
   bool read_paused_for_parse_ = false;  // reading stopped when parsing waited for a share
-  uint64_t parse_turn_ = 0;             // the loop_turn parsed_in_turn_ counts in
-  size_t parsed_in_turn_ = 0;           // requests parsed in that iteration
+  TurnCount parsed_;                    // requests parsed in this loop iteration
   int open_handles_ = 0;
   uint64_t last_activity_ns_ = 0;
   uint64_t connected_ns_ = 0;

@@ -21,6 +21,10 @@ class LoopLoad {
   // 22% with 10 and 54% with 3.
   static constexpr double kBusyIdleShare = 0.3;
 
+  // Whether a sample at `now_ns` would be taken (the first, or one that ends a window): the
+  // loop reads its idle time, which takes libuv's lock, only then.
+  bool due(uint64_t now_ns) const { return !started_ || now_ns - window_start_ns_ >= kWindowNs; }
+
   // A sample at `now_ns` of the loop's total idle time, `idle_total_ns` (never decreasing).
   void sample(uint64_t now_ns, uint64_t idle_total_ns) {
     if (!started_) {

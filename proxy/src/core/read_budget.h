@@ -18,6 +18,23 @@ namespace ringleader::proxy {
 // Thread-local: one per worker; only for code that runs on a worker's loop.
 inline thread_local uint64_t loop_turn = 0;
 
+// A count that starts again from zero in each loop iteration (each loop_turn).
+class TurnCount {
+ public:
+  size_t value() const { return turn_ == loop_turn ? n_ : 0; }
+  void add(size_t n = 1) {
+    if (turn_ != loop_turn) {
+      turn_ = loop_turn;
+      n_ = 0;
+    }
+    n_ += n;
+  }
+
+ private:
+  uint64_t turn_ = 0;
+  size_t n_ = 0;
+};
+
 class ReadBudget {
  public:
   // Bytes one connection reads per loop iteration. Small replies and requests never reach
@@ -29,20 +46,13 @@ class ReadBudget {
 
   // How much of `available` buffer space to offer this read: 0 once this iteration's
   // budget is spent.
-  size_t offer(size_t available) {
-    if (turn_ != loop_turn) {
-      turn_ = loop_turn;
-      used_ = 0;
-    }
-    return std::min(available, per_turn_ - used_);
-  }
+  size_t offer(size_t available) const { return std::min(available, per_turn_ - used_.value()); }
   // `n` bytes were read (after an offer in this iteration).
-  void charge(size_t n) { used_ = std::min(per_turn_, used_ + n); }
+  void charge(size_t n) { used_.add(std::min(n, per_turn_ - used_.value())); }
 
  private:
   size_t per_turn_;
-  uint64_t turn_ = 0;
-  size_t used_ = 0;
+  TurnCount used_;
 };
 
 }  // namespace ringleader::proxy

@@ -276,7 +276,9 @@ void Worker::flush_all() {
   // The writes' time (backend deadlines run from them), not the poll's: its callbacks may
   // have taken long.
   loop_clock_forget();
-  loop_load.sample(loop_now_ns(), uv_metrics_idle_time(&loop_));
+  if (const uint64_t now = loop_now_ns(); loop_load.due(now)) {
+    loop_load.sample(now, uv_metrics_idle_time(&loop_));
+  }
   if (!held_replies.empty()) end_expired_holds();
   do {
     flushing_clients_.clear();

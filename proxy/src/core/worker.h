@@ -22,6 +22,7 @@
 #include "counters.h"
 #include "io_batch.h"
 #include "protocol.h"
+#include "read_budget.h"
 #include "replication.h"
 #include "ring_publisher.h"
 #include "uv_util.h"
@@ -98,16 +99,8 @@ class Worker final : public PoolOwner {
   // Requests the worker parses per loop iteration before clients past their own share wait
   // for a later one (ClientConnection::kParseQuantum).
   static constexpr size_t kParseBudget = 4096;
-  bool parse_budget_left() const {
-    return parsed_turn_ != loop_turn || parsed_in_turn_ < kParseBudget;
-  }
-  void count_parsed() {
-    if (parsed_turn_ != loop_turn) {
-      parsed_turn_ = loop_turn;
-      parsed_in_turn_ = 0;
-    }
-    ++parsed_in_turn_;
-  }
+  bool parse_budget_left() const { return parsed_.value() < kParseBudget; }
+  void count_parsed() { parsed_.add(); }
   // Clients whose buffered input waits for a share of an iteration, oldest first.
   RecentList parse_backlog;
   static constexpr size_t kMaxQueuedRequestBytes = size_t{256} << 20;
@@ -180,8 +173,7 @@ class Worker final : public PoolOwner {
   // Takes clients out of parse_backlog, oldest first, while the iteration's budget lasts (at
   // least one each iteration); keeps the poll from blocking while any are left.
   void resume_parsing();
-  uint64_t parsed_turn_ = 0;
-  size_t parsed_in_turn_ = 0;
+  TurnCount parsed_;       // requests parsed in this loop iteration
   uv_idle_t parse_idle_;   // active while parse_backlog has members: the poll only looks
   uv_timer_t hold_timer_;  // every millisecond while held_replies has members
   std::thread thread_;

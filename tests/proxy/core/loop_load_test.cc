@@ -53,6 +53,14 @@ TEST(LoopLoadTest, AVerdictHoldsUntilTheNextWindowEnds) {
   EXPECT_FALSE(load.busy());
 }
 
+TEST(LoopLoadTest, ASampleIsDueFirstAndThenOnceAWindow) {
+  LoopLoad load;
+  EXPECT_TRUE(load.due(5 * kMs));
+  load.sample(5 * kMs, 0);
+  EXPECT_FALSE(load.due(5 * kMs + LoopLoad::kWindowNs - 1));
+  EXPECT_TRUE(load.due(5 * kMs + LoopLoad::kWindowNs));
+}
+
 TEST(LoopLoadTest, AWindowLongerThanOneIsJudgedWhole) {
   // An iteration that took several windows (a long callback, a long wait) is one window.
   LoopLoad load;
@@ -80,7 +88,8 @@ struct SampledLoop {
     check.data = this;
     uv_check_start(&check, [](uv_check_t* c) {
       auto* s = static_cast<SampledLoop*>(c->data);
-      s->load.sample(uv_hrtime(), uv_metrics_idle_time(&s->loop));
+      const uint64_t now = uv_hrtime();
+      if (s->load.due(now)) s->load.sample(now, uv_metrics_idle_time(&s->loop));
       s->busy_iterations += s->load.busy() ? 1 : 0;
       if (++s->iterations == s->limit) uv_stop(&s->loop);
     });

@@ -83,6 +83,19 @@ TEST(ReadBudget, OffersItsShareOncePerIteration) {
   EXPECT_EQ(budget.offer(1000), 100u);
 }
 
+TEST(TurnCount, CountsWithinOneIterationOnly) {
+  TurnCount count;
+  loop_turn = 11;
+  EXPECT_EQ(count.value(), 0u);
+  count.add();
+  count.add(4);
+  EXPECT_EQ(count.value(), 5u);
+  ++loop_turn;
+  EXPECT_EQ(count.value(), 0u);  // nothing counted in this iteration yet
+  count.add(2);
+  EXPECT_EQ(count.value(), 2u);
+}
+
 TEST(ReadBudget, ABulkSenderIsReadInTurnsAndLosesNothing) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
