@@ -37,11 +37,21 @@ class HeapTrimRule {
     return s - floor_ >= trim_bytes_ || settled;
   }
 
-  // A sample that sets the floor: taken at start (a burst may come before the first call to
-  // due(), and its memory must not be taken for the floor), and after each trim.
+  // A sample that sets the floor, taken at start: a burst may come before the first call to
+  // due(), and its memory must not be taken for the floor.
   void at_rest(size_t resident, size_t in_use) {
     floor_ = slack(resident, in_use);
     was_above_ = false;
+  }
+
+  // The floor after a trim, from the resident bytes it left and the bytes in use before and
+  // after it. Other threads free while a trim runs: what they free once it has passed their
+  // arena stays resident, and counting it in the floor would keep it for good (no later
+  // sample stands above it). The larger of the two in-use figures leaves it out. The floor
+  // may then stand low by what was freed before the trim reached it and went back: that
+  // asks for one more trim, which finds little and sets the floor anew.
+  void trimmed(size_t resident, size_t in_use_before, size_t in_use_after) {
+    at_rest(resident, std::max(in_use_before, in_use_after));
   }
 
  private:

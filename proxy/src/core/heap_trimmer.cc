@@ -27,10 +27,11 @@ void HeapTrimmer::start() {
 
 bool HeapTrimmer::look() {
   const size_t before = resident_bytes();
-  if (!rule_.due(before, in_use_bytes())) return false;
+  const size_t in_use_before = in_use_bytes();
+  if (!rule_.due(before, in_use_before)) return false;
   malloc_trim(0);
   const size_t after = resident_bytes();
-  rule_.at_rest(after, in_use_bytes());
+  rule_.trimmed(after, in_use_before, in_use_bytes());
   trims_.fetch_add(1, std::memory_order_relaxed);
   if (before > after) returned_bytes_.fetch_add(before - after, std::memory_order_relaxed);
   return true;

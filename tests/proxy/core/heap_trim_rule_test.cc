@@ -25,11 +25,11 @@ TEST(HeapTrimRuleTest, ChunksDirtiedAgainAfterATrimAreDue) {
   // burst, then the freed chunks used again and freed again.
   HeapTrimRule rule(kBound, kSettled);
   EXPECT_FALSE(rule.due(6 * kMiB, 1 * kMiB));
-  EXPECT_TRUE(rule.due(106 * kMiB, 51 * kMiB));  // one 50 MB value freed, the next in use
-  rule.at_rest(56 * kMiB, 51 * kMiB);            // the free one's pages went back
+  EXPECT_TRUE(rule.due(106 * kMiB, 51 * kMiB));   // one 50 MB value freed, the next in use
+  rule.trimmed(56 * kMiB, 51 * kMiB, 51 * kMiB);  // the free one's pages went back
   EXPECT_FALSE(rule.due(106 * kMiB, 101 * kMiB));
   EXPECT_TRUE(rule.due(38 * kMiB, 1 * kMiB));  // all freed; 32 MiB of them resident
-  rule.at_rest(6 * kMiB, 1 * kMiB);
+  rule.trimmed(6 * kMiB, 1 * kMiB, 1 * kMiB);
   EXPECT_FALSE(rule.due(6 * kMiB, 1 * kMiB));
 }
 
@@ -38,7 +38,7 @@ TEST(HeapTrimRuleTest, WhatATrimLeavesIsNotDueAgain) {
   HeapTrimRule rule(kBound, kSettled);
   EXPECT_FALSE(rule.due(6 * kMiB, 1 * kMiB));
   EXPECT_TRUE(rule.due(36 * kMiB, 1 * kMiB));
-  rule.at_rest(36 * kMiB, 1 * kMiB);  // nothing went back
+  rule.trimmed(36 * kMiB, 1 * kMiB, 1 * kMiB);  // nothing went back
   for (int i = 0; i < 10; ++i)
     EXPECT_FALSE(rule.due(36 * kMiB, 1 * kMiB));
   EXPECT_TRUE(rule.due(52 * kMiB, 1 * kMiB));  // 16 MiB more on top of it
@@ -76,8 +76,34 @@ TEST(HeapTrimRuleTest, LeftoversStillThereASampleLaterAreDue) {
   rule.at_rest(6 * kMiB, 1 * kMiB);
   EXPECT_FALSE(rule.due(12 * kMiB, 1 * kMiB));
   EXPECT_TRUE(rule.due(12 * kMiB, 1 * kMiB));
-  rule.at_rest(6 * kMiB, 1 * kMiB);
+  rule.trimmed(6 * kMiB, 1 * kMiB, 1 * kMiB);
   EXPECT_FALSE(rule.due(6 * kMiB, 1 * kMiB));
+}
+
+TEST(HeapTrimRuleTest, MemoryFreedWhileATrimRanIsDueAfterIt) {
+  // A worker freed 100 MiB of buffers once the trim had passed its arena: they stayed
+  // resident. Taken into the floor, they were never due again.
+  HeapTrimRule rule(kBound, kSettled);
+  rule.at_rest(6 * kMiB, 1 * kMiB);
+  EXPECT_TRUE(rule.due(256 * kMiB, 201 * kMiB));  // 50 MiB freed, 200 MiB in use
+  rule.trimmed(206 * kMiB, 201 * kMiB, 101 * kMiB);
+  EXPECT_TRUE(rule.due(206 * kMiB, 101 * kMiB));
+  rule.trimmed(106 * kMiB, 101 * kMiB, 101 * kMiB);
+  EXPECT_FALSE(rule.due(106 * kMiB, 101 * kMiB));
+}
+
+TEST(HeapTrimRuleTest, MemoryFreedBeforeATrimReachedItAsksForOneMoreTrim) {
+  // 20 MiB freed while the trim ran, before it passed their arena: they went back, and the
+  // floor stands low by as much. One more trim sets it right.
+  HeapTrimRule rule(kBound, kSettled);
+  rule.at_rest(6 * kMiB, 1 * kMiB);
+  EXPECT_TRUE(rule.due(56 * kMiB, 31 * kMiB));
+  rule.trimmed(16 * kMiB, 31 * kMiB, 11 * kMiB);
+  EXPECT_FALSE(rule.due(16 * kMiB, 11 * kMiB));
+  EXPECT_TRUE(rule.due(16 * kMiB, 11 * kMiB));
+  rule.trimmed(16 * kMiB, 11 * kMiB, 11 * kMiB);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_FALSE(rule.due(16 * kMiB, 11 * kMiB));
 }
 
 TEST(HeapTrimRuleTest, SlackThatComesAndGoesIsNotDue) {
