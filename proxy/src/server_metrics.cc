@@ -81,6 +81,10 @@ std::string Server::metrics_text() {
   e.counter("ringleader_heap_returned_bytes_total",
             "Resident bytes the heap trims gave back, from the resident set before and after each");
   e.value(static_cast<double>(heap_trimmer_.returned_bytes()));
+  e.gauge("ringleader_heap_in_use_bytes",
+          "Bytes malloc had handed out (live allocations) when the heap was last looked at, "
+          "every 2 s; the resident set less this is memory freed but not yet given back");
+  e.value(static_cast<double>(heap_trimmer_.in_use_at_last_look()));
 
   // Raft.
   if (membership_) {

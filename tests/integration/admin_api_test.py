@@ -231,7 +231,8 @@ class EndpointsTest(AdminCase):
                      "ringleader_backend_connections", "ringleader_ring_epoch",
                      "ringleader_client_connections", "ringleader_backend_key_space_share",
                      "ringleader_backend_request_duration_seconds_count",
-                     "ringleader_heap_trims_total", "ringleader_heap_returned_bytes_total"):
+                     "ringleader_heap_trims_total", "ringleader_heap_returned_bytes_total",
+                     "ringleader_heap_in_use_bytes"):
             self.assertIn(name, text)
 
 

@@ -743,6 +743,46 @@ class BigValueMemoryTest(ClusterCase):
             c.close()
 
 
+class BackendWriteBufferMemoryTest(ClusterCase):
+    """A backend connection's write buffer does not keep a big request's size. Sent whole, the
+    buffer kept its capacity for the next batch: 24 connections that each once wrote a 1 MB
+    SET held 48 MB for good."""
+    proxy_extra = "workers = 1"
+    extra = "[backend]\nconnections = 8"
+
+    def test_a_connection_that_sent_a_big_request_keeps_no_buffer_of_its_size(self):
+        if sanitized(RINGLEADER):
+            self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
+
+        def in_use_mb():  # sampled every 2 s, with the heap trims
+            return self.metric("ringleader_heap_in_use_bytes") / (1 << 20)
+        time.sleep(2.5)
+        baseline = in_use_mb()
+        value = b"w" * (1 << 20)
+
+        def client(i):
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=30) as s:
+                for j in range(10):
+                    key = f"wbuf:{i}:{j}".encode()
+                    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                              % (len(key), key, len(value), value))
+                    self.assertEqual(recv_exactly(s, 5), b"+OK\r\n")
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        c = self.client()
+        self.assertEqual(c.get("wbuf:23:9"), value)
+        self.assertEqual(c.strlen("wbuf:0:0"), len(value))
+        c.close()
+        # The figure is the last look's: one is taken after the burst before it counts.
+        # Measured: 1-2 MB above the start once the clients are gone; 48-56 MB before.
+        time.sleep(2.5)
+        wait_until(lambda: in_use_mb() < baseline + 12, timeout=10,
+                   what=f"memory in use back near {baseline:.0f} MB")
+
+
 class QuietClientMemoryTest(ClusterCase):
     """A client that once sent or received a big value, then went quiet, keeps no buffer of
     that size: the worker's sweep gives quiet clients' buffers back within two seconds."""

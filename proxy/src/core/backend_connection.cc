@@ -33,6 +33,9 @@ constexpr size_t kGatherTarget = 64;
 constexpr size_t kGatherMin = 16;
 constexpr size_t kGatherMinBusy = 4;
 constexpr uint64_t kGatherNs = 500 * 1000;
+// A write buffer sent whole keeps its capacity for the next batch up to this size; a bigger
+// one (a big value's, a burst's) is given back, or every connection would keep its largest.
+constexpr size_t kKeptWriteBytes = 256 * 1024;
 }  // namespace
 
 struct BackendConnection::Socket {
@@ -417,7 +420,11 @@ void BackendConnection::on_batched_write(int written) {
   writing_ = false;
   if (written == static_cast<int>(attempted_)) {
     out_pending_.erase(0, attempted_);  // requests may have been queued meanwhile
-    if (!out_pending_.empty()) request_flush();
+    if (!out_pending_.empty()) {
+      request_flush();
+    } else if (out_pending_.capacity() > kKeptWriteBytes) {
+      std::string().swap(out_pending_);  // a big request's size, kept for good otherwise
+    }
     return;
   }
   if (written < 0 && written != UV_EAGAIN) {

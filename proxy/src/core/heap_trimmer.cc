@@ -22,16 +22,21 @@ size_t HeapTrimmer::in_use_bytes() {
 }
 
 void HeapTrimmer::start() {
-  rule_.at_rest(resident_bytes(), in_use_bytes());
+  const size_t in_use = in_use_bytes();
+  in_use_.store(in_use, std::memory_order_relaxed);
+  rule_.at_rest(resident_bytes(), in_use);
 }
 
 bool HeapTrimmer::look() {
   const size_t before = resident_bytes();
   const size_t in_use_before = in_use_bytes();
+  in_use_.store(in_use_before, std::memory_order_relaxed);
   if (!rule_.due(before, in_use_before)) return false;
   malloc_trim(0);
   const size_t after = resident_bytes();
-  rule_.trimmed(after, in_use_before, in_use_bytes());
+  const size_t in_use_after = in_use_bytes();
+  in_use_.store(in_use_after, std::memory_order_relaxed);
+  rule_.trimmed(after, in_use_before, in_use_after);
   trims_.fetch_add(1, std::memory_order_relaxed);
   if (before > after) returned_bytes_.fetch_add(before - after, std::memory_order_relaxed);
   return true;

@@ -5,8 +5,8 @@
 // from mallinfo2) and trims with malloc_trim(). Call start() once, then look() every few
 // seconds, both from one thread (not a worker's). mallinfo2 and malloc_trim take each arena's
 // lock in turn and walk its free chunks (about a millisecond after a burst of 20 KB
-// values), which is why this is not done on every free. trims() and returned_bytes() may be
-// read from any thread.
+// values), which is why this is not done on every free. trims(), returned_bytes() and
+// in_use_at_last_look() may be read from any thread.
 #pragma once
 
 #include <atomic>
@@ -30,6 +30,8 @@ class HeapTrimmer {
   uint64_t trims() const { return trims_.load(std::memory_order_relaxed); }
   // Resident bytes the trims gave back, from the resident set before and after each.
   uint64_t returned_bytes() const { return returned_bytes_.load(std::memory_order_relaxed); }
+  // Bytes malloc had handed out at the last sample (start(), or the last look()).
+  uint64_t in_use_at_last_look() const { return in_use_.load(std::memory_order_relaxed); }
 
   // This process's resident bytes; 0 when /proc cannot be read.
   static size_t resident_bytes();
@@ -40,6 +42,7 @@ class HeapTrimmer {
   HeapTrimRule rule_;
   std::atomic<uint64_t> trims_{0};
   std::atomic<uint64_t> returned_bytes_{0};
+  std::atomic<uint64_t> in_use_{0};
 };
 
 }  // namespace ringleader::proxy

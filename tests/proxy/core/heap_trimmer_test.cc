@@ -35,12 +35,14 @@ TEST(HeapTrimmerTest, FreedChunksMallocKeepsAreGivenBackOnce) {
     pins.push_back(static_cast<char*>(std::malloc(64)));
   }
   EXPECT_FALSE(trimmer.look());  // in use: nothing to give back
+  EXPECT_GE(trimmer.in_use_at_last_look(), 64 * kMiB);
   const size_t in_use = HeapTrimmer::resident_bytes();
   for (char* b : blocks)
     std::free(b);
   ASSERT_GT(HeapTrimmer::resident_bytes() + 8 * kMiB, in_use) << "malloc gave them back itself";
 
   EXPECT_TRUE(trimmer.look());
+  EXPECT_LT(trimmer.in_use_at_last_look(), 16 * kMiB);
   EXPECT_EQ(trimmer.trims(), 1u);
   EXPECT_GE(trimmer.returned_bytes(), 48 * kMiB);
   EXPECT_LT(HeapTrimmer::resident_bytes() + 48 * kMiB, in_use);
