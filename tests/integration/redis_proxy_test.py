@@ -849,8 +849,10 @@ class QuietClientMemoryTest(ClusterCase):
             except TimeoutError as e:  # what the trims did, for whoever reads the failure
                 trims = self.metric("ringleader_heap_trims_total")
                 returned = self.metric("ringleader_heap_returned_bytes_total") / (1 << 20)
+                in_use = self.metric("ringleader_heap_in_use_bytes") / (1 << 20)
                 raise AssertionError(f"{e}; RSS {rss_mb():.0f} MB after {trims:.0f} heap trims "
-                                     f"that returned {returned:.0f} MB") from e
+                                     f"that returned {returned:.0f} MB, {in_use:.0f} MB of it "
+                                     f"in use at the last look") from e
         finally:
             for s in socks:
                 s.close()
