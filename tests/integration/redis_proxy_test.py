@@ -2070,6 +2070,9 @@ class FairTurnsTest(ClusterCase):
         wait_until(lambda: self.metric("ringleader_client_connections") == 0, timeout=pause_s,
                    what="the flooding clients closed")
         self.assertLess(time.monotonic() - paused, pause_s, "the pause ended before the clients left")
+        # Nothing runs before the pause lapses, and a command sent to the paused server waits
+        # for it: asked now, it could outwait the direct client's 10 s socket timeout.
+        time.sleep(max(0.0, paused + pause_s - time.monotonic()))
         wait_until(lambda: self.calls(owner, "incr") - incrs_before == self.each, timeout=20,
                    what="every INCR of the client that left run")
         gets = self.calls(owner, "get") - gets_before
