@@ -8,7 +8,8 @@
 // has been since the last trim (a burst's worth), or `settled_bytes` above it in two samples
 // in a row (the end of a burst whose last frees came after a trim: they would otherwise stay
 // for good). After a trim the floor starts again from what was left, so memory a trim cannot
-// release never asks for another.
+// release never asks for another; what other threads freed while it ran is not taken for
+// that (trimmed()).
 //
 // Neither the free bytes nor the resident bytes alone show it: a trim during a burst leaves
 // the freed chunks in malloc's lists (the free bytes stay high) while the burst's live memory
