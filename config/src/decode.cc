@@ -24,8 +24,6 @@ constexpr uint32_t kMaxBackendConnections = 64;
 constexpr uint32_t kMaxKeepaliveSeconds = 32767;
 // Redis's `databases` is at most INT_MAX, so database indexes stop one below.
 constexpr uint32_t kMaxRedisDatabase = 2147483646;
-// Smallest Maglev table an operator may ask for; smaller tables balance too coarsely.
-constexpr uint32_t kMinMaglevTableSize = 1031;
 constexpr uint32_t kUint32Max = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kUint64Max = std::numeric_limits<uint64_t>::max();
 
@@ -67,6 +65,12 @@ constexpr Choice<std::string_view> kLogLevels[] = {
 constexpr StringRule kHostPort{
     [](std::string_view s) { return parse_host_port(s, nullptr, nullptr); },
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\")"};
+constexpr StringRule kNumericHostPort{
+    [](std::string_view s) {
+      std::string host;
+      return parse_host_port(s, &host, nullptr) && is_numeric_host(host);
+    },
+    "host:port with a numeric IP or localhost, such as \"127.0.0.1:7000\" or \"[::1]:7000\""};
 constexpr StringRule kBackendAddress{
     is_backend_address,
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\"), or a Unix "
@@ -107,15 +111,6 @@ constexpr StringRule kHashTag{
     ring::is_valid_hash_tag,
     "two printable ASCII characters such as \"{}\" or \"$$\", or \"\" to disable hash tags"};
 constexpr StringRule kNonEmpty{[](std::string_view s) { return !s.empty(); }, "a non-empty string"};
-
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (uint64_t d = 3; d * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
 
 std::string index_path(std::string_view array_path, size_t index) {
   return std::string(array_path) + "[" + std::to_string(index) + "]";
@@ -164,9 +159,10 @@ void decode_ring(TableReader& in, ring::RingParams* out) {
 
   double factor = 0;
   if (in.read_number("balance_factor", &factor)) {
-    if (factor != 0 && !(factor >= 1.0)) {
+    if (!ring::is_valid_balance_factor(factor)) {
       std::ostringstream message;
-      message << "expected 0 (off) or a number >= 1.0, got " << factor;
+      message << "expected 0 (off) or a number in [1.0, " << ring::kMaxBalanceFactor << "], got "
+              << factor;
       in.error("balance_factor", message.str());
     } else {
       out->balance_factor = factor;
@@ -175,12 +171,8 @@ void decode_ring(TableReader& in, ring::RingParams* out) {
 
   uint32_t table_size = 0;
   if (in.read_unsigned<uint32_t>("maglev_table_size", 0, ring::kMaxMaglevTableSize, &table_size)) {
-    if (table_size != 0 && (table_size < kMinMaglevTableSize || !is_prime(table_size))) {
-      std::string message = "expected 0 (size chosen automatically) or a prime >= " +
-                            std::to_string(kMinMaglevTableSize) + ", got " +
-                            std::to_string(table_size);
-      if (table_size >= kMinMaglevTableSize) message += ", which is not prime";
-      in.error("maglev_table_size", std::move(message));
+    if (std::string why = ring::maglev_table_size_problem(table_size); !why.empty()) {
+      in.error("maglev_table_size", std::move(why));
     } else {
       out->maglev_table_size = table_size;
     }
@@ -268,6 +260,14 @@ void decode_peers(const toml::array& entries, std::vector<PeerConfig>* out,
                              quote(text->get()));
       continue;
     }
+    std::string host;
+    if (parse_host_port(peer->address, &host, nullptr) && !is_numeric_host(host)) {
+      diagnostics->error(pos, path,
+                         "the host of a peer must be a numeric IP or localhost (instances reach "
+                         "each other by number, never through a resolver), got " +
+                             quote(text->get()));
+      continue;
+    }
     const auto [id_it, new_id] = ids.emplace(peer->id, path);
     if (!new_id) {
       diagnostics->error(
@@ -289,7 +289,7 @@ void decode_peers(const toml::array& entries, std::vector<PeerConfig>* out,
 void decode_membership(TableReader& in, MembershipConfig* out, Diagnostics* diagnostics) {
   in.read_choice("mode", kMembershipModes, &out->mode);
   in.read_string("node_id", &out->node_id, &kNodeId);
-  in.read_string("listen", &out->listen, &kHostPort);
+  in.read_string("listen", &out->listen, &kNumericHostPort);
   if (const toml::array* peers = in.array("peers", "an array of strings \"id@host:port\"")) {
     decode_peers(*peers, &out->peers, diagnostics);
   }

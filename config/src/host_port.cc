@@ -137,6 +137,16 @@ bool parse_host_port(std::string_view text, std::string* host, uint16_t* port) {
   return true;
 }
 
+bool is_numeric_host(std::string_view host) {
+  if (host == "localhost") return true;
+  const std::string text(host);
+  in_addr v4{};
+  in6_addr v6{};
+  const std::string unscoped = text.substr(0, text.find('%'));
+  return inet_pton(AF_INET, text.c_str(), &v4) == 1 ||
+         inet_pton(AF_INET6, unscoped.c_str(), &v6) == 1;
+}
+
 bool is_unix_address(std::string_view text) {
   return text.starts_with(kUnixAddressPrefix);
 }

@@ -1,7 +1,6 @@
 // The admin API's view of the proxy. Static mode (membership.mode = "static"): the ring comes
 // from the config file and changes only with SIGHUP, so membership mutations answer 409.
 // Raft mode: mutations are proposals to the membership group, answered once applied here.
-#include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
 
@@ -141,11 +140,12 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
     return false;
   }
   if (body.contains("balance_factor")) {
-    if (!body.at("balance_factor").is_number()) {
-      *why = "\"balance_factor\" must be a number: 0 (off) or at least 1";
+    const json& v = body.at("balance_factor");
+    if (!v.is_number() || !ring::is_valid_balance_factor(v.get<double>())) {
+      *why = "\"balance_factor\" must be a number: 0 (off) or in [1, 1e6]";
       return false;
     }
-    p->balance_factor = body.at("balance_factor").get<double>();
+    p->balance_factor = v.get<double>();
   }
   if (body.contains("maglev_table_size")) {
     const json& v = body.at("maglev_table_size");
@@ -153,7 +153,13 @@ bool patch_params(const json& body, ring::RingParams* p, std::string* why) {
       *why = "\"maglev_table_size\" must be 0 (automatic) or a prime";
       return false;
     }
-    p->maglev_table_size = static_cast<uint32_t>(v.get<uint64_t>());
+    // As ring.maglev_table_size in a config file (the state machine takes any prime).
+    const auto size = static_cast<uint32_t>(v.get<uint64_t>());
+    if (std::string problem = ring::maglev_table_size_problem(size); !problem.empty()) {
+      *why = "\"maglev_table_size\": " + problem;
+      return false;
+    }
+    p->maglev_table_size = size;
   }
   return true;
 }
@@ -579,11 +585,7 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
   if (!config::parse_host_port(address, &host, nullptr)) {
     return reply(error_reply(400, "\"address\" must be the peer's membership host:port"));
   }
-  // Peers reach each other by number, never through a resolver (membership.peers alike).
-  in6_addr any{};
-  const std::string unscoped = host.substr(0, host.find('%'));  // fe80::1%eth0 names a link
-  if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &any) != 1 &&
-      inet_pton(AF_INET6, unscoped.c_str(), &any) != 1) {
+  if (!config::is_numeric_host(host)) {
     return reply(error_reply(400,
                              "\"address\": the host of a peer must be a numeric IP or "
                              "localhost, not a name"));

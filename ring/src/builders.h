@@ -29,7 +29,6 @@ ContinuumArrays ketama_arrangement(const std::vector<Backend>& backends,
 
 // Smallest prime >= max(65537, 100 × backends): the default Maglev table size.
 uint32_t default_maglev_size(size_t backends);
-bool is_prime(uint32_t n);
 
 // Maglev lookup table of `table_size` slots (a prime >= number of backends).
 std::unique_ptr<Placement> build_maglev(const std::vector<Backend>& backends, PickerInputs inputs,

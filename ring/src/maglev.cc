@@ -71,15 +71,6 @@ class MaglevTable final : public Placement {
 
 }  // namespace
 
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (uint32_t d = 3; uint64_t{d} * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
-
 uint32_t default_maglev_size(size_t backends) {
   uint64_t want = std::max<uint64_t>(kMinTableSize, uint64_t{100} * backends);
   auto m = static_cast<uint32_t>(want);

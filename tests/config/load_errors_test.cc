@@ -552,7 +552,19 @@ TEST(ConfigErrors, BalanceFactorBetweenZeroAndOne) {
 balance_factor = 0.5
 )");
   EXPECT_TRUE(HasOnlyError(result, "ring.balance_factor", 2,
-                           "expected 0 (off) or a number >= 1.0, got 0.5"));
+                           "expected 0 (off) or a number in [1.0, 1e+06], got 0.5"));
+}
+
+// The same bound in static and raft mode, reported at the key (raft mode seeds the membership
+// from [ring], whose state machine refuses a factor above 1e6).
+TEST(ConfigErrors, BalanceFactorAboveItsBound) {
+  for (const char* factor : {"1e7", "1e300"}) {
+    const LoadResult result =
+        load_with_backend(std::string("[ring]\nbalance_factor = ") + factor + "\n");
+    EXPECT_TRUE(HasOnlyError(result, "ring.balance_factor", 2, "a number in [1.0, 1e+06], got"))
+        << factor;
+  }
+  EXPECT_TRUE(load_with_backend("[ring]\nbalance_factor = 1e6\n").ok());
 }
 
 TEST(ConfigErrors, BalanceFactorNotANumber) {
@@ -587,9 +599,9 @@ hash_tag = "{"
 TEST(ConfigErrors, MaglevTableSizeMustBeALargeEnoughPrime) {
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 1032\n"),
                            "ring.maglev_table_size", 2, "got 1032, which is not prime"));
-  EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 1021\n"),
-                           "ring.maglev_table_size", 2,
-                           "expected 0 (size chosen automatically) or a prime >= 1031, got 1021"));
+  EXPECT_TRUE(HasOnlyError(
+      load_with_backend("[ring]\nmaglev_table_size = 1021\n"), "ring.maglev_table_size", 2,
+      "expected 0 (size chosen automatically) or a prime in [1031, 16777216], got 1021"));
   // A prime, but building a table that size would take minutes and gigabytes.
   EXPECT_TRUE(HasOnlyError(load_with_backend("[ring]\nmaglev_table_size = 4294967291\n"),
                            "ring.maglev_table_size", 2,
@@ -654,6 +666,34 @@ TEST(ConfigErrors, RaftListenMustHaveThePortOfThisNodesPeerEntry) {
   wildcard.replace(wildcard.find("127.0.0.1:7401"), 14, "0.0.0.0:7401");
   EXPECT_TRUE(load_with_backend(wildcard + R"(secret = "s"
 peers = ["n1@10.0.0.1:7401"]
+)")
+                  .ok());
+}
+
+// `serve` would refuse these only after bootstrapping the group into data_dir, which then
+// names founders that the corrected file does not: refused here, before anything is written.
+TEST(ConfigErrors, RaftPeersAndListenNeedNumericHosts) {
+  const LoadResult peers = load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@127.0.0.1:7401",
+  "n2@peer2.example.com:7402",
+]
+)");
+  EXPECT_TRUE(HasOnlyError(peers, "membership.peers[1]", 8,
+                           "the host of a peer must be a numeric IP or localhost (instances "
+                           "reach each other by number, never through a resolver), got "
+                           "\"n2@peer2.example.com:7402\""));
+  std::string named(kRaftHead);
+  named.replace(named.find("127.0.0.1:7401"), 14, "node1.example.com:7401");
+  const LoadResult listen = load_with_backend(named + R"(peers = ["n1@127.0.0.1:7401"]
+)");
+  EXPECT_TRUE(HasOnlyError(listen, "membership.listen", 4, "with a numeric IP or localhost"));
+  // Numbers of both families, a link-local scope, and localhost are fine.
+  EXPECT_TRUE(load_with_backend(std::string(kRaftHead) + R"(peers = [
+  "n1@localhost:7401",
+  "n2@[::1]:7402",
+  "n3@[fe80::1%eth0]:7403",
+  "n4@10.1.2.3:7404",
+]
 )")
                   .ok());
 }

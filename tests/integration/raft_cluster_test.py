@@ -721,10 +721,15 @@ class ClusterTest(unittest.TestCase):
             # Fine on its own, not with the 3 backends there are (a config file's [ring] is
             # held to its [[backends]] the same way).
             refused("PATCH", "/ring", {"replicas": 4}, 409, "more than the 3 backends")
-            # A table the 3 backends do not fit in builds no ring: refused, not answered and
-            # then never routed with.
-            refused("PATCH", "/ring", {"algorithm": "maglev", "maglev_table_size": 2}, 409,
-                    "smaller than the number of backends (3)")
+            # Held to a config file's rules: a table of a few slots can leave a light backend
+            # no slot (so no keys), and a factor above 1e6 never binds.
+            for size in (2, 7, 1021):
+                refused("PATCH", "/ring", {"algorithm": "maglev", "maglev_table_size": size}, 400,
+                        f"a prime in [1031, 16777216], got {size}")
+            refused("PATCH", "/ring", {"algorithm": "maglev", "maglev_table_size": 1032}, 400,
+                    "not prime")
+            refused("PATCH", "/ring", {"balance_factor": 1e7}, 400, "in [1, 1e6]")
+            refused("PATCH", "/ring", {"balance_factor": 0.5}, 400, "in [1, 1e6]")
             refused("POST", "/cluster/peers", {"id": "bad id/x", "address": "127.0.0.1:1"}, 400,
                     '"id"')
             # A refusal by the state is 409 whatever the names in it say.

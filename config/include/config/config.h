@@ -169,6 +169,12 @@ std::vector<std::string> notices(const Config& config);
 // null when only validation is wanted. On failure the outputs are untouched.
 bool parse_host_port(std::string_view text, std::string* host, uint16_t* port);
 
+// Whether `host` (as parse_host_port stores it) is a numeric IPv4 or IPv6 address (an IPv6
+// one may name a link: "fe80::1%eth0") or "localhost": what Raft peers accept. Instances reach
+// each other by number, never through a resolver, so that a peer's address cannot change
+// under the group.
+bool is_numeric_host(std::string_view host);
+
 // Unix-domain socket addresses, accepted by proxy.listen and backend addresses:
 // "unix:/absolute/path", the path at most 107 bytes (what a socket address holds).
 inline constexpr std::string_view kUnixAddressPrefix = "unix:";

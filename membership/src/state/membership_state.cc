@@ -11,14 +11,6 @@ namespace {
 constexpr uint8_t kStateEncodingVersion = 1;
 // Ring::build refuses vnode rings with more points than this (weights x vnodes).
 
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  for (uint64_t d = 2; d * d <= n; ++d) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
-
 // Whether a text field may be empty (a zone may; a name or address may not).
 enum class Emptiness : uint8_t { kForbidden, kAllowed };
 
@@ -88,7 +80,7 @@ Status validate_ring_params(const ring::RingParams& p) {
   if (!p.hash_tag.empty() && p.hash_tag.size() != 2) {
     return Status::error("hash_tag must be empty or two characters");
   }
-  if (p.balance_factor != 0 && !(p.balance_factor >= 1.0 && p.balance_factor <= 1e6)) {
+  if (!ring::is_valid_balance_factor(p.balance_factor)) {
     return Status::error("balance_factor must be 0 (off) or in [1, 1e6]");
   }
   if (p.algorithm == ring::Algorithm::kKetama) {
@@ -98,7 +90,7 @@ Status validate_ring_params(const ring::RingParams& p) {
     if (p.balance_factor != 0) return Status::error("balance_factor cannot be used with ketama");
   }
   if (p.maglev_table_size != 0 &&
-      (!is_prime(p.maglev_table_size) || p.maglev_table_size > kMaxMaglevTableSize)) {
+      (!ring::is_prime(p.maglev_table_size) || p.maglev_table_size > kMaxMaglevTableSize)) {
     return Status::error("maglev_table_size must be 0 or a prime <= " +
                          std::to_string(kMaxMaglevTableSize));
   }

@@ -44,6 +44,19 @@ inline std::string too_many_points(uint64_t points) {
 // Largest Maglev lookup table (entries): building one takes time and memory in proportion,
 // on every instance, at every ring change.
 inline constexpr uint32_t kMaxMaglevTableSize = 1u << 24;
+// Smallest Maglev table a config file or PATCH /ring may ask for: in a table of a few slots per
+// backend, a backend of low weight can get no slot at all, so no keys. (Rings built from a
+// replicated log take any prime: entries written under an older rule must still apply.)
+inline constexpr uint32_t kMinMaglevTableSize = 1031;
+// Largest balance_factor: above it the cap never binds (a share can be at most 1).
+inline constexpr double kMaxBalanceFactor = 1e6;
+
+bool is_prime(uint32_t n);
+// Whether ring.maglev_table_size may be `n`: 0 (sized automatically) or a prime in
+// [kMinMaglevTableSize, kMaxMaglevTableSize]. The reason when it may not ("" when it may).
+std::string maglev_table_size_problem(uint32_t n);
+// Whether ring.balance_factor may be `f`: 0 (off) or in [1, kMaxBalanceFactor].
+bool is_valid_balance_factor(double f);
 
 struct RingParams {
   Algorithm algorithm = Algorithm::kVnode;
