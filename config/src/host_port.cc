@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string>
 
 #include "config/config.h"
@@ -103,6 +104,10 @@ std::string canonical_host(std::string_view host) {
 }
 
 std::string canonical_address(std::string_view host_port) {
+  if (std::string path; parse_unix_address(host_port, &path)) {
+    return std::string(kUnixAddressPrefix) +
+           std::filesystem::path(path).lexically_normal().string();
+  }
   std::string host;
   uint16_t port = 0;
   if (!parse_host_port(host_port, &host, &port)) return std::string(host_port);
@@ -155,7 +160,8 @@ bool parse_unix_address(std::string_view text, std::string* path) {
   if (!is_unix_address(text)) return false;
   const std::string_view p = text.substr(kUnixAddressPrefix.size());
   // sun_path holds the path and its terminating NUL.
-  if (!p.starts_with('/') || p.size() >= sizeof(sockaddr_un{}.sun_path) ||
+  // A path ending in '/' names a directory, never a socket.
+  if (!p.starts_with('/') || p.ends_with('/') || p.size() >= sizeof(sockaddr_un{}.sun_path) ||
       p.find('\0') != std::string_view::npos) {
     return false;
   }

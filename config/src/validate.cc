@@ -294,8 +294,9 @@ void validate_backend(const Config& config, Diagnostics* diagnostics) {
 }  // namespace
 
 bool listeners_collide(const std::string& a, const std::string& b) {
-  std::string path_a, path_b;
-  if (parse_unix_address(a, &path_a) && parse_unix_address(b, &path_b)) return path_a == path_b;
+  if (parse_unix_address(a, nullptr) && parse_unix_address(b, nullptr)) {
+    return canonical_address(a) == canonical_address(b);
+  }
   std::string host_a, host_b;
   uint16_t port_a = 0, port_b = 0;
   if (!parse_host_port(a, &host_a, &port_a) || !parse_host_port(b, &host_b, &port_b)) {

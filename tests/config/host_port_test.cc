@@ -46,6 +46,10 @@ TEST(CanonicalAddress, OneServerOneSpelling) {
            {"[::ffff:127.0.0.1]:7001", "127.0.0.1:7001"},  // IPv4-mapped: the IPv4 host
            {"[::FFFF:7f00:2]:7001", "127.0.0.2:7001"},
            {"not an address", "not an address"},
+           // Socket paths lexically normal; symbolic links are not followed.
+           {"unix:/run//redis/./r.sock", "unix:/run/redis/r.sock"},
+           {"unix:/run/x/../redis/r.sock", "unix:/run/redis/r.sock"},
+           {"unix:/run/redis/r.sock", "unix:/run/redis/r.sock"},
        }) {
     EXPECT_EQ(canonical_address(a), b) << a;
   }
@@ -99,7 +103,6 @@ TEST(ParseUnixAddress, TakesAnAbsolutePathThatFitsASocketAddress) {
   const std::string longest = "/" + std::string(106, 'a');  // 107 bytes, sun_path's limit
   ASSERT_TRUE(parse_unix_address("unix:" + longest, &path));
   EXPECT_EQ(path, longest);
-  EXPECT_TRUE(parse_unix_address("unix:/", nullptr));
   EXPECT_TRUE(is_backend_address("unix:/tmp/r.sock"));
   EXPECT_TRUE(is_backend_address("127.0.0.1:6379"));
 }
@@ -111,6 +114,8 @@ TEST(ParseUnixAddress, RejectsRelativeEmptyAndOverlongPaths) {
            std::string("unix:./redis.sock"),               //
            std::string("unix:/") + std::string(107, 'a'),  // 108 bytes
            std::string("unix:/a\0b", 9),                   // a NUL inside
+           std::string("unix:/"),                          // a directory, never a socket
+           std::string("unix:/run/redis/"),                //
            std::string("/run/redis.sock"),                 // no prefix
            std::string("UNIX:/run/redis.sock"),            // the prefix is lower case
        }) {

@@ -336,6 +336,15 @@ address = "unix:/run/ringleader.sock"
 )",
                                        "test.toml"),
                            "backends[0].address", 5, "requests for its keys would loop"));
+  // However the path is spelled.
+  EXPECT_TRUE(HasOnlyError(load_string(R"([proxy]
+listen = "unix:/run/ringleader.sock"
+[[backends]]
+name = "self"
+address = "unix:/run//x/../ringleader.sock"
+)",
+                                       "test.toml"),
+                           "backends[0].address", 5, "requests for its keys would loop"));
   // Another socket is a backend like any other: UnixSocketAddressesMustBeAbsolutePathsThatFit
   // loads a Unix listener with a Unix backend.
 }
@@ -412,6 +421,27 @@ address = "[::ffff:127.0.0.1]:7001"
   EXPECT_TRUE(HasError(result, "backends[3].address", 12,
                        "duplicate backend address \"[::1]:7001\"; already used by "
                        "backends[2].address"));
+}
+
+// With replicas, a key's copies would land on one server twice.
+TEST(ConfigErrors, TwoSpellingsOfOneUnixSocketAreOneBackend) {
+  const LoadResult result = load_string(R"([[backends]]
+name = "a"
+address = "unix:/run/redis/redis.sock"
+[[backends]]
+name = "b"
+address = "unix:/run/redis/./redis.sock"
+[[backends]]
+name = "c"
+address = "unix:/run//redis/redis.sock"
+[[backends]]
+name = "d"
+address = "unix:/run/redis-2/redis.sock"
+)",
+                                        "test.toml");
+  ASSERT_EQ(result.errors.size(), 2u) << testing::describe_errors(result);
+  EXPECT_TRUE(HasError(result, "backends[1].address", 6, "already used by backends[0].address"));
+  EXPECT_TRUE(HasError(result, "backends[2].address", 9, "already used by backends[0].address"));
 }
 
 TEST(ConfigErrors, BackendNameWithForbiddenCharacters) {

@@ -180,8 +180,9 @@ bool is_numeric_host(std::string_view host);
 inline constexpr std::string_view kUnixAddressPrefix = "unix:";
 // Whether `text` asks for a Unix-domain socket (starts with "unix:"), valid or not.
 bool is_unix_address(std::string_view text);
-// Parses "unix:/path"; false when the prefix is missing, the path is not absolute, is longer
-// than 107 bytes or holds a NUL. On success stores the path (may be null).
+// Parses "unix:/path"; false when the prefix is missing, the path is not absolute, ends in
+// '/' (a directory), is longer than 107 bytes or holds a NUL. On success stores the path (may be
+// null).
 bool parse_unix_address(std::string_view text, std::string* path);
 // A backend address: host:port or unix:/path.
 bool is_backend_address(std::string_view text);
@@ -190,12 +191,14 @@ bool is_backend_address(std::string_view text);
 // (DNS ignores case), an IPv6 literal takes its shortest form ("0:0::1" is "::1"), and an
 // IPv4-mapped one its IPv4 address ("::ffff:127.0.0.1" is "127.0.0.1").
 std::string canonical_host(std::string_view host);
-// A host:port with canonical_host applied, so two spellings of one server compare equal; the
-// text unchanged when it does not parse.
+// A host:port with canonical_host applied, or a unix:/path with the path lexically normal
+// ("//" and "/./" collapsed, "dir/.." removed), so two spellings of one server compare equal;
+// the text unchanged when it does not parse. Symbolic links are not followed: the result must
+// not depend on the file system of the instance that computes it.
 std::string canonical_address(std::string_view host_port);
 // Whether binding both addresses would collide (or, for a backend, whether connecting to `b`
 // reaches the listener `a`): same port, and the same host or a wildcard (localhost is
-// 127.0.0.1, as `serve` binds it); for Unix sockets, the same path as written.
+// 127.0.0.1, as `serve` binds it); for Unix sockets, the same canonical_address.
 bool listeners_collide(const std::string& a, const std::string& b);
 // The first of `backends` whose address reaches the listener `listen` (listeners_collide):
 // requests for its keys would loop through the proxy. Null when none does.
