@@ -968,6 +968,63 @@ class LimitsTest(ClusterCase):
 
 
 
+class EmptyRequestsTest(ClusterCase):
+    proxy_extra = "max_request_bytes = 1024"
+
+    def test_empty_requests_do_not_count_toward_the_next_requests_size(self):
+        # Blank lines, *0 and *-1 are skipped as Redis skips them; they used to stay in the
+        # client's buffer until a request followed, and count toward that request's size.
+        for empty in (b"\r\n", b"\n", b"*0\r\n", b"*-1\r\n"):
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+                for _ in range(6):
+                    s.sendall(empty * 200)
+                    time.sleep(0.02)
+                value = b"v" * 900  # with the empties before it, far over the limit
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$5\r\nempty\r\n$900\r\n" + value + b"\r\nPING\r\n")
+                got = b""
+                while got.count(b"\r\n") < 2:
+                    chunk = s.recv(4096)
+                    self.assertTrue(chunk, f"closed after {got!r} ({empty!r})")
+                    got += chunk
+                self.assertEqual(got, b"+OK\r\n+PONG\r\n", empty)
+        self.assertEqual(self.client().strlen("empty"), 900)
+        # A request of its own over the limit is still refused.
+        reply = raw_exchange(self.rl.port, b"\r\n" * 10 + b"SET big " + b"x" * 1100 + b"\r\n",
+                             read_until_close=True)
+        self.assertIn(b"request exceeds max_request_bytes (1024)", reply)
+
+
+class HttpRequestTest(ClusterCase):
+    """A web page can make a browser send an HTTP request to a Redis port on the user's machine
+    with Redis commands in its body. Redis closes at "POST" or "Host:" without running what
+    follows; the proxy must not open that hole again."""
+
+    def assert_closed_without_running(self, payload, expected_reply=b""):
+        errors = self.metric("ringleader_client_protocol_errors_total")
+        reply = raw_exchange(self.rl.port, payload, read_until_close=True)
+        self.assertEqual(reply, expected_reply)
+        self.assertIsNone(self.client().get("http:smuggled"))
+        self.assertEqual(self.metric("ringleader_client_protocol_errors_total"), errors + 1)
+
+    def test_a_post_closes_the_connection_before_its_body_runs(self):
+        body = b"SET http:smuggled pwned\r\nQUIT\r\n"
+        self.assert_closed_without_running(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def test_a_host_header_closes_the_connection(self):
+        # After a GET request line (a valid Redis GET of two arguments too many).
+        self.assert_closed_without_running(
+            b"GET / HTTP/1.1\r\nhost: x\r\n\r\nSET http:smuggled pwned\r\n",
+            b"-ERR wrong number of arguments for 'get' command\r\n")
+
+    def test_requests_before_it_are_answered_and_none_after_it_runs(self):
+        self.assert_closed_without_running(
+            b"SET http:before 1\r\n*3\r\n$4\r\npost\r\n$1\r\na\r\n$1\r\nb\r\n"
+            b"SET http:smuggled pwned\r\nPING\r\n", b"+OK\r\n")
+        self.assertEqual(self.client().get("http:before"), b"1")
+
+
 class IdleTimeoutTest(ClusterCase):
     proxy_extra = "client_idle_timeout_ms = 300"
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 
+#include "common/log.h"
 #include "core/counters.h"
 #include "core/text.h"
 #include "info_reply.h"
@@ -14,6 +16,28 @@ namespace ringleader::proxy::redis {
 namespace {
 
 std::atomic<uint64_t> next_client_id{1};
+
+// The first word of an HTTP request line or header, as Redis recognises them ("POST", "Host:").
+bool is_http_request(std::string_view command) {
+  return iequals(command, "POST") || iequals(command, "Host:");
+}
+
+// Said in the log at most once a minute across workers: a page can send many.
+void warn_http_request() {
+  static std::atomic<int64_t> last_warned_s{-60};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  int64_t last = last_warned_s.load(std::memory_order_relaxed);
+  if (now_s - last < 60 ||
+      !last_warned_s.compare_exchange_strong(last, now_s, std::memory_order_relaxed)) {
+    return;
+  }
+  RL_LOG_WARN(
+      "a client sent an HTTP request (POST or Host:), as a web page does when it makes a browser "
+      "talk to this port: closed without running what it sent next (at most one such warning a "
+      "minute)");
+}
 
 // COPY ... DB n would write into a database no client of the proxy can reach (MOVE and
 // SWAPDB are refused for the same reason). DB 0 is the clients' database, which on the
@@ -117,6 +141,13 @@ NextStatus RedisSession::next(std::string_view input, const ring::RingSnapshot& 
                               PendingRequest& req, size_t* consumed) {
   switch (parser_.parse(input)) {
     case ParseStatus::kNeedMore:
+      if (const size_t skipped = parser_.skipped(); skipped > 0) {
+        // Empty requests before an unfinished one (or before nothing): dropped now, as Redis
+        // drops them, rather than held in the client's buffer until a request follows.
+        *consumed = skipped;
+        parser_.reset();
+        return NextStatus::kDiscarded;
+      }
       return NextStatus::kNeedMore;
     case ParseStatus::kError:
       append_error(req.reply, "ERR " + parser_.error());
@@ -127,6 +158,14 @@ NextStatus RedisSession::next(std::string_view input, const ring::RingSnapshot& 
       break;
   }
   *consumed = parser_.consumed();
+  if (is_http_request(parser_.args()[0])) {
+    // A web page can make a browser POST to a Redis port on the user's machine, with Redis
+    // commands in the body. Redis closes such a connection at once without running anything
+    // after it; so does the proxy (the requests before it are still answered).
+    warn_http_request();
+    parser_.reset();
+    return NextStatus::kFatal;
+  }
   req.ring = ring;
   // Skipped empty requests ("\r\n", "*0\r\n") before the request are not forwarded.
   size_t begin = parser_.skipped();

@@ -61,11 +61,11 @@ ParseStatus RequestParser::parse(std::string_view input) {
       case State::kFailed:
         return ParseStatus::kError;
       case State::kStart:
+        request_begin_ = pos_;
         if (pos_ == input.size()) {
           step = need_more(input);
         } else {
           state_ = input[pos_] == '*' ? State::kMultibulkCount : State::kInline;
-          request_begin_ = pos_;
           inline_scan_ = pos_;
         }
         break;
@@ -102,9 +102,9 @@ RequestParser::Step RequestParser::fail(std::string message) {
   return Step::kError;
 }
 
-// Every byte shown belongs to the unfinished request (and the empty ones skipped before it).
+// Every byte shown from request_begin_ on belongs to the unfinished request.
 RequestParser::Step RequestParser::need_more(std::string_view input) {
-  if (input.size() > limits_.max_request_bytes) {
+  if (input.size() - request_begin_ > limits_.max_request_bytes) {
     return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }
@@ -112,7 +112,7 @@ RequestParser::Step RequestParser::need_more(std::string_view input) {
 }
 
 RequestParser::Step RequestParser::complete(std::string_view input, size_t end) {
-  if (end > limits_.max_request_bytes) {
+  if (end - request_begin_ > limits_.max_request_bytes) {
     return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }
@@ -163,7 +163,8 @@ RequestParser::Step RequestParser::parse_bulk_length(std::string_view input) {
   }
   // Refuse an oversized request as soon as its size is announced, before buffering it.
   const uint64_t length = static_cast<uint64_t>(line.value);
-  if (length > limits_.max_request_bytes || line.next + length + 2 > limits_.max_request_bytes) {
+  if (length > limits_.max_request_bytes ||
+      line.next - request_begin_ + length + 2 > limits_.max_request_bytes) {
     return fail("Protocol error: request exceeds " + std::string(limits_.bytes_name) + " (" +
                 std::to_string(limits_.max_request_bytes) + ")");
   }

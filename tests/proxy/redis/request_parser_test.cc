@@ -190,6 +190,38 @@ TEST(RequestParserTest, SkippedEmptyRequestsAreReported) {
   EXPECT_EQ(inline_result.args, Args{"PING"});
 }
 
+// Before an unfinished request (or before nothing) the skipped bytes are reported too, so the
+// caller can drop them rather than hold them until a request follows.
+TEST(RequestParserTest, SkippedEmptyRequestsAreReportedWhileMoreIsNeeded) {
+  for (const std::string prefix : {"*0\r\n", "*-1\r\n*0\r\n", "\r\n  \n", "*0\r\n\n"}) {
+    for (const std::string partial : {"", "*2\r\n$3\r\nGE", "PIN"}) {
+      RequestParser parser;
+      const std::string input = prefix + partial;
+      ASSERT_EQ(parser.parse(input), ParseStatus::kNeedMore) << input;
+      EXPECT_EQ(parser.skipped(), prefix.size()) << input;
+    }
+  }
+}
+
+// max_request_bytes counts one request: the empty requests skipped before it are not part of it.
+TEST(RequestParserTest, SkippedBytesDoNotCountTowardTheLimit) {
+  ParseLimits limits;
+  const std::string request = multibulk({"SET", "k", "v"});
+  limits.max_request_bytes = request.size();
+  const std::string empties(3 * request.size(), '\n');
+  for (size_t split = 0; split <= empties.size() + request.size(); split += 7) {
+    const auto result = parse_split(empties + request, split, limits);
+    EXPECT_EQ(result.status, ParseStatus::kComplete) << "split " << split;
+  }
+  const auto whole = parse_whole(empties + multibulk({"SET", "k", "vv"}), limits);
+  EXPECT_EQ(whole.status, ParseStatus::kError);
+  const auto inline_whole = parse_whole(empties + "SET k vv\r\n", limits);
+  EXPECT_EQ(inline_whole.status, ParseStatus::kComplete);  // 10 bytes: within the limit
+  EXPECT_EQ(
+      parse_whole(empties + "SET k " + std::string(request.size(), 'v') + "\r\n", limits).status,
+      ParseStatus::kError);
+}
+
 TEST(RequestParserTest, ResetAllowsTheNextRequestAndKeepsWorking) {
   RequestParser parser;
   std::string input = "*1\r\n$4\r\nPING\r\nECHO hi\r\n";

@@ -426,6 +426,35 @@ TEST_F(RedisSessionTest, NeedMoreUntilTheRequestIsWhole) {
   EXPECT_EQ(req->fragments.size(), 1u);
 }
 
+TEST_F(RedisSessionTest, EmptyRequestsBeforeAnUnfinishedOneAreDroppedAtOnce) {
+  auto* req = new PendingRequest(nullptr);
+  held_.push_back(req);
+  size_t consumed = 0;
+  const std::string input = "\r\n*0\r\n*2\r\n$3\r\nGET\r\n$3\r\nfo";
+  ASSERT_EQ(session_->next(input, ring_, *req, &consumed), NextStatus::kDiscarded);
+  EXPECT_EQ(consumed, 6u);
+  EXPECT_EQ(session_->next(std::string_view(input).substr(6), ring_, *req, &consumed),
+            NextStatus::kNeedMore);
+  EXPECT_EQ(session_->next("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", ring_, *req, &consumed),
+            NextStatus::kRequest);
+  EXPECT_EQ(consumed, 22u);
+  EXPECT_TRUE(req->reply.empty());
+}
+
+// What a browser sends when a web page points it at the port: closed as Redis closes it, with
+// nothing answered and nothing after it run.
+TEST_F(RedisSessionTest, HttpRequestLinesAndHostHeadersAreFatal) {
+  for (const std::string input : {"POST / HTTP/1.1\r\n", "post /x\r\n", "Host: 127.0.0.1:6379\r\n",
+                                  "HOST: x\r\n", "*2\r\n$4\r\nPOST\r\n$1\r\n/\r\n"}) {
+    PendingRequest* req = plan(input, NextStatus::kFatal);
+    EXPECT_EQ(req->reply, "") << input;
+    EXPECT_TRUE(req->fragments.empty()) << input;
+  }
+  // A key named POST is nothing of the kind.
+  PendingRequest* get = plan("GET POST\r\n");
+  EXPECT_EQ(get->fragments.size(), 1u);
+}
+
 TEST_F(RedisSessionTest, InfoSectionsOfTheProxyAloneAskNoBackend) {
   PendingRequest* req = plan("INFO clients replication cpu\r\n");
   ASSERT_TRUE(req->complete);

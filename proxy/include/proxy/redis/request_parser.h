@@ -38,7 +38,9 @@ class RequestParser {
   //   their bytes are counted in the consumed() of the request that follows them.
   //   Call reset() before parsing the next request.
   // kNeedMore: call again with the same bytes plus more; the work done so far is kept, so
-  //   feeding a request one byte at a time costs linear time overall.
+  //   feeding a request one byte at a time costs linear time overall. Or, when skipped() > 0,
+  //   drop that many leading bytes (empty requests), reset(), and call with what follows them.
+  // ParseLimits::max_request_bytes counts the bytes of one request, skipped ones excluded.
   // kError: error() says why, in a form fit for the client after an "ERR " prefix
   //   ("Protocol error: invalid bulk length"). The stream cannot be resynchronised; further
   //   calls return kError until reset().
@@ -52,8 +54,8 @@ class RequestParser {
   std::span<const std::string_view> args() const { return args_; }
   // Valid after kComplete: bytes of input taken by the request (skipped empty requests included).
   size_t consumed() const { return consumed_; }
-  // Valid after kComplete: how many of the consumed() bytes were skipped empty requests before
-  // the request itself, which is input.substr(skipped(), consumed() - skipped()).
+  // Valid after kComplete and kNeedMore: how many leading bytes were skipped empty requests.
+  // After kComplete the request itself is input.substr(skipped(), consumed() - skipped()).
   size_t skipped() const { return request_begin_; }
   // Valid after kError.
   const std::string& error() const { return error_; }
