@@ -140,8 +140,12 @@ bool AdminConnection::receiving() const {
          writes_in_flight_ == 0 && !(parser_.idle() && input_.empty());
 }
 
-bool AdminConnection::answer_unsent() {
-  return uv_stream_get_write_queue_size(as_stream(&tcp_)) > 0;
+bool AdminConnection::answer_unsent() const {
+  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_)) > 0;
+}
+
+bool AdminConnection::answer_stuck() const {
+  return !closing_ && !lingering_ && answer_unsent();
 }
 
 void AdminConnection::begin_request(HttpRequest request) {
@@ -181,6 +185,7 @@ void AdminConnection::answer_and_close(const HttpResponse& response) {
 
 void AdminConnection::write(std::string bytes) {
   if (closing_) return;
+  if (!answer_unsent()) unsent_since_ms_ = uv_now(tcp_.loop);
   auto* w = new WriteRequest;
   w->bytes = std::move(bytes);
   w->connection = this;
@@ -204,6 +209,7 @@ void AdminConnection::write(std::string bytes) {
 void AdminConnection::on_write_done(int status) {
   --writes_in_flight_;
   if (closing_) return;
+  unsent_since_ms_ = uv_now(tcp_.loop);  // the socket took a whole write: the client reads
   if (status != 0) {
     RL_LOG_DEBUG("admin: write failed: %s", uv_strerror(status));
     close();

@@ -82,6 +82,11 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // Part of its next request received, not all of it, and nothing else going on; then
   // idle_since_ms() is when it began waiting for that request.
   bool receiving() const;
+  // Part of an answer is still not taken by the socket (the client does not read, or reads
+  // slowly); unsent_since_ms() is the loop time of the last write that went out whole, or
+  // of the first answer written after one (so a client reading steadily keeps renewing it).
+  bool answer_stuck() const;
+  uint64_t unsent_since_ms() const { return unsent_since_ms_; }
 
  private:
   struct WriteRequest;
@@ -93,7 +98,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   void process_input();
   // Bytes of answers libuv has not handed to the socket yet: the next pipelined request waits
   // until the client has taken them, so a client that does not read holds one answer at most.
-  bool answer_unsent();
+  bool answer_unsent() const;
   // After the client's EOF: closes once no request is held back and the answers are written.
   void finish_after_eof();
   void begin_request(HttpRequest request);
@@ -123,6 +128,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   bool in_process_ = false;         // process_input() is on the stack (no re-entry)
   size_t writes_in_flight_ = 0;
   uint64_t waiting_since_ms_ = 0;  // loop time of the accept or of the last answer
+  uint64_t unsent_since_ms_ = 0;   // see answer_stuck()
 
   HttpRequestParser parser_;
   std::string input_;  // received bytes not yet fed to the parser

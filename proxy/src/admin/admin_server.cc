@@ -129,12 +129,15 @@ class AdminListener final : public AdminConnectionOwner {
   // Whether a new connection fits: under the limit, or once the connection idle longest is
   // closed (a health probe must not fail because dashboards hold keep-alive connections
   // open), or else the one that has been sending its request longest, past slow_sender_ms
-  // (nor because clients trickle requests into every slot). Connections waiting for an answer
-  // are never closed for a newcomer, nor are requests still arriving at a normal pace.
+  // (nor because clients trickle requests into every slot), or else the one whose answer the
+  // socket has not taken for longest, past slow_sender_ms (nor because clients that never
+  // read fill every slot). Connections waiting for the service to answer are never closed for
+  // a newcomer, nor are requests still arriving, or answers still being read, at a normal pace.
   bool make_room() {
     size_t open = 0;
     AdminConnection* idlest = nullptr;
     AdminConnection* slowest = nullptr;
+    AdminConnection* stuck = nullptr;
     for (const auto& [raw, connection] : connections_) {
       if (raw->closing()) continue;
       ++open;
@@ -143,6 +146,9 @@ class AdminListener final : public AdminConnectionOwner {
       if (raw->receiving() &&
           (slowest == nullptr || raw->idle_since_ms() < slowest->idle_since_ms()))
         slowest = raw;
+      if (raw->answer_stuck() &&
+          (stuck == nullptr || raw->unsent_since_ms() < stuck->unsent_since_ms()))
+        stuck = raw;
     }
     if (open < limits_.max_connections) return true;
     if (idlest != nullptr) {
@@ -154,6 +160,12 @@ class AdminListener final : public AdminConnectionOwner {
       RL_LOG_DEBUG("admin: %zu connections open: closing the one sending its request longest",
                    open);
       slowest->close();
+      return true;
+    }
+    if (stuck != nullptr && uv_now(loop_) - stuck->unsent_since_ms() >= limits_.slow_sender_ms) {
+      RL_LOG_DEBUG("admin: %zu connections open: closing the one not reading its answer longest",
+                   open);
+      stuck->close();
       return true;
     }
     return false;

@@ -425,6 +425,49 @@ TEST_F(AdminServerTest, AFullServerClosesTheSlowestSenderForANewOne) {
   EXPECT_EQ(still->status, 200);
 }
 
+// Nor do clients that pipeline requests and never read the answers: past slow_sender_ms,
+// the one whose answer has waited longest is closed for a newcomer.
+TEST_F(AdminServerTest, AFullServerClosesTheClientNotReadingLongestForANewOne) {
+  service_.metrics = std::string(16 << 20, 'm');  // more than socket buffers take
+  AdminServerLimits limits;
+  limits.max_connections = 2;
+  limits.slow_sender_ms = 100;
+  start({"127.0.0.1:0", ""}, limits);
+  const std::string pipeline = "GET /metrics HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n";
+  RawHttpClient first(port_, /*receive_buffer=*/4096);
+  ASSERT_TRUE(first.send(pipeline));
+  ASSERT_TRUE(eventually([this] { return service_.calls.size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loop time moves on
+  RawHttpClient second(port_, /*receive_buffer=*/4096);
+  ASSERT_TRUE(second.send(pipeline));
+  ASSERT_TRUE(eventually([this] { return service_.calls.size() == 2; }));
+  ASSERT_EQ(open_connections(), 2u);
+
+  // Within slow_sender_ms they keep their place.
+  RawHttpClient early(port_);
+  auto refused = early.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  RawHttpClient probe(port_);
+  ASSERT_TRUE(probe.send(kGetHealth));
+  auto ok = probe.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  // The first was closed (what it reads ends before its two answers do); the second still
+  // gets both of its answers once it reads.
+  int first_answers = 0;
+  while (first.read_response())
+    ++first_answers;
+  EXPECT_LT(first_answers, 2);
+  for (int i = 0; i < 2; ++i) {
+    auto answer = second.read_response();
+    ASSERT_TRUE(answer) << "answer " << i;
+    EXPECT_EQ(answer->body.size(), service_.metrics.size());
+  }
+}
+
 TEST_F(AdminServerTest, AFullServerClosesTheConnectionIdleLongestForANewOne) {
   AdminServerLimits limits;
   limits.max_connections = 2;
