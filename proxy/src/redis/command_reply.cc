@@ -117,15 +117,21 @@ void append_command_list(std::string& out) {
 void append_command_getkeys(std::string& out, std::span<const std::string_view> command_args) {
   const CommandSpec* spec = resolve_command(command_args);
   if (spec == nullptr) return append_error_message(out, "Invalid command specified");
+  // As Redis, in its order: a command that takes no keys is an error (pub/sub channels are
+  // not keys, though a sharded channel is placed as one); one that takes a count of them may
+  // be given none (EVAL s 0) and has an empty list.
+  if (spec->keys.search == KeySearch::kNone || spec->has(CommandFlag::kPubSub)) {
+    return append_error_message(out, "The command has no key arguments");
+  }
   if (!check_arity(*spec, command_args)) {
     return append_error_message(out, "Invalid number of arguments specified for command");
   }
   const Result<KeyPositions> keys = key_positions(*spec, command_args);
-  if (!keys) return append_error_message(out, keys.error());
-  // As Redis: a command that takes no keys is an error; one that takes a count of them may
-  // be given none (EVAL s 0) and has an empty list.
-  if (keys->empty() && spec->keys.search == KeySearch::kNone) {
-    return append_error_message(out, "The command has no key arguments");
+  if (!keys) {
+    // Redis does not say what is wrong here; a script or function call, whose keys are
+    // optional, has none then.
+    if (spec->routing == Routing::kScript) return append_array_header(out, 0);
+    return append_error_message(out, "Invalid arguments specified for command");
   }
   append_array_header(out, keys->size());
   for (uint32_t index : *keys)
