@@ -673,11 +673,11 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
     // A refusal that only the uncommitted entries cause is not final (they are lost if this
     // leader is deposed before they commit): it is an error to retry, not a refusal.
     state::MembershipState probe = projected_state();
-    Status s = address_unused(probe, *command);
+    Status s = admissible(probe, *command);
     if (s) s = probe.apply(*command);
     if (!s) {
       state::MembershipState applied = state_machine_.state();
-      if (address_unused(applied, *command) && applied.apply(*command)) {
+      if (admissible(applied, *command) && applied.apply(*command)) {
         done(Status::error(s.message() + " once the changes not yet committed apply; retry "
                                          "when they have"));
       } else {
@@ -699,8 +699,20 @@ void MembershipService::submit_command(std::string encoded, Done done, uint64_t 
   forward_to_leader(std::move(request), std::move(done), deadline_ms);
 }
 
-Status MembershipService::address_unused(const state::MembershipState& projected,
-                                         const state::Command& command) {
+Status MembershipService::admissible(const state::MembershipState& projected,
+                                     const state::Command& command) {
+  if (const auto* set = std::get_if<state::SetRingParams>(&command)) {
+    // As a config file's [ring] is held to its [[backends]]. A ring left with fewer backends
+    // than replicas by removals is valid (each key is on all there are), so a change that
+    // keeps the replicas it has is not refused for it.
+    const size_t backends = projected.backends().size();
+    if (set->params.replicas > backends && set->params.replicas != projected.params().replicas) {
+      return Status::error("replicas = " + std::to_string(set->params.replicas) +
+                           " is more than the " + std::to_string(backends) +
+                           " backends of the ring: add backends first");
+    }
+    return Status::ok();
+  }
   const auto* add = std::get_if<state::AddBackend>(&command);
   if (add == nullptr) return Status::ok();
   // The state compares addresses as written (its apply must not change with how they are

@@ -509,6 +509,51 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
   EXPECT_NE(unknown.error().find("unknown backend \"nope\""), std::string::npos) << unknown.error();
 }
 
+// More replicas than backends is refused against the membership the change will meet, so a
+// PATCH that races a removal through another instance cannot leave it so; replicas the ring
+// already has (a removal may leave fewer backends) are not refused.
+TEST_F(ServiceTest, MoreReplicasThanBackendsIsCheckedAgainstTheLeadersLog) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  Result<uint64_t> added = propose(leader, state::AddBackend{backend("r3", 7003)});
+  ASSERT_TRUE(added.is_ok()) << added.error();
+  ASSERT_TRUE(converged(all(), *added));
+  ring::RingParams three = nodes_[leader]->rings->latest()->params();
+  three.replicas = 3;
+
+  std::set<raft::NodeId> others;
+  for (size_t i : all()) {
+    if (i != leader) others.insert(nodes_[i]->id);
+  }
+  svc(leader).set_blocked_outgoing(others);
+  Answer removed, patched;
+  svc(leader).propose(state::RemoveBackend{"r3"}, removed.callback());
+  svc(leader).propose(state::SetRingParams{three}, patched.callback());
+  Result<uint64_t> racing = patched.wait();
+  ASSERT_FALSE(racing.is_ok());
+  EXPECT_FALSE(racing.status().is_refused()) << racing.error();  // the removal may yet be lost
+  EXPECT_NE(racing.error().find("replicas = 3 is more than the 2 backends"), std::string::npos)
+      << racing.error();
+  svc(leader).set_blocked_outgoing({});
+  Result<uint64_t> r = removed.wait();
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  Result<uint64_t> later = propose(leader, state::SetRingParams{three});
+  ASSERT_FALSE(later.is_ok());
+  EXPECT_TRUE(later.status().is_refused()) << later.error();
+
+  // Three replicas on three backends, then one removed: a change of vnodes keeps the three.
+  ASSERT_TRUE(propose(leader, state::AddBackend{backend("r4", 7004)}).is_ok());
+  ASSERT_TRUE(propose(leader, state::SetRingParams{three}).is_ok());
+  ASSERT_TRUE(propose(leader, state::RemoveBackend{"r4"}).is_ok());
+  ring::RingParams vnodes = three;
+  vnodes.vnodes = 200;
+  Result<uint64_t> kept = propose(leader, state::SetRingParams{vnodes});
+  ASSERT_TRUE(kept.is_ok()) << kept.error();
+  ASSERT_TRUE(converged(all(), *kept));
+  EXPECT_EQ(nodes_[leader]->rings->latest()->params().vnodes, 200u);
+}
+
 // A new group's first leader proposes the seed only after it has committed an entry of its
 // term (up to a heartbeat later). A change to a seeded backend that reaches it before then
 // waits for the seed instead of being refused as an unknown backend.

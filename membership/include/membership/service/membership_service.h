@@ -283,10 +283,11 @@ class MembershipService {
                      uint64_t deadline_ms);
   // Refused when `address` is this node's or another member's than `id`.
   Status address_free_for(const raft::NodeId& id, const std::string& address) const;
-  // Leader: an error for an added backend whose address is another spelling of one in
-  // `projected` (the applied state, or it followed by this leader's log).
-  static Status address_unused(const state::MembershipState& projected,
-                               const state::Command& command);
+  // Leader: what the state machine lets by (its apply must not change with how addresses are
+  // read, nor refuse what a removal leads to) but an admin change must not do to `projected`
+  // (the applied state, or it followed by this leader's log): add a backend at another
+  // spelling of an address in use, or set more replicas than there are backends.
+  static Status admissible(const state::MembershipState& projected, const state::Command& command);
   void try_pending_changes();
   void wait_applied(raft::Index index, Done done, uint64_t deadline_ms);
   void resolve_applied_waiters();
