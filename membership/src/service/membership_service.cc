@@ -1068,7 +1068,8 @@ void MembershipService::refresh_status() {
           "membership %s: removed from the group by the configuration at index %llu; this "
           "instance gets no more membership changes and routes with its last ring (epoch %llu)",
           options_.node_id.c_str(), static_cast<unsigned long long>(s.removed_at),
-          static_cast<unsigned long long>(published_epoch_));
+          // Restarted after its removal, it has published nothing yet: the ring it restored.
+          static_cast<unsigned long long>(std::max(published_epoch_, state_machine_.ring_epoch())));
     }
   }
   s.leader_commit = leader_commit_seen_;
