@@ -46,8 +46,9 @@ std::string encode(std::span<const std::string_view> t, size_t count, bool has_d
 // the line early for memcached (it reads it as a C string), so no line with one is forwarded.
 
 // Numbers as memcached reads them: decimal, an optional sign ('-' only where negatives are
-// allowed), no overflow.
+// allowed), no overflow, within a word as number_part() finds them.
 bool parse_exptime(std::string_view s, int64_t* out = nullptr) {
+  s = number_part(s);
   int64_t v = 0;
   const bool ok =
       !s.empty() && s[0] == '+' ? parse_i64(s.substr(1), &v) && s[1] != '-' : parse_i64(s, &v);
@@ -68,6 +69,7 @@ bool touch_expires_at_once(std::string_view exptime) {
 // memcached reads unsigned numbers with strtoull and refuses a '-' only when the result is
 // negative as a signed number: "-0" (any number of zeros) is 0 to it.
 bool parse_unsigned(std::string_view s, uint64_t* out) {
+  s = number_part(s);
   if (s.size() > 1 && s[0] == '-' && s.find_first_not_of('0', 1) == std::string_view::npos) {
     *out = 0;
     return true;

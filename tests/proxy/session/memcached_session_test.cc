@@ -472,6 +472,22 @@ TEST_F(MemcachedSessionTest, NumbersTakeLeadingZerosAsMemcachedDoes) {
             "CLIENT_ERROR invalid numeric delta argument\r\n");  // past 2^64 still is not
 }
 
+TEST_F(MemcachedSessionTest, NumbersTakeWhiteSpaceAroundThemAsMemcachedDoes) {
+  // strtol skips C white space before a number, and memcached takes one followed by white
+  // space (the rest of the word unread). Words are split on ' ' only, so these are one word.
+  for (const std::string line :
+       {"set b 1\v 0 1\r\nx\r\n", "set b 0 \t5 1\r\nx\r\n", "set b 0 0 1\t\r\nx\r\n",
+        "set b 0 0 1\fx\r\nx\r\n", "touch a 1\v\r\n", "incr a 1\t\r\n", "gat \r10 a\r\n",
+        "cas a 0 0 1 \v7\r\nx\r\n"}) {
+    PendingRequest* req = plan(line);
+    EXPECT_FALSE(req->complete) << ::testing::PrintToString(line) << req->reply;
+    EXPECT_EQ(req->fragments.size(), 1u) << ::testing::PrintToString(line);
+  }
+  // Not a number: white space alone, or letters right after the digits.
+  EXPECT_EQ(plan("touch a \v\r\n")->reply, "CLIENT_ERROR invalid exptime argument\r\n");
+  EXPECT_EQ(plan("incr a 1x\t\r\n")->reply, "CLIENT_ERROR invalid numeric delta argument\r\n");
+}
+
 TEST_F(MemcachedSessionTest, LongBgetIsCutUnderMemcachedsLineLimit) {
   // bget is get by another name, but memcached reads only get and gets lines past 2048
   // bytes: a longer bget line resets the backend connection, failing every client's
