@@ -1,6 +1,7 @@
 #include "membership/service/membership_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <random>
 #include <utility>
@@ -15,6 +16,14 @@ namespace ringleader::membership::service {
 namespace {
 
 using Completions = std::vector<std::pair<MembershipService::Done, Result<uint64_t>>>;
+
+// Wall-clock time, for deadlines that cross to another instance (loop time is this process's
+// own): instances' clocks are assumed to agree within a request timeout.
+uint64_t unix_now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 void run_completions(Completions& completions) {
   Completions batch = std::move(completions);
@@ -404,6 +413,17 @@ void MembershipService::on_forward_request(const raft::NodeId& from,
     resp.refused = r.status().is_refused();
     transport_->send_frame(from, resp);
   };
+  if (request.deadline_unix_ms != 0) {
+    if (const uint64_t now = unix_now_ms(); now > request.deadline_unix_ms) {
+      // Read late (this leader was stopped, or the link stalled with the frame in flight):
+      // the caller has answered that the request timed out, so it must not apply now.
+      reply(Status::error("not proposed, nothing was changed: the request reached leader " +
+                          options_.node_id + " " + std::to_string(now - request.deadline_unix_ms) +
+                          " ms after its deadline (if the instances' clocks disagree by "
+                          "that much, set them right)"));
+      return;
+    }
+  }
   if (node_->role() != raft::Role::kLeader) {
     std::string leader = node_->leader();
     reply(Status::error("forwarded to " + options_.node_id + ", which is not the leader" +
@@ -779,7 +799,10 @@ void MembershipService::forward_to_leader(transport::ForwardRequest request, Don
   forwarded_.emplace(request.request_id,
                      ForwardedRequest{std::move(done), deadline_ms + kLeaderAnswerGraceMs, leader});
   // Not written after its deadline: the leader would apply a change whose caller has been
-  // told it timed out, as late as the link to the leader comes back.
+  // told it timed out, as late as the link to the leader comes back. Nor proposed by a leader
+  // that reads it after the deadline, which the frame carries in wall-clock time.
+  const uint64_t now = now_ms();
+  request.deadline_unix_ms = unix_now_ms() + (deadline_ms > now ? deadline_ms - now : 0);
   transport_->send_frame(leader, request, deadline_ms);
 }
 

@@ -245,6 +245,7 @@ std::string encode_frame(const Frame& frame) {
             w.bytes(f.change.node);
             w.bytes(f.address);
           }
+          w.u64(f.deadline_unix_ms);
         } else {
           static_assert(std::is_same_v<T, ForwardResponse>);
           w.u8(static_cast<uint8_t>(FrameKind::kForwardResponse));
@@ -263,7 +264,7 @@ Result<Frame> decode_frame(std::string_view payload) {
   uint8_t version = r.u8();
   uint8_t kind = r.u8();
   if (!r.ok()) return Status::error("frame: truncated header");
-  if (version != kWireVersion && version != 1) {
+  if (version < 1 || version > kWireVersion) {
     return Status::error("frame: unknown wire version " + std::to_string(version));
   }
   Frame frame;
@@ -317,6 +318,7 @@ Result<Frame> decode_frame(std::string_view payload) {
       } else {
         return Status::error("frame: unknown forward kind " + std::to_string(fk));
       }
+      if (version >= 3) f.deadline_unix_ms = r.u64();
       frame = std::move(f);
       break;
     }

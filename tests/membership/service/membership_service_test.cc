@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "membership/state/command_codec.h"
+#include "membership/transport/wire.h"
 #include "storage/temp_dir.h"
 
 namespace ringleader::membership::service {
@@ -507,6 +509,50 @@ TEST_F(ServiceTest, AChangeIsCheckedAgainstWhatTheLeadersLogAlreadyHolds) {
   ASSERT_FALSE(unknown.is_ok());
   EXPECT_TRUE(unknown.status().is_refused());
   EXPECT_NE(unknown.error().find("unknown backend \"nope\""), std::string::npos) << unknown.error();
+}
+
+// A forwarded change that the leader reads after its deadline (it was stopped, or the link
+// stalled with the frame in flight) is not proposed: its caller was told it timed out. The
+// frames a follower would send are written straight to the leader's peer port.
+TEST_F(ServiceTest, AForwardedChangeReadAfterItsDeadlineIsNotProposed) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(eventually([&] { return nodes_[leader]->rings->has_backend("r2"); }));
+  size_t follower = follower_of(leader, all());
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string& address = nodes_[leader]->address;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  const uint64_t unix_now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  auto forward = [&](uint64_t id, const std::string& name, uint16_t port, uint64_t deadline) {
+    transport::ForwardRequest request;
+    request.request_id = id;
+    request.kind = transport::ForwardKind::kCommand;
+    request.command = state::encode_command(state::AddBackend{backend(name, port)});
+    request.deadline_unix_ms = deadline;
+    return transport::seal_frame("service-test", transport::encode_frame(request));
+  };
+  const std::string frames =
+      transport::seal_frame(
+          "service-test",
+          transport::encode_frame(transport::Frame{transport::Hello{nodes_[follower]->id, ""}})) +
+      forward(uint64_t{1} << 40, "late", 7009, unix_now - 1000) +
+      forward((uint64_t{1} << 40) + 1, "fresh", 7010, unix_now + 60'000);
+  ASSERT_EQ(::send(fd, frames.data(), frames.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(frames.size()));
+  // Frames are handled in order: once the fresh one applied, the late one was refused.
+  EXPECT_TRUE(eventually([&] { return nodes_[leader]->rings->has_backend("fresh"); }));
+  EXPECT_FALSE(nodes_[leader]->rings->has_backend("late"));
+  ::close(fd);
 }
 
 // More replicas than backends is refused against the membership the change will meet, so a

@@ -54,6 +54,7 @@ std::vector<Frame> every_frame() {
   cmd.request_id = 5;
   cmd.kind = ForwardKind::kCommand;
   cmd.command = "encoded command";
+  cmd.deadline_unix_ms = 1'764'000'000'000;
   out.push_back(cmd);
   ForwardRequest cc;
   cc.request_id = 6;
@@ -110,7 +111,7 @@ TEST(Wire, RejectsEveryTruncationAndTrailingBytes) {
 
 TEST(Wire, RejectsUnknownVersionKindAndEnums) {
   std::string hello = encode_frame(Hello{"p1", "127.0.0.1:1"});
-  for (uint8_t version : {0, 3, 255}) {
+  for (uint8_t version : {0, 4, 255}) {
     std::string bad_version = hello;
     bad_version[0] = static_cast<char>(version);
     EXPECT_FALSE(decode_frame(bad_version).is_ok()) << "version " << int{version};
@@ -144,11 +145,18 @@ TEST(Wire, DecodesVersionOneFramesWithFoundersUnknown) {
 
   for (const Frame& f : every_frame()) {
     if (std::holds_alternative<Hello>(f)) continue;
-    std::string bytes = encode_frame(f);
-    bytes[0] = 1;
-    Result<Frame> old = decode_frame(bytes);
-    ASSERT_TRUE(old.is_ok()) << "frame kind " << f.index() << ": " << old.error();
-    EXPECT_TRUE(same_frame(f, *old)) << "frame kind " << f.index();
+    for (char version : {1, 2}) {
+      std::string bytes = encode_frame(f);
+      bytes[0] = version;
+      Frame expected = f;
+      if (auto* forward = std::get_if<ForwardRequest>(&expected)) {
+        bytes.resize(bytes.size() - 8);  // before version 3: no deadline
+        forward->deadline_unix_ms = 0;
+      }
+      Result<Frame> old = decode_frame(bytes);
+      ASSERT_TRUE(old.is_ok()) << "frame kind " << f.index() << ": " << old.error();
+      EXPECT_TRUE(same_frame(expected, *old)) << "frame kind " << f.index();
+    }
   }
 }
 
@@ -235,7 +243,7 @@ TEST(Wire, FuzzedInputNeverCrashes) {
         // Whatever decodes must encode back to the same bytes (the format has one encoding).
         EXPECT_EQ(encode_frame(*r), input);
       } else {
-        Result<Frame> again = decode_frame(encode_frame(*r));  // a version 1 frame
+        Result<Frame> again = decode_frame(encode_frame(*r));  // an earlier version's frame
         ASSERT_TRUE(again.is_ok());
         EXPECT_TRUE(same_frame(*r, *again));
       }

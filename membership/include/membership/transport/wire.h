@@ -4,7 +4,8 @@
 //   frame on the stream = u32 payload length (little-endian)
 //                       | 32 bytes HMAC-SHA256(secret, payload)
 //                       | payload
-//   payload             = u8 version (kWireVersion; version 1 is still decoded) | u8 kind | body
+//   payload             = u8 version (kWireVersion; versions 1 and 2 are still decoded) | u8 kind
+//                         | body
 //   kinds: 1 hello, 2 raft message, 3 forward request, 4 forward response
 //
 // Bodies use the membership's ByteWriter conventions: integers little-endian fixed width,
@@ -15,6 +16,7 @@
 //                      entries = u32 count | (u64 term | u64 index | u8 type | data)*
 //                      snapshot = u64 index | u64 term | encode_configuration bytes | data
 //   forward request  = u64 request id | u8 kind | (command bytes | u8 change type | node | addr)
+//                      | u64 deadline (version 3; earlier versions carry none: 0)
 //   forward response = u64 request id | u8 outcome (0 failed, 1 ok, 2 refused) | u64 index |
 //                      error text
 //
@@ -36,7 +38,7 @@
 
 namespace ringleader::membership::transport {
 
-inline constexpr uint8_t kWireVersion = 2;
+inline constexpr uint8_t kWireVersion = 3;
 // Bytes of the frame header: length + MAC.
 inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kFrameHeaderBytes = 4 + kMacBytes;
@@ -78,10 +80,15 @@ struct ForwardRequest {
   std::string command;
   raft::ConfigChange change;
   std::string address;
+  // When the caller stops waiting, in Unix milliseconds by the sender's clock; 0 for none. A
+  // leader that reads the request later (it was stopped, or the link stalled with the frame
+  // in flight) does not propose it: the caller has been told it timed out.
+  uint64_t deadline_unix_ms = 0;
 
   bool operator==(const ForwardRequest& o) const {
     return request_id == o.request_id && kind == o.kind && command == o.command &&
-           change.type == o.change.type && change.node == o.change.node && address == o.address;
+           change.type == o.change.type && change.node == o.change.node && address == o.address &&
+           deadline_unix_ms == o.deadline_unix_ms;
   }
 };
 
