@@ -65,12 +65,6 @@ constexpr Choice<std::string_view> kLogLevels[] = {
 constexpr StringRule kHostPort{
     [](std::string_view s) { return parse_host_port(s, nullptr, nullptr); },
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\")"};
-constexpr StringRule kNumericHostPort{
-    [](std::string_view s) {
-      std::string host;
-      return parse_host_port(s, &host, nullptr) && is_numeric_host(host);
-    },
-    "host:port with a numeric IP or localhost, such as \"127.0.0.1:7000\" or \"[::1]:7000\""};
 constexpr StringRule kBackendAddress{
     is_backend_address,
     "host:port such as \"127.0.0.1:6379\" (IPv6 in brackets: \"[::1]:6379\"), or a Unix "
@@ -260,14 +254,6 @@ void decode_peers(const toml::array& entries, std::vector<PeerConfig>* out,
                              quote(text->get()));
       continue;
     }
-    std::string host;
-    if (parse_host_port(peer->address, &host, nullptr) && !is_numeric_host(host)) {
-      diagnostics->error(pos, path,
-                         "the host of a peer must be a numeric IP or localhost (instances reach "
-                         "each other by number, never through a resolver), got " +
-                             quote(text->get()));
-      continue;
-    }
     const auto [id_it, new_id] = ids.emplace(peer->id, path);
     if (!new_id) {
       diagnostics->error(
@@ -289,7 +275,7 @@ void decode_peers(const toml::array& entries, std::vector<PeerConfig>* out,
 void decode_membership(TableReader& in, MembershipConfig* out, Diagnostics* diagnostics) {
   in.read_choice("mode", kMembershipModes, &out->mode);
   in.read_string("node_id", &out->node_id, &kNodeId);
-  in.read_string("listen", &out->listen, &kNumericHostPort);
+  in.read_string("listen", &out->listen, &kHostPort);
   if (const toml::array* peers = in.array("peers", "an array of strings \"id@host:port\"")) {
     decode_peers(*peers, &out->peers, diagnostics);
   }

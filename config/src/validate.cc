@@ -119,6 +119,25 @@ void validate_membership(const Config& config, Diagnostics* diagnostics) {
         diagnostics->error(mode_pos, key, "required when membership.mode is \"raft\"");
       }
     }
+    // Instances reach each other by number, never through a resolver, so that a peer's
+    // address cannot change under the group. (`serve` would find a name only after writing
+    // the group's founders to data_dir.) In static mode [membership] is unused.
+    std::string host;
+    if (diagnostics->has_key("membership.listen") && !diagnostics->failed("membership.listen") &&
+        parse_host_port(membership.listen, &host, nullptr) && !is_numeric_host(host)) {
+      diagnostics->error_at_key("membership.listen",
+                                "expected host:port with a numeric IP or localhost, such as "
+                                "\"127.0.0.1:7401\" or \"[::1]:7401\" (instances reach each "
+                                "other by number, never through a resolver), got " +
+                                    quote(membership.listen));
+    }
+    for (const PeerConfig& peer : membership.peers) {
+      if (!parse_host_port(peer.address, &host, nullptr) || is_numeric_host(host)) continue;
+      diagnostics->error_at_key("membership.peers",
+                                "the host of a peer must be a numeric IP or localhost (instances "
+                                "reach each other by number, never through a resolver), got " +
+                                    quote(peer.id + "@" + peer.address));
+    }
     if (!membership.node_id.empty() && diagnostics->has_key("membership.peers") &&
         !diagnostics->failed("membership.peers") && !has_peer(membership, membership.node_id)) {
       std::string ids;

@@ -34,8 +34,8 @@ Status validate(const std::vector<Backend>& backends, const RingParams& p) {
   if (!p.hash_tag.empty() && p.hash_tag.size() != 2) {
     return Status::error("hash_tag must be empty or two characters, e.g. \"{}\"");
   }
-  if (p.balance_factor != 0 && !(p.balance_factor >= 1.0)) {
-    return Status::error("balance_factor must be 0 (off) or >= 1.0");
+  if (!is_valid_balance_factor(p.balance_factor)) {
+    return Status::error("balance_factor must be 0 (off) or in [1, 1e6]");
   }
   if (p.algorithm == Algorithm::kKetama) {
     if (p.hash != HashKind::kFnv1a64 && p.hash != HashKind::kMd5) {

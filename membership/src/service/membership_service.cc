@@ -413,8 +413,15 @@ void MembershipService::on_forward_request(const raft::NodeId& from,
     resp.refused = r.status().is_refused();
     transport_->send_frame(from, resp);
   };
+  // The request's own deadline when it has one, as loop time; the leader's otherwise. A
+  // request held here (a new leader not caught up, a peer change waiting its turn) is not
+  // proposed after its caller stopped waiting either.
+  uint64_t until = deadline();
   if (request.deadline_unix_ms != 0) {
-    if (const uint64_t now = unix_now_ms(); now > request.deadline_unix_ms) {
+    const uint64_t now = unix_now_ms();
+    if (now <= request.deadline_unix_ms) {
+      until = std::min(until, now_ms() + (request.deadline_unix_ms - now));
+    } else {
       // Read late (this leader was stopped, or the link stalled with the frame in flight):
       // the caller has answered that the request timed out, so it must not apply now.
       reply(Status::error("not proposed, nothing was changed: the request reached leader " +
@@ -431,10 +438,9 @@ void MembershipService::on_forward_request(const raft::NodeId& from,
     return;
   }
   if (request.kind == transport::ForwardKind::kCommand) {
-    submit_command(std::move(request.command), std::move(reply), deadline());
+    submit_command(std::move(request.command), std::move(reply), until);
   } else {
-    submit_change(std::move(request.change), std::move(request.address), std::move(reply),
-                  deadline());
+    submit_change(std::move(request.change), std::move(request.address), std::move(reply), until);
   }
   process_ready();
   refresh_status();

@@ -218,9 +218,13 @@ bool same_entries(const std::vector<raft::Entry>& a, const std::vector<raft::Ent
 
 }  // namespace
 
+uint8_t wire_version_of(const Frame& frame) {
+  return std::holds_alternative<ForwardRequest>(frame) ? kWireVersion : 2;
+}
+
 std::string encode_frame(const Frame& frame) {
   ByteWriter w;
-  w.u8(kWireVersion);
+  w.u8(wire_version_of(frame));
   std::visit(
       [&w](const auto& f) {
         using T = std::decay_t<decltype(f)>;

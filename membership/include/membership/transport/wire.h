@@ -4,8 +4,9 @@
 //   frame on the stream = u32 payload length (little-endian)
 //                       | 32 bytes HMAC-SHA256(secret, payload)
 //                       | payload
-//   payload             = u8 version (kWireVersion; versions 1 and 2 are still decoded) | u8 kind
-//                         | body
+//   payload             = u8 version | u8 kind | body
+//   version: 3 for forward requests (kWireVersion, the only kind it changed), 2 for the other
+//   kinds, so that a release that reads version 2 still reads them; 1 to 3 are decoded.
 //   kinds: 1 hello, 2 raft message, 3 forward request, 4 forward response
 //
 // Bodies use the membership's ByteWriter conventions: integers little-endian fixed width,
@@ -106,6 +107,8 @@ struct ForwardResponse {
 
 using Frame = std::variant<Hello, raft::Message, ForwardRequest, ForwardResponse>;
 
+// The version `frame` is written with: kWireVersion for a ForwardRequest, 2 for the rest.
+uint8_t wire_version_of(const Frame& frame);
 // The payload bytes of `frame` (no length, no MAC).
 std::string encode_frame(const Frame& frame);
 Result<Frame> decode_frame(std::string_view payload);

@@ -40,7 +40,8 @@ class RequestParser {
   // kNeedMore: call again with the same bytes plus more; the work done so far is kept, so
   //   feeding a request one byte at a time costs linear time overall. Or, when skipped() > 0,
   //   drop that many leading bytes (empty requests), reset(), and call with what follows them.
-  // ParseLimits::max_request_bytes counts the bytes of one request, skipped ones excluded.
+  // ParseLimits::max_request_bytes counts the bytes of one request, skipped ones excluded: a
+  // caller that keeps feeding them instead of dropping them bounds its buffer itself.
   // kError: error() says why, in a form fit for the client after an "ERR " prefix
   //   ("Protocol error: invalid bulk length"). The stream cannot be resynchronised; further
   //   calls return kError until reset().
