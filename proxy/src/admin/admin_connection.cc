@@ -148,6 +148,13 @@ bool AdminConnection::answer_stuck() const {
   return !closing_ && !lingering_ && answer_unsent();
 }
 
+uint64_t AdminConnection::unsent_since_ms() {
+  const size_t unsent = uv_stream_get_write_queue_size(as_stream(&tcp_));
+  if (unsent < unsent_at_last_look_) unsent_since_ms_ = uv_now(tcp_.loop);
+  unsent_at_last_look_ = unsent;
+  return unsent_since_ms_;
+}
+
 void AdminConnection::begin_request(HttpRequest request) {
   awaiting_reply_ = true;
   const uint64_t seq = ++request_seq_;
@@ -204,12 +211,14 @@ void AdminConnection::write(std::string bytes) {
     return;
   }
   ++writes_in_flight_;
+  unsent_at_last_look_ = uv_stream_get_write_queue_size(as_stream(&tcp_));
 }
 
 void AdminConnection::on_write_done(int status) {
   --writes_in_flight_;
   if (closing_) return;
   unsent_since_ms_ = uv_now(tcp_.loop);  // the socket took a whole write: the client reads
+  unsent_at_last_look_ = uv_stream_get_write_queue_size(as_stream(&tcp_));
   if (status != 0) {
     RL_LOG_DEBUG("admin: write failed: %s", uv_strerror(status));
     close();

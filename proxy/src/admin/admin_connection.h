@@ -83,10 +83,12 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // idle_since_ms() is when it began waiting for that request.
   bool receiving() const;
   // Part of an answer is still not taken by the socket (the client does not read, or reads
-  // slowly); unsent_since_ms() is the loop time of the last write that went out whole, or
-  // of the first answer written after one (so a client reading steadily keeps renewing it).
+  // slowly). unsent_since_ms() is when the client last took any of it: the loop time of the
+  // first answer written after all before it went out, of the last write that went out whole,
+  // or of the previous call that found fewer bytes unsent than the one before (a client
+  // reading one big answer steadily keeps renewing it).
   bool answer_stuck() const;
-  uint64_t unsent_since_ms() const { return unsent_since_ms_; }
+  uint64_t unsent_since_ms();
 
  private:
   struct WriteRequest;
@@ -127,8 +129,9 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   bool lingering_ = false;          // shut down; discarding input until EOF or timeout
   bool in_process_ = false;         // process_input() is on the stack (no re-entry)
   size_t writes_in_flight_ = 0;
-  uint64_t waiting_since_ms_ = 0;  // loop time of the accept or of the last answer
-  uint64_t unsent_since_ms_ = 0;   // see answer_stuck()
+  uint64_t waiting_since_ms_ = 0;   // loop time of the accept or of the last answer
+  uint64_t unsent_since_ms_ = 0;    // see unsent_since_ms()
+  size_t unsent_at_last_look_ = 0;  // unsent bytes as the last write or look found them
 
   HttpRequestParser parser_;
   std::string input_;  // received bytes not yet fed to the parser

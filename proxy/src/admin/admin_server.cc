@@ -138,6 +138,7 @@ class AdminListener final : public AdminConnectionOwner {
     AdminConnection* idlest = nullptr;
     AdminConnection* slowest = nullptr;
     AdminConnection* stuck = nullptr;
+    uint64_t stuck_since = 0;
     for (const auto& [raw, connection] : connections_) {
       if (raw->closing()) continue;
       ++open;
@@ -146,9 +147,13 @@ class AdminListener final : public AdminConnectionOwner {
       if (raw->receiving() &&
           (slowest == nullptr || raw->idle_since_ms() < slowest->idle_since_ms()))
         slowest = raw;
-      if (raw->answer_stuck() &&
-          (stuck == nullptr || raw->unsent_since_ms() < stuck->unsent_since_ms()))
-        stuck = raw;
+      if (raw->answer_stuck()) {
+        const uint64_t since = raw->unsent_since_ms();  // one look: it notes the progress
+        if (stuck == nullptr || since < stuck_since) {
+          stuck = raw;
+          stuck_since = since;
+        }
+      }
     }
     if (open < limits_.max_connections) return true;
     if (idlest != nullptr) {
@@ -162,7 +167,7 @@ class AdminListener final : public AdminConnectionOwner {
       slowest->close();
       return true;
     }
-    if (stuck != nullptr && uv_now(loop_) - stuck->unsent_since_ms() >= limits_.slow_sender_ms) {
+    if (stuck != nullptr && uv_now(loop_) - stuck_since >= limits_.slow_sender_ms) {
       RL_LOG_DEBUG("admin: %zu connections open: closing the one not reading its answer longest",
                    open);
       stuck->close();

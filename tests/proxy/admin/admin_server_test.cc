@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "fake_admin_service.h"
@@ -431,7 +433,7 @@ TEST_F(AdminServerTest, AFullServerClosesTheClientNotReadingLongestForANewOne) {
   service_.metrics = std::string(16 << 20, 'm');  // more than socket buffers take
   AdminServerLimits limits;
   limits.max_connections = 2;
-  limits.slow_sender_ms = 100;
+  limits.slow_sender_ms = 1000;  // room for the 503 below on a loaded machine
   start({"127.0.0.1:0", ""}, limits);
   const std::string pipeline = "GET /metrics HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n";
   RawHttpClient first(port_, /*receive_buffer=*/4096);
@@ -449,7 +451,7 @@ TEST_F(AdminServerTest, AFullServerClosesTheClientNotReadingLongestForANewOne) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   RawHttpClient probe(port_);
   ASSERT_TRUE(probe.send(kGetHealth));
   auto ok = probe.read_response();
@@ -466,6 +468,38 @@ TEST_F(AdminServerTest, AFullServerClosesTheClientNotReadingLongestForANewOne) {
     ASSERT_TRUE(answer) << "answer " << i;
     EXPECT_EQ(answer->body.size(), service_.metrics.size());
   }
+}
+
+// A client reading one big answer steadily is not taken for one that does not read: each
+// newcomer that finds the server full while it reads is answered 503 instead.
+TEST_F(AdminServerTest, AClientReadingABigAnswerSteadilyKeepsItsPlace) {
+  service_.metrics = std::string(16 << 20, 'm');
+  AdminServerLimits limits;
+  limits.max_connections = 1;
+  limits.slow_sender_ms = 300;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient reader(port_, /*receive_buffer=*/65536);
+  ASSERT_TRUE(reader.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(eventually([this] { return service_.calls.size() == 1; }));
+  std::atomic<bool> done{false};
+  std::optional<RawResponse> answer;
+  reader.pace_reads(1);  // 16 MiB in reads of 16 KiB: a second or more
+  std::thread reading([&] {
+    answer = reader.read_response();
+    done = true;
+  });
+  int refused = 0;
+  for (int i = 0; i < 100 && !done; ++i) {  // a newcomer every 50 ms while it reads
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (done) break;
+    RawHttpClient newcomer(port_);
+    auto response = newcomer.read_response();
+    if (response && response->status == 503) ++refused;
+  }
+  reading.join();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body.size(), service_.metrics.size());
+  EXPECT_GT(refused, 0) << "the answer went out too fast to test anything";
 }
 
 TEST_F(AdminServerTest, AFullServerClosesTheConnectionIdleLongestForANewOne) {

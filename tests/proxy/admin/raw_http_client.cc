@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace ringleader::proxy::admin::testing {
 
@@ -58,6 +60,7 @@ bool RawHttpClient::fill() {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     buffer_.append(chunk, static_cast<size_t>(n));
+    if (read_pause_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(read_pause_ms_));
     return true;
   }
 }

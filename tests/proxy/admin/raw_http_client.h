@@ -29,6 +29,9 @@ class RawHttpClient {
   bool send(const std::string& bytes);
   // The next response; nullopt on EOF, timeout or garbage. `head_only`: the answer to HEAD.
   std::optional<RawResponse> read_response(bool head_only = false);
+  // From now on, waits `pause_ms` after each read of at most 16 KiB: a client that reads
+  // steadily, but slowly.
+  void pace_reads(int pause_ms) { read_pause_ms_ = pause_ms; }
   // True when the server closes the connection (EOF) with no more bytes.
   bool reads_eof();
   // Closes the sending side only (shutdown SHUT_WR): the server sees EOF, answers can still come.
@@ -39,6 +42,7 @@ class RawHttpClient {
   bool fill();  // reads more into buffer_; false on EOF/error/timeout
 
   int fd_ = -1;
+  int read_pause_ms_ = 0;
   std::string buffer_;
 };
 
