@@ -533,16 +533,8 @@ void Server::update_ring(const nlohmann::json& body, Reply reply) {
                                  "\"balance_factor\" is not supported with algorithm \"maglev\" "
                                  "(its table already spreads keys evenly): set it to 0"));
       }
-      // As a config file's [ring] is checked against its [[backends]] (the leader checks it
-      // again against the membership the change will meet). Removing backends later leaves
-      // each key on all the backends there are, so replicas it already has are not refused.
-      if (body.contains("replicas") && params.replicas > r->backends().size() &&
-          params.replicas != r->params().replicas) {
-        return reply(error_reply(409, "replicas = " + std::to_string(params.replicas) +
-                                          " is more than the " +
-                                          std::to_string(r->backends().size()) +
-                                          " backends of the ring: add backends first"));
-      }
+      // More replicas than backends is refused by the leader, against the membership the
+      // change will meet (MembershipService::admissible).
       propose(state::SetRingParams{params}, {{"ring", params_json(params)}}, reply);
     });
   });
