@@ -126,7 +126,7 @@ void append_command_getkeys(std::string& out, std::span<const std::string_view> 
   if (!check_arity(*spec, command_args)) {
     return append_error_message(out, "Invalid number of arguments specified for command");
   }
-  const Result<KeyPositions> keys = key_positions(*spec, command_args);
+  const Result<KeyPositions> keys = key_positions(*spec, command_args, StepRule::kAsListed);
   if (!keys) {
     // Redis does not say what is wrong here; a script or function call, whose keys are
     // optional, has none then.

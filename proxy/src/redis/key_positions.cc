@@ -21,15 +21,18 @@ Status syntax_error() {
 }
 
 // kRange: first, first+step, ... last (last < 0 counts from the end). With step > 1 and an
-// open end (MSET k v k v), the arguments must fill whole steps.
-Status add_range(const CommandSpec& spec, Args args, KeyPositions& keys) {
+// open end (MSET k v k v), the arguments must fill whole steps unless `steps` says otherwise.
+Status add_range(const CommandSpec& spec, Args args, KeyPositions& keys,
+                 StepRule steps = StepRule::kWhole) {
   const KeySpec& ks = spec.keys;
   const int64_t n = static_cast<int64_t>(args.size());
   const int64_t first = ks.first;
   const int64_t last = ks.last >= 0 ? ks.last : n + ks.last;
   if (first <= 0 || ks.step <= 0) return Status::ok();  // no fixed keys
   if (first > last || last >= n) return arity_error(spec);
-  if (ks.last < 0 && (last + 1 - first) % ks.step != 0) return arity_error(spec);
+  if (ks.last < 0 && steps == StepRule::kWhole && (last + 1 - first) % ks.step != 0) {
+    return arity_error(spec);
+  }
   keys.reserve(static_cast<size_t>((last - first) / ks.step + 1));
   for (int64_t i = first; i <= last; i += ks.step)
     keys.push_back(static_cast<uint32_t>(i));
@@ -167,8 +170,8 @@ Status check_arity(const CommandSpec& spec, std::span<const std::string_view> ar
   return ok ? Status::ok() : arity_error(spec);
 }
 
-Result<KeyPositions> key_positions(const CommandSpec& spec,
-                                   std::span<const std::string_view> args) {
+Result<KeyPositions> key_positions(const CommandSpec& spec, std::span<const std::string_view> args,
+                                   StepRule steps) {
   if (Status arity = check_arity(spec, args); !arity) return arity;
   KeyPositions keys;
   Status found = Status::ok();
@@ -176,7 +179,7 @@ Result<KeyPositions> key_positions(const CommandSpec& spec,
     case KeySearch::kNone:
       break;
     case KeySearch::kRange:
-      found = add_range(spec, args, keys);
+      found = add_range(spec, args, keys, steps);
       break;
     case KeySearch::kNumkeys:
       found = add_numkeys(spec, args, keys);

@@ -97,6 +97,11 @@ TEST(CommandReplyTest, ListNamesServedCommandsAndSubcommands) {
 TEST(CommandReplyTest, GetKeysUsesTheTable) {
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}),
             "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  // As Redis: every other argument, though MSET itself refuses a missing value.
+  EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "MSET", "a", "1", "b"}),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  const std::vector<std::string_view> mset = {"MSET", "a", "1", "b"};
+  EXPECT_FALSE(key_positions(*resolve_command(mset), mset));
   EXPECT_EQ(reply_to({"command", "getkeys", "eval", "s", "1", "k", "x"}), "*1\r\n$1\r\nk\r\n");
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "EVAL", "s", "0"}), "*0\r\n");
   EXPECT_EQ(reply_to({"COMMAND", "GETKEYS", "ping", "x"}),

@@ -325,14 +325,29 @@ TEST_F(LiveRedisCommandTest, KeyPositionsMatchCommandGetkeys) {
 }
 
 // COMMAND GETKEYS answers as redis-server does, byte for byte, where the keys cannot be
-// found too. (One difference is kept: MSET with an odd number of arguments is refused, where
-// Redis lists every other argument.)
+// found too, and for MSET with a value missing (Redis lists every other argument).
 TEST_F(LiveRedisCommandTest, CommandGetkeysAnswersAsRedisDoes) {
-  for (const std::string line :
-       {"EVAL s -1", "EVAL s 5 a", "EVALSHA s x", "FCALL f -1", "ZUNIONSTORE d 5 a",
-        "ZUNIONSTORE d x a", "LMPOP 0 a LEFT", "SINTERCARD 3 a", "XREAD STREAMS a",
-        "SPUBLISH ch msg", "SSUBSCRIBE a b", "PUBLISH ch msg", "PING x", "TIME x", "GET a b",
-        "NOSUCH a", "GET a", "EVAL s 1 k"}) {
+  for (const std::string line : {"EVAL s -1",
+                                 "EVAL s 5 a",
+                                 "EVALSHA s x",
+                                 "FCALL f -1",
+                                 "ZUNIONSTORE d 5 a",
+                                 "ZUNIONSTORE d x a",
+                                 "LMPOP 0 a LEFT",
+                                 "SINTERCARD 3 a",
+                                 "XREAD STREAMS a",
+                                 "SPUBLISH ch msg",
+                                 "SSUBSCRIBE a b",
+                                 "PUBLISH ch msg",
+                                 "PING x",
+                                 "TIME x",
+                                 "GET a b",
+                                 "NOSUCH a",
+                                 "GET a",
+                                 "EVAL s 1 k",
+                                 "MSET a 1 b",
+                                 "MSETNX a 1 b 2 c",
+                                 "MSET a"}) {
     const std::vector<std::string> words = words_of(line);
     std::vector<std::string_view> request = {"COMMAND", "GETKEYS"};
     request.insert(request.end(), words.begin(), words.end());
