@@ -1057,6 +1057,26 @@ class IdleTimeoutTest(ClusterCase):
             self.assertEqual(got, 8 * want)
             self.assertGreater(time.monotonic() - start, 0.6)  # well past the idle timeout
 
+    def test_a_client_waiting_for_a_slow_backend_is_not_idle(self):
+        # The backend holds writes for 0.7 s, over two idle timeouts (and within the 1 s
+        # backend.timeout_ms): the client has sent nothing since its SET, but a request in
+        # flight is activity, and the reply reaches it.
+        key = "slowbackend:k"
+        owner = self.direct(self.owner(key))
+        owner.execute_command("CLIENT", "PAUSE", "700", "WRITE")
+        try:
+            with socket.create_connection(("127.0.0.1", self.rl.port), timeout=5) as s:
+                s.settimeout(5)
+                start = time.monotonic()
+                s.sendall(f"SET {key} v\r\n".encode())
+                self.assertEqual(s.recv(10), b"+OK\r\n")
+                self.assertGreater(time.monotonic() - start, 0.6)
+                # Then idle: closed within the timeout and a check's slack.
+                self.assertEqual(s.recv(10), b"")
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+        self.assertEqual(owner.get(key), b"v")
+
 
 
 class TcpKeepaliveTest(ClusterCase):
