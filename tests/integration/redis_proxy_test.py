@@ -354,21 +354,33 @@ class DataTypesTest(ClusterCase):
         self.assertRegex(lines[-1], r"^\d+\s+[\d.]+[BKMG]\s+\d+\s+0\s+\d+", stat.stdout)
 
     def test_a_transaction_runs_nothing(self):
-        # MULTI is refused, and what was meant to run atomically does not run in part: the
-        # connection closes after the error, so nothing sent after MULTI runs.
+        # MULTI is refused, and what was meant to run atomically does not run in part: what
+        # follows MULTI is refused until EXEC (EXECABORT) or DISCARD, on a connection that
+        # stays open. redis-py's transaction raises MULTI's error.
         c = self.client()
         c.delete("tx:k", "tx:n")
         pipe = c.pipeline(transaction=True)
         pipe.set("tx:k", "v")
         pipe.incr("tx:n")
-        with self.assertRaises(redis.RedisError):
+        with self.assertRaisesRegex(redis.ResponseError, "'multi' is not supported by ringleader"):
             pipe.execute()
-        reply = send_and_half_close(self.rl.port, b"MULTI\r\nSET tx:k v\r\nEXEC\r\n")
-        self.assertTrue(reply.startswith(b"-ERR 'multi' is not supported"), reply)
-        self.assertEqual(reply.count(b"\r\n"), 1, reply)  # then closed: one reply only
-        self.assertEqual(self.client().exists("tx:k", "tx:n"), 0)
-        # The client's next connection works as usual.
-        self.assertTrue(self.client().set("tx:k", "v"))
+        self.assertEqual(c.exists("tx:k", "tx:n"), 0)
+        reply = send_and_half_close(self.rl.port, b"MULTI\r\nSET tx:k v\r\nEXEC\r\nPING\r\n")
+        lines = reply.split(b"\r\n")
+        self.assertTrue(lines[0].startswith(b"-ERR 'multi' is not supported"), reply)
+        self.assertTrue(lines[1].startswith(b"-ERR 'set' was not run: it follows a MULTI"), reply)
+        self.assertTrue(lines[2].startswith(b"-EXECABORT Transaction discarded"), reply)
+        self.assertEqual(lines[3:], [b"+PONG", b""], reply)
+        # redis-cli reconnects after a closed connection and would run the rest of the
+        # transaction on the new one; nothing runs here, and it is told why.
+        c.mset({"tx:a": 100, "tx:b": 0})
+        cli = subprocess.run(["redis-cli", "-p", str(self.rl.port)],
+                             input="MULTI\nDECRBY tx:a 30\nINCRBY tx:b 30\nEXEC\n",
+                             capture_output=True, text=True, timeout=30)
+        self.assertIn("'multi' is not supported", cli.stdout)
+        self.assertIn("EXECABORT", cli.stdout)
+        self.assertEqual(c.mget("tx:a", "tx:b"), [b"100", b"0"])
+        self.assertEqual(c.exists("tx:k", "tx:n"), 0)
 
     def test_a_client_that_turns_replies_off_is_closed_after_the_error(self):
         # CLIENT REPLY OFF or SKIP: the client then reads no reply to what follows (or to the

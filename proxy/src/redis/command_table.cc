@@ -395,6 +395,7 @@ constexpr CommandSpec kCommandTable[] = {
     local("hello", -1, kNS | kL | kS | kFa | kNA),
     local("ping", -1, kFa),
     local("quit", -1, kNS | kL | kS | kFa | kNA),
+    local("reset", 1, kNS | kL | kS | kFa | kNA),
     local("select", 2, kL | kS | kFa),
     local("time", 1, kL | kS | kFa),
 
@@ -465,7 +466,6 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("monitor", 1, kA | kNS | kL | kS, kServerAdmin),
     refuse("pfdebug", 3, kW | kM | kA, kServerAdmin, key_at(2)),
     refuse("pfselftest", 1, kA, kServerAdmin),
-    refuse("reset", 1, kNS | kL | kS | kFa | kNA, kServerAdmin),
     refuse("save", 1, kA | kNS, kServerAdmin),
     refuse("shutdown", -1, kA | kNS | kL | kS, kServerAdmin),
     refuse("slowlog", -2, k0, kServerAdmin),

@@ -138,6 +138,18 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     req.close_after = true;
     return;
   }
+  if (name == "reset") {
+    // What Redis's RESET clears that the proxy keeps: the client name, a refused MULTI's
+    // state, and the authentication when proxy.requirepass is set.
+    client_name_.clear();
+    in_refused_transaction_ = false;
+    if (!requirepass.empty() && authenticated_) {
+      authenticated_ = false;
+      parser_.set_limits(kLimitsBeforeAuth);
+    }
+    append_simple(out, "RESET");
+    return;
+  }
   if (!authenticated_) {
     append_error(out, "NOAUTH Authentication required.");
     return;

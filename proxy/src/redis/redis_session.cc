@@ -237,8 +237,34 @@ void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& 
   req.latency_class = static_cast<uint8_t>(c);
 }
 
+bool RedisSession::answer_in_refused_transaction(Args args, PendingRequest& req) {
+  const std::string_view name = args[0];
+  if (iequals(name, "quit") || iequals(name, "reset")) return false;
+  if (iequals(name, "exec")) {
+    in_refused_transaction_ = false;
+    reply_error(req,
+                "EXECABORT Transaction discarded because of: its MULTI was refused (ringleader "
+                "does not support transactions: they cannot span the backends of a pool)");
+  } else if (iequals(name, "discard")) {
+    in_refused_transaction_ = false;
+    append_simple(req.reply, "OK");
+    req.complete = true;
+  } else if (iequals(name, "multi")) {
+    reply_error(req, "ERR MULTI calls can not be nested");
+  } else {
+    reply_error(req, "ERR '" + lowercase(printable(name, 64)) +
+                         "' was not run: it follows a MULTI, which ringleader refused; "
+                         "EXEC or DISCARD ends the transaction");
+  }
+  return true;
+}
+
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   const CommandSpec* spec = resolve_command(args);
+  if (in_refused_transaction_ && answer_in_refused_transaction(args, req)) {
+    if (spec != nullptr) classify(args, *spec, req);
+    return;
+  }
   if (spec == nullptr) {
     reply_error(req, unknown_command_error(args));
     return;
@@ -264,18 +290,18 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   switch (spec->routing) {
     case Routing::kUnsupported:
       if (spec->name == "multi") {
-        // A client that pipelines MULTI ... EXEC expects all or nothing: nothing then. The
-        // connection closes after the error, so what was sent after MULTI never runs, and
-        // a client that reads the error first is not left inside a transaction that is not.
+        // A client that pipelines MULTI ... EXEC expects all or nothing: nothing then, and
+        // EXEC says so (see in_refused_transaction_).
         reply_error(req, "ERR " + unsupported_message(*spec, args) +
-                             "; the connection is closed so that nothing sent after it runs");
-        req.close_after = true;
+                             "; what follows is refused until EXEC or DISCARD");
+        in_refused_transaction_ = true;
         return;
       }
       if (spec->name == "client" && args.size() >= 2 && iequals(args[1], "reply") &&
           !(args.size() == 3 && iequals(args[2], "on"))) {
         // CLIENT REPLY OFF or SKIP: the client expects no reply to what follows (or to the
-        // next command), and would take the replies it gets for others'. Closed as MULTI is.
+        // next command), and would take the replies it gets for others'. The connection
+        // closes after the error, so nothing sent after it runs.
         reply_error(req, "ERR " + unsupported_message(*spec, args) +
                              "; the connection is closed so that no reply reaches a client "
                              "that asked for none");

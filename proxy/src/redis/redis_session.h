@@ -64,6 +64,9 @@ class RedisSession final : public Session {
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);
   void plan_scan(Args args, PendingRequest& req);
   void answer_local(const CommandSpec& spec, Args args, PendingRequest& req);
+  // After a refused MULTI, until EXEC, DISCARD or RESET: answers a request without running it
+  // (true), or leaves QUIT and RESET to the usual handling (false).
+  bool answer_in_refused_transaction(Args args, PendingRequest& req);
   // CLIENT SETINFO LIB-NAME|LIB-VER value, and the line CLIENT INFO answers.
   void client_setinfo(std::string_view attribute, std::string_view value, std::string& out);
   std::string client_info_line(Args args) const;
@@ -94,6 +97,11 @@ class RedisSession final : public Session {
   const SessionEnv& env_;
   RequestParser parser_;
   bool authenticated_;
+  // The client sent MULTI, which was refused; it may believe it is inside a transaction.
+  // Everything it sends until EXEC or DISCARD is refused, so no part of the transaction runs
+  // (a client that reconnects after an error would run the rest otherwise), and EXEC answers
+  // EXECABORT, as Redis answers a transaction with a refused command.
+  bool in_refused_transaction_ = false;
   std::string client_name_;
   std::string lib_name_;  // CLIENT SETINFO
   std::string lib_ver_;

@@ -200,6 +200,44 @@ TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
   EXPECT_NE(arity->reply.find("wrong number of arguments"), std::string::npos) << arity->reply;
 }
 
+// A refused MULTI leaves the client believing it is in a transaction: nothing it sends runs
+// until EXEC (which answers EXECABORT, as Redis does for a transaction with a refused
+// command) or DISCARD. QUIT and RESET are served as usual.
+TEST_F(RedisSessionTest, NothingAfterARefusedMultiRunsUntilExecOrDiscard) {
+  PendingRequest* multi = plan("MULTI\r\n");
+  EXPECT_EQ(multi->reply.rfind("-ERR 'multi' is not supported by ringleader", 0), 0u)
+      << multi->reply;
+  EXPECT_FALSE(multi->close_after);
+  for (const char* line : {"SET a 1\r\n", "GET a\r\n", "PING\r\n", "FROB\r\n", "WATCH a\r\n"}) {
+    PendingRequest* req = plan(line);
+    EXPECT_TRUE(req->complete) << line;
+    EXPECT_TRUE(req->fragments.empty()) << line;
+    EXPECT_NE(req->reply.find("was not run: it follows a MULTI"), std::string::npos) << req->reply;
+  }
+  EXPECT_EQ(plan("MULTI\r\n")->reply, "-ERR MULTI calls can not be nested\r\n");
+  EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-EXECABORT Transaction discarded because of: ", 0), 0u);
+  // Over: requests run again, and EXEC is refused as outside any transaction.
+  EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
+  EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-ERR 'exec' is not supported", 0), 0u);
+  plan("MULTI\r\n");
+  EXPECT_EQ(plan("DISCARD\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
+  plan("MULTI\r\n");
+  EXPECT_EQ(plan("RESET\r\n")->reply, "+RESET\r\n");
+  EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
+  plan("MULTI\r\n");
+  PendingRequest* quit = plan("QUIT\r\n");
+  EXPECT_EQ(quit->reply, "+OK\r\n");
+  EXPECT_TRUE(quit->close_after);
+}
+
+TEST_F(RedisSessionTest, ResetClearsTheClientName) {
+  EXPECT_EQ(plan("CLIENT SETNAME app\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("RESET\r\n")->reply, "+RESET\r\n");
+  EXPECT_EQ(plan("CLIENT GETNAME\r\n")->reply, "$-1\r\n");
+  EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);  // no password: still served
+}
+
 // Latency statistics by class: a request answered before it was classified (an unknown
 // command, a wrong arity) is local, not a read.
 TEST_F(RedisSessionTest, RequestsAnsweredBeforeClassifyingAreLocal) {
@@ -872,6 +910,19 @@ TEST_F(RedisSessionAuthTest, RequestsBeforeAuthAreHeldSmall) {
   const std::string value(100000, 'v');
   PendingRequest* set = plan("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + value + "\r\n");
   EXPECT_EQ(set->fragments.size(), 1u);
+}
+
+// RESET signs the client out, as Redis does when a password is required, and holds its
+// requests small again.
+TEST_F(RedisSessionAuthTest, ResetAsksForTheSecretAgain) {
+  EXPECT_EQ(plan("RESET\r\n")->reply, "+RESET\r\n");  // allowed before AUTH
+  EXPECT_EQ(plan("AUTH pw\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("GET foo\r\n")->fragments.size(), 1u);
+  EXPECT_EQ(plan("RESET\r\n")->reply, "+RESET\r\n");
+  EXPECT_EQ(plan("GET foo\r\n")->reply.rfind("-NOAUTH", 0), 0u);
+  PendingRequest* big = plan("*2\r\n$3\r\nGET\r\n$70000\r\n", NextStatus::kFatal);
+  EXPECT_EQ(big->reply.rfind("-ERR Protocol error: request exceeds the limit before AUTH", 0), 0u)
+      << big->reply;
 }
 
 TEST(RedisProtocolTest, MissesAreNilsAndArraysOfNothingButNils) {
