@@ -157,22 +157,29 @@ void cpu_section(std::string& out) {
 
 void keyspace_section(const InfoSources& in, std::string& out) {
   // Sum "dbN:keys=K,expires=E,avg_ttl=T" over backends, N being backend.db, which clients
-  // see as db0.
+  // see as db0. The average TTL is the backends' averages weighted by their keys with an
+  // expiry (a backend that has not sampled its TTLs yet says 0, and counts as 0, as its own
+  // INFO does).
   uint64_t keys = 0, expires = 0;
+  long double ttl_sum = 0;
   const std::string db = "db" + std::to_string(in.backend_db);
   for (std::string_view text : in.backend_texts) {
-    uint64_t k = 0, e = 0;
+    uint64_t k = 0, e = 0, ttl = 0;
     std::string line(info_field(text, db));
-    if (std::sscanf(line.c_str(), "keys=%lu,expires=%lu", &k, &e) == 2) {
+    const int read = std::sscanf(line.c_str(), "keys=%lu,expires=%lu,avg_ttl=%lu", &k, &e, &ttl);
+    if (read >= 2) {
       keys += k;
       expires += e;
+      if (read == 3) ttl_sum += static_cast<long double>(ttl) * static_cast<long double>(e);
     }
   }
   out += "# Keyspace\r\n";
   BackendTotals(in).note_missing(out, "keyspace");
   if (keys > 0) {
+    const uint64_t avg_ttl =
+        expires > 0 ? static_cast<uint64_t>(ttl_sum / static_cast<long double>(expires)) : 0;
     out += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +
-           ",avg_ttl=0\r\n";
+           ",avg_ttl=" + std::to_string(avg_ttl) + "\r\n";
   }
 }
 

@@ -11,6 +11,7 @@
 #include "info_reply.h"
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
+#include "resp_integer.h"
 
 namespace ringleader::proxy::redis {
 namespace {
@@ -51,7 +52,10 @@ Status check_database_option(const CommandSpec& spec, std::span<const std::strin
     if (iequals(args[i], "REPLACE")) continue;
     if (!iequals(args[i], "DB") || i + 1 >= args.size()) return Status::error("ERR syntax error");
     ++i;
-    if (args[i] != "0") {
+    const std::optional<int64_t> db = parse_resp_integer(args[i]);
+    if (!db) return Status::error("ERR value is not an integer or out of range");
+    if (*db < 0) return Status::error("ERR DB index is out of range");
+    if (*db != 0) {
       return Status::error("ERR COPY ... DB " + printable(args[i], 20) +
                            ": ringleader serves database 0 only");
     }

@@ -62,7 +62,7 @@ TEST(InfoReplyTest, KeyspaceSumsTheBackendsSelectedDatabase) {
   in.backends = 2;
   EXPECT_EQ(info_text(in), "# Keyspace\r\ndb0:keys=7,expires=1,avg_ttl=0\r\n");
   in.backend_db = 3;
-  EXPECT_EQ(info_text(in), "# Keyspace\r\ndb0:keys=15,expires=2,avg_ttl=0\r\n");
+  EXPECT_EQ(info_text(in), "# Keyspace\r\ndb0:keys=15,expires=2,avg_ttl=5\r\n");
   in.backend_db = 4;
   EXPECT_EQ(info_text(in), "# Keyspace\r\n");
 }

@@ -181,6 +181,13 @@ TEST_F(RedisSessionTest, KeysThatMustLiveTogether) {
   ASSERT_TRUE(other_db->complete);
   EXPECT_NE(other_db->reply.find("database 0 only"), std::string::npos) << other_db->reply;
   EXPECT_FALSE(plan("COPY {u}:a {u}:b REPLACE DB 0\r\n")->complete);
+  // A database that is not a number, or a negative one, gets Redis's words.
+  for (const char* db : {"x", "00", "+1", "\" 1\""}) {
+    EXPECT_EQ(plan("COPY {u}:a {u}:b DB " + std::string(db) + "\r\n")->reply,
+              "-ERR value is not an integer or out of range\r\n")
+        << db;
+  }
+  EXPECT_EQ(plan("COPY {u}:a {u}:b DB -1\r\n")->reply, "-ERR DB index is out of range\r\n");
 }
 
 TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
@@ -536,7 +543,7 @@ TEST_F(RedisSessionTest, InfoSumsMemoryAndReportsTheLowestRedisVersion) {
   for (const char* line :
        {"redis_version:7.0.15\r\n", "used_memory:3072\r\n", "used_memory_human:3.00K\r\n",
         "maxmemory:0\r\n",  // one backend without a limit: none overall
-        "maxmemory_policy:noeviction\r\n", "db0:keys=4,expires=1,avg_ttl=0\r\n",
+        "maxmemory_policy:noeviction\r\n", "db0:keys=4,expires=1,avg_ttl=9\r\n",
         "# ringleader: 1 of 3 backends gave no memory figures",
         "connected_clients:", "role:master\r\n"})
     EXPECT_NE(req->reply.find(line), std::string::npos) << line << " in " << req->reply;
@@ -549,11 +556,12 @@ TEST_F(RedisSessionTest, InfoSumsMemoryAndReportsTheLowestRedisVersion) {
 TEST_F(RedisSessionTest, InfoKeyspaceCountsTheBackendsThatAnswered) {
   PendingRequest* req = plan("INFO keyspace\r\n");
   ASSERT_EQ(req->fragments.size(), 3u);
-  reply(req, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=0\r\n"));
-  reply(req, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n"));
+  reply(req, 0, bulk("# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=1000\r\n"));
+  reply(req, 1, bulk("# Keyspace\r\ndb0:keys=7,expires=3,avg_ttl=5000\r\n"));
   fail(req, 2, "backend b2 (127.0.0.1:7002): connection refused");
   session_->complete(*req);
-  EXPECT_NE(req->reply.find("db0:keys=12,expires=1,avg_ttl=0\r\n"), std::string::npos)
+  // The average TTL weighs each backend's by its keys with an expiry: (1000 + 3 * 5000) / 4.
+  EXPECT_NE(req->reply.find("db0:keys=12,expires=4,avg_ttl=4000\r\n"), std::string::npos)
       << req->reply;
   EXPECT_NE(req->reply.find("# ringleader: 1 of 3 backends gave no keyspace"), std::string::npos)
       << req->reply;
