@@ -62,12 +62,18 @@ bool is_ipv6_literal(std::string_view text) {
 }
 
 // A dotted-quad IPv4 address, or a host name: dot-separated labels of [A-Za-z0-9_-].
-// Text made only of digits and dots must be a valid IPv4 address.
+// Text made only of digits and dots must be a valid IPv4 address. Other IPv4 spellings that
+// the resolver reads as numbers (127.1, 0x7f000001, 0177.0.0.1) are refused: one server
+// would have several names, and the check that no server is listed twice compares them.
 bool is_ipv4_or_hostname(std::string_view text) {
   if (text.empty() || text.size() > kMaxHostnameLength) return false;
+  const std::string terminated(text);
+  in_addr parsed{};
+  const bool dotted_quad = inet_pton(AF_INET, terminated.c_str(), &parsed) == 1;
+  if (dotted_quad) return true;
+  if (inet_aton(terminated.c_str(), &parsed) != 0) return false;
   if (std::all_of(text.begin(), text.end(), [](char c) { return is_digit(c) || c == '.'; })) {
-    in_addr parsed{};
-    return inet_pton(AF_INET, std::string(text).c_str(), &parsed) == 1;
+    return false;
   }
   size_t start = 0;
   while (true) {

@@ -79,6 +79,12 @@ TEST(ParseHostPort, RejectsMalformedAddresses) {
            "[::1]x:6379",      //
            "256.1.1.1:80",     // not an IPv4 address
            "1.2.3:80",         //
+           "127.1:80",         // IPv4 spellings the resolver reads as numbers: one server,
+           "2130706433:80",    // many names
+           "0x7f000001:80",    //
+           "0x7f.0.0.1:80",    //
+           "0177.0.0.1:80",    //
+           "0X7F.1:80",        //
            "my host:80",       // space in name
            "a..b:80",          // empty label
            "*:80",             //
