@@ -272,6 +272,28 @@ class WriteTest(RedisReplicationCase):
         self.assertEqual(metric_value(rl.admin_port, "ringleader_backend_replies_too_large_total"),
                          0)
 
+    def test_a_follow_up_that_times_out_leaves_the_clients_answer_counted_as_ok(self):
+        """SET NX applies on the primary; the other replica is paused past backend.timeout_ms,
+        so its copy fails. The client hears OK: the request counts as ok, the copy as a
+        replica write failure (it counted as a failed request before)."""
+        rl = self.proxy(replicas=2, write="one")
+        c = self.client(rl)
+        primary, other = self.holders(rl, ["nx:paused"])[0]
+        c.delete("nx:paused")
+        ok = 'ringleader_requests_total{command="set",outcome="ok"}'
+        failed = 'ringleader_requests_total{command="set",outcome="failed"}'
+        before = (metric_value(rl.admin_port, ok) or 0, metric_value(rl.admin_port, failed) or 0)
+        failures = metric_value(rl.admin_port, "ringleader_replica_write_failures_total")
+        self.direct(other).execute_command("CLIENT", "PAUSE", "2000", "WRITE")
+        try:
+            self.assertTrue(c.set("nx:paused", "v", nx=True))
+        finally:
+            self.direct(other).execute_command("CLIENT", "UNPAUSE")
+        self.assertEqual(metric_value(rl.admin_port, "ringleader_replica_write_failures_total"),
+                         failures + 1)
+        self.assertEqual(metric_value(rl.admin_port, ok), before[0] + 1)
+        self.assertEqual(metric_value(rl.admin_port, failed) or 0, before[1])
+
     def test_a_follow_up_the_other_replica_refuses_counts_as_a_replica_write_failure(self):
         """HSETNX applies on the primary; the other replica holds a string under that key and
         answers HSET with WRONGTYPE. The client hears the primary's answer; the miss is counted."""

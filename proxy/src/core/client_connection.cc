@@ -636,8 +636,10 @@ bool ClientConnection::over_output_limit() const {
 void ClientConnection::record(const PendingRequest& req) {
   WorkerCounters& wc = worker_.counters();
   Outcome outcome = Outcome::kOk;
+  // A follow-up is a replica's copy of the primary's decision: the client's answer is the
+  // primary's, and a copy that failed counts as a replica write failure, not here.
   for (const Fragment& f : req.fragments) {
-    if (f.state == FragmentState::kFailed) outcome = Outcome::kFailed;
+    if (f.state == FragmentState::kFailed && !f.follow_up) outcome = Outcome::kFailed;
   }
   if (outcome == Outcome::kOk && worker_.protocol().is_error_reply(req.reply)) {
     outcome = Outcome::kError;
