@@ -358,6 +358,7 @@ void MembershipService::on_tick() {
     maybe_seed();
     submit_waiting_commands();
     process_ready();
+    forget_departed_peers();
     const raft::NodeId& leader = node_->leader();
     if (failure_.empty() && transport_->founders().empty() && !leader.empty() &&
         leader != options_.node_id && heard_leader_) {
@@ -864,6 +865,27 @@ void MembershipService::sync_recorded_addresses() {
       RL_LOG_WARN("membership %s: peer %s's recorded address %s is unusable: %s",
                   options_.node_id.c_str(), id.c_str(), address.c_str(), s.message().c_str());
     }
+  }
+}
+
+void MembershipService::forget_departed_peers() {
+  const raft::Configuration& config = node_->configuration();
+  if (config.members().empty()) return;
+  for (const auto& [id, address] : transport_->peers()) {
+    if (config.is_member(id) || node_->progress(id)) continue;
+    const bool pending = std::any_of(pending_changes_.begin(), pending_changes_.end(),
+                                     [&id](const PendingChange& p) { return p.change.node == id; });
+    if (pending) continue;
+    // A departed instance that still runs may dial in again, and its Hello teaches the
+    // transport its address again: dropped again, said once.
+    if (departed_.insert(id).second) {
+      RL_LOG_INFO("membership %s: peer %s (%s) has left the group; no longer contacted",
+                  options_.node_id.c_str(), id.c_str(), address.c_str());
+    }
+    transport_->remove_peer(id);
+  }
+  for (auto it = departed_.begin(); it != departed_.end();) {
+    it = config.is_member(*it) ? departed_.erase(it) : std::next(it);
   }
 }
 

@@ -805,6 +805,42 @@ TEST_F(ServiceTest, AddLearnerPromoteItRemoveAnotherAndKeepCommitting) {
   }
 }
 
+// A removed peer leaves every instance's transport once the leader has stopped telling it
+// of its removal: it is no longer listed, nor dialed (it used to be, forever).
+TEST_F(ServiceTest, ARemovedPeerIsForgottenAndNoLongerDialed) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  // A learner where nothing listens: the leader dials it.
+  const std::string nowhere = "127.0.0.1:" + std::to_string(free_port());
+  Answer added;
+  svc(leader).add_peer("ghost", nowhere, added.callback());
+  ASSERT_TRUE(added.wait().is_ok());
+  const auto listed = [&](size_t i) {
+    for (const PeerStatus& p : svc(i).status().peers) {
+      if (p.id == "ghost") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually([&] { return listed(leader); }));
+  Answer removal;
+  svc(leader).remove_peer("ghost", removal.callback());
+  ASSERT_TRUE(removal.wait().is_ok());
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i : all()) {
+      if (listed(i)) return false;
+    }
+    return true;
+  }));
+  std::vector<uint64_t> failures;
+  for (size_t i : all())
+    failures.push_back(svc(i).status().transport.connect_failures);
+  std::this_thread::sleep_for(1500ms);  // several reconnect attempts, had it been dialed
+  for (size_t i : all())
+    EXPECT_EQ(svc(i).status().transport.connect_failures, failures[i]) << nodes_[i]->id;
+}
+
 TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   snapshot_every_ = 5;
   make_nodes(3);
