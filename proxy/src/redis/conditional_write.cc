@@ -58,7 +58,8 @@ uint32_t encode_derived(const DerivedWrite& w, std::string& out) {
 }
 
 bool complete_derived(Derived kind, std::string& payload, uint32_t at, std::string_view reply) {
-  Result<ReplyValue> v = parse_reply(reply);
+  // SPOP's answer: a member, or an array of members.
+  Result<ReplyValue> v = parse_reply(reply, {.max_depth = 1});
   if (!v || kind != Derived::kSremPopped) return false;
   std::vector<std::string_view> members;
   if (v->type == ReplyValue::Type::kBulk) {

@@ -147,10 +147,15 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kFirstAnswers:
       return;
     case MergeKind::kArrayInKeyOrder: {
+      // Each part is an array of as many scalars as its fragment was asked for, no more.
+      std::vector<size_t> asked(req.fragments.size(), 0);
+      for (const auto& slot : req.merge.slots)
+        ++asked[slot.first];
       std::vector<ReplyValue> parts;
       parts.reserve(req.fragments.size());
-      for (const Fragment& f : req.fragments) {
-        auto v = parse_reply(f.reply);
+      for (size_t i = 0; i < req.fragments.size(); ++i) {
+        const Fragment& f = req.fragments[i];
+        auto v = parse_reply(f.reply, {.max_depth = 1, .max_values = 1 + asked[i]});
         if (!v || v->type != ReplyValue::Type::kArray) {
           append_error(out, "ERR ringleader: unexpected reply to a split request");
           return;
@@ -172,7 +177,7 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kIntegerSum: {
       int64_t sum = 0;
       for (const Fragment& f : req.fragments) {
-        auto v = parse_reply(f.reply);
+        auto v = parse_reply(f.reply, {.max_depth = 0, .max_values = 1});
         if (!v || v->type != ReplyValue::Type::kInteger) {
           append_error(out, "ERR ringleader: unexpected reply to a split request");
           return;
@@ -206,9 +211,9 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kArrayAnd: {
       std::vector<int64_t> all;
       for (size_t i = 0; i < req.fragments.size(); ++i) {
-        auto v = parse_reply(req.fragments[i].reply);
-        if (!v || v->type != ReplyValue::Type::kArray ||
-            (i > 0 && v->elements.size() != all.size())) {
+        auto v =
+            parse_reply(req.fragments[i].reply, {.max_depth = 1, .max_values = 1 + req.merge.aux});
+        if (!v || v->type != ReplyValue::Type::kArray || v->elements.size() != req.merge.aux) {
           append_error(out, "ERR ringleader: unexpected reply to a request sent to every backend");
           return;
         }
@@ -242,7 +247,8 @@ void RedisSession::merge_info(PendingRequest& req) {
   for (const Fragment& f : req.fragments) {
     if (f.state != FragmentState::kDone) continue;
     // An error reply (LOADING, NOAUTH, ...) counts as no answer. The text views f.reply.
-    if (auto v = parse_reply(f.reply); v && v->type == ReplyValue::Type::kBulk)
+    if (auto v = parse_reply(f.reply, {.max_depth = 0, .max_values = 1});
+        v && v->type == ReplyValue::Type::kBulk)
       in.backend_texts.push_back(v->text);
   }
   in.totals = env_.counters->totals();
@@ -255,7 +261,8 @@ void RedisSession::merge_info(PendingRequest& req) {
 
 void RedisSession::merge_scan(PendingRequest& req) {
   std::string& out = req.reply;
-  auto v = parse_reply(req.fragments[0].reply);
+  // [cursor, [key, ...]]: two levels, scalars inside.
+  auto v = parse_reply(req.fragments[0].reply, {.max_depth = 2});
   if (!v || v->type != ReplyValue::Type::kArray || v->elements.size() != 2 ||
       v->elements[1].type != ReplyValue::Type::kArray) {
     append_error(out, "ERR ringleader: unexpected SCAN reply");
@@ -299,7 +306,7 @@ void RedisSession::merge_keys(PendingRequest& req) {
   std::vector<ReplyValue> parts;
   size_t total = 0;
   for (const Fragment& f : req.fragments) {
-    auto v = parse_reply(f.reply);
+    auto v = parse_reply(f.reply, {.max_depth = 1});
     if (!v || v->type != ReplyValue::Type::kArray) {
       append_error(req.reply, "ERR ringleader: unexpected KEYS reply");
       return;

@@ -553,6 +553,7 @@ void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingReques
       break;
     case Merge::kArrayAnd:
       req.merge.kind = static_cast<uint8_t>(MergeKind::kArrayAnd);
+      req.merge.aux = args.size() - 2;  // SCRIPT EXISTS sha...: one answer per sha
       break;
     case Merge::kAllOk:
     default:

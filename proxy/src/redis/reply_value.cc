@@ -99,7 +99,35 @@ class ValidatedReplyBuilder {
 
 }  // namespace
 
-Result<ReplyValue> parse_reply(std::string_view complete_reply) {
+// The depth and the number of values of a reply that ReplyScanner validated, read from its
+// array headers alone; false as soon as either passes `limits`.
+bool within_limits(std::string_view reply, ReplyLimits limits) {
+  std::vector<size_t> remaining;  // per open array: elements not yet started
+  size_t values = 0;
+  size_t pos = 0;
+  while (true) {
+    if (++values > limits.max_values || pos >= reply.size()) return false;
+    const char type = reply[pos];
+    const size_t cr = reply.find('\r', pos);
+    if (cr == std::string_view::npos) return false;
+    const std::optional<int64_t> number =
+        type == '$' || type == '*' ? parse_resp_integer(reply.substr(pos + 1, cr - pos - 1))
+                                   : std::optional<int64_t>(0);
+    if (!number) return false;
+    pos = cr + 2;
+    if (type == '$' && *number >= 0) pos += static_cast<size_t>(*number) + 2;
+    if (type == '*' && *number > 0) {
+      if (remaining.size() + 1 > limits.max_depth) return false;
+      remaining.push_back(static_cast<size_t>(*number));
+    }
+    while (!remaining.empty() && remaining.back() == 0)
+      remaining.pop_back();
+    if (remaining.empty()) return true;
+    --remaining.back();
+  }
+}
+
+Result<ReplyValue> parse_reply(std::string_view complete_reply, ReplyLimits limits) {
   ReplyScanner scanner;
   switch (scanner.scan(complete_reply)) {
     case ParseStatus::kError:
@@ -111,6 +139,9 @@ Result<ReplyValue> parse_reply(std::string_view complete_reply) {
   }
   if (scanner.length() != complete_reply.size()) {
     return Status::error("Protocol error: bytes after the end of the reply");
+  }
+  if (!within_limits(complete_reply, limits)) {
+    return Status::error("unexpected reply: nested deeper or holding more values than asked for");
   }
   return ValidatedReplyBuilder(complete_reply).build();
 }

@@ -68,7 +68,7 @@ TEST(ReplyValueTest, DeepNestingWithoutRecursion) {
   for (int i = 0; i < 1024; ++i)
     reply += "*1\r\n";
   reply += ":7\r\n";
-  auto value = parse_reply(reply);
+  auto value = parse_reply(reply, {.max_depth = 1024});
   ASSERT_TRUE(value) << value.error();
   const ReplyValue* v = &*value;
   for (int i = 0; i < 1024; ++i) {
@@ -76,6 +76,30 @@ TEST(ReplyValueTest, DeepNestingWithoutRecursion) {
     v = &v->elements[0];
   }
   EXPECT_EQ(v->integer, 7);
+}
+
+// A backend's reply nested a million deep (4 MB) was built into a tree whose destruction
+// recursed a million deep and overflowed the stack. The depth is refused before anything is
+// built: 32 by default, as deep as the caller says otherwise.
+TEST(ReplyValueTest, DepthAndValuesPastTheLimitsAreRefusedBeforeBuilding) {
+  std::string deep;
+  for (int i = 0; i < 1000000; ++i)
+    deep += "*1\r\n";
+  deep += ":1\r\n";
+  EXPECT_FALSE(parse_reply(deep));
+  EXPECT_FALSE(parse_reply("*1\r\n*1\r\n:1\r\n", {.max_depth = 1}));
+  EXPECT_TRUE(parse_reply("*1\r\n*1\r\n:1\r\n", {.max_depth = 2}));
+  EXPECT_TRUE(parse_reply("*1\r\n*0\r\n", {.max_depth = 1}));  // an empty array nests nothing
+  EXPECT_FALSE(parse_reply("*1\r\n:1\r\n", {.max_depth = 0}));
+  EXPECT_TRUE(parse_reply(":1\r\n", {.max_depth = 0, .max_values = 1}));
+  // Values: the array and its elements, nested ones included.
+  EXPECT_TRUE(parse_reply("*2\r\n$1\r\na\r\n$-1\r\n", {.max_values = 3}));
+  EXPECT_FALSE(parse_reply("*3\r\n$1\r\na\r\n$-1\r\n:1\r\n", {.max_values = 3}));
+  EXPECT_FALSE(parse_reply("*1\r\n*2\r\n:1\r\n:2\r\n", {.max_values = 3}));
+  std::string wide = "*10000000\r\n";
+  for (int i = 0; i < 10000000; ++i)
+    wide += ":1\r\n";
+  EXPECT_FALSE(parse_reply(wide, {.max_values = 4}));
 }
 
 TEST(ReplyValueTest, WideArray) {

@@ -357,6 +357,49 @@ TEST_F(RedisSessionTest, DbsizeFansOutAndSums) {
   EXPECT_EQ(req->reply, ":6\r\n");
 }
 
+// Replies the proxy merges are read no deeper and no wider than the request asks: a broken
+// or hostile backend's reply nested a million deep crashed the proxy (its tree's destruction
+// overflowed the stack), and a wide one was built into a tree many times its size.
+TEST_F(RedisSessionTest, MergedRepliesPastWhatWasAskedAreErrors) {
+  std::string deep;
+  for (int i = 0; i < 1000000; ++i)
+    deep += "*1\r\n";
+  deep += ":1\r\n";
+  PendingRequest* dbsize = plan("DBSIZE\r\n");
+  reply(dbsize, 0, ":1\r\n");
+  reply(dbsize, 1, deep);
+  reply(dbsize, 2, ":3\r\n");
+  session_->complete(*dbsize);
+  EXPECT_EQ(dbsize->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+
+  auto [a, b] = keys_apart();
+  PendingRequest* mget = plan("MGET " + a + " " + b + "\r\n");
+  ASSERT_EQ(mget->fragments.size(), 2u);
+  reply(mget, 0, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");  // one key asked, two answered
+  reply(mget, 1, "*1\r\n$1\r\nz\r\n");
+  session_->complete(*mget);
+  EXPECT_EQ(mget->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+  PendingRequest* nested = plan("MGET " + a + " " + b + "\r\n");
+  reply(nested, 0, "*1\r\n*1\r\n$1\r\nx\r\n");
+  reply(nested, 1, "*1\r\n$1\r\nz\r\n");
+  session_->complete(*nested);
+  EXPECT_EQ(nested->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+
+  PendingRequest* exists = plan("SCRIPT EXISTS s1 s2\r\n");
+  ASSERT_EQ(exists->fragments.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    reply(exists, i, i == 1 ? "*3\r\n:1\r\n:1\r\n:1\r\n" : "*2\r\n:1\r\n:0\r\n");
+  session_->complete(*exists);
+  EXPECT_EQ(exists->reply,
+            "-ERR ringleader: unexpected reply to a request sent to every backend\r\n");
+
+  PendingRequest* keys = plan("KEYS *\r\n");
+  for (size_t i = 0; i < 3; ++i)
+    reply(keys, i, i == 2 ? deep : "*0\r\n");
+  session_->complete(*keys);
+  EXPECT_EQ(keys->reply, "-ERR ringleader: unexpected KEYS reply\r\n");
+}
+
 // HELLO is the proxy's own answer, never a backend's: it completes without a fragment, so a
 // client connecting never waits on a backend, and names the proxy and its version.
 TEST_F(RedisSessionTest, HelloIsAnsweredByTheProxyWithoutABackend) {
