@@ -1067,6 +1067,75 @@ class ReplyLimitTest(McClusterCase):
         self.assertEqual(reply, value_reply([(a, 0, b"v" * 600000), (b2, 0, b"w" * 400000)]))
 
 
+class GarbageServer:
+    """A TCP server on a free loopback port that answers every line it reads with a line no
+    memcached sends."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            while not self.stopping:
+                try:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    conn.sendall(b"\x00\x01garbage\r\n" * data.count(b"\n"))
+                except OSError:
+                    return
+
+    def close(self):
+        self.stopping = True
+        self.sock.close()
+
+
+class GarbageBackendTest(unittest.TestCase):
+    """A backend that answers lines no memcached sends: its requests get a SERVER_ERROR naming
+    it (the garbage used to reach clients as an answer, and a split get lost the other
+    backend's hits), and the other backend's keys keep working."""
+
+    def test_garbage_replies_are_errors_naming_the_backend(self):
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(TempDir())
+            mc = stack.enter_context(MemcachedServer(tmp))
+            garbage = GarbageServer()
+            stack.callback(garbage.close)
+            rl = stack.enter_context(Ringleader(
+                RINGLEADER, tmp,
+                [{"name": "good", "address": f"127.0.0.1:{mc.port}"},
+                 {"name": "bad", "address": f"127.0.0.1:{garbage.port}"}],
+                proxy='protocol = "memcached"', extra="[backend]\nfailure_limit = 0"))
+            candidates = [f"g{i}" for i in range(60)]
+            owners = dict(zip(candidates, lookup(rl.config_path, candidates)))
+            good = next(k for k in candidates if owners[k] == "good")
+            bad = next(k for k in candidates if owners[k] == "bad")
+            c = McConn(rl.port)
+            stack.callback(c.close)
+            self.assertEqual(c.command(storage("set", good, "v")), b"STORED")
+            reply = c.command(f"get {bad}\r\n".encode())
+            self.assertTrue(reply.startswith(b"SERVER_ERROR ringleader: backend bad "), reply)
+            self.assertIn(b"unexpected reply line", reply)
+            reply = c.command(f"get {good} {bad}\r\n".encode())
+            self.assertTrue(reply.startswith(b"SERVER_ERROR ringleader: backend bad "), reply)
+            # The good backend's keys are served on the same connection, and in order.
+            for _ in range(3):
+                self.assertEqual(c.get(good), [(b(good), 0, b"v", None)])
+
+
 class StalledBackendTest(McClusterCase):
     """backend.timeout_ms: a memcached that stops answering (SIGSTOP) gives the requests for its
     keys a SERVER_ERROR naming it once the timeout has passed; the other backends answer

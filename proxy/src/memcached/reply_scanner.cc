@@ -1,6 +1,8 @@
 #include "proxy/memcached/reply_scanner.h"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "decimal.h"
 
@@ -23,6 +25,19 @@ bool parse_value_line(std::string_view line, std::string_view* key, size_t* byte
   if (word < 4 || !parse_length(words[3], bytes)) return false;
   *key = words[1];
   return true;
+}
+
+bool is_reply_line(std::string_view line) {
+  if (!line.empty() &&
+      std::all_of(line.begin(), line.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return true;  // incr/decr
+  }
+  static constexpr std::string_view kWords[] = {
+      "END", "STORED", "NOT_STORED",   "EXISTS",       "NOT_FOUND", "DELETED", "TOUCHED",
+      "OK",  "ERROR",  "CLIENT_ERROR", "SERVER_ERROR", "VERSION",   "HD",      "NF",
+      "NS",  "EX",     "EN",           "MN",           "ME"};
+  const std::string_view word = line.substr(0, line.find(' '));
+  return std::find(std::begin(kWords), std::end(kWords), word) != std::end(kWords);
 }
 
 void ReplyScanner::reset() {
@@ -97,7 +112,9 @@ ParseStatus ReplyScanner::scan(std::string_view input) {
       data_end_ = at + 1 + bytes;
       continue;
     }
-    // END closes a run of items; any other line is a whole reply, or cuts the run short.
+    // END closes a run of items; any other reply line is a whole reply, or cuts the run
+    // short. A line that is none (garbage, a stream out of step) is an error.
+    if (!is_reply_line(line)) return fail("unexpected reply line");
     length_ = at + 1;
     return ParseStatus::kComplete;
   }

@@ -45,6 +45,16 @@ std::vector<ReplyCase> good_replies() {
       {"meta_header", "HD c5 O12 kfoo\r\n"},
       {"meta_miss", "EN\r\n"},
       {"meta_noop", "MN\r\n"},
+      {"meta_not_stored", "NS\r\n"},
+      {"meta_exists", "EX c7\r\n"},
+      {"meta_not_found", "NF\r\n"},
+      {"meta_debug", "ME k exp=-1 la=3 cas=2 fetch=no cls=1 size=63\r\n"},
+      {"server_error", "SERVER_ERROR out of memory storing object\r\n"},
+      {"touched", "TOUCHED\r\n"},
+      {"deleted", "DELETED\r\n"},
+      {"exists", "EXISTS\r\n"},
+      {"not_stored", "NOT_STORED\r\n"},
+      {"ok", "OK\r\n"},
   };
 }
 
@@ -146,6 +156,14 @@ TEST(ReplyScannerTest, UnframableRepliesAreErrorsAtEverySplit) {
       {"meta_value_not_terminated", "VA 1\r\nab\r\n", "not followed by"},
       {"huge_meta_value", "VA 99999999999\r\n", "larger than 1 GiB"},
       {"endless_line", std::string(ReplyScanner::kMaxLineBytes + 2, 'x'), "longer than 8 KiB"},
+      // Lines no memcached sends: passed to the client as an answer before, and the stream
+      // left out of step.
+      {"garbage", "\x00\x01garbage\r\n"s, "unexpected reply line"},
+      {"garbage_in_a_run", "VALUE a 0 1\r\n1\r\nbogus\r\n", "unexpected reply line"},
+      {"code_as_a_prefix", "STOREDX\r\n", "unexpected reply line"},
+      {"lowercase_code", "stored\r\n", "unexpected reply line"},
+      {"signed_number", "-1\r\n", "unexpected reply line"},
+      {"redis_reply", "+OK\r\n", "unexpected reply line"},
   };
   for (const BadReply& c : cases) {
     for (size_t split = 0; split <= c.reply.size(); split += 1 + split / 64) {

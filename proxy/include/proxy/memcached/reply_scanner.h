@@ -2,7 +2,8 @@
 // without copying it, so replies reach clients as the bytes they are.
 //
 // A reply is either one line (STORED, NOT_FOUND, DELETED, a number, OK, VERSION ..., ERROR,
-// CLIENT_ERROR ..., SERVER_ERROR ..., and the meta codes HD, EN, NF, NS, EX, MN, ME ...), a
+// CLIENT_ERROR ..., SERVER_ERROR ..., and the meta codes HD, EN, NF, NS, EX, MN, ME ...; any
+// other line is an error: the stream is out of step or not memcached's), a
 // meta value ("VA <size> <flags>*" and its data block), or a run of "VALUE <key> <flags>
 // <bytes> [<cas>]" items, each followed by its data block, ended by "END" — or cut short by an
 // error line, which then ends the reply. The scanner needs no knowledge of the request: no
@@ -24,6 +25,11 @@ namespace ringleader::proxy::memcached {
 // The key and <bytes> of a "VALUE <key> <flags> <bytes> [<cas>]" line (without "\r\n"); false
 // when the line is not one. The scanner frames with it and merges split gets with it.
 bool parse_value_line(std::string_view line, std::string_view* key, size_t* bytes);
+
+// True for a line a memcached server answers with (without "\r\n"): a number (incr/decr),
+// or a line whose first word is a reply code (END, STORED, NOT_FOUND, ..., ERROR,
+// CLIENT_ERROR, SERVER_ERROR, VERSION, and the meta codes HD, NF, NS, EX, EN, MN, ME).
+bool is_reply_line(std::string_view line);
 
 class ReplyScanner {
  public:
