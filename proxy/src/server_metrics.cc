@@ -180,10 +180,11 @@ std::string Server::metrics_text() {
   std::erase_if(stats, [&r](const auto& entry) { return !r->find(entry.first); });
   e.gauge("ringleader_backend_up",
           "1 when the backend takes requests on this instance (in the ring, not down, not "
-          "ejected, and its last connection attempt succeeded)");
+          "ejected, its last connection attempt succeeded and its last request did not fail)");
   for (const ring::Backend& b : r->backends()) {
-    const bool up =
-        b.state != ring::BackendState::kDown && !counters_.backends->unreachable(b.name);
+    const bool up = b.state != ring::BackendState::kDown &&
+                    !counters_.backends->unreachable(b.name) &&
+                    !counters_.backends->failing(b.name);
     e.value(up ? 1 : 0, {{"backend", b.name}});
   }
   e.gauge("ringleader_backend_state", "The backend's state; 1 on the current one");

@@ -1810,6 +1810,79 @@ class BackendFailureTest(unittest.TestCase):
             self.assertGreater(counts["ok_after_kill"], 0, "nothing served after the kill")
             self.assertTrue(seed.ping())
 
+    def test_failure_limit_counts_the_failures_of_every_worker(self):
+        # Four workers, failure_limit = 3, a backend that has stopped answering: eight clients
+        # (the kernel spreads their connections over the workers) each send one GET for it at
+        # once. The eight timeouts eject it; counted per worker, as before, two or three on
+        # each worker did not, and a client could see up to 4 x 2 timeouts with no ejection.
+        extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
+                 "failure_limit = 3\nretry_timeout_ms = 60000")
+        with proxy_over_three_redises(extra, proxy="workers = 4") as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "fl")
+            clients = [redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                       for _ in range(8)]
+            for c in clients:
+                c.ping()  # connected: spread over the workers before the backend stops
+            sigstop(redises[1].proc.pid)
+            try:
+                errors = []
+
+                def get(c):
+                    try:
+                        c.get(key)
+                    except redis.ResponseError as e:
+                        errors.append(str(e))
+                threads = [threading.Thread(target=get, args=(c,)) for c in clients]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(timeout=10)
+                self.assertEqual(len(errors), 8, errors)
+                self.assertTrue(all("after 300 ms" in e for e in errors), errors)
+                wait_until(lambda: ejections(rl, "redis-1") == 1, timeout=5,
+                           what="the ejection")
+                ejected = [ln for ln in rl.tail(100).splitlines() if "consecutive failures" in ln]
+                self.assertEqual(len(ejected), 1, ejected)  # said once, not once per worker
+            finally:
+                os.kill(redises[1].proc.pid, signal.SIGCONT)
+                for c in clients:
+                    c.close()
+
+    def test_a_backend_failing_requests_is_logged_and_not_up_without_ejection(self):
+        # failure_limit = 0 (no ejection), a backend stopped: its requests time out. The run
+        # of failures is logged once, ringleader_backend_up says 0 meanwhile, and the end of
+        # the run is logged once the backend answers again. Neither showed before (only
+        # failed connection attempts did).
+        extra = "[backend]\ntimeout_ms = 300\nfailure_limit = 0"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "fr")
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            up = 'ringleader_backend_up{backend="redis-1"}'
+            self.assertIsNone(c.get(key))
+            self.assertEqual(metric_value(rl.admin_port, up), 1)
+            sigstop(redises[1].proc.pid)
+            try:
+                for _ in range(3):
+                    with self.assertRaisesRegex(redis.ResponseError, "timeout after 300 ms"):
+                        c.get(key)
+                self.assertEqual(metric_value(rl.admin_port, up), 0)
+            finally:
+                os.kill(redises[1].proc.pid, signal.SIGCONT)
+
+            def answers():
+                try:  # the connection the timeouts closed may still be in its backoff
+                    return c.get(key) is None and metric_value(rl.admin_port, up) == 1
+                except redis.ResponseError:
+                    return False
+            wait_until(answers, what="redis-1 to answer again")
+            log = rl.tail(200)
+            failing = [ln for ln in log.splitlines() if "requests failing" in ln]
+            self.assertEqual(len(failing), 1, log)
+            self.assertIn("backend redis-1 (127.0.0.1:", failing[0])
+            self.assertIn("timeout after 300 ms", failing[0])
+            self.assertRegex(log, r"backend redis-1 \(127\.0\.0\.1:\d+\): answering again after "
+                                  r"\d+ failed requests? in a row")
+
     def test_ejected_backend_keys_move_to_the_next_backend(self):
         extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
                  "failure_limit = 2\nretry_timeout_ms = 60000")

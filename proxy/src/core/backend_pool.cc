@@ -104,15 +104,33 @@ void BackendPool::note_connected() {
 }
 
 void BackendPool::report_failure(const std::string& why) {
-  ++consecutive_failures_;
-  if (config_.failure_limit > 0 && consecutive_failures_ % config_.failure_limit == 0) {
+  const uint32_t failures = stats_->consecutive_failures.fetch_add(1) + 1;
+  if (failures == 1 && !retired_) {
+    const uint64_t now = monotonic_ns();
+    uint64_t logged = stats_->failing_logged_ns.load();
+    if ((logged == 0 || now - logged >= kUnreachableRelogNs) &&
+        stats_->failing_logged_ns.compare_exchange_strong(logged, now)) {
+      stats_->failing_run_logged.store(true);
+      RL_LOG_WARN("requests failing: %s", why.c_str());  // `why` names the backend
+    }
+  }
+  if (config_.failure_limit > 0 && failures % config_.failure_limit == 0) {
     // Said once a run of failures: while it goes on, each further failure_limit of them asks
     // for the ejection again (it may have expired) without saying so again.
-    if (consecutive_failures_ == config_.failure_limit) {
-      RL_LOG_WARN("%u consecutive failures, the last: %s; ejecting for %u ms",
-                  consecutive_failures_, why.c_str(), config_.retry_timeout_ms);
+    if (failures == config_.failure_limit) {
+      RL_LOG_WARN("%u consecutive failures, the last: %s; ejecting for %u ms", failures,
+                  why.c_str(), config_.retry_timeout_ms);
     }
     owner_.request_ejection(name_, address());
+  }
+}
+
+void BackendPool::end_failure_run() {
+  const uint32_t failures = stats_->consecutive_failures.exchange(0);
+  if (failures == 0 || retired_) return;  // another worker ended it
+  if (stats_->failing_run_logged.exchange(false)) {
+    RL_LOG_INFO("%s: answering again after %u failed request%s in a row", describe().c_str(),
+                failures, failures == 1 ? "" : "s");
   }
 }
 

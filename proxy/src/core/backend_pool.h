@@ -101,9 +101,15 @@ class BackendPool {
   // Starts connecting every idle connection (backend.preconnect).
   void preconnect();
 
-  void report_success() { consecutive_failures_ = 0; }
+  // A reply arrived. Reads the shared count and writes it only when a run of failures ends,
+  // so workers answering steadily do not contend for its cache line.
+  void report_success() {
+    if (stats_->consecutive_failures.load(std::memory_order_relaxed) != 0) end_failure_run();
+  }
   // A request or connection failed; `why` names the backend and the cause. After
-  // backend.failure_limit failures in a row the backend is ejected.
+  // backend.failure_limit failures in a row, counted over all workers, the backend is
+  // ejected. A run of failures is logged when it starts and when it ends (at most once a
+  // minute), whether or not ejection is on.
   void report_failure(const std::string& why);
 
   // "backend NAME (ADDRESS)": how errors name this backend.
@@ -124,6 +130,7 @@ class BackendPool {
   void retire() { retired_ = true; }
 
  private:
+  void end_failure_run();
   BackendPool(PoolOwner& owner, const config::BackendPoolConfig& config, std::string name,
               std::string address, std::shared_ptr<BackendStats> stats, uint32_t worker_id);
 
@@ -135,7 +142,6 @@ class BackendPool {
   uint16_t port_ = 0;
   std::optional<sockaddr_storage> fixed_;
   std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
-  uint32_t consecutive_failures_ = 0;
   bool retired_ = false;
   std::shared_ptr<BackendStats> stats_;
   uint32_t worker_id_;

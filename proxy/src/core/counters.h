@@ -144,6 +144,13 @@ struct BackendStats {
   std::atomic<uint64_t> unreachable_since_ns{0};
   // When that was last logged (the first failure, then at most once a minute).
   std::atomic<uint64_t> unreachable_logged_ns{0};
+  // Requests (or connections) that failed in a row, all workers together: a reply from the
+  // backend on any of them clears it. backend.failure_limit counts these.
+  std::atomic<uint32_t> consecutive_failures{0};
+  // When a run of failures was last logged (at most once a minute), and whether the run
+  // going on was, so that its end is logged too.
+  std::atomic<uint64_t> failing_logged_ns{0};
+  std::atomic<bool> failing_run_logged{false};
 };
 
 // Backend statistics by name. Entries outlive pools: a backend that leaves and comes back
@@ -164,6 +171,13 @@ class BackendStatsRegistry {
     auto it = by_name_.find(name);
     return it != by_name_.end() &&
            it->second->unreachable_since_ns.load(std::memory_order_relaxed) != 0;
+  }
+  // Whether the backend's last request failed (BackendStats::consecutive_failures).
+  bool failing(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_name_.find(name);
+    return it != by_name_.end() &&
+           it->second->consecutive_failures.load(std::memory_order_relaxed) != 0;
   }
   std::map<std::string, std::shared_ptr<BackendStats>> all() const {
     std::lock_guard<std::mutex> lock(mu_);
