@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/text.h"
 #include "membership/state/command_codec.h"
 #include "ring/hash.h"
 #include "server_impl.h"
@@ -441,13 +442,25 @@ void Server::answer_existing_backend(const ring::Backend& asked, const std::stri
   });
 }
 
+// A backend named in the path that no backend could be named (too long, or with characters
+// outside the name alphabet): refused as a bad request before anything is proposed.
+namespace {
+std::optional<admin::AdminReply> bad_backend_name(const std::string& name) {
+  if (config::is_valid_backend_name(name)) return std::nullopt;
+  return error_reply(400, "no backend can be named \"" + printable(name, 64) +
+                              "\": names are 1..128 characters of [A-Za-z0-9._:-]");
+}
+}  // namespace
+
 void Server::remove_backend(const std::string& name, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
+  if (auto bad = bad_backend_name(name)) return reply(std::move(*bad));
   propose(state::RemoveBackend{name}, {{"removed", name}}, reply);
 }
 
 void Server::update_backend(const std::string& name, const nlohmann::json& body, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
+  if (auto bad = bad_backend_name(name)) return reply(std::move(*bad));
   if (!body.is_object()) return reply(error_reply(400, "expected a JSON object"));
   std::string why;
   uint32_t weight = 0;
@@ -497,11 +510,13 @@ void Server::propose_steps(std::vector<Step> steps, size_t next, nlohmann::json 
 
 void Server::drain_backend(const std::string& name, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
+  if (auto bad = bad_backend_name(name)) return reply(std::move(*bad));
   propose(state::DrainBackend{name}, {{"draining", name}}, reply);
 }
 
 void Server::undrain_backend(const std::string& name, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
+  if (auto bad = bad_backend_name(name)) return reply(std::move(*bad));
   propose(state::UndrainBackend{name}, {{"active", name}}, reply);
 }
 

@@ -383,6 +383,17 @@ class ClusterTest(unittest.TestCase):
     def test_restarting_every_instance_recovers_the_membership(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             leader = cl.wait_leader()
+            # A name no backend can have is a bad request, said so, before anything is
+            # proposed (a 409 about a malformed command field before).
+            long_name = "x" * 300
+            for method, path, body in [("POST", f"/backends/{long_name}/drain", None),
+                                       ("POST", f"/backends/{long_name}/undrain", None),
+                                       ("DELETE", f"/backends/{long_name}", None),
+                                       ("PATCH", f"/backends/{long_name}", {"weight": 2}),
+                                       ("DELETE", "/backends/bad%20name", None)]:
+                status, body = change(method, leader.admin, path, body)
+                self.assertEqual(status, 400, (method, path, body))
+                self.assertIn("no backend can be named", body["error"])
             self.assertEqual(change("POST", leader.admin, "/backends/r2/drain")[0], 200)
             before = cl.wait_converged()
             for n in cl.nodes.values():
