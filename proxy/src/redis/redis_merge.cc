@@ -270,23 +270,19 @@ void RedisSession::merge_scan(PendingRequest& req) {
   }
   uint64_t backend_cursor = 0;
   if (!parse_u64(v->elements[0].text, &backend_cursor) ||
-      backend_cursor >> (64 - kScanBackendBits) != 0) {
+      backend_cursor >> (64 - kScanPositionBits) != 0) {
     append_error(out, "ERR ringleader: backend SCAN cursor out of range");
     return;
   }
   const ring::Ring& ring = *req.ring;
-  uint64_t backend = req.merge.aux;
+  const ring::BackendIndex backend = req.fragments[0].backend;
+  const uint32_t position = static_cast<uint32_t>(req.merge.aux);
   uint64_t next = 0;
   if (backend_cursor != 0) {
-    next = (backend_cursor << kScanBackendBits) | backend;
-  } else {
-    // This backend is done: continue with the next one that can be scanned, if any.
-    uint64_t b = backend + 1;
-    while (b < ring.backends().size() &&
-           ring.backend(static_cast<ring::BackendIndex>(b)).state == ring::BackendState::kDown) {
-      ++b;
-    }
-    next = b < ring.backends().size() ? b : 0;
+    next = (backend_cursor << kScanPositionBits) | position;
+  } else if (auto after = ScanOrder(ring).after(position)) {
+    // This backend is done: on to the next one that can be scanned, if any.
+    next = after->position;
   }
   // Report only keys this backend holds as primary: replicas and stale copies would
   // otherwise appear twice.

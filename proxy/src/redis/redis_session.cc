@@ -593,17 +593,11 @@ void RedisSession::plan_scan(Args args, PendingRequest& req) {
     reply_error(req, "ERR ringleader: no backend available");
     return;
   }
-  const uint64_t mask = (uint64_t{1} << kScanBackendBits) - 1;
-  uint64_t backend = cursor & mask;
-  uint64_t backend_cursor = cursor >> kScanBackendBits;
-  // Skip backends that cannot be scanned now (down); their keys are unreachable anyway.
-  while (backend < ring.backends().size() &&
-         ring.backend(static_cast<ring::BackendIndex>(backend)).state ==
-             ring::BackendState::kDown) {
-    ++backend;
-    backend_cursor = 0;
-  }
-  if (backend >= ring.backends().size()) {
+  const uint64_t mask = (uint64_t{1} << kScanPositionBits) - 1;
+  const uint32_t position = static_cast<uint32_t>(cursor & mask);
+  uint64_t backend_cursor = cursor >> kScanPositionBits;
+  const std::optional<ScanOrder::Stop> stop = ScanOrder(ring).at_or_after(position);
+  if (!stop) {
     // Past the last backend (or a stale cursor): the iteration is over.
     append_array_header(req.reply, 2);
     append_bulk(req.reply, "0");
@@ -611,12 +605,14 @@ void RedisSession::plan_scan(Args args, PendingRequest& req) {
     req.complete = true;
     return;
   }
+  // The backend the cursor names has left, or is down: the next one, from its start.
+  if (stop->position != position) backend_cursor = 0;
   std::string cursor_text = std::to_string(backend_cursor);
   std::vector<std::string_view> sub(args.begin(), args.end());
   sub[1] = cursor_text;
   req.merge.kind = static_cast<uint8_t>(MergeKind::kScan);
-  req.merge.aux = backend;
-  add_fragment(req, static_cast<ring::BackendIndex>(backend), sub);
+  req.merge.aux = stop->position;
+  add_fragment(req, stop->backend, sub);
 }
 
 }  // namespace ringleader::proxy::redis

@@ -11,6 +11,7 @@
 #include "proxy/redis/command_table.h"
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/request_parser.h"
+#include "scan_order.h"
 
 namespace ringleader::proxy::redis {
 
@@ -37,10 +38,10 @@ class RedisSession final : public Session {
   void complete(PendingRequest& req) override;
   void release_idle_memory() override { parser_.release_memory(); }
 
-  // SCAN cursors carry the backend index in their low kScanBackendBits bits, enough for any
-  // ring (at most 2^20 - 1 backends); the backend's own cursor keeps the other 44 (a Redis
-  // cursor stays below its hash table's size).
-  static constexpr unsigned kScanBackendBits = 20;
+  // SCAN cursors carry the backend's position (ScanOrder) in their low kScanPositionBits
+  // bits, and the backend's own cursor in the other 40 (a Redis cursor stays below its hash
+  // table's size).
+  static constexpr unsigned kScanPositionBits = ScanOrder::kPositionBits;
 
  private:
   using Args = std::span<const std::string_view>;

@@ -266,59 +266,122 @@ TEST_F(RedisSessionTest, FailedFragmentBecomesAnErrorNamingTheBackend) {
   EXPECT_EQ(req->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): timeout after 1000 ms\r\n");
 }
 
+// The backends in SCAN's order, with the positions cursors name them by.
+std::vector<ScanOrder::Stop> scan_stops(const ring::Ring& ring) {
+  std::vector<ScanOrder::Stop> stops;
+  ScanOrder order(ring);
+  for (auto stop = order.at_or_after(0); stop; stop = order.after(stop->position))
+    stops.push_back(*stop);
+  return stops;
+}
+
+std::string scan_reply(uint64_t cursor, const std::vector<std::string>& keys) {
+  std::string out =
+      "*2\r\n" + bulk(std::to_string(cursor)) + "*" + std::to_string(keys.size()) + "\r\n";
+  for (const std::string& k : keys)
+    out += bulk(k);
+  return out;
+}
+
 TEST_F(RedisSessionTest, ScanWalksBackendsThroughTheCursor) {
+  const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
+  ASSERT_EQ(stops.size(), 3u);
+  EXPECT_LT(stops[0].position, stops[1].position);
   PendingRequest* first = plan("SCAN 0\r\n");
   ASSERT_EQ(first->fragments.size(), 1u);
-  EXPECT_EQ(first->fragments[0].backend, 0u);
-  // Backend 0 has more: the next cursor carries its cursor and its index.
-  std::string k0 = "k0";
-  for (int i = 0; owner(k0) != "b0"; ++i)
-    k0 = "k" + std::to_string(i);
-  std::string k_other = "k0";
-  for (int i = 0; owner(k_other) == "b0"; ++i)
-    k_other = "k" + std::to_string(i);
-  reply(first, 0,
-        "*2\r\n$2\r\n17\r\n*2\r\n$" + std::to_string(k0.size()) + "\r\n" + k0 + "\r\n$" +
-            std::to_string(k_other.size()) + "\r\n" + k_other + "\r\n");
+  const ring::BackendIndex b = stops[0].backend;
+  EXPECT_EQ(first->fragments[0].backend, b);
+  const std::string name = ring_->backend(b).name;
+  // The first backend has more: the next cursor carries its cursor and its position.
+  std::string mine = "k0";
+  for (int i = 0; owner(mine) != name; ++i)
+    mine = "k" + std::to_string(i);
+  std::string other = "k0";
+  for (int i = 0; owner(other) == name; ++i)
+    other = "k" + std::to_string(i);
+  reply(first, 0, scan_reply(17, {mine, other}));
   session_->complete(*first);
-  const std::string next = std::to_string((17u << RedisSession::kScanBackendBits) | 0u);
-  // Only the key whose primary is b0 is reported.
-  EXPECT_EQ(first->reply, "*2\r\n$" + std::to_string(next.size()) + "\r\n" + next + "\r\n*1\r\n$" +
-                              std::to_string(k0.size()) + "\r\n" + k0 + "\r\n");
+  const uint64_t next = (uint64_t{17} << RedisSession::kScanPositionBits) | stops[0].position;
+  // Only the key whose primary is the scanned backend is reported.
+  EXPECT_EQ(first->reply, scan_reply(next, {mine}));
 
-  PendingRequest* again = plan("SCAN " + next + "\r\n");
+  PendingRequest* again = plan("SCAN " + std::to_string(next) + "\r\n");
   ASSERT_EQ(again->fragments.size(), 1u);
-  EXPECT_EQ(again->fragments[0].backend, 0u);
+  EXPECT_EQ(again->fragments[0].backend, b);
   EXPECT_NE(again->fragments[0].payload.find("$2\r\n17\r\n"), std::string::npos);
-  reply(again, 0, "*2\r\n$1\r\n0\r\n*0\r\n");
+  reply(again, 0, scan_reply(0, {}));
   session_->complete(*again);
-  EXPECT_EQ(again->reply, "*2\r\n$1\r\n1\r\n*0\r\n");  // on to backend 1
+  EXPECT_EQ(again->reply, scan_reply(stops[1].position, {}));  // on to the next backend
 
-  PendingRequest* last = plan("SCAN 2\r\n");
-  reply(last, 0, "*2\r\n$1\r\n0\r\n*0\r\n");
+  PendingRequest* last = plan("SCAN " + std::to_string(stops[2].position) + "\r\n");
+  EXPECT_EQ(last->fragments[0].backend, stops[2].backend);
+  reply(last, 0, scan_reply(0, {}));
   session_->complete(*last);
-  EXPECT_EQ(last->reply, "*2\r\n$1\r\n0\r\n*0\r\n");  // backend 2 was the last
+  EXPECT_EQ(last->reply, scan_reply(0, {}));  // it was the last
+}
+
+// A cursor names its backend by a position that backends added or removed meanwhile leave
+// alone. Positions were the ring's indexes: removing a backend before the scanned one in
+// the ring shifted them, and the scan skipped a backend whose keys never moved.
+TEST_F(RedisSessionTest, ScanCursorsKeepTheirBackendWhileOthersLeave) {
+  std::vector<ring::Backend> backends;
+  for (int i = 0; i < 6; ++i)
+    backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
+                        ring::BackendState::kActive});
+  ring_ = ring::Ring::build(backends, config_.ring, 6).value();
+  const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
+  ASSERT_EQ(stops.size(), 6u);
+  // Mid-scan of the fourth backend in SCAN's order; then every other backend leaves, one
+  // at a time, and the cursor still continues that backend where it was.
+  const std::string scanned = ring_->backend(stops[3].backend).name;
+  const std::string following = ring_->backend(stops[4].backend).name;
+  const uint64_t cursor = (uint64_t{17} << RedisSession::kScanPositionBits) | stops[3].position;
+  for (int gone = 0; gone < 6; ++gone) {
+    if (backends[gone].name == scanned) continue;
+    std::vector<ring::Backend> rest;
+    for (const ring::Backend& bk : backends) {
+      if (bk.name != backends[gone].name) rest.push_back(bk);
+    }
+    ring_ = ring::Ring::build(rest, config_.ring, 7).value();
+    PendingRequest* req = plan("SCAN " + std::to_string(cursor) + "\r\n");
+    ASSERT_EQ(req->fragments.size(), 1u);
+    EXPECT_EQ(ring_->backend(req->fragments[0].backend).name, scanned) << "without b" << gone;
+    EXPECT_NE(req->fragments[0].payload.find("$2\r\n17\r\n"), std::string::npos);
+  }
+  // When the scanned backend itself leaves, the scan goes on with the next, from its start.
+  std::vector<ring::Backend> rest;
+  for (const ring::Backend& bk : backends) {
+    if (bk.name != scanned) rest.push_back(bk);
+  }
+  ring_ = ring::Ring::build(rest, config_.ring, 8).value();
+  PendingRequest* req = plan("SCAN " + std::to_string(cursor) + "\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(ring_->backend(req->fragments[0].backend).name, following);
+  EXPECT_NE(req->fragments[0].payload.find("$1\r\n0\r\n"), std::string::npos);
 }
 
 TEST_F(RedisSessionTest, ScanReadsCursorsAsRedisDoes) {
+  const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
   // Signs as strtoul reads them: -1 is 2^64-1, past every backend, so the scan is over.
   PendingRequest* wrapped = plan("SCAN -1\r\n");
   EXPECT_TRUE(wrapped->fragments.empty());
   EXPECT_EQ(wrapped->reply, "*2\r\n$1\r\n0\r\n*0\r\n");
-  PendingRequest* plus = plan("SCAN +1\r\n");
+  PendingRequest* plus = plan("SCAN +" + std::to_string(stops[1].position) + "\r\n");
   ASSERT_EQ(plus->fragments.size(), 1u);
-  EXPECT_EQ(plus->fragments[0].backend, 1u);
-  const std::string minus_max_plus_two = "-18446744073709551614";  // wraps to 2
-  PendingRequest* far = plan("SCAN " + minus_max_plus_two + "\r\n");
+  EXPECT_EQ(plus->fragments[0].backend, stops[1].backend);
+  // -(2^64 - p) wraps to p.
+  const std::string wraps = "-" + std::to_string(uint64_t{0} - stops[2].position);
+  PendingRequest* far = plan("SCAN " + wraps + "\r\n");
   ASSERT_EQ(far->fragments.size(), 1u);
-  EXPECT_EQ(far->fragments[0].backend, 2u);
+  EXPECT_EQ(far->fragments[0].backend, stops[2].backend);
   // An empty cursor is 0, and leading zeros are no digits too many.
   PendingRequest* empty = plan("*2\r\n$4\r\nSCAN\r\n$0\r\n\r\n");
   ASSERT_EQ(empty->fragments.size(), 1u);
-  EXPECT_EQ(empty->fragments[0].backend, 0u);
-  PendingRequest* zeros = plan("SCAN 0000000000000000000000001\r\n");
+  EXPECT_EQ(empty->fragments[0].backend, stops[0].backend);
+  PendingRequest* zeros =
+      plan("SCAN 0000000000000000000000" + std::to_string(stops[1].position) + "\r\n");
   ASSERT_EQ(zeros->fragments.size(), 1u);
-  EXPECT_EQ(zeros->fragments[0].backend, 1u);
+  EXPECT_EQ(zeros->fragments[0].backend, stops[1].backend);
   for (const char* bad :
        {"SCAN 18446744073709551616\r\n", "SCAN --1\r\n", "SCAN 5x\r\n", "SCAN -\r\n", "SCAN +\r\n",
         "SCAN 00x\r\n", "*2\r\n$4\r\nSCAN\r\n$2\r\n 5\r\n"}) {
@@ -334,16 +397,19 @@ TEST_F(RedisSessionTest, ScanCursorsReachEveryBackendOfABigRing) {
     backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
                         ring::BackendState::kActive});
   ring_ = ring::Ring::build(backends, config_.ring, 6).value();
-  PendingRequest* req = plan("SCAN " + std::to_string(1099) + "\r\n");
+  const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
+  ASSERT_EQ(stops.size(), 1100u);  // every backend has a position of its own
+  const ScanOrder::Stop last = stops.back();
+  PendingRequest* req = plan("SCAN " + std::to_string(last.position) + "\r\n");
   ASSERT_EQ(req->fragments.size(), 1u);
-  EXPECT_EQ(req->fragments[0].backend, 1099u);
-  reply(req, 0, "*2\r\n$2\r\n17\r\n*0\r\n");
+  EXPECT_EQ(req->fragments[0].backend, last.backend);
+  reply(req, 0, scan_reply(17, {}));
   session_->complete(*req);
-  const std::string next = std::to_string((uint64_t{17} << RedisSession::kScanBackendBits) | 1099);
-  EXPECT_EQ(req->reply, "*2\r\n$" + std::to_string(next.size()) + "\r\n" + next + "\r\n*0\r\n");
-  PendingRequest* again = plan("SCAN " + next + "\r\n");
+  const uint64_t next = (uint64_t{17} << RedisSession::kScanPositionBits) | last.position;
+  EXPECT_EQ(req->reply, scan_reply(next, {}));
+  PendingRequest* again = plan("SCAN " + std::to_string(next) + "\r\n");
   ASSERT_EQ(again->fragments.size(), 1u);
-  EXPECT_EQ(again->fragments[0].backend, 1099u);
+  EXPECT_EQ(again->fragments[0].backend, last.backend);
   EXPECT_NE(again->fragments[0].payload.find("$2\r\n17\r\n"), std::string::npos);
 }
 
