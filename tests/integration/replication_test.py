@@ -352,6 +352,36 @@ class RefusedWriteTest(RedisReplicationCase):
         self.assertTrue(str(err.exception).startswith("OOM "), str(err.exception))
 
 
+    def test_a_replica_that_lost_its_scripts_runs_them_when_the_proxy_knows_them(self):
+        # redis-py's Lock and a registered script, loaded through the proxy; then one replica
+        # of the key loses its scripts (as in a restart). EVALSHA used to fail there with an
+        # error that did not start with NOSCRIPT, so redis-py never loaded the script again,
+        # and the other replica ran it: the lock stayed held on one, the counter diverged.
+        rl = self.proxy(replicas=2, write="all")
+        c = self.client(rl)
+        keys = [f"lostscripts:{i}" for i in range(60)]
+        key, (primary, replica) = next((k, h) for k, h in zip(keys, self.holders(rl, keys)))
+        lock = c.lock(key, timeout=30)
+        self.assertTrue(lock.acquire(blocking=False))
+        lock.release()
+        bump = c.register_script("return redis.call('INCR', KEYS[1] .. ':n')")
+        self.assertEqual(bump(keys=[key]), 1)
+        for lost in (replica, primary):
+            self.direct(lost).script_flush()
+            self.assertTrue(lock.acquire(blocking=False))
+            self.assertTrue(lock.extend(10))
+            lock.release()
+            self.assertEqual([self.direct(i).exists(key) for i in (primary, replica)], [0, 0])
+        self.assertEqual(bump(keys=[key]), 2)
+        self.assertEqual([self.direct(i).get(key + ":n") for i in (primary, replica)],
+                         [b"2", b"2"])
+        # SCRIPT FLUSH through the proxy: EVALSHA answers NOSCRIPT again, as Redis does, and
+        # redis-py loads the script again.
+        c.script_flush()
+        with self.assertRaises(redis.exceptions.NoScriptError):
+            c.evalsha(bump.sha, 1, key)
+        self.assertEqual(bump(keys=[key]), 3)
+
     def test_a_script_write_a_replica_refuses_is_not_acknowledged_there(self):
         # A replica that lost its scripts (restarted) answers EVALSHA -NOSCRIPT: it did not
         # run the write, whatever command carried it.

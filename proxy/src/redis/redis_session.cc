@@ -12,6 +12,7 @@
 #include "proxy/redis/conditional_write.h"
 #include "proxy/redis/encoder.h"
 #include "resp_integer.h"
+#include "script_registry.h"
 
 namespace ringleader::proxy::redis {
 namespace {
@@ -516,11 +517,28 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
     reply_error(req, "ERR ringleader: no backend available for these keys");
     return;
   }
+  if (spec.routing == Routing::kScript && first.size() > 1) {
+    // Replicated: an EVALSHA whose body is known goes as EVAL, so that a replica that lost
+    // the script runs it too (see ScriptRegistry); an EVAL teaches the body.
+    ScriptRegistry& scripts = ScriptRegistry::process();
+    const bool by_sha = spec.name == "evalsha" || spec.name == "evalsha_ro";
+    if (!by_sha) {
+      scripts.learn(args[1]);
+    } else if (std::optional<std::string_view> body = scripts.find(args[1])) {
+      std::vector<std::string_view> eval(args.begin(), args.end());
+      eval[0] = spec.name == "evalsha" ? "EVAL" : "EVAL_RO";
+      eval[1] = *body;
+      add_keyed_fragment(req, first, access_of(spec), eval, {});
+      return;
+    }
+  }
   add_keyed_fragment(req, first, access_of(spec), args, raw);
 }
 
 void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
+  if (spec.name == "script|load") ScriptRegistry::process().learn(args[2]);
+  if (spec.name == "script|flush") ScriptRegistry::process().forget_all();
   std::vector<std::string_view> sub(args.begin(), args.end());
   switch (spec.merge) {
     case Merge::kScanCursor:

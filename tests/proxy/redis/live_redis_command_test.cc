@@ -28,6 +28,7 @@
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_scanner.h"
 #include "proxy/redis/reply_value.h"
+#include "sha1.h"
 
 extern char** environ;
 
@@ -354,6 +355,15 @@ TEST_F(LiveRedisCommandTest, CommandGetkeysAnswersAsRedisDoes) {
     std::string ours;
     append_command_reply(ours, request);
     EXPECT_EQ(ours, redis_.call(request)) << line;
+  }
+}
+
+// A script's name is what SCRIPT LOAD answers: the SHA-1 of its body, for bodies of every
+// length across the padding's one- and two-block cases.
+TEST_F(LiveRedisCommandTest, Sha1NamesScriptsAsRedisDoes) {
+  for (size_t n = 0; n < 200; ++n) {
+    const std::string body = "return '" + std::string(n, 'x') + "'";
+    EXPECT_EQ(redis_.call({"SCRIPT", "LOAD", body}), "$40\r\n" + sha1_hex(body) + "\r\n") << n;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "common/version.h"
@@ -14,6 +15,8 @@
 #include "core/uv_util.h"
 #include "proxy/redis/reply_value.h"
 #include "redis/redis_protocol.h"
+#include "redis/script_registry.h"
+#include "redis/sha1.h"
 #include "session_fixture.h"
 
 namespace ringleader::proxy::redis {
@@ -849,6 +852,65 @@ TEST_F(RedisReplicatedSessionTest, ReadsAndWritesCarryTheKeysReplicaSet) {
   ASSERT_EQ(dbsize->fragments.size(), 3u);
   for (const Fragment& f : dbsize->fragments)
     EXPECT_EQ(f.access, Access::kDirect);
+}
+
+// With replicas, an EVALSHA whose body the proxy has seen goes to the replicas as EVAL with
+// that body: a replica that lost its scripts (a restart) runs it too, rather than answering
+// NOSCRIPT while the others run it. SCRIPT FLUSH forgets the bodies.
+TEST_F(RedisReplicatedSessionTest, EvalshaOfAKnownScriptGoesAsEval) {
+  ScriptRegistry::process().forget_all();
+  const std::string body = "return redis.call('INCR', KEYS[1])";
+  const std::string sha = sha1_hex(body);
+  const std::string evalsha =
+      "*4\r\n$7\r\nEVALSHA\r\n$40\r\n" + sha + "\r\n$1\r\n1\r\n$3\r\nfoo\r\n";
+  // Unknown: forwarded as sent.
+  PendingRequest* unknown = plan(evalsha);
+  ASSERT_EQ(unknown->fragments.size(), 1u);
+  EXPECT_EQ(unknown->fragments[0].payload, evalsha);
+  // Known from SCRIPT LOAD (or an EVAL): EVAL with the body, to the key's replicas.
+  plan("*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n" + bulk(body));
+  PendingRequest* known = plan(evalsha);
+  ASSERT_EQ(known->fragments.size(), 1u);
+  EXPECT_EQ(known->fragments[0].payload,
+            "*4\r\n$4\r\nEVAL\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
+  EXPECT_TRUE(known->fragments[0].replicas == replicas("foo"));
+  EXPECT_EQ(known->fragments[0].access, Access::kWrite);
+  // Upper-case digits name the same script; EVALSHA_RO goes as EVAL_RO.
+  std::string upper = sha;
+  for (char& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  PendingRequest* ro = plan("EVALSHA_RO " + upper + " 1 foo\r\n");
+  EXPECT_EQ(ro->fragments[0].payload,
+            "*4\r\n$7\r\nEVAL_RO\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
+  // After SCRIPT FLUSH, as sent again (Redis answers NOSCRIPT).
+  plan("SCRIPT FLUSH\r\n");
+  EXPECT_EQ(plan(evalsha)->fragments[0].payload, evalsha);
+  // An EVAL teaches its body.
+  plan("*4\r\n$4\r\nEVAL\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
+  EXPECT_NE(plan(evalsha)->fragments[0].payload, evalsha);
+  ScriptRegistry::process().forget_all();
+}
+
+TEST(ScriptRegistryTest, FindsWhatAnyThreadLearnedAndForgetsOnFlush) {
+  ScriptRegistry scripts;
+  const std::string sha = sha1_hex("return 1");
+  EXPECT_FALSE(scripts.find(sha));  // remembered as missing
+  std::thread([&] { scripts.learn("return 1"); }).join();
+  ASSERT_TRUE(scripts.find(sha));  // a change since: looked up again
+  EXPECT_EQ(*scripts.find(sha), "return 1");
+  EXPECT_FALSE(scripts.find(sha.substr(1)));
+  EXPECT_FALSE(scripts.find(sha1_hex("return 2")));
+  std::thread([&] { scripts.forget_all(); }).join();
+  EXPECT_FALSE(scripts.find(sha));  // this thread's copy is gone too
+  // Bounded: past kMaxScripts bodies, nothing more is learned.
+  for (size_t i = 0; i < ScriptRegistry::kMaxScripts + 10; ++i)
+    scripts.learn("return " + std::to_string(i));
+  EXPECT_TRUE(scripts.find(sha1_hex("return 0")));
+  EXPECT_FALSE(scripts.find(sha1_hex("return " + std::to_string(ScriptRegistry::kMaxScripts))));
+  scripts.forget_all();
+  EXPECT_FALSE(scripts.find(sha1_hex("return 0")));
+  scripts.learn("");  // an empty script is a script
+  EXPECT_EQ(scripts.find(sha1_hex("")), std::optional<std::string_view>(""));
 }
 
 // SET NX and its kin with replicas: the primary alone decides; the other replica gets the
