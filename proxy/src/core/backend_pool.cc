@@ -104,8 +104,9 @@ void BackendPool::note_connected() {
 }
 
 void BackendPool::report_failure(const std::string& why) {
+  if (retired_) return;  // the failures of an old address say nothing of the backend now
   const uint32_t failures = stats_->consecutive_failures.fetch_add(1) + 1;
-  if (failures == 1 && !retired_) {
+  if (failures == 1) {
     const uint64_t now = monotonic_ns();
     uint64_t logged = stats_->failing_logged_ns.load();
     if ((logged == 0 || now - logged >= kUnreachableRelogNs) &&
@@ -127,7 +128,7 @@ void BackendPool::report_failure(const std::string& why) {
 
 void BackendPool::end_failure_run() {
   const uint32_t failures = stats_->consecutive_failures.exchange(0);
-  if (failures == 0 || retired_) return;  // another worker ended it
+  if (failures == 0) return;  // another worker ended it
   if (stats_->failing_run_logged.exchange(false)) {
     RL_LOG_INFO("%s: answering again after %u failed request%s in a row", describe().c_str(),
                 failures, failures == 1 ? "" : "s");

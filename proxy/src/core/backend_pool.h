@@ -104,7 +104,9 @@ class BackendPool {
   // A reply arrived. Reads the shared count and writes it only when a run of failures ends,
   // so workers answering steadily do not contend for its cache line.
   void report_success() {
-    if (stats_->consecutive_failures.load(std::memory_order_relaxed) != 0) end_failure_run();
+    if (!retired_ && stats_->consecutive_failures.load(std::memory_order_relaxed) != 0) {
+      end_failure_run();
+    }
   }
   // A request or connection failed; `why` names the backend and the cause. After
   // backend.failure_limit failures in a row, counted over all workers, the backend is

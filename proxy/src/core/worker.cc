@@ -323,7 +323,10 @@ void Worker::refresh_ring() {
       retired.push_back(std::move(it->second));
       pools_.erase(it);
       it = pools_.end();
-      proxy_counters_.backends->get(b.name)->unreachable_since_ns.store(0);
+      BackendStats& stats = *proxy_counters_.backends->get(b.name);
+      stats.unreachable_since_ns.store(0);
+      stats.consecutive_failures.store(0);
+      stats.failing_run_logged.store(false);
     }
     if (it == pools_.end()) {
       auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b,
