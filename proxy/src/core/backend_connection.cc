@@ -721,7 +721,8 @@ void BackendConnection::on_timer() {
         last_error_ = "the rest of a dropped oversized reply did not arrive within " +
                       std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
-        fail_all(pool_.describe() + ": connection closed: " + last_error_, true);
+        pool_.report_timeout(pool_.describe() + ": connection closed: " + last_error_);
+        fail_all(pool_.describe() + ": connection closed: " + last_error_, false);
         backoff_refusals_count_ = false;
       } else if (!in_flight_.empty() &&
                  pushed_back(in_flight_.front().deadline_ns) <= loop_now_ns()) {
@@ -729,7 +730,8 @@ void BackendConnection::on_timer() {
         // request that timed out says so; those behind it on the connection fail because of it.
         last_error_ = "timeout after " + std::to_string(pool_.config().timeout_ms) + " ms";
         WorkerCounters::bump(pool_.counters().backend_timeouts);
-        fail_all(pool_.describe() + ": " + last_error_, true,
+        pool_.report_timeout(pool_.describe() + ": " + last_error_);
+        fail_all(pool_.describe() + ": " + last_error_, false,
                  pool_.describe() +
                      ": connection closed: an earlier request on it timed out "
                      "after " +

@@ -126,6 +126,16 @@ void BackendPool::report_failure(const std::string& why) {
   }
 }
 
+void BackendPool::report_timeout(const std::string& why) {
+  if (retired_) return;
+  const uint64_t now = monotonic_ns();
+  const uint64_t window = uint64_t{config_.timeout_ms} * 1000000;
+  uint64_t last = stats_->timeout_counted_ns.load();
+  if (last != 0 && now - last < window) return;
+  if (!stats_->timeout_counted_ns.compare_exchange_strong(last, now)) return;  // another worker
+  report_failure(why);
+}
+
 void BackendPool::end_failure_run() {
   const uint32_t failures = stats_->consecutive_failures.exchange(0);
   if (failures == 0) return;  // another worker ended it

@@ -113,6 +113,10 @@ class BackendPool {
   // ejected. A run of failures is logged when it starts and when it ends (at most once a
   // minute), whether or not ejection is on.
   void report_failure(const std::string& why);
+  // A request timed out: a failure, unless a timeout of this backend (on any worker) counted
+  // within the last backend.timeout_ms, so that one busy spell of a reachable backend counts
+  // once however many connections it stalled.
+  void report_timeout(const std::string& why);
 
   // "backend NAME (ADDRESS)": how errors name this backend.
   std::string describe() const { return "backend " + name_ + " (" + address_ + ")"; }

@@ -147,6 +147,9 @@ struct BackendStats {
   // Requests (or connections) that failed in a row, all workers together: a reply from the
   // backend on any of them clears it. backend.failure_limit counts these.
   std::atomic<uint32_t> consecutive_failures{0};
+  // When a timeout last counted as a failure: one stall times out the requests of every
+  // worker's connection at once, and counts once per backend.timeout_ms.
+  std::atomic<uint64_t> timeout_counted_ns{0};
   // When a run of failures was last logged (at most once a minute), and whether the run
   // going on was, so that its end is logged too.
   std::atomic<uint64_t> failing_logged_ns{0};
