@@ -857,6 +857,7 @@ void MembershipService::sync_recorded_addresses() {
   synced_addresses_ = recorded;
   const std::map<raft::NodeId, std::string> known = transport_->peers();
   for (const auto& [id, address] : recorded) {
+    ever_members_.insert(id);  // recorded: in a configuration (see forget_departed_peers)
     // membership.peers of this instance's config file names where a listed peer is now.
     if (id == options_.node_id || options_.peers.count(id) != 0) continue;
     auto it = known.find(id);
@@ -870,9 +871,34 @@ void MembershipService::sync_recorded_addresses() {
 
 void MembershipService::forget_departed_peers() {
   const raft::Configuration& config = node_->configuration();
-  if (config.members().empty()) return;
-  for (const auto& [id, address] : transport_->peers()) {
+  // Only a committed configuration says who is in the group: an appended one may still be
+  // cut from the log by a new leader.
+  if (config.members().empty() || node_->configuration_index() > node_->commit_index()) return;
+  std::map<raft::NodeId, std::string> known = transport_->peers();
+  // Members the transport lacks (one forgotten and added again): contacted again, at the
+  // address this instance's membership.peers gives, or the one the group recorded.
+  for (const raft::NodeId& id : config.members()) {
+    if (id == options_.node_id || known.count(id) != 0) continue;
+    auto listed = options_.peers.find(id);
+    auto recorded = config.addresses.find(id);
+    const std::string* address = listed != options_.peers.end()       ? &listed->second
+                                 : recorded != config.addresses.end() ? &recorded->second
+                                                                      : nullptr;
+    if (address == nullptr) continue;
+    if (Status s = transport_->set_peer(id, *address); !s) continue;
+    if (departed_.erase(id) != 0) {
+      RL_LOG_INFO("membership %s: peer %s (%s) is in the group again", options_.node_id.c_str(),
+                  id.c_str(), address->c_str());
+    }
+    known.emplace(id, *address);
+  }
+  for (const raft::NodeId& id : config.members())
+    ever_members_.insert(id);
+  for (const auto& [id, address] : known) {
     if (config.is_member(id) || node_->progress(id)) continue;
+    // Never a member as far as this instance knows: an instance that is joining (it dials
+    // the group before it is added), not one that left.
+    if (ever_members_.count(id) == 0 && options_.peers.count(id) == 0) continue;
     const bool pending = std::any_of(pending_changes_.begin(), pending_changes_.end(),
                                      [&id](const PendingChange& p) { return p.change.node == id; });
     if (pending) continue;
@@ -883,9 +909,6 @@ void MembershipService::forget_departed_peers() {
                   options_.node_id.c_str(), id.c_str(), address.c_str());
     }
     transport_->remove_peer(id);
-  }
-  for (auto it = departed_.begin(); it != departed_.end();) {
-    it = config.is_member(*it) ? departed_.erase(it) : std::next(it);
   }
 }
 

@@ -841,6 +841,50 @@ TEST_F(ServiceTest, ARemovedPeerIsForgottenAndNoLongerDialed) {
     EXPECT_EQ(svc(i).status().transport.connect_failures, failures[i]) << nodes_[i]->id;
 }
 
+// A founder (listed in every instance's membership.peers) removed, forgotten, then added
+// again: every instance contacts it again, not only the leader that added it. (The followers
+// used to keep it forgotten: they could not have elected a leader with it.)
+TEST_F(ServiceTest, AMemberForgottenAndAddedAgainIsContactedByEveryInstance) {
+  make_nodes(4);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(converged(all(), 3));
+  const size_t gone = leader == 3 ? 2 : 3;
+  const std::string id = nodes_[gone]->id;
+  const auto listed = [&](size_t i) {
+    for (const PeerStatus& p : svc(i).status().peers) {
+      if (p.id == id) return true;
+    }
+    return false;
+  };
+  Answer removal;
+  svc(leader).remove_peer(id, removal.callback());
+  ASSERT_TRUE(removal.wait().is_ok());
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i : all()) {
+      if (i != gone && listed(i)) return false;
+    }
+    return true;
+  }));
+  stop(gone);
+  Answer added;
+  svc(leader).add_peer(id, nodes_[gone]->address, added.callback());
+  ASSERT_TRUE(added.wait().is_ok());
+  // Known to every transport again (a member without an address is listed, not contacted).
+  const auto contacted = [&](size_t i) {
+    for (const PeerStatus& p : svc(i).status().peers) {
+      if (p.id == id) return p.address == nodes_[gone]->address;
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually([&] {
+    for (size_t i : all()) {
+      if (i != gone && !contacted(i)) return false;
+    }
+    return true;
+  }));
+}
+
 TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   snapshot_every_ = 5;
   make_nodes(3);

@@ -305,10 +305,12 @@ class MembershipService {
   // Gives the transport the addresses the configuration records for peers that this
   // instance's membership.peers does not list (peers added at runtime).
   void sync_recorded_addresses();
-  // Drops from the transport the peers that have left the group: not in the configuration,
-  // no longer told of their removal (the leader stops after four election timeouts), and
-  // not the subject of a change waiting to be proposed. Nothing is dropped while this node
-  // knows no configuration (a joining node keeps the peers it was given).
+  // Keeps the transport's peers those of the committed configuration: drops the peers that
+  // have left the group (members of an earlier configuration or listed in membership.peers,
+  // no longer told of their removal: the leader stops after four election timeouts; not the
+  // subject of a change waiting to be proposed), and contacts again a member it lacks. Nothing
+  // happens while this node knows no configuration (a joining node keeps the peers it was
+  // given), or while the latest one is not committed.
   void forget_departed_peers();
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
@@ -367,7 +369,8 @@ class MembershipService {
   uint64_t committed_conflicts_ = 0;
   std::map<raft::NodeId, std::vector<raft::NodeId>> foreign_peers_;  // see ServiceStatus
   std::map<raft::NodeId, std::string> synced_addresses_;  // see sync_recorded_addresses()
-  std::set<raft::NodeId> departed_;  // peers forget_departed_peers() dropped (said once each)
+  std::set<raft::NodeId> departed_;      // peers forget_departed_peers() dropped (said once each)
+  std::set<raft::NodeId> ever_members_;  // members of every committed configuration seen
   // Shutdown: the transfer phase runs until the node is no longer leader or this deadline.
   bool shutting_down_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
