@@ -12,7 +12,7 @@ import unittest
 
 import redis
 
-from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_value,
+from harness import (MemcachedServer, RedisServer, Ringleader, TempDir, metric_value, status_bytes,
                      replica_backends, run_unittests, sigstop, wait_until)
 
 # Never eject (failure_limit = 0): a dead backend stays in every replica set, so each request
@@ -381,6 +381,36 @@ class RefusedWriteTest(RedisReplicationCase):
         with self.assertRaises(redis.exceptions.NoScriptError):
             c.evalsha(bump.sha, 1, key)
         self.assertEqual(bump(keys=[key]), 3)
+
+    def test_evalshas_sent_as_evals_count_their_bodies_against_the_client_limit(self):
+        # A 60 KB script, known to the proxy; one client pipelines 6,000 EVALSHAs of it (about
+        # 600 KB sent) at a key whose replica is paused. Each is sent as EVAL with the body, so
+        # the proxy holds 60 KB per request, and more in its copies: counted against the
+        # client's queued-bytes limit (32 MiB), it stops reading that client. Counted by what
+        # the client sent, the peak grew by over a gigabyte here (16,384 requests in flight
+        # could hold 3 GB). Every request is answered once the replica is back.
+        rl = self.proxy(replicas=2, write="all", backend=SLOW_BACKEND)
+        c = self.client(rl)
+        body = "return redis.call('INCR', KEYS[1]) --" + "x" * 60000
+        sha = c.script_load(body)
+        key = "{evb}n"
+        _, replica = self.holders(rl, [key])[0]
+        before = status_bytes(rl.proc.pid, "VmHWM")
+        self.direct(replica).execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+        request = b"*4\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n1\r\n$%d\r\n%s\r\n" % (
+            sha.encode(), len(key), key.encode())
+        with socket.create_connection(("127.0.0.1", rl.port), timeout=30) as s:
+            s.sendall(request * 6000)
+            got = b""
+            while got.count(b"\r\n") < 6000:
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, "closed before every reply")
+                got += chunk
+        self.assertEqual(got.split(b"\r\n")[-2], b":6000")
+        grown = status_bytes(rl.proc.pid, "VmHWM") - before
+        self.assertLess(grown, 320 << 20, f"peak grew by {grown >> 20} MiB")
+        self.assertEqual([self.direct(i).get(key) for i in self.holders(rl, [key])[0]],
+                         [b"6000", b"6000"])
 
     def test_a_script_write_a_replica_refuses_is_not_acknowledged_there(self):
         # A replica that lost its scripts (restarted) answers EVALSHA -NOSCRIPT: it did not

@@ -1,5 +1,6 @@
 #include "client_connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "backend_pool.h"
@@ -384,10 +385,16 @@ void ClientConnection::process_input() {
     }
     in_.consume(consumed);
     WorkerCounters::bump(wc.requests);
-    req->request_bytes = consumed;
-    queued_request_bytes_ += consumed;
+    // What the request holds: what was read, or what it became when that is more (a
+    // replicated EVALSHA sent as EVAL with its script's body).
+    size_t planned = 0;
+    for (const Fragment& f : req->fragments)
+      planned += f.payload.size();
+    const size_t charge = std::max(consumed, planned);
+    req->request_bytes = charge;
+    queued_request_bytes_ += charge;
     ++worker_.queued_requests;
-    worker_.queued_request_bytes += consumed;
+    worker_.queued_request_bytes += charge;
     queue_.push_back(req);
     set_due(false);
     // dispatch() may finish the request at once (every backend unavailable) and the queue

@@ -139,10 +139,10 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     return;
   }
   if (name == "reset") {
-    // What Redis's RESET clears that the proxy keeps: the client name, a refused MULTI's
-    // state, and the authentication when proxy.requirepass is set.
+    // What Redis's RESET clears that the proxy keeps: the client name, a transaction, and
+    // the authentication when proxy.requirepass is set.
     client_name_.clear();
-    in_refused_transaction_ = false;
+    in_transaction_ = false;
     if (!requirepass.empty() && authenticated_) {
       authenticated_ = false;
       parser_.set_limits(kLimitsBeforeAuth);

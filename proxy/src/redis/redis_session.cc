@@ -242,31 +242,44 @@ void RedisSession::classify(Args args, const CommandSpec& spec, PendingRequest& 
   req.latency_class = static_cast<uint8_t>(c);
 }
 
-bool RedisSession::answer_in_refused_transaction(Args args, PendingRequest& req) {
+bool RedisSession::answer_in_transaction(Args args, PendingRequest& req) {
   const std::string_view name = args[0];
   if (iequals(name, "quit") || iequals(name, "reset")) return false;
+  const bool control = iequals(name, "exec") || iequals(name, "discard") || iequals(name, "multi");
+  if (control && args.size() != 1) {
+    // As Redis: a wrong arity is refused and the transaction goes on, to abort at EXEC.
+    ++refused_in_transaction_;
+    reply_error(req, "ERR wrong number of arguments for '" + lowercase(name) + "' command");
+    return true;
+  }
   if (iequals(name, "exec")) {
-    in_refused_transaction_ = false;
-    reply_error(req,
-                "EXECABORT Transaction discarded because of: its MULTI was refused (ringleader "
-                "does not support transactions: they cannot span the backends of a pool)");
+    in_transaction_ = false;
+    if (refused_in_transaction_ == 0) {
+      append_array_header(req.reply, 0);  // nothing was queued: nothing to run, as Redis
+      req.complete = true;
+    } else {
+      reply_error(req,
+                  "EXECABORT Transaction discarded because of previous errors: ringleader does "
+                  "not support transactions (they cannot span the backends of a pool)");
+    }
   } else if (iequals(name, "discard")) {
-    in_refused_transaction_ = false;
+    in_transaction_ = false;
     append_simple(req.reply, "OK");
     req.complete = true;
   } else if (iequals(name, "multi")) {
     reply_error(req, "ERR MULTI calls can not be nested");
   } else {
+    ++refused_in_transaction_;
     reply_error(req, "ERR '" + lowercase(printable(name, 64)) +
-                         "' was not run: it follows a MULTI, which ringleader refused; "
-                         "EXEC or DISCARD ends the transaction");
+                         "' not queued: ringleader does not support transactions (MULTI/EXEC/"
+                         "WATCH), they cannot span the backends of a pool; EXEC will abort");
   }
   return true;
 }
 
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   const CommandSpec* spec = resolve_command(args);
-  if (in_refused_transaction_ && answer_in_refused_transaction(args, req)) {
+  if (in_transaction_ && answer_in_transaction(args, req)) {
     if (spec != nullptr) classify(args, *spec, req);
     return;
   }
@@ -295,11 +308,12 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
   switch (spec->routing) {
     case Routing::kUnsupported:
       if (spec->name == "multi") {
-        // A client that pipelines MULTI ... EXEC expects all or nothing: nothing then, and
-        // EXEC says so (see in_refused_transaction_).
-        reply_error(req, "ERR " + unsupported_message(*spec, args) +
-                             "; what follows is refused until EXEC or DISCARD");
-        in_refused_transaction_ = true;
+        // A transaction every command of which is refused, as Redis answers one with a
+        // command it cannot queue (see in_transaction_).
+        append_simple(req.reply, "OK");
+        req.complete = true;
+        in_transaction_ = true;
+        refused_in_transaction_ = 0;
         return;
       }
       if (spec->name == "client" && args.size() >= 2 && iequals(args[1], "reply") &&
@@ -538,7 +552,7 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
 void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
   if (spec.name == "script|load") ScriptRegistry::process().learn(args[2]);
-  if (spec.name == "script|flush") ScriptRegistry::process().forget_all();
+  if (spec.name == "script|flush") req.merge.aux = kForgetScriptsWhenDone;
   std::vector<std::string_view> sub(args.begin(), args.end());
   switch (spec.merge) {
     case Merge::kScanCursor:

@@ -42,6 +42,8 @@ class RedisSession final : public Session {
   // bits, and the backend's own cursor in the other 40 (a Redis cursor stays below its hash
   // table's size).
   static constexpr unsigned kScanPositionBits = ScanOrder::kPositionBits;
+  // MergePlan::aux of a SCRIPT FLUSH: forget the scripts' bodies once a backend flushed.
+  static constexpr uint64_t kForgetScriptsWhenDone = 1;
 
  private:
   using Args = std::span<const std::string_view>;
@@ -65,9 +67,9 @@ class RedisSession final : public Session {
   void plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req);
   void plan_scan(Args args, PendingRequest& req);
   void answer_local(const CommandSpec& spec, Args args, PendingRequest& req);
-  // After a refused MULTI, until EXEC, DISCARD or RESET: answers a request without running it
-  // (true), or leaves QUIT and RESET to the usual handling (false).
-  bool answer_in_refused_transaction(Args args, PendingRequest& req);
+  // Between MULTI and EXEC, DISCARD or RESET: answers a request without running it (true),
+  // or leaves QUIT and RESET to the usual handling (false).
+  bool answer_in_transaction(Args args, PendingRequest& req);
   // CLIENT SETINFO LIB-NAME|LIB-VER value, and the line CLIENT INFO answers.
   void client_setinfo(std::string_view attribute, std::string_view value, std::string& out);
   std::string client_info_line(Args args) const;
@@ -98,11 +100,14 @@ class RedisSession final : public Session {
   const SessionEnv& env_;
   RequestParser parser_;
   bool authenticated_;
-  // The client sent MULTI, which was refused; it may believe it is inside a transaction.
-  // Everything it sends until EXEC or DISCARD is refused, so no part of the transaction runs
-  // (a client that reconnects after an error would run the rest otherwise), and EXEC answers
-  // EXECABORT, as Redis answers a transaction with a refused command.
-  bool in_refused_transaction_ = false;
+  // Transactions are not supported, and what a client means to run as one must not run in
+  // part. MULTI opens one as Redis does (+OK), and every command until EXEC or DISCARD is
+  // refused as a command Redis cannot queue is (-ERR); EXEC then answers EXECABORT, and a
+  // client, whatever it does with the errors, is never left inside a transaction the proxy
+  // forgot, nor runs the rest of one after an error (as when MULTI was refused and the
+  // connection closed: redis-cli reconnected and ran the commands after the one that failed).
+  bool in_transaction_ = false;
+  uint32_t refused_in_transaction_ = 0;
   std::string client_name_;
   std::string lib_name_;  // CLIENT SETINFO
   std::string lib_ver_;

@@ -1,5 +1,8 @@
 #include "script_registry.h"
 
+#include <unordered_set>
+
+#include "ring/hash.h"
 #include "sha1.h"
 
 namespace ringleader::proxy::redis {
@@ -12,6 +15,7 @@ struct ScriptRegistry::Local {
   uint64_t flushes = 0;
   std::unordered_map<std::string, std::string> bodies;
   std::unordered_map<std::string, uint64_t> misses;
+  std::unordered_set<uint64_t> learned;  // XXH3 of the bodies this thread passed to learn()
   size_t bytes = 0;
 };
 
@@ -32,9 +36,15 @@ ScriptRegistry::Local& ScriptRegistry::local() {
 }
 
 void ScriptRegistry::learn(std::string_view body) {
-  std::string sha = sha1_hex(body);
+  if (body.size() > kMaxBodyBytes) return;
+  // Seen by this thread since the last flush: nothing to do (an application that runs one
+  // EVAL over and over costs a hash of its body, not a SHA-1 and the lock).
   Local& l = local();
-  if (l.bodies.count(sha) != 0) return;
+  const uint64_t seen = ring::hash_xxh3(body);
+  if (l.learned.count(seen) != 0) return;
+  if (l.learned.size() >= kMaxScripts) l.learned.clear();
+  l.learned.insert(seen);
+  std::string sha = sha1_hex(body);
   std::lock_guard<std::mutex> lock(mu_);
   if (bodies_.count(sha) != 0) return;
   if (bodies_.size() >= kMaxScripts || bytes_ + body.size() > kMaxBytes) return;

@@ -8,11 +8,13 @@
 // NOSCRIPT, never loads the script again. An EVALSHA whose body is known is sent as EVAL with
 // that body instead, which runs it on every replica and loads it where it was missing.
 //
-// SCRIPT FLUSH through the proxy forgets every body, so EVALSHA answers NOSCRIPT afterwards as
-// Redis does. Bounded: kMaxScripts bodies of kMaxBytes in all; beyond that nothing more is
-// learned. Thread-safe: the bodies are shared by every worker under a lock, taken only to learn
-// a new one and on a worker's first look for a SHA-1 (each worker keeps what it found, and
-// which ones were missing as of the registry's last change).
+// A SCRIPT FLUSH through the proxy that a backend carried out forgets every body, so EVALSHA
+// answers NOSCRIPT afterwards as Redis does. Bounded: kMaxScripts bodies of kMaxBytes in all,
+// each of kMaxBodyBytes at most; beyond that nothing more is learned. Each instance of a Raft
+// group has its own: a script loaded through another instance is not known here. Thread-safe: the
+// bodies are shared by every worker under a lock, taken only to learn a new one and on a worker's
+// first look for a SHA-1 (each worker keeps what it found, and which ones were missing as of the
+// registry's last change).
 #pragma once
 
 #include <atomic>
@@ -29,6 +31,7 @@ class ScriptRegistry {
  public:
   static constexpr size_t kMaxScripts = 4096;
   static constexpr size_t kMaxBytes = 16 << 20;
+  static constexpr size_t kMaxBodyBytes = 64 << 10;  // bigger scripts are not learned
 
   // The registry every worker of the process shares.
   static ScriptRegistry& process();

@@ -210,26 +210,37 @@ TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
   EXPECT_NE(arity->reply.find("wrong number of arguments"), std::string::npos) << arity->reply;
 }
 
-// A refused MULTI leaves the client believing it is in a transaction: nothing it sends runs
-// until EXEC (which answers EXECABORT, as Redis does for a transaction with a refused
-// command) or DISCARD. QUIT and RESET are served as usual.
-TEST_F(RedisSessionTest, NothingAfterARefusedMultiRunsUntilExecOrDiscard) {
-  PendingRequest* multi = plan("MULTI\r\n");
-  EXPECT_EQ(multi->reply.rfind("-ERR 'multi' is not supported by ringleader", 0), 0u)
-      << multi->reply;
-  EXPECT_FALSE(multi->close_after);
+// Transactions are not supported, and none runs in part: MULTI opens one as Redis does, every
+// command in it is refused as one Redis cannot queue, and EXEC answers EXECABORT (an empty
+// one, *0). Afterwards the connection is as before; QUIT and RESET are served as usual.
+TEST_F(RedisSessionTest, TransactionsRunNothingAndEndAsRedisEndsThem) {
+  EXPECT_EQ(plan("MULTI\r\n")->reply, "+OK\r\n");
   for (const char* line : {"SET a 1\r\n", "GET a\r\n", "PING\r\n", "FROB\r\n", "WATCH a\r\n"}) {
     PendingRequest* req = plan(line);
     EXPECT_TRUE(req->complete) << line;
     EXPECT_TRUE(req->fragments.empty()) << line;
-    EXPECT_NE(req->reply.find("was not run: it follows a MULTI"), std::string::npos) << req->reply;
+    EXPECT_NE(req->reply.find("not queued: ringleader does not support transactions"),
+              std::string::npos)
+        << req->reply;
   }
   EXPECT_EQ(plan("MULTI\r\n")->reply, "-ERR MULTI calls can not be nested\r\n");
-  EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-EXECABORT Transaction discarded because of: ", 0), 0u);
+  EXPECT_EQ(plan("EXEC\r\n")
+                ->reply.rfind("-EXECABORT Transaction discarded because of previous errors", 0),
+            0u);
   // Over: requests run again, and EXEC is refused as outside any transaction.
   EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
   EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-ERR 'exec' is not supported", 0), 0u);
   plan("MULTI\r\n");
+  EXPECT_EQ(plan("EXEC\r\n")->reply, "*0\r\n");  // nothing queued, nothing refused
+  // A DISCARD or EXEC with arguments is refused as Redis refuses it: the transaction goes on.
+  plan("MULTI\r\n");
+  EXPECT_EQ(plan("DISCARD junk\r\n")->reply,
+            "-ERR wrong number of arguments for 'discard' command\r\n");
+  EXPECT_TRUE(plan("SET a 1\r\n")->fragments.empty());
+  EXPECT_EQ(plan("EXEC x\r\n")->reply, "-ERR wrong number of arguments for 'exec' command\r\n");
+  EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-EXECABORT", 0), 0u);
+  plan("MULTI\r\n");
+  plan("SET a 1\r\n");
   EXPECT_EQ(plan("DISCARD\r\n")->reply, "+OK\r\n");
   EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
   plan("MULTI\r\n");
@@ -882,8 +893,18 @@ TEST_F(RedisReplicatedSessionTest, EvalshaOfAKnownScriptGoesAsEval) {
   PendingRequest* ro = plan("EVALSHA_RO " + upper + " 1 foo\r\n");
   EXPECT_EQ(ro->fragments[0].payload,
             "*4\r\n$7\r\nEVAL_RO\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
-  // After SCRIPT FLUSH, as sent again (Redis answers NOSCRIPT).
-  plan("SCRIPT FLUSH\r\n");
+  // A SCRIPT FLUSH the backends refused (a bad option) flushed nothing: still known.
+  PendingRequest* refused = plan("SCRIPT FLUSH BOGUS\r\n");
+  for (size_t i = 0; i < refused->fragments.size(); ++i)
+    reply(refused, i, "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n");
+  session_->complete(*refused);
+  EXPECT_NE(plan(evalsha)->fragments[0].payload, evalsha);
+  // After a SCRIPT FLUSH, as sent again (Redis answers NOSCRIPT).
+  PendingRequest* flush = plan("SCRIPT FLUSH\r\n");
+  for (size_t i = 0; i < flush->fragments.size(); ++i)
+    reply(flush, i, "+OK\r\n");
+  session_->complete(*flush);
+  EXPECT_EQ(flush->reply, "+OK\r\n");
   EXPECT_EQ(plan(evalsha)->fragments[0].payload, evalsha);
   // An EVAL teaches its body.
   plan("*4\r\n$4\r\nEVAL\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
