@@ -13,7 +13,7 @@ struct ScriptRegistry::Local {
   static constexpr size_t kMaxMisses = 1024;
   const ScriptRegistry* owner = nullptr;
   uint64_t flushes = 0;
-  std::unordered_map<std::string, std::string> bodies;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> bodies;  // shared
   std::unordered_map<std::string, uint64_t> misses;
   std::unordered_set<uint64_t> learned;  // XXH3 of the bodies this thread passed to learn()
   size_t bytes = 0;
@@ -49,7 +49,7 @@ void ScriptRegistry::learn(std::string_view body) {
   if (bodies_.count(sha) != 0) return;
   if (bodies_.size() >= kMaxScripts || bytes_ + body.size() > kMaxBytes) return;
   bytes_ += body.size();
-  bodies_.emplace(std::move(sha), std::string(body));
+  bodies_.emplace(std::move(sha), std::make_shared<const std::string>(body));
   changes_.fetch_add(1, std::memory_order_release);
 }
 
@@ -60,12 +60,12 @@ std::optional<std::string_view> ScriptRegistry::find(std::string_view sha) {
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
   }
   Local& l = local();
-  if (auto it = l.bodies.find(key); it != l.bodies.end()) return std::string_view(it->second);
+  if (auto it = l.bodies.find(key); it != l.bodies.end()) return std::string_view(*it->second);
   const uint64_t changes = changes_.load(std::memory_order_acquire);
   if (auto it = l.misses.find(key); it != l.misses.end() && it->second == changes) {
     return std::nullopt;
   }
-  std::optional<std::string> body;
+  std::shared_ptr<const std::string> body;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = bodies_.find(key);
@@ -77,8 +77,8 @@ std::optional<std::string_view> ScriptRegistry::find(std::string_view sha) {
     return std::nullopt;
   }
   l.misses.erase(key);
-  auto it = l.bodies.emplace(std::move(key), std::move(*body)).first;
-  return std::string_view(it->second);
+  auto it = l.bodies.emplace(std::move(key), std::move(body)).first;
+  return std::string_view(*it->second);
 }
 
 void ScriptRegistry::forget_all() {

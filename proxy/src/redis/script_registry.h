@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,10 +50,10 @@ class ScriptRegistry {
   Local& local();
 
   std::mutex mu_;
-  std::unordered_map<std::string, std::string> bodies_;  // under mu_
-  size_t bytes_ = 0;                                     // under mu_
-  std::atomic<uint64_t> changes_{1};                     // bumped by every change
-  std::atomic<uint64_t> flushes_{0};                     // bumped by forget_all()
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> bodies_;  // under mu_
+  size_t bytes_ = 0;                                                            // under mu_
+  std::atomic<uint64_t> changes_{1};  // bumped by every change
+  std::atomic<uint64_t> flushes_{0};  // bumped by forget_all()
 };
 
 }  // namespace ringleader::proxy::redis
