@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 
 #include "common/log.h"
@@ -49,23 +50,32 @@ void warn_http_request() {
 Status check_database_option(const CommandSpec& spec, std::span<const std::string_view> args,
                              uint32_t backend_db) {
   if (spec.name != "copy") return Status::ok();
+  std::string_view last;  // the last DB given counts, as in Redis
+  int64_t db = 0;
   for (size_t i = 3; i < args.size(); ++i) {
     if (iequals(args[i], "REPLACE")) continue;
     if (!iequals(args[i], "DB") || i + 1 >= args.size()) return Status::error("ERR syntax error");
     ++i;
-    const std::optional<int64_t> db = parse_resp_integer(args[i]);
-    if (!db) return Status::error("ERR value is not an integer or out of range");
-    if (*db < 0) return Status::error("ERR DB index is out of range");
-    if (*db != 0) {
-      return Status::error("ERR COPY ... DB " + printable(args[i], 20) +
-                           ": ringleader serves database 0 only");
-    }
-    if (backend_db != 0) {
+    const std::optional<int64_t> value = parse_resp_integer(args[i]);
+    if (!value) return Status::error("ERR value is not an integer or out of range");
+    if (*value < INT32_MIN || *value > INT32_MAX) {
       return Status::error(
-          "ERR COPY ... DB 0: the backends would read it as their database 0, "
-          "while clients' database 0 is their database " +
-          std::to_string(backend_db) + " (backend.db); leave the option out to copy within it");
+          "ERR value is out of range, value must between -2147483648 and 2147483647");
     }
+    db = *value;
+    last = args[i];
+  }
+  if (last.empty()) return Status::ok();
+  if (db < 0) return Status::error("ERR DB index is out of range");
+  if (db != 0) {
+    return Status::error("ERR COPY ... DB " + printable(last, 20) +
+                         ": ringleader serves database 0 only");
+  }
+  if (backend_db != 0) {
+    return Status::error(
+        "ERR COPY ... DB 0: the backends would read it as their database 0, "
+        "while clients' database 0 is their database " +
+        std::to_string(backend_db) + " (backend.db); leave the option out to copy within it");
   }
   return Status::ok();
 }

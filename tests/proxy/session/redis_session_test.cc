@@ -191,6 +191,17 @@ TEST_F(RedisSessionTest, KeysThatMustLiveTogether) {
         << db;
   }
   EXPECT_EQ(plan("COPY {u}:a {u}:b DB -1\r\n")->reply, "-ERR DB index is out of range\r\n");
+  for (const char* db : {"2147483648", "-2147483649", "-9223372036854775808"}) {
+    EXPECT_EQ(plan("COPY {u}:a {u}:b DB " + std::string(db) + "\r\n")->reply,
+              "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n")
+        << db;
+  }
+  // The last DB given counts, as in Redis; each is read as it comes.
+  EXPECT_FALSE(plan("COPY {u}:a {u}:b DB 1 DB 0\r\n")->complete);
+  EXPECT_NE(plan("COPY {u}:a {u}:b DB 0 DB 1\r\n")->reply.find("database 0 only"),
+            std::string::npos);
+  EXPECT_EQ(plan("COPY {u}:a {u}:b DB x DB 0\r\n")->reply,
+            "-ERR value is not an integer or out of range\r\n");
 }
 
 TEST_F(RedisSessionTest, RefusalsNameTheCommandAndTheReason) {
