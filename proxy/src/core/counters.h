@@ -154,6 +154,9 @@ struct BackendStats {
   // going on was, so that its end is logged too.
   std::atomic<uint64_t> failing_logged_ns{0};
   std::atomic<bool> failing_run_logged{false};
+  // A hash of the address the counts above are of: the first worker to see the backend at a
+  // new address clears them (the others would wipe what the new address counted meanwhile).
+  std::atomic<uint64_t> address_hash{0};
 };
 
 // Backend statistics by name. Entries outlive pools: a backend that leaves and comes back

@@ -13,6 +13,7 @@
 #include "fd_limit.h"
 #include "pending_request.h"
 #include "read_budget.h"
+#include "ring/hash.h"
 #include "uv_util.h"
 
 namespace ringleader::proxy {
@@ -324,9 +325,12 @@ void Worker::refresh_ring() {
       pools_.erase(it);
       it = pools_.end();
       BackendStats& stats = *proxy_counters_.backends->get(b.name);
-      stats.unreachable_since_ns.store(0);
-      stats.consecutive_failures.store(0);
-      stats.failing_run_logged.store(false);
+      const uint64_t address_hash = ring::hash_xxh3(b.address);
+      if (stats.address_hash.exchange(address_hash) != address_hash) {
+        stats.unreachable_since_ns.store(0);
+        stats.consecutive_failures.store(0);
+        stats.failing_run_logged.store(false);
+      }
     }
     if (it == pools_.end()) {
       auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b,
