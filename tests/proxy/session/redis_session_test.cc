@@ -291,6 +291,15 @@ TEST_F(RedisSessionTest, FailedFragmentBecomesAnErrorNamingTheBackend) {
   EXPECT_EQ(req->reply, "-ERR ringleader: backend b1 (127.0.0.1:7001): timeout after 1000 ms\r\n");
 }
 
+// Backends b0 .. b{n-1}, active, of weight 1.
+std::vector<ring::Backend> numbered_backends(int n) {
+  std::vector<ring::Backend> backends;
+  for (int i = 0; i < n; ++i)
+    backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
+                        ring::BackendState::kActive});
+  return backends;
+}
+
 // The backends in SCAN's order, with the positions cursors name them by.
 std::vector<ScanOrder::Stop> scan_stops(const ring::Ring& ring) {
   std::vector<ScanOrder::Stop> stops;
@@ -349,10 +358,7 @@ TEST_F(RedisSessionTest, ScanWalksBackendsThroughTheCursor) {
 // alone. Positions were the ring's indexes: removing a backend before the scanned one in
 // the ring shifted them, and the scan skipped a backend whose keys never moved.
 TEST_F(RedisSessionTest, ScanCursorsKeepTheirBackendWhileOthersLeave) {
-  std::vector<ring::Backend> backends;
-  for (int i = 0; i < 6; ++i)
-    backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
-                        ring::BackendState::kActive});
+  const std::vector<ring::Backend> backends = numbered_backends(6);
   ring_ = ring::Ring::build(backends, config_.ring, 6).value();
   const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
   ASSERT_EQ(stops.size(), 6u);
@@ -417,10 +423,7 @@ TEST_F(RedisSessionTest, ScanReadsCursorsAsRedisDoes) {
 }
 
 TEST_F(RedisSessionTest, ScanCursorsReachEveryBackendOfABigRing) {
-  std::vector<ring::Backend> backends;
-  for (int i = 0; i < 1100; ++i)
-    backends.push_back({"b" + std::to_string(i), "10.0.0.1:" + std::to_string(1000 + i), 1, "",
-                        ring::BackendState::kActive});
+  const std::vector<ring::Backend> backends = numbered_backends(1100);
   ring_ = ring::Ring::build(backends, config_.ring, 6).value();
   const std::vector<ScanOrder::Stop> stops = scan_stops(*ring_);
   ASSERT_EQ(stops.size(), 1100u);  // every backend has a position of its own
