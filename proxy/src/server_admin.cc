@@ -16,6 +16,9 @@ namespace {
 using nlohmann::json;
 namespace state = membership::state;
 
+// config::is_valid_backend_name, in words.
+constexpr std::string_view kBackendNameRule = "1..128 characters of [A-Za-z0-9._:-]";
+
 admin::AdminReply error_reply(int status, std::string message) {
   return {status, {{"error", std::move(message)}}};
 }
@@ -375,7 +378,7 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
     return reply(error_reply(400, why));
   }
   if (!config::is_valid_backend_name(b.name)) {
-    return reply(error_reply(400, "\"name\" must be 1..128 characters of [A-Za-z0-9._:-]"));
+    return reply(error_reply(400, "\"name\" must be " + std::string(kBackendNameRule)));
   }
   if (!config::is_backend_address(b.address)) {
     return reply(error_reply(400,
@@ -447,8 +450,8 @@ void Server::answer_existing_backend(const ring::Backend& asked, const std::stri
 namespace {
 std::optional<admin::AdminReply> bad_backend_name(const std::string& name) {
   if (config::is_valid_backend_name(name)) return std::nullopt;
-  return error_reply(400, "no backend can be named \"" + printable(name, 64) +
-                              "\": names are 1..128 characters of [A-Za-z0-9._:-]");
+  return error_reply(400, "no backend can be named \"" + printable(name, 64) + "\": names are " +
+                              std::string(kBackendNameRule));
 }
 }  // namespace
 

@@ -203,6 +203,13 @@ class ServiceTest : public ::testing::Test {
 
   MembershipService& svc(size_t i) { return *nodes_[i]->service; }
   bool running(size_t i) const { return nodes_[i]->service != nullptr; }
+  // What node i's status says of peer `id`, if it lists it.
+  std::optional<PeerStatus> peer_of(size_t i, const std::string& id) {
+    for (const PeerStatus& p : svc(i).status().peers) {
+      if (p.id == id) return p;
+    }
+    return std::nullopt;
+  }
 
   // Index of the one leader all running members agree on, or -1.
   int agreed_leader(const std::vector<size_t>& among) {
@@ -817,12 +824,7 @@ TEST_F(ServiceTest, ARemovedPeerIsForgottenAndNoLongerDialed) {
   Answer added;
   svc(leader).add_peer("ghost", nowhere, added.callback());
   ASSERT_TRUE(added.wait().is_ok());
-  const auto listed = [&](size_t i) {
-    for (const PeerStatus& p : svc(i).status().peers) {
-      if (p.id == "ghost") return true;
-    }
-    return false;
-  };
+  const auto listed = [&](size_t i) { return peer_of(i, "ghost").has_value(); };
   ASSERT_TRUE(eventually([&] { return listed(leader); }));
   Answer removal;
   svc(leader).remove_peer("ghost", removal.callback());
@@ -851,12 +853,7 @@ TEST_F(ServiceTest, AMemberForgottenAndAddedAgainIsContactedByEveryInstance) {
   ASSERT_TRUE(converged(all(), 3));
   const size_t gone = leader == 3 ? 2 : 3;
   const std::string id = nodes_[gone]->id;
-  const auto listed = [&](size_t i) {
-    for (const PeerStatus& p : svc(i).status().peers) {
-      if (p.id == id) return true;
-    }
-    return false;
-  };
+  const auto listed = [&](size_t i) { return peer_of(i, id).has_value(); };
   Answer removal;
   svc(leader).remove_peer(id, removal.callback());
   ASSERT_TRUE(removal.wait().is_ok());
@@ -872,10 +869,8 @@ TEST_F(ServiceTest, AMemberForgottenAndAddedAgainIsContactedByEveryInstance) {
   ASSERT_TRUE(added.wait().is_ok());
   // Known to every transport again (a member without an address is listed, not contacted).
   const auto contacted = [&](size_t i) {
-    for (const PeerStatus& p : svc(i).status().peers) {
-      if (p.id == id) return p.address == nodes_[gone]->address;
-    }
-    return false;
+    const std::optional<PeerStatus> p = peer_of(i, id);
+    return p && p->address == nodes_[gone]->address;
   };
   EXPECT_TRUE(eventually([&] {
     for (size_t i : all()) {
