@@ -93,20 +93,6 @@ bool read_zone(const json& body, std::string* out, std::string* why) {
 }
 
 // A backend state named in a PATCH, as the command that puts a backend in it.
-std::optional<state::Command> state_command(const std::string& name, const std::string& value) {
-  std::optional<ring::BackendState> parsed = ring::parse_backend_state(value);
-  if (!parsed) return std::nullopt;
-  switch (*parsed) {
-    case ring::BackendState::kActive:
-      return state::UndrainBackend{name};
-    case ring::BackendState::kDraining:
-      return state::DrainBackend{name};
-    case ring::BackendState::kDown:
-      return state::MarkBackendDown{name};
-  }
-  return std::nullopt;
-}
-
 json params_json(const ring::RingParams& p) {
   return {{"algorithm", std::string(ring::to_string(p.algorithm))},
           {"hash", std::string(ring::to_string(p.hash))},
@@ -473,42 +459,28 @@ void Server::update_backend(const std::string& name, const nlohmann::json& body,
       !read_zone(body, &zone, &why) || !read_text(body, "state", &state_name, &why)) {
     return reply(error_reply(400, why));
   }
-  // Everything is checked before the first proposal, so that a request either changes
-  // nothing or (barring a lost leader or a concurrent removal) all it asks.
-  std::vector<Step> steps;
-  if (body.contains("weight")) steps.push_back({"weight", state::SetWeight{name, weight}});
-  if (body.contains("zone")) steps.push_back({"zone", state::SetZone{name, zone}});
+  std::optional<ring::BackendState> state;
   if (body.contains("state")) {
-    std::optional<state::Command> command = state_command(name, state_name);
-    if (!command) {
+    state = ring::parse_backend_state(state_name);
+    if (!state) {
       return reply(error_reply(
           400,
           "\"state\" must be \"active\", \"draining\" or \"down\", got \"" + state_name + "\""));
     }
-    steps.push_back({"state", std::move(*command)});
   }
-  if (steps.empty()) return reply(error_reply(400, "nothing to change"));
-  propose_steps(std::move(steps), 0, {{"backend", name}}, reply);
-}
-
-void Server::propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo, Reply reply) {
-  state::Command command = steps[next].command;
-  membership_->propose(std::move(command), [this, steps = std::move(steps), next, echo,
-                                            reply](Result<uint64_t> applied) {
-    post([this, steps, next, echo, reply, applied] {
-      if (applied && next + 1 < steps.size()) {
-        return propose_steps(steps, next + 1, echo, reply);
-      }
-      if (applied || next == 0) return answer_applied(applied, echo, reply);
-      std::string done;
-      for (size_t i = 0; i < next; ++i)
-        done += (i == 0 ? "" : ", ") + steps[i].what;
-      std::string why = done + " changed; " + steps[next].what +
-                        (next + 1 < steps.size() ? " and what follows it" : "") +
-                        " not: " + applied.error();
-      reply(error_reply(applied.status().is_refused() ? 409 : 503, why));
-    });
-  });
+  state::UpdateBackend update{name, {}, {}, state};
+  if (body.contains("weight")) update.weight = weight;
+  if (body.contains("zone")) update.zone = zone;
+  const int fields =
+      int{update.weight.has_value()} + int{update.zone.has_value()} + int{update.state.has_value()};
+  if (fields == 0) return reply(error_reply(400, "nothing to change"));
+  // One field is the command of its own; several are one entry that applies whole or not at
+  // all, so no instance routes with part of the change and a refusal changes nothing.
+  state::Command command = update;
+  if (fields == 1 && update.weight) command = state::SetWeight{name, *update.weight};
+  if (fields == 1 && update.zone) command = state::SetZone{name, *update.zone};
+  if (fields == 1 && update.state) command = state::state_command(name, *update.state);
+  propose(std::move(command), {{"backend", name}}, reply);
 }
 
 void Server::drain_backend(const std::string& name, Reply reply) {

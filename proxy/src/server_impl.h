@@ -75,15 +75,6 @@ class Server final : public ProxyServer, public admin::AdminService {
   // `asked` for, name, address, weight and zone; else 409 with the refusal.
   void answer_existing_backend(const ring::Backend& asked, const std::string& refusal,
                                nlohmann::json echo, Reply reply);
-  // One change of a multi-field request: what it changes ("weight") and its command.
-  struct Step {
-    std::string what;
-    membership::state::Command command;
-  };
-  // Raft mode: proposes steps[next..] one after the other, each once the one before applied
-  // here; answers like propose() after the last. A step that fails after others applied
-  // answers an error that says which did.
-  void propose_steps(std::vector<Step> steps, size_t next, nlohmann::json echo, Reply reply);
   bool raft_mode() const { return config_.membership.mode == config::MembershipMode::kRaft; }
   nlohmann::json ring_json(const ring::RingSnapshot& r);
   void on_signal(int signum);

@@ -792,6 +792,14 @@ class ClusterTest(unittest.TestCase):
                 self.assertEqual(status, 200, body)
             refused("PATCH", "/backends/r2", {"state": "down"}, 409,
                     "every backend would be down")
+            # Several fields are one change: refused whole when one of them is, the weight
+            # and zone before the state included.
+            epoch = cl.wait_converged()["epoch"]
+            refused("PATCH", "/backends/r2", {"weight": 5, "zone": "zz", "state": "down"}, 409,
+                    "every backend would be down")
+            ring = cl.wait_converged()
+            self.assertEqual((ring["epoch"], ring["backends"][2]["weight"],
+                              ring["backends"][2]["zone"]), (epoch, 1, ""))
             for name in ("r0", "r1"):
                 status, body = change("POST", follower.admin, f"/backends/{name}/undrain")
                 self.assertEqual(status, 200, body)

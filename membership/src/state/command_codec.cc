@@ -16,14 +16,20 @@ enum Tag : uint8_t {
   kTagMarkDown = 7,
   kTagSetRingParams = 8,
   kTagSeed = 9,
+  kTagUpdateBackend = 10,
 };
+
+// update_backend's field bits.
+constexpr uint8_t kHasWeight = 1;
+constexpr uint8_t kHasZone = 2;
+constexpr uint8_t kHasState = 4;
 
 }  // namespace
 
 std::string_view command_name(const Command& command) {
-  static constexpr std::string_view kNames[] = {"add_backend", "remove_backend",  "set_weight",
-                                                "set_zone",    "drain",           "undrain",
-                                                "mark_down",   "set_ring_params", "seed"};
+  static constexpr std::string_view kNames[] = {
+      "add_backend", "remove_backend", "set_weight",      "set_zone", "drain",
+      "undrain",     "mark_down",      "set_ring_params", "seed",     "update_backend"};
   return kNames[command.index()];
 }
 
@@ -59,6 +65,13 @@ std::string encode_command(const Command& command) {
         } else if constexpr (std::is_same_v<T, SetRingParams>) {
           w.u8(kTagSetRingParams);
           write_params(w, c.params);
+        } else if constexpr (std::is_same_v<T, UpdateBackend>) {
+          w.u8(kTagUpdateBackend);
+          w.bytes(c.name);
+          w.u8((c.weight ? kHasWeight : 0) | (c.zone ? kHasZone : 0) | (c.state ? kHasState : 0));
+          if (c.weight) w.u32(*c.weight);
+          if (c.zone) w.bytes(*c.zone);
+          if (c.state) w.u8(static_cast<uint8_t>(*c.state));
         } else {
           static_assert(std::is_same_v<T, Seed>);
           w.u8(kTagSeed);
@@ -119,6 +132,18 @@ Result<Command> decode_command(std::string_view bytes) {
       for (uint32_t i = 0; i < count && r.ok(); ++i)
         seed.backends.push_back(read_backend(r));
       command = std::move(seed);
+      break;
+    }
+    case kTagUpdateBackend: {
+      UpdateBackend update{r.bytes(kMaxFieldLength), {}, {}, {}};
+      const uint8_t fields = r.u8();
+      if (r.ok() && (fields & ~(kHasWeight | kHasZone | kHasState)) != 0) {
+        return Status::error("command: update_backend with unknown fields");
+      }
+      if (fields & kHasWeight) update.weight = r.u32();
+      if (fields & kHasZone) update.zone = r.bytes(kMaxFieldLength);
+      if (fields & kHasState) update.state = read_backend_state(r);
+      command = std::move(update);
       break;
     }
     default:

@@ -25,10 +25,14 @@ ring::Backend read_backend(codec::ByteReader& r) {
   b.address = r.bytes(kMaxFieldLength);
   b.weight = r.u32();
   b.zone = r.bytes(kMaxFieldLength);
+  b.state = read_backend_state(r);
+  return b;
+}
+
+ring::BackendState read_backend_state(codec::ByteReader& r) {
   uint8_t state = r.u8();
   if (state > kLastBackendState) r.fail();
-  b.state = static_cast<ring::BackendState>(r.ok() ? state : 0);
-  return b;
+  return static_cast<ring::BackendState>(r.ok() ? state : 0);
 }
 
 void write_params(codec::ByteWriter& w, const ring::RingParams& p) {

@@ -13,5 +13,7 @@ void write_backend(codec::ByteWriter& w, const ring::Backend& b);
 ring::Backend read_backend(codec::ByteReader& r);
 void write_params(codec::ByteWriter& w, const ring::RingParams& p);
 ring::RingParams read_params(codec::ByteReader& r);
+// Reads a backend state; on a value out of range marks `r` failed.
+ring::BackendState read_backend_state(codec::ByteReader& r);
 
 }  // namespace ringleader::membership::state

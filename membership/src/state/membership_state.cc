@@ -63,6 +63,18 @@ Status unknown(std::string_view name) {
 
 }  // namespace
 
+Command state_command(const std::string& name, ring::BackendState state) {
+  switch (state) {
+    case ring::BackendState::kActive:
+      return UndrainBackend{name};
+    case ring::BackendState::kDraining:
+      return DrainBackend{name};
+    case ring::BackendState::kDown:
+      break;
+  }
+  return MarkBackendDown{name};
+}
+
 // The generic text rule is the zone rule config files are held to (ring::is_valid_zone).
 static_assert(kMaxFieldLength == ring::kMaxZoneBytes);
 
@@ -195,6 +207,20 @@ Status MembershipState::apply_one(const Command& command) {
           if (Status s = validate_ring_params(c.params); !s) return s;
           if (Status s = validate_ring_size(backends_, c.params); !s) return s;
           params_ = c.params;
+          return Status::ok();
+        } else if constexpr (std::is_same_v<T, UpdateBackend>) {
+          if (!find(c.name)) return unknown(c.name);
+          MembershipState next = *this;
+          if (c.weight) {
+            if (Status s = next.apply_one(SetWeight{c.name, *c.weight}); !s) return s;
+          }
+          if (c.zone) {
+            if (Status s = next.apply_one(SetZone{c.name, *c.zone}); !s) return s;
+          }
+          if (c.state) {
+            if (Status s = next.apply_one(state_command(c.name, *c.state)); !s) return s;
+          }
+          *this = std::move(next);
           return Status::ok();
         } else {
           static_assert(std::is_same_v<T, Seed>);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <random>
+#include <tuple>
 
 namespace ringleader::membership::state {
 namespace {
@@ -29,6 +30,9 @@ std::vector<Command> every_command() {
       Seed{params,
            {ring::Backend{"s1", "10.0.0.2:6379", 1, "", ring::BackendState::kActive},
             ring::Backend{"s2", "10.0.0.3:6379", 7, "eu-1b", ring::BackendState::kActive}}},
+      UpdateBackend{"r5", 9, "eu-1c", ring::BackendState::kDown},
+      UpdateBackend{"r5", std::nullopt, "", std::nullopt},
+      UpdateBackend{"r5", 2, std::nullopt, ring::BackendState::kActive},
   };
 }
 
@@ -52,6 +56,13 @@ TEST(CommandCodec, RoundTripsEveryCommand) {
   EXPECT_EQ(std::get<Seed>(*seed).params.replicas, 3u);
   ASSERT_EQ(std::get<Seed>(*seed).backends.size(), 2u);
   EXPECT_EQ(std::get<Seed>(*seed).backends[1].zone, "eu-1b");
+  for (size_t i = 9; i < 12; ++i) {
+    const auto& want = std::get<UpdateBackend>(every_command()[i]);
+    auto got = decode_command(encode_command(want));
+    const auto& update = std::get<UpdateBackend>(*got);
+    EXPECT_EQ(std::tie(update.name, update.weight, update.zone, update.state),
+              std::tie(want.name, want.weight, want.zone, want.state));
+  }
 }
 
 TEST(CommandCodec, EveryTruncationAndTrailingByteIsAnError) {
@@ -84,6 +95,15 @@ TEST(CommandCodec, UnknownVersionTagAndEnumsAreErrors) {
   many[many.size() - 4] = static_cast<char>(0xff);  // the count: little-endian u32
   many[many.size() - 3] = static_cast<char>(0xff);
   EXPECT_NE(decode_command(many).error().find("backend count"), std::string::npos);
+  // An update naming a field this release does not know, or a state out of range.
+  std::string update =
+      encode_command(UpdateBackend{"r5", std::nullopt, std::nullopt, ring::BackendState::kDown});
+  std::string unknown_field = update;
+  unknown_field[unknown_field.size() - 2] |= 8;  // the field bits, before the state
+  EXPECT_NE(decode_command(unknown_field).error().find("unknown fields"), std::string::npos);
+  std::string bad_update_state = update;
+  bad_update_state.back() = 3;
+  EXPECT_FALSE(decode_command(bad_update_state).is_ok());
   // A length field claiming more than the field limit.
   std::string long_name = encode_command(RemoveBackend{std::string(300, 'x')});
   EXPECT_FALSE(decode_command(long_name).is_ok());

@@ -163,6 +163,30 @@ TEST(MembershipState, SomeBackendStaysUp) {
   EXPECT_EQ(empty.backends().size(), 2u);
 }
 
+TEST(MembershipState, UpdateBackendAppliesEveryFieldOrNone) {
+  MembershipState s = three_backends();
+  ASSERT_TRUE(s.apply(UpdateBackend{"b2", 4, "zone-b", ring::BackendState::kDraining}).is_ok());
+  EXPECT_EQ(*s.find("b2"),
+            (ring::Backend{"b2", "10.0.0.2:6379", 4, "zone-b", ring::BackendState::kDraining}));
+  ASSERT_TRUE(s.apply(UpdateBackend{"b2", std::nullopt, "", std::nullopt}).is_ok());
+  EXPECT_EQ(s.find("b2")->zone, "");
+  EXPECT_EQ(s.find("b2")->weight, 4u) << "a field not named keeps its value";
+  // A refused step refuses the whole: the weight and zone before it stay as they were.
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b1"}).is_ok());
+  ASSERT_TRUE(s.apply(MarkBackendDown{"b2"}).is_ok());
+  expect_refused(s, UpdateBackend{"b3", 5, "zz", ring::BackendState::kDown},
+                 "every backend would be down");
+  expect_refused(s, UpdateBackend{"b1", 5, "zz", ring::BackendState::kDraining},
+                 "is down; undrain it first");
+  expect_refused(s, UpdateBackend{"b3", 0, "zz", std::nullopt}, "weight must be");
+  expect_refused(s, UpdateBackend{"b3", 5, "z\x01", std::nullopt}, "control character");
+  expect_refused(s, UpdateBackend{"b9", 5, std::nullopt, std::nullopt}, "unknown backend");
+  ring::RingParams params;
+  params.vnodes = 1000;
+  ASSERT_TRUE(s.apply(SetRingParams{params}).is_ok());
+  expect_refused(s, UpdateBackend{"b3", ring::kMaxWeight, "zz", std::nullopt}, "points");
+}
+
 TEST(MembershipState, EncodingRoundTripsAndRejectsGarbage) {
   MembershipState s = three_backends();
   ASSERT_TRUE(s.apply(SetZone{"b1", "z1"}).is_ok());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -41,6 +42,16 @@ struct UndrainBackend {
 struct MarkBackendDown {
   std::string name;
 };
+// Several changes to one backend as one entry: each field present is applied as SetWeight,
+// SetZone and the state's command (active: UndrainBackend, draining: DrainBackend, down:
+// MarkBackendDown) would apply it, in that order, and all or nothing: no instance ever routes
+// with part of it, and a step that is refused leaves every other unapplied.
+struct UpdateBackend {
+  std::string name;
+  std::optional<uint32_t> weight;
+  std::optional<std::string> zone;
+  std::optional<ring::BackendState> state;
+};
 struct SetRingParams {
   ring::RingParams params;
 };
@@ -53,7 +64,7 @@ struct Seed {
 };
 
 using Command = std::variant<AddBackend, RemoveBackend, SetWeight, SetZone, DrainBackend,
-                             UndrainBackend, MarkBackendDown, SetRingParams, Seed>;
+                             UndrainBackend, MarkBackendDown, SetRingParams, Seed, UpdateBackend>;
 
 // "add_backend", "remove_backend", ... for logs and errors.
 std::string_view command_name(const Command& command);

@@ -8,6 +8,8 @@
 //             7 mark_down(name)  8 set_ring_params(algorithm, hash, vnodes, replicas, hash_tag,
 //             balance_factor, maglev_table_size)  9 seed(ring params as in 8, u32 count,
 //             count x backend as in 1), count at most kMaxMembershipBackends
+//             10 update_backend(name, u8 fields: 1 weight | 2 zone | 4 state, then the weight,
+//             zone and state that it names, in that order)
 //
 // decode_command accepts exactly what encode_command produces: an unknown version or tag, an
 // enum out of range, an oversized string, a truncated field or trailing bytes is an error

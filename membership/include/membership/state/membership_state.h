@@ -66,6 +66,10 @@ class MembershipState {
 // is no zone).
 Status validate_zone(std::string_view zone);
 
+// The command that puts backend `name` in `state`: UndrainBackend, DrainBackend or
+// MarkBackendDown.
+Command state_command(const std::string& name, ring::BackendState state);
+
 // The ring parameter rules the membership enforces (those of ring::Ring::build that do not
 // depend on the backends, plus kMaxMaglevTableSize).
 Status validate_ring_params(const ring::RingParams& params);
