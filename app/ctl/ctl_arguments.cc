@@ -138,6 +138,8 @@ Result<CtlCall> plan_ring_set(const CtlOptions& o) {
     if (eq == std::string::npos || eq == 0)
       return Status::error("ring set: expected FIELD=VALUE, got \"" + w[i] + "\"");
     const std::string field = w[i].substr(0, eq), value = w[i].substr(eq + 1);
+    // As the server refuses a body that names a field twice: which one was meant is unknown.
+    if (body.contains(field)) return Status::error("ring set: " + field + " is given twice");
     if (field == "replicas" || field == "vnodes" || field == "maglev_table_size") {
       std::optional<uint32_t> n = parse_uint32(value);
       if (!n) {
@@ -248,6 +250,7 @@ Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
       token_given = true;
     } else if (auto weight = option_value(args, &i, "--weight")) {
       if (!*weight) return weight->status();
+      if (o.weight) return Status::error("--weight is given twice");
       o.weight = parse_weight(weight->value());
       if (!o.weight || *o.weight > ring::kMaxWeight) {
         return Status::error("--weight must be a whole number from 1 to " +
@@ -265,9 +268,11 @@ Result<CtlOptions> parse_ctl_arguments(const std::vector<std::string>& args,
       o.timeout_s = *s;
     } else if (auto zone = option_value(args, &i, "--zone")) {
       if (!*zone) return zone->status();
+      if (o.zone) return Status::error("--zone is given twice");
       o.zone = zone->value();
     } else if (auto state = option_value(args, &i, "--state")) {
       if (!*state) return state->status();
+      if (o.state) return Status::error("--state is given twice");
       if (state->value() != "active" && state->value() != "draining" && state->value() != "down") {
         return Status::error("--state must be active, draining or down, not \"" + state->value() +
                              "\"");

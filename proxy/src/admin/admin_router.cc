@@ -213,6 +213,13 @@ std::optional<nlohmann::json> parse_object_body(const HttpRequest& request,
         error_response(400, "this request needs a JSON object body, e.g. " + std::string(example));
     return std::nullopt;
   }
+  // JSON text holds no NUL byte (strings escape it); the parser would stop at one and take
+  // what follows for the end of the body.
+  if (const size_t nul = request.body.find('\0'); nul != std::string::npos) {
+    *error = error_response(400, "malformed JSON body: a NUL byte at offset " +
+                                     std::to_string(nul) + " (JSON escapes it as \\u0000)");
+    return std::nullopt;
+  }
   if (nests_too_deep(request.body)) {
     *error = error_response(
         400, "the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");

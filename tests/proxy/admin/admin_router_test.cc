@@ -239,6 +239,13 @@ TEST_F(AdminRouterTest, JsonBodyErrors) {
   message = error_of(make_request("POST", "/backends", ""), 400);
   EXPECT_NE(message.find("JSON object body"), std::string::npos) << message;
 
+  // A NUL byte, where the parser would stop and ignore what follows.
+  message = error_of(
+      make_request("POST", "/backends",
+                   std::string(R"({"name": "x", "address": "127.0.0.1:1"})") + '\0' + "garbage"),
+      400);
+  EXPECT_NE(message.find("a NUL byte at offset 39"), std::string::npos) << message;
+
   // A name twice in one object, at any depth; the same name in sibling objects is fine.
   message = error_of(make_request("POST", "/backends", R"({"name": "x1", "name": "x2"})"), 400);
   EXPECT_NE(message.find("the name \"name\" appears twice"), std::string::npos) << message;

@@ -83,6 +83,17 @@ TEST(CtlArguments, UsageErrors) {
   EXPECT_NE(plan_error({"ring", "set", "replicas"}).find("FIELD=VALUE"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "set", "replicas=two"}).find("whole number"), std::string::npos);
   EXPECT_NE(plan_error({"ring", "set", "balance_factor=1.5x"}).find("number"), std::string::npos);
+  // A field or change option named twice: which value was meant is unknown.
+  EXPECT_NE(plan_error({"ring", "set", "vnodes=100", "vnodes=200"}).find("vnodes is given twice"),
+            std::string::npos);
+  for (const char* option : {"--weight", "--zone", "--state"}) {
+    auto twice = parse_ctl_arguments({"backends", "set", "r", option, "down", option, "down"}, "");
+    ASSERT_FALSE(twice.is_ok()) << option;
+  }
+  EXPECT_NE(parse_ctl_arguments({"backends", "set", "r", "--weight", "2", "--weight", "3"}, "")
+                .error()
+                .find("--weight is given twice"),
+            std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a"}).find("NAME ADDRESS"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "add", "a", "nowhere"}).find("HOST:PORT"), std::string::npos);
   EXPECT_NE(plan_error({"backends", "set", "a"}).find("--weight"), std::string::npos);
