@@ -100,6 +100,13 @@ class AdminListener final : public AdminConnectionOwner {
   }
 
   size_t open_connections() const { return connections_.size(); }
+  size_t idle_connections() const {
+    size_t idle = 0;
+    for (const auto& [raw, connection] : connections_) {
+      if (!raw->closing() && raw->idle()) ++idle;
+    }
+    return idle;
+  }
 
   AdminRouter& router() override { return router_; }
   const AdminServerLimits& limits() const override { return limits_; }
@@ -242,6 +249,10 @@ AdminServer::~AdminServer() {
 
 size_t AdminServer::open_connections() const {
   return listener_ == nullptr ? 0 : listener_->open_connections();
+}
+
+size_t AdminServer::idle_connections() const {
+  return listener_ == nullptr ? 0 : listener_->idle_connections();
 }
 
 Status AdminServer::set_token(std::string token) {

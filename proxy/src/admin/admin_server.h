@@ -51,6 +51,9 @@ class AdminServer {
   uint16_t port() const { return port_; }
   // Connections accepted and not yet fully closed (0 after close()).
   size_t open_connections() const;
+  // Open connections that hold no part of a request and no answer: those a newcomer may
+  // displace when the server is full.
+  size_t idle_connections() const;
   // Replaces the token mutations need (a reloaded admin.token), under the rule start()
   // applies: an empty token only on a loopback address. Fails, changing nothing, otherwise.
   Status set_token(std::string token);

@@ -384,7 +384,10 @@ TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503WhileNoneIsIdle) {
   ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
   RawHttpClient sending(port_);
   ASSERT_TRUE(sending.send("GET /heal"));
-  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+  // Read by the server: until then the second is an idle connection, which a newcomer may
+  // displace.
+  ASSERT_TRUE(eventually(
+      [this] { return server_->open_connections() == 2 && server_->idle_connections() == 0; }));
   RawHttpClient third(port_);
   auto refused = third.read_response();
   ASSERT_TRUE(refused);
@@ -411,11 +414,13 @@ TEST_F(AdminServerTest, AFullServerClosesTheSlowestSenderForANewOne) {
   start({"127.0.0.1:0", ""}, limits);
   RawHttpClient first(port_);
   ASSERT_TRUE(first.send("GET /heal"));
-  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 1; }));
+  ASSERT_TRUE(eventually(
+      [this] { return server_->open_connections() == 1 && server_->idle_connections() == 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loop time moves on
   RawHttpClient second(port_);
   ASSERT_TRUE(second.send("GET /heal"));
-  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+  ASSERT_TRUE(eventually(
+      [this] { return server_->open_connections() == 2 && server_->idle_connections() == 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
 
   RawHttpClient probe(port_);
