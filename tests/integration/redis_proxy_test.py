@@ -396,8 +396,7 @@ class DataTypesTest(ClusterCase):
             self.assertEqual(reply.count(b"\r\n"), 1, reply)
             self.assertEqual(self.client().exists("cr:k"), 0)
         reply = send_and_half_close(self.rl.port, b"CLIENT REPLY ON\r\nSET cr:k v\r\n")
-        self.assertTrue(reply.startswith(b"-ERR 'client reply' is not supported"), reply)
-        self.assertTrue(reply.endswith(b"\r\n+OK\r\n"), reply)
+        self.assertEqual(reply, b"+OK\r\n+OK\r\n")
         self.assertEqual(self.client().get("cr:k"), b"v")
 
     def test_whole_keyspace_commands(self):

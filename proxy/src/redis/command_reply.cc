@@ -126,8 +126,8 @@ void append_command_getkeys(std::string& out, std::span<const std::string_view> 
   if (!check_arity(*spec, command_args)) {
     return append_error_message(out, "Invalid number of arguments specified for command");
   }
-  const Result<KeyPositions> keys = key_positions(*spec, command_args, StepRule::kAsListed);
-  if (!keys) {
+  const Result<KeyPositions> keys = key_positions(*spec, command_args, KeyRule::kAsListed);
+  if (!keys || (keys->empty() && spec->routing != Routing::kScript)) {
     // Redis does not say what is wrong here; a script or function call, whose keys are
     // optional, has none then.
     if (spec->routing == Routing::kScript) return append_array_header(out, 0);
@@ -161,9 +161,16 @@ void append_command_reply(std::string& out, std::span<const std::string_view> ar
     return append_command_info(out, args.subspan(2));
   }
   if (sub == "list") {
-    if (args.size() > 2) {
+    // COMMAND LIST FILTERBY MODULE|ACLCAT|PATTERN x is not served; any other form is
+    // Redis's syntax error.
+    const bool filter =
+        args.size() == 5 && equals_lowercase(args[2], "filterby") &&
+        (equals_lowercase(args[3], "module") || equals_lowercase(args[3], "aclcat") ||
+         equals_lowercase(args[3], "pattern"));
+    if (filter) {
       return append_error_message(out, "COMMAND LIST FILTERBY is not supported by ringleader");
     }
+    if (args.size() > 2) return append_error_message(out, "syntax error");
     return append_command_list(out);
   }
   if (sub == "getkeys") return append_command_getkeys(out, args.subspan(2));

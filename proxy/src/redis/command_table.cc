@@ -51,6 +51,9 @@ constexpr KeySpec streams() {
 constexpr KeySpec sort_store() {
   return {KeySearch::kSortStore, 1, 1, 1, 0, NumkeysRule::kScript, 2};
 }
+constexpr KeySpec migrate_keys() {
+  return {KeySearch::kMigrate, 3, 3, 1, 0, NumkeysRule::kScript, 6};
+}
 constexpr KeySpec geo_store(int8_t options_from) {
   return {KeySearch::kGeoStore, 1, 1, 1, 0, NumkeysRule::kScript, options_from};
 }
@@ -69,6 +72,8 @@ constexpr CommandFlag derived_flags(CommandFlag flags, const KeySpec& keys) {
     case KeySearch::kSortStore:
     case KeySearch::kGeoStore:
       return flags | F::kMultiKey | F::kMovableKeys;
+    case KeySearch::kMigrate:
+      return flags | F::kMovableKeys;
   }
   return flags;
 }
@@ -437,7 +442,7 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("asking", 1, kFa, kCluster),
     refuse("cluster", -2, k0, kCluster),
     refuse("failover", -1, kA | kNS | kS, kCluster),
-    refuse("migrate", -6, kW | kMV, kCluster, key_at(3)),
+    refuse("migrate", -6, kW | kMV, kCluster, migrate_keys()),
     refuse("psync", -3, kA | kNS, kCluster),
     refuse("readonly", 1, kL | kS | kFa, kCluster),
     refuse("readwrite", 1, kL | kS | kFa, kCluster),

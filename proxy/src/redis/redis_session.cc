@@ -256,6 +256,14 @@ bool RedisSession::answer_in_transaction(Args args, PendingRequest& req) {
   const std::string_view name = args[0];
   if (iequals(name, "quit") || iequals(name, "reset")) return false;
   const bool control = iequals(name, "exec") || iequals(name, "discard") || iequals(name, "multi");
+  if (iequals(name, "exec") && args.size() != 1) {
+    // As Redis: an EXEC it refuses ends the transaction at once.
+    in_transaction_ = false;
+    reply_error(req,
+                "EXECABORT Transaction discarded because of: wrong number of arguments for "
+                "'exec' command");
+    return true;
+  }
   if (control && args.size() != 1) {
     // As Redis: a wrong arity is refused and the transaction goes on, to abort at EXEC.
     ++refused_in_transaction_;
@@ -285,6 +293,30 @@ bool RedisSession::answer_in_transaction(Args args, PendingRequest& req) {
                          "WATCH), they cannot span the backends of a pool; EXEC will abort");
   }
   return true;
+}
+
+void RedisSession::plan_client_reply(const CommandSpec& spec, Args args, PendingRequest& req) {
+  // Redis's answers to the forms it refuses, and ON (every client's state) is OK.
+  if (args.size() != 3) {
+    reply_error(req, "ERR wrong number of arguments for 'client|reply' command");
+    return;
+  }
+  if (iequals(args[2], "on")) {
+    append_simple(req.reply, "OK");
+    req.complete = true;
+    return;
+  }
+  if (!iequals(args[2], "off") && !iequals(args[2], "skip")) {
+    reply_error(req, "ERR syntax error");
+    return;
+  }
+  // OFF or SKIP: the client expects no reply to what follows (or to the next command), and
+  // would take the replies it gets for others'. The connection closes after the error, so
+  // nothing sent after it runs.
+  reply_error(req, "ERR " + unsupported_message(spec, args) +
+                       "; the connection is closed so that no reply reaches a client that "
+                       "asked for none");
+  req.close_after = true;
 }
 
 void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
@@ -326,15 +358,13 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
         refused_in_transaction_ = 0;
         return;
       }
-      if (spec->name == "client" && args.size() >= 2 && iequals(args[1], "reply") &&
-          !(args.size() == 3 && iequals(args[2], "on"))) {
-        // CLIENT REPLY OFF or SKIP: the client expects no reply to what follows (or to the
-        // next command), and would take the replies it gets for others'. The connection
-        // closes after the error, so nothing sent after it runs.
-        reply_error(req, "ERR " + unsupported_message(*spec, args) +
-                             "; the connection is closed so that no reply reaches a client "
-                             "that asked for none");
-        req.close_after = true;
+      if (spec->name == "client" && args.size() >= 2 && iequals(args[1], "reply")) {
+        plan_client_reply(*spec, args, req);
+        return;
+      }
+      if (spec->name == "exec" || spec->name == "discard") {
+        reply_error(req,
+                    spec->name == "exec" ? "ERR EXEC without MULTI" : "ERR DISCARD without MULTI");
         return;
       }
       reply_error(req, "ERR " + unsupported_message(*spec, args));

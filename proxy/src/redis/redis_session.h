@@ -70,6 +70,9 @@ class RedisSession final : public Session {
   // Between MULTI and EXEC, DISCARD or RESET: answers a request without running it (true),
   // or leaves QUIT and RESET to the usual handling (false).
   bool answer_in_transaction(Args args, PendingRequest& req);
+  // CLIENT REPLY, which ringleader does not serve: ON is OK (every client's state), OFF and
+  // SKIP close the connection after the error, other forms get Redis's errors.
+  void plan_client_reply(const CommandSpec& spec, Args args, PendingRequest& req);
   // CLIENT SETINFO LIB-NAME|LIB-VER value, and the line CLIENT INFO answers.
   void client_setinfo(std::string_view attribute, std::string_view value, std::string& out);
   std::string client_info_line(Args args) const;

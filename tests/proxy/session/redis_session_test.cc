@@ -240,16 +240,24 @@ TEST_F(RedisSessionTest, TransactionsRunNothingAndEndAsRedisEndsThem) {
             0u);
   // Over: requests run again, and EXEC is refused as outside any transaction.
   EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
-  EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-ERR 'exec' is not supported", 0), 0u);
+  EXPECT_EQ(plan("EXEC\r\n")->reply, "-ERR EXEC without MULTI\r\n");
+  EXPECT_EQ(plan("DISCARD\r\n")->reply, "-ERR DISCARD without MULTI\r\n");
   plan("MULTI\r\n");
   EXPECT_EQ(plan("EXEC\r\n")->reply, "*0\r\n");  // nothing queued, nothing refused
-  // A DISCARD or EXEC with arguments is refused as Redis refuses it: the transaction goes on.
+  // A DISCARD or MULTI with arguments is refused as Redis refuses it: the transaction goes
+  // on. An EXEC with arguments ends it, as Redis ends it.
   plan("MULTI\r\n");
   EXPECT_EQ(plan("DISCARD junk\r\n")->reply,
             "-ERR wrong number of arguments for 'discard' command\r\n");
+  EXPECT_EQ(plan("MULTI junk\r\n")->reply,
+            "-ERR wrong number of arguments for 'multi' command\r\n");
   EXPECT_TRUE(plan("SET a 1\r\n")->fragments.empty());
-  EXPECT_EQ(plan("EXEC x\r\n")->reply, "-ERR wrong number of arguments for 'exec' command\r\n");
   EXPECT_EQ(plan("EXEC\r\n")->reply.rfind("-EXECABORT", 0), 0u);
+  plan("MULTI\r\n");
+  EXPECT_EQ(plan("EXEC x\r\n")->reply,
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+            "command\r\n");
+  EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
   plan("MULTI\r\n");
   plan("SET a 1\r\n");
   EXPECT_EQ(plan("DISCARD\r\n")->reply, "+OK\r\n");
@@ -261,6 +269,28 @@ TEST_F(RedisSessionTest, TransactionsRunNothingAndEndAsRedisEndsThem) {
   PendingRequest* quit = plan("QUIT\r\n");
   EXPECT_EQ(quit->reply, "+OK\r\n");
   EXPECT_TRUE(quit->close_after);
+}
+
+// CLIENT REPLY: ON is every client's state; OFF and SKIP are refused and close the
+// connection (the client would take later replies for others'); other forms get Redis's
+// errors, and the connection goes on.
+TEST_F(RedisSessionTest, ClientReplyOnlyClosesForOffAndSkip) {
+  EXPECT_EQ(plan("CLIENT REPLY on\r\n")->reply, "+OK\r\n");
+  for (const char* line : {"CLIENT REPLY OFF\r\n", "CLIENT REPLY skip\r\n"}) {
+    PendingRequest* req = plan(line);
+    EXPECT_TRUE(req->close_after) << line;
+    EXPECT_NE(req->reply.find("the connection is closed"), std::string::npos) << req->reply;
+  }
+  const std::string arity = "-ERR wrong number of arguments for 'client|reply' command\r\n";
+  for (const auto& [line, reply] : std::vector<std::pair<std::string, std::string>>{
+           {"CLIENT REPLY\r\n", arity},
+           {"CLIENT REPLY ON extra\r\n", arity},
+           {"CLIENT REPLY OFF extra\r\n", arity},
+           {"CLIENT REPLY FOO\r\n", "-ERR syntax error\r\n"}}) {
+    PendingRequest* req = plan(line);
+    EXPECT_EQ(req->reply, reply) << line;
+    EXPECT_FALSE(req->close_after) << line;
+  }
 }
 
 TEST_F(RedisSessionTest, ResetClearsTheClientName) {

@@ -49,6 +49,7 @@ enum class KeySearch : uint8_t {
   kStreams,    // XREAD/XREADGROUP: after the STREAMS keyword, the first half of what follows
   kSortStore,  // SORT: key `first`, plus the STORE destination; BY/GET patterns refused
   kGeoStore,   // GEORADIUS*: key `first`, plus each STORE/STOREDIST destination
+  kMigrate,    // MIGRATE: key `first`, or when it is empty, every argument after KEYS
 };
 
 // How a kNumkeys command checks its numkeys, with Redis 7.0's error for each family:
@@ -71,7 +72,8 @@ struct KeySpec {
   int8_t step = 0;
   int8_t numkeys_at = 0;                            // kNumkeys: index of the numkeys argument
   NumkeysRule numkeys_rule = NumkeysRule::kScript;  // kNumkeys: how numkeys is checked
-  int8_t keywords_from = 0;  // kStreams/kSortStore/kGeoStore: first index searched for keywords
+  int8_t keywords_from = 0;  // kStreams/kSortStore/kGeoStore/kMigrate: first index searched for
+                             // keywords
 };
 
 // Flags: Redis's own (reported by COMMAND) and ringleader's (derived from the key spec).

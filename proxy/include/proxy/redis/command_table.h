@@ -41,12 +41,13 @@ Status check_arity(const CommandSpec& spec, std::span<const std::string_view> ar
 // are the sorted key and a STORE destination, as Redis reports them: the keys its BY and
 // GET patterns name are not known before it runs (see sort_patterns).
 //
-// StepRule::kAsListed reads a range with a step (MSET k v k v) as Redis's COMMAND GETKEYS
-// does: every step-th argument, whether or not the last step is whole (MSET a 1 b: a, b).
-// Routing uses kWhole, under which such a request is an arity error.
-enum class StepRule { kWhole, kAsListed };
+// KeyRule::kAsListed reads the keys as Redis's COMMAND GETKEYS lists them: a range with a
+// step (MSET k v k v) gives every step-th argument, whether or not the last step is whole
+// (MSET a 1 b: a, b), and options routing refuses (XREAD BLOCK) are read past. Routing uses
+// kRouting, under which the first is an arity error and the second a refusal.
+enum class KeyRule { kRouting, kAsListed };
 Result<KeyPositions> key_positions(const CommandSpec& spec, std::span<const std::string_view> args,
-                                   StepRule steps = StepRule::kWhole);
+                                   KeyRule rule = KeyRule::kRouting);
 
 // The indexes of a SORT's (kSortStore) BY and GET patterns that name keys (those with a '*',
 // which each element substitutes); empty for other commands and for malformed requests.
