@@ -1447,6 +1447,21 @@ def recv_exactly(sock, n):
     return got
 
 
+def drain_lines(sock, count, deadline):
+    """Up to `count` CRLF-ended lines read from `sock` before `deadline` (or its end)."""
+    data = b""
+    sock.settimeout(1)
+    while data.count(b"\r\n") < count and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n")[:count] if data.count(b"\r\n") >= count else data.split(b"\r\n")[:-1]
+
+
 def drain(sock, at_least, deadline):
     """Reads from sock until at_least bytes arrived, it closed, or the deadline passed."""
     got = 0
@@ -2161,6 +2176,137 @@ class BackendFailureTest(unittest.TestCase):
         self.assertEqual(problems, [])
 
 
+def scripted_listener():
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(10)
+    return listener
+
+
+class SurplusReplyTest(unittest.TestCase):
+    """A backend that answers more than it was asked (a bug, a proxy of its own gone wrong, a
+    stream shared by mistake): the extra bytes answer no request the proxy sent, and the
+    connection fails with every request it holds, each answered by an error naming the
+    backend. They used to go to the next request queued behind the written batch, which the
+    backend had not even received: another client's."""
+
+    def run_backend(self, listener, script, problems):
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(10)
+                    script(conn)
+            except OSError as e:
+                problems.append(repr(e))
+        thread = threading.Thread(target=serve)
+        thread.start()
+        return thread
+
+    def test_an_extra_reply_is_not_given_to_a_request_not_yet_written(self):
+        listener = scripted_listener()
+        problems, b_sent = [], threading.Event()
+
+        def script(conn):
+            data = b""
+            while b"slow" not in data:
+                data += conn.recv(65536)
+            self.assertTrue(b_sent.wait(10))
+            time.sleep(0.2)  # B's GET is queued in the proxy behind the unanswered batch
+            conn.sendall(b"$4\r\nslow\r\n$5\r\nextra\r\n")
+            conn.recv(65536)  # until the proxy closes it
+
+        thread = self.run_backend(listener, script, problems)
+        try:
+            with TempDir() as tmp:
+                port = listener.getsockname()[1]
+                extra = "[backend]\nfailure_limit = 0\n[log]\nlevel = \"error\""
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
+                    with socket.create_connection(("127.0.0.1", rl.port)) as a, \
+                            socket.create_connection(("127.0.0.1", rl.port)) as b:
+                        a.sendall(b"GET slow\r\n")
+                        time.sleep(0.05)
+                        b.sendall(b"GET b\r\n")
+                        b_sent.set()
+                        self.assertEqual(recv_exactly(a, 10), b"$4\r\nslow\r\n")
+                        b.settimeout(10)
+                        reply = b.recv(65536)
+                        self.assertNotIn(b"extra", reply)
+                        self.assertTrue(reply.startswith(
+                            f"-ERR ringleader: backend redis-0 (127.0.0.1:{port}): unexpected "
+                            "reply with no request pending".encode()), reply)
+        finally:
+            listener.close()
+            thread.join(timeout=10)
+        self.assertEqual(problems, [])
+
+    def test_an_extra_handshake_reply_answers_no_request(self):
+        listener = scripted_listener()
+        problems = []
+
+        def script(conn):
+            data = b""
+            while b"AUTH" not in data.upper():
+                data += conn.recv(65536)
+            conn.sendall(b"+OK\r\n+OK\r\n")  # one AUTH, two answers
+            while conn.recv(65536):
+                pass
+
+        thread = self.run_backend(listener, script, problems)
+        try:
+            with TempDir() as tmp:
+                port = listener.getsockname()[1]
+                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\n'
+                         '[log]\nlevel = "error"')
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
+                    with socket.create_connection(("127.0.0.1", rl.port)) as c:
+                        c.sendall(b"GET a1\r\nGET a2\r\n")
+                        replies = drain_lines(c, 2, time.monotonic() + 10)
+                        self.assertEqual(len(replies), 2, replies)
+                        for reply in replies:
+                            self.assertIn(b"unexpected reply with no request pending", reply)
+        finally:
+            listener.close()
+            thread.join(timeout=10)
+        self.assertEqual(problems, [])
+
+    def test_a_huge_handshake_reply_fails_the_connection_as_it_arrives(self):
+        """An AUTH answered with a bulk of 2 GB: the proxy used to buffer it until the
+        handshake timed out (close to 1 GB in a second)."""
+        listener = scripted_listener()
+        problems, closed = [], threading.Event()
+
+        def script(conn):
+            conn.recv(65536)  # the AUTH
+            conn.sendall(b"$2000000000\r\n")
+            chunk, deadline = b"x" * 65536, time.monotonic() + 10
+            try:
+                while time.monotonic() < deadline:
+                    conn.sendall(chunk)
+            except OSError:
+                closed.set()  # the proxy closed the connection
+
+        thread = self.run_backend(listener, script, problems)
+        try:
+            with TempDir() as tmp:
+                port = listener.getsockname()[1]
+                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\ntimeout_ms = 5000\n'
+                         '[log]\nlevel = "error"')
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                    started = time.monotonic()
+                    with self.assertRaisesRegex(redis.ResponseError,
+                                                "handshake reply longer than 65536 bytes"):
+                        c.get("k")
+                    self.assertLess(time.monotonic() - started, 4)  # not the 5 s timeout
+                    self.assertTrue(closed.wait(10))
+        finally:
+            listener.close()
+            thread.join(timeout=15)
+        self.assertEqual(problems, [])
+
+
 class FairTurnsTest(ClusterCase):
     """Clients take turns for room on a shared backend connection.
 
@@ -2319,6 +2465,55 @@ class WorkerQueueLimitTest(ClusterCase):
         self.assertEqual(sorted(seen), list(range(1, total + 1)), "every INCR ran once")
         for s in flood:
             s.close()
+
+
+class AbandonedRequestsLimitTest(ClusterCase):
+    """Requests of clients that closed before their answers count against the worker's limit
+    for as long as backends hold them: clients that send a flood and vanish, one after the
+    other, cannot make a worker hold more than a live flood could. (They used to stop counting
+    when their client closed: 20 such clients behind a slow backend grew a worker past 600 MiB.)"""
+    proxy_extra = "workers = 1"
+    extra = "[backend]\ntimeout_ms = 30000"  # the pause must not time the requests out
+    each = 16 * 1024  # a client's own limit (ClientConnection's kMaxQueuedRequests)
+    vanished = 8  # 131,072 requests left behind: the worker's limit (Worker::kMaxQueuedRequests)
+
+    def test_requests_of_closed_clients_count_until_their_backend_answers(self):
+        key = "{gone}:counter"
+        owner = self.direct(self.owner(key))
+        self.client().set(key, 0)
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        owner.execute_command("CLIENT", "PAUSE", "25000", "WRITE")
+        try:
+            parsed = self.metric("ringleader_requests_parsed_total")
+            for i in range(self.vanished):
+                with socket.create_connection(("127.0.0.1", self.rl.port), timeout=10) as s:
+                    s.sendall(incr * self.each)
+                    wait_until(lambda: self.metric("ringleader_requests_parsed_total")
+                               >= parsed + (i + 1) * self.each, timeout=10,
+                               what="the flood parsed")
+                    # Reset, not closed: a half-closed client still waits for its answers.
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                wait_until(lambda: self.metric("ringleader_client_connections") == 0,
+                           timeout=10, what="the proxy to see the client gone")
+            parsed = self.metric("ringleader_requests_parsed_total")
+            pauses = self.metric("ringleader_client_reads_paused_worker_full_total")
+            late = socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+            writer = threading.Thread(target=late.sendall, args=(incr * 100,))
+            writer.start()
+            time.sleep(1)
+            # Its first request is read (a client with nothing waiting always is), the rest
+            # waits: the worker already holds its limit for the clients that left.
+            self.assertLessEqual(self.metric("ringleader_requests_parsed_total") - parsed, 1)
+            self.assertGreater(self.metric("ringleader_client_reads_paused_worker_full_total"),
+                               pauses)
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+        got = integer_replies(late, 100)
+        self.assertEqual(got, sorted(got))
+        writer.join(timeout=10)
+        late.close()
+        total = self.vanished * self.each + 100
+        wait_until(lambda: int(owner.get(key)) == total, timeout=20, what="every INCR run")
 
 
 class ParseShareTest(ClusterCase):

@@ -513,7 +513,21 @@ void BackendConnection::process_replies() {
     std::string_view input = in_.readable();
     ReplyFramer::Status st = framer_->scan(input, &length, &error);
     if (st == ReplyFramer::Status::kNeedMore) {
-      if (state_ == State::kReady) {
+      // A reply to nothing written (a server refusing a connection that was preconnected,
+      // say) is read whole only up to a handshake reply's size; requests queued behind a
+      // held write are not its owners.
+      const bool unowned = state_ == State::kHandshake || (!discarding_ && on_wire_ == 0);
+      if (unowned && std::max(input.size(), framer_->known_length()) > kMaxHandshakeReplyBytes) {
+        if (state_ != State::kHandshake) {
+          unexpected_reply();
+          return;
+        }
+        last_error_ =
+            "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
+        fail_all(pool_.describe() + ": " + last_error_, true);
+        return;
+      }
+      if (state_ == State::kReady && !unowned) {
         // Everything buffered belongs to the head reply, which is still arriving.
         const size_t head = std::max(input.size(), framer_->known_length());
         if (discarding_ || over_budget(head)) {
@@ -560,7 +574,7 @@ void BackendConnection::process_replies() {
     // requests on it, nor count toward the backend's ejection.
     // The first reply can be a script's, though: it proves nothing, and the next one decides.
     if (!replied_) {
-      const uint16_t command = in_flight_.empty() ? 0 : in_flight_.front().req->command;
+      const uint16_t command = on_wire_ == 0 ? 0 : in_flight_.front().req->command;
       if (!protocol_.any_error_is_an_answer(command)) {
         if (protocol_.refuses_connection(reply, &last_error_)) {
           fail_all(pool_.describe() + ": " + last_error_, true);
@@ -569,15 +583,16 @@ void BackendConnection::process_replies() {
         replied_ = true;
       }
     }
-    if (in_flight_.empty()) {
-      last_error_ = "unexpected reply with no request pending";
-      fail_all(pool_.describe() + ": " + last_error_, true);
+    // Only requests handed to the socket can be answered: the others (held while a written
+    // batch is unanswered, or queued as the handshake ended) were never sent.
+    if (on_wire_ == 0) {
+      unexpected_reply();
       return;
     }
     release_head_charge();
     Held held = in_flight_.front();
     in_flight_.pop_front();
-    if (on_wire_ > 0) set_on_wire(on_wire_ - 1);
+    set_on_wire(on_wire_ - 1);
     pool_.report_success();
     finish(held, FragmentState::kDone, reply);
     in_.consume(length);
@@ -614,11 +629,15 @@ void BackendConnection::release_head_charge() {
   head_charge_ = 0;
 }
 
+void BackendConnection::unexpected_reply() {
+  last_error_ = "unexpected reply with no request pending";
+  fail_all(pool_.describe() + ": " + last_error_, true);
+}
+
 bool BackendConnection::drop_oversized_reply(size_t head) {
   if (!discarding_) {
-    if (in_flight_.empty()) {
-      last_error_ = "unexpected reply with no request pending";
-      fail_all(pool_.describe() + ": " + last_error_, true);
+    if (on_wire_ == 0) {
+      unexpected_reply();
       return false;
     }
     // The backend answered; the answer is too big to hold. Its request gets an error reply,
@@ -629,7 +648,7 @@ bool BackendConnection::drop_oversized_reply(size_t head) {
     Held held = in_flight_.front();
     discard_deadline_ns_ = held.deadline_ns;
     in_flight_.pop_front();
-    if (on_wire_ > 0) set_on_wire(on_wire_ - 1);
+    set_on_wire(on_wire_ - 1);
     pool_.report_success();
     WorkerCounters::bump(pool_.counters().replies_too_large);
     finish(held, FragmentState::kDone,

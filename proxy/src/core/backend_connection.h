@@ -59,6 +59,9 @@ class BackendConnection final : public IoBatch::Writer {
   // request sent during a flood of N clients waits for at most
   // kMaxOutstanding + kTurnQuantum * N ahead of it, not for the whole flood.
   static constexpr size_t kTurnQuantum = 64;
+  // Longest reply to a handshake command (AUTH, SELECT: a status or a short error) that is
+  // buffered; a longer one fails the connection as it arrives.
+  static constexpr size_t kMaxHandshakeReplyBytes = 64 * 1024;
   // Fragments waiting for the connection or in in_flight_: at most kMaxOutstanding.
   size_t outstanding() const { return waiting_.size() + in_flight_.size(); }
 
@@ -142,6 +145,10 @@ class BackendConnection final : public IoBatch::Writer {
   // The head reply (`head` bytes so far) is over budget: answers its request with an error
   // (once) and drops what the framer has settled of it. False when no request awaits it.
   bool drop_oversized_reply(size_t head);
+  // Bytes that answer no request handed to the socket (nothing written, or more replies than
+  // requests written): the connection fails, and with it every request it holds, rather than
+  // hand them to requests that were never sent.
+  void unexpected_reply();
   void close_socket();
 
   uv_loop_t* loop_;

@@ -841,6 +841,7 @@ void ClientConnection::close() {
     if (!req->complete) req->abandoned = true;
     req->detach_client();
     req->held_charge = 0;
+    req->count_as_abandoned();
     req->release();
   }
   worker_.queued_requests -= queue_.size();

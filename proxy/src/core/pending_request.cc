@@ -30,6 +30,7 @@ struct RequestFreeList {
 
 namespace {
 thread_local RequestFreeList t_free_list;
+thread_local PendingRequest::AbandonedLoad t_abandoned;
 
 // The bytes of the buffers `r` would keep, or kTooBig when one of them is over kMaxKeptBytes.
 // Fragments beyond the ones in use need no look: they were empty when this request was
@@ -69,7 +70,23 @@ void PendingRequest::forget_rings() {
     r->ring.reset();
 }
 
+const PendingRequest::AbandonedLoad& PendingRequest::abandoned_load() {
+  return t_abandoned;
+}
+
+void PendingRequest::count_as_abandoned() {
+  if (refs_ <= 1 || counted_abandoned_) return;
+  counted_abandoned_ = true;
+  ++t_abandoned.requests;
+  t_abandoned.bytes += request_bytes;
+}
+
 void PendingRequest::recycle() {
+  if (counted_abandoned_) {
+    counted_abandoned_ = false;
+    --t_abandoned.requests;
+    t_abandoned.bytes -= request_bytes;
+  }
   const size_t bytes = t_free_list.free.size() < kMaxFree ? buffer_bytes(*this) : kTooBig;
   if (bytes == kTooBig || t_free_list.bytes + bytes > kMaxFreeBytes) {
     delete this;

@@ -173,6 +173,19 @@ class PendingRequest {
   PendingRequest(const PendingRequest&) = delete;
   PendingRequest& operator=(const PendingRequest&) = delete;
 
+  // What this thread's requests whose client closed before they were answered still hold,
+  // until their last holder (a backend connection) lets go. A worker counts it against its
+  // queue limits: clients that send a flood and vanish cannot pile up requests behind a slow
+  // backend past them.
+  struct AbandonedLoad {
+    size_t requests = 0;
+    size_t bytes = 0;  // their request_bytes
+  };
+  static const AbandonedLoad& abandoned_load();
+  // For a closing client, before it releases the request: when others still hold it, its
+  // request_bytes move to abandoned_load() until it is recycled.
+  void count_as_abandoned();
+
   void retain() { ++refs_; }
   // Recycles (or deletes) the request when the last holder lets go.
   void release() {
@@ -247,8 +260,9 @@ class PendingRequest {
   void recycle();
   friend struct RequestFreeList;
   ClientConnection* client_;
-  uint32_t refs_ = 1;      // the client queue's reference
-  size_t kept_bytes_ = 0;  // its buffers' bytes, while in a free list
+  uint32_t refs_ = 1;               // the client queue's reference
+  bool counted_abandoned_ = false;  // in abandoned_load() until recycled
+  size_t kept_bytes_ = 0;           // its buffers' bytes, while in a free list
 };
 
 }  // namespace ringleader::proxy

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "counters.h"
 #include "io_batch.h"
+#include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
 #include "replication.h"
@@ -106,12 +107,17 @@ class Worker final : public PoolOwner {
   static constexpr size_t kMaxQueuedRequestBytes = size_t{256} << 20;
   size_t queued_requests = 0;
   size_t queued_request_bytes = 0;
+  // Both count the requests of closed clients that backends still hold
+  // (PendingRequest::abandoned_load, this worker's thread's).
   bool queue_full() const {
-    return queued_requests >= kMaxQueuedRequests || queued_request_bytes >= kMaxQueuedRequestBytes;
+    const PendingRequest::AbandonedLoad& gone = PendingRequest::abandoned_load();
+    return queued_requests + gone.requests >= kMaxQueuedRequests ||
+           queued_request_bytes + gone.bytes >= kMaxQueuedRequestBytes;
   }
   bool queue_below_half() const {
-    return queued_requests < kMaxQueuedRequests / 2 &&
-           queued_request_bytes < kMaxQueuedRequestBytes / 2;
+    const PendingRequest::AbandonedLoad& gone = PendingRequest::abandoned_load();
+    return queued_requests + gone.requests < kMaxQueuedRequests / 2 &&
+           queued_request_bytes + gone.bytes < kMaxQueuedRequestBytes / 2;
   }
   bool draining() const { return draining_; }
   // Clients whose ready replies wait for the rest of their read, in the order their holds

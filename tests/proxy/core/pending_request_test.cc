@@ -173,5 +173,38 @@ TEST(PendingRequestRecycling, EveryHolderMustLetGoFirst) {
   r->release();
 }
 
+// A closed client's request that a backend still holds counts in abandoned_load() until the
+// backend lets go; one nobody else holds (or a big one, deleted rather than kept) leaves no
+// trace either way.
+TEST(PendingRequestRecycling, AbandonedRequestsCountUntilTheirLastHolderLetsGo) {
+  const PendingRequest::AbandonedLoad& load = PendingRequest::abandoned_load();
+  ASSERT_EQ(load.requests, 0u);
+  PendingRequest* held = filled_request(10);
+  held->request_bytes = 300;
+  held->retain();  // a backend connection's
+  held->count_as_abandoned();
+  held->count_as_abandoned();  // once only
+  held->release();             // the client's
+  EXPECT_EQ(load.requests, 1u);
+  EXPECT_EQ(load.bytes, 300u);
+  PendingRequest* big = filled_request(PendingRequest::kMaxKeptBytes + 1);
+  big->request_bytes = 5000;
+  big->retain();
+  big->count_as_abandoned();
+  big->release();
+  EXPECT_EQ(load.requests, 2u);
+  EXPECT_EQ(load.bytes, 5300u);
+  held->release();  // the backend answered
+  big->release();
+  EXPECT_EQ(load.requests, 0u);
+  EXPECT_EQ(load.bytes, 0u);
+  PendingRequest* alone = filled_request(10);
+  alone->request_bytes = 7;
+  alone->count_as_abandoned();  // nobody else holds it: nothing to count
+  EXPECT_EQ(load.requests, 0u);
+  alone->release();
+  EXPECT_EQ(load.bytes, 0u);
+}
+
 }  // namespace
 }  // namespace ringleader::proxy
