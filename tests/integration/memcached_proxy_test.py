@@ -1136,6 +1136,69 @@ class GarbageBackendTest(unittest.TestCase):
                 self.assertEqual(c.get(good), [(b(good), 0, b"v", None)])
 
 
+class OutOfStepServer(GarbageServer):
+    """Answers each get line with the items of its keys, but leaves END out after a key named
+    "noend" and answers a key named "wrong" with an item for "other" (a broken server, or a
+    stream shared by mistake)."""
+
+    def serve(self, conn):
+        with conn:
+            data = b""
+            while not self.stopping:
+                try:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                    while b"\r\n" in data:
+                        line, data = data.split(b"\r\n", 1)
+                        words = line.split()
+                        out = b""
+                        for key in words[1:]:
+                            name = b"other" if key == b"wrong" else key
+                            out += b"VALUE %s 0 1\r\nx\r\n" % name
+                        conn.sendall(out + (b"" if b"noend" in words else b"END\r\n"))
+                except OSError:
+                    return
+
+
+class OutOfStepBackendTest(unittest.TestCase):
+    """A get answered with an item it did not ask for fails the backend connection: a missing
+    END had the framer take the next request's reply in, and every reply after it then went
+    to the request before (a single-key get answered with another key's item, which only a
+    split get used to notice)."""
+
+    def test_items_not_asked_for_fail_the_connection(self):
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(TempDir())
+            server = OutOfStepServer()
+            stack.callback(server.close)
+            rl = stack.enter_context(Ringleader(
+                RINGLEADER, tmp, [{"name": "odd", "address": f"127.0.0.1:{server.port}"}],
+                proxy='protocol = "memcached"\nworkers = 1',
+                extra="[backend]\nfailure_limit = 0\n[log]\nlevel = \"error\""))
+            c = McConn(rl.port)
+            stack.callback(c.close)
+            self.assertEqual(c.get("fine"), [(b"fine", 0, b"x", None)])
+            reply = c.command(b"get wrong\r\n")
+            self.assertEqual(reply, b"SERVER_ERROR ringleader: backend odd (127.0.0.1:%d): reply "
+                             b"out of step with the requests: an item for key 'other' that the "
+                             b"request did not ask for (or not then)" % server.port)
+            fine = b"VALUE fine 0 1\r\nx\r\nEND\r\n"
+            wait_until(lambda: raw_exchange(rl.port, b"get fine\r\n")[0] == fine, timeout=10,
+                       what="the backend, once its connection is replaced")
+            # The reply to "get noend" runs into the next one's: both get the error, and
+            # neither gets the other's item.
+            replies, _ = raw_exchange(rl.port, b"get noend\r\nget next\r\n", timeout=10)
+            self.assertEqual(replies.count(b"SERVER_ERROR"), 2, replies)
+            self.assertNotIn(b"VALUE", replies)
+            self.assertIn(b"an item for key 'next'", replies)
+            # A key asked twice is answered twice, in order: no error.
+            twice = b"VALUE a 0 1\r\nx\r\nVALUE b 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+            wait_until(lambda: raw_exchange(rl.port, b"get a b a\r\n")[0] == twice, timeout=10,
+                       what="the backend, once its connection is replaced")
+
+
 class StalledBackendTest(McClusterCase):
     """backend.timeout_ms: a memcached that stops answering (SIGSTOP) gives the requests for its
     keys a SERVER_ERROR naming it once the timeout has passed; the other backends answer

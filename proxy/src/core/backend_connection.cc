@@ -589,6 +589,12 @@ void BackendConnection::process_replies() {
       unexpected_reply();
       return;
     }
+    if (std::string why; protocol_.misanswers(
+            in_flight_.front().req->payload(in_flight_.front().fragment), reply, &why)) {
+      last_error_ = "reply out of step with the requests: " + why;
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    }
     release_head_charge();
     Held held = in_flight_.front();
     in_flight_.pop_front();

@@ -147,6 +147,16 @@ class Protocol {
   // whose errors are not the client's own text (see any_error_is_an_answer): a later reply
   // is an answer, whatever it says.
   virtual bool refuses_connection(std::string_view reply, std::string* why) = 0;
+  // Whether `reply`, framed as the answer to the request whose bytes are `payload`, cannot be
+  // its answer (a retrieval's item for a key it did not ask for: the backend left out an end
+  // marker, and the framer took the next request's reply in), with *why. The connection's
+  // replies are then out of step with its requests, and it fails.
+  virtual bool misanswers(std::string_view payload, std::string_view reply, std::string* why) {
+    (void)payload;
+    (void)reply;
+    (void)why;
+    return false;
+  }
   // Whether `command` (an index as for command_name) can answer with any error text the
   // client chose (a Redis script's error_reply): its reply never says the connection is
   // refused.

@@ -16,6 +16,9 @@ class MemcachedProtocol final : public Protocol {
   bool handshake_accepted(std::string_view) override { return true; }
   // memcached at its connection limit says so and closes the connection.
   bool refuses_connection(std::string_view reply, std::string* why) override;
+  // A get, gets, gat or gats answered with an item for a key it did not ask for, or with more
+  // items than it asked for, in its order (a key asked twice is answered twice).
+  bool misanswers(std::string_view payload, std::string_view reply, std::string* why) override;
   std::string error_reply(std::string_view message) override;
   bool is_error_reply(std::string_view reply) override;
   // SERVER_ERROR (out of memory, an item too large for its cache, ...): the command did not run.

@@ -889,3 +889,37 @@ TEST(MemcachedProtocolTest, MissesOfGetAndMetaGet) {
 
 }  // namespace
 }  // namespace ringleader::proxy::memcached
+
+namespace ringleader::proxy::memcached {
+namespace {
+
+// A retrieval's items must be for keys it asked, in its order: anything else means the
+// backend's replies are out of step with the requests (MemcachedProtocol::misanswers).
+TEST(MemcachedProtocolTest, ItemsForKeysNotAskedForAreMisanswers) {
+  MemcachedProtocol protocol;
+  std::string why;
+  const auto mis = [&](std::string_view payload, std::string_view reply) {
+    why.clear();
+    return protocol.misanswers(payload, reply, &why);
+  };
+  EXPECT_FALSE(mis("get a\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n"));
+  EXPECT_FALSE(mis("get a\r\n", "END\r\n"));
+  EXPECT_FALSE(mis("get a\r\n", "SERVER_ERROR out of memory\r\n"));
+  EXPECT_FALSE(mis("gets  a   b\r\n", "VALUE b 0 1 7\r\nx\r\nEND\r\n"));  // a missed
+  EXPECT_FALSE(
+      mis("get a b a\r\n", "VALUE a 0 1\r\nx\r\nVALUE b 0 1\r\ny\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));
+  EXPECT_FALSE(mis("gat 60 a\r\n", "VALUE a 0 2\r\nxy\r\nEND\r\n"));
+  EXPECT_FALSE(mis("set a 0 0 1\r\nx\r\n", "STORED\r\n"));
+  EXPECT_FALSE(mis("mg a v\r\n", "VA 1\r\nx\r\n"));
+  // A value holding what looks like an item line is data, not an item.
+  EXPECT_FALSE(mis("get a\r\n", "VALUE a 0 16\r\nVALUE b 0 1\r\nx\r\n\r\nEND\r\n"));
+
+  EXPECT_TRUE(mis("get a\r\n", "VALUE b 0 1\r\nx\r\nEND\r\n"));
+  EXPECT_EQ(why, "an item for key 'b' that the request did not ask for (or not then)");
+  EXPECT_TRUE(mis("get a\r\n", "VALUE a 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));    // twice
+  EXPECT_TRUE(mis("get a b\r\n", "VALUE b 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));  // order
+  EXPECT_TRUE(mis("gat 60 a\r\n", "VALUE 60 0 1\r\nx\r\nEND\r\n"));  // the exptime is no key
+}
+
+}  // namespace
+}  // namespace ringleader::proxy::memcached
