@@ -2516,6 +2516,43 @@ class AbandonedRequestsLimitTest(ClusterCase):
         wait_until(lambda: int(owner.get(key)) == total, timeout=20, what="every INCR run")
 
 
+class PausedClientResetTest(ClusterCase):
+    """A client the proxy stopped reading (its own queue full behind a stalled backend) that
+    then resets its connection is closed within a sweep (1 s), not when its answers come: it
+    no longer holds a max_clients place, nor keeps its requests counted as its own. libuv
+    tells only a reader or a writer that the peer is gone."""
+    proxy_extra = "workers = 1\nmax_clients = 2"
+    extra = "[backend]\ntimeout_ms = 30000"  # the pause must not time the requests out
+
+    def test_a_paused_client_that_resets_frees_its_place(self):
+        key = "{paused}:counter"
+        owner = self.direct(self.owner(key))
+        self.client().set(key, 0)
+        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        owner.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
+        try:
+            flooder = socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
+            flooder.setblocking(False)
+            try:
+                flooder.send(incr * 20000)  # past the client's 16,384: it is paused
+            except BlockingIOError:
+                pass
+            wait_until(lambda: self.metric("ringleader_requests_parsed_total") >= 16384,
+                       timeout=10, what="the client's queue full")
+            flooder.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            flooder.close()
+            started = time.monotonic()
+            wait_until(lambda: self.metric("ringleader_client_connections") == 0, timeout=5,
+                       what="the reset client closed")
+            self.assertLess(time.monotonic() - started, 3)
+            # Its place is free: two clients fit while the backend is still stalled.
+            a, b = self.client(), self.client()
+            self.assertTrue(a.ping())
+            self.assertTrue(b.ping())
+        finally:
+            owner.execute_command("CLIENT", "UNPAUSE")
+
+
 class ParseShareTest(ClusterCase):
     """A worker parses a share of a flood per loop iteration: a client that sends little is
     parsed before the rest of a flood that arrived with it.

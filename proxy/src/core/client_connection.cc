@@ -1,5 +1,7 @@
 #include "client_connection.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -448,6 +450,16 @@ void ClientConnection::process_input() {
   in_.shrink_if_idle(256 * 1024);
   in_process_ = false;
   flush_ready();
+}
+
+bool ClientConnection::gone_while_not_reading() const {
+  if (closing_ || reading_) return false;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(socket_.handle(), &fd) != 0) return false;
+  // POLLHUP: both directions shut (a TCP reset or a Unix-socket peer that closed); POLLERR: a
+  // pending error. A half-close alone raises neither.
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 void ClientConnection::release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_ns) {

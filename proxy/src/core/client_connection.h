@@ -87,6 +87,13 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   // that once sent or received a big value would keep a buffer of that size for as long as
   // it stays connected. Called by the worker's sweep (Worker::sweep_quiet_clients).
   void release_buffers_if_quiet(uint64_t now_ns, uint64_t quiet_ns);
+  // Whether the peer is gone (reset, or closed both ways) while the connection is not read:
+  // paused behind its full queue or the worker's, or waiting for a request that others wait
+  // for. libuv reports that only to a reader, or to a write, which may be far off behind a
+  // flood; the worker's sweep closes such a client, abandoning its requests and freeing its
+  // max_clients place. A peer that only shut down its sending side still waits for its
+  // answers: not gone.
+  bool gone_while_not_reading() const;
 
   // ClientEndpoint
   std::string peer_address() const override;

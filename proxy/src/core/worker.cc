@@ -230,8 +230,13 @@ void Worker::finish_drain() {
 
 void Worker::sweep_quiet_clients() {
   const uint64_t now = loop_now_ns();
-  for (ClientConnection* c : clients_)
+  std::vector<ClientConnection*> gone;  // closing one leaves clients_: collected first
+  for (ClientConnection* c : clients_) {
     c->release_buffers_if_quiet(now, uint64_t{kQuietSweepMs} * 1000000);
+    if (c->gone_while_not_reading()) gone.push_back(c);
+  }
+  for (ClientConnection* c : gone)
+    c->close();
 }
 
 void Worker::hold_replies(ClientConnection::HeldReplies& node, uint64_t now_ns) {

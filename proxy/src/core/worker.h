@@ -144,7 +144,8 @@ class Worker final : public PoolOwner {
   // Ends the holds that have lasted ClientConnection::kReplyHoldNs.
   void end_expired_holds();
   // Every kQuietSweepMs: clients quiet for as long give back their buffers
-  // (ClientConnection::release_buffers_if_quiet).
+  // (ClientConnection::release_buffers_if_quiet), and clients that went away while they
+  // were not read are closed (ClientConnection::gone_while_not_reading).
   void sweep_quiet_clients();
 
   uint32_t id_;
