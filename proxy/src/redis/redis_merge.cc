@@ -14,6 +14,13 @@
 namespace ringleader::proxy::redis {
 namespace {
 
+// An error naming the backend whose reply the merge could not use:
+// "ERR ringleader: backend redis-1 (127.0.0.1:7001): <what>", as the core names it.
+std::string bad_reply(const PendingRequest& req, const Fragment& f, std::string_view what) {
+  const ring::Backend& b = req.ring->backend(f.backend);
+  return "ERR ringleader: backend " + b.name + " (" + b.address + "): " + std::string(what);
+}
+
 // The first failure among the fragments, as an error reply; false when none failed.
 bool first_failure(const PendingRequest& req, std::string& out) {
   for (const Fragment& f : req.fragments) {
@@ -168,7 +175,7 @@ void RedisSession::complete(PendingRequest& req) {
         const Fragment& f = req.fragments[i];
         auto v = parse_reply(f.reply, {.max_depth = 1, .max_values = 1 + asked[i]});
         if (!v || v->type != ReplyValue::Type::kArray) {
-          append_error(out, "ERR ringleader: unexpected reply to a split request");
+          append_error(out, bad_reply(req, f, "unexpected reply to a split request"));
           return;
         }
         parts.push_back(std::move(v.value()));
@@ -178,7 +185,8 @@ void RedisSession::complete(PendingRequest& req) {
         const auto& elements = parts[fragment].elements;
         if (position >= elements.size()) {
           out.clear();
-          append_error(out, "ERR ringleader: a backend answered fewer items than asked");
+          append_error(out,
+                       bad_reply(req, req.fragments[fragment], "answered fewer items than asked"));
           return;
         }
         append_value(out, elements[position]);
@@ -190,7 +198,7 @@ void RedisSession::complete(PendingRequest& req) {
       for (const Fragment& f : req.fragments) {
         auto v = parse_reply(f.reply, {.max_depth = 0, .max_values = 1});
         if (!v || v->type != ReplyValue::Type::kInteger) {
-          append_error(out, "ERR ringleader: unexpected reply to a split request");
+          append_error(out, bad_reply(req, f, "unexpected reply to a split request"));
           return;
         }
         if (__builtin_add_overflow(sum, v->integer, &sum)) {  // only a broken backend
@@ -204,7 +212,7 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kAllOk:
       for (const Fragment& f : req.fragments) {
         if (f.reply != "+OK\r\n") {
-          append_error(out, "ERR ringleader: no backend answered OK");
+          append_error(out, bad_reply(req, f, "answered neither OK nor an error"));
           return;
         }
       }
@@ -225,7 +233,8 @@ void RedisSession::complete(PendingRequest& req) {
         auto v =
             parse_reply(req.fragments[i].reply, {.max_depth = 1, .max_values = 1 + req.merge.aux});
         if (!v || v->type != ReplyValue::Type::kArray || v->elements.size() != req.merge.aux) {
-          append_error(out, "ERR ringleader: unexpected reply to a request sent to every backend");
+          append_error(out, bad_reply(req, req.fragments[i],
+                                      "unexpected reply to a request sent to every backend"));
           return;
         }
         if (i == 0) all.assign(v->elements.size(), 1);
@@ -242,7 +251,8 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kAllEqual:
       for (const Fragment& f : req.fragments) {
         if (f.reply != req.fragments[0].reply) {
-          append_error(out, "ERR ringleader: backends answered differently");
+          const ring::Backend& first = req.ring->backend(req.fragments[0].backend);
+          append_error(out, bad_reply(req, f, "answered differently from backend " + first.name));
           return;
         }
       }
@@ -276,13 +286,13 @@ void RedisSession::merge_scan(PendingRequest& req) {
   auto v = parse_reply(req.fragments[0].reply, {.max_depth = 2});
   if (!v || v->type != ReplyValue::Type::kArray || v->elements.size() != 2 ||
       v->elements[1].type != ReplyValue::Type::kArray) {
-    append_error(out, "ERR ringleader: unexpected SCAN reply");
+    append_error(out, bad_reply(req, req.fragments[0], "unexpected SCAN reply"));
     return;
   }
   uint64_t backend_cursor = 0;
   if (!parse_u64(v->elements[0].text, &backend_cursor) ||
       backend_cursor >> (64 - kScanPositionBits) != 0) {
-    append_error(out, "ERR ringleader: backend SCAN cursor out of range");
+    append_error(out, bad_reply(req, req.fragments[0], "SCAN cursor out of range"));
     return;
   }
   const ring::Ring& ring = *req.ring;
@@ -315,7 +325,7 @@ void RedisSession::merge_keys(PendingRequest& req) {
   for (const Fragment& f : req.fragments) {
     auto v = parse_reply(f.reply, {.max_depth = 1});
     if (!v || v->type != ReplyValue::Type::kArray) {
-      append_error(req.reply, "ERR ringleader: unexpected KEYS reply");
+      append_error(req.reply, bad_reply(req, f, "unexpected KEYS reply"));
       return;
     }
     total += v->elements.size();

@@ -485,6 +485,10 @@ TEST_F(RedisSessionTest, DbsizeFansOutAndSums) {
 // or hostile backend's reply nested a million deep crashed the proxy (its tree's destruction
 // overflowed the stack), and a wide one was built into a tree many times its size.
 TEST_F(RedisSessionTest, MergedRepliesPastWhatWasAskedAreErrors) {
+  // "-ERR ringleader: backend NAME (ADDRESS): what": the error names the backend at fault.
+  const auto names_backend = [](const std::string& reply, const std::string& what) {
+    return reply.starts_with("-ERR ringleader: backend ") && reply.ends_with("): " + what + "\r\n");
+  };
   std::string deep;
   for (int i = 0; i < 1000000; ++i)
     deep += "*1\r\n";
@@ -494,7 +498,7 @@ TEST_F(RedisSessionTest, MergedRepliesPastWhatWasAskedAreErrors) {
   reply(dbsize, 1, deep);
   reply(dbsize, 2, ":3\r\n");
   session_->complete(*dbsize);
-  EXPECT_EQ(dbsize->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+  EXPECT_TRUE(names_backend(dbsize->reply, "unexpected reply to a split request")) << dbsize->reply;
 
   auto [a, b] = keys_apart();
   PendingRequest* mget = plan("MGET " + a + " " + b + "\r\n");
@@ -502,26 +506,26 @@ TEST_F(RedisSessionTest, MergedRepliesPastWhatWasAskedAreErrors) {
   reply(mget, 0, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");  // one key asked, two answered
   reply(mget, 1, "*1\r\n$1\r\nz\r\n");
   session_->complete(*mget);
-  EXPECT_EQ(mget->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+  EXPECT_TRUE(names_backend(mget->reply, "unexpected reply to a split request")) << mget->reply;
   PendingRequest* nested = plan("MGET " + a + " " + b + "\r\n");
   reply(nested, 0, "*1\r\n*1\r\n$1\r\nx\r\n");
   reply(nested, 1, "*1\r\n$1\r\nz\r\n");
   session_->complete(*nested);
-  EXPECT_EQ(nested->reply, "-ERR ringleader: unexpected reply to a split request\r\n");
+  EXPECT_TRUE(names_backend(nested->reply, "unexpected reply to a split request")) << nested->reply;
 
   PendingRequest* exists = plan("SCRIPT EXISTS s1 s2\r\n");
   ASSERT_EQ(exists->fragments.size(), 3u);
   for (size_t i = 0; i < 3; ++i)
     reply(exists, i, i == 1 ? "*3\r\n:1\r\n:1\r\n:1\r\n" : "*2\r\n:1\r\n:0\r\n");
   session_->complete(*exists);
-  EXPECT_EQ(exists->reply,
-            "-ERR ringleader: unexpected reply to a request sent to every backend\r\n");
+  EXPECT_TRUE(names_backend(exists->reply, "unexpected reply to a request sent to every backend"))
+      << exists->reply;
 
   PendingRequest* keys = plan("KEYS *\r\n");
   for (size_t i = 0; i < 3; ++i)
     reply(keys, i, i == 2 ? deep : "*0\r\n");
   session_->complete(*keys);
-  EXPECT_EQ(keys->reply, "-ERR ringleader: unexpected KEYS reply\r\n");
+  EXPECT_TRUE(names_backend(keys->reply, "unexpected KEYS reply")) << keys->reply;
 }
 
 // HELLO is the proxy's own answer, never a backend's: it completes without a fragment, so a
