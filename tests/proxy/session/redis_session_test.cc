@@ -837,7 +837,9 @@ TEST_F(RedisSessionTest, ScriptExistsOnlyWhereEveryBackendHasIt) {
   reply(odd, 1, "*2\r\n:1\r\n:1\r\n");  // a broken backend
   reply(odd, 2, "*1\r\n:1\r\n");
   session_->complete(*odd);
-  EXPECT_EQ(odd->reply.rfind("-ERR ringleader: unexpected reply", 0), 0u) << odd->reply;
+  EXPECT_EQ(odd->reply.rfind("-ERR ringleader: backend b1 (127.0.0.1:7001): unexpected reply", 0),
+            0u)
+      << odd->reply;
 }
 
 TEST_F(RedisSessionTest, TimeIsTheProxysClock) {
