@@ -363,7 +363,11 @@ class CommandsTest(McClusterCase):
         c = self.conn()
         direct = McConn(self.mcs[0].port)
         self.addCleanup(direct.close)
-        for exptime, once in ((b"-1", True), (b"2592001", True), (b"100", False)):
+        # memcached keeps the low 32 bits of the time it read: 4294967295 is -1, 9999999999 a
+        # time in 2014, -2147483649 one in 2038.
+        for exptime, once in ((b"-1", True), (b"2592001", True), (b"100", False),
+                              (b"4294967295", True), (b"2147483648", True),
+                              (b"9999999999", True), (b"-2147483649", False)):
             for i, key in enumerate(keys):
                 self.assertEqual(c.command(storage("set", key, f"v{i}")), b"STORED")
             self.assertEqual(direct.command(storage("set", "expiring:d", "d")), b"STORED")
@@ -686,9 +690,9 @@ class MalformedStorageTest(McClusterCase):
         py = self.client(default_noreply=False)
         self.assertEqual(py.get("mf:still"), b"mf:still")
         problems = []
-        for payload in [b"set mf:k 0 0 notanumber\r\n", b"set mf:k 0 0\r\n",
-                        b"set mf:k 0 0 -1\r\n", b"set mf:k\r\n", b"add mf:k 0 0 1x\r\n",
-                        b"replace mf:k 0 0\r\n", b"append mf:k 0 0 z\r\n", b"prepend mf:k\r\n"]:
+        for payload in [b"set mf:k 0 0 notanumber\r\n", b"set mf:k 0 0 -1\r\n",
+                        b"add mf:k 0 0 1x\r\n", b"append mf:k 0 0 z\r\n",
+                        b"set mf:k 0 0 4294967295\r\n"]:
             reply, closed = raw_exchange(self.rl.port, payload, until_close=True)
             if not (reply.startswith(b"CLIENT_ERROR ") and reply.endswith(b"\r\n")
                     and reply.count(b"\r\n") == 1):
@@ -709,7 +713,13 @@ class MalformedStorageTest(McClusterCase):
                 (b"set mf:r 0 soon 1\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
                 (b"set mf:r -1 0 1\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
                 (b"cas mf:r 0 0 1\r\nv\r\n", b"ERROR"),  # a word count cas does not take
-                (b"cas mf:r 0 0 1 notacas\r\nv\r\n", b"CLIENT_ERROR bad command line format")]:
+                (b"cas mf:r 0 0 1 notacas\r\nv\r\n", b"CLIENT_ERROR bad command line format"),
+                # Lengths as memcached reads them (the low 32 bits of a long): stored.
+                (b"set mf:w 0 0 -0\r\n\r\n", b"STORED"),
+                (b"set mf:w 0 0 4294967297\r\nv\r\n", b"STORED"),
+                (b"set mf:w -18446744073709551615 0 1\r\nv\r\n", b"STORED"),
+                (b"set mf:r -9223372036854775808 0 1\r\nv\r\n",
+                 b"CLIENT_ERROR bad command line format")]:
             c.send(payload + b"version\r\n")
             self.assertEqual(c.line(), answer, payload)
             self.assertTrue(c.line().startswith(b"VERSION "), payload)
@@ -775,7 +785,13 @@ class MalformedLinesTest(McClusterCase):
              # 20 words: worded differently for mg
              b"mg ml:k" + b" T1" * 18, b"md ml:k" + b" T1" * 18, b"ma ml:k" + b" T1" * 18,
              # "-0" is 0 to memcached
-             b"incr ml:n -0", b"decr ml:n -0", b"incr ml:n +2", b"incr ml:n -1"]
+             b"incr ml:n -0", b"decr ml:n -0", b"incr ml:n +2", b"incr ml:n -1",
+             # strtoull's negation modulo 2^64: -18446744073709551615 is 1
+             b"incr ml:n -18446744073709551615", b"decr ml:n -9223372036854775808",
+             b"verbosity -18446744073709551615", b"touch ml:n -18446744073709551615",
+             # storage lines without a length word: no data block to memcached either
+             b"set ml:k 0 0", b"set ml:k", b"set", b"cas ml:k", b"replace ml:k 0 0",
+             b"prepend ml:k", b"ms ml:k"]
 
     def answers(self, conn, line):
         conn.send(line + b"\r\nmn\r\n")

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace ringleader::proxy::memcached {
@@ -41,6 +42,31 @@ inline bool parse_length(std::string_view s, size_t* out) {
     v = v * 10 + static_cast<size_t>(c - '0');
   }
   *out = v;
+  return true;
+}
+
+// A request's data block length, as memcached reads it (strtol, kept in a 32-bit int): an
+// optional sign and digits within a long's range, of which the low 32 bits are taken as a
+// signed number ("-0" is 0, 4294967297 is 1, -4294967295 is 1). False when that is negative
+// or past INT32_MAX - 2, which memcached refuses without skipping any data.
+inline bool parse_data_length(std::string_view word, size_t* out) {
+  std::string_view s = number_part(word);
+  const bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  if (s.empty()) return false;
+  while (s.size() > 1 && s[0] == '0')
+    s.remove_prefix(1);
+  if (s.size() > 19) return false;
+  uint64_t magnitude = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (magnitude > (negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX})) return false;
+  const uint64_t as_long = negative ? uint64_t{0} - magnitude : magnitude;
+  const int32_t length = static_cast<int32_t>(static_cast<uint32_t>(as_long));
+  if (length < 0 || length > INT32_MAX - 2) return false;
+  *out = static_cast<size_t>(length);
   return true;
 }
 

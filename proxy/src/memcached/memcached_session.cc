@@ -58,20 +58,27 @@ bool parse_exptime(std::string_view s, int64_t* out = nullptr) {
 
 // Whether a touch to `exptime` expires the item at once, as memcached reads it: a negative
 // time, or one past 30 days (an absolute Unix time) that is not after now. A gat or gats that
-// asks for the key again then finds nothing there.
+// asks for the key again then finds nothing there. memcached keeps the low 32 bits of what
+// it read as a long (4294967295 is -1, -2147483649 is 2147483647).
 bool touch_expires_at_once(std::string_view exptime) {
   constexpr int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
-  int64_t v = 0;
-  if (!parse_exptime(exptime, &v)) return false;
+  int64_t read = 0;
+  if (!parse_exptime(exptime, &read)) return false;
+  const int64_t v = static_cast<int32_t>(static_cast<uint32_t>(read));
   return v < 0 || (v > kMaxRelativeExptime && v <= static_cast<int64_t>(std::time(nullptr)));
 }
 
-// memcached reads unsigned numbers with strtoull and refuses a '-' only when the result is
-// negative as a signed number: "-0" (any number of zeros) is 0 to it.
+// memcached reads unsigned numbers with strtoul / strtoull, which negate a number after '-'
+// modulo 2^64, and refuses a '-' only when the result is negative as a signed number: "-0" is
+// 0, and "-18446744073709551615" is 1 to it, while "-1" is refused.
 bool parse_unsigned(std::string_view s, uint64_t* out) {
   s = number_part(s);
-  if (s.size() > 1 && s[0] == '-' && s.find_first_not_of('0', 1) == std::string_view::npos) {
-    *out = 0;
+  if (s.size() > 1 && s[0] == '-' && s[1] != '+' && s[1] != '-') {
+    uint64_t magnitude = 0;
+    if (!parse_u64(s.substr(1), &magnitude)) return false;
+    const uint64_t wrapped = uint64_t{0} - magnitude;
+    if (static_cast<int64_t>(wrapped) < 0) return false;
+    *out = wrapped;
     return true;
   }
   return parse_u64(without_plus(s), out);
@@ -341,6 +348,15 @@ void MemcachedSession::refuse_oversized(Tokens t, PendingRequest& req) {
   }
   if ((t[0] != "set" && !meta) || t.size() < 2) {
     refuse(req, noreply_, line);
+    return;
+  }
+  // A meta line memcached would refuse whole (see plan_meta) unlinks nothing either.
+  if (meta && t.size() > kMaxMetaWords) {
+    refuse(req, false, "CLIENT_ERROR options flags too long");
+    return;
+  }
+  if (meta && canonical_length(t) + 2 > kMaxBackendLine) {
+    refuse(req, false, kBadFormat);
     return;
   }
   // memcached reads the line before it sizes the item: a malformed one is refused as such,

@@ -128,17 +128,16 @@ ParseStatus RequestParser::parse(std::string_view input) {
     size_t length_token = 0;
     if (!token_spans_.empty()) {
       auto [off, len] = token_spans_[0];
-      if (has_data_block(input.substr(off, len), &length_token)) {
-        // A storage command whose length is unreadable leaves the stream where no one can
-        // tell the data from the next command: the connection cannot continue.
-        if (token_spans_.size() <= length_token) {
-          return fail("CLIENT_ERROR bad command line format");
-        }
+      // A storage line without its length word has no data block for memcached either (it
+      // answers the line, ERROR for a word count set does not take): the session does.
+      if (has_data_block(input.substr(off, len), &length_token) &&
+          length_token < token_spans_.size()) {
         auto [loff, llen] = token_spans_[length_token];
-        // memcached reads <bytes> into a 32-bit int and refuses more than INT_MAX - 2 without
-        // skipping anything: such a length cannot be skipped either.
-        if (!parse_length(input.substr(loff, llen), &data_length_) ||
-            data_length_ > size_t{INT32_MAX} - 2) {
+        // A storage command whose length is unreadable leaves the stream where no one can
+        // tell the data from the next command: the connection cannot continue. memcached
+        // refuses a negative one, or one past INT_MAX - 2, without skipping anything: such a
+        // length cannot be skipped either.
+        if (!parse_data_length(input.substr(loff, llen), &data_length_)) {
           return fail("CLIENT_ERROR bad command line format");
         }
         if (data_length_ > kMaxDataBytes || data_length_ > limits_.max_request_bytes ||

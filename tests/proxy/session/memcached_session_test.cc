@@ -340,8 +340,14 @@ TEST_F(MemcachedSessionTest, MalformedMetaCommands) {
   PendingRequest* long_key = plan("mg " + std::string(251, 'k') + " v\r\n");
   ASSERT_TRUE(long_key->complete);
   EXPECT_EQ(long_key->reply, "CLIENT_ERROR bad command line format\r\n");
-  // ms without a length cannot be framed: the stream stops there, as with set.
-  plan("ms foo\r\n", NextStatus::kFatal);
+  // Without a length there is no data block, and the client goes on: memcached answers such
+  // an ms itself (CLIENT_ERROR), the proxy a set (ERROR).
+  PendingRequest* ms = plan("ms foo\r\n");
+  ASSERT_EQ(ms->fragments.size(), 1u);
+  EXPECT_EQ(ms->fragments[0].payload, "ms foo\r\n");
+  PendingRequest* set = plan("set foo 0 0\r\n");
+  ASSERT_TRUE(set->complete);
+  EXPECT_EQ(set->reply, "ERROR\r\n");
 }
 
 TEST_F(MemcachedSessionTest, MetaLinesMemcachedWouldMisreadNeverReachIt) {
@@ -614,6 +620,26 @@ TEST_F(MemcachedSessionTest, AnOversizedSetWithAMalformedLineUnlinksNothing) {
     EXPECT_TRUE(req->complete) << line;
     EXPECT_TRUE(req->fragments.empty()) << line;
     EXPECT_EQ(req->reply, reply) << line;
+  }
+}
+
+TEST_F(MemcachedSessionTest, AnOversizedMsLineMemcachedRefusesWholeUnlinksNothing) {
+  // 20 words or more, or a line past memcached's limit: refused as a line that size is,
+  // before the item is sized, and the key is left as it was.
+  config_.proxy.max_request_bytes = 4096;
+  std::string many = "ms k 5000";
+  for (const char* flag :
+       {"I", "L", "P", "c", "f", "h", "k", "l", "s", "t", "u", "v", "T0", "F0", "O1", "N0", "R0"})
+    many += std::string(" ") + flag;
+  for (const auto& [line, reply] : std::vector<std::pair<std::string, std::string>>{
+           {many + "\r\n", "CLIENT_ERROR options flags too long\r\n"},
+           {"ms k 5000 O" + std::string(2100, '1') + "\r\n",
+            "CLIENT_ERROR bad command line format\r\n"}}) {
+    session_ = std::make_unique<MemcachedSession>(env_);
+    PendingRequest* req = plan(line);
+    EXPECT_TRUE(req->complete) << line.substr(0, 40);
+    EXPECT_TRUE(req->fragments.empty()) << line.substr(0, 40);
+    EXPECT_EQ(req->reply, reply) << line.substr(0, 40);
   }
 }
 
