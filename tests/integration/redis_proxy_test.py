@@ -2271,6 +2271,32 @@ class SurplusReplyTest(unittest.TestCase):
             thread.join(timeout=10)
         self.assertEqual(problems, [])
 
+    def test_a_long_handshake_reply_that_arrives_whole_is_refused_too(self):
+        listener = scripted_listener()
+        problems = []
+
+        def script(conn):
+            conn.recv(65536)  # the AUTH
+            conn.sendall(b"+" + b"O" * 70000 + b"\r\n")
+            while conn.recv(65536):
+                pass
+
+        thread = self.run_backend(listener, script, problems)
+        try:
+            with TempDir() as tmp:
+                port = listener.getsockname()[1]
+                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\n'
+                         '[log]\nlevel = "error"')
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                    with self.assertRaisesRegex(redis.ResponseError,
+                                                "handshake reply longer than 65536 bytes"):
+                        c.get("k")
+        finally:
+            listener.close()
+            thread.join(timeout=15)
+        self.assertEqual(problems, [])
+
     def test_a_huge_handshake_reply_fails_the_connection_as_it_arrives(self):
         """An AUTH answered with a bulk of 2 GB: the proxy used to buffer it until the
         handshake timed out (close to 1 GB in a second)."""

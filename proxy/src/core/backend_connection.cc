@@ -545,6 +545,18 @@ void BackendConnection::process_replies() {
     }
     std::string_view reply = input.substr(0, length);
     framer_->reset();
+    // The bound of the kNeedMore branch above, for a reply that came whole within a read.
+    if ((state_ == State::kHandshake || (!discarding_ && on_wire_ == 0)) &&
+        length > kMaxHandshakeReplyBytes) {
+      if (state_ != State::kHandshake) {
+        unexpected_reply();
+        return;
+      }
+      last_error_ =
+          "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
+      fail_all(pool_.describe() + ": " + last_error_, true);
+      return;
+    }
     if (state_ == State::kHandshake) {
       if (!protocol_.handshake_accepted(reply)) {
         last_error_ = "handshake refused: " + std::string(reply.substr(0, 200));

@@ -26,6 +26,7 @@ constexpr F kS = F::kStale;
 constexpr F kFa = F::kFast;
 constexpr F kNA = F::kNoAuth;
 constexpr F kMV = F::kMovableKeys;
+constexpr F kC = F::kChanges;
 
 // ---- Key specs ---------------------------------------------------------------------------
 
@@ -165,8 +166,8 @@ constexpr CommandSpec kObjectSubcommands[] = {
 };
 constexpr CommandSpec kScriptSubcommands[] = {
     fanout("script|exists", -3, kNS, Merge::kArrayAnd),
-    fanout("script|flush", -2, kNS, Merge::kAllOk),
-    fanout("script|load", 3, kNS | kS, Merge::kAllEqual),
+    fanout("script|flush", -2, kNS | kC, Merge::kAllOk),
+    fanout("script|load", 3, kNS | kS | kC, Merge::kAllEqual),
 };
 constexpr CommandSpec kXgroupSubcommands[] = {
     single("xgroup|create", -5, kW | kM, 2), single("xgroup|createconsumer", 5, kW | kM, 2),
@@ -328,7 +329,7 @@ constexpr CommandSpec kCommandTable[] = {
     split("del", -2, kW, key_range(1, -1, 1), Routing::kSplitKeys, Merge::kIntegerSum),
     split("unlink", -2, kW | kFa, key_range(1, -1, 1), Routing::kSplitKeys, Merge::kIntegerSum),
     split("exists", -2, kR | kFa, key_range(1, -1, 1), Routing::kSplitKeys, Merge::kIntegerSum),
-    split("touch", -2, kR | kFa, key_range(1, -1, 1), Routing::kSplitKeys, Merge::kIntegerSum),
+    split("touch", -2, kR | kFa | kC, key_range(1, -1, 1), Routing::kSplitKeys, Merge::kIntegerSum),
     split("mset", -3, kW | kM, key_range(1, -1, 2), Routing::kSplitKeyValues, Merge::kAllOk),
 
     // ---- Several keys that must have one owner (hash tags make them share one)

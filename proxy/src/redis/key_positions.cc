@@ -213,8 +213,10 @@ Status add_migrate_keys(const CommandSpec& spec, Args args, KeyPositions& keys) 
   for (size_t i = static_cast<size_t>(spec.keys.keywords_from); i < args.size(); ++i) {
     if (equals_lowercase(args[i], "keys")) {
       if (!args[first].empty()) return syntax_error();
-      first = i + 1;
-      count = args.size() - first;
+      if (i + 1 < args.size()) {  // KEYS with nothing after it: the empty key, as Redis lists it
+        first = i + 1;
+        count = args.size() - first;
+      }
       break;
     }
     if (equals_lowercase(args[i], "auth")) {

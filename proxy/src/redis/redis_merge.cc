@@ -9,7 +9,6 @@
 #include "proxy/redis/encoder.h"
 #include "proxy/redis/reply_value.h"
 #include "redis_session.h"
-#include "script_registry.h"
 
 namespace ringleader::proxy::redis {
 namespace {
@@ -127,16 +126,6 @@ void RedisSession::complete(PendingRequest& req) {
   std::string& out = req.reply;
   out.clear();
   auto kind = static_cast<MergeKind>(req.merge.kind);
-  if (kind == MergeKind::kAllOk && req.merge.aux == kForgetScriptsWhenDone) {
-    // SCRIPT FLUSH: the bodies are forgotten once a backend flushed its scripts (one that
-    // refused the command, a bad option say, flushed nothing).
-    for (const Fragment& f : req.fragments) {
-      if (f.state == FragmentState::kDone && f.reply == "+OK\r\n") {
-        ScriptRegistry::process().forget_all();
-        break;
-      }
-    }
-  }
   if (kind == MergeKind::kFirstAnswers) {
     Fragment& decided = req.fragments[0];
     if (decided.state == FragmentState::kFailed) {

@@ -330,7 +330,12 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     return;
   }
   classify(args, *spec, req);
-  // Redis's order: the arity is checked before authentication is asked for.
+  // Redis's order: the arity is checked before authentication is asked for. Redis refuses
+  // an EXEC it cannot run as one that aborts a transaction, inside one or not.
+  if (Status arity = check_arity(*spec, args); !arity && spec->name == "exec") {
+    reply_error(req, "EXECABORT Transaction discarded because of: " + arity.message());
+    return;
+  }
   if (Status arity = check_arity(*spec, args); !arity) {
     reply_error(req, "ERR " + arity.message());
     return;
@@ -344,7 +349,8 @@ void RedisSession::plan(Args args, std::string_view raw, PendingRequest& req) {
     return;
   }
   // Scripts may write whatever their flags say; INFO, DBSIZE, SCAN, GET, ... do not.
-  req.reads_only = !spec->has(CommandFlag::kWrite) && spec->routing != Routing::kScript;
+  req.reads_only = !spec->has(CommandFlag::kWrite) && !spec->has(CommandFlag::kChanges) &&
+                   spec->routing != Routing::kScript;
   // Only multibulk requests travel as received; inline ones are re-encoded.
   std::string_view forward = (!raw.empty() && raw[0] == '*') ? raw : std::string_view();
   switch (spec->routing) {
@@ -592,7 +598,15 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
 void RedisSession::plan_fanout(const CommandSpec& spec, Args args, PendingRequest& req) {
   const ring::Ring& ring = *req.ring;
   if (spec.name == "script|load") ScriptRegistry::process().learn(args[2]);
-  if (spec.name == "script|flush") req.merge.aux = kForgetScriptsWhenDone;
+  // A SCRIPT FLUSH that backends will carry out (Redis refuses any option but SYNC or ASYNC)
+  // forgets the bodies as it is planned: an EVALSHA pipelined behind it must not be sent as
+  // EVAL and load the script again. (A flush no backend could carry out leaves them
+  // forgotten: replicated EVALSHAs of those scripts are then sent as they come.)
+  if (spec.name == "script|flush" &&
+      (args.size() == 2 ||
+       (args.size() == 3 && (iequals(args[2], "sync") || iequals(args[2], "async"))))) {
+    ScriptRegistry::process().forget_all();
+  }
   std::vector<std::string_view> sub(args.begin(), args.end());
   switch (spec.merge) {
     case Merge::kScanCursor:

@@ -42,8 +42,6 @@ class RedisSession final : public Session {
   // bits, and the backend's own cursor in the other 40 (a Redis cursor stays below its hash
   // table's size).
   static constexpr unsigned kScanPositionBits = ScanOrder::kPositionBits;
-  // MergePlan::aux of a SCRIPT FLUSH: forget the scripts' bodies once a backend flushed.
-  static constexpr uint64_t kForgetScriptsWhenDone = 1;
 
  private:
   using Args = std::span<const std::string_view>;

@@ -338,9 +338,10 @@ TEST_F(LiveRedisCommandTest, CommandGetkeysAnswersAsRedisDoes) {
         "XREAD BLOCK 0 STREAMS a 0", "XREADGROUP GROUP g c BLOCK 0 STREAMS a b 0 0",
         "XREAD COUNT 1 STREAMS a b 0", "XREAD COUNT x STREAMS a 0", "XREAD COUNT STREAMS a 0",
         "XREAD STREAMS", "MIGRATE h p k 0 5", "MIGRATE h p \"\" 0 5 KEYS a b",
-        "MIGRATE h p k 0 5 KEYS a b", "MIGRATE h p \"\" 0 5 COPY AUTH KEYS KEYS a",
-        "MIGRATE h p \"\" 0 5 AUTH2 u KEYS KEYS b", "SORT l LIMIT 0", "SORT l STORE d LIMIT 0",
-        "SORT l STORE", "SORT_RO l STORE d", "SORT l GET"}) {
+        "MIGRATE h p \"\" 0 5 KEYS", "MIGRATE h p k 0 5 KEYS a b",
+        "MIGRATE h p \"\" 0 5 COPY AUTH KEYS KEYS a", "MIGRATE h p \"\" 0 5 AUTH2 u KEYS KEYS b",
+        "SORT l LIMIT 0", "SORT l STORE d LIMIT 0", "SORT l STORE", "SORT_RO l STORE d",
+        "SORT l GET"}) {
     const std::vector<std::string> words = words_of(line);
     std::vector<std::string_view> request = {"COMMAND", "GETKEYS"};
     request.insert(request.end(), words.begin(), words.end());

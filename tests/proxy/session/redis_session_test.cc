@@ -241,6 +241,9 @@ TEST_F(RedisSessionTest, TransactionsRunNothingAndEndAsRedisEndsThem) {
   // Over: requests run again, and EXEC is refused as outside any transaction.
   EXPECT_EQ(plan("GET a\r\n")->fragments.size(), 1u);
   EXPECT_EQ(plan("EXEC\r\n")->reply, "-ERR EXEC without MULTI\r\n");
+  EXPECT_EQ(plan("EXEC x\r\n")->reply,
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+            "command\r\n");
   EXPECT_EQ(plan("DISCARD\r\n")->reply, "-ERR DISCARD without MULTI\r\n");
   plan("MULTI\r\n");
   EXPECT_EQ(plan("EXEC\r\n")->reply, "*0\r\n");  // nothing queued, nothing refused
@@ -810,6 +813,24 @@ TEST_F(RedisSessionTest, PartlyAppliedFanOutSaysWhereItTookEffect) {
             "-ERR ringleader: backend b1 (127.0.0.1:7001): timed out (done on 2 of 3 backends: " +
                 name(flush, 0) + ", " + name(flush, 2) + "; not on: " + name(flush, 1) + ")\r\n");
 
+  // SCRIPT LOAD and FLUSH change the backends too, though Redis does not flag them "write":
+  // never dropped for a client that has gone (as reads are), and reported the same way.
+  for (const char* line : {"SCRIPT LOAD \"return 1\"\r\n", "SCRIPT FLUSH\r\n"}) {
+    PendingRequest* script = plan(line);
+    EXPECT_FALSE(script->reads_only) << line;
+    reply(script, 0,
+          line[7] == 'L' ? "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n" : "+OK\r\n");
+    fail(script, 1, "backend b1 (127.0.0.1:7001): timed out");
+    reply(script, 2,
+          line[7] == 'L' ? "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n" : "+OK\r\n");
+    session_->complete(*script);
+    EXPECT_EQ(script->reply,
+              "-ERR ringleader: backend b1 (127.0.0.1:7001): timed out (done on 2 of 3 backends: " +
+                  name(script, 0) + ", " + name(script, 2) + "; not on: " + name(script, 1) +
+                  ")\r\n")
+        << line;
+  }
+
   PendingRequest* none = plan("FUNCTION DELETE nosuchlib\r\n");
   for (size_t i = 0; i < 3; ++i)
     reply(none, i, "-ERR Library not found\r\n");
@@ -943,18 +964,21 @@ TEST_F(RedisReplicatedSessionTest, EvalshaOfAKnownScriptGoesAsEval) {
   PendingRequest* ro = plan("EVALSHA_RO " + upper + " 1 foo\r\n");
   EXPECT_EQ(ro->fragments[0].payload,
             "*4\r\n$7\r\nEVAL_RO\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");
-  // A SCRIPT FLUSH the backends refused (a bad option) flushed nothing: still known.
-  PendingRequest* refused = plan("SCRIPT FLUSH BOGUS\r\n");
-  for (size_t i = 0; i < refused->fragments.size(); ++i)
-    reply(refused, i, "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n");
-  session_->complete(*refused);
+  // A SCRIPT FLUSH the backends will refuse (a bad option) flushes nothing: still known.
+  plan("SCRIPT FLUSH BOGUS\r\n");
   EXPECT_NE(plan(evalsha)->fragments[0].payload, evalsha);
-  // After a SCRIPT FLUSH, as sent again (Redis answers NOSCRIPT).
-  PendingRequest* flush = plan("SCRIPT FLUSH\r\n");
+  // From a SCRIPT FLUSH on, before its answer even, as sent (Redis answers NOSCRIPT): an
+  // EVALSHA pipelined behind it must not load the script again. A SCRIPT LOAD after it
+  // teaches the body again, and the flush's answer does not forget that.
+  PendingRequest* flush = plan("SCRIPT FLUSH ASYNC\r\n");
+  EXPECT_EQ(plan(evalsha)->fragments[0].payload, evalsha);
+  plan("*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n" + bulk(body));
   for (size_t i = 0; i < flush->fragments.size(); ++i)
     reply(flush, i, "+OK\r\n");
   session_->complete(*flush);
   EXPECT_EQ(flush->reply, "+OK\r\n");
+  EXPECT_NE(plan(evalsha)->fragments[0].payload, evalsha);
+  plan("SCRIPT FLUSH\r\n");
   EXPECT_EQ(plan(evalsha)->fragments[0].payload, evalsha);
   // An EVAL teaches its body.
   plan("*4\r\n$4\r\nEVAL\r\n" + bulk(body) + "$1\r\n1\r\n$3\r\nfoo\r\n");

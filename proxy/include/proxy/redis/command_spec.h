@@ -93,6 +93,10 @@ enum class CommandFlag : uint32_t {
   kMovableKeys = 1u << 11,  // "movablekeys": keys are not all at fixed positions
   kMultiKey = 1u << 16,     // ringleader: may take more than one key
   kNoKey = 1u << 17,        // ringleader: takes no key
+  // ringleader: changes the servers though Redis does not flag it "write" (SCRIPT LOAD and
+  // FLUSH; TOUCH, which updates access times): sent even for a client that has gone, and a
+  // part that failed while others succeeded is reported as a partial change.
+  kChanges = 1u << 18,
 };
 
 constexpr CommandFlag operator|(CommandFlag a, CommandFlag b) {
