@@ -2191,7 +2191,13 @@ class SurplusReplyTest(unittest.TestCase):
     backend. They used to go to the next request queued behind the written batch, which the
     backend had not even received: another client's."""
 
-    def run_backend(self, listener, script, problems):
+    @contextlib.contextmanager
+    def scripted(self, script, password=False, backend=""):
+        """A ringleader (one worker) over one backend that `script(conn)` plays; yields
+        (ringleader, backend port), then checks the script raised nothing."""
+        listener = scripted_listener()
+        problems = []
+
         def serve():
             try:
                 conn, _ = listener.accept()
@@ -2202,11 +2208,20 @@ class SurplusReplyTest(unittest.TestCase):
                 problems.append(repr(e))
         thread = threading.Thread(target=serve)
         thread.start()
-        return thread
+        try:
+            with TempDir() as tmp:
+                port = listener.getsockname()[1]
+                extra = ("[backend]\nfailure_limit = 0\n" + ('password = "p"\n' if password else "")
+                         + backend + '[log]\nlevel = "error"')
+                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
+                    yield rl, port
+        finally:
+            listener.close()
+            thread.join(timeout=15)
+        self.assertEqual(problems, [])
 
     def test_an_extra_reply_is_not_given_to_a_request_not_yet_written(self):
-        listener = scripted_listener()
-        problems, b_sent = [], threading.Event()
+        b_sent = threading.Event()
 
         def script(conn):
             data = b""
@@ -2217,34 +2232,22 @@ class SurplusReplyTest(unittest.TestCase):
             conn.sendall(b"$4\r\nslow\r\n$5\r\nextra\r\n")
             conn.recv(65536)  # until the proxy closes it
 
-        thread = self.run_backend(listener, script, problems)
-        try:
-            with TempDir() as tmp:
-                port = listener.getsockname()[1]
-                extra = "[backend]\nfailure_limit = 0\n[log]\nlevel = \"error\""
-                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
-                    with socket.create_connection(("127.0.0.1", rl.port)) as a, \
-                            socket.create_connection(("127.0.0.1", rl.port)) as b:
-                        a.sendall(b"GET slow\r\n")
-                        time.sleep(0.05)
-                        b.sendall(b"GET b\r\n")
-                        b_sent.set()
-                        self.assertEqual(recv_exactly(a, 10), b"$4\r\nslow\r\n")
-                        b.settimeout(10)
-                        reply = b.recv(65536)
-                        self.assertNotIn(b"extra", reply)
-                        self.assertTrue(reply.startswith(
-                            f"-ERR ringleader: backend redis-0 (127.0.0.1:{port}): unexpected "
-                            "reply with no request pending".encode()), reply)
-        finally:
-            listener.close()
-            thread.join(timeout=10)
-        self.assertEqual(problems, [])
+        with self.scripted(script) as (rl, port), \
+                socket.create_connection(("127.0.0.1", rl.port)) as a, \
+                socket.create_connection(("127.0.0.1", rl.port)) as b:
+            a.sendall(b"GET slow\r\n")
+            time.sleep(0.05)
+            b.sendall(b"GET b\r\n")
+            b_sent.set()
+            self.assertEqual(recv_exactly(a, 10), b"$4\r\nslow\r\n")
+            b.settimeout(10)
+            reply = b.recv(65536)
+            self.assertNotIn(b"extra", reply)
+            self.assertTrue(reply.startswith(
+                f"-ERR ringleader: backend redis-0 (127.0.0.1:{port}): unexpected "
+                "reply with no request pending".encode()), reply)
 
     def test_an_extra_handshake_reply_answers_no_request(self):
-        listener = scripted_listener()
-        problems = []
-
         def script(conn):
             data = b""
             while b"AUTH" not in data.upper():
@@ -2253,57 +2256,21 @@ class SurplusReplyTest(unittest.TestCase):
             while conn.recv(65536):
                 pass
 
-        thread = self.run_backend(listener, script, problems)
-        try:
-            with TempDir() as tmp:
-                port = listener.getsockname()[1]
-                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\n'
-                         '[log]\nlevel = "error"')
-                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
-                    with socket.create_connection(("127.0.0.1", rl.port)) as c:
-                        c.sendall(b"GET a1\r\nGET a2\r\n")
-                        replies = drain_lines(c, 2, time.monotonic() + 10)
-                        self.assertEqual(len(replies), 2, replies)
-                        for reply in replies:
-                            self.assertIn(b"unexpected reply with no request pending", reply)
-        finally:
-            listener.close()
-            thread.join(timeout=10)
-        self.assertEqual(problems, [])
+        with self.scripted(script, password=True) as (rl, _), \
+                socket.create_connection(("127.0.0.1", rl.port)) as c:
+            c.sendall(b"GET a1\r\nGET a2\r\n")
+            replies = drain_lines(c, 2, time.monotonic() + 10)
+            self.assertEqual(len(replies), 2, replies)
+            for reply in replies:
+                self.assertIn(b"unexpected reply with no request pending", reply)
 
-    def test_a_long_handshake_reply_that_arrives_whole_is_refused_too(self):
-        listener = scripted_listener()
-        problems = []
-
-        def script(conn):
-            conn.recv(65536)  # the AUTH
-            conn.sendall(b"+" + b"O" * 70000 + b"\r\n")
-            while conn.recv(65536):
-                pass
-
-        thread = self.run_backend(listener, script, problems)
-        try:
-            with TempDir() as tmp:
-                port = listener.getsockname()[1]
-                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\n'
-                         '[log]\nlevel = "error"')
-                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
-                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
-                    with self.assertRaisesRegex(redis.ResponseError,
-                                                "handshake reply longer than 65536 bytes"):
-                        c.get("k")
-        finally:
-            listener.close()
-            thread.join(timeout=15)
-        self.assertEqual(problems, [])
-
-    def test_a_huge_handshake_reply_fails_the_connection_as_it_arrives(self):
+    def test_a_long_handshake_reply_is_refused_whole_or_as_it_arrives(self):
         """An AUTH answered with a bulk of 2 GB: the proxy used to buffer it until the
-        handshake timed out (close to 1 GB in a second)."""
-        listener = scripted_listener()
-        problems, closed = [], threading.Event()
+        handshake timed out (close to 1 GB in a second). A status line of 70,000 bytes, which
+        can come whole within two reads, is refused too."""
+        closed = threading.Event()
 
-        def script(conn):
+        def endless(conn):
             conn.recv(65536)  # the AUTH
             conn.sendall(b"$2000000000\r\n")
             chunk, deadline = b"x" * 65536, time.monotonic() + 10
@@ -2313,24 +2280,21 @@ class SurplusReplyTest(unittest.TestCase):
             except OSError:
                 closed.set()  # the proxy closed the connection
 
-        thread = self.run_backend(listener, script, problems)
-        try:
-            with TempDir() as tmp:
-                port = listener.getsockname()[1]
-                extra = ('[backend]\npassword = "p"\nfailure_limit = 0\ntimeout_ms = 5000\n'
-                         '[log]\nlevel = "error"')
-                with Ringleader(RINGLEADER, tmp, [port], proxy="workers = 1", extra=extra) as rl:
-                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
-                    started = time.monotonic()
-                    with self.assertRaisesRegex(redis.ResponseError,
-                                                "handshake reply longer than 65536 bytes"):
-                        c.get("k")
-                    self.assertLess(time.monotonic() - started, 4)  # not the 5 s timeout
-                    self.assertTrue(closed.wait(10))
-        finally:
-            listener.close()
-            thread.join(timeout=15)
-        self.assertEqual(problems, [])
+        def whole(conn):
+            conn.recv(65536)
+            conn.sendall(b"+" + b"O" * 70000 + b"\r\n")
+            while conn.recv(65536):
+                pass
+
+        for script in (endless, whole):
+            with self.scripted(script, password=True, backend="timeout_ms = 5000\n") as (rl, _):
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                started = time.monotonic()
+                with self.assertRaisesRegex(redis.ResponseError,
+                                            "handshake reply longer than 65536 bytes"):
+                    c.get("k")
+                self.assertLess(time.monotonic() - started, 4)  # not the 5 s timeout
+        self.assertTrue(closed.wait(10))
 
 
 class FairTurnsTest(ClusterCase):

@@ -513,18 +513,8 @@ void BackendConnection::process_replies() {
     std::string_view input = in_.readable();
     ReplyFramer::Status st = framer_->scan(input, &length, &error);
     if (st == ReplyFramer::Status::kNeedMore) {
-      // A reply to nothing written (a server refusing a connection that was preconnected,
-      // say) is read whole only up to a handshake reply's size; requests queued behind a
-      // held write are not its owners.
-      const bool unowned = state_ == State::kHandshake || (!discarding_ && on_wire_ == 0);
-      if (unowned && std::max(input.size(), framer_->known_length()) > kMaxHandshakeReplyBytes) {
-        if (state_ != State::kHandshake) {
-          unexpected_reply();
-          return;
-        }
-        last_error_ =
-            "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
-        fail_all(pool_.describe() + ": " + last_error_, true);
+      const bool unowned = owned_by_no_request();
+      if (unowned && unowned_reply_too_long(std::max(input.size(), framer_->known_length()))) {
         return;
       }
       if (state_ == State::kReady && !unowned) {
@@ -545,18 +535,7 @@ void BackendConnection::process_replies() {
     }
     std::string_view reply = input.substr(0, length);
     framer_->reset();
-    // The bound of the kNeedMore branch above, for a reply that came whole within a read.
-    if ((state_ == State::kHandshake || (!discarding_ && on_wire_ == 0)) &&
-        length > kMaxHandshakeReplyBytes) {
-      if (state_ != State::kHandshake) {
-        unexpected_reply();
-        return;
-      }
-      last_error_ =
-          "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
-      fail_all(pool_.describe() + ": " + last_error_, true);
-      return;
-    }
+    if (owned_by_no_request() && unowned_reply_too_long(length)) return;
     if (state_ == State::kHandshake) {
       if (!protocol_.handshake_accepted(reply)) {
         last_error_ = "handshake refused: " + std::string(reply.substr(0, 200));
@@ -645,6 +624,21 @@ void BackendConnection::release_head_charge() {
   PendingRequest* req = in_flight_.front().req;
   req->set_reply_bytes(req->reply_bytes - head_charge_);
   head_charge_ = 0;
+}
+
+bool BackendConnection::owned_by_no_request() const {
+  return state_ == State::kHandshake || (!discarding_ && on_wire_ == 0);
+}
+
+bool BackendConnection::unowned_reply_too_long(size_t bytes) {
+  if (bytes <= kMaxHandshakeReplyBytes) return false;
+  if (state_ != State::kHandshake) {
+    unexpected_reply();
+    return true;
+  }
+  last_error_ = "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
+  fail_all(pool_.describe() + ": " + last_error_, true);
+  return true;
 }
 
 void BackendConnection::unexpected_reply() {

@@ -149,6 +149,13 @@ class BackendConnection final : public IoBatch::Writer {
   // requests written): the connection fails, and with it every request it holds, rather than
   // hand them to requests that were never sent.
   void unexpected_reply();
+  // Whether the reply being read answers no request: one to the handshake, or bytes with no
+  // request on the wire (a server refusing a preconnected connection, say). Requests queued
+  // behind a held write are not its owners.
+  bool owned_by_no_request() const;
+  // Such a reply is read only up to kMaxHandshakeReplyBytes: past that (`bytes` so far), the
+  // connection fails and this is true.
+  bool unowned_reply_too_long(size_t bytes);
   void close_socket();
 
   uv_loop_t* loop_;
