@@ -57,7 +57,8 @@ TEST(CommandCodec, RoundTripsEveryCommand) {
   ASSERT_EQ(std::get<Seed>(*seed).backends.size(), 2u);
   EXPECT_EQ(std::get<Seed>(*seed).backends[1].zone, "eu-1b");
   for (size_t i = 9; i < 12; ++i) {
-    const auto& want = std::get<UpdateBackend>(every_command()[i]);
+    const UpdateBackend want =
+        std::get<UpdateBackend>(every_command()[i]);  // a copy: the list is a temporary
     auto got = decode_command(encode_command(want));
     const auto& update = std::get<UpdateBackend>(*got);
     EXPECT_EQ(std::tie(update.name, update.weight, update.zone, update.state),
