@@ -128,6 +128,15 @@ class ClusterCase(unittest.TestCase):
     def owner(self, key):
         return lookup(self.rl.config_path, [key])[0]
 
+    def paused_counter(self, key, pause_ms):
+        """Sets `key` to 0 through the proxy, stalls its owner's writes for `pause_ms`
+        (CLIENT PAUSE ... WRITE) and returns (a client of the owner, to unpause it with, and
+        one INCR of `key` in RESP)."""
+        owner = self.direct(self.owner(key))
+        self.client().set(key, 0)
+        owner.execute_command("CLIENT", "PAUSE", str(pause_ms), "WRITE")
+        return owner, b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+
     def metric(self, name):
         """The proxy's metric `name` (a series without labels, or with them spelled out)."""
         value = metric_value(self.rl.admin_port, name)
@@ -2469,10 +2478,7 @@ class AbandonedRequestsLimitTest(ClusterCase):
 
     def test_requests_of_closed_clients_count_until_their_backend_answers(self):
         key = "{gone}:counter"
-        owner = self.direct(self.owner(key))
-        self.client().set(key, 0)
-        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
-        owner.execute_command("CLIENT", "PAUSE", "25000", "WRITE")
+        owner, incr = self.paused_counter(key, 25000)
         try:
             parsed = self.metric("ringleader_requests_parsed_total")
             for i in range(self.vanished):
@@ -2516,10 +2522,7 @@ class PausedClientResetTest(ClusterCase):
 
     def test_a_paused_client_that_resets_frees_its_place(self):
         key = "{paused}:counter"
-        owner = self.direct(self.owner(key))
-        self.client().set(key, 0)
-        incr = b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
-        owner.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
+        owner, incr = self.paused_counter(key, 20000)
         try:
             flooder = socket.create_connection(("127.0.0.1", self.rl.port), timeout=10)
             flooder.setblocking(False)

@@ -28,20 +28,27 @@ inline std::string_view number_part(std::string_view word) {
   return word.substr(begin, end - begin);
 }
 
-// Unsigned decimal (digits after an optional '+', as number_part() finds it in the word) of at
-// most 19 digits past any leading zeros, so it cannot overflow.
-inline bool parse_length(std::string_view s, size_t* out) {
-  s = without_plus(number_part(s));
-  if (s.empty()) return false;
-  while (s.size() > 1 && s[0] == '0')
-    s.remove_prefix(1);
-  if (s.size() > 19) return false;
-  size_t v = 0;
-  for (char c : s) {
+// The value of `digits` (decimal digits only, any number of leading zeros, at most 19 past
+// them, so it cannot overflow); false otherwise.
+inline bool parse_digits(std::string_view digits, uint64_t* out) {
+  if (digits.empty()) return false;
+  while (digits.size() > 1 && digits[0] == '0')
+    digits.remove_prefix(1);
+  if (digits.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : digits) {
     if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<size_t>(c - '0');
+    v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   *out = v;
+  return true;
+}
+
+// Unsigned decimal (digits after an optional '+', as number_part() finds it in the word).
+inline bool parse_length(std::string_view s, size_t* out) {
+  uint64_t v = 0;
+  if (!parse_digits(without_plus(number_part(s)), &v)) return false;
+  *out = static_cast<size_t>(v);
   return true;
 }
 
@@ -53,15 +60,8 @@ inline bool parse_data_length(std::string_view word, size_t* out) {
   std::string_view s = number_part(word);
   const bool negative = !s.empty() && s[0] == '-';
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
-  if (s.empty()) return false;
-  while (s.size() > 1 && s[0] == '0')
-    s.remove_prefix(1);
-  if (s.size() > 19) return false;
   uint64_t magnitude = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
-  }
+  if (!parse_digits(s, &magnitude)) return false;
   if (magnitude > (negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX})) return false;
   const uint64_t as_long = negative ? uint64_t{0} - magnitude : magnitude;
   const int32_t length = static_cast<int32_t>(static_cast<uint32_t>(as_long));
