@@ -745,6 +745,14 @@ class MalformedStorageTest(McClusterCase):
         self.assert_absent("mf:chunk")
         self.assert_stored("mf:pre", 0, "v")
         self.assert_works(other, "mf:still")
+        # With noreply the error is silent, as memcached's is: the line would otherwise read
+        # as the answer to the get behind it. The client sees the close.
+        reply, closed = raw_exchange(self.rl.port,
+                                     b"set mf:chunk 0 0 3 noreply\r\nabcde\r\nget mf:still\r\n",
+                                     until_close=True)
+        self.assertEqual(reply, b"")
+        self.assertTrue(closed)
+        self.assert_absent("mf:chunk")
 
     def test_a_binary_protocol_client_is_told_and_closed(self):
         # Three binary VERSION requests: nothing in them ends a text line, so the client

@@ -644,6 +644,93 @@ def mc_command(port, line, data=None):
                 return reply
 
 
+class ReplicaAnswerNamingTest(unittest.TestCase):
+    """A merged reply the proxy cannot use names the backend that sent it. When the primary
+    is down a replica answers, and the error used to name the primary, which sent nothing."""
+
+    def serve(self, conn, answer):
+        """Plays a backend on `conn`: each RESP command read gets `answer(args)`."""
+        buf = b""
+
+        def line():
+            nonlocal buf
+            while b"\r\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    raise EOFError
+                buf += data
+            head, buf = buf.split(b"\r\n", 1)
+            return head
+
+        def exactly(n):
+            nonlocal buf
+            while len(buf) < n + 2:
+                data = conn.recv(65536)
+                if not data:
+                    raise EOFError
+                buf += data
+            data, buf = buf[:n], buf[n + 2:]
+            return data
+
+        try:
+            while True:
+                count = int(line()[1:])
+                args = [exactly(int(line()[1:])) for _ in range(count)]
+                conn.sendall(answer(args))
+        except (EOFError, OSError):
+            pass
+
+    def test_the_replica_that_answered_is_named(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(10)
+        dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        ports = [dead.getsockname()[1], listener.getsockname()[1]]
+
+        def answer(args):
+            # Keys "a..." are the dead backend's: the replica gets them only in its place,
+            # and answers them wrongly (two items for one key; QUEUED for a write).
+            wrong = any(a.startswith(b"a") for a in args[1:])
+            if args[0].upper() == b"MGET":
+                return b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n" if wrong else b"*1\r\n$1\r\nz\r\n"
+            return b"+QUEUED\r\n" if wrong else b"+OK\r\n"
+
+        def accept():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    self.serve(conn, answer)
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        try:
+            with TempDir() as tmp, Ringleader(RINGLEADER, tmp, ports, proxy="workers = 1",
+                                               ring="replicas = 2",
+                                               extra=BACKEND + replication("one")) as rl:
+                names = [f"{p}:{i}" for p in "ab" for i in range(100)]
+                primaries = [h[0] for h in replica_backends(RINGLEADER, rl.config_path, names)]
+                a = next(k for k, p in zip(names, primaries) if k[0] == "a" and p == "redis-0")
+                b = next(k for k, p in zip(names, primaries) if k[0] == "b" and p == "redis-1")
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.mget([a, b])
+                self.assertEqual(str(err.exception), f"ringleader: backend redis-1 (127.0.0.1:"
+                                 f"{ports[1]}): unexpected reply to a split request")
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.mset({a: "1", b: "2"})
+                self.assertTrue(str(err.exception).startswith(
+                    "ringleader: redis-1 answered QUEUED (done on 1 of 2 backends: redis-1; "
+                    "not on: redis-0)"), str(err.exception))
+        finally:
+            listener.close()
+            dead.close()
+            thread.join(timeout=15)
+
+
 class MemcachedReplicationTest(unittest.TestCase):
     def setUp(self):
         self.tmp_ctx = TempDir()

@@ -793,6 +793,7 @@ void BackendConnection::finish(Held held, FragmentState state, std::string_view 
         held.req->set_reply_bytes(held.req->reply_bytes - f.reply.size() + reply_or_error.size());
       }
       f.reply.assign(reply_or_error);
+      f.answered_by = f.backend;  // a copy's is its own; a read's, the replica tried now
     }
     f.error.clear();  // what earlier replicas of a failed-over read said
     stats.latency.record_ns(loop_now_ns() - held.sent_ns);

@@ -85,6 +85,7 @@ bool settle_copy(PendingRequest& req, Fragment& copy) {
         Fragment& c = req.copies[write.first_copy + i];
         if (acknowledged(c)) {
           write.reply.swap(c.reply);
+          write.answered_by = c.backend;
           break;
         }
       }
@@ -98,6 +99,7 @@ bool settle_copy(PendingRequest& req, Fragment& copy) {
           Fragment& c = req.copies[write.first_copy + i];
           if (c.state == FragmentState::kDone) {
             write.reply.swap(c.reply);
+            write.answered_by = c.backend;
             write.state = FragmentState::kDone;
             return true;
           }

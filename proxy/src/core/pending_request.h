@@ -85,6 +85,14 @@ struct Fragment {
   // A copy whose backend refused the write (Protocol::is_refusal): kDone, its reply kept,
   // but no acknowledgement.
   bool refused = false;
+  // The backend whose reply `reply` is, once kDone: a replica's for a read that failed over
+  // or a replicated write whose primary did not answer first; kNoBackend until a reply came.
+  ring::BackendIndex answered_by = ring::kNoBackend;
+
+  // The backend to name for `reply`: the one that sent it, else the fragment's own.
+  ring::BackendIndex replier() const {
+    return answered_by != ring::kNoBackend ? answered_by : backend;
+  }
 
   // Addresses the fragment to the keys held by `set` (primary first), used as `how` says.
   void target(const ring::ReplicaSet& set, Access how) {
@@ -119,6 +127,7 @@ struct Fragment {
     first_copy = parent = 0;
     tried = acks = failures = needed = 0;
     refused = false;
+    answered_by = ring::kNoBackend;
   }
 };
 

@@ -177,11 +177,21 @@ NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapsh
   switch (parser_.parse(input)) {
     case ParseStatus::kNeedMore:
       return NextStatus::kNeedMore;
-    case ParseStatus::kError:
-      req.reply = parser_.error();
+    case ParseStatus::kError: {
+      // The connection closes after the error line; a storage line that asked for noreply
+      // closes it without one (memcached stays silent there too), so the line cannot be
+      // taken for the answer to a later request.
+      Tokens t = parser_.tokens();
+      const CommandSpec* spec = t.empty() ? nullptr : find_command(t[0]);
+      if (spec != nullptr && noreply_requested(spec->kind, t)) {
+        req.reply.clear();
+      } else {
+        req.reply = parser_.error();
+      }
       *consumed = 0;
       parser_.reset();
       return NextStatus::kFatal;
+    }
     case ParseStatus::kComplete:
       break;
   }

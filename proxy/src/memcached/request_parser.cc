@@ -152,12 +152,16 @@ ParseStatus RequestParser::parse(std::string_view input) {
   if (has_data_) {
     const size_t end = line_end_ + data_length_;
     if (input.size() < end + 2) return ParseStatus::kNeedMore;
+    tokens_.clear();
+    for (auto [off, len] : token_spans_)
+      tokens_.push_back(input.substr(off, len));
+    // (The words stay readable: the error is silent when the line asked for noreply.)
     if (input[end] != '\r' || input[end + 1] != '\n') return fail("CLIENT_ERROR bad data chunk");
     data_ = input.substr(line_end_, data_length_);
     consumed_ = end + 2;
-  } else {
-    consumed_ = line_end_;
+    return ParseStatus::kComplete;
   }
+  consumed_ = line_end_;
   tokens_.clear();
   for (auto [off, len] : token_spans_)
     tokens_.push_back(input.substr(off, len));

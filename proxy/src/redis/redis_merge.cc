@@ -13,10 +13,11 @@
 namespace ringleader::proxy::redis {
 namespace {
 
-// An error naming the backend whose reply the merge could not use:
-// "ERR ringleader: backend redis-1 (127.0.0.1:7001): <what>", as the core names it.
+// An error naming the backend whose reply the merge could not use (the replica that sent
+// it, when one did): "ERR ringleader: backend redis-1 (127.0.0.1:7001): <what>", as the core
+// names it.
 std::string bad_reply(const PendingRequest& req, const Fragment& f, std::string_view what) {
-  const ring::Backend& b = req.ring->backend(f.backend);
+  const ring::Backend& b = req.ring->backend(f.replier());
   return "ERR ringleader: backend " + b.name + " (" + b.address + "): " + std::string(what);
 }
 
@@ -110,7 +111,7 @@ bool partial_success(const PendingRequest& req, bool ok_only, std::string& out) 
     const bool error = first->reply.starts_with('-');
     const std::string_view reply = reply_line(first->reply);
     text = error ? printable(reply, 400) + " (ringleader: "
-                 : "ERR ringleader: " + req.ring->backend(first->backend).name + " answered " +
+                 : "ERR ringleader: " + req.ring->backend(first->replier()).name + " answered " +
                        printable(reply, 200) + " (";
   }
   text += "done on " + std::to_string(done_on.size()) + " of " +
@@ -240,7 +241,7 @@ void RedisSession::complete(PendingRequest& req) {
     case MergeKind::kAllEqual:
       for (const Fragment& f : req.fragments) {
         if (f.reply != req.fragments[0].reply) {
-          const ring::Backend& first = req.ring->backend(req.fragments[0].backend);
+          const ring::Backend& first = req.ring->backend(req.fragments[0].replier());
           append_error(out, bad_reply(req, f, "answered differently from backend " + first.name));
           return;
         }

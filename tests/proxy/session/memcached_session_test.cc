@@ -731,6 +731,19 @@ TEST_F(MemcachedSessionTest, UnframableRequestIsFatalWithItsErrorLine) {
   EXPECT_EQ(static_cast<LatencyClass>(req->latency_class), LatencyClass::kLocal);
 }
 
+// A noreply storage line with a bad data block closes the client without the error line:
+// memcached prints none either, and a client pipelining reads it as a later request's answer.
+TEST_F(MemcachedSessionTest, UnframableNoreplyRequestIsFatalWithoutALine) {
+  EXPECT_EQ(plan("set k 0 0 3 noreply\r\nabcdef\r\n", NextStatus::kFatal)->reply, "");
+  EXPECT_EQ(plan("cas k 0 0 3 1 noreply\r\nabcdef\r\n", NextStatus::kFatal)->reply, "");
+  // Only a word count the command takes has a noreply (the key is "noreply" here), and a
+  // quiet meta set is answered: memcached prints the error for both.
+  EXPECT_EQ(plan("set noreply 0 0 3\r\nabcdef\r\n", NextStatus::kFatal)->reply,
+            "CLIENT_ERROR bad data chunk\r\n");
+  EXPECT_EQ(plan("ms k 3 q\r\nabcdef\r\n", NextStatus::kFatal)->reply,
+            "CLIENT_ERROR bad data chunk\r\n");
+}
+
 TEST_F(MemcachedSessionTest, PipelinedInputIsTakenOneRequestAtATime) {
   const std::string input = "get a\r\nset b 0 0 1\r\nx\r\nversion\r\n";
   std::string_view rest = input;

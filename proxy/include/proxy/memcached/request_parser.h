@@ -60,7 +60,8 @@ class RequestParser {
   ParseStatus parse(std::string_view input);
 
   // After kComplete, until reset() (views into the last input):
-  // the command line's words (split on spaces, empty words dropped; may be empty).
+  // the command line's words (split on spaces, empty words dropped; may be empty). Also
+  // after a kError for a data block not ended by "\r\n": the words of its storage line.
   std::span<const std::string_view> tokens() const { return tokens_; }
   // The data block without its "\r\n"; empty for commands without one.
   std::string_view data() const { return data_; }
