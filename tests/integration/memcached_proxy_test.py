@@ -999,6 +999,11 @@ class MetaCommandsTest(McClusterCase):
             if b" " not in key and b"\x00" not in key:
                 self.assertEqual(c.get(key.decode()), [(key, 0, b"hi", None)])
                 self.assertEqual(self.holders(key.decode()), [self.owner(key.decode())])
+        # A key that is no base64 gets memcached's own words, which differ by command.
+        direct = McConn(self.mcs[0].port)
+        self.addCleanup(direct.close)
+        for line in [b"mg ba*d b v", b"md a b", b"md a b q", b"ma a b", b"me a b"]:
+            self.assertEqual(c.command(line + b"\r\n"), direct.command(line + b"\r\n"), line)
         self.assertEqual(c.command(b"mg ba*d b v\r\n"), b"CLIENT_ERROR error decoding key")
 
     def test_quiet_mode_pipelines_as_with_memcached(self):

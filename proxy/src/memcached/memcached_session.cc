@@ -746,7 +746,10 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   // The key's bytes decide its place, whether sent as they are or in base64 ('b').
   std::string decoded;
   if (base64 && !decode_base64(t[1], &decoded)) {
-    answer(req, "CLIENT_ERROR error decoding key");
+    // In memcached's words, which differ by command: md and ma report it as a bad flag.
+    answer(req, cm == "mg" || cm == "ms" ? "CLIENT_ERROR error decoding key"
+                : cm == "me"             ? "CLIENT_ERROR bad command line format"
+                                         : "CLIENT_ERROR invalid or duplicate flag");
     return;
   }
   const std::string_view place = base64 ? std::string_view(decoded) : t[1];

@@ -282,10 +282,18 @@ TEST_F(MemcachedSessionTest, MetaKeysInBase64AreHashedAsTheirBytes) {
   ASSERT_EQ(req->fragments.size(), 1u);
   EXPECT_EQ(backend_of(req, 0), owner("foo"));
   EXPECT_EQ(req->fragments[0].payload, "mg Zm9v b v\r\n");
-  for (const char* bad : {"mg Zm9v= b v\r\n", "mg Zm9*v b\r\n", "md a b\r\n"}) {
+  // In memcached's words, which differ by command.
+  const std::pair<const char*, const char*> kBad[] = {
+      {"mg Zm9v= b v\r\n", "CLIENT_ERROR error decoding key\r\n"},
+      {"mg Zm9*v b\r\n", "CLIENT_ERROR error decoding key\r\n"},
+      {"ms a 1 b\r\nx\r\n", "CLIENT_ERROR error decoding key\r\n"},
+      {"md a b\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n"},
+      {"ma a b\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n"},
+      {"me a b\r\n", "CLIENT_ERROR bad command line format\r\n"}};
+  for (const auto& [bad, error] : kBad) {
     PendingRequest* refused = plan(bad);
     ASSERT_TRUE(refused->complete) << bad;
-    EXPECT_EQ(refused->reply, "CLIENT_ERROR error decoding key\r\n") << bad;
+    EXPECT_EQ(refused->reply, error) << bad;
   }
 }
 
