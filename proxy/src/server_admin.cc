@@ -412,11 +412,20 @@ void Server::answer_existing_backend(const ring::Backend& asked, const std::stri
                                      nlohmann::json echo, Reply reply) {
   // Asking again for an add whose answer was lost (a 503 "may still be applied", a dropped
   // connection) finds the backend there. When it is the very backend asked for, that is the
-  // outcome asked for: 200 with "unchanged". Anything else keeps the refusal.
+  // outcome asked for: 200 with "unchanged". Anything else keeps the refusal; a check that
+  // cannot be made (no quorum for the read barrier) is a 503 to ask again.
   membership_->read_barrier([this, asked, refusal, echo, reply](Result<uint64_t> index) {
     post([this, asked, refusal, echo, reply, index] {
+      if (!index) {
+        // Not known to be the backend asked for, nor known not to be: nothing changed, and
+        // asking again is what will tell.
+        return reply(error_reply(503, refusal +
+                                          "; whether it is the backend asked for could "
+                                          "not be checked (" +
+                                          index.error() + "): retry"));
+      }
       ring::RingSnapshot r = rings_.current();
-      std::optional<ring::BackendIndex> i = index && r ? r->find(asked.name) : std::nullopt;
+      std::optional<ring::BackendIndex> i = r ? r->find(asked.name) : std::nullopt;
       if (!i) return reply(error_reply(409, refusal));
       const ring::Backend& have = r->backend(*i);
       if (have.address != asked.address || have.weight != asked.weight || have.zone != asked.zone) {

@@ -366,6 +366,28 @@ class ClusterTest(unittest.TestCase):
             wait_until(lambda: http("GET", lonely.admin, "/readyz")[0] == 200, timeout=10,
                        what="the healed instance to be ready again")
 
+    def test_an_add_asked_again_without_a_quorum_is_a_503_not_a_refusal(self):
+        # The backend is there exactly as asked, but a leader without its followers cannot
+        # confirm it has the latest state: the answer is to ask again (503), not the final
+        # refusal (409) it used to be, which a client retrying a lost answer takes as failure.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            leader = cl.wait_leader()
+            asked = {"name": "r0", "address": f"127.0.0.1:{self.seed[0][1]}"}
+            status, body = change("POST", leader.admin, "/backends", asked)
+            self.assertEqual((status, body.get("unchanged")), (200, True), body)
+            others = [n for n in cl.up() if n is not leader]
+            for n in others:
+                sigstop(n.proc.proc.pid)
+            try:
+                status, body = http("POST", leader.admin, "/backends", asked, timeout=30)
+                self.assertEqual(status, 503, body)
+            finally:
+                for n in others:
+                    n.signal(signal.SIGCONT)
+            cl.wait_converged()
+            status, body = change("POST", cl.wait_leader().admin, "/backends", asked)
+            self.assertEqual((status, body.get("unchanged")), (200, True), body)
+
     def test_raft_metrics_cover_the_dashboard(self):
         dashboard = os.path.join(os.path.dirname(__file__), "..", "..", "dashboards",
                                  "ringleader.json")

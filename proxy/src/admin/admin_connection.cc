@@ -1,5 +1,7 @@
 #include "admin_connection.h"
 
+#include <sys/ioctl.h>
+
 #include <utility>
 
 #include "common/log.h"
@@ -133,6 +135,18 @@ void AdminConnection::process_input() {
 bool AdminConnection::idle() const {
   return !closing_ && !awaiting_reply_ && !close_after_write_ && !lingering_ && !peer_eof_ &&
          writes_in_flight_ == 0 && parser_.idle() && input_.empty();
+}
+
+bool AdminConnection::displaceable() const {
+  if (!idle()) return false;
+  if (request_seq_ == 0 &&
+      uv_now(tcp_.loop) - waiting_since_ms_ < owner_.limits().first_request_grace_ms) {
+    return false;
+  }
+  uv_os_fd_t fd = -1;
+  int unread = 0;
+  return !(uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0 &&
+           ioctl(fd, FIONREAD, &unread) == 0 && unread > 0);
 }
 
 bool AdminConnection::receiving() const {

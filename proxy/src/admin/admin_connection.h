@@ -41,6 +41,9 @@ struct AdminServerLimits {
   // A full server closes, for a new connection, one that has been sending its request for
   // this long (a slow sender, or many holding the port: health probes must still get in).
   uint64_t slow_sender_ms = 2'000;
+  // Nor one accepted this recently that has not sent a request yet: it is given the time to
+  // send its first (its request may be on its way, and closing it would reset it unanswered).
+  uint64_t first_request_grace_ms = 1'000;
 };
 
 class AdminConnection;
@@ -79,6 +82,10 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   // connections at any time.
   bool idle() const;
   uint64_t idle_since_ms() const { return waiting_since_ms_; }  // loop time; valid when idle()
+  // Idle, and may be closed for a new connection: past first_request_grace_ms if it has not
+  // sent a request yet, and with no bytes of a next request waiting in the kernel unread
+  // (closing a socket with unread input resets it: the client would get no answer).
+  bool displaceable() const;
   // Part of its next request received, not all of it, and nothing else going on; then
   // idle_since_ms() is when it began waiting for that request.
   bool receiving() const;

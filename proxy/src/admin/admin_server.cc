@@ -135,11 +135,12 @@ class AdminListener final : public AdminConnectionOwner {
 
   // Whether a new connection fits: under the limit, or once the connection idle longest is
   // closed (a health probe must not fail because dashboards hold keep-alive connections
-  // open), or else the one that has been sending its request longest, past slow_sender_ms
-  // (nor because clients trickle requests into every slot), or else the one whose answer the
-  // socket has not taken for longest, past slow_sender_ms (nor because clients that never
-  // read fill every slot). Connections waiting for the service to answer are never closed for
-  // a newcomer, nor are requests still arriving, or answers still being read, at a normal pace.
+  // open; AdminConnection::displaceable spares one whose request is on its way), or else the one
+  // that has been sending its request longest, past slow_sender_ms (nor because clients trickle
+  // requests into every slot), or else the one whose answer the socket has not taken for longest,
+  // past slow_sender_ms (nor because clients that never read fill every slot). Connections waiting
+  // for the service to answer are never closed for a newcomer, nor are requests still arriving, or
+  // answers still being read, at a normal pace.
   bool make_room() {
     size_t open = 0;
     AdminConnection* idlest = nullptr;
@@ -149,7 +150,8 @@ class AdminListener final : public AdminConnectionOwner {
     for (const auto& [raw, connection] : connections_) {
       if (raw->closing()) continue;
       ++open;
-      if (raw->idle() && (idlest == nullptr || raw->idle_since_ms() < idlest->idle_since_ms()))
+      if (raw->displaceable() &&
+          (idlest == nullptr || raw->idle_since_ms() < idlest->idle_since_ms()))
         idlest = raw;
       if (raw->receiving() &&
           (slowest == nullptr || raw->idle_since_ms() < slowest->idle_since_ms()))

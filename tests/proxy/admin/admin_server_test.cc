@@ -384,8 +384,8 @@ TEST_F(AdminServerTest, ConnectionsBeyondTheLimitGet503WhileNoneIsIdle) {
   ASSERT_TRUE(eventually([this] { return service_.held.size() == 1; }));
   RawHttpClient sending(port_);
   ASSERT_TRUE(sending.send("GET /heal"));
-  // Read by the server: until then the second is an idle connection, which a newcomer may
-  // displace.
+  // Read by the server: until then the second is an idle connection (one a newcomer may
+  // displace only once its request has been read).
   ASSERT_TRUE(eventually(
       [this] { return server_->open_connections() == 2 && server_->idle_connections() == 0; }));
   RawHttpClient third(port_);
@@ -508,6 +508,62 @@ TEST_F(AdminServerTest, AClientReadingABigAnswerSteadilyKeepsItsPlace) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->body.size(), service_.metrics.size());
   EXPECT_GT(refused, 0) << "the answer went out too fast to test anything";
+}
+
+// A connection that has not sent its first request yet is not closed for a newcomer within
+// first_request_grace_ms: its request may be on its way.
+TEST_F(AdminServerTest, NewConnectionsGetTimeToSendTheirFirstRequest) {
+  AdminServerLimits limits;
+  limits.max_connections = 2;
+  limits.first_request_grace_ms = 60'000;
+  start({"127.0.0.1:0", ""}, limits);
+  RawHttpClient first(port_);
+  RawHttpClient second(port_);
+  ASSERT_TRUE(eventually([this] { return server_->open_connections() == 2; }));
+  RawHttpClient third(port_);
+  auto refused = third.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  for (RawHttpClient* kept : {&first, &second}) {
+    ASSERT_TRUE(kept->send(kGetHealth));
+    auto ok = kept->read_response();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+  }
+}
+
+// Connections accepted together, their requests in the kernel before the loop read them: a
+// newcomer does not displace one of them (closing a socket with unread input resets it, and
+// its client got no answer at all).
+TEST_F(AdminServerTest, ARequestNotYetReadKeepsItsConnection) {
+  AdminServerLimits limits;
+  limits.max_connections = 2;
+  limits.first_request_grace_ms = 0;
+  start({"127.0.0.1:0", ""}, limits);
+  std::atomic<bool> release{false};
+  std::thread paused([&] {
+    loop_.run([&] {  // the loop reads nothing until every request has arrived
+      while (!release.load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  });
+  RawHttpClient first(port_);
+  ASSERT_TRUE(first.send(kGetHealth));
+  RawHttpClient second(port_);
+  ASSERT_TRUE(second.send(kGetHealth));
+  RawHttpClient third(port_);
+  ASSERT_TRUE(third.send(kGetHealth));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  paused.join();
+  for (RawHttpClient* kept : {&first, &second}) {
+    auto ok = kept->read_response();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+  }
+  auto refused = third.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
 }
 
 TEST_F(AdminServerTest, AFullServerClosesTheConnectionIdleLongestForANewOne) {
