@@ -258,17 +258,43 @@ void validate_listeners(const Config& config, Diagnostics* diagnostics) {
                                                 "), got " + quote(*blamed.address));
     }
   }
-  // A backend at the proxy's own address: every request for its keys would come back in.
-  if (diagnostics->failed("proxy.listen")) return;
+  for (const Listener& l : listeners) {
+    if (diagnostics->failed(l.key)) return;  // said once, where it is wrong
+  }
+  // A backend at one of the instance's own listeners: at proxy.listen every request for its
+  // keys would come back in; the others do not speak a backend's protocol.
   for (size_t i = 0; i < config.backends.size(); ++i) {
     const std::string key = "backends[" + std::to_string(i) + "].address";
-    if (diagnostics->failed(key) ||
-        !listeners_collide(config.proxy.listen, config.backends[i].address)) {
-      continue;
+    if (diagnostics->failed(key)) continue;
+    const std::string reached = own_listener_reached(config, config.backends[i].address);
+    if (reached == "proxy.listen") {
+      diagnostics->error_at_key(key, "expected a backend, got proxy.listen's own address " +
+                                         quote(config.backends[i].address) +
+                                         ": requests for its keys would loop through the proxy");
+    } else if (!reached.empty()) {
+      diagnostics->error_at_key(key, "expected a backend, got the address of " + reached + " " +
+                                         quote(config.backends[i].address) +
+                                         ": it does not answer a backend's protocol");
     }
-    diagnostics->error_at_key(key, "expected a backend, got proxy.listen's own address " +
-                                       quote(config.backends[i].address) +
-                                       ": requests for its keys would loop through the proxy");
+  }
+  // Another peer's membership listener at this instance's proxy or admin port: this instance
+  // could not bind both, and the group's messages would reach the wrong listener.
+  if (config.membership.mode != MembershipMode::kRaft || diagnostics->failed("membership.peers")) {
+    return;
+  }
+  for (const PeerConfig& peer : config.membership.peers) {
+    if (peer.id == config.membership.node_id) continue;
+    for (const Listener& l : listeners) {
+      if (std::string_view(l.key) == "membership.listen" ||
+          !listeners_collide(*l.address, peer.address)) {
+        continue;
+      }
+      diagnostics->error_at_key("membership.peers", "expected peer " + peer.id +
+                                                        " at an address other than this "
+                                                        "instance's " +
+                                                        l.key + " (" + *l.address + "), got " +
+                                                        quote(peer.address));
+    }
   }
 }
 
@@ -326,10 +352,31 @@ bool listeners_collide(const std::string& a, const std::string& b) {
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
 }
 
-const ring::Backend* backend_at_listener(const std::string& listen,
-                                         const std::vector<ring::Backend>& backends) {
+std::string own_listener_reached(const Config& config, const std::string& address) {
+  if (listeners_collide(config.proxy.listen, address)) return "proxy.listen";
+  if (!config.admin.listen.empty() && listeners_collide(config.admin.listen, address)) {
+    return "admin.listen";
+  }
+  if (config.membership.mode != MembershipMode::kRaft) return "";
+  if (!config.membership.listen.empty() && listeners_collide(config.membership.listen, address)) {
+    return "membership.listen";
+  }
+  for (const PeerConfig& peer : config.membership.peers) {
+    if (peer.id != config.membership.node_id && listeners_collide(peer.address, address)) {
+      return "peer " + peer.id + "'s membership listener";
+    }
+  }
+  return "";
+}
+
+const ring::Backend* backend_at_own_listener(const Config& config,
+                                             const std::vector<ring::Backend>& backends,
+                                             std::string* which) {
   for (const ring::Backend& b : backends) {
-    if (listeners_collide(listen, b.address)) return &b;
+    if (std::string reached = own_listener_reached(config, b.address); !reached.empty()) {
+      *which = std::move(reached);
+      return &b;
+    }
   }
   return nullptr;
 }

@@ -18,13 +18,17 @@ void RingReport::look(const ring::Ring& ring) {
   shortfall_ = std::move(shortfall);
 
   std::string looping;
-  if (const ring::Backend* b = config::backend_at_listener(own_listen_, ring.backends())) {
+  std::string reached;
+  if (const ring::Backend* b =
+          config::backend_at_own_listener(config_, ring.backends(), &reached)) {
     looping = b->name + " " + b->address;
     if (looping != looping_) {
       RL_LOG_ERROR(
-          "ring epoch %llu: backend %s (%s) is this instance's own proxy.listen: requests for "
-          "its keys would loop through the proxy until they time out; remove it",
-          epoch, b->name.c_str(), b->address.c_str());
+          "ring epoch %llu: backend %s (%s) is this instance's own %s: requests for its "
+          "keys %s until they time out; remove it",
+          epoch, b->name.c_str(), b->address.c_str(), reached.c_str(),
+          reached == "proxy.listen" ? "would loop through the proxy"
+                                    : "would get no answer a backend gives");
     }
   }
   looping_ = std::move(looping);

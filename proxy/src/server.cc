@@ -239,7 +239,7 @@ Status Server::start_membership() {
   o.stop_transfer_timeout_ms = 2000;
   // Runs on the membership thread: publish at once (workers poll the publisher), then let
   // the control thread start or wake the workers.
-  auto sink = [this, report = RingReport(config_.proxy.listen)](ring::RingSnapshot ring) mutable {
+  auto sink = [this, report = RingReport(config_)](ring::RingSnapshot ring) mutable {
     if (ring) {
       fit_fd_limit(ring->backends().size());
       report.look(*ring);
@@ -411,11 +411,6 @@ void Server::fit_fd_limit(uint64_t backends) {
   }
 }
 
-const ring::Backend* Server::backend_at_own_listener(
-    const std::vector<ring::Backend>& backends) const {
-  return config::backend_at_listener(config_.proxy.listen, backends);
-}
-
 void Server::reload() {
   if (config_.source.empty()) return;
   bool ok = true;
@@ -434,6 +429,7 @@ void Server::reload() {
     return;
   }
   const config::Config& next = loaded.config;
+  std::string reached;  // the own listener a backend of the file is at
   // Each part below is applied or reported on its own: one that cannot change does not keep
   // the others from it.
   if (by_name(next.backends) == by_name(config_.backends) && next.ring == config_.ring) {
@@ -444,14 +440,16 @@ void Server::reload() {
     RL_LOG_WARN(
         "SIGHUP: raft mode: [[backends]] and [ring] of the file only seed a new group; they "
         "change through the admin API (POST /backends, PATCH /backends/NAME, PATCH /ring)");
-  } else if (const ring::Backend* loop = backend_at_own_listener(next.backends)) {
-    // The file was checked against its own proxy.listen, which takes a restart to change:
-    // this is the address in force.
+  } else if (const ring::Backend* loop =
+                 config::backend_at_own_listener(config_, next.backends, &reached)) {
+    // The file was checked against its own listeners, which take a restart to change: these
+    // are the addresses in force.
     ok = false;
-    RL_LOG_ERROR(
-        "SIGHUP: new ring rejected, the running one stays: backend %s (%s) is this proxy's "
-        "own listen address %s; its requests would come back in",
-        loop->name.c_str(), loop->address.c_str(), config_.proxy.listen.c_str());
+    RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: backend %s (%s) is %s%s",
+                 loop->name.c_str(), loop->address.c_str(),
+                 config::own_listener_owner(reached).c_str(),
+                 reached == "proxy.listen" ? "; its requests would come back in"
+                                           : ", which does not answer a backend's protocol");
   } else if (auto ring = ring::Ring::build(next.backends, next.ring, 0); !ring) {
     ok = false;
     RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: %s", ring.error().c_str());

@@ -389,10 +389,12 @@ void Server::add_backend(const nlohmann::json& body, Reply reply) {
   }
   // As a config file refuses it (other instances' addresses are known only to them: each logs
   // an error if it finds itself in the ring).
-  if (config::listeners_collide(config_.proxy.listen, b.address)) {
-    return reply(error_reply(409, "address " + b.address +
-                                      " is this instance's own proxy.listen: requests for its "
-                                      "keys would loop through the proxy"));
+  if (const std::string reached = config::own_listener_reached(config_, b.address);
+      !reached.empty()) {
+    return reply(error_reply(
+        409, "address " + b.address + " is " + config::own_listener_owner(reached) +
+                 (reached == "proxy.listen" ? ": requests for its keys would loop through the proxy"
+                                            : ", which does not answer a backend's protocol")));
   }
   json echo = {{"backend",
                 {{"name", b.name},

@@ -86,8 +86,6 @@ class Server final : public ProxyServer, public admin::AdminService {
   // admitted (counters_.max_clients) to what it holds, saying so when that changes. Any
   // thread (the membership sink calls it).
   void fit_fd_limit(uint64_t backends);
-  // The first of `backends` at the running proxy.listen, or null.
-  const ring::Backend* backend_at_own_listener(const std::vector<ring::Backend>& backends) const;
   void queue_ejection(const std::string& name, const std::string& address);
   void apply_ejections();
   void sweep_ejections();

@@ -671,6 +671,36 @@ listen = "127.0.0.1:7401"
 data_dir = "/var/lib/ringleader"
 )";
 
+// The admin and Raft listeners, this instance's or another peer's, answer no backend
+// protocol: a backend there only times out.
+TEST(ConfigErrors, ABackendAtAnotherOfTheInstancesListenersIsRefused) {
+  const std::string raft = std::string(kRaftHead) +
+                           "peers = [\"n1@127.0.0.1:7401\", \"n2@127.0.0.1:7402\"]\n"
+                           "[admin]\nlisten = \"127.0.0.1:9100\"\n";
+  const std::pair<const char*, const char*> kAt[] = {
+      {"127.0.0.1:9100", "the address of admin.listen"},
+      {"localhost:7401", "the address of membership.listen"},
+      {"127.0.0.1:7402", "the address of peer n2's membership listener"}};
+  for (const auto& [address, what] : kAt) {
+    const LoadResult result = load_string(
+        raft + "[[backends]]\nname = \"a\"\naddress = \"" + address + "\"\n", "test.toml");
+    EXPECT_TRUE(HasOnlyError(result, "backends[0].address", 11, what))
+        << address << testing::describe_errors(result);
+  }
+  // A peer's membership listener at this instance's admin port.
+  const LoadResult peer = load_string(std::string(kRaftHead) +
+                                          "peers = [\"n1@127.0.0.1:7401\", "
+                                          "\"n2@127.0.0.1:9100\"]\n"
+                                          "[admin]\nlisten = \"127.0.0.1:9100\"\n"
+                                          "[[backends]]\nname = \"a\"\naddress = "
+                                          "\"127.0.0.1:6379\"\n",
+                                      "test.toml");
+  EXPECT_TRUE(HasOnlyError(peer, "membership.peers", 6,
+                           "expected peer n2 at an address other than this instance's "
+                           "admin.listen"))
+      << testing::describe_errors(peer);
+}
+
 TEST(ConfigErrors, RaftPeersMustIncludeThisNode) {
   const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
   "n2@127.0.0.1:7402",

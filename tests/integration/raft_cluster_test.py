@@ -775,6 +775,14 @@ class ClusterTest(unittest.TestCase):
             for host in ["127.0.0.1", "localhost"]:
                 refused("POST", "/backends", {"name": "r9", "address": f"{host}:{follower.port}"},
                         409, "own proxy.listen")
+            # Nor at its admin or Raft listener, or another peer's: none answers a backend's
+            # protocol, and its keys' requests would only time out.
+            other = next(n for n in cl.up() if n is not follower)
+            for port, what in [(follower.admin, "own admin.listen"),
+                               (follower.raft, "own membership.listen"),
+                               (other.raft, f"is peer {other.id}'s membership listener")]:
+                refused("POST", "/backends", {"name": "r9", "address": f"127.0.0.1:{port}"}, 409,
+                        what)
             for member in cl.nodes.values():  # the leader's own address among them
                 for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"]:
                     refused("POST", "/cluster/peers",

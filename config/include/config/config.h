@@ -200,10 +200,21 @@ std::string canonical_address(std::string_view host_port);
 // reaches the listener `a`): same port, and the same host or a wildcard (localhost is
 // 127.0.0.1, as `serve` binds it); for Unix sockets, the same canonical_address.
 bool listeners_collide(const std::string& a, const std::string& b);
-// The first of `backends` whose address reaches the listener `listen` (listeners_collide):
-// requests for its keys would loop through the proxy. Null when none does.
-const ring::Backend* backend_at_listener(const std::string& listen,
-                                         const std::vector<ring::Backend>& backends);
+// Which of the instance's own listeners `address` reaches (listeners_collide): "proxy.listen"
+// (a backend there loops requests through the proxy), "admin.listen" or "membership.listen",
+// or, in raft mode, another peer's membership listener ("peer p2's membership listener").
+// None of them answers a backend's protocol. "" when it reaches none.
+std::string own_listener_reached(const Config& config, const std::string& address);
+// own_listener_reached's answer as the owner of an address: "this instance's own
+// admin.listen", "peer p2's membership listener".
+inline std::string own_listener_owner(const std::string& reached) {
+  return reached.starts_with("peer ") ? reached : "this instance's own " + reached;
+}
+// The first of `backends` at one of the instance's own listeners (own_listener_reached, into
+// *which). Null when none is.
+const ring::Backend* backend_at_own_listener(const Config& config,
+                                             const std::vector<ring::Backend>& backends,
+                                             std::string* which);
 // When fewer of `backends` than `replicas` are not down (but some are), the sentence that
 // says keys are short of copies; "" otherwise. One wording for a config file's notices and
 // for the rings the membership applies.
