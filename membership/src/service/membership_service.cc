@@ -206,6 +206,7 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
     self->process_ready();
     self->publish_ring();
     self->sync_recorded_addresses();
+    self->recovered_ = true;
     self->refresh_status();
     uv_run(&self->loop_, UV_RUN_DEFAULT);
   });
@@ -1136,13 +1137,12 @@ void MembershipService::refresh_status() {
   s.removed_at = node_->removal_index();
   s.removed = s.removed_at != 0;
   if (s.removed) {
-    if (!removal_logged_) {
+    if (!removal_logged_ && recovered_) {
       removal_logged_ = true;
       RL_LOG_ERROR(
           "membership %s: removed from the group by the configuration at index %llu; this "
           "instance gets no more membership changes and routes with its last ring (epoch %llu)",
           options_.node_id.c_str(), static_cast<unsigned long long>(s.removed_at),
-          // Restarted after its removal, it has published nothing yet: the ring it restored.
           static_cast<unsigned long long>(std::max(published_epoch_, state_machine_.ring_epoch())));
     }
   }

@@ -917,6 +917,42 @@ TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   EXPECT_EQ(nodes_[0]->rings->latest()->backends().size(), before.size());
 }
 
+// A removed instance restarted from its data_dir says which ring it routes with: the one its
+// recovered log ends at, not the snapshot's it started from (it named the snapshot's epoch,
+// logged before the log after the snapshot was applied).
+TEST_F(ServiceTest, ARemovedInstanceRestartedNamesTheRingItRoutesWith) {
+  snapshot_every_ = 4;
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  uint64_t last = 0;
+  for (int k = 0; k < 6; ++k) {
+    Result<uint64_t> r =
+        propose_retrying(leader, state::AddBackend{backend("e" + std::to_string(k), 9100 + k)});
+    ASSERT_TRUE(r.is_ok()) << r.error();
+    last = *r;
+  }
+  ASSERT_TRUE(converged(all(), last));
+  const size_t removed = leader == 0 ? 1 : 0;
+  Answer removal;
+  svc(leader).remove_peer(nodes_[removed]->id, removal.callback());
+  ASSERT_TRUE(removal.wait().is_ok());
+  ASSERT_TRUE(eventually([&] { return svc(removed).status().removed; }));
+  stop(removed);
+  nodes_[removed]->rings = std::make_shared<RingLog>();
+
+  ::testing::internal::CaptureStderr();
+  start(removed);
+  const bool logged = eventually([&] { return svc(removed).status().removed; });
+  stop(removed);  // its last log lines are written
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(logged);
+  EXPECT_EQ(nodes_[removed]->rings->epoch(), last);
+  EXPECT_NE(log.find("routes with its last ring (epoch " + std::to_string(last) + ")"),
+            std::string::npos)
+      << log;
+}
+
 // A data_dir copied from another group with the same node ids: its committed entries disagree
 // with this group's log (Raft compares terms). Whoever holds committed entries that a leader
 // contradicts reports it; nothing committed is truncated.

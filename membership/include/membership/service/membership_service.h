@@ -363,6 +363,9 @@ class MembershipService {
   bool caught_up_ = false;         // see ServiceStatus::caught_up
   bool catch_up_pending_ = false;  // a catch-up read barrier is in flight
   bool removal_logged_ = false;
+  // The recovered log has been applied (on the service thread, at start): only then does the
+  // state say which ring this instance routes with.
+  bool recovered_ = false;
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
   uint64_t peer_log_losses_ = 0;
