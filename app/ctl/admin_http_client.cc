@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/version.h"
 
@@ -134,15 +137,69 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// Parses a complete response in `raw` (read until EOF) into `out`; false with out->error set
-// when it is not a well-formed HTTP/1.x response.
-bool parse_response(const std::string& raw, AdminResponse* out) {
+// Where the final response starts in `raw`: past interim (1xx) responses, which a server may
+// send before it (100 Continue). npos while an interim one is still arriving.
+size_t final_response_start(std::string_view raw) {
+  size_t at = 0;
+  while (raw.size() >= at + 13 && raw.compare(at, 5, "HTTP/") == 0) {
+    const size_t sp = raw.find(' ', at);
+    if (sp == std::string_view::npos || sp + 1 >= raw.size() || raw[sp + 1] != '1') break;
+    const size_t end = raw.find("\r\n\r\n", at);
+    if (end == std::string_view::npos) return std::string_view::npos;
+    at = end + 4;
+  }
+  return at;
+}
+
+// A head's fields as (lower-case name, value without leading spaces), in order.
+std::vector<std::pair<std::string, std::string_view>> header_fields(std::string_view head) {
+  std::vector<std::pair<std::string, std::string_view>> fields;
+  size_t line = head.find("\r\n");
+  while (line != std::string_view::npos && line < head.size()) {
+    line += 2;
+    const size_t eol = std::min(head.find("\r\n", line), head.size());
+    const std::string_view field = head.substr(line, eol - line);
+    const size_t colon = field.find(':');
+    if (colon != std::string_view::npos) {
+      std::string_view value = field.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+      fields.emplace_back(lower(field.substr(0, colon)), value);
+    }
+    line = eol;
+  }
+  return fields;
+}
+
+// A Content-Length value: 1 to 18 digits and nothing else; nullopt otherwise (a value that
+// overflows, or is signed or empty, frames nothing).
+std::optional<size_t> parse_content_length(std::string_view value) {
+  if (value.empty() || value.size() > 18) return std::nullopt;
+  size_t n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  return n;
+}
+
+// Parses a complete response in `raw` (read until EOF, or as far as its Content-Length) into
+// `out`; false with out->error set when it is not a well-formed HTTP/1.x response.
+bool parse_response(const std::string& whole, AdminResponse* out) {
+  const size_t start = final_response_start(whole);
+  if (start == std::string::npos) {
+    out->error = "the connection closed before the whole response arrived";
+    return false;
+  }
+  const std::string_view raw = std::string_view(whole).substr(start);
   const size_t head_end = raw.find("\r\n\r\n");
   if (raw.compare(0, 5, "HTTP/") != 0 || head_end == std::string::npos) {
     out->error = "the answer is not an HTTP response";
     return false;
   }
-  const std::string_view head(raw.data(), head_end);
+  const std::string_view head = raw.substr(0, head_end);
   const size_t sp = head.find(' ');
   if (sp == std::string_view::npos || head.size() < sp + 4) {
     out->error = "malformed HTTP status line";
@@ -157,49 +214,51 @@ bool parse_response(const std::string& raw, AdminResponse* out) {
     status = status * 10 + (head[i] - '0');
   }
   out->status = status;
-  size_t content_length = std::string::npos;
-  size_t line = head.find("\r\n");
-  while (line != std::string_view::npos && line < head.size()) {
-    line += 2;
-    const size_t eol = std::min(head.find("\r\n", line), head.size());
-    const std::string_view field = head.substr(line, eol - line);
-    const size_t colon = field.find(':');
-    if (colon != std::string_view::npos) {
-      const std::string name = lower(field.substr(0, colon));
-      std::string_view value = field.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ')
-        value.remove_prefix(1);
-      if (name == "content-type") out->content_type = std::string(value);
-      if (name == "content-length")
-        content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
-      if (name == "transfer-encoding") {
-        out->error = "the server sent a Transfer-Encoding response, which ctl does not read";
+  std::optional<size_t> content_length;
+  for (const auto& [name, value] : header_fields(head)) {
+    if (name == "content-type") out->content_type = std::string(value);
+    if (name == "content-length") {
+      content_length = parse_content_length(value);
+      if (!content_length) {
+        out->error =
+            "the answer has a malformed Content-Length: " + std::string(value.substr(0, 40));
         return false;
       }
     }
-    line = eol;
+    if (name == "transfer-encoding") {
+      out->error = "the server sent a Transfer-Encoding response, which ctl does not read";
+      return false;
+    }
   }
-  out->body = raw.substr(head_end + 4);
-  if (content_length != std::string::npos) {
-    if (out->body.size() < content_length) {
+  out->body = std::string(raw.substr(head_end + 4));
+  if (content_length) {
+    if (out->body.size() < *content_length) {
       out->error = "the connection closed before the whole response arrived";
       return false;
     }
-    out->body.resize(content_length);
+    out->body.resize(*content_length);
   }
   return true;
 }
 
-// Whether `raw` holds a whole response framed by Content-Length (so a server that keeps the
-// connection open despite "Connection: close" does not stall ctl).
-bool complete_by_length(const std::string& raw) {
+// Whether `raw` holds all ctl will read of the response: the whole of one framed by
+// Content-Length (so a server that keeps the connection open despite "Connection: close" does
+// not stall ctl), or a head that parse_response refuses (Transfer-Encoding, a malformed
+// Content-Length), which reading on would not change.
+bool response_complete(const std::string& whole) {
+  const size_t start = final_response_start(whole);
+  if (start == std::string::npos) return false;
+  const std::string_view raw = std::string_view(whole).substr(start);
   const size_t head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos) return false;
-  const std::string head = lower(std::string_view(raw.data(), head_end));
-  const size_t at = head.find("\r\ncontent-length:");
-  if (at == std::string::npos) return false;
-  const size_t length = std::strtoull(head.c_str() + at + 17, nullptr, 10);
-  return raw.size() >= head_end + 4 + length;
+  for (const auto& [name, value] : header_fields(raw.substr(0, head_end))) {
+    if (name == "transfer-encoding") return true;
+    if (name == "content-length") {
+      const std::optional<size_t> length = parse_content_length(value);
+      return !length || raw.size() >= head_end + 4 + *length;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -302,7 +361,7 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
       response.error = "the answer is not an HTTP response (is this the admin port?)";
       return response;
     }
-    if (complete_by_length(raw)) break;
+    if (response_complete(raw)) break;
     if (raw.size() > kMaxResponseBytes) {
       response.outcome = AdminResponse::Outcome::kFailed;
       response.error = "the answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes";

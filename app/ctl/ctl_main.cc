@@ -80,6 +80,14 @@ int run_call(const std::vector<std::string>& args, const std::string& env_token,
   const bool ok = response.status >= 200 && response.status < 300;
   const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
   const bool is_json = !body.is_discarded();
+  if (ok && call.view != CtlView::kMetrics && !body.is_object()) {
+    // Every answer of the admin API is a JSON object: anything else did not come from it
+    // whole (another server on the port, a proxy in between), and says nothing of the outcome.
+    err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "
+        << options->admin << ": the answer (HTTP " << response.status
+        << ") is not a JSON object: " << response.body.substr(0, 200) << "\n";
+    return call.request.method == "GET" ? kExitServerError : kExitNoAnswer;
+  }
   if (options->json || call.view == CtlView::kMetrics || !is_json) {
     if (ok || options->json) {
       out << response.body;

@@ -275,6 +275,78 @@ class CtlTest(AdminCase):
         self.assertEqual(self.ctl("frobnicate").returncode, 2)
 
 
+class CtlAgainstAWrongServerTest(unittest.TestCase):
+    """ctl reports answers the admin API would never give (another server on the port, a
+    proxy in between, a broken build) instead of taking them for success."""
+
+    def answered_by(self, answer, *args):
+        """Runs ctl against a server that answers every request with `answer` and then keeps
+        the connection open; returns (exit code, stderr, seconds taken)."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(10)
+        stop = threading.Event()
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    conn.sendall(answer)
+                    stop.wait(10)  # never closes first: ctl must know when it has read enough
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        try:
+            began = time.monotonic()
+            out = subprocess.run([RINGLEADER, "ctl", "--timeout", "5", "--admin",
+                                  f"127.0.0.1:{listener.getsockname()[1]}", *args],
+                                 capture_output=True, text=True, timeout=20)
+            return out.returncode, out.stderr, time.monotonic() - began
+        finally:
+            stop.set()
+            listener.close()
+            thread.join(timeout=15)
+
+    def test_wrong_answers_are_errors(self):
+        cases = [
+            # A Content-Length past 64 bits used to read as "no length": exit 0 at once.
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
+             ("ring",), 1, "malformed Content-Length"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n{}", ("ring",), 1,
+             "malformed Content-Length"),
+            # A 200 whose body is no JSON object was printed as it was, or not at all, exit 0.
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{\"a\":", ("ring",), 1,
+             "is not a JSON object"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", ("ring",), 1,
+             "is not a JSON object"),
+            # ... and for a change, whether it applied is not known.
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
+             ("backends", "drain", "r0"), 4, "is not a JSON object"),
+            # Said at once, not after the timeout as an answer cut short.
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+             ("ring",), 1, "Transfer-Encoding"),
+        ]
+        for answer, args, code, text in cases:
+            status, err, took = self.answered_by(answer, *args)
+            self.assertEqual(status, code, (answer, err))
+            self.assertIn(text, err, answer)
+            self.assertLess(took, 4, (answer, err))
+
+    def test_an_interim_answer_is_read_past(self):
+        # A 100 Continue before the answer used to be taken for the answer itself.
+        status, err, took = self.answered_by(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n"
+            b"{\"status\":\"ok\"}", "health")
+        self.assertEqual(status, 0, err)
+        self.assertLess(took, 4, err)
+
+
 class TokenTest(AdminCase):
     token = "t0ken"
 
