@@ -590,6 +590,13 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
 
 void Server::remove_peer(const std::string& id, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
+  // An id no peer could have (as POST /cluster/peers checks it) is a bad request, not a
+  // refusal by the membership.
+  if (!config::is_valid_node_id(id)) {
+    return reply(error_reply(400, "no peer can have the id \"" + printable(id, 64) +
+                                      "\": ids are 1..64 characters of [A-Za-z0-9._-], as in "
+                                      "membership.peers"));
+  }
   membership_->remove_peer(id, [this, reply, id](Result<uint64_t> applied) {
     post([this, reply, id, applied] {
       answer_applied(applied, {{"removed", id}}, reply, "index");

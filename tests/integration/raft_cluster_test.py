@@ -788,6 +788,9 @@ class ClusterTest(unittest.TestCase):
                     refused("POST", "/cluster/peers",
                             {"id": "p9", "address": f"{host}:{cl.peers[member.id]}"}, 409,
                             f"already used by peer {member.id}")
+            # An id no peer can have is a bad request, whatever the membership holds.
+            for bad in ["x" * 3000, "%FF", "a%20b"]:
+                refused("DELETE", f"/cluster/peers/{bad}", None, 400, "no peer can have the id")
             # Peers are reached by numeric address: a name is a bad request, not a refusal.
             refused("POST", "/cluster/peers", {"id": "p9", "address": "example.com:7000"}, 400,
                     "numeric IP or localhost")
