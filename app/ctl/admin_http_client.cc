@@ -151,6 +151,12 @@ size_t final_response_start(std::string_view raw) {
   return at;
 }
 
+// Whether any of the final response has arrived (interim ones are no answer).
+bool final_answer_began(std::string_view raw) {
+  const size_t start = final_response_start(raw);
+  return start != std::string_view::npos && start < raw.size();
+}
+
 // A head's fields as (lower-case name, value without leading spaces), in order.
 std::vector<std::pair<std::string, std::string_view>> header_fields(std::string_view head) {
   std::vector<std::pair<std::string, std::string_view>> fields;
@@ -218,7 +224,12 @@ bool parse_response(const std::string& whole, AdminResponse* out) {
   for (const auto& [name, value] : header_fields(head)) {
     if (name == "content-type") out->content_type = std::string(value);
     if (name == "content-length") {
-      content_length = parse_content_length(value);
+      const std::optional<size_t> length = parse_content_length(value);
+      if (length && content_length && *length != *content_length) {
+        out->error = "the answer has two different Content-Length values";
+        return false;
+      }
+      content_length = length;
       if (!content_length) {
         out->error =
             "the answer has a malformed Content-Length: " + std::string(value.substr(0, 40));
@@ -244,21 +255,23 @@ bool parse_response(const std::string& whole, AdminResponse* out) {
 // Whether `raw` holds all ctl will read of the response: the whole of one framed by
 // Content-Length (so a server that keeps the connection open despite "Connection: close" does
 // not stall ctl), or a head that parse_response refuses (Transfer-Encoding, a malformed
-// Content-Length), which reading on would not change.
+// Content-Length or two different ones), which reading on would not change.
 bool response_complete(const std::string& whole) {
   const size_t start = final_response_start(whole);
   if (start == std::string::npos) return false;
   const std::string_view raw = std::string_view(whole).substr(start);
   const size_t head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos) return false;
+  std::optional<size_t> content_length;
   for (const auto& [name, value] : header_fields(raw.substr(0, head_end))) {
     if (name == "transfer-encoding") return true;
     if (name == "content-length") {
       const std::optional<size_t> length = parse_content_length(value);
-      return !length || raw.size() >= head_end + 4 + *length;
+      if (!length || (content_length && *content_length != *length)) return true;
+      content_length = length;
     }
   }
-  return false;
+  return content_length && raw.size() >= head_end + 4 + *content_length;
 }
 
 }  // namespace
@@ -340,7 +353,7 @@ AdminResponse call_admin(const std::string& host, uint16_t port, const AdminRequ
     }
     const ssize_t n = ::recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    if ((n < 0 || n == 0) && raw.empty()) {
+    if ((n < 0 || n == 0) && !final_answer_began(raw)) {
       // The server took the request and went away without a word: whether it acted on it is
       // unknown, as when no answer comes in time.
       response.outcome = AdminResponse::Outcome::kLost;

@@ -21,6 +21,24 @@ std::string error_message(const AdminResponse& response, const nlohmann::json& b
   return "HTTP status " + std::to_string(response.status);
 }
 
+// At most `max` bytes of `text` for a terminal: control bytes and bytes past ASCII escaped.
+std::string printable(std::string_view text, size_t max) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < max; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 // What to run to see whether a change whose answer was lost took effect.
 std::string where_to_look(const AdminRequest& request) {
   return request.target.starts_with("/cluster/peers") ? "ringleader ctl cluster status"
@@ -85,8 +103,14 @@ int run_call(const std::vector<std::string>& args, const std::string& env_token,
     // whole (another server on the port, a proxy in between), and says nothing of the outcome.
     err << "ringleader ctl: " << call.request.method << " " << call.request.target << " on "
         << options->admin << ": the answer (HTTP " << response.status
-        << ") is not a JSON object: " << response.body.substr(0, 200) << "\n";
-    return call.request.method == "GET" ? kExitServerError : kExitNoAnswer;
+        << ") is not a JSON object: " << printable(response.body, 200);
+    if (call.request.method == "GET") {
+      err << "\n";
+      return kExitServerError;
+    }
+    err << "; the change may still be applied (" << where_to_look(call.request)
+        << " shows whether it was)\n";
+    return kExitNoAnswer;
   }
   if (options->json || call.view == CtlView::kMetrics || !is_json) {
     if (ok || options->json) {

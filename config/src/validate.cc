@@ -258,35 +258,39 @@ void validate_listeners(const Config& config, Diagnostics* diagnostics) {
                                                 "), got " + quote(*blamed.address));
     }
   }
-  for (const Listener& l : listeners) {
-    if (diagnostics->failed(l.key)) return;  // said once, where it is wrong
-  }
   // A backend at one of the instance's own listeners: at proxy.listen every request for its
-  // keys would come back in; the others do not speak a backend's protocol.
+  // keys would come back in; the others do not speak a backend's protocol. (A listener whose
+  // own key is wrong is reported there only.)
+  auto listener_failed = [&](const std::string& reached) {
+    return reached.starts_with("peer ") ? diagnostics->failed("membership.peers")
+                                        : diagnostics->failed(reached);
+  };
   for (size_t i = 0; i < config.backends.size(); ++i) {
     const std::string key = "backends[" + std::to_string(i) + "].address";
     if (diagnostics->failed(key)) continue;
-    const std::string reached = own_listener_reached(config, config.backends[i].address);
+    const std::string& address = config.backends[i].address;
+    const std::string reached = own_listener_reached(config, address);
+    if (reached.empty() || listener_failed(reached)) continue;
     if (reached == "proxy.listen") {
       diagnostics->error_at_key(key, "expected a backend, got proxy.listen's own address " +
-                                         quote(config.backends[i].address) +
+                                         quote(address) +
                                          ": requests for its keys would loop through the proxy");
-    } else if (!reached.empty()) {
-      diagnostics->error_at_key(key, "expected a backend, got the address of " + reached + " " +
-                                         quote(config.backends[i].address) +
+    } else {
+      diagnostics->error_at_key(key, "expected a backend, got " + quote(address) +
+                                         ", the address of " + reached +
                                          ": it does not answer a backend's protocol");
     }
   }
-  // Another peer's membership listener at this instance's proxy or admin port: this instance
-  // could not bind both, and the group's messages would reach the wrong listener.
+  // Another peer's membership listener at this instance's proxy or admin listener: the
+  // group's messages would reach the wrong listener.
   if (config.membership.mode != MembershipMode::kRaft || diagnostics->failed("membership.peers")) {
     return;
   }
   for (const PeerConfig& peer : config.membership.peers) {
     if (peer.id == config.membership.node_id) continue;
     for (const Listener& l : listeners) {
-      if (std::string_view(l.key) == "membership.listen" ||
-          !listeners_collide(*l.address, peer.address)) {
+      if (std::string_view(l.key) == "membership.listen" || diagnostics->failed(l.key) ||
+          !address_reaches_listener(*l.address, peer.address)) {
         continue;
       }
       diagnostics->error_at_key("membership.peers", "expected peer " + peer.id +
@@ -352,17 +356,52 @@ bool listeners_collide(const std::string& a, const std::string& b) {
   return port_a == port_b && (host_a == host_b || is_wildcard(host_a) || is_wildcard(host_b));
 }
 
+namespace {
+
+// Whether `host` (canonical_host) is an IP literal of this machine whatever its network:
+// loopback (127.0.0.0/8, ::1), or a wildcard, which a connection takes for a local address.
+bool always_local(const std::string& host) {
+  if (is_wildcard(host)) return true;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+}  // namespace
+
+bool address_reaches_listener(const std::string& listen, const std::string& address) {
+  if (parse_unix_address(listen, nullptr) || parse_unix_address(address, nullptr)) {
+    return listeners_collide(listen, address);
+  }
+  std::string listen_host, host;
+  uint16_t listen_port = 0, port = 0;
+  if (!parse_host_port(listen, &listen_host, &listen_port) ||
+      !parse_host_port(address, &host, &port) || port != listen_port) {
+    return false;
+  }
+  listen_host = canonical_host(listen_host);
+  host = canonical_host(host);
+  if (listen_host == host) return true;
+  // A wildcard listener is reached through every local address; which addresses other than
+  // loopback are this machine's is not known here (the config may be checked elsewhere), so
+  // only those that are local everywhere count.
+  if (is_wildcard(listen_host)) return always_local(host);
+  return is_wildcard(host) && always_local(listen_host);
+}
+
 std::string own_listener_reached(const Config& config, const std::string& address) {
-  if (listeners_collide(config.proxy.listen, address)) return "proxy.listen";
-  if (!config.admin.listen.empty() && listeners_collide(config.admin.listen, address)) {
+  if (address_reaches_listener(config.proxy.listen, address)) return "proxy.listen";
+  if (!config.admin.listen.empty() && address_reaches_listener(config.admin.listen, address)) {
     return "admin.listen";
   }
   if (config.membership.mode != MembershipMode::kRaft) return "";
-  if (!config.membership.listen.empty() && listeners_collide(config.membership.listen, address)) {
+  if (!config.membership.listen.empty() &&
+      address_reaches_listener(config.membership.listen, address)) {
     return "membership.listen";
   }
   for (const PeerConfig& peer : config.membership.peers) {
-    if (peer.id != config.membership.node_id && listeners_collide(peer.address, address)) {
+    if (peer.id != config.membership.node_id && address_reaches_listener(peer.address, address)) {
       return "peer " + peer.id + "'s membership listener";
     }
   }

@@ -24,9 +24,9 @@ void RingReport::look(const ring::Ring& ring) {
     looping = b->name + " " + b->address;
     if (looping != looping_) {
       RL_LOG_ERROR(
-          "ring epoch %llu: backend %s (%s) is this instance's own %s: requests for its "
-          "keys %s until they time out; remove it",
-          epoch, b->name.c_str(), b->address.c_str(), reached.c_str(),
+          "ring epoch %llu: backend %s (%s) is %s: requests for its keys %s until they time "
+          "out; remove it",
+          epoch, b->name.c_str(), b->address.c_str(), config::own_listener_owner(reached).c_str(),
           reached == "proxy.listen" ? "would loop through the proxy"
                                     : "would get no answer a backend gives");
     }

@@ -2,6 +2,7 @@
 // from the config file and changes only with SIGHUP, so membership mutations answer 409.
 // Raft mode: mutations are proposals to the membership group, answered once applied here.
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
@@ -418,21 +419,23 @@ void Server::answer_existing_backend(const ring::Backend& asked, const std::stri
   // cannot be made (no quorum for the read barrier) is a 503 to ask again.
   membership_->read_barrier([this, asked, refusal, echo, reply](Result<uint64_t> index) {
     post([this, asked, refusal, echo, reply, index] {
+      ring::RingSnapshot r = rings_.current();
+      std::optional<ring::BackendIndex> i = r ? r->find(asked.name) : std::nullopt;
+      const bool same_here = i && r->backend(*i).address == asked.address &&
+                             r->backend(*i).weight == asked.weight &&
+                             r->backend(*i).zone == asked.zone;
+      // A removed instance gets no later word: its refusal is final.
+      if (!same_here || membership_->status().removed) return reply(error_reply(409, refusal));
       if (!index) {
-        // Not known to be the backend asked for, nor known not to be: nothing changed, and
-        // asking again is what will tell.
+        // The backend this instance knows by that name is the one asked for, but without the
+        // barrier it may not be the latest word: nothing changed, and asking again is what
+        // will tell.
         return reply(error_reply(503, refusal +
                                           "; whether it is the backend asked for could "
                                           "not be checked (" +
                                           index.error() + "): retry"));
       }
-      ring::RingSnapshot r = rings_.current();
-      std::optional<ring::BackendIndex> i = r ? r->find(asked.name) : std::nullopt;
-      if (!i) return reply(error_reply(409, refusal));
       const ring::Backend& have = r->backend(*i);
-      if (have.address != asked.address || have.weight != asked.weight || have.zone != asked.zone) {
-        return reply(error_reply(409, refusal));
-      }
       nlohmann::json same = echo;
       same["backend"]["state"] = std::string(ring::to_string(have.state));
       same["epoch"] = r->epoch();
@@ -591,8 +594,13 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
 void Server::remove_peer(const std::string& id, Reply reply) {
   if (!membership_) return reply(static_membership_refusal());
   // An id no peer could have (as POST /cluster/peers checks it) is a bad request, not a
-  // refusal by the membership.
-  if (!config::is_valid_node_id(id)) {
+  // refusal by the membership; unless a peer has it (added by a release that took any id
+  // of up to 255 bytes), which must stay removable.
+  const auto peers = membership_->status().peers;
+  const bool known =
+      std::any_of(peers.begin(), peers.end(),
+                  [&](const membership::service::PeerStatus& p) { return p.id == id; });
+  if (!config::is_valid_node_id(id) && !known) {
     return reply(error_reply(400, "no peer can have the id \"" + printable(id, 64) +
                                       "\": ids are 1..64 characters of [A-Za-z0-9._-], as in "
                                       "membership.peers"));

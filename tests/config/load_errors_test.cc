@@ -701,6 +701,29 @@ TEST(ConfigErrors, ABackendAtAnotherOfTheInstancesListenersIsRefused) {
       << testing::describe_errors(peer);
 }
 
+// A wildcard listener is reached through loopback; another host's server at the same port
+// is not this instance (Redis on 10.0.0.5:6379 behind a proxy on 0.0.0.0:6379 is the common
+// case, and was refused).
+TEST(ConfigErrors, AWildcardListenerIsNotAnotherHostAtTheSamePort) {
+  const std::string raft =
+      std::string(kRaftHead.substr(0, kRaftHead.find("listen = "))) +
+      "listen = \"0.0.0.0:7401\"\ndata_dir = \"/var/lib/ringleader\"\nsecret = \"s\"\n"
+      "peers = [\"n1@127.0.0.1:7401\", \"n2@10.0.0.2:6379\"]\n"
+      "[proxy]\nlisten = \"0.0.0.0:6379\"\n"
+      "[admin]\nlisten = \"127.0.0.1:9100\"\n";
+  for (const char* address : {"10.0.0.5:6379", "10.0.0.5:7401", "[2001:db8::5]:6379"}) {
+    const LoadResult result = load_string(
+        raft + "[[backends]]\nname = \"a\"\naddress = \"" + address + "\"\n", "test.toml");
+    EXPECT_TRUE(result.ok()) << address << testing::describe_errors(result);
+  }
+  for (const char* address :
+       {"127.0.0.1:6379", "localhost:6379", "127.0.0.2:7401", "[::1]:7401", "0.0.0.0:6379"}) {
+    const LoadResult result = load_string(
+        raft + "[[backends]]\nname = \"a\"\naddress = \"" + address + "\"\n", "test.toml");
+    EXPECT_FALSE(result.ok()) << address;
+  }
+}
+
 TEST(ConfigErrors, RaftPeersMustIncludeThisNode) {
   const LoadResult result = load_with_backend(std::string(kRaftHead) + R"(peers = [
   "n2@127.0.0.1:7402",

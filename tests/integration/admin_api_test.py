@@ -294,7 +294,10 @@ class CtlAgainstAWrongServerTest(unittest.TestCase):
                 with conn:
                     data = b""
                     while b"\r\n\r\n" not in data:
-                        data += conn.recv(65536)
+                        more = conn.recv(65536)
+                        if not more:
+                            return
+                        data += more
                     conn.sendall(answer)
                     stop.wait(10)  # never closes first: ctl must know when it has read enough
             except OSError:
@@ -327,7 +330,11 @@ class CtlAgainstAWrongServerTest(unittest.TestCase):
              "is not a JSON object"),
             # ... and for a change, whether it applied is not known.
             (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
-             ("backends", "drain", "r0"), 4, "is not a JSON object"),
+             ("backends", "drain", "r0"), 4, "the change may still be applied"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\x1b[2J", ("ring",), 1,
+             "not a JSON object: \\x1b[2J"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+             ("ring",), 1, "two different Content-Length"),
             # Said at once, not after the timeout as an answer cut short.
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
              ("ring",), 1, "Transfer-Encoding"),
@@ -337,6 +344,35 @@ class CtlAgainstAWrongServerTest(unittest.TestCase):
             self.assertEqual(status, code, (answer, err))
             self.assertIn(text, err, answer)
             self.assertLess(took, 4, (answer, err))
+
+    def test_an_interim_answer_alone_is_no_answer(self):
+        # Only a 100 Continue, then the close: whether the change applied is unknown (exit 4),
+        # as when the connection closes before any answer.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(10)
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        try:
+            out = subprocess.run([RINGLEADER, "ctl", "--timeout", "5", "--admin",
+                                  f"127.0.0.1:{listener.getsockname()[1]}", "backends", "drain",
+                                  "r0"], capture_output=True, text=True, timeout=20)
+        finally:
+            listener.close()
+            thread.join(timeout=15)
+        self.assertEqual(out.returncode, 4, out.stderr)
+        self.assertIn("closed before any answer", out.stderr)
 
     def test_an_interim_answer_is_read_past(self):
         # A 100 Continue before the answer used to be taken for the answer itself.

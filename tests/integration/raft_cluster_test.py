@@ -381,6 +381,8 @@ class ClusterTest(unittest.TestCase):
             try:
                 status, body = http("POST", leader.admin, "/backends", asked, timeout=30)
                 self.assertEqual(status, 503, body)
+                self.assertIn("whether it is the backend asked for could not be checked",
+                              body["error"])
             finally:
                 for n in others:
                     n.signal(signal.SIGCONT)
@@ -679,6 +681,12 @@ class ClusterTest(unittest.TestCase):
             self.assertIn("removed from the group", victim.proc.tail(50))
             # A change asked of it is refused for good, not a 503 to retry.
             status, refused = http("POST", victim.admin, "/backends/r0/drain")
+            self.assertEqual(status, 409, refused)
+            self.assertIn("this instance was removed from the group", refused["error"])
+            # Also an add of a backend it has exactly as asked (which, asked of a member that
+            # cannot confirm it, is a 503 to ask again).
+            status, refused = http("POST", victim.admin, "/backends",
+                                   {"name": "r0", "address": f"127.0.0.1:{self.seed[0][1]}"})
             self.assertEqual(status, 409, refused)
             self.assertIn("this instance was removed from the group", refused["error"])
             victim.stop()

@@ -690,9 +690,10 @@ class ReplicaAnswerNamingTest(unittest.TestCase):
         ports = [dead.getsockname()[1], listener.getsockname()[1]]
 
         def answer(args):
-            # Keys "a..." are the dead backend's: the replica gets them only in its place,
-            # and answers them wrongly (two items for one key; QUEUED for a write).
-            wrong = any(a.startswith(b"a") for a in args[1:])
+            # Keys "a..." (and "q...") are the dead backend's: the replica gets them only in
+            # its place, and answers them wrongly (two items for one key; QUEUED for a write).
+            # Keys "b..." are the replica's own, answered rightly; "q..." wrongly too.
+            wrong = any(a[:1] in (b"a", b"q") for a in args[1:])
             if args[0].upper() == b"MGET":
                 return b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n" if wrong else b"*1\r\n$1\r\nz\r\n"
             return b"+QUEUED\r\n" if wrong else b"+OK\r\n"
@@ -711,10 +712,14 @@ class ReplicaAnswerNamingTest(unittest.TestCase):
             with TempDir() as tmp, Ringleader(RINGLEADER, tmp, ports, proxy="workers = 1",
                                                ring="replicas = 2",
                                                extra=BACKEND + replication("one")) as rl:
-                names = [f"{p}:{i}" for p in "ab" for i in range(100)]
+                names = [f"{p}:{i}" for p in "abq" for i in range(100)]
                 primaries = [h[0] for h in replica_backends(RINGLEADER, rl.config_path, names)]
-                a = next(k for k, p in zip(names, primaries) if k[0] == "a" and p == "redis-0")
-                b = next(k for k, p in zip(names, primaries) if k[0] == "b" and p == "redis-1")
+
+                def key(prefix, primary):
+                    return next(k for k, p in zip(names, primaries)
+                                if k[0] == prefix and p == primary)
+                a, b = key("a", "redis-0"), key("b", "redis-1")
+                qa, qb = key("q", "redis-0"), key("q", "redis-1")
                 c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
                 with self.assertRaises(redis.ResponseError) as err:
                     c.mget([a, b])
@@ -725,6 +730,11 @@ class ReplicaAnswerNamingTest(unittest.TestCase):
                 self.assertTrue(str(err.exception).startswith(
                     "ringleader: redis-1 answered QUEUED (done on 1 of 2 backends: redis-1; "
                     "not on: redis-0)"), str(err.exception))
+                # No part took it: the first part's reply is named, the replica's.
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.mset({qa: "1", qb: "2"})
+                self.assertEqual(str(err.exception), f"ringleader: backend redis-1 (127.0.0.1:"
+                                 f"{ports[1]}): answered neither OK nor an error")
         finally:
             listener.close()
             dead.close()

@@ -540,13 +540,17 @@ TEST_F(AdminServerTest, ARequestNotYetReadKeepsItsConnection) {
   limits.max_connections = 2;
   limits.first_request_grace_ms = 0;
   start({"127.0.0.1:0", ""}, limits);
+  std::atomic<bool> entered{false};
   std::atomic<bool> release{false};
   std::thread paused([&] {
     loop_.run([&] {  // the loop reads nothing until every request has arrived
+      entered = true;
       while (!release.load())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     });
   });
+  while (!entered.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   RawHttpClient first(port_);
   ASSERT_TRUE(first.send(kGetHealth));
   RawHttpClient second(port_);
