@@ -781,6 +781,23 @@ class MemcachedReplicationTest(unittest.TestCase):
         failovers = int(stats.split(b"STAT read_failovers ")[1].split(b"\r\n")[0])
         self.assertGreater(failovers, 0)
 
+    def test_an_ms_too_large_for_the_primary_leaves_no_copy(self):
+        # memcached unlinks the item when it cannot take an ms's value, whatever the mode. An
+        # ms the primary decides alone (a mode, c, C) left the old value on the other replica,
+        # and reads there still found it.
+        big = b"x" * 1_100_000  # over memcached's 1 MB items, under proxy.max_request_bytes
+        for flags in ("MR", "ME", "c", "C"):
+            key = f"big:{flags}"
+            self.assertEqual(mc_command(self.rl.port, f"set {key} 0 0 3", b"old"), b"STORED\r\n")
+            if flags == "C":
+                token = mc_command(self.rl.port, f"mg {key} c").split(b" c")[1].strip().decode()
+                flags = "C" + token
+            reply = mc_command(self.rl.port, f"ms {key} {len(big)} {flags}", big)
+            self.assertEqual(reply, b"SERVER_ERROR object too large for cache\r\n", flags)
+            for i in self.holders(key):
+                self.assertEqual(mc_command(self.mcs[i].port, f"get {key}"), b"END\r\n",
+                                 (flags, i))
+
     def test_gets_reads_the_primary_only(self):
         # A cas unique belongs to the server that gave it, and a cas goes to the primary: a
         # unique read from another replica could match a newer item there and let a stale cas

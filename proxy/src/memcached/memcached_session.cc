@@ -778,24 +778,33 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     // What memcached leaves out in quiet mode: a miss for mg, a success for the others.
     req.merge.note = cm == "mg" ? "EN" : cm == "ma" ? "HD VA" : "HD";
   }
+  std::string drop = "md ";  // a replica's copy dropped
+  drop += t[1];
+  drop += base64 ? " b\r\n" : "\r\n";
+  // An ms the primary decides alone: memcached unlinks the item when it cannot take the new
+  // value (SERVER_ERROR object too large, out of memory), whatever the mode, so the other
+  // replicas then drop their copy as well.
+  auto forward_ms_decided_by_primary = [&](std::string_view applied, std::string_view follow) {
+    forward_cas(place, bytes, applied, follow, req);
+    if (cm != "ms" || req.complete || req.fragments.size() < 2) return;
+    const ring::ReplicaSet replicas = req.fragments[0].replicas;
+    follow_primary(replicas, drop, "SERVER_ERROR", req);
+  };
   if (cm == "mg" || cm == "me") {
     forward(place, bytes, primary_read ? Access::kReadPrimary : Access::kRead, req);
   } else if (compare && req.ring->replicas(req.ring->hash(place)).size() > 1) {
-    std::string drop = "md ";
-    drop += t[1];
-    drop += base64 ? " b\r\n" : "\r\n";
     // Applied: HD, or with v on ma (the new number) VA.
-    forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", drop, req);
+    forward_ms_decided_by_primary(cm == "ma" && value ? "VA " : "HD", drop);
   } else if (returns_cas && !conditional && (cm == "ms" || cm == "ma") &&
              req.ring->replicas(req.ring->hash(place)).size() > 1) {
     // The cas token answered must be the primary's, where a later C compares it (a copy
     // acknowledged first, under write = "one", would give another server's): the primary
     // first, then the same change to the others, without c.
-    forward_cas(place, bytes, cm == "ma" && value ? "VA " : "HD", without_flags("qc"), req);
+    forward_ms_decided_by_primary(cm == "ma" && value ? "VA " : "HD", without_flags("qc"));
   } else if (conditional && req.ring->params().replicas > 1) {
     // As add and replace: the primary decides; once it stored the item, the other replicas
     // store it in the default mode (set), so copies that drifted apart converge.
-    forward_cas(place, bytes, "HD", without_flags("qM"), req);
+    forward_ms_decided_by_primary("HD", without_flags("qM"));
   } else {
     forward(place, bytes, Access::kWrite, req);
   }
