@@ -201,7 +201,10 @@ NextStatus MemcachedSession::next(std::string_view input, const ring::RingSnapsh
   const CommandSpec* spec = t.empty() ? nullptr : find_command(t[0]);
   if (spec == nullptr) {
     req.latency_class = static_cast<uint8_t>(LatencyClass::kLocal);
-    answer(req, "ERROR");
+    // A NUL byte ends a line for memcached ("mn\0" runs mn): such a line is refused, as with
+    // a known command, not taken for an unknown one.
+    const bool nul = std::memchr(input.data(), '\0', parser_.line_size()) != nullptr;
+    answer(req, nul ? kBadFormat : "ERROR");
   } else {
     req.command = static_cast<uint16_t>(spec - all_commands().data() + 1);
     noreply_ = noreply_requested(spec->kind, t);

@@ -741,6 +741,14 @@ TEST_F(MemcachedSessionTest, UnframableRequestIsFatalWithItsErrorLine) {
 
 // A noreply storage line with a bad data block closes the client without the error line:
 // memcached prints none either, and a client pipelining reads it as a later request's answer.
+// memcached reads a line up to a NUL byte: "mn\0" would run as mn. Refused as every line
+// with a NUL is, not answered as an unknown command.
+TEST_F(MemcachedSessionTest, ALineWithANulIsRefusedWhateverItsFirstWord) {
+  EXPECT_EQ(plan(std::string("mn\0\r\n", 5))->reply, "CLIENT_ERROR bad command line format\r\n");
+  EXPECT_EQ(plan(std::string("get\0k\r\n", 7))->reply, "CLIENT_ERROR bad command line format\r\n");
+  EXPECT_EQ(plan("frobnicate\r\n")->reply, "ERROR\r\n");
+}
+
 TEST_F(MemcachedSessionTest, UnframableNoreplyRequestIsFatalWithoutALine) {
   EXPECT_EQ(plan("set k 0 0 3 noreply\r\nabcdef\r\n", NextStatus::kFatal)->reply, "");
   EXPECT_EQ(plan("cas k 0 0 3 1 noreply\r\nabcdef\r\n", NextStatus::kFatal)->reply, "");
