@@ -2968,6 +2968,32 @@ class ShutdownTest(unittest.TestCase):
                     self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
 
 
+    def test_a_client_that_sends_while_the_proxy_drains_gets_its_last_reply_whole(self):
+        # A drain stops reading clients; once their replies were written it closed them. A
+        # client that sent more meanwhile had unread input, so the close reset the connection,
+        # and the reset dropped what the kernel still held of the reply: it got 128 KB of a
+        # 300 KB GET, and the proxy exited 0 as if all was answered.
+        size = 300_000
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            redis.Redis(port=r.port).set("huge", b"h" * size)
+            with Ringleader(RINGLEADER, tmp, [r.port]) as rl:
+                s = socket.create_connection(("127.0.0.1", rl.port))
+                s.sendall(b"GET huge\r\n")
+                time.sleep(0.1)  # not reading yet: the reply fills the socket buffers
+                rl.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.1)
+                s.sendall(b"PING\r\n")  # sent after the drain began: never read
+                s.settimeout(10)
+                got = b""
+                while True:
+                    chunk = s.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += chunk
+                s.close()
+                self.assertEqual(len(got), len(b"$%d\r\n" % size) + size + 2)
+                self.assertEqual(rl.proc.wait(timeout=10), 0, rl.tail())
+
     def test_a_drain_past_its_grace_says_what_it_abandons_and_a_second_signal_stops_at_once(self):
         extra = "[backend]\ntimeout_ms = 20000"
         with TempDir() as tmp, RedisServer(tmp) as r:

@@ -1,6 +1,8 @@
 #include "client_connection.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -687,7 +689,7 @@ void ClientConnection::write_out() {
     if (close_after_write_) {
       linger_then_close();
     } else if ((drain_ || input_eof_) && queue_.empty() && !backlog_.linked()) {
-      close();
+      close_after_last_reply();
     }
     return;
   }
@@ -738,7 +740,7 @@ void ClientConnection::on_batched_write(int written) {
     } else if (close_after_write_) {
       linger_then_close();
     } else if ((drain_ || input_eof_) && queue_.empty() && !backlog_.linked()) {
-      close();
+      close_after_last_reply();
     }
     return;
   }
@@ -779,6 +781,28 @@ void ClientConnection::on_write_done(int status) {
   last_activity_ns_ = loop_now_ns();
   write_out();
   flush_ready();
+}
+
+void ClientConnection::close_after_last_reply() {
+  // A draining proxy stopped reading a client that may still be sending: closing a socket
+  // with unread input resets it, and the reset discards what the kernel still holds of the
+  // last replies (their bytes the client has not taken). Such a client lingers; one whose
+  // replies all reached it and that sent nothing more is closed at once, so a drain does not
+  // wait for idle clients. A client that ended its input has nothing more to send.
+  if (drain_ && !input_eof_ && kernel_holds_bytes()) {
+    linger_then_close();
+  } else {
+    close();
+  }
+}
+
+bool ClientConnection::kernel_holds_bytes() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(socket_.handle(), &fd) != 0) return false;
+  int unsent = 0;
+  int unread = 0;
+  return (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) ||
+         (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0);
 }
 
 void ClientConnection::linger_then_close() {
@@ -832,7 +856,7 @@ void ClientConnection::close_when_idle() {
     uv_read_stop(socket_.stream());
     reading_ = false;
   }
-  if (idle()) close();
+  if (idle()) close_after_last_reply();
 }
 
 void ClientConnection::set_due(bool due) {

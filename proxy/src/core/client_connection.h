@@ -129,6 +129,12 @@ class ClientConnection final : public IoBatch::Writer, public ClientEndpoint {
   // (or kLingerMs pass), then close. Closing with unread input would reset the connection
   // and could destroy the reply before the client reads it.
   void linger_then_close();
+  // Every reply written to a client that is draining, or whose input ended: lingers when a
+  // close could reset it before it has its replies (a drain), closes at once otherwise.
+  void close_after_last_reply();
+  // Bytes of this socket the kernel holds: replies the client has not taken, or input not
+  // yet read.
+  bool kernel_holds_bytes() const;
   void start_reading();
   // Keeps PoolOwner::clients_due: joins once every request of this client is answered,
   // leaves when it sends again, closes, or stays quiet until the sweep.

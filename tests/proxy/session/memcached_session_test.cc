@@ -890,11 +890,17 @@ TEST_F(MemcachedReplicatedSessionTest, AddAndReplaceAreDecidedByThePrimary) {
   // The meta forms: ms in mode E (add) or R (replace); the others get a plain ms.
   for (const char* mode : {"ME", "Mr"}) {
     PendingRequest* meta = plan(std::string("ms k 3 T60 ") + mode + " q F5\r\nabc\r\n");
-    ASSERT_EQ(meta->fragments.size(), 2u) << mode;
+    ASSERT_EQ(meta->fragments.size(), 3u) << mode;
     EXPECT_EQ(meta->fragments[0].access, Access::kDirect);
     EXPECT_EQ(meta->fragments[0].payload, std::string("ms k 3 T60 ") + mode + " F5\r\nabc\r\n");
     EXPECT_EQ(meta->fragments[1].payload, "ms k 3 T60 F5\r\nabc\r\n");
     EXPECT_EQ(meta->fragments[1].after_reply, "HD");
+    // Refused by the primary for want of room (memcached then unlinks the item there): the
+    // other replicas drop their copy.
+    EXPECT_EQ(meta->fragments[2].backend, set[1]);
+    EXPECT_EQ(meta->fragments[2].payload, "md k\r\n");
+    EXPECT_EQ(meta->fragments[2].after, 0u);
+    EXPECT_EQ(meta->fragments[2].after_reply, "SERVER_ERROR");
     EXPECT_EQ(complete_unapplied(meta, "NS\r\n"), "NS\r\n");
   }
   // Append, prepend and set modes write every replica as one write.
@@ -907,7 +913,7 @@ TEST_F(MemcachedReplicatedSessionTest, AddAndReplaceAreDecidedByThePrimary) {
 
 TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplicasDropTheKey) {
   PendingRequest* req = plan("ms k 1 C77 q\r\nx\r\n");
-  ASSERT_EQ(req->fragments.size(), 2u);
+  ASSERT_EQ(req->fragments.size(), 3u);  // the third drops the copies after a SERVER_ERROR
   const ring::ReplicaSet set = replicas("k");
   EXPECT_EQ(req->fragments[0].backend, set[0]);
   EXPECT_EQ(req->fragments[0].payload, "ms k 1 C77\r\nx\r\n");
@@ -915,8 +921,10 @@ TEST_F(MemcachedReplicatedSessionTest, MetaCasGoesToThePrimaryAndTheOtherReplica
   EXPECT_EQ(req->fragments[1].payload, "md k\r\n");
   EXPECT_EQ(req->fragments[1].after, 0u);
   EXPECT_EQ(req->fragments[1].after_reply, "HD");  // HD, with whatever flags follow
+  EXPECT_EQ(req->fragments[2].after_reply, "SERVER_ERROR");
   reply(req, 0, "HD\r\n");
   reply(req, 1, "HD\r\n");
+  reply(req, 2, "");
   session_->complete(*req);
   EXPECT_EQ(req->reply, "");  // quiet: the success is not heard
   // A base64 key is dropped in base64.
