@@ -13,14 +13,6 @@
 namespace ringleader::app::ctl {
 namespace {
 
-// The message to show for an error answer: its "error" field, else the body as is.
-std::string error_message(const AdminResponse& response, const nlohmann::json& body) {
-  if (body.is_object() && body.contains("error") && body["error"].is_string())
-    return body["error"].get<std::string>();
-  if (!response.body.empty()) return response.body;
-  return "HTTP status " + std::to_string(response.status);
-}
-
 // At most `max` bytes of `text` for a terminal: control bytes and bytes past ASCII escaped.
 std::string printable(std::string_view text, size_t max) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -37,6 +29,15 @@ std::string printable(std::string_view text, size_t max) {
   }
   if (text.size() > max) out += "...";
   return out;
+}
+
+// The message to show for an error answer: its "error" field, else the body, made printable
+// (a server other than the admin API may send anything, terminal escapes included).
+std::string error_message(const AdminResponse& response, const nlohmann::json& body) {
+  if (body.is_object() && body.contains("error") && body["error"].is_string())
+    return printable(body["error"].get<std::string>(), 2000);
+  if (!response.body.empty()) return printable(response.body, 400);
+  return "HTTP status " + std::to_string(response.status);
 }
 
 // What to run to see whether a change whose answer was lost took effect.

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <string>
@@ -358,14 +359,29 @@ bool listeners_collide(const std::string& a, const std::string& b) {
 
 namespace {
 
-// Whether `host` (canonical_host) is an IP literal of this machine whatever its network:
-// loopback (127.0.0.0/8, ::1), or a wildcard, which a connection takes for a local address.
-bool always_local(const std::string& host) {
-  if (is_wildcard(host)) return true;
+bool is_v4_loopback(const std::string& host) {
   in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+// The hosts a name may stand for: "localhost" resolves to 127.0.0.1 or ::1 (the first answer
+// of the resolver, which /etc/hosts decides); any other host is itself (canonical_host).
+std::vector<std::string> hosts_of(const std::string& host) {
+  if (strcasecmp(host.c_str(), "localhost") == 0) return {"127.0.0.1", "::1"};
+  return {canonical_host(host)};
+}
+
+// Whether connecting to `host` reaches a listener bound to `listen` (both canonical hosts),
+// as Linux routes it: a connection to 0.0.0.0 goes to 127.0.0.1 and one to :: to ::1; an
+// IPv4 wildcard listener takes IPv4 loopback only, an IPv6 one (dual-stack) any loopback.
+// Which other addresses are this machine's is not known here (a config may be checked
+// elsewhere): only those local on every machine count.
+bool host_reaches(const std::string& listen, const std::string& host) {
+  const std::string to = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
+  if (listen == to) return true;
+  if (listen == "0.0.0.0") return is_v4_loopback(to);
+  if (listen == "::") return is_v4_loopback(to) || to == "::1";
+  return false;
 }
 
 }  // namespace
@@ -380,14 +396,12 @@ bool address_reaches_listener(const std::string& listen, const std::string& addr
       !parse_host_port(address, &host, &port) || port != listen_port) {
     return false;
   }
-  listen_host = canonical_host(listen_host);
-  host = canonical_host(host);
-  if (listen_host == host) return true;
-  // A wildcard listener is reached through every local address; which addresses other than
-  // loopback are this machine's is not known here (the config may be checked elsewhere), so
-  // only those that are local everywhere count.
-  if (is_wildcard(listen_host)) return always_local(host);
-  return is_wildcard(host) && always_local(listen_host);
+  for (const std::string& l : hosts_of(listen_host)) {
+    for (const std::string& h : hosts_of(host)) {
+      if (host_reaches(l, h)) return true;
+    }
+  }
+  return false;
 }
 
 std::string own_listener_reached(const Config& config, const std::string& address) {

@@ -445,9 +445,13 @@ void Server::reload() {
     // The file was checked against its own listeners, which take a restart to change: these
     // are the addresses in force.
     ok = false;
-    RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: backend %s (%s) is %s%s",
+    const std::string& at = reached == "proxy.listen"        ? config_.proxy.listen
+                            : reached == "admin.listen"      ? config_.admin.listen
+                            : reached == "membership.listen" ? config_.membership.listen
+                                                             : loop->address;
+    RL_LOG_ERROR("SIGHUP: new ring rejected, the running one stays: backend %s (%s) is %s (%s)%s",
                  loop->name.c_str(), loop->address.c_str(),
-                 config::own_listener_owner(reached).c_str(),
+                 config::own_listener_owner(reached).c_str(), at.c_str(),
                  reached == "proxy.listen" ? "; its requests would come back in"
                                            : ", which does not answer a backend's protocol");
   } else if (auto ring = ring::Ring::build(next.backends, next.ring, 0); !ring) {

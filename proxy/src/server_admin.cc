@@ -425,16 +425,17 @@ void Server::answer_existing_backend(const ring::Backend& asked, const std::stri
                              r->backend(*i).weight == asked.weight &&
                              r->backend(*i).zone == asked.zone;
       // A removed instance gets no later word: its refusal is final.
-      if (!same_here || membership_->status().removed) return reply(error_reply(409, refusal));
+      if (membership_->status().removed) return reply(error_reply(409, refusal));
       if (!index) {
-        // The backend this instance knows by that name is the one asked for, but without the
-        // barrier it may not be the latest word: nothing changed, and asking again is what
-        // will tell.
+        // Without the barrier this instance's ring may lag the leader's, which refused the
+        // add: whether the backend there is the one asked for is neither confirmed nor
+        // denied. Nothing changed, and asking again is what will tell.
         return reply(error_reply(503, refusal +
                                           "; whether it is the backend asked for could "
                                           "not be checked (" +
                                           index.error() + "): retry"));
       }
+      if (!same_here) return reply(error_reply(409, refusal));
       const ring::Backend& have = r->backend(*i);
       nlohmann::json same = echo;
       same["backend"]["state"] = std::string(ring::to_string(have.state));

@@ -705,19 +705,31 @@ TEST(ConfigErrors, ABackendAtAnotherOfTheInstancesListenersIsRefused) {
 // is not this instance (Redis on 10.0.0.5:6379 behind a proxy on 0.0.0.0:6379 is the common
 // case, and was refused).
 TEST(ConfigErrors, AWildcardListenerIsNotAnotherHostAtTheSamePort) {
+  // How Linux routes the rest, listener then address.
+  EXPECT_TRUE(address_reaches_listener("[::]:7000", "127.0.0.1:7000"));  // dual-stack
+  EXPECT_TRUE(address_reaches_listener("[::]:7000", "[::]:7000"));
+  EXPECT_TRUE(address_reaches_listener("127.0.0.1:7000", "0.0.0.0:7000"));
+  EXPECT_FALSE(address_reaches_listener("127.0.0.2:7000", "0.0.0.0:7000"));
+  EXPECT_FALSE(address_reaches_listener("[::1]:7000", "0.0.0.0:7000"));
+  EXPECT_FALSE(address_reaches_listener("127.0.0.1:7000", "[::]:7000"));
+  EXPECT_TRUE(address_reaches_listener("[::1]:7000", "localhost:7000"));  // may resolve so
+  EXPECT_FALSE(address_reaches_listener("[::1]:7000", "[::ffff:127.0.0.1]:7000"));
+  EXPECT_FALSE(address_reaches_listener("0.0.0.0:7000", "127.0.0.1:7001"));
   const std::string raft =
       std::string(kRaftHead.substr(0, kRaftHead.find("listen = "))) +
       "listen = \"0.0.0.0:7401\"\ndata_dir = \"/var/lib/ringleader\"\nsecret = \"s\"\n"
       "peers = [\"n1@127.0.0.1:7401\", \"n2@10.0.0.2:6379\"]\n"
       "[proxy]\nlisten = \"0.0.0.0:6379\"\n"
       "[admin]\nlisten = \"127.0.0.1:9100\"\n";
-  for (const char* address : {"10.0.0.5:6379", "10.0.0.5:7401", "[2001:db8::5]:6379"}) {
+  // (An IPv4 wildcard listener takes no IPv6 connection: [::1] and [::] reach another socket.)
+  for (const char* address :
+       {"10.0.0.5:6379", "10.0.0.5:7401", "[2001:db8::5]:6379", "[::1]:7401", "[::]:6379"}) {
     const LoadResult result = load_string(
         raft + "[[backends]]\nname = \"a\"\naddress = \"" + address + "\"\n", "test.toml");
     EXPECT_TRUE(result.ok()) << address << testing::describe_errors(result);
   }
-  for (const char* address :
-       {"127.0.0.1:6379", "localhost:6379", "127.0.0.2:7401", "[::1]:7401", "0.0.0.0:6379"}) {
+  for (const char* address : {"127.0.0.1:6379", "localhost:6379", "127.0.0.2:7401",
+                              "[::ffff:127.0.0.1]:7401", "0.0.0.0:6379"}) {
     const LoadResult result = load_string(
         raft + "[[backends]]\nname = \"a\"\naddress = \"" + address + "\"\n", "test.toml");
     EXPECT_FALSE(result.ok()) << address;

@@ -543,8 +543,8 @@ class ReloadTest(unittest.TestCase):
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: "new ring rejected" in rl.tail(50), timeout=10,
                            what="the refusal")
-                self.assertIn(f"backend self (localhost:{rl.port}) is this proxy's own listen "
-                              f"address 127.0.0.1:{rl.port}", rl.tail(50))
+                self.assertIn(f"backend self (localhost:{rl.port}) is this instance's own "
+                              f"proxy.listen (127.0.0.1:{rl.port})", rl.tail(50))
                 ring = http("GET", rl.admin_port, "/ring")[1]
                 self.assertEqual([b["name"] for b in ring["backends"]], ["redis-0"])
                 c = redis.Redis(port=rl.port, socket_timeout=10)

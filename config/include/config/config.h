@@ -200,11 +200,12 @@ std::string canonical_address(std::string_view host_port);
 // reaches the listener `a`): same port, and the same host or a wildcard (localhost is
 // 127.0.0.1, as `serve` binds it); for Unix sockets, the same canonical_address.
 bool listeners_collide(const std::string& a, const std::string& b);
-// Whether connecting to `address` reaches the listener `listen`: the same port and host (as
-// canonical_host spells them), or a wildcard listener and a host local on every machine
-// (loopback, or a wildcard), or the other way round; for Unix sockets, the same
-// canonical_address. Unlike listeners_collide (for binding), 10.0.0.5:6379 does not reach
-// 0.0.0.0:6379: it is normally another host.
+// Whether connecting to `address` reaches the listener `listen`: the same port, and the same
+// host (as canonical_host spells it; localhost as 127.0.0.1 or ::1), or hosts that Linux
+// routes there whatever the machine's network (0.0.0.0 connects to 127.0.0.1 and :: to ::1;
+// an IPv4 wildcard listener takes IPv4 loopback, an IPv6 one any loopback); for Unix sockets,
+// the same canonical_address. Unlike listeners_collide (for binding), 10.0.0.5:6379 does not
+// reach 0.0.0.0:6379: it is normally another host.
 bool address_reaches_listener(const std::string& listen, const std::string& address);
 // Which of the instance's own listeners `address` reaches (address_reaches_listener):
 // "proxy.listen" (a backend there loops requests through the proxy), "admin.listen" or

@@ -781,9 +781,13 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     // What memcached leaves out in quiet mode: a miss for mg, a success for the others.
     req.merge.note = cm == "mg" ? "EN" : cm == "ma" ? "HD VA" : "HD";
   }
-  std::string drop = "md ";  // a replica's copy dropped
-  drop += t[1];
-  drop += base64 ? " b\r\n" : "\r\n";
+  // A replica's copy dropped (built only for the writes that need it: not on a read's path).
+  auto drop = [&] {
+    std::string md = "md ";
+    md += t[1];
+    md += base64 ? " b\r\n" : "\r\n";
+    return md;
+  };
   // An ms the primary decides alone: memcached unlinks the item when it cannot take the new
   // value (SERVER_ERROR object too large, out of memory), whatever the mode, so the other
   // replicas then drop their copy as well.
@@ -791,13 +795,13 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
     forward_cas(place, bytes, applied, follow, req);
     if (cm != "ms" || req.complete || req.fragments.size() < 2) return;
     const ring::ReplicaSet replicas = req.fragments[0].replicas;
-    follow_primary(replicas, drop, "SERVER_ERROR", req);
+    follow_primary(replicas, drop(), "SERVER_ERROR", req);
   };
   if (cm == "mg" || cm == "me") {
     forward(place, bytes, primary_read ? Access::kReadPrimary : Access::kRead, req);
   } else if (compare && req.ring->replicas(req.ring->hash(place)).size() > 1) {
     // Applied: HD, or with v on ma (the new number) VA.
-    forward_ms_decided_by_primary(cm == "ma" && value ? "VA " : "HD", drop);
+    forward_ms_decided_by_primary(cm == "ma" && value ? "VA " : "HD", drop());
   } else if (returns_cas && !conditional && (cm == "ms" || cm == "ma") &&
              req.ring->replicas(req.ring->hash(place)).size() > 1) {
     // The cas token answered must be the primary's, where a later C compares it (a copy
