@@ -6,30 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_http_client.h"
+#include "common/printable.h"
 #include "config/config.h"
 #include "ctl_arguments.h"
 #include "ctl_format.h"
 
 namespace ringleader::app::ctl {
 namespace {
-
-// At most `max` bytes of `text` for a terminal: control bytes and bytes past ASCII escaped.
-std::string printable(std::string_view text, size_t max) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < max; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  if (text.size() > max) out += "...";
-  return out;
-}
 
 // The message to show for an error answer: its "error" field, else the body, made printable
 // (a server other than the admin API may send anything, terminal escapes included).

@@ -332,7 +332,7 @@ class CtlAgainstAWrongServerTest(unittest.TestCase):
             (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
              ("backends", "drain", "r0"), 4, "the change may still be applied"),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\x1b[2J", ("ring",), 1,
-             "not a JSON object: \\x1b[2J"),
+             "not a JSON object: ?[2J"),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
              ("ring",), 1, "two different Content-Length"),
             # Said at once, not after the timeout as an answer cut short.

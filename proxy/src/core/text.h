@@ -1,10 +1,12 @@
-// Small text helpers shared by the protocol sessions: case folding, error-safe printing,
-// strict decimal parsing.
+// Small text helpers shared by the protocol sessions: case folding, strict decimal parsing
+// (error-safe printing is common/printable.h's).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "common/printable.h"
 
 namespace ringleader::proxy {
 
@@ -25,17 +27,6 @@ inline bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
-}
-
-// At most `max` bytes of `s` fit for an error line: control bytes become '?'.
-inline std::string printable(std::string_view s, size_t max) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
-  }
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 // A one-line reply's text: without its line end, nor RESP's status or error marker ('+', '-').
