@@ -118,6 +118,10 @@ std::string canonical_address(std::string_view host_port) {
   uint16_t port = 0;
   if (!parse_host_port(host_port, &host, &port)) return std::string(host_port);
   host = canonical_host(host);
+  // Connecting to a wildcard address reaches loopback (Linux): 0.0.0.0 is 127.0.0.1, and ::
+  // is ::1, as servers to connect to.
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return host + ":" + std::to_string(port);
 }

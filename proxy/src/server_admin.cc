@@ -522,6 +522,14 @@ void Server::update_ring(const nlohmann::json& body, Reply reply) {
   // of different fields can still overwrite each other: the last one applied sets them all.)
   membership_->read_barrier([this, body, reply](Result<uint64_t> index) {
     post([this, body, reply, index] {
+      // A removed instance's refusal is final, as its proposals say (not a barrier to retry).
+      if (const auto st = membership_->status(); st.removed) {
+        return reply(error_reply(409,
+                                 "this instance was removed from the group (configuration "
+                                 "at index " +
+                                     std::to_string(st.removed_at) +
+                                     "); it takes no more changes: send them to a member"));
+      }
       if (!index) return answer_applied(index, {}, reply);
       ring::RingSnapshot r = rings_.current();
       if (!r) return reply(no_ring_yet());

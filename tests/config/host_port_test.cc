@@ -41,7 +41,8 @@ TEST(CanonicalAddress, OneServerOneSpelling) {
            {"Cache-1.Example.COM:11211", "cache-1.example.com:11211"},
            {"[0:0:0:0:0:0:0:1]:7001", "[::1]:7001"},
            {"[2001:DB8:0::7]:80", "[2001:db8::7]:80"},
-           {"[::]:6379", "[::]:6379"},
+           {"[::]:6379", "[::1]:6379"},  // a connection to a wildcard reaches loopback
+           {"0.0.0.0:6379", "127.0.0.1:6379"},
            {"[fe80::1%eth0]:11211", "[fe80::1%eth0]:11211"},
            {"[::ffff:127.0.0.1]:7001", "127.0.0.1:7001"},  // IPv4-mapped: the IPv4 host
            {"[::FFFF:7f00:2]:7001", "127.0.0.2:7001"},

@@ -314,6 +314,16 @@ address = "localhost:6379"
 )",
                                        "test.toml"),
                            "backends[1].address", 6, "duplicate backend address"));
+  // A connection to a wildcard address reaches loopback: the same server again.
+  EXPECT_TRUE(HasOnlyError(load_string(R"([[backends]]
+name = "a"
+address = "127.0.0.1:6379"
+[[backends]]
+name = "b"
+address = "0.0.0.0:6379"
+)",
+                                       "test.toml"),
+                           "backends[1].address", 6, "duplicate backend address"));
 }
 
 TEST(ConfigErrors, ABackendAtTheProxysOwnAddressWouldLoop) {

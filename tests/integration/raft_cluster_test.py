@@ -683,6 +683,9 @@ class ClusterTest(unittest.TestCase):
             status, refused = http("POST", victim.admin, "/backends/r0/drain")
             self.assertEqual(status, 409, refused)
             self.assertIn("this instance was removed from the group", refused["error"])
+            status, refused = http("PATCH", victim.admin, "/ring", {"vnodes": 77})
+            self.assertEqual(status, 409, refused)
+            self.assertIn("this instance was removed from the group", refused["error"])
             # Also an add of a backend it has exactly as asked (which, asked of a member that
             # cannot confirm it, is a 503 to ask again).
             status, refused = http("POST", victim.admin, "/backends",
@@ -777,8 +780,9 @@ class ClusterTest(unittest.TestCase):
             refused("DELETE", "/backends/leader-timeout", None, 409, "unknown backend")
             # localhost and 127.0.0.1 are one server: a key's replicas would land on it twice.
             r0_port = self.seed[0][1]
-            refused("POST", "/backends", {"name": "r9", "address": f"localhost:{r0_port}"}, 409,
-                    f'is the server of backend "r0" (127.0.0.1:{r0_port})')
+            for spelling in ["localhost", "0.0.0.0"]:  # a wildcard connects to loopback
+                refused("POST", "/backends", {"name": "r9", "address": f"{spelling}:{r0_port}"},
+                        409, f'is the server of backend "r0" (127.0.0.1:{r0_port})')
             # A backend at the instance's own proxy address: its keys' requests would loop.
             for host in ["127.0.0.1", "localhost"]:
                 refused("POST", "/backends", {"name": "r9", "address": f"{host}:{follower.port}"},

@@ -191,8 +191,10 @@ bool is_backend_address(std::string_view text);
 // (DNS ignores case), an IPv6 literal takes its shortest form ("0:0::1" is "::1"), and an
 // IPv4-mapped one its IPv4 address ("::ffff:127.0.0.1" is "127.0.0.1").
 std::string canonical_host(std::string_view host);
-// A host:port with canonical_host applied, or a unix:/path with the path lexically normal
-// ("//" and "/./" collapsed, "dir/.." removed), so two spellings of one server compare equal;
+// A server's host:port with canonical_host applied and a wildcard host as the loopback a
+// connection to it reaches (0.0.0.0 is 127.0.0.1, :: is ::1), or a unix:/path with the path
+// lexically normal ("//" and "/./" collapsed, "dir/.." removed), so two spellings of one
+// server compare equal;
 // the text unchanged when it does not parse. Symbolic links are not followed: the result must
 // not depend on the file system of the instance that computes it.
 std::string canonical_address(std::string_view host_port);

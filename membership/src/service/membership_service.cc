@@ -152,6 +152,8 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
   Result<std::unique_ptr<raft::RaftNode>> node = raft::RaftNode::create(ro, std::move(state));
   if (!node) return Status::error("membership raft state: " + node.error());
   svc->node_ = std::move(node).value();
+  // A vote for itself recovered from disk was a campaign of an earlier run, counted there.
+  if (svc->node_->vote() == o.node_id) svc->last_campaign_term_ = svc->node_->term();
 
   RL_CHECK(uv_loop_init(&svc->loop_) == 0);
   MembershipService* self = svc.get();

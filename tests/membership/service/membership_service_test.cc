@@ -917,6 +917,19 @@ TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   EXPECT_EQ(nodes_[0]->rings->latest()->backends().size(), before.size());
 }
 
+// The elections counted are this process's campaigns: a vote for itself recovered from disk
+// was counted by the run that cast it (a restarted leader reported one election it never ran).
+TEST_F(ServiceTest, ARestartedLeaderCountsNoElectionItDidNotRun) {
+  make_nodes(3);
+  start_all();
+  const size_t leader = wait_leader(all());
+  ASSERT_GE(svc(leader).status().elections, 1u);
+  for (size_t i = 0; i < 3; ++i)
+    stop(i);
+  start(leader);  // alone: no election before its timeout passes
+  EXPECT_EQ(svc(leader).status().elections, 0u);
+}
+
 // A removed instance restarted from its data_dir says which ring it routes with: the one its
 // recovered log ends at, not the snapshot's it started from (it named the snapshot's epoch,
 // logged before the log after the snapshot was applied).
