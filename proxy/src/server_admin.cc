@@ -214,6 +214,14 @@ admin::AdminReply Server::readiness() {
                            last_ring +
                            "; stop it, wipe its data_dir and add it back under a new id");
     }
+    if (st.unresponsive) {
+      return not_ready("stale", epoch,
+                       "stale: the membership thread has not reported for " +
+                           std::to_string(st.unresponsive_ms) +
+                           " ms (a stalled disk or a long ring build), so what it last heard "
+                           "of the leader is that old; it " +
+                           last_ring);
+    }
     if (st.stale) {
       return not_ready(
           "stale", epoch,

@@ -325,7 +325,18 @@ void MembershipService::set_blocked_outgoing(std::set<raft::NodeId> peers) {
 
 ServiceStatus MembershipService::status() const {
   std::lock_guard<std::mutex> g(mu_);
-  return status_;
+  ServiceStatus s = status_;
+  // Refreshed every heartbeat while the thread runs: a snapshot this old says the thread is
+  // stuck, and whatever it says of the leader is that old too.
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - status_refreshed_)
+                       .count();
+  if (age > 0 && static_cast<uint64_t>(age) > 2 * uint64_t{options_.election_timeout_ms}) {
+    s.unresponsive = true;
+    s.unresponsive_ms = static_cast<uint64_t>(age);
+    s.stale = true;
+  }
+  return s;
 }
 
 // ---- service thread: events ---------------------------------------------------------------------
@@ -1187,6 +1198,7 @@ void MembershipService::refresh_status() {
   }
   std::lock_guard<std::mutex> g(mu_);
   status_ = std::move(s);
+  status_refreshed_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace ringleader::membership::service

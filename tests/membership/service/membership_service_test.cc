@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -63,6 +64,9 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 
 // Every ring a service published, as seen from the test thread.
 struct RingLog {
+  // While set, the sink holds the service thread (as a long ring build or a stalled disk
+  // would) before it records the ring.
+  std::atomic<bool> stall{false};
   std::mutex mu;
   std::vector<uint64_t> epochs;
   std::vector<size_t> sizes;  // backends of each ring published, in order
@@ -175,6 +179,8 @@ class ServiceTest : public ::testing::Test {
     auto run_last = std::make_shared<uint64_t>(0);
     auto svc =
         MembershipService::start(options_for(node, mode), [rings, run_last](ring::RingSnapshot r) {
+          while (rings->stall.load())
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
           std::lock_guard<std::mutex> g(rings->mu);
           EXPECT_GT(r->epoch(), *run_last) << "epochs grow within a run";
           if (rings->last) {
@@ -915,6 +921,32 @@ TEST_F(ServiceTest, RestartingEveryNodeRecoversTheStateFromDisk) {
   ASSERT_TRUE(converged(all(), *r));
   // Not seeded twice.
   EXPECT_EQ(nodes_[0]->rings->latest()->backends().size(), before.size());
+}
+
+// A membership thread that stops refreshing its status (here held in the ring sink) is
+// reported stale by its status: the last snapshot said "a follower, leader heard just now",
+// and /readyz, /cluster and the stale gauge kept saying so while it routed with an old ring.
+TEST_F(ServiceTest, AStuckMembershipThreadIsReportedStale) {
+  make_nodes(3);
+  start_all();
+  const size_t leader = wait_leader(all());
+  const size_t stuck = leader == 0 ? 1 : 0;
+  ASSERT_TRUE(eventually([&] { return !svc(stuck).status().stale; }));
+  nodes_[stuck]->rings->stall = true;
+  // Released however the test ends: a held thread would keep its service from stopping.
+  struct Release {
+    RingLog& rings;
+    ~Release() { rings.stall = false; }
+  } release{*nodes_[stuck]->rings};
+  Result<uint64_t> r = propose_retrying(leader, state::AddBackend{backend("s1", 7301)});
+  ASSERT_TRUE(r.is_ok()) << r.error();
+  ASSERT_TRUE(eventually([&] { return svc(stuck).status().unresponsive; }));
+  const ServiceStatus st = svc(stuck).status();
+  EXPECT_TRUE(st.stale);
+  EXPECT_GT(st.unresponsive_ms, 2u * 400);  // two election timeouts
+  nodes_[stuck]->rings->stall = false;
+  ASSERT_TRUE(eventually([&] { return !svc(stuck).status().stale; }));
+  EXPECT_FALSE(svc(stuck).status().unresponsive);
 }
 
 // The elections counted are this process's campaigns: a vote for itself recovered from disk

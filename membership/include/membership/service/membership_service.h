@@ -58,6 +58,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -130,6 +131,11 @@ struct ServiceStatus {
   // Not a leader and no word from one for more than 2 election timeouts: the instance keeps
   // routing with its last ring, but that ring may be out of date.
   bool stale = false;
+  // The membership thread has not refreshed this status for more than 2 election timeouts
+  // (stuck: a stalled disk, a long ring build): everything here is that old, and `stale` is
+  // set. `unresponsive_ms` is the age.
+  bool unresponsive = false;
+  uint64_t unresponsive_ms = 0;
   // Has caught up once since this process started: a read barrier through the leader
   // completed, so it applied everything committed when the barrier began. Until then its
   // ring is the one recovered from data_dir, possibly out of date. Once set it stays set for
@@ -388,6 +394,7 @@ class MembershipService {
   bool stop_requested_ = false;
   // Guarded by mu_: written by refresh_status() on the service thread.
   ServiceStatus status_;
+  std::chrono::steady_clock::time_point status_refreshed_;  // under mu_, with status_
   // Guarded by stop_mu_: serialises stop() callers.
   std::mutex stop_mu_;
   bool stopped_ = false;
