@@ -305,25 +305,16 @@ address = "127.0.0.1:6379"
 )",
                                        "test.toml"),
                            "admin.listen", 4, "expected an address not used by proxy.listen"));
-  EXPECT_TRUE(HasOnlyError(load_string(R"([[backends]]
-name = "a"
-address = "127.0.0.1:6379"
-[[backends]]
-name = "b"
-address = "localhost:6379"
-)",
-                                       "test.toml"),
-                           "backends[1].address", 6, "duplicate backend address"));
-  // A connection to a wildcard address reaches loopback: the same server again.
-  EXPECT_TRUE(HasOnlyError(load_string(R"([[backends]]
-name = "a"
-address = "127.0.0.1:6379"
-[[backends]]
-name = "b"
-address = "0.0.0.0:6379"
-)",
-                                       "test.toml"),
-                           "backends[1].address", 6, "duplicate backend address"));
+  // Another spelling of one server; a connection to a wildcard address reaches loopback.
+  for (const char* spelling : {"localhost:6379", "0.0.0.0:6379"}) {
+    const LoadResult result =
+        load_string(std::string("[[backends]]\nname = \"a\"\naddress = \"127.0.0.1:6379\"\n"
+                                "[[backends]]\nname = \"b\"\naddress = \"") +
+                        spelling + "\"\n",
+                    "test.toml");
+    EXPECT_TRUE(HasOnlyError(result, "backends[1].address", 6, "duplicate backend address"))
+        << spelling << testing::describe_errors(result);
+  }
 }
 
 TEST(ConfigErrors, ABackendAtTheProxysOwnAddressWouldLoop) {

@@ -1,10 +1,9 @@
 #include "admin_connection.h"
 
-#include <sys/ioctl.h>
-
 #include <utility>
 
 #include "common/log.h"
+#include "common/socket_queues.h"
 
 namespace ringleader::proxy::admin {
 namespace {
@@ -144,9 +143,8 @@ bool AdminConnection::displaceable() const {
     return false;
   }
   uv_os_fd_t fd = -1;
-  int unread = 0;
   return !(uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0 &&
-           ioctl(fd, FIONREAD, &unread) == 0 && unread > 0);
+           kernel_unread_bytes(fd) > 0);
 }
 
 bool AdminConnection::receiving() const {

@@ -1,14 +1,12 @@
 #include "backend_connection.h"
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "backend_pool.h"
 #include "common/log.h"
 #include "common/socket_address.h"
+#include "common/socket_queues.h"
 #include "tcp_keepalive.h"
 #include "text.h"
 #include "uv_util.h"
@@ -688,11 +686,7 @@ size_t BackendConnection::unsent_bytes() const {
   if (socket_ == nullptr) return 0;
   size_t unsent = socket_->stream.stream()->write_queue_size;
   uv_os_fd_t fd;
-  int queued = 0;
-  if (uv_fileno(socket_->stream.handle(), &fd) == 0 && ::ioctl(fd, SIOCOUTQ, &queued) == 0 &&
-      queued > 0) {
-    unsent += static_cast<size_t>(queued);
-  }
+  if (uv_fileno(socket_->stream.handle(), &fd) == 0) unsent += kernel_unsent_bytes(fd);
   return unsent;
 }
 

@@ -1,8 +1,6 @@
 #include "client_connection.h"
 
-#include <linux/sockios.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +8,7 @@
 #include "backend_pool.h"
 #include "common/log.h"
 #include "common/socket_address.h"
+#include "common/socket_queues.h"
 #include "fd_limit.h"
 #include "replication.h"
 #include "tcp_keepalive.h"
@@ -799,10 +798,7 @@ void ClientConnection::close_after_last_reply() {
 bool ClientConnection::kernel_holds_bytes() const {
   uv_os_fd_t fd = -1;
   if (uv_fileno(socket_.handle(), &fd) != 0) return false;
-  int unsent = 0;
-  int unread = 0;
-  return (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) ||
-         (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0);
+  return kernel_unsent_bytes(fd) > 0 || kernel_unread_bytes(fd) > 0;
 }
 
 void ClientConnection::linger_then_close() {
