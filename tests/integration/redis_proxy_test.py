@@ -5,6 +5,7 @@ Every server listens on a free 127.0.0.1 port and is stopped when its test class
 Loads are bounded in count and time.
 """
 import contextlib
+import fcntl
 import os
 import re
 import resource
@@ -1389,6 +1390,74 @@ class BackendUserAndDatabaseTest(unittest.TestCase):
                     c.get("k")
                 self.assertIn(f"backend redis-0 (127.0.0.1:{r.port}): handshake refused: "
                               "-ERR DB index is out of range", str(err.exception))
+
+
+def local_ipv4_addresses():
+    """This machine's IPv4 interface addresses other than loopback (SIOCGIFADDR on each
+    interface)."""
+    found = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _, name in socket.if_nameindex():
+            try:
+                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue  # the interface has no IPv4 address
+            address = socket.inet_ntoa(packed[20:24])
+            if not address.startswith("127."):
+                found.append(address)
+    return found
+
+
+def resolves_here(name):
+    """Whether `name` resolves to an address of this machine (one a socket can bind)."""
+    try:
+        address = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        with socket.socket() as s:
+            s.bind((address, 0))
+        return True
+    except OSError:
+        return False
+
+
+class BackendAtOwnListenerTest(unittest.TestCase):
+    """A backend that the config check cannot tell from another server (a host name, or an
+    address of one of this machine's interfaces behind a wildcard listener) but that reaches
+    the proxy's own listener: its connections are refused and its requests get an error that
+    says so, where they used to loop back into the proxy until they timed out. The other
+    backend's keys keep working."""
+
+    def check_refused(self, host):
+        with TempDir() as tmp, RedisServer(tmp) as r:
+            rl = Ringleader(RINGLEADER, tmp, [r.port, {"name": "self", "address": f"{host}:1"}])
+            with open(rl.config_path) as f:
+                text = f.read()
+            text = text.replace(f'listen = "127.0.0.1:{rl.port}"', f'listen = "0.0.0.0:{rl.port}"')
+            with open(rl.config_path, "w") as f:
+                f.write(text.replace(f'"{host}:1"', f'"{host}:{rl.port}"'))
+            check = subprocess.run([RINGLEADER, "check", "-c", rl.config_path],
+                                   capture_output=True, text=True, timeout=20)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+            with rl:
+                own, other = key_owned_by(rl, "self", "own"), key_owned_by(rl, "redis-0", "other")
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                for _ in range(2):  # the first connect, then the backoff that follows it
+                    with self.assertRaises(redis.ResponseError) as err:
+                        c.set(own, "v")
+                    self.assertIn(f"backend self ({host}:{rl.port}): ", str(err.exception))
+                    self.assertIn("reached this instance's own proxy.listen", str(err.exception))
+                self.assertTrue(c.set(other, "v"))
+                self.assertEqual(c.get(other), b"v")
+
+    def test_an_interface_address_behind_a_wildcard_listener(self):
+        addresses = local_ipv4_addresses()
+        if not addresses:
+            self.skipTest("no IPv4 interface besides loopback")
+        self.check_refused(addresses[0])
+
+    def test_a_host_name_of_this_machine(self):
+        if not resolves_here(socket.gethostname()):
+            self.skipTest("the host name does not resolve to this machine")
+        self.check_refused(socket.gethostname())
 
 
 class PreconnectTest(unittest.TestCase):

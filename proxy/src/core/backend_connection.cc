@@ -206,6 +206,19 @@ void BackendConnection::on_connected(int status) {
     connect_failed("connect failed: " + uv_error_text(status));
     return;
   }
+  if (!socket_->stream.unix_domain) {
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    if (uv_tcp_getpeername(&socket_->stream.tcp, reinterpret_cast<sockaddr*>(&peer), &length) ==
+        0) {
+      if (const std::string reached = pool_.owner().own_listener_at(peer); !reached.empty()) {
+        connect_failed("reached " + config::own_listener_owner(reached) + " (" +
+                       format_socket_address(peer) +
+                       "), not a backend: requests sent there would come back to this instance");
+        return;
+      }
+    }
+  }
   uv_timer_stop(&timer_);
   if (!socket_->stream.unix_domain) {
     if (int err = enable_tcp_keepalive(&socket_->stream.tcp, pool_.config().tcp_keepalive_s)) {

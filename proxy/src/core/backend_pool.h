@@ -53,6 +53,9 @@ class PoolOwner {
   // fails the part at once when the owner has none. Needs no client: a conditional write's
   // follow-ups go out after its client has gone.
   virtual void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) = 0;
+  // Which of the instance's own listeners a backend connection to `peer` reached
+  // (own_listener_connected: "proxy.listen", ...); "" when none. Such a connection is refused.
+  virtual std::string own_listener_at(const sockaddr_storage& peer) = 0;
 
   // What may end the loop's next poll soon. BackendConnection::gather lets the poll block
   // only while a member of either joined within the last kGatherNs: a backend that has not

@@ -11,6 +11,7 @@
 #include "client_connection.h"
 #include "common/log.h"
 #include "fd_limit.h"
+#include "own_listener.h"
 #include "pending_request.h"
 #include "read_budget.h"
 #include "ring/hash.h"
@@ -379,6 +380,10 @@ BackendPool* Worker::pool_for(const ring::Ring& r, ring::BackendIndex index) {
     if (pool->name() == b.name && pool->address() == b.address) return pool.get();
   }
   return nullptr;
+}
+
+std::string Worker::own_listener_at(const sockaddr_storage& peer) {
+  return own_listener_connected(config_, peer);
 }
 
 void Worker::send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) {

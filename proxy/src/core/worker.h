@@ -70,6 +70,9 @@ class Worker final : public PoolOwner {
   // The pool for backend `index` of `ring` (any snapshot, by name); nullptr if unknown.
   BackendPool* pool_for(const ring::Ring& ring, ring::BackendIndex index);
   void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) override;
+  // The listen addresses it compares with are read once at start and never change (a reload
+  // leaves [proxy], [admin] and [membership] as they were), so workers may read them.
+  std::string own_listener_at(const sockaddr_storage& peer) override;
   void request_ejection(const std::string& backend, const std::string& address) override {
     eject_(backend, address);
   }

@@ -1,13 +1,20 @@
 // backend.failure_limit over an instance's workers: each worker has its own pool of a backend,
 // and all of them count its failures in the one BackendStats they share. A timeout counts
 // once per backend.timeout_ms however many workers' connections one stall timed out.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "common/socket_address.h"
 #include "core/backend_pool.h"
 #include "redis/redis_protocol.h"
 
@@ -24,6 +31,11 @@ class EjectionCounter final : public PoolOwner {
   bool queue_write(int, const char*, size_t, IoBatch::Writer*) override { return false; }
   Protocol& protocol() override { return protocol_; }
   void send_part(PendingRequest*, uint32_t, ring::BackendIndex) override {}
+  std::string own_listener_at(const sockaddr_storage& peer) override {
+    return socket_address_port(peer) == own_port ? "proxy.listen" : "";
+  }
+
+  uint16_t own_port = 0;  // a port this fake instance "listens" on
 
   std::vector<std::string> ejections;
 
@@ -84,6 +96,59 @@ TEST_F(FailureCountTest, OneStallTimingOutEveryWorkerCountsOnce) {
   pools_[0]->report_failure("backend b: refused");
   pools_[1]->report_failure("backend b: refused");
   EXPECT_EQ(owner_.ejections.size(), 1u);
+}
+
+// A connection that came back into the instance itself (own_listener_at names the listener)
+// is refused as a failed connect: counted, never used. One to any other port is a backend.
+TEST_F(FailureCountTest, AConnectionThatReachedTheInstanceItselfIsAFailedConnect) {
+  for (const bool own : {true, false}) {
+    SCOPED_TRACE(own ? "own listener" : "a backend");
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof at;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &length), 0);
+    const uint16_t port = ntohs(at.sin_port);
+    owner_.own_port = own ? port : 0;
+
+    auto stats = std::make_shared<BackendStats>(1);
+    const ring::Backend backend{"b", "127.0.0.1:" + std::to_string(port), 1, "",
+                                ring::BackendState::kActive};
+    auto pool = BackendPool::create(&loop_, owner_, protocol_, config_, backend, stats, 0);
+    ASSERT_TRUE(pool) << pool.error();
+    const uint64_t failures_before = owner_.counters().backend_connect_failures.load();
+    (*pool)->preconnect();
+    const auto settled = [&] {
+      return stats->consecutive_failures.load() > 0 || stats->slots[0]->connections.load() > 0;
+    };
+    for (int i = 0; i < 5000 && !settled(); ++i) {
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(stats->consecutive_failures.load(), own ? 1u : 0u);
+    EXPECT_EQ(stats->slots[0]->connections.load(), own ? 0 : 1);
+    EXPECT_EQ(owner_.counters().backend_connect_failures.load() - failures_before, own ? 1u : 0u);
+    EXPECT_EQ(stats->unreachable_since_ns.load() != 0, own);
+    // The listener saw the connection; the refused one is already closed (end of stream).
+    const int accepted = ::accept(listener, nullptr, nullptr);
+    ASSERT_GE(accepted, 0);
+    pollfd readable{accepted, POLLIN, 0};
+    char byte = 0;
+    if (own) {
+      ASSERT_EQ(::poll(&readable, 1, 5000), 1);
+      EXPECT_EQ(::read(accepted, &byte, 1), 0);
+    } else {
+      EXPECT_EQ(::poll(&readable, 1, 50), 0);
+    }
+    ::close(accepted);
+    ::close(listener);
+    pool->reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
 }
 
 }  // namespace

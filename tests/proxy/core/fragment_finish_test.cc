@@ -28,6 +28,7 @@ class RecordingOwner final : public PoolOwner {
     req->part(part).state = FragmentState::kSent;
     sent.emplace_back(part, backend);
   }
+  std::string own_listener_at(const sockaddr_storage&) override { return ""; }
 
   std::vector<std::pair<uint32_t, ring::BackendIndex>> sent;
 
