@@ -807,6 +807,59 @@ class BackendWriteBufferMemoryTest(ClusterCase):
                    what=f"memory in use back near {baseline:.0f} MB")
 
 
+class StalledBackendWriteMemoryTest(unittest.TestCase):
+    """Requests queued for a backend that stopped reading are held once. The connection's
+    write buffer takes at most 4 MiB (BackendConnection::kMaxWriteBufferBytes) besides the
+    write in flight; it took a second copy of every queued request, with room to double
+    (8 clients' 30 x 1 MB SETs held 480-500 MB for 240 MB of requests). And a connection that
+    failed keeps no buffer of its size while the backend stays down: it kept 240 MB until
+    the backend came back."""
+
+    def test_a_stalled_backend_holds_its_requests_once_and_a_dead_one_nothing(self):
+        if sanitized(RINGLEADER):
+            self.skipTest("a sanitizer's allocator, with its quarantine, replaces glibc's here")
+        with TempDir() as tmp, RedisServer(tmp) as stalled, RedisServer(tmp) as other:
+            extra = "[backend]\ntimeout_ms = 6000\nfailure_limit = 0"
+            with Ringleader(RINGLEADER, tmp, [stalled.port, other.port], proxy="workers = 1",
+                            extra=extra) as rl:
+                def in_use_mb():  # sampled every 2 s, with the heap trims
+                    return metric_value(rl.admin_port, "ringleader_heap_in_use_bytes") / (1 << 20)
+                key = key_owned_by(rl, "redis-0", "stalled").encode()
+                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=10)
+                self.assertTrue(c.set(key, "warm"))  # the connection is up before the stall
+                time.sleep(2.5)
+                baseline = in_use_mb()
+                value = b"v" * (1 << 20)
+                request = b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                    len(key), key, len(value), value)
+                os.kill(stalled.proc.pid, signal.SIGSTOP)
+                socks = []
+                try:
+                    for _ in range(8):  # each client under its own 32 MiB of queued requests
+                        s = socket.create_connection(("127.0.0.1", rl.port), timeout=30)
+                        socks.append(s)
+                        for _ in range(30):
+                            s.sendall(request)  # never read
+                    # The requests wait for their timeout (6 s from the write): look twice.
+                    peak = 0
+                    for _ in range(2):
+                        time.sleep(2.1)
+                        peak = max(peak, in_use_mb())
+                    self.assertGreater(peak, baseline + 200)  # the 240 MB of requests
+                    self.assertLess(peak, baseline + 240 + 32,
+                                    f"{peak:.0f} MB in use for 240 MB of queued requests")
+                finally:
+                    stalled.proc.kill()  # gone for good: the connection keeps failing
+                for s in socks:
+                    s.close()
+                # Measured: back to within 1-2 MB of the start; 240 MB stayed before.
+                time.sleep(2.5)
+                wait_until(lambda: in_use_mb() < baseline + 12, timeout=15,
+                           what=f"memory in use back near {baseline:.0f} MB")
+                self.assertTrue(c.set(key_owned_by(rl, "redis-1", "alive"), "v"))
+                c.close()
+
+
 class QuietClientMemoryTest(ClusterCase):
     """A client that once sent or received a big value, then went quiet, keeps no buffer of
     that size: the worker's sweep gives quiet clients' buffers back within two seconds."""
@@ -1994,7 +2047,51 @@ class BackendFailureTest(unittest.TestCase):
             self.assertIn("backend redis-1 (127.0.0.1:", failing[0])
             self.assertIn("timeout after 300 ms", failing[0])
             self.assertRegex(log, r"backend redis-1 \(127\.0\.0\.1:\d+\): answering again after "
-                                  r"\d+ failed requests? in a row")
+                                  r"\d+ failures? in a row")
+
+    def test_a_backend_added_back_at_another_address_starts_without_the_old_failures(self):
+        # A backend's statistics are kept by name when it leaves. Two failures at a dead
+        # address, a removal and an addition of the same name at a live server left it 0 in
+        # backend_up there and one timeout short of ejection (failure_limit 3), on this
+        # instance only.
+        extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
+                 "failure_limit = 3\nretry_timeout_ms = 60000")
+        with TempDir() as tmp, RedisServer(tmp) as r0, RedisServer(tmp) as r1:
+            dead = free_port()
+            rl = Ringleader(RINGLEADER, tmp,
+                            [r0.port, {"name": "movable", "address": f"127.0.0.1:{dead}"}],
+                            extra=extra)
+            with rl:
+                key = key_owned_by(rl, "movable", "mv")
+                c = redis.Redis(port=rl.port, socket_timeout=5)
+                for _ in range(2):
+                    with self.assertRaises(redis.ResponseError):
+                        c.get(key)
+                up = 'ringleader_backend_up{backend="movable"}'
+                self.assertEqual(metric_value(rl.admin_port, up), 0)
+                with open(rl.config_path) as f:
+                    config = f.read()
+                entry = f'[[backends]]\nname = "movable"\naddress = "127.0.0.1:{dead}"\n'
+                self.assertIn(entry, config)
+                for step, text in enumerate([config.replace(entry, ""),
+                                             config.replace(str(dead), str(r1.port))], 1):
+                    with open(rl.config_path, "w") as f:
+                        f.write(text)
+                    rl.proc.send_signal(signal.SIGHUP)
+                    wait_until(lambda: metric_value(
+                        rl.admin_port, 'ringleader_config_reloads_total{result="ok"}') == step,
+                        what=f"reload {step}")
+                # Up before any request: nothing has failed at this address.
+                wait_until(lambda: metric_value(rl.admin_port, up) == 1, timeout=5,
+                           what="the re-added backend up")
+                # One timeout there is one failure, not the third in a row.
+                redis.Redis(port=r1.port).execute_command("CLIENT", "PAUSE", "600")
+                with self.assertRaises(redis.ResponseError) as err:
+                    c.get(key)
+                self.assertIn("timeout", str(err.exception))
+                time.sleep(0.6)
+                self.assertEqual(ejections(rl, "movable"), 0)
+                self.assertIsNone(c.get(key))
 
     def test_ejected_backend_keys_move_to_the_next_backend(self):
         extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"

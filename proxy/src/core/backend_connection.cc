@@ -88,7 +88,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
     }
     state_ = State::kIdle;
   }
-  if (!turns_.empty() || outstanding() >= kMaxOutstanding) {
+  if (!turns_.empty() || !has_room()) {
     turns_.push(req->lane, held);
     WorkerCounters::bump(pool_.counters().backend_fragments_queued);
     if (state_ == State::kIdle) start_connect();
@@ -281,7 +281,7 @@ void BackendConnection::take_turns() {
   if (turns_.empty() || state_ != State::kReady) return;
   const uint64_t now = loop_now_ns();
   const bool was_empty = in_flight_.empty();
-  while (!turns_.empty() && outstanding() < kMaxOutstanding) {
+  while (!turns_.empty() && has_room()) {
     Held h = turns_.pop();
     if (drop_abandoned_read(h)) continue;
     // As for a fragment that waited for the connection: its time runs from the write.
@@ -433,9 +433,10 @@ void BackendConnection::on_batched_write(int written) {
     out_pending_.erase(0, attempted_);  // requests may have been queued meanwhile
     if (!out_pending_.empty()) {
       request_flush();
-    } else if (out_pending_.capacity() > kKeptWriteBytes) {
-      std::string().swap(out_pending_);  // a big request's size, kept for good otherwise
+    } else {
+      release_write_buffer();
     }
+    take_turns();  // the buffer has room again
     return;
   }
   if (written < 0 && written != UV_EAGAIN) {
@@ -460,12 +461,20 @@ void BackendConnection::on_batched_write(int written) {
     if (current) c->on_write_done(status);
   });
   // libuv writes what it can at once: what is left is what later progress is measured by.
-  if (rc == 0) unsent_seen_ = unsent_bytes();
   if (rc != 0) {
     delete op;
     writing_ = false;
     last_error_ = uv_error_text(rc);
     fail_all(pool_.describe() + ": write failed: " + last_error_, true);
+    return;
+  }
+  unsent_seen_ = unsent_bytes();
+  take_turns();  // out_pending_ is empty again: it fills while this write is out
+}
+
+void BackendConnection::release_write_buffer() {
+  if (out_pending_.empty() && out_pending_.capacity() > kKeptWriteBytes) {
+    std::string().swap(out_pending_);  // a big request's size, kept for good otherwise
   }
 }
 
@@ -863,6 +872,7 @@ void BackendConnection::close_socket() {
   discard_deadline_ns_ = 0;
   stop_gathering();
   out_pending_.clear();
+  release_write_buffer();  // a backend that stays down must not keep its last burst's size
   set_on_wire(0);
   writing_ = false;
   unsent_seen_ = 0;

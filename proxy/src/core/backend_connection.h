@@ -62,8 +62,18 @@ class BackendConnection final : public IoBatch::Writer {
   // Longest reply to a handshake command (AUTH, SELECT: a status or a short error) that is
   // buffered; a longer one fails the connection as it arrives.
   static constexpr size_t kMaxHandshakeReplyBytes = 64 * 1024;
+  // Bytes queued for the socket (out_pending_) past which further fragments wait in turns_
+  // too. A backend that stops reading then holds one write's bytes in flight and at most this
+  // much more, not a second copy of every request queued for it (those stay counted against
+  // the worker's queue limit alone). A single larger request still goes out alone.
+  static constexpr size_t kMaxWriteBufferBytes = 4 * 1024 * 1024;
   // Fragments waiting for the connection or in in_flight_: at most kMaxOutstanding.
   size_t outstanding() const { return waiting_.size() + in_flight_.size(); }
+  // Whether one more fragment may be queued rather than wait its turn: fewer than
+  // kMaxOutstanding outstanding and fewer than kMaxWriteBufferBytes queued for the socket.
+  bool has_room() const {
+    return outstanding() < kMaxOutstanding && out_pending_.size() < kMaxWriteBufferBytes;
+  }
 
   // Fails what it holds, closes its handles and deletes itself once libuv has run their
   // close callbacks. The caller must not touch the object afterwards.
@@ -95,6 +105,8 @@ class BackendConnection final : public IoBatch::Writer {
   void on_timer();
   void process_replies();
   void request_flush();
+  // Gives back an empty write buffer's memory past kKeptWriteBytes.
+  void release_write_buffer();
   // Gathering: whether to hold back a write of `unwritten` requests to a backend that has
   // nothing to answer. A backend woken for a few requests spends more on waking (its poll,
   // read and write system calls, a context switch) than on them, and under a pipelined load
@@ -193,8 +205,8 @@ class BackendConnection final : public IoBatch::Writer {
   size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   // Past kMaxOutstanding: fragments waiting for room, by client lane (PendingRequest::lane).
-  // Non-empty only while waiting_ and in_flight_ hold kMaxOutstanding together, and every
-  // fragment sent meanwhile joins it, so a client's fragments still leave in its order.
+  // Non-empty only while there is no room (has_room()), and every fragment sent meanwhile
+  // joins it, so a client's fragments still leave in its order.
   FairQueue<Held> turns_{kTurnQuantum};
   size_t on_wire_ = 0;         // leading in_flight_ entries already handed to the socket
   RecentList::Node awaiting_;  // in PoolOwner::awaiting_replies while on_wire_ > 0

@@ -140,8 +140,10 @@ void BackendPool::end_failure_run() {
   const uint32_t failures = stats_->consecutive_failures.exchange(0);
   if (failures == 0) return;  // another worker ended it
   if (stats_->failing_run_logged.exchange(false)) {
-    RL_LOG_INFO("%s: answering again after %u failed request%s in a row", describe().c_str(),
-                failures, failures == 1 ? "" : "s");
+    // Failures as failure_limit counts them: a broken connection is one, however many
+    // requests it failed.
+    RL_LOG_INFO("%s: answering again after %u failure%s in a row", describe().c_str(), failures,
+                failures == 1 ? "" : "s");
   }
 }
 

@@ -154,9 +154,21 @@ struct BackendStats {
   // going on was, so that its end is logged too.
   std::atomic<uint64_t> failing_logged_ns{0};
   std::atomic<bool> failing_run_logged{false};
-  // A hash of the address the counts above are of: the first worker to see the backend at a
-  // new address clears them (the others would wipe what the new address counted meanwhile).
+  // A hash of the address the counts above are of (0 before the first): see count_for.
   std::atomic<uint64_t> address_hash{0};
+
+  // Makes the counts above those of the address hashed `hash`, as a worker opens a pool for
+  // it. The first worker to see the backend at another address than they were counted for
+  // (re-addressed, or removed and added back elsewhere: entries outlive the backend) clears
+  // them, since whether the old address could be reached says nothing of the new one; the
+  // others find the hash already set and keep what the new address counted meanwhile.
+  void count_for(uint64_t hash) {
+    if (address_hash.exchange(hash) != hash) {
+      unreachable_since_ns.store(0);
+      consecutive_failures.store(0);
+      failing_run_logged.store(false);
+    }
+  }
 };
 
 // Backend statistics by name. Entries outlive pools: a backend that leaves and comes back

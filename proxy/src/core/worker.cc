@@ -324,23 +324,17 @@ void Worker::refresh_ring() {
     const ring::Backend& b = ring_->backend(i);
     auto it = pools_.find(b.name);
     if (it != pools_.end() && it->second->address() != b.address) {
-      // Re-addressed: in-flight requests fail, new ones connect anew, and whether the old
-      // address could be reached says nothing of the new one (nor do the old pool's
-      // failures eject it: PoolOwner::request_ejection names the address).
+      // Re-addressed: in-flight requests fail, new ones connect anew (nor do the old pool's
+      // failures eject the backend: PoolOwner::request_ejection names the address).
       retired.push_back(std::move(it->second));
       pools_.erase(it);
       it = pools_.end();
-      BackendStats& stats = *proxy_counters_.backends->get(b.name);
-      const uint64_t address_hash = ring::hash_xxh3(b.address);
-      if (stats.address_hash.exchange(address_hash) != address_hash) {
-        stats.unreachable_since_ns.store(0);
-        stats.consecutive_failures.store(0);
-        stats.failing_run_logged.store(false);
-      }
     }
     if (it == pools_.end()) {
-      auto pool = BackendPool::create(&loop_, *this, protocol_, config_.backend, b,
-                                      proxy_counters_.backends->get(b.name), id_);
+      std::shared_ptr<BackendStats> stats = proxy_counters_.backends->get(b.name);
+      stats->count_for(ring::hash_xxh3(b.address));
+      auto pool =
+          BackendPool::create(&loop_, *this, protocol_, config_.backend, b, std::move(stats), id_);
       if (!pool) {
         RL_LOG_ERROR("worker %u: %s", id_, pool.error().c_str());
         continue;
