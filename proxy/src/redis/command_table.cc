@@ -404,6 +404,7 @@ constexpr CommandSpec kCommandTable[] = {
     local("reset", 1, kNS | kL | kS | kFa | kNA),
     local("select", 2, kL | kS | kFa),
     local("time", 1, kL | kS | kFa),
+    local("unwatch", 1, kNS | kL | kS | kFa),  // nothing is watched: WATCH is refused
 
     // ---- The whole keyspace: every backend, replies merged
     fanout("dbsize", 1, kR | kFa, Merge::kIntegerSum),
@@ -437,7 +438,6 @@ constexpr CommandSpec kCommandTable[] = {
     refuse("discard", 1, kNS | kL | kS | kFa, kTransactions),
     refuse("exec", 1, kNS | kL | kS, kTransactions),
     refuse("multi", 1, kNS | kL | kS | kFa, kTransactions),
-    refuse("unwatch", 1, kNS | kL | kS | kFa, kTransactions),
     refuse("watch", -2, kNS | kL | kS | kFa, kTransactions, key_range(1, -1, 1)),
     // Cluster and replication
     refuse("asking", 1, kFa, kCluster),

@@ -176,6 +176,10 @@ Status walk_sort(const CommandSpec& spec, Args args, KeyPositions& keys,
         if (!listing) return syntax_error();
         break;
       }
+      // Redis reads the numbers as it meets them: their error comes before any later one.
+      if (!listing && (!parse_resp_integer(args[i + 1]) || !parse_resp_integer(args[i + 2]))) {
+        return Status::error("value is not an integer or out of range");
+      }
       i += 2;
     } else if (equals_lowercase(arg, "store") && spec.has(CommandFlag::kWrite)) {
       if (i + 1 >= args.size()) {

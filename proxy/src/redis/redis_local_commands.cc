@@ -1,6 +1,8 @@
-// Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT TIME.
+// Commands the proxy answers itself: PING ECHO QUIT SELECT AUTH HELLO COMMAND CLIENT TIME
+// UNWATCH.
 #include <time.h>
 
+#include <cstdint>
 #include <optional>
 #include <utility>
 
@@ -172,12 +174,20 @@ void RedisSession::answer_local(const CommandSpec& spec, Args args, PendingReque
     const std::optional<int64_t> db = parse_resp_integer(args[1]);
     if (!db) {
       append_error(out, "ERR value is not an integer or out of range");
+    } else if (*db < INT32_MIN || *db > INT32_MAX) {
+      append_error(out, "ERR value is out of range, value must between -2147483648 and 2147483647");
+    } else if (*db < 0) {
+      append_error(out, "ERR DB index is out of range");
     } else if (*db == 0) {
       append_simple(out, "OK");
     } else {
       append_error(out, "ERR ringleader shards database 0 only; SELECT " + printable(args[1], 20) +
                             " is not supported");
     }
+    return;
+  }
+  if (name == "unwatch") {
+    append_simple(out, "OK");  // WATCH is refused: nothing is ever watched
     return;
   }
   if (name == "time") {

@@ -129,6 +129,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"XREAD COUNT 1 STREAMS a b 0", "Unbalanced XREAD list of streams"},
         ErrorCase{"XREAD COUNT 1 STREAMS", "syntax error"},
         ErrorCase{"SORT_RO k STORE d", "syntax error"},
+        ErrorCase{"SORT_RO k LIMIT abc 1 STORE d", "value is not an integer or out of range"},
+        ErrorCase{"SORT k LIMIT 0 1x BY", "value is not an integer or out of range"},
         ErrorCase{"XREAD COUNT 1 a b", "syntax error"},
         ErrorCase{"XREAD BLOCK 0 STREAMS a 0", "'xread' with BLOCK is not supported"},
         ErrorCase{"XREADGROUP GROUP g c BLOCK 10 STREAMS a >", "'xreadgroup' with BLOCK"},

@@ -405,6 +405,8 @@ TEST_F(LiveRedisCommandTest, KeyArgumentErrorsMatchRedis) {
                                           "XREAD COUNT 1 BLOCK",
                                           "XREAD COUNT 1 FOO STREAMS s 0",
                                           "SORT_RO k STORE x",
+                                          "SORT_RO k LIMIT abc 1 STORE x",
+                                          "SORT k LIMIT 0 1x BY",
                                           "SORT k STORE",
                                           "SORT k BY",
                                           "SORT k LIMIT 0",

@@ -561,6 +561,18 @@ TEST_F(RedisSessionTest, LocalCommands) {
               "-ERR value is not an integer or out of range\r\n")
         << bad;
   }
+  // Out of Redis's range: its words, as Redis (a database beyond what backends have is the
+  // proxy's own refusal, which names the reason: SELECT 1 above).
+  EXPECT_EQ(plan("SELECT -1\r\n")->reply, "-ERR DB index is out of range\r\n");
+  for (const char* big : {"4294967296", "2147483648", "-2147483649"}) {
+    EXPECT_EQ(plan(std::string("SELECT ") + big + "\r\n")->reply,
+              "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n")
+        << big;
+  }
+  // Nothing can be watched (WATCH is refused), so UNWATCH has nothing to undo: OK, as Redis.
+  EXPECT_EQ(plan("UNWATCH\r\n")->reply, "+OK\r\n");
+  EXPECT_EQ(plan("UNWATCH x\r\n")->reply,
+            "-ERR wrong number of arguments for 'unwatch' command\r\n");
   for (const char* bad : {"02", "+2", "2x"}) {
     EXPECT_EQ(plan(std::string("HELLO ") + bad + "\r\n")->reply,
               "-ERR Protocol version is not an integer or out of range\r\n")
