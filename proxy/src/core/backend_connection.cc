@@ -97,11 +97,13 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   switch (state_) {
     case State::kIdle:
       waiting_.push_back(held);
+      waiting_bytes_ += req->payload(fragment).size();
       start_connect();
       return;
     case State::kConnecting:
     case State::kHandshake:
       waiting_.push_back(held);
+      waiting_bytes_ += req->payload(fragment).size();
       return;
     case State::kReady:
       out_pending_ += req->payload(fragment);
@@ -262,6 +264,7 @@ void BackendConnection::write_waiting() {
   while (!waiting_.empty()) {
     Held h = waiting_.front();
     waiting_.pop_front();
+    waiting_bytes_ -= h.req->payload(h.fragment).size();
     // The request timeout runs from the write, not from the wait for the connection.
     h.deadline_ns = std::max(h.deadline_ns, now + uint64_t{pool_.config().timeout_ms} * kMs);
     out_pending_ += h.req->payload(h.fragment);
@@ -431,12 +434,12 @@ void BackendConnection::on_batched_write(int written) {
   writing_ = false;
   if (written == static_cast<int>(attempted_)) {
     out_pending_.erase(0, attempted_);  // requests may have been queued meanwhile
+    take_turns();                       // the buffer has room again
     if (!out_pending_.empty()) {
       request_flush();
     } else {
       release_write_buffer();
     }
-    take_turns();  // the buffer has room again
     return;
   }
   if (written < 0 && written != UV_EAGAIN) {
@@ -512,6 +515,8 @@ void BackendConnection::on_read(ssize_t nread) {
       if (!in_flight_.empty()) {
         counted_waiting_ = in_flight_.size();
         waiting_.swap(in_flight_);
+        for (const Held& h : waiting_)
+          waiting_bytes_ += h.req->payload(h.fragment).size();
         start_connect();
       }
       return;
@@ -853,6 +858,7 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
   for (Held& h : waiting_)
     failed.push_back(h);
   waiting_.clear();
+  waiting_bytes_ = 0;
   while (!turns_.empty())
     failed.push_back(turns_.pop());
   counted_waiting_ = 0;

@@ -62,17 +62,19 @@ class BackendConnection final : public IoBatch::Writer {
   // Longest reply to a handshake command (AUTH, SELECT: a status or a short error) that is
   // buffered; a longer one fails the connection as it arrives.
   static constexpr size_t kMaxHandshakeReplyBytes = 64 * 1024;
-  // Bytes queued for the socket (out_pending_) past which further fragments wait in turns_
-  // too. A backend that stops reading then holds one write's bytes in flight and at most this
-  // much more, not a second copy of every request queued for it (those stay counted against
-  // the worker's queue limit alone). A single larger request still goes out alone.
+  // Bytes queued for the socket (out_pending_) or waiting for the connection (waiting_), past
+  // which further fragments wait in turns_ too. A backend that stops reading (or is slow to
+  // connect) then holds one write's bytes in flight and at most this much more, not a second
+  // copy of every request queued for it (those stay counted against the worker's queue limit
+  // alone). A single larger request still goes out alone.
   static constexpr size_t kMaxWriteBufferBytes = 4 * 1024 * 1024;
   // Fragments waiting for the connection or in in_flight_: at most kMaxOutstanding.
   size_t outstanding() const { return waiting_.size() + in_flight_.size(); }
   // Whether one more fragment may be queued rather than wait its turn: fewer than
-  // kMaxOutstanding outstanding and fewer than kMaxWriteBufferBytes queued for the socket.
+  // kMaxOutstanding outstanding and fewer than kMaxWriteBufferBytes queued or waiting.
   bool has_room() const {
-    return outstanding() < kMaxOutstanding && out_pending_.size() < kMaxWriteBufferBytes;
+    return outstanding() < kMaxOutstanding &&
+           out_pending_.size() + waiting_bytes_ < kMaxWriteBufferBytes;
   }
 
   // Fails what it holds, closes its handles and deletes itself once libuv has run their
@@ -134,8 +136,8 @@ class BackendConnection final : public IoBatch::Writer {
   // after them. Writes still go: a write may apply wherever it was sent, and its copies must
   // reach every replica. False for anything else.
   bool drop_abandoned_read(const Held& held);
-  // Moves fragments from turns_ to in_flight_, by client in turn, while fewer than
-  // kMaxOutstanding are outstanding (state kReady only).
+  // Moves fragments from turns_ to in_flight_, by client in turn, while there is room
+  // (has_room(); state kReady only).
   void take_turns();
   void arm_timer();
   // Closes the socket and fails every request it holds with `why`; with `why_behind`, only the
@@ -203,6 +205,7 @@ class BackendConnection final : public IoBatch::Writer {
 
   std::deque<Held> waiting_;    // not yet written (not connected yet)
   size_t counted_waiting_ = 0;  // leading waiting_ entries already in fragments_sent
+  size_t waiting_bytes_ = 0;    // their payloads' bytes together
   std::deque<Held> in_flight_;  // queued or written, awaiting replies in this order
   // Past kMaxOutstanding: fragments waiting for room, by client lane (PendingRequest::lane).
   // Non-empty only while there is no room (has_room()), and every fragment sent meanwhile

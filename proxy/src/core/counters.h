@@ -65,7 +65,7 @@ namespace ringleader::proxy {
     "Socket writes to backends (requests queued together share one)")                            \
   X(backend_fragments_queued, "ringleader_backend_requests_queued_total",                        \
     "Backend requests that waited in the proxy, taken in turns by client, for room on a "        \
-    "connection holding its limit of outstanding requests")                                      \
+    "connection holding its limit of outstanding requests or of bytes queued to be written")     \
   X(backend_gathered_writes, "ringleader_backend_gathered_writes_total",                         \
     "Backend writes that waited for more requests to join them, as requests were arriving fast") \
   X(backend_reads_dropped, "ringleader_backend_reads_dropped_client_gone_total",                 \
@@ -162,10 +162,15 @@ struct BackendStats {
   // (re-addressed, or removed and added back elsewhere: entries outlive the backend) clears
   // them, since whether the old address could be reached says nothing of the new one; the
   // others find the hash already set and keep what the new address counted meanwhile.
+  // (Not atomic as a whole: a failure another worker counts at the new address in between may
+  // be cleared with the rest; one count, never a wrong ejection.)
   void count_for(uint64_t hash) {
     if (address_hash.exchange(hash) != hash) {
       unreachable_since_ns.store(0);
+      unreachable_logged_ns.store(0);
       consecutive_failures.store(0);
+      timeout_counted_ns.store(0);
+      failing_logged_ns.store(0);
       failing_run_logged.store(false);
     }
   }
