@@ -12,6 +12,7 @@
 
 #include "common/assert.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/socket_address.h"
 
 namespace ringleader::membership::transport {
@@ -46,6 +47,8 @@ struct PeerTransport::Connection {
   Peer* peer = nullptr;
   bool inbound = false;
   bool closing = false;
+  uint64_t opened_ms = 0;  // inbound: when it was accepted (uv_now)
+  uint64_t serial = 0;     // inbound: accepted as the serial-th (TransportStats::accepted)
   // Inbound: the node named by its Hello; empty before the Hello.
   raft::NodeId remote;
   // Received bytes not parsed yet.
@@ -56,6 +59,9 @@ struct PeerTransport::Connection {
 namespace {
 
 constexpr size_t kMaxFramesPerWrite = 64;
+// TCP keepalive's idle time on peer connections: an inbound connection never writes, so
+// without it a peer gone without a FIN (a crash behind a partition) would never be noticed.
+constexpr unsigned kKeepaliveIdleSeconds = 30;
 
 struct WriteRequest {
   uv_write_t req{};
@@ -186,6 +192,14 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
     t->advertised_address_ = t->listen_address_;
   }
   t->set_founders(t->options_.founders);
+  t->sweep_timer_ = new uv_timer_t;
+  uv_timer_init(loop, t->sweep_timer_);
+  t->sweep_timer_->data = t.get();
+  const uint64_t sweep_every = std::max<uint64_t>(10, t->options_.hello_timeout_ms / 4);
+  uv_timer_start(
+      t->sweep_timer_,
+      [](uv_timer_t* timer) { static_cast<PeerTransport*>(timer->data)->sweep_unidentified(); },
+      sweep_every, sweep_every);
   for (const auto& [id, address] : t->options_.peers) {
     Status s = t->set_peer(id, address);
     if (!s) {
@@ -219,6 +233,10 @@ void PeerTransport::close() {
     listener_->data = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(listener_), free_tcp);
     listener_ = nullptr;
+  }
+  if (sweep_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(sweep_timer_), free_timer);
+    sweep_timer_ = nullptr;
   }
   for (auto& [id, peer] : peers_) {
     if (peer->timer != nullptr) {
@@ -416,6 +434,7 @@ void PeerTransport::start_connect(Peer& peer) {
   conn->peer = &peer;
   uv_tcp_init(loop_, &conn->tcp);
   uv_tcp_nodelay(&conn->tcp, 1);
+  uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
   conn->tcp.data = conn;
   connections_.insert(conn);
   peer.conn = conn;
@@ -457,10 +476,14 @@ void PeerTransport::on_connected(Connection* conn, int status) {
         auto* c = static_cast<PeerTransport::Connection*>(h->data);
         *buf = uv_buf_init(c->chunk, sizeof(c->chunk));
       },
-      [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         auto* c = static_cast<PeerTransport::Connection*>(s->data);
         if (c->owner == nullptr || c->closing) return;
-        if (nread < 0) c->owner->close_connection(c, "peer closed");
+        if (nread < 0) {
+          c->owner->close_connection(c, "peer closed");
+        } else if (nread > 0) {
+          c->owner->on_stray_data(c, std::string_view(buf->base, static_cast<size_t>(nread)));
+        }
       });
   // The Hello goes first.
   peer->queue.push_front(QueuedFrame{hello_, 0});
@@ -508,8 +531,23 @@ void PeerTransport::on_accept(int status) {
     close_connection(conn, "accept failed");
     return;
   }
-  ++stats_.accepted;
+  conn->serial = ++stats_.accepted;
+  conn->opened_ms = uv_now(loop_);
+  if (unidentified() > options_.max_unidentified) {  // this one included
+    // The oldest goes: a peer says hello as soon as it connects, so a connection that has
+    // waited longest is the least likely to be one, and a flood cannot lock peers out.
+    Connection* oldest = nullptr;
+    for (Connection* c : connections_) {
+      if (c->inbound && c->remote.empty() && (oldest == nullptr || c->serial < oldest->serial)) {
+        oldest = c;
+      }
+    }
+    ++stats_.rejected_protocol;
+    close_connection(oldest, "too many connections waiting for their hello");
+    if (oldest == conn) return;
+  }
   uv_tcp_nodelay(&conn->tcp, 1);
+  uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&conn->tcp),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -521,6 +559,46 @@ void PeerTransport::on_accept(int status) {
         if (c->owner == nullptr || c->closing) return;
         c->owner->on_read(c, nread, buf->base);
       });
+}
+
+size_t PeerTransport::unidentified() const {
+  return static_cast<size_t>(
+      std::count_if(connections_.begin(), connections_.end(),
+                    [](const Connection* c) { return c->inbound && c->remote.empty(); }));
+}
+
+void PeerTransport::sweep_unidentified() {
+  const uint64_t now = uv_now(loop_);
+  std::vector<Connection*> late;
+  for (Connection* c : connections_) {
+    if (c->inbound && c->remote.empty() && now - c->opened_ms >= options_.hello_timeout_ms) {
+      late.push_back(c);
+    }
+  }
+  for (Connection* c : late) {
+    ++stats_.rejected_protocol;
+    close_connection(c, "no hello in time");
+  }
+}
+
+void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
+  Peer* peer = conn->peer;
+  if (peer == nullptr) return;
+  ++stats_.rejected_protocol;
+  constexpr uint64_t kWarnIntervalMs = 30'000;
+  const uint64_t now = uv_now(loop_);
+  auto it = stray_warned_.find(peer->id);
+  if (it == stray_warned_.end() || now - it->second >= kWarnIntervalMs) {
+    if (stray_warned_.size() >= 256) stray_warned_.clear();
+    stray_warned_[peer->id] = now;
+    RL_LOG_WARN(
+        "membership %s: peer %s at %s wrote to this node's connection, which a ringleader "
+        "never does: is that address another instance's membership.listen? It sent \"%s\" "
+        "(repeated at most every %llu s)",
+        options_.node_id.c_str(), peer->id.c_str(), peer->address.c_str(),
+        printable(data, 64).c_str(), static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+  }
+  close_connection(conn, "the peer wrote on an outbound connection");
 }
 
 void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
@@ -579,6 +657,13 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     }
     conn->remote = hello->node_id;
     if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
+    // The peer's newest connection replaces any older one it left behind.
+    std::vector<Connection*> older;
+    for (Connection* c : connections_) {
+      if (c != conn && c->inbound && c->remote == conn->remote) older.push_back(c);
+    }
+    for (Connection* c : older)
+      close_connection(c, "replaced by a newer connection from the same peer");
     // A Hello teaches the address of a peer this node was not configured with; a configured
     // address is the operator's, and a wildcard one reaches no peer.
     if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||

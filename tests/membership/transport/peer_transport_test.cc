@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,8 @@ class TransportTest : public ::testing::Test {
     o.founders = std::move(founders);
     o.reconnect_min_ms = 10;
     o.reconnect_max_ms = 100;
+    o.hello_timeout_ms = hello_timeout_ms_;
+    o.max_unidentified = max_unidentified_;
     TransportCallbacks cb;
     cb.on_message = [inbox](raft::Message m) { inbox->messages.push_back(std::move(m)); };
     cb.on_forward_request = [inbox](const raft::NodeId& from, ForwardRequest r) {
@@ -112,6 +116,8 @@ class TransportTest : public ::testing::Test {
     return std::get<raft::AppendRequest>(m.payload).heartbeat_seq;
   }
 
+  uint32_t hello_timeout_ms_ = 5000;  // for transports started from now on
+  size_t max_unidentified_ = 64;
   uv_loop_t loop_{};
   uv_timer_t wakeup_{};
   std::vector<std::unique_ptr<PeerTransport>> transports_;
@@ -345,6 +351,89 @@ TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
     EXPECT_EQ(seq_of(in(a).messages[0]), 2u);
     EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
   }
+}
+
+// Connections that do not say who they are cannot pile up: past max_unidentified the one
+// that waited longest is closed, and each is closed once hello_timeout_ms has passed without a
+// Hello. A peer that says hello at once gets through all the same.
+TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
+  hello_timeout_ms_ = 1000;
+  max_unidentified_ = 3;
+  size_t a = start("a");
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (size_t i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<RawClient>(t(a).listen_address()));
+    ASSERT_TRUE(silent.back()->ok());
+    ASSERT_TRUE(silent.back()->write("*1\r\n$4\r\nPING\r\n"));  // under a frame header
+    ASSERT_TRUE(run_until([&] { return t(a).stats().accepted == i + 1; }));
+  }
+  // A fourth pushes the first out.
+  RawClient extra(t(a).listen_address());
+  ASSERT_TRUE(run_until([&] { return silent[0]->closed_by_peer(); }, 1000));
+  EXPECT_EQ(t(a).stats().rejected_protocol, 1u);
+  EXPECT_FALSE(silent[1]->closed_by_peer());
+  EXPECT_FALSE(extra.closed_by_peer());
+  // A peer with a Hello gets through while the cap is full.
+  RawClient peer(t(a).listen_address());
+  ASSERT_TRUE(
+      peer.write(sealed_hello("z") + seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  // Then every silent one times out; the peer stays.
+  ASSERT_TRUE(run_until([&] {
+    return silent[1]->closed_by_peer() && silent[2]->closed_by_peer() && extra.closed_by_peer();
+  }));
+  EXPECT_GE(t(a).stats().rejected_protocol, 4u);
+  EXPECT_FALSE(peer.closed_by_peer());
+}
+
+// A peer keeps one connection to a node; when it makes a new one, the one it left behind (its
+// end lost without a FIN in a partition or a crash) is closed instead of staying open.
+TEST_F(TransportTest, APeersNewerConnectionReplacesTheOlderOne) {
+  size_t a = start("a");
+  RawClient old_link(t(a).listen_address());
+  ASSERT_TRUE(old_link.write(sealed_hello("z")));
+  RawClient other(t(a).listen_address());
+  ASSERT_TRUE(other.write(sealed_hello("y")));
+  ASSERT_TRUE(run_until([&] { return t(a).stats().accepted == 2; }));
+  RawClient new_link(t(a).listen_address());
+  ASSERT_TRUE(new_link.write(sealed_hello("z") +
+                             seal_frame(kSecret, encode_message(heartbeat("z", "a", 7)))));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  ASSERT_TRUE(run_until([&] { return old_link.closed_by_peer(); }));
+  EXPECT_FALSE(other.closed_by_peer());  // another peer's link stays
+  EXPECT_FALSE(new_link.closed_by_peer());
+}
+
+// Whatever arrives on the connection a node opened to a peer shows the address is no
+// ringleader's (peers never write there): the connection is closed and counted.
+TEST_F(TransportTest, APeerAddressThatAnswersIsNotAMembershipListener) {
+  const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(server, 4), 0);
+  ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  size_t a = start("a", kSecret, {{"web", "127.0.0.1:" + std::to_string(ntohs(sa.sin_port))}});
+  ASSERT_TRUE(run_until([&] { return t(a).connected("web"); }));
+  const int accepted = ::accept(server, nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  const std::string answer = "HTTP/1.1 400 Bad Request\r\n\r\n";
+  ASSERT_EQ(::send(accepted, answer.data(), answer.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(answer.size()));
+  ASSERT_TRUE(run_until([&] { return t(a).stats().rejected_protocol == 1; }));
+  EXPECT_FALSE(t(a).connected("web"));
+  timeval wait{5, 0};
+  ASSERT_EQ(::setsockopt(accepted, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
+  char byte = 0;
+  ssize_t n = 0;
+  do {  // what a sent (its Hello), then the end of the stream
+    n = ::recv(accepted, &byte, 1, 0);
+  } while (n > 0);
+  EXPECT_EQ(n, 0);
+  ::close(accepted);
+  ::close(server);
 }
 
 TEST_F(TransportTest, ReconnectsAfterPeerRestart) {

@@ -21,6 +21,18 @@
 //     (reconnect_min_ms doubling up to reconnect_max_ms). Frames wait in a per-peer queue of at
 //     most max_queued_frames and max_queued_bytes; when it is full the oldest frame is dropped
 //     (Raft retransmits).
+//   - Inbound connections are bounded before they say who they are: one that has not sent a
+//     valid Hello within hello_timeout_ms is closed, and past max_unidentified such
+//     connections at once the one that has waited longest is closed (both counted in
+//     rejected_protocol): a peer says hello as soon as it connects, so a flood of silent
+//     connections cannot lock it out. A peer's newer connection, once its Hello is accepted,
+//     replaces an older one from the same id (a peer keeps one outbound connection; the older one
+//     lost its other end in a partition or a crash and would otherwise stay open for good). TCP
+//     keepalive is on for every connection, so a peer that vanished is noticed.
+//   - A peer never writes on the connection this node opened to it: whatever arrives there
+//     shows the address is not a ringleader's membership listener (an HTTP server, Redis, ...).
+//     The connection is closed and counted (rejected_protocol), and a warning names the peer,
+//     its address and the first bytes it sent (at most every 30 s per peer).
 //   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers, those
 //     already queued for them included.
 //
@@ -66,6 +78,10 @@ struct TransportOptions {
   uint32_t reconnect_min_ms = 20;
   uint32_t reconnect_max_ms = 1000;
   size_t max_frame_payload = kMaxFramePayload;
+  // How long an inbound connection may take to send its Hello, and how many inbound
+  // connections may be waiting to (see the header comment).
+  uint32_t hello_timeout_ms = 5000;
+  size_t max_unidentified = 64;
 };
 
 // Counters since start; read on the loop thread.
@@ -79,9 +95,11 @@ struct TransportStats {
   uint64_t rejected_bad_mac = 0;      // each closed the connection
   uint64_t rejected_oversized = 0;    // each closed the connection
   uint64_t rejected_undecodable = 0;  // each closed the connection
-  uint64_t rejected_protocol = 0;     // no hello first, self hello, message from/to someone else
-  uint64_t rejected_group = 0;        // hello naming other founders; each closed the connection
-  uint64_t connects = 0;              // outbound connections established
+  // No hello first (or none in time, or too many waiting to send one), self hello, a message
+  // from/to someone else, data on an outbound connection.
+  uint64_t rejected_protocol = 0;
+  uint64_t rejected_group = 0;  // hello naming other founders; each closed the connection
+  uint64_t connects = 0;        // outbound connections established
   uint64_t connect_failures = 0;
   uint64_t accepted = 0;  // inbound connections accepted
 };
@@ -158,6 +176,12 @@ class PeerTransport {
   PeerTransport(uv_loop_t* loop, TransportOptions options, TransportCallbacks callbacks);
 
   void on_accept(int status);
+  // Closes the inbound connections that have not sent their Hello in time.
+  void sweep_unidentified();
+  // Inbound connections that have not sent their Hello yet.
+  size_t unidentified() const;
+  // Data arrived on the outbound connection `conn`, which peers never write on.
+  void on_stray_data(Connection* conn, std::string_view data);
   void start_connect(Peer& peer);
   void on_connected(Connection* conn, int status);
   void schedule_reconnect(Peer& peer);
@@ -195,6 +219,10 @@ class PeerTransport {
   std::map<raft::NodeId, std::vector<raft::NodeId>> claimed_founders_;
   // When each peer was last named in a warning about another group.
   std::map<raft::NodeId, uint64_t> foreign_warned_;
+  // When each peer was last named in a warning about writing on our connection to it.
+  std::map<raft::NodeId, uint64_t> stray_warned_;
+  // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
+  uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
   std::map<raft::NodeId, std::unique_ptr<Peer>> peers_;
   // Every open connection (inbound and outbound); removed when it starts closing.
