@@ -290,6 +290,14 @@ class ClusterTest(unittest.TestCase):
                 self.assertEqual(status, 200, body)
                 if trial == 0:
                     self.check_peer_link_metrics(new, old, survivors)
+                    # The logs say who leads now: an operator reading them after a failover
+                    # sees the election, not only the 503s it caused.
+                    term = new.cluster()["term"]
+                    other = next(n for n in survivors if n is not new)
+                    wait_until(lambda: f"membership {new.id}: leader for term {term}"
+                               in new.proc.tail(200), timeout=5, what="the election logged")
+                    wait_until(lambda: f"membership {other.id}: {new.id} leads (term {term})"
+                               in other.proc.tail(200), timeout=5, what="the new leader logged")
                 old.start()  # restarts from its data dir and catches up
                 cl.wait_converged(timeout=10)
                 if trial == 0:

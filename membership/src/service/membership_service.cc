@@ -1128,6 +1128,38 @@ void MembershipService::fail_all(const std::string& why) {
   run_completions(completions);
 }
 
+void MembershipService::log_leadership(bool stale) {
+  const raft::NodeId& leader = node_->leader();
+  const auto term = static_cast<unsigned long long>(node_->term());
+  if (leader != logged_leader_) {
+    if (leader == options_.node_id) {
+      RL_LOG_INFO("membership %s: leader for term %llu", options_.node_id.c_str(), term);
+    } else if (!leader.empty()) {
+      RL_LOG_INFO("membership %s: %s leads (term %llu)", options_.node_id.c_str(), leader.c_str(),
+                  term);
+    } else if (!logged_leader_.empty()) {
+      RL_LOG_INFO(
+          "membership %s: no leader known (term %llu; %s led): changes wait for an "
+          "election",
+          options_.node_id.c_str(), term, logged_leader_.c_str());
+    }
+    logged_leader_ = leader;
+  }
+  if (stale != logged_stale_) {
+    logged_stale_ = stale;
+    if (stale) {
+      RL_LOG_WARN(
+          "membership %s: no contact with a leader for over %llu ms: this instance "
+          "routes with the last ring it applied (epoch %llu), which may be out of date",
+          options_.node_id.c_str(),
+          static_cast<unsigned long long>(2 * uint64_t{options_.election_timeout_ms}),
+          static_cast<unsigned long long>(published_epoch_));
+    } else {
+      RL_LOG_INFO("membership %s: in contact with a leader again", options_.node_id.c_str());
+    }
+  }
+}
+
 void MembershipService::refresh_status() {
   uint64_t now = now_ms();
   ServiceStatus s;
@@ -1162,6 +1194,7 @@ void MembershipService::refresh_status() {
   s.leader_commit = leader_commit_seen_;
   s.stale = node_->role() != raft::Role::kLeader &&
             now - last_leader_contact_ms_ > 2 * uint64_t{options_.election_timeout_ms};
+  if (recovered_) log_leadership(s.stale);
   if (node_->vote() == options_.node_id && node_->term() != last_campaign_term_) {
     last_campaign_term_ = node_->term();
     ++elections_;

@@ -306,6 +306,9 @@ class MembershipService {
   void learn_founders(std::vector<raft::NodeId> founders, const char* source);
   void fail_all(const std::string& why);
   void refresh_status();
+  // Logs who leads when that changes (elected, another leader, none known), and when this
+  // instance goes stale or hears a leader again: what an operator reads after a partition.
+  void log_leadership(bool stale);
   uint64_t now_ms() const { return uv_now(&loop_); }
   uint64_t deadline() const { return now_ms() + options_.request_timeout_ms; }
   // Gives the transport the addresses the configuration records for peers that this
@@ -374,6 +377,9 @@ class MembershipService {
   bool recovered_ = false;
   raft::Term last_campaign_term_ = 0;
   uint64_t elections_ = 0;
+  // What the log last said of the leader and of staleness (log_leadership()).
+  raft::NodeId logged_leader_;
+  bool logged_stale_ = false;
   uint64_t peer_log_losses_ = 0;
   uint64_t committed_conflicts_ = 0;
   std::map<raft::NodeId, std::vector<raft::NodeId>> foreign_peers_;  // see ServiceStatus
