@@ -2153,6 +2153,40 @@ class BackendFailureTest(unittest.TestCase):
                 self.assertEqual(ejections(rl, "movable"), 0)
                 self.assertIsNone(c.get(key))
 
+    def test_a_stall_after_a_big_write_times_out_after_one_timeout(self):
+        # A look at the kernel's send queue taken during an 8 MB SET stayed on the connection,
+        # and the first look of a later stall took the queue's emptying since for the backend
+        # reading: the request timed out after two timeouts (2.0 s at timeout_ms = 1000).
+        # And a stall in the middle of a big write was noticed only at the next look, a whole
+        # timeout after the write began: its request timed out after 2 s as well.
+        extra = "[backend]\ntimeout_ms = 1000\nfailure_limit = 0"
+        with TempDir() as tmp, RedisServer(tmp) as r0:
+            with Ringleader(RINGLEADER, tmp, [r0.port], proxy="workers = 1", extra=extra) as rl:
+                c = redis.Redis(port=rl.port, socket_timeout=10)
+                self.assertTrue(c.set("big", b"v" * (8 << 20)))
+                time.sleep(1.5)
+
+                def stalled(request, stop_after):
+                    """Seconds from the SIGSTOP (`stop_after` s after `request` was sent
+                    whole) to its reply, which must be the timeout error."""
+                    with socket.create_connection(("127.0.0.1", rl.port), timeout=10) as s:
+                        s.sendall(request)
+                        time.sleep(stop_after)
+                        os.kill(r0.proc.pid, signal.SIGSTOP)
+                        stopped = time.monotonic()
+                        try:
+                            reply = s.recv(4096)
+                            elapsed = time.monotonic() - stopped
+                        finally:
+                            os.kill(r0.proc.pid, signal.SIGCONT)
+                    self.assertIn(b"timeout after 1000 ms", reply)
+                    return elapsed
+                # A small request on the connection that once carried the big one.
+                self.assertLess(stalled(b"GET small\r\n", 0), 1.5)
+                time.sleep(0.5)
+                # A 48 MB SET that the backend stops taking part-way.
+                self.assertLess(stalled(set_request(b"huge", b"h" * (48 << 20)), 0.05), 1.5)
+
     def test_ejected_backend_keys_move_to_the_next_backend(self):
         extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"
                  "failure_limit = 2\nretry_timeout_ms = 60000")

@@ -472,6 +472,7 @@ void BackendConnection::on_batched_write(int written) {
     return;
   }
   unsent_seen_ = unsent_bytes();
+  arm_timer();   // looks at the write's progress from now on (see arm_timer)
   take_turns();  // out_pending_ is empty again: it fills while this write is out
 }
 
@@ -726,6 +727,9 @@ void BackendConnection::arm_timer() {
   if (state_ != State::kReady) return;
   if (in_flight_.empty() && !discarding_) {
     uv_timer_stop(&timer_);
+    // Every request written was answered, so the backend read all of it: a look taken during
+    // an earlier big write must not pass for progress when the next stall is first looked at.
+    unsent_seen_ = 0;
     return;
   }
   uint64_t now = loop_now_ns();
@@ -734,6 +738,11 @@ void BackendConnection::arm_timer() {
   if (!in_flight_.empty())
     deadline = std::min(deadline, pushed_back(in_flight_.front().deadline_ns));
   uint64_t wait_ms = deadline > now ? (deadline - now + kMs - 1) / kMs : 0;
+  if (writing_ || unsent_seen_ > 0) {
+    // A big write is being taken: look four times per timeout, so that when the backend stops
+    // taking it, its last progress is known within a quarter of one.
+    wait_ms = std::min<uint64_t>(wait_ms, std::max<uint32_t>(1, pool_.config().timeout_ms / 4));
+  }
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); }, wait_ms,
       0);
