@@ -719,7 +719,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   for (size_t i = first_flag; i < t.size(); ++i) {
     switch (t[i][0]) {
       case 'b':
-        base64 = true;
+        base64 = cm != "me";  // me: below
         break;
       case 'q':  // memcached reads a flag by its first character: "q1" is q too
         ++quiet_flags;
@@ -746,6 +746,9 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
         break;
     }
   }
+  // me reads no flags but one: the key is in base64 when the word after it is "b" exactly
+  // (memcached 1.6.18 looks the key up as written otherwise, "bx" or "x b" alike).
+  if (cm == "me") base64 = t.size() > 2 && t[2] == "b";
   // The key's bytes decide its place, whether sent as they are or in base64 ('b').
   std::string decoded;
   if (base64 && !decode_base64(t[1], &decoded)) {

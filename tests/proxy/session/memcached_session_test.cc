@@ -297,6 +297,48 @@ TEST_F(MemcachedSessionTest, MetaKeysInBase64AreHashedAsTheirBytes) {
   }
 }
 
+// A storage line refused for its flags, exptime, cas value or key takes its data block with
+// it: what the client sent as a value is never read as a command (memcached would run
+// "delete victim" here). (An ms whose flags memcached refuses is forwarded: memcached skips
+// its data block itself.)
+TEST_F(MemcachedSessionTest, ARefusedStorageLinesDataBlockIsNotRunAsACommand) {
+  for (const std::string& line : std::vector<std::string>{
+           "set k abc 0 13", "set k 0 soon 13", "cas k 0 0 13 x",
+           "set " + std::string(251, 'k') + " 0 0 13", "ms " + std::string(251, 'k') + " 13"}) {
+    PendingRequest* req = plan(line + "\r\ndelete victim\r\n");  // consumed whole
+    ASSERT_TRUE(req->complete) << line;
+    EXPECT_TRUE(req->fragments.empty()) << line;
+    EXPECT_EQ(req->reply.rfind("CLIENT_ERROR ", 0), 0u) << line << ": " << req->reply;
+  }
+}
+
+TEST_F(MemcachedSessionTest, MeDecodesItsKeyOnlyWhenTheWordAfterItIsB) {
+  // As memcached 1.6.18 reads me: "b" right after the key, and nothing else, means base64.
+  // A key whose decoded bytes live elsewhere than the key as written shows which was hashed.
+  std::string encoded, plain;
+  for (const auto& [e, p] : {std::pair{"Zm9v", "foo"},
+                             {"YmFy", "bar"},
+                             {"YmF6", "baz"},
+                             {"cXV4", "qux"},
+                             {"a2V5", "key"},
+                             {"YWJj", "abc"}}) {
+    if (owner(e) != owner(p)) {
+      encoded = e;
+      plain = p;
+      break;
+    }
+  }
+  ASSERT_FALSE(encoded.empty()) << "no key here whose base64 form lives elsewhere";
+  PendingRequest* req = plan("me " + encoded + " b\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(backend_of(req, 0), owner(plain));
+  for (const std::string flags : {" bx", " x b", ""}) {
+    req = plan("me " + encoded + flags + "\r\n");
+    ASSERT_EQ(req->fragments.size(), 1u) << flags;
+    EXPECT_EQ(backend_of(req, 0), owner(encoded)) << flags;
+  }
+}
+
 TEST_F(MemcachedSessionTest, QuietMetaCommandsAreSentWithRepliesAndTheProxyDropsWhatQHides) {
   struct Case {
     const char* request;
