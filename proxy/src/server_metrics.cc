@@ -118,7 +118,8 @@ std::string Server::metrics_text() {
     e.counter("ringleader_raft_frames_rejected_total",
               "Frames from other instances refused, closing their connection, by reason "
               "(bad_mac: another membership.secret; group: a group bootstrapped with other "
-              "voters, see /cluster foreign_peers)");
+              "voters, see /cluster foreign_peers; protocol: also connections closed for no "
+              "hello in time, too many waiting for one, or data on an outbound connection)");
     e.value(static_cast<double>(st.transport.rejected_bad_mac), {{"reason", "bad_mac"}});
     e.value(static_cast<double>(st.transport.rejected_oversized), {{"reason", "oversized"}});
     e.value(static_cast<double>(st.transport.rejected_undecodable), {{"reason", "undecodable"}});

@@ -2154,38 +2154,57 @@ class BackendFailureTest(unittest.TestCase):
                 self.assertIsNone(c.get(key))
 
     def test_a_stall_after_a_big_write_times_out_after_one_timeout(self):
-        # A look at the kernel's send queue taken during an 8 MB SET stayed on the connection,
-        # and the first look of a later stall took the queue's emptying since for the backend
-        # reading: the request timed out after two timeouts (2.0 s at timeout_ms = 1000).
-        # And a stall in the middle of a big write was noticed only at the next look, a whole
-        # timeout after the write began: its request timed out after 2 s as well.
-        extra = "[backend]\ntimeout_ms = 1000\nfailure_limit = 0"
-        with TempDir() as tmp, RedisServer(tmp) as r0:
-            with Ringleader(RINGLEADER, tmp, [r0.port], proxy="workers = 1", extra=extra) as rl:
-                c = redis.Redis(port=rl.port, socket_timeout=10)
-                self.assertTrue(c.set("big", b"v" * (8 << 20)))
-                time.sleep(1.5)
+        # Backends of our own making, so that when they stop reading is known. Each stall below
+        # took two timeouts (2.0 s at timeout_ms = 1000):
+        # - a look at the kernel's send queue taken during an 8 MB SET stayed on the
+        #   connection, and the first look of a later stall took the queue's emptying since
+        #   for the backend reading;
+        # - a backend that stopped reading part-way through a big write was first looked at a
+        #   whole timeout after the write began, and what it had read until then passed for
+        #   progress just made.
+        big = set_request(b"big", b"v" * (8 << 20))
+        huge = set_request(b"huge", b"h" * (48 << 20))
+        stopped_reading = []
 
-                def stalled(request, stop_after):
-                    """Seconds from the SIGSTOP (`stop_after` s after `request` was sent
-                    whole) to its reply, which must be the timeout error."""
-                    with socket.create_connection(("127.0.0.1", rl.port), timeout=10) as s:
-                        s.sendall(request)
-                        time.sleep(stop_after)
-                        os.kill(r0.proc.pid, signal.SIGSTOP)
-                        stopped = time.monotonic()
-                        try:
-                            reply = s.recv(4096)
-                            elapsed = time.monotonic() - stopped
-                        finally:
-                            os.kill(r0.proc.pid, signal.SIGCONT)
-                    self.assertIn(b"timeout after 1000 ms", reply)
-                    return elapsed
-                # A small request on the connection that once carried the big one.
-                self.assertLess(stalled(b"GET small\r\n", 0), 1.5)
-                time.sleep(0.5)
-                # A 48 MB SET that the backend stops taking part-way.
-                self.assertLess(stalled(set_request(b"huge", b"h" * (48 << 20)), 0.05), 1.5)
+        def answers_the_big_set_then_reads_without_answering(conn):
+            got = 0
+            while got < len(big):  # slowly: the proxy's last write leaves the kernel holding MBs
+                got += len(conn.recv(65536))
+                time.sleep(0.001)
+            conn.sendall(b"+OK\r\n")
+            while conn.recv(65536):
+                pass
+
+        def reads_two_megabytes_then_stops(conn):
+            got = 0
+            while got < (2 << 20):
+                got += len(conn.recv(65536))
+            stopped_reading.append(time.monotonic())
+            time.sleep(5)
+
+        extra = "[backend]\ntimeout_ms = 1000\nfailure_limit = 0"
+        for behave, request, since in (
+                (answers_the_big_set_then_reads_without_answering, b"GET small\r\n", "sent"),
+                (reads_two_megabytes_then_stops, huge, "stopped")):
+            listener = socket.create_server(("127.0.0.1", 0))
+            threading.Thread(target=lambda: behave(listener.accept()[0]), daemon=True).start()
+            with TempDir() as tmp, Ringleader(RINGLEADER, tmp, [listener.getsockname()[1]],
+                                              proxy="workers = 1", extra=extra) as rl:
+                with socket.create_connection(("127.0.0.1", rl.port), timeout=10) as s:
+                    if since == "sent":
+                        s.sendall(big)
+                        self.assertEqual(s.recv(5), b"+OK\r\n")
+                        time.sleep(1.5)
+                    started = time.monotonic()
+                    s.sendall(request)
+                    reply = s.recv(4096)
+                    ended = time.monotonic()
+            listener.close()
+            self.assertIn(b"timeout after 1000 ms", reply)
+            if since == "stopped":
+                started = stopped_reading[0]
+            # One timeout, and at most a quarter of one more for how often progress is looked at.
+            self.assertLess(ended - started, 1.5, behave.__name__)
 
     def test_ejected_backend_keys_move_to_the_next_backend(self):
         extra = ("[backend]\ntimeout_ms = 300\nconnect_timeout_ms = 200\n"

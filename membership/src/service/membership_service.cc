@@ -1131,7 +1131,8 @@ void MembershipService::fail_all(const std::string& why) {
 void MembershipService::log_leadership(bool stale) {
   const raft::NodeId& leader = node_->leader();
   const auto term = static_cast<unsigned long long>(node_->term());
-  if (leader != logged_leader_) {
+  if (leader != logged_leader_ || (!leader.empty() && node_->term() != logged_term_)) {
+    logged_term_ = node_->term();
     if (leader == options_.node_id) {
       RL_LOG_INFO("membership %s: leader for term %llu", options_.node_id.c_str(), term);
     } else if (!leader.empty()) {
@@ -1153,9 +1154,9 @@ void MembershipService::log_leadership(bool stale) {
           "routes with the last ring it applied (epoch %llu), which may be out of date",
           options_.node_id.c_str(),
           static_cast<unsigned long long>(2 * uint64_t{options_.election_timeout_ms}),
-          static_cast<unsigned long long>(published_epoch_));
+          static_cast<unsigned long long>(std::max(published_epoch_, state_machine_.ring_epoch())));
     } else {
-      RL_LOG_INFO("membership %s: in contact with a leader again", options_.node_id.c_str());
+      RL_LOG_INFO("membership %s: in contact with a leader", options_.node_id.c_str());
     }
   }
 }

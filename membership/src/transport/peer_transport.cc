@@ -47,8 +47,9 @@ struct PeerTransport::Connection {
   Peer* peer = nullptr;
   bool inbound = false;
   bool closing = false;
-  uint64_t opened_ms = 0;  // inbound: when it was accepted (uv_now)
-  uint64_t serial = 0;     // inbound: accepted as the serial-th (TransportStats::accepted)
+  uint64_t opened_ms = 0;      // inbound: when it was accepted (uv_now)
+  uint64_t serial = 0;         // inbound: accepted as the serial-th (TransportStats::accepted)
+  uint64_t last_frame_ms = 0;  // inbound: when a frame last arrived (uv_now)
   // Inbound: the node named by its Hello; empty before the Hello.
   raft::NodeId remote;
   // Received bytes not parsed yet.
@@ -434,7 +435,6 @@ void PeerTransport::start_connect(Peer& peer) {
   conn->peer = &peer;
   uv_tcp_init(loop_, &conn->tcp);
   uv_tcp_nodelay(&conn->tcp, 1);
-  uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
   conn->tcp.data = conn;
   connections_.insert(conn);
   peer.conn = conn;
@@ -467,6 +467,8 @@ void PeerTransport::on_connected(Connection* conn, int status) {
     return;
   }
   ++stats_.connects;
+  // Once the socket exists: libuv applies its own idle time when asked before.
+  uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
   peer->connected = true;
   peer->connected_at_ms = uv_now(loop_);
   // Read only to notice when the peer goes away; peers never write on this connection.
@@ -535,13 +537,19 @@ void PeerTransport::on_accept(int status) {
   conn->opened_ms = uv_now(loop_);
   if (unidentified() > options_.max_unidentified) {  // this one included
     // The oldest goes: a peer says hello as soon as it connects, so a connection that has
-    // waited longest is the least likely to be one, and a flood cannot lock peers out.
+    // waited longest is the least likely to be one, and a flood cannot lock peers out. Only
+    // one accepted in an earlier loop pass, which has had its chance to be read: libuv
+    // accepts a whole backlog in one pass, and a peer's connection in it has not been read
+    // yet. With none such, the newcomer goes.
+    const uint64_t now = uv_now(loop_);
     Connection* oldest = nullptr;
     for (Connection* c : connections_) {
-      if (c->inbound && c->remote.empty() && (oldest == nullptr || c->serial < oldest->serial)) {
+      if (c->inbound && c->remote.empty() && (c->opened_ms < now || !c->rbuf.empty()) &&
+          (oldest == nullptr || c->serial < oldest->serial)) {
         oldest = c;
       }
     }
+    if (oldest == nullptr) oldest = conn;
     ++stats_.rejected_protocol;
     close_connection(oldest, "too many connections waiting for their hello");
     if (oldest == conn) return;
@@ -579,6 +587,20 @@ void PeerTransport::sweep_unidentified() {
     ++stats_.rejected_protocol;
     close_connection(c, "no hello in time");
   }
+}
+
+void PeerTransport::warn_twin(const raft::NodeId& id) {
+  constexpr uint64_t kWarnIntervalMs = 30'000;
+  const uint64_t now = uv_now(loop_);
+  auto it = twin_warned_.find(id);
+  if (it != twin_warned_.end() && now - it->second < kWarnIntervalMs) return;
+  if (twin_warned_.size() >= 256) twin_warned_.clear();
+  twin_warned_[id] = now;
+  RL_LOG_WARN(
+      "membership %s: two live connections say they are %s: are two instances running with "
+      "membership.node_id = \"%s\"? (repeated at most every %llu s)",
+      options_.node_id.c_str(), id.c_str(), id.c_str(),
+      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
 }
 
 void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
@@ -634,6 +656,7 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
 }
 
 bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
+  conn->last_frame_ms = uv_now(loop_);
   Result<Frame> decoded = decode_frame(payload);
   if (!decoded) {
     ++stats_.rejected_undecodable;
@@ -657,13 +680,23 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     }
     conn->remote = hello->node_id;
     if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
-    // The peer's newest connection replaces any older one it left behind.
+    // The peer's newest connection replaces an older one it left behind: one silent for
+    // hello_timeout_ms (a peer sends heartbeats far more often). One still delivering is
+    // another process with the same id, which is said, not fought over.
+    const uint64_t now = uv_now(loop_);
     std::vector<Connection*> older;
+    bool live_twin = false;
     for (Connection* c : connections_) {
-      if (c != conn && c->inbound && c->remote == conn->remote) older.push_back(c);
+      if (c == conn || !c->inbound || c->remote != conn->remote) continue;
+      if (now - c->last_frame_ms >= options_.hello_timeout_ms) {
+        older.push_back(c);
+      } else {
+        live_twin = true;
+      }
     }
     for (Connection* c : older)
       close_connection(c, "replaced by a newer connection from the same peer");
+    if (live_twin) warn_twin(conn->remote);
     // A Hello teaches the address of a peer this node was not configured with; a configured
     // address is the operator's, and a wildcard one reaches no peer.
     if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||

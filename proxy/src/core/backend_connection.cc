@@ -433,6 +433,9 @@ void BackendConnection::on_batched_write(int written) {
   if (socket_ == nullptr || socket_ != write_socket_) return;  // closed meanwhile
   writing_ = false;
   if (written == static_cast<int>(attempted_)) {
+    // While a big write's progress is being looked at, the kernel now holds these bytes too:
+    // their going must not hide that the backend stopped reading the others.
+    if (unsent_seen_ > 0) unsent_seen_ += attempted_;
     out_pending_.erase(0, attempted_);  // requests may have been queued meanwhile
     take_turns();                       // the buffer has room again
     if (!out_pending_.empty()) {

@@ -777,7 +777,7 @@ void MemcachedSession::plan_meta(Tokens t, std::string_view raw, PendingRequest&
   // Quiet mode is the proxy's to apply: the backend answers every request, so replies stay in
   // step. A repeated q is left in for the backend to refuse, as memcached refuses any
   // repeated flag.
-  const bool quiet = quiet_flags == 1;
+  const bool quiet = quiet_flags == 1 && cm != "me";  // me reads no q: forwarded as received
   const std::string payload = quiet || raw.empty() ? without_flags("q") : std::string();
   const std::string_view bytes = payload.empty() ? raw : std::string_view(payload);
   if (quiet) {

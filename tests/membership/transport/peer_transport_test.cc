@@ -366,6 +366,9 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
     ASSERT_TRUE(silent.back()->ok());
     ASSERT_TRUE(silent.back()->write("*1\r\n$4\r\nPING\r\n"));  // under a frame header
     ASSERT_TRUE(run_until([&] { return t(a).stats().accepted == i + 1; }));
+    // Accepted in an earlier loop pass than what follows (the cap closes only such).
+    const auto later = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+    run_until([&] { return std::chrono::steady_clock::now() > later; }, 100);
   }
   // A fourth pushes the first out.
   RawClient extra(t(a).listen_address());
@@ -378,7 +381,7 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
   ASSERT_TRUE(
       peer.write(sealed_hello("z") + seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
-  // Then every silent one times out; the peer stays.
+  // The peer's connection pushed the next oldest out; the rest time out; the peer stays.
   ASSERT_TRUE(run_until([&] {
     return silent[1]->closed_by_peer() && silent[2]->closed_by_peer() && extra.closed_by_peer();
   }));
@@ -387,19 +390,30 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
 }
 
 // A peer keeps one connection to a node; when it makes a new one, the one it left behind (its
-// end lost without a FIN in a partition or a crash) is closed instead of staying open.
-TEST_F(TransportTest, APeersNewerConnectionReplacesTheOlderOne) {
+// end lost without a FIN in a partition or a crash, so silent since) is closed instead of
+// staying open. One still delivering frames is another process with the same id: kept.
+TEST_F(TransportTest, APeersNewerConnectionReplacesTheSilentOlderOne) {
+  hello_timeout_ms_ = 200;
   size_t a = start("a");
   RawClient old_link(t(a).listen_address());
   ASSERT_TRUE(old_link.write(sealed_hello("z")));
   RawClient other(t(a).listen_address());
   ASSERT_TRUE(other.write(sealed_hello("y")));
   ASSERT_TRUE(run_until([&] { return t(a).stats().accepted == 2; }));
+  // Not yet silent for hello_timeout_ms: a second "z" now is a twin, and both stay.
+  RawClient twin(t(a).listen_address());
+  ASSERT_TRUE(
+      twin.write(sealed_hello("z") + seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  EXPECT_FALSE(old_link.closed_by_peer());
+  // Once both have been silent that long, the newest replaces them.
+  auto quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  run_until([&] { return std::chrono::steady_clock::now() > quiet_until; }, 1000);
   RawClient new_link(t(a).listen_address());
   ASSERT_TRUE(new_link.write(sealed_hello("z") +
                              seal_frame(kSecret, encode_message(heartbeat("z", "a", 7)))));
-  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
-  ASSERT_TRUE(run_until([&] { return old_link.closed_by_peer(); }));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 2; }));
+  ASSERT_TRUE(run_until([&] { return old_link.closed_by_peer() && twin.closed_by_peer(); }));
   EXPECT_FALSE(other.closed_by_peer());  // another peer's link stays
   EXPECT_FALSE(new_link.closed_by_peer());
 }

@@ -332,6 +332,10 @@ TEST_F(MemcachedSessionTest, MeDecodesItsKeyOnlyWhenTheWordAfterItIsB) {
   PendingRequest* req = plan("me " + encoded + " b\r\n");
   ASSERT_EQ(req->fragments.size(), 1u);
   EXPECT_EQ(backend_of(req, 0), owner(plain));
+  // me reads no q either: forwarded as received ("me KEY q b" stripped of q would decode).
+  req = plan("me " + encoded + " q b\r\n");
+  ASSERT_EQ(req->fragments.size(), 1u);
+  EXPECT_EQ(req->fragments[0].payload, "me " + encoded + " q b\r\n");
   for (const std::string flags : {" bx", " x b", ""}) {
     req = plan("me " + encoded + flags + "\r\n");
     ASSERT_EQ(req->fragments.size(), 1u) << flags;

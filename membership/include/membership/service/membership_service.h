@@ -379,6 +379,7 @@ class MembershipService {
   uint64_t elections_ = 0;
   // What the log last said of the leader and of staleness (log_leadership()).
   raft::NodeId logged_leader_;
+  raft::Term logged_term_ = 0;
   bool logged_stale_ = false;
   uint64_t peer_log_losses_ = 0;
   uint64_t committed_conflicts_ = 0;

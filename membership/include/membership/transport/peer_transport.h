@@ -23,11 +23,13 @@
 //     (Raft retransmits).
 //   - Inbound connections are bounded before they say who they are: one that has not sent a
 //     valid Hello within hello_timeout_ms is closed, and past max_unidentified such
-//     connections at once the one that has waited longest is closed (both counted in
-//     rejected_protocol): a peer says hello as soon as it connects, so a flood of silent
-//     connections cannot lock it out. A peer's newer connection, once its Hello is accepted,
-//     replaces an older one from the same id (a peer keeps one outbound connection; the older one
-//     lost its other end in a partition or a crash and would otherwise stay open for good). TCP
+//     connections at once the one that has waited longest (accepted in an earlier loop pass)
+//     is closed (both counted in rejected_protocol): a peer says hello as soon as it
+//     connects, so a flood of silent connections cannot lock it out. A peer's newer
+//     connection, once its Hello is accepted, replaces an older one from the same id that
+//     has been silent for hello_timeout_ms (a peer keeps one outbound connection; the older
+//     one lost its other end in a partition or a crash and would otherwise stay open for
+//     good); one still delivering means two processes claim the id, which is logged. TCP
 //     keepalive is on for every connection, so a peer that vanished is noticed.
 //   - A peer never writes on the connection this node opened to it: whatever arrives there
 //     shows the address is not a ringleader's membership listener (an HTTP server, Redis, ...).
@@ -182,6 +184,8 @@ class PeerTransport {
   size_t unidentified() const;
   // Data arrived on the outbound connection `conn`, which peers never write on.
   void on_stray_data(Connection* conn, std::string_view data);
+  // Logs, rate-limited per id, that two live inbound connections claim to be `id`.
+  void warn_twin(const raft::NodeId& id);
   void start_connect(Peer& peer);
   void on_connected(Connection* conn, int status);
   void schedule_reconnect(Peer& peer);
@@ -221,6 +225,8 @@ class PeerTransport {
   std::map<raft::NodeId, uint64_t> foreign_warned_;
   // When each peer was last named in a warning about writing on our connection to it.
   std::map<raft::NodeId, uint64_t> stray_warned_;
+  // When each id was last named in a warning about two live connections claiming it.
+  std::map<raft::NodeId, uint64_t> twin_warned_;
   // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
   uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
