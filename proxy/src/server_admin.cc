@@ -300,6 +300,13 @@ admin::AdminReply Server::cluster() {
              {"applied_index", 0},
              {"epoch", r ? r->epoch() : 0},
              {"stale", false},
+             // The fields raft mode has, with what they mean without a group: readers of
+             // either kind of instance find them all.
+             {"caught_up", true},
+             {"removed", false},
+             {"diverged", false},
+             {"elections", 0},
+             {"listen", nullptr},
              {"founders", json::array()},
              {"foreign_peers", json::array()},
              {"peers", json::array()}}};

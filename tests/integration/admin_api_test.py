@@ -195,8 +195,13 @@ class EndpointsTest(AdminCase):
         status, body = http("GET", self.rl.admin_port, "/cluster")
         self.assertEqual(status, 200)
         self.assertEqual(body["role"], "static")
-        for field in ("node_id", "term", "leader", "commit_index", "applied_index", "peers"):
+        # Every field raft mode has, so that one reader serves both kinds of instance.
+        for field in ("node_id", "term", "leader", "commit_index", "applied_index", "epoch",
+                      "stale", "caught_up", "removed", "diverged", "elections", "listen",
+                      "founders", "foreign_peers", "peers"):
             self.assertIn(field, body)
+        self.assertEqual((body["caught_up"], body["removed"], body["diverged"], body["listen"]),
+                         (True, False, False, None))
 
     def test_mutations_are_refused_in_static_mode(self):
         for method, path, body in [("POST", "/backends", {"name": "x", "address": "127.0.0.1:1"}),

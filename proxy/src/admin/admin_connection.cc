@@ -120,6 +120,9 @@ void AdminConnection::process_input() {
       input_.clear();
       answer_and_close(error_response(parser_.error().status, parser_.error().message));
     } else {
+      // A client that asked to be told to go on before sending its body is told now; a
+      // request refused on its head alone has had its final answer above instead.
+      if (parser_.take_continue()) write("HTTP/1.1 100 Continue\r\n\r\n");
       break;  // the parser took everything and wants more
     }
   }

@@ -85,6 +85,7 @@ void HttpRequestParser::reset() {
   head_.clear();
   line_start_ = 0;
   body_remaining_ = 0;
+  continue_due_ = false;
   request_ = HttpRequest{};
   error_ = HttpParseError{};
 }
@@ -242,6 +243,15 @@ bool HttpRequestParser::apply_framing() {
     return false;
   }
   body_remaining_ = static_cast<size_t>(length);
+  if (const std::string* expect = request_.header("expect")) {
+    // The only expectation HTTP defines (RFC 9110 10.1.1); a client that asks it waits for
+    // the interim answer, or a final one, before sending its body.
+    if (lower(trim(*expect)) != "100-continue") {
+      fail(417, "unsupported Expect \"" + *expect + "\": only 100-continue is understood");
+      return false;
+    }
+    continue_due_ = request_.minor_version >= 1 && length > 0;
+  }
 
   const std::string* connection = request_.header("connection");
   if (request_.minor_version == 0) {

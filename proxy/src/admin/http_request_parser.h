@@ -1,11 +1,12 @@
 // A minimal, resumable HTTP/1.1 request parser for the admin port.
 //
 // Accepts origin-form requests ("GET /path?query HTTP/1.1"), header fields and bodies framed by
-// Content-Length. Everything else that a small admin API does not need is refused with the
-// status a client should see: chunked or other transfer codings (411), header sections over
-// kMaxHeaderBytes (431), bodies over kMaxBodyBytes (413), HTTP versions other than 1.0/1.1
-// (505), and any malformed syntax (400). After an error the connection cannot be
-// resynchronised and must be closed once the error response is written.
+// Content-Length, and "Expect: 100-continue" (see take_continue(); other expectations: 417).
+// Everything else that a small admin API does not need is refused with the status a client should
+// see: chunked or other transfer codings (411), header sections over kMaxHeaderBytes (431), bodies
+// over kMaxBodyBytes (413), HTTP versions other than 1.0/1.1 (505), and any malformed syntax (400).
+// After an error the connection cannot be resynchronised and must be closed once the error response
+// is written.
 //
 // Bytes may arrive split at any offset: feed() consumes what it can and keeps its state.
 // Not thread-safe; one parser per connection.
@@ -63,6 +64,14 @@ class HttpRequestParser {
   const HttpParseError& error() const { return error_; }
   // True when no byte of a next request has been received since the last reset().
   bool idle() const { return phase_ == Phase::kHead && head_.empty(); }
+  // True once, while the head asked for "Expect: 100-continue" (HTTP/1.1) and the body has not
+  // arrived: the client waits for a "100 Continue" before it sends the body. The caller sends
+  // it; later calls for the same request answer false.
+  bool take_continue() {
+    const bool due = continue_due_ && phase_ == Phase::kBody;
+    continue_due_ = false;
+    return due;
+  }
 
   // Prepares for the next request on the same connection.
   void reset();
@@ -82,6 +91,7 @@ class HttpRequestParser {
   std::string head_;           // bytes of the head received so far, up to kMaxHeaderBytes
   size_t line_start_ = 0;      // offset in head_ where the current line starts
   size_t body_remaining_ = 0;  // body bytes still expected in Phase::kBody
+  bool continue_due_ = false;  // see take_continue()
   HttpRequest request_;
   HttpParseError error_;
 };

@@ -42,6 +42,8 @@ std::string_view reason_phrase(int status) {
       return "Length Required";
     case 413:
       return "Content Too Large";
+    case 417:
+      return "Expectation Failed";
     case 421:
       return "Misdirected Request";
     case 422:

@@ -285,6 +285,37 @@ TEST_F(AdminServerTest, TokenIsRequiredForMutationsOnly) {
   EXPECT_EQ(ring->status, 200);
 }
 
+// A client that asks to be told to go on before sending its body (curl for big bodies, many
+// HTTP libraries) gets "100 Continue" at once, then the answer; it waited a second or more.
+TEST_F(AdminServerTest, Expect100ContinueIsAnsweredBeforeTheBody) {
+  start();
+  RawHttpClient client(port_);
+  const std::string body = R"({"name":"r9","address":"127.0.0.1:7009"})";
+  ASSERT_TRUE(client.send("POST /backends HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n"));
+  auto interim = client.read_response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client.send(body));
+  auto answer = client.read_response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  // Refused on its head alone: the final answer, no 100.
+  RawHttpClient big(port_);
+  ASSERT_TRUE(
+      big.send("POST /backends HTTP/1.1\r\nExpect: 100-continue\r\n"
+               "Content-Length: 2000000\r\n\r\n"));
+  auto refused = big.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  // An expectation HTTP does not define.
+  RawHttpClient odd(port_);
+  ASSERT_TRUE(odd.send("GET /ring HTTP/1.1\r\nExpect: something\r\n\r\n"));
+  auto failed = odd.read_response();
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 417);
+}
+
 TEST_F(AdminServerTest, WrongMethodCarriesAllowHeader) {
   start();
   RawHttpClient client(port_);

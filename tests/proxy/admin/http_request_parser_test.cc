@@ -47,6 +47,26 @@ TEST(HttpRequestParser, ParsesContentLengthBody) {
   EXPECT_EQ(parser.request().body, "hello");
 }
 
+TEST(HttpRequestParser, Expect100ContinueIsDueOnceBeforeTheBody) {
+  HttpRequestParser parser;
+  parser.feed("POST /backends HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n");
+  ASSERT_EQ(parser.state(), State::kIncomplete);
+  EXPECT_TRUE(parser.take_continue());
+  EXPECT_FALSE(parser.take_continue());
+  parser.feed("hello");
+  ASSERT_EQ(parser.state(), State::kComplete);
+  EXPECT_EQ(parser.request().body, "hello");
+  // With the body already there, or none to send, or HTTP/1.0: nothing is due.
+  HttpRequestParser whole =
+      parse("POST /backends HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+  ASSERT_EQ(whole.state(), State::kComplete);
+  EXPECT_FALSE(whole.take_continue());
+  HttpRequestParser old =
+      parse("POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_FALSE(old.take_continue());
+  expect_error("GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417);
+}
+
 TEST(HttpRequestParser, AcceptsBareLineFeedsAndLeadingEmptyLines) {
   HttpRequestParser parser = parse("\r\n\nGET /healthz HTTP/1.1\nHost: x\n\n");
   ASSERT_EQ(parser.state(), State::kComplete);
