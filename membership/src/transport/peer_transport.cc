@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <vector>
 
 #include "common/assert.h"
@@ -60,6 +61,18 @@ struct PeerTransport::Connection {
 namespace {
 
 constexpr size_t kMaxFramesPerWrite = 64;
+// Warnings about one peer that reconnects every second or so are repeated at most this often.
+constexpr uint64_t kWarnIntervalMs = 30'000;
+
+// Whether a warning about `id` is due at `now` (none within kWarnIntervalMs), noting it when
+// it is. The map is bounded: ids come from peers, any number of them.
+bool warning_due(std::map<std::string, uint64_t>& warned, const std::string& id, uint64_t now) {
+  auto it = warned.find(id);
+  if (it != warned.end() && now - it->second < kWarnIntervalMs) return false;
+  if (warned.size() >= 256) warned.clear();
+  warned[id] = now;
+  return true;
+}
 // TCP keepalive's idle time on peer connections: an inbound connection never writes, so
 // without it a peer gone without a FIN (a crash behind a partition) would never be noticed.
 constexpr unsigned kKeepaliveIdleSeconds = 30;
@@ -590,12 +603,7 @@ void PeerTransport::sweep_unidentified() {
 }
 
 void PeerTransport::warn_twin(const raft::NodeId& id) {
-  constexpr uint64_t kWarnIntervalMs = 30'000;
-  const uint64_t now = uv_now(loop_);
-  auto it = twin_warned_.find(id);
-  if (it != twin_warned_.end() && now - it->second < kWarnIntervalMs) return;
-  if (twin_warned_.size() >= 256) twin_warned_.clear();
-  twin_warned_[id] = now;
+  if (!warning_due(twin_warned_, id, uv_now(loop_))) return;
   RL_LOG_WARN(
       "membership %s: two live connections say they are %s: are two instances running with "
       "membership.node_id = \"%s\"? (repeated at most every %llu s)",
@@ -607,12 +615,7 @@ void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
   Peer* peer = conn->peer;
   if (peer == nullptr) return;
   ++stats_.rejected_protocol;
-  constexpr uint64_t kWarnIntervalMs = 30'000;
-  const uint64_t now = uv_now(loop_);
-  auto it = stray_warned_.find(peer->id);
-  if (it == stray_warned_.end() || now - it->second >= kWarnIntervalMs) {
-    if (stray_warned_.size() >= 256) stray_warned_.clear();
-    stray_warned_[peer->id] = now;
+  if (warning_due(stray_warned_, peer->id, uv_now(loop_))) {
     RL_LOG_WARN(
         "membership %s: peer %s at %s wrote to this node's connection, which a ringleader "
         "never does: is that address another instance's membership.listen? It sent \"%s\" "
@@ -790,14 +793,7 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
 
 void PeerTransport::warn_foreign_group(const raft::NodeId& id,
                                        const std::vector<raft::NodeId>& founders) {
-  // The peer reconnects every second or so: named once, then again after the interval; the
-  // map is bounded (ids come from authenticated peers, but any number of them).
-  constexpr uint64_t kWarnIntervalMs = 30'000;
-  const uint64_t now = uv_now(loop_);
-  auto it = foreign_warned_.find(id);
-  if (it != foreign_warned_.end() && now - it->second < kWarnIntervalMs) return;
-  if (foreign_warned_.size() >= 256) foreign_warned_.clear();
-  foreign_warned_[id] = now;
+  if (!warning_due(foreign_warned_, id, uv_now(loop_))) return;
   RL_LOG_ERROR(
       "membership %s: refused peer %s: its group was bootstrapped with voters [%s], this "
       "node's with [%s]. Founding members must list the same membership.peers; a node in "
