@@ -73,6 +73,12 @@ def assert_incrs_ran_once_in_order(case, socks, each, seen):
     case.assertEqual(sorted(seen), list(range(1, len(seen) + 1)), "every INCR ran once")
 
 
+def set_request(key, value):
+    """SET key value in RESP (bytes)."""
+    return b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value),
+                                                                     value)
+
+
 def raw_exchange(port, payload, read_until_close=False, timeout=5.0, replies=None):
     """Sends bytes on a fresh socket and returns what comes back: with `replies`, until that
     many whole RESP values arrived, and whatever follows within 0.2 s more (so a stray extra
@@ -787,8 +793,7 @@ class BackendWriteBufferMemoryTest(ClusterCase):
             with socket.create_connection(("127.0.0.1", self.rl.port), timeout=30) as s:
                 for j in range(10):
                     key = f"wbuf:{i}:{j}".encode()
-                    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                              % (len(key), key, len(value), value))
+                    s.sendall(set_request(key, value))
                     self.assertEqual(recv_exactly(s, 5), b"+OK\r\n")
         threads = [threading.Thread(target=client, args=(i,)) for i in range(24)]
         for t in threads:
@@ -804,12 +809,6 @@ class BackendWriteBufferMemoryTest(ClusterCase):
         time.sleep(2.5)
         wait_until(lambda: in_use_mb() < baseline + 12, timeout=10,
                    what=f"memory in use back near {baseline:.0f} MB")
-
-
-def set_request(key, value):
-    """SET key value in RESP (bytes)."""
-    return b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value),
-                                                                     value)
 
 
 class StalledBackendWriteMemoryTest(unittest.TestCase):
@@ -1019,8 +1018,7 @@ class QueuedRequestBytesTest(ClusterCase):
         value = b"x" * (1 << 20)
         count = 80
         keys = [f"{{held}}:{i}".encode() for i in range(count)]
-        payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                           % (len(k), k, len(value), value) for k in keys)
+        payload = b"".join(set_request(k, value) for k in keys)
         owner = self.direct(self.owner(keys[0].decode()))
         owner.execute_command("CLIENT", "PAUSE", "20000", "WRITE")  # UNPAUSE still runs
         s = socket.create_connection(("127.0.0.1", self.rl.port))
@@ -1852,7 +1850,7 @@ class BackendFailureTest(unittest.TestCase):
         # and counting toward ejection). The time counts from when the backend last took some
         # of it; the reply then arrives in time.
         value = b"x" * (24 << 20)
-        request = b"*3\r\n$3\r\nSET\r\n$6\r\nbig:k1\r\n$%d\r\n%s\r\n" % (len(value), value)
+        request = set_request(b"big:k1", value)
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # no autotuning
         listener.bind(("127.0.0.1", 0))
