@@ -1,18 +1,22 @@
 // `ringleader lookup -c FILE [--stdin] [--] [KEY...]`: where keys live under a configuration's
 // static ring, computed offline. One line per key: KEY, TAB, hash, TAB, replica names
-// (primary first) separated by commas. With --stdin, keys are read one per line.
+// (primary first) separated by commas. With --stdin, keys are read one per line. The key is
+// printed escaped (common/printable.h): a backslash, TAB, newline, CR or other control byte
+// in it shows as \\, \t, \n, \r or \xHH, so each key takes one line and one column.
 #include <cstdio>
 #include <iostream>
 #include <string>
 
 #include "commands.h"
+#include "common/printable.h"
 
 namespace ringleader::app {
 namespace {
 
 void print_key(const ring::Ring& ring, const std::string& key) {
   uint64_t h = ring.hash(key);
-  std::fwrite(key.data(), 1, key.size(), stdout);
+  const std::string shown = escaped(key);
+  std::fwrite(shown.data(), 1, shown.size(), stdout);
   std::printf("\t%llu\t", static_cast<unsigned long long>(h));
   ring::ReplicaSet set = ring.replicas(h);
   if (set.empty()) std::fputs("-", stdout);

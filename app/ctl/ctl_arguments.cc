@@ -1,5 +1,6 @@
 #include "ctl_arguments.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,36 @@ std::optional<uint32_t> parse_uint32(const std::string& text) {
   }
   if (value > UINT32_MAX) return std::nullopt;
   return static_cast<uint32_t>(value);
+}
+
+// A decimal number as JSON writes one (an optional '-', digits, an optional fraction and
+// exponent), finite and not rounded to zero: what the admin API's JSON body can carry as it
+// was typed. strtod alone would also take hexadecimal ("0x10" as 16), "inf", "nan", and
+// "1e-400" as 0.
+std::optional<double> parse_decimal(const std::string& text) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+      ++i;
+    return i > from;
+  };
+  if (i < text.size() && text[i] == '-') ++i;
+  if (!digits()) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) return std::nullopt;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digits()) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), nullptr);
+  if (errno == ERANGE) return std::nullopt;  // overflows, or too small to tell from 0
+  return value;
 }
 
 // A whole number from 1 up to 2^32 - 1 (weights, timeouts: their callers bound them further).
@@ -148,11 +179,14 @@ Result<CtlCall> plan_ring_set(const CtlOptions& o) {
       }
       body[field] = *n;
     } else if (field == "balance_factor") {
-      char* end = nullptr;
-      const double d = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0')
-        return Status::error("ring set: balance_factor must be a number");
-      body[field] = d;
+      std::optional<double> d = parse_decimal(value);
+      if (!d) {
+        return Status::error(
+            "ring set: balance_factor must be a decimal number (such as 1.25), "
+            "not \"" +
+            value + "\"");
+      }
+      body[field] = *d;
     } else {
       body[field] = value;
     }

@@ -6,6 +6,8 @@
 #include <set>
 #include <string_view>
 
+#include "common/printable.h"
+
 namespace ringleader::app::ctl {
 namespace {
 
@@ -178,7 +180,7 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string cell(const nlohmann::json& value) {
   if (value.is_null()) return "-";
-  if (value.is_string()) return value == "" ? "-" : value.get<std::string>();
+  if (value.is_string()) return value == "" ? "-" : escaped(value.get<std::string>());
   if (value.is_number_float()) {
     const double d = value.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15)

@@ -172,6 +172,23 @@ class EndpointsTest(AdminCase):
             self.assertEqual(redis.Redis(port=primary.port).get(key), b"x")
         self.assertEqual(http("GET", self.rl.admin_port, "/ring/lookup")[0], 400)
 
+    def test_the_offline_lookup_prints_each_key_on_one_line_escaped(self):
+        # A key with a TAB, a newline, a CR, a backslash and ESC: one line, three columns, the
+        # key escaped, its hash and replicas those of the key itself.
+        key = "a\tb\nc\rd\\e\x1b[0m"
+        out = subprocess.run([RINGLEADER, "lookup", "-c", self.rl.config_path, key, "plain"],
+                             capture_output=True, check=True).stdout.decode()
+        lines = out.split("\n")
+        self.assertEqual(lines[-1], "")
+        self.assertEqual(len(lines), 3, out)
+        fields = lines[0].split("\t")
+        self.assertEqual(len(fields), 3, out)
+        self.assertEqual(fields[0], "a\\tb\\nc\\rd\\\\e\\x1b[0m")
+        self.assertTrue(lines[1].startswith("plain\t"))
+        _, body = http("GET", self.rl.admin_port, "/ring/lookup?key=" + urllib.parse.quote(key))
+        self.assertEqual(int(fields[1]), body["hash"])
+        self.assertEqual(fields[2].split(","), body["replicas"])
+
     def test_writes_reach_every_replica_that_lookup_names(self):
         # replicas = 2: a write lands on both backends /ring/lookup names, and only there.
         c = self.client()

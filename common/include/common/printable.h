@@ -1,4 +1,5 @@
 // printable: untrusted bytes made fit for a log line, an error reply or a terminal.
+// escaped: the same, reversibly, for output that scripts read back (columns of keys).
 #pragma once
 
 #include <string>
@@ -15,6 +16,35 @@ inline std::string printable(std::string_view s, size_t max) {
     out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
   }
   if (s.size() > max) out += "...";
+  return out;
+}
+
+// All of `s` with its backslashes and control bytes escaped: "\\", "\t", "\n", "\r", and
+// "\xHH" for the others (ESC, DEL, ...). Bytes from 0x80 up pass unchanged (UTF-8 stays
+// readable). The result holds no TAB, newline or terminal escape, so it can stand in a
+// tab-separated column, and undoing the escapes gives `s` back.
+inline std::string escaped(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(ch);
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace ringleader::app::ctl {
 namespace {
@@ -194,6 +197,29 @@ TEST(CtlArguments, RingChanges) {
             (nlohmann::json{{"replicas", 4294967295u}}));
   EXPECT_NE(plan_error({"ring", "set", "replicas=4294967296"}).find("below 2^32"),
             std::string::npos);
+}
+
+TEST(CtlArguments, BalanceFactorIsADecimalNumberAsTyped) {
+  for (const auto& [text, value] : std::vector<std::pair<std::string, double>>{{"1.25", 1.25},
+                                                                               {"2", 2.0},
+                                                                               {"0.5", 0.5},
+                                                                               {"1e1", 10.0},
+                                                                               {"1.5E+0", 1.5},
+                                                                               {"-1", -1.0}}) {
+    EXPECT_EQ(
+        nlohmann::json::parse(plan_ok({"ring", "set", "balance_factor=" + text}).request.body),
+        (nlohmann::json{{"balance_factor", value}}))
+        << text;
+  }
+  // What strtod alone would take: hexadecimal, infinities, NaN, spaces, a bare point, and
+  // numbers that round to 0 or overflow. Each would reach the server as another number.
+  for (const char* text :
+       {"0x10", "inf", "nan", " 1.5", "1.5 ", "+1.5", ".5", "1.", "1e", "1e-400", "1e400", ""}) {
+    EXPECT_NE(plan_error({"ring", "set", std::string("balance_factor=") + text})
+                  .find("balance_factor must be a decimal number"),
+              std::string::npos)
+        << text;
+  }
 }
 
 TEST(CtlArguments, PeerChanges) {

@@ -66,6 +66,12 @@ TEST(CtlFormat, Lookup) {
             "hash      1234\n"
             "epoch     3\n"
             "replicas  r2 (primary), r1\n");
+  // A key's control bytes and backslashes are escaped: it keeps to its cell and line, and
+  // sends the terminal nothing it would act on.
+  EXPECT_EQ(
+      format_answer(CtlView::kLookup, nlohmann::json{{"key", "a\tb\nc\\d\x1b[2J"}, {"hash", 1}}),
+      "key   a\\tb\\nc\\\\d\\x1b[2J\n"
+      "hash  1\n");
 }
 
 TEST(CtlFormat, ClusterStatusWithPeers) {
