@@ -117,9 +117,11 @@ std::string Server::metrics_text() {
     e.value(static_cast<double>(st.committed_conflicts));
     e.counter("ringleader_raft_frames_rejected_total",
               "Frames from other instances refused, closing their connection, by reason "
-              "(bad_mac: another membership.secret; group: a group bootstrapped with other "
+              "(bad_mac: another membership.secret, or a frame out of its place on its "
+              "connection: replayed, reordered, altered; group: a group bootstrapped with other "
               "voters, see /cluster foreign_peers; protocol: also connections closed for no "
-              "hello in time, too many waiting for one, or data on an outbound connection)");
+              "hello or challenge in time, too many waiting for one, data on an outbound "
+              "connection, or frames sealed by an earlier release)");
     e.value(static_cast<double>(st.transport.rejected_bad_mac), {{"reason", "bad_mac"}});
     e.value(static_cast<double>(st.transport.rejected_oversized), {{"reason", "oversized"}});
     e.value(static_cast<double>(st.transport.rejected_undecodable), {{"reason", "undecodable"}});

@@ -24,13 +24,14 @@ struct PeerTransport::Peer {
   raft::NodeId id;
   std::string address;
   sockaddr_storage addr{};
-  // Sealed frames waiting for the connection; bounded by max_queued_frames and (but for the
-  // newest frame) max_queued_bytes. `queued_bytes` is the sum of their sizes.
+  // Frames waiting for the connection, sealed when written (each with its connection's key and
+  // place); bounded by max_queued_frames and (but for the newest frame) max_queued_bytes.
+  // `queued_bytes` is the sum of their payloads' sizes.
   std::deque<QueuedFrame> queue;
   size_t queued_bytes = 0;
-  // The outbound connection (connecting or connected), or null.
+  // The outbound connection (connecting, waiting for its challenge, or connected), or null.
   Connection* conn = nullptr;
-  bool connected = false;
+  bool connected = false;  // the challenge arrived: frames can be sealed and written
   // A uv_write is in flight on conn; the next flush waits for it.
   bool writing = false;
   // Reconnect timer; heap-allocated, freed in its close callback.
@@ -48,12 +49,17 @@ struct PeerTransport::Connection {
   Peer* peer = nullptr;
   bool inbound = false;
   bool closing = false;
-  uint64_t opened_ms = 0;      // inbound: when it was accepted (uv_now)
+  uint64_t opened_ms = 0;      // when it was accepted, or connected (uv_now)
   uint64_t serial = 0;         // inbound: accepted as the serial-th (TransportStats::accepted)
   uint64_t last_frame_ms = 0;  // inbound: when a frame last arrived (uv_now)
   // Inbound: the node named by its Hello; empty before the Hello.
   raft::NodeId remote;
-  // Received bytes not parsed yet.
+  // The session key its frames are sealed with (wire.h): inbound, from the challenge this
+  // node wrote; outbound, from the one it read (empty until then).
+  std::string key;
+  // The place of the next frame on this connection: to expect (inbound) or to write.
+  uint64_t sequence = 0;
+  // Received bytes not parsed yet (outbound: of the challenge).
   std::string rbuf;
   char chunk[64 * 1024];
 };
@@ -227,8 +233,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::start(uv_loop_t* loop,
 
 void PeerTransport::set_founders(std::vector<raft::NodeId> founders) {
   founders_ = std::move(founders);
-  hello_ = seal_frame(options_.secret,
-                      encode_frame(Frame{Hello{options_.node_id, advertised_address_, founders_}}));
+  hello_ = encode_frame(Frame{Hello{options_.node_id, advertised_address_, founders_}});
 }
 
 std::vector<raft::NodeId> PeerTransport::founders_of(const raft::NodeId& id) const {
@@ -356,7 +361,7 @@ void PeerTransport::send(const raft::Message& message) {
     ++stats_.dropped_unknown_peer;
     return;
   }
-  queue_sealed(message.to, seal_frame(options_.secret, encode_frame(Frame{message})), 0);
+  queue_frame(message.to, encode_frame(Frame{message}), 0);
 }
 
 void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame, uint64_t send_by_ms) {
@@ -369,18 +374,18 @@ void PeerTransport::send_frame(const raft::NodeId& to, const Frame& frame, uint6
     ++stats_.dropped_unknown_peer;
     return;
   }
-  queue_sealed(to, seal_frame(options_.secret, encode_frame(frame)), send_by_ms);
+  queue_frame(to, encode_frame(frame), send_by_ms);
 }
 
-void PeerTransport::queue_sealed(const raft::NodeId& to, std::string sealed, uint64_t send_by_ms) {
+void PeerTransport::queue_frame(const raft::NodeId& to, std::string payload, uint64_t send_by_ms) {
   Peer& peer = *peers_.at(to);
-  peer.queued_bytes += sealed.size();
-  peer.queue.push_back(QueuedFrame{std::move(sealed), send_by_ms});
+  peer.queued_bytes += payload.size();
+  peer.queue.push_back(QueuedFrame{std::move(payload), send_by_ms});
   // The oldest frames go first (Raft retransmits what matters): a stalled peer cannot pin
   // more than max_queued_bytes of snapshots and entries.
   while (peer.queue.size() > options_.max_queued_frames ||
          (peer.queued_bytes > options_.max_queued_bytes && peer.queue.size() > 1)) {
-    peer.queued_bytes -= peer.queue.front().sealed.size();
+    peer.queued_bytes -= peer.queue.front().payload.size();
     peer.queue.pop_front();
     ++stats_.dropped_queue_full;
   }
@@ -394,11 +399,11 @@ void PeerTransport::flush(Peer& peer) {
   const uint64_t now = uv_now(loop_);
   while (!peer.queue.empty() && w->frames.size() < kMaxFramesPerWrite) {
     QueuedFrame& f = peer.queue.front();
-    peer.queued_bytes -= f.sealed.size();
+    peer.queued_bytes -= f.payload.size();
     if (f.send_by_ms != 0 && f.send_by_ms < now) {
       ++stats_.dropped_expired;
     } else {
-      w->frames.push_back(std::move(f.sealed));
+      w->frames.push_back(seal_frame(peer.conn->key, peer.conn->sequence++, f.payload));
     }
     peer.queue.pop_front();
   }
@@ -482,9 +487,9 @@ void PeerTransport::on_connected(Connection* conn, int status) {
   ++stats_.connects;
   // Once the socket exists: libuv applies its own idle time when asked before.
   uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
-  peer->connected = true;
-  peer->connected_at_ms = uv_now(loop_);
-  // Read only to notice when the peer goes away; peers never write on this connection.
+  conn->opened_ms = uv_now(loop_);
+  // Read the peer's challenge, then only to notice when the peer goes away: a peer writes
+  // nothing else on this connection.
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&conn->tcp),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -497,14 +502,42 @@ void PeerTransport::on_connected(Connection* conn, int status) {
         if (nread < 0) {
           c->owner->close_connection(c, "peer closed");
         } else if (nread > 0) {
-          c->owner->on_stray_data(c, std::string_view(buf->base, static_cast<size_t>(nread)));
+          c->owner->on_outbound_data(c, std::string_view(buf->base, static_cast<size_t>(nread)));
         }
       });
+}
+
+void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
+  Peer* peer = conn->peer;
+  if (peer == nullptr) return;
+  if (peer->connected) {
+    on_stray_data(conn, data);
+    return;
+  }
+  conn->rbuf.append(data);
+  const size_t take = std::min(conn->rbuf.size(), kChallengeBytes);
+  Result<std::string> nonce = decode_challenge(std::string_view(conn->rbuf).substr(0, take));
+  if (!nonce) {
+    on_stray_data(conn, conn->rbuf);
+    return;
+  }
+  if (nonce->empty()) return;  // more of it to come
+  const std::string after = conn->rbuf.substr(kChallengeBytes);
+  conn->rbuf.clear();
+  conn->rbuf.shrink_to_fit();
+  conn->key = session_key(options_.secret, *nonce);
+  conn->sequence = 0;
+  peer->connected = true;
+  peer->connected_at_ms = uv_now(loop_);
+  if (!after.empty()) {
+    on_stray_data(conn, after);
+    return;
+  }
   // The Hello goes first.
   peer->queue.push_front(QueuedFrame{hello_, 0});
   peer->queued_bytes += hello_.size();
   if (peer->queue.size() > options_.max_queued_frames + 1) {
-    peer->queued_bytes -= peer->queue[1].sealed.size();
+    peer->queued_bytes -= peer->queue[1].payload.size();
     peer->queue.erase(peer->queue.begin() + 1);
     ++stats_.dropped_queue_full;
   }
@@ -569,6 +602,22 @@ void PeerTransport::on_accept(int status) {
   }
   uv_tcp_nodelay(&conn->tcp, 1);
   uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
+  // The challenge: its nonce makes this connection's session key, so that frames recorded
+  // from another connection fail here. 21 bytes on a socket just accepted: written whole.
+  Result<std::string> nonce = random_nonce();
+  if (!nonce) {
+    RL_LOG_ERROR("membership %s: %s", options_.node_id.c_str(), nonce.error().c_str());
+    close_connection(conn, "no challenge");
+    return;
+  }
+  conn->key = session_key(options_.secret, *nonce);
+  std::string challenge = encode_challenge(*nonce);
+  uv_buf_t out = uv_buf_init(challenge.data(), static_cast<unsigned>(challenge.size()));
+  if (uv_try_write(reinterpret_cast<uv_stream_t*>(&conn->tcp), &out, 1) !=
+      static_cast<int>(challenge.size())) {
+    close_connection(conn, "cannot write the challenge");
+    return;
+  }
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&conn->tcp),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -590,15 +639,32 @@ size_t PeerTransport::unidentified() const {
 
 void PeerTransport::sweep_unidentified() {
   const uint64_t now = uv_now(loop_);
-  std::vector<Connection*> late;
+  std::vector<Connection*> late, unchallenged;
   for (Connection* c : connections_) {
     if (c->inbound && c->remote.empty() && now - c->opened_ms >= options_.hello_timeout_ms) {
       late.push_back(c);
+    } else if (!c->inbound && c->peer != nullptr && !c->peer->connected && c->opened_ms != 0 &&
+               now - c->opened_ms >= options_.hello_timeout_ms) {
+      unchallenged.push_back(c);
     }
   }
   for (Connection* c : late) {
     ++stats_.rejected_protocol;
     close_connection(c, "no hello in time");
+  }
+  for (Connection* c : unchallenged) {
+    ++stats_.rejected_protocol;
+    const Peer& peer = *c->peer;
+    if (warning_due(silent_warned_, peer.id, now)) {
+      RL_LOG_WARN(
+          "membership %s: peer %s at %s accepted a connection but sent no challenge within %u ms: "
+          "it runs an earlier ringleader release (upgrade it: frames are now sealed per "
+          "connection), or that address is not a membership listener (repeated at most every "
+          "%llu s)",
+          options_.node_id.c_str(), peer.id.c_str(), peer.address.c_str(),
+          options_.hello_timeout_ms, static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+    }
+    close_connection(c, "no challenge in time");
   }
 }
 
@@ -617,9 +683,9 @@ void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
   ++stats_.rejected_protocol;
   if (warning_due(stray_warned_, peer->id, uv_now(loop_))) {
     RL_LOG_WARN(
-        "membership %s: peer %s at %s wrote to this node's connection, which a ringleader "
-        "never does: is that address another instance's membership.listen? It sent \"%s\" "
-        "(repeated at most every %llu s)",
+        "membership %s: peer %s at %s wrote to this node's connection what a ringleader "
+        "never writes there (a ringleader sends one challenge): is that address another "
+        "instance's membership.listen? It sent \"%s\" (repeated at most every %llu s)",
         options_.node_id.c_str(), peer->id.c_str(), peer->address.c_str(),
         printable(data, 64).c_str(), static_cast<unsigned long long>(kWarnIntervalMs / 1000));
   }
@@ -646,12 +712,19 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
     if (conn->rbuf.size() - pos < kFrameHeaderBytes + len) break;
     std::string_view mac(head + 4, kMacBytes);
     std::string_view payload(head + kFrameHeaderBytes, len);
-    if (!mac_matches(options_.secret, payload, mac)) {
-      ++stats_.rejected_bad_mac;
-      warn_bad_mac(conn, payload);
-      close_connection(conn, "bad frame MAC (wrong membership.secret?)");
+    if (!mac_matches(conn->key, conn->sequence, payload, mac)) {
+      if (before_hello && unsessioned_mac_matches(options_.secret, payload, mac)) {
+        ++stats_.rejected_protocol;
+        warn_earlier_release(conn, payload);
+        close_connection(conn, "a frame of an earlier release (no session)");
+      } else {
+        ++stats_.rejected_bad_mac;
+        warn_bad_mac(conn, payload);
+        close_connection(conn, "bad frame MAC");
+      }
       return;
     }
+    ++conn->sequence;
     pos += kFrameHeaderBytes + len;
     if (!handle_frame(conn, payload)) return;
   }
@@ -739,34 +812,53 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
   return !conn->closing;
 }
 
-void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
-  std::string who;
-  std::string source;  // what the rate limit is kept by
-  if (conn->peer != nullptr) {
-    who = "peer " + conn->peer->id + " (" + conn->peer->address + ")";
-    source = conn->peer->id;
-  } else {
-    sockaddr_storage addr{};
-    int len = sizeof(addr);
-    uv_tcp_getpeername(&conn->tcp, reinterpret_cast<sockaddr*>(&addr), &len);
-    who = "a connection from " + format_socket_address(addr);
-    // Its first frame is a hello naming the sender. Unauthenticated, so only a claim, but
-    // the name an operator needs to find it.
-    Result<Frame> decoded = decode_frame(payload);
-    const Hello* hello = conn->remote.empty() && decoded ? std::get_if<Hello>(&*decoded) : nullptr;
-    auto printable = [](std::string_view id) {
-      return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-      });
-    };
-    if (hello != nullptr && printable(hello->node_id)) {
-      who += " that says it is peer " + hello->node_id;
-      source = hello->node_id;
-    } else {
-      const std::string address = format_socket_address(addr);
-      source = address.substr(0, address.rfind(':'));  // the host: each retry has a new port
-    }
+PeerTransport::Sender PeerTransport::describe_sender(Connection* conn,
+                                                     std::string_view payload) const {
+  Sender sender;
+  if (!conn->remote.empty()) {
+    // Its Hello passed: the id is authenticated.
+    sender.who = "peer " + conn->remote;
+    sender.source = conn->remote;
+    return sender;
   }
+  sockaddr_storage addr{};
+  int len = sizeof(addr);
+  uv_tcp_getpeername(&conn->tcp, reinterpret_cast<sockaddr*>(&addr), &len);
+  sender.who = "a connection from " + format_socket_address(addr);
+  // Its first frame is a hello naming the sender. Unauthenticated, so only a claim, but
+  // the name an operator needs to find it.
+  Result<Frame> decoded = decode_frame(payload);
+  const Hello* hello = decoded ? std::get_if<Hello>(&*decoded) : nullptr;
+  auto printable = [](std::string_view id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+  };
+  if (hello != nullptr && printable(hello->node_id)) {
+    sender.who += " that says it is peer " + hello->node_id;
+    sender.source = hello->node_id;
+  } else {
+    const std::string address = format_socket_address(addr);
+    sender.source = address.substr(0, address.rfind(':'));  // the host: each retry has a new port
+  }
+  return sender;
+}
+
+void PeerTransport::warn_earlier_release(Connection* conn, std::string_view payload) {
+  const Sender sender = describe_sender(conn, payload);
+  if (!warning_due(earlier_warned_, sender.source, uv_now(loop_))) return;
+  RL_LOG_WARN(
+      "membership %s: refused %s: it seals frames as releases before per-connection sessions "
+      "did (it reads no challenge), so its frames could be replayed; upgrade it to this "
+      "release (repeated at most every %llu s)",
+      options_.node_id.c_str(), sender.who.c_str(),
+      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+}
+
+void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
+  const Sender sender = describe_sender(conn, payload);
+  const std::string& who = sender.who;
+  const std::string& source = sender.source;
   // Peers reconnect every second or so: each source is named once, then again after
   // kBadMacWarnIntervalMs; and whatever connects (claiming any id), at most
   // kMaxBadMacWarnings lines are written per interval.
@@ -783,10 +875,17 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
   ++bad_mac_warnings_in_window_;
   if (bad_mac_warned_.size() >= 256) bad_mac_warned_.clear();  // bounded, whoever connects
   bad_mac_warned_[source] = now;
+  // Before the Hello, a wrong secret is what fails (or frames recorded from another
+  // connection); after it, the secret is right and the frame is not the one expected next.
   RL_LOG_WARN(
-      "membership %s: frames from %s fail authentication: its membership.secret is not "
-      "this node's (%llu rejected so far; repeated at most every %llu s)",
+      "membership %s: frames from %s fail authentication: %s (%llu rejected so far; repeated "
+      "at most every %llu s)",
       options_.node_id.c_str(), who.c_str(),
+      conn->remote.empty()
+          ? "its membership.secret is not this node's, or they were recorded from another "
+            "connection"
+          : "a frame out of its place on the connection (replayed, reordered or altered on "
+            "the way)",
       static_cast<unsigned long long>(stats_.rejected_bad_mac),
       static_cast<unsigned long long>(kBadMacWarnIntervalMs / 1000));
 }

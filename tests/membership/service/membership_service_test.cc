@@ -542,24 +542,36 @@ TEST_F(ServiceTest, AForwardedChangeReadAfterItsDeadlineIsNotProposed) {
   const std::string& address = nodes_[leader]->address;
   sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  // The leader's challenge first: this connection's frames are sealed with its session key.
+  std::string challenge;
+  while (challenge.size() < transport::kChallengeBytes) {
+    char buf[transport::kChallengeBytes];
+    const ssize_t n = ::recv(fd, buf, transport::kChallengeBytes - challenge.size(), 0);
+    ASSERT_GT(n, 0);
+    challenge.append(buf, static_cast<size_t>(n));
+  }
+  Result<std::string> nonce = transport::decode_challenge(challenge);
+  ASSERT_TRUE(nonce.is_ok() && !nonce->empty());
+  const std::string key = transport::session_key("service-test", *nonce);
   const uint64_t unix_now =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
-  auto forward = [&](uint64_t id, const std::string& name, uint16_t port, uint64_t deadline) {
+  auto forward = [&](uint64_t sequence, uint64_t id, const std::string& name, uint16_t port,
+                     uint64_t deadline) {
     transport::ForwardRequest request;
     request.request_id = id;
     request.kind = transport::ForwardKind::kCommand;
     request.command = state::encode_command(state::AddBackend{backend(name, port)});
     request.deadline_unix_ms = deadline;
-    return transport::seal_frame("service-test", transport::encode_frame(request));
+    return transport::seal_frame(key, sequence, transport::encode_frame(request));
   };
   const std::string frames =
       transport::seal_frame(
-          "service-test",
+          key, 0,
           transport::encode_frame(transport::Frame{transport::Hello{nodes_[follower]->id, ""}})) +
-      forward(uint64_t{1} << 40, "late", 7009, unix_now - 1000) +
-      forward((uint64_t{1} << 40) + 1, "fresh", 7010, unix_now + 60'000);
+      forward(1, uint64_t{1} << 40, "late", 7009, unix_now - 1000) +
+      forward(2, (uint64_t{1} << 40) + 1, "fresh", 7010, unix_now + 60'000);
   ASSERT_EQ(::send(fd, frames.data(), frames.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(frames.size()));
   // Frames are handled in order: once the fresh one applied, the late one was refused.

@@ -89,6 +89,12 @@ class TransportTest : public ::testing::Test {
   PeerTransport& t(size_t i) { return *transports_[i]; }
   Inbox& in(size_t i) { return *inboxes_[i]; }
 
+  // Runs the loop until the raw client `c` has read its connection's challenge.
+  template <typename Client>
+  bool handshake(Client& c, const std::string& secret = kSecret) {
+    return run_until([&] { return c.read_challenge(secret); });
+  }
+
   // Runs the loop until `done` holds or `timeout_ms` passes; returns done().
   bool run_until(const std::function<bool()>& done, int timeout_ms = 5000) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -144,21 +150,41 @@ class RawClient {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
   }
-  // True once the peer closed the connection (read returns 0 or an error).
+  // True once the peer closed the connection (read returns 0 or an error). Reads past the
+  // challenge.
   bool closed_by_peer() {
     char c;
     ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
+  // Reads what has arrived of the challenge the transport writes first; true once it is all
+  // in, and the session key (under `secret`) is known.
+  bool read_challenge(const std::string& secret = kSecret) {
+    char buf[kChallengeBytes];
+    const ssize_t n = ::recv(fd_, buf, kChallengeBytes - challenge_.size(), MSG_DONTWAIT);
+    if (n > 0) challenge_.append(buf, static_cast<size_t>(n));
+    Result<std::string> nonce = decode_challenge(challenge_);
+    if (!nonce || nonce->empty()) return false;
+    nonce_ = *nonce;
+    key_ = session_key(secret, nonce_);
+    return true;
+  }
+  const std::string& nonce() const { return nonce_; }
+  // `payload` sealed as this connection's next frame.
+  std::string seal(const std::string& payload) { return seal_frame(key_, sequence_++, payload); }
+  std::string hello(const std::string& id) { return seal(encode_frame(Frame{Hello{id, ""}})); }
+  std::string heartbeat(const raft::NodeId& from, const raft::NodeId& to, uint64_t seq) {
+    return seal(encode_message(raft::Message{from, to, 3, raft::AppendRequest{0, 0, {}, 0, seq}}));
+  }
 
  private:
   int fd_ = -1;
   bool ok_ = false;
+  std::string challenge_;
+  std::string nonce_;
+  std::string key_;
+  uint64_t sequence_ = 0;
 };
-
-std::string sealed_hello(const std::string& id, const std::string& secret = kSecret) {
-  return seal_frame(secret, encode_frame(Frame{Hello{id, ""}}));
-}
 
 TEST_F(TransportTest, ExchangesMessagesBothWays) {
   size_t a = start("a");
@@ -288,13 +314,14 @@ TEST_F(TransportTest, WrongSecretIsRejected) {
 
 TEST_F(TransportTest, CorruptedByteClosesConnectionAndReconnectWorks) {
   size_t a = start("a");
-  std::string frame = seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)));
   {
     RawClient client(t(a).listen_address());
     ASSERT_TRUE(client.ok());
-    std::string corrupted = frame;
+    ASSERT_TRUE(handshake(client));
+    std::string hello = client.hello("z");
+    std::string corrupted = client.heartbeat("z", "a", 1);
     corrupted[corrupted.size() - 3] ^= 0x40;
-    ASSERT_TRUE(client.write(sealed_hello("z") + corrupted));
+    ASSERT_TRUE(client.write(hello + corrupted));
     ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
   }
   EXPECT_EQ(t(a).stats().rejected_bad_mac, 1u);
@@ -302,9 +329,96 @@ TEST_F(TransportTest, CorruptedByteClosesConnectionAndReconnectWorks) {
 
   RawClient again(t(a).listen_address());
   ASSERT_TRUE(again.ok());
-  ASSERT_TRUE(again.write(sealed_hello("z") + frame));
+  ASSERT_TRUE(handshake(again));
+  const std::string hello = again.hello("z");
+  ASSERT_TRUE(again.write(hello + again.heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   EXPECT_EQ(in(a).messages[0].from, "z");
+}
+
+// Frames recorded from one connection are good on that connection only, at their place:
+// played again on another connection, or again on their own, they fail their MAC and
+// deliver nothing.
+TEST_F(TransportTest, RecordedFramesCannotBeReplayed) {
+  size_t a = start("a");
+  RawClient first(t(a).listen_address());
+  ASSERT_TRUE(handshake(first));
+  const std::string hello = first.hello("z");
+  const std::string heartbeat1 = first.heartbeat("z", "a", 1);
+  ASSERT_TRUE(first.write(hello + heartbeat1));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+
+  // On a new connection: its challenge has another nonce, so another session key.
+  RawClient replay(t(a).listen_address());
+  ASSERT_TRUE(handshake(replay));
+  EXPECT_NE(replay.nonce(), first.nonce());
+  ASSERT_TRUE(replay.write(hello + heartbeat1));
+  ASSERT_TRUE(run_until([&] { return replay.closed_by_peer(); }));
+  EXPECT_EQ(t(a).stats().rejected_bad_mac, 1u);
+
+  // On its own connection, the same frame again is out of place.
+  ASSERT_TRUE(first.write(heartbeat1));
+  ASSERT_TRUE(run_until([&] { return first.closed_by_peer(); }));
+  EXPECT_EQ(t(a).stats().rejected_bad_mac, 2u);
+  ASSERT_EQ(in(a).messages.size(), 1u);
+  EXPECT_EQ(seq_of(in(a).messages[0]), 1u);
+}
+
+// A frame sealed as releases before per-connection sessions sealed it (the secret's MAC of
+// the payload, no challenge read) is refused, and counted as a protocol mismatch rather than
+// as another secret.
+TEST_F(TransportTest, FramesSealedWithoutASessionAreRefused) {
+  size_t a = start("a");
+  RawClient old_release(t(a).listen_address());
+  ASSERT_TRUE(old_release.ok());
+  const std::string payload = encode_frame(Frame{Hello{"z", ""}});
+  std::string frame(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    frame[i] = static_cast<char>(payload.size() >> (8 * i));
+  frame += unsessioned_frame_mac(kSecret, payload) + payload;
+  ASSERT_TRUE(old_release.write(frame));
+  ASSERT_TRUE(run_until([&] { return old_release.closed_by_peer(); }));
+  EXPECT_EQ(t(a).stats().rejected_protocol, 1u);
+  EXPECT_EQ(t(a).stats().rejected_bad_mac, 0u);
+  EXPECT_TRUE(in(a).learned.empty());
+}
+
+// A node that dials a peer which accepts and sends no challenge (an earlier release) gives up
+// on that connection after hello_timeout_ms and dials again; nothing is written to it.
+TEST_F(TransportTest, APeerThatSendsNoChallengeGetsNoFrames) {
+  hello_timeout_ms_ = 200;
+  const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  socklen_t len = sizeof(sa);
+  ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  ASSERT_EQ(::listen(server, 8), 0);
+  ASSERT_EQ(::fcntl(server, F_SETFL, O_NONBLOCK), 0);
+  size_t a = start("a");
+  ASSERT_TRUE(t(a).set_peer("old", "127.0.0.1:" + std::to_string(ntohs(sa.sin_port))).is_ok());
+  t(a).send(heartbeat("a", "old", 1));
+  std::vector<int> accepted;
+  std::string received;
+  ASSERT_TRUE(run_until([&] {
+    for (int fd; (fd = ::accept(server, nullptr, nullptr)) >= 0;) {
+      ::fcntl(fd, F_SETFL, O_NONBLOCK);
+      accepted.push_back(fd);
+    }
+    for (int fd : accepted) {
+      char buf[256];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
+        received.append(buf, static_cast<size_t>(n));
+    }
+    return accepted.size() >= 2;  // the first connection given up on, a second one made
+  }));
+  EXPECT_EQ(received, "");
+  EXPECT_FALSE(t(a).connected("old"));
+  EXPECT_GE(t(a).stats().rejected_protocol, 1u);
+  for (int fd : accepted)
+    ::close(fd);
+  ::close(server);
 }
 
 TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
@@ -331,22 +445,25 @@ TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
   }
   {
     RawClient client(t(a).listen_address());
-    ASSERT_TRUE(client.write(seal_frame(kSecret, "\x01\x63garbage")));
+    ASSERT_TRUE(handshake(client));
+    ASSERT_TRUE(client.write(client.seal("\x01\x63garbage")));
     ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
     EXPECT_EQ(t(a).stats().rejected_undecodable, 1u);
   }
   {
     RawClient client(t(a).listen_address());
-    ASSERT_TRUE(client.write(seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+    ASSERT_TRUE(handshake(client));
+    ASSERT_TRUE(client.write(client.heartbeat("z", "a", 1)));
     ASSERT_TRUE(run_until([&] { return client.closed_by_peer(); }));
     EXPECT_EQ(t(a).stats().rejected_protocol, 1u);
   }
   {
     // A message claiming another sender than the hello is dropped.
     RawClient client(t(a).listen_address());
-    ASSERT_TRUE(client.write(sealed_hello("z") +
-                             seal_frame(kSecret, encode_message(heartbeat("y", "a", 1))) +
-                             seal_frame(kSecret, encode_message(heartbeat("z", "a", 2)))));
+    ASSERT_TRUE(handshake(client));
+    const std::string hello = client.hello("z");
+    const std::string other = client.heartbeat("y", "a", 1);
+    ASSERT_TRUE(client.write(hello + other + client.heartbeat("z", "a", 2)));
     ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
     EXPECT_EQ(seq_of(in(a).messages[0]), 2u);
     EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
@@ -378,8 +495,9 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
   EXPECT_FALSE(extra.closed_by_peer());
   // A peer with a Hello gets through while the cap is full.
   RawClient peer(t(a).listen_address());
-  ASSERT_TRUE(
-      peer.write(sealed_hello("z") + seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+  ASSERT_TRUE(handshake(peer));
+  const std::string hello = peer.hello("z");
+  ASSERT_TRUE(peer.write(hello + peer.heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   // The peer's connection pushed the next oldest out; the rest time out; the peer stays.
   ASSERT_TRUE(run_until([&] {
@@ -396,22 +514,26 @@ TEST_F(TransportTest, APeersNewerConnectionReplacesTheSilentOlderOne) {
   hello_timeout_ms_ = 200;
   size_t a = start("a");
   RawClient old_link(t(a).listen_address());
-  ASSERT_TRUE(old_link.write(sealed_hello("z")));
+  ASSERT_TRUE(handshake(old_link));
+  ASSERT_TRUE(old_link.write(old_link.hello("z")));
   RawClient other(t(a).listen_address());
-  ASSERT_TRUE(other.write(sealed_hello("y")));
+  ASSERT_TRUE(handshake(other));
+  ASSERT_TRUE(other.write(other.hello("y")));
   ASSERT_TRUE(run_until([&] { return t(a).stats().accepted == 2; }));
   // Not yet silent for hello_timeout_ms: a second "z" now is a twin, and both stay.
   RawClient twin(t(a).listen_address());
-  ASSERT_TRUE(
-      twin.write(sealed_hello("z") + seal_frame(kSecret, encode_message(heartbeat("z", "a", 1)))));
+  ASSERT_TRUE(handshake(twin));
+  const std::string twin_hello = twin.hello("z");
+  ASSERT_TRUE(twin.write(twin_hello + twin.heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   EXPECT_FALSE(old_link.closed_by_peer());
   // Once both have been silent that long, the newest replaces them.
   auto quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
   run_until([&] { return std::chrono::steady_clock::now() > quiet_until; }, 1000);
   RawClient new_link(t(a).listen_address());
-  ASSERT_TRUE(new_link.write(sealed_hello("z") +
-                             seal_frame(kSecret, encode_message(heartbeat("z", "a", 7)))));
+  ASSERT_TRUE(handshake(new_link));
+  const std::string new_hello = new_link.hello("z");
+  ASSERT_TRUE(new_link.write(new_hello + new_link.heartbeat("z", "a", 7)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 2; }));
   ASSERT_TRUE(run_until([&] { return old_link.closed_by_peer() && twin.closed_by_peer(); }));
   EXPECT_FALSE(other.closed_by_peer());  // another peer's link stays
@@ -430,7 +552,9 @@ TEST_F(TransportTest, APeerAddressThatAnswersIsNotAMembershipListener) {
   ASSERT_EQ(::listen(server, 4), 0);
   ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len), 0);
   size_t a = start("a", kSecret, {{"web", "127.0.0.1:" + std::to_string(ntohs(sa.sin_port))}});
-  ASSERT_TRUE(run_until([&] { return t(a).connected("web"); }));
+  // Connected, though not to a peer: no challenge came, so nothing is written.
+  ASSERT_TRUE(run_until([&] { return t(a).stats().connects == 1; }));
+  EXPECT_FALSE(t(a).connected("web"));
   const int accepted = ::accept(server, nullptr, nullptr);
   ASSERT_GE(accepted, 0);
   const std::string answer = "HTTP/1.1 400 Bad Request\r\n\r\n";
@@ -441,11 +565,7 @@ TEST_F(TransportTest, APeerAddressThatAnswersIsNotAMembershipListener) {
   timeval wait{5, 0};
   ASSERT_EQ(::setsockopt(accepted, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
   char byte = 0;
-  ssize_t n = 0;
-  do {  // what a sent (its Hello), then the end of the stream
-    n = ::recv(accepted, &byte, 1, 0);
-  } while (n > 0);
-  EXPECT_EQ(n, 0);
+  EXPECT_EQ(::recv(accepted, &byte, 1, 0), 0);  // the end of the stream, and nothing before
   ::close(accepted);
   ::close(server);
 }

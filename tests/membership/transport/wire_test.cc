@@ -262,22 +262,52 @@ TEST(Wire, FuzzedInputNeverCrashes) {
   EXPECT_LT(accepted, 30000u);
 }
 
-TEST(Wire, MacDependsOnSecretAndPayload) {
+TEST(Wire, MacDependsOnKeySequenceAndPayload) {
   std::string payload = encode_frame(Hello{"p1", "127.0.0.1:1"});
-  std::string mac = frame_mac("secret", payload);
+  const std::string key = session_key("secret", std::string(kNonceBytes, 'n'));
+  std::string mac = frame_mac(key, 7, payload);
   EXPECT_EQ(mac.size(), kMacBytes);
-  EXPECT_TRUE(mac_matches("secret", payload, mac));
-  EXPECT_FALSE(mac_matches("Secret", payload, mac));
+  EXPECT_TRUE(mac_matches(key, 7, payload, mac));
+  EXPECT_FALSE(mac_matches(key, 6, payload, mac));
+  EXPECT_FALSE(mac_matches(key, 8, payload, mac));
+  EXPECT_FALSE(mac_matches(session_key("Secret", std::string(kNonceBytes, 'n')), 7, payload, mac));
+  EXPECT_FALSE(mac_matches(session_key("secret", std::string(kNonceBytes, 'm')), 7, payload, mac));
   std::string changed = payload;
   changed.back() ^= 1;
-  EXPECT_FALSE(mac_matches("secret", changed, mac));
-  EXPECT_FALSE(mac_matches("secret", payload, mac.substr(1)));
+  EXPECT_FALSE(mac_matches(key, 7, changed, mac));
+  EXPECT_FALSE(mac_matches(key, 7, payload, mac.substr(1)));
+  // Neither the session's MAC nor an earlier release's passes for the other.
+  EXPECT_FALSE(unsessioned_mac_matches("secret", payload, mac));
+  EXPECT_TRUE(unsessioned_mac_matches("secret", payload, unsessioned_frame_mac("secret", payload)));
+  EXPECT_FALSE(mac_matches(key, 0, payload, unsessioned_frame_mac("secret", payload)));
+  // An empty secret (loopback without one) still makes a key.
+  EXPECT_EQ(session_key("", std::string(kNonceBytes, 'n')).size(), kMacBytes);
 
-  std::string sealed = seal_frame("secret", payload);
+  std::string sealed = seal_frame(key, 7, payload);
   ASSERT_EQ(sealed.size(), kFrameHeaderBytes + payload.size());
   EXPECT_EQ(static_cast<uint8_t>(sealed[0]), payload.size());
   EXPECT_EQ(sealed.substr(4, kMacBytes), mac);
   EXPECT_EQ(sealed.substr(kFrameHeaderBytes), payload);
+}
+
+TEST(Wire, ChallengesAreReadByteByByte) {
+  Result<std::string> nonce = random_nonce();
+  ASSERT_TRUE(nonce.is_ok());
+  ASSERT_EQ(nonce->size(), kNonceBytes);
+  EXPECT_NE(*nonce, *random_nonce());
+  const std::string challenge = encode_challenge(*nonce);
+  ASSERT_EQ(challenge.size(), kChallengeBytes);
+  for (size_t n = 0; n < kChallengeBytes; ++n) {
+    Result<std::string> partial = decode_challenge(std::string_view(challenge).substr(0, n));
+    ASSERT_TRUE(partial.is_ok()) << n;
+    EXPECT_EQ(*partial, "") << n;
+  }
+  EXPECT_EQ(*decode_challenge(challenge), *nonce);
+  EXPECT_FALSE(decode_challenge(challenge + "x").is_ok());
+  // What other servers write first is not a challenge, however little of it has arrived.
+  for (std::string other : {"H", "HTTP/1.1 400", "-ERR", "+OK", "RLMC\x02"}) {
+    EXPECT_FALSE(decode_challenge(other).is_ok()) << other;
+  }
 }
 
 }  // namespace

@@ -2,13 +2,19 @@
 //
 // One listener on TransportOptions::listen takes connections from peers; one outbound
 // connection per known peer carries everything this node sends to that peer. Each direction
-// of a pair of nodes therefore has its own connection: outbound connections only write,
-// inbound connections only read.
+// of a pair of nodes therefore has its own connection: the accepting node writes one
+// challenge on it, and from then on only the connecting node writes.
 //
-//   - Every frame is length + HMAC-SHA256(secret, payload) + payload (see wire.h). A frame with
-//     a bad MAC, a length above max_frame_payload or a payload that does not decode closes
+//   - The challenge carries a random nonce; the connection's frames are sealed with a session
+//     key made from the secret and that nonce, each frame's MAC covering its place on the
+//     connection (see wire.h). So frames recorded from one connection fail on any other, and
+//     a frame replayed, reordered or dropped on its own makes the next fail. A frame with a
+//     bad MAC, a length above max_frame_payload or a payload that does not decode closes
 //     that connection and is counted in TransportStats; nothing a peer sends can crash the
-//     process. (The MAC authenticates peers; it does not hide traffic or stop replays.)
+//     process. (The MAC authenticates peers; it does not hide traffic.) A caller that sends
+//     no challenge's answer but a frame sealed the way earlier releases did is refused and
+//     told apart in the log; a peer that accepts a connection and sends no challenge within
+//     hello_timeout_ms (an earlier release) is named in a warning and dialed again later.
 //   - The first frame on a connection is a Hello with the caller's node id and listen address.
 //     A peer that was unknown, or that now listens elsewhere, is added to the peer list, so a
 //     node learns the address of a new learner when the learner connects.
@@ -31,8 +37,9 @@
 //     one lost its other end in a partition or a crash and would otherwise stay open for
 //     good); one still delivering means two processes claim the id, which is logged. TCP
 //     keepalive is on for every connection, so a peer that vanished is noticed.
-//   - A peer never writes on the connection this node opened to it: whatever arrives there
-//     shows the address is not a ringleader's membership listener (an HTTP server, Redis, ...).
+//   - A peer writes nothing but its challenge on the connection this node opened to it:
+//     anything else shows the address is not a ringleader's membership listener (an HTTP
+//     server, Redis, ...).
 //     The connection is closed and counted (rejected_protocol), and a warning names the peer,
 //     its address and the first bytes it sent (at most every 30 s per peer).
 //   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers, those
@@ -94,11 +101,12 @@ struct TransportStats {
   uint64_t dropped_expired = 0;       // still queued at their send_by time
   uint64_t dropped_blocked = 0;       // by set_blocked, either direction
   uint64_t dropped_unknown_peer = 0;  // sent to a node with no known address
-  uint64_t rejected_bad_mac = 0;      // each closed the connection
+  uint64_t rejected_bad_mac = 0;      // another secret, or out of place; each closed it
   uint64_t rejected_oversized = 0;    // each closed the connection
   uint64_t rejected_undecodable = 0;  // each closed the connection
   // No hello first (or none in time, or too many waiting to send one), self hello, a message
-  // from/to someone else, data on an outbound connection.
+  // from/to someone else, data on an outbound connection other than a challenge, no
+  // challenge in time, a frame sealed as earlier releases did.
   uint64_t rejected_protocol = 0;
   uint64_t rejected_group = 0;  // hello naming other founders; each closed the connection
   uint64_t connects = 0;        // outbound connections established
@@ -182,7 +190,9 @@ class PeerTransport {
   void sweep_unidentified();
   // Inbound connections that have not sent their Hello yet.
   size_t unidentified() const;
-  // Data arrived on the outbound connection `conn`, which peers never write on.
+  // Data arrived on the outbound connection `conn`: its challenge, then nothing.
+  void on_outbound_data(Connection* conn, std::string_view data);
+  // What arrived on `conn` is not what a peer writes there.
   void on_stray_data(Connection* conn, std::string_view data);
   // Logs, rate-limited per id, that two live inbound connections claim to be `id`.
   void warn_twin(const raft::NodeId& id);
@@ -195,17 +205,26 @@ class PeerTransport {
   // False when the connection was closed while handling the frame.
   bool handle_frame(Connection* conn, std::string_view payload);
   void close_connection(Connection* conn, const char* reason);
-  // Logs, rate-limited per source, that `conn` carries frames sealed with another secret
-  // (`payload` is the rejected frame's).
+  // Who sent `payload` on the inbound `conn`, for a warning: `who` for the line, `source` to
+  // rate-limit by (the peer's id, claimed or proven, or else its host).
+  struct Sender {
+    std::string who;
+    std::string source;
+  };
+  Sender describe_sender(Connection* conn, std::string_view payload) const;
+  // Logs, rate-limited per source, that `conn` carries frames that fail their MAC: another
+  // secret, or frames out of their place (`payload` is the rejected frame's).
   void warn_bad_mac(Connection* conn, std::string_view payload);
+  // Logs, rate-limited per source, that `conn` carries frames sealed as earlier releases did.
+  void warn_earlier_release(Connection* conn, std::string_view payload);
   // Logs, rate-limited per peer, that `id` belongs to a group with other founders.
   void warn_foreign_group(const raft::NodeId& id, const std::vector<raft::NodeId>& founders);
-  // A sealed frame waiting for its peer's connection; send_by_ms as for send_frame.
+  // A frame's payload waiting for its peer's connection; send_by_ms as for send_frame.
   struct QueuedFrame {
-    std::string sealed;
+    std::string payload;
     uint64_t send_by_ms = 0;
   };
-  void queue_sealed(const raft::NodeId& to, std::string sealed, uint64_t send_by_ms);
+  void queue_frame(const raft::NodeId& to, std::string payload, uint64_t send_by_ms);
   bool blocked_in(const raft::NodeId& id) const { return blocked_in_.count(id) > 0; }
   bool blocked_out(const raft::NodeId& id) const { return blocked_out_.count(id) > 0; }
 
@@ -216,7 +235,7 @@ class PeerTransport {
   uv_tcp_t* listener_ = nullptr;
   std::string listen_address_;
   std::string advertised_address_;  // sent in the Hello; may be empty
-  // The sealed Hello sent first on every outbound connection.
+  // The Hello's payload, sent first on every outbound connection.
   std::string hello_;
   std::vector<raft::NodeId> founders_;
   // Founders named by each peer's last accepted Hello.
@@ -227,6 +246,10 @@ class PeerTransport {
   std::map<raft::NodeId, uint64_t> stray_warned_;
   // When each id was last named in a warning about two live connections claiming it.
   std::map<raft::NodeId, uint64_t> twin_warned_;
+  // When each peer was last named for sending no challenge.
+  std::map<raft::NodeId, uint64_t> silent_warned_;
+  // When each source was last named for sealing frames as earlier releases did.
+  std::map<std::string, uint64_t> earlier_warned_;
   // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
   uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.

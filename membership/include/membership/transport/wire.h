@@ -1,9 +1,19 @@
 // Wire format between membership peers: the frames PeerTransport carries, and their versioned
 // binary encoding. Pure functions; no sockets here.
 //
+//   connection          = challenge (listener -> caller) then frames (caller -> listener)
+//   challenge           = "RLMC" | u8 1 | 16 random bytes (the nonce), written by the
+//                         listening node as soon as it accepts
 //   frame on the stream = u32 payload length (little-endian)
-//                       | 32 bytes HMAC-SHA256(secret, payload)
+//                       | 32 bytes HMAC-SHA256(session key, u64 sequence | payload)
 //                       | payload
+//   session key         = HMAC-SHA256(secret, "ringleader membership session" | nonce)
+//   sequence            = the frame's place on its connection, from 0 (the Hello), not sent
+//
+// So a frame is good on one connection, at one place: recorded frames replayed on another
+// connection, or again, reordered or dropped on theirs, fail their MAC. Frames of earlier
+// releases were sealed with HMAC-SHA256(secret, payload) and no challenge; such a frame is
+// recognised (unsessioned_mac_matches) only to say so, never accepted.
 //   payload             = u8 version | u8 kind | body
 //   version: 3 for forward requests (kWireVersion, the only kind it changed), 2 for the other
 //   kinds, so that a release that reads version 2 still reads them; 1 to 3 are decoded.
@@ -117,12 +127,31 @@ Result<Frame> decode_frame(std::string_view payload);
 std::string encode_message(const raft::Message& message);
 Result<raft::Message> decode_message(std::string_view payload);
 
-// HMAC-SHA256 of `payload` under `secret`.
-std::string frame_mac(std::string_view secret, std::string_view payload);
-// Length + MAC + payload, ready for the stream.
-std::string seal_frame(std::string_view secret, std::string_view payload);
+// The challenge a listening node writes first on each connection it accepts.
+inline constexpr size_t kNonceBytes = 16;
+inline constexpr size_t kChallengeBytes = 4 + 1 + kNonceBytes;
+// kNonceBytes from the system's random source (OpenSSL's RAND_bytes); an error when it fails.
+Result<std::string> random_nonce();
+std::string encode_challenge(std::string_view nonce);
+// What the first `bytes.size()` bytes of a stream may still turn out to be: a challenge
+// (kChallengeBytes of them: its nonce), its beginning (fewer: empty), or not one (error).
+Result<std::string> decode_challenge(std::string_view bytes);
+// The key a connection's frames are sealed with, from the group's secret and the nonce of
+// that connection's challenge.
+std::string session_key(std::string_view secret, std::string_view nonce);
+
+// HMAC-SHA256 of the sequence number and `payload` under `key`.
+std::string frame_mac(std::string_view key, uint64_t sequence, std::string_view payload);
+// Length + MAC + payload, ready for the stream as the connection's sequence-th frame.
+std::string seal_frame(std::string_view key, uint64_t sequence, std::string_view payload);
 // Constant-time comparison of a received MAC with the expected one.
-bool mac_matches(std::string_view secret, std::string_view payload, std::string_view mac);
+bool mac_matches(std::string_view key, uint64_t sequence, std::string_view payload,
+                 std::string_view mac);
+// What an earlier release sealed `payload` with: HMAC-SHA256(secret, payload), no session.
+std::string unsessioned_frame_mac(std::string_view secret, std::string_view payload);
+// Whether `mac` is that: for a clear refusal, never to accept the frame.
+bool unsessioned_mac_matches(std::string_view secret, std::string_view payload,
+                             std::string_view mac);
 
 // Field-wise equality of messages (raft::Message has no operator==), for tests.
 bool same_message(const raft::Message& a, const raft::Message& b);
