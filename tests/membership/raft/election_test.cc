@@ -27,6 +27,31 @@ TEST(Election, ThreeNodesElectOneLeaderWhoCommitsItsNoop) {
   EXPECT_NO_VIOLATION(c);
 }
 
+// A message at a term no election reaches is dropped: a node pushed to 2^64 - 1 would wrap
+// to term 0 at its next campaign, and every vote would be refused for good.
+TEST(Election, ATermPastKMaxTermIsDropped) {
+  for (raft::Term term : {raft::kMaxTerm, UINT64_MAX - 1, UINT64_MAX}) {
+    raft::PersistentState state;
+    state.hard_state.term = 2;
+    state.entries = entries_with_terms({1, 1, 2});
+    auto node = make_node("p2", state);
+    node->step(raft::Message{"p1", "p2", term, raft::AppendResponse{}});
+    node->step(raft::Message{"p1", "p2", term, raft::AppendRequest{3, 2, {}, 3, 1}});
+    node->step(raft::Message{
+        "p1", "p2", term,
+        raft::VoteRequest{raft::VoteKind::kVote, raft::ElectionCause::kTimeout, 3, 2}});
+    EXPECT_EQ(node->term(), 2u) << term;
+    EXPECT_EQ(node->commit_index(), 0u) << term;
+    EXPECT_TRUE(node->check_invariants().is_ok()) << term;
+  }
+  // The last term below it is still taken.
+  raft::PersistentState state;
+  state.hard_state.term = 2;
+  auto node = make_node("p2", state);
+  node->step(raft::Message{"p1", "p2", raft::kMaxTerm - 1, raft::AppendResponse{}});
+  EXPECT_EQ(node->term(), raft::kMaxTerm - 1);
+}
+
 TEST(Election, SingleVoterElectsItself) {
   ClusterOptions o;
   o.founders = {"solo"};

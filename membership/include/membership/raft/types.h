@@ -15,6 +15,10 @@ using Index = uint64_t;
 // No log comes near this index. A message naming a later one is dropped as inconsistent, so
 // index + 1 never wraps whatever a peer sends.
 inline constexpr Index kMaxIndex = Index{1} << 62;
+// No election comes near this term either. A message naming a later one is dropped, so a peer
+// cannot push a node to a term whose successor wraps to 0 (where every vote would be refused
+// for good, the term being persisted).
+inline constexpr Term kMaxTerm = Term{1} << 62;
 
 // What a log entry holds.
 //   noop    — appended by every new leader at the start of its term; carries no data.
