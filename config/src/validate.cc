@@ -236,6 +236,19 @@ void validate_admin(const Config& config, Diagnostics* diagnostics) {
                                   "got " +
                                   quote(config.membership.listen));
   }
+  // A token guards changes made through the admin API; a follower forwards its changes to the
+  // leader over the Raft transport, which asks for no token. Without a secret, anyone who
+  // reaches membership.listen (any local user, on loopback) could change the membership the
+  // token is there to guard.
+  if (config.membership.mode == MembershipMode::kRaft && config.membership.secret.empty() &&
+      !config.admin.token.empty() && !diagnostics->failed("membership.secret")) {
+    diagnostics->error_at_key(
+        "membership.secret",
+        "expected a secret while admin.token is set: without one, anyone who reaches " +
+            config.membership.listen +
+            " could change the membership through the Raft transport, which asks for no token; "
+            "set membership.secret on every instance");
+  }
 }
 
 void validate_listeners(const Config& config, Diagnostics* diagnostics) {

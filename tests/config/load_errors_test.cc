@@ -808,6 +808,19 @@ TEST(ConfigErrors, RaftOffLoopbackNeedsASecret) {
   EXPECT_TRUE(HasOnlyError(result, "membership.listen", 4, "set membership.secret"));
 }
 
+// A token guards the admin API; without a secret the Raft transport, which takes forwarded
+// changes with no token, would be a way around it.
+TEST(ConfigErrors, ATokenInRaftModeNeedsASecret) {
+  const std::string raft = std::string(kRaftHead) + "peers = [\"n1@127.0.0.1:7401\"]\n";
+  const LoadResult without = load_with_backend(raft + "[admin]\ntoken = \"t\"\n");
+  EXPECT_EQ(without.errors.size(), 1u) << testing::describe_errors(without);
+  EXPECT_TRUE(HasError(without, "membership.secret", 0, "set membership.secret on every instance"))
+      << testing::describe_errors(without);
+  EXPECT_TRUE(load_with_backend(raft + "secret = \"s\"\n[admin]\ntoken = \"t\"\n").ok());
+  EXPECT_TRUE(load_with_backend(raft).ok()) << "no token: loopback without a secret is allowed";
+  EXPECT_TRUE(load_with_backend("[admin]\ntoken = \"t\"\n").ok()) << "static mode";
+}
+
 TEST(ConfigErrors, AdminOffLoopbackNeedsAToken) {
   const LoadResult result = load_with_backend(R"([admin]
 listen = "0.0.0.0:9180"

@@ -173,7 +173,9 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
     self->on_forward_response(from, std::move(r));
   };
   cb.on_foreign_group = [self](const raft::NodeId& id, const std::vector<raft::NodeId>& f) {
-    self->foreign_peers_[id] = f;
+    if (self->foreign_peers_.size() < kMaxForeignPeers || self->foreign_peers_.contains(id)) {
+      self->foreign_peers_[id] = f;
+    }
   };
   cb.on_peer_address = [self](const raft::NodeId& id, const std::string& address) {
     RL_LOG_INFO("membership %s: peer %s is at %s", self->options_.node_id.c_str(), id.c_str(),

@@ -67,18 +67,7 @@ struct PeerTransport::Connection {
 namespace {
 
 constexpr size_t kMaxFramesPerWrite = 64;
-// Warnings about one peer that reconnects every second or so are repeated at most this often.
-constexpr uint64_t kWarnIntervalMs = 30'000;
 
-// Whether a warning about `id` is due at `now` (none within kWarnIntervalMs), noting it when
-// it is. The map is bounded: ids come from peers, any number of them.
-bool warning_due(std::map<std::string, uint64_t>& warned, const std::string& id, uint64_t now) {
-  auto it = warned.find(id);
-  if (it != warned.end() && now - it->second < kWarnIntervalMs) return false;
-  if (warned.size() >= 256) warned.clear();
-  warned[id] = now;
-  return true;
-}
 // TCP keepalive's idle time on peer connections: an inbound connection never writes, so
 // without it a peer gone without a FIN (a crash behind a partition) would never be noticed.
 constexpr unsigned kKeepaliveIdleSeconds = 30;
@@ -655,39 +644,41 @@ void PeerTransport::sweep_unidentified() {
   for (Connection* c : unchallenged) {
     ++stats_.rejected_protocol;
     const Peer& peer = *c->peer;
-    if (warning_due(silent_warned_, peer.id, now)) {
+    if (silent_warnings_.due(peer.id, now)) {
       RL_LOG_WARN(
           "membership %s: peer %s at %s accepted a connection but sent no challenge within %u ms: "
           "it runs an earlier ringleader release (upgrade it: frames are now sealed per "
           "connection), or that address is not a membership listener (repeated at most every "
           "%llu s)",
           options_.node_id.c_str(), peer.id.c_str(), peer.address.c_str(),
-          options_.hello_timeout_ms, static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+          options_.hello_timeout_ms,
+          static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
     }
     close_connection(c, "no challenge in time");
   }
 }
 
 void PeerTransport::warn_twin(const raft::NodeId& id) {
-  if (!warning_due(twin_warned_, id, uv_now(loop_))) return;
+  if (!twin_warnings_.due(id, uv_now(loop_))) return;
   RL_LOG_WARN(
       "membership %s: two live connections say they are %s: are two instances running with "
       "membership.node_id = \"%s\"? (repeated at most every %llu s)",
       options_.node_id.c_str(), id.c_str(), id.c_str(),
-      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+      static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
 void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
   Peer* peer = conn->peer;
   if (peer == nullptr) return;
   ++stats_.rejected_protocol;
-  if (warning_due(stray_warned_, peer->id, uv_now(loop_))) {
+  if (stray_warnings_.due(peer->id, uv_now(loop_))) {
     RL_LOG_WARN(
         "membership %s: peer %s at %s wrote to this node's connection what a ringleader "
         "never writes there (a ringleader sends one challenge): is that address another "
         "instance's membership.listen? It sent \"%s\" (repeated at most every %llu s)",
         options_.node_id.c_str(), peer->id.c_str(), peer->address.c_str(),
-        printable(data, 64).c_str(), static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+        printable(data, 64).c_str(),
+        static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
   }
   close_connection(conn, "the peer wrote on an outbound connection");
 }
@@ -846,35 +837,20 @@ PeerTransport::Sender PeerTransport::describe_sender(Connection* conn,
 
 void PeerTransport::warn_earlier_release(Connection* conn, std::string_view payload) {
   const Sender sender = describe_sender(conn, payload);
-  if (!warning_due(earlier_warned_, sender.source, uv_now(loop_))) return;
+  if (!earlier_warnings_.due(sender.source, uv_now(loop_))) return;
   RL_LOG_WARN(
       "membership %s: refused %s: it seals frames as releases before per-connection sessions "
       "did (it reads no challenge), so its frames could be replayed; upgrade it to this "
       "release (repeated at most every %llu s)",
       options_.node_id.c_str(), sender.who.c_str(),
-      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+      static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
 void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
   const Sender sender = describe_sender(conn, payload);
+  // Peers reconnect every second or so: each source is named once per interval.
+  if (!bad_mac_warnings_.due(sender.source, uv_now(loop_))) return;
   const std::string& who = sender.who;
-  const std::string& source = sender.source;
-  // Peers reconnect every second or so: each source is named once, then again after
-  // kBadMacWarnIntervalMs; and whatever connects (claiming any id), at most
-  // kMaxBadMacWarnings lines are written per interval.
-  constexpr uint64_t kBadMacWarnIntervalMs = 30'000;
-  constexpr uint32_t kMaxBadMacWarnings = 8;
-  const uint64_t now = uv_now(loop_);
-  auto it = bad_mac_warned_.find(source);
-  if (it != bad_mac_warned_.end() && now - it->second < kBadMacWarnIntervalMs) return;
-  if (now - bad_mac_window_start_ms_ >= kBadMacWarnIntervalMs) {
-    bad_mac_window_start_ms_ = now;
-    bad_mac_warnings_in_window_ = 0;
-  }
-  if (bad_mac_warnings_in_window_ >= kMaxBadMacWarnings) return;
-  ++bad_mac_warnings_in_window_;
-  if (bad_mac_warned_.size() >= 256) bad_mac_warned_.clear();  // bounded, whoever connects
-  bad_mac_warned_[source] = now;
   // Before the Hello, a wrong secret is what fails (or frames recorded from another
   // connection); after it, the secret is right and the frame is not the one expected next.
   RL_LOG_WARN(
@@ -887,12 +863,12 @@ void PeerTransport::warn_bad_mac(Connection* conn, std::string_view payload) {
           : "a frame out of its place on the connection (replayed, reordered or altered on "
             "the way)",
       static_cast<unsigned long long>(stats_.rejected_bad_mac),
-      static_cast<unsigned long long>(kBadMacWarnIntervalMs / 1000));
+      static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
 void PeerTransport::warn_foreign_group(const raft::NodeId& id,
                                        const std::vector<raft::NodeId>& founders) {
-  if (!warning_due(foreign_warned_, id, uv_now(loop_))) return;
+  if (!foreign_warnings_.due(id, uv_now(loop_))) return;
   RL_LOG_ERROR(
       "membership %s: refused peer %s: its group was bootstrapped with voters [%s], this "
       "node's with [%s]. Founding members must list the same membership.peers; a node in "
@@ -900,7 +876,7 @@ void PeerTransport::warn_foreign_group(const raft::NodeId& id,
       "at most every %llu s)",
       options_.node_id.c_str(), id.c_str(), raft::join_ids(founders).c_str(),
       raft::join_ids(founders_).c_str(), static_cast<unsigned long long>(stats_.rejected_group),
-      static_cast<unsigned long long>(kWarnIntervalMs / 1000));
+      static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
 void PeerTransport::close_connection(Connection* conn, const char* reason) {

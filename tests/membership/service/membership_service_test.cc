@@ -119,6 +119,58 @@ ring::Backend backend(const std::string& name, int port) {
                        ring::BackendState::kActive};
 }
 
+constexpr char kSecret[] = "service-test";
+
+// A blocking connection to a service's peer port that speaks for a made-up peer: it reads the
+// challenge and seals frames with the session key, as a peer would.
+class RawPeerConnection {
+ public:
+  explicit RawPeerConnection(const std::string& address, const std::string& secret = kSecret) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return;
+    timeval wait{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    std::string challenge;
+    while (challenge.size() < transport::kChallengeBytes) {
+      char buf[transport::kChallengeBytes];
+      const ssize_t n = ::recv(fd_, buf, transport::kChallengeBytes - challenge.size(), 0);
+      if (n <= 0) return;
+      challenge.append(buf, static_cast<size_t>(n));
+    }
+    Result<std::string> nonce = transport::decode_challenge(challenge);
+    if (!nonce || nonce->empty()) return;
+    key_ = transport::session_key(secret, *nonce);
+    ready_ = true;
+  }
+  ~RawPeerConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ready() const { return ready_; }
+  // `payload` sealed as this connection's next frame.
+  std::string seal(const std::string& payload) {
+    return transport::seal_frame(key_, sequence_++, payload);
+  }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // Waits (up to the receive timeout) for the service to close the connection.
+  bool closed_by_peer() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+  bool ready_ = false;
+  std::string key_;
+  uint64_t sequence_ = 0;
+};
+
 class ServiceTest : public ::testing::Test {
  protected:
   // As `ringleader serve` does before it starts the service (Server::run): a peer that closes
@@ -160,7 +212,7 @@ class ServiceTest : public ::testing::Test {
     o.data_dir = node.dir->path();
     o.election_timeout_ms = 400;
     o.heartbeat_ms = 40;
-    o.secret = "service-test";
+    o.secret = kSecret;
     o.seed_backends = {backend("r1", 7001), backend("r2", 7002)};
     o.seed_params.replicas = 2;
     o.request_timeout_ms = request_timeout_ms_;
@@ -534,50 +586,52 @@ TEST_F(ServiceTest, AForwardedChangeReadAfterItsDeadlineIsNotProposed) {
   ASSERT_TRUE(eventually([&] { return nodes_[leader]->rings->has_backend("r2"); }));
   size_t follower = follower_of(leader, all());
 
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const std::string& address = nodes_[leader]->address;
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  // The leader's challenge first: this connection's frames are sealed with its session key.
-  std::string challenge;
-  while (challenge.size() < transport::kChallengeBytes) {
-    char buf[transport::kChallengeBytes];
-    const ssize_t n = ::recv(fd, buf, transport::kChallengeBytes - challenge.size(), 0);
-    ASSERT_GT(n, 0);
-    challenge.append(buf, static_cast<size_t>(n));
-  }
-  Result<std::string> nonce = transport::decode_challenge(challenge);
-  ASSERT_TRUE(nonce.is_ok() && !nonce->empty());
-  const std::string key = transport::session_key("service-test", *nonce);
+  RawPeerConnection raw(nodes_[leader]->address);
+  ASSERT_TRUE(raw.ready());
   const uint64_t unix_now =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
-  auto forward = [&](uint64_t sequence, uint64_t id, const std::string& name, uint16_t port,
-                     uint64_t deadline) {
+  auto forward = [&](uint64_t id, const std::string& name, uint16_t port, uint64_t deadline) {
     transport::ForwardRequest request;
     request.request_id = id;
     request.kind = transport::ForwardKind::kCommand;
     request.command = state::encode_command(state::AddBackend{backend(name, port)});
     request.deadline_unix_ms = deadline;
-    return transport::seal_frame(key, sequence, transport::encode_frame(request));
+    return raw.seal(transport::encode_frame(request));
   };
-  const std::string frames =
-      transport::seal_frame(
-          key, 0,
-          transport::encode_frame(transport::Frame{transport::Hello{nodes_[follower]->id, ""}})) +
-      forward(1, uint64_t{1} << 40, "late", 7009, unix_now - 1000) +
-      forward(2, (uint64_t{1} << 40) + 1, "fresh", 7010, unix_now + 60'000);
-  ASSERT_EQ(::send(fd, frames.data(), frames.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(frames.size()));
+  std::string frames = raw.seal(
+      transport::encode_frame(transport::Frame{transport::Hello{nodes_[follower]->id, ""}}));
+  frames += forward(uint64_t{1} << 40, "late", 7009, unix_now - 1000);
+  frames += forward((uint64_t{1} << 40) + 1, "fresh", 7010, unix_now + 60'000);
+  ASSERT_TRUE(raw.send(frames));
   // Frames are handled in order: once the fresh one applied, the late one was refused.
   EXPECT_TRUE(eventually([&] { return nodes_[leader]->rings->has_backend("fresh"); }));
   EXPECT_FALSE(nodes_[leader]->rings->has_backend("late"));
-  ::close(fd);
+}
+
+// Callers that name another group are listed in foreign_peers, at most
+// kMaxForeignPeers of them: a caller that makes up a new id per connection cannot grow the
+// list (and /cluster with it) without bound.
+TEST_F(ServiceTest, ForeignPeersAreListedUpToACap) {
+  make_nodes(3);
+  start_all();
+  size_t leader = wait_leader(all());
+  ASSERT_TRUE(eventually([&] { return !svc(leader).status().founders.empty(); }));
+  const size_t callers = MembershipService::kMaxForeignPeers + 5;
+  for (size_t i = 0; i < callers; ++i) {
+    RawPeerConnection raw(nodes_[leader]->address);
+    ASSERT_TRUE(raw.ready());
+    ASSERT_TRUE(raw.send(raw.seal(transport::encode_frame(
+        transport::Frame{transport::Hello{"stranger-" + std::to_string(i), "", {"x", "y"}}}))));
+    ASSERT_TRUE(raw.closed_by_peer()) << i;
+  }
+  ASSERT_TRUE(
+      eventually([&] { return svc(leader).status().transport.rejected_group == callers; }));
+  ServiceStatus st = svc(leader).status();
+  EXPECT_EQ(st.foreign_peers.size(), MembershipService::kMaxForeignPeers);
+  EXPECT_TRUE(st.foreign_peers.contains("stranger-0"));
+  EXPECT_EQ(st.role, "leader");
 }
 
 // More replicas than backends is refused against the membership the change will meet, so a

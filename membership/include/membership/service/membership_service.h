@@ -163,7 +163,7 @@ struct ServiceStatus {
   std::vector<std::string> founders;
   // Peers whose connections were refused because their group has other founders, with the
   // founders they named: founding members started with different membership.peers, or two
-  // groups under one secret.
+  // groups under one secret. The first MembershipService::kMaxForeignPeers ids refused.
   std::map<std::string, std::vector<std::string>> foreign_peers;
   bool failed = false;  // storage failed; the node stopped
   std::string failure;
@@ -172,6 +172,9 @@ struct ServiceStatus {
 
 class MembershipService {
  public:
+  // Most peers of other groups listed in ServiceStatus::foreign_peers: the ids come from
+  // whatever connects.
+  static constexpr size_t kMaxForeignPeers = 16;
   // Answer to a request: the applied index, or why not.
   using Done = std::function<void(Result<uint64_t>)>;
   // Receives every new ring (epoch = index of the change that made it), on the service thread,

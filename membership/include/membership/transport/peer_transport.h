@@ -67,6 +67,7 @@
 
 #include "common/result.h"
 #include "membership/raft/message.h"
+#include "membership/transport/warning_limit.h"
 #include "membership/transport/wire.h"
 
 namespace ringleader::membership::transport {
@@ -240,16 +241,16 @@ class PeerTransport {
   std::vector<raft::NodeId> founders_;
   // Founders named by each peer's last accepted Hello.
   std::map<raft::NodeId, std::vector<raft::NodeId>> claimed_founders_;
-  // When each peer was last named in a warning about another group.
-  std::map<raft::NodeId, uint64_t> foreign_warned_;
-  // When each peer was last named in a warning about writing on our connection to it.
-  std::map<raft::NodeId, uint64_t> stray_warned_;
-  // When each id was last named in a warning about two live connections claiming it.
-  std::map<raft::NodeId, uint64_t> twin_warned_;
-  // When each peer was last named for sending no challenge.
-  std::map<raft::NodeId, uint64_t> silent_warned_;
-  // When each source was last named for sealing frames as earlier releases did.
-  std::map<std::string, uint64_t> earlier_warned_;
+  // How often each kind of warning is repeated (see WarningLimit): a peer of another group,
+  // one that writes on our connection to it, two live connections claiming one id, a peer
+  // that sends no challenge, frames sealed as earlier releases did, frames that fail their
+  // MAC.
+  WarningLimit foreign_warnings_;
+  WarningLimit stray_warnings_;
+  WarningLimit twin_warnings_;
+  WarningLimit silent_warnings_;
+  WarningLimit earlier_warnings_;
+  WarningLimit bad_mac_warnings_;
   // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
   uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
@@ -260,10 +261,6 @@ class PeerTransport {
   std::set<raft::NodeId> blocked_out_;
   TransportStats stats_;
   bool closed_ = false;
-  // When each source of frames with another secret was last named in a warning.
-  std::map<std::string, uint64_t> bad_mac_warned_;
-  uint64_t bad_mac_window_start_ms_ = 0;
-  uint32_t bad_mac_warnings_in_window_ = 0;
 };
 
 }  // namespace ringleader::membership::transport
