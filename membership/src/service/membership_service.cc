@@ -177,6 +177,16 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
       self->foreign_peers_[id] = f;
     }
   };
+  // In the group: a member of the configuration, a peer this instance's file lists, one being
+  // added, or anyone while this instance knows no configuration yet (joining, it must hear
+  // from the leader).
+  cb.in_group = [self](const raft::NodeId& id) {
+    const raft::Configuration& config = self->node_->configuration();
+    return config.members().empty() || config.is_member(id) || self->options_.peers.contains(id) ||
+           self->node_->progress(id).has_value() ||
+           std::any_of(self->pending_changes_.begin(), self->pending_changes_.end(),
+                       [&id](const PendingChange& p) { return p.change.node == id; });
+  };
   cb.on_peer_address = [self](const raft::NodeId& id, const std::string& address) {
     RL_LOG_INFO("membership %s: peer %s is at %s", self->options_.node_id.c_str(), id.c_str(),
                 address.c_str());

@@ -658,6 +658,30 @@ void PeerTransport::sweep_unidentified() {
   }
 }
 
+void PeerTransport::cap_strangers() {
+  // Asked again here, not remembered from the Hello: an instance dialing before it is added
+  // may have been added since.
+  std::vector<Connection*> strangers;
+  for (Connection* c : connections_) {
+    if (c->inbound && !c->remote.empty() && !callbacks_.in_group(c->remote)) strangers.push_back(c);
+  }
+  if (strangers.size() <= options_.max_strangers) return;
+  std::sort(strangers.begin(), strangers.end(),
+            [](const Connection* a, const Connection* b) { return a->serial < b->serial; });
+  for (size_t i = 0; i + options_.max_strangers < strangers.size(); ++i) {
+    Connection* c = strangers[i];
+    ++stats_.rejected_protocol;
+    if (stranger_warnings_.due(c->remote, uv_now(loop_))) {
+      RL_LOG_WARN(
+          "membership %s: closed the connection from %s, which is not in the group: more than "
+          "%zu connections from ids outside it were open (repeated at most every %llu s)",
+          options_.node_id.c_str(), c->remote.c_str(), options_.max_strangers,
+          static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
+    }
+    close_connection(c, "too many connections from ids outside the group");
+  }
+}
+
 void PeerTransport::warn_twin(const raft::NodeId& id) {
   if (!twin_warnings_.due(id, uv_now(loop_))) return;
   RL_LOG_WARN(
@@ -764,6 +788,10 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     for (Connection* c : older)
       close_connection(c, "replaced by a newer connection from the same peer");
     if (live_twin) warn_twin(conn->remote);
+    if (callbacks_.in_group && !callbacks_.in_group(conn->remote)) {
+      cap_strangers();
+      return !conn->closing;
+    }
     // A Hello teaches the address of a peer this node was not configured with; a configured
     // address is the operator's, and a wildcard one reaches no peer.
     if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||

@@ -66,6 +66,7 @@ class TransportTest : public ::testing::Test {
     o.reconnect_max_ms = 100;
     o.hello_timeout_ms = hello_timeout_ms_;
     o.max_unidentified = max_unidentified_;
+    o.max_strangers = max_strangers_;
     TransportCallbacks cb;
     cb.on_message = [inbox](raft::Message m) { inbox->messages.push_back(std::move(m)); };
     cb.on_forward_request = [inbox](const raft::NodeId& from, ForwardRequest r) {
@@ -77,6 +78,7 @@ class TransportTest : public ::testing::Test {
     cb.on_peer_address = [inbox](const raft::NodeId& id2, const std::string& address) {
       inbox->learned.emplace_back(id2, address);
     };
+    cb.in_group = in_group_;
     cb.on_foreign_group = [inbox](const raft::NodeId& id2, const std::vector<raft::NodeId>& f) {
       inbox->foreign.emplace_back(id2, f);
     };
@@ -124,6 +126,8 @@ class TransportTest : public ::testing::Test {
 
   uint32_t hello_timeout_ms_ = 5000;  // for transports started from now on
   size_t max_unidentified_ = 64;
+  size_t max_strangers_ = 8;
+  std::function<bool(const raft::NodeId&)> in_group_;  // unset: every id is in the group
   uv_loop_t loop_{};
   uv_timer_t wakeup_{};
   std::vector<std::unique_ptr<PeerTransport>> transports_;
@@ -172,7 +176,9 @@ class RawClient {
   const std::string& nonce() const { return nonce_; }
   // `payload` sealed as this connection's next frame.
   std::string seal(const std::string& payload) { return seal_frame(key_, sequence_++, payload); }
-  std::string hello(const std::string& id) { return seal(encode_frame(Frame{Hello{id, ""}})); }
+  std::string hello(const std::string& id, const std::string& address = "") {
+    return seal(encode_frame(Frame{Hello{id, address}}));
+  }
   std::string heartbeat(const raft::NodeId& from, const raft::NodeId& to, uint64_t seq) {
     return seal(encode_message(raft::Message{from, to, 3, raft::AppendRequest{0, 0, {}, 0, seq}}));
   }
@@ -505,6 +511,39 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
   }));
   EXPECT_GE(t(a).stats().rejected_protocol, 4u);
   EXPECT_FALSE(peer.closed_by_peer());
+}
+
+// A Hello from an id outside the group teaches no address (the node would dial whatever
+// address it names, for good), and only max_strangers such connections stay open: the oldest
+// go. A peer of the group is learned and kept as before.
+TEST_F(TransportTest, IdsOutsideTheGroupTeachNothingAndAreCapped) {
+  max_strangers_ = 2;
+  in_group_ = [](const raft::NodeId& id) { return id.rfind("member", 0) == 0; };
+  size_t a = start("a");
+  std::vector<std::unique_ptr<RawClient>> strangers;
+  for (int i = 0; i < 4; ++i) {
+    strangers.push_back(std::make_unique<RawClient>(t(a).listen_address()));
+    RawClient& c = *strangers.back();
+    ASSERT_TRUE(handshake(c));
+    const std::string hello = c.hello("stranger-" + std::to_string(i), "127.0.0.1:9");
+    ASSERT_TRUE(c.write(hello + c.heartbeat("stranger-" + std::to_string(i), "a", 1)));
+    ASSERT_TRUE(run_until([&] { return in(a).messages.size() == static_cast<size_t>(i + 1); }));
+  }
+  EXPECT_TRUE(in(a).learned.empty());
+  EXPECT_TRUE(t(a).peers().empty());
+  ASSERT_TRUE(
+      run_until([&] { return strangers[0]->closed_by_peer() && strangers[1]->closed_by_peer(); }));
+  EXPECT_FALSE(strangers[2]->closed_by_peer());
+  EXPECT_FALSE(strangers[3]->closed_by_peer());
+  EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
+
+  RawClient member(t(a).listen_address());
+  ASSERT_TRUE(handshake(member));
+  ASSERT_TRUE(member.write(member.hello("member-1", "127.0.0.1:9")));
+  ASSERT_TRUE(run_until([&] { return in(a).learned.size() == 1; }));
+  EXPECT_EQ(in(a).learned[0], std::make_pair(raft::NodeId("member-1"), std::string("127.0.0.1:9")));
+  EXPECT_FALSE(member.closed_by_peer());
+  EXPECT_FALSE(strangers[3]->closed_by_peer());
 }
 
 // A peer keeps one connection to a node; when it makes a new one, the one it left behind (its

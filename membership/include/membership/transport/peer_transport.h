@@ -16,8 +16,9 @@
 //     told apart in the log; a peer that accepts a connection and sends no challenge within
 //     hello_timeout_ms (an earlier release) is named in a warning and dialed again later.
 //   - The first frame on a connection is a Hello with the caller's node id and listen address.
-//     A peer that was unknown, or that now listens elsewhere, is added to the peer list, so a
-//     node learns the address of a new learner when the learner connects.
+//     A peer of the group (TransportCallbacks::in_group) that was unknown, or that now listens
+//     elsewhere, is added to the peer list; an id outside the group teaches nothing, and only
+//     max_strangers connections from such ids are kept.
 //   - The Hello also names the group: the voters it was bootstrapped with (founders). When both
 //     ends know theirs and they differ, the connection is refused (counted, logged, reported
 //     through on_foreign_group): two groups, or founders started with different peer lists,
@@ -92,6 +93,9 @@ struct TransportOptions {
   // connections may be waiting to (see the header comment).
   uint32_t hello_timeout_ms = 5000;
   size_t max_unidentified = 64;
+  // Inbound connections whose Hello named an id outside the group (see
+  // TransportCallbacks::in_group) kept open at once.
+  size_t max_strangers = 8;
 };
 
 // Counters since start; read on the loop thread.
@@ -107,7 +111,8 @@ struct TransportStats {
   uint64_t rejected_undecodable = 0;  // each closed the connection
   // No hello first (or none in time, or too many waiting to send one), self hello, a message
   // from/to someone else, data on an outbound connection other than a challenge, no
-  // challenge in time, a frame sealed as earlier releases did.
+  // challenge in time, a frame sealed as earlier releases did, too many connections from ids
+  // outside the group.
   uint64_t rejected_protocol = 0;
   uint64_t rejected_group = 0;  // hello naming other founders; each closed the connection
   uint64_t connects = 0;        // outbound connections established
@@ -123,6 +128,11 @@ struct TransportCallbacks {
   std::function<void(const raft::NodeId& from, ForwardResponse)> on_forward_response;
   // A Hello taught a new or changed address (already added to the peer list).
   std::function<void(const raft::NodeId& id, const std::string& address)> on_peer_address;
+  // Whether `id` belongs to the group as this node knows it. A Hello from another id (a
+  // stranger: an instance dialing before it is added, or one that left, or anything holding
+  // the secret) teaches no address, and at most max_strangers such connections stay open at
+  // once (past that the oldest is closed). Empty: every id belongs.
+  std::function<bool(const raft::NodeId& id)> in_group;
   // A Hello from `id` named other founders than this node's: its connection was refused.
   std::function<void(const raft::NodeId& id, const std::vector<raft::NodeId>& founders)>
       on_foreign_group;
@@ -195,6 +205,9 @@ class PeerTransport {
   void on_outbound_data(Connection* conn, std::string_view data);
   // What arrived on `conn` is not what a peer writes there.
   void on_stray_data(Connection* conn, std::string_view data);
+  // Closes the oldest connections from ids outside the group while more than max_strangers
+  // are open.
+  void cap_strangers();
   // Logs, rate-limited per id, that two live inbound connections claim to be `id`.
   void warn_twin(const raft::NodeId& id);
   void start_connect(Peer& peer);
@@ -251,6 +264,7 @@ class PeerTransport {
   WarningLimit silent_warnings_;
   WarningLimit earlier_warnings_;
   WarningLimit bad_mac_warnings_;
+  WarningLimit stranger_warnings_;
   // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
   uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
