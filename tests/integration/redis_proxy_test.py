@@ -1691,6 +1691,36 @@ class BackendFailureTest(unittest.TestCase):
         self.assertNotIn("ejecting", rl.tail(50))
         self.assertEqual(ejections(rl, backend), 0)
 
+    def test_running_out_of_descriptors_is_not_the_backends_failure(self):
+        # The proxy's own open-file limit stops it reconnecting to a healthy backend: its
+        # requests fail saying why, but the backend is not ejected (its keys would move to
+        # another backend and read stale data there), and it serves again once descriptors
+        # are free.
+        extra = "[backend]\nfailure_limit = 2\nretry_timeout_ms = 200"
+        with proxy_over_three_redises(extra, proxy="workers = 1") as (redises, rl):
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            key = key_owned_by(rl, "redis-1", "fds")
+            self.assertTrue(c.set(key, "v"))
+            limits = resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE)
+            try:
+                # No descriptor number below 3 is free: every new socket fails with EMFILE.
+                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, (3, limits[1]))
+                redis.Redis(port=redises[1].port).client_kill_filter(_type="normal")
+                errors = []
+                for _ in range(6):
+                    with self.assertRaises(redis.ResponseError) as e:
+                        c.get(key)
+                    errors.append(str(e.exception))
+                    time.sleep(0.25)
+                self.assertIn("too many open files", errors[-1])
+                self.assertIn("backend redis-1", errors[-1])
+            finally:
+                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, limits)
+            wait_until(lambda: c.get(key) == b"v", timeout=5, what="the backend serving again")
+            self.assert_never_ejected(rl, "redis-1")
+            self.assertIn("the proxy is out of descriptors, so the backend is not counted as "
+                          "failing", rl.tail(100))
+
     def test_a_backend_name_that_does_not_resolve_fails_its_keys_and_is_ejected(self):
         # Names are looked up at every connection attempt: a failed lookup counts like a
         # refused connection (it used to be tried once, at start, and then never again while

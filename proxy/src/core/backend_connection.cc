@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/socket_address.h"
 #include "common/socket_queues.h"
+#include "fd_limit.h"
 #include "tcp_keepalive.h"
 #include "text.h"
 #include "uv_util.h"
@@ -177,6 +178,13 @@ void BackendConnection::connect_failed(const std::string& error) {
   fail_all(pool_.describe() + ": " + error, true);
 }
 
+void BackendConnection::out_of_descriptors(int err) {
+  last_error_ = "cannot open a connection: " + uv_error_text(err) + fd_exhaustion_hint(-err);
+  WorkerCounters::bump(pool_.counters().backend_connect_failures);
+  pool_.note_out_of_descriptors(last_error_);
+  fail_all(pool_.describe() + ": " + last_error_, false);
+}
+
 void BackendConnection::connect_to(const sockaddr_storage& address) {
   socket_ = new Socket{};
   socket_->owner = this;
@@ -199,12 +207,20 @@ void BackendConnection::connect_to(const sockaddr_storage& address) {
   uv_tcp_nodelay(&socket_->stream.tcp, 1);
   int rc = uv_tcp_connect(&socket_->connect_req, &socket_->stream.tcp,
                           reinterpret_cast<const sockaddr*>(&address), connected);
-  if (rc != 0) connect_failed("connect failed: " + uv_error_text(rc));
+  if (rc == UV_EMFILE || rc == UV_ENFILE) {
+    out_of_descriptors(rc);
+  } else if (rc != 0) {
+    connect_failed("connect failed: " + uv_error_text(rc));
+  }
 }
 
 void BackendConnection::on_connected(int status) {
   if (status != 0) {
     if (status == UV_ECANCELED) return;  // socket closed while connecting
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+      out_of_descriptors(status);
+      return;
+    }
     connect_failed("connect failed: " + uv_error_text(status));
     return;
   }

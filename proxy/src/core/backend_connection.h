@@ -100,6 +100,11 @@ class BackendConnection final : public IoBatch::Writer {
   void on_connected(int status);
   // A connection attempt failed (`error` says how): fails what waits, backs off.
   void connect_failed(const std::string& error);
+  // A connection attempt failed for want of a descriptor (`err`: UV_EMFILE or UV_ENFILE): the
+  // proxy's own limit, not the backend's fault. What waits fails and the connection backs off
+  // as for any failed connect, but it counts toward neither the backend's failure_limit (it
+  // is not ejected) nor its unreachable time.
+  void out_of_descriptors(int err);
   void on_read(ssize_t nread);
   void on_write_done(int status);
   void on_batched_write(int result) override;  // the write flush() started is done

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "backend_connection.h"
@@ -93,6 +94,19 @@ void BackendPool::note_connect_failure(const std::string& error) {
     RL_LOG_WARN("%s: still cannot connect after %llu s: %s", describe().c_str(),
                 static_cast<unsigned long long>((now - since) / 1000000000), error.c_str());
   }
+}
+
+void BackendPool::note_out_of_descriptors(const std::string& error) {
+  // One clock for every pool and worker: the limit is the process's.
+  static std::atomic<uint64_t> logged_ns{0};
+  const uint64_t now = monotonic_ns();
+  uint64_t logged = logged_ns.load();
+  if (logged != 0 && now - logged < 10'000'000'000ull) return;
+  if (!logged_ns.compare_exchange_strong(logged, now)) return;
+  RL_LOG_ERROR(
+      "%s: %s; the proxy is out of descriptors, so the backend is not counted as "
+      "failing (repeated at most every 10 s)",
+      describe().c_str(), error.c_str());
 }
 
 void BackendPool::note_connected() {

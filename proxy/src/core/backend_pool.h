@@ -134,6 +134,9 @@ class BackendPool {
   // and then at most once a minute, across all workers; the first success after it too.
   void note_connect_failure(const std::string& error);
   void note_connected();
+  // A connection not opened for want of a descriptor (`error` says which limit): logged at
+  // most every 10 s in the whole process, as the limit is the process's.
+  void note_out_of_descriptors(const std::string& error);
   // The backend left the ring or moved to another address; this pool only finishes the
   // requests it holds. Its connection outcomes no longer speak for the backend's name.
   void retire() { retired_ = true; }

@@ -269,7 +269,7 @@ void ClientConnection::start(bool admitted) {
     WorkerCounters::bump(wc.clients_rejected);
     // Past the bound, no lingering: the error is written and the connection closed, which
     // may reset it before the client reads the error.
-    linger_refused_ = worker_.refused_clients_open < kMaxRefusedClientsOpen;
+    linger_refused_ = worker_.refused_clients_open < refused_clients_per_worker(worker_.workers());
     ++worker_.refused_clients_open;
     out_pending_ = worker_.protocol().error_reply("max number of clients reached");
     close_after_write_ = true;

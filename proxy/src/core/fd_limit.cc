@@ -8,7 +8,10 @@
 namespace ringleader::proxy {
 namespace {
 constexpr uint64_t kPerWorkerReserve = 8;  // epoll, eventfds, io_uring, listener
-constexpr uint64_t kProcessReserve = 48;   // admin connections, peers, files, signals
+// The admin API's 64 connections (AdminServer's max_connections), the membership's listener,
+// peers and their timers, the log, data_dir files, signal handles, and the two dozen or so
+// descriptors the process holds from its start (standard streams, loops, pipes).
+constexpr uint64_t kProcessReserve = 64 + 64;
 
 uint64_t as_count(rlim_t v) {
   return v == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(v);
@@ -18,7 +21,7 @@ uint64_t as_count(rlim_t v) {
 uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t backends,
                             uint32_t backend_connections) {
   const uint64_t per_worker = backends * std::max<uint32_t>(1, backend_connections) +
-                              kPerWorkerReserve + kMaxRefusedClientsOpen;
+                              kPerWorkerReserve + refused_clients_per_worker(workers);
   return uint64_t{max_clients} + uint64_t{workers} * per_worker + kProcessReserve;
 }
 

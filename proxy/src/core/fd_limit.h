@@ -9,14 +9,21 @@
 
 namespace ringleader::proxy {
 
-// Clients refused over max_clients that one worker lets linger (to deliver the error before
-// closing) at once; past it a refused client is closed as soon as its error is written.
+// Clients refused over max_clients that the workers let linger (to deliver the error before
+// closing) at once, over all of them; past it a refused client is closed as soon as its error
+// is written. Each worker takes an equal share, at least kMinRefusedClientsPerWorker.
 inline constexpr uint32_t kMaxRefusedClientsOpen = 64;
+inline constexpr uint32_t kMinRefusedClientsPerWorker = 4;
+inline uint32_t refused_clients_per_worker(uint32_t workers) {
+  const uint32_t share =
+      workers == 0 ? kMaxRefusedClientsOpen : (kMaxRefusedClientsOpen + workers - 1) / workers;
+  return share > kMinRefusedClientsPerWorker ? share : kMinRefusedClientsPerWorker;
+}
 
 // Descriptors `serve` may hold at once: `max_clients` clients, `backend_connections` per
 // backend per worker, and a fixed reserve per worker (listener, event loop, io_uring, wakeup,
-// refused clients lingering) and for the process (admin connections, Raft peers, log,
-// data_dir).
+// refused clients lingering: their share) and for the process (the admin API's connections,
+// Raft peers, log, data_dir, and what it holds from its start).
 uint64_t descriptors_needed(uint32_t max_clients, uint32_t workers, uint64_t backends,
                             uint32_t backend_connections);
 

@@ -88,9 +88,10 @@ class Worker final : public PoolOwner {
   uint32_t next_client_lane() { return next_lane_++; }
   void client_closed(ClientConnection* c) { clients_.erase(c); }
   // Clients refused over max_clients that are still open (writing their error, lingering):
-  // at most kMaxRefusedClientsOpen of them linger, so a flood of them holds a bounded number
-  // of descriptors (fd_limit.h counts them per worker).
+  // at most refused_clients_per_worker of them linger, so a flood of them holds a bounded
+  // number of descriptors (fd_limit.h counts them).
   uint32_t refused_clients_open = 0;
+  uint32_t workers() const { return static_cast<uint32_t>(proxy_counters_.workers.size()); }
   // Requests read from this worker's clients and not yet answered to them (in the clients'
   // queues), and the bytes they were read from. Each client's own share is bounded
   // (ClientConnection), but a flood from thousands of clients would hold thousands of shares:

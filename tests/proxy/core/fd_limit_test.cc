@@ -20,6 +20,24 @@ TEST(FdLimit, NeedCountsClientsBackendConnectionsAndReserves) {
   EXPECT_EQ(descriptors_needed(100, 1, 3, 0), one);
 }
 
+// The refused clients allowed to linger are shared among the workers: at 256 workers a
+// per-worker 64 reserved 16,384 descriptors, and a limit of 20,000 admitted one client.
+TEST(FdLimit, LingeringRefusedClientsAreSharedAmongWorkers) {
+  EXPECT_EQ(refused_clients_per_worker(1), kMaxRefusedClientsOpen);
+  EXPECT_EQ(refused_clients_per_worker(2), kMaxRefusedClientsOpen / 2);
+  EXPECT_EQ(refused_clients_per_worker(3), 22u);  // rounded up
+  EXPECT_EQ(refused_clients_per_worker(256), kMinRefusedClientsPerWorker);
+  const uint64_t needed = descriptors_needed(10000, 256, 2, 4);
+  EXPECT_LT(needed, 20000u);
+  EXPECT_EQ(clients_admitted(20000, needed, 10000), 10000u);
+}
+
+// The process's reserve holds the admin API's 64 connections and what the process has open
+// from its start: a limit that admits no more clients than the need allows leaves room for them.
+TEST(FdLimit, TheProcessReserveCoversTheAdminApisConnections) {
+  EXPECT_GE(descriptors_needed(0, 1, 0, 1) - (8 + kMaxRefusedClientsOpen), 64u + 48u);
+}
+
 TEST(FdLimit, ClientsAdmittedAreWhatTheLimitLeavesForThem) {
   EXPECT_EQ(clients_admitted(500, 500, 100), 100u);
   EXPECT_EQ(clients_admitted(5000, 500, 100), 100u);
