@@ -3379,7 +3379,7 @@ class StartupTest(unittest.TestCase):
     def test_clients_past_what_the_open_file_limit_holds_get_the_max_clients_error(self):
         with TempDir() as tmp, RedisServer(tmp) as r:
             rl = Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 1")
-            rl.argv = ["prlimit", "--nofile=200:200", "--"] + rl.argv
+            rl.argv = ["prlimit", "--nofile=300:300", "--"] + rl.argv
             with rl:
                 m = re.search(r"at most (\d+) clients are admitted", rl.tail())
                 self.assertIsNotNone(m, rl.tail())
