@@ -208,6 +208,32 @@ class RedisOverUnixSocketsTest(unittest.TestCase):
                 self.assertEqual(client.get(k), k.encode())
 
 
+    def test_a_backend_path_that_reaches_the_proxys_own_socket_is_refused(self):
+        # Another spelling of the proxy's own socket (a symlink; /var/run for /run) passes
+        # the config check, which compares text. The connection shows it: its requests get an
+        # error saying so at once, where they used to loop back into the proxy until they
+        # timed out. The other backends' keys keep working.
+        link = os.path.join(self.tmp, "link.sock")
+        os.symlink(self.socket_path, link)
+        self.backends[0] = {"name": "self", "address": f"unix:{link}"}
+        rl = self.proxy()
+        client = redis.Redis(unix_socket_path=rl.unix_path, socket_timeout=10)
+        keys = [f"loop:{i}" for i in range(60)]
+        owners = primary_backends(RINGLEADER, rl.config_path, keys)
+        own = next(k for k, o in zip(keys, owners) if o == "self")
+        other = next(k for k, o in zip(keys, owners) if o == "redis-2")
+        for _ in range(2):  # the first connect, then the backoff that follows it
+            started = time.monotonic()
+            with self.assertRaises(redis.ResponseError) as e:
+                client.set(own, "v")
+            self.assertLess(time.monotonic() - started, 1.0)
+            self.assertIn(f"backend self (unix:{link}): ", str(e.exception))
+            self.assertIn("reached this instance's own proxy.listen "
+                          f"(unix:{self.socket_path})", str(e.exception))
+        self.assertTrue(client.set(other, "v"))
+        self.assertEqual(client.get(other), b"v")
+
+
 class MemcachedOverUnixSocketsTest(unittest.TestCase):
     """Two memcacheds on Unix sockets only, behind a memcached proxy on a Unix socket."""
 

@@ -224,14 +224,16 @@ void BackendConnection::on_connected(int status) {
     connect_failed("connect failed: " + uv_error_text(status));
     return;
   }
-  if (!socket_->stream.unix_domain) {
+  {
     sockaddr_storage peer{};
-    int length = sizeof peer;
-    if (uv_tcp_getpeername(&socket_->stream.tcp, reinterpret_cast<sockaddr*>(&peer), &length) ==
-        0) {
+    socklen_t length = sizeof peer;
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(socket_->stream.handle(), &fd) == 0 &&
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
       if (const std::string reached = pool_.owner().own_listener_at(peer); !reached.empty()) {
         connect_failed("reached " + config::own_listener_owner(reached) + " (" +
-                       format_socket_address(peer) +
+                       (peer.ss_family == AF_UNIX ? "unix:" + unix_socket_path(peer)
+                                                  : format_socket_address(peer)) +
                        "), not a backend: requests sent there would come back to this instance");
         return;
       }
