@@ -612,6 +612,14 @@ void Server::add_peer(const nlohmann::json& body, Reply reply) {
                              "\"address\": the host of a peer must be a numeric IP or "
                              "localhost, not a name"));
   }
+  // This instance's proxy or admin listener answers no Raft frame: the group would dial it for
+  // good. (Its membership listener, and the other peers', the membership itself refuses.)
+  if (const std::string reached = config::own_listener_reached(config_, address);
+      reached == "proxy.listen" || reached == "admin.listen") {
+    return reply(error_reply(400, "\"address\" " + address + " is " +
+                                      config::own_listener_owner(reached) +
+                                      ", not a membership listener"));
+  }
   membership_->add_peer(id, address, done);
 }
 

@@ -808,6 +808,11 @@ class ClusterTest(unittest.TestCase):
                     refused("POST", "/cluster/peers",
                             {"id": "p9", "address": f"{host}:{cl.peers[member.id]}"}, 409,
                             f"already used by peer {member.id}")
+            # Nor the instance's own proxy or admin listener: the group would dial it for good.
+            for port, what in [(follower.port, "own proxy.listen"),
+                               (follower.admin, "own admin.listen")]:
+                refused("POST", "/cluster/peers", {"id": "p9", "address": f"127.0.0.1:{port}"},
+                        400, what)
             # An id no peer can have is a bad request, whatever the membership holds.
             for bad in ["x" * 3000, "%FF", "a%20b"]:
                 refused("DELETE", f"/cluster/peers/{bad}", None, 400, "no peer can have the id")

@@ -718,9 +718,14 @@ void PeerTransport::on_read(Connection* conn, ssize_t nread, const char* data) {
     const char* head = conn->rbuf.data() + pos;
     uint32_t len = read_u32(head);
     const bool before_hello = conn->inbound && conn->remote.empty();
-    if (len > (before_hello ? std::min(kMaxHelloPayload, options_.max_frame_payload)
-                            : options_.max_frame_payload)) {
+    const size_t allowed = before_hello ? std::min(kMaxHelloPayload, options_.max_frame_payload)
+                                        : options_.max_frame_payload;
+    if (len > allowed) {
       ++stats_.rejected_oversized;
+      warn_rejected(conn, {}, "oversized",
+                    "it announced a frame of " + std::to_string(len) + " bytes, more than the " +
+                        std::to_string(allowed) + " allowed" +
+                        (before_hello ? " before its hello" : ""));
       close_connection(conn, "oversized frame");
       return;
     }
@@ -751,6 +756,8 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
   Result<Frame> decoded = decode_frame(payload);
   if (!decoded) {
     ++stats_.rejected_undecodable;
+    warn_rejected(conn, payload, "undecodable",
+                  "a frame that does not decode (" + decoded.error() + ")");
     close_connection(conn, "undecodable frame");
     return false;
   }
@@ -759,6 +766,12 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     auto* hello = std::get_if<Hello>(&frame);
     if (hello == nullptr || hello->node_id == options_.node_id) {
       ++stats_.rejected_protocol;
+      warn_rejected(conn, payload, "hello",
+                    hello == nullptr
+                        ? "its first frame is not a hello"
+                        : "its hello names this node's own id (another instance runs with "
+                          "membership.node_id = \"" +
+                              options_.node_id + "\"?)");
       close_connection(conn, hello == nullptr ? "first frame is not a hello" : "hello from self");
       return false;
     }
@@ -861,6 +874,15 @@ PeerTransport::Sender PeerTransport::describe_sender(Connection* conn,
     sender.source = address.substr(0, address.rfind(':'));  // the host: each retry has a new port
   }
   return sender;
+}
+
+void PeerTransport::warn_rejected(Connection* conn, std::string_view payload, const char* kind,
+                                  const std::string& why) {
+  const Sender sender = describe_sender(conn, payload);
+  if (!rejected_warnings_.due(sender.source + " " + kind, uv_now(loop_))) return;
+  RL_LOG_WARN("membership %s: closed %s: %s (repeated at most every %llu s)",
+              options_.node_id.c_str(), sender.who.c_str(), why.c_str(),
+              static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
 void PeerTransport::warn_earlier_release(Connection* conn, std::string_view payload) {

@@ -429,6 +429,7 @@ TEST_F(TransportTest, APeerThatSendsNoChallengeGetsNoFrames) {
 
 TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
   size_t a = start("a");
+  ::testing::internal::CaptureStderr();
   {
     RawClient client(t(a).listen_address());
     std::string header(kFrameHeaderBytes, '\0');
@@ -474,6 +475,16 @@ TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
     EXPECT_EQ(seq_of(in(a).messages[0]), 2u);
     EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
   }
+  // Each is said in the log, with what the caller sent.
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("it announced a frame of 2130706432 bytes, more than the"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("more than the " + std::to_string(kMaxHelloPayload) +
+                     " allowed before its hello"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("a frame that does not decode"), std::string::npos) << log;
+  EXPECT_NE(log.find("its first frame is not a hello"), std::string::npos) << log;
 }
 
 // Connections that do not say who they are cannot pile up: past max_unidentified the one

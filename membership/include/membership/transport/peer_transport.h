@@ -229,6 +229,10 @@ class PeerTransport {
   // Logs, rate-limited per source, that `conn` carries frames that fail their MAC: another
   // secret, or frames out of their place (`payload` is the rejected frame's).
   void warn_bad_mac(Connection* conn, std::string_view payload);
+  // Logs, rate-limited per source and `kind`, that `conn` was closed for `why` (an oversized
+  // or undecodable frame, no hello first); `payload` is the frame's when there is one.
+  void warn_rejected(Connection* conn, std::string_view payload, const char* kind,
+                     const std::string& why);
   // Logs, rate-limited per source, that `conn` carries frames sealed as earlier releases did.
   void warn_earlier_release(Connection* conn, std::string_view payload);
   // Logs, rate-limited per peer, that `id` belongs to a group with other founders.
@@ -265,6 +269,7 @@ class PeerTransport {
   WarningLimit earlier_warnings_;
   WarningLimit bad_mac_warnings_;
   WarningLimit stranger_warnings_;
+  WarningLimit rejected_warnings_;
   // Runs sweep_unidentified(); heap-allocated, freed in its close callback.
   uv_timer_t* sweep_timer_ = nullptr;
   // Known peers by id (never this node). Changed by set_peer/remove_peer and by Hellos.
