@@ -183,6 +183,7 @@ void BackendConnection::out_of_descriptors(int err) {
   WorkerCounters::bump(pool_.counters().backend_connect_failures);
   pool_.note_out_of_descriptors(last_error_);
   fail_all(pool_.describe() + ": " + last_error_, false);
+  backoff_refusals_count_ = false;  // nor do the requests refused while it backs off
 }
 
 void BackendConnection::connect_to(const sockaddr_storage& address) {
