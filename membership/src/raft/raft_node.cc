@@ -185,7 +185,8 @@ void RaftNode::send(const NodeId& to, Term term, Payload payload) {
 
 bool RaftNode::payload_is_consistent(const Message& m) const {
   if (m.from.empty() || m.from.size() > kMaxNodeIdLength) return false;
-  if (m.term >= kMaxTerm) return false;  // entry, snapshot and vote terms are at most m.term
+  // Entry, snapshot and vote terms are at most m.term.
+  if (m.term >= kMaxTerm || (m.term > term_ && m.term - term_ > kMaxTermJump)) return false;
   if (const auto* req = std::get_if<AppendRequest>(&m.payload)) {
     if (req->prev_term > m.term) return false;
     if (req->prev_index >= kMaxIndex - req->entries.size()) return false;

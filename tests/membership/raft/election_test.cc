@@ -27,10 +27,13 @@ TEST(Election, ThreeNodesElectOneLeaderWhoCommitsItsNoop) {
   EXPECT_NO_VIOLATION(c);
 }
 
-// A message at a term no election reaches is dropped: a node pushed to 2^64 - 1 would wrap
-// to term 0 at its next campaign, and every vote would be refused for good.
-TEST(Election, ATermPastKMaxTermIsDropped) {
-  for (raft::Term term : {raft::kMaxTerm, UINT64_MAX - 1, UINT64_MAX}) {
+// A message at a term no election reaches, or that no election moves to at once, is dropped:
+// a node pushed to 2^64 - 1 would wrap to term 0 at its next campaign, one pushed to
+// kMaxTerm - 1 would campaign at a term every peer drops, and every vote would be refused for
+// good.
+TEST(Election, ATermPastKMaxTermOrTooFarAheadIsDropped) {
+  for (raft::Term term : {raft::kMaxTerm - 1, raft::kMaxTerm, UINT64_MAX - 1, UINT64_MAX,
+                          raft::Term{2} + raft::kMaxTermJump + 1}) {
     raft::PersistentState state;
     state.hard_state.term = 2;
     state.entries = entries_with_terms({1, 1, 2});
@@ -44,12 +47,12 @@ TEST(Election, ATermPastKMaxTermIsDropped) {
     EXPECT_EQ(node->commit_index(), 0u) << term;
     EXPECT_TRUE(node->check_invariants().is_ok()) << term;
   }
-  // The last term below it is still taken.
+  // A jump of kMaxTermJump is still taken.
   raft::PersistentState state;
   state.hard_state.term = 2;
   auto node = make_node("p2", state);
-  node->step(raft::Message{"p1", "p2", raft::kMaxTerm - 1, raft::AppendResponse{}});
-  EXPECT_EQ(node->term(), raft::kMaxTerm - 1);
+  node->step(raft::Message{"p1", "p2", 2 + raft::kMaxTermJump, raft::AppendResponse{}});
+  EXPECT_EQ(node->term(), 2 + raft::kMaxTermJump);
 }
 
 TEST(Election, SingleVoterElectsItself) {

@@ -15,10 +15,13 @@ using Index = uint64_t;
 // No log comes near this index. A message naming a later one is dropped as inconsistent, so
 // index + 1 never wraps whatever a peer sends.
 inline constexpr Index kMaxIndex = Index{1} << 62;
-// No election comes near this term either. A message naming a later one is dropped, so a peer
-// cannot push a node to a term whose successor wraps to 0 (where every vote would be refused
-// for good, the term being persisted).
+// No election comes near this term either, and none moves a term this far at once (that
+// takes 2^32 elections). A message naming a later term, or one more than kMaxTermJump ahead of
+// the node's, is dropped: a peer cannot push a node to a term whose successor wraps to 0 or
+// is itself dropped (where every vote would be refused for good, the term being persisted)
+// with one frame, or with fewer than 2^30.
 inline constexpr Term kMaxTerm = Term{1} << 62;
+inline constexpr Term kMaxTermJump = Term{1} << 32;
 
 // What a log entry holds.
 //   noop    — appended by every new leader at the start of its term; carries no data.
