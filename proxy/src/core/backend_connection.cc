@@ -1,5 +1,8 @@
 #include "backend_connection.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -215,6 +218,33 @@ void BackendConnection::connect_to(const sockaddr_storage& address) {
   }
 }
 
+std::string BackendConnection::loops_back() {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(socket_->stream.handle(), &fd) != 0) return "";
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return "";
+  std::string reached, where;
+  if (socket_->stream.unix_domain) {
+    // The process at the other end: this one only through its own Unix proxy.listen (the
+    // admin and Raft listeners are TCP), however the path was spelt (a symlink, /var/run for
+    // /run). A server in another PID namespace is never this process.
+    ucred cred{};
+    socklen_t cred_length = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_length) == 0 &&
+        cred.pid == ::getpid()) {
+      reached = "proxy.listen";
+      where = "unix:" + unix_socket_path(peer);
+    }
+  } else {
+    reached = pool_.owner().own_listener_at(peer);
+    where = format_socket_address(peer);
+  }
+  if (reached.empty()) return "";
+  return "reached " + config::own_listener_owner(reached) + " (" + where +
+         "), not a backend: requests sent there would come back to this instance";
+}
+
 void BackendConnection::on_connected(int status) {
   if (status != 0) {
     if (status == UV_ECANCELED) return;  // socket closed while connecting
@@ -225,20 +255,9 @@ void BackendConnection::on_connected(int status) {
     connect_failed("connect failed: " + uv_error_text(status));
     return;
   }
-  {
-    sockaddr_storage peer{};
-    socklen_t length = sizeof peer;
-    uv_os_fd_t fd = -1;
-    if (uv_fileno(socket_->stream.handle(), &fd) == 0 &&
-        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
-      if (const std::string reached = pool_.owner().own_listener_at(peer); !reached.empty()) {
-        connect_failed("reached " + config::own_listener_owner(reached) + " (" +
-                       (peer.ss_family == AF_UNIX ? "unix:" + unix_socket_path(peer)
-                                                  : format_socket_address(peer)) +
-                       "), not a backend: requests sent there would come back to this instance");
-        return;
-      }
-    }
+  if (const std::string loop = loops_back(); !loop.empty()) {
+    connect_failed(loop);
+    return;
   }
   uv_timer_stop(&timer_);
   if (!socket_->stream.unix_domain) {

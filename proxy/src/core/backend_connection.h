@@ -98,6 +98,10 @@ class BackendConnection final : public IoBatch::Writer {
   void on_resolved(int status, const addrinfo* found);
   void connect_to(const sockaddr_storage& address);
   void on_connected(int status);
+  // Why the connection just made reached this instance itself (one of its own listeners, see
+  // own_listener.h; or its own Unix-domain proxy.listen, by the process at the other end),
+  // not a backend; "" when it did not.
+  std::string loops_back();
   // A connection attempt failed (`error` says how): fails what waits, backs off.
   void connect_failed(const std::string& error);
   // A connection attempt failed for want of a descriptor (`err`: UV_EMFILE or UV_ENFILE): the

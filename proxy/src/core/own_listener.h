@@ -11,10 +11,6 @@
 // kernel forwards elsewhere before any listener sees them (kube-proxy's IPVS service
 // addresses sit on a local dummy interface), and refusing a real backend there would be
 // worse than the loop's timeouts.
-//
-// Over a Unix-domain socket the connected socket names the path the listener bound, which a
-// backend address may reach by another spelling (a symlink, /var/run for /run): the two paths
-// are the same listener when they are the same file.
 #pragma once
 
 #include <sys/socket.h>
@@ -27,8 +23,7 @@ namespace ringleader::proxy {
 
 // Which of the instance's own listeners (config::own_listener_reached's names: "proxy.listen",
 // "admin.listen", "membership.listen", "peer ID's membership listener") a TCP connection to
-// `peer` reached, or which a Unix-domain connection reached ("proxy.listen" when `peer`'s path
-// is the same file as a Unix proxy.listen); "" when none.
+// `peer` reached; "" when none, and for a peer that is not IPv4 or IPv6.
 std::string own_listener_connected(const config::Config& config, const sockaddr_storage& peer);
 
 }  // namespace ringleader::proxy

@@ -4,12 +4,6 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-
-#include "common/socket_address.h"
 
 namespace ringleader::proxy {
 namespace {
@@ -77,28 +71,6 @@ TEST(OwnListenerTest, RaftListenersCountInRaftModeOnly) {
   c.membership.peers = {{"p1", "127.0.0.1:7000"}, {"p2", "127.0.0.1:7002"}};
   EXPECT_EQ(own_listener_connected(c, v4("127.0.0.1", 7000)), "membership.listen");
   EXPECT_EQ(own_listener_connected(c, v4("127.0.0.1", 7002)), "peer p2's membership listener");
-}
-
-// Over a Unix-domain socket the peer is the path the listener bound; a backend address may be
-// another spelling of it (a symlink): the same file is the same listener.
-TEST(OwnListenerTest, AUnixListenerIsReachedThroughAnyPathToItsFile) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("own-listener-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::filesystem::path sock = dir / "rl.sock", link = dir / "link.sock",
-                              other = dir / "other.sock";
-  std::ofstream(sock).put('x');
-  std::ofstream(other).put('x');
-  std::filesystem::create_symlink(sock, link);
-  const config::Config c = instance("unix:" + sock.string());
-  EXPECT_EQ(own_listener_connected(c, *unix_socket_address(sock.string())), "proxy.listen");
-  EXPECT_EQ(own_listener_connected(c, *unix_socket_address(link.string())), "proxy.listen");
-  EXPECT_EQ(own_listener_connected(c, *unix_socket_address(other.string())), "");
-  EXPECT_EQ(own_listener_connected(c, *unix_socket_address((dir / "missing").string())), "");
-  // A TCP proxy.listen has no Unix path to be reached at.
-  EXPECT_EQ(own_listener_connected(instance("127.0.0.1:7000"), *unix_socket_address(sock.string())),
-            "");
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
