@@ -515,6 +515,12 @@ void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
   conn->rbuf.clear();
   conn->rbuf.shrink_to_fit();
   conn->key = session_key(options_.secret, *nonce);
+  if (conn->key.empty()) {
+    RL_LOG_ERROR("membership %s: cannot compute a session key (OpenSSL HMAC failed)",
+                 options_.node_id.c_str());
+    close_connection(conn, "no session key");
+    return;
+  }
   conn->sequence = 0;
   peer->connected = true;
   peer->connected_at_ms = uv_now(loop_);
@@ -600,6 +606,12 @@ void PeerTransport::on_accept(int status) {
     return;
   }
   conn->key = session_key(options_.secret, *nonce);
+  if (conn->key.empty()) {
+    RL_LOG_ERROR("membership %s: cannot compute a session key (OpenSSL HMAC failed)",
+                 options_.node_id.c_str());
+    close_connection(conn, "no session key");
+    return;
+  }
   std::string challenge = encode_challenge(*nonce);
   uv_buf_t out = uv_buf_init(challenge.data(), static_cast<unsigned>(challenge.size()));
   if (uv_try_write(reinterpret_cast<uv_stream_t*>(&conn->tcp), &out, 1) !=

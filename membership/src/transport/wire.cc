@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <optional>
 #include <type_traits>
 
 #include "codec/byte_reader.h"
@@ -400,7 +401,8 @@ constexpr std::string_view kSessionLabel = "ringleader membership session";
 
 // HMAC-SHA256 under `key` of the concatenated `parts` (OpenSSL 3's EVP_MAC, which takes the
 // parts in turn: a 64 MiB snapshot frame is not copied to be sealed).
-std::string hmac(std::string_view key, std::initializer_list<std::string_view> parts) {
+std::optional<std::string> hmac(std::string_view key,
+                                std::initializer_list<std::string_view> parts) {
   static constexpr unsigned char kEmpty[1] = {0};
   static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // shared, never freed
   char digest[] = "SHA256";
@@ -420,8 +422,7 @@ std::string hmac(std::string_view key, std::initializer_list<std::string_view> p
   size_t out_len = 0;
   ok = ok && EVP_MAC_final(ctx, out, &out_len, sizeof(out)) == 1 && out_len == kMacBytes;
   EVP_MAC_CTX_free(ctx);
-  // A failure gives a MAC no frame carries by chance (all zero): the frame is refused.
-  if (!ok) return std::string(kMacBytes, '\0');
+  if (!ok) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
@@ -462,11 +463,13 @@ Result<std::string> decode_challenge(std::string_view bytes) {
 }
 
 std::string session_key(std::string_view secret, std::string_view nonce) {
-  return hmac(secret, {kSessionLabel, nonce});
+  return hmac(secret, {kSessionLabel, nonce}).value_or(std::string());
 }
 
 std::string frame_mac(std::string_view key, uint64_t sequence, std::string_view payload) {
-  return hmac(key, {sequence_bytes(sequence), payload});
+  // Failed, the MAC is all zero: no receiver's computation gives that, so the frame is
+  // refused there (mac_matches fails closed when its own computation fails).
+  return hmac(key, {sequence_bytes(sequence), payload}).value_or(std::string(kMacBytes, '\0'));
 }
 
 std::string seal_frame(std::string_view key, uint64_t sequence, std::string_view payload) {
@@ -479,20 +482,20 @@ std::string seal_frame(std::string_view key, uint64_t sequence, std::string_view
 
 bool mac_matches(std::string_view key, uint64_t sequence, std::string_view payload,
                  std::string_view mac) {
-  if (mac.size() != kMacBytes) return false;
-  const std::string expected = frame_mac(key, sequence, payload);
-  return CRYPTO_memcmp(expected.data(), mac.data(), kMacBytes) == 0;
+  if (mac.size() != kMacBytes || key.empty()) return false;
+  const std::optional<std::string> expected = hmac(key, {sequence_bytes(sequence), payload});
+  return expected && CRYPTO_memcmp(expected->data(), mac.data(), kMacBytes) == 0;
 }
 
 std::string unsessioned_frame_mac(std::string_view secret, std::string_view payload) {
-  return hmac(secret, {payload});
+  return hmac(secret, {payload}).value_or(std::string(kMacBytes, '\0'));
 }
 
 bool unsessioned_mac_matches(std::string_view secret, std::string_view payload,
                              std::string_view mac) {
   if (mac.size() != kMacBytes) return false;
-  const std::string expected = unsessioned_frame_mac(secret, payload);
-  return CRYPTO_memcmp(expected.data(), mac.data(), kMacBytes) == 0;
+  const std::optional<std::string> expected = hmac(secret, {payload});
+  return expected && CRYPTO_memcmp(expected->data(), mac.data(), kMacBytes) == 0;
 }
 
 bool same_message(const raft::Message& a, const raft::Message& b) {

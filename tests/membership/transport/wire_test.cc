@@ -301,8 +301,15 @@ TEST(Wire, MacDependsOnKeySequenceAndPayload) {
   EXPECT_FALSE(unsessioned_mac_matches("secret", payload, mac));
   EXPECT_TRUE(unsessioned_mac_matches("secret", payload, unsessioned_frame_mac("secret", payload)));
   EXPECT_FALSE(mac_matches(key, 0, payload, unsessioned_frame_mac("secret", payload)));
-  // An empty secret (loopback without one) still makes a key.
-  EXPECT_EQ(session_key("", std::string(kNonceBytes, 'n')).size(), kMacBytes);
+  // An empty secret (loopback without one) still makes a key of its nonce, not a fixed one.
+  const std::string empty_secret_key = session_key("", std::string(kNonceBytes, 'n'));
+  EXPECT_EQ(empty_secret_key.size(), kMacBytes);
+  EXPECT_NE(empty_secret_key, std::string(kMacBytes, '\0'));
+  EXPECT_NE(empty_secret_key, session_key("", std::string(kNonceBytes, 'm')));
+  // No frame passes under an empty key (what session_key gives when it fails), not even one
+  // sealed under it.
+  EXPECT_FALSE(mac_matches("", 0, payload, seal_frame("", 0, payload).substr(4, kMacBytes)));
+  EXPECT_FALSE(mac_matches("", 0, payload, std::string(kMacBytes, '\0')));
 
   std::string sealed = seal_frame(key, 7, payload);
   ASSERT_EQ(sealed.size(), kFrameHeaderBytes + payload.size());

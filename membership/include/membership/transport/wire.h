@@ -137,7 +137,8 @@ std::string encode_challenge(std::string_view nonce);
 // (kChallengeBytes of them: its nonce), its beginning (fewer: empty), or not one (error).
 Result<std::string> decode_challenge(std::string_view bytes);
 // The key a connection's frames are sealed with, from the group's secret and the nonce of
-// that connection's challenge.
+// that connection's challenge; empty when it cannot be computed (the connection is then
+// closed: no frame is sealed or accepted under an empty key).
 std::string session_key(std::string_view secret, std::string_view nonce);
 
 // HMAC-SHA256 of the sequence number and `payload` under `key`.
