@@ -608,9 +608,9 @@ class ReloadTest(unittest.TestCase):
             two = one + (f'\n[[backends]]\nname = "redis-1"\n'
                          f'address = "127.0.0.1:{redises[1].port}"\n')
             with rl:
-                # 100 clients and 64 connections to one backend fit in 394 descriptors (with
+                # 100 clients and 64 connections to one backend fit in 458 descriptors (with
                 # the worker's and the process's reserves); to two backends, 66 clients do.
-                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, (394, 394))
+                resource.prlimit(rl.proc.pid, resource.RLIMIT_NOFILE, (458, 458))
                 rewrite(rl.config_path, two)
                 rl.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: "at most 66 clients are admitted" in rl.tail(50), timeout=10,

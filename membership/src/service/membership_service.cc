@@ -177,16 +177,7 @@ Result<std::unique_ptr<MembershipService>> MembershipService::start(ServiceOptio
       self->foreign_peers_[id] = f;
     }
   };
-  // In the group: a member of the configuration, a peer this instance's file lists, one being
-  // added, or anyone while this instance knows no configuration yet (joining, it must hear
-  // from the leader).
-  cb.in_group = [self](const raft::NodeId& id) {
-    const raft::Configuration& config = self->node_->configuration();
-    return config.members().empty() || config.is_member(id) || self->options_.peers.contains(id) ||
-           self->node_->progress(id).has_value() ||
-           std::any_of(self->pending_changes_.begin(), self->pending_changes_.end(),
-                       [&id](const PendingChange& p) { return p.change.node == id; });
-  };
+  cb.in_group = [self](const raft::NodeId& id) { return self->in_group(id); };
   cb.on_peer_address = [self](const raft::NodeId& id, const std::string& address) {
     RL_LOG_INFO("membership %s: peer %s is at %s", self->options_.node_id.c_str(), id.c_str(),
                 address.c_str());
@@ -395,6 +386,14 @@ void MembershipService::on_tick() {
   refresh_status();
 }
 
+bool MembershipService::in_group(const raft::NodeId& id) const {
+  const raft::Configuration& config = node_->configuration();
+  return config.members().empty() || config.is_member(id) || options_.peers.contains(id) ||
+         node_->progress(id).has_value() ||
+         std::any_of(pending_changes_.begin(), pending_changes_.end(),
+                     [&id](const PendingChange& p) { return p.change.node == id; });
+}
+
 void MembershipService::learn_founders(std::vector<raft::NodeId> founders, const char* source) {
   if (founders.empty()) return;
   if (Status s = storage_->set_founders(founders); !s) {
@@ -409,7 +408,7 @@ void MembershipService::learn_founders(std::vector<raft::NodeId> founders, const
 void MembershipService::on_message(raft::Message message) {
   if (closed_ || !failure_.empty()) return;
   uint64_t now = now_ms();
-  last_heard_ms_[message.from] = now;
+  if (in_group(message.from)) last_heard_ms_[message.from] = now;
   node_->step(message);
   fail_forwarded_to_former_leaders();
   if (!node_->leader().empty() && message.from == node_->leader()) {
@@ -429,7 +428,7 @@ void MembershipService::on_message(raft::Message message) {
 void MembershipService::on_forward_request(const raft::NodeId& from,
                                            transport::ForwardRequest request) {
   if (closed_) return;
-  last_heard_ms_[from] = now_ms();
+  if (in_group(from)) last_heard_ms_[from] = now_ms();
   Done reply = [this, from, id = request.request_id](Result<uint64_t> r) {
     if (closed_) return;
     transport::ForwardResponse resp;
@@ -476,7 +475,7 @@ void MembershipService::on_forward_request(const raft::NodeId& from,
 void MembershipService::on_forward_response(const raft::NodeId& from,
                                             transport::ForwardResponse response) {
   if (closed_) return;
-  last_heard_ms_[from] = now_ms();
+  if (in_group(from)) last_heard_ms_[from] = now_ms();
   auto it = forwarded_.find(response.request_id);
   if (it == forwarded_.end()) return;
   ForwardedRequest pending = std::move(it->second);

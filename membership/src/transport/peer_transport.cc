@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/printable.h"
 #include "common/socket_address.h"
+#include "config/config.h"
 
 namespace ringleader::membership::transport {
 
@@ -660,8 +661,8 @@ void PeerTransport::sweep_unidentified() {
       RL_LOG_WARN(
           "membership %s: peer %s at %s accepted a connection but sent no challenge within %u ms: "
           "it runs an earlier ringleader release (upgrade it: frames are now sealed per "
-          "connection), or that address is not a membership listener (repeated at most every "
-          "%llu s)",
+          "connection), that address is not a membership listener, or the instance there is "
+          "stalled (repeated at most every %llu s)",
           options_.node_id.c_str(), peer.id.c_str(), peer.address.c_str(),
           options_.hello_timeout_ms,
           static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
@@ -787,6 +788,23 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       close_connection(conn, hello == nullptr ? "first frame is not a hello" : "hello from self");
       return false;
     }
+    // Ids are the config file's characters ([A-Za-z0-9._-]): they end up in log lines,
+    // /cluster and metric labels, where a newline would forge a line and invalid UTF-8 fail
+    // every scrape. A member's is let through (a release that took any id added it).
+    const bool member = !callbacks_.in_group || callbacks_.in_group(hello->node_id);
+    if (!member &&
+        (!config::is_valid_node_id(hello->node_id) ||
+         !std::all_of(hello->founders.begin(), hello->founders.end(),
+                      [](const raft::NodeId& id) { return config::is_valid_node_id(id); }))) {
+      ++stats_.rejected_protocol;
+      warn_rejected(conn, payload, "id",
+                    "its hello names an id that is not 1-64 of [A-Za-z0-9._-] (\"" +
+                        printable(hello->node_id, 64) +
+                        "\" or a founder), and it is not in the "
+                        "group");
+      close_connection(conn, "hello with an id outside the config file's characters");
+      return false;
+    }
     if (!founders_.empty() && !hello->founders.empty() && hello->founders != founders_) {
       ++stats_.rejected_group;
       warn_foreign_group(hello->node_id, hello->founders);
@@ -795,7 +813,6 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       return false;
     }
     conn->remote = hello->node_id;
-    if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
     // The peer's newest connection replaces an older one it left behind: one silent for
     // hello_timeout_ms (a peer sends heartbeats far more often). One still delivering is
     // another process with the same id, which is said, not fought over.
@@ -813,10 +830,12 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     for (Connection* c : older)
       close_connection(c, "replaced by a newer connection from the same peer");
     if (live_twin) warn_twin(conn->remote);
-    if (callbacks_.in_group && !callbacks_.in_group(conn->remote)) {
+    if (!member) {
       cap_strangers();
       return !conn->closing;
     }
+    // Kept for members only: made-up ids would grow the map for good.
+    if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
     // A Hello teaches the address of a peer this node was not configured with; a configured
     // address is the operator's, and a wildcard one reaches no peer.
     if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||
@@ -936,8 +955,9 @@ void PeerTransport::warn_foreign_group(const raft::NodeId& id,
       "node's with [%s]. Founding members must list the same membership.peers; a node in "
       "the wrong group needs an empty data_dir and must join (%llu refused so far; repeated "
       "at most every %llu s)",
-      options_.node_id.c_str(), id.c_str(), raft::join_ids(founders).c_str(),
-      raft::join_ids(founders_).c_str(), static_cast<unsigned long long>(stats_.rejected_group),
+      options_.node_id.c_str(), printable(id, 255).c_str(),
+      printable(raft::join_ids(founders), 4096).c_str(), raft::join_ids(founders_).c_str(),
+      static_cast<unsigned long long>(stats_.rejected_group),
       static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 

@@ -217,32 +217,6 @@ bool get_message(ByteReader& r, raft::Message& m) {
   return get_payload(r, tag, m.payload);
 }
 
-// Node ids are made of the config file's characters ([A-Za-z0-9._-], config::is_valid_node_id;
-// up to raft::kMaxNodeIdLength bytes here): an id from a frame ends up in log lines, /cluster
-// and metric labels, where a newline or invalid UTF-8 would forge a line or fail a scrape.
-bool valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= raft::kMaxNodeIdLength &&
-         std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-         });
-}
-
-bool ids_are_valid(const Frame& frame) {
-  if (const auto* hello = std::get_if<Hello>(&frame)) {
-    return valid_id(hello->node_id) &&
-           std::all_of(hello->founders.begin(), hello->founders.end(),
-                       [](const raft::NodeId& id) { return valid_id(id); });
-  }
-  if (const auto* m = std::get_if<raft::Message>(&frame)) {
-    return valid_id(m->from) && valid_id(m->to);
-  }
-  if (const auto* req = std::get_if<ForwardRequest>(&frame)) {
-    return req->kind != ForwardKind::kConfigChange || valid_id(req->change.node);
-  }
-  return true;
-}
-
 bool same_entries(const std::vector<raft::Entry>& a, const std::vector<raft::Entry>& b) {
   return a == b;
 }
@@ -374,9 +348,6 @@ Result<Frame> decode_frame(std::string_view payload) {
   }
   if (!r.ok()) return Status::error("frame: truncated or oversized field");
   if (!r.done()) return Status::error("frame: trailing bytes");
-  if (!ids_are_valid(frame)) {
-    return Status::error("frame: a node id that is not 1-255 of [A-Za-z0-9._-]");
-  }
   return frame;
 }
 

@@ -8,10 +8,12 @@
 namespace ringleader::proxy {
 namespace {
 constexpr uint64_t kPerWorkerReserve = 8;  // epoll, eventfds, io_uring, listener
-// The admin API's 64 connections (AdminServer's max_connections), the membership's listener,
-// peers and their timers, the log, data_dir files, signal handles, and the two dozen or so
-// descriptors the process holds from its start (standard streams, loops, pipes).
-constexpr uint64_t kProcessReserve = 64 + 64;
+// The admin API's 64 connections (AdminServer's max_connections); the membership's 64
+// connections waiting for a Hello (TransportOptions::max_unidentified) and 8 from ids outside
+// the group (max_strangers), its listener and peers; the log, data_dir files, signal handles,
+// and the two dozen or so descriptors the process holds from its start (standard streams,
+// loops, pipes).
+constexpr uint64_t kProcessReserve = 64 + 64 + 8 + 56;
 
 uint64_t as_count(rlim_t v) {
   return v == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(v);

@@ -11,12 +11,12 @@ namespace ringleader::proxy {
 
 // Clients refused over max_clients that the workers let linger (to deliver the error before
 // closing) at once, over all of them; past it a refused client is closed as soon as its error
-// is written. Each worker takes an equal share, at least kMinRefusedClientsPerWorker.
+// is written. Each worker takes an equal share (rounded down), at least
+// kMinRefusedClientsPerWorker.
 inline constexpr uint32_t kMaxRefusedClientsOpen = 64;
 inline constexpr uint32_t kMinRefusedClientsPerWorker = 4;
 inline uint32_t refused_clients_per_worker(uint32_t workers) {
-  const uint32_t share =
-      workers == 0 ? kMaxRefusedClientsOpen : (kMaxRefusedClientsOpen + workers - 1) / workers;
+  const uint32_t share = workers == 0 ? kMaxRefusedClientsOpen : kMaxRefusedClientsOpen / workers;
   return share > kMinRefusedClientsPerWorker ? share : kMinRefusedClientsPerWorker;
 }
 

@@ -479,9 +479,9 @@ TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
   const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(log.find("it announced a frame of 2130706432 bytes, more than the"), std::string::npos)
       << log;
-  EXPECT_NE(log.find("more than the " + std::to_string(kMaxHelloPayload) +
-                     " allowed before its hello"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("more than the " + std::to_string(kMaxHelloPayload) + " allowed before its hello"),
+      std::string::npos)
       << log;
   EXPECT_NE(log.find("a frame that does not decode"), std::string::npos) << log;
   EXPECT_NE(log.find("its first frame is not a hello"), std::string::npos) << log;
@@ -555,6 +555,33 @@ TEST_F(TransportTest, IdsOutsideTheGroupTeachNothingAndAreCapped) {
   EXPECT_EQ(in(a).learned[0], std::make_pair(raft::NodeId("member-1"), std::string("127.0.0.1:9")));
   EXPECT_FALSE(member.closed_by_peer());
   EXPECT_FALSE(strangers[3]->closed_by_peer());
+}
+
+// Ids from a Hello end up in log lines and metric labels: one outside the config file's
+// characters is refused, unless it is a member's (a release that took any id added it).
+TEST_F(TransportTest, AHelloIdOutsideTheConfigCharactersIsRefusedUnlessAMembers) {
+  in_group_ = [](const raft::NodeId& id) { return id.rfind("member", 0) == 0; };
+  size_t a = start("a");
+  for (const std::string& bad : std::vector<std::string>{"a\nb", "a b", "\xff", "a/b"}) {
+    RawClient c(t(a).listen_address());
+    ASSERT_TRUE(handshake(c));
+    ASSERT_TRUE(c.write(c.hello(bad)));
+    ASSERT_TRUE(run_until([&] { return c.closed_by_peer(); })) << bad;
+  }
+  {
+    // Nor with a founder outside them.
+    RawClient c(t(a).listen_address());
+    ASSERT_TRUE(handshake(c));
+    ASSERT_TRUE(c.write(c.seal(encode_frame(Frame{Hello{"stranger", "", {"x\ny"}}}))));
+    ASSERT_TRUE(run_until([&] { return c.closed_by_peer(); }));
+  }
+  EXPECT_EQ(t(a).stats().rejected_protocol, 5u);
+  RawClient member(t(a).listen_address());
+  ASSERT_TRUE(handshake(member));
+  const std::string hello = member.hello("member with spaces");
+  ASSERT_TRUE(member.write(hello + member.heartbeat("member with spaces", "a", 1)));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  EXPECT_FALSE(member.closed_by_peer());
 }
 
 // A peer keeps one connection to a node; when it makes a new one, the one it left behind (its

@@ -306,6 +306,10 @@ class MembershipService {
   void fail_storage(const std::string& what);
   // Records the group's founders once known (nothing when `founders` is empty): durably, then
   // in the transport, so that every later Hello names them and every later one is checked.
+  // Whether `id` belongs to the group as this instance knows it: a member of its
+  // configuration, a peer its file lists, one it replicates to or is adding, or anyone while
+  // it knows no configuration yet (joining, it must hear from the leader).
+  bool in_group(const raft::NodeId& id) const;
   void learn_founders(std::vector<raft::NodeId> founders, const char* source);
   void fail_all(const std::string& why);
   void refresh_status();
@@ -367,7 +371,7 @@ class MembershipService {
   uint64_t next_request_id_ = 1;
   // When a message from the current leader last arrived (or the service started).
   uint64_t last_leader_contact_ms_ = 0;
-  std::map<raft::NodeId, uint64_t> last_heard_ms_;
+  std::map<raft::NodeId, uint64_t> last_heard_ms_;  // of peers in_group() only: ids are made up
   // Highest commit index announced by a leader since start (appends, snapshots, the
   // catch-up barrier); a leader's own commit index counts once it leads.
   uint64_t leader_commit_seen_ = 0;

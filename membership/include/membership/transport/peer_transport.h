@@ -39,10 +39,11 @@
 //     good); one still delivering means two processes claim the id, which is logged. TCP
 //     keepalive is on for every connection, so a peer that vanished is noticed.
 //   - A peer writes nothing but its challenge on the connection this node opened to it:
-//     anything else shows the address is not a ringleader's membership listener (an HTTP
-//     server, Redis, ...).
-//     The connection is closed and counted (rejected_protocol), and a warning names the peer,
-//     its address and the first bytes it sent (at most every 30 s per peer).
+//     anything else shows the address is not a ringleader's membership listener. The
+//     connection is closed and counted (rejected_protocol), and a warning names the peer, its
+//     address and the first bytes it sent (at most every 30 s per peer). A server that waits
+//     for a request (HTTP, Redis) sends nothing: it is given up on as one that sends no
+//     challenge.
 //   - Fault hooks for tests: set_blocked() drops every frame to and from the given peers, those
 //     already queued for them included.
 //
