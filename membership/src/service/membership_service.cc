@@ -388,8 +388,7 @@ void MembershipService::on_tick() {
 
 bool MembershipService::in_group(const raft::NodeId& id) const {
   const raft::Configuration& config = node_->configuration();
-  return config.members().empty() || config.is_member(id) || options_.peers.contains(id) ||
-         node_->progress(id).has_value() ||
+  return config.is_member(id) || options_.peers.contains(id) || node_->progress(id).has_value() ||
          std::any_of(pending_changes_.begin(), pending_changes_.end(),
                      [&id](const PendingChange& p) { return p.change.node == id; });
 }

@@ -830,12 +830,20 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
     for (Connection* c : older)
       close_connection(c, "replaced by a newer connection from the same peer");
     if (live_twin) warn_twin(conn->remote);
+    if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
     if (!member) {
+      // A stranger may be a leader a joining node's file does not list, whose founders it
+      // learns from here; made-up ids must not grow the map for good, so strangers' entries
+      // last while they are connected.
       cap_strangers();
+      std::erase_if(claimed_founders_, [this](const auto& entry) {
+        return !callbacks_.in_group(entry.first) &&
+               std::none_of(connections_.begin(), connections_.end(), [&](const Connection* c) {
+                 return c->inbound && c->remote == entry.first;
+               });
+      });
       return !conn->closing;
     }
-    // Kept for members only: made-up ids would grow the map for good.
-    if (!hello->founders.empty()) claimed_founders_[conn->remote] = hello->founders;
     // A Hello teaches the address of a peer this node was not configured with; a configured
     // address is the operator's, and a wildcard one reaches no peer.
     if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||

@@ -536,7 +536,8 @@ TEST_F(TransportTest, IdsOutsideTheGroupTeachNothingAndAreCapped) {
     strangers.push_back(std::make_unique<RawClient>(t(a).listen_address()));
     RawClient& c = *strangers.back();
     ASSERT_TRUE(handshake(c));
-    const std::string hello = c.hello("stranger-" + std::to_string(i), "127.0.0.1:9");
+    const std::string hello =
+        c.seal(encode_frame(Frame{Hello{"stranger-" + std::to_string(i), "127.0.0.1:9", {"f"}}}));
     ASSERT_TRUE(c.write(hello + c.heartbeat("stranger-" + std::to_string(i), "a", 1)));
     ASSERT_TRUE(run_until([&] { return in(a).messages.size() == static_cast<size_t>(i + 1); }));
   }
@@ -547,6 +548,9 @@ TEST_F(TransportTest, IdsOutsideTheGroupTeachNothingAndAreCapped) {
   EXPECT_FALSE(strangers[2]->closed_by_peer());
   EXPECT_FALSE(strangers[3]->closed_by_peer());
   EXPECT_EQ(t(a).stats().rejected_protocol, 2u);
+  // What a stranger claims is kept while it is connected only.
+  EXPECT_EQ(t(a).founders_of("stranger-3"), std::vector<raft::NodeId>{"f"});
+  EXPECT_TRUE(t(a).founders_of("stranger-0").empty());
 
   RawClient member(t(a).listen_address());
   ASSERT_TRUE(handshake(member));

@@ -307,8 +307,10 @@ class MembershipService {
   // Records the group's founders once known (nothing when `founders` is empty): durably, then
   // in the transport, so that every later Hello names them and every later one is checked.
   // Whether `id` belongs to the group as this instance knows it: a member of its
-  // configuration, a peer its file lists, one it replicates to or is adding, or anyone while
-  // it knows no configuration yet (joining, it must hear from the leader).
+  // configuration, a peer its file lists, one it replicates to or is adding. (A joining
+  // instance knows only its file's peers until it hears from the group: what others send it
+  // is still delivered, and a leader its file does not list is in its configuration as soon
+  // as the first append or snapshot arrives.)
   bool in_group(const raft::NodeId& id) const;
   void learn_founders(std::vector<raft::NodeId> founders, const char* source);
   void fail_all(const std::string& why);
