@@ -20,16 +20,27 @@ inline std::string printable(std::string_view s, size_t max) {
 }
 
 // All of `s` with its backslashes and control bytes escaped: "\\", "\t", "\n", "\r", and
-// "\xHH" for the others (ESC, DEL, ...). Bytes from 0x80 up pass unchanged (UTF-8 stays
-// readable). The result holds no TAB, newline or terminal escape, so it can stand in a
-// tab-separated column, and undoing the escapes gives `s` back.
+// "\xHH" for the others (ESC, DEL, and the C1 controls U+0080-U+009F as UTF-8 writes them,
+// "\xc2\x9b", which some terminals also obey). Other bytes from 0x80 up pass unchanged
+// (UTF-8 stays readable). The result holds no TAB, newline or terminal escape, so it can stand
+// in a tab-separated column, and undoing the escapes gives `s` back.
 inline std::string escaped(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') {
+  const auto hex = [&out](unsigned char c) {
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      hex(c);
+      hex(next);
+      ++i;
+    } else if (c == '\\') {
       out += "\\\\";
     } else if (c == '\t') {
       out += "\\t";
@@ -38,11 +49,9 @@ inline std::string escaped(std::string_view s) {
     } else if (c == '\r') {
       out += "\\r";
     } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+      hex(c);
     } else {
-      out.push_back(ch);
+      out.push_back(s[i]);
     }
   }
   return out;

@@ -72,6 +72,11 @@ TEST(CtlFormat, Lookup) {
       format_answer(CtlView::kLookup, nlohmann::json{{"key", "a\tb\nc\\d\x1b[2J"}, {"hash", 1}}),
       "key   a\\tb\\nc\\\\d\\x1b[2J\n"
       "hash  1\n");
+  // C1 controls as UTF-8 writes them are escaped too; other UTF-8 is not.
+  EXPECT_EQ(cell("\xc2\x9b"
+                 "2J \xc3\xa9\xc2\xa0"),
+            "\\xc2\\x9b"
+            "2J \xc3\xa9\xc2\xa0");
 }
 
 TEST(CtlFormat, ClusterStatusWithPeers) {
