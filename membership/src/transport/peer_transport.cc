@@ -497,6 +497,16 @@ void PeerTransport::on_connected(Connection* conn, int status) {
       });
 }
 
+bool PeerTransport::start_session(Connection* conn, std::string_view nonce) {
+  conn->key = session_key(options_.secret, nonce);
+  conn->sequence = 0;
+  if (!conn->key.empty()) return true;
+  RL_LOG_ERROR("membership %s: cannot compute a session key (OpenSSL HMAC failed)",
+               options_.node_id.c_str());
+  close_connection(conn, "no session key");
+  return false;
+}
+
 void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
   Peer* peer = conn->peer;
   if (peer == nullptr) return;
@@ -515,14 +525,7 @@ void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
   const std::string after = conn->rbuf.substr(kChallengeBytes);
   conn->rbuf.clear();
   conn->rbuf.shrink_to_fit();
-  conn->key = session_key(options_.secret, *nonce);
-  if (conn->key.empty()) {
-    RL_LOG_ERROR("membership %s: cannot compute a session key (OpenSSL HMAC failed)",
-                 options_.node_id.c_str());
-    close_connection(conn, "no session key");
-    return;
-  }
-  conn->sequence = 0;
+  if (!start_session(conn, *nonce)) return;
   peer->connected = true;
   peer->connected_at_ms = uv_now(loop_);
   if (!after.empty()) {
@@ -606,13 +609,7 @@ void PeerTransport::on_accept(int status) {
     close_connection(conn, "no challenge");
     return;
   }
-  conn->key = session_key(options_.secret, *nonce);
-  if (conn->key.empty()) {
-    RL_LOG_ERROR("membership %s: cannot compute a session key (OpenSSL HMAC failed)",
-                 options_.node_id.c_str());
-    close_connection(conn, "no session key");
-    return;
-  }
+  if (!start_session(conn, *nonce)) return;
   std::string challenge = encode_challenge(*nonce);
   uv_buf_t out = uv_buf_init(challenge.data(), static_cast<unsigned>(challenge.size()));
   if (uv_try_write(reinterpret_cast<uv_stream_t*>(&conn->tcp), &out, 1) !=

@@ -202,6 +202,9 @@ class PeerTransport {
   void sweep_unidentified();
   // Inbound connections that have not sent their Hello yet.
   size_t unidentified() const;
+  // Sets `conn`'s session key from the challenge's `nonce`, its sequence to 0; false (the
+  // connection closed) when the key cannot be computed.
+  bool start_session(Connection* conn, std::string_view nonce);
   // Data arrived on the outbound connection `conn`: its challenge, then nothing.
   void on_outbound_data(Connection* conn, std::string_view data);
   // What arrived on `conn` is not what a peer writes there.
