@@ -141,7 +141,8 @@ std::string Server::metrics_text() {
     e.value(static_cast<double>(st.transport.dropped_expired), {{"reason", "expired"}});
     e.value(static_cast<double>(st.transport.dropped_unknown_peer), {{"reason", "unknown_peer"}});
     e.counter("ringleader_raft_peer_connects_total",
-              "Connections this instance opened to other instances, by result");
+              "Connections this instance opened to other instances, by result (ok: the peer "
+              "sent its challenge; failed: refused, failed, or given up on without one)");
     e.value(static_cast<double>(st.transport.connects), {{"result", "ok"}});
     e.value(static_cast<double>(st.transport.connect_failures), {{"result", "failed"}});
     e.counter("ringleader_raft_peer_accepts_total",

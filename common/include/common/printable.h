@@ -19,6 +19,16 @@ inline std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
+// printable(), also with every byte from 0x80 up as '?': for bytes that may not be text at
+// all (what a peer of unknown kind sent), which would leave invalid UTF-8 in a log file.
+inline std::string printable_ascii(std::string_view s, size_t max) {
+  std::string out = printable(s, max);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
+  return out;
+}
+
 // All of `s` with its backslashes and control bytes escaped: "\\", "\t", "\n", "\r", and
 // "\xHH" for the others (ESC, DEL, and the C1 controls U+0080-U+009F as UTF-8 writes them,
 // "\xc2\x9b", which some terminals also obey). Other bytes from 0x80 up pass unchanged

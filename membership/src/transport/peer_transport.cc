@@ -474,7 +474,6 @@ void PeerTransport::on_connected(Connection* conn, int status) {
     close_connection(conn, "connect failed");
     return;
   }
-  ++stats_.connects;
   // Once the socket exists: libuv applies its own idle time when asked before.
   uv_tcp_keepalive(&conn->tcp, 1, kKeepaliveIdleSeconds);
   conn->opened_ms = uv_now(loop_);
@@ -518,6 +517,7 @@ void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
   const size_t take = std::min(conn->rbuf.size(), kChallengeBytes);
   Result<std::string> nonce = decode_challenge(std::string_view(conn->rbuf).substr(0, take));
   if (!nonce) {
+    ++stats_.connect_failures;
     on_stray_data(conn, conn->rbuf);
     return;
   }
@@ -526,6 +526,7 @@ void PeerTransport::on_outbound_data(Connection* conn, std::string_view data) {
   conn->rbuf.clear();
   conn->rbuf.shrink_to_fit();
   if (!start_session(conn, *nonce)) return;
+  ++stats_.connects;
   peer->connected = true;
   peer->connected_at_ms = uv_now(loop_);
   if (!after.empty()) {
@@ -653,6 +654,7 @@ void PeerTransport::sweep_unidentified() {
   }
   for (Connection* c : unchallenged) {
     ++stats_.rejected_protocol;
+    ++stats_.connect_failures;
     const Peer& peer = *c->peer;
     if (silent_warnings_.due(peer.id, now)) {
       RL_LOG_WARN(
@@ -711,7 +713,7 @@ void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
         "never writes there (a ringleader sends one challenge): is that address another "
         "instance's membership.listen? It sent \"%s\" (repeated at most every %llu s)",
         options_.node_id.c_str(), peer->id.c_str(), peer->address.c_str(),
-        printable(data, 64).c_str(),
+        printable_ascii(data, 64).c_str(),
         static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
   }
   close_connection(conn, "the peer wrote on an outbound connection");
@@ -796,7 +798,7 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       ++stats_.rejected_protocol;
       warn_rejected(conn, payload, "id",
                     "its hello names an id that is not 1-64 of [A-Za-z0-9._-] (\"" +
-                        printable(hello->node_id, 64) +
+                        printable_ascii(hello->node_id, 64) +
                         "\" or a founder), and it is not in the "
                         "group");
       close_connection(conn, "hello with an id outside the config file's characters");
@@ -960,8 +962,8 @@ void PeerTransport::warn_foreign_group(const raft::NodeId& id,
       "node's with [%s]. Founding members must list the same membership.peers; a node in "
       "the wrong group needs an empty data_dir and must join (%llu refused so far; repeated "
       "at most every %llu s)",
-      options_.node_id.c_str(), printable(id, 255).c_str(),
-      printable(raft::join_ids(founders), 4096).c_str(), raft::join_ids(founders_).c_str(),
+      options_.node_id.c_str(), printable_ascii(id, 255).c_str(),
+      printable_ascii(raft::join_ids(founders), 4096).c_str(), raft::join_ids(founders_).c_str(),
       static_cast<unsigned long long>(stats_.rejected_group),
       static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }

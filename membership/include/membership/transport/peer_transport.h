@@ -116,7 +116,9 @@ struct TransportStats {
   // outside the group.
   uint64_t rejected_protocol = 0;
   uint64_t rejected_group = 0;  // hello naming other founders; each closed the connection
-  uint64_t connects = 0;        // outbound connections established
+  uint64_t connects = 0;        // outbound connections whose peer sent its challenge
+  // Outbound connections refused or failed, and those given up on without a challenge (none
+  // in time, or something else sent instead).
   uint64_t connect_failures = 0;
   uint64_t accepted = 0;  // inbound connections accepted
 };
