@@ -626,8 +626,7 @@ TEST_F(ServiceTest, ForeignPeersAreListedUpToACap) {
         transport::Frame{transport::Hello{"stranger-" + std::to_string(i), "", {"x", "y"}}}))));
     ASSERT_TRUE(raw.closed_by_peer()) << i;
   }
-  ASSERT_TRUE(
-      eventually([&] { return svc(leader).status().transport.rejected_group == callers; }));
+  ASSERT_TRUE(eventually([&] { return svc(leader).status().transport.rejected_group == callers; }));
   ServiceStatus st = svc(leader).status();
   EXPECT_EQ(st.foreign_peers.size(), MembershipService::kMaxForeignPeers);
   EXPECT_TRUE(st.foreign_peers.contains("stranger-0"));

@@ -182,6 +182,12 @@ class RawClient {
   std::string heartbeat(const raft::NodeId& from, const raft::NodeId& to, uint64_t seq) {
     return seal(encode_message(raft::Message{from, to, 3, raft::AppendRequest{0, 0, {}, 0, seq}}));
   }
+  // `id`'s Hello and then its heartbeat number `seq` to `to`, sealed in that order (as two
+  // operands of one expression they could be sealed in either).
+  std::string hello_and_heartbeat(const raft::NodeId& id, const raft::NodeId& to, uint64_t seq) {
+    std::string frames = hello(id);
+    return frames + heartbeat(id, to, seq);
+  }
 
  private:
   int fd_ = -1;
@@ -336,11 +342,41 @@ TEST_F(TransportTest, CorruptedByteClosesConnectionAndReconnectWorks) {
   RawClient again(t(a).listen_address());
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE(handshake(again));
-  const std::string hello = again.hello("z");
-  ASSERT_TRUE(again.write(hello + again.heartbeat("z", "a", 1)));
+  ASSERT_TRUE(again.write(again.hello_and_heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   EXPECT_EQ(in(a).messages[0].from, "z");
 }
+
+// A loopback port bound and never listened on, held while the object lives: every connect to
+// it is refused, and no other process (tests run in parallel) can start listening there.
+class RefusingPort {
+ public:
+  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  }
+  ~RefusingPort() { ::close(fd_); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  const std::string& address() const { return address_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::string address_;
+};
+
+// A listening socket on a free loopback port that is not a transport (a server of another kind,
+// or an instance of an earlier release); closed with the object.
+class PlainListener : public RefusingPort {
+ public:
+  PlainListener() { EXPECT_EQ(::listen(fd(), 8), 0); }
+};
 
 // Frames recorded from one connection are good on that connection only, at their place:
 // played again on another connection, or again on their own, they fail their MAC and
@@ -393,17 +429,11 @@ TEST_F(TransportTest, FramesSealedWithoutASessionAreRefused) {
 // on that connection after hello_timeout_ms and dials again; nothing is written to it.
 TEST_F(TransportTest, APeerThatSendsNoChallengeGetsNoFrames) {
   hello_timeout_ms_ = 200;
-  const int server = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  socklen_t len = sizeof(sa);
-  ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  ASSERT_EQ(::listen(server, 8), 0);
+  PlainListener listener;
+  const int server = listener.fd();
   ASSERT_EQ(::fcntl(server, F_SETFL, O_NONBLOCK), 0);
   size_t a = start("a");
-  ASSERT_TRUE(t(a).set_peer("old", "127.0.0.1:" + std::to_string(ntohs(sa.sin_port))).is_ok());
+  ASSERT_TRUE(t(a).set_peer("old", listener.address()).is_ok());
   t(a).send(heartbeat("a", "old", 1));
   std::vector<int> accepted;
   std::string received;
@@ -427,7 +457,6 @@ TEST_F(TransportTest, APeerThatSendsNoChallengeGetsNoFrames) {
   EXPECT_GE(t(a).stats().connect_failures, 1u);
   for (int fd : accepted)
     ::close(fd);
-  ::close(server);
 }
 
 TEST_F(TransportTest, OversizedUndecodableAndHellolessFramesAreCounted) {
@@ -516,8 +545,7 @@ TEST_F(TransportTest, ConnectionsWithoutAHelloAreCappedAndTimedOut) {
   // A peer with a Hello gets through while the cap is full.
   RawClient peer(t(a).listen_address());
   ASSERT_TRUE(handshake(peer));
-  const std::string hello = peer.hello("z");
-  ASSERT_TRUE(peer.write(hello + peer.heartbeat("z", "a", 1)));
+  ASSERT_TRUE(peer.write(peer.hello_and_heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   // The peer's connection pushed the next oldest out; the rest time out; the peer stays.
   ASSERT_TRUE(run_until([&] {
@@ -585,8 +613,7 @@ TEST_F(TransportTest, AHelloIdOutsideTheConfigCharactersIsRefusedUnlessAMembers)
   EXPECT_EQ(t(a).stats().rejected_protocol, 5u);
   RawClient member(t(a).listen_address());
   ASSERT_TRUE(handshake(member));
-  const std::string hello = member.hello("member with spaces");
-  ASSERT_TRUE(member.write(hello + member.heartbeat("member with spaces", "a", 1)));
+  ASSERT_TRUE(member.write(member.hello_and_heartbeat("member with spaces", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   EXPECT_FALSE(member.closed_by_peer());
 }
@@ -607,8 +634,7 @@ TEST_F(TransportTest, APeersNewerConnectionReplacesTheSilentOlderOne) {
   // Not yet silent for hello_timeout_ms: a second "z" now is a twin, and both stay.
   RawClient twin(t(a).listen_address());
   ASSERT_TRUE(handshake(twin));
-  const std::string twin_hello = twin.hello("z");
-  ASSERT_TRUE(twin.write(twin_hello + twin.heartbeat("z", "a", 1)));
+  ASSERT_TRUE(twin.write(twin.hello_and_heartbeat("z", "a", 1)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
   EXPECT_FALSE(old_link.closed_by_peer());
   // Once both have been silent that long, the newest replaces them.
@@ -616,26 +642,20 @@ TEST_F(TransportTest, APeersNewerConnectionReplacesTheSilentOlderOne) {
   run_until([&] { return std::chrono::steady_clock::now() > quiet_until; }, 1000);
   RawClient new_link(t(a).listen_address());
   ASSERT_TRUE(handshake(new_link));
-  const std::string new_hello = new_link.hello("z");
-  ASSERT_TRUE(new_link.write(new_hello + new_link.heartbeat("z", "a", 7)));
+  ASSERT_TRUE(new_link.write(new_link.hello_and_heartbeat("z", "a", 7)));
   ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 2; }));
   ASSERT_TRUE(run_until([&] { return old_link.closed_by_peer() && twin.closed_by_peer(); }));
   EXPECT_FALSE(other.closed_by_peer());  // another peer's link stays
   EXPECT_FALSE(new_link.closed_by_peer());
 }
 
-// Whatever arrives on the connection a node opened to a peer shows the address is no
-// ringleader's (peers never write there): the connection is closed and counted.
+// Anything but a challenge arriving on the connection a node opened to a peer shows the
+// address is no ringleader's (a peer writes only its challenge there): the connection is
+// closed and counted, and nothing was written to it.
 TEST_F(TransportTest, APeerAddressThatAnswersIsNotAMembershipListener) {
-  const int server = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(server, 4), 0);
-  ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  size_t a = start("a", kSecret, {{"web", "127.0.0.1:" + std::to_string(ntohs(sa.sin_port))}});
+  PlainListener listener;
+  const int server = listener.fd();
+  size_t a = start("a", kSecret, {{"web", listener.address()}});
   // Connected, though not to a peer: no challenge came, so nothing is written.
   const auto connected_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
   run_until([&] { return std::chrono::steady_clock::now() > connected_by; }, 1000);
@@ -655,7 +675,6 @@ TEST_F(TransportTest, APeerAddressThatAnswersIsNotAMembershipListener) {
   char byte = 0;
   EXPECT_EQ(::recv(accepted, &byte, 1, 0), 0);  // the end of the stream, and nothing before
   ::close(accepted);
-  ::close(server);
 }
 
 TEST_F(TransportTest, ReconnectsAfterPeerRestart) {
@@ -804,29 +823,6 @@ TEST_F(TransportTest, LearnsTheAddressOfAnUnknownPeerFromItsHello) {
   t(a).send(heartbeat("a", "learner", 2));
   ASSERT_TRUE(run_until([&] { return in(learner).messages.size() == 1; }));
 }
-
-// A loopback port bound and never listened on, held while the object lives: every connect to
-// it is refused, and no other process (tests run in parallel) can start listening there.
-class RefusingPort {
- public:
-  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
-  }
-  ~RefusingPort() { ::close(fd_); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_;
-  std::string address_;
-};
 
 TEST_F(TransportTest, FullQueueDropsOldestAndUnknownPeersAreCounted) {
   RefusingPort gone;
