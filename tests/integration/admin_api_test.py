@@ -189,6 +189,17 @@ class EndpointsTest(AdminCase):
         self.assertEqual(int(fields[1]), body["hash"])
         self.assertEqual(fields[2].split(","), body["replicas"])
 
+    def test_the_offline_lookup_escapes_bytes_that_are_not_utf8(self):
+        # A byte outside UTF-8 and a C1 control are escaped, UTF-8 text is not: the line is text
+        # a terminal or a log shipper takes, and unescaping it gives the key back.
+        key = b"\xff\xc2\x9bk\xc3\xa9"
+        out = subprocess.run([RINGLEADER, "lookup", "-c", self.rl.config_path, key],
+                             capture_output=True, check=True).stdout
+        fields = out.decode("utf-8").rstrip("\n").split("\t")
+        self.assertEqual(fields[0], "\\xff\\xc2\\x9bké")
+        _, body = http("GET", self.rl.admin_port, "/ring/lookup?key=" + urllib.parse.quote(key))
+        self.assertEqual(int(fields[1]), body["hash"])
+
     def test_writes_reach_every_replica_that_lookup_names(self):
         # replicas = 2: a write lands on both backends /ring/lookup names, and only there.
         c = self.client()

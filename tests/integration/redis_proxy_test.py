@@ -294,6 +294,16 @@ class DataTypesTest(ClusterCase):
         info = c.info()
         self.assertIn("ringleader_version", info)
 
+    def test_errors_quote_client_bytes_as_text_a_terminal_does_not_obey(self):
+        # An unknown command's name is quoted in the error reply: text stays as sent, a C1
+        # escape (0xc2 0x9b), ESC and a byte that is no UTF-8 come back as '?', so the reply is
+        # valid UTF-8 and a terminal printing it obeys nothing.
+        name = "café\u009b31m\x1b[0m".encode() + b"\xff\xed\xa0\x80"
+        reply = raw_exchange(self.rl.port, b"*1\r\n$%d\r\n%s\r\n" % (len(name), name), replies=1)
+        self.assertEqual(reply, "-ERR unknown command 'café?31m?[0m????', with args beginning "
+                                "with: \r\n".encode(), reply)
+        self.assertTrue(self.client().ping())
+
     def test_deeply_nested_script_replies_pass_through_like_any_other(self):
         # Lua tables nested thousands deep come back from redis-server as nested arrays; the
         # proxy frames them like any reply, so the backend stays healthy for everyone.

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/log.h"
+#include "common/printable.h"
 #include "core/counters.h"
 #include "core/text.h"
 #include "info_reply.h"
@@ -117,14 +118,14 @@ bool pattern_hashes_like(const ring::Ring& ring, std::string_view pattern, std::
 }
 
 // Redis's own text: the name and the first arguments, 128 bytes of each at most, each cut at a
-// NUL, with CR and LF as spaces.
+// NUL, with CR and LF as spaces; and, unlike Redis, the rest made printable(), so that the
+// reply is UTF-8 text that a terminal printing it does not obey.
 std::string unknown_command_error(std::span<const std::string_view> args) {
   auto shown = [](std::string_view s, size_t max) {
-    s = s.substr(0, std::min(s.find('\0'), max));
-    std::string out(s);
+    std::string out(s.substr(0, std::min(s.find('\0'), max)));
     std::replace(out.begin(), out.end(), '\r', ' ');
     std::replace(out.begin(), out.end(), '\n', ' ');
-    return out;
+    return printable(out, out.size());
   };
   std::string rest;
   for (size_t i = 1; i < args.size() && rest.size() < 128; ++i)
