@@ -117,6 +117,29 @@ bool pattern_hashes_like(const ring::Ring& ring, std::string_view pattern, std::
   return tag == ring.hash_input(key);
 }
 
+// What a CROSSSLOT refusal advises, in the ring's own hash tag characters; with hash tags off,
+// that none can help.
+std::string tagged(std::string_view hash_tag, std::string_view text) {
+  return std::string(1, hash_tag[0]) + std::string(text) + hash_tag[1];
+}
+
+std::string common_tag_advice(std::string_view hash_tag) {
+  if (hash_tag.size() != 2) {
+    return "keys live together only by a common hash tag, and hash tags are off (ring.hash_tag "
+           "= \"\")";
+  }
+  return "give them a common hash tag such as " + tagged(hash_tag, "user1");
+}
+
+std::string pattern_advice(std::string_view hash_tag) {
+  if (hash_tag.size() != 2) {
+    return "only a pattern whose hash tag comes before its '*' is known to, and hash tags are "
+           "off (ring.hash_tag = \"\")";
+  }
+  return "give the pattern the key's hash tag before its '*', such as " +
+         tagged(hash_tag, "user1") + "list with " + tagged(hash_tag, "user1") + "weight_*";
+}
+
 // Redis's own text: the name and the first arguments, 128 bytes of each at most, each cut at a
 // NUL, with CR and LF as spaces; and, unlike Redis, the rest made printable(), so that the
 // reply is UTF-8 text that a terminal printing it does not obey.
@@ -556,9 +579,8 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
                            printable(args[at], 40) + "' of '" + lowercase(args[0]) +
                            "' names may live on other backends "
                            "than '" +
-                           printable(args[(*keys)[0]], 40) +
-                           "'; give the pattern the key's hash tag before its '*', such as "
-                           "{user1}list with {user1}weight_*");
+                           printable(args[(*keys)[0]], 40) + "'; " +
+                           pattern_advice(ring.params().hash_tag));
       return;
     }
   }
@@ -570,7 +592,7 @@ void RedisSession::plan_together(const CommandSpec& spec, Args args, std::string
                            "' live on different backends ('" + printable(args[(*keys)[0]], 40) +
                            "' on " + describe(ring, first) + ", '" +
                            printable(args[(*keys)[k]], 40) + "' on " + describe(ring, other) +
-                           "); give them a common hash tag such as {user1}");
+                           "); " + common_tag_advice(ring.params().hash_tag));
       return;
     }
   }

@@ -152,6 +152,36 @@ TEST_F(RedisSessionTest, SortPatternsMustKeepTheKeysHashTag) {
   }
 }
 
+// The advice names the ring's own tag characters, and says so when hash tags are off (keys
+// that look tagged to a Redis Cluster user are then hashed whole).
+TEST_F(RedisSessionTest, CrossslotAdviceUsesTheRingsHashTag) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"{}", "such as {user1}"}, {"[]", "such as [user1]"}, {"", "hash tags are off"}};
+  for (const auto& [tag, advice] : cases) {
+    config_.ring.hash_tag = tag;
+    ring_ = ring::Ring::build(config_.backends, config_.ring, 6).value();
+    std::string a = "{u}a", b;
+    for (int i = 0; i < 100 && b.empty(); ++i) {
+      std::string candidate = "{v" + std::to_string(i) + "}a";
+      if (owner(candidate) != owner(a)) b = candidate;
+    }
+    ASSERT_FALSE(b.empty()) << tag;
+    PendingRequest* rename = plan("RENAME " + a + " " + b + "\r\n");
+    ASSERT_TRUE(rename->complete);
+    EXPECT_EQ(rename->reply.rfind("-CROSSSLOT", 0), 0u) << rename->reply;
+    EXPECT_NE(rename->reply.find(advice), std::string::npos) << tag << ": " << rename->reply;
+    if (std::string(tag) != "{}") {
+      EXPECT_EQ(rename->reply.find("{user1}"), std::string::npos) << rename->reply;
+    }
+    PendingRequest* sort = plan("SORT [u]l BY w_*\r\n");
+    ASSERT_TRUE(sort->complete);
+    EXPECT_NE(sort->reply.find(std::string(tag) == "[]" ? "such as [user1]list with [user1]weight_*"
+                                                        : advice),
+              std::string::npos)
+        << tag << ": " << sort->reply;
+  }
+}
+
 TEST_F(RedisSessionTest, CountsThatOverflowAreAnErrorNotAWrappedSum) {
   auto [a, b] = keys_apart();
   std::string input = "*3\r\n$6\r\nEXISTS\r\n$" + std::to_string(a.size()) + "\r\n" + a + "\r\n$" +
