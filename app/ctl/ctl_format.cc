@@ -180,7 +180,12 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string cell(const nlohmann::json& value) {
   if (value.is_null()) return "-";
-  if (value.is_string()) return value == "" ? "-" : escaped(value.get<std::string>());
+  if (value.is_string()) {
+    // "-" stands for nothing (null, an empty string or list): a string that is "-" itself
+    // is escaped, so that the two read differently.
+    const auto& text = value.get_ref<const std::string&>();
+    return text.empty() ? "-" : text == "-" ? "\\x2d" : escaped(text);
+  }
   if (value.is_number_float()) {
     const double d = value.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15)

@@ -14,8 +14,9 @@ namespace ringleader::app::ctl {
 // header when the caller wants one.
 std::string render_table(const std::vector<std::vector<std::string>>& rows);
 
-// A JSON value as one cell: strings bare, null and "" as "-", numbers and booleans as JSON, arrays
-// of scalars joined by ", ", anything else as compact JSON.
+// A JSON value as one cell: strings escaped() (the string "-" as "\x2d"), null, "" and [] as
+// "-", numbers and booleans as JSON, arrays of scalars joined by ", ", anything else as compact
+// JSON.
 std::string cell(const nlohmann::json& value);
 
 // The answer `body` laid out for `view` (not kMetrics, which is printed raw). May throw

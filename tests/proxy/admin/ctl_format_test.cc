@@ -23,6 +23,9 @@ TEST(CtlFormat, Cells) {
   EXPECT_EQ(cell(true), "true");
   EXPECT_EQ(cell(nlohmann::json{"a", "b"}), "a, b");
   EXPECT_EQ(cell(nlohmann::json::array()), "-");
+  EXPECT_EQ(cell(""), "-");
+  EXPECT_EQ(cell("-"), "\\x2d");  // the string "-" is not nothing
+  EXPECT_EQ(cell("-x"), "-x");
   EXPECT_EQ(cell(nlohmann::json{{"k", 1}}), "{\"k\":1}");
 }
 
