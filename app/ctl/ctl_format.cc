@@ -158,18 +158,25 @@ std::string format_fields(const nlohmann::json& body) {
 }  // namespace
 
 std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+  // Cells are UTF-8 (escaped() leaves nothing else): a column is as wide as its characters,
+  // which is what a terminal shows for all but the wide (East Asian) ones.
+  const auto width = [](const std::string& text) {
+    return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    }));
+  };
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i)
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], width(row[i]));
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line += std::string(widths[i] - width(row[i]) + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ')
       line.pop_back();

@@ -12,6 +12,10 @@ TEST(CtlFormat, RenderTableAlignsColumns) {
             "r2       10\n");
   EXPECT_EQ(render_table({}), "");
   EXPECT_EQ(render_table({{"a", ""}}), "a\n") << "no trailing spaces";
+  // A column is as wide as its characters, not its bytes.
+  EXPECT_EQ(render_table({{"caf\xc3\xa9", "1"}, {"cafes", "2"}}),
+            "caf\xc3\xa9   1\n"
+            "cafes  2\n");
 }
 
 TEST(CtlFormat, Cells) {
