@@ -246,6 +246,7 @@ Status Server::start_membership() {
     }
     for (const std::string& name : rings_.set_base(std::move(ring)))
       RL_LOG_INFO("backend %s readmitted: its address changed", name.c_str());
+    forget_removed_backends();
     post([this] {
       if (stopping_) return;
       if (!workers_started_) {
@@ -384,6 +385,12 @@ std::string ring_changes(const config::Config& before, const config::Config& aft
 
 }  // namespace
 
+void Server::forget_removed_backends() {
+  ring::RingSnapshot r = rings_.current();
+  counters_.backends->forget_absent(
+      [&r](const std::string& name) { return r && r->find(name).has_value(); });
+}
+
 void Server::fit_fd_limit(uint64_t backends) {
   const auto workers = static_cast<uint32_t>(counters_.workers.size());
   const uint32_t max_clients = config_.proxy.max_clients;
@@ -463,6 +470,7 @@ void Server::reload() {
     fit_fd_limit(next.backends.size());
     for (const std::string& name : rings_.set_base(ring.value()))
       RL_LOG_INFO("SIGHUP: backend %s readmitted: its address changed", name.c_str());
+    forget_removed_backends();
     wake_workers();
     config_.backends = next.backends;
     config_.ring = next.ring;

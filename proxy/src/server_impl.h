@@ -86,6 +86,9 @@ class Server final : public ProxyServer, public admin::AdminService {
   // admitted (counters_.max_clients) to what it holds, saying so when that changes. Any
   // thread (the membership sink calls it).
   void fit_fd_limit(uint64_t backends);
+  // Drops the statistics of backends that left the ring once no pool holds them any more
+  // (BackendStatsRegistry::forget_absent). Any thread.
+  void forget_removed_backends();
   void queue_ejection(const std::string& name, const std::string& address);
   void apply_ejections();
   void sweep_ejections();

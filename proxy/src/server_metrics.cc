@@ -179,8 +179,9 @@ std::string Server::metrics_text() {
   std::vector<std::string> ejected = rings_.ejected();
   std::vector<double> shares = r->primary_shares();
   // Only backends of the current ring: a removed one's series end with it (its statistics are
-  // kept, and go on from where they were if it is added again; its failure counts only if at
-  // the same address: BackendStats::count_for).
+  // forgotten once no pool holds them; its failure counts only if at the same address:
+  // BackendStats::count_for).
+  forget_removed_backends();
   auto stats = counters_.backends->all();
   std::erase_if(stats, [&r](const auto& entry) { return !r->find(entry.first); });
   e.gauge("ringleader_backend_up",

@@ -485,6 +485,41 @@ class ReloadTest(unittest.TestCase):
             self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
                                "the new backend got no keys")
 
+    def test_a_removed_backends_statistics_are_forgotten(self):
+        # Names that come and go (a pod's per deploy) must not pile up: once a backend left the
+        # ring and its pools closed, its statistics go, and the name added again is a new series
+        # counting from zero.
+        with TempDir() as tmp, redis_servers(tmp, 2) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [
+                {"name": "stays", "address": f"127.0.0.1:{redises[0].port}"},
+                {"name": "comes-and-goes", "address": f"127.0.0.1:{redises[1].port}"}])
+            series = 'ringleader_backend_requests_total{backend="comes-and-goes",outcome="ok"}'
+            with rl:
+                with open(rl.config_path) as f:
+                    both = f.read()
+                c = redis.Redis(port=rl.port, socket_timeout=10)
+                for i in range(200):
+                    c.set(f"k:{i}", i)
+                self.assertGreater(metric_value(rl.admin_port, series), 0)
+
+                def backends():
+                    return [b["name"] for b in http("GET", rl.admin_port, "/ring")[1]["backends"]]
+
+                rewrite(rl.config_path,
+                        both[:both.index("[[backends]]", both.index("[[backends]]") + 1)])
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: backends() == ["stays"], timeout=10, what="the removal")
+                wait_until(lambda: metric_value(rl.admin_port, series) is None, timeout=10,
+                           what="the removed backend's series to end")
+                # A scrape forgets what no pool holds any more; the idle pools close as soon as
+                # the workers take the new ring, well within the second.
+                time.sleep(1)
+                metric_value(rl.admin_port, series)
+                rewrite(rl.config_path, both)
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: len(backends()) == 2, timeout=10, what="the return")
+                self.assertEqual(metric_value(rl.admin_port, series), 0)
+
     def test_sighup_readdressing_an_ejected_backend_readmits_it(self):
         # An ejection is of a server: a reload that points the backend at another address
         # ends it, rather than leaving the new server out until retry_timeout_ms.

@@ -176,8 +176,11 @@ struct BackendStats {
   }
 };
 
-// Backend statistics by name. Entries outlive pools: a backend that leaves and comes back
-// keeps counting where it stopped. Thread-safe.
+// Backend statistics by name. An entry lives while the backend is in the ring or a pool still
+// holds it (a removed backend's pool answers its last requests); forget_absent() drops the
+// others, so names that come and go (a pod's name per deploy) do not add up. A backend that
+// leaves while its pools still hold the entry and comes back keeps counting where it stopped;
+// one forgotten in between starts again from zero, as a new series. Thread-safe.
 class BackendStatsRegistry {
  public:
   explicit BackendStatsRegistry(size_t workers) : workers_(workers) {}
@@ -205,6 +208,20 @@ class BackendStatsRegistry {
   std::map<std::string, std::shared_ptr<BackendStats>> all() const {
     std::lock_guard<std::mutex> lock(mu_);
     return by_name_;
+  }
+  // Drops the entries of backends for which `present(name)` is false (not in the current ring)
+  // and that nothing else holds. An entry held only here cannot be copied meanwhile: get()
+  // and all(), the only ways to it, take the lock.
+  template <typename Present>
+  void forget_absent(Present present) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(by_name_, [&present](const auto& entry) {
+      return entry.second.use_count() == 1 && !present(entry.first);
+    });
+  }
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return by_name_.size();
   }
 
  private:
