@@ -490,6 +490,13 @@ void BackendConnection::on_batched_write(int written) {
   }
   auto* op = new WriteOp{};
   op->bytes.swap(out_pending_);  // no copy of a big request's bytes: sent from where they are
+  if (op->bytes.size() > attempted_) {
+    // Requests queued between the batched attempt and this report (another writer's report
+    // failed reads over to this backend, a client resumed): not part of this write, not among
+    // the on_wire_ ones, so they stay queued for a flush of their own.
+    out_pending_.assign(op->bytes, attempted_);
+    op->bytes.resize(attempted_);
+  }
   const size_t offset = written > 0 ? static_cast<size_t>(written) : 0;
   op->owner = this;
   op->socket = socket_;
@@ -514,7 +521,7 @@ void BackendConnection::on_batched_write(int written) {
   }
   unsent_seen_ = unsent_bytes();
   arm_timer();   // looks at the write's progress from now on (see arm_timer)
-  take_turns();  // out_pending_ is empty again: it fills while this write is out
+  take_turns();  // out_pending_ fills while this write is out
 }
 
 void BackendConnection::release_write_buffer() {
