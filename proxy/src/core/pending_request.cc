@@ -33,17 +33,17 @@ thread_local RequestFreeList t_free_list;
 thread_local PendingRequest::AbandonedLoad t_abandoned;
 
 // The bytes of the buffers `r` would keep, or kTooBig when one of them is over kMaxKeptBytes.
-// Fragments beyond the ones in use need no look: they were empty when this request was
-// recycled last, and nothing has touched them since.
+// Every kept fragment counts, those not in use too: emptying a string keeps its buffer, so a
+// fragment a split request filled keeps its bytes through later requests of fewer fragments.
 size_t buffer_bytes(const PendingRequest& r) {
   const size_t slots = r.merge.slots.capacity() * sizeof(r.merge.slots[0]);
   const size_t fragments = (r.fragments.kept() + r.copies.kept()) * sizeof(Fragment);
   if (r.reply.capacity() > kMaxKeptBytes || slots > kMaxKeptBytes || fragments > kMaxKeptBytes) {
     return kTooBig;
   }
-  size_t bytes = r.reply.capacity() + slots + fragments;
+  size_t bytes = r.reply.capacity() + r.merge.note.capacity() + slots + fragments;
   for (const FragmentList* list : {&r.fragments, &r.copies}) {
-    for (const Fragment& f : *list) {
+    for (const Fragment& f : list->all_kept()) {
       for (const std::string* s : {&f.payload, &f.reply, &f.error, &f.after_reply}) {
         if (s->capacity() > kMaxKeptBytes) return kTooBig;
         bytes += s->capacity();
@@ -63,6 +63,10 @@ PendingRequest* PendingRequest::create(ClientConnection* client) {
   r->client_ = client;
   r->refs_ = 1;
   return r;
+}
+
+size_t PendingRequest::free_list_bytes() {
+  return t_free_list.bytes;
 }
 
 void PendingRequest::forget_rings() {

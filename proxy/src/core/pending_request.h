@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,8 @@ class FragmentList {
   }
   // Fragments kept for reuse (the most this list has held); bounds what a free list keeps.
   size_t kept() const { return slots_.size(); }
+  // Every kept fragment, those in use first: the others were emptied but keep their buffers.
+  std::span<const Fragment> all_kept() const { return {slots_.data(), slots_.size()}; }
 
  private:
   std::vector<Fragment> slots_;  // [0, size_) in use, the rest emptied
@@ -202,6 +205,8 @@ class PendingRequest {
   }
   // Drops the ring snapshots held by this thread's free-listed requests.
   static void forget_rings();
+  // The bytes of the buffers this thread's free-listed requests keep (at most 8 MiB).
+  static size_t free_list_bytes();
   // Appends an empty fragment to `fragments`, reusing a recycled one's buffers.
   Fragment& add_fragment() { return fragments.add(); }
 

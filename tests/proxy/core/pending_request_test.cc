@@ -154,6 +154,27 @@ TEST(PendingRequestRecycling, FewerFragmentsThanLastTimeReuseTheFirstOnesAndLeav
   again->release();
 }
 
+// A request that split over three backends, reused for one of a single fragment: the two
+// fragments not in use keep their buffers, and those still count against the free list's
+// bound (8 MiB per worker), however many times the request is reused.
+TEST(PendingRequestRecycling, BuffersOfFragmentsNotInUseCountAgainstTheBound) {
+  PendingRequest* split = PendingRequest::create(nullptr);
+  for (int i = 0; i < 3; ++i)
+    split->add_fragment().payload.assign(60000, 'p');
+  size_t listed = PendingRequest::free_list_bytes();
+  split->release();
+  const size_t kept = PendingRequest::free_list_bytes() - listed;
+  EXPECT_GE(kept, 3u * 60000);
+  for (int round = 0; round < 3; ++round) {
+    PendingRequest* single = PendingRequest::create(nullptr);
+    ASSERT_EQ(single, split);
+    single->add_fragment().payload = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+    listed = PendingRequest::free_list_bytes();
+    single->release();
+    EXPECT_EQ(PendingRequest::free_list_bytes() - listed, kept) << "round " << round;
+  }
+}
+
 TEST(PendingRequestRecycling, RequestsThatHadThousandsOfFragmentsAreDeleted) {
   PendingRequest* wide = PendingRequest::create(nullptr);
   for (int i = 0; i < 5000; ++i)  // a DEL of 5,000 keys over as many backends
