@@ -384,8 +384,9 @@ void BackendConnection::flush() {
   write_socket_ = socket_;
   uv_os_fd_t fd = -1;
   uv_fileno(socket_->stream.handle(), &fd);
-  if (pool_.owner().queue_write(fd, out_pending_.data(), attempted_, this)) return;
-  uv_buf_t attempt = uv_buf_init(out_pending_.data(), static_cast<unsigned>(attempted_));
+  const size_t first = std::min(attempted_, kMaxWriteAttempt);
+  if (pool_.owner().queue_write(fd, out_pending_.data(), first, this)) return;
+  uv_buf_t attempt = write_buffer(out_pending_.data(), first);
   on_batched_write(uv_try_write(socket_->stream.stream(), &attempt, 1));
 }
 
@@ -470,7 +471,7 @@ void BackendConnection::note_write(size_t requests) {
 void BackendConnection::on_batched_write(int written) {
   if (socket_ == nullptr || socket_ != write_socket_) return;  // closed meanwhile
   writing_ = false;
-  if (written == static_cast<int>(attempted_)) {
+  if (wrote_all(written, attempted_)) {
     // While a big write's progress is being looked at, the kernel now holds these bytes too:
     // their going must not hide that the backend stopped reading the others.
     if (unsent_seen_ > 0) unsent_seen_ += attempted_;
@@ -501,8 +502,7 @@ void BackendConnection::on_batched_write(int written) {
   op->owner = this;
   op->socket = socket_;
   op->req.data = op;
-  uv_buf_t buf =
-      uv_buf_init(op->bytes.data() + offset, static_cast<unsigned>(op->bytes.size() - offset));
+  uv_buf_t buf = write_buffer(op->bytes.data() + offset, op->bytes.size() - offset);
   writing_ = true;
   int rc = uv_write(&op->req, socket_->stream.stream(), &buf, 1, [](uv_write_t* req, int status) {
     auto* w = static_cast<WriteOp*>(req->data);

@@ -717,8 +717,9 @@ void ClientConnection::write_out() {
   attempted_ = source.size();
   uv_os_fd_t fd = -1;
   uv_fileno(socket_.handle(), &fd);
-  if (worker_.queue_write(fd, source.data(), attempted_, this)) return;
-  uv_buf_t attempt = uv_buf_init(source.data(), static_cast<unsigned>(attempted_));
+  const size_t first = std::min(attempted_, kMaxWriteAttempt);
+  if (worker_.queue_write(fd, source.data(), first, this)) return;
+  uv_buf_t attempt = write_buffer(source.data(), first);
   on_batched_write(uv_try_write(socket_.stream(), &attempt, 1));
 }
 
@@ -727,7 +728,7 @@ void ClientConnection::on_batched_write(int written) {
   if (closing_) return;
   if (written > 0) last_activity_ns_ = loop_now_ns();
   std::string& source = writing_chunk_ ? out_chunks_.front() : out_pending_;
-  if (written == static_cast<int>(attempted_)) {
+  if (wrote_all(written, attempted_)) {
     if (writing_chunk_) {
       out_chunk_bytes_ -= source.size();
       out_chunks_.pop_front();
@@ -755,8 +756,8 @@ void ClientConnection::on_batched_write(int written) {
     out_chunks_.pop_front();
   }
   out_written_ = written > 0 ? static_cast<size_t>(written) : 0;
-  uv_buf_t buf = uv_buf_init(out_writing_.data() + out_written_,
-                             static_cast<unsigned>(out_writing_.size() - out_written_));
+  uv_buf_t buf =
+      write_buffer(out_writing_.data() + out_written_, out_writing_.size() - out_written_);
   write_req_.data = this;
   writing_ = true;
   int rc = uv_write(&write_req_, socket_.stream(), &buf, 1, [](uv_write_t* r, int status) {

@@ -6,10 +6,31 @@
 #include <uv.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace ringleader::proxy {
+
+// A write's bytes as one uv_buf_t. uv_buf_init takes an unsigned length, which would cut a
+// buffer of 4 GiB or more; on Unix the field is a size_t and libuv writes all of it.
+inline uv_buf_t write_buffer(char* base, size_t length) {
+  uv_buf_t buf;
+  buf.base = base;
+  buf.len = length;
+  return buf;
+}
+
+// The most a socket write is first tried with (the worker's batch or a plain try): an
+// io_uring send's length and a write's result both fit in 32 bits. A longer buffer's rest
+// goes out through a libuv write request, as a partial write's does.
+inline constexpr size_t kMaxWriteAttempt = size_t{1} << 30;
+
+// Whether a write's `result` (bytes written, or a negative libuv error) covers all of
+// `attempted` bytes.
+inline bool wrote_all(int result, size_t attempted) {
+  return result >= 0 && static_cast<size_t>(result) == attempted;
+}
 
 // Closes a heap-allocated handle wrapper T (whose first member is the uv handle) and
 // deletes it in the close callback.

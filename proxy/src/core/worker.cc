@@ -296,7 +296,16 @@ void Worker::flush_all() {
     flushing_backends_.swap(backend_flushes_);
     for (BackendConnection* c : flushing_backends_)
       c->flush();
-    if (io_batch_) io_batch_->run();
+    if (io_batch_) {
+      io_batch_->run();
+      if (!io_batch_->usable()) {
+        // The kernel refused a submission (IoBatch said why): one write per socket from now
+        // on, and ringleader_io_uring_workers no longer counts this worker.
+        io_batch_.reset();
+        collecting_writes_ = false;
+        proxy_counters_.io_uring_workers.fetch_sub(1, std::memory_order_relaxed);
+      }
+    }
   } while (!backend_flushes_.empty() || !client_flushes_.empty());
   collecting_writes_ = false;
   loop_clock_forget();
@@ -324,8 +333,9 @@ void Worker::refresh_ring() {
     const ring::Backend& b = ring_->backend(i);
     auto it = pools_.find(b.name);
     if (it != pools_.end() && it->second->address() != b.address) {
-      // Re-addressed: in-flight requests fail, new ones connect anew (nor do the old pool's
-      // failures eject the backend: PoolOwner::request_ejection names the address).
+      // Re-addressed: the old pool retires (its in-flight requests finish at the old address),
+      // new ones connect anew (nor do the old pool's failures eject the backend:
+      // PoolOwner::request_ejection names the address).
       retired.push_back(std::move(it->second));
       pools_.erase(it);
       it = pools_.end();
