@@ -743,6 +743,31 @@ class ClusterTest(unittest.TestCase):
                 ring = cl.wait_converged()
                 self.assertEqual(ring["backends"][1]["weight"], 5 + restart)
 
+    def test_a_joiner_whose_file_does_not_list_the_leader_catches_up(self):
+        # Its file names itself and one founder that is not the leader. The leader's Hello
+        # comes from an id outside the group as the joiner knows it, and teaches no address
+        # then; once the joiner takes the leader's entries it takes the address that Hello gave,
+        # or it could never answer them.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            leader = cl.wait_leader()
+            listed = cl.follower()
+            peers = {listed.id: cl.peers[listed.id], "p4": free_port()}
+            p4 = Node(self.dir, "p4", peers, self.seed, join=True).start()
+            cl.nodes["p4"] = p4
+            status, body = change("POST", leader.admin, "/cluster/peers",
+                                  {"id": "p4", "address": f"127.0.0.1:{peers['p4']}"})
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p4.cluster()["applied_index"] >= body["index"], timeout=15,
+                       what="p4 to catch up")
+            cl.wait_converged()
+
+            def promoted():
+                status, _ = http("POST", cl.wait_leader().admin, "/cluster/peers",
+                                 {"id": "p4", "promote": True})
+                return status == 200 or None
+
+            wait_until(promoted, timeout=20, what="p4 promoted")
+
     def test_admin_changes_are_checked_whole_and_reach_every_instance(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             follower = cl.follower()

@@ -388,7 +388,10 @@ void MembershipService::on_tick() {
 
 bool MembershipService::in_group(const raft::NodeId& id) const {
   const raft::Configuration& config = node_->configuration();
+  // The leader too: a joining node knows the group only by its file's peers until the log
+  // reaches it, and the leader may be none of them.
   return config.is_member(id) || options_.peers.contains(id) || node_->progress(id).has_value() ||
+         (!id.empty() && id == node_->leader()) ||
          std::any_of(pending_changes_.begin(), pending_changes_.end(),
                      [&id](const PendingChange& p) { return p.change.node == id; });
 }
@@ -419,6 +422,9 @@ void MembershipService::on_message(raft::Message message) {
       heard_leader_ = true;
       leader_commit_seen_ = std::max(leader_commit_seen_, snap->snapshot.meta.index);
     }
+    // A leader this node has no address for (its file lists other peers): its Hello came
+    // while it was a stranger, and the replies need the address it gave.
+    transport_->learn_address_of(message.from);
   }
   process_ready();
   refresh_status();

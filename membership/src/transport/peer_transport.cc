@@ -53,8 +53,10 @@ struct PeerTransport::Connection {
   uint64_t opened_ms = 0;      // when it was accepted, or connected (uv_now)
   uint64_t serial = 0;         // inbound: accepted as the serial-th (TransportStats::accepted)
   uint64_t last_frame_ms = 0;  // inbound: when a frame last arrived (uv_now)
-  // Inbound: the node named by its Hello; empty before the Hello.
+  // Inbound: the node named by its Hello, and the address its Hello gave to reach it at;
+  // empty before the Hello.
   raft::NodeId remote;
+  std::string remote_listen;
   // The session key its frames are sealed with (wire.h): inbound, from the challenge this
   // node wrote; outbound, from the one it read (empty until then).
   std::string key;
@@ -703,6 +705,26 @@ void PeerTransport::warn_twin(const raft::NodeId& id) {
       static_cast<unsigned long long>(WarningLimit::kIntervalMs / 1000));
 }
 
+void PeerTransport::learn_address(const raft::NodeId& id, const std::string& address) {
+  // A Hello teaches the address of a peer this node was not configured with; a configured
+  // address is the operator's, and a wildcard one reaches no peer.
+  if (blocked_in(id) || options_.peers.contains(id) || !names_a_host(address)) return;
+  auto it = peers_.find(id);
+  if (it != peers_.end() && it->second->address == address) return;
+  if (set_peer(id, address).is_ok() && callbacks_.on_peer_address) {
+    callbacks_.on_peer_address(id, address);
+  }
+}
+
+void PeerTransport::learn_address_of(const raft::NodeId& id) {
+  for (Connection* c : connections_) {
+    if (c->inbound && !c->closing && c->remote == id && !c->remote_listen.empty()) {
+      learn_address(id, c->remote_listen);
+      return;
+    }
+  }
+}
+
 void PeerTransport::on_stray_data(Connection* conn, std::string_view data) {
   Peer* peer = conn->peer;
   if (peer == nullptr) return;
@@ -812,6 +834,7 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       return false;
     }
     conn->remote = hello->node_id;
+    conn->remote_listen = hello->listen_address;
     // The peer's newest connection replaces an older one it left behind: one silent for
     // hello_timeout_ms (a peer sends heartbeats far more often). One still delivering is
     // another process with the same id, which is said, not fought over.
@@ -843,18 +866,7 @@ bool PeerTransport::handle_frame(Connection* conn, std::string_view payload) {
       });
       return !conn->closing;
     }
-    // A Hello teaches the address of a peer this node was not configured with; a configured
-    // address is the operator's, and a wildcard one reaches no peer.
-    if (blocked_in(conn->remote) || options_.peers.contains(conn->remote) ||
-        !names_a_host(hello->listen_address)) {
-      return true;
-    }
-    auto it = peers_.find(conn->remote);
-    if (it == peers_.end() || it->second->address != hello->listen_address) {
-      if (set_peer(conn->remote, hello->listen_address).is_ok() && callbacks_.on_peer_address) {
-        callbacks_.on_peer_address(conn->remote, hello->listen_address);
-      }
-    }
+    learn_address(conn->remote, hello->listen_address);
     return !conn->closing;
   }
   if (blocked_in(conn->remote)) {

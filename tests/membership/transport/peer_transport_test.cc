@@ -592,6 +592,29 @@ TEST_F(TransportTest, IdsOutsideTheGroupTeachNothingAndAreCapped) {
   EXPECT_FALSE(strangers[3]->closed_by_peer());
 }
 
+// An id the node comes to trust after its Hello (the leader of a group a joining node's file
+// does not list) teaches the address its Hello gave once asked to, while it is connected.
+TEST_F(TransportTest, AStrangersAddressIsLearnedOnlyWhenAskedFor) {
+  in_group_ = [](const raft::NodeId&) { return false; };
+  size_t a = start("a");
+  t(a).learn_address_of("leader");  // not connected: nothing to learn
+  EXPECT_TRUE(t(a).peers().empty());
+  RawClient c(t(a).listen_address());
+  ASSERT_TRUE(handshake(c));
+  const std::string hello = c.hello("leader", "127.0.0.1:9");
+  ASSERT_TRUE(c.write(hello + c.heartbeat("leader", "a", 1)));
+  ASSERT_TRUE(run_until([&] { return in(a).messages.size() == 1; }));
+  EXPECT_TRUE(t(a).peers().empty());
+  t(a).learn_address_of("other");
+  EXPECT_TRUE(t(a).peers().empty());
+  t(a).learn_address_of("leader");
+  ASSERT_EQ(in(a).learned.size(), 1u);
+  EXPECT_EQ(in(a).learned[0], std::make_pair(raft::NodeId("leader"), std::string("127.0.0.1:9")));
+  EXPECT_EQ(t(a).peers().at("leader"), "127.0.0.1:9");
+  t(a).learn_address_of("leader");  // known already: said once
+  EXPECT_EQ(in(a).learned.size(), 1u);
+}
+
 // Ids from a Hello end up in log lines and metric labels: one outside the config file's
 // characters is refused, unless it is a member's (a release that took any id added it).
 TEST_F(TransportTest, AHelloIdOutsideTheConfigCharactersIsRefusedUnlessAMembers) {

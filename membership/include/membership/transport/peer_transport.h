@@ -172,6 +172,10 @@ class PeerTransport {
   // The founders `id` named in its last accepted Hello (empty: none accepted, or it did not
   // know them).
   std::vector<raft::NodeId> founders_of(const raft::NodeId& id) const;
+  // Takes the address that `id`'s Hello on a connection still open gave, as a Hello from a
+  // member teaches it: for an id the node came to trust after its Hello (a leader a joining
+  // node's file does not list, whose messages cannot be answered without it).
+  void learn_address_of(const raft::NodeId& id);
 
   // Queues `message` for message.to. Dropped (and counted) when the peer is unknown or
   // blocked, or when it pushes the oldest frame out of a full queue.
@@ -214,6 +218,9 @@ class PeerTransport {
   // Closes the oldest connections from ids outside the group while more than max_strangers
   // are open.
   void cap_strangers();
+  // Records `address` (a Hello's) for peer `id` unless the config file gives its address, it
+  // is blocked or the address is a wildcard; tells on_peer_address when it is new.
+  void learn_address(const raft::NodeId& id, const std::string& address);
   // Logs, rate-limited per id, that two live inbound connections claim to be `id`.
   void warn_twin(const raft::NodeId& id);
   void start_connect(Peer& peer);
