@@ -768,6 +768,36 @@ class ClusterTest(unittest.TestCase):
 
             wait_until(promoted, timeout=20, what="p4 promoted")
 
+    def test_an_instance_added_again_reports_only_its_real_removals(self):
+        # p4 is added, removed, and added again from an empty data_dir: catching up, it replays
+        # its first removal (the log comes 64 entries at a time, and 80 changes lie between),
+        # which must not pass for its removal; the second removal must.
+        with Cluster(self.dir, backends=self.seed) as cl:
+            p4, (status, body) = cl.add_joiner("p4")
+            self.assertEqual(status, 200, body)
+            status, body = cl.remove_peer("p4")
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p4.cluster().get("removed"), timeout=15, what="p4 removed")
+            p4.stop()
+            shutil.rmtree(os.path.join(self.dir, "data-p4"))
+            for i in range(80):
+                status, body = change("PATCH", cl.wait_leader().admin, "/backends/r0",
+                                      {"weight": 2 + i % 2})
+                self.assertEqual(status, 200, body)
+            p4.start()
+            status, body = change("POST", cl.wait_leader().admin, "/cluster/peers",
+                                  {"id": "p4", "address": f"127.0.0.1:{p4.raft}"})
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p4.cluster()["applied_index"] >= body["index"], timeout=15,
+                       what="p4 to catch up")
+            self.assertFalse(p4.cluster().get("removed"))
+            self.assertNotIn("removed from the group", p4.proc.tail(200))
+            status, body = cl.remove_peer("p4")
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: p4.cluster().get("removed"), timeout=15, what="p4 removed again")
+            self.assertIn(f"removed from the group by the configuration at index {body['index']}",
+                          p4.proc.tail(200))
+
     def test_admin_changes_are_checked_whole_and_reach_every_instance(self):
         with Cluster(self.dir, backends=self.seed) as cl:
             follower = cl.follower()

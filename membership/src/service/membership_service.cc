@@ -386,6 +386,15 @@ void MembershipService::on_tick() {
   refresh_status();
 }
 
+raft::Index MembershipService::removal_at() const {
+  const raft::Index at = node_->removal_index();
+  if (at == 0) return 0;
+  const bool catching_up = heard_leader_ &&
+                           now_ms() - last_leader_contact_ms_ <= options_.election_timeout_ms &&
+                           leader_commit_seen_ > node_->log().last_index();
+  return catching_up ? 0 : at;
+}
+
 bool MembershipService::in_group(const raft::NodeId& id) const {
   const raft::Configuration& config = node_->configuration();
   // The leader too: a joining node knows the group only by its file's peers until the log
@@ -816,7 +825,7 @@ state::MembershipState MembershipService::projected_state() const {
 
 void MembershipService::forward_to_leader(transport::ForwardRequest request, Done done,
                                           uint64_t deadline_ms) {
-  if (const raft::Index removed_at = node_->removal_index(); removed_at != 0) {
+  if (const raft::Index removed_at = removal_at(); removed_at != 0) {
     // No leader will ever be known here again: not a 503 to retry.
     done(Status::refused("this instance was removed from the group (configuration at index " +
                          std::to_string(removed_at) +
@@ -1196,17 +1205,20 @@ void MembershipService::refresh_status() {
   }
   s.caught_up = caught_up_;
   s.heard_leader = heard_leader_;
-  s.removed_at = node_->removal_index();
+  s.removed_at = removal_at();
   s.removed = s.removed_at != 0;
-  if (s.removed) {
-    if (!removal_logged_ && recovered_) {
-      removal_logged_ = true;
+  if (recovered_ && s.removed_at != removal_logged_at_) {
+    if (s.removed) {
       RL_LOG_ERROR(
           "membership %s: removed from the group by the configuration at index %llu; this "
           "instance gets no more membership changes and routes with its last ring (epoch %llu)",
           options_.node_id.c_str(), static_cast<unsigned long long>(s.removed_at),
           static_cast<unsigned long long>(std::max(published_epoch_, state_machine_.ring_epoch())));
+    } else if (node_->removal_index() == 0) {
+      RL_LOG_INFO("membership %s: in the group again (added back after the removal at index %llu)",
+                  options_.node_id.c_str(), static_cast<unsigned long long>(removal_logged_at_));
     }
+    if (s.removed || node_->removal_index() == 0) removal_logged_at_ = s.removed_at;
   }
   s.leader_commit = leader_commit_seen_;
   s.stale = node_->role() != raft::Role::kLeader &&

@@ -330,6 +330,10 @@ class MembershipService {
   // happens while this node knows no configuration (a joining node keeps the peers it was
   // given), or while the latest one is not committed.
   void forget_departed_peers();
+  // The index of the configuration that removed this instance (RaftNode::removal_index), or 0
+  // while a leader heard within an election timeout has committed entries this log lacks: a
+  // node added again replays its earlier removal before its return, and is no removed node.
+  raft::Index removal_at() const;
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
   void check_caught_up();
@@ -380,7 +384,8 @@ class MembershipService {
   bool heard_leader_ = false;
   bool caught_up_ = false;         // see ServiceStatus::caught_up
   bool catch_up_pending_ = false;  // a catch-up read barrier is in flight
-  bool removal_logged_ = false;
+  // The removal last logged (removal_at()); 0 before any, or once a member again.
+  raft::Index removal_logged_at_ = 0;
   // The recovered log has been applied (on the service thread, at start): only then does the
   // state say which ring this instance routes with.
   bool recovered_ = false;
