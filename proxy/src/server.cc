@@ -32,6 +32,8 @@ namespace {
 
 constexpr uint32_t kShutdownGraceMs = 5000;
 constexpr uint64_t kEjectionSweepMs = 50;
+// After a backend's first ejection, its ejections are logged at most this often.
+constexpr uint64_t kEjectionLogIntervalNs = 60'000'000'000;
 constexpr uint64_t kHeapTrimMs = 2000;
 
 double unix_seconds() {
@@ -532,19 +534,38 @@ void Server::apply_ejections() {
   auto until =
       RingPublisher::Clock::now() + std::chrono::milliseconds(config_.backend.retry_timeout_ms);
   for (const auto& [name, address] : asked) {
-    if (rings_.eject(name, address, until)) {
-      ++ejections_[name];
+    if (!rings_.eject(name, address, until)) continue;
+    Ejections& e = ejections_[name];
+    ++e.count;
+    const uint64_t now = monotonic_ns();
+    e.last_logged = e.logged_ns == 0 || now - e.logged_ns >= kEjectionLogIntervalNs;
+    if (!e.last_logged) {
+      ++e.unlogged;
+    } else if (e.unlogged == 0) {
       RL_LOG_WARN("backend %s ejected from the ring for %u ms", name.c_str(),
                   config_.backend.retry_timeout_ms);
-      wake_workers();
+    } else {
+      RL_LOG_WARN(
+          "backend %s ejected from the ring for %u ms (ejected %llu more times since the "
+          "last such line; lines are at most a minute apart)",
+          name.c_str(), config_.backend.retry_timeout_ms,
+          static_cast<unsigned long long>(e.unlogged));
     }
+    if (e.last_logged) {
+      e.logged_ns = now;
+      e.unlogged = 0;
+    }
+    wake_workers();
   }
 }
 
 void Server::sweep_ejections() {
   auto readmitted = rings_.expire(RingPublisher::Clock::now());
   for (const auto& name : readmitted) {
-    RL_LOG_INFO("backend %s back in the ring (retrying)", name.c_str());
+    auto it = ejections_.find(name);
+    if (it == ejections_.end() || it->second.last_logged) {
+      RL_LOG_INFO("backend %s back in the ring (retrying)", name.c_str());
+    }
   }
   if (!readmitted.empty()) wake_workers();
 }

@@ -115,8 +115,18 @@ class Server final : public ProxyServer, public admin::AdminService {
   bool stopping_ = false;
   uv_async_t task_async_;
   std::mutex task_mu_;
-  std::vector<std::function<void()>> tasks_;   // guarded by task_mu_
-  std::map<std::string, uint64_t> ejections_;  // backend -> times ejected
+  std::vector<std::function<void()>> tasks_;  // guarded by task_mu_
+  // Per backend: times ejected, and what the log said of it. A backend that stays dead is
+  // ejected and readmitted every retry_timeout_ms while requests come: after the first, an
+  // ejection is logged at most once a minute (with the count since), and a readmission only
+  // after a logged ejection.
+  struct Ejections {
+    uint64_t count = 0;
+    uint64_t logged_ns = 0;  // monotonic time of the last logged ejection
+    uint64_t unlogged = 0;   // ejections since then
+    bool last_logged = false;
+  };
+  std::map<std::string, Ejections> ejections_;  // control loop only
   // SIGHUP reloads: how many applied what they could ("ok") or were refused in part or whole
   // ("error": the file had errors, the ring or the token could not change), the last one's
   // outcome, and when the configuration in force was last loaded without error.

@@ -211,7 +211,8 @@ std::string Server::metrics_text() {
             "Times this instance ejected the backend after backend.failure_limit failures");
   for (const ring::Backend& b : r->backends()) {
     auto it = ejections_.find(b.name);
-    e.value(it == ejections_.end() ? 0 : static_cast<double>(it->second), {{"backend", b.name}});
+    e.value(it == ejections_.end() ? 0 : static_cast<double>(it->second.count),
+            {{"backend", b.name}});
   }
   e.gauge("ringleader_backend_connections", "Open connections to the backend, all workers");
   for (const auto& [name, s] : stats) {

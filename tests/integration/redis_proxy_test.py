@@ -1741,6 +1741,27 @@ class BackendFailureTest(unittest.TestCase):
             self.assertIn("the proxy is out of descriptors, so the backend is not counted as "
                           "failing", rl.tail(100))
 
+    def test_a_backend_that_stays_dead_is_logged_once_a_minute_not_at_every_retry(self):
+        # Under light traffic a dead backend is readmitted every retry_timeout_ms, fails its
+        # failure_limit requests and is ejected again: every ejection counts, but the log
+        # says so once (the next line comes a minute later, with the count since).
+        extra = "[backend]\nfailure_limit = 1\nretry_timeout_ms = 100"
+        with proxy_over_three_redises(extra) as (redises, rl):
+            key = key_owned_by(rl, "redis-1", "dead")
+            redises[1].stop()
+            c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+            deadline = time.monotonic() + 10
+            while ejections(rl, "redis-1") < 5 and time.monotonic() < deadline:
+                try:
+                    c.get(key)
+                except redis.ResponseError:
+                    pass
+                time.sleep(0.05)
+            self.assertGreaterEqual(ejections(rl, "redis-1"), 5)
+            log = rl.tail(500)
+            self.assertEqual(log.count("backend redis-1 ejected from the ring"), 1, log)
+            self.assertEqual(log.count("backend redis-1 back in the ring"), 1, log)
+
     def test_a_backend_name_that_does_not_resolve_fails_its_keys_and_is_ejected(self):
         # Names are looked up at every connection attempt: a failed lookup counts like a
         # refused connection (it used to be tried once, at start, and then never again while
