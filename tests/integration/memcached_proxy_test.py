@@ -1165,32 +1165,6 @@ class GarbageBackendTest(unittest.TestCase):
                 self.assertEqual(c.get(good), [(b(good), 0, b"v", None)])
 
 
-class KeptConnectionsTest(unittest.TestCase):
-    """backend.preconnect keeps the connections open and checks each new one with `version`:
-    a memcached that dies, and comes back, while no request goes to it is seen all the same."""
-
-    def test_a_backend_that_dies_and_returns_unasked_is_seen(self):
-        with contextlib.ExitStack() as stack:
-            tmp = stack.enter_context(TempDir())
-            mc = stack.enter_context(MemcachedServer(tmp))
-            other = stack.enter_context(MemcachedServer(tmp))
-            rl = stack.enter_context(Ringleader(
-                RINGLEADER, tmp,
-                [{"name": "mc", "address": f"127.0.0.1:{mc.port}"},
-                 {"name": "other", "address": f"127.0.0.1:{other.port}"}],
-                proxy='protocol = "memcached"',
-                extra="[backend]\npreconnect = true\nfailure_limit = 2\nretry_timeout_ms = 300"))
-
-            def up():
-                return metric_value(rl.admin_port, 'ringleader_backend_up{backend="mc"}')
-
-            wait_until(lambda: up() == 1, timeout=10, what="mc up")
-            mc.stop()
-            wait_until(lambda: up() == 0, timeout=10, what="mc seen down")
-            with MemcachedServer(tmp, port=mc.port):
-                wait_until(lambda: up() == 1, timeout=10, what="mc seen up again")
-
-
 class OutOfStepServer(GarbageServer):
     """Answers each get line with the items of its keys, but leaves END out after a key named
     "noend" and answers a key named "wrong" with an item for "other" (a broken server, or a

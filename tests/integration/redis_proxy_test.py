@@ -1624,35 +1624,6 @@ class PreconnectTest(unittest.TestCase):
                     wait_until(lambda: late.info("clients")["connected_clients"] == 5,
                                timeout=10, what="the added backend preconnected")
 
-    def test_backends_that_die_and_return_while_no_request_comes_are_seen(self):
-        # The connections are kept open: a backend that closes them (it died) is dialed again
-        # at once, and after a failure when the backoff ends, so ringleader_backend_up and
-        # /readyz follow it with no request to find out.
-        with TempDir() as tmp, RedisServer(tmp) as r0, RedisServer(tmp) as r1:
-            extra = ("[backend]\npreconnect = true\nfailure_limit = 2\n"
-                     "retry_timeout_ms = 300\n")
-            with Ringleader(RINGLEADER, tmp, [r0.port, r1.port], extra=extra) as rl:
-                def up(name):
-                    return metric_value(rl.admin_port,
-                                        f'ringleader_backend_up{{backend="{name}"}}')
-
-                wait_until(lambda: up("redis-0") == 1 and up("redis-1") == 1, timeout=10,
-                           what="both backends up")
-                r1.stop()
-                wait_until(lambda: up("redis-1") == 0, timeout=10, what="redis-1 seen down")
-                self.assertEqual(up("redis-0"), 1)
-                self.assertEqual(admin_http("GET", rl.admin_port, "/readyz")[0], 200)
-                r0.stop()
-                wait_until(lambda: admin_http("GET", rl.admin_port, "/readyz")[0] == 503,
-                           timeout=10, what="/readyz to say no backend can be reached")
-                with RedisServer(tmp, port=r0.port), RedisServer(tmp, port=r1.port):
-                    wait_until(lambda: up("redis-0") == 1 and up("redis-1") == 1, timeout=10,
-                               what="both backends up again")
-                    self.assertEqual(admin_http("GET", rl.admin_port, "/readyz")[0], 200)
-                    c = redis.Redis(port=rl.port, socket_timeout=5)
-                    for i in range(20):
-                        self.assertTrue(c.set(f"back:{i}", i))
-
     def test_without_it_backends_are_connected_on_first_use(self):
         with TempDir() as tmp, RedisServer(tmp) as r:
             with Ringleader(RINGLEADER, tmp, [r.port], proxy="workers = 2") as rl:

@@ -123,23 +123,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
 }
 
 void BackendConnection::preconnect() {
-  if (state_ == State::kBackoff) {
-    const uint64_t now = loop_now_ns();
-    if (now < backoff_until_ns_) {
-      connect_after_backoff();
-      return;
-    }
-    state_ = State::kIdle;
-  }
   if (state_ == State::kIdle) start_connect();
-}
-
-void BackendConnection::connect_after_backoff() {
-  const uint64_t now = loop_now_ns();
-  const uint64_t wait_ms = backoff_until_ns_ > now ? (backoff_until_ns_ - now + kMs - 1) / kMs : 0;
-  uv_timer_start(
-      &timer_, [](uv_timer_t* t) { static_cast<BackendConnection*>(t->data)->on_timer(); },
-      std::max<uint64_t>(1, wait_ms), 0);
 }
 
 void BackendConnection::start_connect() {
@@ -300,13 +284,6 @@ void BackendConnection::on_connected(int status) {
       });
   std::string hello = protocol_.handshake(pool_.config());
   handshake_pending_ = protocol_.handshake_replies(pool_.config());
-  // A connection kept open with no request to send shows that the backend answers by a probe
-  // at the end of its handshake: its reply ends a run of failures as a request's would.
-  probing_ = pool_.keeps_connected() && waiting_.empty();
-  if (probing_) {
-    hello += protocol_.probe();
-    ++handshake_pending_;
-  }
   if (handshake_pending_ > 0) {
     state_ = State::kHandshake;
     out_pending_ += hello;
@@ -579,8 +556,8 @@ void BackendConnection::on_read(ssize_t nread) {
       // An idle connection the backend closed (redis-server's `timeout`, a restart between
       // requests): nothing was lost and nothing says the backend is unwell. No failure, no
       // backoff. Requests queued since the last poll but not handed to the socket yet go out
-      // on a new connection; with none, the next request connects again (at once when the
-      // pool keeps its connections open). Either way that attempt is what counts.
+      // on a new connection; with none, the next request connects again. Either way that
+      // attempt is what counts.
       close_socket();
       uv_timer_stop(&timer_);
       state_ = State::kIdle;
@@ -589,8 +566,6 @@ void BackendConnection::on_read(ssize_t nread) {
         waiting_.swap(in_flight_);
         for (const Held& h : waiting_)
           waiting_bytes_ += h.req->payload(h.fragment).size();
-        start_connect();
-      } else if (pool_.keeps_connected()) {
         start_connect();
       }
       return;
@@ -647,10 +622,6 @@ void BackendConnection::process_replies() {
       in_.consume(length);
       if (--handshake_pending_ == 0) {
         uv_timer_stop(&timer_);
-        if (probing_) {
-          probing_ = false;
-          pool_.report_success();
-        }
         state_ = State::kReady;
         write_waiting();
       }
@@ -879,13 +850,6 @@ void BackendConnection::on_timer() {
         arm_timer();
       }
       return;
-    case State::kBackoff:
-      // The backoff of a pool that keeps its connections open ended (see fail_all).
-      if (pool_.keeps_connected()) {
-        state_ = State::kIdle;
-        start_connect();
-      }
-      return;
     default:
       return;
   }
@@ -945,7 +909,6 @@ void BackendConnection::fail_all(const std::string& why, bool count_failure,
     backoff_refusals_count_ = true;
   }
   uv_timer_stop(&timer_);
-  if (state_ == State::kBackoff && pool_.keeps_connected()) connect_after_backoff();
   release_head_charge();
   std::deque<Held> failed;
   failed.swap(in_flight_);
@@ -978,7 +941,6 @@ void BackendConnection::close_socket() {
   unsent_seen_ = 0;
   framer_->reset();
   handshake_pending_ = 0;
-  probing_ = false;
   replied_ = false;
   if (connected_) {
     connected_ = false;

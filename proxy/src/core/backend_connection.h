@@ -37,8 +37,8 @@ class BackendConnection final : public IoBatch::Writer {
 
   // Takes a reference on req while part `part` (PendingRequest::part) is held here.
   void send(PendingRequest* req, uint32_t part);
-  // Starts connecting now if the connection is idle (backend.preconnect), or when its backoff
-  // ends. A failure counts and backs off as for a connection a request asked for.
+  // Starts connecting now if the connection is idle (backend.preconnect). A failure counts
+  // and backs off as for a connection a request asked for.
   void preconnect();
 
   // Writes what send() queued (called by the worker after the loop's I/O callbacks).
@@ -95,9 +95,6 @@ class BackendConnection final : public IoBatch::Writer {
 
   // Resolves the pool's host name first when it has one (asynchronously), then connects.
   void start_connect();
-  // In kBackoff: on_timer connects when the backoff ends (a pool that keeps its connections
-  // open has no request to ask for it).
-  void connect_after_backoff();
   void on_resolved(int status, const addrinfo* found);
   void connect_to(const sockaddr_storage& address);
   void on_connected(int status);
@@ -211,7 +208,6 @@ class BackendConnection final : public IoBatch::Writer {
   bool backoff_refusals_count_ = true;
   std::string last_error_;
   size_t handshake_pending_ = 0;  // handshake replies still expected
-  bool probing_ = false;          // the handshake ends in Protocol::probe()
   // A reply after the handshake, not to a script, came on this socket: later replies are
   // never read as the server refusing the connection.
   bool replied_ = false;

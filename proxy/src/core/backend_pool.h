@@ -103,12 +103,6 @@ class BackendPool {
   bool idle() const;
   // Starts connecting every idle connection (backend.preconnect).
   void preconnect();
-  // backend.preconnect for a backend the ring takes requests for (not down or ejected): the
-  // connections are kept open, reconnecting when the backend closes an idle one and, after a
-  // failure, when the backoff ends, so that a backend that dies or comes back while no
-  // request goes to it is seen (ringleader_backend_up, /readyz) all the same.
-  void set_keep_connected(bool on) { keep_connected_ = on; }
-  bool keeps_connected() const { return keep_connected_ && !retired_; }
 
   // A reply arrived. Reads the shared count and writes it only when a run of failures ends,
   // so workers answering steadily do not contend for its cache line.
@@ -161,7 +155,6 @@ class BackendPool {
   std::optional<sockaddr_storage> fixed_;
   std::vector<BackendConnection*> connections_;  // owned; shut down in the destructor
   bool retired_ = false;
-  bool keep_connected_ = false;
   std::shared_ptr<BackendStats> stats_;
   uint32_t worker_id_;
 };

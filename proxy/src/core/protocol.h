@@ -140,10 +140,6 @@ class Protocol {
   virtual std::string handshake(const config::BackendPoolConfig& backend) = 0;
   virtual size_t handshake_replies(const config::BackendPoolConfig& backend) = 0;
   virtual bool handshake_accepted(std::string_view reply) = 0;
-  // A request any server of the protocol answers at once, changing nothing, with one reply
-  // that handshake_accepted() takes: it ends the handshake of a connection a pool keeps open
-  // (BackendPool::keeps_connected) when no request is there to show that the backend answers.
-  virtual std::string probe() = 0;
   // Whether a reply to a forwarded request says the connection cannot serve any request (a
   // Redis that asks for a password the pool does not send), with *why. The connection then
   // fails as a refused handshake would; other error replies are answers like any other.

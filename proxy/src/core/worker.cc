@@ -350,12 +350,10 @@ void Worker::refresh_ring() {
         continue;
       }
       it = pools_.emplace(b.name, std::move(pool.value())).first;
+      if (config_.backend.preconnect && b.state != ring::BackendState::kDown) {
+        to_preconnect_.push_back(b.name);
+      }
     }
-    // Down or ejected: no connection is kept open (one that fails would count failures); up
-    // again: connected at once.
-    const bool keep = config_.backend.preconnect && b.state != ring::BackendState::kDown;
-    if (keep && !it->second->keeps_connected()) to_preconnect_.push_back(b.name);
-    it->second->set_keep_connected(keep);
     pools_by_index_[i] = it->second.get();
   }
   // Pools of backends that left the ring.

@@ -14,7 +14,6 @@ class MemcachedProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig&) override { return {}; }
   size_t handshake_replies(const config::BackendPoolConfig&) override { return 0; }
   bool handshake_accepted(std::string_view) override { return true; }
-  std::string probe() override { return "version\r\n"; }
   // memcached at its connection limit says so and closes the connection.
   bool refuses_connection(std::string_view reply, std::string* why) override;
   // A get, gets, gat or gats answered with an item for a key it did not ask for, or with more

@@ -13,7 +13,6 @@ class RedisProtocol final : public Protocol {
   std::string handshake(const config::BackendPoolConfig& backend) override;
   size_t handshake_replies(const config::BackendPoolConfig& backend) override;
   bool handshake_accepted(std::string_view reply) override;
-  std::string probe() override { return "*1\r\n$4\r\nPING\r\n"; }  // +PONG
   bool refuses_connection(std::string_view reply, std::string* why) override {
     return !reply.empty() && reply[0] == '-' && refuses_with_error(reply, why);
   }
