@@ -2621,6 +2621,24 @@ class SurplusReplyTest(unittest.TestCase):
             for reply in replies:
                 self.assertIn(b"unexpected reply with no request pending", reply)
 
+    def test_a_refused_handshake_is_quoted_as_printable_text(self):
+        # The backend's refusal is quoted in the client's error and the log as UTF-8 text a
+        # terminal obeys in nothing (it was quoted as sent, ESC and invalid UTF-8 included).
+        def script(conn):
+            data = b""
+            while b"AUTH" not in data.upper():
+                data += conn.recv(65536)
+            conn.sendall(b"-ERR \x1b[31mno\x07 \xff\r\n")
+            while conn.recv(65536):
+                pass
+
+        with self.scripted(script, password=True) as (rl, port), \
+                socket.create_connection(("127.0.0.1", rl.port)) as c:
+            c.sendall(b"GET a\r\n")
+            reply = drain_lines(c, 1, time.monotonic() + 10)[0]
+            # The log's warning quotes the same text.
+            self.assertIn(b"handshake refused: -ERR ?[31mno? ?", reply)
+
     def test_a_long_handshake_reply_is_refused_whole_or_as_it_arrives(self):
         """An AUTH answered with a bulk of 2 GB: the proxy used to buffer it until the
         handshake timed out (close to 1 GB in a second). A status line of 70,000 bytes, which

@@ -612,10 +612,10 @@ void BackendConnection::process_replies() {
     if (owned_by_no_request() && unowned_reply_too_long(length)) return;
     if (state_ == State::kHandshake) {
       if (!protocol_.handshake_accepted(reply)) {
-        last_error_ = "handshake refused: " + std::string(reply.substr(0, 200));
-        while (!last_error_.empty() && (last_error_.back() == '\n' || last_error_.back() == '\r')) {
-          last_error_.pop_back();
-        }
+        std::string_view line = reply;
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+          line.remove_suffix(1);
+        last_error_ = "handshake refused: " + printable(line, 200);
         fail_all(pool_.describe() + ": " + last_error_, true);
         return;
       }
