@@ -386,6 +386,22 @@ void MembershipService::on_tick() {
   refresh_status();
 }
 
+void MembershipService::learn_leader_address(const raft::NodeId& leader) {
+  // Its Hello came while it was a stranger (the file lists other peers), and the replies need
+  // the address it gave. One such address at a time: whoever holds the secret can claim to
+  // lead, so a new one replaces the last (forget_departed_peers drops it once the
+  // configuration shows it is not a member).
+  if (leader == learned_leader_) {
+    if (!transport_->peers().contains(leader)) transport_->learn_address_of(leader);
+    return;
+  }
+  if (!learned_leader_.empty() && !options_.peers.contains(learned_leader_)) {
+    transport_->remove_peer(learned_leader_);
+  }
+  learned_leader_ = leader;
+  transport_->learn_address_of(leader);
+}
+
 raft::Index MembershipService::removal_at() const {
   const raft::Index at = node_->removal_index();
   if (at == 0) return 0;
@@ -397,10 +413,10 @@ raft::Index MembershipService::removal_at() const {
 
 bool MembershipService::in_group(const raft::NodeId& id) const {
   const raft::Configuration& config = node_->configuration();
-  // The leader too: a joining node knows the group only by its file's peers until the log
-  // reaches it, and the leader may be none of them.
+  // A joining node knows the group only by its file's peers until the log reaches it: the
+  // leader it follows too, which may be none of them.
   return config.is_member(id) || options_.peers.contains(id) || node_->progress(id).has_value() ||
-         (!id.empty() && id == node_->leader()) ||
+         (config.members().empty() && !id.empty() && id == node_->leader()) ||
          std::any_of(pending_changes_.begin(), pending_changes_.end(),
                      [&id](const PendingChange& p) { return p.change.node == id; });
 }
@@ -431,9 +447,7 @@ void MembershipService::on_message(raft::Message message) {
       heard_leader_ = true;
       leader_commit_seen_ = std::max(leader_commit_seen_, snap->snapshot.meta.index);
     }
-    // A leader this node has no address for (its file lists other peers): its Hello came
-    // while it was a stranger, and the replies need the address it gave.
-    transport_->learn_address_of(message.from);
+    if (node_->configuration().members().empty()) learn_leader_address(message.from);
   }
   process_ready();
   refresh_status();
@@ -933,6 +947,12 @@ void MembershipService::forget_departed_peers() {
   }
   for (const raft::NodeId& id : config.members())
     ever_members_.insert(id);
+  if (!learned_leader_.empty() && !config.is_member(learned_leader_) &&
+      !node_->progress(learned_leader_) && !options_.peers.contains(learned_leader_)) {
+    transport_->remove_peer(learned_leader_);  // a leader it followed while joining, gone since
+    known.erase(learned_leader_);
+  }
+  learned_leader_.clear();
   for (const auto& [id, address] : known) {
     if (config.is_member(id) || node_->progress(id)) continue;
     // Never a member as far as this instance knows: an instance that is joining (it dials

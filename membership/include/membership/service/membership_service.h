@@ -334,6 +334,9 @@ class MembershipService {
   // while a leader heard within an election timeout has committed entries this log lacks: a
   // node added again replays its earlier removal before its return, and is no removed node.
   raft::Index removal_at() const;
+  // While joining (no configuration yet): takes the address `leader`'s Hello gave
+  // (PeerTransport::learn_address_of), dropping the one taken for an earlier leader.
+  void learn_leader_address(const raft::NodeId& leader);
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
   void check_caught_up();
@@ -386,6 +389,8 @@ class MembershipService {
   bool catch_up_pending_ = false;  // a catch-up read barrier is in flight
   // The removal last logged (removal_at()); 0 before any, or once a member again.
   raft::Index removal_logged_at_ = 0;
+  // The leader whose address this instance took while joining (learn_leader_address).
+  raft::NodeId learned_leader_;
   // The recovered log has been applied (on the service thread, at start): only then does the
   // state say which ring this instance routes with.
   bool recovered_ = false;
