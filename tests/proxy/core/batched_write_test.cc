@@ -20,6 +20,7 @@
 #include "core/backend_connection.h"
 #include "core/backend_pool.h"
 #include "core/pending_request.h"
+#include "loopback_listener.h"
 #include "redis/redis_protocol.h"
 
 namespace ringleader::proxy {
@@ -75,22 +76,16 @@ std::string echo(const std::string& text) {
 TEST(BatchedWrite, RequestsQueuedBeforeThePartialWritesReportStayOffTheWire) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t port = 0;
+  const int listener = testing::loopback_listener(&port);
   ASSERT_GE(listener, 0);
-  sockaddr_in at{};
-  at.sin_family = AF_INET;
-  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof at;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &length), 0);
 
   BatchingOwner owner;
   redis::RedisProtocol protocol;
   config::BackendPoolConfig config;
   config.timeout_ms = 60000;
   auto stats = std::make_shared<BackendStats>(1);
-  const ring::Backend backend{"b", "127.0.0.1:" + std::to_string(ntohs(at.sin_port)), 1, "",
+  const ring::Backend backend{"b", "127.0.0.1:" + std::to_string(port), 1, "",
                               ring::BackendState::kActive};
   auto pool = BackendPool::create(&loop, owner, protocol, config, backend, stats, 0);
   ASSERT_TRUE(pool) << pool.error();

@@ -16,6 +16,7 @@
 
 #include "common/socket_address.h"
 #include "core/backend_pool.h"
+#include "loopback_listener.h"
 #include "redis/redis_protocol.h"
 
 namespace ringleader::proxy {
@@ -103,16 +104,9 @@ TEST_F(FailureCountTest, OneStallTimingOutEveryWorkerCountsOnce) {
 TEST_F(FailureCountTest, AConnectionThatReachedTheInstanceItselfIsAFailedConnect) {
   for (const bool own : {true, false}) {
     SCOPED_TRACE(own ? "own listener" : "a backend");
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    const int listener = testing::loopback_listener(&port);
     ASSERT_GE(listener, 0);
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof at;
-    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
-    ASSERT_EQ(::listen(listener, 4), 0);
-    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &length), 0);
-    const uint16_t port = ntohs(at.sin_port);
     owner_.own_port = own ? port : 0;
 
     auto stats = std::make_shared<BackendStats>(1);
