@@ -1470,21 +1470,6 @@ class BackendPasswordTest(unittest.TestCase):
                         self.assertIn(expected, str(err.exception))
                     wait_until(lambda: expected in rl.tail(), timeout=5, what="a log line")
 
-    def test_a_backend_that_refuses_every_connection_makes_the_instance_unready(self):
-        # Not only a refused TCP connect: a refused AUTH is a connection the backend will not
-        # serve. Without ejection (failure_limit = 0) the backend stays in the ring, and
-        # /readyz must still say that no backend can take requests.
-        with TempDir() as tmp, RedisServer(tmp, password="bpass") as r:
-            extra = '[backend]\npassword = "wrong"\nfailure_limit = 0\n[log]\nlevel = "warn"'
-            with Ringleader(RINGLEADER, tmp, [r.port], extra=extra) as rl:
-                c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
-                with self.assertRaises(redis.ResponseError):
-                    c.get("k")
-                self.assertEqual(metric_value(rl.admin_port,
-                                              'ringleader_backend_up{backend="redis-0"}'), 0)
-                status, body = admin_http("GET", rl.admin_port, "/readyz")
-                self.assertEqual(status, 503, body)
-
 
 class BackendUserAndDatabaseTest(unittest.TestCase):
     def test_an_acl_user_and_a_database_apply_to_every_backend_connection(self):

@@ -266,6 +266,7 @@ void BackendConnection::on_connected(int status) {
     }
   }
   WorkerCounters::bump(pool_.counters().backend_connects);
+  pool_.note_connected();
   connected_ = true;
   pool_.stats().connections.fetch_add(1, std::memory_order_relaxed);
   backoff_step_ = 0;
@@ -615,13 +616,11 @@ void BackendConnection::process_replies() {
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
           line.remove_suffix(1);
         last_error_ = "handshake refused: " + printable(line, 200);
-        pool_.note_connect_failure(last_error_);  // a connection it cannot use
         fail_all(pool_.describe() + ": " + last_error_, true);
         return;
       }
       in_.consume(length);
       if (--handshake_pending_ == 0) {
-        pool_.note_connected();  // the handshake accepted: the backend serves it
         uv_timer_stop(&timer_);
         state_ = State::kReady;
         write_waiting();
@@ -643,15 +642,11 @@ void BackendConnection::process_replies() {
       const uint16_t command = on_wire_ == 0 ? 0 : in_flight_.front().req->command;
       if (!protocol_.any_error_is_an_answer(command)) {
         if (protocol_.refuses_connection(reply, &last_error_)) {
-          pool_.note_connect_failure(last_error_);
           fail_all(pool_.describe() + ": " + last_error_, true);
           return;
         }
         replied_ = true;
       }
-      // The backend serves this connection: reachable again, if it was not (a TCP connect
-      // alone does not say so: a server that refuses every connection accepts them).
-      pool_.note_connected();
     }
     // Only requests handed to the socket can be answered: the others (held while a written
     // batch is unanswered, or queued as the handshake ended) were never sent.
@@ -810,7 +805,6 @@ void BackendConnection::on_timer() {
       return;
     case State::kHandshake:
       last_error_ = "handshake timeout";
-      pool_.note_connect_failure(last_error_);
       fail_all(pool_.describe() + ": " + last_error_, true);
       return;
     case State::kReady:

@@ -130,11 +130,8 @@ class BackendPool {
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
 
-  // Connection attempts, for the log and for ringleader_backend_up and /readyz: the first
-  // failure of an outage (a refused or timed-out connect, or a handshake or first reply that
-  // refuses the connection) is logged (with `error`) and then at most once a minute, across all
-  // workers; the first success after it too (an accepted handshake, or a reply: a server that
-  // refuses every connection still accepts them).
+  // Connection attempts, for the log: the first failure of an outage is logged (with `error`)
+  // and then at most once a minute, across all workers; the first success after it too.
   void note_connect_failure(const std::string& error);
   void note_connected();
   // A connection not opened for want of a descriptor (`error` says which limit): logged at
