@@ -387,19 +387,15 @@ void MembershipService::on_tick() {
 }
 
 void MembershipService::learn_leader_address(const raft::NodeId& leader) {
-  // Its Hello came while it was a stranger (the file lists other peers), and the replies need
-  // the address it gave. One such address at a time: whoever holds the secret can claim to
-  // lead, so a new one replaces the last (forget_departed_peers drops it once the
-  // configuration shows it is not a member).
-  if (leader == learned_leader_) {
-    if (!transport_->peers().contains(leader)) transport_->learn_address_of(leader);
-    return;
-  }
-  if (!learned_leader_.empty() && !options_.peers.contains(learned_leader_)) {
+  // Its Hello came while it was a stranger (the file lists other peers, the configuration
+  // this instance holds does not list it yet), and the replies need the address it gave.
+  // One such address at a time: whoever holds the secret can claim to lead, so a new one
+  // replaces the last, and forget_departed_peers drops it once it neither leads nor belongs.
+  if (leader != learned_leader_ && !learned_leader_.empty() && !in_group(learned_leader_)) {
     transport_->remove_peer(learned_leader_);
   }
   learned_leader_ = leader;
-  transport_->learn_address_of(leader);
+  transport_->learn_address_of(leader);  // nothing when known at that address already
 }
 
 raft::Index MembershipService::removal_at() const {
@@ -413,10 +409,10 @@ raft::Index MembershipService::removal_at() const {
 
 bool MembershipService::in_group(const raft::NodeId& id) const {
   const raft::Configuration& config = node_->configuration();
-  // A joining node knows the group only by its file's peers until the log reaches it: the
-  // leader it follows too, which may be none of them.
+  // And the leader it follows: a joining node knows the group only by its file's peers until
+  // the log reaches it, and catching up it holds configurations older than the leader.
   return config.is_member(id) || options_.peers.contains(id) || node_->progress(id).has_value() ||
-         (config.members().empty() && !id.empty() && id == node_->leader()) ||
+         (!id.empty() && id == node_->leader()) ||
          std::any_of(pending_changes_.begin(), pending_changes_.end(),
                      [&id](const PendingChange& p) { return p.change.node == id; });
 }
@@ -447,7 +443,9 @@ void MembershipService::on_message(raft::Message message) {
       heard_leader_ = true;
       leader_commit_seen_ = std::max(leader_commit_seen_, snap->snapshot.meta.index);
     }
-    if (node_->configuration().members().empty()) learn_leader_address(message.from);
+    if (!node_->configuration().is_member(message.from) && !options_.peers.contains(message.from)) {
+      learn_leader_address(message.from);
+    }
   }
   process_ready();
   refresh_status();
@@ -925,8 +923,12 @@ void MembershipService::sync_recorded_addresses() {
 void MembershipService::forget_departed_peers() {
   const raft::Configuration& config = node_->configuration();
   // Only a committed configuration says who is in the group: an appended one may still be
-  // cut from the log by a new leader.
-  if (config.members().empty() || node_->configuration_index() > node_->commit_index()) return;
+  // cut from the log by a new leader. Nor does one while the leader has committed entries this
+  // instance lacks: catching up, it holds configurations older than the group's.
+  if (config.members().empty() || node_->configuration_index() > node_->commit_index() ||
+      leader_commit_seen_ > node_->commit_index()) {
+    return;
+  }
   std::map<raft::NodeId, std::string> known = transport_->peers();
   // Members the transport lacks (one forgotten and added again): contacted again, at the
   // address this instance's membership.peers gives, or the one the group recorded.
@@ -947,12 +949,11 @@ void MembershipService::forget_departed_peers() {
   }
   for (const raft::NodeId& id : config.members())
     ever_members_.insert(id);
-  if (!learned_leader_.empty() && !config.is_member(learned_leader_) &&
-      !node_->progress(learned_leader_) && !options_.peers.contains(learned_leader_)) {
+  if (!learned_leader_.empty() && !in_group(learned_leader_)) {
     transport_->remove_peer(learned_leader_);  // a leader it followed while joining, gone since
     known.erase(learned_leader_);
+    learned_leader_.clear();
   }
-  learned_leader_.clear();
   for (const auto& [id, address] : known) {
     if (config.is_member(id) || node_->progress(id)) continue;
     // Never a member as far as this instance knows: an instance that is joining (it dials

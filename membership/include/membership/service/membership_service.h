@@ -334,8 +334,9 @@ class MembershipService {
   // while a leader heard within an election timeout has committed entries this log lacks: a
   // node added again replays its earlier removal before its return, and is no removed node.
   raft::Index removal_at() const;
-  // While joining (no configuration yet): takes the address `leader`'s Hello gave
-  // (PeerTransport::learn_address_of), dropping the one taken for an earlier leader.
+  // For a leader that neither the file nor the configuration this instance holds lists
+  // (joining, or catching up): takes the address its Hello gave (PeerTransport::
+  // learn_address_of), dropping one taken for an earlier leader that no longer belongs.
   void learn_leader_address(const raft::NodeId& leader);
   // Until this node has caught up (ServiceStatus::caught_up), starts a read barrier through
   // the leader when none is in flight and a leader is known.
