@@ -251,6 +251,7 @@ Status Server::start_membership() {
     forget_removed_backends();
     post([this] {
       if (stopping_) return;
+      forget_removed_ejections();
       if (!workers_started_) {
         if (Status s = start_workers(); !s) {
           RL_LOG_ERROR("%s", s.message().c_str());
@@ -387,6 +388,11 @@ std::string ring_changes(const config::Config& before, const config::Config& aft
 
 }  // namespace
 
+void Server::forget_removed_ejections() {
+  ring::RingSnapshot r = rings_.current();
+  std::erase_if(ejections_, [&r](const auto& entry) { return !r || !r->find(entry.first); });
+}
+
 void Server::forget_removed_backends() {
   ring::RingSnapshot r = rings_.current();
   counters_.backends->forget_absent(
@@ -473,6 +479,7 @@ void Server::reload() {
     for (const std::string& name : rings_.set_base(ring.value()))
       RL_LOG_INFO("SIGHUP: backend %s readmitted: its address changed", name.c_str());
     forget_removed_backends();
+    forget_removed_ejections();
     wake_workers();
     config_.backends = next.backends;
     config_.ring = next.ring;

@@ -89,6 +89,8 @@ class Server final : public ProxyServer, public admin::AdminService {
   // Drops the statistics of backends that left the ring once no pool holds them any more
   // (BackendStatsRegistry::forget_absent). Any thread.
   void forget_removed_backends();
+  // Drops the ejection counts of backends that left the ring. Control thread.
+  void forget_removed_ejections();
   void queue_ejection(const std::string& name, const std::string& address);
   void apply_ejections();
   void sweep_ejections();

@@ -207,8 +207,7 @@ std::string Server::metrics_text() {
   for (ring::BackendIndex i = 0; i < r->backends().size(); ++i) {
     e.value(shares[i], {{"backend", r->backend(i).name}});
   }
-  // Ejections of backends that left the ring are forgotten with their other statistics.
-  std::erase_if(ejections_, [&r](const auto& entry) { return !r->find(entry.first); });
+  forget_removed_ejections();
   e.counter("ringleader_backend_ejections_total",
             "Times this instance ejected the backend after backend.failure_limit failures");
   for (const ring::Backend& b : r->backends()) {

@@ -527,6 +527,36 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(metric_value(rl.admin_port, failed), 0)
                 self.assertEqual(metric_value(rl.admin_port, ejected), 0)
 
+    def test_a_removed_backends_ejections_are_forgotten_at_once(self):
+        # Removed and added back with no scrape between: its ejection count starts from zero.
+        with TempDir() as tmp, redis_servers(tmp, 1) as redises:
+            rl = Ringleader(RINGLEADER, tmp, [
+                {"name": "stays", "address": f"127.0.0.1:{redises[0].port}"},
+                {"name": "comes-and-goes", "address": f"127.0.0.1:{free_port()}"}],
+                extra="[backend]\nfailure_limit = 1\nretry_timeout_ms = 600000\n")
+            ejected = 'ringleader_backend_ejections_total{backend="comes-and-goes"}'
+            with rl:
+                with open(rl.config_path) as f:
+                    both = f.read()
+                key = next(k for k in (f"k:{i}" for i in range(200))
+                           if lookup(rl.config_path, k)[0] == "comes-and-goes")
+                with self.assertRaises(redis.RedisError):
+                    redis.Redis(port=rl.port, socket_timeout=10).get(key)
+                wait_until(lambda: metric_value(rl.admin_port, ejected) == 1, timeout=10,
+                           what="the ejection")
+
+                def backends():
+                    return [b["name"] for b in http("GET", rl.admin_port, "/ring")[1]["backends"]]
+
+                rewrite(rl.config_path,
+                        both[:both.index("[[backends]]", both.index("[[backends]]") + 1)])
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: backends() == ["stays"], timeout=10, what="the removal")
+                rewrite(rl.config_path, both)
+                rl.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: len(backends()) == 2, timeout=10, what="the return")
+                self.assertEqual(metric_value(rl.admin_port, ejected), 0)
+
     def test_sighup_readdressing_an_ejected_backend_readmits_it(self):
         # An ejection is of a server: a reload that points the backend at another address
         # ends it, rather than leaving the new server out until retry_timeout_ms.
