@@ -485,56 +485,18 @@ class ReloadTest(unittest.TestCase):
             self.assertGreater(redis.Redis(port=redises[3].port).dbsize(), 0,
                                "the new backend got no keys")
 
-    def test_a_removed_backends_statistics_are_forgotten(self):
-        # Names that come and go (a pod's per deploy) must not pile up: once a backend left the
-        # ring and its pools closed, its statistics go (requests, failures, ejections), and
-        # the name added again is a new series counting from zero.
+    EJECTED = 'ringleader_backend_ejections_total{backend="comes-and-goes"}'
+
+    @contextlib.contextmanager
+    def a_backend_that_comes_and_goes(self):
+        """A ringleader over a live backend, "stays", and a dead one, "comes-and-goes", ejected
+        after its first failed request; yields (ringleader, remove, add_back): SIGHUP reloads
+        that take it out of the ring and put it back, each waiting until /ring shows it."""
         with TempDir() as tmp, redis_servers(tmp, 1) as redises:
             rl = Ringleader(RINGLEADER, tmp, [
                 {"name": "stays", "address": f"127.0.0.1:{redises[0].port}"},
                 {"name": "comes-and-goes", "address": f"127.0.0.1:{free_port()}"}],
                 extra="[backend]\nfailure_limit = 1\nretry_timeout_ms = 600000\n")
-            failed = 'ringleader_backend_requests_total{backend="comes-and-goes",outcome="failed"}'
-            ejected = 'ringleader_backend_ejections_total{backend="comes-and-goes"}'
-            with rl:
-                with open(rl.config_path) as f:
-                    both = f.read()
-                key = next(k for k in (f"k:{i}" for i in range(200))
-                           if lookup(rl.config_path, k)[0] == "comes-and-goes")
-                c = redis.Redis(port=rl.port, socket_timeout=10)
-                with self.assertRaises(redis.RedisError):
-                    c.get(key)
-                wait_until(lambda: metric_value(rl.admin_port, ejected) == 1, timeout=10,
-                           what="the ejection")
-                self.assertGreater(metric_value(rl.admin_port, failed), 0)
-
-                def backends():
-                    return [b["name"] for b in http("GET", rl.admin_port, "/ring")[1]["backends"]]
-
-                rewrite(rl.config_path,
-                        both[:both.index("[[backends]]", both.index("[[backends]]") + 1)])
-                rl.proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: backends() == ["stays"], timeout=10, what="the removal")
-                wait_until(lambda: metric_value(rl.admin_port, failed) is None, timeout=10,
-                           what="the removed backend's series to end")
-                # A scrape forgets what no pool holds any more; the idle pools close as soon as
-                # the workers take the new ring, well within the second.
-                time.sleep(1)
-                metric_value(rl.admin_port, failed)
-                rewrite(rl.config_path, both)
-                rl.proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: len(backends()) == 2, timeout=10, what="the return")
-                self.assertEqual(metric_value(rl.admin_port, failed), 0)
-                self.assertEqual(metric_value(rl.admin_port, ejected), 0)
-
-    def test_a_removed_backends_ejections_are_forgotten_at_once(self):
-        # Removed and added back with no scrape between: its ejection count starts from zero.
-        with TempDir() as tmp, redis_servers(tmp, 1) as redises:
-            rl = Ringleader(RINGLEADER, tmp, [
-                {"name": "stays", "address": f"127.0.0.1:{redises[0].port}"},
-                {"name": "comes-and-goes", "address": f"127.0.0.1:{free_port()}"}],
-                extra="[backend]\nfailure_limit = 1\nretry_timeout_ms = 600000\n")
-            ejected = 'ringleader_backend_ejections_total{backend="comes-and-goes"}'
             with rl:
                 with open(rl.config_path) as f:
                     both = f.read()
@@ -542,20 +504,43 @@ class ReloadTest(unittest.TestCase):
                            if lookup(rl.config_path, k)[0] == "comes-and-goes")
                 with self.assertRaises(redis.RedisError):
                     redis.Redis(port=rl.port, socket_timeout=10).get(key)
-                wait_until(lambda: metric_value(rl.admin_port, ejected) == 1, timeout=10,
+                wait_until(lambda: metric_value(rl.admin_port, self.EJECTED) == 1, timeout=10,
                            what="the ejection")
 
-                def backends():
-                    return [b["name"] for b in http("GET", rl.admin_port, "/ring")[1]["backends"]]
+                def reload(text, backends, what):
+                    rewrite(rl.config_path, text)
+                    rl.proc.send_signal(signal.SIGHUP)
+                    wait_until(lambda: len(http("GET", rl.admin_port, "/ring")[1]["backends"])
+                               == backends, timeout=10, what=what)
 
-                rewrite(rl.config_path,
-                        both[:both.index("[[backends]]", both.index("[[backends]]") + 1)])
-                rl.proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: backends() == ["stays"], timeout=10, what="the removal")
-                rewrite(rl.config_path, both)
-                rl.proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: len(backends()) == 2, timeout=10, what="the return")
-                self.assertEqual(metric_value(rl.admin_port, ejected), 0)
+                only_stays = both[:both.index("[[backends]]", both.index("[[backends]]") + 1)]
+                yield (rl, lambda: reload(only_stays, 1, "the removal"),
+                       lambda: reload(both, 2, "the return"))
+
+    def test_a_removed_backends_statistics_are_forgotten(self):
+        # Names that come and go (a pod's per deploy) must not pile up: once a backend left the
+        # ring and its pools closed, its statistics go (requests, failures, ejections), and
+        # the name added again is a new series counting from zero.
+        failed = 'ringleader_backend_requests_total{backend="comes-and-goes",outcome="failed"}'
+        with self.a_backend_that_comes_and_goes() as (rl, remove, add_back):
+            self.assertGreater(metric_value(rl.admin_port, failed), 0)
+            remove()
+            wait_until(lambda: metric_value(rl.admin_port, failed) is None, timeout=10,
+                       what="the removed backend's series to end")
+            # A scrape forgets what no pool holds any more; the idle pools close as soon as
+            # the workers take the new ring, well within the second.
+            time.sleep(1)
+            metric_value(rl.admin_port, failed)
+            add_back()
+            self.assertEqual(metric_value(rl.admin_port, failed), 0)
+            self.assertEqual(metric_value(rl.admin_port, self.EJECTED), 0)
+
+    def test_a_removed_backends_ejections_are_forgotten_at_once(self):
+        # Removed and added back with no scrape between: its ejection count starts from zero.
+        with self.a_backend_that_comes_and_goes() as (rl, remove, add_back):
+            remove()
+            add_back()
+            self.assertEqual(metric_value(rl.admin_port, self.EJECTED), 0)
 
     def test_sighup_readdressing_an_ejected_backend_readmits_it(self):
         # An ejection is of a server: a reload that points the backend at another address
