@@ -398,16 +398,32 @@ void BackendConnection::set_on_wire(size_t n) {
 bool BackendConnection::gather(size_t unwritten) {
   if (unwritten >= kGatherTarget || out_pending_.size() >= kHoldBytes) return false;
   const uint64_t now = loop_now_ns();
+  PoolOwner& owner = pool_.owner();
+  // Whether a blocking poll would end soon: another backend's replies or a client's next
+  // requests are due, and became due within kGatherNs.
+  const uint64_t recent = now > kGatherNs ? now - kGatherNs : 0;
+  const bool others_due =
+      owner.awaiting_replies.joined_since(recent) || owner.clients_due.joined_since(recent);
+  // The share rule: until the goal, and kGatherNs after the previous write at most, while
+  // a blocking poll would end soon (looking without blocking until the share comes would
+  // spin).
+  auto share_wants_more = [&] {
+    return share_goal_ != 0 && others_due && unwritten < share_goal_ &&
+           now - last_write_ns_ < kGatherNs;
+  };
   if (gather_started_ns_ == 0) {
-    // A request that comes alone is written at once, even right after a burst, when the
-    // averages below still describe the burst.
-    if (unwritten < 2) return false;
-    // Requests expected within kGatherNs at the recent rate: batch_avg_ per interval_avg_ns_,
-    // or per the time since the last write when that is longer.
-    const double interval = std::max(interval_avg_ns_, static_cast<double>(now - last_write_ns_));
-    const size_t wanted = pool_.owner().loop_load.busy() ? kGatherMinBusy : kGatherMin;
-    if (batch_avg_ * static_cast<double>(kGatherNs) < static_cast<double>(wanted) * interval)
-      return false;
+    share_goal_ = others_due ? share_goal(recent) : 0;
+    if (!share_wants_more()) {
+      // The rate rule. A request that comes alone is written at once, even right after a
+      // burst, when the averages below still describe the burst.
+      if (unwritten < 2) return false;
+      // Requests expected within kGatherNs at the recent rate: batch_avg_ per
+      // interval_avg_ns_, or per the time since the last write when that is longer.
+      const double interval = std::max(interval_avg_ns_, static_cast<double>(now - last_write_ns_));
+      const size_t wanted = owner.loop_load.busy() ? kGatherMinBusy : kGatherMin;
+      if (batch_avg_ * static_cast<double>(kGatherNs) < static_cast<double>(wanted) * interval)
+        return false;
+    }
     gather_started_ns_ = now;
     // The bound when the loop has nothing else to do: libuv's timers count milliseconds.
     uv_timer_start(
@@ -417,9 +433,13 @@ bool BackendConnection::gather(size_t unwritten) {
           if (c->gather_started_ns_ != 0) c->flush();
         },
         1, 0);
-  } else if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&gather_timer_)) ||
-             now - gather_started_ns_ >= kGatherNs || unwritten == gathered_) {
-    return false;  // the time is up, or the last poll brought this backend nothing
+  } else if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&gather_timer_))) {
+    return false;  // the time is up
+  } else if (!share_wants_more() &&
+             (now - gather_started_ns_ >= kGatherNs || unwritten == gathered_)) {
+    // The share came (or cannot be waited for), and by the rate rule the time is up or the
+    // last poll brought this backend nothing.
+    return false;
   }
   gathered_ = unwritten;
   // Looked at again after the next poll: the prepare phase runs just before it, and a flush
@@ -429,20 +449,25 @@ bool BackendConnection::gather(size_t unwritten) {
     auto* c = static_cast<BackendConnection*>(h->data);
     if (c->gather_started_ns_ != 0) c->request_flush();
   });
-  // The poll may block (until an event, or the timer) only while another backend's replies
-  // or a client's next requests are due, and became due within kGatherNs: one of them ends it
-  // soon. Otherwise clients wait for these very requests (or for a backend busy with a slow
-  // command) and nothing may end it but the timer: an active idle handle makes the poll only
-  // look (libuv polls without blocking while one is active when it polls, so the handle is
-  // stopped here and in stop_gathering(), never in its own callback).
-  const uint64_t recent = now > kGatherNs ? now - kGatherNs : 0;
-  if (!pool_.owner().awaiting_replies.joined_since(recent) &&
-      !pool_.owner().clients_due.joined_since(recent)) {
+  // The poll may block (until an event, or the timer) only while something else is due and
+  // recent: one of them ends it soon. Otherwise clients wait for these very requests (or for
+  // a backend busy with a slow command) and nothing may end it but the timer: an active idle
+  // handle makes the poll only look (libuv polls without blocking while one is active when
+  // it polls, so the handle is stopped here and in stop_gathering(), never in its own
+  // callback).
+  if (!others_due) {
     uv_idle_start(&gather_idle_, [](uv_idle_t*) {});
   } else {
     uv_idle_stop(&gather_idle_);
   }
   return true;
+}
+
+size_t BackendConnection::share_goal(uint64_t since_ns) const {
+  PoolOwner& owner = pool_.owner();
+  if (!owner.loop_load.loaded()) return 0;
+  const size_t goal = owner.expected_per_backend(since_ns, kGatherTarget);
+  return goal >= 2 ? goal : 0;
 }
 
 void BackendConnection::stop_gathering() {

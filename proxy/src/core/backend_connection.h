@@ -120,19 +120,31 @@ class BackendConnection final : public IoBatch::Writer {
   void release_write_buffer();
   // Gathering: whether to hold back a write of `unwritten` requests to a backend that has
   // nothing to answer. A backend woken for a few requests spends more on waking (its poll,
-  // read and write system calls, a context switch) than on them, and under a pipelined load
-  // its server, not the proxy, becomes what limits throughput. So when requests have been
-  // arriving fast (kGatherMin or more expected within kGatherNs; a quarter of that while the
-  // worker's loop is busy, PoolOwner::loop_load, as its requests then wait for its
-  // iterations anyway and a backend woken less often leaves the shared cores to it), the
-  // write waits while every poll of the loop brings this backend more, until kGatherTarget
-  // are queued or kGatherNs (at most about a millisecond when the loop falls idle) have
-  // passed. The poll blocks only while another backend's replies or a client's next requests
-  // are due and recent (PoolOwner::awaiting_replies, clients_due); otherwise it only looks,
-  // so clients waiting on this very batch never leave it to the timer, neither when nothing
-  // else is due nor when all that is due is a backend stuck on a slow command. At a low rate
-  // no write waits: a request that comes alone goes out at once.
+  // read and write system calls, a context switch) than on them, and under load its server,
+  // not the proxy, becomes what limits throughput; on shared cores the wakeup also costs the
+  // proxy (the send that wakes it, the switch when it runs). Two rules decide, and a write
+  // waits while either wants more:
+  //  - The share: while the worker's loop is loaded (PoolOwner::loop_load: its requests
+  //    already wait for its iterations) and something else is due (see below), for the
+  //    requests this backend can expect from the worker's clients
+  //    (PoolOwner::expected_per_backend; when that is 2 or more), until kGatherNs after the
+  //    previous write to it at most. Many clients with a request or a few each in flight are
+  //    what this is for: they are served in fewer, larger batches, and the cores the proxy
+  //    shares with the servers wake them less often.
+  //  - The rate: when requests have been arriving fast (kGatherMin or more expected within
+  //    kGatherNs; kGatherMinBusy while the loop is busy), while every poll of the loop brings
+  //    this backend more, for up to kGatherNs after the gathering began.
+  // The poll blocks only while something else is due (another backend's replies, a client's
+  // next requests) and became due within kGatherNs: one of them ends it soon. Otherwise it
+  // only looks, so clients waiting on this very batch never leave it to the timer, neither
+  // when nothing else is due nor when all that is due is a backend stuck on a slow command.
+  // A gathering ends at kGatherTarget requests, and at the timer (about a millisecond when
+  // the loop falls idle). At a low rate no write waits: a request that comes alone goes out
+  // at once.
   bool gather(size_t unwritten);
+  // The share rule's goal for a gathering starting now (clients answered since `since_ns`
+  // count), or 0 when the rule does not apply.
+  size_t share_goal(uint64_t since_ns) const;
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);
   void stop_gathering();
@@ -197,6 +209,7 @@ class BackendConnection final : public IoBatch::Writer {
   int open_handles_ = 4;
   uint64_t gather_started_ns_ = 0;  // 0 unless a write is being held by gather()
   size_t gathered_ = 0;             // unwritten requests when gather() last held the write
+  size_t share_goal_ = 0;           // the share rule's goal while it gathers; 0: the rate rule
   uint64_t last_write_ns_ = 0;
   double batch_avg_ = 0;        // requests per write, moving average
   double interval_avg_ns_ = 0;  // time between writes, moving average

@@ -72,6 +72,13 @@ class PoolOwner {
   // How busy the loop has been lately (sampled by the owner once per iteration): a busy loop
   // gathers writes to idle backends at a lower rate (BackendConnection::gather).
   LoopLoad loop_load;
+  // Requests each backend can expect from the owner's clients before it answers what they
+  // wait for: the requests queued in the owner (read, not yet answered) and one for each
+  // client answered at or after `since_ns` (it sends its next requests once its replies
+  // arrive), spread evenly over the ring's backends. An estimate for a closed loop of clients
+  // (each waits for its replies before sending more), which is what a busy loop gathers by.
+  // At most `cap`.
+  virtual size_t expected_per_backend(uint64_t since_ns, size_t cap) const = 0;
 };
 
 class BackendPool {

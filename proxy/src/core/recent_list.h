@@ -91,6 +91,16 @@ class RecentList {
     return tail_ != nullptr && tail_->since >= since_ns;
   }
 
+  // How many members joined at or after `since_ns`, counted up to `cap` (walks that many
+  // from the youngest at most).
+  size_t count_joined_since(uint64_t since_ns, size_t cap) const {
+    size_t n = 0;
+    for (const Node* node = tail_; node != nullptr && n < cap && node->since >= since_ns;
+         node = node->prev)
+      ++n;
+    return n;
+  }
+
  private:
   Node* head_ = nullptr;
   Node* tail_ = nullptr;

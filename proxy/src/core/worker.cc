@@ -274,6 +274,15 @@ void Worker::resume_parsing() {
   }
 }
 
+size_t Worker::expected_per_backend(uint64_t since_ns, size_t cap) const {
+  const size_t backends = ring_ ? ring_->backends().size() : 0;
+  if (backends == 0) return 0;
+  const size_t enough = cap * backends;  // the walk over recent clients stops there
+  if (queued_requests >= enough) return cap;
+  const size_t answered = clients_due.count_joined_since(since_ns, enough - queued_requests);
+  return (queued_requests + answered) / backends;
+}
+
 void Worker::flush_all() {
   // Clients first: their replies finish requests, the backend writes start new ones, and a
   // write wakes its reader in this order. Writers' reactions to outcomes (a failed backend

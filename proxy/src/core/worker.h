@@ -76,6 +76,7 @@ class Worker final : public PoolOwner {
   void request_ejection(const std::string& backend, const std::string& address) override {
     eject_(backend, address);
   }
+  size_t expected_per_backend(uint64_t since_ns, size_t cap) const override;
   void schedule_flush(BackendConnection* c) override { backend_flushes_.push_back(c); }
   void schedule_flush(ClientConnection* c) { client_flushes_.push_back(c); }
   bool queue_write(int fd, const char* data, size_t len, IoBatch::Writer* writer) override {

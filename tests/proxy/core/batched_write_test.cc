@@ -40,6 +40,7 @@ class BatchingOwner final : public PoolOwner {
     return true;
   }
   Protocol& protocol() override { return protocol_; }
+  size_t expected_per_backend(uint64_t, size_t) const override { return 0; }
   void send_part(PendingRequest*, uint32_t, ring::BackendIndex) override {}
   std::string own_listener_at(const sockaddr_storage&) override { return ""; }
 

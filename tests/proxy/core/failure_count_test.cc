@@ -31,6 +31,7 @@ class EjectionCounter final : public PoolOwner {
   void schedule_flush(BackendConnection*) override {}
   bool queue_write(int, const char*, size_t, IoBatch::Writer*) override { return false; }
   Protocol& protocol() override { return protocol_; }
+  size_t expected_per_backend(uint64_t, size_t) const override { return 0; }
   void send_part(PendingRequest*, uint32_t, ring::BackendIndex) override {}
   std::string own_listener_at(const sockaddr_storage& peer) override {
     return socket_address_port(peer) == own_port ? "proxy.listen" : "";

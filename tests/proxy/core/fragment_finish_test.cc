@@ -24,6 +24,7 @@ class RecordingOwner final : public PoolOwner {
   void schedule_flush(BackendConnection*) override {}
   bool queue_write(int, const char*, size_t, IoBatch::Writer*) override { return false; }
   Protocol& protocol() override { return protocol_; }
+  size_t expected_per_backend(uint64_t, size_t) const override { return 0; }
   void send_part(PendingRequest* req, uint32_t part, ring::BackendIndex backend) override {
     req->part(part).state = FragmentState::kSent;
     sent.emplace_back(part, backend);

@@ -53,6 +53,35 @@ TEST(LoopLoadTest, AVerdictHoldsUntilTheNextWindowEnds) {
   EXPECT_FALSE(load.busy());
 }
 
+TEST(LoopLoadTest, LoadedFromABusyWindowUntilOneWaitsMoreThanTheLoadedShare) {
+  const auto window = static_cast<double>(LoopLoad::kWindowNs);
+  const auto between =  // not busy, yet not waiting past the loaded share either
+      static_cast<uint64_t>(window * (LoopLoad::kBusyIdleShare + LoopLoad::kLoadedIdleShare) / 2);
+  const auto above = static_cast<uint64_t>(window * LoopLoad::kLoadedIdleShare) + 1000;
+  LoopLoad load;
+  uint64_t now = 0, idle = 0;
+  load.sample(now, idle);
+  auto window_waiting = [&](uint64_t waited) {
+    now += LoopLoad::kWindowNs;
+    idle += waited;
+    load.sample(now, idle);
+  };
+  window_waiting(between);
+  EXPECT_FALSE(load.loaded()) << "never busy yet";
+  window_waiting(0);
+  EXPECT_TRUE(load.busy());
+  EXPECT_TRUE(load.loaded());
+  window_waiting(between);
+  EXPECT_FALSE(load.busy());
+  EXPECT_TRUE(load.loaded()) << "waiting more, but not past the loaded share";
+  window_waiting(between);
+  EXPECT_TRUE(load.loaded());
+  window_waiting(above);
+  EXPECT_FALSE(load.loaded());
+  window_waiting(between);
+  EXPECT_FALSE(load.loaded()) << "loaded again only from a busy window";
+}
+
 TEST(LoopLoadTest, ASampleIsDueFirstAndThenOnceAWindow) {
   LoopLoad load;
   EXPECT_TRUE(load.due(5 * kMs));

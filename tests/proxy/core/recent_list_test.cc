@@ -1,7 +1,8 @@
 // RecentList against a map of member → join time as the model: after any sequence of joins,
 // rejoins and leaves, the size matches and joined_since(t) holds exactly when the latest join
 // time among the members is t or later, so unlinking from the head, the middle and the tail
-// keeps the youngest member at hand.
+// keeps the youngest member at hand; count_joined_since(t, cap) is the model's count of join
+// times t or later, up to cap.
 #include "core/recent_list.h"
 
 #include <gtest/gtest.h>
@@ -41,6 +42,24 @@ TEST(RecentListTest, TheYoungestMemberDecides) {
   EXPECT_FALSE(list.joined_since(0));
 }
 
+TEST(RecentListTest, CountsTheMembersThatJoinedSinceUpToACap) {
+  RecentList list;
+  RecentList::Node a, b, c;
+  EXPECT_EQ(list.count_joined_since(0, 10), 0u);
+  list.join(a, 10);
+  list.join(b, 20);
+  list.join(c, 30);
+  EXPECT_EQ(list.count_joined_since(0, 10), 3u);
+  EXPECT_EQ(list.count_joined_since(20, 10), 2u);
+  EXPECT_EQ(list.count_joined_since(31, 10), 0u);
+  EXPECT_EQ(list.count_joined_since(0, 2), 2u);  // the cap bounds the walk
+  list.join(a, 40);                              // a rejoins: young again
+  EXPECT_EQ(list.count_joined_since(25, 10), 2u);
+  list.leave(a);
+  list.leave(b);
+  list.leave(c);
+}
+
 TEST(RecentListTest, MatchesAModelUnderRandomJoinsAndLeaves) {
   std::mt19937 rng(7);
   RecentList list;
@@ -67,6 +86,12 @@ TEST(RecentListTest, MatchesAModelUnderRandomJoinsAndLeaves) {
       ASSERT_TRUE(list.joined_since(youngest)) << "step " << step;
       ASSERT_FALSE(list.joined_since(youngest + 1)) << "step " << step;
     }
+    const uint64_t since = now > 4 ? now - rng() % 5 : 0;
+    const size_t cap = rng() % 8;
+    size_t recent = 0;
+    for (const auto& [member, joined] : model)
+      recent += joined >= since ? 1 : 0;
+    ASSERT_EQ(list.count_joined_since(since, cap), std::min(recent, cap)) << "step " << step;
     for (size_t n = 0; n < nodes.size(); ++n)
       ASSERT_EQ(nodes[n].linked(), model.count(n) == 1) << "node " << n << ", step " << step;
   }
