@@ -28,9 +28,10 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kHoldRequests = 16;
 constexpr size_t kHoldBytes = 16 * 1024;
 // Gathering (see BackendConnection::gather): a write to an idle backend waits for up to
-// kGatherTarget requests, for at most kGatherNs, and only when requests have been arriving
-// fast enough that kGatherMin of them (kGatherMinBusy while the worker's loop is busy) are
-// expected within kGatherNs.
+// kGatherTarget requests, for about kGatherNs, when requests have been arriving fast enough
+// that kGatherMin of them (kGatherMinBusy while the worker's loop is busy) are expected
+// within kGatherNs, or when the worker's loop is loaded and the backend's clients can be
+// expected to bring it more.
 constexpr size_t kGatherTarget = 64;
 constexpr size_t kGatherMin = 16;
 constexpr size_t kGatherMinBusy = 4;
@@ -79,6 +80,7 @@ void BackendConnection::send(PendingRequest* req, uint32_t fragment) {
   f.state = FragmentState::kSent;
   uint64_t now = loop_now_ns();
   Held held{req, fragment, now + uint64_t{pool_.config().timeout_ms} * kMs, now};
+  clients_.note(req->lane, now);
   if (state_ == State::kClosed) {
     finish(held, FragmentState::kFailed, pool_.describe() + ": shutting down");
     return;
@@ -412,7 +414,7 @@ bool BackendConnection::gather(size_t unwritten) {
            now - last_write_ns_ < kGatherNs;
   };
   if (gather_started_ns_ == 0) {
-    share_goal_ = others_due ? share_goal(recent) : 0;
+    share_goal_ = others_due ? share_goal(recent, now) : 0;
     if (!share_wants_more()) {
       // The rate rule. A request that comes alone is written at once, even right after a
       // burst, when the averages below still describe the burst.
@@ -463,10 +465,14 @@ bool BackendConnection::gather(size_t unwritten) {
   return true;
 }
 
-size_t BackendConnection::share_goal(uint64_t since_ns) const {
+size_t BackendConnection::share_goal(uint64_t since_ns, uint64_t now_ns) const {
   PoolOwner& owner = pool_.owner();
   if (!owner.loop_load.loaded()) return 0;
-  const size_t goal = owner.expected_per_backend(since_ns, kGatherTarget);
+  // The backend's share is spread over its connections (by client), and no more can come
+  // than one request from each client that has been sending here.
+  const size_t connections = std::max<size_t>(pool_.config().connections, 1);
+  const size_t goal = std::min(owner.expected_per_backend(since_ns, kGatherTarget) / connections,
+                               clients_.count(now_ns));
   return goal >= 2 ? goal : 0;
 }
 

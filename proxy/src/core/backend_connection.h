@@ -22,6 +22,7 @@
 #include "pending_request.h"
 #include "protocol.h"
 #include "read_budget.h"
+#include "recent_clients.h"
 #include "recent_list.h"
 
 namespace ringleader::proxy {
@@ -126,11 +127,13 @@ class BackendConnection final : public IoBatch::Writer {
   // waits while either wants more:
   //  - The share: while the worker's loop is loaded (PoolOwner::loop_load: its requests
   //    already wait for its iterations) and something else is due (see below), for the
-  //    requests this backend can expect from the worker's clients
-  //    (PoolOwner::expected_per_backend; when that is 2 or more), until kGatherNs after the
-  //    previous write to it at most. Many clients with a request or a few each in flight are
-  //    what this is for: they are served in fewer, larger batches, and the cores the proxy
-  //    shares with the servers wake them less often.
+  //    requests this connection can expect from the worker's clients: the backend's share
+  //    (PoolOwner::expected_per_backend) over its connections, and no more than the clients
+  //    that have been sending to it (clients_); when that is 2 or more. It waits until
+  //    kGatherNs after the previous write at most, as the loop finds when a poll returns (the
+  //    timer bounds a poll that does not). Many clients with a request or a few each in
+  //    flight are what this is for: they are served in fewer, larger batches, and the cores
+  //    the proxy shares with the servers wake them less often.
   //  - The rate: when requests have been arriving fast (kGatherMin or more expected within
   //    kGatherNs; kGatherMinBusy while the loop is busy), while every poll of the loop brings
   //    this backend more, for up to kGatherNs after the gathering began.
@@ -139,12 +142,12 @@ class BackendConnection final : public IoBatch::Writer {
   // only looks, so clients waiting on this very batch never leave it to the timer, neither
   // when nothing else is due nor when all that is due is a backend stuck on a slow command.
   // A gathering ends at kGatherTarget requests, and at the timer (about a millisecond when
-  // the loop falls idle). At a low rate no write waits: a request that comes alone goes out
-  // at once.
+  // the loop falls idle). At a low rate no write waits, nor does the request of a client
+  // that is alone in sending to this connection: it goes out at once.
   bool gather(size_t unwritten);
-  // The share rule's goal for a gathering starting now (clients answered since `since_ns`
-  // count), or 0 when the rule does not apply.
-  size_t share_goal(uint64_t since_ns) const;
+  // The share rule's goal for a gathering starting at `now_ns` (clients answered since
+  // `since_ns` count), or 0 when the rule does not apply.
+  size_t share_goal(uint64_t since_ns, uint64_t now_ns) const;
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);
   void stop_gathering();
@@ -209,7 +212,8 @@ class BackendConnection final : public IoBatch::Writer {
   int open_handles_ = 4;
   uint64_t gather_started_ns_ = 0;  // 0 unless a write is being held by gather()
   size_t gathered_ = 0;             // unwritten requests when gather() last held the write
-  size_t share_goal_ = 0;           // the share rule's goal while it gathers; 0: the rate rule
+  size_t share_goal_ = 0;           // the share rule's goal for the gathering under way; 0: none
+  RecentClients clients_;           // the clients that have been sending to this connection
   uint64_t last_write_ns_ = 0;
   double batch_avg_ = 0;        // requests per write, moving average
   double interval_avg_ns_ = 0;  // time between writes, moving average
