@@ -3067,6 +3067,19 @@ class BatchingTest(ClusterCase):
         self.assertGreaterEqual(len(keys), count)
         return keys[:count]
 
+    def benchmark_gets(self, clients, pipeline):
+        """100,000 GETs from redis-benchmark over 1,000 keys; (requests parsed, backend writes,
+        gathered writes) meanwhile."""
+        counters = ("ringleader_requests_parsed_total", "ringleader_backend_writes_total",
+                    "ringleader_backend_gathered_writes_total")
+        before = [self.metric(m) for m in counters]
+        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-t", "get", "-c",
+                        str(clients), "-P", str(pipeline), "-n", "100000", "-r", "1000", "-q"],
+                       check=True, capture_output=True, timeout=120)
+        requests, written, gathered = (self.metric(m) - b for m, b in zip(counters, before))
+        self.assertGreaterEqual(requests, 100000)
+        return requests, written, gathered
+
     def test_requests_queue_behind_an_unanswered_batch(self):
         keys = self.keys_on("redis-0", 7, "batch")
         c = self.client()
@@ -3105,16 +3118,7 @@ class BatchingTest(ClusterCase):
         # a write per client read and backend would carry about 5. Writes carry 12 or more:
         # requests queue behind a backend's unanswered batch, and a write to an idle backend
         # waits for more to join it.
-        writes = self.metric("ringleader_backend_writes_total")
-        gathered = self.metric("ringleader_backend_gathered_writes_total")
-        parsed = self.metric("ringleader_requests_parsed_total")
-        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-t", "get", "-c", "20",
-                        "-P", "16", "-n", "100000", "-r", "1000", "-q"],
-                       check=True, capture_output=True, timeout=120)
-        requests = self.metric("ringleader_requests_parsed_total") - parsed
-        written = self.metric("ringleader_backend_writes_total") - writes
-        gathered = self.metric("ringleader_backend_gathered_writes_total") - gathered
-        self.assertGreaterEqual(requests, 100000)
+        requests, written, gathered = self.benchmark_gets(clients=20, pipeline=16)
         self.assertLessEqual(written * 12, requests, f"{written} writes for {requests} requests")
         # Under a sanitizer the proxy is slow enough that every backend always has a batch
         # unanswered, so no write is to an idle backend and none gathers (the tests that use
@@ -3167,14 +3171,7 @@ class BatchingTest(ClusterCase):
         # writes carried 2.5-3.2 requests here (the rate rule gathered a fifth to a third of
         # them, each ending at the first poll that brought the backend nothing); with it,
         # 5.1-5.7.
-        writes = self.metric("ringleader_backend_writes_total")
-        parsed = self.metric("ringleader_requests_parsed_total")
-        subprocess.run(["redis-benchmark", "-p", str(self.rl.port), "-t", "get", "-c", "50",
-                        "-P", "1", "-n", "100000", "-r", "1000", "-q"],
-                       check=True, capture_output=True, timeout=120)
-        requests = self.metric("ringleader_requests_parsed_total") - parsed
-        written = self.metric("ringleader_backend_writes_total") - writes
-        self.assertGreaterEqual(requests, 100000)
+        requests, written, _ = self.benchmark_gets(clients=50, pipeline=1)
         # Under a sanitizer the proxy is slow enough that every backend always has a batch
         # unanswered (no write is to an idle backend), so batches are large either way.
         if not sanitized(RINGLEADER):
