@@ -3138,11 +3138,14 @@ class BatchingTest(ClusterCase):
 
     def test_a_busy_loop_gathers_writes_of_clients_sending_one_request_at_a_time(self):
         # 10 clients with one request each in flight (-P 1) keep the worker's loop busy: it
-        # waits in its poll for about a fifth of the time (on two cores shared with the
-        # servers and the load generator). Each backend then gets about 10 requests per 500 us,
-        # fewer than gathering asks of an idle loop (16) and more than it asks of a busy one
-        # (4). With the idle loop's rate for both, 292 of 56,680 writes were gathered here;
-        # with the busy loop's, 10,619 of 52,527.
+        # waits in its poll for about a fifth to a third of the time (on two cores shared with
+        # the servers and the load generator). Each backend then gets about 10 requests per
+        # 500 us, fewer than gathering asks of an idle loop (16) and more than it asks of a
+        # busy one (4). With the idle loop's rate for both, 292 of 56,680 writes were gathered
+        # here; with the busy loop's, 10,619 of 52,527. Gathering to the clients' share (3 per
+        # backend here) applies too, and makes the loop wait more: 40-46% of the time in this
+        # test, against 31-41% with the rate rule alone, and more than half in a run beside
+        # other tests.
         idle_before = self.metric(POLL_WAIT)
         time.sleep(0.5)
         waited = self.metric(POLL_WAIT) - idle_before
@@ -3156,7 +3159,7 @@ class BatchingTest(ClusterCase):
                         "-P", "1", "-n", "100000", "-r", "1000", "-q"],
                        check=True, capture_output=True, timeout=120)
         waited = self.metric(POLL_WAIT) - idle_before
-        self.assertLess(waited, 0.5 * (time.monotonic() - started), "a loaded worker is busy")
+        self.assertLess(waited, 0.75 * (time.monotonic() - started), "a loaded worker is busy")
         written = self.metric("ringleader_backend_writes_total") - writes
         gathered = self.metric("ringleader_backend_gathered_writes_total") - gathered
         # Under a sanitizer the proxy is slow enough that every backend always has a batch

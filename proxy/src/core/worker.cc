@@ -279,11 +279,20 @@ size_t Worker::expected_per_backend(uint64_t since_ns, size_t cap) const {
   if (backends == 0) return 0;
   const size_t enough = cap * backends;  // the walk over recent clients stops there
   if (queued_requests >= enough) return cap;
-  const size_t answered = clients_due.count_joined_since(since_ns, enough - queued_requests);
-  return (queued_requests + answered) / backends;
+  const size_t limit = enough - queued_requests;
+  // Every idle connection that starts gathering asks, most of them in the same flush and with
+  // the same clock: one walk serves them all (with many backends and thousands of clients,
+  // one walk per connection took a loaded loop's time).
+  Answered& memo = answered_;
+  if (memo.round != flush_round_ || memo.since_ns != since_ns ||
+      (memo.count == memo.limit && limit > memo.limit)) {
+    memo = {flush_round_, since_ns, limit, clients_due.count_joined_since(since_ns, limit)};
+  }
+  return (queued_requests + std::min(memo.count, limit)) / backends;
 }
 
 void Worker::flush_all() {
+  ++flush_round_;
   // Clients first: their replies finish requests, the backend writes start new ones, and a
   // write wakes its reader in this order. Writers' reactions to outcomes (a failed backend
   // fails its requests, whose clients then have replies) can ask for more flushes: repeat

@@ -180,6 +180,16 @@ class Worker final : public PoolOwner {
   std::vector<ClientConnection*> flushing_clients_;
   std::unique_ptr<IoBatch> io_batch_;  // null: io_uring off or unavailable
   bool collecting_writes_ = false;     // inside flush_all with a usable io_batch_
+  uint64_t flush_round_ = 0;           // flush_all calls so far
+  // expected_per_backend's last count of clients answered since `since_ns` (up to `limit`; a
+  // count below it is exact), good for the flush round it was taken in.
+  struct Answered {
+    uint64_t round = 0;
+    uint64_t since_ns = 0;
+    size_t limit = 0;
+    size_t count = 0;
+  };
+  mutable Answered answered_;
   uv_timer_t drain_timer_;
   uv_timer_t quiet_sweep_;  // unreferenced: it never keeps the loop alive
   // Takes clients out of parse_backlog, oldest first, while the iteration's budget lasts (at
