@@ -27,15 +27,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // wait for the proxy.
 constexpr size_t kHoldRequests = 16;
 constexpr size_t kHoldBytes = 16 * 1024;
-// Gathering (see BackendConnection::gather): a write to an idle backend waits for up to
-// kGatherTarget requests, for about kGatherNs, when requests have been arriving fast enough
-// that kGatherMin of them (kGatherMinBusy while the worker's loop is busy) are expected
-// within kGatherNs, or when the worker's loop is loaded and the backend's clients can be
-// expected to bring it more.
-constexpr size_t kGatherTarget = 64;
-constexpr size_t kGatherMin = 16;
-constexpr size_t kGatherMinBusy = 4;
-constexpr uint64_t kGatherNs = 500 * 1000;
 // A write buffer sent whole keeps its capacity for the next batch up to this size; a bigger
 // one (a big value's, a burst's) is given back, or every connection would keep its largest.
 constexpr size_t kKeptWriteBytes = 256 * 1024;
@@ -398,58 +389,34 @@ void BackendConnection::set_on_wire(size_t n) {
 }
 
 bool BackendConnection::gather(size_t unwritten) {
-  if (unwritten >= kGatherTarget || out_pending_.size() >= kHoldBytes) return false;
+  if (out_pending_.size() >= kHoldBytes) return false;
   const uint64_t now = loop_now_ns();
   PoolOwner& owner = pool_.owner();
   // Whether a blocking poll would end soon: another backend's replies or a client's next
-  // requests are due, and became due within kGatherNs.
-  const uint64_t recent = now > kGatherNs ? now - kGatherNs : 0;
+  // requests are due, and became due within the gathering window.
+  const uint64_t recent = now > GatherRule::kWindowNs ? now - GatherRule::kWindowNs : 0;
   const bool others_due =
       owner.awaiting_replies.joined_since(recent) || owner.clients_due.joined_since(recent);
-  // The share rule: until the goal, and kGatherNs after the previous write at most, while
-  // a blocking poll would end soon (looking without blocking until the share comes would
-  // spin).
-  auto share_wants_more = [&] {
-    return share_goal_ != 0 && others_due && unwritten < share_goal_ &&
-           now - last_write_ns_ < kGatherNs;
-  };
-  if (gather_started_ns_ == 0) {
-    share_goal_ = others_due ? share_goal(recent, now) : 0;
-    if (!share_wants_more()) {
-      // The rate rule. A request that comes alone is written at once, even right after a
-      // burst, when the averages below still describe the burst.
-      if (unwritten < 2) return false;
-      // Requests expected within kGatherNs at the recent rate: batch_avg_ per
-      // interval_avg_ns_, or per the time since the last write when that is longer.
-      const double interval = std::max(interval_avg_ns_, static_cast<double>(now - last_write_ns_));
-      const size_t wanted = owner.loop_load.busy() ? kGatherMinBusy : kGatherMin;
-      if (batch_avg_ * static_cast<double>(kGatherNs) < static_cast<double>(wanted) * interval)
-        return false;
-    }
-    gather_started_ns_ = now;
+  const bool started = gather_.gathering();
+  const GatherRule::Look look{unwritten, now, others_due, owner.loop_load.busy(),
+                              uv_is_active(reinterpret_cast<uv_handle_t*>(&gather_timer_)) != 0};
+  if (!gather_.hold(look, [&] { return share_goal(recent, now); })) return false;
+  if (!started) {
     // The bound when the loop has nothing else to do: libuv's timers count milliseconds.
     uv_timer_start(
         &gather_timer_,
         [](uv_timer_t* h) {
           auto* c = static_cast<BackendConnection*>(h->data);
-          if (c->gather_started_ns_ != 0) c->flush();
+          if (c->gather_.gathering()) c->flush();
         },
         1, 0);
-  } else if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&gather_timer_))) {
-    return false;  // the time is up
-  } else if (!share_wants_more() &&
-             (now - gather_started_ns_ >= kGatherNs || unwritten == gathered_)) {
-    // The share came (or cannot be waited for), and by the rate rule the time is up or the
-    // last poll brought this backend nothing.
-    return false;
   }
-  gathered_ = unwritten;
   // Looked at again after the next poll: the prepare phase runs just before it, and a flush
   // asked for there runs in the check phase just after it.
   uv_prepare_start(&gather_prepare_, [](uv_prepare_t* h) {
     uv_prepare_stop(h);
     auto* c = static_cast<BackendConnection*>(h->data);
-    if (c->gather_started_ns_ != 0) c->request_flush();
+    if (c->gather_.gathering()) c->request_flush();
   });
   // The poll may block (until an event, or the timer) only while something else is due and
   // recent: one of them ends it soon. Otherwise clients wait for these very requests (or for
@@ -471,13 +438,14 @@ size_t BackendConnection::share_goal(uint64_t since_ns, uint64_t now_ns) const {
   // The backend's share is spread over its connections (by client), and no more can come
   // than one request from each client that has been sending here.
   const size_t connections = std::max<size_t>(pool_.config().connections, 1);
-  const size_t goal = std::min(owner.expected_per_backend(since_ns, kGatherTarget) / connections,
-                               clients_.count(now_ns));
+  const size_t goal =
+      std::min(owner.expected_per_backend(since_ns, GatherRule::kTarget) / connections,
+               clients_.count(now_ns));
   return goal >= 2 ? goal : 0;
 }
 
 void BackendConnection::stop_gathering() {
-  gather_started_ns_ = 0;
+  gather_.stop();
   uv_prepare_stop(&gather_prepare_);
   uv_idle_stop(&gather_idle_);
   uv_timer_stop(&gather_timer_);
@@ -485,18 +453,12 @@ void BackendConnection::stop_gathering() {
 
 void BackendConnection::note_write(size_t requests) {
   const uint64_t now = loop_now_ns();
-  if (gather_started_ns_ != 0) {
+  if (gather_.gathering()) {
     WorkerCounters::bump(pool_.counters().backend_gathered_writes);
-    WorkerCounters::bump(pool_.counters().backend_gather_wait_ns, now - gather_started_ns_);
+    WorkerCounters::bump(pool_.counters().backend_gather_wait_ns, now - gather_.started_ns());
     stop_gathering();
   }
-  if (last_write_ns_ != 0) {
-    // Averages of the batch and of the time between writes, kept apart: an average of their
-    // ratios would let two writes microseconds apart pass for a burst.
-    batch_avg_ += (static_cast<double>(requests) - batch_avg_) / 8;
-    interval_avg_ns_ += (static_cast<double>(now - last_write_ns_) - interval_avg_ns_) / 8;
-  }
-  last_write_ns_ = now;
+  gather_.wrote(requests, now);
 }
 
 void BackendConnection::on_batched_write(int written) {

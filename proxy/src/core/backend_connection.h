@@ -17,6 +17,7 @@
 #include <string>
 
 #include "fair_queue.h"
+#include "gather_rule.h"
 #include "io_batch.h"
 #include "io_buffer.h"
 #include "pending_request.h"
@@ -123,30 +124,27 @@ class BackendConnection final : public IoBatch::Writer {
   // nothing to answer. A backend woken for a few requests spends more on waking (its poll,
   // read and write system calls, a context switch) than on them, and under load its server,
   // not the proxy, becomes what limits throughput; on shared cores the wakeup also costs the
-  // proxy (the send that wakes it, the switch when it runs). Two rules decide, and a write
-  // waits while either wants more:
+  // proxy (the send that wakes it, the switch when it runs). GatherRule decides, by two rules:
   //  - The share: while the worker's loop is loaded (PoolOwner::loop_load: its requests
   //    already wait for its iterations) and something else is due (see below), for the
-  //    requests this connection can expect from the worker's clients: the backend's share
-  //    (PoolOwner::expected_per_backend) over its connections, and no more than the clients
-  //    that have been sending to it (clients_); when that is 2 or more. It waits until
-  //    kGatherNs after the previous write at most, as the loop finds when a poll returns (the
-  //    timer bounds a poll that does not). Many clients with a request or a few each in
-  //    flight are what this is for: they are served in fewer, larger batches, and the cores
-  //    the proxy shares with the servers wake them less often.
-  //  - The rate: when requests have been arriving fast (kGatherMin or more expected within
-  //    kGatherNs; kGatherMinBusy while the loop is busy), while every poll of the loop brings
-  //    this backend more, for up to kGatherNs after the gathering began.
+  //    requests this connection can expect from the worker's clients (share_goal()). It is
+  //    checked when a poll returns (the timer bounds a poll that does not). Many clients with
+  //    a request or a few each in flight are what this is for: they are served in fewer,
+  //    larger batches, and the cores the proxy shares with the servers wake them less often.
+  //  - The rate: when requests have been arriving fast, while every poll of the loop brings
+  //    this backend more.
   // The poll blocks only while something else is due (another backend's replies, a client's
-  // next requests) and became due within kGatherNs: one of them ends it soon. Otherwise it
-  // only looks, so clients waiting on this very batch never leave it to the timer, neither
-  // when nothing else is due nor when all that is due is a backend stuck on a slow command.
-  // A gathering ends at kGatherTarget requests, and at the timer (about a millisecond when
-  // the loop falls idle). At a low rate no write waits, nor does the request of a client
-  // that is alone in sending to this connection: it goes out at once.
+  // next requests) and became due within GatherRule::kWindowNs: one of them ends it soon.
+  // Otherwise it only looks, so clients waiting on this very batch never leave it to the
+  // timer, neither when nothing else is due nor when all that is due is a backend stuck on a
+  // slow command. A gathering ends at the timer (about a millisecond when the loop falls
+  // idle), and never holds kHoldBytes or more. At a low rate no write waits, nor does the
+  // request of a client that is alone in sending to this connection: it goes out at once.
   bool gather(size_t unwritten);
   // The share rule's goal for a gathering starting at `now_ns` (clients answered since
-  // `since_ns` count), or 0 when the rule does not apply.
+  // `since_ns` count), or 0 when the rule does not apply: the backend's share of the
+  // worker's expected requests (PoolOwner::expected_per_backend) over its connections, no
+  // more than the clients that have been sending to this one (clients_), and 2 or more.
   size_t share_goal(uint64_t since_ns, uint64_t now_ns) const;
   // A write of `requests` goes out now: ends a gathering, updates the arrival averages.
   void note_write(size_t requests);
@@ -210,13 +208,8 @@ class BackendConnection final : public IoBatch::Writer {
   uv_timer_t gather_timer_;      // while gathering: the bound when the loop falls idle
   // timer_, the three gather_ handles, and socket_ when set; delete this at 0 after shutdown.
   int open_handles_ = 4;
-  uint64_t gather_started_ns_ = 0;  // 0 unless a write is being held by gather()
-  size_t gathered_ = 0;             // unwritten requests when gather() last held the write
-  size_t share_goal_ = 0;           // the share rule's goal for the gathering under way; 0: none
-  RecentClients clients_;           // the clients that have been sending to this connection
-  uint64_t last_write_ns_ = 0;
-  double batch_avg_ = 0;        // requests per write, moving average
-  double interval_avg_ns_ = 0;  // time between writes, moving average
+  GatherRule gather_;      // the gathering under way, and the arrival averages it judges by
+  RecentClients clients_;  // the clients that have been sending to this connection
   uint64_t backoff_until_ns_ = 0;
   uint32_t backoff_step_ = 0;
   // Whether requests refused until backoff_until_ns_ count as failures: not after a timeout

@@ -58,7 +58,7 @@ class PoolOwner {
   virtual std::string own_listener_at(const sockaddr_storage& peer) = 0;
 
   // What may end the loop's next poll soon. BackendConnection::gather lets the poll block
-  // only while a member of either joined within the last kGatherNs: a backend that has not
+  // only while a member of either joined within GatherRule::kWindowNs: a backend that has not
   // answered for longer is busy (a slow command, a stall), and a client answered longer ago
   // has gone quiet; waiting for them would leave a gathered write to its timer.
   //   awaiting_replies — backend connections with a write out whose replies are still due,
