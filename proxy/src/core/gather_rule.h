@@ -14,8 +14,8 @@
 // Once begun, by either rule, a gathering also goes on while every look brings more, up to
 // kWindowNs after it began: past the share's goal too. Ending a share's gathering at its goal
 // instead made smaller batches (50 clients at -P 1 over 4 backends: 3.9-5.6 requests per
-// write against 4.3-5.9, and 2-5% fewer requests/s). Nothing is held past kTarget requests,
-// nor once the gathering's timer has fired.
+// write against 4.3-5.9, and 3-5% fewer requests/s). Nothing is held at kTarget requests or
+// more, nor once the gathering's timer has fired.
 #pragma once
 
 #include <algorithm>

@@ -198,15 +198,30 @@ TEST(GatherRuleTest, AWriteEndsTheGatheringAndTheNextOneBeginsAfresh) {
 }
 
 TEST(GatherRuleTest, StopEndsTheGatheringWithoutCountingAWrite) {
-  GatherRule rule;
-  const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
-  Share share{5};
-  ASSERT_TRUE(rule.hold(look(1, t + 10 * kUs), share));
-  rule.stop();
-  EXPECT_FALSE(rule.gathering());
-  // The previous write's time still bounds the share rule's wait.
-  EXPECT_FALSE(rule.hold(look(1, t + kWindow), share));
+  GatherRule stopped;
+  GatherRule untouched;
+  const uint64_t t = write_steadily(stopped, 20, 100 * kUs, 16, 1'000'000);
+  write_steadily(untouched, 20, 100 * kUs, 16, 1'000'000);
+  Share none{0};
+  ASSERT_TRUE(stopped.hold(look(2, t + 10 * kUs, false), none));
+  stopped.stop();
+  EXPECT_FALSE(stopped.gathering());
+  EXPECT_EQ(stopped.started_ns(), 0u);
+  // The arrival averages and the previous write's time are as they were: from here the rule
+  // decides as one that never gathered, on both sides of where the rate rule stops holding
+  // (about 540 µs after the previous write).
+  for (uint64_t after : {20 * kUs, 300 * kUs, 500 * kUs, 600 * kUs, 2'000 * kUs}) {
+    GatherRule a = stopped;
+    GatherRule b = untouched;
+    EXPECT_EQ(a.hold(look(2, t + after, false), none), b.hold(look(2, t + after, false), none))
+        << after / kUs << " µs after the previous write";
+  }
+  // The share rule's bound still runs from the previous write.
+  Share share{10};
+  GatherRule before_bound = stopped;
+  EXPECT_TRUE(before_bound.hold(look(1, t + kWindow - 1), share));
+  GatherRule at_bound = stopped;
+  EXPECT_FALSE(at_bound.hold(look(1, t + kWindow), share));
 }
 
 }  // namespace
