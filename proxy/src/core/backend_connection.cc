@@ -259,7 +259,6 @@ void BackendConnection::on_connected(int status) {
     }
   }
   WorkerCounters::bump(pool_.counters().backend_connects);
-  pool_.note_connected();
   connected_ = true;
   pool_.stats().connections.fetch_add(1, std::memory_order_relaxed);
   backoff_step_ = 0;
@@ -286,6 +285,7 @@ void BackendConnection::on_connected(int status) {
         std::max<uint32_t>(1, pool_.config().timeout_ms), 0);
     return;
   }
+  pool_.note_connected();  // (a server refusing it says so in its first reply)
   state_ = State::kReady;
   write_waiting();
 }
@@ -608,13 +608,13 @@ void BackendConnection::process_replies() {
         std::string_view line = reply;
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
           line.remove_suffix(1);
-        last_error_ = "handshake refused: " + printable(line, 200);
-        fail_all(pool_.describe() + ": " + last_error_, true);
+        connect_failed("handshake refused: " + printable(line, 200));
         return;
       }
       in_.consume(length);
       if (--handshake_pending_ == 0) {
         uv_timer_stop(&timer_);
+        pool_.note_connected();
         state_ = State::kReady;
         write_waiting();
       }
@@ -634,8 +634,8 @@ void BackendConnection::process_replies() {
     if (!replied_) {
       const uint16_t command = on_wire_ == 0 ? 0 : in_flight_.front().req->command;
       if (!protocol_.any_error_is_an_answer(command)) {
-        if (protocol_.refuses_connection(reply, &last_error_)) {
-          fail_all(pool_.describe() + ": " + last_error_, true);
+        if (std::string why; protocol_.refuses_connection(reply, &why)) {
+          connect_failed(why);
           return;
         }
         replied_ = true;
@@ -703,8 +703,8 @@ bool BackendConnection::unowned_reply_too_long(size_t bytes) {
     unexpected_reply();
     return true;
   }
-  last_error_ = "handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) + " bytes";
-  fail_all(pool_.describe() + ": " + last_error_, true);
+  connect_failed("handshake reply longer than " + std::to_string(kMaxHandshakeReplyBytes) +
+                 " bytes");
   return true;
 }
 
@@ -797,8 +797,8 @@ void BackendConnection::on_timer() {
           std::to_string(pool_.config().connect_timeout_ms) + " ms");
       return;
     case State::kHandshake:
-      last_error_ = "handshake timeout";
-      fail_all(pool_.describe() + ": " + last_error_, true);
+      connect_failed("handshake timeout after " + std::to_string(pool_.config().timeout_ms) +
+                     " ms");
       return;
     case State::kReady:
       // Timers run before the iteration's reads: after a long iteration of this worker, bytes

@@ -104,7 +104,12 @@ class BackendConnection final : public IoBatch::Writer {
   // own_listener.h; or its own Unix-domain proxy.listen, by the process at the other end),
   // not a backend; "" when it did not.
   std::string loops_back();
-  // A connection attempt failed (`error` says how): fails what waits, backs off.
+  // A connection attempt failed (`error` says how): fails what waits, backs off, and counts
+  // the backend unreachable (BackendPool::note_connect_failure: /readyz,
+  // ringleader_backend_up, the log). So does a server that took the connection but will not
+  // serve it: a refused or unanswered handshake, a refusal in its first reply. The backend is
+  // reachable again (BackendPool::note_connected) once a connection is ready: its handshake
+  // accepted, or made when there is none.
   void connect_failed(const std::string& error);
   // A connection attempt failed for want of a descriptor (`err`: UV_EMFILE or UV_ENFILE): the
   // proxy's own limit, not the backend's fault. What waits fails and the connection backs off
