@@ -35,6 +35,14 @@ uint64_t write_steadily(GatherRule& rule, size_t batch, uint64_t interval_ns, in
   return now - interval_ns;
 }
 
+// A rule whose only write so far was of `requests` at `t`: no arrival averages yet, so only
+// the share rule can hold.
+GatherRule written_once(size_t requests, uint64_t t) {
+  GatherRule rule;
+  rule.wrote(requests, t);
+  return rule;
+}
+
 TEST(GatherRuleTest, NothingIsHeldBeforeAnyWriteWithoutAShare) {
   GatherRule rule;
   Share share;
@@ -43,9 +51,8 @@ TEST(GatherRuleTest, NothingIsHeldBeforeAnyWriteWithoutAShare) {
 }
 
 TEST(GatherRuleTest, TheShareRuleHoldsUntilItsGoalThoughALookBringsNothing) {
-  GatherRule rule;
   const uint64_t t = 10'000'000;
-  rule.wrote(3, t);
+  GatherRule rule = written_once(3, t);
   Share share{5};
   EXPECT_TRUE(rule.hold(look(1, t + 50 * kUs), share));
   EXPECT_TRUE(rule.gathering());
@@ -73,9 +80,8 @@ TEST(GatherRuleTest, AShareGatheringGoesOnPastItsGoalWhileEachLookBringsMore) {
 }
 
 TEST(GatherRuleTest, AGatheringGoesOnNoLongerThanTheWindowAfterItBegan) {
-  GatherRule rule;
   const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
+  GatherRule rule = written_once(1, t);
   Share share{4};
   const uint64_t begin = t + 10 * kUs;
   ASSERT_TRUE(rule.hold(look(1, begin), share));
@@ -84,9 +90,8 @@ TEST(GatherRuleTest, AGatheringGoesOnNoLongerThanTheWindowAfterItBegan) {
 }
 
 TEST(GatherRuleTest, TheShareRuleWaitsNoLongerThanTheWindowAfterThePreviousWrite) {
-  GatherRule rule;
   const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
+  GatherRule rule = written_once(1, t);
   Share share{10};
   EXPECT_TRUE(rule.hold(look(1, t + 100 * kUs), share));
   EXPECT_TRUE(rule.hold(look(1, t + kWindow - 1), share));
@@ -94,9 +99,8 @@ TEST(GatherRuleTest, TheShareRuleWaitsNoLongerThanTheWindowAfterThePreviousWrite
 }
 
 TEST(GatherRuleTest, TheShareRuleNeedsSomethingElseDue) {
-  GatherRule rule;
   const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
+  GatherRule rule = written_once(1, t);
   Share share{10};
   EXPECT_FALSE(rule.hold(look(1, t + 10 * kUs, /*others_due=*/false), share));
   EXPECT_EQ(share.asked, 0);
@@ -107,9 +111,8 @@ TEST(GatherRuleTest, TheShareRuleNeedsSomethingElseDue) {
 }
 
 TEST(GatherRuleTest, AGoalOfZeroMeansTheShareRuleDoesNotApply) {
-  GatherRule rule;
   const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
+  GatherRule rule = written_once(1, t);
   Share share{0};
   EXPECT_FALSE(rule.hold(look(1, t + 10 * kUs), share));
   EXPECT_EQ(share.asked, 1);
@@ -183,9 +186,8 @@ TEST(GatherRuleTest, NothingIsHeldAtTheTarget) {
 }
 
 TEST(GatherRuleTest, AWriteEndsTheGatheringAndTheNextOneBeginsAfresh) {
-  GatherRule rule;
   const uint64_t t = 5'000'000;
-  rule.wrote(1, t);
+  GatherRule rule = written_once(1, t);
   Share share{5};
   ASSERT_TRUE(rule.hold(look(1, t + 10 * kUs), share));
   rule.wrote(5, t + 60 * kUs);
