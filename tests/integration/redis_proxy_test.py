@@ -2286,7 +2286,14 @@ class BackendFailureTest(unittest.TestCase):
         for behave, request, since in (
                 (answers_the_big_set_then_reads_without_answering, b"GET small\r\n", "sent"),
                 (reads_two_megabytes_then_stops, huge, "stopped")):
-            listener = socket.create_server(("127.0.0.1", 0))
+            # A small receive buffer (set before listening, so accepted sockets have it): once
+            # the backend stops reading, the kernel soon stops taking the proxy's bytes for it,
+            # so how long it kept absorbing them (autotuned, several MB on a loaded host) does
+            # not pass for the backend's progress.
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 << 10)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
             threading.Thread(target=lambda: behave(listener.accept()[0]), daemon=True).start()
             with TempDir() as tmp, Ringleader(RINGLEADER, tmp, [listener.getsockname()[1]],
                                               proxy="workers = 1", extra=extra) as rl:
